@@ -1,0 +1,148 @@
+"""One product's order book: price levels with FIFO queues, price-time priority (§4.10).
+
+* Levels live in a dict per side (price -> ``Level``); best prices come from a heap per side
+  with lazy deletion, so adding a level, finding the best price and emptying a level are
+  O(log n) amortised and the common case is O(1).
+* Cancel is O(1): the order is marked done by the engine and the level's totals drop at once;
+  its slot in the FIFO is skipped when it reaches the front, and a queue holding more dead
+  slots than live ones is compacted (``level_dead_slots_max``).
+* The book stores ``Order`` objects; it never changes an order's fields.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heapify, heappop, heappush
+
+from sandex.core.limits import heap_slack, level_dead_slots_max
+from sandex.core.model import Order, Side, Status
+
+OPEN = Status.OPEN
+
+
+class Level:
+    """The orders resting at one price. ``size``/``count`` cover live orders only."""
+
+    __slots__ = ("count", "orders", "price", "size")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.orders: deque[Order] = deque()
+        self.size = 0
+        self.count = 0
+
+    def live(self) -> list[Order]:
+        return [order for order in self.orders if order.status is OPEN]
+
+
+class Book:
+    """Bids and asks of one product."""
+
+    __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, Level] = {}
+        self.asks: dict[int, Level] = {}
+        self._bid_heap: list[int] = []  # negated prices
+        self._ask_heap: list[int] = []
+
+    # -- best prices ---------------------------------------------------------------------------
+    def best_bid(self) -> int | None:
+        heap, levels = self._bid_heap, self.bids
+        while heap:
+            price = -heap[0]
+            if price in levels:
+                return price
+            heappop(heap)
+        return None
+
+    def best_ask(self) -> int | None:
+        heap, levels = self._ask_heap, self.asks
+        while heap:
+            price = heap[0]
+            if price in levels:
+                return price
+            heappop(heap)
+        return None
+
+    def best(self, side: Side) -> int | None:
+        return self.best_bid() if side is Side.BUY else self.best_ask()
+
+    # -- changes -------------------------------------------------------------------------------
+    def add(self, order: Order) -> None:
+        """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
+        price = order.price
+        assert price is not None and order.remaining
+        if order.side is Side.BUY:
+            levels, heap, key = self.bids, self._bid_heap, -price
+        else:
+            levels, heap, key = self.asks, self._ask_heap, price
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = Level(price)
+            heappush(heap, key)
+            if len(heap) > 2 * len(levels) + heap_slack:
+                self._compact_heap(order.side)
+        level.orders.append(order)
+        level.size += order.remaining
+        level.count += 1
+
+    def remove(self, order: Order, size: int) -> None:
+        """Take a resting order with ``size`` remaining out of the totals.
+
+        The engine has already marked it not open; its queue slot is dropped lazily.
+        """
+        levels = self.bids if order.side is Side.BUY else self.asks
+        level = levels[order.price]  # type: ignore[index]
+        level.count -= 1
+        if level.count == 0:
+            del levels[level.price]
+            return
+        level.size -= size
+        if len(level.orders) > 2 * level.count + level_dead_slots_max:
+            level.orders = deque(o for o in level.orders if o.status is OPEN)
+
+    def drop_level(self, side: Side, price: int) -> None:
+        """Forget an emptied level (its heap entry goes lazily)."""
+        del (self.bids if side is Side.BUY else self.asks)[price]
+
+    def _compact_heap(self, side: Side) -> None:
+        if side is Side.BUY:
+            self._bid_heap = [-price for price in self.bids]
+            heapify(self._bid_heap)
+        else:
+            self._ask_heap = list(self.asks)
+            heapify(self._ask_heap)
+
+    # -- views (§6.3) --------------------------------------------------------------------------
+    def sorted_levels(self, side: Side) -> list[Level]:
+        """Levels best first: bids high to low, asks low to high."""
+        if side is Side.BUY:
+            return [self.bids[p] for p in sorted(self.bids, reverse=True)]
+        return [self.asks[p] for p in sorted(self.asks)]
+
+    def level1(self) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        """Best bid and ask as ``(price, size, num_orders)``."""
+        bid, ask = self.best_bid(), self.best_ask()
+        bids = [] if bid is None else [_aggregate(self.bids[bid])]
+        asks = [] if ask is None else [_aggregate(self.asks[ask])]
+        return bids, asks
+
+    def level2(self, depth: int | None = None) -> tuple[list[tuple[int, int, int]], ...]:
+        """Every level (or the best ``depth``) as ``(price, size, num_orders)``."""
+        return tuple(
+            [_aggregate(level) for level in self.sorted_levels(side)[:depth]]
+            for side in (Side.BUY, Side.SELL)
+        )
+
+    def level3(self) -> tuple[list[tuple[int, int, str]], ...]:
+        """Every resting order as ``(price, remaining, order_id)``, in priority order."""
+        return tuple(
+            [(o.price, o.remaining, o.id) for level in self.sorted_levels(side)
+             for o in level.live()]  # type: ignore[misc]
+            for side in (Side.BUY, Side.SELL)
+        )
+
+
+def _aggregate(level: Level) -> tuple[int, int, int]:
+    return (level.price, level.size, level.count)

@@ -1,0 +1,127 @@
+"""Commands: the only input of the core.
+
+Every command arrives stamped by the sequencer with ``time`` (microseconds since the Unix
+epoch) and every generated id (order ids, transfer ids). The core reads no clock and makes no
+ids, so the same commands always give the same events. Frozen ``msgspec.Struct`` with tags, so
+the journal can encode any of them as one union type.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from sandex.core.model import CancelAfter, OrderType, ProductStatus, Side, StopType, Stp, TimeInForce
+
+
+class Command(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="command",
+              kw_only=True):
+    """Base of every command: ``time`` is stamped by the sequencer, in microseconds."""
+
+    time: int
+
+
+class PlaceOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """POST /orders (§4.1). Sizes and prices in 1e-8; ``funds`` in amount units (1e-16)."""
+
+    order_id: str
+    profile_id: str
+    product_id: str
+    side: Side
+    type: OrderType = OrderType.LIMIT
+    price: int | None = None
+    size: int | None = None
+    funds: int | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    cancel_after: CancelAfter | None = None
+    post_only: bool = False
+    stp: Stp = Stp.DC
+    stop: StopType | None = None
+    stop_price: int | None = None
+    client_oid: str | None = None
+
+
+class CancelOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """DELETE /orders/{id} or /orders/client:{client_oid} (§4.6), optionally product-scoped."""
+
+    profile_id: str
+    order_id: str | None = None
+    client_oid: str | None = None
+    product_id: str | None = None
+
+
+class CancelAll(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """DELETE /orders (§4.7): every open order of the profile, optionally of one product."""
+
+    profile_id: str
+    product_id: str | None = None
+
+
+class AdvanceClock(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """Move the venue clock to ``time``: GTT orders whose expire_time has passed are canceled."""
+
+
+class AddCurrency(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    currency: str
+    name: str
+    min_size: int  # amount units
+
+
+class AddProduct(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    product_id: str
+    base_currency: str
+    quote_currency: str
+    base_increment: int  # 1e-8
+    quote_increment: int  # 1e-8
+    min_market_funds: int  # amount units (1e-16)
+    status: ProductStatus = ProductStatus.ONLINE
+
+
+class SetProductStatus(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    product_id: str
+    status: ProductStatus
+
+
+class CreateProfile(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    profile_id: str
+    user_id: str
+    name: str
+    maker_fee_rate: int  # 1e-6
+    taker_fee_rate: int  # 1e-6
+
+
+class SetFees(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """New fee rates for a profile; orders already accepted keep the rates they were given."""
+
+    profile_id: str
+    maker_fee_rate: int
+    taker_fee_rate: int
+
+
+class Deposit(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    profile_id: str
+    currency: str
+    amount: int
+    transfer_id: str
+
+
+class Withdraw(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    profile_id: str
+    currency: str
+    amount: int
+    transfer_id: str
+
+
+class Transfer(Command, frozen=True, gc=False, tag=True, kw_only=True):
+    """POST /profiles/transfer (§6.10): move available funds between two profiles."""
+
+    from_profile_id: str
+    to_profile_id: str
+    currency: str
+    amount: int
+    transfer_id: str
+
+
+AnyCommand = (
+    PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
+    | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer
+)

@@ -1,0 +1,261 @@
+"""The engine: one deterministic state machine, ``apply(command) -> events``.
+
+No I/O, clock or randomness: time and ids come in the commands. A command is either refused
+with a single ``Rejected`` event (and nothing changed), or applied in full. The same commands
+always give the same events, bit for bit. Adapters read state through the public attributes
+(``products``, ``profiles``, ``orders``, ``currencies``, ``fee_accounts``) and never write it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappop, heappush
+from typing import Any
+
+from sandex.core import admin
+from sandex.core.commands import (
+    AdvanceClock,
+    CancelAll,
+    CancelOrder,
+    Command,
+    PlaceOrder,
+)
+from sandex.core.events import Activated, ClockAdvanced, Event, Received, Rejected, reject
+from sandex.core.holds import limit_buy_hold, net_funds
+from sandex.core.limits import open_orders_per_product_max
+from sandex.core.matching import Matching
+from sandex.core.model import (
+    Account,
+    CancelReason,
+    Currency,
+    DoneReason,
+    Order,
+    OrderType,
+    Profile,
+    ProductStatus,
+    Side,
+    Status,
+    TimeInForce,
+)
+from sandex.core.product import Product
+from sandex.core.validation import check_order
+from sandex.errors import Error
+from sandex.units import SIZE_TO_AMOUNT
+
+BUY = Side.BUY
+LIMIT = OrderType.LIMIT
+OPEN, ACTIVE, DONE = Status.OPEN, Status.ACTIVE, Status.DONE
+LIVE = (Status.OPEN, Status.ACTIVE)
+
+
+class Engine(Matching):
+    """The venue core."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, Product] = {}
+        self.profiles: dict[str, Profile] = {}
+        self.orders: dict[str, Order] = {}  # live orders and done orders with fills
+        self.currencies: dict[str, Currency] = {}
+        self.fee_accounts: dict[str, Account] = {}
+        self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
+        self.clock = 0  # the last AdvanceClock time, microseconds
+        self._expiries: list[tuple[int, int, Order]] = []  # (expire_time, number, order)
+        self._order_number = 0
+        self._entry_id = 0
+        self._events: list[Event] = []
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            PlaceOrder: self._place,
+            CancelOrder: self._cancel_order,
+            CancelAll: self._cancel_all,
+            AdvanceClock: self._advance_clock,
+            **{kind: getattr(admin, name).__get__(self) for kind, name in admin.HANDLERS.items()},
+        }
+
+    def apply(self, command: Command) -> list[Event]:
+        """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
+        events = self._events = []
+        self._handlers[type(command)](command)
+        return events
+
+    # -- orders --------------------------------------------------------------------------------
+    def _place(self, cmd: PlaceOrder) -> None:
+        product = self.products.get(cmd.product_id)
+        if product is None:
+            self._events.append(reject(Error.PRODUCT_NOT_FOUND))
+            return
+        profile = self.profiles.get(cmd.profile_id)
+        if profile is None:
+            self._events.append(reject(Error.PROFILE_NOT_FOUND))
+            return
+        refused = check_order(product, cmd)
+        if refused is None:
+            refused = self._check_live(cmd, product, profile)
+        if refused is not None:
+            self._events.append(refused)
+            return
+        order = self._new_order(cmd, product, profile)
+        if order is None:
+            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            return
+        if order.post_only or product.status is ProductStatus.POST_ONLY:
+            best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
+            if best is not None and (best <= order.price if order.side is BUY  # type: ignore[operator]
+                                     else best >= order.price):  # type: ignore[operator]
+                self._events.append(reject(Error.POST_ONLY_MODE))
+                return
+        self._accept(order, product, profile, cmd.time)
+
+    def _check_live(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Rejected | None:
+        if profile.open_count.get(product.id, 0) >= open_orders_per_product_max:
+            return reject(Error.TOO_MANY_OPEN_ORDERS)
+        return None
+
+    def _new_order(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Order | None:
+        """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
+        buy = cmd.side is BUY
+        quote = profile.account(product.quote_currency)
+        base = profile.account(product.base_currency)
+        held, received = (quote, base) if buy else (base, quote)
+        maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
+        hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
+        size, funds, price = cmd.size, cmd.funds, cmd.price
+        specified = funds_remaining = None
+        available = held.balance - held.hold
+        if cmd.type is LIMIT:
+            if size is None:  # limit order with funds: the size those funds buy at its price
+                size = funds // price  # type: ignore[operator]
+                size -= size % product.base_increment
+            hold = limit_buy_hold(size, price, hold_rate) if buy else size * SIZE_TO_AMOUNT  # type: ignore[arg-type]
+        elif buy:
+            if funds is not None:
+                specified, hold = funds, funds
+                funds = funds_remaining = net_funds(funds, taker_rate)
+            else:
+                hold = available  # §4.8: a size-only market buy holds the whole balance
+        else:
+            funds_remaining = funds
+            hold = size * SIZE_TO_AMOUNT if size is not None else available
+        if hold > available or hold <= 0:
+            return None
+        self._order_number += 1
+        expire = cmd.time + cmd.cancel_after.seconds * 1_000_000 if cmd.cancel_after else None
+        return Order(
+            cmd.order_id, self._order_number, profile.id, product.id, cmd.side, cmd.type,
+            cmd.time, price, size, size, funds, specified, funds_remaining, cmd.time_in_force,
+            expire, cmd.post_only, cmd.stp, cmd.stop, cmd.stop_price, cmd.client_oid,
+            maker_rate, taker_rate, hold_rate, held, received, hold)
+
+    def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
+        order.hold_account.hold += order.hold
+        self.orders[order.id] = order
+        profile.live[order.id] = order
+        profile.open_count[product.id] = profile.open_count.get(product.id, 0) + 1
+        if order.client_oid is not None:
+            profile.by_client_oid[order.client_oid] = order
+        if order.expire_time is not None:
+            heappush(self._expiries, (order.expire_time, order.number, order))
+        if order.stop is not None:
+            order.status = ACTIVE
+            product.stops.add(order)
+            self._events.append(Activated(
+                t, product.id, order.id, order.profile_id, order.side, order.stop,
+                order.stop_price, order.price, order.size, order.funds))  # type: ignore[arg-type]
+            return
+        self._start(order, product, t)
+
+    def _start(self, order: Order, product: Product, t: int) -> None:
+        """Announce a new (or just-triggered) order and match it; then run stops it triggers."""
+        product.sequence += 1
+        self._events.append(Received(
+            t, product.id, product.sequence, order.id, order.profile_id, order.side, order.type,
+            order.price, order.size, order.funds, order.client_oid))
+        trades_before = product.trade_id
+        if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(order, product):
+            self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
+            return
+        self._take(order, product, t)
+        if product.trade_id != trades_before and product.stops.live:
+            self._trigger_stops(product, t)
+
+    def _fok_fillable(self, order: Order, product: Product) -> bool:
+        """Can the book fill all of ``order`` at its limit? Own orders count (§4.1)."""
+        buy = order.side is BUY
+        levels = product.book.asks if buy else product.book.bids
+        limit = order.price
+        prices = sorted((p for p in levels if (p <= limit if buy else p >= limit)),  # type: ignore[operator]
+                        reverse=not buy)
+        need = order.remaining
+        for price in prices:
+            need -= levels[price].size  # type: ignore[operator]
+            if need <= 0:  # type: ignore[operator]
+                return True
+        return False
+
+    def _trigger_stops(self, product: Product, t: int) -> None:
+        """Start every stop the last trade price triggers, and the ones those trades trigger."""
+        while product.stops.live:
+            fired = product.stops.triggered(product.last_price)  # type: ignore[arg-type]
+            if not fired:
+                return
+            for order in fired:
+                order.status = Status.PENDING
+                self._start(order, product, t)
+
+    # -- cancels -------------------------------------------------------------------------------
+    def _cancel_order(self, cmd: CancelOrder) -> None:
+        """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
+        order = self._find(cmd.profile_id, cmd.order_id, cmd.client_oid)
+        if order is None or cmd.product_id is not None and order.product_id != cmd.product_id:
+            self._events.append(reject(Error.ORDER_NOT_FOUND))
+            return
+        product = self.products[order.product_id]
+        if product.status is ProductStatus.DISABLED:
+            self._events.append(reject(Error.TRADING_DISABLED))
+            return
+        if order.status is DONE:
+            self._events.append(reject(Error.ORDER_ALREADY_DONE))
+            return
+        self._cancel(order, product, None, cmd.time)
+
+    def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
+        """The profile's order on record by id or client_oid; never another profile's."""
+        if client_oid is not None:
+            profile = self.profiles.get(profile_id)
+            return None if profile is None else profile.by_client_oid.get(client_oid)
+        order = self.orders.get(order_id)  # type: ignore[arg-type]
+        return order if order is not None and order.profile_id == profile_id else None
+
+    def find_order(self, profile_id: str, order_id: str | None = None,
+                   client_oid: str | None = None) -> Order | None:
+        """Read access for adapters: ``GET /orders/{id}`` and ``/orders/client:{oid}``."""
+        return self._find(profile_id, order_id, client_oid)
+
+    def _cancel_all(self, cmd: CancelAll) -> None:
+        """Cancel the profile's open orders, oldest first; untriggered stops stay (§4.7)."""
+        profile = self.profiles.get(cmd.profile_id)
+        if profile is None:
+            return
+        if cmd.product_id is not None:
+            product = self.products.get(cmd.product_id)
+            if product is None:
+                self._events.append(reject(Error.PRODUCT_NOT_FOUND_CANCEL_ALL))
+                return
+        targets = [o for o in profile.live.values() if o.status is OPEN
+                   and (cmd.product_id is None or o.product_id == cmd.product_id)
+                   and self.products[o.product_id].status is not ProductStatus.DISABLED]
+        for order in targets:
+            self._cancel(order, self.products[order.product_id], None, cmd.time)
+
+    def _advance_clock(self, cmd: AdvanceClock) -> None:
+        """Move the clock; cancel GTT orders (and stops) whose expire_time has passed (§4.1)."""
+        if cmd.time < self.clock:
+            self._events.append(reject(Error.CLOCK_BACKWARDS))
+            return
+        self.clock = cmd.time
+        self._events.append(ClockAdvanced(cmd.time))
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= cmd.time:
+            order = heappop(expiries)[2]
+            if order.status in LIVE:
+                self._cancel(order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
+                             cmd.time)

@@ -1,0 +1,168 @@
+"""Events: the only output of the core.
+
+Frozen, tagged ``msgspec.Struct``; positional construction on the hot path. Order events
+that Coinbase's public feed numbers (``received``, ``open``, ``done``, ``match``, ``change``)
+carry the product's ``sequence``; private-only events (``activate``, the cancel of a stop that
+never triggered) carry ``sequence=None`` and consume no number, as §9.3 says authenticated
+messages do not. ``side`` on ``Matched`` is the maker's side (§9.5).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from sandex.core.model import CancelReason, DoneReason, LedgerKind, OrderType, Side, StopType
+from sandex.errors import Error
+
+
+class Event(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    """Base of every event."""
+
+
+class Received(Event, frozen=True, gc=False, tag=True):
+    time: int
+    product_id: str
+    sequence: int
+    order_id: str
+    profile_id: str
+    side: Side
+    order_type: OrderType
+    price: int | None
+    size: int | None
+    funds: int | None
+    client_oid: str | None
+
+
+class Opened(Event, frozen=True, gc=False, tag=True):
+    time: int
+    product_id: str
+    sequence: int
+    order_id: str
+    profile_id: str
+    side: Side
+    price: int
+    remaining_size: int
+
+
+class Done(Event, frozen=True, gc=False, tag=True):
+    """``price``/``remaining_size`` are ``None`` for market orders (§9.5)."""
+
+    time: int
+    product_id: str
+    sequence: int | None
+    order_id: str
+    profile_id: str
+    side: Side
+    reason: DoneReason
+    price: int | None
+    remaining_size: int | None
+    cancel_reason: CancelReason | None
+
+
+class Matched(Event, frozen=True, gc=False, tag=True):
+    time: int
+    product_id: str
+    sequence: int
+    trade_id: int
+    maker_order_id: str
+    taker_order_id: str
+    maker_profile_id: str
+    taker_profile_id: str
+    side: Side  # the maker's side
+    price: int
+    size: int
+    maker_fee: int
+    taker_fee: int
+    maker_fee_rate: int
+    taker_fee_rate: int
+
+
+class Changed(Event, frozen=True, gc=False, tag=True):
+    """A self-trade-prevention decrement (§4.9): sizes, or funds for funds-only market orders."""
+
+    time: int
+    product_id: str
+    sequence: int
+    order_id: str
+    profile_id: str
+    side: Side
+    price: int | None
+    old_size: int | None
+    new_size: int | None
+    old_funds: int | None
+    new_funds: int | None
+    reason: str
+
+
+class Activated(Event, frozen=True, gc=False, tag=True):
+    """A stop order was accepted and waits for its trigger (private, no sequence)."""
+
+    time: int
+    product_id: str
+    order_id: str
+    profile_id: str
+    side: Side
+    stop_type: StopType
+    stop_price: int
+    price: int | None
+    size: int | None
+    funds: int | None
+
+
+class LedgerEntry(Event, frozen=True, gc=False, tag=True):
+    """One balance movement with the balance after it (§5.4)."""
+
+    time: int
+    entry_id: int
+    profile_id: str
+    currency: str
+    kind: LedgerKind
+    amount: int
+    balance: int
+    order_id: str | None
+    trade_id: int | None
+    product_id: str | None
+    transfer_id: str | None
+
+
+class Rejected(Event, frozen=True, gc=False, tag=True):
+    """The command was refused and changed nothing. ``reason`` names a member of ``Error``."""
+
+    reason: str
+    message: str
+
+    @property
+    def error(self) -> Error:
+        return Error[self.reason]
+
+
+class CurrencyAdded(Event, frozen=True, gc=False, tag=True):
+    time: int
+    currency: str
+
+
+class ProductUpdated(Event, frozen=True, gc=False, tag=True):
+    time: int
+    product_id: str
+    status: str
+
+
+class ProfileCreated(Event, frozen=True, gc=False, tag=True):
+    time: int
+    profile_id: str
+
+
+class FeesChanged(Event, frozen=True, gc=False, tag=True):
+    time: int
+    profile_id: str
+    maker_fee_rate: int
+    taker_fee_rate: int
+
+
+class ClockAdvanced(Event, frozen=True, gc=False, tag=True):
+    time: int
+
+
+def reject(error: Error, *args: object) -> Rejected:
+    """The typed reject carrying the exact Coinbase message."""
+    return Rejected(error.name, error.format(*args))

@@ -1,0 +1,34 @@
+"""Hold and fee arithmetic (§4.8, §12.2). Pure functions on ints; fees truncate.
+
+Truncating fees is what makes a limit buy's hold always enough: for any split of a fill,
+``floor(a) + floor(b) <= floor(a + b)``, and fills happen at the maker's price, never worse
+than the buyer's limit.
+"""
+
+from __future__ import annotations
+
+from sandex.core.limits import funds_truncation
+from sandex.units import RATE_SCALE
+
+
+def fee(notional: int, rate: int) -> int:
+    """The fee on ``notional`` (amount units) at ``rate`` (1e-6), truncated."""
+    return notional * rate // RATE_SCALE
+
+
+def limit_buy_hold(size: int, price: int, rate: int) -> int:
+    """What a limit buy of ``size`` at ``price`` reserves: ``price * size * (1 + rate)``."""
+    notional = size * price
+    return notional + notional * rate // RATE_SCALE
+
+
+def net_funds(specified_funds: int, taker_rate: int) -> int:
+    """Spendable funds of a market buy: ``specified / (1 + taker_rate)``, to 8 decimals (§4.1)."""
+    funds = specified_funds * RATE_SCALE // (RATE_SCALE + taker_rate)
+    return funds - funds % funds_truncation
+
+
+def size_for_funds(funds: int, price: int, base_increment: int) -> int:
+    """The largest size, a multiple of ``base_increment``, whose value at ``price`` fits ``funds``."""
+    size = funds // price
+    return size - size % base_increment

@@ -1,0 +1,99 @@
+"""Invariants of the whole engine, and a hash of its state.
+
+``check_invariants`` runs after every step of every core test: a broken invariant is a bug
+in the engine, never a client's mistake, so it raises ``AssertionError`` naming what broke.
+``state_hash`` is a digest of everything that decides future events; two engines with equal
+hashes answer every future command alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from sandex.core.holds import limit_buy_hold
+from sandex.core.model import Order, OrderType, Side, Status
+
+if TYPE_CHECKING:
+    from sandex.core.engine import Engine
+
+LIVE = (Status.OPEN, Status.ACTIVE)
+
+
+def check_invariants(engine: Engine) -> None:
+    """Assert the book is sane, holds match live orders, and every currency is conserved."""
+    for product in engine.products.values():
+        _check_book(engine, product.id)
+    held: dict[int, int] = {}
+    for profile in engine.profiles.values():
+        for order in profile.live.values():
+            assert order.status in LIVE, f"{order.id} in live with status {order.status}"
+            assert engine.orders.get(order.id) is order, f"{order.id} live but not on record"
+            _check_order(order)
+            key = id(order.hold_account)
+            held[key] = held.get(key, 0) + order.hold
+        counts: dict[str, int] = {}
+        for order in profile.live.values():
+            counts[order.product_id] = counts.get(order.product_id, 0) + 1
+        for product_id, count in profile.open_count.items():
+            assert counts.get(product_id, 0) == count, f"open count of {profile.id} {product_id}"
+        for account in profile.accounts.values():
+            assert account.hold == held.get(id(account), 0), (
+                f"hold of {profile.id} {account.currency}: {account.hold} != "
+                f"{held.get(id(account), 0)} held by its live orders")
+            assert account.hold >= 0 and account.balance >= account.hold, (
+                f"{profile.id} {account.currency} balance {account.balance} hold {account.hold}")
+    for currency, supply in engine.supply.items():
+        total = engine.fee_accounts[currency].balance + sum(
+            p.accounts[currency].balance for p in engine.profiles.values() if currency in p.accounts)
+        assert total == supply, f"{currency} total {total} != deposits - withdrawals {supply}"
+    for order in engine.orders.values():
+        if order.status is Status.DONE:
+            assert order.hold == 0 and order.filled_size > 0, f"done order {order.id} on record"
+
+
+def _check_order(order: Order) -> None:
+    if order.size is not None:
+        assert 0 <= order.filled_size <= order.size, f"{order.id} filled beyond size"
+    if order.type is OrderType.LIMIT and order.side is Side.BUY:
+        expected = limit_buy_hold(order.remaining, order.price, order.hold_rate)  # type: ignore[arg-type]
+        assert order.hold == expected, f"{order.id} hold {order.hold} != {expected}"
+    elif order.side is Side.SELL and order.size is not None:
+        assert order.hold == order.remaining * 10**8, f"{order.id} sell hold"  # type: ignore[operator]
+
+
+def _check_book(engine: Engine, product_id: str) -> None:
+    book = engine.products[product_id].book
+    bid, ask = book.best_bid(), book.best_ask()
+    assert bid is None or ask is None or bid < ask, f"{product_id} crossed: {bid} >= {ask}"
+    for levels, side in ((book.bids, Side.BUY), (book.asks, Side.SELL)):
+        for price, level in levels.items():
+            live = level.live()
+            assert live, f"{product_id} empty level {price}"
+            assert level.count == len(live), f"{product_id} level {price} count"
+            assert level.size == sum(o.remaining for o in live), f"{product_id} level {price} size"  # type: ignore[misc]
+            for order in live:
+                assert order.price == price and order.side is side and order.remaining, order.id
+    if bid is not None:
+        assert bid == max(book.bids)
+    if ask is not None:
+        assert ask == min(book.asks)
+
+
+def state_hash(engine: Engine) -> str:
+    """SHA-256 over a canonical rendering of all state that decides future events."""
+    digest = hashlib.sha256()
+    for product in sorted(engine.products.values(), key=lambda p: p.id):
+        digest.update(repr((product.id, product.status, product.sequence, product.trade_id,
+                            product.last_price, product.book.level3(),
+                            [o.id for o in product.stops.orders()])).encode())
+    for profile in sorted(engine.profiles.values(), key=lambda p: p.id):
+        digest.update(repr((profile.id, profile.maker_rate, profile.taker_rate, sorted(
+            (a.currency, a.balance, a.hold) for a in profile.accounts.values()))).encode())
+    for order in sorted(engine.orders.values(), key=lambda o: o.number):
+        digest.update(repr((order.id, order.status, order.remaining, order.funds_remaining,
+                            order.hold, order.filled_size, order.executed_value,
+                            order.fill_fees)).encode())
+    digest.update(repr((sorted((c, a.balance) for c, a in engine.fee_accounts.items()),
+                        engine.clock, engine._entry_id, engine._order_number)).encode())
+    return digest.hexdigest()

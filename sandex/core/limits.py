@@ -1,0 +1,25 @@
+"""Every named limit of the core, with why it is what it is."""
+
+from __future__ import annotations
+
+# Coinbase: at most 500 open orders per product per profile (§4.1, §8.1). Untriggered stop
+# orders count too: they hold funds and would be a way around the limit otherwise.
+open_orders_per_product_max = 500
+
+# A price level's FIFO keeps canceled orders' slots until they reach the front; once a queue
+# has this many more dead slots than twice its live orders it is rebuilt. Bounds memory at
+# about 2x the live orders, and rebuilding is amortised O(1) per cancel.
+level_dead_slots_max = 64
+
+# Best-price heaps keep stale prices lazily; a heap longer than 2x its live levels plus this
+# slack is rebuilt from the live levels.
+heap_slack = 64
+
+# Fee rates are fractions below 1 (1e-6 units): a fee can never exceed the trade's value,
+# so a seller's proceeds stay positive.
+fee_rate_max = 999_999
+
+# Limit buys reserve ``price * size * (1 + rate)``; funds market buys reserve the specified
+# funds and may spend ``funds = specified / (1 + taker_rate)`` truncated to 8 decimals, as the
+# observed Coinbase response shows (§4.1: 10 / 1.0025 -> "9.9750623400000000").
+funds_truncation = 10**8  # amount units: 1e-8

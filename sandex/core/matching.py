@@ -1,0 +1,321 @@
+"""Taker execution: price-time matching, trades, self-trade prevention, settlement (§4.9, §4.10).
+
+A mixin of ``Engine``: it works on the engine's state (``_events``, ``profiles``, ``orders``,
+``fee_accounts``) so the hot path pays for no extra indirection. Every trade prints at the
+maker's price; each fill moves balances and holds of both sides and the venue's fee account
+at once, so every currency's total is conserved.
+"""
+
+from __future__ import annotations
+
+from sandex.core.book import Level
+from sandex.core.events import Changed, Done, Event, LedgerEntry, Matched, Opened
+from sandex.core.holds import limit_buy_hold, size_for_funds
+from sandex.core.model import (
+    Account,
+    CancelReason,
+    DoneReason,
+    LedgerKind,
+    Order,
+    OrderType,
+    Profile,
+    Side,
+    Status,
+    Stp,
+    TimeInForce,
+)
+from sandex.core.product import Product
+from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
+
+BUY, SELL = Side.BUY, Side.SELL
+OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+FILLED, CANCELED = DoneReason.FILLED, DoneReason.CANCELED
+MATCH, FEE = LedgerKind.MATCH, LedgerKind.FEE
+STP_CANCEL = CancelReason.SELF_TRADE_PREVENTION
+RESTS = (TimeInForce.GTC, TimeInForce.GTT)
+
+
+class Matching:
+    """Taker matching and order closing, mixed into ``Engine``."""
+
+    _events: list[Event]
+    _entry_id: int
+    profiles: dict[str, Profile]
+    orders: dict[str, Order]
+    fee_accounts: dict[str, Account]
+
+    # -- the taker -----------------------------------------------------------------------------
+    def _take(self, order: Order, product: Product, t: int) -> None:
+        """Match ``order`` against the book, then rest it or close it."""
+        book = product.book
+        buy = order.side is BUY
+        levels = book.asks if buy else book.bids
+        limit = order.price if order.type is LIMIT else None
+        stop_reason: CancelReason | DoneReason | None = None
+        while stop_reason is None and order.remaining != 0:
+            best = book.best_ask() if buy else book.best_bid()
+            if best is None or limit is not None and (best > limit if buy else best < limit):
+                break
+            stop_reason = self._take_level(order, product, levels[best], t)
+        self._finish_taker(order, product, stop_reason, t)
+
+    def _take_level(self, order: Order, product: Product, level: Level,
+                    t: int) -> CancelReason | DoneReason | None:
+        """Trade ``order`` against one level until either is used up.
+
+        Returns why the taker must stop before its size is done: ``FILLED`` when its funds
+        cannot buy one more increment, a cancel reason for STP or an exhausted hold.
+        """
+        orders = level.orders
+        while level.count and order.remaining != 0:
+            maker = orders[0]
+            if maker.status is not OPEN:
+                orders.popleft()
+                continue
+            if maker.profile_id == order.profile_id:
+                reason = self._self_trade(order, maker, product, level, t)
+                if reason is not None:
+                    return reason
+                continue
+            size = self._fill_size(order, maker, level.price, product.base_increment)
+            if size <= 0:
+                funds = order.funds_remaining
+                if funds is not None and funds // level.price < product.base_increment:
+                    return FILLED  # its funds are spent down to less than one increment
+                return CancelReason.INSUFFICIENT_FUNDS
+            self._trade(maker, order, level, size, product, t)
+            if maker.remaining == 0:
+                orders.popleft()
+                level.count -= 1
+                if level.count == 0:
+                    product.book.drop_level(maker.side, level.price)
+                self._close(maker, product, FILLED, None, t)
+        return None
+
+    def _fill_size(self, order: Order, maker: Order, price: int, increment: int) -> int:
+        """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold."""
+        size: int = maker.remaining  # type: ignore[assignment]
+        if order.remaining is not None and order.remaining < size:
+            size = order.remaining
+        if order.funds_remaining is not None:
+            size = min(size, size_for_funds(order.funds_remaining, price, increment))
+        if order.type is MARKET:
+            if order.side is BUY:
+                if order.specified_funds is None:  # size-only buy: bounded by the whole hold
+                    affordable = order.hold * RATE_SCALE // (price * (RATE_SCALE + order.taker_rate))
+                    size = min(size, affordable - affordable % increment)
+            elif order.size is None:  # funds-only sell: bounded by the base it holds
+                affordable = order.hold // SIZE_TO_AMOUNT
+                size = min(size, affordable - affordable % increment)
+        return size
+
+    def _finish_taker(self, order: Order, product: Product,
+                      stop_reason: CancelReason | DoneReason | None, t: int) -> None:
+        if order.remaining == 0 or stop_reason is FILLED:
+            self._close(order, product, FILLED, None, t)
+        elif stop_reason is not None:
+            self._close(order, product, CANCELED, stop_reason, t)  # type: ignore[arg-type]
+        elif order.type is MARKET:
+            self._close(order, product, CANCELED, CancelReason.INSUFFICIENT_LIQUIDITY, t)
+        elif order.time_in_force in RESTS:
+            self._rest(order, product, t)
+        else:
+            self._close(order, product, CANCELED, CancelReason.TIME_IN_FORCE, t)
+
+    # -- one trade -----------------------------------------------------------------------------
+    def _trade(self, maker: Order, taker: Order, level: Level, size: int, product: Product,
+               t: int) -> None:
+        """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once."""
+        price = level.price
+        notional = price * size
+        maker_fee = notional * maker.maker_rate // RATE_SCALE
+        taker_fee = notional * taker.taker_rate // RATE_SCALE
+        product.trade_id += 1
+        product.sequence += 1
+        product.last_price = price
+        trade_id = product.trade_id
+        self._events.append(Matched(
+            t, product.id, product.sequence, trade_id, maker.id, taker.id, maker.profile_id,
+            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker.maker_rate,
+            taker.taker_rate))
+        level.size -= size
+        if taker.side is BUY:
+            buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+        else:
+            buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+        for order, fee in ((maker, maker_fee), (taker, taker_fee)):
+            if order.remaining is not None:
+                order.remaining -= size
+            if order.funds_remaining is not None:
+                order.funds_remaining -= notional
+            order.filled_size += size
+            order.executed_value += notional
+            order.fill_fees += fee
+        self._settle_seller(seller, size * SIZE_TO_AMOUNT, notional, seller_fee, trade_id, product, t)
+        self._settle_buyer(buyer, size * SIZE_TO_AMOUNT, notional, buyer_fee, trade_id, product, t)
+        self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
+
+    def _settle_seller(self, seller: Order, base: int, notional: int, fee: int, trade_id: int,
+                       product: Product, t: int) -> None:
+        held = seller.hold_account
+        held.balance -= base
+        held.hold -= base
+        seller.hold -= base
+        quote = seller.recv_account
+        quote.balance += notional
+        self._ledger(t, held, MATCH, -base, seller.id, trade_id, product.id)
+        self._ledger(t, quote, MATCH, notional, seller.id, trade_id, product.id)
+        if fee:
+            quote.balance -= fee
+            self._ledger(t, quote, FEE, -fee, seller.id, trade_id, product.id)
+
+    def _settle_buyer(self, buyer: Order, base: int, notional: int, fee: int, trade_id: int,
+                      product: Product, t: int) -> None:
+        quote = buyer.hold_account
+        if buyer.type is LIMIT:
+            release = buyer.hold - limit_buy_hold(buyer.remaining, buyer.price,  # type: ignore[arg-type]
+                                                  buyer.hold_rate)
+        else:
+            release = notional + fee
+        quote.hold -= release
+        buyer.hold -= release
+        quote.balance -= notional
+        self._ledger(t, quote, MATCH, -notional, buyer.id, trade_id, product.id)
+        if fee:
+            quote.balance -= fee
+            self._ledger(t, quote, FEE, -fee, buyer.id, trade_id, product.id)
+        received = buyer.recv_account
+        received.balance += base
+        self._ledger(t, received, MATCH, base, buyer.id, trade_id, product.id)
+
+    def _ledger(self, t: int, account: Account, kind: LedgerKind, amount: int,
+                order_id: str | None, trade_id: int | None, product_id: str | None,
+                transfer_id: str | None = None) -> None:
+        self._entry_id += 1
+        self._events.append(LedgerEntry(
+            t, self._entry_id, account.profile_id, account.currency, kind, amount,
+            account.balance, order_id, trade_id, product_id, transfer_id))
+
+    # -- self-trade prevention (§4.9) ----------------------------------------------------------
+    def _self_trade(self, taker: Order, maker: Order, product: Product, level: Level,
+                    t: int) -> CancelReason | None:
+        """Apply the taker's STP flag to a resting order of the same profile.
+
+        Returns ``102:Self Trade Prevention`` when the taker must be canceled.
+        """
+        mode = taker.stp
+        if mode is Stp.CN:
+            return STP_CANCEL
+        if mode is not Stp.DC:  # co and cb cancel the resting order in full
+            self._cancel(maker, product, STP_CANCEL, t)
+            return STP_CANCEL if mode is Stp.CB else None
+        if taker.remaining is None:  # funds-only market order: compare in funds
+            return self._self_trade_funds(taker, maker, product, level, t)
+        taker_size, maker_size = taker.remaining, maker.remaining
+        assert maker_size is not None
+        if maker_size < taker_size:
+            self._cancel(maker, product, STP_CANCEL, t)
+            self._shrink(taker, taker_size - maker_size, product, t)
+            return None
+        if maker_size > taker_size:
+            level.size -= taker_size
+            self._shrink(maker, maker_size - taker_size, product, t)
+            return STP_CANCEL
+        self._cancel(maker, product, STP_CANCEL, t)
+        return STP_CANCEL
+
+    def _self_trade_funds(self, taker: Order, maker: Order, product: Product, level: Level,
+                          t: int) -> CancelReason | None:
+        funds = taker.funds_remaining
+        maker_size = maker.remaining
+        assert funds is not None and maker_size is not None
+        value = maker_size * level.price
+        if value < funds:
+            self._cancel(maker, product, STP_CANCEL, t)
+            taker.funds_remaining = funds - value
+            product.sequence += 1
+            self._events.append(Changed(
+                t, product.id, product.sequence, taker.id, taker.profile_id, taker.side, None,
+                None, None, funds, funds - value, "STP"))
+            return None
+        if value > funds:
+            decrement = size_for_funds(funds, level.price, product.base_increment)
+            if decrement:
+                level.size -= decrement
+                self._shrink(maker, maker_size - decrement, product, t)
+            return STP_CANCEL
+        self._cancel(maker, product, STP_CANCEL, t)
+        return STP_CANCEL
+
+    def _shrink(self, order: Order, new_size: int, product: Product, t: int) -> None:
+        """Decrement an order's remaining size (STP), releasing the hold it no longer needs."""
+        old_size = order.remaining
+        assert old_size is not None and 0 < new_size < old_size
+        order.remaining = new_size
+        if order.side is SELL:
+            release = (old_size - new_size) * SIZE_TO_AMOUNT
+        elif order.type is LIMIT:
+            release = order.hold - limit_buy_hold(new_size, order.price,  # type: ignore[arg-type]
+                                                  order.hold_rate)
+        else:
+            release = 0  # a market buy keeps its funds hold; only its size shrinks
+        order.hold -= release
+        order.hold_account.hold -= release
+        product.sequence += 1
+        self._events.append(Changed(
+            t, product.id, product.sequence, order.id, order.profile_id, order.side, order.price,
+            old_size, new_size, None, None, "STP"))
+
+    # -- resting and closing -------------------------------------------------------------------
+    def _rest(self, order: Order, product: Product, t: int) -> None:
+        order.status = OPEN
+        product.book.add(order)
+        product.sequence += 1
+        self._events.append(Opened(t, product.id, product.sequence, order.id, order.profile_id,
+                                   order.side, order.price, order.remaining))  # type: ignore[arg-type]
+
+    def _cancel(self, order: Order, product: Product, reason: CancelReason | None,
+                t: int) -> None:
+        """Cancel a live order: out of the book or the stops, hold released, ``done``."""
+        status = order.status
+        if status is OPEN:
+            order.status = DONE
+            product.book.remove(order, order.remaining)  # type: ignore[arg-type]
+        elif status is ACTIVE:
+            order.status = DONE
+            product.stops.discard(order)
+        self._close(order, product, CANCELED, reason, t, private=status is ACTIVE)
+
+    def _close(self, order: Order, product: Product, reason: DoneReason,
+               cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
+        """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.
+
+        ``private``: the order was an untriggered stop, unknown to the public feed, so its
+        ``done`` takes no sequence number.
+        """
+        order.status = DONE
+        order.done_at = t
+        order.done_reason = reason
+        order.cancel_reason = cancel_reason
+        if order.hold:
+            order.hold_account.hold -= order.hold
+            order.hold = 0
+        profile = self.profiles[order.profile_id]
+        del profile.live[order.id]
+        profile.open_count[product.id] -= 1
+        if private:
+            sequence = None
+        else:
+            product.sequence += 1
+            sequence = product.sequence
+        market = order.type is MARKET
+        self._events.append(Done(
+            t, product.id, sequence, order.id, order.profile_id, order.side, reason,
+            None if market else order.price, None if market else order.remaining,
+            cancel_reason))
+        if reason is CANCELED and order.filled_size == 0:
+            del self.orders[order.id]
+            oid = order.client_oid
+            if oid is not None and profile.by_client_oid.get(oid) is order:
+                del profile.by_client_oid[oid]

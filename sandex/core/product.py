@@ -1,0 +1,30 @@
+"""A product: its rules (increments, minimums, status), its book, its stops and its counters."""
+
+from __future__ import annotations
+
+from sandex.core.book import Book
+from sandex.core.model import ProductStatus
+from sandex.core.stops import StopBook
+
+
+class Product:
+    """``sequence`` numbers the product's public order events (§9.4); ``trade_id`` its trades."""
+
+    __slots__ = ("base_currency", "base_increment", "book", "id", "last_price",
+                 "min_market_funds", "quote_currency", "quote_increment", "sequence", "status",
+                 "stops", "trade_id")
+
+    def __init__(self, id: str, base_currency: str, quote_currency: str, base_increment: int,
+                 quote_increment: int, min_market_funds: int, status: ProductStatus) -> None:
+        self.id = id
+        self.base_currency = base_currency
+        self.quote_currency = quote_currency
+        self.base_increment = base_increment
+        self.quote_increment = quote_increment
+        self.min_market_funds = min_market_funds
+        self.status = status
+        self.book = Book()
+        self.stops = StopBook()
+        self.sequence = 0
+        self.trade_id = 0
+        self.last_price: int | None = None

@@ -1,0 +1,104 @@
+"""Static checks of a new order against its product's rules (§4.1, §6.2, §12.1).
+
+Runs before anything changes, in the order of ``sandex.errors.Error``'s order-entry block.
+Checks that need balances or the book (open-order limit, funds, post-only crossing) follow in
+the engine.
+"""
+
+from __future__ import annotations
+
+from sandex.core.commands import PlaceOrder
+from sandex.core.events import Rejected, reject
+from sandex.core.model import OrderType, ProductStatus, TimeInForce
+from sandex.core.product import Product
+from sandex.errors import Error
+from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, SIZE_TO_AMOUNT, format_trimmed, price_text
+
+_CLOSED = {
+    ProductStatus.DISABLED: Error.TRADING_DISABLED,
+    ProductStatus.CANCEL_ONLY: Error.CANCEL_ONLY_MODE,
+}
+
+
+def check_order(product: Product, cmd: PlaceOrder) -> Rejected | None:
+    """The first rule ``cmd`` breaks, or ``None``."""
+    closed = _CLOSED.get(product.status)
+    if closed is not None:
+        return reject(closed)
+    market = cmd.type is OrderType.MARKET
+    if market and product.status is ProductStatus.LIMIT_ONLY:
+        return reject(Error.LIMIT_ONLY_MODE)
+    if market and product.status is ProductStatus.POST_ONLY:
+        return reject(Error.POST_ONLY_MODE)
+    if not market:
+        problem = _check_time_in_force(cmd) or _check_price(product, cmd.price, "price")
+        if problem:
+            return problem
+    if cmd.stop is not None or cmd.stop_price is not None:
+        problem = _check_stop(product, cmd)
+        if problem:
+            return problem
+    return _check_amounts(product, cmd, market)
+
+
+def _check_time_in_force(cmd: PlaceOrder) -> Rejected | None:
+    tif = cmd.time_in_force
+    if cmd.post_only and tif in (TimeInForce.IOC, TimeInForce.FOK):
+        return reject(Error.POST_ONLY_TIME_IN_FORCE)
+    if cmd.cancel_after is not None and tif is not TimeInForce.GTT:
+        return reject(Error.CANCEL_AFTER_REQUIRES_GTT)
+    if tif is TimeInForce.GTT and cmd.cancel_after is None:
+        return reject(Error.GTT_REQUIRES_CANCEL_AFTER)
+    return None
+
+
+def _check_price(product: Product, price: int | None, field: str) -> Rejected | None:
+    increment = product.quote_increment
+    if price is None:
+        return reject(Error.MISSING_FIELD, field)
+    if price < increment:
+        return reject(Error.PRICE_TOO_SMALL, price_text(increment))
+    if price % increment:
+        error = Error.PRICE_TOO_ACCURATE if field == "price" else Error.STOP_PRICE_TOO_ACCURATE
+        return reject(error, price_text(increment))
+    return None
+
+
+def _check_stop(product: Product, cmd: PlaceOrder) -> Rejected | None:
+    if cmd.stop is None:
+        return reject(Error.MISSING_FIELD, "stop")
+    return _check_price(product, cmd.stop_price, "stop_price")
+
+
+def _check_amounts(product: Product, cmd: PlaceOrder, market: bool) -> Rejected | None:
+    size, funds = cmd.size, cmd.funds
+    if size is None and funds is None or not market and size is not None and funds is not None:
+        return reject(Error.SIZE_OR_FUNDS)
+    if size is not None:
+        increment = product.base_increment
+        if size < increment:
+            return reject(Error.SIZE_TOO_SMALL, price_text(increment))
+        if size % increment:
+            return reject(Error.SIZE_TOO_ACCURATE, price_text(increment))
+    if funds is not None:
+        unit = product.quote_increment * SIZE_TO_AMOUNT
+        if funds % unit:
+            return reject(Error.FUNDS_TOO_ACCURATE, price_text(product.quote_increment))
+        if funds <= 0 or market and funds < product.min_market_funds:
+            minimum = product.min_market_funds // SIZE_TO_AMOUNT
+            return reject(Error.FUNDS_TOO_SMALL, price_text(minimum))
+    if not market:
+        assert cmd.price is not None
+        if size is None:  # limit order with funds: the size it buys, floored to the increment
+            assert funds is not None
+            size = funds // cmd.price
+            size -= size % product.base_increment
+            if size <= 0:
+                return reject(Error.SIZE_TOO_SMALL, price_text(product.base_increment))
+        if size * cmd.price < product.min_market_funds:
+            return reject(Error.NOTIONAL_TOO_SMALL,
+                          format_trimmed(product.min_market_funds, AMOUNT_DECIMALS))
+    return None
+
+
+__all__ = ["PRICE_DECIMALS", "check_order"]
