@@ -82,9 +82,9 @@ class Venue:
 
     def profile(self, profile_id: str, maker: str = "0.004", taker: str = "0.006",
                 **balances: str) -> str:
-        self.apply(CreateProfile(time=self.stamp(), profile_id=profile_id, user_id=f"u-{profile_id}",
-                                 name=profile_id, maker_fee_rate=rate(maker),
-                                 taker_fee_rate=rate(taker)))
+        self.apply(CreateProfile(time=self.stamp(), profile_id=profile_id,
+                                 user_id=f"u-{profile_id}", name=profile_id,
+                                 maker_fee_rate=rate(maker), taker_fee_rate=rate(taker)))
         for currency, amount in balances.items():
             self.deposit(profile_id, currency.upper(), amount)
         return profile_id

@@ -70,7 +70,7 @@ def add_product(self: Engine, cmd: AddProduct) -> None:
     self.products[cmd.product_id] = Product(
         cmd.product_id, cmd.base_currency, cmd.quote_currency, cmd.base_increment,
         cmd.quote_increment, cmd.min_market_funds, cmd.status)
-    self._events.append(ProductUpdated(cmd.time, cmd.product_id, cmd.status.value))
+    self._events.append(ProductUpdated(cmd.time, cmd.product_id, str(cmd.status)))
 
 
 def set_product_status(self: Engine, cmd: SetProductStatus) -> None:
@@ -79,7 +79,7 @@ def set_product_status(self: Engine, cmd: SetProductStatus) -> None:
         self._events.append(reject(Error.PRODUCT_NOT_FOUND))
         return
     product.status = cmd.status
-    self._events.append(ProductUpdated(cmd.time, cmd.product_id, cmd.status.value))
+    self._events.append(ProductUpdated(cmd.time, cmd.product_id, str(cmd.status)))
 
 
 def _rates_valid(maker: int, taker: int) -> bool:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import msgspec
 
-from sandex.core.model import CancelAfter, OrderType, ProductStatus, Side, StopType, Stp, TimeInForce
+from sandex.core.model import (
+    CancelAfter,
+    OrderType,
+    ProductStatus,
+    Side,
+    StopType,
+    Stp,
+    TimeInForce,
+)
 
 
 class Command(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="command",

@@ -31,8 +31,8 @@ from sandex.core.model import (
     DoneReason,
     Order,
     OrderType,
-    Profile,
     ProductStatus,
+    Profile,
     Side,
     Status,
     TimeInForce,
@@ -205,7 +205,7 @@ class Engine(Matching):
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         order = self._find(cmd.profile_id, cmd.order_id, cmd.client_oid)
-        if order is None or cmd.product_id is not None and order.product_id != cmd.product_id:
+        if order is None or (cmd.product_id is not None and order.product_id != cmd.product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
             return
         product = self.products[order.product_id]

@@ -29,6 +29,6 @@ def net_funds(specified_funds: int, taker_rate: int) -> int:
 
 
 def size_for_funds(funds: int, price: int, base_increment: int) -> int:
-    """The largest size, a multiple of ``base_increment``, whose value at ``price`` fits ``funds``."""
+    """The largest size, a multiple of ``base_increment``, worth at most ``funds`` at ``price``."""
     size = funds // price
     return size - size % base_increment

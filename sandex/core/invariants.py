@@ -45,7 +45,8 @@ def check_invariants(engine: Engine) -> None:
                 f"{profile.id} {account.currency} balance {account.balance} hold {account.hold}")
     for currency, supply in engine.supply.items():
         total = engine.fee_accounts[currency].balance + sum(
-            p.accounts[currency].balance for p in engine.profiles.values() if currency in p.accounts)
+            p.accounts[currency].balance for p in engine.profiles.values()
+            if currency in p.accounts)
         assert total == supply, f"{currency} total {total} != deposits - withdrawals {supply}"
     for order in engine.orders.values():
         if order.status is Status.DONE:

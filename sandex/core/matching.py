@@ -55,7 +55,7 @@ class Matching:
         stop_reason: CancelReason | DoneReason | None = None
         while stop_reason is None and order.remaining != 0:
             best = book.best_ask() if buy else book.best_bid()
-            if best is None or limit is not None and (best > limit if buy else best < limit):
+            if best is None or (limit is not None and (best > limit if buy else best < limit)):
                 break
             stop_reason = self._take_level(order, product, levels[best], t)
         self._finish_taker(order, product, stop_reason, t)
@@ -103,7 +103,8 @@ class Matching:
         if order.type is MARKET:
             if order.side is BUY:
                 if order.specified_funds is None:  # size-only buy: bounded by the whole hold
-                    affordable = order.hold * RATE_SCALE // (price * (RATE_SCALE + order.taker_rate))
+                    per_unit = price * (RATE_SCALE + order.taker_rate)
+                    affordable = order.hold * RATE_SCALE // per_unit
                     size = min(size, affordable - affordable % increment)
             elif order.size is None:  # funds-only sell: bounded by the base it holds
                 affordable = order.hold // SIZE_TO_AMOUNT
@@ -152,8 +153,9 @@ class Matching:
             order.filled_size += size
             order.executed_value += notional
             order.fill_fees += fee
-        self._settle_seller(seller, size * SIZE_TO_AMOUNT, notional, seller_fee, trade_id, product, t)
-        self._settle_buyer(buyer, size * SIZE_TO_AMOUNT, notional, buyer_fee, trade_id, product, t)
+        base = size * SIZE_TO_AMOUNT
+        self._settle_seller(seller, base, notional, seller_fee, trade_id, product, t)
+        self._settle_buyer(buyer, base, notional, buyer_fee, trade_id, product, t)
         self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
 
     def _settle_seller(self, seller: Order, base: int, notional: int, fee: int, trade_id: int,

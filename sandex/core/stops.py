@@ -58,7 +58,8 @@ class StopBook:
         return fired
 
     def orders(self) -> list[Order]:
-        return sorted((e[2] for e in self._loss + self._entry if e[2].status is ACTIVE), key=_number)
+        live = (e[2] for e in self._loss + self._entry if e[2].status is ACTIVE)
+        return sorted(live, key=_number)
 
 
 def _number(order: Order) -> int:

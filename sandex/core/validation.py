@@ -72,7 +72,7 @@ def _check_stop(product: Product, cmd: PlaceOrder) -> Rejected | None:
 
 def _check_amounts(product: Product, cmd: PlaceOrder, market: bool) -> Rejected | None:
     size, funds = cmd.size, cmd.funds
-    if size is None and funds is None or not market and size is not None and funds is not None:
+    if (size is None and funds is None) or (not market and size is not None and funds is not None):
         return reject(Error.SIZE_OR_FUNDS)
     if size is not None:
         increment = product.base_increment
@@ -84,7 +84,7 @@ def _check_amounts(product: Product, cmd: PlaceOrder, market: bool) -> Rejected 
         unit = product.quote_increment * SIZE_TO_AMOUNT
         if funds % unit:
             return reject(Error.FUNDS_TOO_ACCURATE, price_text(product.quote_increment))
-        if funds <= 0 or market and funds < product.min_market_funds:
+        if funds <= 0 or (market and funds < product.min_market_funds):
             minimum = product.min_market_funds // SIZE_TO_AMOUNT
             return reject(Error.FUNDS_TOO_SMALL, price_text(minimum))
     if not market:
