@@ -1,0 +1,208 @@
+"""REST authentication (spec §2.2-§2.5) and permission checks (§2.1).
+
+``authenticate`` runs the §2.5 checks in the suggested order (a GUESS, consistent with every
+observation) and stops at the first failure:
+
+1. none of the ``cb-access-*`` headers          -> ``Error.UNAUTHORIZED``
+2. some of the four §2.2 headers missing        -> ``Error.HEADER_REQUIRED`` ("KEY", "SIGN", ...)
+3. unknown key                                  -> ``Error.INVALID_API_KEY``
+4. timestamp ``NaN``/``inf`` (observed 401)      -> ``Error.TIMESTAMP_EXPIRED``
+   timestamp otherwise unparsable               -> ``Error.INVALID_TIMESTAMP``
+   timestamp more than 30 s from ``now`` (§2.4)  -> ``Error.TIMESTAMP_EXPIRED``
+5. signature matches neither path+query nor bare path (§2.3) -> ``Error.INVALID_SIGNATURE``
+6. wrong passphrase                             -> ``Error.INVALID_PASSPHRASE``
+
+A header that is present but empty counts as present (it then fails its own check).
+
+Public routes do not call ``authenticate``: they ignore any signature. cbpro's client signs every
+call, ``/time`` and ``/products`` included, and such a request must succeed (client-compatibility
+§1.1); ``is_signed`` lets a public route notice a signed request without verifying it.
+
+Nothing here reads a clock: ``now`` (seconds since the epoch) is an input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sandex.auth.keys import ApiKey, KeyRegistry, Permission
+from sandex.auth.signing import signature_matches
+from sandex.errors import Error
+
+__all__ = [
+    "HEADER_KEY",
+    "HEADER_PASSPHRASE",
+    "HEADER_SIGN",
+    "HEADER_TIMESTAMP",
+    "TIMESTAMP_CHARS_MAX",
+    "TIMESTAMP_WINDOW_S",
+    "VIEW_OR_TRADE",
+    "AuthFailure",
+    "authenticate",
+    "authorize",
+    "is_signed",
+]
+
+HEADER_KEY = "cb-access-key"
+HEADER_SIGN = "cb-access-sign"
+HEADER_TIMESTAMP = "cb-access-timestamp"
+HEADER_PASSPHRASE = "cb-access-passphrase"
+_HEADER_PREFIX = "cb-access-"
+
+TIMESTAMP_WINDOW_S = 30
+"""§2.4: a timestamp further than this from server time (either way) is expired; 30 s is kept."""
+
+TIMESTAMP_CHARS_MAX = 64
+"""Longest timestamp header parsed. Real clients send at most ~20 characters
+(``str(time.time())``); the cap keeps parsing cheap and far below Python's int-digits limit.
+Longer values are answered ``invalid timestamp`` (GUESS)."""
+
+VIEW_OR_TRADE: frozenset[Permission] = frozenset({Permission.VIEW, Permission.TRADE})
+"""What private GET endpoints need (§2.1): a key with either permission may read."""
+
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailure:
+    """Why a request was not authenticated: an ``Error`` member and its template arguments."""
+
+    error: Error
+    args: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+    @property
+    def message(self) -> str:
+        """The exact ``message`` text (for example ``CB-ACCESS-SIGN header is required``)."""
+        return self.error.format(*self.args)
+
+
+# Built once: the failure path allocates nothing.
+_UNAUTHORIZED = AuthFailure(Error.UNAUTHORIZED)
+_INVALID_API_KEY = AuthFailure(Error.INVALID_API_KEY)
+_INVALID_TIMESTAMP = AuthFailure(Error.INVALID_TIMESTAMP)
+_TIMESTAMP_EXPIRED = AuthFailure(Error.TIMESTAMP_EXPIRED)
+_INVALID_SIGNATURE = AuthFailure(Error.INVALID_SIGNATURE)
+_INVALID_PASSPHRASE = AuthFailure(Error.INVALID_PASSPHRASE)
+# §2.2 table order: when several are missing the first one is named (GUESS).
+_MISSING_KEY = AuthFailure(Error.HEADER_REQUIRED, ("KEY",))
+_MISSING_SIGN = AuthFailure(Error.HEADER_REQUIRED, ("SIGN",))
+_MISSING_TIMESTAMP = AuthFailure(Error.HEADER_REQUIRED, ("TIMESTAMP",))
+_MISSING_PASSPHRASE = AuthFailure(Error.HEADER_REQUIRED, ("PASSPHRASE",))
+
+
+def is_signed(headers: Mapping[str, str]) -> bool:
+    """Whether any ``cb-access-*`` header is present (``headers`` keys are lower-case)."""
+    if (
+        HEADER_KEY in headers
+        or HEADER_SIGN in headers
+        or HEADER_TIMESTAMP in headers
+        or HEADER_PASSPHRASE in headers
+    ):
+        return True
+    return any(name.startswith(_HEADER_PREFIX) for name in headers)
+
+
+def authenticate(
+    headers: Mapping[str, str],
+    method: str,
+    raw_target: str,
+    body: bytes,
+    registry: KeyRegistry,
+    now: float,
+) -> ApiKey | AuthFailure:
+    """The request's key, or why it is refused (§2.5; check order in the module docstring).
+
+    ``raw_target`` is the request target exactly as received (path plus ``?query``, never
+    re-encoded), ``body`` the raw body bytes, ``now`` the server time in seconds. Never raises on
+    client input.
+    """
+    key = headers.get(HEADER_KEY)
+    signature = headers.get(HEADER_SIGN)
+    timestamp = headers.get(HEADER_TIMESTAMP)
+    passphrase = headers.get(HEADER_PASSPHRASE)
+    if key is None:
+        if signature is None and timestamp is None and passphrase is None:
+            return _MISSING_KEY if is_signed(headers) else _UNAUTHORIZED
+        return _MISSING_KEY
+    if signature is None:
+        return _MISSING_SIGN
+    if timestamp is None:
+        return _MISSING_TIMESTAMP
+    if passphrase is None:
+        return _MISSING_PASSPHRASE
+
+    api_key = registry.get(key)
+    if api_key is None:
+        return _INVALID_API_KEY
+
+    parsed = _parse_timestamp(timestamp)
+    if parsed is None:
+        return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
+    if not _within_window(parsed[0], parsed[1], now):
+        return _TIMESTAMP_EXPIRED
+
+    secret = api_key.secret_bytes
+    if not signature_matches(secret, timestamp, method, raw_target, body, signature):
+        # Lenient GUESS (§2.3): also accept a signature over the bare path, for clients that
+        # sign the URL without its query parameters.
+        query_at = raw_target.find("?")
+        if query_at < 0 or not signature_matches(
+            secret, timestamp, method, raw_target[:query_at], body, signature
+        ):
+            return _INVALID_SIGNATURE
+
+    if not registry.passphrase_ok(api_key, passphrase):
+        return _INVALID_PASSPHRASE
+    return api_key
+
+
+def authorize(api_key: ApiKey, needed: frozenset[Permission] | Permission) -> Error | None:
+    """``Error.FORBIDDEN`` (403, §2.1) unless the key holds ``needed``.
+
+    A single ``Permission`` must be held; a set means "any one of these" (``VIEW_OR_TRADE`` for
+    private GETs). An empty set is a programming error and raises ``ValueError``.
+    """
+    held = api_key.permissions
+    if isinstance(needed, str):  # a Permission (a StrEnum), or its plain value
+        return None if needed in held else Error.FORBIDDEN
+    if not needed:
+        raise ValueError("authorize() needs at least one permission")
+    return None if not held.isdisjoint(needed) else Error.FORBIDDEN
+
+
+def _parse_timestamp(text: str) -> tuple[int, int] | None:
+    """Exact value of a decimal-seconds timestamp as ``(numerator, denominator)``, or ``None``.
+
+    Accepts an optional sign, ASCII digits and at most one ``.`` (``1700000000``,
+    ``1700000000.1234567``, ``-5``, ``1700000000.``); no exponent, no spaces, no comma.
+    Integer arithmetic only, so the window check cannot be misjudged by float rounding.
+    """
+    if len(text) > TIMESTAMP_CHARS_MAX or not text.isascii():
+        return None
+    negative = text[:1] == "-"
+    unsigned = text[1:] if negative or text[:1] == "+" else text
+    whole, _, fraction = unsigned.partition(".")
+    digits = whole + fraction
+    # ASCII-only here, so isdigit() means exactly 0-9 (it rejects "", "_", "," and a second ".").
+    if not digits.isdigit():
+        return None
+    numerator = int(digits)
+    return (-numerator if negative else numerator), 10 ** len(fraction)
+
+
+def _is_non_finite(text: str) -> bool:
+    """``NaN``/``inf`` in any case, optionally signed: Coinbase answers these "expired" (§2.4)."""
+    unsigned = text[1:] if text[:1] in ("-", "+") else text
+    return unsigned.lower() in _NON_FINITE
+
+
+def _within_window(numerator: int, denominator: int, now: float) -> bool:
+    """``|numerator/denominator - now| <= TIMESTAMP_WINDOW_S``, exactly (``now`` as a ratio)."""
+    now_num, now_den = now.as_integer_ratio()
+    diff = numerator * now_den - now_num * denominator
+    return abs(diff) <= TIMESTAMP_WINDOW_S * now_den * denominator

@@ -1,0 +1,168 @@
+"""API keys and their registry (spec §2.1).
+
+A key is ``(key, secret, passphrase)`` scoped to exactly one profile, with a set of permissions.
+Like Coinbase, sandex keeps only a salted SHA-256 hash of the passphrase, never the passphrase.
+
+Pure deterministic state: no clock, no randomness, no I/O. The caller supplies the salt and the
+creation time, so replaying the same ``create`` calls rebuilds the same registry bit for bit.
+Invalid input raises ``ValueError`` with a clear text; the caller turns it into a reject.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["ApiKey", "KeyRegistry", "Permission", "hash_passphrase"]
+
+
+class Permission(StrEnum):
+    """What a key may do (§2.1)."""
+
+    VIEW = "view"
+    TRADE = "trade"
+    TRANSFER = "transfer"
+    MANAGE = "manage"
+
+
+def hash_passphrase(salt: bytes, passphrase: str) -> bytes:
+    """``sha256(salt + passphrase as UTF-8)``: the only form in which a passphrase is kept."""
+    return hashlib.sha256(salt + passphrase.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    """One registered key (§2.1). Secrets are left out of ``repr`` so they never reach a log."""
+
+    key: str
+    secret: str = field(repr=False)  # base64, as handed to the user
+    secret_bytes: bytes = field(repr=False)  # decoded once: the HMAC key (§2.3)
+    passphrase_hash: bytes = field(repr=False)  # sha256(salt + passphrase)
+    salt: bytes = field(repr=False)
+    permissions: frozenset[Permission]
+    profile_id: str
+    created_at: int  # microseconds since the Unix epoch, stamped by the caller
+
+
+def _check_key(key: object) -> str:
+    # The key travels in an HTTP header, whose parsers strip surrounding whitespace: a key with
+    # whitespace or control characters could never be presented, so refuse it up front.
+    if not isinstance(key, str) or not key:
+        raise ValueError("API key must be a non-empty string")
+    if not all("!" <= c <= "~" for c in key):
+        raise ValueError("API key must be printable ASCII without whitespace")
+    return key
+
+
+def _check_passphrase(passphrase: object) -> str:
+    # Sent in a header too: surrounding whitespace is stripped in transit, controls cannot pass.
+    if not isinstance(passphrase, str) or not passphrase:
+        raise ValueError("passphrase must be a non-empty string")
+    if not passphrase.isprintable() or passphrase.strip() != passphrase:
+        raise ValueError("passphrase must be printable, without leading or trailing whitespace")
+    return passphrase
+
+
+def _decode_secret(secret_b64: object) -> bytes:
+    if not isinstance(secret_b64, str):
+        raise ValueError("API secret must be a base64 string")
+    try:
+        secret = binascii.a2b_base64(secret_b64, strict_mode=True)
+    except ValueError as exc:  # binascii.Error and non-ASCII text are both ValueError
+        raise ValueError(f"API secret is not valid base64: {exc}") from None
+    if not secret:
+        raise ValueError("API secret must decode to at least 1 byte")
+    return secret
+
+
+def _check_permissions(permissions: Iterable[Permission | str]) -> frozenset[Permission]:
+    if isinstance(permissions, str):  # a bare "view" would otherwise iterate as letters
+        raise ValueError("permissions must be a collection, not a single string")
+    try:
+        perms = frozenset(Permission(p) for p in permissions)
+    except (TypeError, ValueError):
+        allowed = ", ".join(p.value for p in Permission)
+        raise ValueError(f"permissions must each be one of: {allowed}") from None
+    if not perms:
+        raise ValueError("an API key needs at least one permission")
+    return perms
+
+
+class KeyRegistry:
+    """Every live API key, by key string. Iteration order is creation order."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[str, ApiKey] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def create(
+        self,
+        key: str,
+        secret_b64: str,
+        passphrase: str,
+        permissions: Iterable[Permission | str],
+        profile_id: str,
+        salt: bytes,
+        created_at: int,
+    ) -> ApiKey:
+        """Register a key; raise ``ValueError`` on invalid input or an existing key."""
+        _check_key(key)
+        if key in self._keys:
+            raise ValueError(f"API key {key!r} already exists")
+        secret = _decode_secret(secret_b64)
+        _check_passphrase(passphrase)
+        if not isinstance(salt, bytes) or not salt:
+            raise ValueError("salt must be non-empty bytes")
+        passphrase_hash = hash_passphrase(salt, passphrase)  # printable: no lone surrogates
+        perms = _check_permissions(permissions)
+        if not isinstance(profile_id, str) or not profile_id:
+            raise ValueError("profile_id must be a non-empty string")
+        if type(created_at) is not int or created_at < 0:
+            raise ValueError("created_at must be a non-negative integer (microseconds)")
+        api_key = ApiKey(
+            key=key,
+            secret=secret_b64,
+            secret_bytes=secret,
+            passphrase_hash=passphrase_hash,
+            salt=salt,
+            permissions=perms,
+            profile_id=profile_id,
+            created_at=created_at,
+        )
+        self._keys[key] = api_key
+        return api_key
+
+    def revoke(self, key: str) -> bool:
+        """Remove a key; ``True`` if it existed. Requests signed with it then fail (§2.5)."""
+        return self._keys.pop(key, None) is not None
+
+    def get(self, key: str) -> ApiKey | None:
+        """The live key with this key string, or ``None``."""
+        return self._keys.get(key)
+
+    @staticmethod
+    def passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
+        """Whether ``passphrase`` is the key's passphrase (constant-time; never raises)."""
+        try:
+            candidate = hash_passphrase(api_key.salt, passphrase)
+        except UnicodeEncodeError:
+            return False
+        return hmac.compare_digest(candidate, api_key.passphrase_hash)
+
+    # Last, so that ``list`` in the annotations above still means the builtin.
+    def list(self, profile_id: str | None = None) -> tuple[ApiKey, ...]:
+        """Live keys in creation order, all of them or only those of ``profile_id``."""
+        if profile_id is None:
+            return tuple(self._keys.values())
+        return tuple(k for k in self._keys.values() if k.profile_id == profile_id)
