@@ -117,14 +117,31 @@ class KeyRegistry:
         created_at: int,
     ) -> ApiKey:
         """Register a key; raise ``ValueError`` on invalid input or an existing key."""
+        _check_passphrase(passphrase)
+        if not isinstance(salt, bytes) or not salt:
+            raise ValueError("salt must be non-empty bytes")
+        return self.add(key, secret_b64, hash_passphrase(salt, passphrase), salt, permissions,
+                        profile_id, created_at)
+
+    def add(
+        self,
+        key: str,
+        secret_b64: str,
+        passphrase_hash: bytes,
+        salt: bytes,
+        permissions: Iterable[Permission | str],
+        profile_id: str,
+        created_at: int,
+    ) -> ApiKey:
+        """Register a key whose passphrase is already hashed (as the journal replays it)."""
         _check_key(key)
         if key in self._keys:
             raise ValueError(f"API key {key!r} already exists")
         secret = _decode_secret(secret_b64)
-        _check_passphrase(passphrase)
         if not isinstance(salt, bytes) or not salt:
             raise ValueError("salt must be non-empty bytes")
-        passphrase_hash = hash_passphrase(salt, passphrase)  # printable: no lone surrogates
+        if not isinstance(passphrase_hash, bytes) or len(passphrase_hash) != 32:
+            raise ValueError("passphrase_hash must be 32 bytes")
         perms = _check_permissions(permissions)
         if not isinstance(profile_id, str) or not profile_id:
             raise ValueError("profile_id must be a non-empty string")

@@ -246,6 +246,13 @@ class Engine(Matching):
         for order in targets:
             self._cancel(order, self.products[order.product_id], None, cmd.time)
 
+    def next_expiry(self) -> int | None:
+        """When the next GTT order may expire: the node sends an ``AdvanceClock`` by then."""
+        expiries = self._expiries
+        while expiries and expiries[0][2].status not in LIVE:
+            heappop(expiries)
+        return expiries[0][0] if expiries else None
+
     def _advance_clock(self, cmd: AdvanceClock) -> None:
         """Move the clock; cancel GTT orders (and stops) whose expire_time has passed (§4.1)."""
         if cmd.time < self.clock:

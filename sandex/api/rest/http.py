@@ -1,0 +1,115 @@
+"""The small HTTP vocabulary of the REST adapter: requests, responses, and API errors.
+
+Every response is JSON (``application/json; charset=utf-8``, as Coinbase sends, §1.2); every
+error is ``{"message": ...}`` with its status from ``sandex.errors`` and nothing else in it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from sandex.auth.keys import ApiKey
+from sandex.errors import Error
+
+JSON_TYPE = b"application/json; charset=utf-8"
+_decoder = msgspec.json.Decoder(float_hook=Decimal)  # JSON numbers stay exact
+encode = msgspec.json.encode
+
+
+class ApiError(Exception):
+    """Raised anywhere in a handler to answer with one row of the error table."""
+
+    def __init__(self, error: Error, *args: object, message: str | None = None) -> None:
+        super().__init__(error.name)
+        self.error = error
+        self.message = message if message is not None else error.format(*args)
+
+    @classmethod
+    def rejected(cls, event: Any) -> ApiError:
+        """The answer for a core ``Rejected`` event, whose message is already exact."""
+        return cls(event.error, message=event.message)
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+
+class Request:
+    """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
+
+    __slots__ = ("_json", "_query", "api_key", "body", "client", "headers", "method", "path",
+                 "query_string", "target")
+
+    def __init__(self, method: str, path: str, target: str, query_string: str,
+                 headers: dict[str, str], body: bytes, client: str) -> None:
+        self.method = method
+        self.path = path  # percent-decoded, for routing
+        self.target = target  # raw path + "?" + raw query, for signing
+        self.query_string = query_string
+        self.headers = headers  # lower-case names
+        self.body = body
+        self.client = client
+        self.api_key: ApiKey | None = None
+        self._query: dict[str, list[str]] | None = None
+        self._json: Any = None
+
+    @property
+    def profile_id(self) -> str:
+        assert self.api_key is not None, "private route without a key"
+        return self.api_key.profile_id
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """Query parameters; a repeated name keeps every value (``status=open&status=done``)."""
+        if self._query is None:
+            query: dict[str, list[str]] = {}
+            for name, value in parse_qsl(self.query_string, keep_blank_values=True):
+                query.setdefault(name, []).append(value)
+            self._query = query
+        return self._query
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def json(self) -> Any:
+        """The body as JSON (decimals as ``Decimal``); ``{}`` when there is none."""
+        if self._json is None:
+            body = self.body.strip()
+            if not body:
+                self._json = {}
+            else:
+                try:
+                    self._json = _decoder.decode(body)
+                except (msgspec.DecodeError, ValueError):
+                    raise ApiError(Error.INVALID_JSON) from None
+        return self._json
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise ApiError(Error.INVALID_JSON)
+        return data
+
+
+class Response:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, body: bytes, status: int = 200,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self.body = body
+        self.status = status
+        self.headers = headers
+
+
+def json_response(data: Any, status: int = 200,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> Response:
+    return Response(encode(data), status, headers)
+
+
+def error_response(error: Error, *args: object) -> Response:
+    return Response(encode({"message": error.format(*args)}), error.status)

@@ -1,0 +1,147 @@
+"""``POST /orders`` bodies -> ``PlaceOrder`` commands (§4.1, §1.2).
+
+Lenient where clients differ: decimals as strings or JSON numbers, booleans as ``true`` or
+``"true"``, ``null`` for any optional field, unknown fields ignored, ``BASE/QUOTE`` accepted
+for ``BASE-QUOTE``. Strict where Coinbase is: every refusal is a row of the error table,
+decided before the command exists. Rules needing the product's increments or balances are
+left to the core so they have one home.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from sandex.api.rest.http import ApiError
+from sandex.core import (
+    CancelAfter,
+    Engine,
+    OrderType,
+    PlaceOrder,
+    Side,
+    StopType,
+    Stp,
+    TimeInForce,
+)
+from sandex.errors import Error
+from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, is_inexact, parse_units, price_text
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def product_id_of(value: object) -> str | None:
+    """A product id as clients send it (``btc-usd``, ``BTC/USD``) in canonical form."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value.strip().upper().replace("/", "-")
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID.match(text))
+
+
+def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,
+                time: int) -> tuple[PlaceOrder, dict[str, str]]:
+    """The command ``body`` asks for, and the numbers as sent (echoed by the reply)."""
+    if body.get("product_id") is None:
+        raise ApiError(Error.MISSING_FIELD, "product_id")
+    product_id = product_id_of(body["product_id"])
+    product = engine.products.get(product_id) if product_id else None
+    if product is None:
+        raise ApiError(Error.PRODUCT_NOT_FOUND)
+    requested_profile = body.get("profile_id")
+    if requested_profile is not None and requested_profile != profile_id:
+        raise ApiError(Error.FORBIDDEN)
+    side = _choice(body, "side", Side, required=True)
+    order_type = _order_type(body.get("type"))
+    echo: dict[str, str] = {}
+    price = _decimal(body, "price", PRICE_DECIMALS, product.quote_increment, echo)
+    if order_type is OrderType.MARKET and price is not None:
+        raise ApiError(Error.INVALID_PRICE, echo["price"])
+    size = _decimal(body, "size", PRICE_DECIMALS, product.base_increment, echo)
+    funds = _decimal(body, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
+    stop_price = _decimal(body, "stop_price", PRICE_DECIMALS, product.quote_increment, echo)
+    stop = _choice(body, "stop", StopType)
+    if stop is None and stop_price is not None:  # GUESS: ccxt sends stop_price alone
+        stop = StopType.LOSS if side is Side.SELL else StopType.ENTRY
+    if stop is not None and stop_price is None:
+        raise ApiError(Error.MISSING_FIELD, "stop_price")
+    limit = order_type is OrderType.LIMIT
+    command = PlaceOrder(
+        time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
+        side=side, type=order_type, price=price, size=size, funds=funds,
+        time_in_force=_time_in_force(body) if limit else TimeInForce.GTC,
+        cancel_after=_choice(body, "cancel_after", CancelAfter) if limit else None,
+        post_only=_bool(body, "post_only") if limit else False,
+        stp=_choice(body, "stp", Stp) or Stp.DC, stop=stop, stop_price=stop_price,
+        client_oid=_client_oid(body.get("client_oid")))
+    return command, echo
+
+
+def _order_type(value: object) -> OrderType:
+    if value is None:
+        return OrderType.LIMIT
+    if isinstance(value, str) and value.lower() in ("limit", "market"):
+        return OrderType(value.lower())
+    raise ApiError(Error.INVALID_ORDER_TYPE, value)
+
+
+def _choice(body: dict[str, Any], name: str, kind: Any, required: bool = False) -> Any:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(Error.MISSING_FIELD, name)
+        return None
+    if isinstance(value, str):
+        for member in kind:
+            if member.value.lower() == value.lower():
+                return member
+    raise ApiError(Error.INVALID_FIELD, name)
+
+
+def _time_in_force(body: dict[str, Any]) -> TimeInForce:
+    return _choice(body, "time_in_force", TimeInForce) or TimeInForce.GTC
+
+
+def _bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is None or value is False or value == "false":
+        return False
+    if value is True or value == "true":
+        return True
+    raise ApiError(Error.INVALID_FIELD, name)
+
+
+_TOO_ACCURATE = {
+    "price": Error.PRICE_TOO_ACCURATE,
+    "size": Error.SIZE_TOO_ACCURATE,
+    "funds": Error.FUNDS_TOO_ACCURATE,
+    "stop_price": Error.STOP_PRICE_TOO_ACCURATE,
+}
+
+
+def _decimal(body: dict[str, Any], name: str, decimals: int, increment: int,
+             echo: dict[str, str]) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
+        echo[name] = str(value)
+        units = parse_units(value, decimals)
+        if units is not None:
+            return units
+        if is_inexact(value, decimals):
+            raise ApiError(_TOO_ACCURATE[name], price_text(increment))
+    if name == "price":
+        raise ApiError(Error.INVALID_PRICE, value)
+    raise ApiError(Error.INVALID_FIELD, name)
+
+
+def _client_oid(value: object) -> str | None:
+    """§3.3/§4.1: a non-UUID client_oid is accepted and silently dropped; a number is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(Error.INVALID_CLIENT_OID)
+    return value.lower() if is_uuid(value) else None

@@ -1,0 +1,61 @@
+"""Cursor pagination (§7): ``before``/``after``/``limit`` in, ``CB-BEFORE``/``CB-AFTER`` out.
+
+Pages are newest first. ``after=c`` gives the page just older than ``c``; ``before=c`` the page
+just newer than ``c`` (still newest first). A non-empty page carries both headers, the
+cursors of its first and last item; an empty page carries neither, which is what stops
+cbpro's and coinbasepro's paging loops (§7, client-compatibility §1.2).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from sandex.api.rest.http import ApiError, Request
+from sandex.errors import Error
+
+T = TypeVar("T")
+
+LIMIT_DEFAULT = 100
+LIMIT_MAX = 1000  # §7 GUESS: the current pagination page says 1000
+
+
+def parse_limit(request: Request) -> int:
+    text = request.param("limit")
+    if text is None or text == "":
+        return LIMIT_DEFAULT
+    if not text.isdigit() or not 1 <= int(text) <= LIMIT_MAX:
+        raise ApiError(Error.LIMIT_RANGE)
+    return int(text)
+
+
+def int_cursor(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 20 else None
+
+
+def page(items: Sequence[T], key: Callable[[T], int], request: Request,
+         parse: Callable[[str], int | None] = int_cursor,
+         render: Callable[[int], str] = str) -> tuple[list[T], list[tuple[bytes, bytes]]]:
+    """One page of ``items`` (sorted oldest first by ``key``) and its cursor headers."""
+    limit = parse_limit(request)
+    before, after = request.param("before"), request.param("after")
+    if after:
+        cursor = parse(after)
+        if cursor is None:
+            raise ApiError(Error.AFTER_CURSOR)
+        end = bisect_left(items, cursor, key=key)
+        chunk = list(items[max(0, end - limit):end])
+    elif before:
+        cursor = parse(before)
+        if cursor is None:
+            raise ApiError(Error.BEFORE_CURSOR)
+        start = bisect_right(items, cursor, key=key)
+        chunk = list(items[start:start + limit])
+    else:
+        chunk = list(items[-limit:])
+    chunk.reverse()
+    if not chunk:
+        return chunk, []
+    return chunk, [(b"cb-before", render(key(chunk[0])).encode()),
+                   (b"cb-after", render(key(chunk[-1])).encode())]

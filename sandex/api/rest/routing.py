@@ -1,0 +1,66 @@
+"""Routes: method + path pattern -> handler, with the permission the route needs (§2.1).
+
+``permission`` is ``None`` for public routes, else the set of permissions any one of which
+suffices (private GETs take view or trade). Paths match with or without a trailing slash
+(cbpro calls ``GET /accounts/``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sandex.auth.keys import Permission
+
+if TYPE_CHECKING:
+    from sandex.api.rest.app import RestApp
+    from sandex.api.rest.http import Request, Response
+
+Handler = Callable[..., Awaitable["Response"]]
+
+VIEW_OR_TRADE = frozenset({Permission.VIEW, Permission.TRADE})
+TRADE = frozenset({Permission.TRADE})
+VIEW = frozenset({Permission.VIEW, Permission.TRADE})  # GET /fees: view (trade keys can read)
+TRANSFER = frozenset({Permission.TRANSFER})
+ANY = frozenset(Permission)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str
+    handler: Handler
+    permission: frozenset[Permission] | None = None
+    fills_bucket: bool = False  # /fills has its own rate limit (§8.1)
+
+
+class Router:
+    def __init__(self, routes: list[Route]) -> None:
+        self._static: dict[tuple[str, str], Route] = {}
+        self._dynamic: list[tuple[str, re.Pattern[str], Route]] = []
+        for route in routes:
+            if "{" in route.pattern:
+                regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.pattern)
+                self._dynamic.append((route.method, re.compile(f"^{regex}$"), route))
+            else:
+                self._static[(route.method, route.pattern)] = route
+        self.routes = routes
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        route = self._static.get((method, path))
+        if route is not None:
+            return route, {}
+        for route_method, regex, route in self._dynamic:
+            if route_method == method:
+                found = regex.match(path)
+                if found:
+                    return route, found.groupdict()
+        return None, {}
+
+
+def call(route: Route, app: RestApp, request: Request, params: dict[str, Any]) -> Any:
+    return route.handler(app, request, **params)

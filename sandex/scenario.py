@@ -1,0 +1,121 @@
+"""Scenario files: the venue's starting state as TOML (see ``docs/scenario.md``).
+
+A scenario lists currencies, products, fee rates, profiles with balances, and API keys with
+a given key, secret and passphrase, so tests and CI get reproducible credentials. Loading
+turns it into ordinary commands that go through the node like any other.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandex.auth.keys import hash_passphrase
+from sandex.core import (
+    AddCurrency,
+    AddProduct,
+    Command,
+    CreateProfile,
+    Deposit,
+    ProductStatus,
+)
+from sandex.node import CreateApiKey, Node
+from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, RATE_DECIMALS, parse_units
+
+DEFAULT_MAKER_FEE = "0.004"  # issue #2: 0.40 % / 0.60 %
+DEFAULT_TAKER_FEE = "0.006"
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be loaded; the text says where and why."""
+
+
+@dataclass
+class Scenario:
+    commands: list[Command] = field(default_factory=list)
+    rate_limits: bool = True
+    seed: int | None = None
+
+
+def load(path: str | Path, node: Node) -> Scenario:
+    """Read ``path`` and return the commands that build its state (stamped by ``node``)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    return build(data, node, str(path))
+
+
+def build(data: dict[str, Any], node: Node, where: str = "scenario") -> Scenario:
+    venue = data.get("venue", {})
+    scenario = Scenario(rate_limits=bool(venue.get("rate_limits", True)), seed=venue.get("seed"))
+    maker = venue.get("maker_fee_rate", DEFAULT_MAKER_FEE)
+    taker = venue.get("taker_fee_rate", DEFAULT_TAKER_FEE)
+    out = scenario.commands
+    for i, cur in enumerate(data.get("currencies", [])):
+        at = f"{where}: currencies[{i}]"
+        out.append(AddCurrency(time=node.stamp(), currency=_text(cur, "id", at),
+                               name=str(cur.get("name", cur["id"])),
+                               min_size=_number(cur.get("min_size", "0"), AMOUNT_DECIMALS, at)))
+    for i, prod in enumerate(data.get("products", [])):
+        at = f"{where}: products[{i}]"
+        product_id = _text(prod, "id", at).upper()
+        if product_id.count("-") != 1:
+            raise ScenarioError(f"{at}: id must be BASE-QUOTE with exactly one '-'")
+        base, quote = product_id.split("-")
+        try:
+            status = ProductStatus(prod.get("status", "online"))
+        except ValueError:
+            raise ScenarioError(f"{at}: unknown status {prod.get('status')!r}") from None
+        out.append(AddProduct(
+            time=node.stamp(), product_id=product_id, base_currency=base, quote_currency=quote,
+            base_increment=_number(prod.get("base_increment", "0.00000001"), PRICE_DECIMALS, at),
+            quote_increment=_number(prod.get("quote_increment", "0.01"), PRICE_DECIMALS, at),
+            min_market_funds=_number(prod.get("min_market_funds", "1"), AMOUNT_DECIMALS, at),
+            status=status))
+    for i, prof in enumerate(data.get("profiles", [])):
+        out.extend(_profile(prof, node, f"{where}: profiles[{i}]", maker, taker))
+    return scenario
+
+
+def _profile(prof: dict[str, Any], node: Node, at: str, maker: str,
+             taker: str) -> list[Command]:
+    profile_id = str(prof.get("id") or node.ids.uuid())
+    commands: list[Command] = [CreateProfile(
+        time=node.stamp(), profile_id=profile_id,
+        user_id=str(prof.get("user_id") or node.ids.user_id()),
+        name=str(prof.get("name", "default")),
+        maker_fee_rate=_number(prof.get("maker_fee_rate", maker), RATE_DECIMALS, at),
+        taker_fee_rate=_number(prof.get("taker_fee_rate", taker), RATE_DECIMALS, at))]
+    for currency, amount in prof.get("balances", {}).items():
+        commands.append(Deposit(time=node.stamp(), profile_id=profile_id,
+                                currency=currency.upper(),
+                                amount=_number(amount, AMOUNT_DECIMALS, f"{at}.balances"),
+                                transfer_id=node.ids.uuid()))
+    for j, key in enumerate(prof.get("keys", [])):
+        where = f"{at}.keys[{j}]"
+        salt = node.ids.salt()
+        commands.append(CreateApiKey(
+            time=node.stamp(), key=_text(key, "key", where), secret=_text(key, "secret", where),
+            passphrase_hash=hash_passphrase(salt, _text(key, "passphrase", where)), salt=salt,
+            permissions=tuple(key.get("permissions", ["view", "trade"])),
+            profile_id=profile_id))
+    return commands
+
+
+def _text(table: dict[str, Any], name: str, at: str) -> str:
+    value = table.get(name)
+    if not isinstance(value, str) or not value:
+        raise ScenarioError(f"{at}: '{name}' must be a non-empty string")
+    return value
+
+
+def _number(value: object, decimals: int, at: str) -> int:
+    if isinstance(value, float):
+        value = repr(value)  # TOML floats: use their shortest exact text, never binary math
+    units = parse_units(value, decimals)
+    if units is None:
+        raise ScenarioError(f"{at}: {value!r} is not a number with at most {decimals} decimals")
+    return units

@@ -1,0 +1,51 @@
+"""Wire timestamps: microseconds since the epoch <-> ISO 8601 (§1.3).
+
+sandex keeps every time as an int of microseconds. On the wire it prints
+``2014-11-06T10:34:47.123456Z`` (always 6 digits, ``Z``): the form every client parses,
+including coinbasepro's strict ``%Y-%m-%dT%H:%M:%S.%fZ``. Parsing accepts what clients send
+in query strings: ``Z`` or ``+00:00``, 0-9 fraction digits, or a bare date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$")
+
+
+def iso(us: int) -> str:
+    """``2014-11-06T10:34:47.123456Z`` for a time in microseconds."""
+    d = _EPOCH + timedelta(microseconds=us)
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+            f"{d.second:02d}.{d.microsecond:06d}Z")
+
+
+def epoch_text(us: int) -> str:
+    """``"1483736448.299000"``: the epoch-seconds string of the feed's ``activate`` (§9.5)."""
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def parse_iso(text: str) -> int | None:
+    """Microseconds for an ISO 8601 date or date-time, or ``None`` if it is not one."""
+    match = _ISO.match(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                          int(second or 0), tzinfo=UTC)
+    except ValueError:
+        return None
+    us = (moment - _EPOCH) // timedelta(microseconds=1)
+    if fraction:
+        us += int(fraction[:6].ljust(6, "0"))
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        us -= sign * offset * 1_000_000
+    return us

@@ -1,0 +1,9 @@
+"""Read models: what the REST API lists (fills, ledger, trades, candles, orders), built
+deterministically from the core's events. Pure: no I/O, no clock."""
+
+from sandex.views.fills import Fill, FillsView
+from sandex.views.ledger import LedgerView
+from sandex.views.market import Candle, MarketView, Trade
+from sandex.views.orders import OrdersView
+
+__all__ = ["Candle", "Fill", "FillsView", "LedgerView", "MarketView", "OrdersView", "Trade"]

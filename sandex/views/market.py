@@ -1,0 +1,101 @@
+"""Public market data per product: trades, one-minute candles, 24-hour stats (§6.4-§6.7).
+
+Candles are kept per minute as trades arrive; coarser granularities are merged from minutes
+on request, so every granularity agrees with the same trades.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from sandex.core import Matched, Side
+
+MINUTE = 60_000_000  # microseconds
+DAY = 24 * 60 * MINUTE
+
+
+class Trade(msgspec.Struct, frozen=True, gc=False):
+    trade_id: int
+    time: int
+    price: int
+    size: int
+    side: Side  # the maker's side (§6.5)
+
+
+class Candle(msgspec.Struct, gc=False):
+    start: int  # microseconds, bucket start
+    low: int
+    high: int
+    open: int
+    close: int
+    volume: int  # base size, 1e-8
+
+
+class ProductMarket:
+    __slots__ = ("minutes", "trades")
+
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []
+        self.minutes: dict[int, Candle] = {}  # minute start -> candle, in time order
+
+
+class MarketView:
+    def __init__(self) -> None:
+        self.products: dict[str, ProductMarket] = {}
+
+    def product(self, product_id: str) -> ProductMarket:
+        market = self.products.get(product_id)
+        if market is None:
+            market = self.products[product_id] = ProductMarket()
+        return market
+
+    def on_match(self, m: Matched) -> None:
+        market = self.product(m.product_id)
+        market.trades.append(Trade(m.trade_id, m.time, m.price, m.size, m.side))
+        start = m.time - m.time % MINUTE
+        candle = market.minutes.get(start)
+        if candle is None:
+            market.minutes[start] = Candle(start, m.price, m.price, m.price, m.price, m.size)
+        else:
+            candle.low = min(candle.low, m.price)
+            candle.high = max(candle.high, m.price)
+            candle.close = m.price
+            candle.volume += m.size
+
+    def last_trade(self, product_id: str) -> Trade | None:
+        trades = self.product(product_id).trades
+        return trades[-1] if trades else None
+
+    def candles(self, product_id: str, granularity_s: int, start: int, end: int) -> list[Candle]:
+        """Candles of ``granularity_s`` seconds with start in ``[start, end]``, newest first."""
+        size = granularity_s * 1_000_000
+        merged: dict[int, Candle] = {}
+        for minute, c in self.product(product_id).minutes.items():
+            if minute < start - start % size or minute > end:
+                continue
+            bucket = minute - minute % size
+            into = merged.get(bucket)
+            if into is None:
+                merged[bucket] = Candle(bucket, c.low, c.high, c.open, c.close, c.volume)
+            else:
+                into.low, into.high = min(into.low, c.low), max(into.high, c.high)
+                into.close = c.close
+                into.volume += c.volume
+        return [merged[b] for b in sorted(merged, reverse=True)]
+
+    def stats(self, product_id: str, now: int) -> tuple[Candle | None, int]:
+        """The last 24 hours merged into one candle, and the last 30 days' volume."""
+        day: Candle | None = None
+        month_volume = 0
+        for minute, c in self.product(product_id).minutes.items():
+            if minute > now - 30 * DAY:
+                month_volume += c.volume
+            if minute <= now - DAY:
+                continue
+            if day is None:
+                day = Candle(minute, c.low, c.high, c.open, c.close, c.volume)
+            else:
+                day.low, day.high = min(day.low, c.low), max(day.high, c.high)
+                day.close = c.close
+                day.volume += c.volume
+        return day, month_volume
