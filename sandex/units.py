@@ -52,6 +52,8 @@ def parse_units(value: object, decimals: int) -> int | None:
         return None
     number = int("".join(map(str, digits)) or "0")
     shift = decimals + exponent
+    if shift < -_MAX_DIGITS:  # more fractional digits than any unit: exact only if zero
+        return 0 if number == 0 else None
     if shift >= 0:
         number *= 10**shift
     else:

@@ -68,8 +68,10 @@ async def list_ledger(app: RestApp, request: Request, account_id: str) -> Respon
     start_text, end_text = request.param("start_date"), request.param("end_date")
     start = parse_iso(start_text) if start_text else None
     end = parse_iso(end_text) if end_text else None
-    if (start_text and start is None) or (end_text and end is None):
-        raise ApiError(Error.INVALID_FIELD, "start_date" if start is None else "end_date")
+    if start_text and start is None:
+        raise ApiError(Error.INVALID_FIELD, "start_date")
+    if end_text and end is None:
+        raise ApiError(Error.INVALID_FIELD, "end_date")
     if start is None and end is None:
         start = app.node.now() - DAY
     entries = [e for e in entries if (start is None or e.time >= start)
@@ -133,6 +135,9 @@ async def transfer(app: RestApp, request: Request) -> Response:
     for name in ("from", "to", "currency", "amount"):
         if body.get(name) is None:
             raise ApiError(Error.MISSING_FIELD, name)
+    for name in ("from", "to"):
+        if not isinstance(body[name], str):
+            raise ApiError(Error.INVALID_FIELD, name)
     siblings = {p.id for p in _siblings(app, request)}
     if body["from"] not in siblings or body["to"] not in siblings:
         raise ApiError(Error.NOT_FOUND)

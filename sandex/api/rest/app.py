@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sandex.api.rest import accounts, market, orders
+from sandex.api.rest import accounts, market, openapi, orders
 from sandex.api.rest.authn import AuthFailure, authenticate, authorize
 from sandex.api.rest.http import JSON_TYPE, ApiError, Request, Response, error_response
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
@@ -25,7 +25,8 @@ log = logging.getLogger("sandex.rest")
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-ROUTES: list[Route] = [*market.ROUTES, *accounts.ROUTES, *orders.ROUTES]
+ROUTES: list[Route] = [*market.ROUTES, *accounts.ROUTES, *orders.ROUTES,
+                      Route("GET", "/openapi.json", openapi.serve_document)]
 _COMMON_HEADERS = [(b"content-type", JSON_TYPE), (b"cache-control", b"no-store"),
                    (b"access-control-allow-origin", b"*"),
                    (b"access-control-expose-headers", b"cb-before, cb-after")]

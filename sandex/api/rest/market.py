@@ -121,7 +121,7 @@ async def get_candles(app: RestApp, request: Request, product_id: str) -> Respon
     """§6.6: ``[time, low, high, open, close, volume]`` numbers, newest first, at most 300."""
     product = _product(app, product_id)
     text = request.param("granularity") or "60"
-    if not text.isdigit() or int(text) not in GRANULARITIES:
+    if not (text.isascii() and text.isdigit()) or int(text) not in GRANULARITIES:
         raise ApiError(Error.UNSUPPORTED_GRANULARITY)
     granularity = int(text)
     start_text, end_text = request.param("start"), request.param("end")
@@ -137,6 +137,21 @@ async def get_candles(app: RestApp, request: Request, product_id: str) -> Respon
     return Response(_numbers.encode([
         [c.start // 1_000_000, _number(c.low), _number(c.high), _number(c.open),
          _number(c.close), _number(c.volume)] for c in candles]))
+
+
+async def get_spark_lines(app: RestApp, request: Request) -> Response:
+    """Hourly ``[time, low, high, open, close]`` per product over 24 hours, newest first.
+
+    Not in Coinbase's docs; ccxt's ``fetch_tickers`` reads it (element 4 of the first candle
+    is the last price; client-compatibility §2.2).
+    """
+    now = app.node.now()
+    market = app.node.market
+    return Response(_numbers.encode({
+        product_id: [[c.start // 1_000_000, _number(c.low), _number(c.high), _number(c.open),
+                      _number(c.close)]
+                     for c in market.candles(product_id, 3600, now - 86_400_000_000, now)]
+        for product_id in app.node.engine.products}))
 
 
 async def get_stats(app: RestApp, request: Request, product_id: str) -> Response:
@@ -160,6 +175,7 @@ ROUTES = [
     Route("GET", "/currencies", list_currencies),
     Route("GET", "/currencies/{currency_id}", get_currency),
     Route("GET", "/products", list_products),
+    Route("GET", "/products/spark-lines", get_spark_lines),
     Route("GET", "/products/{product_id}", get_product),
     Route("GET", "/products/{product_id}/book", get_book),
     Route("GET", "/products/{product_id}/ticker", get_ticker),

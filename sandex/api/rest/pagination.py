@@ -25,13 +25,13 @@ def parse_limit(request: Request) -> int:
     text = request.param("limit")
     if text is None or text == "":
         return LIMIT_DEFAULT
-    if not text.isdigit() or not 1 <= int(text) <= LIMIT_MAX:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LIMIT_MAX:
         raise ApiError(Error.LIMIT_RANGE)
     return int(text)
 
 
 def int_cursor(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 20 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 20 else None
 
 
 def page(items: Sequence[T], key: Callable[[T], int], request: Request,

@@ -205,7 +205,6 @@ def currency(c: Currency, is_fiat: bool) -> dict[str, Any]:
         "name": c.name,
         "min_size": precision,
         "status": "online",
-        "message": "",
         "max_precision": precision,
         "convertible_to": [],
         "details": {"type": "fiat" if is_fiat else "crypto", "symbol": "", "sort_order": 0,

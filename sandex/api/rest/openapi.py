@@ -1,0 +1,327 @@
+"""The OpenAPI 3.0.3 description of what the REST gateway actually serves (``GET /openapi.json``).
+
+Paths, methods, path parameters and security come from the route table
+(``sandex.api.rest.app.ROUTES``), so a route cannot be served without being described; query
+parameters, request bodies and response shapes are written by hand per route in ``_DETAILS``
+(spec §4-§7). Errors are always ``{"message": string}`` (§3.1). Private routes need the four
+``CB-ACCESS-*`` headers (§2.2); the signature itself cannot be expressed in OpenAPI, so a client
+(or fuzzer) must compute it over the exact request it sends (§2.3).
+
+The document is built once and served as cached bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandex import __version__
+from sandex.api.rest.http import Request, Response, encode
+
+if TYPE_CHECKING:
+    from sandex.api.rest.app import RestApp
+    from sandex.api.rest.routing import Route
+
+__all__ = ["document", "serve_document"]
+
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+# -- reusable schemas -----------------------------------------------------------------------------
+
+_REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": _REF + name}
+
+
+def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "object", "required": sorted(required),
+            "properties": {**required, **(optional or {})}}
+
+
+_STR = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_INT = {"type": "integer"}
+_UUID = {"type": "string", "format": "uuid"}
+_TIME = {"type": "string", "format": "date-time"}
+_DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+_DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,8})?$",
+               "description": "a decimal number as a string (JSON numbers are accepted too)"}
+_SIDE = {"type": "string", "enum": ["buy", "sell"]}
+_STP = {"type": "string", "enum": ["dc", "co", "cn", "cb"]}
+_STOP = {"type": "string", "enum": ["loss", "entry"]}
+_TIME_IN_FORCE = {"type": "string", "enum": ["GTC", "GTT", "IOC", "FOK"]}
+_ORDER_STATUS = ["open", "pending", "active", "done", "received", "rejected"]
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {**_obj({"message": _STR}), "additionalProperties": False,
+              "description": "every non-2xx answer (§3.1)"},
+    "Time": _obj({"iso": _TIME, "epoch": {"type": "number"}}),
+    "Currency": _obj({
+        "id": _STR, "name": _STR, "min_size": _DECIMAL, "status": _STR,
+        "max_precision": _DECIMAL, "convertible_to": {"type": "array", "items": _STR},
+        "details": {"type": "object"}, "default_network": _STR,
+        "supported_networks": {"type": "array"}}),
+    "Product": _obj({
+        "id": _STR, "base_currency": _STR, "quote_currency": _STR, "quote_increment": _DECIMAL,
+        "base_increment": _DECIMAL, "display_name": _STR, "min_market_funds": _DECIMAL,
+        "margin_enabled": _BOOL, "post_only": _BOOL, "limit_only": _BOOL, "cancel_only": _BOOL,
+        "trading_disabled": _BOOL, "status": {"type": "string", "enum": ["online", "offline"]},
+        "status_message": _STR, "auction_mode": _BOOL}),
+    "Book": _obj({
+        "bids": {"type": "array", "items": {"type": "array", "minItems": 3, "maxItems": 3}},
+        "asks": {"type": "array", "items": {"type": "array", "minItems": 3, "maxItems": 3}},
+        "sequence": _INT, "auction_mode": _BOOL, "auction": {"nullable": True},
+        "time": _TIME}),
+    "Ticker": _obj({"ask": _DECIMAL, "bid": _DECIMAL, "volume": _DECIMAL, "trade_id": _INT,
+                    "price": _DECIMAL, "size": _DECIMAL, "time": _TIME}),
+    "Trade": _obj({"time": _TIME, "trade_id": _INT, "price": _DECIMAL, "size": _DECIMAL,
+                   "side": _SIDE}),
+    "Candle": {"type": "array", "minItems": 6, "maxItems": 6, "items": {"type": "number"},
+               "description": "[time, low, high, open, close, volume]"},
+    "Stats": _obj({"open": _DECIMAL, "high": _DECIMAL, "low": _DECIMAL, "volume": _DECIMAL,
+                   "last": _DECIMAL, "volume_30day": _DECIMAL}),
+    "Account": _obj({"id": _UUID, "currency": _STR, "balance": _DECIMAL, "hold": _DECIMAL,
+                     "available": _DECIMAL, "profile_id": _UUID, "trading_enabled": _BOOL}),
+    "Hold": _obj({"id": _UUID, "account_id": _UUID, "created_at": _TIME, "updated_at": _TIME,
+                  "amount": _DECIMAL, "type": _STR, "ref": _UUID}),
+    "LedgerEntry": _obj({"id": _STR, "created_at": _TIME, "amount": _DECIMAL,
+                         "balance": _DECIMAL, "type": _STR,
+                         "details": {"type": "object", "additionalProperties": _STR}}),
+    "Fees": _obj({"maker_fee_rate": _DECIMAL, "taker_fee_rate": _DECIMAL,
+                  "usd_volume": _DECIMAL}),
+    "Profile": _obj({"id": _UUID, "user_id": _STR, "name": _STR, "active": _BOOL,
+                     "is_default": _BOOL, "has_margin": _BOOL, "created_at": _TIME}),
+    "User": _obj({"id": _STR}),
+    "Order": _obj(
+        {"id": _UUID, "product_id": _STR, "profile_id": _UUID, "side": _SIDE,
+         "type": {"type": "string", "enum": ["limit", "market"]}, "post_only": _BOOL,
+         "stp": _STP, "created_at": _TIME, "fill_fees": _DECIMAL, "filled_size": _DECIMAL,
+         "executed_value": _DECIMAL, "status": {"type": "string", "enum": _ORDER_STATUS},
+         "settled": _BOOL},
+        {"price": _DECIMAL, "size": _DECIMAL, "funds": _DECIMAL, "specified_funds": _DECIMAL,
+         "time_in_force": _TIME_IN_FORCE, "expire_time": _TIME, "done_at": _TIME,
+         "done_reason": _STR, "stop": _STOP, "stop_price": _DECIMAL, "client_oid": _UUID}),
+    # POST /orders echoes the numbers as the client sent them (§4.1 OBSERVED): plain strings.
+    "NewOrder": _obj(
+        {"id": _UUID, "product_id": _STR, "profile_id": _UUID, "side": _SIDE, "stp": _STP,
+         "type": {"type": "string", "enum": ["limit", "market"]}, "post_only": _BOOL,
+         "created_at": _TIME, "fill_fees": _STR, "filled_size": _STR, "executed_value": _STR,
+         "status": {"type": "string", "enum": ["pending", "active"]}, "settled": _BOOL},
+        {"price": _STR, "size": _STR, "funds": _STR, "specified_funds": _STR,
+         "time_in_force": _TIME_IN_FORCE, "expire_time": _TIME, "stop": _STOP,
+         "stop_price": _STR}),
+    "Fill": _obj(
+        {"created_at": _TIME, "trade_id": _INT, "product_id": _STR, "order_id": _UUID,
+         "user_id": _STR, "profile_id": _UUID, "liquidity": {"type": "string",
+                                                             "enum": ["M", "T"]},
+         "price": _DECIMAL, "size": _DECIMAL, "fee": _DECIMAL, "side": _SIDE,
+         "settled": _BOOL},
+        {"usd_volume": _DECIMAL}),
+    "PlaceOrderRequest": {
+        **_obj({"side": _SIDE, "product_id": {**_STR, "example": "BTC-USD"}},
+               {"profile_id": _UUID, "type": {"type": "string", "enum": ["limit", "market"],
+                                              "default": "limit"},
+                "stp": _STP, "stop": _STOP, "stop_price": _DECIMAL_IN, "price": _DECIMAL_IN,
+                "size": _DECIMAL_IN, "funds": _DECIMAL_IN, "time_in_force": _TIME_IN_FORCE,
+                "cancel_after": {"type": "string", "enum": ["min", "hour", "day"]},
+                "post_only": _BOOL, "client_oid": _UUID}),
+        "example": {"product_id": "BTC-USD", "side": "buy", "price": "100.00",
+                    "size": "0.01"}},
+    "TransferRequest": _obj({"from": _UUID, "to": _UUID, "currency": {**_STR, "example": "USD"},
+                             "amount": _DECIMAL_IN}),
+}
+
+_SECURITY_SCHEMES = {
+    f"CbAccess{part.title()}": {"type": "apiKey", "in": "header", "name": f"CB-ACCESS-{part}",
+                                "description": text}
+    for part, text in (
+        ("KEY", "the API key"),
+        ("SIGN", "base64(HMAC-SHA256(base64decode(secret), timestamp + METHOD + "
+                 "path?query + body)) over the exact request sent (§2.3)"),
+        ("TIMESTAMP", "seconds since the Unix epoch, decimals allowed, within 30 s (§2.4)"),
+        ("PASSPHRASE", "the key's passphrase"))
+}
+_PRIVATE = [{name: [] for name in _SECURITY_SCHEMES}]
+
+# -- per-route details ----------------------------------------------------------------------------
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "",
+           **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        out["description"] = description
+    return {**out, **extra}
+
+
+_LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                "page size (§7)")
+_ID_CURSORS = [_query("before", {"type": "integer", "minimum": 0},
+                      "page of items newer than this cursor (§7)"),
+               _query("after", {"type": "integer", "minimum": 0},
+                      "page of items older than this cursor (§7)"), _LIMIT]
+_TIME_CURSORS = [_query("before", _TIME, "page of items newer than this time (§7)"),
+                 _query("after", _TIME, "page of items older than this time (§7)"), _LIMIT]
+_DATE_RANGE = [_query("start_date", _TIME), _query("end_date", _TIME)]
+_SCOPE = [_query("profile_id", _UUID), _query("product_id", {**_STR, "example": "BTC-USD"})]
+_PAGE_HEADERS = {
+    "cb-before": {"description": "cursor of the first item; absent on an empty page",
+                  "schema": _STR},
+    "cb-after": {"description": "cursor of the last item; absent on an empty page",
+                 "schema": _STR},
+}
+_PATH_EXAMPLES = {"product_id": "BTC-USD", "currency_id": "USD"}
+_PATH_FORMATS = {"account_id": _UUID, "profile_id": _UUID}
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+# (method, pattern) -> summary, query parameters, request body schema, 200 schema, paginated
+_DETAILS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/time"): {"summary": "Server time (§6.9)", "ok": _ref("Time")},
+    ("GET", "/currencies"): {"summary": "All currencies (§6.8)", "ok": _array("Currency")},
+    ("GET", "/currencies/{currency_id}"): {"summary": "One currency (§6.8)",
+                                           "ok": _ref("Currency")},
+    ("GET", "/products"): {"summary": "All products (§6.2)", "ok": _array("Product")},
+    ("GET", "/products/{product_id}"): {"summary": "One product (§6.2)",
+                                        "ok": _ref("Product")},
+    ("GET", "/products/{product_id}/book"): {
+        "summary": "Order book at level 1, 2 or 3 (§6.3)", "ok": _ref("Book"),
+        "query": [_query("level", {"type": "integer", "enum": [1, 2, 3], "default": 1})]},
+    ("GET", "/products/{product_id}/ticker"): {"summary": "Ticker (§6.4)",
+                                               "ok": _ref("Ticker")},
+    ("GET", "/products/{product_id}/trades"): {
+        "summary": "Public trades, newest first (§6.5)", "ok": _array("Trade"),
+        "query": _ID_CURSORS, "paginated": True},
+    ("GET", "/products/{product_id}/candles"): {
+        "summary": "Candles, newest first, at most 300 (§6.6)", "ok": _array("Candle"),
+        "query": [_query("granularity", {"type": "integer",
+                                         "enum": [60, 300, 900, 3600, 21600, 86400],
+                                         "default": 60}),
+                  _query("start", _TIME), _query("end", _TIME)]},
+    ("GET", "/products/spark-lines"): {
+        "summary": "Hourly [time, low, high, open, close] per product over 24 h (ccxt)",
+        "ok": {"type": "object", "additionalProperties": {
+            "type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},
+    ("GET", "/products/{product_id}/stats"): {"summary": "24 h stats (§6.7)",
+                                              "ok": _ref("Stats")},
+    ("GET", "/accounts"): {"summary": "The key's profile's accounts (§5.1)",
+                           "ok": _array("Account")},
+    ("GET", "/accounts/{account_id}"): {"summary": "One account (§5.2)", "ok": _ref("Account")},
+    ("GET", "/accounts/{account_id}/holds"): {
+        "summary": "Holds of an account (§5.3)", "ok": _array("Hold"), "query": _TIME_CURSORS,
+        "paginated": True},
+    ("GET", "/accounts/{account_id}/ledger"): {
+        "summary": "Ledger of an account; the past day without a date range (§5.4)",
+        "ok": _array("LedgerEntry"), "query": [*_DATE_RANGE, *_ID_CURSORS],
+        "paginated": True},
+    ("GET", "/fees"): {"summary": "Fee rates and 30-day USD volume (§6.11)",
+                       "ok": _ref("Fees")},
+    ("GET", "/profiles"): {"summary": "The key's user's profiles (§6.10)",
+                           "ok": _array("Profile"), "query": [_query("active", _BOOL)]},
+    ("GET", "/profiles/{profile_id}"): {"summary": "One profile (§6.10)",
+                                        "ok": _ref("Profile")},
+    ("POST", "/profiles/transfer"): {
+        "summary": "Move funds between two profiles of the key's user (§6.10)",
+        "body": _ref("TransferRequest"), "ok": {"type": "object", "maxProperties": 0}},
+    ("GET", "/users/self/verify"): {"summary": "The key's user id (§6.12)", "ok": _ref("User")},
+    ("POST", "/orders"): {"summary": "Place an order (§4.1)", "body": _ref("PlaceOrderRequest"),
+                          "ok": _ref("NewOrder")},
+    ("GET", "/orders"): {
+        "summary": "List orders, newest first; cursors are created_at times (§4.4)",
+        "ok": _array("Order"), "paginated": True,
+        "query": [*_SCOPE,
+                  _query("status", {"type": "array", "items": {
+                      "type": "string", "enum": [*_ORDER_STATUS, "all"]}},
+                         "repeat the parameter for several statuses", style="form",
+                         explode=True),
+                  _query("sortedBy", {"type": "string", "enum": [
+                      "created_at", "price", "size", "order_id", "side", "type"]}),
+                  _query("sorting", {"type": "string", "enum": ["asc", "desc"]}),
+                  *_DATE_RANGE, *_TIME_CURSORS]},
+    ("DELETE", "/orders"): {"summary": "Cancel all open orders (§4.7)", "query": _SCOPE,
+                            "ok": {"type": "array", "items": _UUID}},
+    ("GET", "/orders/{order_id}"): {
+        "summary": "One order by id or client:<client_oid> (§4.5)", "ok": _ref("Order")},
+    ("DELETE", "/orders/{order_id}"): {
+        "summary": "Cancel one order by id or client:<client_oid> (§4.6)", "query": _SCOPE,
+        "ok": {"type": "string", "description": "the order id or client_oid as given"}},
+    ("GET", "/fills"): {
+        "summary": "Fills of an order or a product; one of them is required (§6.1)",
+        "ok": _array("Fill"), "paginated": True,
+        "query": [_query("order_id", _UUID),
+                  _query("product_id", {**_STR, "example": "BTC-USD"}),
+                  *_DATE_RANGE, *_ID_CURSORS]},
+    ("GET", "/openapi.json"): {"summary": "This document", "ok": {"type": "object"}},
+}
+
+_ERRORS_PUBLIC = {"400": "bad request", "404": "not found", "429": "rate limited (§8.3)"}
+_ERRORS_PRIVATE = {"400": "bad request or business reject (§3.3)",
+                   "401": "authentication failed (§2.5)",
+                   "403": "the key lacks the permission (§2.1)", "404": "not found",
+                   "429": "rate limited (§8.3)"}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    details = _DETAILS.get((route.method, route.pattern), {})
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True,
+         "schema": {**_PATH_FORMATS.get(name, _STR),
+                    **({"example": _PATH_EXAMPLES[name]} if name in _PATH_EXAMPLES else {})}}
+        for name in _PATH_PARAM.findall(route.pattern)]
+    parameters.extend(details.get("query", []))
+    ok: dict[str, Any] = {"description": "success",
+                          "content": {"application/json": {"schema": details.get("ok", {})}}}
+    if details.get("paginated"):
+        ok["headers"] = _PAGE_HEADERS
+    error = {"content": {"application/json": {"schema": _ref("Error")}}}
+    errors = _ERRORS_PUBLIC if route.permission is None else _ERRORS_PRIVATE
+    operation: dict[str, Any] = {
+        "operationId": route.handler.__name__,
+        "summary": details.get("summary", ""),
+        "parameters": parameters,
+        "responses": {"200": ok, **{code: {"description": text, **error}
+                                    for code, text in errors.items()}},
+        "security": [] if route.permission is None else _PRIVATE,
+    }
+    if route.permission is not None:
+        operation["x-permissions"] = sorted(p.value for p in route.permission)
+    if "body" in details:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": details["body"]}}}
+    return operation
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.0.3 document of every route in ``ROUTES``."""
+    from sandex.api.rest.app import ROUTES  # late: app imports this module
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.pattern, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "sandex REST API (Coinbase Exchange stand-in)",
+                 "version": __version__,
+                 "description": "Errors are always {\"message\": string}. Private operations "
+                                "need the four CB-ACCESS-* headers, signed over the exact "
+                                "request (spec §2)."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": _SCHEMAS, "securitySchemes": _SECURITY_SCHEMES},
+    }
+
+
+_encoded: bytes | None = None
+
+
+async def serve_document(app: RestApp, request: Request) -> Response:
+    """``GET /openapi.json``: the document, encoded once."""
+    global _encoded
+    if _encoded is None:
+        _encoded = encode(document())
+    return Response(_encoded)
