@@ -25,6 +25,7 @@ class Error(Enum):
     LIMIT_ONLY_MODE = (400, "Limit only mode")  # §3.3
     POST_ONLY_MODE = (400, "Post only mode")  # §3.3 (product mode and crossing post_only)
     POST_ONLY_TIME_IN_FORCE = (400, "post_only is invalid with time_in_force IOC or FOK")  # GUESS
+    POST_ONLY_STOP = (400, "post_only is invalid with stop orders")  # GUESS (TPSL: none)
     CANCEL_AFTER_REQUIRES_GTT = (400, "cancel_after requires time_in_force GTT")  # GUESS
     GTT_REQUIRES_CANCEL_AFTER = (400, "time_in_force GTT requires cancel_after")  # GUESS
     PRICE_TOO_SMALL = (400, "price is too small. Minimum price is {}")  # GUESS, 8 dp like §12.1

@@ -112,8 +112,8 @@ def set_fees(self: Engine, cmd: SetFees) -> None:
 
 
 def _movement_target(self: Engine, profile_id: str, currency: str,
-                     amount: int) -> Account | None:
-    """The account a deposit/withdrawal/transfer touches, or ``None`` after a reject."""
+                     amount: int) -> Profile | None:
+    """The profile a deposit/withdrawal/transfer touches, or ``None`` after a reject."""
     profile = self.profiles.get(profile_id)
     if profile is None:
         self._events.append(reject(Error.PROFILE_NOT_FOUND))
@@ -124,25 +124,33 @@ def _movement_target(self: Engine, profile_id: str, currency: str,
     if amount <= 0:
         self._events.append(reject(Error.INVALID_AMOUNT))
         return None
-    return profile.account(currency)
+    return profile
+
+
+def _available(profile: Profile, currency: str) -> int:
+    """What the profile can move out (no account is created to find out)."""
+    account = profile.accounts.get(currency)
+    return 0 if account is None else account.balance - account.hold
 
 
 def deposit(self: Engine, cmd: Deposit) -> None:
-    account = _movement_target(self, cmd.profile_id, cmd.currency, cmd.amount)
-    if account is None:
+    profile = _movement_target(self, cmd.profile_id, cmd.currency, cmd.amount)
+    if profile is None:
         return
+    account = profile.account(cmd.currency)
     account.balance += cmd.amount
     self.supply[cmd.currency] += cmd.amount
     self._ledger(cmd.time, account, TRANSFER, cmd.amount, None, None, None, cmd.transfer_id)
 
 
 def withdraw(self: Engine, cmd: Withdraw) -> None:
-    account = _movement_target(self, cmd.profile_id, cmd.currency, cmd.amount)
-    if account is None:
+    profile = _movement_target(self, cmd.profile_id, cmd.currency, cmd.amount)
+    if profile is None:
         return
-    if account.balance - account.hold < cmd.amount:
+    if _available(profile, cmd.currency) < cmd.amount:
         self._events.append(reject(Error.INSUFFICIENT_FUNDS))
         return
+    account = profile.account(cmd.currency)
     account.balance -= cmd.amount
     self.supply[cmd.currency] -= cmd.amount
     self._ledger(cmd.time, account, TRANSFER, -cmd.amount, None, None, None, cmd.transfer_id)
@@ -152,15 +160,17 @@ def transfer(self: Engine, cmd: Transfer) -> None:
     if cmd.from_profile_id == cmd.to_profile_id:
         self._events.append(reject(Error.SAME_PROFILE_TRANSFER))
         return
-    source = _movement_target(self, cmd.from_profile_id, cmd.currency, cmd.amount)
-    if source is None:
+    source_profile = _movement_target(self, cmd.from_profile_id, cmd.currency, cmd.amount)
+    if source_profile is None:
         return
-    target = _movement_target(self, cmd.to_profile_id, cmd.currency, cmd.amount)
-    if target is None:
+    target_profile = _movement_target(self, cmd.to_profile_id, cmd.currency, cmd.amount)
+    if target_profile is None:
         return
-    if source.balance - source.hold < cmd.amount:
+    if _available(source_profile, cmd.currency) < cmd.amount:
         self._events.append(reject(Error.INSUFFICIENT_FUNDS))
         return
+    source = source_profile.account(cmd.currency)
+    target = target_profile.account(cmd.currency)
     source.balance -= cmd.amount
     target.balance += cmd.amount
     self._ledger(cmd.time, source, TRANSFER, -cmd.amount, None, None, None, cmd.transfer_id)

@@ -20,10 +20,10 @@ from sandex.core.commands import (
     Command,
     PlaceOrder,
 )
-from sandex.core.events import Activated, ClockAdvanced, Event, Received, Rejected, reject
+from sandex.core.events import Activated, ClockAdvanced, Event, Opened, Received, reject
 from sandex.core.holds import limit_buy_hold, net_funds
 from sandex.core.limits import open_orders_per_product_max
-from sandex.core.matching import Matching
+from sandex.core.matching import RESTS, Matching
 from sandex.core.model import (
     Account,
     CancelReason,
@@ -46,6 +46,8 @@ BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 OPEN, ACTIVE, DONE = Status.OPEN, Status.ACTIVE, Status.DONE
 LIVE = (Status.OPEN, Status.ACTIVE)
+ONLINE = ProductStatus.ONLINE
+GTC = TimeInForce.GTC
 
 
 class Engine(Matching):
@@ -87,34 +89,42 @@ class Engine(Matching):
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
-        refused = check_order(product, cmd)
-        if refused is None:
-            refused = self._check_live(cmd, product, profile)
-        if refused is not None:
-            self._events.append(refused)
+        price, size = cmd.price, cmd.size
+        increment, base_increment = product.quote_increment, product.base_increment
+        # The common case (a plain GTC limit order well inside the rules) skips the general
+        # checks; anything else, or anything that fails, goes through them for the exact reject.
+        if not (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
+                and price is not None and size is not None and cmd.funds is None
+                and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
+                and price >= increment and size >= base_increment and not price % increment
+                and not size % base_increment and size * price >= product.min_market_funds):
+            refused = check_order(product, cmd)
+            if refused is not None:
+                self._events.append(refused)
+                return
+        if profile.open_count.get(product.id, 0) >= open_orders_per_product_max:
+            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
         order = self._new_order(cmd, product, profile)
         if order is None:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
-        if order.post_only or product.status is ProductStatus.POST_ONLY:
+        if (order.post_only or product.status is ProductStatus.POST_ONLY) and order.stop is None:
             best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
-            if best is not None and (best <= order.price if order.side is BUY  # type: ignore[operator]
-                                     else best >= order.price):  # type: ignore[operator]
+            if best is not None and (best <= price if order.side is BUY  # type: ignore[operator]
+                                     else best >= price):  # type: ignore[operator]
                 self._events.append(reject(Error.POST_ONLY_MODE))
                 return
+        self._order_number += 1
+        order.number = self._order_number
         self._accept(order, product, profile, cmd.time)
-
-    def _check_live(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Rejected | None:
-        if profile.open_count.get(product.id, 0) >= open_orders_per_product_max:
-            return reject(Error.TOO_MANY_OPEN_ORDERS)
-        return None
 
     def _new_order(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Order | None:
         """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
         buy = cmd.side is BUY
-        quote = profile.account(product.quote_currency)
-        base = profile.account(product.base_currency)
+        accounts = profile.accounts
+        quote = accounts.get(product.quote_currency) or profile.account(product.quote_currency)
+        base = accounts.get(product.base_currency) or profile.account(product.base_currency)
         held, received = (quote, base) if buy else (base, quote)
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
@@ -137,12 +147,14 @@ class Engine(Matching):
             hold = size * SIZE_TO_AMOUNT if size is not None else available
         if hold > available or hold <= 0:
             return None
-        self._order_number += 1
-        expire = cmd.time + cmd.cancel_after.seconds * 1_000_000 if cmd.cancel_after else None
+        after = cmd.cancel_after
+        expire = None if after is None else cmd.time + after.seconds * 1_000_000
+        limit = cmd.type is LIMIT  # time in force and post-only mean nothing to market orders
         return Order(
-            cmd.order_id, self._order_number, profile.id, product.id, cmd.side, cmd.type,
-            cmd.time, price, size, size, funds, specified, funds_remaining, cmd.time_in_force,
-            expire, cmd.post_only, cmd.stp, cmd.stop, cmd.stop_price, cmd.client_oid,
+            cmd.order_id, 0, profile.id, product.id, cmd.side, cmd.type, cmd.time, price, size,
+            size, funds, specified, funds_remaining, cmd.time_in_force if limit else GTC,
+            expire if limit else None, cmd.post_only and limit, cmd.stp, cmd.stop,
+            cmd.stop_price, cmd.client_oid,
             maker_rate, taker_rate, hold_rate, held, received, hold)
 
     def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
@@ -166,9 +178,26 @@ class Engine(Matching):
     def _start(self, order: Order, product: Product, t: int) -> None:
         """Announce a new (or just-triggered) order and match it; then run stops it triggers."""
         product.sequence += 1
-        self._events.append(Received(
+        events = self._events
+        events.append(Received(
             t, product.id, product.sequence, order.id, order.profile_id, order.side, order.type,
             order.price, order.size, order.funds, order.client_oid))
+        if order.type is LIMIT and order.time_in_force in RESTS:
+            book, price = product.book, order.price
+            if order.side is BUY:
+                best = book.best_ask()
+                crosses = best is not None and best <= price  # type: ignore[operator]
+            else:
+                best = book.best_bid()
+                crosses = best is not None and best >= price  # type: ignore[operator]
+            if not crosses:  # nothing to match: rest at once
+                order.status = OPEN
+                book.add(order)
+                product.sequence += 1
+                events.append(Opened(t, product.id, product.sequence, order.id,
+                                     order.profile_id, order.side, price,  # type: ignore[arg-type]
+                                     order.remaining))  # type: ignore[arg-type]
+                return
         trades_before = product.trade_id
         if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(order, product):
             self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)

@@ -114,7 +114,10 @@ class Matching:
     def _finish_taker(self, order: Order, product: Product,
                       stop_reason: CancelReason | DoneReason | None, t: int) -> None:
         if order.remaining == 0 or stop_reason is FILLED:
-            self._close(order, product, FILLED, None, t)
+            if order.filled_size:
+                self._close(order, product, FILLED, None, t)
+            else:  # its funds could not buy a single increment
+                self._close(order, product, CANCELED, CancelReason.INSUFFICIENT_FUNDS, t)
         elif stop_reason is not None:
             self._close(order, product, CANCELED, stop_reason, t)  # type: ignore[arg-type]
         elif order.type is MARKET:

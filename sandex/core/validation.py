@@ -67,6 +67,8 @@ def _check_price(product: Product, price: int | None, field: str) -> Rejected | 
 def _check_stop(product: Product, cmd: PlaceOrder) -> Rejected | None:
     if cmd.stop is None:
         return reject(Error.MISSING_FIELD, "stop")
+    if cmd.post_only:  # a triggered stop takes liquidity by design
+        return reject(Error.POST_ONLY_STOP)
     return _check_price(product, cmd.stop_price, "stop_price")
 
 
