@@ -18,6 +18,7 @@ from sandex.core.limits import heap_slack, level_dead_slots_max
 from sandex.core.model import Order, Side, Status
 
 OPEN = Status.OPEN
+BUY = Side.BUY
 
 
 class Level:
@@ -73,7 +74,7 @@ class Book:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
         price = order.price
         assert price is not None and order.remaining
-        if order.side is Side.BUY:
+        if order.side is BUY:
             levels, heap, key = self.bids, self._bid_heap, -price
         else:
             levels, heap, key = self.asks, self._ask_heap, price
@@ -92,7 +93,7 @@ class Book:
 
         The engine has already marked it not open; its queue slot is dropped lazily.
         """
-        levels = self.bids if order.side is Side.BUY else self.asks
+        levels = self.bids if order.side is BUY else self.asks
         level = levels[order.price]  # type: ignore[index]
         level.count -= 1
         if level.count == 0:
@@ -104,7 +105,7 @@ class Book:
 
     def drop_level(self, side: Side, price: int) -> None:
         """Forget an emptied level (its heap entry goes lazily)."""
-        del (self.bids if side is Side.BUY else self.asks)[price]
+        del (self.bids if side is BUY else self.asks)[price]
 
     def _compact_heap(self, side: Side) -> None:
         if side is Side.BUY:

@@ -30,6 +30,7 @@ from sandex.core.model import (
     Currency,
     DoneReason,
     Order,
+    OrderRecord,
     OrderType,
     ProductStatus,
     Profile,
@@ -46,6 +47,9 @@ BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 OPEN, ACTIVE, DONE = Status.OPEN, Status.ACTIVE, Status.DONE
 LIVE = (Status.OPEN, Status.ACTIVE)
+CANCELED = DoneReason.CANCELED
+FOK = TimeInForce.FOK
+POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
 
@@ -56,7 +60,11 @@ class Engine(Matching):
     def __init__(self) -> None:
         self.products: dict[str, Product] = {}
         self.profiles: dict[str, Profile] = {}
-        self.orders: dict[str, Order] = {}  # live orders and done orders with fills
+        # Orders on record: the few live ones (hot, churned by every place and cancel) apart
+        # from the many done ones with fills (inserted once), so the hot dict stays small.
+        self._live: dict[str, Order] = {}
+        self._archive: dict[str, Order] = {}
+        self.orders = OrderRecord(self._live, self._archive)
         self.currencies: dict[str, Currency] = {}
         self.fee_accounts: dict[str, Account] = {}
         self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
@@ -109,7 +117,7 @@ class Engine(Matching):
         if order is None:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
-        if (order.post_only or product.status is ProductStatus.POST_ONLY) and order.stop is None:
+        if (order.post_only or product.status is POST_ONLY) and order.stop is None:
             best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
             if best is not None and (best <= price if order.side is BUY  # type: ignore[operator]
                                      else best >= price):  # type: ignore[operator]
@@ -159,7 +167,7 @@ class Engine(Matching):
 
     def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
         order.hold_account.hold += order.hold
-        self.orders[order.id] = order
+        self._live[order.id] = order
         profile.live[order.id] = order
         profile.open_count[product.id] = profile.open_count.get(product.id, 0) + 1
         if order.client_oid is not None:
@@ -199,7 +207,7 @@ class Engine(Matching):
                                      order.remaining))  # type: ignore[arg-type]
                 return
         trades_before = product.trade_id
-        if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(order, product):
+        if order.time_in_force is FOK and not self._fok_fillable(order, product):
             self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
             return
         self._take(order, product, t)
@@ -233,25 +241,36 @@ class Engine(Matching):
     # -- cancels -------------------------------------------------------------------------------
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
-        order = self._find(cmd.profile_id, cmd.order_id, cmd.client_oid)
+        if cmd.client_oid is None:
+            order = self._live.get(cmd.order_id) or self._archive.get(  # type: ignore[arg-type]
+                cmd.order_id)  # type: ignore[arg-type]
+            if order is not None and order.profile_id != cmd.profile_id:
+                order = None
+        else:
+            order = self._find(cmd.profile_id, cmd.order_id, cmd.client_oid)
         if order is None or (cmd.product_id is not None and order.product_id != cmd.product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
             return
         product = self.products[order.product_id]
-        if product.status is ProductStatus.DISABLED:
+        if product.status is DISABLED:
             self._events.append(reject(Error.TRADING_DISABLED))
             return
-        if order.status is DONE:
+        status = order.status
+        if status is OPEN:
+            order.status = DONE
+            product.book.remove(order, order.remaining)  # type: ignore[arg-type]
+            self._close(order, product, CANCELED, None, cmd.time)
+        elif status is DONE:
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
-            return
-        self._cancel(order, product, None, cmd.time)
+        else:
+            self._cancel(order, product, None, cmd.time)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""
         if client_oid is not None:
             profile = self.profiles.get(profile_id)
             return None if profile is None else profile.by_client_oid.get(client_oid)
-        order = self.orders.get(order_id)  # type: ignore[arg-type]
+        order = self.orders.get(order_id)  # type: ignore[arg-type]  # not a hot path
         return order if order is not None and order.profile_id == profile_id else None
 
     def find_order(self, profile_id: str, order_id: str | None = None,

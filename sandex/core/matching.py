@@ -34,6 +34,10 @@ FILLED, CANCELED = DoneReason.FILLED, DoneReason.CANCELED
 MATCH, FEE = LedgerKind.MATCH, LedgerKind.FEE
 STP_CANCEL = CancelReason.SELF_TRADE_PREVENTION
 RESTS = (TimeInForce.GTC, TimeInForce.GTT)
+CN, DC, CB = Stp.CN, Stp.DC, Stp.CB
+INSUFFICIENT_FUNDS = CancelReason.INSUFFICIENT_FUNDS
+INSUFFICIENT_LIQUIDITY = CancelReason.INSUFFICIENT_LIQUIDITY
+TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
 class Matching:
@@ -42,7 +46,8 @@ class Matching:
     _events: list[Event]
     _entry_id: int
     profiles: dict[str, Profile]
-    orders: dict[str, Order]
+    _live: dict[str, Order]
+    _archive: dict[str, Order]
     fee_accounts: dict[str, Account]
 
     # -- the taker -----------------------------------------------------------------------------
@@ -83,7 +88,7 @@ class Matching:
                 funds = order.funds_remaining
                 if funds is not None and funds // level.price < product.base_increment:
                     return FILLED  # its funds are spent down to less than one increment
-                return CancelReason.INSUFFICIENT_FUNDS
+                return INSUFFICIENT_FUNDS
             self._trade(maker, order, level, size, product, t)
             if maker.remaining == 0:
                 orders.popleft()
@@ -121,78 +126,100 @@ class Matching:
         elif stop_reason is not None:
             self._close(order, product, CANCELED, stop_reason, t)  # type: ignore[arg-type]
         elif order.type is MARKET:
-            self._close(order, product, CANCELED, CancelReason.INSUFFICIENT_LIQUIDITY, t)
+            self._close(order, product, CANCELED, INSUFFICIENT_LIQUIDITY, t)
         elif order.time_in_force in RESTS:
             self._rest(order, product, t)
         else:
-            self._close(order, product, CANCELED, CancelReason.TIME_IN_FORCE, t)
+            self._close(order, product, CANCELED, TIME_IN_FORCE, t)
 
     # -- one trade -----------------------------------------------------------------------------
     def _trade(self, maker: Order, taker: Order, level: Level, size: int, product: Product,
                t: int) -> None:
-        """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once."""
+        """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
+
+        Both sides' balances, holds and ledger entries are written here, in one frame: the
+        seller's base out and quote in (less its fee), then the buyer's quote out (its hold
+        released), its fee and its base in.
+        """
         price = level.price
         notional = price * size
-        maker_fee = notional * maker.maker_rate // RATE_SCALE
-        taker_fee = notional * taker.taker_rate // RATE_SCALE
-        product.trade_id += 1
-        product.sequence += 1
+        maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
+        maker_fee = notional * maker_rate // RATE_SCALE
+        taker_fee = notional * taker_rate // RATE_SCALE
+        trade_id = product.trade_id = product.trade_id + 1
+        sequence = product.sequence = product.sequence + 1
         product.last_price = price
-        trade_id = product.trade_id
-        self._events.append(Matched(
-            t, product.id, product.sequence, trade_id, maker.id, taker.id, maker.profile_id,
-            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker.maker_rate,
-            taker.taker_rate))
+        product_id = product.id
+        events = self._events
+        append = events.append
+        append(Matched(
+            t, product_id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
+            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
+            taker_rate))
         level.size -= size
+        maker.remaining -= size  # type: ignore[operator]  # a resting limit order
+        maker.filled_size += size
+        maker.executed_value += notional
+        maker.fill_fees += maker_fee
+        if taker.remaining is not None:
+            taker.remaining -= size
+        if taker.funds_remaining is not None:
+            taker.funds_remaining -= notional
+        taker.filled_size += size
+        taker.executed_value += notional
+        taker.fill_fees += taker_fee
         if taker.side is BUY:
             buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
         else:
             buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
-        for order, fee in ((maker, maker_fee), (taker, taker_fee)):
-            if order.remaining is not None:
-                order.remaining -= size
-            if order.funds_remaining is not None:
-                order.funds_remaining -= notional
-            order.filled_size += size
-            order.executed_value += notional
-            order.fill_fees += fee
         base = size * SIZE_TO_AMOUNT
-        self._settle_seller(seller, base, notional, seller_fee, trade_id, product, t)
-        self._settle_buyer(buyer, base, notional, buyer_fee, trade_id, product, t)
-        self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
-
-    def _settle_seller(self, seller: Order, base: int, notional: int, fee: int, trade_id: int,
-                       product: Product, t: int) -> None:
+        entry = self._entry_id
+        # the seller: base out of its hold, quote in, fee out
+        seller_id = seller.id
         held = seller.hold_account
-        held.balance -= base
+        held.balance = balance = held.balance - base
         held.hold -= base
         seller.hold -= base
+        append(LedgerEntry(t, entry + 1, held.profile_id, held.currency, MATCH, -base, balance,
+                           seller_id, trade_id, product_id, None))
         quote = seller.recv_account
-        quote.balance += notional
-        self._ledger(t, held, MATCH, -base, seller.id, trade_id, product.id)
-        self._ledger(t, quote, MATCH, notional, seller.id, trade_id, product.id)
-        if fee:
-            quote.balance -= fee
-            self._ledger(t, quote, FEE, -fee, seller.id, trade_id, product.id)
-
-    def _settle_buyer(self, buyer: Order, base: int, notional: int, fee: int, trade_id: int,
-                      product: Product, t: int) -> None:
+        balance = quote.balance + notional
+        append(LedgerEntry(t, entry + 2, quote.profile_id, quote.currency, MATCH, notional,
+                           balance, seller_id, trade_id, product_id, None))
+        entry += 2
+        if seller_fee:
+            balance -= seller_fee
+            entry += 1
+            append(LedgerEntry(t, entry, quote.profile_id, quote.currency, FEE, -seller_fee,
+                               balance, seller_id, trade_id, product_id, None))
+        quote.balance = balance
+        # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
+        buyer_id = buyer.id
         quote = buyer.hold_account
         if buyer.type is LIMIT:
-            release = buyer.hold - limit_buy_hold(buyer.remaining, buyer.price,  # type: ignore[arg-type]
-                                                  buyer.hold_rate)
+            left = buyer.remaining * buyer.price  # type: ignore[operator]
+            release = buyer.hold - left - left * buyer.hold_rate // RATE_SCALE
         else:
-            release = notional + fee
+            release = notional + buyer_fee
         quote.hold -= release
         buyer.hold -= release
-        quote.balance -= notional
-        self._ledger(t, quote, MATCH, -notional, buyer.id, trade_id, product.id)
-        if fee:
-            quote.balance -= fee
-            self._ledger(t, quote, FEE, -fee, buyer.id, trade_id, product.id)
+        balance = quote.balance - notional
+        entry += 1
+        append(LedgerEntry(t, entry, quote.profile_id, quote.currency, MATCH, -notional,
+                           balance, buyer_id, trade_id, product_id, None))
+        if buyer_fee:
+            balance -= buyer_fee
+            entry += 1
+            append(LedgerEntry(t, entry, quote.profile_id, quote.currency, FEE, -buyer_fee,
+                               balance, buyer_id, trade_id, product_id, None))
+        quote.balance = balance
         received = buyer.recv_account
-        received.balance += base
-        self._ledger(t, received, MATCH, base, buyer.id, trade_id, product.id)
+        received.balance = balance = received.balance + base
+        entry += 1
+        append(LedgerEntry(t, entry, received.profile_id, received.currency, MATCH, base,
+                           balance, buyer_id, trade_id, product_id, None))
+        self._entry_id = entry
+        self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
 
     def _ledger(self, t: int, account: Account, kind: LedgerKind, amount: int,
                 order_id: str | None, trade_id: int | None, product_id: str | None,
@@ -210,11 +237,11 @@ class Matching:
         Returns ``102:Self Trade Prevention`` when the taker must be canceled.
         """
         mode = taker.stp
-        if mode is Stp.CN:
+        if mode is CN:
             return STP_CANCEL
-        if mode is not Stp.DC:  # co and cb cancel the resting order in full
+        if mode is not DC:  # co and cb cancel the resting order in full
             self._cancel(maker, product, STP_CANCEL, t)
-            return STP_CANCEL if mode is Stp.CB else None
+            return STP_CANCEL if mode is CB else None
         if taker.remaining is None:  # funds-only market order: compare in funds
             return self._self_trade_funds(taker, maker, product, level, t)
         taker_size, maker_size = taker.remaining, maker.remaining
@@ -319,8 +346,10 @@ class Matching:
             t, product.id, sequence, order.id, order.profile_id, order.side, reason,
             None if market else order.price, None if market else order.remaining,
             cancel_reason))
-        if reason is CANCELED and order.filled_size == 0:
-            del self.orders[order.id]
+        del self._live[order.id]
+        if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
             oid = order.client_oid
             if oid is not None and profile.by_client_oid.get(oid) is order:
                 del profile.by_client_oid[oid]
+        else:
+            self._archive[order.id] = order

@@ -7,7 +7,10 @@ so they cannot form reference cycles, and millions of them cost the garbage coll
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
+from itertools import chain
+from typing import Any
 
 import msgspec
 
@@ -150,6 +153,34 @@ class Order(msgspec.Struct, gc=False):
     done_at: int | None = None
     done_reason: DoneReason | None = None
     cancel_reason: CancelReason | None = None
+
+
+class OrderRecord(Mapping[str, Order]):
+    """Every order on record (live, and done with fills), by id: a read-only view over the
+    engine's live index and its archive."""
+
+    __slots__ = ("_archive", "_live")
+
+    def __init__(self, live: dict[str, Order], archive: dict[str, Order]) -> None:
+        self._live = live
+        self._archive = archive
+
+    def __getitem__(self, order_id: str) -> Order:
+        order = self._live.get(order_id)
+        return order if order is not None else self._archive[order_id]
+
+    def get(self, order_id: str, default: Any = None) -> Any:
+        order = self._live.get(order_id)
+        return order if order is not None else self._archive.get(order_id, default)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._live or order_id in self._archive
+
+    def __iter__(self) -> Iterator[str]:
+        return chain(self._archive, self._live)
+
+    def __len__(self) -> int:
+        return len(self._live) + len(self._archive)
 
 
 class Currency(msgspec.Struct, frozen=True, gc=False):

@@ -14,6 +14,11 @@ from sandex.core.product import Product
 from sandex.errors import Error
 from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, SIZE_TO_AMOUNT, format_trimmed, price_text
 
+MARKET = OrderType.MARKET
+LIMIT_ONLY, POST_ONLY = ProductStatus.LIMIT_ONLY, ProductStatus.POST_ONLY
+IOC_FOK = (TimeInForce.IOC, TimeInForce.FOK)
+GTT = TimeInForce.GTT
+
 _CLOSED = {
     ProductStatus.DISABLED: Error.TRADING_DISABLED,
     ProductStatus.CANCEL_ONLY: Error.CANCEL_ONLY_MODE,
@@ -25,10 +30,10 @@ def check_order(product: Product, cmd: PlaceOrder) -> Rejected | None:
     closed = _CLOSED.get(product.status)
     if closed is not None:
         return reject(closed)
-    market = cmd.type is OrderType.MARKET
-    if market and product.status is ProductStatus.LIMIT_ONLY:
+    market = cmd.type is MARKET
+    if market and product.status is LIMIT_ONLY:
         return reject(Error.LIMIT_ONLY_MODE)
-    if market and product.status is ProductStatus.POST_ONLY:
+    if market and product.status is POST_ONLY:
         return reject(Error.POST_ONLY_MODE)
     if not market:
         problem = _check_time_in_force(cmd) or _check_price(product, cmd.price, "price")
@@ -43,11 +48,11 @@ def check_order(product: Product, cmd: PlaceOrder) -> Rejected | None:
 
 def _check_time_in_force(cmd: PlaceOrder) -> Rejected | None:
     tif = cmd.time_in_force
-    if cmd.post_only and tif in (TimeInForce.IOC, TimeInForce.FOK):
+    if cmd.post_only and tif in IOC_FOK:
         return reject(Error.POST_ONLY_TIME_IN_FORCE)
-    if cmd.cancel_after is not None and tif is not TimeInForce.GTT:
+    if cmd.cancel_after is not None and tif is not GTT:
         return reject(Error.CANCEL_AFTER_REQUIRES_GTT)
-    if tif is TimeInForce.GTT and cmd.cancel_after is None:
+    if tif is GTT and cmd.cancel_after is None:
         return reject(Error.GTT_REQUIRES_CANCEL_AFTER)
     return None
 
