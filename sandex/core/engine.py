@@ -131,9 +131,13 @@ class Engine(Matching):
         """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
         buy = cmd.side is BUY
         accounts = profile.accounts
-        quote = accounts.get(product.quote_currency) or profile.account(product.quote_currency)
-        base = accounts.get(product.base_currency) or profile.account(product.base_currency)
-        held, received = (quote, base) if buy else (base, quote)
+        held_in, received_in = ((product.quote_currency, product.base_currency) if buy
+                                else (product.base_currency, product.quote_currency))
+        held = accounts.get(held_in)
+        if held is None:  # nothing to hold from; a refused order creates no account
+            return None
+        # an account the order will receive into is attached to the profile on acceptance
+        received = accounts.get(received_in) or Account(profile.id, received_in)
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
         size, funds, price = cmd.size, cmd.funds, cmd.price
@@ -167,6 +171,9 @@ class Engine(Matching):
 
     def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
         order.hold_account.hold += order.hold
+        received = order.recv_account
+        if received.currency not in profile.accounts:
+            profile.accounts[received.currency] = received
         self._live[order.id] = order
         profile.live[order.id] = order
         profile.open_count[product.id] = profile.open_count.get(product.id, 0) + 1
