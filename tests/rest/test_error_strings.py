@@ -104,6 +104,8 @@ STOP = {**LIMIT, "side": "sell", "price": "9.00", "stop": "loss"}
 
 ORDER_REJECTS = [
     # (name, body, status, message)
+    ("post-only stop", {**STOP, "stop_price": "9.50", "post_only": True}, 400,
+     "post_only is invalid with stop orders"),
     ("insufficient funds buy", {**LIMIT, "price": "100000.00", "size": "1000"}, 400,
      "Insufficient funds"),
     ("insufficient funds sell", {**LIMIT, "side": "sell", "price": "900000.00", "size": "101"},
