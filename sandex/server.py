@@ -64,7 +64,8 @@ def serve(venue: Venue, host: str, port: int) -> None:
 
     config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http="httptools",
                             ws="websockets-sansio", lifespan="off", log_level="warning",
-                            access_log=False, server_header=False, date_header=False)
+                            access_log=False, server_header=False, date_header=False,
+                            proxy_headers=False)
     server = uvicorn.Server(config)
 
     async def main() -> None:
@@ -76,4 +77,7 @@ def serve(venue: Venue, host: str, port: int) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
 
-    asyncio.run(main())
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())

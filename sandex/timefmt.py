@@ -17,11 +17,17 @@ _ISO = re.compile(
     r"(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$")
 
 
+_last_second = [None, ""]  # the last whole second formatted, and its text
+
+
 def iso(us: int) -> str:
     """``2014-11-06T10:34:47.123456Z`` for a time in microseconds."""
-    d = _EPOCH + timedelta(microseconds=us)
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
-            f"{d.second:02d}.{d.microsecond:06d}Z")
+    second, micro = divmod(us, 1_000_000)
+    if _last_second[0] != second:
+        d = _EPOCH + timedelta(seconds=second)
+        _last_second[:] = (second, f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:"
+                                   f"{d.minute:02d}:{d.second:02d}")
+    return f"{_last_second[1]}.{micro:06d}Z"
 
 
 def epoch_text(us: int) -> str:

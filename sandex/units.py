@@ -40,6 +40,13 @@ def parse_units(value: object, decimals: int) -> int | None:
     if isinstance(value, str):
         if not value or len(value) > _MAX_DIGITS:
             return None
+        whole, _, fraction = value.partition(".")
+        if whole.isdigit() and whole.isascii() and (
+                not fraction or (fraction.isdigit() and fraction.isascii())):
+            fraction = fraction.rstrip("0")
+            if len(fraction) > decimals:
+                return None
+            return int(whole + fraction.ljust(decimals, "0"))
         try:
             value = Decimal(value)
         except InvalidOperation:

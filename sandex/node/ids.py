@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
+
+_V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # what uuid.UUID(version=4) clears ...
+_V4_SET = (0x8000 << 48) | (4 << 76)  # ... and sets: variant RFC 4122, version 4
+
+
+def _v4(n: int) -> str:
+    h = f"{(n & _V4_CLEAR) | _V4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Ids:
@@ -18,8 +25,8 @@ class Ids:
 
     def uuid(self) -> str:
         if self._random is None:
-            return str(uuid.UUID(bytes=os.urandom(16), version=4))
-        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+            return _v4(int.from_bytes(os.urandom(16)))
+        return _v4(self._random.getrandbits(128))
 
     def salt(self) -> bytes:
         if self._random is None:

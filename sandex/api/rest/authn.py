@@ -61,6 +61,7 @@ Longer values are answered ``invalid timestamp`` (GUESS)."""
 VIEW_OR_TRADE: frozenset[Permission] = frozenset({Permission.VIEW, Permission.TRADE})
 """What private GET endpoints need (§2.1): a key with either permission may read."""
 
+
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 
 
@@ -140,11 +141,17 @@ def authenticate(
     if api_key is None:
         return _INVALID_API_KEY
 
-    parsed = _parse_timestamp(timestamp)
-    if parsed is None:
-        return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
-    if not _within_window(parsed[0], parsed[1], now):
-        return _TIMESTAMP_EXPIRED
+    if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 18:
+        # What every client sends: whole seconds. int/float comparisons are exact in Python.
+        seconds = int(timestamp)
+        if not seconds - TIMESTAMP_WINDOW_S <= now <= seconds + TIMESTAMP_WINDOW_S:
+            return _TIMESTAMP_EXPIRED
+    else:
+        parsed = _parse_timestamp(timestamp)
+        if parsed is None:
+            return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
+        if not _within_window(parsed[0], parsed[1], now):
+            return _TIMESTAMP_EXPIRED
 
     secret = api_key.secret_bytes
     if not signature_matches(secret, timestamp, method, raw_target, body, signature):

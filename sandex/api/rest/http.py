@@ -67,6 +67,9 @@ class Request:
         """Query parameters; a repeated name keeps every value (``status=open&status=done``)."""
         if self._query is None:
             query: dict[str, list[str]] = {}
+            if not self.query_string:
+                self._query = query
+                return query
             for name, value in parse_qsl(self.query_string, keep_blank_values=True):
                 query.setdefault(name, []).append(value)
             self._query = query

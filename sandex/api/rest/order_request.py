@@ -87,6 +87,9 @@ def _order_type(value: object) -> OrderType:
     raise ApiError(Error.INVALID_ORDER_TYPE, value)
 
 
+_MEMBERS: dict[Any, dict[str, Any]] = {}
+
+
 def _choice(body: dict[str, Any], name: str, kind: Any, required: bool = False) -> Any:
     value = body.get(name)
     if value is None:
@@ -94,9 +97,12 @@ def _choice(body: dict[str, Any], name: str, kind: Any, required: bool = False) 
             raise ApiError(Error.MISSING_FIELD, name)
         return None
     if isinstance(value, str):
-        for member in kind:
-            if member.value.lower() == value.lower():
-                return member
+        members = _MEMBERS.get(kind)
+        if members is None:
+            members = _MEMBERS[kind] = {m.value.lower(): m for m in kind}
+        member = members.get(value.lower())
+        if member is not None:
+            return member
     raise ApiError(Error.INVALID_FIELD, name)
 
 

@@ -90,16 +90,16 @@ def new_order(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> dict[
             out[name] = echo[name]
     out["product_id"] = cmd.product_id
     out["profile_id"] = cmd.profile_id
-    out["side"] = cmd.side.value
-    out["stp"] = cmd.stp.value
+    out["side"] = cmd.side
+    out["stp"] = cmd.stp
     if market and cmd.side is Side.BUY and cmd.funds is not None and funds is not None:
         out["funds"] = amount_text(funds)
         out["specified_funds"] = amount_text(cmd.funds)
     elif "funds" in echo:
         out["funds"] = echo["funds"]
-    out["type"] = cmd.type.value
+    out["type"] = cmd.type
     if not market:
-        out["time_in_force"] = cmd.time_in_force.value
+        out["time_in_force"] = cmd.time_in_force
         if cmd.cancel_after is not None:
             out["expire_time"] = iso(cmd.time + cmd.cancel_after.seconds * 1_000_000)
     out["post_only"] = cmd.post_only
