@@ -171,7 +171,7 @@ cancels = st.builds(Cancel, back=st.integers(0, 12))
 ops = st.lists(st.one_of(limits, limits, limits, cancels), max_size=80)
 
 
-@settings(max_examples=250, deadline=None, database=None,
+@settings(max_examples=400, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(ops)
 def test_engine_book_matches_naive_book(ops: list[Op]) -> None:
