@@ -73,6 +73,7 @@ class Matching:
         cannot buy one more increment, a cancel reason for STP or an exhausted hold.
         """
         orders = level.orders
+        plain = order.type is LIMIT  # its size alone bounds a fill: no funds, a sized hold
         while level.count and order.remaining != 0:
             maker = orders[0]
             if maker.status is not OPEN:
@@ -83,7 +84,12 @@ class Matching:
                 if reason is not None:
                     return reason
                 continue
-            size = self._fill_size(order, maker, level.price, product.base_increment)
+            if plain:
+                size, left = maker.remaining, order.remaining  # type: ignore[assignment]
+                if left < size:  # type: ignore[operator]
+                    size = left  # type: ignore[assignment]
+            else:
+                size = self._fill_size(order, maker, level.price, product.base_increment)
             if size <= 0:
                 funds = order.funds_remaining
                 if funds is not None and funds // level.price < product.base_increment:
@@ -330,26 +336,28 @@ class Matching:
         order.done_at = t
         order.done_reason = reason
         order.cancel_reason = cancel_reason
-        if order.hold:
-            order.hold_account.hold -= order.hold
+        hold = order.hold
+        if hold:
+            order.hold_account.hold -= hold
             order.hold = 0
-        profile = self.profiles[order.profile_id]
-        del profile.live[order.id]
-        profile.open_count[product.id] -= 1
+        order_id, product_id, profile_id = order.id, product.id, order.profile_id
+        profile = self.profiles[profile_id]
+        del profile.live[order_id]
+        profile.open_count[product_id] -= 1
         if private:
             sequence = None
         else:
-            product.sequence += 1
-            sequence = product.sequence
-        market = order.type is MARKET
-        self._events.append(Done(
-            t, product.id, sequence, order.id, order.profile_id, order.side, reason,
-            None if market else order.price, None if market else order.remaining,
-            cancel_reason))
-        del self._live[order.id]
+            sequence = product.sequence = product.sequence + 1
+        if order.type is MARKET:
+            price = remaining = None
+        else:
+            price, remaining = order.price, order.remaining
+        self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
+                                 reason, price, remaining, cancel_reason))
+        del self._live[order_id]
         if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
             oid = order.client_oid
             if oid is not None and profile.by_client_oid.get(oid) is order:
                 del profile.by_client_oid[oid]
         else:
-            self._archive[order.id] = order
+            self._archive[order_id] = order
