@@ -188,6 +188,7 @@ class Engine(Matching):
                                size, None, client_oid))
         if crosses:
             trades_before = product.trade_id
+            product.print_low = product.print_high = None  # a new turn (see _start)
             self._take(order, product, t)
             if product.trade_id != trades_before and product.stops.live:
                 self._trigger_stops(product, t)
@@ -260,8 +261,9 @@ class Engine(Matching):
             return
         self._start(order, product, t)
 
-    def _start(self, order: Order, product: Product, t: int) -> None:
-        """Announce a new (or just-triggered) order and match it; then run stops it triggers."""
+    def _start(self, order: Order, product: Product, t: int, stops: bool = True) -> None:
+        """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is
+        false (the caller is already running them), start the stops its trades trigger."""
         product.sequence += 1
         events = self._events
         events.append(Received(
@@ -287,8 +289,10 @@ class Engine(Matching):
         if order.time_in_force is FOK and not self._fok_fillable(order, product):
             self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
             return
+        if stops:  # a new turn: only its own prints may trigger stops
+            product.print_low = product.print_high = None
         self._take(order, product, t)
-        if product.trade_id != trades_before and product.stops.live:
+        if stops and product.trade_id != trades_before and product.stops.live:
             self._trigger_stops(product, t)
 
     def _fok_fillable(self, order: Order, product: Product) -> bool:
@@ -306,14 +310,16 @@ class Engine(Matching):
         return False
 
     def _trigger_stops(self, product: Product, t: int) -> None:
-        """Start every stop the last trade price triggers, and the ones those trades trigger."""
-        while product.stops.live:
-            fired = product.stops.triggered(product.last_price)  # type: ignore[arg-type]
-            if not fired:
-                return
+        """Start every stop that the prints since the last look trigger, then the ones those
+        stops' trades trigger, in rounds (a loop, not recursion: cascades can be long)."""
+        stops = product.stops
+        while stops.live and product.print_low is not None:
+            low, high = product.print_low, product.print_high
+            product.print_low = product.print_high = None
+            fired = stops.triggered(low, high)  # type: ignore[arg-type]
             for order in fired:
                 order.status = Status.PENDING
-                self._start(order, product, t)
+                self._start(order, product, t, stops=False)
 
     # -- cancels -------------------------------------------------------------------------------
     def _cancel_order(self, cmd: CancelOrder) -> None:

@@ -155,6 +155,13 @@ class Matching:
         trade_id = product.trade_id = product.trade_id + 1
         sequence = product.sequence = product.sequence + 1
         product.last_price = price
+        low = product.print_low
+        if low is None:
+            product.print_low = product.print_high = price
+        elif price < low:
+            product.print_low = price
+        elif price > product.print_high:  # type: ignore[operator]
+            product.print_high = price
         product_id = product.id
         events = self._events
         append = events.append

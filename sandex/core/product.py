@@ -11,8 +11,8 @@ class Product:
     """``sequence`` numbers the product's public order events (§9.4); ``trade_id`` its trades."""
 
     __slots__ = ("base_currency", "base_increment", "book", "id", "last_price",
-                 "min_market_funds", "quote_currency", "quote_increment", "sequence", "status",
-                 "stops", "trade_id")
+                 "min_market_funds", "print_high", "print_low", "quote_currency",
+                 "quote_increment", "sequence", "status", "stops", "trade_id")
 
     def __init__(self, id: str, base_currency: str, quote_currency: str, base_increment: int,
                  quote_increment: int, min_market_funds: int, status: ProductStatus) -> None:
@@ -28,3 +28,7 @@ class Product:
         self.sequence = 0
         self.trade_id = 0
         self.last_price: int | None = None
+        # the lowest and highest trade prices since the stops last looked: every print is a
+        # "last trade price" for a moment, so a sweep through a stop's price triggers it
+        self.print_low: int | None = None
+        self.print_high: int | None = None

@@ -41,15 +41,17 @@ class StopBook:
             heapify(self._loss)
             heapify(self._entry)
 
-    def triggered(self, last_price: int) -> list[Order]:
-        """Remove and return, in arrival order, every live stop that ``last_price`` triggers."""
+    def triggered(self, low: int, high: int) -> list[Order]:
+        """Remove and return, in arrival order, every live stop that trades printed between
+        ``low`` and ``high`` trigger (a loss stop at or above ``low``, an entry stop at or
+        below ``high``)."""
         fired: list[Order] = []
         loss, entry = self._loss, self._entry
-        while loss and -loss[0][0] >= last_price:
+        while loss and -loss[0][0] >= low:
             order = heappop(loss)[2]
             if order.status is ACTIVE:
                 fired.append(order)
-        while entry and entry[0][0] <= last_price:
+        while entry and entry[0][0] <= high:
             order = heappop(entry)[2]
             if order.status is ACTIVE:
                 fired.append(order)

@@ -140,3 +140,30 @@ def test_stop_price_must_fit_the_quote_increment():
     v = venue()
     assert rejected(v.sell("bob", "94.00", "1", stop="loss", stop_price="96.001")[1]) == (
         "stop_price is too accurate. Smallest unit is 0.01000000")
+
+
+def test_a_sweep_through_the_stop_price_triggers_it():
+    """Each print is the last trade price for a moment (§4.1): a taker that prints 100 then
+    105 passes a loss stop at 102 although its last print is above it."""
+    v = venue()
+    v.profile("carol", usd="100000", btc="10")
+    v.sell("alice", "100.00", "0.5")
+    v.sell("alice", "105.00", "0.5")
+    v.buy("carol", "90.00", "1")  # where the triggered stop will sell
+    stop_id, _ = v.sell("bob", "80.00", "1", stop="loss", stop_price="102.00")
+    _, events = v.buy("carol", "105.00", "1")  # prints 100 then 105
+    assert [m.price for m in events if isinstance(m, Matched)][:2] == [px("100"), px("105")]
+    assert v.engine.orders[stop_id].status is Status.DONE
+    fills = [e for e in events if isinstance(e, Matched) and e.taker_order_id == stop_id]
+    assert [(m.price, m.size) for m in fills] == [(px("90.00"), px("1"))]
+
+
+def test_stops_placed_later_ignore_earlier_prints():
+    v = venue()
+    v.profile("carol", usd="100000", btc="10")
+    v.sell("alice", "100.00", "0.5")
+    v.buy("carol", "100.00", "0.5")  # prints 100, no stop exists yet
+    stop_id, _ = v.sell("bob", "80.00", "1", stop="loss", stop_price="102.00")
+    v.sell("alice", "110.00", "0.5")
+    v.buy("carol", "110.00", "0.5")  # prints 110: above the stop
+    assert v.engine.orders[stop_id].status is Status.ACTIVE
