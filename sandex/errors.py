@@ -19,6 +19,7 @@ class Error(Enum):
     """An error answer: ``status`` is the HTTP code, ``template`` the exact ``message`` text."""
 
     # -- order entry, in check order (core) ---------------------------------------------------
+    DUPLICATE_ORDER_ID = (400, "Duplicate order id")  # GUESS; ids are made by the sequencer
     PRODUCT_NOT_FOUND = (400, "Product not found")  # §3.3 [CCXT exact]
     TRADING_DISABLED = (400, "Product is under maintenance")  # GUESS; ccxt: 'under maintenance'
     CANCEL_ONLY_MODE = (400, "Cancel only mode")  # §3.3

@@ -97,6 +97,9 @@ class Engine(Matching):
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
+        if cmd.order_id in self._live or cmd.order_id in self._archive:
+            self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
+            return
         price, size = cmd.price, cmd.size
         increment, base_increment = product.quote_increment, product.base_increment
         # The common case (a plain GTC limit order well inside the rules) takes a fast path;

@@ -151,3 +151,11 @@ def test_at_most_500_open_orders_per_product_per_profile():
     assert not rejected(v.buy("alice", "50.00", "1")[1])
     assert v.engine.profiles["alice"].open_count["BTC-USD"] == 500
     assert all(o.status is Status.OPEN for o in v.engine.profiles["alice"].live.values())
+
+
+def test_a_duplicate_order_id_is_refused_not_indexed_twice():
+    v = venue()
+    order_id, _ = v.buy("alice", "50.00", "1")
+    _, events = v.buy("bob", "50.00", "1", order_id=order_id)
+    assert rejected(events) == "Duplicate order id"
+    assert v.engine.orders[order_id].profile_id == "alice"
