@@ -25,7 +25,6 @@ from rest_kit import (
     BOB,
     BOB_PROFILE,
     SCENARIO,
-    VIEWER,
     RawClient,
     Reply,
     Server,
@@ -34,34 +33,6 @@ from rest_kit import (
 from sandex.errors import Error
 
 SAVINGS = "a11ce000-0000-4000-8000-0000000000a2"  # ALICE's second profile, no balances
-
-
-@pytest.fixture
-def alice(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port, ALICE)
-    yield client
-    client.conn.close()
-
-
-@pytest.fixture
-def bob(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port, BOB)
-    yield client
-    client.conn.close()
-
-
-@pytest.fixture
-def viewer(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port, VIEWER)
-    yield client
-    client.conn.close()
-
-
-@pytest.fixture
-def anon(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port)
-    yield client
-    client.conn.close()
 
 
 def snapshot(client: RawClient) -> tuple[Any, ...]:

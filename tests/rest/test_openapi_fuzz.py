@@ -76,13 +76,6 @@ def schema(server: Server) -> Any:
 
 
 @pytest.fixture
-def alice(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port, ALICE)
-    yield client
-    client.conn.close()
-
-
-@pytest.fixture
 def known(alice: RawClient) -> dict[str, list[str]]:
     """Values that exist on the server, so fuzzed requests also get past the lookups.
 

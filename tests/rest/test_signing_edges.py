@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from rest_kit import ALICE, ALICE_PROFILE, BOB, VIEWER, RawClient, Reply, Server, sign
+from rest_kit import ALICE, ALICE_PROFILE, BOB, VIEWER, RawClient, Reply, sign
 
 KEY, SIGN, TIMESTAMP, PASSPHRASE = ("CB-ACCESS-KEY", "CB-ACCESS-SIGN", "CB-ACCESS-TIMESTAMP",
                                     "CB-ACCESS-PASSPHRASE")
@@ -35,24 +34,6 @@ def auth_headers(creds: tuple[str, str, str], method: str, target: str, body: by
     signature = sign(secret, ts, method, sign_target if sign_target is not None else target,
                      sign_body if sign_body is not None else body)
     return {KEY: key, SIGN: signature, TIMESTAMP: ts, PASSPHRASE: passphrase}
-
-
-@pytest.fixture
-def anon(server: Server) -> Iterator[RawClient]:
-    """A client that sends exactly the headers a test gives it (no automatic signing).
-
-    Clients are per test: a keep-alive connection left idle between tests may be closed by the
-    server."""
-    client = RawClient(server.port)
-    yield client
-    client.conn.close()
-
-
-@pytest.fixture
-def alice(server: Server) -> Iterator[RawClient]:
-    client = RawClient(server.port, ALICE)
-    yield client
-    client.conn.close()
 
 
 def send(client: RawClient, method: str, target: str, body: bytes = b"",
