@@ -33,23 +33,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model
 from streams import Stream, book_order, cancel, generate, place
 
 from sandex.core import Account, Engine, Rejected, check_invariants, state_hash
 from sandex.core.book import Book
 
 CORE = Path(__file__).resolve().parent.parent / "sandex" / "core"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def core_digest() -> str:

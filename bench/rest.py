@@ -63,6 +63,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "bench_scenario.toml"
 POST, DELETE = 0, 1
@@ -128,17 +130,6 @@ def _market(product: dict[str, Any]) -> Market:
                               separators=(",", ":")).encode()
             bodies.append((body, f"Content-Length: {len(body)}\r\n\r\n".encode()))
     return Market(product["id"].upper(), bodies)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def source_digest(root: Path) -> str:
