@@ -38,9 +38,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     base = f"http://{args.host}:{args.port}"
     print(f"sandex {__version__} ready: REST {base}", flush=True)
-    for api_key in venue.node.keys.list():
-        print(f"  API key {api_key.key} (profile {api_key.profile_id}, "
-              f"{','.join(sorted(api_key.permissions))})", flush=True)
+    for creds in venue.scenario.credentials:
+        print(f"  profile {creds.profile_id} ({', '.join(creds.permissions)})\n"
+              f"    key        {creds.key}\n    secret     {creds.secret}\n"
+              f"    passphrase {creds.passphrase}", flush=True)
     serve(venue, args.host, args.port)
     return 0
 

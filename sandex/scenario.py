@@ -32,9 +32,21 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be loaded; the text says where and why."""
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An API key as the scenario gives it, to print for the user (never journaled)."""
+
+    key: str
+    secret: str
+    passphrase: str
+    profile_id: str
+    permissions: tuple[str, ...]
+
+
 @dataclass
 class Scenario:
     commands: list[Command] = field(default_factory=list)
+    credentials: list[Credentials] = field(default_factory=list)
     rate_limits: bool = True
     seed: int | None = None
 
@@ -77,6 +89,13 @@ def build(data: dict[str, Any], node: Node, where: str = "scenario") -> Scenario
             status=status))
     for i, prof in enumerate(data.get("profiles", [])):
         out.extend(_profile(prof, node, f"{where}: profiles[{i}]", maker, taker))
+    for command in out:
+        if isinstance(command, CreateApiKey):
+            table = next(k for p in data.get("profiles", []) for k in p.get("keys", [])
+                         if k.get("key") == command.key)
+            scenario.credentials.append(Credentials(command.key, command.secret,
+                                                    table["passphrase"], command.profile_id,
+                                                    command.permissions))
     return scenario
 
 
