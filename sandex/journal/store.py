@@ -62,7 +62,11 @@ class SqliteJournal:
                          "position INTEGER PRIMARY KEY, crc INTEGER NOT NULL, body BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value)")
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
-        self.last_position = self._check()
+        try:
+            self.last_position = self._check()
+        except BaseException:
+            self._db.close()  # a refused open leaves no connection (nor -wal/-shm) behind
+            raise
 
     def _check(self) -> int:
         """Verify every record; drop a torn tail; return the last good position."""
