@@ -31,6 +31,12 @@ from rest_kit import ALICE, RawClient, Server
 T = TypeVar("T")
 Creds = tuple[str, str, str]
 
+# What tests/scenario.toml lists: products (Coinbase ids and ccxt symbols) and currencies.
+PRODUCT_IDS = frozenset({"BTC-USD", "ETH-USD", "ETH-BTC",
+                         "LTC-USD", "SOL-USD", "ADA-USD", "DOT-USD"})
+SYMBOLS = frozenset({"BTC/USD", "ETH/USD", "ETH/BTC", "LTC/USD", "SOL/USD", "ADA/USD", "DOT/USD"})
+CURRENCIES = frozenset({"USD", "BTC", "ETH", "LTC", "SOL", "ADA", "DOT"})
+
 FEE_MAKER = Decimal("0.004")
 FEE_TAKER = Decimal("0.006")
 

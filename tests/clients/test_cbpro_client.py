@@ -14,8 +14,10 @@ import cbpro
 import pytest
 
 from clients_kit import (
+    CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
+    PRODUCT_IDS,
     UNKNOWN_KEY,
     WRONG_SECRET,
     ask_price,
@@ -61,7 +63,7 @@ def limit(client: cbpro.AuthenticatedClient, side: str, price: Decimal, size: st
 def test_products_currencies_and_time(server: Server, alice: cbpro.AuthenticatedClient) -> None:
     public = make_cbpro_public(server)
     products = {p["id"]: p for p in public.get_products()}
-    assert set(products) == {"BTC-USD", "ETH-USD", "ETH-BTC"}
+    assert set(products) == PRODUCT_IDS
     btc = products["BTC-USD"]
     assert (btc["base_currency"], btc["quote_currency"], btc["status"]) == ("BTC", "USD", "online")
     assert Decimal(btc["quote_increment"]) == Decimal("0.01")
@@ -69,7 +71,7 @@ def test_products_currencies_and_time(server: Server, alice: cbpro.Authenticated
     assert Decimal(btc["min_market_funds"]) == 1
     assert Decimal(products["ETH-BTC"]["quote_increment"]) == Decimal("0.00001")
     currencies = {c["id"]: c for c in public.get_currencies()}
-    assert set(currencies) == {"USD", "BTC", "ETH"}
+    assert set(currencies) == CURRENCIES
     assert Decimal(currencies["USD"]["min_size"]) == Decimal("0.01")
     assert currencies["USD"]["details"]["type"] == "fiat"
     assert currencies["BTC"]["details"]["type"] == "crypto"
@@ -354,7 +356,7 @@ def test_authentication_failures_are_handed_back_as_dicts(server: Server) -> Non
     assert list(unknown.get_orders()) == ["message"]
 
     viewer = make_cbpro(server, VIEWER)
-    assert {a["currency"] for a in viewer.get_accounts()} == {"USD", "BTC", "ETH"}
+    assert {a["currency"] for a in viewer.get_accounts()} == CURRENCIES
     assert viewer.place_limit_order(PRODUCT, "buy", str(bid_price()), "0.01") == {
         "message": "Forbidden"}
     assert viewer.cancel_all(product_id=PRODUCT) == {"message": "Forbidden"}

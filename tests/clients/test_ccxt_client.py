@@ -13,8 +13,10 @@ import ccxt
 import pytest
 
 from clients_kit import (
+    CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
+    SYMBOLS,
     UNKNOWN_KEY,
     WRONG_SECRET,
     ask_price,
@@ -54,7 +56,7 @@ def balances(exchange: ccxt.coinbaseexchange) -> dict[str, tuple[Decimal, Decima
 def test_load_markets_precision_limits_and_currencies(server: Server) -> None:
     exchange = make_ccxt(server)
     markets = exchange.load_markets()
-    assert set(markets) == {"BTC/USD", "ETH/USD", "ETH/BTC"}
+    assert set(markets) == SYMBOLS
     btc = markets["BTC/USD"]
     assert (btc["id"], btc["base"], btc["quote"]) == ("BTC-USD", "BTC", "USD")
     assert btc["active"] is True
@@ -68,7 +70,7 @@ def test_load_markets_precision_limits_and_currencies(server: Server) -> None:
     assert exchange.price_to_precision(SYMBOL, 1234.567) == "1234.57"
     assert exchange.amount_to_precision(SYMBOL, 0.123456789) == "0.12345678"
     currencies = exchange.currencies
-    assert set(currencies) >= {"USD", "BTC", "ETH"}
+    assert set(currencies) == CURRENCIES
     assert currencies["USD"]["name"] == "United States Dollar"
     assert currencies["BTC"]["active"] is True
 
@@ -304,7 +306,7 @@ def test_balance_matches_accounts_and_fees(server: Server, alice: ccxt.coinbasee
         assert bal[currency]["used"] == float(account["hold"])
         assert bal[currency]["total"] == float(account["balance"])
     fees = alice.fetch_trading_fees()
-    assert set(fees) == {"BTC/USD", "ETH/USD", "ETH/BTC"}
+    assert set(fees) == SYMBOLS
     assert (fees[SYMBOL]["maker"], fees[SYMBOL]["taker"]) == (0.004, 0.006)
 
 

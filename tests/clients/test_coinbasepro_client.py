@@ -21,6 +21,7 @@ from coinbasepro.exceptions import (
 )
 
 from clients_kit import (
+    CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
     UNKNOWN_KEY,
@@ -210,7 +211,7 @@ def test_authentication_and_permission_errors(server: Server) -> None:
     with pytest.raises(InvalidAPIKey, match=r"^Invalid API Key$"):
         list(make_coinbasepro(server, wrong(ALICE, key=UNKNOWN_KEY)).get_orders())
     viewer = make_coinbasepro(server, VIEWER)
-    assert {a["currency"] for a in viewer.get_accounts()} == {"USD", "BTC", "ETH"}
+    assert {a["currency"] for a in viewer.get_accounts()} == CURRENCIES
     with pytest.raises(InvalidAuthorization, match=r"^Forbidden$"):
         viewer.place_limit_order(PRODUCT, "buy", float(bid_price()), 0.01)
     with pytest.raises(InvalidAuthorization, match=r"^Forbidden$"):

@@ -15,8 +15,10 @@ import pytest
 from copra.rest import APIRequestError, Client
 
 from clients_kit import (
+    CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
+    PRODUCT_IDS,
     UNKNOWN_KEY,
     WRONG_SECRET,
     ask_price,
@@ -49,11 +51,11 @@ async def error_of(awaitable: Any) -> str:
 def test_public_products_currencies_time(server: Server) -> None:
     async def body(client: Client) -> None:
         products = {p["id"]: p for p in await client.products()}
-        assert set(products) == {"BTC-USD", "ETH-USD", "ETH-BTC"}
+        assert set(products) == PRODUCT_IDS
         assert Decimal(products["ETH-USD"]["quote_increment"]) == Decimal("0.01")
         assert Decimal(products["ETH-BTC"]["min_market_funds"]) == Decimal("0.0001")
         currencies = {c["id"] for c in await client.currencies()}
-        assert currencies == {"USD", "BTC", "ETH"}
+        assert currencies == CURRENCIES
         server_time = await client.server_time()
         assert abs(server_time["epoch"] - datetime.now(UTC).timestamp()) < 5
         assert server_time["iso"].endswith("Z")
@@ -220,7 +222,7 @@ def test_authentication_and_permission_errors(server: Server) -> None:
     assert run_copra(server, wrong(ALICE, key=UNKNOWN_KEY), accounts) == "Invalid API Key [401]"
 
     async def viewer(client: Client) -> None:
-        assert {a["currency"] for a in await client.accounts()} == {"USD", "BTC", "ETH"}
+        assert {a["currency"] for a in await client.accounts()} == CURRENCIES
         assert await error_of(client.limit_order("buy", PRODUCT, str(bid_price()), "0.01")) == (
             "Forbidden [403]")
 
