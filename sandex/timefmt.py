@@ -30,11 +30,6 @@ def iso(us: int) -> str:
     return f"{_last_second[1]}.{micro:06d}Z"
 
 
-def epoch_text(us: int) -> str:
-    """``"1483736448.299000"``: the epoch-seconds string of the feed's ``activate`` (§9.5)."""
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
-
-
 def parse_iso(text: str) -> int | None:
     """Microseconds for an ISO 8601 date or date-time, or ``None`` if it is not one."""
     match = _ISO.match(text.strip())

@@ -66,9 +66,6 @@ class Book:
             heappop(heap)
         return None
 
-    def best(self, side: Side) -> int | None:
-        return self.best_bid() if side is Side.BUY else self.best_ask()
-
     # -- changes -------------------------------------------------------------------------------
     def add(self, order: Order) -> None:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sandex.auth.keys import Permission
 
 if TYPE_CHECKING:
-    from sandex.api.rest.app import RestApp
-    from sandex.api.rest.http import Request, Response
+    from sandex.api.rest.http import Response
 
 Handler = Callable[..., Awaitable["Response"]]
 
@@ -60,7 +59,3 @@ class Router:
                 if found:
                     return route, found.groupdict()
         return None, {}
-
-
-def call(route: Route, app: RestApp, request: Request, params: dict[str, Any]) -> Any:
-    return route.handler(app, request, **params)
