@@ -136,6 +136,16 @@ class Rejected(Event, frozen=True, gc=False, tag=True):
         return Error[self.reason]
 
 
+class Duplicate(Event, frozen=True, gc=False, tag=True):
+    """A ``PlaceOrder`` whose ``client_oid`` the profile already used for an order still on
+    record: nothing is placed and nothing changes; ``order_id`` is that order (exactly-once
+    retries, a deliberate improvement on Coinbase, which does not deduplicate)."""
+
+    time: int
+    order_id: str
+    profile_id: str
+
+
 class CurrencyAdded(Event, frozen=True, gc=False, tag=True):
     time: int
     currency: str

@@ -56,6 +56,7 @@ from sandex.core import (
     Deposit,
     Done,
     DoneReason,
+    Duplicate,
     Engine,
     Event,
     FeesChanged,
@@ -303,6 +304,13 @@ class Harness:
         if any(isinstance(e, Rejected) for e in events):
             self._rejected(cmd, events)
             return events
+        if isinstance(cmd, PlaceOrder) and cmd.client_oid is not None:
+            prior = self.client_oids.get((cmd.profile_id, cmd.client_oid))
+            assert (events == [Duplicate(cmd.time, prior, cmd.profile_id)] if prior else
+                    not isinstance(events[0], Duplicate)), f"{where}: exactly-once: {events}"
+            if prior:
+                assert fingerprint(self.engine) == self.hash, f"{where}: a retry changed state"
+                return events
         self.prices = []
         try:
             self._events(cmd, events)

@@ -19,6 +19,7 @@ from sandex.core import (
     CancelAll,
     CancelOrder,
     Done,
+    Duplicate,
     Order,
     Received,
     Rejected,
@@ -78,6 +79,11 @@ async def place_order(app: RestApp, request: Request) -> Response:
     first = events[0]
     if type(first) is Rejected:
         raise ApiError.rejected(first)
+    if type(first) is Duplicate:  # a retry of an order on record: answer with that order
+        prior = node.engine.orders.get(first.order_id)
+        if prior is None:  # canceled and purged while the retry waited for durability
+            raise ApiError(Error.NOT_FOUND)
+        return json_response(wire.order(prior))
     funds = first.funds if type(first) in (Received, Activated) else None  # type: ignore[union-attr]
     return json_response(wire.new_order(command, echo, funds))
 
