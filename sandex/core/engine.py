@@ -20,7 +20,15 @@ from sandex.core.commands import (
     Command,
     PlaceOrder,
 )
-from sandex.core.events import Activated, ClockAdvanced, Event, Opened, Received, reject
+from sandex.core.events import (
+    Activated,
+    ClockAdvanced,
+    Duplicate,
+    Event,
+    Opened,
+    Received,
+    reject,
+)
 from sandex.core.holds import limit_buy_hold, net_funds
 from sandex.core.limits import open_orders_per_product_max
 from sandex.core.matching import RESTS, Matching
@@ -73,13 +81,26 @@ class Engine(Matching):
         self._order_number = 0
         self._entry_id = 0
         self._events: list[Event] = []
-        self._handlers: dict[type, Callable[[Any], None]] = {
+        self._handlers = self._handler_table()
+
+    def _handler_table(self) -> dict[type, Callable[[Any], None]]:
+        return {
             PlaceOrder: self._place,
             CancelOrder: self._cancel_order,
             CancelAll: self._cancel_all,
             AdvanceClock: self._advance_clock,
             **{kind: getattr(admin, name).__get__(self) for kind, name in admin.HANDLERS.items()},
         }
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the handler table (bound methods), for snapshots."""
+        state = self.__dict__.copy()
+        del state["_handlers"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._handlers = self._handler_table()
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
@@ -97,6 +118,11 @@ class Engine(Matching):
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
+        if cmd.client_oid is not None:
+            prior = profile.by_client_oid.get(cmd.client_oid)
+            if prior is not None:  # a retry: answer with the order already placed
+                self._events.append(Duplicate(cmd.time, prior.id, profile.id))
+                return
         if cmd.order_id in self._live or cmd.order_id in self._archive:
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
