@@ -9,19 +9,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import FrameType
+
+import uvicorn
 
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import AdvanceClock, Rejected
-from sandex.node import Ids, Node
+from sandex.node import Node
+from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load
 
 log = logging.getLogger("sandex")
 
 CLOCK_TICK_S = 1.0  # how often GTT expiries are checked (§4.1: cancel_after min/hour/day)
+SNAPSHOT_CHECK_S = 1.0
+SNAPSHOT_EVERY = 200_000  # commands: bounds replay at start-up to a few seconds
+SNAPSHOT_IDLE_S = 300.0  # and at least this often while anything changes
 
 
 @dataclass
@@ -29,6 +38,7 @@ class Venue:
     node: Node
     app: RestApp
     scenario: Scenario
+    data_dir: Path | None = None
 
 
 def default_scenario() -> Path:
@@ -36,18 +46,31 @@ def default_scenario() -> Path:
 
 
 def build(scenario_path: str | Path | None = None, rate_limits: bool | None = None,
-          seed: int | None = None) -> Venue:
-    """A node loaded with ``scenario_path`` (the embedded default if ``None``) and its app."""
-    node = Node(ids=Ids(seed))
-    scenario = load(scenario_path or default_scenario(), node)
-    for command in scenario.commands:
-        events = node.apply(command)
-        if events and type(events[0]) is Rejected:
-            raise ScenarioError(f"{scenario_path}: {type(command).__name__} refused: "
-                                f"{events[0].message}")  # type: ignore[union-attr]
+          seed: int | None = None, data_dir: Path | None = None) -> Venue:
+    """A node recovered from ``data_dir`` (``None``: in memory) and its app.
+
+    A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),
+    each command journaled; an existing one keeps its own state, and the scenario only names
+    the credentials to print.
+    """
+    node = open_node(data_dir, seed=seed)
+    try:
+        scenario = load(scenario_path or default_scenario(), node)
+        if node.position == 0:
+            for command in scenario.commands:
+                events = node.record(command)
+                if events and type(events[0]) is Rejected:
+                    raise ScenarioError(f"{scenario_path}: {type(command).__name__} refused: "
+                                        f"{events[0].message}")  # type: ignore[union-attr]
+        else:
+            log.info("%s: resuming at journal position %d; the scenario is not reloaded",
+                     data_dir, node.position)
+    except BaseException:
+        node.journal.close()
+        raise
     enabled = scenario.rate_limits if rate_limits is None else rate_limits
     app = RestApp(node, RateLimits(enabled=enabled))
-    return Venue(node, app, scenario)
+    return Venue(node, app, scenario, data_dir)
 
 
 async def tick_clock(node: Node) -> None:
@@ -59,25 +82,66 @@ async def tick_clock(node: Node) -> None:
             await node.execute(AdvanceClock(time=node.stamp()))
 
 
-def serve(venue: Venue, host: str, port: int) -> None:
-    import uvicorn
+async def snapshot_periodically(node: Node, data_dir: Path) -> None:
+    """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change."""
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(SNAPSHOT_CHECK_S)
+        behind = node.position - node.snapshot_position
+        if behind >= SNAPSHOT_EVERY or (behind and time.monotonic() - last >= SNAPSHOT_IDLE_S):
+            started = time.perf_counter()
+            path = await take_snapshot(node, data_dir)
+            last = time.monotonic()
+            log.info("snapshot %s written in %.3f s", path, time.perf_counter() - started)
 
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising SIGINT/SIGTERM after shutdown: sandex exits 0 on its own."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+def serve(venue: Venue, host: str, port: int) -> int:
+    """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot.
+
+    Returns the exit status: 0, or 1 if the journal failed (the node then stops at once).
+    """
     config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http="httptools",
                             ws="websockets-sansio", lifespan="off", log_level="warning",
                             access_log=False, server_header=False, date_header=False,
                             proxy_headers=False)
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    node = venue.node
+
+    def journal_failed(exc: BaseException) -> None:
+        log.critical("journal write failed, stopping: %r", exc)
+        server.should_exit = server.force_exit = True
+
+    node.on_failure = journal_failed
 
     async def main() -> None:
-        ticker = asyncio.create_task(tick_clock(venue.node))
+        tasks = [asyncio.create_task(tick_clock(node))]
+        if venue.data_dir is not None:
+            tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         try:
             await server.serve()
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await node.close()
+        if venue.data_dir is not None and node.failure is None:
+            path = snapshot_now(node, venue.data_dir)
+            log.info("shut down at journal position %d%s", node.position,
+                     f"; snapshot {path}" if path else "")
 
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main())
+    return 1 if node.failure is not None else 0

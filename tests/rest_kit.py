@@ -59,12 +59,17 @@ class Server:
             self.process.kill()
 
 
-def start_server(*args: str, scenario: Path = SCENARIO) -> Server:
-    """``sandex serve`` on a free port, waited for until it answers ``GET /time``."""
-    port = free_port()
+def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = None,
+                 port: int | None = None) -> Server:
+    """``sandex serve`` on a free port, waited for until it answers ``GET /time``.
+
+    In memory (``--ephemeral``) unless ``data_dir`` is given.
+    """
+    port = port or free_port()
+    where = ["--ephemeral"] if data_dir is None else ["--data-dir", str(data_dir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port), "--scenario",
-         str(scenario), *args],
+         str(scenario), *where, *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -2,12 +2,10 @@
 
 ``SqliteJournal`` keeps checksummed records with contiguous positions in a SQLite file (WAL,
 ``synchronous=FULL``), truncating a torn tail on open and refusing any other corruption with
-``JournalCorrupt``; ``MemoryJournal`` is the same interface with nothing on disk; ``encode``
-and ``decode`` turn commands into records and back. It is not yet wired into the node: the
-node's group commit will use it.
+``JournalCorrupt``; ``MemoryJournal`` is the same interface with nothing on disk. Records
+are opaque bytes here; ``sandex.node.codec`` turns commands into records and back.
 """
 
-from sandex.journal.codec import decode, encode
-from sandex.journal.store import JournalCorrupt, MemoryJournal, SqliteJournal
+from sandex.journal.store import Journal, JournalCorrupt, MemoryJournal, SqliteJournal
 
-__all__ = ["JournalCorrupt", "MemoryJournal", "SqliteJournal", "decode", "encode"]
+__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "SqliteJournal"]

@@ -18,6 +18,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger("sandex.journal")
 
@@ -28,19 +29,29 @@ class JournalCorrupt(RuntimeError):
     """The journal cannot be trusted; the message names the file and the position."""
 
 
+class Journal(Protocol):
+    """What the node needs of a journal: append a batch durably, read back in order."""
+
+    last_position: int
+
+    def append(self, records: list[bytes]) -> int: ...
+
+    def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]: ...
+
+    def close(self) -> None: ...
+
+
 class MemoryJournal:
     """``--ephemeral``: the same interface, nothing on disk."""
 
     def __init__(self) -> None:
         self._records: list[bytes] = []
-
-    @property
-    def last_position(self) -> int:
-        return len(self._records)
+        self.last_position = 0
 
     def append(self, records: list[bytes]) -> int:
         self._records.extend(records)
-        return len(self._records)
+        self.last_position = len(self._records)
+        return self.last_position
 
     def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
         for index in range(after, len(self._records)):

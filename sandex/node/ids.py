@@ -18,10 +18,17 @@ def _v4(n: int) -> str:
 
 
 class Ids:
-    """UUIDv4 strings; ``seed`` makes the sequence reproducible."""
+    """UUIDv4 strings; ``seed`` makes the sequence reproducible.
 
-    def __init__(self, seed: int | None = None) -> None:
-        self._random = random.Random(seed) if seed is not None else None
+    ``stream`` (the journal position a restarted node resumes at) gives a seeded node a
+    fresh, still reproducible sequence after a restart, so it never re-issues an id.
+    """
+
+    def __init__(self, seed: int | None = None, stream: int = 0) -> None:
+        if seed is None:
+            self._random = None
+        else:
+            self._random = random.Random(seed if not stream else f"{seed}/{stream}")
 
     def uuid(self) -> str:
         if self._random is None:

@@ -33,7 +33,8 @@ from sandex.core.model import (
     Stp,
     TimeInForce,
 )
-from sandex.journal import JournalCorrupt, MemoryJournal, SqliteJournal, decode, encode
+from sandex.journal import JournalCorrupt, MemoryJournal, SqliteJournal
+from sandex.node.codec import decode, encode
 from sandex.node.commands import CreateApiKey, RevokeApiKey
 
 RECORDS = [b"one", b"two", b"three", b"four", b"five"]

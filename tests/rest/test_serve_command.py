@@ -9,14 +9,17 @@ import time
 from rest_kit import RawClient, free_port
 
 
-def test_default_serve_prints_working_demo_credentials():
+def test_default_serve_prints_working_demo_credentials(tmp_path):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "sandex.cli", "serve", "--port", str(port)],
+    data = tmp_path / "data"
+    process = subprocess.Popen([sys.executable, "-m", "sandex.cli", "serve", "--port", str(port),
+                                "--data-dir", str(data)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        lines = [process.stdout.readline() for _ in range(5)]  # type: ignore[union-attr]
+        lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
         assert lines[0].strip() == f"sandex 0.1.0 ready: REST http://127.0.0.1:{port}"
-        fields = dict(line.split() for line in lines[2:5])
+        assert lines[1].split(",")[0].split() == ["data", str(data)]
+        fields = dict(line.split() for line in lines[3:6])
         creds = (fields["key"], fields["secret"], fields["passphrase"])
         assert creds[2] == "sandexdemo"
         deadline = time.monotonic() + 20

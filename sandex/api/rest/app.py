@@ -72,6 +72,8 @@ class RestApp:
         route, params = self.router.match(request.method, request.path)
         if route is None:
             return error_response(Error.NOT_FOUND)
+        if route.method == "GET" and self.node.in_flight:
+            await self.node.synced()  # reads show nothing that is not yet durable
         now = self.wall_clock()
         if route.permission is None:
             limited = self.rate_limiter.check_public(request.client, now)
