@@ -1,0 +1,163 @@
+"""Group commit: replies and feed events wait for the fsync; one write covers a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from sandex.core import (
+    AddProduct,
+    CreateProfile,
+    Deposit,
+    Duplicate,
+    OrderType,
+    PlaceOrder,
+    Received,
+    Rejected,
+    Side,
+)
+from sandex.journal import MemoryJournal
+from sandex.node import Ids, ManualClock, Node
+from sandex.node.codec import decode
+from sandex.node.node import JournalFailed
+
+T0 = 1_700_000_000_000_000
+
+
+class GatedJournal(MemoryJournal):
+    """A journal whose appends block (on the writer thread) until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.batches: list[int] = []
+        self.fail_with: BaseException | None = None
+
+    def append(self, records: list[bytes]) -> int:
+        assert threading.current_thread() is not threading.main_thread(), "fsync on the loop"
+        self.gate.wait(10)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.batches.append(len(records))
+        return super().append(records)
+
+
+def venue(journal: MemoryJournal) -> Node:
+    node = Node(clock=ManualClock(T0), ids=Ids(seed=5), journal=journal)
+    node.apply(AddProduct(time=node.stamp(), product_id="BTC-USD", base_currency="BTC",
+                          quote_currency="USD", base_increment=1, quote_increment=10**6,
+                          min_market_funds=0))
+    node.apply(CreateProfile(time=node.stamp(), profile_id="a", user_id="a", name="a",
+                             maker_fee_rate=0, taker_fee_rate=0))
+    node.apply(Deposit(time=node.stamp(), profile_id="a", currency="USD", amount=10**24,
+                       transfer_id="t"))
+    return node
+
+
+def bid(node: Node, price: int = 100, client_oid: str | None = None) -> PlaceOrder:
+    return PlaceOrder(time=node.stamp(), order_id=node.ids.uuid(), profile_id="a",
+                      product_id="BTC-USD", side=Side.BUY, type=OrderType.LIMIT,
+                      price=price * 10**8, size=10**8, client_oid=client_oid)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_replies_and_listener_events_wait_for_the_write_and_batches_share_it():
+    journal = GatedJournal()
+    node = venue(journal)
+    seen: list[str] = []
+    node.listeners.append(lambda events: seen.append(events[0].order_id))  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        first = asyncio.create_task(node.execute(bid(node)))
+        await settle()  # the first batch (one command) is now on the writer thread
+        rest = [asyncio.create_task(node.execute(bid(node, 100 + i))) for i in range(1, 6)]
+        await settle()
+        assert not first.done() and not any(t.done() for t in rest), "replied before fsync"
+        assert seen == [] and node.durable_position == 0 and node.position == 6
+        journal.gate.set()
+        results = await asyncio.gather(first, *rest)
+        assert [type(r[0]) for r in results] == [Received] * 6
+        assert seen == [r[0].order_id for r in results]  # type: ignore[attr-defined]
+        assert journal.batches == [1, 5]  # the five waiting commands: one write
+
+    asyncio.run(scenario())
+    assert node.durable_position == 6 and journal.last_position == 6
+    assert [decode(body).price for _, body in journal.read()] == [  # type: ignore[attr-defined]
+        p * 10**8 for p in range(100, 106)]
+
+
+def test_a_refused_command_is_answered_at_once_and_never_journaled():
+    journal = GatedJournal()  # the gate stays shut: any write would hang the test
+    node = venue(journal)
+    refused = PlaceOrder(time=node.stamp(), order_id="x", profile_id="a", product_id="NOPE-USD",
+                         side=Side.BUY, type=OrderType.LIMIT, price=10**8, size=10**8)
+    events = asyncio.run(node.execute(refused))
+    assert [type(e) for e in events] == [Rejected] and events[0].reason == "PRODUCT_NOT_FOUND"  # type: ignore[attr-defined]
+    assert node.position == 0 and journal.last_position == 0 and not node.in_flight
+
+
+def test_a_client_oid_retry_waits_for_the_original_and_adds_nothing():
+    journal = GatedJournal()
+    node = venue(journal)
+    oid = "11111111-2222-4333-8444-555555555555"
+
+    async def scenario() -> None:
+        original = asyncio.create_task(node.execute(bid(node, client_oid=oid)))
+        await settle()
+        retry = asyncio.create_task(node.execute(bid(node, client_oid=oid)))
+        await settle()
+        assert not retry.done(), "the retry must not answer before the original is durable"
+        journal.gate.set()
+        placed, again = await asyncio.gather(original, retry)
+        assert again == [Duplicate(again[0].time, placed[0].order_id, "a")]  # type: ignore[attr-defined]
+
+    asyncio.run(scenario())
+    assert journal.last_position == 1
+
+
+def test_a_failed_write_fails_every_waiter_and_stops_the_node():
+    journal = GatedJournal()
+    journal.fail_with = OSError(28, "No space left on device")
+    node = venue(journal)
+    failures: list[BaseException] = []
+    node.on_failure = failures.append
+
+    async def scenario() -> None:
+        first = asyncio.create_task(node.execute(bid(node)))
+        await settle()
+        second = asyncio.create_task(node.execute(bid(node, 101)))
+        await settle()
+        journal.gate.set()
+        for task in (first, second):
+            with pytest.raises(JournalFailed):
+                await task
+        with pytest.raises(JournalFailed):
+            await node.execute(bid(node, 102))
+
+    asyncio.run(scenario())
+    assert [type(f) for f in failures] == [OSError]
+    assert journal.last_position == 0 and node.durable_position == 0
+
+
+def test_synced_waits_for_everything_applied_so_far():
+    journal = GatedJournal()
+    node = venue(journal)
+
+    async def scenario() -> None:
+        placing = asyncio.create_task(node.execute(bid(node)))
+        await settle()
+        waiting = asyncio.create_task(node.synced())
+        await settle()
+        assert not waiting.done() and node.in_flight
+        journal.gate.set()
+        await waiting
+        assert node.durable_position == 1 and not node.in_flight
+        await placing
+
+    asyncio.run(scenario())
