@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test run lint bench clean
+.PHONY: test run lint bench bench-journal crash-test clean
 
 # A virtualenv with the package and its test extras. cbpro 1.1.4 pins dependencies that no
 # longer build, so it is installed without them (its real needs are in the test extras).
@@ -24,6 +24,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/engine.py
+
+bench-journal: $(STAMP)
+	$(PY) bench/journal.py
+
+# kill -9 a busy server 100 times and check what survived (a few rounds run in `make test`).
+crash-test: $(STAMP)
+	$(PY) tests/crash_kit.py --kills 100
 
 run: $(STAMP)
 	$(VENV)/bin/sandex serve

@@ -59,8 +59,8 @@ class Node:
         self.market = MarketView()
         self.orders = OrdersView(self.engine)
         self._last_time = 0
-        self.position = self.journal.last_position  # the last command applied
-        self.durable_position = self.position  # the last command on disk
+        self.position = 0  # the last command applied (replay moves it to the journal's end)
+        self.durable_position = 0  # the last command on disk
         self.snapshot_position = 0  # the position of the newest snapshot written or loaded
         self.listeners: list[Listener] = []  # called with each durable command's events
         self.failure: BaseException | None = None

@@ -50,6 +50,7 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
             node.snapshot_position = latest.position
             log.info("loaded snapshot at position %d", latest.position)
         replay(node, journal, after=node.position)
+        assert node.position == journal.last_position, "replay stopped short"
     except BaseException:
         journal.close()
         raise

@@ -59,6 +59,20 @@ def close(node: Node) -> None:
     asyncio.run(node.close())
 
 
+def test_restart_without_a_snapshot_replays_the_whole_journal(tmp_path: Path) -> None:
+    node = build(SCENARIO, data_dir=tmp_path).node
+    ids = trade(node, 3)
+    expected, position = snapshot.node_hash(node), node.position
+    close(node)  # as after kill -9: no snapshot
+
+    again = open_node(tmp_path)
+    assert (again.position, again.snapshot_position) == (position, 0)
+    assert snapshot.node_hash(again) == expected
+    statuses = [again.engine.orders[i].status.value for i in ids]
+    assert statuses == ["open", "done", "open"]  # the second was half filled, then canceled
+    close(again)
+
+
 def test_restart_from_snapshot_plus_tail_rebuilds_the_same_state(tmp_path: Path) -> None:
     node = build(SCENARIO, data_dir=tmp_path).node
     trade(node, 4)
