@@ -52,20 +52,36 @@ def node_hash(node: Node) -> str:
 
 def write(directory: Path, position: int, state: bytes, hash_: str) -> Path:
     """Write a snapshot atomically and prune old ones; return its path."""
+    temporary = temporary_path(directory, position)
+    write_temporary(temporary, position, state, hash_)
+    return publish(temporary)
+
+
+def temporary_path(directory: Path, position: int) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{_PREFIX}{position:012d}.tmp"
+
+
+def write_temporary(temporary: Path, position: int, state: bytes, hash_: str) -> None:
+    """The file's whole content, fsynced, under its temporary name."""
     header = json.dumps({"format": FORMAT, "position": position, "state_hash": hash_,
                          "length": len(state), "crc32": zlib.crc32(state)}).encode() + b"\n"
-    path = directory / f"{_PREFIX}{position:012d}{_SUFFIX}"
-    temporary = path.with_suffix(".tmp")
     with open(temporary, "wb") as file:
         file.write(header)
         file.write(state)
         file.flush()
         os.fsync(file.fileno())
+
+
+def publish(temporary: Path) -> Path:
+    """Rename a written temporary into place (atomic), fsync the directory, prune."""
+    path = temporary.with_suffix(_SUFFIX)
     os.replace(temporary, path)
-    _fsync_directory(directory)
-    for old in sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"))[:-KEEP]:
+    _fsync_directory(path.parent)
+    for old in sorted(path.parent.glob(f"{_PREFIX}*{_SUFFIX}"))[:-KEEP]:
         old.unlink()
+    for stale in path.parent.glob(f"{_PREFIX}*.tmp"):  # left by a crash mid-write
+        stale.unlink()
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +89,42 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
 
 
 async def take_snapshot(node: Node, data_dir: Path) -> Path | None:
-    """Snapshot ``node`` once its current position is durable; ``None`` if nothing new.
+    """Snapshot ``node`` at its current position without stalling the event loop.
 
-    The state is pickled on the event loop (a consistent cut); the file is written off it.
+    A forked child holds a copy-on-write image of the state at this instant (the cut) and
+    pickles, hashes and writes it; the parent goes on serving, waits for the cut to be
+    durable in the journal and for the child, then publishes the file. Without ``fork``
+    the state is pickled on the loop. ``None`` if nothing changed since the last snapshot
+    or the child failed (logged; the journal still has everything).
     """
     position = node.position
     if position == node.snapshot_position:
         return None
-    state, hash_ = node.dump_state(), snapshot.node_hash(node)
-    await node.synced()
-    path = await asyncio.get_running_loop().run_in_executor(
-        None, snapshot.write, data_dir / SNAPSHOT_DIR, position, state, hash_)
-    node.snapshot_position = position
+    temporary = snapshot.temporary_path(data_dir / SNAPSHOT_DIR, position)
+    loop = asyncio.get_running_loop()
+    if hasattr(os, "fork"):
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the event loop
+            code = 1
+            try:
+                snapshot.write_temporary(temporary, position, node.dump_state(),
+                                         snapshot.node_hash(node))
+                code = 0
+            finally:
+                os._exit(code)
+        await node.synced()
+        _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        if status != 0:
+            log.error("snapshot at position %d failed in its child (status %d)", position,
+                      status)
+            return None
+    else:
+        state, hash_ = node.dump_state(), snapshot.node_hash(node)
+        await node.synced()
+        await loop.run_in_executor(None, snapshot.write_temporary, temporary, position,
+                                   state, hash_)
+    path = await loop.run_in_executor(None, snapshot.publish, temporary)
+    node.snapshot_position = max(node.snapshot_position, position)
     return path
 
 

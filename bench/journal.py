@@ -1,0 +1,153 @@
+"""Durable commands per second: the journal alone, then the node's group commit.
+
+    cd /work/main && .venv/bin/python bench/journal.py [--commands N] [--dir DIR]
+
+1. ``SqliteJournal.append`` with batches of 1, 10, 100 and 1,000 records of a real order
+   command (one transaction, so one fsync of the WAL, per batch): records/s and the cost
+   of one commit.
+2. ``Node.execute`` under group commit: ``C`` concurrent producers (1, 16, 64, 256) each
+   placing an order and canceling it, back to back, every reply waiting for its fsync:
+   durable commands/s, the mean batch size, and per-command latency (p50/p99). Nothing
+   crosses, so the engine does little and the figure is the journal's.
+
+The data dir is a fresh temporary directory (``--dir`` picks its parent: the disk matters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandex.core import (
+    AddProduct,
+    CancelOrder,
+    CreateProfile,
+    Deposit,
+    OrderType,
+    PlaceOrder,
+    Rejected,
+    Side,
+)
+from sandex.journal import SqliteJournal
+from sandex.node import Ids, Node
+from sandex.node.codec import encode
+from sandex.node.storage import open_node
+
+
+def filesystem(path: Path) -> str:
+    try:
+        fields = subprocess.run(["df", "-T", str(path)], capture_output=True, text=True,
+                                timeout=5).stdout.splitlines()[1].split()
+        return f"{fields[1]} on {fields[0]}"
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown filesystem"
+
+
+def order(node: Node, i: int) -> PlaceOrder:
+    return PlaceOrder(time=node.stamp(), order_id=node.ids.uuid(), profile_id="p",
+                      product_id="BTC-USD", side=Side.BUY if i % 2 else Side.SELL,
+                      type=OrderType.LIMIT, price=(1_000 if i % 2 else 9_000_000) * 10**8
+                      + (i % 1000) * 10**6, size=10**6)
+
+
+def bench_store(parent: Path, total: int) -> None:
+    node = Node(ids=Ids(1))
+    record = encode(order(node, 1))
+    print(f"journal alone, {len(record)}-byte records:")
+    for batch in (1, 10, 100, 1000):
+        with tempfile.TemporaryDirectory(dir=parent) as tmp:
+            journal = SqliteJournal(Path(tmp) / "journal.sqlite3")
+            count = max(batch * 20, min(total, batch * 2000)) if batch > 1 else min(total, 2000)
+            rounds = count // batch
+            started = time.perf_counter()
+            for _ in range(rounds):
+                journal.append([record] * batch)
+            elapsed = time.perf_counter() - started
+            journal.close()
+        print(f"  batch {batch:>5,}: {rounds * batch / elapsed:>10,.0f} records/s, "
+              f"{elapsed / rounds * 1e3:6.2f} ms per commit")
+
+
+def setup(node: Node) -> None:
+    node.record(AddProduct(time=node.stamp(), product_id="BTC-USD", base_currency="BTC",
+                           quote_currency="USD", base_increment=10**6, quote_increment=10**6,
+                           min_market_funds=0))
+    node.record(CreateProfile(time=node.stamp(), profile_id="p", user_id="p", name="p",
+                              maker_fee_rate=0, taker_fee_rate=0))
+    for currency in ("BTC", "USD"):
+        node.record(Deposit(time=node.stamp(), profile_id="p", currency=currency,
+                            amount=10**40, transfer_id=currency))
+
+
+async def produce(node: Node, count: int, latencies: list[float], start: int) -> None:
+    """Place an order, cancel it, and so on: each command waits for its own fsync."""
+    for i in range(start, start + count, 2):
+        placing = order(node, i)
+        for command in (placing, CancelOrder(time=node.stamp(), profile_id="p",
+                                             order_id=placing.order_id)):
+            began = time.perf_counter()
+            events = await node.execute(command)
+            latencies.append(time.perf_counter() - began)
+            assert type(events[0]) is not Rejected, events
+
+
+def bench_group_commit(parent: Path, total: int) -> None:
+    print("node.execute with group commit (reply after fsync):")
+    for producers in (1, 16, 64, 256):
+        count = total // 20 if producers == 1 else total
+        with tempfile.TemporaryDirectory(dir=parent) as tmp:
+            node = open_node(Path(tmp), seed=1)
+            setup(node)
+            writes = 0
+            append = node.journal.append
+
+            def counted(records: list[bytes], append=append) -> int:
+                nonlocal writes
+                writes += 1
+                return append(records)
+
+            node.journal.append = counted  # type: ignore[method-assign]
+            latencies: list[float] = []
+            each = count // producers
+
+            async def run(node: Node = node, each: int = each,
+                          latencies: list[float] = latencies, producers: int = producers
+                          ) -> float:
+                started = time.perf_counter()
+                await asyncio.gather(*(produce(node, each, latencies, p * each)
+                                       for p in range(producers)))
+                return time.perf_counter() - started
+
+            elapsed = asyncio.run(run())
+            asyncio.run(node.close())
+        done = each * producers
+        cuts = statistics.quantiles(latencies, n=100)
+        print(f"  {producers:>3} producers: {done / elapsed:>8,.0f} durable commands/s, "
+              f"{done / writes:6.1f} per fsync, latency p50 {cuts[49] * 1e3:5.2f} ms "
+              f"p99 {cuts[98] * 1e3:5.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=40_000)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.python_implementation()} {platform.python_version()}; data in "
+          f"{args.dir} ({filesystem(args.dir)})")
+    bench_store(args.dir, args.commands)
+    bench_group_commit(args.dir, args.commands)
+
+
+if __name__ == "__main__":
+    main()
