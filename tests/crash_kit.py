@@ -134,6 +134,8 @@ def crash_round(data_dir: Path, seed: int, traders: int = 4) -> Round:
     rng = random.Random(seed)
     server = start_server("--no-rate-limit", data_dir=data_dir)
     seen = Seen()
+    for creds in (ALICE, BOB):  # start each round with funds free and no open orders
+        assert RawClient(server.port, creds).delete("/orders").status == 200
     threads = [threading.Thread(target=trader, daemon=True,
                                 args=(server.port, ALICE if i % 2 == 0 else BOB,
                                       "buy" if i % 2 == 0 else "sell", rng.random(), seen))
@@ -177,7 +179,10 @@ def main() -> int:
     passed = acknowledged = 0
     with tempfile.TemporaryDirectory(prefix="sandex-crash-") as tmp:
         for i in range(args.kills):
-            result = crash_round(Path(tmp) / "data", args.seed * 1_000_003 + i)
+            # Ten rounds share a data dir (each recovers what the ones before left), then
+            # a fresh one: Bob's BTC would run out.
+            data_dir = Path(tmp) / f"data-{i // 10}"
+            result = crash_round(data_dir, args.seed * 1_000_003 + i)
             acknowledged += result.acknowledged
             if result.problems:
                 print(f"kill {i + 1}: FAILED", *result.problems, sep="\n  ", flush=True)
