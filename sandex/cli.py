@@ -1,27 +1,51 @@
-"""``sandex`` command line: ``sandex serve`` runs the venue; ``sandex verify`` checks a data dir."""
+"""The ``sandex`` command line.
+
+``sandex serve`` runs the venue; ``sandex verify`` checks a data dir; ``sandex profile``,
+``key``, ``deposit``, ``withdraw``, ``product`` and ``fees`` administer it (see
+``docs/cli.md``). Wrong input prints one line and exits 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from sandex import __version__
+from sandex.admin import cli as admin_cli
+from sandex.logs import setup_logging
 
 DEFAULT_DATA_DIR = "sandex-data"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sandex", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"sandex {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the venue (REST on one port)")
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``sandex: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parser() -> Parser:
+    top = Parser(prog="sandex", description=__doc__.splitlines()[0])
+    top.add_argument("--version", action="version", version=f"sandex {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+    serve = commands.add_parser("serve", help="run the venue (REST and feed on one port)")
+    serve.set_defaults(func=_serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--scenario", help="TOML scenario file (default: the embedded demo)")
     serve.add_argument("--no-rate-limit", action="store_true", help="switch rate limits off")
+    serve.add_argument("--no-demo", action="store_true",
+                       help="no demo liquidity even if the scenario enables it")
     serve.add_argument("--seed", type=int, help="seed generated ids for a reproducible run")
+    serve.add_argument("--log-level", default="info",
+                       choices=("debug", "info", "warning", "error"),
+                       help="info logs one line per request (default)")
+    serve.add_argument("--log-json", action="store_true", help="structured JSON log lines")
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                        help=f"journal and snapshots (default: ./{DEFAULT_DATA_DIR})")
@@ -29,43 +53,64 @@ def main(argv: list[str] | None = None) -> int:
                        help="keep everything in memory: nothing survives a restart")
     verify = commands.add_parser(
         "verify", help="replay a data dir's journal from zero and check the snapshot's hash")
+    verify.set_defaults(func=_verify)
     verify.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "verify":
-        return _verify(Path(args.data_dir))
-    return 2
+    admin_cli.add_commands(commands, DEFAULT_DATA_DIR)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command != "serve":
+        setup_logging("warning", json_lines=False)
+    return int(args.func(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from sandex.admin.presence import (
+        DataDirBusy,
+        DataDirLock,
+        admin_token,
+        remove_server,
+        write_server,
+    )
+    from sandex.api.admin import AdminGateway
+    from sandex.banner import banner
     from sandex.journal import JournalCorrupt
     from sandex.scenario import ScenarioError
     from sandex.server import build, serve
 
+    setup_logging(args.log_level, args.log_json)
     data_dir = None if args.ephemeral else Path(args.data_dir)
+    lock = DataDirLock(data_dir) if data_dir is not None else None
     try:
+        if lock is not None:
+            lock.acquire()
         venue = build(args.scenario, rate_limits=False if args.no_rate_limit else None,
-                      seed=args.seed, data_dir=data_dir)
-    except (ScenarioError, JournalCorrupt) as exc:
+                      seed=args.seed, data_dir=data_dir, demo=not args.no_demo)
+    except (ScenarioError, JournalCorrupt, DataDirBusy) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return 2
+    token = admin_token(data_dir) if data_dir is not None else secrets.token_urlsafe(32)
+    venue.app.admin = AdminGateway(venue.node, token)
     base = f"http://{args.host}:{args.port}"
-    where = "in memory (--ephemeral)" if data_dir is None else f"{data_dir}"
-    print(f"sandex {__version__} ready: REST {base}", flush=True)
-    print(f"  data       {where}, journal position {venue.node.position}", flush=True)
-    for creds in venue.scenario.credentials:
-        print(f"  profile {creds.profile_id} ({', '.join(creds.permissions)})\n"
-              f"    key        {creds.key}\n    secret     {creds.secret}\n"
-              f"    passphrase {creds.passphrase}", flush=True)
-    return serve(venue, args.host, args.port)
+    if data_dir is not None:
+        write_server(data_dir, base)
+    print(banner(args.host, args.port, data_dir, venue.node.position,
+                 venue.scenario.credentials, token if data_dir is None else None), flush=True)
+    try:
+        return serve(venue, args.host, args.port)
+    finally:
+        if data_dir is not None:
+            remove_server(data_dir)
 
 
-def _verify(data_dir: Path) -> int:
+def _verify(args: argparse.Namespace) -> int:
     from sandex.journal import JournalCorrupt
     from sandex.node.storage import verify
 
+    data_dir = Path(args.data_dir)
+    logging.getLogger("sandex").setLevel(logging.INFO)  # replay progress on a long journal
     try:
         result = verify(data_dir)
     except (FileNotFoundError, JournalCorrupt) as exc:

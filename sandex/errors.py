@@ -54,6 +54,11 @@ class Error(Enum):
     INVALID_FEE_RATE = (400, "Invalid fee rate")  # GUESS
     SAME_PROFILE_TRANSFER = (400, "from and to profiles must differ")  # GUESS
     CLOCK_BACKWARDS = (400, "Clock cannot move backwards")  # GUESS (sandex time control)
+    # sandex's admin endpoint (not Coinbase's): loopback only, bearer token from the data dir
+    ADMIN_LOOPBACK_ONLY = (403, "The admin endpoint only answers on localhost")
+    ADMIN_BAD_TOKEN = (401, "Invalid admin token")
+    ADMIN_UNKNOWN_COMMAND = (404, "Unknown admin command {}")
+    ADMIN_REFUSED = (400, "{}")  # bad arguments or a refused command: the one-line reason
 
     # -- lookups and request shape (REST) -------------------------------------------------------
     NOT_FOUND = (404, "NotFound")  # §3.3

@@ -46,7 +46,7 @@ def default_scenario() -> Path:
 
 
 def build(scenario_path: str | Path | None = None, rate_limits: bool | None = None,
-          seed: int | None = None, data_dir: Path | None = None) -> Venue:
+          seed: int | None = None, data_dir: Path | None = None, demo: bool = True) -> Venue:
     """A node recovered from ``data_dir`` (``None``: in memory) and its app.
 
     A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ def free_port() -> int:
 class Server:
     process: subprocess.Popen[bytes]
     port: int
+    log_file: Any = None  # the server's stderr (a temporary file: a pipe could fill up)
+
+    def log(self) -> str:
+        """Everything the server has logged so far."""
+        self.log_file.seek(0)
+        return self.log_file.read().decode()  # type: ignore[no-any-return]
 
     @property
     def url(self) -> str:
@@ -67,19 +74,21 @@ def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = 
     """
     port = port or free_port()
     where = ["--ephemeral"] if data_dir is None else ["--data-dir", str(data_dir)]
+    log_file = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port), "--scenario",
          str(scenario), *where, *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+        stdout=subprocess.DEVNULL, stderr=log_file, env={**os.environ})
+    server = Server(process, port, log_file)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+            raise RuntimeError(f"server exited: {server.log()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/time")
             if conn.getresponse().status == 200:
-                return Server(process, port)
+                return server
         except OSError:
             time.sleep(0.05)
     process.kill()

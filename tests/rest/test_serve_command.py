@@ -9,17 +9,27 @@ import time
 from rest_kit import RawClient, free_port
 
 
+def read_banner(process: subprocess.Popen[str]) -> list[str]:
+    """The lines printed up to the first blank one (the snippets follow)."""
+    lines = []
+    while (line := process.stdout.readline().rstrip("\n")):  # type: ignore[union-attr]
+        lines.append(line)
+    return lines
+
+
 def test_default_serve_prints_working_demo_credentials(tmp_path):
     port = free_port()
     data = tmp_path / "data"
     process = subprocess.Popen([sys.executable, "-m", "sandex.cli", "serve", "--port", str(port),
-                                "--data-dir", str(data)],
+                                "--data-dir", str(data), "--no-demo"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
-        assert lines[0].strip() == f"sandex 0.1.0 ready: REST http://127.0.0.1:{port}"
-        assert lines[1].split(",")[0].split() == ["data", str(data)]
-        fields = dict(line.split() for line in lines[3:6])
+        lines = read_banner(process)
+        assert lines[:3] == ["sandex 0.1.0 ready", f"  REST       http://127.0.0.1:{port}",
+                             f"  feed       ws://127.0.0.1:{port}"]
+        assert lines[3].startswith(f"  data       {data}, journal position ")  # the scenario
+        assert lines[4] == f"  admin      sandex profile list --data-dir {data}"
+        fields = dict(line.split() for line in lines[6:9])
         creds = (fields["key"], fields["secret"], fields["passphrase"])
         assert creds[2] == "sandexdemo"
         deadline = time.monotonic() + 20

@@ -21,6 +21,7 @@ from sandex.errors import Error
 from sandex.node import Node
 
 log = logging.getLogger("sandex.rest")
+access = logging.getLogger("sandex.access")  # one line per request at info level
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -42,16 +43,26 @@ class RestApp:
         self.rate_limiter = RestRateLimiter(limits)
         self.wall_clock = wall_clock  # seconds, for the ±30 s signature window and buckets
         self.websocket: Callable[..., Awaitable[None]] | None = None  # the feed mounts here
+        self.admin: Callable[[Request], Awaitable[Response]] | None = None  # /admin/ (local)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            response = await self.handle(await _read_request(scope, receive))
+            started = time.perf_counter()
+            request = await _read_request(scope, receive)
+            response = await self.handle(request)
             headers = _COMMON_HEADERS + (response.headers or [])
             await send({"type": "http.response.start", "status": response.status,
                         "headers": [*headers, (b"content-length", str(len(response.body))
                                                .encode())]})
             await send({"type": "http.response.body", "body": response.body})
+            if access.isEnabledFor(logging.INFO):
+                ms = (time.perf_counter() - started) * 1e3
+                access.info("%s %s %s %d %.2f ms", request.client, request.method,
+                            request.target, response.status, ms,
+                            extra={"client": request.client, "method": request.method,
+                                   "target": request.target, "status": response.status,
+                                   "ms": round(ms, 3)})
         elif kind == "websocket" and self.websocket is not None:
             await self.websocket(scope, receive, send)
         elif kind == "websocket":
@@ -71,6 +82,8 @@ class RestApp:
     async def _dispatch(self, request: Request) -> Response:
         route, params = self.router.match(request.method, request.path)
         if route is None:
+            if self.admin is not None and request.path.startswith("/admin/"):
+                return await self.admin(request)
             return error_response(Error.NOT_FOUND)
         if route.method == "GET" and self.node.in_flight:
             await self.node.synced()  # reads show nothing that is not yet durable

@@ -1,0 +1,172 @@
+"""The admin commands of the ``sandex`` CLI, online or offline, with JSON on stdout.
+
+``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
+``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``. Against a running
+server (found through the data dir it holds, or ``--url`` and ``--token``) a command goes to
+its admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input
+prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from sandex.admin.presence import TOKEN_FILE, DataDirBusy, DataDirLock, read_server
+
+COMMON = ("data_dir", "url", "token", "command", "action", "op", "func")
+
+
+def add_commands(commands: Any, default_data_dir: str) -> None:
+    """Register the admin subcommands on the top-level parser's ``commands``."""
+
+    def command(parent: Any, name: str, op: str, help_: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(name, help=help_, description=help_)
+        parser.set_defaults(op=op, func=run)
+        parser.add_argument("--data-dir", default=default_data_dir,
+                            help="the data dir of the venue (default: ./%(default)s)")
+        parser.add_argument("--url", help="a running server's URL (default: from the data dir)")
+        parser.add_argument("--token", help="its admin token (default: from the data dir)")
+        return parser
+
+    profile = commands.add_parser("profile", help="create or list profiles").add_subparsers(
+        dest="action", required=True)
+    create = command(profile, "create", "profile.create", "create a profile")
+    create.add_argument("--name", required=True)
+    create.add_argument("--id", help="the profile id (a UUID; default: generated)")
+    create.add_argument("--maker-fee-rate", help="default 0.004")
+    create.add_argument("--taker-fee-rate", help="default 0.006")
+    command(profile, "list", "profile.list", "list profiles with their balances")
+
+    key = commands.add_parser("key", help="create, list or revoke API keys").add_subparsers(
+        dest="action", required=True)
+    create = command(key, "create", "key.create", "create an API key for a profile")
+    create.add_argument("--profile", required=True)
+    create.add_argument("--permissions", default="view,trade",
+                        help="comma-separated: view, trade, transfer (default: view,trade)")
+    create.add_argument("--key", help="default: 32 random hex digits")
+    create.add_argument("--secret", help="base64 (default: 64 random bytes)")
+    create.add_argument("--passphrase", help="default: random")
+    listing = command(key, "list", "key.list", "list API keys (never their secrets)")
+    listing.add_argument("--profile")
+    revoke = command(key, "revoke", "key.revoke", "revoke an API key")
+    revoke.add_argument("key")
+
+    for name in ("deposit", "withdraw"):
+        funds = command(commands, name, name, f"{name} funds for a profile")
+        funds.add_argument("--profile", required=True)
+        funds.add_argument("--currency", required=True)
+        funds.add_argument("--amount", required=True)
+
+    product = commands.add_parser("product", help="add products or set their status"
+                                  ).add_subparsers(dest="action", required=True)
+    add = command(product, "add", "product.add", "add a product (and its currencies)")
+    add.add_argument("--id", required=True, help="BASE-QUOTE")
+    add.add_argument("--base-increment")
+    add.add_argument("--quote-increment")
+    add.add_argument("--min-market-funds")
+    add.add_argument("--status")
+    status = command(product, "set-status", "product.set-status", "change a product's status")
+    status.add_argument("--id", required=True)
+    status.add_argument("--status", required=True,
+                        help="online, post_only, limit_only, cancel_only or disabled")
+
+    fees = commands.add_parser("fees", help="set a profile's fee rates").add_subparsers(
+        dest="action", required=True)
+    rates = command(fees, "set", "fees.set", "set a profile's maker and taker fee rates")
+    rates.add_argument("--profile", required=True)
+    rates.add_argument("--maker", required=True)
+    rates.add_argument("--taker", required=True)
+
+
+class Failed(Exception):
+    """A one-line failure for stderr, with its exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def run(args: argparse.Namespace) -> int:
+    payload = {name: value for name, value in vars(args).items()
+               if name not in COMMON and value is not None}
+    try:
+        result = _dispatch(args, payload)
+    except Failed as exc:
+        print(f"sandex: {exc}", file=sys.stderr)
+        return exc.status
+    print(json.dumps(result))
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, payload: dict[str, Any]) -> Any:
+    if args.url:
+        token = args.token or _token_of(Path(args.data_dir))
+        return _online(args.url, token, args.op, payload)
+    data_dir = Path(args.data_dir)
+    from sandex.node.storage import JOURNAL_FILE
+
+    if not (data_dir / JOURNAL_FILE).exists():
+        raise Failed(f"{data_dir}: no sandex data here (start `sandex serve --data-dir "
+                     f"{data_dir}` once, or pass --url and --token)")
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy:
+        server = read_server(data_dir)
+        if server is None:
+            raise Failed(f"{data_dir} is locked by another process") from None
+        return _online(str(server["url"]), _token_of(data_dir), args.op, payload)
+    try:
+        return _offline(data_dir, args.op, payload)
+    finally:
+        lock.release()
+
+
+def _token_of(data_dir: Path) -> str:
+    try:
+        return (data_dir / TOKEN_FILE).read_text().strip()
+    except FileNotFoundError:
+        raise Failed(f"no admin token in {data_dir}: pass --token (`sandex serve --ephemeral` "
+                     "prints it)") from None
+    except OSError as exc:
+        raise Failed(f"cannot read the admin token: {exc}") from None
+
+
+def _offline(data_dir: Path, op: str, payload: dict[str, Any]) -> Any:
+    from sandex.admin.ops import AdminError, run_offline
+    from sandex.journal import JournalCorrupt
+    from sandex.node.storage import open_node
+
+    try:
+        node = open_node(data_dir)
+    except JournalCorrupt as exc:
+        raise Failed(str(exc)) from None
+    try:
+        return run_offline(node, op, payload)
+    except AdminError as exc:
+        raise Failed(str(exc)) from None
+    finally:
+        node.journal.close()
+
+
+def _online(url: str, token: str, op: str, payload: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/admin/{op}", data=json.dumps(payload).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {exc.code}"
+        raise Failed(message, 2 if exc.code < 500 else 1) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise Failed(f"cannot reach the server at {url}: {exc}", 1) from None

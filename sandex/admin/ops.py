@@ -1,0 +1,280 @@
+"""Administration commands, shared by the admin endpoint (online) and the CLI (offline).
+
+``plan(node, name, args)`` checks the arguments and returns the stamped commands to apply
+and how to render their result (reads apply nothing). Whoever runs the plan applies the
+commands through the node, so each is journaled like any other: ``await node.execute`` on
+a running server, ``node.record`` on a stopped data dir. Results are JSON-able; bad input
+raises ``AdminError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandex.auth.keys import Permission, hash_passphrase
+from sandex.core import (
+    AddProduct,
+    Command,
+    CreateProfile,
+    Deposit,
+    Event,
+    ProductStatus,
+    Rejected,
+    SetFees,
+    SetProductStatus,
+    Withdraw,
+)
+from sandex.node import CreateApiKey, Node, RevokeApiKey
+from sandex.timefmt import iso
+from sandex.units import (
+    AMOUNT_DECIMALS,
+    PRICE_DECIMALS,
+    RATE_DECIMALS,
+    format_trimmed,
+    parse_units,
+)
+
+DEFAULT_MAKER_FEE = "0.004"
+DEFAULT_TAKER_FEE = "0.006"
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class AdminError(ValueError):
+    """Bad input or a refused command; the text is one line for the user."""
+
+
+@dataclass
+class Plan:
+    commands: list[Command] = field(default_factory=list)
+    render: Callable[[list[list[Event]]], Any] = lambda events: None
+
+
+def check(events: list[Event]) -> list[Event]:
+    """``events`` unless they are a refusal, which becomes an ``AdminError``."""
+    if events and type(events[0]) is Rejected:
+        raise AdminError(events[0].message)  # type: ignore[attr-defined]
+    return events
+
+
+# -- argument helpers ---------------------------------------------------------------------------
+def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = args.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        raise AdminError(f"--{name.replace('_', '-')} is required")
+    return value.strip()
+
+
+def _optional(args: dict[str, Any], name: str) -> str | None:
+    value = args.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise AdminError(f"--{name.replace('_', '-')} must be a non-empty text")
+    return value.strip()
+
+
+def _units(args: dict[str, Any], name: str, decimals: int, default: str | None = None) -> int:
+    text = _text(args, name, default)
+    units = parse_units(text, decimals)
+    if units is None:
+        raise AdminError(f"--{name.replace('_', '-')}: {text!r} is not a number with at most "
+                         f"{decimals} decimals")
+    return units
+
+
+def _profile(node: Node, args: dict[str, Any]) -> str:
+    profile_id = _text(args, "profile")
+    if profile_id not in node.engine.profiles:
+        raise AdminError(f"profile {profile_id} not found")
+    return profile_id
+
+
+def _currency(node: Node, args: dict[str, Any]) -> str:
+    currency = _text(args, "currency").upper()
+    if currency not in node.engine.currencies:
+        raise AdminError(f"currency {currency} not found")
+    return currency
+
+
+def _status(args: dict[str, Any], default: str | None = None) -> ProductStatus:
+    text = _text(args, "status", default)
+    try:
+        return ProductStatus(text)
+    except ValueError:
+        names = ", ".join(s.value for s in ProductStatus)
+        raise AdminError(f"--status: {text!r} is not one of {names}") from None
+
+
+# -- renderers ------------------------------------------------------------------------------
+def _rate(units: int) -> str:
+    return format_trimmed(units, RATE_DECIMALS)
+
+
+def profile_json(node: Node, profile_id: str) -> dict[str, Any]:
+    p = node.engine.profiles[profile_id]
+    return {"id": p.id, "user_id": p.user_id, "name": p.name,
+            "maker_fee_rate": _rate(p.maker_rate), "taker_fee_rate": _rate(p.taker_rate),
+            "created_at": iso(p.created_at),
+            "balances": {a.currency: format_trimmed(a.balance, AMOUNT_DECIMALS)
+                         for a in p.accounts.values()}}
+
+
+def product_json(node: Node, product_id: str) -> dict[str, Any]:
+    p = node.engine.products[product_id]
+    return {"id": p.id, "base_currency": p.base_currency, "quote_currency": p.quote_currency,
+            "base_increment": format_trimmed(p.base_increment, PRICE_DECIMALS),
+            "quote_increment": format_trimmed(p.quote_increment, PRICE_DECIMALS),
+            "min_market_funds": format_trimmed(p.min_market_funds, AMOUNT_DECIMALS),
+            "status": p.status.value}
+
+
+def key_json(node: Node, key: str) -> dict[str, Any]:
+    k = node.keys.get(key)
+    assert k is not None
+    return {"key": k.key, "profile_id": k.profile_id,
+            "permissions": sorted(p.value for p in k.permissions),
+            "created_at": iso(k.created_at)}
+
+
+# -- the commands -------------------------------------------------------------------------------
+def _profile_create(node: Node, args: dict[str, Any]) -> Plan:
+    profile_id = _optional(args, "id") or node.ids.uuid()
+    if not _UUID.match(profile_id):
+        raise AdminError(f"--id: {profile_id!r} is not a lower-case UUID")
+    command = CreateProfile(
+        time=node.stamp(), profile_id=profile_id, user_id=node.ids.user_id(),
+        name=_text(args, "name"),
+        maker_fee_rate=_units(args, "maker_fee_rate", RATE_DECIMALS, DEFAULT_MAKER_FEE),
+        taker_fee_rate=_units(args, "taker_fee_rate", RATE_DECIMALS, DEFAULT_TAKER_FEE))
+    return Plan([command], lambda _: profile_json(node, profile_id))
+
+
+def _profile_list(node: Node, args: dict[str, Any]) -> Plan:
+    return Plan([], lambda _: [profile_json(node, p) for p in sorted(node.engine.profiles)])
+
+
+def _key_create(node: Node, args: dict[str, Any]) -> Plan:
+    profile_id = _profile(node, args)
+    permissions = args.get("permissions", "view,trade")
+    names = permissions.split(",") if isinstance(permissions, str) else permissions
+    if not isinstance(names, list) or not names:
+        raise AdminError("--permissions must list view, trade and/or transfer")
+    try:
+        chosen = tuple(sorted({Permission(str(n).strip()).value for n in names}))
+    except ValueError:
+        raise AdminError(f"--permissions: {permissions!r}: each must be view, trade or "
+                         "transfer") from None
+    key = _optional(args, "key") or secrets.token_hex(16)
+    secret = _optional(args, "secret") or base64.b64encode(secrets.token_bytes(64)).decode()
+    passphrase = _optional(args, "passphrase") or secrets.token_urlsafe(12)
+    if key in node.keys:
+        raise AdminError(f"key {key} already exists")
+    salt = node.ids.salt()
+    command = CreateApiKey(time=node.stamp(), key=key, secret=secret,
+                           passphrase_hash=hash_passphrase(salt, passphrase), salt=salt,
+                           permissions=chosen, profile_id=profile_id)
+
+    def render(_: list[list[Event]]) -> dict[str, Any]:
+        return {**key_json(node, key), "secret": secret, "passphrase": passphrase}
+
+    return Plan([command], render)
+
+
+def _key_list(node: Node, args: dict[str, Any]) -> Plan:
+    profile_id = _optional(args, "profile")
+    return Plan([], lambda _: [key_json(node, k.key) for k in sorted(
+        node.keys.list(profile_id), key=lambda k: (k.created_at, k.key))])
+
+
+def _key_revoke(node: Node, args: dict[str, Any]) -> Plan:
+    key = _text(args, "key")
+    if key not in node.keys:
+        raise AdminError(f"key {key} not found")
+    return Plan([RevokeApiKey(time=node.stamp(), key=key)],
+                lambda _: {"key": key, "revoked": True})
+
+
+def _funds(kind: type[Deposit] | type[Withdraw]) -> Callable[[Node, dict[str, Any]], Plan]:
+    def plan(node: Node, args: dict[str, Any]) -> Plan:
+        profile_id, currency = _profile(node, args), _currency(node, args)
+        amount = _units(args, "amount", AMOUNT_DECIMALS)
+        transfer_id = node.ids.uuid()
+        command = kind(time=node.stamp(), profile_id=profile_id, currency=currency,
+                       amount=amount, transfer_id=transfer_id)
+
+        def render(_: list[list[Event]]) -> dict[str, Any]:
+            account = node.engine.profiles[profile_id].accounts[currency]
+            return {"id": transfer_id, "profile_id": profile_id, "currency": currency,
+                    "amount": format_trimmed(amount, AMOUNT_DECIMALS),
+                    "balance": format_trimmed(account.balance, AMOUNT_DECIMALS)}
+
+        return Plan([command], render)
+
+    return plan
+
+
+def _product_add(node: Node, args: dict[str, Any]) -> Plan:
+    product_id = _text(args, "id").upper()
+    base, _, quote = product_id.partition("-")
+    command = AddProduct(
+        time=node.stamp(), product_id=product_id, base_currency=base, quote_currency=quote,
+        base_increment=_units(args, "base_increment", PRICE_DECIMALS, "0.00000001"),
+        quote_increment=_units(args, "quote_increment", PRICE_DECIMALS, "0.01"),
+        min_market_funds=_units(args, "min_market_funds", AMOUNT_DECIMALS, "1"),
+        status=_status(args, "online"))
+    return Plan([command], lambda _: product_json(node, product_id))
+
+
+def _product_set_status(node: Node, args: dict[str, Any]) -> Plan:
+    product_id = _text(args, "id").upper()
+    command = SetProductStatus(time=node.stamp(), product_id=product_id, status=_status(args))
+    return Plan([command], lambda _: product_json(node, product_id))
+
+
+def _fees_set(node: Node, args: dict[str, Any]) -> Plan:
+    profile_id = _profile(node, args)
+    command = SetFees(time=node.stamp(), profile_id=profile_id,
+                      maker_fee_rate=_units(args, "maker", RATE_DECIMALS),
+                      taker_fee_rate=_units(args, "taker", RATE_DECIMALS))
+    return Plan([command], lambda _: {k: v for k, v in profile_json(node, profile_id).items()
+                                      if k in ("id", "maker_fee_rate", "taker_fee_rate")})
+
+
+OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
+    "profile.create": _profile_create,
+    "profile.list": _profile_list,
+    "key.create": _key_create,
+    "key.list": _key_list,
+    "key.revoke": _key_revoke,
+    "deposit": _funds(Deposit),
+    "withdraw": _funds(Withdraw),
+    "product.add": _product_add,
+    "product.set-status": _product_set_status,
+    "fees.set": _fees_set,
+}
+
+
+def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
+    op = OPS.get(name)
+    if op is None:
+        raise AdminError(f"unknown admin command {name}")
+    return op(node, args)
+
+
+async def run_online(node: Node, name: str, args: dict[str, Any]) -> Any:
+    """Run on a live node: each command through ``execute`` (journaled, group-committed)."""
+    steps = plan(node, name, args)
+    events = [check(await node.execute(command)) for command in steps.commands]
+    return steps.render(events)
+
+
+def run_offline(node: Node, name: str, args: dict[str, Any]) -> Any:
+    """Run on a node opened from a stopped data dir: each command journaled synchronously."""
+    steps = plan(node, name, args)
+    events = [check(node.record(command)) for command in steps.commands]
+    return steps.render(events)

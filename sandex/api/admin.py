@@ -1,0 +1,53 @@
+"""The admin endpoint: ``POST /admin/<command>`` with a JSON object of arguments.
+
+sandex's own (Coinbase has none): it answers only clients on the loopback interface, with
+``Authorization: Bearer <token>`` (the token in the data dir's ``admin.token``), and runs
+``sandex.admin.ops`` on the live node, so each change is journaled like any command.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from typing import Any
+
+from sandex.admin.ops import AdminError, run_online
+from sandex.api.rest.http import ApiError, Request, Response, json_response
+from sandex.errors import Error
+from sandex.node import Node
+from sandex.node.node import JournalFailed
+
+PREFIX = "/admin/"
+
+
+class AdminGateway:
+    def __init__(self, node: Node, token: str) -> None:
+        self.node = node
+        self._token = token.encode()
+
+    async def __call__(self, request: Request) -> Response:
+        if not _loopback(request.client):
+            raise ApiError(Error.ADMIN_LOOPBACK_ONLY)
+        given = request.headers.get("authorization", "")
+        if not given.startswith("Bearer ") or not hmac.compare_digest(
+                given[7:].strip().encode(), self._token):
+            raise ApiError(Error.ADMIN_BAD_TOKEN)
+        name = request.path[len(PREFIX):]
+        if request.method != "POST" or not name:
+            raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name or "(none)")
+        args: dict[str, Any] = request.json_object() if request.body else {}
+        try:
+            return json_response(await run_online(self.node, name, args))
+        except JournalFailed:
+            raise
+        except AdminError as exc:
+            if str(exc).startswith("unknown admin command"):
+                raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name) from None
+            raise ApiError(Error.ADMIN_REFUSED, exc) from None
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
