@@ -2,38 +2,48 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+ARGS ?=
 
 .PHONY: test run lint bench bench-journal crash-test clean
 
-# A virtualenv with the package and its test extras. cbpro 1.1.4 pins dependencies that no
-# longer build, so it is installed without them (its real needs are in the test extras).
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+# The package alone: what `make run` needs.
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# With its test extras. cbpro 1.1.4 pins dependencies that no longer build, so it is
+# installed without them (its real needs are in the test extras).
+$(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps 'cbpro==1.1.4'
-	touch $(STAMP)
+	touch $(RUN_STAMP) $(TEST_STAMP)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m ruff check sandex tests bench
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
-lint: $(STAMP)
+# The venue on http://127.0.0.1:8000 with data in ./sandex-data; extra flags: make run ARGS="..."
+run: $(RUN_STAMP)
+	$(VENV)/bin/sandex serve $(ARGS)
+
+lint: $(TEST_STAMP)
 	$(PY) -m ruff check sandex tests bench
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) bench/engine.py
 
-bench-journal: $(STAMP)
+bench-journal: $(TEST_STAMP)
 	$(PY) bench/journal.py
 
 # kill -9 a busy server 100 times and check what survived (a few rounds run in `make test`).
-crash-test: $(STAMP)
+crash-test: $(TEST_STAMP)
 	$(PY) tests/crash_kit.py --kills 100
-
-run: $(STAMP)
-	$(VENV)/bin/sandex serve
 
 clean:
 	rm -rf $(VENV) build *.egg-info

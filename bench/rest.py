@@ -589,6 +589,8 @@ def main() -> None:
                         help="niceness for the server and this process (negative: ahead of "
                              "other load on a shared machine; needs root)")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio in the client")
+    parser.add_argument("--log-level", default="warning",
+                        help="the server's (default warning: no line per request)")
     parser.add_argument("--ephemeral", action="store_true",
                         help="run the server without its journal (default: journal on, in a "
                              "temporary data dir)")
@@ -619,6 +621,7 @@ def main() -> None:
                    if args.stub else
                    [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port),
                     "--scenario", str(args.scenario.resolve()), "--no-rate-limit",
+                    "--log-level", args.log_level,
                     *(["--ephemeral"] if args.ephemeral else ["--data-dir", data_dir.name])])
         pinned = shutil.which("taskset") is not None
         if pinned:
@@ -626,7 +629,8 @@ def main() -> None:
         process = start_server(command, port, log, args.src)
         server_pid = process.pid  # taskset execs the server: same pid
         what = ("STUB canned-answer server" if args.stub else
-                "sandex serve --no-rate-limit " + ("--ephemeral (no journal)" if args.ephemeral
+                f"sandex serve --no-rate-limit --log-level {args.log_level} "
+                + ("--ephemeral (no journal)" if args.ephemeral
                                                    else f"--data-dir {data_dir.name} (journal on,"
                                                    f" {disk_of(data_dir.name)})"))
         where = f"taskset -c {args.server_cpu}" if pinned else "unpinned"
