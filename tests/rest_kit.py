@@ -74,7 +74,7 @@ def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = 
     """
     port = port or free_port()
     where = ["--ephemeral"] if data_dir is None else ["--data-dir", str(data_dir)]
-    log_file = tempfile.TemporaryFile()
+    log_file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
     process = subprocess.Popen(
         [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port), "--scenario",
          str(scenario), *where, *args],

@@ -244,3 +244,19 @@ def test_the_server_refuses_a_corrupt_middle_record_and_changes_nothing(tmp_path
                                 "(checksum mismatch) and is not the last\n")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [JOURNAL_FILE, "lock"]  # no snapshot
+
+
+def test_a_long_replay_logs_its_progress(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import sandex.node.storage as storage
+
+    node = build(SCENARIO, data_dir=tmp_path).node
+    trade(node, 2)
+    end = node.position
+    close(node)
+    monkeypatch.setattr(storage, "PROGRESS_EVERY_S", 0.0)  # a line per record
+    with caplog.at_level(logging.INFO, "sandex.storage"):
+        close(open_node(tmp_path))
+    assert f"replaying journal positions 1..{end}" in caplog.text
+    assert f"replaying journal: {end // 2} of {end}" in caplog.text
+    assert f"replayed to position {end} in " in caplog.text

@@ -47,3 +47,27 @@ def test_default_serve_prints_working_demo_credentials(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_log_json_writes_one_object_per_request_line() -> None:
+    import json
+
+    from rest_kit import ALICE, start_server
+
+    server = start_server("--log-json")
+    try:
+        assert RawClient(server.port, ALICE).get("/orders?status=open").status == 200
+    finally:
+        server.stop()
+    records = [json.loads(line) for line in server.log().splitlines()]
+    [request] = [r for r in records if r.get("target") == "/orders?status=open"]
+    assert (request["logger"], request["level"], request["method"], request["status"]) == (
+        "sandex.access", "info", "GET", 200)
+    assert request["client"] == "127.0.0.1" and request["ms"] >= 0
+    assert request["message"].startswith("127.0.0.1 GET /orders?status=open 200 ")
+
+
+def test_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "sandex.cli", "--version"],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "sandex 0.1.0\n")
