@@ -21,6 +21,7 @@ import uvicorn
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import AdvanceClock, Rejected
+from sandex.demo import DemoConfig, load_demo_config, run_demo, withdraw_quotes
 from sandex.node import Node
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load
@@ -39,6 +40,8 @@ class Venue:
     app: RestApp
     scenario: Scenario
     data_dir: Path | None = None
+    demo: DemoConfig | None = None  # the scenario's [demo] table
+    demo_on: bool = False  # ... and it runs (not switched off with --no-demo)
 
 
 def default_scenario() -> Path:
@@ -56,6 +59,10 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node = open_node(data_dir, seed=seed)
     try:
         scenario = load(scenario_path or default_scenario(), node)
+        try:
+            demo_config = load_demo_config(scenario_path or default_scenario())
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
         if node.position == 0:
             for command in scenario.commands:
                 events = node.record(command)
@@ -70,7 +77,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         raise
     enabled = scenario.rate_limits if rate_limits is None else rate_limits
     app = RestApp(node, RateLimits(enabled=enabled))
-    return Venue(node, app, scenario, data_dir)
+    return Venue(node, app, scenario, data_dir, demo_config, demo and demo_config is not None)
 
 
 async def tick_clock(node: Node) -> None:
@@ -125,6 +132,10 @@ def serve(venue: Venue, host: str, port: int) -> int:
 
     async def main() -> None:
         tasks = [asyncio.create_task(tick_clock(node))]
+        if venue.demo is not None and venue.demo_on:
+            tasks.append(asyncio.create_task(run_demo(node, venue.demo)))
+        elif venue.demo is not None:
+            await withdraw_quotes(node, venue.demo)  # its last quotes would rest untended
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         try:

@@ -1,0 +1,32 @@
+"""Live demo liquidity: a seeded market maker and a light taker flow (see ``docs/demo.md``).
+
+``demo_config(table)`` reads a scenario's ``[demo]`` table (``load_demo_config(path)`` a
+scenario file's); ``run_demo(node, config)`` trades until its task is canceled;
+``withdraw_quotes(node, config)`` cancels the maker's resting orders when the demo is off.
+The maker and the taker are pure: the same seed and the same observations give the same
+intents.
+"""
+
+from sandex.demo.config import DemoConfig, ProductConfig, demo_config, load_demo_config
+from sandex.demo.maker import MarketMaker
+from sandex.demo.model import Cancel, Intent, Observation, OwnOrder, Place, ProductView
+from sandex.demo.runner import observe, run_demo, withdraw_quotes
+from sandex.demo.taker import Taker
+
+__all__ = [
+    "Cancel",
+    "DemoConfig",
+    "Intent",
+    "MarketMaker",
+    "Observation",
+    "OwnOrder",
+    "Place",
+    "ProductConfig",
+    "ProductView",
+    "Taker",
+    "demo_config",
+    "load_demo_config",
+    "observe",
+    "run_demo",
+    "withdraw_quotes",
+]
