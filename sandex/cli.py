@@ -96,10 +96,10 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     if data_dir is not None:
         write_server(data_dir, base)
-    print(banner(args.host, args.port, data_dir, venue.node.position,
-                 venue.scenario.credentials, token if data_dir is None else None), flush=True)
+    text = banner(args.host, args.port, data_dir, venue.node.position,
+                  venue.scenario.credentials, token if data_dir is None else None)
     try:
-        return serve(venue, args.host, args.port)
+        return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
     finally:
         if data_dir is not None:
             remove_server(data_dir)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -112,7 +113,8 @@ class _Server(uvicorn.Server):
             self.should_exit = True
 
 
-def serve(venue: Venue, host: str, port: int) -> int:
+def serve(venue: Venue, host: str, port: int,
+          on_ready: Callable[[], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot.
 
     Returns the exit status: 0, or 1 if the journal failed (the node then stops at once).
@@ -139,7 +141,12 @@ def serve(venue: Venue, host: str, port: int) -> int:
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         try:
-            await server.serve()
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.005)
+            if server.started and on_ready is not None:
+                on_ready()  # listening: now the banner can say so
+            await serving
         finally:
             for task in tasks:
                 task.cancel()
