@@ -38,7 +38,11 @@ def make_run(clone: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, s
 
 
 def stop(process: subprocess.Popen[str]) -> int:
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM the server (make's child); make then exits with the server's status."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert children, "make run has no server process"
+    for child in children:
+        os.kill(int(child), signal.SIGTERM)
     return process.wait(30)
 
 
