@@ -96,6 +96,33 @@ class Error(Enum):
     PUBLIC_RATE_LIMIT = (429, "Public rate limit exceeded")
     PRIVATE_RATE_LIMIT = (429, "Private rate limit exceeded")
 
+    # -- WebSocket feed (§9.6): {"type":"error","message":<message>,"reason":<reason>} ---------
+    # ``status`` is what the failure would be over HTTP; the feed sends only the texts.
+    # messages
+    FEED_SUBSCRIBE_FAILED = (400, "Failed to subscribe")  # §9.6
+    FEED_UNSUBSCRIBE_FAILED = (400, "Failed to unsubscribe")  # §9.6
+    FEED_AUTHENTICATION_FAILED = (401, "Authentication Failed")  # client-compat §2.6 (ccxt)
+    FEED_SUBSCRIBE_REQUIRED = (400, "subscribe or unsubscribe required")  # GUESS (Adv. Trade)
+    FEED_SLOW_CONSUME = (400, "ErrSlowConsume")  # §9.6 GUESS that the name is the message
+    FEED_SLOW_READ = (429, "ErrSlowRead")  # §9.6 GUESS likewise
+    FEED_MESSAGE_TOO_BIG = (400, "Message too big")  # §9.6
+    # reasons
+    FEED_NO_CHANNELS = (400, "No channels provided")  # §9.6
+    FEED_INVALID_PRODUCT = (400, "{} is not a valid product")  # §9.6 (2023; "" -> leading space)
+    FEED_AUTH_REQUIRED = (
+        401,
+        "level2, level3, and full channels now require authentication. "
+        "https://docs.cloud.coinbase.com/exchange/docs/websocket-auth",
+    )  # §9.3 (also answered for ``user``: GUESS)
+    FEED_INVALID_CHANNEL = (400, "{} is not a valid channel")  # GUESS
+    FEED_PRODUCT_REQUIRED = (
+        400, "You need to specify at least one product ID for channel {}")  # §9.6 (2018 issue)
+    FEED_MALFORMED = (400, "invalid (un)subscribe msg")  # §9.3 (sandbox text)
+    FEED_DEADLINE = (400, "No subscribe message within {} seconds")  # GUESS (§9.1 deadline)
+    FEED_SLOW_CONSUME_REASON = (400, "The client has too many backed up messages")  # §9.6 docs
+    FEED_SLOW_READ_REASON = (429, "The client is sending too many messages")  # §9.6 docs
+    FEED_TOO_BIG_REASON = (400, "The message size is too large")  # §9.6 docs
+
     @property
     def status(self) -> int:
         return self.value[0]

@@ -23,6 +23,7 @@ from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import AdvanceClock, Rejected
 from sandex.demo import DemoConfig, load_demo_config, run_demo, withdraw_quotes
+from sandex.feed import Feed, FeedLimits
 from sandex.node import Node
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load
@@ -62,6 +63,9 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         scenario = load(scenario_path or default_scenario(), node)
         try:
             demo_config = load_demo_config(scenario_path or default_scenario())
+            feed_limits = FeedLimits.from_scenario(
+                scenario_path or default_scenario(),
+                scenario.rate_limits if rate_limits is None else rate_limits)
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
         if node.position == 0:
@@ -78,6 +82,9 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         raise
     enabled = scenario.rate_limits if rate_limits is None else rate_limits
     app = RestApp(node, RateLimits(enabled=enabled))
+    feed = Feed(node, feed_limits)  # the WebSocket feed on the same port (§9)
+    node.listeners.append(feed.on_events)
+    app.websocket = feed
     return Venue(node, app, scenario, data_dir, demo_config, demo and demo_config is not None)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
 
+from rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
 from sandex.api.admin import AdminGateway
 from sandex.api.rest.http import ApiError, Request
 from sandex.cli import main

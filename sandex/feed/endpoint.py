@@ -1,0 +1,173 @@
+"""The feed's ASGI endpoint: one WebSocket connection = a reader, a writer and a ``Session``.
+
+Mounted as ``RestApp.websocket`` on the REST server's port, on ``/`` and ``/ws`` (§9.1).
+
+* Handshake: other paths get HTTP 404 ``{"message":"NotFound"}``; more than the per-IP
+  connection rate (§8.1: 8/s, burst 20) gets HTTP 429 ``{"message":"Public rate limit
+  exceeded"}`` (GUESS: the REST text; old clients saw ``unexpected server response (429)``).
+* Reader: each client message is size-checked (``Message too big``), rate-checked per IP
+  (``ErrSlowRead``, §9.7) and handed to the hub. A connection with no accepted (un)subscribe
+  within ``subscribe_deadline_s`` (§9.1: 5 s) is sent an error and closed.
+* Writer: drains the session's queue into the socket; the transport's own backpressure (the
+  server pauses ``send`` while its buffer is full) is what fills the queue of a slow reader.
+* Closing: the last error frame goes out, then a close frame. A writer that cannot flush
+  within ``close_grace_s`` (a client that stopped reading) is abandoned and the connection
+  dropped. Protocol pings are answered by the server library; the ``heartbeat`` channel is
+  the application-level liveness signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sandex.api.rest.ratelimit import RateLimiter
+from sandex.core import Event
+from sandex.errors import Error
+from sandex.feed.hub import Hub
+from sandex.feed.limits import FeedLimits
+from sandex.feed.render import encode
+from sandex.feed.session import Session
+from sandex.node import Node
+
+log = logging.getLogger("sandex.feed")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+PATHS = frozenset({"/", "/ws", "/ws/"})  # §9.1 (``ws://host:port`` is ``/``)
+
+
+class Feed:
+    """The WebSocket feed of one node: an ASGI callable and a node listener."""
+
+    def __init__(self, node: Node, limits: FeedLimits | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.node = node
+        self.limits = limits if limits is not None else FeedLimits()
+        self.wall_clock = wall_clock
+        self.hub = Hub(node, wall_clock)
+        self._connections = RateLimiter(self.limits.connections_rate,
+                                        self.limits.connections_burst)
+        self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
+        self._timers_started = False
+
+    def on_events(self, events: list[Event]) -> None:
+        """The node listener: one durable command's events, in command order.
+
+        Runs inside the node's commit step, so a bug here is logged, never raised: the feed
+        must not be able to stop the venue."""
+        try:
+            self.hub.on_events(events)
+        except Exception:
+            log.exception("feed listener failed on %d events", len(events))
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        client = (scope.get("client") or ("",))[0]
+        if scope.get("path") not in PATHS:
+            await _deny(scope, send, Error.NOT_FOUND)
+            return
+        if self.limits.rate_limits and not self._connections.allow(client, self.wall_clock()):
+            await _deny(scope, send, Error.PUBLIC_RATE_LIMIT)
+            return
+        await send({"type": "websocket.accept"})
+        self._start_timers()
+        await self._serve(Session(client, self.limits.queue_max), receive, send)
+
+    async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        writer = loop.create_task(_write(session, send))
+        reader = loop.create_task(self._read(session, receive))
+        session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
+        deadline = loop.call_later(self.limits.subscribe_deadline_s, self._deadline, session)
+        try:
+            await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            deadline.cancel()
+            self.hub.remove(session)
+            session.closing = True
+            reader.cancel()
+            writer.cancel()
+
+    async def _read(self, session: Session, receive: Receive) -> None:
+        limits = self.limits
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            if kind != "websocket.receive" or session.closing:
+                continue
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            if len(data) > limits.message_bytes_max:
+                session.close(Error.FEED_MESSAGE_TOO_BIG, Error.FEED_TOO_BIG_REASON.format())
+            elif limits.rate_limits and not self._messages.allow(session.client,
+                                                                 self.wall_clock()):
+                session.close(Error.FEED_SLOW_READ, Error.FEED_SLOW_READ_REASON.format())
+            else:
+                self.hub.handle(session, data)
+
+    def _deadline(self, session: Session) -> None:
+        if not session.accepted:
+            seconds = f"{self.limits.subscribe_deadline_s:g}"
+            session.close(Error.FEED_SUBSCRIBE_REQUIRED, Error.FEED_DEADLINE.format(seconds))
+
+    # -- timers --------------------------------------------------------------------------------
+    def _start_timers(self) -> None:
+        """Start the periodic messages with the first connection (a loop is running then)."""
+        if self._timers_started:
+            return
+        self._timers_started = True
+        hub, limits, node = self.hub, self.limits, self.node
+        self._every(limits.heartbeat_interval_s, lambda: hub.heartbeats(node.now()))
+        self._every(limits.level2_batch_interval_s, hub.flush_level2_batch)
+        self._every(limits.ticker_batch_interval_s, hub.flush_ticker_batch)
+        self._every(limits.status_interval_s, hub.send_status)
+
+    def _every(self, interval: float, action: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            try:
+                action()
+            except Exception:  # a bug in one tick must not stop the next ones
+                log.exception("feed timer failed")
+            loop.call_later(interval, run)
+
+        loop.call_later(interval, run)
+
+
+async def _write(session: Session, send: Send) -> None:
+    """Send queued frames in order; after ``close``, a close frame, then return."""
+    queue, wake = session.queue, session.wake
+    try:
+        while True:
+            while queue:
+                await send({"type": "websocket.send", "text": queue.popleft()})
+            if session.closing:
+                await send({"type": "websocket.close", "code": 1000})
+                return
+            wake.clear()
+            await wake.wait()
+    except Exception:  # the client went away (the server raises ClientDisconnected/OSError)
+        return
+
+
+async def _deny(scope: dict[str, Any], send: Send, error: Error) -> None:
+    """Refuse the handshake with an HTTP error (or a bare 403 if the server cannot)."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = encode({"message": error.format()}).encode()
+        await send({"type": "websocket.http.response.start", "status": error.status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})

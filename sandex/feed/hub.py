@@ -1,0 +1,319 @@
+"""The hub: who is subscribed to what, and the fan-out of each durable command's messages.
+
+Sans-I/O apart from ``Session.push`` (a deque append): the endpoint feeds it client text
+(``handle``), the node feeds it durable events (``on_events``, a node listener), and timers
+call ``heartbeats``/``flush_level2_batch``/``flush_ticker_batch``/``send_status``.
+
+Ordering guarantees, per connection:
+
+* every message of a command leaves after every message of the commands before it (the node
+  calls listeners in command order, and each connection has one FIFO queue);
+* a subscribe's reply, snapshot, ticker and ``last_match`` are queued in the same step that
+  registers the subscription, with no await in between, so the snapshot is exactly the state
+  after the last command already delivered and the next update applies on top of it;
+* ``full``/``level3`` carry every sequence number of the product, so they have no gaps.
+
+Each frame is encoded once and shared by all its recipients; only copies that carry a
+subscriber's own fields (``full``, ``user``, authenticated ``matches``) are rendered per
+profile, once per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sandex.core import (
+    Activated,
+    Changed,
+    CurrencyAdded,
+    Done,
+    Event,
+    Matched,
+    Opened,
+    ProductUpdated,
+    Received,
+)
+from sandex.errors import Error
+from sandex.feed import render
+from sandex.feed.auth import Identity, verify
+from sandex.feed.protocol import (
+    AUTH_REQUIRED,
+    CHANNELS,
+    FULL,
+    HEARTBEAT,
+    LEVEL2,
+    LEVEL2_BATCH,
+    LEVEL3,
+    MATCHES,
+    STATUS,
+    TICKER,
+    TICKER_BATCH,
+    USER,
+    Failure,
+    error,
+    parse,
+    subscriptions,
+)
+from sandex.feed.session import Session
+from sandex.feed.state import FeedState, Level
+from sandex.node import Node
+
+ORDER_EVENTS = frozenset({Received, Opened, Done, Matched, Changed, Activated})
+_ANY_PRODUCT = ""  # the index key of ``status`` (it takes no product ids)
+_LEVEL3_SCHEMA = render.encode({"type": "level3", "schema": render.LEVEL3_SCHEMA})
+
+
+class Hub:
+    def __init__(self, node: Node, wall_clock: Callable[[], float]) -> None:
+        self.node = node
+        self.wall_clock = wall_clock  # seconds, for the ±30 s signature window
+        self.state = FeedState(node.engine, node.market)
+        # channel -> product id -> subscribed sessions (a dict used as an ordered set)
+        self.index: dict[str, dict[str, dict[Session, None]]] = {c: {} for c in CHANNELS}
+        self._level2_pending: dict[str, tuple[dict[Level, None], int]] = {}
+        self._tickers_changed: dict[str, None] = {}
+
+    # -- client messages ---------------------------------------------------------------------
+    def handle(self, session: Session, text: str | bytes) -> None:
+        """Apply one (un)subscribe and queue its answers (§9.2, §9.3)."""
+        result = parse(text, self.state.products)
+        if isinstance(result, Failure):
+            session.push(render.encode(error(result.message, result.reason)))
+            return
+        if result.credentials is not None:
+            who = verify(result.credentials, self.node.keys, self.node.engine.profiles,
+                         self.wall_clock())
+            if isinstance(who, Failure):
+                session.push(render.encode(error(who.message, who.reason)))
+                return
+            session.identity = who
+        added: dict[str, list[str]] = {}
+        if result.subscribe:
+            if session.identity is None and not AUTH_REQUIRED.isdisjoint(result.channels):
+                session.push(render.encode(error(Error.FEED_SUBSCRIBE_FAILED,
+                                                 Error.FEED_AUTH_REQUIRED.format())))
+                return
+            added = self._subscribe(session, result.channels)
+        else:
+            self._unsubscribe(session, result.channels)
+        session.accepted = True
+        session.push(render.encode(subscriptions(session.channels())))
+        self._first_messages(session, added)
+
+    def _subscribe(self, session: Session, channels: dict[str, list[str]]) -> dict[str, list[str]]:
+        added: dict[str, list[str]] = {}
+        for channel, product_ids in channels.items():
+            mine = session.subscriptions.setdefault(channel, {})
+            if channel == STATUS:
+                subs = self.index[STATUS].setdefault(_ANY_PRODUCT, {})
+                if session not in subs:
+                    subs[session] = None
+                    added[STATUS] = []
+                continue
+            for product_id in product_ids:
+                if product_id not in mine:
+                    mine[product_id] = None
+                    self.index[channel].setdefault(product_id, {})[session] = None
+                    added.setdefault(channel, []).append(product_id)
+        return added
+
+    def _unsubscribe(self, session: Session, channels: dict[str, list[str]]) -> None:
+        for channel, product_ids in channels.items():
+            mine = session.subscriptions.get(channel)
+            if mine is None:
+                continue
+            targets = product_ids or list(mine)
+            if channel == STATUS:
+                targets = [_ANY_PRODUCT]
+            for product_id in targets:
+                mine.pop(product_id, None)
+                self._unindex(channel, product_id, session)
+            if not mine or channel == STATUS:
+                del session.subscriptions[channel]
+
+    def _unindex(self, channel: str, product_id: str, session: Session) -> None:
+        sessions = self.index[channel].get(product_id)
+        if sessions is not None:
+            sessions.pop(session, None)
+            if not sessions:
+                del self.index[channel][product_id]
+
+    def remove(self, session: Session) -> None:
+        """Forget a closed connection."""
+        for channel, product_ids in session.subscriptions.items():
+            for product_id in (product_ids or [_ANY_PRODUCT]):
+                self._unindex(channel, product_id, session)
+        session.subscriptions.clear()
+
+    def _first_messages(self, session: Session, added: dict[str, list[str]]) -> None:
+        """What a new subscription sends at once: ticker, snapshot, last_match, schema."""
+        state = self.state
+        for channel, product_ids in added.items():
+            if channel == STATUS:
+                session.push(render.encode(render.status(self.node.engine)))
+            elif channel == LEVEL3:
+                session.push(_LEVEL3_SCHEMA)
+            for product_id in product_ids:
+                product = state.products.get(product_id)
+                if product is None:
+                    continue
+                if channel in (TICKER, TICKER_BATCH):
+                    tick = render.ticker(state, product, self.node.now(), product.sequence)
+                    if tick is not None:
+                        session.push(render.encode(tick))
+                elif channel in (LEVEL2, LEVEL2_BATCH):
+                    session.push(render.encode(render.snapshot(product)))
+                elif channel == MATCHES and product.last_match is not None:
+                    session.push(render.encode(render.match(product.last_match, "last_match")))
+
+    # -- durable events (the node listener) --------------------------------------------------
+    def on_events(self, events: list[Event]) -> None:
+        """One durable command's events: update the mirror and queue every message."""
+        state = self.state
+        touched: dict[str, dict[Level, None]] = {}
+        matched: dict[str, Matched] = {}
+        time = 0
+        for event in events:
+            kind = type(event)
+            if kind in ORDER_EVENTS:
+                product_id: str = event.product_id  # type: ignore[attr-defined]
+                time = event.time  # type: ignore[attr-defined]
+                level = state.apply(event)
+                if level is not None:
+                    touched.setdefault(product_id, {})[level] = None
+                if kind is Matched:
+                    matched[product_id] = event  # type: ignore[assignment]
+                self._fan_out(event, kind, product_id)
+            elif kind is ProductUpdated:
+                state.add_product(event.product_id)  # type: ignore[attr-defined]
+                self.send_status()
+            elif kind is CurrencyAdded:
+                self.send_status()
+        for product_id, levels in touched.items():
+            self._level2(product_id, list(levels), time)
+        for product_id, m in matched.items():
+            self._ticker(product_id, m)
+
+    def _fan_out(self, event: Any, kind: type, product_id: str) -> None:
+        index = self.index
+        if kind is Matched:
+            involved: tuple[str, ...] = (event.maker_profile_id, event.taker_profile_id)
+        else:
+            involved = (event.profile_id,)
+        public = event.sequence is not None if kind is not Activated else False
+        own_frames: dict[str, str] = {}
+
+        def own(identity: Identity) -> str:
+            frame = own_frames.get(identity.profile_id)
+            if frame is None:
+                frame = own_frames[identity.profile_id] = render.encode(
+                    _own_message(event, kind, identity))
+            return frame
+
+        subs = index[FULL].get(product_id)
+        if subs:
+            frame = None
+            for s in subs:
+                who = s.identity
+                if who is not None and who.profile_id in involved:
+                    s.push(own(who))
+                elif public:
+                    if frame is None:
+                        frame = render.encode(render.order_event(event, None)
+                                              if kind is not Matched else render.match(event))
+                    s.push(frame)
+        subs = index[USER].get(product_id)
+        if subs:
+            for s in subs:
+                who = s.identity
+                if who is not None and who.profile_id in involved:
+                    s.push(own(who))
+        if kind is Matched:
+            subs = index[MATCHES].get(product_id)
+            if subs:
+                frame = None
+                for s in subs:
+                    who = s.identity
+                    if who is not None and who.profile_id in involved:
+                        s.push(own(who))
+                    else:
+                        if frame is None:
+                            frame = render.encode(render.match(event))
+                        s.push(frame)
+        if public:
+            subs = index[LEVEL3].get(product_id)
+            if subs:
+                compact = render.level3(event)
+                if compact is not None:
+                    frame = render.encode(compact)
+                    for s in subs:
+                        s.push(frame)
+
+    def _level2(self, product_id: str, levels: list[Level], time: int) -> None:
+        subs = self.index[LEVEL2].get(product_id)
+        if subs:
+            frame = render.encode(render.l2update(self.state.products[product_id], levels, time))
+            for s in subs:
+                s.push(frame)
+        if self.index[LEVEL2_BATCH].get(product_id):
+            pending = self._level2_pending.get(product_id)
+            merged = pending[0] if pending is not None else {}
+            merged.update(dict.fromkeys(levels))
+            self._level2_pending[product_id] = (merged, time)
+
+    def _ticker(self, product_id: str, m: Matched) -> None:
+        subs = self.index[TICKER].get(product_id)
+        if subs:
+            tick = render.ticker(self.state, self.state.products[product_id], m.time, m.sequence)
+            frame = render.encode(tick)  # type: ignore[arg-type]
+            for s in subs:
+                s.push(frame)
+        self._tickers_changed[product_id] = None
+
+    # -- timers --------------------------------------------------------------------------------
+    def heartbeats(self, now: int) -> None:
+        """§9.5: one heartbeat per subscribed product."""
+        for product_id, subs in self.index[HEARTBEAT].items():
+            frame = render.encode(render.heartbeat(self.state.products[product_id], now))
+            _push_all(subs, frame)
+
+    def flush_level2_batch(self) -> None:
+        """§9.5 ``level2_batch``: the changed levels since the last flush, in one update."""
+        pending, self._level2_pending = self._level2_pending, {}
+        for product_id, (levels, time) in pending.items():
+            subs = self.index[LEVEL2_BATCH].get(product_id)
+            if subs:
+                product = self.state.products[product_id]
+                _push_all(subs, render.encode(render.l2update(product, list(levels), time)))
+
+    def flush_ticker_batch(self) -> None:
+        """§9.5 ``ticker_batch``: the ticker of each product that traded since the last one."""
+        changed, self._tickers_changed = self._tickers_changed, {}
+        for product_id in changed:
+            subs = self.index[TICKER_BATCH].get(product_id)
+            if subs:
+                product = self.state.products[product_id]
+                last = product.last_trade
+                tick = render.ticker(self.state, product, last.time if last else 0,
+                                     product.sequence)
+                if tick is not None:
+                    _push_all(subs, render.encode(tick))
+
+    def send_status(self) -> None:
+        subs = self.index[STATUS].get(_ANY_PRODUCT)
+        if subs:
+            _push_all(subs, render.encode(render.status(self.node.engine)))
+
+
+def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:
+    if kind is Matched:
+        maker = identity if identity.profile_id == event.maker_profile_id else None
+        taker = identity if identity.profile_id == event.taker_profile_id else None
+        return render.own_match(event, maker, taker)
+    return render.order_event(event, identity)
+
+
+def _push_all(sessions: Iterable[Session], frame: str) -> None:
+    for s in sessions:
+        s.push(frame)

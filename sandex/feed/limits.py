@@ -1,0 +1,71 @@
+"""The feed's named limits and intervals, each with why (STYLE 7), configurable per venue.
+
+Defaults follow §8.1/§9.7 (Coinbase's WebSocket limits) and §9.1/§9.5 (deadline, intervals).
+A scenario file may override any of them in a ``[feed]`` table (see ``docs/feed.md``); the
+``[venue] rate_limits`` switch turns the feed's rate limits off together with REST's.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedLimits:
+    rate_limits: bool = True
+    connections_rate: float = 8.0
+    """New connections per second per IP (§8.1: "8 req/s per IP"); refused with HTTP 429."""
+    connections_burst: int = 20
+    """§8.1 burst for connections."""
+    messages_rate: float = 100.0
+    """Client messages per second per IP (§9.7: "100 client messages/s per IP")."""
+    messages_burst: int = 100
+    """Token bucket size for client messages: one second's worth (GUESS)."""
+    queue_max: int = 10_000
+    """Frames waiting for one connection. A client this far behind is not keeping up: it is
+    disconnected with ``ErrSlowConsume`` (§9.6) so memory per connection stays bounded
+    (about 3 MB of typical frames) and nobody else waits for it."""
+    subscribe_deadline_s: float = 5.0
+    """§9.1: a connection with no accepted (un)subscribe after this long is closed."""
+    message_bytes_max: int = 65_536
+    """Largest client message accepted (``Message too big``, §9.6); a subscribe for every
+    product of a large venue fits in a few kilobytes."""
+    heartbeat_interval_s: float = 1.0
+    """§9.5: one heartbeat per product per second."""
+    ticker_batch_interval_s: float = 5.0
+    """§9.5: ``ticker_batch`` every 5 s when the ticker changed."""
+    level2_batch_interval_s: float = 0.05
+    """§9.5: ``level2_batch`` updates every 50 ms."""
+    status_interval_s: float = 10.0
+    """``status`` resend interval (§9.5 says "a fixed interval"; 10 s is a GUESS)."""
+    close_grace_s: float = 5.0
+    """How long a connection being closed may take to flush its last error frame before the
+    server stops waiting for it (a consumer that stopped reading never drains)."""
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], rate_limits: bool = True) -> FeedLimits:
+        """Limits from a ``[feed]`` TOML table; ``ValueError`` names a bad or unknown key."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {"rate_limits": rate_limits}
+        for name, value in table.items():
+            spec = known.get(name)
+            if spec is None or name == "rate_limits":
+                raise ValueError(f"[feed]: unknown setting {name!r}")
+            kind = int if spec.type == "int" else float
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"[feed]: {name} must be a number")
+            if kind is int and not isinstance(value, int):
+                raise ValueError(f"[feed]: {name} must be an integer")
+            if value <= 0:
+                raise ValueError(f"[feed]: {name} must be positive")
+            values[name] = kind(value)
+        return replace(cls(), **values)
+
+    @classmethod
+    def from_scenario(cls, path: str | Path, rate_limits: bool = True) -> FeedLimits:
+        """The ``[feed]`` table of the scenario file at ``path`` (defaults if it has none)."""
+        data = tomllib.loads(Path(path).read_text())
+        return cls.from_table(data.get("feed", {}), rate_limits)

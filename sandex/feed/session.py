@@ -1,0 +1,72 @@
+"""One connection's state: its subscriptions, its identity and its bounded outbound queue.
+
+``push`` is called synchronously by the hub while it fans out a command's messages; it only
+appends to a deque and wakes the connection's writer, so a slow reader never makes the node
+or another subscriber wait. A queue already holding ``queue_max`` frames means the client is
+not keeping up: the queue is dropped, ``ErrSlowConsume`` (§9.6) becomes the last frame, and
+the connection closes. Sessions are never removed from the hub while it iterates; a dead
+session just ignores further pushes until its endpoint unregisters it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+from sandex.errors import Error
+from sandex.feed.auth import Identity
+from sandex.feed.protocol import error
+from sandex.feed.render import encode
+
+
+class Session:
+    __slots__ = (
+        "accepted",
+        "client",
+        "closing",
+        "identity",
+        "on_close",
+        "queue",
+        "queue_max",
+        "subscriptions",
+        "wake",
+    )
+
+    def __init__(self, client: str, queue_max: int) -> None:
+        self.client = client  # the peer's IP (rate limits)
+        self.identity: Identity | None = None  # set by an authenticated subscribe
+        self.subscriptions: dict[str, dict[str, None]] = {}  # channel -> ordered product ids
+        self.queue: deque[str] = deque()
+        self.queue_max = queue_max
+        self.wake = asyncio.Event()
+        self.closing = False  # no more frames: the writer flushes the queue, then closes
+        self.accepted = False  # an (un)subscribe was accepted (the §9.1 deadline is met)
+        self.on_close: Callable[[], object] | None = None  # the endpoint's close watchdog
+
+    def push(self, frame: str) -> None:
+        """Queue one text frame (a no-op once the session is closing)."""
+        if self.closing:
+            return
+        queue = self.queue
+        if len(queue) >= self.queue_max:
+            queue.clear()
+            self.close(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format())
+            return
+        queue.append(frame)
+        self.wake.set()
+
+    def close(self, message: Error | None = None, reason: str = "") -> None:
+        """Stop accepting frames; send ``{"type":"error",…}`` last if ``message`` is given."""
+        if self.closing:
+            return
+        if message is not None:
+            self.queue.append(encode(error(message, reason)))
+        self.closing = True
+        self.wake.set()
+        if self.on_close is not None:
+            self.on_close()
+
+    def channels(self) -> dict[str, list[str]]:
+        """The current subscriptions, for the ``subscriptions`` reply."""
+        return {name: list(ids) for name, ids in self.subscriptions.items()}

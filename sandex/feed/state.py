@@ -1,0 +1,186 @@
+"""What the feed knows: the venue as of the last *durable* command, rebuilt from events.
+
+The engine runs ahead of the disk by up to one group-commit batch, so a snapshot or ticker
+read from it could show a command that is not durable yet, and a ``level2`` change computed
+from it would not match the event being announced. The feed therefore keeps its own mirror,
+changed only by the events the node hands its listeners after each command is durable:
+
+* per product, every resting order (id → side, price, remaining) and the per-price totals,
+  from which ``l2update`` sizes and the ``level2`` snapshot are read (equal to REST level 2
+  at the same ``sequence``);
+* the product's last ``sequence`` and trade (heartbeat, ticker, ``last_match``);
+* a copy of the market view (trades, candles) for the ticker's 24-hour figures.
+
+Pure: no clock, no I/O. Built once from the node's state when the feed starts (everything is
+durable then), then moved forward only by ``apply``.
+"""
+
+from __future__ import annotations
+
+import copy
+from heapq import heappop, heappush
+
+from sandex.core import (
+    Changed,
+    Done,
+    Engine,
+    Event,
+    Matched,
+    Opened,
+    Product,
+    Side,
+)
+from sandex.views import Candle, MarketView, Trade
+from sandex.views.market import MINUTE
+
+BUY = Side.BUY
+Level = tuple[bool, int]  # (is a bid, price)
+
+
+class MirrorBook:
+    """Resting orders and per-price totals of one product (sizes in 1e-8)."""
+
+    __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids", "orders")
+
+    def __init__(self) -> None:
+        self.orders: dict[str, list[int]] = {}  # id -> [is_bid, price, remaining]
+        self.bids: dict[int, list[int]] = {}  # price -> [size, count]
+        self.asks: dict[int, list[int]] = {}
+        self._bid_heap: list[int] = []  # negated prices, lazily cleaned
+        self._ask_heap: list[int] = []
+
+    def open(self, order_id: str, is_bid: bool, price: int, size: int) -> Level:
+        self.orders[order_id] = [is_bid, price, size]
+        levels = self.bids if is_bid else self.asks
+        level = levels.get(price)
+        if level is None:
+            levels[price] = [size, 1]
+            heappush(self._bid_heap if is_bid else self._ask_heap, -price if is_bid else price)
+        else:
+            level[0] += size
+            level[1] += 1
+        return (is_bid, price)
+
+    def reduce(self, order_id: str, by: int) -> Level | None:
+        """A resting order lost ``by`` (a fill or an STP decrement); ``None`` if not resting."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return None
+        is_bid, price = bool(order[0]), order[1]
+        order[2] -= by
+        (self.bids if is_bid else self.asks)[price][0] -= by
+        return (is_bid, price)
+
+    def remove(self, order_id: str) -> Level | None:
+        order = self.orders.pop(order_id, None)
+        if order is None:
+            return None
+        is_bid, price, remaining = bool(order[0]), order[1], order[2]
+        levels = self.bids if is_bid else self.asks
+        level = levels[price]
+        level[0] -= remaining
+        level[1] -= 1
+        if level[1] == 0:
+            del levels[price]
+        return (is_bid, price)
+
+    def size_at(self, is_bid: bool, price: int) -> int:
+        level = (self.bids if is_bid else self.asks).get(price)
+        return 0 if level is None else level[0]
+
+    def best(self, is_bid: bool) -> tuple[int, int] | None:
+        """``(price, size)`` of the best bid or ask."""
+        heap, levels = (self._bid_heap, self.bids) if is_bid else (self._ask_heap, self.asks)
+        while heap:
+            price = -heap[0] if is_bid else heap[0]
+            level = levels.get(price)
+            if level is not None:
+                return price, level[0]
+            heappop(heap)
+        return None
+
+    def sides(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Every level as ``(price, size)``, best first (the ``snapshot``)."""
+        return ([(p, self.bids[p][0]) for p in sorted(self.bids, reverse=True)],
+                [(p, self.asks[p][0]) for p in sorted(self.asks)])
+
+
+class ProductState:
+    """One product as of the last durable command."""
+
+    __slots__ = ("book", "id", "last_match", "last_trade", "sequence")
+
+    def __init__(self, product: Product, last_trade: Trade | None) -> None:
+        self.id = product.id
+        self.book = MirrorBook()
+        bids, asks = product.book.level3()
+        for is_bid, orders in ((True, bids), (False, asks)):
+            for price, remaining, order_id in orders:
+                self.book.open(order_id, is_bid, price, remaining)
+        self.sequence = product.sequence
+        self.last_trade = last_trade  # the ticker's price, size, time and trade id
+        self.last_match: Matched | None = None  # ``last_match``; unknown before the feed ran
+
+    @property
+    def last_trade_id(self) -> int:
+        return self.last_trade.trade_id if self.last_trade is not None else 0
+
+    def apply(self, event: Event) -> Level | None:
+        """Move forward by one order event; the price level it changed, if any."""
+        kind = type(event)
+        sequence = getattr(event, "sequence", None)
+        if sequence is not None:
+            self.sequence = sequence
+        if kind is Opened:
+            e: Opened = event  # type: ignore[assignment]
+            return self.book.open(e.order_id, e.side is BUY, e.price, e.remaining_size)
+        if kind is Matched:
+            m: Matched = event  # type: ignore[assignment]
+            self.last_match = m
+            self.last_trade = Trade(m.trade_id, m.time, m.price, m.size, m.side)
+            return self.book.reduce(m.maker_order_id, m.size)
+        if kind is Done:
+            return self.book.remove(event.order_id)  # type: ignore[attr-defined]
+        if kind is Changed:
+            c: Changed = event  # type: ignore[assignment]
+            if c.old_size is not None and c.new_size is not None:
+                return self.book.reduce(c.order_id, c.old_size - c.new_size)
+        return None
+
+
+class FeedState:
+    """Every product's ``ProductState`` plus the durable market view (24-hour stats)."""
+
+    def __init__(self, engine: Engine, market: MarketView) -> None:
+        self.engine = engine  # product rules and currencies (changed only by admin commands)
+        self.market = copy.deepcopy(market)
+        self.products: dict[str, ProductState] = {}
+        for product in engine.products.values():
+            self.add_product(product.id)
+        self._stats: dict[str, tuple[tuple[int, int], tuple[Candle | None, int]]] = {}
+
+    def add_product(self, product_id: str) -> ProductState | None:
+        """Start following a product the engine has (a new product starts empty)."""
+        state = self.products.get(product_id)
+        if state is None and product_id in self.engine.products:
+            state = self.products[product_id] = ProductState(
+                self.engine.products[product_id], self.market.last_trade(product_id))
+        return state
+
+    def apply(self, event: Event) -> Level | None:
+        """Move forward by one order event of a followed product (see ``ProductState``)."""
+        state = self.products[event.product_id]  # type: ignore[attr-defined]
+        if type(event) is Matched:
+            self.market.on_match(event)  # type: ignore[arg-type]
+        return state.apply(event)
+
+    def stats(self, product_id: str, now: int) -> tuple[Candle | None, int]:
+        """``MarketView.stats`` over durable trades, cached until a trade or a new minute
+        (the 24-hour and 30-day windows move by whole minutes)."""
+        key = (self.products[product_id].last_trade_id, now // MINUTE)
+        cached = self._stats.get(product_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = self.market.stats(product_id, now)
+        self._stats[product_id] = (key, value)
+        return value
