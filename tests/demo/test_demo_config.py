@@ -7,8 +7,8 @@ import tomllib
 from typing import Any
 
 import pytest
-from demo_kit import USD_TICK, default_config
 
+from demo_kit import USD_TICK, default_config
 from sandex.demo import DemoConfig, demo_config, load_demo_config
 from sandex.node import Node
 from sandex.scenario import build

@@ -5,7 +5,6 @@ from __future__ import annotations
 from itertools import pairwise
 
 from demo_kit import BTC_TICK, UNIT, USD_TICK, FakeVenue, config, view
-
 from sandex.core import ProductStatus, Side, TimeInForce
 from sandex.demo import Cancel, MarketMaker, Observation, OwnOrder, Place
 

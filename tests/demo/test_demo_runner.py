@@ -7,8 +7,8 @@ import logging
 from dataclasses import replace
 
 import pytest
-from demo_kit import UNIT, default_config
 
+from demo_kit import UNIT, default_config
 from sandex.core import CancelAll, Side, Status, Withdraw, check_invariants, state_hash
 from sandex.demo import run_demo, withdraw_quotes
 from sandex.demo import runner as demo_runner

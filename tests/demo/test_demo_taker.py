@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from demo_kit import UNIT, config, view
-
 from sandex.core import ProductStatus, Side, TimeInForce
 from sandex.demo import Place, Taker
 
