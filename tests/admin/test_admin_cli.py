@@ -194,3 +194,39 @@ def test_the_endpoint_answers_only_loopback_clients_with_the_token() -> None:
         404, "Unknown admin command profile.delete")
     assert call(gateway, "127.0.0.1", "s3cret", "/admin/profile.list") == 200
     assert ALICE  # the scenario's keys are untouched by any of this
+
+
+def test_every_command_offline(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    d = ("--data-dir", str(data_dir))
+    pid = "0ff11e00-0000-4000-8000-000000000001"
+    steps: list[tuple[tuple[str, ...], Any]] = [
+        (("profile", "create", "--name", "offline", "--id", pid, "--maker-fee-rate", "0.001",
+          "--taker-fee-rate", "0.002"),
+         lambda r: (r["id"], r["maker_fee_rate"], r["taker_fee_rate"]) == (pid, "0.001",
+                                                                            "0.002")),
+        (("profile", "list"), lambda r: pid in {p["id"] for p in r}),
+        (("key", "create", "--profile", pid, "--key", "f" * 32, "--permissions", "view"),
+         lambda r: (r["key"], r["permissions"]) == ("f" * 32, ["view"])),
+        (("key", "list", "--profile", pid), lambda r: [k["key"] for k in r] == ["f" * 32]),
+        (("key", "revoke", "f" * 32), lambda r: r == {"key": "f" * 32, "revoked": True}),
+        (("deposit", "--profile", pid, "--currency", "ETH", "--amount", "3"),
+         lambda r: r["balance"] == "3"),
+        (("withdraw", "--profile", pid, "--currency", "ETH", "--amount", "1.5"),
+         lambda r: r["balance"] == "1.5"),
+        (("product", "add", "--id", "ETH-EUR", "--status", "post_only"),
+         lambda r: (r["id"], r["quote_currency"], r["status"]) == ("ETH-EUR", "EUR",
+                                                                    "post_only")),
+        (("product", "set-status", "--id", "ETH-EUR", "--status", "disabled"),
+         lambda r: r["status"] == "disabled"),
+        (("fees", "set", "--profile", pid, "--maker", "0", "--taker", "0.0001"),
+         lambda r: (r["maker_fee_rate"], r["taker_fee_rate"]) == ("0", "0.0001")),
+    ]
+    before = verify(data_dir).journal_end
+    for argv, expected in steps:
+        code, result, err = sandex(capsys, *argv, *d)
+        assert code == 0 and err == "" and expected(result), (argv, result, err)
+    # every change is one journaled command (the two lists, none), and replays from zero
+    assert verify(data_dir).journal_end == before + len(steps) - 2
+    code, profiles, _ = sandex(capsys, "profile", "list", *d)
+    [mine] = [p for p in profiles if p["id"] == pid]
+    assert mine["balances"] == {"ETH": "1.5"} and mine["taker_fee_rate"] == "0.0001"
