@@ -21,16 +21,6 @@ BOB_USER = "b0b000000000000000000002"
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-@pytest.fixture(scope="module")
-def alice(server: Server) -> RawClient:
-    return RawClient(server.port, ALICE)
-
-
-@pytest.fixture(scope="module")
-def bob(server: Server) -> RawClient:
-    return RawClient(server.port, BOB)
-
-
 @pytest.fixture
 def a(server: Server) -> Iterator[Feed]:
     with feed(server) as connection:
@@ -295,6 +285,12 @@ def test_level3_schema_then_compact_arrays(alice: RawClient, a: Feed) -> None:
     assert got[2][:4] == ["done", "ETH-USD", str(base + 3), order["id"]]
 
 
-def test_ticker_batch_sends_the_ticker_at_once(a: Feed) -> None:
+def test_ticker_batch_sends_the_ticker_at_once(a: Feed, alice: RawClient,
+                                              bob: RawClient) -> None:
+    place(alice, product_id="BTC-USD", side="sell", price="4321", size="0.01")
+    place(bob, product_id="BTC-USD", side="buy", price="4321", size="0.01")  # a trade to show
+    last = alice.get("/products/BTC-USD/trades?limit=1").json()[0]
     a.subscribe(["ticker_batch"], ["BTC-USD"])
-    assert a.until(not_heartbeat)["type"] == "ticker"
+    ticker = a.until(not_heartbeat)
+    assert (ticker["type"], ticker["trade_id"]) == ("ticker", last["trade_id"])
+    assert ticker["price"] == last["price"].rstrip("0").rstrip(".")  # trimmed, as /book

@@ -11,7 +11,6 @@ from typing import Any
 
 import cbpro
 import ccxt.pro
-import pytest
 from copra.websocket import Channel
 from copra.websocket import Client as CopraFeed
 
@@ -19,16 +18,6 @@ from feed_kit import book, cancel, place, ws_url
 from rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, RawClient, Server
 
 ALICE_USER = "a11ce0000000000000000001"
-
-
-@pytest.fixture(scope="module")
-def alice(server: Server) -> RawClient:
-    return RawClient(server.port, ALICE)
-
-
-@pytest.fixture(scope="module")
-def bob(server: Server) -> RawClient:
-    return RawClient(server.port, BOB)
 
 
 def wait_for(condition: Any, timeout: float = 5.0) -> None:
