@@ -9,7 +9,9 @@ from sandex.scenario import Credentials
 
 
 def banner(host: str, port: int, data_dir: Path | None, position: int,
-           credentials: list[Credentials], admin_token: str | None) -> str:
+           credentials: list[Credentials], admin_token: str | None,
+           program: str = "sandex") -> str:
+    """``program`` is how the user can call sandex again (``.venv/bin/sandex`` from make)."""
     rest, feed = f"http://{host}:{port}", f"ws://{host}:{port}"
     where = "in memory (--ephemeral)" if data_dir is None else str(data_dir)
     lines = [f"sandex {__version__} ready",
@@ -17,9 +19,9 @@ def banner(host: str, port: int, data_dir: Path | None, position: int,
              f"  feed       {feed}",
              f"  data       {where}, journal position {position}"]
     if data_dir is None:
-        lines.append(f"  admin      sandex profile list --url {rest} --token {admin_token}")
+        lines.append(f"  admin      {program} profile list --url {rest} --token {admin_token}")
     else:
-        lines.append(f"  admin      sandex profile list --data-dir {data_dir}")
+        lines.append(f"  admin      {program} profile list --data-dir {data_dir}")
     for creds in credentials:
         lines += [f"  profile {creds.profile_id} ({', '.join(creds.permissions)})",
                   f"    key        {creds.key}",

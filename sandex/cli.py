@@ -96,8 +96,10 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     if data_dir is not None:
         write_server(data_dir, base)
+    called = sys.argv[0]  # `.venv/bin/sandex` under make run: say so in the admin hint
     text = banner(args.host, args.port, data_dir, venue.node.position,
-                  venue.scenario.credentials, token if data_dir is None else None)
+                  venue.scenario.credentials, token if data_dir is None else None,
+                  called if Path(called).name == "sandex" else "sandex")
     try:
         return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
     finally:

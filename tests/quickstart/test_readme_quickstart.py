@@ -75,6 +75,7 @@ def test_quickstart_from_a_clean_clone(tmp_path: Path) -> None:
         assert f"  REST       http://127.0.0.1:{port}" in lines
         assert f"  feed       ws://127.0.0.1:{port}" in lines
         assert "  data       sandex-data, journal position" in "\n".join(lines)
+        assert "  admin      .venv/bin/sandex profile list --data-dir sandex-data" in lines
         ex = exchange(port, creds)
         wait_for_liquidity(ex)
         fill = ex.create_order("BTC/USD", "market", "buy", 0.001)
