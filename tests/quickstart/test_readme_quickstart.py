@@ -3,6 +3,7 @@ printed credentials into ccxt, see a fill; a second ``make run`` keeps data and 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -86,6 +87,12 @@ def test_quickstart_from_a_clean_clone(tmp_path: Path) -> None:
         assert ex.fetch_order(resting["id"], "BTC/USD")["status"] == "open"
         ex.cancel_order(resting["id"], "BTC/USD")
         assert ex.fetch_open_orders("BTC/USD") == []
+        admin = subprocess.run([".venv/bin/sandex", "profile", "list", "--data-dir",
+                                "sandex-data"], cwd=clone, capture_output=True, text=True,
+                               timeout=60)  # the admin hint, online through the server
+        assert admin.returncode == 0, admin.stderr
+        assert "8058d771-2d88-4f0f-ab6e-299c153d4308" in {p["id"] for p in json.loads(
+            admin.stdout)}
     finally:
         assert stop(process) == 0
     assert (clone / "sandex-data" / "journal.sqlite3").exists()
