@@ -2,10 +2,17 @@
 
 ``SqliteJournal`` keeps checksummed records with contiguous positions in a SQLite file (WAL,
 ``synchronous=FULL``), truncating a torn tail on open and refusing any other corruption with
-``JournalCorrupt``; ``MemoryJournal`` is the same interface with nothing on disk. Records
+``JournalCorrupt``; ``MemoryJournal`` is the same interface in a list, ``NullJournal``
+(``--ephemeral``) keeps nothing. Records
 are opaque bytes here; ``sandex.node.codec`` turns commands into records and back.
 """
 
-from sandex.journal.store import Journal, JournalCorrupt, MemoryJournal, SqliteJournal
+from sandex.journal.store import (
+    Journal,
+    JournalCorrupt,
+    MemoryJournal,
+    NullJournal,
+    SqliteJournal,
+)
 
-__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "SqliteJournal"]
+__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "NullJournal", "SqliteJournal"]

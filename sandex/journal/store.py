@@ -30,9 +30,14 @@ class JournalCorrupt(RuntimeError):
 
 
 class Journal(Protocol):
-    """What the node needs of a journal: append a batch durably, read back in order."""
+    """What the node needs of a journal: append a batch durably, read back in order.
+
+    ``blocking``: whether ``append`` waits on I/O (the node then calls it on a writer thread
+    and group-commits); a journal in memory is appended to in line.
+    """
 
     last_position: int
+    blocking: bool
 
     def append(self, records: list[bytes]) -> int: ...
 
@@ -41,8 +46,29 @@ class Journal(Protocol):
     def close(self) -> None: ...
 
 
+class NullJournal:
+    """``--ephemeral``: positions advance, nothing is kept (nothing could be replayed)."""
+
+    blocking = False
+
+    def __init__(self) -> None:
+        self.last_position = 0
+
+    def append(self, records: list[bytes]) -> int:
+        self.last_position += len(records)
+        return self.last_position
+
+    def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
 class MemoryJournal:
-    """``--ephemeral``: the same interface, nothing on disk."""
+    """The same interface as ``SqliteJournal``, kept in a list (tests)."""
+
+    blocking = False
 
     def __init__(self) -> None:
         self._records: list[bytes] = []
@@ -63,6 +89,8 @@ class MemoryJournal:
 
 class SqliteJournal:
     """Records in ``journal.sqlite3`` under a data directory (see the module docstring)."""
+
+    blocking = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

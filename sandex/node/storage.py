@@ -18,7 +18,7 @@ from pathlib import Path
 import msgspec
 
 from sandex.core import Duplicate, Rejected
-from sandex.journal import Journal, JournalCorrupt, MemoryJournal, SqliteJournal
+from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
 from sandex.node.clock import Clock
 from sandex.node.codec import decode
@@ -36,7 +36,7 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
               seed: int | None = None) -> Node:
     """A node recovered from ``data_dir`` (``None``: ephemeral, in memory)."""
     if data_dir is None:
-        return Node(clock, Ids(seed), MemoryJournal())
+        return Node(clock, Ids(seed), NullJournal())
     data_dir.mkdir(parents=True, exist_ok=True)
     journal = SqliteJournal(data_dir / JOURNAL_FILE)
     try:
@@ -157,7 +157,7 @@ def verify(data_dir: Path) -> Verified:
     journal = SqliteJournal(data_dir / JOURNAL_FILE)
     try:
         latest = snapshot.latest(data_dir / SNAPSHOT_DIR)
-        node = Node(None, None, MemoryJournal())
+        node = Node(None, None, NullJournal())
         if latest is not None:
             replay(node, journal, 0, latest.position)
             if node.position != latest.position:

@@ -29,6 +29,8 @@ T0 = 1_700_000_000_000_000
 class GatedJournal(MemoryJournal):
     """A journal whose appends block (on the writer thread) until the test opens the gate."""
 
+    blocking = True
+
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
@@ -161,3 +163,20 @@ def test_synced_waits_for_everything_applied_so_far():
         await placing
 
     asyncio.run(scenario())
+
+
+def test_a_journal_in_memory_is_appended_in_line_without_a_writer_thread():
+    journal = MemoryJournal()  # not blocking: nothing to wait for
+    node = venue(journal)
+    seen: list[list[object]] = []
+    node.listeners.append(seen.append)
+
+    async def scenario() -> list[object]:
+        events = await node.execute(bid(node))
+        assert not node.in_flight and node._flusher is None
+        return events
+
+    events = asyncio.run(scenario())
+    assert seen == [events] and node.position == node.durable_position == 1
+    [(position, body)] = list(journal.read())
+    assert position == 1 and decode(body).price == 100 * 10**8  # type: ignore[attr-defined]
