@@ -162,8 +162,8 @@ def serve(venue: Venue, host: str, port: int,
             await node.close()
         if venue.data_dir is not None and node.failure is None:
             path = snapshot_now(node, venue.data_dir)
-            log.info("shut down at journal position %d%s", node.position,
-                     f"; snapshot {path}" if path else "")
+            log.info("shut down at journal position %d%s; %d group commits this run",
+                     node.position, f"; snapshot {path}" if path else "", node.batches)
 
     import uvloop
 

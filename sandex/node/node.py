@@ -67,10 +67,13 @@ class Node:
         self.on_failure: Callable[[BaseException], None] | None = None
         self._records: list[bytes] = []  # the batch filling up
         self._events: list[list[Event]] = []
-        self._filling: asyncio.Future[None] | None = None  # resolves when that batch is durable
-        self._writing: asyncio.Future[None] | None = None  # the batch on the writer thread
+        # Who waits for the batch filling up, and for the batch on the writer thread: one
+        # future per waiter, so a canceled request cancels only its own wait.
+        self._filling: list[asyncio.Future[None]] | None = None
+        self._writing: list[asyncio.Future[None]] | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sandex-journal")
         self._flusher: asyncio.Task[None] | None = None
+        self.batches = 0  # group commits written (commands per fsync = position / batches)
 
     # -- time ---------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -105,14 +108,24 @@ class Node:
         self.position += 1
         self._records.append(encode(command))
         self._events.append(events)
-        batch = self._filling
-        if batch is None:
-            loop = asyncio.get_running_loop()
-            batch = self._filling = loop.create_future()
+        await self._wait(new_records=True)
+        return events
+
+    def _wait(self, new_records: bool) -> asyncio.Future[None]:
+        """A future resolved when the newest batch is durable: the one filling up (which
+        ``new_records`` have just joined; started, with the writer loop, if need be), else
+        the one being written."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        if self._filling is not None:
+            self._filling.append(waiter)
+        elif self._writing is not None and not new_records:
+            self._writing.append(waiter)
+        else:
+            self._filling = [waiter]
             if self._writing is None:
                 self._flusher = loop.create_task(self._flush())
-        await asyncio.shield(batch)
-        return events
+        return waiter
 
     def record(self, command: Command) -> list[Event]:
         """Apply and journal ``command`` synchronously (start-up and offline administration)."""
@@ -129,25 +142,29 @@ class Node:
         """Write batches until none is left; release each batch's replies and events."""
         loop = asyncio.get_running_loop()
         while self._filling is not None:
-            batch, records, events = self._filling, self._records, self._events
-            self._writing, self._filling, self._records, self._events = batch, None, [], []
+            waiters, records, events = self._filling, self._records, self._events
+            self._writing, self._filling, self._records, self._events = waiters, None, [], []
             try:
                 await loop.run_in_executor(self._writer, self.journal.append, records)
             except BaseException as exc:  # disk full, I/O error: stop rather than diverge
-                self._fail(exc, batch)
+                self._fail(exc)
                 return
             self.durable_position += len(records)
+            self.batches += 1
             self._writing = None
             self._notify(events)
-            batch.set_result(None)
+            for waiter in waiters:
+                if not waiter.done():  # a waiter whose request was canceled
+                    waiter.set_result(None)
 
-    def _fail(self, exc: BaseException, batch: asyncio.Future[None]) -> None:
+    def _fail(self, exc: BaseException) -> None:
         self.failure = exc
         error = JournalFailed(f"journal write failed: {exc!r}")
-        for future in (batch, self._filling):
-            if future is not None and not future.done():
-                future.set_exception(error)
-                future.exception()  # retrieved: waiters see it through their shields
+        for waiters in (self._writing, self._filling):
+            for waiter in waiters or ():
+                if not waiter.done():
+                    waiter.set_exception(error)
+        self._writing = self._filling = None  # nothing is in flight any more: it failed
         if self.on_failure is not None:
             self.on_failure(exc)
 
@@ -163,9 +180,8 @@ class Node:
 
     async def synced(self) -> None:
         """Wait until every command applied so far is durable (and its events delivered)."""
-        batch = self._filling if self._filling is not None else self._writing
-        if batch is not None:
-            await asyncio.shield(batch)
+        if self.in_flight:
+            await self._wait(new_records=False)
 
     async def close(self) -> None:
         """Finish the batch in flight and release the journal."""

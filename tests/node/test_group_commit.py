@@ -180,3 +180,24 @@ def test_a_journal_in_memory_is_appended_in_line_without_a_writer_thread():
     assert seen == [events] and node.position == node.durable_position == 1
     [(position, body)] = list(journal.read())
     assert position == 1 and decode(body).price == 100 * 10**8  # type: ignore[attr-defined]
+
+
+def test_a_canceled_request_cancels_only_its_own_wait():
+    journal = GatedJournal()
+    node = venue(journal)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(node.execute(bid(node)))
+        await settle()  # on the writer thread now
+        gone, kept = (asyncio.create_task(node.execute(bid(node, p))) for p in (101, 102))
+        synced = asyncio.create_task(node.synced())
+        await settle()
+        gone.cancel()  # e.g. its connection went away
+        await settle()
+        journal.gate.set()
+        await asyncio.gather(first, kept, synced)
+        assert gone.cancelled() and type(kept.result()[0]) is Received
+
+    asyncio.run(scenario())
+    assert journal.batches == [1, 2]  # the canceled request's order is placed all the same
+    assert node.durable_position == 3 and not node.in_flight
