@@ -1,11 +1,19 @@
-"""Log lines a person can read, or one JSON object per line (``--log-json``) for machines."""
+"""Log lines a person can read, or one JSON object per line (``--log-json``) for machines.
+
+The access log (one line per request at info level) has its own writer: going through
+``logging`` cost about 30 µs a request (a record object, a formatter, a flush per line);
+``ACCESS`` formats the same line with a timestamp cached per second and writes what
+accumulated once per event-loop turn.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
 import time
+from typing import TextIO
 
 _TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -33,3 +41,55 @@ def setup_logging(level: str, json_lines: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    ACCESS.configure(root.isEnabledFor(logging.INFO), json_lines, sys.stderr)
+
+
+class AccessLog:
+    """``sandex.access`` lines, in the format of the other log lines, buffered per loop turn."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.json_lines = False
+        self.stream: TextIO = sys.stderr
+        self._lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
+
+    def configure(self, enabled: bool, json_lines: bool, stream: TextIO) -> None:
+        self.flush()
+        self.enabled, self.json_lines, self.stream = enabled, json_lines, stream
+
+    def request(self, client: str, method: str, target: str, status: int, ms: float) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S" if self.json_lines else
+                                        "%Y-%m-%d %H:%M:%S", time.gmtime(second) if
+                                        self.json_lines else time.localtime(second))
+        millis = int((now - second) * 1000)
+        message = f"{client} {method} {target} {status} {ms:.2f} ms"
+        if self.json_lines:
+            line = json.dumps({"time": f"{self._stamp}.{millis:03d}Z", "level": "info",
+                               "logger": "sandex.access", "message": message,
+                               "client": client, "method": method, "target": target,
+                               "status": status, "ms": round(ms, 3)})
+        else:
+            line = f"{self._stamp},{millis:03d} INFO sandex.access {message}"
+        if not self._lines:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop: write at once
+                self._lines.append(line)
+                self.flush()
+                return
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        if self._lines:
+            self.stream.write("\n".join(self._lines) + "\n")
+            self._lines.clear()
+            self.stream.flush()
+
+
+ACCESS = AccessLog()

@@ -24,6 +24,7 @@ from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import AdvanceClock, Rejected
 from sandex.demo import DemoConfig, load_demo_config, run_demo, withdraw_quotes
 from sandex.feed import Feed, FeedLimits
+from sandex.logs import ACCESS
 from sandex.node import Node
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load
@@ -160,6 +161,7 @@ def serve(venue: Venue, host: str, port: int,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await node.close()
+            ACCESS.flush()
         if venue.data_dir is not None and node.failure is None:
             path = snapshot_now(node, venue.data_dir)
             log.info("shut down at journal position %d%s; %d group commits this run",

@@ -18,10 +18,10 @@ from sandex.api.rest.http import JSON_TYPE, ApiError, Request, Response, error_r
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routing import Route, Router
 from sandex.errors import Error
+from sandex.logs import ACCESS
 from sandex.node import Node
 
 log = logging.getLogger("sandex.rest")
-access = logging.getLogger("sandex.access")  # one line per request at info level
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -56,13 +56,9 @@ class RestApp:
                         "headers": [*headers, (b"content-length", str(len(response.body))
                                                .encode())]})
             await send({"type": "http.response.body", "body": response.body})
-            if access.isEnabledFor(logging.INFO):
-                ms = (time.perf_counter() - started) * 1e3
-                access.info("%s %s %s %d %.2f ms", request.client, request.method,
-                            request.target, response.status, ms,
-                            extra={"client": request.client, "method": request.method,
-                                   "target": request.target, "status": response.status,
-                                   "ms": round(ms, 3)})
+            if ACCESS.enabled:
+                ACCESS.request(request.client, request.method, request.target, response.status,
+                               (time.perf_counter() - started) * 1e3)
         elif kind == "websocket" and self.websocket is not None:
             await self.websocket(scope, receive, send)
         elif kind == "websocket":
