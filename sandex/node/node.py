@@ -15,6 +15,7 @@ the original order is durable.
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ from sandex.node.ids import Ids
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 
 Listener = Callable[[list[Event]], None]
+log = logging.getLogger("sandex.node")
 
 
 class JournalFailed(RuntimeError):
@@ -170,8 +172,11 @@ class Node:
 
     def _notify(self, batches: list[list[Event]]) -> None:
         for listener in self.listeners:
-            for events in batches:
-                listener(events)
+            try:
+                for events in batches:
+                    listener(events)
+            except Exception:  # a listener's bug must not stall the commit loop
+                log.exception("listener %r failed", listener)
 
     @property
     def in_flight(self) -> bool:

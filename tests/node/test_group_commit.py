@@ -201,3 +201,17 @@ def test_a_canceled_request_cancels_only_its_own_wait():
     asyncio.run(scenario())
     assert journal.batches == [1, 2]  # the canceled request's order is placed all the same
     assert node.durable_position == 3 and not node.in_flight
+
+
+def test_a_failing_listener_does_not_stall_replies_or_other_listeners():
+    journal = GatedJournal()
+    journal.gate.set()
+    node = venue(journal)
+    seen: list[object] = []
+
+    def broken(events: list[object]) -> None:
+        raise ValueError("a bug in a listener")
+
+    node.listeners += [broken, seen.append]
+    events = asyncio.run(node.execute(bid(node)))
+    assert seen == [events] and node.durable_position == 1
