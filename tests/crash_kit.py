@@ -96,7 +96,7 @@ def check_survivors(port: int, seen: Seen) -> list[str]:
     problems = []
     clients = {ALICE[0]: RawClient(port, ALICE), BOB[0]: RawClient(port, BOB)}
 
-    def get(order_id: str) -> http.client.HTTPResponse | None:
+    def get(order_id: str) -> dict[str, str] | None:
         for client in clients.values():
             reply = client.get(f"/orders/{order_id}")
             if reply.status == 200:
@@ -109,9 +109,9 @@ def check_survivors(port: int, seen: Seen) -> list[str]:
             if order_id not in seen.cancel_tried:
                 problems.append(f"acknowledged order {order_id} is gone")
             continue
-        if Decimal(order["filled_size"]) < filled:  # type: ignore[index]
-            problems.append(f"order {order_id} lost fills: {order['filled_size']} < {filled}")  # type: ignore[index]
-        if order_id in seen.canceled and order["status"] == "open":  # type: ignore[index]
+        if Decimal(order["filled_size"]) < filled:
+            problems.append(f"order {order_id} lost fills: {order['filled_size']} < {filled}")
+        if order_id in seen.canceled and order["status"] == "open":
             problems.append(f"order {order_id} is open after an acknowledged cancel")
     for trade_id, order_id in seen.trades.items():
         found = False

@@ -66,13 +66,12 @@ class Server:
             self.process.kill()
 
 
-def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = None,
-                 port: int | None = None) -> Server:
+def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = None) -> Server:
     """``sandex serve`` on a free port, waited for until it answers ``GET /time``.
 
     In memory (``--ephemeral``) unless ``data_dir`` is given.
     """
-    port = port or free_port()
+    port = free_port()
     where = ["--ephemeral"] if data_dir is None else ["--data-dir", str(data_dir)]
     log_file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
     process = subprocess.Popen(

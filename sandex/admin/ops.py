@@ -30,6 +30,7 @@ from sandex.core import (
     Withdraw,
 )
 from sandex.node import CreateApiKey, Node, RevokeApiKey
+from sandex.scenario import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
 from sandex.timefmt import iso
 from sandex.units import (
     AMOUNT_DECIMALS,
@@ -39,8 +40,6 @@ from sandex.units import (
     parse_units,
 )
 
-DEFAULT_MAKER_FEE = "0.004"
-DEFAULT_TAKER_FEE = "0.006"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
