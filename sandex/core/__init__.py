@@ -57,6 +57,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.settlement import ledger_entries
 
 __all__ = [
     "FEE_PROFILE_ID",
@@ -107,5 +108,6 @@ __all__ = [
     "Transfer",
     "Withdraw",
     "check_invariants",
+    "ledger_entries",
     "state_hash",
 ]

@@ -60,6 +60,16 @@ class Done(Event, frozen=True, gc=False, tag=True):
 
 
 class Matched(Event, frozen=True, gc=False, tag=True):
+    """One trade, with its settlement: the balances after each of its ledger movements.
+
+    A trade moves four balances (the seller's base out and quote in, the buyer's quote out
+    and base in) and charges two fees; rather than six ``LedgerEntry`` events per fill on the
+    hot path, the trade carries the four balances after the movements (before the fees) and
+    the id of its first ledger entry. ``sandex.core.settlement.ledger_entries`` expands it into
+    the entries, numbered from ``entry_id``: seller base, seller quote, seller fee (if any),
+    buyer quote, buyer fee (if any), buyer base.
+    """
+
     time: int
     product_id: str
     sequence: int
@@ -75,6 +85,11 @@ class Matched(Event, frozen=True, gc=False, tag=True):
     taker_fee: int
     maker_fee_rate: int
     taker_fee_rate: int
+    entry_id: int
+    seller_base_balance: int
+    seller_quote_balance: int
+    buyer_quote_balance: int
+    buyer_base_balance: int
 
 
 class Changed(Event, frozen=True, gc=False, tag=True):
@@ -110,7 +125,8 @@ class Activated(Event, frozen=True, gc=False, tag=True):
 
 
 class LedgerEntry(Event, frozen=True, gc=False, tag=True):
-    """One balance movement with the balance after it (§5.4)."""
+    """One balance movement with the balance after it (§5.4). Transfers emit it directly;
+    the entries of a trade are carried by its ``Matched``."""
 
     time: int
     entry_id: int

@@ -31,7 +31,6 @@ BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 FILLED, CANCELED = DoneReason.FILLED, DoneReason.CANCELED
-MATCH, FEE = LedgerKind.MATCH, LedgerKind.FEE
 STP_CANCEL = CancelReason.SELF_TRADE_PREVENTION
 RESTS = (TimeInForce.GTC, TimeInForce.GTT)
 CN, DC, CB = Stp.CN, Stp.DC, Stp.CB
@@ -143,9 +142,9 @@ class Matching:
                t: int) -> None:
         """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
 
-        Both sides' balances, holds and ledger entries are written here, in one frame: the
-        seller's base out and quote in (less its fee), then the buyer's quote out (its hold
-        released), its fee and its base in.
+        Both sides' balances and holds are written here, in one frame: the seller's base out
+        and quote in (less its fee), then the buyer's quote out (its hold released), its fee
+        and its base in. ``Matched`` carries the balances after, for the ledger.
         """
         price = level.price
         notional = price * size
@@ -162,13 +161,6 @@ class Matching:
             product.print_low = price
         elif price > product.print_high:  # type: ignore[operator]
             product.print_high = price
-        product_id = product.id
-        events = self._events
-        append = events.append
-        append(Matched(
-            t, product_id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
-            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
-            taker_rate))
         level.size -= size
         maker.remaining -= size  # type: ignore[operator]  # a resting limit order
         maker.filled_size += size
@@ -186,28 +178,15 @@ class Matching:
         else:
             buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
         base = size * SIZE_TO_AMOUNT
-        entry = self._entry_id
         # the seller: base out of its hold, quote in, fee out
-        seller_id = seller.id
         held = seller.hold_account
-        held.balance = balance = held.balance - base
+        held.balance = seller_base = held.balance - base
         held.hold -= base
         seller.hold -= base
-        append(LedgerEntry(t, entry + 1, held.profile_id, held.currency, MATCH, -base, balance,
-                           seller_id, trade_id, product_id, None))
         quote = seller.recv_account
-        balance = quote.balance + notional
-        append(LedgerEntry(t, entry + 2, quote.profile_id, quote.currency, MATCH, notional,
-                           balance, seller_id, trade_id, product_id, None))
-        entry += 2
-        if seller_fee:
-            balance -= seller_fee
-            entry += 1
-            append(LedgerEntry(t, entry, quote.profile_id, quote.currency, FEE, -seller_fee,
-                               balance, seller_id, trade_id, product_id, None))
-        quote.balance = balance
+        seller_quote = quote.balance + notional
+        quote.balance = seller_quote - seller_fee
         # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
-        buyer_id = buyer.id
         quote = buyer.hold_account
         if buyer.type is LIMIT:
             left = buyer.remaining * buyer.price  # type: ignore[operator]
@@ -216,23 +195,17 @@ class Matching:
             release = notional + buyer_fee
         quote.hold -= release
         buyer.hold -= release
-        balance = quote.balance - notional
-        entry += 1
-        append(LedgerEntry(t, entry, quote.profile_id, quote.currency, MATCH, -notional,
-                           balance, buyer_id, trade_id, product_id, None))
-        if buyer_fee:
-            balance -= buyer_fee
-            entry += 1
-            append(LedgerEntry(t, entry, quote.profile_id, quote.currency, FEE, -buyer_fee,
-                               balance, buyer_id, trade_id, product_id, None))
-        quote.balance = balance
+        buyer_quote = quote.balance - notional
+        quote.balance = buyer_quote - buyer_fee
         received = buyer.recv_account
-        received.balance = balance = received.balance + base
-        entry += 1
-        append(LedgerEntry(t, entry, received.profile_id, received.currency, MATCH, base,
-                           balance, buyer_id, trade_id, product_id, None))
-        self._entry_id = entry
+        received.balance = buyer_base = received.balance + base
+        entry = self._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
+        self._entry_id = entry + 3 + (seller_fee != 0) + (buyer_fee != 0)
         self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
+        self._events.append(Matched(
+            t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
+            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
+            taker_rate, entry, seller_base, seller_quote, buyer_quote, buyer_base))
 
     def _ledger(self, t: int, account: Account, kind: LedgerKind, amount: int,
                 order_id: str | None, trade_id: int | None, product_id: str | None,

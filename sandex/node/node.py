@@ -209,6 +209,7 @@ class Node:
             if kind is LedgerEntry:
                 self.ledger.on_entry(event)  # type: ignore[arg-type]
             elif kind is Matched:
+                self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
         self.orders.on_events(events)

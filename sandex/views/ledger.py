@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandex.core import LedgerEntry
+from sandex.core import LedgerEntry, Matched, Product, ledger_entries
 
 
 class LedgerView:
@@ -15,6 +15,11 @@ class LedgerView:
         if entries is None:
             entries = self.entries[key] = []
         entries.append(entry)
+
+    def on_match(self, match: Matched, product: Product) -> None:
+        """A trade's entries, expanded from the settlement it carries."""
+        for entry in ledger_entries(match, product.base_currency, product.quote_currency):
+            self.on_entry(entry)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
         return self.entries.get((profile_id, currency), [])

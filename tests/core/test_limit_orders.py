@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandex.core import Done, LedgerEntry, Matched, Opened, Received, Status
+from sandex.core import Done, Matched, Opened, Received, Status, ledger_entries
 from venue_kit import Venue, amt, kinds, px, rejected
 
 
@@ -152,8 +152,9 @@ def test_ledger_entries_record_each_balance_movement_with_the_balance_after():
     v = venue()
     v.sell("alice", "100.00", "1")
     _, events = v.buy("bob", "100.00", "1")
+    (trade,) = [e for e in events if isinstance(e, Matched)]
     entries = [(e.profile_id, e.currency, e.kind, e.amount, e.balance)
-               for e in events if isinstance(e, LedgerEntry)]
+               for e in ledger_entries(trade, "BTC", "USD")]
     assert entries == [
         ("alice", "BTC", "match", -amt("1"), amt("9")),
         ("alice", "USD", "match", amt("100"), amt("100100")),

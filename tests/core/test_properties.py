@@ -79,6 +79,7 @@ from sandex.core import (
     Transfer,
     Withdraw,
     check_invariants,
+    ledger_entries,
     state_hash,
 )
 from sandex.errors import Error
@@ -512,6 +513,9 @@ class Harness:
             assert order.size is None or order.filled <= order.size
         if taker.type is LIMIT and taker.side is BUY and taker.funds is not None:
             assert taker.value <= taker.funds, "limit buy with funds spent beyond its funds"
+        product = self.engine.products[e.product_id]
+        for entry in ledger_entries(e, product.base_currency, product.quote_currency):
+            self._on_LedgerEntry(cmd, entry)  # the trade's settlement chains into the ledger
 
     def _on_Changed(self, cmd: Command, e: Changed) -> None:
         self._sequence(e.product_id, e.sequence)
