@@ -71,19 +71,24 @@ class Book:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
         price = order.price
         assert price is not None and order.remaining
-        if order.side is BUY:
-            levels, heap, key = self.bids, self._bid_heap, -price
-        else:
-            levels, heap, key = self.asks, self._ask_heap, price
-        level = levels.get(price)
+        level = (self.bids if order.side is BUY else self.asks).get(price)
         if level is None:
-            level = levels[price] = Level(price)
-            heappush(heap, key)
-            if len(heap) > 2 * len(levels) + heap_slack:
-                self._compact_heap(order.side)
+            level = self.open_level(order.side, price)
         level.orders.append(order)
         level.size += order.remaining
         level.count += 1
+
+    def open_level(self, side: Side, price: int) -> Level:
+        """A new, empty level at ``price`` (there is none yet), with its heap entry."""
+        if side is BUY:
+            levels, heap, key = self.bids, self._bid_heap, -price
+        else:
+            levels, heap, key = self.asks, self._ask_heap, price
+        level = levels[price] = Level(price)
+        heappush(heap, key)
+        if len(heap) > 2 * len(levels) + heap_slack:
+            self._compact_heap(side)
+        return level
 
     def remove(self, order: Order, size: int) -> None:
         """Take a resting order with ``size`` remaining out of the totals.
@@ -98,7 +103,12 @@ class Book:
             return
         level.size -= size
         if len(level.orders) > 2 * level.count + level_dead_slots_max:
-            level.orders = deque(o for o in level.orders if o.status is OPEN)
+            self.compact(level)
+
+    @staticmethod
+    def compact(level: Level) -> None:
+        """Drop the dead slots of a level's queue (orders no longer open)."""
+        level.orders = deque(o for o in level.orders if o.status is OPEN)
 
     def drop_level(self, side: Side, price: int) -> None:
         """Forget an emptied level (its heap entry goes lazily)."""

@@ -23,6 +23,7 @@ from sandex.core.commands import (
 from sandex.core.events import (
     Activated,
     ClockAdvanced,
+    Done,
     Duplicate,
     Event,
     Opened,
@@ -30,7 +31,7 @@ from sandex.core.events import (
     reject,
 )
 from sandex.core.holds import limit_buy_hold, net_funds
-from sandex.core.limits import open_orders_per_product_max
+from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, Matching
 from sandex.core.model import (
     Account,
@@ -53,7 +54,7 @@ from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
-OPEN, ACTIVE, DONE = Status.OPEN, Status.ACTIVE, Status.DONE
+PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 LIVE = (Status.OPEN, Status.ACTIVE)
 CANCELED = DoneReason.CANCELED
 FOK = TimeInForce.FOK
@@ -118,26 +119,97 @@ class Engine(Matching):
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
-        if cmd.client_oid is not None:
-            prior = profile.by_client_oid.get(cmd.client_oid)
+        client_oid = cmd.client_oid
+        if client_oid is not None:
+            prior = profile.by_client_oid.get(client_oid)
             if prior is not None:  # a retry: answer with the order already placed
                 self._events.append(Duplicate(cmd.time, prior.id, profile.id))
                 return
-        if cmd.order_id in self._live or cmd.order_id in self._archive:
+        order_id = cmd.order_id
+        if order_id in self._live or order_id in self._archive:
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
         price, size = cmd.price, cmd.size
         increment, base_increment = product.quote_increment, product.base_increment
-        # The common case (a plain GTC limit order well inside the rules) takes a fast path;
-        # anything else, or anything that fails, goes through the general checks for the
-        # exact reject.
-        if (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
+        # The common case, a plain GTC limit order well inside the rules, is placed here in
+        # one frame, with the same rejects, events and state as the general path would give;
+        # anything else goes through the general checks for the exact reject.
+        if not (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
                 and price is not None and size is not None and cmd.funds is None
                 and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
                 and price >= increment and size >= base_increment and not price % increment
-                and not size % base_increment and size * price >= product.min_market_funds):
-            self._place_limit(cmd, product, profile, price, size)
+                and not size % base_increment
+                and (notional := size * price) >= product.min_market_funds):
+            self._place_checked(cmd, product, profile)
             return
+        product_id = product.id
+        open_count = profile.open_count
+        count = open_count.get(product_id, 0)
+        if count >= open_orders_per_product_max:
+            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
+            return
+        side = cmd.side
+        accounts = profile.accounts
+        book = product.book
+        maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
+        hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
+        if side is BUY:
+            held_in, received_in = product.quote_currency, product.base_currency
+            hold = notional + notional * hold_rate // RATE_SCALE  # limit_buy_hold(), inline
+            best = book.best_ask()
+            crosses = best is not None and best <= price
+        else:
+            held_in, received_in = product.base_currency, product.quote_currency
+            hold = size * SIZE_TO_AMOUNT
+            best = book.best_bid()
+            crosses = best is not None and best >= price
+        held = accounts.get(held_in)
+        if held is None or hold > held.balance - held.hold or hold <= 0:
+            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            return
+        post_only = cmd.post_only
+        if post_only and crosses:
+            self._events.append(reject(Error.POST_ONLY_MODE))
+            return
+        received = accounts.get(received_in)
+        if received is None:  # attached on acceptance only: a refused order creates none
+            received = accounts[received_in] = Account(profile.id, received_in)
+        number = self._order_number = self._order_number + 1
+        t, profile_id = cmd.time, profile.id
+        order = Order(
+            order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
+            None, None, GTC, None, post_only, cmd.stp, None, None, client_oid,
+            maker_rate, taker_rate, hold_rate, held, received, hold,
+            PENDING if crosses else OPEN)
+        held.hold += hold
+        self._live[order_id] = order
+        profile.live[order_id] = order
+        open_count[product_id] = count + 1
+        if client_oid is not None:
+            profile.by_client_oid[client_oid] = order
+        sequence = product.sequence = product.sequence + 1
+        events = self._events
+        events.append(Received(t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
+                               size, None, client_oid))
+        if crosses:
+            trades_before = product.trade_id
+            product.print_low = product.print_high = None  # a new turn (see _start)
+            self._take(order, product, t)
+            if product.trade_id != trades_before and product.stops.live:
+                self._trigger_stops(product, t)
+            return
+        level = (book.bids if side is BUY else book.asks).get(price)  # Book.add, inline
+        if level is None:
+            level = book.open_level(side, price)
+        level.orders.append(order)
+        level.size += size
+        level.count += 1
+        sequence = product.sequence = sequence + 1
+        events.append(Opened(t, product_id, sequence, order_id, profile_id, side, price, size))
+
+    def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> None:
+        """``_place`` of any order off the fast path: every check, in the order of §3.3."""
+        price = cmd.price
         refused = check_order(product, cmd)
         if refused is not None:
             self._events.append(refused)
@@ -158,74 +230,6 @@ class Engine(Matching):
         self._order_number += 1
         order.number = self._order_number
         self._accept(order, product, profile, cmd.time)
-
-    def _place_limit(self, cmd: PlaceOrder, product: Product, profile: Profile, price: int,
-                     size: int) -> None:
-        """``_place`` of a plain GTC limit order inside the rules, in one frame.
-
-        Gives the same rejects, events and state as ``_new_order``, ``_accept`` and ``_start``
-        would: only the cases those take for such an order are kept.
-        """
-        product_id = product.id
-        open_count = profile.open_count
-        count = open_count.get(product_id, 0)
-        if count >= open_orders_per_product_max:
-            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
-            return
-        side = cmd.side
-        accounts = profile.accounts
-        book = product.book
-        maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
-        hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
-        if side is BUY:
-            held_in, received_in = product.quote_currency, product.base_currency
-            notional = size * price  # limit_buy_hold(), inline
-            hold = notional + notional * hold_rate // RATE_SCALE
-            best = book.best_ask()
-            crosses = best is not None and best <= price
-        else:
-            held_in, received_in = product.base_currency, product.quote_currency
-            hold = size * SIZE_TO_AMOUNT
-            best = book.best_bid()
-            crosses = best is not None and best >= price
-        held = accounts.get(held_in)
-        if held is None or hold > held.balance - held.hold or hold <= 0:
-            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
-            return
-        post_only = cmd.post_only
-        if post_only and crosses:
-            self._events.append(reject(Error.POST_ONLY_MODE))
-            return
-        received = accounts.get(received_in)
-        if received is None:  # attached on acceptance only: a refused order creates none
-            received = accounts[received_in] = Account(profile.id, received_in)
-        number = self._order_number = self._order_number + 1
-        t, order_id, client_oid, profile_id = cmd.time, cmd.order_id, cmd.client_oid, profile.id
-        order = Order(
-            order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
-            None, None, GTC, None, post_only, cmd.stp, None, None, client_oid,
-            maker_rate, taker_rate, hold_rate, held, received, hold)
-        held.hold += hold
-        self._live[order_id] = order
-        profile.live[order_id] = order
-        open_count[product_id] = count + 1
-        if client_oid is not None:
-            profile.by_client_oid[client_oid] = order
-        sequence = product.sequence = product.sequence + 1
-        events = self._events
-        events.append(Received(t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
-                               size, None, client_oid))
-        if crosses:
-            trades_before = product.trade_id
-            product.print_low = product.print_high = None  # a new turn (see _start)
-            self._take(order, product, t)
-            if product.trade_id != trades_before and product.stops.live:
-                self._trigger_stops(product, t)
-            return
-        order.status = OPEN
-        book.add(order)
-        sequence = product.sequence = sequence + 1
-        events.append(Opened(t, product_id, sequence, order_id, profile_id, side, price, size))
 
     def _new_order(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Order | None:
         """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
@@ -354,8 +358,10 @@ class Engine(Matching):
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         if cmd.client_oid is None:
-            order = self._live.get(cmd.order_id) or self._archive.get(  # type: ignore[arg-type]
-                cmd.order_id)  # type: ignore[arg-type]
+            order_id = cmd.order_id
+            order = self._live.get(order_id)  # type: ignore[arg-type]
+            if order is None:
+                order = self._archive.get(order_id)  # type: ignore[arg-type]
             if order is not None and order.profile_id != cmd.profile_id:
                 order = None
         else:
@@ -368,14 +374,51 @@ class Engine(Matching):
             self._events.append(reject(Error.TRADING_DISABLED))
             return
         status = order.status
-        if status is OPEN:  # the common case, without ``_cancel``'s dispatch on status
-            order.status = DONE
-            product.book.remove(order, order.remaining)  # type: ignore[arg-type]
-            self._close(order, product, CANCELED, None, cmd.time)
+        if status is OPEN:
+            self._cancel_resting(order, product, cmd.time)
         elif status is DONE:
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
         else:
             self._cancel(order, product, None, cmd.time)
+
+    def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
+        """``_cancel`` of an open order by its owner, in one frame (the common cancel).
+
+        Gives the same events and state as ``Book.remove`` then ``_close`` would.
+        """
+        order.status = DONE
+        remaining, price, order_id = order.remaining, order.price, order.id
+        book = product.book
+        levels = book.bids if order.side is BUY else book.asks
+        level = levels[price]  # type: ignore[index]
+        count = level.count = level.count - 1
+        if count == 0:
+            del levels[price]  # type: ignore[arg-type]
+        else:
+            level.size -= remaining  # type: ignore[operator]
+            if len(level.orders) > 2 * count + level_dead_slots_max:
+                book.compact(level)
+        hold = order.hold
+        if hold:
+            order.hold_account.hold -= hold
+        product_id, profile_id = product.id, order.profile_id
+        profile = self.profiles[profile_id]
+        del profile.live[order_id]
+        profile.open_count[product_id] -= 1
+        sequence = product.sequence = product.sequence + 1
+        self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
+                                 CANCELED, price, remaining, None))
+        del self._live[order_id]
+        if order.filled_size == 0:  # purged (§4.3)
+            oid = order.client_oid
+            if oid is not None and profile.by_client_oid.get(oid) is order:
+                del profile.by_client_oid[oid]
+        else:
+            if hold:
+                order.hold = 0
+            order.done_at = t
+            order.done_reason = CANCELED
+            self._archive[order_id] = order
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""

@@ -310,16 +310,13 @@ class Matching:
         """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.
 
         ``private``: the order was an untriggered stop, unknown to the public feed, so its
-        ``done`` takes no sequence number.
+        ``done`` takes no sequence number. A purged order is forgotten: only its ``status``
+        still matters, to the lazy structures (level queues, heaps) that may hold it a while.
         """
         order.status = DONE
-        order.done_at = t
-        order.done_reason = reason
-        order.cancel_reason = cancel_reason
         hold = order.hold
         if hold:
             order.hold_account.hold -= hold
-            order.hold = 0
         order_id, product_id, profile_id = order.id, product.id, order.profile_id
         profile = self.profiles[profile_id]
         del profile.live[order_id]
@@ -340,4 +337,9 @@ class Matching:
             if oid is not None and profile.by_client_oid.get(oid) is order:
                 del profile.by_client_oid[oid]
         else:
+            if hold:
+                order.hold = 0
+            order.done_at = t
+            order.done_reason = reason
+            order.cancel_reason = cancel_reason
             self._archive[order_id] = order
