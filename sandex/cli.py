@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -67,44 +66,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from sandex.admin.presence import (
-        DataDirBusy,
-        DataDirLock,
-        admin_token,
-        remove_server,
-        write_server,
-    )
-    from sandex.api.admin import AdminGateway
+    """argparse -> options -> open the venue -> banner -> run it."""
+    from sandex.admin.presence import DataDirBusy
     from sandex.banner import banner
     from sandex.journal import JournalCorrupt
     from sandex.scenario import ScenarioError
-    from sandex.server import build, serve
+    from sandex.server import ServeOptions, open_venue, serve
 
-    setup_logging(args.log_level, args.log_json)
-    data_dir = None if args.ephemeral else Path(args.data_dir)
-    lock = DataDirLock(data_dir) if data_dir is not None else None
+    access = setup_logging(args.log_level, args.log_json)
+    options = ServeOptions(
+        host=args.host, port=args.port,
+        scenario=args.scenario,
+        rate_limits=False if args.no_rate_limit else None, seed=args.seed,
+        data_dir=None if args.ephemeral else Path(args.data_dir), demo=not args.no_demo,
+        access=access)
     try:
-        if lock is not None:
-            lock.acquire()
-        venue = build(args.scenario, rate_limits=False if args.no_rate_limit else None,
-                      seed=args.seed, data_dir=data_dir, demo=not args.no_demo)
+        venue = open_venue(options)
     except (ScenarioError, JournalCorrupt, DataDirBusy) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return 2
-    token = admin_token(data_dir) if data_dir is not None else secrets.token_urlsafe(32)
-    venue.app.admin = AdminGateway(venue.node, token)
-    base = f"http://{args.host}:{args.port}"
-    if data_dir is not None:
-        write_server(data_dir, base)
     called = sys.argv[0]  # `.venv/bin/sandex` under make run: say so in the admin hint
-    text = banner(args.host, args.port, data_dir, venue.node.position,
-                  venue.scenario.credentials, token if data_dir is None else None,
+    text = banner(args.host, args.port, options.data_dir, venue.node.position,
+                  venue.scenario.credentials,
+                  venue.admin_token if options.data_dir is None else None,
                   called if Path(called).name == "sandex" else "sandex")
-    try:
-        return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
-    finally:
-        if data_dir is not None:
-            remove_server(data_dir)
+    return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -2,8 +2,8 @@
 
 The access log (one line per request at info level) has its own writer: going through
 ``logging`` cost about 30 µs a request (a record object, a formatter, a flush per line);
-``ACCESS`` formats the same line with a timestamp cached per second and writes what
-accumulated once per event-loop turn.
+an ``AccessLog`` formats the same line with a timestamp cached per second and writes what
+accumulated once per event-loop turn. ``setup_logging`` returns the one to hand to the server.
 """
 
 from __future__ import annotations
@@ -35,29 +35,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def setup_logging(level: str, json_lines: bool) -> None:
+def setup_logging(level: str, json_lines: bool) -> AccessLog:
+    """Configure the root logger; the access log, enabled if ``level`` shows info lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(_TEXT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    ACCESS.configure(root.isEnabledFor(logging.INFO), json_lines, sys.stderr)
+    return AccessLog(root.isEnabledFor(logging.INFO), json_lines, sys.stderr)
 
 
 class AccessLog:
     """``sandex.access`` lines, in the format of the other log lines, buffered per loop turn."""
 
-    def __init__(self) -> None:
-        self.enabled = False
-        self.json_lines = False
-        self.stream: TextIO = sys.stderr
+    def __init__(self, enabled: bool, json_lines: bool, stream: TextIO) -> None:
+        self.enabled = enabled
+        self.json_lines = json_lines
+        self.stream = stream
         self._lines: list[str] = []
         self._second = -1
         self._stamp = ""
-
-    def configure(self, enabled: bool, json_lines: bool, stream: TextIO) -> None:
-        self.flush()
-        self.enabled, self.json_lines, self.stream = enabled, json_lines, stream
 
     def request(self, client: str, method: str, target: str, status: int, ms: float) -> None:
         now = time.time()
@@ -90,6 +87,3 @@ class AccessLog:
             self.stream.write("\n".join(self._lines) + "\n")
             self._lines.clear()
             self.stream.flush()
-
-
-ACCESS = AccessLog()

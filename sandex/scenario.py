@@ -1,8 +1,9 @@
 """Scenario files: the venue's starting state as TOML (see ``docs/scenario.md``).
 
 A scenario lists currencies, products, fee rates, profiles with balances, and API keys with
-a given key, secret and passphrase, so tests and CI get reproducible credentials. Loading
-turns it into ordinary commands that go through the node like any other.
+a given key, secret and passphrase, so tests and CI get reproducible credentials. ``read``
+reads the file once; ``load`` turns it into ordinary commands that go through the node like
+any other, and its ``[demo]`` and ``[feed]`` tables configure the demo and the feed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandex.admin.ops import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
+from sandex.api.feed import FeedLimits
 from sandex.auth.keys import hash_passphrase
 from sandex.core import (
     AddCurrency,
@@ -21,11 +24,9 @@ from sandex.core import (
     Deposit,
     ProductStatus,
 )
+from sandex.demo import DemoConfig, demo_config
 from sandex.node import CreateApiKey, Node
 from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, RATE_DECIMALS, parse_units
-
-DEFAULT_MAKER_FEE = "0.004"  # issue #2: 0.40 % / 0.60 %
-DEFAULT_TAKER_FEE = "0.006"
 
 
 class ScenarioError(ValueError):
@@ -51,13 +52,40 @@ class Scenario:
     seed: int | None = None
 
 
-def load(path: str | Path, node: Node) -> Scenario:
-    """Read ``path`` and return the commands that build its state (stamped by ``node``)."""
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A scenario file's parsed TOML (read once; every part of the venue takes its table)."""
+
+    path: str
+    data: dict[str, Any]
+
+    def demo(self) -> DemoConfig | None:
+        """The ``[demo]`` table's config (``None``: no demo); errors name the file."""
+        try:
+            return demo_config(self.data.get("demo"))
+        except ValueError as exc:
+            raise ScenarioError(f"{self.path}: {exc}") from None
+
+    def feed(self, rate_limits: bool) -> FeedLimits:
+        """The feed's limits with the ``[feed]`` table's overrides."""
+        try:
+            return FeedLimits.from_table(self.data.get("feed", {}), rate_limits)
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+
+
+def read(path: str | Path) -> ScenarioFile:
+    """The scenario file at ``path``; ``ScenarioError`` names it if it cannot be read."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: {exc}") from None
-    return build(data, node, str(path))
+    return ScenarioFile(str(path), data)
+
+
+def load(file: ScenarioFile, node: Node) -> Scenario:
+    """The commands that build ``file``'s state (stamped by ``node``) and its credentials."""
+    return build(file.data, node, file.path)
 
 
 def build(data: dict[str, Any], node: Node, where: str = "scenario") -> Scenario:

@@ -1,7 +1,10 @@
-"""Assemble and run a venue: node + scenario + REST gateway on one HTTP server.
+"""Assemble and run a venue: node, scenario, and the REST, feed and admin gateways on one port.
 
-Runs on uvicorn (uvloop + httptools): one process, one event loop, the node as the single
-writer. ``build`` is separate from ``serve`` so tests can run the same app in-process.
+``open_venue(options)`` opens one (data-dir lock, node, scenario file read once, gateways,
+admin token, ``server.json``); ``serve`` runs it on uvicorn (uvloop + httptools), one process,
+one event loop, the node as the single writer, until SIGINT/SIGTERM; ``asgi`` is the one
+place that knows the three gateways share a port. ``build`` is the in-process part of
+``open_venue`` (no lock, no files besides the journal), for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,15 +23,19 @@ from types import FrameType
 
 import uvicorn
 
+from sandex.admin.presence import DataDirLock, admin_token, remove_server, write_server
+from sandex.api.admin import PREFIX as ADMIN_PREFIX
+from sandex.api.admin import AdminGateway
+from sandex.api.feed import Feed
+from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import AdvanceClock, Rejected
-from sandex.demo import DemoConfig, load_demo_config, run_demo, withdraw_quotes
-from sandex.feed import Feed, FeedLimits
-from sandex.logs import ACCESS
+from sandex.demo import DemoConfig, run_demo, withdraw_quotes
+from sandex.logs import AccessLog
 from sandex.node import Node
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
-from sandex.scenario import Scenario, ScenarioError, load
+from sandex.scenario import Scenario, ScenarioError, load, read
 
 log = logging.getLogger("sandex")
 
@@ -36,57 +44,121 @@ SNAPSHOT_CHECK_S = 1.0
 SNAPSHOT_EVERY = 200_000  # commands: bounds replay at start-up to a few seconds
 SNAPSHOT_IDLE_S = 300.0  # and at least this often while anything changes
 
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeOptions:
+    """What ``sandex serve`` was asked for (``docs/cli.md``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    scenario: str | Path | None = None  # None: the embedded default (a str prints as given)
+    rate_limits: bool | None = None  # None: the scenario's ``[venue] rate_limits``
+    seed: int | None = None
+    data_dir: Path | None = None  # None: in memory (--ephemeral)
+    demo: bool = True
+    access: AccessLog | None = None
+
 
 @dataclass
 class Venue:
     node: Node
-    app: RestApp
+    app: ASGIApp  # the three gateways on one port
     scenario: Scenario
+    admin_token: str
     data_dir: Path | None = None
     demo: DemoConfig | None = None  # the scenario's [demo] table
     demo_on: bool = False  # ... and it runs (not switched off with --no-demo)
+    access: AccessLog | None = None
+    lock: DataDirLock | None = None  # held while the venue runs (``open_venue``)
+
+    def close(self) -> None:
+        """Forget ``server.json`` and release the data dir (after the node has stopped)."""
+        if self.data_dir is not None and self.lock is not None:
+            remove_server(self.data_dir)
+            self.lock.release()
 
 
 def default_scenario() -> Path:
     return Path(str(resources.files("sandex") / "scenarios" / "default.toml"))
 
 
+def open_venue(options: ServeOptions) -> Venue:
+    """Lock the data dir, open the node and its gateways, and say where it will listen.
+
+    Raises ``DataDirBusy``, ``ScenarioError`` or ``JournalCorrupt`` (the lock then released).
+    """
+    data_dir = options.data_dir
+    lock = DataDirLock(data_dir) if data_dir is not None else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        venue = build(options.scenario, options.rate_limits, options.seed, data_dir,
+                      options.demo, access=options.access,
+                      token=(lambda: admin_token(data_dir)) if data_dir is not None else None)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    venue.lock = lock
+    if data_dir is not None:
+        write_server(data_dir, f"http://{options.host}:{options.port}")
+    return venue
+
+
 def build(scenario_path: str | Path | None = None, rate_limits: bool | None = None,
-          seed: int | None = None, data_dir: Path | None = None, demo: bool = True) -> Venue:
-    """A node recovered from ``data_dir`` (``None``: in memory) and its app.
+          seed: int | None = None, data_dir: Path | None = None, demo: bool = True, *,
+          token: Callable[[], str] | None = None, access: AccessLog | None = None) -> Venue:
+    """A node recovered from ``data_dir`` (``None``: in memory) and its gateways.
 
     A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),
     each command journaled; an existing one keeps its own state, and the scenario only names
-    the credentials to print.
+    the credentials to print. ``token`` makes the admin token once the node is open (default:
+    a random one).
     """
     node = open_node(data_dir, seed=seed)
     try:
-        scenario = load(scenario_path or default_scenario(), node)
-        try:
-            demo_config = load_demo_config(scenario_path or default_scenario())
-            feed_limits = FeedLimits.from_scenario(
-                scenario_path or default_scenario(),
-                scenario.rate_limits if rate_limits is None else rate_limits)
-        except ValueError as exc:
-            raise ScenarioError(str(exc)) from None
+        file = read(scenario_path or default_scenario())
+        scenario = load(file, node)
+        demo_config = file.demo()
+        enabled = scenario.rate_limits if rate_limits is None else rate_limits
+        feed_limits = file.feed(enabled)
         if node.position == 0:
             for command in scenario.commands:
                 events = node.record(command)
-                if events and type(events[0]) is Rejected:
+                if events and isinstance(refused := events[0], Rejected):
                     raise ScenarioError(f"{scenario_path}: {type(command).__name__} refused: "
-                                        f"{events[0].message}")  # type: ignore[union-attr]
+                                        f"{refused.message}")
         else:
             log.info("%s: resuming at journal position %d; the scenario is not reloaded",
                      data_dir, node.position)
     except BaseException:
         node.journal.close()
         raise
-    enabled = scenario.rate_limits if rate_limits is None else rate_limits
-    app = RestApp(node, RateLimits(enabled=enabled))
+    secret = token() if token is not None else secrets.token_urlsafe(32)
     feed = Feed(node, feed_limits)  # the WebSocket feed on the same port (§9)
     node.listeners.append(feed.on_events)
-    app.websocket = feed
-    return Venue(node, app, scenario, data_dir, demo_config, demo and demo_config is not None)
+    app = asgi(RestApp(node, RateLimits(enabled=enabled)), feed, AdminGateway(node, secret),
+               access)
+    return Venue(node, app, scenario, secret, data_dir, demo_config,
+                 demo and demo_config is not None, access)
+
+
+def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
+         access: AccessLog | None = None) -> ASGIApp:
+    """The one ASGI app of the port: WebSocket to the feed (§9.1), ``/admin/...`` to the admin
+    gateway, every other HTTP request to REST; ``access`` logs each HTTP request."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            handle = admin if scope["path"].startswith(ADMIN_PREFIX) else rest.handle
+            await respond(scope, receive, send, handle, access)
+        elif kind == "websocket":
+            await feed(scope, receive, send)
+
+    return app
 
 
 async def tick_clock(node: Node) -> None:
@@ -123,7 +195,7 @@ class _Server(uvicorn.Server):
 
 def serve(venue: Venue, host: str, port: int,
           on_ready: Callable[[], None] | None = None) -> int:
-    """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot.
+    """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot, close.
 
     Returns the exit status: 0, or 1 if the journal failed (the node then stops at once).
     """
@@ -161,7 +233,8 @@ def serve(venue: Venue, host: str, port: int,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await node.close()
-            ACCESS.flush()
+            if venue.access is not None:
+                venue.access.flush()
         if venue.data_dir is not None and node.failure is None:
             path = snapshot_now(node, venue.data_dir)
             log.info("shut down at journal position %d%s; %d group commits this run",
@@ -169,6 +242,9 @@ def serve(venue: Venue, host: str, port: int,
 
     import uvloop
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main())
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())
+    finally:
+        venue.close()
     return 1 if node.failure is not None else 0

@@ -30,7 +30,6 @@ from sandex.core import (
     Withdraw,
 )
 from sandex.node import CreateApiKey, Node, RevokeApiKey
-from sandex.scenario import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
 from sandex.timefmt import iso
 from sandex.units import (
     AMOUNT_DECIMALS,
@@ -43,8 +42,16 @@ from sandex.units import (
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+DEFAULT_MAKER_FEE = "0.004"  # issue #2: 0.40 % / 0.60 %, for a profile given no fee rates
+DEFAULT_TAKER_FEE = "0.006"  # (here and in scenario files)
+
+
 class AdminError(ValueError):
     """Bad input or a refused command; the text is one line for the user."""
+
+
+class UnknownCommand(AdminError):
+    """No admin command has this name."""
 
 
 @dataclass
@@ -56,7 +63,7 @@ class Plan:
 def check(events: list[Event]) -> list[Event]:
     """``events`` unless they are a refusal, which becomes an ``AdminError``."""
     if events and type(events[0]) is Rejected:
-        raise AdminError(events[0].message)  # type: ignore[attr-defined]
+        raise AdminError(events[0].message)
     return events
 
 
@@ -261,7 +268,7 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
     op = OPS.get(name)
     if op is None:
-        raise AdminError(f"unknown admin command {name}")
+        raise UnknownCommand(f"unknown admin command {name}")
     return op(node, args)
 
 

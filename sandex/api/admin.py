@@ -11,8 +11,8 @@ import hmac
 import ipaddress
 from typing import Any
 
-from sandex.admin.ops import AdminError, run_online
-from sandex.api.rest.http import ApiError, Request, Response, json_response
+from sandex.admin.ops import AdminError, UnknownCommand, run_online
+from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.errors import Error
 from sandex.node import Node
 from sandex.node.node import JournalFailed
@@ -21,6 +21,8 @@ PREFIX = "/admin/"
 
 
 class AdminGateway:
+    """``POST /admin/<command>`` on the shared port; raises ``ApiError`` to refuse."""
+
     def __init__(self, node: Node, token: str) -> None:
         self.node = node
         self._token = token.encode()
@@ -40,9 +42,9 @@ class AdminGateway:
             return json_response(await run_online(self.node, name, args))
         except JournalFailed:
             raise
+        except UnknownCommand:
+            raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name) from None
         except AdminError as exc:
-            if str(exc).startswith("unknown admin command"):
-                raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name) from None
             raise ApiError(Error.ADMIN_REFUSED, exc) from None
 
 

@@ -1,13 +1,13 @@
 """Live demo liquidity: a seeded market maker and a light taker flow (see ``docs/demo.md``).
 
-``demo_config(table)`` reads a scenario's ``[demo]`` table (``load_demo_config(path)`` a
-scenario file's); ``run_demo(node, config)`` trades until its task is canceled;
+``demo_config(table)`` reads a scenario's ``[demo]`` table (the file is read once, by
+``sandex.scenario``); ``run_demo(node, config)`` trades until its task is canceled;
 ``withdraw_quotes(node, config)`` cancels the maker's resting orders when the demo is off.
 The maker and the taker are pure: the same seed and the same observations give the same
 intents.
 """
 
-from sandex.demo.config import DemoConfig, ProductConfig, demo_config, load_demo_config
+from sandex.demo.config import DemoConfig, ProductConfig, demo_config
 from sandex.demo.maker import MarketMaker
 from sandex.demo.model import Cancel, Intent, Observation, OwnOrder, Place, ProductView
 from sandex.demo.runner import observe, run_demo, withdraw_quotes
@@ -25,7 +25,6 @@ __all__ = [
     "ProductView",
     "Taker",
     "demo_config",
-    "load_demo_config",
     "observe",
     "run_demo",
     "withdraw_quotes",

@@ -7,10 +7,8 @@ text, never binary math); prices and sizes are exact to 8 decimals, fractions to
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sandex.units import PRICE_DECIMALS, parse_units
@@ -119,18 +117,6 @@ def demo_config(data: Mapping[str, Any] | None) -> DemoConfig | None:
     if not enabled:
         return None
     return DemoConfig(seed, float(tick), maker, taker, parsed)
-
-
-def load_demo_config(path: str | Path) -> DemoConfig | None:
-    """The ``[demo]`` table of the scenario file at ``path`` (``None``: no demo)."""
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    try:
-        return demo_config(data.get("demo"))
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
 
 
 def _product(table: object, at: str) -> ProductConfig:

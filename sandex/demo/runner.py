@@ -106,7 +106,7 @@ async def tick(node: Node, config: DemoConfig, maker: MarketMaker,
         if isinstance(result, BaseException):
             raise result
         if result and type(result[0]) is Rejected:
-            log.debug("demo: %s refused: %s", intent, result[0].message)  # type: ignore[union-attr]
+            log.debug("demo: %s refused: %s", intent, result[0].message)
         else:
             journaled += 1
     return journaled

@@ -14,7 +14,7 @@ import pytest
 
 from rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
 from sandex.api.admin import AdminGateway
-from sandex.api.rest.http import ApiError, Request
+from sandex.api.http import ApiError, Request
 from sandex.cli import main
 from sandex.node import Node
 from sandex.node.storage import verify

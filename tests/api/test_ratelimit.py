@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandex.api.rest.ratelimit import (
-    TRACKED_KEYS_MAX,
-    RateLimiter,
-    RateLimits,
-    RestRateLimiter,
-)
+from sandex.api.ratelimit import TRACKED_KEYS_MAX, RateLimiter
+from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.errors import Error
 
 # The Coinbase docs' worked example: burst 3, refresh rate 1 (§8.1).

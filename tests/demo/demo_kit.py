@@ -14,8 +14,8 @@ from sandex.demo import (
     Place,
     ProductView,
     demo_config,
-    load_demo_config,
 )
+from sandex.scenario import read
 from sandex.server import default_scenario
 
 USD_TICK = 10**6  # 0.01
@@ -26,7 +26,7 @@ MAKER, TAKER = "mm-profile", "taker-profile"
 
 def default_config(**changes: Any) -> DemoConfig:
     """The embedded default scenario's ``[demo]``, with ``changes``."""
-    config = load_demo_config(default_scenario())
+    config = read(default_scenario()).demo()
     assert config is not None
     return replace(config, **changes)
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from demo_kit import USD_TICK, default_config
-from sandex.demo import DemoConfig, demo_config, load_demo_config
+from sandex.demo import DemoConfig, demo_config
 from sandex.node import Node
-from sandex.scenario import build
+from sandex.scenario import build, read
 from sandex.server import default_scenario
 
 MAKER = "d3a10000-0000-4000-8000-00000000a001"
@@ -105,6 +105,6 @@ def test_load_names_the_file(tmp_path):
     path.write_text('[demo]\nmaker_profile_id = "m"\ntaker_profile_id = "m"\n'
                     '[[demo.products]]\nid = "BTC-USD"\nreference_price = 1\nsize = 1\n')
     with pytest.raises(ValueError, match=r"venue.toml: demo.taker_profile_id"):
-        load_demo_config(path)
+        read(path).demo()
     path.write_text("[venue]\n")
-    assert load_demo_config(path) is None
+    assert read(path).demo() is None

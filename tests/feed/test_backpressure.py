@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from rest_kit import ALICE_PROFILE, SCENARIO
+from sandex.api.feed import Feed, FeedLimits
 from sandex.core import PlaceOrder, Side
-from sandex.feed import Feed, FeedLimits
 from sandex.server import build
 
 SCOPE = {"type": "websocket", "path": "/", "client": ("127.0.0.1", 50000),

@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from feed_kit import Feed, book, feed, not_heartbeat, place, scenario_with, ws_url
 from rest_kit import ALICE, BOB, RawClient, Server, start_server
-from sandex.feed import FeedLimits
+from sandex.api.feed import FeedLimits
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest import wire
-from sandex.api.rest.http import ApiError, Request, Response, json_response
-from sandex.api.rest.pagination import page
-from sandex.api.rest.routing import ANY, TRANSFER, VIEW, VIEW_OR_TRADE, Route
-from sandex.core import Account, LedgerEntry, Order, Profile, Transfer
+from sandex.api.rest.pagination import by_created_at, page
+from sandex.api.rest.routing import ANY, TRANSFER, VIEW_OR_TRADE, Context, Route
+from sandex.core import Account, LedgerEntry, Profile, Transfer
 from sandex.core.events import Rejected
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import AMOUNT_DECIMALS, RATE_DECIMALS, format_units, parse_units
+from sandex.views.market import DAY
 
-if TYPE_CHECKING:
-    from sandex.api.rest.app import RestApp
-
-DAY = 86_400_000_000
 MONTH = 30 * DAY
 
 
-def _profile(app: RestApp, request: Request) -> Profile:
+def _profile(app: Context, request: Request) -> Profile:
     return app.node.engine.profiles[request.profile_id]
 
 
@@ -31,7 +26,7 @@ def _account(profile: Profile, currency: str) -> Account:
     return profile.accounts.get(currency) or Account(profile.id, currency)
 
 
-def _find_account(app: RestApp, request: Request, account_id: str) -> Account:
+def _find_account(app: Context, request: Request, account_id: str) -> Account:
     profile = _profile(app, request)
     for currency in app.node.engine.currencies:
         if wire.account_id(profile.id, currency) == account_id.lower():
@@ -39,29 +34,25 @@ def _find_account(app: RestApp, request: Request, account_id: str) -> Account:
     raise ApiError(Error.NOT_FOUND)
 
 
-async def list_accounts(app: RestApp, request: Request) -> Response:
+async def list_accounts(app: Context, request: Request) -> Response:
     profile = _profile(app, request)
     return json_response([wire.account(_account(profile, c))
                           for c in app.node.engine.currencies])
 
 
-async def get_account(app: RestApp, request: Request, account_id: str) -> Response:
+async def get_account(app: Context, request: Request, account_id: str) -> Response:
     return json_response(wire.account(_find_account(app, request, account_id)))
 
 
-async def list_holds(app: RestApp, request: Request, account_id: str) -> Response:
+async def list_holds(app: Context, request: Request, account_id: str) -> Response:
     account = _find_account(app, request, account_id)
     live = _profile(app, request).live.values()
     holds = [o for o in live if o.hold and o.hold_account.currency == account.currency]
-    chunk, headers = page(holds, _created_at, request, parse=parse_iso, render=iso)
+    chunk, headers = page(holds, by_created_at, request, parse=parse_iso, render=iso)
     return json_response([wire.hold(o) for o in chunk], headers=headers)
 
 
-def _created_at(order: Order) -> int:
-    return order.created_at
-
-
-async def list_ledger(app: RestApp, request: Request, account_id: str) -> Response:
+async def list_ledger(app: Context, request: Request, account_id: str) -> Response:
     """§5.4: newest first; without start_date or end_date, only the past day."""
     account = _find_account(app, request, account_id)
     entries = app.node.ledger.for_account(account.profile_id, account.currency)
@@ -92,7 +83,7 @@ def _rate(units: int) -> str:
     return text
 
 
-async def get_fees(app: RestApp, request: Request) -> Response:
+async def get_fees(app: Context, request: Request) -> Response:
     profile = _profile(app, request)
     node = app.node
     since = node.now() - MONTH
@@ -110,26 +101,26 @@ def _profile_json(profile: Profile) -> dict[str, object]:
             "created_at": iso(profile.created_at)}
 
 
-def _siblings(app: RestApp, request: Request) -> list[Profile]:
+def _siblings(app: Context, request: Request) -> list[Profile]:
     """The profiles of the key's user (§6.10)."""
     user_id = _profile(app, request).user_id
     return [p for p in app.node.engine.profiles.values() if p.user_id == user_id]
 
 
-async def list_profiles(app: RestApp, request: Request) -> Response:
+async def list_profiles(app: Context, request: Request) -> Response:
     active = request.param("active")
     profiles = [] if active == "false" else _siblings(app, request)
     return json_response([_profile_json(p) for p in profiles])
 
 
-async def get_profile(app: RestApp, request: Request, profile_id: str) -> Response:
+async def get_profile(app: Context, request: Request, profile_id: str) -> Response:
     for profile in _siblings(app, request):
         if profile.id == profile_id:
             return json_response(_profile_json(profile))
     raise ApiError(Error.NOT_FOUND)
 
 
-async def transfer(app: RestApp, request: Request) -> Response:
+async def transfer(app: Context, request: Request) -> Response:
     """POST /profiles/transfer: between two profiles of the key's user; answers ``{}``."""
     body = request.json_object()
     for name in ("from", "to", "currency", "amount"):
@@ -153,7 +144,7 @@ async def transfer(app: RestApp, request: Request) -> Response:
     return json_response({})
 
 
-async def verify_self(app: RestApp, request: Request) -> Response:
+async def verify_self(app: Context, request: Request) -> Response:
     return json_response({"id": _profile(app, request).user_id})
 
 
@@ -162,7 +153,7 @@ ROUTES = [
     Route("GET", "/accounts/{account_id}", get_account, VIEW_OR_TRADE),
     Route("GET", "/accounts/{account_id}/holds", list_holds, VIEW_OR_TRADE),
     Route("GET", "/accounts/{account_id}/ledger", list_ledger, VIEW_OR_TRADE),
-    Route("GET", "/fees", get_fees, VIEW),
+    Route("GET", "/fees", get_fees, VIEW_OR_TRADE),
     Route("GET", "/profiles", list_profiles, VIEW_OR_TRADE),
     Route("GET", "/profiles/{profile_id}", get_profile, VIEW_OR_TRADE),
     Route("POST", "/profiles/transfer", transfer, TRANSFER),

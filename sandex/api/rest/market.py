@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-from sandex.api.rest import wire
-from sandex.api.rest.http import ApiError, Request, Response, json_response
+from sandex.api import shapes
+from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest.order_request import product_id_of
-from sandex.api.rest.pagination import page
-from sandex.api.rest.routing import Route
+from sandex.api.rest.pagination import by_trade_id, page
+from sandex.api.rest.routing import Context, Route
 from sandex.core import Product
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import PRICE_DECIMALS, format_trimmed, price_text
-from sandex.views import Trade
-
-if TYPE_CHECKING:
-    from sandex.api.rest.app import RestApp
 
 GRANULARITIES = frozenset({60, 300, 900, 3600, 21600, 86400})  # §6.6
 CANDLES_MAX = 300
@@ -31,7 +27,7 @@ def _number(units: int, decimals: int = PRICE_DECIMALS) -> Decimal:
     return Decimal(format_trimmed(units, decimals))
 
 
-def _product(app: RestApp, product_id: str) -> Product:
+def _product(app: Context, product_id: str) -> Product:
     product = app.node.engine.products.get(product_id_of(product_id) or "")
     if product is None:
         raise ApiError(Error.NOT_FOUND)
@@ -42,32 +38,32 @@ def _trim(units: int) -> str:
     return format_trimmed(units, PRICE_DECIMALS)
 
 
-async def get_time(app: RestApp, request: Request) -> Response:
+async def get_time(app: Context, request: Request) -> Response:
     now = app.node.now()
     return Response(_numbers.encode({"iso": iso(now), "epoch": Decimal(now).scaleb(-6)}))
 
 
-async def list_currencies(app: RestApp, request: Request) -> Response:
-    return json_response([wire.currency(c, c.id in wire.FIAT)
+async def list_currencies(app: Context, request: Request) -> Response:
+    return json_response([shapes.currency(c)
                           for c in app.node.engine.currencies.values()])
 
 
-async def get_currency(app: RestApp, request: Request, currency_id: str) -> Response:
+async def get_currency(app: Context, request: Request, currency_id: str) -> Response:
     currency = app.node.engine.currencies.get(currency_id.upper())
     if currency is None:
         raise ApiError(Error.NOT_FOUND)
-    return json_response(wire.currency(currency, currency.id in wire.FIAT))
+    return json_response(shapes.currency(currency))
 
 
-async def list_products(app: RestApp, request: Request) -> Response:
-    return json_response([wire.product(p) for p in app.node.engine.products.values()])
+async def list_products(app: Context, request: Request) -> Response:
+    return json_response([shapes.product(p) for p in app.node.engine.products.values()])
 
 
-async def get_product(app: RestApp, request: Request, product_id: str) -> Response:
-    return json_response(wire.product(_product(app, product_id)))
+async def get_product(app: Context, request: Request, product_id: str) -> Response:
+    return json_response(shapes.product(_product(app, product_id)))
 
 
-async def get_book(app: RestApp, request: Request, product_id: str) -> Response:
+async def get_book(app: Context, request: Request, product_id: str) -> Response:
     """§6.3: level 1/2 entries ``[price, size, num_orders]``, level 3 ``[price, size, id]``."""
     product = _product(app, product_id)
     level = request.param("level") or "1"
@@ -88,7 +84,7 @@ async def get_book(app: RestApp, request: Request, product_id: str) -> Response:
                           "time": iso(app.node.now())})
 
 
-async def get_ticker(app: RestApp, request: Request, product_id: str) -> Response:
+async def get_ticker(app: Context, request: Request, product_id: str) -> Response:
     product = _product(app, product_id)
     node = app.node
     last = node.market.last_trade(product.id)
@@ -105,19 +101,15 @@ async def get_ticker(app: RestApp, request: Request, product_id: str) -> Respons
     })
 
 
-async def list_trades(app: RestApp, request: Request, product_id: str) -> Response:
+async def list_trades(app: Context, request: Request, product_id: str) -> Response:
     product = _product(app, product_id)
-    chunk, headers = page(app.node.market.product(product.id).trades, _trade_id, request)
+    chunk, headers = page(app.node.market.product(product.id).trades, by_trade_id, request)
     return json_response([{"time": iso(t.time), "trade_id": t.trade_id,
                            "price": price_text(t.price), "size": price_text(t.size),
                            "side": t.side.value} for t in chunk], headers=headers)
 
 
-def _trade_id(trade: Trade) -> int:
-    return trade.trade_id
-
-
-async def get_candles(app: RestApp, request: Request, product_id: str) -> Response:
+async def get_candles(app: Context, request: Request, product_id: str) -> Response:
     """§6.6: ``[time, low, high, open, close, volume]`` numbers, newest first, at most 300."""
     product = _product(app, product_id)
     text = request.param("granularity") or "60"
@@ -128,9 +120,10 @@ async def get_candles(app: RestApp, request: Request, product_id: str) -> Respon
     end = app.node.now()
     start = end - CANDLES_MAX * granularity * 1_000_000
     if start_text and end_text:  # only one of them given: both are ignored (§6.6)
-        start, end = parse_iso(start_text), parse_iso(end_text)  # type: ignore[assignment]
-        if start is None or end is None:
-            raise ApiError(Error.INVALID_FIELD, "start" if start is None else "end")
+        first, last = parse_iso(start_text), parse_iso(end_text)
+        if first is None or last is None:
+            raise ApiError(Error.INVALID_FIELD, "start" if first is None else "end")
+        start, end = first, last
         if (end - start) // (granularity * 1_000_000) > CANDLES_MAX:
             raise ApiError(Error.TOO_MANY_CANDLES)
     candles = app.node.market.candles(product.id, granularity, start, end)[:CANDLES_MAX]
@@ -139,7 +132,7 @@ async def get_candles(app: RestApp, request: Request, product_id: str) -> Respon
          _number(c.close), _number(c.volume)] for c in candles]))
 
 
-async def get_spark_lines(app: RestApp, request: Request) -> Response:
+async def get_spark_lines(app: Context, request: Request) -> Response:
     """Hourly ``[time, low, high, open, close]`` per product over 24 hours, newest first.
 
     Not in Coinbase's docs; ccxt's ``fetch_tickers`` reads it (element 4 of the first candle
@@ -154,7 +147,7 @@ async def get_spark_lines(app: RestApp, request: Request) -> Response:
         for product_id in app.node.engine.products}))
 
 
-async def get_stats(app: RestApp, request: Request, product_id: str) -> Response:
+async def get_stats(app: Context, request: Request, product_id: str) -> Response:
     product = _product(app, product_id)
     market = app.node.market
     day, month_volume = market.stats(product.id, app.node.now())

@@ -1,28 +1,26 @@
 """The OpenAPI 3.0.3 description of what the REST gateway actually serves (``GET /openapi.json``).
 
-Paths, methods, path parameters and security come from the route table
-(``sandex.api.rest.app.ROUTES``), so a route cannot be served without being described; query
+Paths, methods, path parameters and security come from the route table it is given
+(``sandex.api.rest.routes.ROUTES``), so a route cannot be served without being described; query
 parameters, request bodies and response shapes are written by hand per route in ``_DETAILS``
 (spec §4-§7). Errors are always ``{"message": string}`` (§3.1). Private routes need the four
 ``CB-ACCESS-*`` headers (§2.2); the signature itself cannot be expressed in OpenAPI, so a client
 (or fuzzer) must compute it over the exact request it sends (§2.3).
 
-The document is built once and served as cached bytes.
+The gateway builds the document once and serves it as cached bytes (``Context.openapi``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from sandex import __version__
-from sandex.api.rest.http import Request, Response, encode
+from sandex.api.http import Request, Response
+from sandex.api.rest.routing import Context, Route
 
-if TYPE_CHECKING:
-    from sandex.api.rest.app import RestApp
-    from sandex.api.rest.routing import Route
-
-__all__ = ["document", "serve_document"]
+__all__ = ["ROUTE", "document", "serve_document"]
 
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 
@@ -143,7 +141,7 @@ _SECURITY_SCHEMES = {
         ("TIMESTAMP", "seconds since the Unix epoch, decimals allowed, within 30 s (§2.4)"),
         ("PASSPHRASE", "the key's passphrase"))
 }
-_PRIVATE = [{name: [] for name in _SECURITY_SCHEMES}]
+_PRIVATE: list[dict[str, list[str]]] = [{name: [] for name in _SECURITY_SCHEMES}]
 
 # -- per-route details ----------------------------------------------------------------------------
 
@@ -296,12 +294,10 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.0.3 document of every route in ``ROUTES``."""
-    from sandex.api.rest.app import ROUTES  # late: app imports this module
-
+def document(routes: Sequence[Route]) -> dict[str, Any]:
+    """The OpenAPI 3.0.3 document of ``routes``."""
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in routes:
         paths.setdefault(route.pattern, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.0.3",
@@ -316,12 +312,9 @@ def document() -> dict[str, Any]:
     }
 
 
-_encoded: bytes | None = None
+async def serve_document(app: Context, request: Request) -> Response:
+    """``GET /openapi.json``: the gateway's document, encoded once."""
+    return Response(app.openapi)
 
 
-async def serve_document(app: RestApp, request: Request) -> Response:
-    """``GET /openapi.json``: the document, encoded once."""
-    global _encoded
-    if _encoded is None:
-        _encoded = encode(document())
-    return Response(_encoded)
+ROUTE = Route("GET", "/openapi.json", serve_document)

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from sandex.api.rest.http import ApiError
+from sandex.api.http import ApiError
 from sandex.core import (
     CancelAfter,
     Engine,

@@ -7,28 +7,24 @@ Cancel follows the seed page exactly: by exchange id or ``client:<client_oid>``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest import wire
-from sandex.api.rest.http import ApiError, Request, Response, json_response
 from sandex.api.rest.order_request import is_uuid, parse_order, product_id_of
-from sandex.api.rest.pagination import page, parse_limit
-from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Route
+from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
+from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
 from sandex.core import (
     Activated,
     CancelAll,
     CancelOrder,
     Done,
     Duplicate,
-    Order,
     Received,
     Rejected,
 )
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
-
-if TYPE_CHECKING:
-    from sandex.api.rest.app import RestApp
 
 DEFAULT_STATUSES = frozenset({"open", "pending", "active"})  # §4.4
 KNOWN_STATUSES = frozenset({"open", "pending", "active", "done", "received", "rejected", "all"})
@@ -71,7 +67,7 @@ def _raise_if_rejected(events: list[Any]) -> None:
         raise ApiError.rejected(events[0])
 
 
-async def place_order(app: RestApp, request: Request) -> Response:
+async def place_order(app: Context, request: Request) -> Response:
     node = app.node
     command, echo = parse_order(request.json_object(), node.engine, request.profile_id,
                                 node.ids.uuid(), node.stamp())
@@ -84,11 +80,11 @@ async def place_order(app: RestApp, request: Request) -> Response:
         if prior is None:  # canceled and purged while the retry waited for durability
             raise ApiError(Error.NOT_FOUND)
         return json_response(wire.order(prior))
-    funds = first.funds if type(first) in (Received, Activated) else None  # type: ignore[union-attr]
+    funds = first.funds if isinstance(first, Received | Activated) else None
     return json_response(wire.new_order(command, echo, funds))
 
 
-async def get_order(app: RestApp, request: Request, order_id: str) -> Response:
+async def get_order(app: Context, request: Request, order_id: str) -> Response:
     oid, client_oid = order_ref(order_id)
     order = app.node.engine.find_order(request.profile_id, oid, client_oid)
     if order is None:
@@ -96,7 +92,7 @@ async def get_order(app: RestApp, request: Request, order_id: str) -> Response:
     return json_response(wire.order(order))
 
 
-async def cancel_order(app: RestApp, request: Request, order_id: str) -> Response:
+async def cancel_order(app: Context, request: Request, order_id: str) -> Response:
     oid, client_oid = order_ref(order_id)
     profile_id = _scope(request, "profile_id")
     if profile_id is not None and profile_id != request.profile_id:
@@ -110,7 +106,7 @@ async def cancel_order(app: RestApp, request: Request, order_id: str) -> Respons
     return json_response(order_id[len("client:"):] if client_oid else oid)
 
 
-async def cancel_all(app: RestApp, request: Request) -> Response:
+async def cancel_all(app: Context, request: Request) -> Response:
     profile_id = _scope(request, "profile_id")
     if profile_id is not None and profile_id != request.profile_id:
         raise ApiError(Error.FORBIDDEN)
@@ -123,7 +119,7 @@ async def cancel_all(app: RestApp, request: Request) -> Response:
 
 
 def _date_range(request: Request) -> tuple[int | None, int | None]:
-    bounds = []
+    bounds: list[int | None] = []
     for name in ("start_date", "end_date"):
         text = request.param(name)
         if text:
@@ -147,7 +143,7 @@ def _statuses(request: Request) -> frozenset[str] | None:
     return None if "all" in values else frozenset(values)
 
 
-async def list_orders(app: RestApp, request: Request) -> Response:
+async def list_orders(app: Context, request: Request) -> Response:
     requested_profile = request.param("profile_id")
     if requested_profile and requested_profile != request.profile_id:
         raise ApiError(Error.FORBIDDEN)
@@ -170,17 +166,13 @@ async def list_orders(app: RestApp, request: Request) -> Response:
     if sorted_by != "created_at":
         orders.sort(key=SORT_KEYS[sorted_by], reverse=sorting == "desc")
         return json_response([wire.order(o) for o in orders[:parse_limit(request)]])
-    chunk, headers = page(orders, _created_at, request, parse=parse_iso, render=iso)
+    chunk, headers = page(orders, by_created_at, request, parse=parse_iso, render=iso)
     if sorting == "asc":
         chunk.reverse()
     return json_response([wire.order(o) for o in chunk], headers=headers)
 
 
-def _created_at(order: Order) -> int:
-    return order.created_at
-
-
-async def list_fills(app: RestApp, request: Request) -> Response:
+async def list_fills(app: Context, request: Request) -> Response:
     order_id, product_id = request.param("order_id"), request.param("product_id")
     if not order_id and not product_id:
         raise ApiError(Error.FILLS_QUERY)
@@ -196,15 +188,11 @@ async def list_fills(app: RestApp, request: Request) -> Response:
     if start is not None or end is not None:
         fills = [f for f in fills if (start is None or f.created_at >= start)
                  and (end is None or f.created_at <= end)]
-    chunk, headers = page(fills, _trade_id, request)
+    chunk, headers = page(fills, by_trade_id, request)
     user_id = node.engine.profiles[mine].user_id
     products = node.engine.products
     return json_response([wire.fill(f, user_id, products[f.product_id].quote_currency)
                           for f in chunk], headers=headers)
-
-
-def _trade_id(fill: Any) -> int:
-    return fill.trade_id
 
 
 ROUTES = [

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import TypeVar
 
-from sandex.api.rest.http import ApiError, Request
+from sandex.api.http import ApiError, Request
 from sandex.errors import Error
 
 T = TypeVar("T")
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000  # §7 GUESS: the current pagination page says 1000
+
+by_created_at: Callable[[object], int] = attrgetter("created_at")
+"""The cursor of orders and holds: their creation time (µs, unique per command)."""
+by_trade_id: Callable[[object], int] = attrgetter("trade_id")
+"""The cursor of trades and fills."""
 
 
 def parse_limit(request: Request) -> int:

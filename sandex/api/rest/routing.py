@@ -1,29 +1,38 @@
 """Routes: method + path pattern -> handler, with the permission the route needs (§2.1).
 
 ``permission`` is ``None`` for public routes, else the set of permissions any one of which
-suffices (private GETs take view or trade). Paths match with or without a trailing slash
-(cbpro calls ``GET /accounts/``).
+suffices (private GETs take view or trade; §2.1). Paths match with or without a trailing
+slash (cbpro calls ``GET /accounts/``). A handler sees the gateway only as a ``Context``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sandex.auth.keys import Permission
+from sandex.api.http import Response
+from sandex.auth.keys import ApiKey, Permission
+from sandex.errors import Error
+from sandex.node import Node
 
-if TYPE_CHECKING:
-    from sandex.api.rest.http import Response
-
-Handler = Callable[..., Awaitable["Response"]]
+Handler = Callable[..., Awaitable[Response]]
 
 VIEW_OR_TRADE = frozenset({Permission.VIEW, Permission.TRADE})
+"""Private reads (§2.1): a key with either permission may read."""
 TRADE = frozenset({Permission.TRADE})
-VIEW = frozenset({Permission.VIEW, Permission.TRADE})  # GET /fees: view (trade keys can read)
 TRANSFER = frozenset({Permission.TRANSFER})
 ANY = frozenset(Permission)
+
+
+class Context(Protocol):
+    """What a handler uses of the gateway: the node, and the OpenAPI document as bytes."""
+
+    node: Node
+
+    @property
+    def openapi(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class Route:
 
 
 class Router:
-    def __init__(self, routes: list[Route]) -> None:
+    def __init__(self, routes: Sequence[Route]) -> None:
         self._static: dict[tuple[str, str], Route] = {}
         self._dynamic: list[tuple[str, re.Pattern[str], Route]] = []
         for route in routes:
@@ -59,3 +68,13 @@ class Router:
                 if found:
                     return route, found.groupdict()
         return None, {}
+
+
+def authorize(api_key: ApiKey, needed: frozenset[Permission]) -> Error | None:
+    """``Error.FORBIDDEN`` (403, §2.1) unless the key holds one of ``needed``.
+
+    An empty set is a programming error and raises ``ValueError``.
+    """
+    if not needed:
+        raise ValueError("authorize() needs at least one permission")
+    return None if not api_key.permissions.isdisjoint(needed) else Error.FORBIDDEN

@@ -12,12 +12,10 @@ from typing import Any
 
 from sandex.core import (
     Account,
-    Currency,
     LedgerEntry,
     Order,
     OrderType,
     PlaceOrder,
-    Product,
     Side,
     Status,
 )
@@ -175,44 +173,3 @@ def hold(o: Order) -> dict[str, Any]:
         "type": "order",
         "ref": o.id,
     }
-
-
-def product(p: Product) -> dict[str, Any]:
-    status = p.status.value
-    return {
-        "id": p.id,
-        "base_currency": p.base_currency,
-        "quote_currency": p.quote_currency,
-        "quote_increment": price_text(p.quote_increment),
-        "base_increment": price_text(p.base_increment),
-        "display_name": f"{p.base_currency}/{p.quote_currency}",
-        "min_market_funds": format_trimmed(p.min_market_funds, AMOUNT_DECIMALS),
-        "margin_enabled": False,
-        "post_only": status == "post_only",
-        "limit_only": status == "limit_only",
-        "cancel_only": status == "cancel_only",
-        "trading_disabled": status == "disabled",
-        "status": "offline" if status == "disabled" else "online",
-        "status_message": "",
-        "auction_mode": False,
-    }
-
-
-def currency(c: Currency, is_fiat: bool) -> dict[str, Any]:
-    precision = format_trimmed(c.min_size, AMOUNT_DECIMALS) if c.min_size else "0.00000001"
-    return {
-        "id": c.id,
-        "name": c.name,
-        "min_size": precision,
-        "status": "online",
-        "max_precision": precision,
-        "convertible_to": [],
-        "details": {"type": "fiat" if is_fiat else "crypto", "symbol": "", "sort_order": 0,
-                    "push_payment_methods": [], "display_name": c.id,
-                    "group_types": ["fiat" if is_fiat else "crypto"]},
-        "default_network": "",
-        "supported_networks": [],
-    }
-
-
-FIAT = frozenset({"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SGD"})

@@ -14,10 +14,10 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
+from sandex.api.feed.auth import Identity
+from sandex.api.feed.protocol import error
+from sandex.api.feed.render import encode
 from sandex.errors import Error
-from sandex.feed.auth import Identity
-from sandex.feed.protocol import error
-from sandex.feed.render import encode
 
 
 class Session:

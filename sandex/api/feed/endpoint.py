@@ -1,6 +1,6 @@
 """The feed's ASGI endpoint: one WebSocket connection = a reader, a writer and a ``Session``.
 
-Mounted as ``RestApp.websocket`` on the REST server's port, on ``/`` and ``/ws`` (§9.1).
+Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` (§9.1).
 
 * Handshake: other paths get HTTP 404 ``{"message":"NotFound"}``; more than the per-IP
   connection rate (§8.1: 8/s, burst 20) gets HTTP 429 ``{"message":"Public rate limit
@@ -21,22 +21,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from sandex.api.rest.ratelimit import RateLimiter
+from sandex.api.feed.hub import Hub
+from sandex.api.feed.limits import FeedLimits
+from sandex.api.feed.render import encode
+from sandex.api.feed.session import Session
+from sandex.api.http import Receive, Send
+from sandex.api.ratelimit import RateLimiter
 from sandex.core import Event
 from sandex.errors import Error
-from sandex.feed.hub import Hub
-from sandex.feed.limits import FeedLimits
-from sandex.feed.render import encode
-from sandex.feed.session import Session
 from sandex.node import Node
 
 log = logging.getLogger("sandex.feed")
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 PATHS = frozenset({"/", "/ws", "/ws/"})  # §9.1 (``ws://host:port`` is ``/``)
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 import msgspec
 
-from sandex.api.rest import wire
+from sandex.api import shapes
+from sandex.api.feed.auth import Identity
+from sandex.api.feed.state import FeedState, ProductState
 from sandex.core import (
     Activated,
     Changed,
@@ -35,8 +37,6 @@ from sandex.core import (
     Received,
     Side,
 )
-from sandex.feed.auth import Identity
-from sandex.feed.state import FeedState, ProductState
 from sandex.timefmt import iso
 from sandex.units import (
     PRICE_DECIMALS,
@@ -262,7 +262,7 @@ def status(engine: Engine) -> dict[str, Any]:
 
 
 def _status_product(p: Product) -> dict[str, Any]:
-    rest = wire.product(p)
+    rest = shapes.product(p)
     return {"id": p.id, "base_currency": p.base_currency, "quote_currency": p.quote_currency,
             "base_increment": rest["base_increment"], "quote_increment": rest["quote_increment"],
             "display_name": p.id, "status": rest["status"], "status_message": None,
@@ -272,7 +272,7 @@ def _status_product(p: Product) -> dict[str, Any]:
 
 
 def _status_currency(c: Currency) -> dict[str, Any]:
-    rest = wire.currency(c, c.id in wire.FIAT)
+    rest = shapes.currency(c)
     return {"id": c.id, "name": c.name, "display_name": c.id,
             "min_size": price_text(c.min_size // 10**8) if c.min_size else "0.00000001",
             "status": "online", "status_message": None, "max_precision": rest["max_precision"],

@@ -9,10 +9,11 @@
 * ``endpoint``: the ASGI WebSocket endpoint (``Feed``), rate limits and timers.
 * ``limits``: every limit and interval, with why; overridable from a scenario's ``[feed]``.
 
-Nothing outside ``sandex.server`` imports this package. See ``docs/feed.md``.
+A gateway beside REST: it never imports ``sandex.api.rest`` (``tests/test_layers.py``).
+Only ``sandex.server`` and ``sandex.scenario`` import this package. See ``docs/feed.md``.
 """
 
-from sandex.feed.endpoint import Feed
-from sandex.feed.limits import FeedLimits
+from sandex.api.feed.endpoint import Feed
+from sandex.api.feed.limits import FeedLimits
 
 __all__ = ["Feed", "FeedLimits"]

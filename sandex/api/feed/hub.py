@@ -23,21 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sandex.core import (
-    Activated,
-    Changed,
-    CurrencyAdded,
-    Done,
-    Event,
-    Matched,
-    Opened,
-    ProductUpdated,
-    Received,
-)
-from sandex.errors import Error
-from sandex.feed import render
-from sandex.feed.auth import Identity, verify
-from sandex.feed.protocol import (
+from sandex.api.feed import render
+from sandex.api.feed.auth import Identity, verify
+from sandex.api.feed.protocol import (
     AUTH_REQUIRED,
     CHANNELS,
     FULL,
@@ -55,8 +43,20 @@ from sandex.feed.protocol import (
     parse,
     subscriptions,
 )
-from sandex.feed.session import Session
-from sandex.feed.state import FeedState, Level
+from sandex.api.feed.session import Session
+from sandex.api.feed.state import FeedState, Level
+from sandex.core import (
+    Activated,
+    Changed,
+    CurrencyAdded,
+    Done,
+    Event,
+    Matched,
+    Opened,
+    ProductUpdated,
+    Received,
+)
+from sandex.errors import Error
 from sandex.node import Node
 
 ORDER_EVENTS = frozenset({Received, Opened, Done, Matched, Changed, Activated})

@@ -1,6 +1,6 @@
 """Authentication of a subscribe (§9.3): the REST check of ``GET /users/self/verify``.
 
-The four fields are checked exactly as the REST headers would be (``sandex.api.rest.authn``:
+The four fields are checked exactly as the REST headers would be (``sandex.auth.verify``:
 same check order, same ±30 s window, string or numeric timestamp), signed over
 ``timestamp + "GET" + "/users/self/verify"`` with an empty body. A failure is answered
 ``{"type":"error","message":"Authentication Failed","reason":"{\\"message\\":\\"<REST text>\\"}"}``,
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import msgspec
 
-from sandex.api.rest.authn import (
+from sandex.api.feed.protocol import Credentials, Failure
+from sandex.auth.keys import KeyRegistry
+from sandex.auth.verify import (
     HEADER_KEY,
     HEADER_PASSPHRASE,
     HEADER_SIGN,
@@ -22,10 +24,8 @@ from sandex.api.rest.authn import (
     AuthFailure,
     authenticate,
 )
-from sandex.auth.keys import KeyRegistry
 from sandex.core import Profile
 from sandex.errors import Error
-from sandex.feed.protocol import Credentials, Failure
 
 VERIFY_PATH = "/users/self/verify"  # §9.3
 

@@ -1,4 +1,4 @@
-"""REST authentication (spec §2.2-§2.5) and permission checks (§2.1).
+"""Signed-request verification (spec §2.2-§2.5), shared by the REST gateway and the feed.
 
 ``authenticate`` runs the §2.5 checks in the suggested order (a GUESS, consistent with every
 observation) and stops at the first failure:
@@ -18,7 +18,7 @@ Public routes do not call ``authenticate``: they ignore any signature. cbpro's c
 call, ``/time`` and ``/products`` included, and such a request must succeed (client-compatibility
 §1.1); ``is_signed`` lets a public route notice a signed request without verifying it.
 
-Nothing here reads a clock: ``now`` (seconds since the epoch) is an input.
+No HTTP and no clock: headers are a mapping, ``now`` (seconds since the epoch) is an input.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sandex.auth.keys import ApiKey, KeyRegistry, Permission
+from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.auth.signing import signature_matches
 from sandex.errors import Error
 
@@ -37,10 +37,8 @@ __all__ = [
     "HEADER_TIMESTAMP",
     "TIMESTAMP_CHARS_MAX",
     "TIMESTAMP_WINDOW_S",
-    "VIEW_OR_TRADE",
     "AuthFailure",
     "authenticate",
-    "authorize",
     "is_signed",
 ]
 
@@ -57,10 +55,6 @@ TIMESTAMP_CHARS_MAX = 64
 """Longest timestamp header parsed. Real clients send at most ~20 characters
 (``str(time.time())``); the cap keeps parsing cheap and far below Python's int-digits limit.
 Longer values are answered ``invalid timestamp`` (GUESS)."""
-
-VIEW_OR_TRADE: frozenset[Permission] = frozenset({Permission.VIEW, Permission.TRADE})
-"""What private GET endpoints need (§2.1): a key with either permission may read."""
-
 
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 
@@ -166,20 +160,6 @@ def authenticate(
     if not registry.passphrase_ok(api_key, passphrase):
         return _INVALID_PASSPHRASE
     return api_key
-
-
-def authorize(api_key: ApiKey, needed: frozenset[Permission] | Permission) -> Error | None:
-    """``Error.FORBIDDEN`` (403, §2.1) unless the key holds ``needed``.
-
-    A single ``Permission`` must be held; a set means "any one of these" (``VIEW_OR_TRADE`` for
-    private GETs). An empty set is a programming error and raises ``ValueError``.
-    """
-    held = api_key.permissions
-    if isinstance(needed, str):  # a Permission (a StrEnum), or its plain value
-        return None if needed in held else Error.FORBIDDEN
-    if not needed:
-        raise ValueError("authorize() needs at least one permission")
-    return None if not held.isdisjoint(needed) else Error.FORBIDDEN
 
 
 def _parse_timestamp(text: str) -> tuple[int, int] | None:

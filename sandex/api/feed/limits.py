@@ -7,9 +7,7 @@ A scenario file may override any of them in a ``[feed]`` table (see ``docs/feed.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
 
@@ -63,9 +61,3 @@ class FeedLimits:
                 raise ValueError(f"[feed]: {name} must be positive")
             values[name] = kind(value)
         return replace(cls(), **values)
-
-    @classmethod
-    def from_scenario(cls, path: str | Path, rate_limits: bool = True) -> FeedLimits:
-        """The ``[feed]`` table of the scenario file at ``path`` (defaults if it has none)."""
-        data = tomllib.loads(Path(path).read_text())
-        return cls.from_table(data.get("feed", {}), rate_limits)

@@ -171,7 +171,7 @@ class FeedState:
         """Move forward by one order event of a followed product (see ``ProductState``)."""
         state = self.products[event.product_id]  # type: ignore[attr-defined]
         if type(event) is Matched:
-            self.market.on_match(event)  # type: ignore[arg-type]
+            self.market.on_match(event)
         return state.apply(event)
 
     def stats(self, product_id: str, now: int) -> tuple[Candle | None, int]:

@@ -19,7 +19,7 @@ Pure: text in, a value out (§9.2, §9.3, §9.6). The rules, in the order they a
    channel without ids: subscribe fails with ``You need to specify at least one product ID for
    channel <name>``; unsubscribe removes the whole channel (§9.2).
 
-Authentication fields are picked up as given; checking them is ``sandex.feed.auth``'s job.
+Authentication fields are picked up as given; checking them is ``sandex.api.feed.auth``'s job.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
-"""The small HTTP vocabulary of the REST adapter: requests, responses, and API errors.
+"""The small HTTP vocabulary of the HTTP gateways (REST, admin): requests, responses, errors.
 
 Every response is JSON (``application/json; charset=utf-8``, as Coinbase sends, §1.2); every
 error is ``{"message": ...}`` with its status from ``sandex.errors`` and nothing else in it.
+``respond`` is the ASGI framing both gateways share: read the raw request, run a handler,
+turn an ``ApiError`` or a bug into its JSON error, send the answer, write the access line.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,6 +19,13 @@ import msgspec
 
 from sandex.auth.keys import ApiKey
 from sandex.errors import Error
+from sandex.logs import AccessLog
+
+log = logging.getLogger("sandex.rest")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_TYPE = b"application/json; charset=utf-8"
 _decoder = msgspec.json.Decoder(float_hook=Decimal)  # JSON numbers stay exact
@@ -114,5 +126,63 @@ def json_response(data: Any, status: int = 200,
     return Response(encode(data), status, headers)
 
 
+def message_response(message: str, status: int) -> Response:
+    """``{"message": message}`` with ``status``: every error answer has this shape."""
+    return Response(encode({"message": message}), status)
+
+
 def error_response(error: Error, *args: object) -> Response:
-    return Response(encode({"message": error.format(*args)}), error.status)
+    return message_response(error.format(*args), error.status)
+
+
+Handle = Callable[["Request"], Awaitable[Response]]
+"""A gateway's request handler; it may raise ``ApiError``."""
+
+_COMMON_HEADERS = [(b"content-type", JSON_TYPE), (b"cache-control", b"no-store"),
+                   (b"access-control-allow-origin", b"*"),
+                   (b"access-control-expose-headers", b"cb-before, cb-after")]
+
+
+async def answer(handle: Handle, request: Request) -> Response:
+    """``handle(request)``, with an ``ApiError`` as its error and any other exception as 500."""
+    try:
+        return await handle(request)
+    except ApiError as exc:
+        return message_response(exc.message, exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.target)
+        return message_response("Internal server error", 500)
+
+
+async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
+                  access: AccessLog | None) -> None:
+    """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled."""
+    started = time.perf_counter()
+    request = await read_request(scope, receive)
+    response = await answer(handle, request)
+    headers = _COMMON_HEADERS + (response.headers or [])
+    await send({"type": "http.response.start", "status": response.status,
+                "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
+    await send({"type": "http.response.body", "body": response.body})
+    if access is not None and access.enabled:
+        access.request(request.client, request.method, request.target, response.status,
+                       (time.perf_counter() - started) * 1e3)
+
+
+async def read_request(scope: Scope, receive: Receive) -> Request:
+    """The request of an ASGI ``http`` scope, raw target and body kept for signatures."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    target = raw_path + b"?" + query if query else raw_path
+    headers = {name.decode("latin-1").lower(): value.decode("utf-8", "surrogateescape")
+               for name, value in scope["headers"]}
+    client = scope.get("client")
+    return Request(scope["method"], scope["path"], target.decode("utf-8", "surrogateescape"),
+                   query.decode("utf-8", "surrogateescape"), headers, body,
+                   client[0] if client else "")

@@ -1,0 +1,12 @@
+"""The REST route table: every route the gateway serves, in one list (docs: ``GET /openapi.json``).
+
+Handlers live by subject (``market``, ``accounts``, ``orders``); ``openapi`` describes this
+same list, so a route cannot be served without being described.
+"""
+
+from __future__ import annotations
+
+from sandex.api.rest import accounts, market, openapi, orders
+from sandex.api.rest.routing import Route
+
+ROUTES: tuple[Route, ...] = (*market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE)

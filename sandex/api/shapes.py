@@ -1,0 +1,57 @@
+"""Product and currency shapes (spec §6.1, §6.2), shared by REST and the feed's ``status``.
+
+Increments print with 8 decimals, ``min_market_funds`` and ``min_size`` trimmed, as observed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandex.core import Currency, Product
+from sandex.units import AMOUNT_DECIMALS, format_trimmed, price_text
+
+__all__ = ["FIAT", "currency", "product"]
+
+FIAT = frozenset({"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SGD"})
+"""Currencies shown with ``details.type`` ``fiat``; every other one is ``crypto``."""
+
+
+def product(p: Product) -> dict[str, Any]:
+    """A product as ``GET /products/{id}`` shows it (§6.1)."""
+    status = p.status.value
+    return {
+        "id": p.id,
+        "base_currency": p.base_currency,
+        "quote_currency": p.quote_currency,
+        "quote_increment": price_text(p.quote_increment),
+        "base_increment": price_text(p.base_increment),
+        "display_name": f"{p.base_currency}/{p.quote_currency}",
+        "min_market_funds": format_trimmed(p.min_market_funds, AMOUNT_DECIMALS),
+        "margin_enabled": False,
+        "post_only": status == "post_only",
+        "limit_only": status == "limit_only",
+        "cancel_only": status == "cancel_only",
+        "trading_disabled": status == "disabled",
+        "status": "offline" if status == "disabled" else "online",
+        "status_message": "",
+        "auction_mode": False,
+    }
+
+
+def currency(c: Currency) -> dict[str, Any]:
+    """A currency as ``GET /currencies/{id}`` shows it (§6.2)."""
+    is_fiat = c.id in FIAT
+    precision = format_trimmed(c.min_size, AMOUNT_DECIMALS) if c.min_size else "0.00000001"
+    return {
+        "id": c.id,
+        "name": c.name,
+        "min_size": precision,
+        "status": "online",
+        "max_precision": precision,
+        "convertible_to": [],
+        "details": {"type": "fiat" if is_fiat else "crypto", "symbol": "", "sort_order": 0,
+                    "push_payment_methods": [], "display_name": c.id,
+                    "group_types": ["fiat" if is_fiat else "crypto"]},
+        "default_network": "",
+        "supported_networks": [],
+    }
