@@ -9,10 +9,12 @@ observation) and stops at the first failure:
 4. timestamp ``NaN``/``inf`` (observed 401)      -> ``Error.TIMESTAMP_EXPIRED``
    timestamp otherwise unparsable               -> ``Error.INVALID_TIMESTAMP``
    timestamp more than 30 s from ``now`` (§2.4)  -> ``Error.TIMESTAMP_EXPIRED``
-5. signature matches neither path+query nor bare path (§2.3) -> ``Error.INVALID_SIGNATURE``
+5. signature not over the exact path+query (§2.3) -> ``Error.INVALID_SIGNATURE``
 6. wrong passphrase                             -> ``Error.INVALID_PASSPHRASE``
 
-A header that is present but empty counts as present (it then fails its own check).
+The signature must cover the request target exactly as sent, query string included: a
+signature over the bare path of a request that has a query is refused, as Coinbase refuses it
+(§2.3). A header that is present but empty counts as present (it then fails its own check).
 
 Public routes do not call ``authenticate``: they ignore any signature. cbpro's client signs every
 call, ``/time`` and ``/products`` included, and such a request must succeed (client-compatibility
@@ -147,15 +149,9 @@ def authenticate(
         if not _within_window(parsed[0], parsed[1], now):
             return _TIMESTAMP_EXPIRED
 
-    secret = api_key.secret_bytes
-    if not signature_matches(secret, timestamp, method, raw_target, body, signature):
-        # Lenient GUESS (§2.3): also accept a signature over the bare path, for clients that
-        # sign the URL without its query parameters.
-        query_at = raw_target.find("?")
-        if query_at < 0 or not signature_matches(
-            secret, timestamp, method, raw_target[:query_at], body, signature
-        ):
-            return _INVALID_SIGNATURE
+    if not signature_matches(api_key.secret_bytes, timestamp, method, raw_target, body,
+                             signature):
+        return _INVALID_SIGNATURE
 
     if not registry.passphrase_ok(api_key, passphrase):
         return _INVALID_PASSPHRASE

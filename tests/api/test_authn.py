@@ -233,9 +233,11 @@ def test_signature_over_path_and_query_accepted() -> None:
     assert accepted(auth(headers_for(signed_target=target), target=target))
 
 
-def test_signature_over_bare_path_accepted() -> None:
+def test_signature_over_bare_path_of_a_query_is_refused() -> None:
+    """§2.3: the signature covers the query string too; Coinbase refuses one over the path."""
     target = "/fills?product_id=BTC-USD&limit=10"
-    assert accepted(auth(headers_for(signed_target="/fills"), target=target))
+    assert failure(auth(headers_for(signed_target="/fills"), target=target)) is (
+        Error.INVALID_SIGNATURE)
 
 
 def test_signature_over_other_query_rejected() -> None:

@@ -130,9 +130,11 @@ def test_query_is_verified_raw_not_reordered(anon: RawClient) -> None:
     assert_error(reply, 401, "invalid signature")
 
 
-def test_signature_over_bare_path_is_accepted_lenient_guess(anon: RawClient) -> None:
+def test_signature_over_bare_path_of_a_query_is_refused(anon: RawClient) -> None:
+    """§2.3: the query string is part of what is signed; Coinbase answers 401 exactly so."""
     reply = signed(anon, "GET", "/fills?product_id=BTC-USD&limit=10", sign_target="/fills")
-    assert reply.status == 200, reply.body
+    assert reply.status == 401
+    assert reply.body == b'{"message":"invalid signature"}'
 
 
 def test_percent_encoded_query_signed_as_sent(anon: RawClient) -> None:
