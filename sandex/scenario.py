@@ -15,7 +15,7 @@ from typing import Any
 
 from sandex.admin.ops import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
 from sandex.api.feed import FeedLimits
-from sandex.auth.keys import hash_passphrase
+from sandex.auth.keys import KDF, hash_passphrase
 from sandex.core import (
     AddCurrency,
     AddProduct,
@@ -148,7 +148,7 @@ def _profile(prof: dict[str, Any], node: Node, at: str, maker: str,
             time=node.stamp(), key=_text(key, "key", where), secret=_text(key, "secret", where),
             passphrase_hash=hash_passphrase(salt, _text(key, "passphrase", where)), salt=salt,
             permissions=tuple(key.get("permissions", ["view", "trade"])),
-            profile_id=profile_id))
+            profile_id=profile_id, kdf=KDF))
     return commands
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandex.auth.keys import Permission, hash_passphrase
+from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
     Command,
@@ -183,7 +183,7 @@ def _key_create(node: Node, args: dict[str, Any]) -> Plan:
     salt = node.ids.salt()
     command = CreateApiKey(time=node.stamp(), key=key, secret=secret,
                            passphrase_hash=hash_passphrase(salt, passphrase), salt=salt,
-                           permissions=chosen, profile_id=profile_id)
+                           permissions=chosen, profile_id=profile_id, kdf=KDF)
 
     def render(_: list[list[Event]]) -> dict[str, Any]:
         return {**key_json(node, key), "secret": secret, "passphrase": passphrase}

@@ -1,11 +1,16 @@
 """API keys and their registry (spec §2.1).
 
 A key is ``(key, secret, passphrase)`` scoped to exactly one profile, with a set of permissions.
-Like Coinbase, sandex keeps only a salted SHA-256 hash of the passphrase, never the passphrase.
+Like Coinbase, sandex keeps only a salted hash of the passphrase, never the passphrase: new keys
+under scrypt (a slow KDF, so a copied journal does not give passphrases away cheaply), keys
+journaled before that under salted SHA-256. A key records which (``kdf``). Checking a
+passphrase runs the KDF once per key and presented passphrase per process; the answer is
+then remembered, so the request path stays fast.
 
-Pure deterministic state: no clock, no randomness, no I/O. The caller supplies the salt and the
-creation time, so replaying the same ``create`` calls rebuilds the same registry bit for bit.
-Invalid input raises ``ValueError`` with a clear text; the caller turns it into a reject.
+The registry is deterministic state: no clock, no randomness, no I/O. The caller supplies the
+salt and the creation time, so replaying the same ``create`` calls rebuilds the same registry
+bit for bit. Invalid input raises ``ValueError`` with a clear text; the caller turns it into a
+reject.
 """
 
 from __future__ import annotations
@@ -17,7 +22,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ApiKey", "KeyRegistry", "Permission", "hash_passphrase"]
+__all__ = ["KDF", "KDF_LEGACY", "ApiKey", "KeyRegistry", "Permission", "hash_passphrase"]
+
+KDF = "scrypt"
+"""The KDF of every new key, as journaled in ``CreateApiKey.kdf``."""
+KDF_LEGACY = "sha256"
+"""``sha256(salt + passphrase)``: keys journaled before ``kdf`` existed (the field's default)."""
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+"""scrypt cost: 16 MiB and about 40-50 ms per hash on a 2-core machine (the usual interactive
+parameters). Never change them for existing keys: they are part of the stored hash."""
+
+VERIFIED_MAX = 4096
+"""(key, presented passphrase) answers remembered per process; beyond it the memo starts over.
+Bounds memory against a client cycling wrong passphrases (each such try costs a KDF run)."""
 
 
 class Permission(StrEnum):
@@ -29,9 +47,19 @@ class Permission(StrEnum):
     MANAGE = "manage"
 
 
-def hash_passphrase(salt: bytes, passphrase: str) -> bytes:
-    """``sha256(salt + passphrase as UTF-8)``: the only form in which a passphrase is kept."""
-    return hashlib.sha256(salt + passphrase.encode("utf-8")).digest()
+def hash_passphrase(salt: bytes, passphrase: str, kdf: str = KDF) -> bytes:
+    """The 32-byte hash of ``passphrase`` (UTF-8) under ``kdf`` with ``salt``: the only form
+    in which a passphrase is kept. ``ValueError`` for an unknown ``kdf``."""
+    data = passphrase.encode("utf-8")
+    if kdf == KDF:
+        return hashlib.scrypt(data, salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    if kdf == KDF_LEGACY:
+        return hashlib.sha256(salt + data).digest()
+    raise ValueError(f"unknown passphrase KDF {kdf!r}")
+
+
+_verified: dict[tuple[bytes, bytes], bool] = {}
+"""Memo of ``KeyRegistry.passphrase_ok`` for slow-KDF keys (a pure function's answers)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,11 +69,12 @@ class ApiKey:
     key: str
     secret: str = field(repr=False)  # base64, as handed to the user
     secret_bytes: bytes = field(repr=False)  # decoded once: the HMAC key (§2.3)
-    passphrase_hash: bytes = field(repr=False)  # sha256(salt + passphrase)
+    passphrase_hash: bytes = field(repr=False)  # hash_passphrase(salt, passphrase, kdf)
     salt: bytes = field(repr=False)
     permissions: frozenset[Permission]
     profile_id: str
     created_at: int  # microseconds since the Unix epoch, stamped by the caller
+    kdf: str = KDF_LEGACY
 
 
 def _check_key(key: object) -> str:
@@ -121,7 +150,7 @@ class KeyRegistry:
         if not isinstance(salt, bytes) or not salt:
             raise ValueError("salt must be non-empty bytes")
         return self.add(key, secret_b64, hash_passphrase(salt, passphrase), salt, permissions,
-                        profile_id, created_at)
+                        profile_id, created_at, KDF)
 
     def add(
         self,
@@ -132,8 +161,10 @@ class KeyRegistry:
         permissions: Iterable[Permission | str],
         profile_id: str,
         created_at: int,
+        kdf: str = KDF_LEGACY,
     ) -> ApiKey:
-        """Register a key whose passphrase is already hashed (as the journal replays it)."""
+        """Register a key whose passphrase is already hashed under ``kdf`` (as the journal
+        replays it)."""
         _check_key(key)
         if key in self._keys:
             raise ValueError(f"API key {key!r} already exists")
@@ -147,6 +178,8 @@ class KeyRegistry:
             raise ValueError("profile_id must be a non-empty string")
         if type(created_at) is not int or created_at < 0:
             raise ValueError("created_at must be a non-negative integer (microseconds)")
+        if kdf not in (KDF, KDF_LEGACY):
+            raise ValueError(f"unknown passphrase KDF {kdf!r}")
         api_key = ApiKey(
             key=key,
             secret=secret_b64,
@@ -156,6 +189,7 @@ class KeyRegistry:
             permissions=perms,
             profile_id=profile_id,
             created_at=created_at,
+            kdf=kdf,
         )
         self._keys[key] = api_key
         return api_key
@@ -170,12 +204,27 @@ class KeyRegistry:
 
     @staticmethod
     def passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
-        """Whether ``passphrase`` is the key's passphrase (constant-time; never raises)."""
+        """Whether ``passphrase`` is the key's (constant-time compare; never raises).
+
+        A slow KDF runs once per (key, presented passphrase) per process: the answer is
+        memoised under the key's stored hash and a SHA-256 of the presented passphrase (never
+        the text), outside the registry so it never reaches a snapshot.
+        """
         try:
-            candidate = hash_passphrase(api_key.salt, passphrase)
+            data = passphrase.encode("utf-8")
         except UnicodeEncodeError:
             return False
-        return hmac.compare_digest(candidate, api_key.passphrase_hash)
+        if api_key.kdf == KDF_LEGACY:
+            return hmac.compare_digest(hashlib.sha256(api_key.salt + data).digest(),
+                                       api_key.passphrase_hash)
+        memo = (api_key.passphrase_hash, hashlib.sha256(api_key.salt + data).digest())
+        known = _verified.get(memo)
+        if known is None:
+            if len(_verified) >= VERIFIED_MAX:
+                _verified.clear()
+            candidate = hash_passphrase(api_key.salt, passphrase, api_key.kdf)
+            known = _verified[memo] = hmac.compare_digest(candidate, api_key.passphrase_hash)
+        return known
 
     # Last, so that ``list`` in the annotations above still means the builtin.
     def list(self, profile_id: str | None = None) -> tuple[ApiKey, ...]:

@@ -18,6 +18,7 @@ class CreateApiKey(Command, frozen=True, gc=False, tag=True, kw_only=True):
     salt: bytes
     permissions: tuple[str, ...]
     profile_id: str
+    kdf: str = "sha256"  # how passphrase_hash was made; records without it are salted SHA-256
 
 
 class RevokeApiKey(Command, frozen=True, gc=False, tag=True, kw_only=True):

@@ -226,7 +226,7 @@ class Node:
             return [Rejected(Error.PROFILE_NOT_FOUND.name, Error.PROFILE_NOT_FOUND.format())]
         try:
             self.keys.add(command.key, command.secret, command.passphrase_hash, command.salt,
-                          command.permissions, command.profile_id, command.time)
+                          command.permissions, command.profile_id, command.time, command.kdf)
         except ValueError as exc:
             return [Rejected(Error.INVALID_FIELD.name, Error.INVALID_FIELD.format(f"key: {exc}"))]
         return [KeyCreated(command.time, command.key, command.profile_id)]  # type: ignore[list-item]

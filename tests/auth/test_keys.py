@@ -8,7 +8,18 @@ from typing import Any
 
 import pytest
 
-from sandex.auth.keys import ApiKey, KeyRegistry, Permission, hash_passphrase
+from sandex.auth import keys
+from sandex.auth.keys import (
+    KDF,
+    KDF_LEGACY,
+    SCRYPT_N,
+    SCRYPT_P,
+    SCRYPT_R,
+    ApiKey,
+    KeyRegistry,
+    Permission,
+    hash_passphrase,
+)
 
 SECRET = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
 SALT = b"0123456789abcdef"
@@ -35,7 +46,9 @@ def test_create_fields() -> None:
     assert api_key.secret == SECRET
     assert api_key.secret_bytes == bytes(range(64))
     assert api_key.salt == SALT
-    assert api_key.passphrase_hash == hashlib.sha256(SALT + b"s3cret-phrase").digest()
+    assert api_key.kdf == KDF == "scrypt"
+    assert api_key.passphrase_hash == hashlib.scrypt(b"s3cret-phrase", salt=SALT, n=SCRYPT_N,
+                                                     r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     assert api_key.permissions == frozenset({Permission.VIEW, Permission.TRADE})
     assert isinstance(api_key.permissions, frozenset)
     assert api_key.profile_id == "default"
@@ -87,6 +100,38 @@ def test_passphrase_ok() -> None:
     assert not registry.passphrase_ok(api_key, "s3cret-phrasE")
     assert not registry.passphrase_ok(api_key, "")
     assert not registry.passphrase_ok(api_key, "\ud800")
+
+
+def test_a_key_hashed_with_salted_sha256_still_verifies() -> None:
+    """Keys journaled before the KDF existed keep their ``sha256(salt + passphrase)``."""
+    registry = KeyRegistry()
+    legacy = hashlib.sha256(SALT + b"s3cret-phrase").digest()
+    api_key = registry.add(GOOD["key"], SECRET, legacy, SALT, ["view"], "default", 0)
+    assert api_key.kdf == KDF_LEGACY
+    assert hash_passphrase(SALT, "s3cret-phrase", KDF_LEGACY) == legacy
+    assert registry.passphrase_ok(api_key, "s3cret-phrase")
+    assert not registry.passphrase_ok(api_key, "s3cret-phrasE")
+
+
+def test_an_unknown_kdf_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown passphrase KDF 'md5'"):
+        KeyRegistry().add(GOOD["key"], SECRET, bytes(32), SALT, ["view"], "default", 0, "md5")
+
+
+def test_the_kdf_runs_once_per_key_and_presented_passphrase(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    api_key = make(passphrase="once-per-process")
+    runs: list[str] = []
+
+    def counted(salt: bytes, passphrase: str, kdf: str = KDF) -> bytes:
+        runs.append(passphrase)
+        return hash_passphrase(salt, passphrase, kdf)
+
+    monkeypatch.setattr(keys, "hash_passphrase", counted)
+    for _ in range(3):
+        assert KeyRegistry.passphrase_ok(api_key, "once-per-process")
+        assert not KeyRegistry.passphrase_ok(api_key, "wrong")
+    assert runs == ["once-per-process", "wrong"]
 
 
 def test_get_and_revoke() -> None:
