@@ -213,34 +213,15 @@ class Hub:
 
         subs = index[FULL].get(product_id)
         if subs:
-            frame = None
-            for s in subs:
-                who = s.identity
-                if who is not None and who.profile_id in involved:
-                    s.push(own(who))
-                elif public:
-                    if frame is None:
-                        frame = render.encode(render.order_event(event, None)
-                                              if kind is not Matched else render.match(event))
-                    s.push(frame)
+            _deliver(subs, involved, own, None if not public else lambda: render.encode(
+                render.order_event(event, None) if kind is not Matched else render.match(event)))
         subs = index[USER].get(product_id)
         if subs:
-            for s in subs:
-                who = s.identity
-                if who is not None and who.profile_id in involved:
-                    s.push(own(who))
+            _deliver(subs, involved, own, None)
         if kind is Matched:
             subs = index[MATCHES].get(product_id)
             if subs:
-                frame = None
-                for s in subs:
-                    who = s.identity
-                    if who is not None and who.profile_id in involved:
-                        s.push(own(who))
-                    else:
-                        if frame is None:
-                            frame = render.encode(render.match(event))
-                        s.push(frame)
+                _deliver(subs, involved, own, lambda: render.encode(render.match(event)))
         if public:
             subs = index[LEVEL3].get(product_id)
             if subs:
@@ -317,3 +298,18 @@ def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:
 def _push_all(sessions: Iterable[Session], frame: str) -> None:
     for s in sessions:
         s.push(frame)
+
+
+def _deliver(subs: Iterable[Session], involved: tuple[str, ...],
+             own: Callable[[Identity], str], public: Callable[[], str] | None) -> None:
+    """Push each subscriber its own copy if its profile is ``involved``, else the public frame
+    (made once, on first need; ``None``: this channel has no public copy of the event)."""
+    frame = None
+    for s in subs:
+        who = s.identity
+        if who is not None and who.profile_id in involved:
+            s.push(own(who))
+        elif public is not None:
+            if frame is None:
+                frame = public()
+            s.push(frame)

@@ -170,18 +170,12 @@ def match(m: Matched, kind: str = "match") -> dict[str, Any]:
 def own_match(m: Matched, maker: Identity | None, taker: Identity | None) -> dict[str, Any]:
     """The ``match`` as its maker and/or taker sees it (§9.5 authenticated fields)."""
     out = match(m)
-    if taker is not None:
-        out["taker_user_id"] = taker.user_id
-        out["user_id"] = taker.user_id
-        out["taker_profile_id"] = taker.profile_id
-        out["profile_id"] = taker.profile_id
-        out["taker_fee_rate"] = format_trimmed(m.taker_fee_rate, RATE_DECIMALS)
-    if maker is not None:
-        out["maker_user_id"] = maker.user_id
-        out["user_id"] = maker.user_id
-        out["maker_profile_id"] = maker.profile_id
-        out["profile_id"] = maker.profile_id
-        out["maker_fee_rate"] = format_trimmed(m.maker_fee_rate, RATE_DECIMALS)
+    for role, who, rate in (("taker", taker, m.taker_fee_rate),
+                            ("maker", maker, m.maker_fee_rate)):
+        if who is not None:  # the maker's fields win user_id/profile_id if both (self-trade)
+            out[f"{role}_user_id"] = out["user_id"] = who.user_id
+            out[f"{role}_profile_id"] = out["profile_id"] = who.profile_id
+            out[f"{role}_fee_rate"] = format_trimmed(rate, RATE_DECIMALS)
     return out
 
 
