@@ -122,10 +122,14 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{data_dir}: journal replays to position {result.journal_end}, state hash "
               f"{result.replayed}; no snapshot to compare with")
         return 0
-    verdict = "OK" if result.ok else "MISMATCH"
+    verdict = ("OK" if result.ok else "MISMATCH" if result.expected != result.replayed
+               else "UNUSABLE")
     print(f"{data_dir}: {verdict}: replay from zero to position {result.position} gives "
           f"{result.replayed}; the snapshot says {result.expected} "
           f"(journal ends at {result.journal_end})")
+    for check in result.snapshots:
+        print(f"  {check.path.name}: " + ("usable" if check.problem is None
+                                           else f"not usable: {check.problem}"))
     return 0 if result.ok else 1
 
 

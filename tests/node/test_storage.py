@@ -167,7 +167,7 @@ def test_verify_replays_from_zero_and_matches_the_snapshot(tmp_path: Path) -> No
     assert done.returncode == 0
     assert done.stdout == (f"{tmp_path}: OK: replay from zero to position {position} gives "
                            f"{expected}; the snapshot says {expected} (journal ends at "
-                           f"{position + 2})\n")
+                           f"{position + 2})\n  snapshot-{position:012d}.bin: usable\n")
 
 
 def test_verify_reports_a_snapshot_that_replay_does_not_reproduce(tmp_path: Path) -> None:
