@@ -212,12 +212,20 @@ class SqliteJournal:
                                      "(checksum mismatch)")
             yield position, body
 
-    def compact(self, upto: int) -> int:
-        """Remove the records up to ``upto`` (a verified snapshot covers them); return how
-        many were removed. Later opens start at ``upto + 1``."""
+    def compact(self, upto: int, archive: Path | None = None) -> int:
+        """Take the records up to ``upto`` out of the journal (a verified snapshot covers
+        them), first copying them to a new SQLite file ``archive`` if given; return how many.
+        Later opens start at ``upto + 1``."""
         upto = min(upto, self.last_position)
         if upto < self.first_position:
             return 0
+        if archive is not None:
+            self._db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
+            try:
+                self._db.execute("CREATE TABLE archive.journal AS SELECT * FROM journal "
+                                 "WHERE position <= ?", (upto,))
+            finally:
+                self._db.execute("DETACH DATABASE archive")
         self._db.execute("BEGIN")
         removed = self._db.execute("DELETE FROM journal WHERE position <= ?", (upto,)).rowcount
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_to', ?)", (upto,))

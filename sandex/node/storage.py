@@ -118,7 +118,7 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
         except msgspec.DecodeError as exc:
             raise JournalCorrupt(f"{_name(journal)}: record at position {position} does not "
                                  f"decode: {exc}") from None
-        events = node.apply(command)  # type: ignore[arg-type]
+        events = node.apply(command)
         if events and type(events[0]) in (Rejected, Duplicate):
             raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
                                  f"{type(command).__name__} was refused "
@@ -254,6 +254,22 @@ def _verify_base(paths: list[Path], journal: SqliteJournal) -> Node:
         node = Node(None, None, NullJournal())
     raise JournalCorrupt(f"{journal.path}: records up to position {journal.first_position - 1} "
                          "were compacted away and no usable snapshot covers them")
+
+
+def compact(data_dir: Path, result: Verified, archive: bool) -> tuple[int, Path | None]:
+    """After ``verify`` gave ``result``: take the journal's records up to the newest snapshot
+    out of it (into ``journal-archive-<first>-<last>.sqlite3`` if ``archive``). Returns how
+    many were taken and the archive's path. ``JournalCorrupt`` if the snapshot is not usable."""
+    if not result.snapshots or not result.ok:
+        raise JournalCorrupt(f"{data_dir}: no usable snapshot to compact the journal up to")
+    journal = SqliteJournal(data_dir / JOURNAL_FILE, check_after=result.journal_end)
+    try:
+        first, upto = journal.first_position, result.position
+        target = data_dir / f"journal-archive-{first:012d}-{upto:012d}.sqlite3"
+        removed = journal.compact(upto, target if archive else None)
+    finally:
+        journal.close()
+    return removed, target if archive and removed else None
 
 
 def _name(journal: Journal) -> str:
