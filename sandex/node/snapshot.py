@@ -2,11 +2,11 @@
 
 A snapshot file is ``snapshot-<position>.bin``: a header line of JSON (format, position,
 state hash, document schema, payload length and CRC-32) then the state document
-(``sandex.node.image``: msgspec JSON of plain structs, never a pickle). It is written to a temporary
-name, fsynced, renamed into place and the directory fsynced, so a crash leaves either the
-old set of snapshots or the new one, never half a file under a snapshot's name. A snapshot
-is taken only once its position is durable in the journal, so start-up can always replay
-the journal's tail after it. The newest ``KEEP`` are kept. A snapshot is only a shortcut:
+(``sandex.node.image``: msgspec JSON of plain structs, never a pickle). It is written to a
+temporary name, fsynced, renamed into place and the directory fsynced, so a crash leaves
+either the old set of snapshots or the new one, never half a file under a snapshot's name.
+A snapshot is taken only once its position is durable in the journal, so start-up can always
+replay the journal's tail after it. The newest ``KEEP`` are kept. A snapshot is only a shortcut:
 one that is damaged, of another format or schema (format 1 was a pickle), or whose state
 does not hash to the recorded hash is skipped, and the journal rebuilds the state.
 """

@@ -135,9 +135,9 @@ async def take_snapshot(node: Node, data_dir: Path) -> Path | None:
     """Snapshot ``node`` at its current position without stalling the event loop.
 
     A forked child holds a copy-on-write image of the state at this instant (the cut) and
-    pickles, hashes and writes it; the parent goes on serving, waits for the cut to be
+    encodes, hashes and writes it; the parent goes on serving, waits for the cut to be
     durable in the journal and for the child, then publishes the file. Without ``fork``
-    the state is pickled on the loop. ``None`` if nothing changed since the last snapshot
+    the state is encoded on the loop. ``None`` if nothing changed since the last snapshot
     or the child failed (logged; the journal still has everything).
     """
     position = node.position
