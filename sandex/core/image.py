@@ -7,9 +7,11 @@ and live, each in its dict's order), currencies, fee accounts, supply and the co
 ``profile.live``, ``by_client_oid``, ``open_count``), so an engine restored from an image
 answers every later command exactly as the engine it was exported from.
 
-Fields are matched by name, never by position, so reordering ``Order``'s fields changes
-nothing here. ``shape()`` lists the attribute names the image depends on: the snapshot stores
-a digest of it and treats a change (a new ``Order`` field, say) as "replay the journal".
+Image structs are encoded as arrays (a snapshot holds millions of them); their field order
+is part of the snapshot's schema digest, so a reordered image never loads shifted. ``Order``
+is read and built by field name, so reordering its fields changes nothing here. ``shape()``
+lists the attribute names the image depends on: the snapshot's digest covers it too, so a
+change (a new ``Order`` field, say) means "replay the journal".
 Pure: msgspec Structs and functions, no encoding, no I/O.
 """
 
@@ -42,18 +44,18 @@ from sandex.core.stops import StopBook
 
 __all__ = ["EngineImage", "export", "restore", "shape"]
 
-class AccountImage(msgspec.Struct, frozen=True, kw_only=True):
+class AccountImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     currency: str
     balance: int
     hold: int
 
 
-class LevelImage(msgspec.Struct, frozen=True, kw_only=True):
+class LevelImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     price: int
     orders: list[str]  # ids of the live orders, front of the queue first
 
 
-class ProductImage(msgspec.Struct, frozen=True, kw_only=True):
+class ProductImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     id: str
     base_currency: str
     quote_currency: str
@@ -70,7 +72,7 @@ class ProductImage(msgspec.Struct, frozen=True, kw_only=True):
     asks: list[LevelImage]
 
 
-class ProfileImage(msgspec.Struct, frozen=True, kw_only=True):
+class ProfileImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     id: str
     user_id: str
     name: str
@@ -80,7 +82,7 @@ class ProfileImage(msgspec.Struct, frozen=True, kw_only=True):
     accounts: list[AccountImage]
 
 
-class OrderImage(msgspec.Struct, frozen=True, kw_only=True):
+class OrderImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """An ``Order`` field for field, but its two accounts named by currency (both belong to
     the order's profile)."""
 
@@ -119,7 +121,7 @@ class OrderImage(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: CancelReason | None
 
 
-class EngineImage(msgspec.Struct, frozen=True, kw_only=True):
+class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     currencies: list[Currency]
     fee_accounts: list[AccountImage]
     supply: dict[str, int]

@@ -1,10 +1,11 @@
 """The node's state document: what a snapshot holds, as an explicit, versioned schema.
 
 ``NodeImage`` is the core's ``EngineImage``, the API keys, the read models' ``ViewsImage``
-and the node's last stamped time, encoded as msgspec JSON (integers of any size, fields by
-name, so reordering a class's fields changes nothing). ``SCHEMA`` is a digest of the
-document's JSON schema and of the shape of the classes it is read from: a snapshot written
-under another schema is not loaded (the journal rebuilds the state instead).
+and the node's last stamped time, encoded as msgspec JSON (integers of any size; the many
+small structs as arrays). ``SCHEMA`` is a digest of the document's JSON schema (every field's
+name, type and position) and of the shape of the classes it is read from: a snapshot written
+under another schema is not loaded (the journal rebuilds the state instead), so nothing is
+ever read into the wrong field.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """The read models' state as plain data, for snapshots: ``export`` and ``restore``.
 
 Each list keeps the order the views built it in, so a restored view lists exactly what the
-exported one did, and events applied after a restore extend it as they would have.
-Pure: msgspec Structs and functions, no encoding, no I/O.
+exported one did, and events applied after a restore extend it as they would have. The many
+small records (ledger entries, fills, trades) are kept as array-like twins of their classes
+(``row_type``): the same fields in the same order, without a name per value; that order is
+part of the snapshot's schema digest. Pure: msgspec Structs and functions, no I/O.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import msgspec
 
@@ -18,25 +22,40 @@ from sandex.views.orders import OrdersView
 __all__ = ["ViewsImage", "export", "restore"]
 
 
-class LedgerImage(msgspec.Struct, frozen=True, kw_only=True):
+def row_type(kind: type[msgspec.Struct]) -> Any:
+    """An array-like frozen struct with ``kind``'s fields, in order (its tag left out)."""
+    hints = get_type_hints(kind)
+    fields = [(name, hints[name]) for name in kind.__struct_fields__]
+    return msgspec.defstruct(f"{kind.__name__}Row", fields, array_like=True, frozen=True,
+                             gc=False, module=__name__)
+
+
+if TYPE_CHECKING:  # a row has its class's fields, which is all the type checker needs
+    LedgerRow, FillRow, TradeRow = LedgerEntry, Fill, Trade
+else:
+    LedgerRow, FillRow, TradeRow = row_type(LedgerEntry), row_type(Fill), row_type(Trade)
+_astuple = msgspec.structs.astuple
+
+
+class LedgerImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     profile_id: str
     currency: str
-    entries: list[LedgerEntry]
+    entries: list[LedgerRow]
 
 
-class MarketImage(msgspec.Struct, frozen=True, kw_only=True):
+class MarketImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     product_id: str
-    trades: list[Trade]
+    trades: list[TradeRow]
     minutes: list[Candle]  # one-minute candles in time order
 
 
-class ProfileOrders(msgspec.Struct, frozen=True, kw_only=True):
+class ProfileOrders(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     profile_id: str
     order_ids: list[str]  # in creation order; each on the engine's record
 
 
-class ViewsImage(msgspec.Struct, frozen=True, kw_only=True):
-    fills: list[Fill]  # grouped by (profile, product), each group in trade order
+class ViewsImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    fills: list[FillRow]  # grouped by (profile, product), each group in trade order
     ledger: list[LedgerImage]
     market: list[MarketImage]
     orders: list[ProfileOrders]
@@ -45,10 +64,12 @@ class ViewsImage(msgspec.Struct, frozen=True, kw_only=True):
 def export(fills: FillsView, ledger: LedgerView, market: MarketView,
            orders: OrdersView) -> ViewsImage:
     return ViewsImage(
-        fills=[fill for group in fills.by_product.values() for fill in group],
-        ledger=[LedgerImage(profile_id=profile_id, currency=currency, entries=list(entries))
+        fills=[FillRow(*_astuple(fill)) for group in fills.by_product.values() for fill in group],
+        ledger=[LedgerImage(profile_id=profile_id, currency=currency,
+                            entries=[LedgerRow(*_astuple(e)) for e in entries])
                 for (profile_id, currency), entries in ledger.entries.items()],
-        market=[MarketImage(product_id=product_id, trades=list(m.trades),
+        market=[MarketImage(product_id=product_id,
+                            trades=[TradeRow(*_astuple(t)) for t in m.trades],
                             minutes=[msgspec.structs.replace(c) for c in m.minutes.values()])
                 for product_id, m in market.products.items()],
         orders=[ProfileOrders(profile_id=profile_id, order_ids=list(by_id))
@@ -60,14 +81,16 @@ def restore(image: ViewsImage,
     """The four views ``image`` describes; ``orders`` reads ``engine``'s orders (``ValueError``
     if one is not on its record)."""
     fills = FillsView()
-    for fill in image.fills:
-        fills._add(fill)
+    for row in image.fills:
+        fills._add(Fill(*_astuple(row)))
     ledger = LedgerView()
-    ledger.entries.update(((e.profile_id, e.currency), list(e.entries)) for e in image.ledger)
+    ledger.entries.update(
+        ((e.profile_id, e.currency), [LedgerEntry(*_astuple(r)) for r in e.entries])
+        for e in image.ledger)
     market = MarketView()
     for m in image.market:
         product = market.product(m.product_id)
-        product.trades.extend(m.trades)
+        product.trades.extend(Trade(*_astuple(r)) for r in m.trades)
         product.minutes.update((c.start, msgspec.structs.replace(c)) for c in m.minutes)
     orders = OrdersView(engine)
     for p in image.orders:
