@@ -9,7 +9,7 @@ part of the snapshot's schema digest. Pure: msgspec Structs and functions, no I/
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeAlias, get_type_hints
 
 import msgspec
 
@@ -31,7 +31,9 @@ def row_type(kind: type[msgspec.Struct]) -> Any:
 
 
 if TYPE_CHECKING:  # a row has its class's fields, which is all the type checker needs
-    LedgerRow, FillRow, TradeRow = LedgerEntry, Fill, Trade
+    LedgerRow: TypeAlias = LedgerEntry
+    FillRow: TypeAlias = Fill
+    TradeRow: TypeAlias = Trade
 else:
     LedgerRow, FillRow, TradeRow = row_type(LedgerEntry), row_type(Fill), row_type(Trade)
 _astuple = msgspec.structs.astuple
