@@ -54,6 +54,9 @@ def parser() -> Parser:
         "verify", help="replay a data dir's journal from zero and check the snapshot's hash")
     verify.set_defaults(func=_verify)
     verify.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    verify.add_argument("--compact", choices=("archive", "remove"),
+                        help="then take the records the newest snapshot covers out of the "
+                             "journal, into an archive file or removed")
     admin_cli.add_commands(commands, DEFAULT_DATA_DIR)
     return top
 
@@ -108,10 +111,20 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{data_dir}: journal replays to position {result.journal_end}, state hash "
               f"{result.replayed}; no snapshot to compare with")
         return 0
-    verdict = "OK" if result.ok else "MISMATCH"
+    verdict = ("OK" if result.ok else "MISMATCH" if result.expected != result.replayed
+               else "UNUSABLE")
     print(f"{data_dir}: {verdict}: replay from zero to position {result.position} gives "
           f"{result.replayed}; the snapshot says {result.expected} "
           f"(journal ends at {result.journal_end})")
+    for check in result.snapshots:
+        print(f"  {check.path.name}: " + ("usable" if check.problem is None
+                                           else f"not usable: {check.problem}"))
+    if result.ok and args.compact and result.snapshots:
+        from sandex.node.storage import compact
+
+        removed, archive = compact(data_dir, result, archive=args.compact == "archive")
+        print(f"{data_dir}: compacted: {removed} records up to position {result.position} "
+              + (f"moved to {archive}" if archive else "removed"))
     return 0 if result.ok else 1
 
 

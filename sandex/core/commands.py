@@ -1,9 +1,18 @@
-"""Commands: the only input of the core.
+"""Commands: the only input of the core, and the journal's on-disk schema.
 
 Every command arrives stamped by the sequencer with ``time`` (microseconds since the Unix
 epoch) and every generated id (order ids, transfer ids). The core reads no clock and makes no
 ids, so the same commands always give the same events. Frozen ``msgspec.Struct`` with tags, so
 the journal can encode any of them as one union type.
+
+These classes ARE the journal's record format (``sandex.node.codec``), so every data dir
+ever written depends on them. The rules (``tests/journal/golden_records.jsonl`` enforces them):
+
+* never rename a tag or a field, and never change a field's type or meaning;
+* a new field gets a default, goes last in its class, and that default never changes
+  (records are written with ``omit_defaults``: an old record means "the default");
+* a retired tag or field name is never reused for something else;
+* a class name is free to change: only its ``tag`` is on disk.
 """
 
 from __future__ import annotations
@@ -21,14 +30,14 @@ from sandex.core.model import (
 )
 
 
-class Command(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="command",
-              kw_only=True):
+class Command(msgspec.Struct, frozen=True, gc=False, tag_field="command", kw_only=True,
+              omit_defaults=True):
     """Base of every command: ``time`` is stamped by the sequencer, in microseconds."""
 
     time: int
 
 
-class PlaceOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class PlaceOrder(Command, frozen=True, gc=False, tag="place_order", kw_only=True):
     """POST /orders (§4.1). Sizes and prices in 1e-8; ``funds`` in amount units (1e-16)."""
 
     order_id: str
@@ -48,7 +57,7 @@ class PlaceOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
     client_oid: str | None = None
 
 
-class CancelOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class CancelOrder(Command, frozen=True, gc=False, tag="cancel_order", kw_only=True):
     """DELETE /orders/{id} or /orders/client:{client_oid} (§4.6), optionally product-scoped."""
 
     profile_id: str
@@ -57,24 +66,24 @@ class CancelOrder(Command, frozen=True, gc=False, tag=True, kw_only=True):
     product_id: str | None = None
 
 
-class CancelAll(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class CancelAll(Command, frozen=True, gc=False, tag="cancel_all", kw_only=True):
     """DELETE /orders (§4.7): every open order of the profile, optionally of one product."""
 
     profile_id: str
     product_id: str | None = None
 
 
-class AdvanceClock(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class AdvanceClock(Command, frozen=True, gc=False, tag="advance_clock", kw_only=True):
     """Move the venue clock to ``time``: GTT orders whose expire_time has passed are canceled."""
 
 
-class AddCurrency(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class AddCurrency(Command, frozen=True, gc=False, tag="add_currency", kw_only=True):
     currency: str
     name: str
     min_size: int  # amount units
 
 
-class AddProduct(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class AddProduct(Command, frozen=True, gc=False, tag="add_product", kw_only=True):
     product_id: str
     base_currency: str
     quote_currency: str
@@ -84,12 +93,12 @@ class AddProduct(Command, frozen=True, gc=False, tag=True, kw_only=True):
     status: ProductStatus = ProductStatus.ONLINE
 
 
-class SetProductStatus(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class SetProductStatus(Command, frozen=True, gc=False, tag="set_product_status", kw_only=True):
     product_id: str
     status: ProductStatus
 
 
-class CreateProfile(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class CreateProfile(Command, frozen=True, gc=False, tag="create_profile", kw_only=True):
     profile_id: str
     user_id: str
     name: str
@@ -97,7 +106,7 @@ class CreateProfile(Command, frozen=True, gc=False, tag=True, kw_only=True):
     taker_fee_rate: int  # 1e-6
 
 
-class SetFees(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class SetFees(Command, frozen=True, gc=False, tag="set_fees", kw_only=True):
     """New fee rates for a profile; orders already accepted keep the rates they were given."""
 
     profile_id: str
@@ -105,21 +114,21 @@ class SetFees(Command, frozen=True, gc=False, tag=True, kw_only=True):
     taker_fee_rate: int
 
 
-class Deposit(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class Deposit(Command, frozen=True, gc=False, tag="deposit", kw_only=True):
     profile_id: str
     currency: str
     amount: int
     transfer_id: str
 
 
-class Withdraw(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class Withdraw(Command, frozen=True, gc=False, tag="withdraw", kw_only=True):
     profile_id: str
     currency: str
     amount: int
     transfer_id: str
 
 
-class Transfer(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class Transfer(Command, frozen=True, gc=False, tag="transfer", kw_only=True):
     """POST /profiles/transfer (§6.10): move available funds between two profiles."""
 
     from_profile_id: str

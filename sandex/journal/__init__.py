@@ -10,9 +10,11 @@ are opaque bytes here; ``sandex.node.codec`` turns commands into records and bac
 from sandex.journal.store import (
     Journal,
     JournalCorrupt,
+    JournalFormatError,
     MemoryJournal,
     NullJournal,
     SqliteJournal,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "NullJournal", "SqliteJournal"]
+__all__ = ["Journal", "JournalCorrupt", "JournalFormatError", "MemoryJournal", "NullJournal",
+           "SqliteJournal"]

@@ -5,10 +5,18 @@
 returns, and survives a process crash or a power cut. One transaction per batch is the
 group commit: one fsync covers every command of the batch.
 
-Each record carries a CRC-32 of its body, and positions are contiguous from 1. On open the
-whole journal is checked: a bad *last* record is a torn tail (written when the process
-died, never acknowledged) and is removed with a log line; a bad or missing record anywhere
-else is corruption, and opening refuses with the file and position, changing nothing.
+Each record carries a CRC-32 of its body, and positions are contiguous from 1 (or from
+after the compaction point, see ``compact``). On open, positions are checked for gaps (a
+cheap count) and the records after ``check_after`` (the newest snapshot) are checksummed: a
+bad *last* record is a torn tail (written when the process died, never acknowledged) and is
+removed with a log line; a bad or missing record anywhere else is corruption, and opening
+refuses with the file and position, changing nothing. ``read`` checksums every record it
+returns, so a replay from further back checks what it reads; ``sandex verify`` checks all.
+
+The ``meta`` table says how to read the records: ``format`` (``FORMAT`` for a journal this
+code wrote or upgraded) and ``format2_from``, the first position written in format 2 (the
+records before it are format 1, see ``sandex.node.codec``). A journal of an unknown or newer
+format is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -22,11 +30,16 @@ from typing import Protocol
 
 log = logging.getLogger("sandex.journal")
 
-FORMAT = 1
+FORMAT = 2  # 1: records before format2_from are format 1 (class-name tags)
+KNOWN_FORMATS = (1, 2)
 
 
 class JournalCorrupt(RuntimeError):
     """The journal cannot be trusted; the message names the file and the position."""
+
+
+class JournalFormatError(JournalCorrupt):
+    """The journal was written in a format this code does not read (a newer sandex)."""
 
 
 class Journal(Protocol):
@@ -38,6 +51,8 @@ class Journal(Protocol):
 
     last_position: int
     blocking: bool
+    legacy_end: int  # the records up to here are in record format 1
+    first_position: int  # 1, or the first record kept after a compaction
 
     def append(self, records: list[bytes]) -> int: ...
 
@@ -50,6 +65,8 @@ class NullJournal:
     """``--ephemeral``: positions advance, nothing is kept (nothing could be replayed)."""
 
     blocking = False
+    legacy_end = 0
+    first_position = 1
 
     def __init__(self) -> None:
         self.last_position = 0
@@ -69,6 +86,8 @@ class MemoryJournal:
     """The same interface as ``SqliteJournal``, kept in a list (tests)."""
 
     blocking = False
+    legacy_end = 0
+    first_position = 1
 
     def __init__(self) -> None:
         self._records: list[bytes] = []
@@ -92,33 +111,59 @@ class SqliteJournal:
 
     blocking = True
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, check_after: int = 0) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            self._open(check_after)
+        except BaseException:
+            self._db.close()  # a refused open leaves no connection (nor -wal/-shm) behind
+            raise
+
+    def _open(self, check_after: int) -> None:
+        found = self._meta("format")
+        if found is not None and found not in KNOWN_FORMATS:
+            raise JournalFormatError(f"{self.path}: journal format {found!r}; this sandex "
+                                     f"reads formats up to {FORMAT}: refusing to open it")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS journal ("
                          "position INTEGER PRIMARY KEY, crc INTEGER NOT NULL, body BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value)")
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
-        try:
-            self.last_position = self._check()
-        except BaseException:
-            self._db.close()  # a refused open leaves no connection (nor -wal/-shm) behind
-            raise
+        compacted = self._meta("compacted_to")
+        self.first_position = 1 + (compacted if isinstance(compacted, int) else 0)
+        self.last_position = self._check(max(check_after, self.first_position - 1))
+        if found != FORMAT:  # a new journal, or format 1: what follows is format 2
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (FORMAT,))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format2_from', ?)",
+                             (self.last_position + 1,))
+            self._db.execute("COMMIT")
+        format2_from = self._meta("format2_from")
+        self.legacy_end = format2_from - 1 if isinstance(format2_from, int) else 0
 
-    def _check(self) -> int:
-        """Verify every record; drop a torn tail; return the last good position."""
-        expected = 1
+    def _meta(self, name: str) -> object:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new file
+            return None
+        return None if row is None else row[0]
+
+    def _check(self, after: int) -> int:
+        """Check positions are contiguous, and the records after ``after``; drop a torn
+        tail; return the last good position."""
+        count, low, high = self._db.execute(
+            "SELECT COUNT(*), MIN(position), MAX(position) FROM journal").fetchone()
+        if count and (low != self.first_position or high - low + 1 != count):
+            self._find_gap()
+        expected = max(after, self.first_position - 1) + 1
         bad: int | None = None
         for position, crc, body in self._db.execute(
-                "SELECT position, crc, body FROM journal ORDER BY position"):
+                "SELECT position, crc, body FROM journal WHERE position >= ? ORDER BY position",
+                (expected,)):
             if bad is not None:
                 raise JournalCorrupt(f"{self.path}: record at position {bad} is corrupt "
                                      "(checksum mismatch) and is not the last")
-            if position != expected:
-                raise JournalCorrupt(f"{self.path}: gap in the journal: position {expected} "
-                                     f"is missing (next is {position})")
             if not isinstance(body, bytes) or zlib.crc32(body) != crc:
                 bad = position
             expected = position + 1
@@ -127,7 +172,21 @@ class SqliteJournal:
                         "truncated", self.path, bad)
             self._db.execute("DELETE FROM journal WHERE position = ?", (bad,))
             return bad - 1
-        return expected - 1
+        return int(high) if count else self.first_position - 1
+
+    def _find_gap(self) -> None:
+        expected = self.first_position
+        for (position,) in self._db.execute("SELECT position FROM journal ORDER BY position"):
+            if position != expected:
+                break
+            expected += 1
+        raise JournalCorrupt(f"{self.path}: gap in the journal: position {expected} "
+                             f"is missing (next is {position})")
+
+    def verify(self) -> None:
+        """Checksum every record (``sandex verify``); ``JournalCorrupt`` names the first bad."""
+        for _ in self.read(self.first_position - 1):
+            pass
 
     def append(self, records: list[bytes]) -> int:
         """Write ``records`` in one transaction; durable when this returns."""
@@ -144,10 +203,35 @@ class SqliteJournal:
         return self.last_position
 
     def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
-        for position, _crc, body in self._db.execute(
+        """The records after ``after``, in order, each checked against its checksum."""
+        for position, crc, body in self._db.execute(
                 "SELECT position, crc, body FROM journal WHERE position > ? ORDER BY position",
                 (after,)):
+            if not isinstance(body, bytes) or zlib.crc32(body) != crc:
+                raise JournalCorrupt(f"{self.path}: record at position {position} is corrupt "
+                                     "(checksum mismatch)")
             yield position, body
+
+    def compact(self, upto: int, archive: Path | None = None) -> int:
+        """Take the records up to ``upto`` out of the journal (a verified snapshot covers
+        them), first copying them to a new SQLite file ``archive`` if given; return how many.
+        Later opens start at ``upto + 1``."""
+        upto = min(upto, self.last_position)
+        if upto < self.first_position:
+            return 0
+        if archive is not None:
+            self._db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
+            try:
+                self._db.execute("CREATE TABLE archive.journal AS SELECT * FROM journal "
+                                 "WHERE position <= ?", (upto,))
+            finally:
+                self._db.execute("DETACH DATABASE archive")
+        self._db.execute("BEGIN")
+        removed = self._db.execute("DELETE FROM journal WHERE position <= ?", (upto,)).rowcount
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_to', ?)", (upto,))
+        self._db.execute("COMMIT")
+        self.first_position = upto + 1
+        return int(removed)
 
     def close(self) -> None:
         self._db.close()

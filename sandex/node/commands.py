@@ -11,7 +11,7 @@ import msgspec
 from sandex.core import Command
 
 
-class CreateApiKey(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class CreateApiKey(Command, frozen=True, gc=False, tag="create_api_key", kw_only=True):
     key: str
     secret: str  # base64
     passphrase_hash: bytes
@@ -21,7 +21,7 @@ class CreateApiKey(Command, frozen=True, gc=False, tag=True, kw_only=True):
     kdf: str = "sha256"  # how passphrase_hash was made; records without it are salted SHA-256
 
 
-class RevokeApiKey(Command, frozen=True, gc=False, tag=True, kw_only=True):
+class RevokeApiKey(Command, frozen=True, gc=False, tag="revoke_api_key", kw_only=True):
     key: str
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,13 +29,16 @@ from sandex.core import (
     Matched,
     Rejected,
 )
+from sandex.core import image as core_image
 from sandex.errors import Error
 from sandex.journal import Journal, NullJournal
+from sandex.node import image
 from sandex.node.clock import Clock, SystemClock
 from sandex.node.codec import encode
 from sandex.node.commands import CreateApiKey, KeyCreated, KeyRevoked, RevokeApiKey
 from sandex.node.ids import Ids
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
+from sandex.views import image as views_image
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
@@ -233,11 +235,16 @@ class Node:
 
     # -- snapshots ----------------------------------------------------------------------------
     def dump_state(self) -> bytes:
-        """Everything replay would rebuild, as of ``position`` (see ``sandex.node.snapshot``)."""
-        return pickle.dumps((self.engine, self.keys, self.fills, self.ledger, self.market,
-                             self.orders, self._last_time), protocol=5)
+        """Everything replay would rebuild, as of ``position``: a ``NodeImage`` document."""
+        return image.encode(image.export(self))
 
     def load_state(self, data: bytes, position: int) -> None:
+        """Take the state of a ``dump_state`` document at ``position``; raise (changing
+        nothing) if it does not decode or is inconsistent."""
+        state = image.decode(data)
+        engine = core_image.restore(state.engine)
+        keys = image.restore_keys(state.keys)
+        fills, ledger, market, orders = views_image.restore(state.views, engine)
         (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
-         self._last_time) = pickle.loads(data)  # our own data dir
+         self._last_time) = engine, keys, fills, ledger, market, orders, state.last_time
         self.position = self.durable_position = position

@@ -1,12 +1,14 @@
 """Snapshots: the node's whole state at a journal position, written atomically.
 
 A snapshot file is ``snapshot-<position>.bin``: a header line of JSON (format, position,
-state hash, payload length and CRC-32) then the pickled state. It is written to a temporary
-name, fsynced, renamed into place and the directory fsynced, so a crash leaves either the
-old set of snapshots or the new one, never half a file under a snapshot's name. A snapshot
-is taken only once its position is durable in the journal, so start-up can always replay
-the journal's tail after it. The newest ``KEEP`` are kept; a damaged one is skipped (with a
-log line) in favour of an older one, and the journal still holds everything from zero.
+state hash, document schema, payload length and CRC-32) then the state document
+(``sandex.node.image``: msgspec JSON of plain structs, never a pickle). It is written to a
+temporary name, fsynced, renamed into place and the directory fsynced, so a crash leaves
+either the old set of snapshots or the new one, never half a file under a snapshot's name.
+A snapshot is taken only once its position is durable in the journal, so start-up can always
+replay the journal's tail after it. The newest ``KEEP`` are kept. A snapshot is only a shortcut:
+one that is damaged, of another format or schema (format 1 was a pickle), or whose state
+does not hash to the recorded hash is skipped, and the journal rebuilds the state.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sandex.core.invariants import state_hash
+from sandex.node.image import SCHEMA
 
 if TYPE_CHECKING:
     from sandex.node.node import Node
 
 log = logging.getLogger("sandex.snapshot")
 
-FORMAT = 1
+FORMAT = 2  # 1: a pickle of live objects (not read any more)
 KEEP = 2
 _PREFIX, _SUFFIX = "snapshot-", ".bin"
 
@@ -65,7 +68,8 @@ def temporary_path(directory: Path, position: int) -> Path:
 def write_temporary(temporary: Path, position: int, state: bytes, hash_: str) -> None:
     """The file's whole content, fsynced, under its temporary name."""
     header = json.dumps({"format": FORMAT, "position": position, "state_hash": hash_,
-                         "length": len(state), "crc32": zlib.crc32(state)}).encode() + b"\n"
+                         "schema": SCHEMA, "length": len(state),
+                         "crc32": zlib.crc32(state)}).encode() + b"\n"
     with open(temporary, "wb") as file:
         file.write(header)
         file.write(state)
@@ -95,21 +99,26 @@ def read(path: Path) -> Snapshot:
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: unreadable header ({exc})") from None
         if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: unknown format {header.get('format')!r}")
+            raise ValueError(f"{path}: format {header.get('format')!r}, this sandex reads "
+                             f"format {FORMAT}")
+        if header.get("schema") != SCHEMA:
+            raise ValueError(f"{path}: written under state schema {header.get('schema')!r}, "
+                             f"this sandex has {SCHEMA}")
         state = file.read()
     if len(state) != length or zlib.crc32(state) != crc:
         raise ValueError(f"{path}: checksum mismatch (damaged or truncated)")
     return Snapshot(position, hash_, state, path)
 
 
-def latest(directory: Path) -> Snapshot | None:
-    """The newest valid snapshot in ``directory``, skipping damaged ones with a log line."""
-    for path in sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"), reverse=True):
-        try:
-            return read(path)
-        except (OSError, ValueError) as exc:
-            log.warning("skipping snapshot: %s", exc)
-    return None
+def paths(directory: Path) -> list[Path]:
+    """Every snapshot file in ``directory``, newest first."""
+    return sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"), reverse=True)
+
+
+def position_of(path: Path) -> int:
+    """The position in a snapshot's file name (``-1`` if the name is not a snapshot's)."""
+    digits = path.name.removeprefix(_PREFIX).removesuffix(_SUFFIX)
+    return int(digits) if digits.isdigit() else -1
 
 
 def _fsync_directory(directory: Path) -> None:

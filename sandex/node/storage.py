@@ -1,9 +1,12 @@
 """A node's data directory: open (snapshot + journal replay), snapshot, verify.
 
 Layout under ``--data-dir``: ``journal.sqlite3`` (the command log, see ``sandex.journal``)
-and ``snapshots/`` (see ``sandex.node.snapshot``). Start-up loads the newest valid snapshot
-and replays the journal after it; ``verify`` replays the whole journal from zero and checks
-it reproduces the snapshot's state hash.
+and ``snapshots/`` (see ``sandex.node.snapshot``). Start-up loads the newest usable snapshot
+(its document decodes under this code's schema and its state hashes to the hash recorded
+with it) and replays the journal after it; if none is usable it logs one warning and replays
+the journal from position 1: a stale snapshot costs replay time, never correctness.
+``verify`` checksums the whole journal, replays it from the start, and says of each snapshot
+whether it is usable. ``compact`` removes the records a verified snapshot covers.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sandex.core import Duplicate, Rejected
 from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
 from sandex.node.clock import Clock
-from sandex.node.codec import decode
+from sandex.node.codec import FORMAT, decode
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
@@ -38,18 +41,13 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
     if data_dir is None:
         return Node(clock, Ids(seed), NullJournal())
     data_dir.mkdir(parents=True, exist_ok=True)
-    journal = SqliteJournal(data_dir / JOURNAL_FILE)
+    paths = snapshot.paths(data_dir / SNAPSHOT_DIR)
+    # Only the tail after the newest snapshot is checksummed here; a replay from further
+    # back checksums what it reads.
+    journal = SqliteJournal(data_dir / JOURNAL_FILE,
+                            check_after=max((snapshot.position_of(p) for p in paths), default=0))
     try:
-        node = Node(clock, None, journal)
-        latest = snapshot.latest(data_dir / SNAPSHOT_DIR)
-        if latest is not None:
-            if latest.position > journal.last_position:
-                raise JournalCorrupt(
-                    f"{journal.path}: ends at position {journal.last_position}, but snapshot "
-                    f"{latest.path} is at position {latest.position}: records are missing")
-            node.load_state(latest.state, latest.position)
-            node.snapshot_position = latest.position
-            log.info("loaded snapshot at position %d", latest.position)
+        node = _from_snapshots(paths, journal, clock)
         replay(node, journal, after=node.position)
         assert node.position == journal.last_position, "replay stopped short"
     except BaseException:
@@ -57,6 +55,51 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
         raise
     node.ids = Ids(seed, stream=node.position)
     return node
+
+
+def _from_snapshots(paths: list[Path], journal: SqliteJournal, clock: Clock | None) -> Node:
+    """A node at the newest usable snapshot, else a fresh one (one warning either way)."""
+    problems: list[str] = []
+    for path in paths:
+        node = Node(clock, None, journal)
+        problem = _load(node, path, journal)
+        if problem is None:
+            if problems:
+                log.warning("skipping snapshot: %s; loaded %s instead", "; ".join(problems),
+                            path)
+            log.info("loaded snapshot at position %d", node.position)
+            return node
+        problems.append(problem)
+    if problems:
+        log.warning("skipping snapshot: %s; rebuilding the state from the journal",
+                    "; ".join(problems))
+    if journal.first_position > 1:
+        raise JournalCorrupt(f"{journal.path}: records up to position "
+                             f"{journal.first_position - 1} were compacted away and no usable "
+                             "snapshot covers them")
+    return Node(clock, None, journal)
+
+
+def _load(node: Node, path: Path, journal: Journal) -> str | None:
+    """Load the snapshot at ``path`` into ``node``: ``None``, or why it is not usable."""
+    try:
+        latest = snapshot.read(path)
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    if latest.position > journal.last_position:
+        raise JournalCorrupt(
+            f"{_name(journal)}: ends at position {journal.last_position}, but snapshot "
+            f"{latest.path} is at position {latest.position}: records are missing")
+    if latest.position < journal.first_position - 1:
+        return f"{path}: older than the journal's first record ({journal.first_position})"
+    try:
+        node.load_state(latest.state, latest.position)
+    except Exception as exc:  # a document that does not fit this code: replay instead
+        return f"{path}: cannot be restored ({exc!r})"
+    if snapshot.node_hash(node) != latest.state_hash:
+        return f"{path}: the restored state does not hash to the snapshot's state hash"
+    node.snapshot_position = latest.position
+    return None
 
 
 def replay(node: Node, journal: Journal, after: int = 0, until: int | None = None) -> None:
@@ -71,11 +114,11 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
         if position > end:
             break
         try:
-            command = decode(body)
+            command = decode(body, 1 if position <= journal.legacy_end else FORMAT)
         except msgspec.DecodeError as exc:
             raise JournalCorrupt(f"{_name(journal)}: record at position {position} does not "
                                  f"decode: {exc}") from None
-        events = node.apply(command)  # type: ignore[arg-type]
+        events = node.apply(command)
         if events and type(events[0]) in (Rejected, Duplicate):
             raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
                                  f"{type(command).__name__} was refused "
@@ -92,9 +135,9 @@ async def take_snapshot(node: Node, data_dir: Path) -> Path | None:
     """Snapshot ``node`` at its current position without stalling the event loop.
 
     A forked child holds a copy-on-write image of the state at this instant (the cut) and
-    pickles, hashes and writes it; the parent goes on serving, waits for the cut to be
+    encodes, hashes and writes it; the parent goes on serving, waits for the cut to be
     durable in the journal and for the child, then publishes the file. Without ``fork``
-    the state is pickled on the loop. ``None`` if nothing changed since the last snapshot
+    the state is encoded on the loop. ``None`` if nothing changed since the last snapshot
     or the child failed (logged; the journal still has everything).
     """
     position = node.position
@@ -139,37 +182,94 @@ def snapshot_now(node: Node, data_dir: Path) -> Path | None:
 
 
 @dataclass(frozen=True)
+class SnapshotCheck:
+    path: Path
+    position: int
+    problem: str | None  # None: usable (loads, and replay reproduces its hash)
+
+
+@dataclass(frozen=True)
 class Verified:
-    position: int  # the snapshot's position (0: there is none)
-    expected: str | None  # the snapshot's state hash
-    replayed: str  # the hash replay from zero gave at that position
+    position: int  # the newest snapshot's position (0: there is none)
+    expected: str | None  # the newest snapshot's state hash
+    replayed: str  # the hash replay from the start gave at that position
     journal_end: int
+    snapshots: tuple[SnapshotCheck, ...] = ()  # newest first
 
     @property
     def ok(self) -> bool:
-        return self.expected is None or self.expected == self.replayed
+        return all(check.problem is None for check in self.snapshots[:1])
 
 
 def verify(data_dir: Path) -> Verified:
-    """Replay the whole journal from zero; compare with the newest snapshot's state hash."""
+    """Checksum the whole journal, replay it from the start, and check every snapshot: it
+    loads under this code, and replay reproduces its state hash at its position."""
     if not (data_dir / JOURNAL_FILE).exists():
         raise FileNotFoundError(f"{data_dir / JOURNAL_FILE}: no journal here")
-    journal = SqliteJournal(data_dir / JOURNAL_FILE)
+    journal = SqliteJournal(data_dir / JOURNAL_FILE)  # checks every record
     try:
-        latest = snapshot.latest(data_dir / SNAPSHOT_DIR)
-        node = Node(None, None, NullJournal())
-        if latest is not None:
-            replay(node, journal, 0, latest.position)
-            if node.position != latest.position:
+        paths = sorted(snapshot.paths(data_dir / SNAPSHOT_DIR), key=snapshot.position_of)
+        node = _verify_base(paths, journal)
+        checks: list[SnapshotCheck] = []
+        expected, at_newest = None, ""
+        for path in paths:
+            position = snapshot.position_of(path)
+            if position < node.position:
+                checks.append(SnapshotCheck(path, position, "older than the journal's "
+                                            f"first record ({journal.first_position})"))
+                continue
+            replay(node, journal, node.position, position)
+            if node.position != position:
                 raise JournalCorrupt(f"{journal.path}: ends at position {node.position}, "
-                                     f"before the snapshot's {latest.position}")
-            at_snapshot = snapshot.node_hash(node)
+                                     f"before the snapshot's {position}")
+            at_newest = snapshot.node_hash(node)
+            problem = _load(Node(None, None, NullJournal()), path, journal)
+            try:
+                expected = snapshot.read(path).state_hash
+            except (OSError, ValueError):
+                expected = None
+            if problem is None and expected != at_newest:
+                problem = f"{path}: replay from the start does not reproduce its state hash"
+            checks.append(SnapshotCheck(path, position, problem))
         replay(node, journal, node.position)
-        if latest is None:
+        if not checks:
             return Verified(0, None, snapshot.node_hash(node), node.position)
-        return Verified(latest.position, latest.state_hash, at_snapshot, node.position)
+        newest = checks[-1]
+        return Verified(newest.position, expected or "(unreadable)", at_newest, node.position,
+                        tuple(reversed(checks)))
     finally:
         journal.close()
+
+
+def _verify_base(paths: list[Path], journal: SqliteJournal) -> Node:
+    """Where replay starts: a fresh node, or after a compaction the oldest usable snapshot
+    that covers the removed records."""
+    node = Node(None, None, NullJournal())
+    if journal.first_position == 1:
+        return node
+    for path in paths:
+        if snapshot.position_of(path) >= journal.first_position - 1 and _load(
+                node, path, journal) is None:
+            return node
+        node = Node(None, None, NullJournal())
+    raise JournalCorrupt(f"{journal.path}: records up to position {journal.first_position - 1} "
+                         "were compacted away and no usable snapshot covers them")
+
+
+def compact(data_dir: Path, result: Verified, archive: bool) -> tuple[int, Path | None]:
+    """After ``verify`` gave ``result``: take the journal's records up to the newest snapshot
+    out of it (into ``journal-archive-<first>-<last>.sqlite3`` if ``archive``). Returns how
+    many were taken and the archive's path. ``JournalCorrupt`` if the snapshot is not usable."""
+    if not result.snapshots or not result.ok:
+        raise JournalCorrupt(f"{data_dir}: no usable snapshot to compact the journal up to")
+    journal = SqliteJournal(data_dir / JOURNAL_FILE, check_after=result.journal_end)
+    try:
+        first, upto = journal.first_position, result.position
+        target = data_dir / f"journal-archive-{first:012d}-{upto:012d}.sqlite3"
+        removed = journal.compact(upto, target if archive else None)
+    finally:
+        journal.close()
+    return removed, target if archive and removed else None
 
 
 def _name(journal: Journal) -> str:

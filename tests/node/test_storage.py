@@ -167,7 +167,7 @@ def test_verify_replays_from_zero_and_matches_the_snapshot(tmp_path: Path) -> No
     assert done.returncode == 0
     assert done.stdout == (f"{tmp_path}: OK: replay from zero to position {position} gives "
                            f"{expected}; the snapshot says {expected} (journal ends at "
-                           f"{position + 2})\n")
+                           f"{position + 2})\n  snapshot-{position:012d}.bin: usable\n")
 
 
 def test_verify_reports_a_snapshot_that_replay_does_not_reproduce(tmp_path: Path) -> None:
@@ -260,3 +260,67 @@ def test_a_long_replay_logs_its_progress(tmp_path: Path, caplog: pytest.LogCaptu
     assert f"replaying journal positions 1..{end}" in caplog.text
     assert f"replaying journal: {end // 2} of {end}" in caplog.text
     assert f"replayed to position {end} in " in caplog.text
+
+
+# --- compaction ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["archive", "remove"])
+def test_verify_compact_takes_out_what_the_snapshot_covers(tmp_path: Path, how: str) -> None:
+    node = build(SCENARIO, data_dir=tmp_path).node
+    trade(node, 3)
+    at = snapshot_now(node, tmp_path)
+    position = node.position
+    trade(node, 2)
+    expected = snapshot.node_hash(node)
+    close(node)
+    assert at is not None
+
+    done = sandex("verify", "--data-dir", str(tmp_path), "--compact", how)
+    assert done.returncode == 0, done.stderr
+    archive = tmp_path / f"journal-archive-{1:012d}-{position:012d}.sqlite3"
+    assert done.stdout.endswith(f"{tmp_path}: compacted: {position} records up to position "
+                                f"{position} " + (f"moved to {archive}\n" if how == "archive"
+                                                  else "removed\n"))
+    con = sqlite3.connect(tmp_path / JOURNAL_FILE)
+    assert con.execute("SELECT min(position) FROM journal").fetchone()[0] == position + 1
+    con.close()
+    if how == "archive":
+        con = sqlite3.connect(archive)
+        assert con.execute("SELECT count(*), max(position) FROM journal").fetchone() == (
+            position, position)
+        con.close()
+    else:
+        assert not archive.exists()
+
+    again = open_node(tmp_path)  # from the snapshot, then the tail
+    assert snapshot.node_hash(again) == expected and again.snapshot_position == position
+    close(again)
+    assert sandex("verify", "--data-dir", str(tmp_path)).returncode == 0
+
+    at.write_bytes(b"damaged")  # no usable snapshot covers the records taken out any more
+    done = sandex("serve", "--port", "1", "--scenario", str(SCENARIO), "--data-dir",
+                  str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.endswith(f"sandex: {tmp_path / JOURNAL_FILE}: records up to position "
+                                f"{position} were compacted away and no usable snapshot "
+                                "covers them\n")
+
+
+def test_start_up_checks_only_the_tail_after_the_snapshot_and_verify_checks_all(
+        tmp_path: Path) -> None:
+    node = build(SCENARIO, data_dir=tmp_path).node
+    trade(node, 3)
+    snapshot_now(node, tmp_path)
+    trade(node, 1)
+    expected = snapshot.node_hash(node)
+    close(node)
+    damage(tmp_path / JOURNAL_FILE, 5)  # before the snapshot: start-up does not read it
+
+    again = open_node(tmp_path)
+    assert snapshot.node_hash(again) == expected
+    close(again)
+    done = sandex("verify", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr == (f"sandex: {tmp_path / JOURNAL_FILE}: record at position 5 is corrupt "
+                           "(checksum mismatch) and is not the last\n")

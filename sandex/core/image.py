@@ -1,0 +1,283 @@
+"""The engine's state as plain data: ``export`` it to an ``EngineImage``, ``restore`` one.
+
+An image holds what replay would build and nothing derived: products with their levels (live
+orders in exact queue order), profiles with their accounts, every order on record (archive
+and live, each in its dict's order), currencies, fee accounts, supply and the counters.
+``restore`` rebuilds the rest (book totals and heaps, stop heaps, the expiry heap,
+``profile.live``, ``by_client_oid``, ``open_count``), so an engine restored from an image
+answers every later command exactly as the engine it was exported from.
+
+Image structs are encoded as arrays (a snapshot holds millions of them); their field order
+is part of the snapshot's schema digest, so a reordered image never loads shifted. ``Order``
+is read and built by field name, so reordering its fields changes nothing here. ``shape()``
+lists the attribute names the image depends on: the snapshot's digest covers it too, so a
+change (a new ``Order`` field, say) means "replay the journal".
+Pure: msgspec Structs and functions, no encoding, no I/O.
+"""
+
+from __future__ import annotations
+
+from heapq import heapify
+
+import msgspec
+
+from sandex.core.book import Book, Level
+from sandex.core.engine import Engine
+from sandex.core.model import (
+    FEE_PROFILE_ID,
+    Account,
+    CancelReason,
+    Currency,
+    DoneReason,
+    Order,
+    OrderType,
+    ProductStatus,
+    Profile,
+    Side,
+    Status,
+    StopType,
+    Stp,
+    TimeInForce,
+)
+from sandex.core.product import Product
+from sandex.core.stops import StopBook
+
+__all__ = ["EngineImage", "export", "restore", "shape"]
+
+class AccountImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    currency: str
+    balance: int
+    hold: int
+
+
+class LevelImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    price: int
+    orders: list[str]  # ids of the live orders, front of the queue first
+
+
+class ProductImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    id: str
+    base_currency: str
+    quote_currency: str
+    base_increment: int
+    quote_increment: int
+    min_market_funds: int
+    status: ProductStatus
+    sequence: int
+    trade_id: int
+    last_price: int | None
+    print_low: int | None
+    print_high: int | None
+    bids: list[LevelImage]
+    asks: list[LevelImage]
+
+
+class ProfileImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    id: str
+    user_id: str
+    name: str
+    maker_rate: int
+    taker_rate: int
+    created_at: int
+    accounts: list[AccountImage]
+
+
+class OrderImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """An ``Order`` field for field, but its two accounts named by currency (both belong to
+    the order's profile)."""
+
+    id: str
+    number: int
+    profile_id: str
+    product_id: str
+    side: Side
+    type: OrderType
+    created_at: int
+    price: int | None
+    size: int | None
+    remaining: int | None
+    funds: int | None
+    specified_funds: int | None
+    funds_remaining: int | None
+    time_in_force: TimeInForce
+    expire_time: int | None
+    post_only: bool
+    stp: Stp
+    stop: StopType | None
+    stop_price: int | None
+    client_oid: str | None
+    maker_rate: int
+    taker_rate: int
+    hold_rate: int
+    hold_account: str  # currency
+    recv_account: str  # currency
+    hold: int
+    status: Status
+    filled_size: int
+    executed_value: int
+    fill_fees: int
+    done_at: int | None
+    done_reason: DoneReason | None
+    cancel_reason: CancelReason | None
+
+
+class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    currencies: list[Currency]
+    fee_accounts: list[AccountImage]
+    supply: dict[str, int]
+    products: list[ProductImage]
+    profiles: list[ProfileImage]
+    archive: list[OrderImage]  # done orders with fills, in record order
+    live: list[OrderImage]  # open, active and pending orders, in arrival order
+    clock: int
+    order_number: int
+    entry_id: int
+
+
+_ACCOUNT_FIELDS = ("hold_account", "recv_account")
+
+
+def shape() -> list[tuple[str, list[str]]]:
+    """The attribute names of every class the image is read from (a snapshot's schema)."""
+    return [
+        ("Engine", sorted(vars(Engine()))),
+        ("Order", sorted(Order.__struct_fields__)),
+        *((kind.__name__, sorted(kind.__slots__))
+          for kind in (Account, Profile, Product, Book, Level, StopBook)),
+    ]
+
+
+# -- export --------------------------------------------------------------------------------------
+def export(engine: Engine) -> EngineImage:
+    """The engine's state as an image (shares no mutable object with the engine)."""
+    return EngineImage(
+        currencies=list(engine.currencies.values()),
+        fee_accounts=[_account(a) for a in engine.fee_accounts.values()],
+        supply=dict(engine.supply),
+        products=[_product(p) for p in engine.products.values()],
+        profiles=[_profile(p) for p in engine.profiles.values()],
+        archive=[_order(o) for o in engine._archive.values()],
+        live=[_order(o) for o in engine._live.values()],
+        clock=engine.clock,
+        order_number=engine._order_number,
+        entry_id=engine._entry_id,
+    )
+
+
+def _account(account: Account) -> AccountImage:
+    return AccountImage(currency=account.currency, balance=account.balance, hold=account.hold)
+
+
+def _levels(levels: dict[int, Level]) -> list[LevelImage]:
+    return [LevelImage(price=price, orders=[o.id for o in level.live()])
+            for price, level in levels.items()]
+
+
+def _product(product: Product) -> ProductImage:
+    return ProductImage(
+        id=product.id, base_currency=product.base_currency,
+        quote_currency=product.quote_currency, base_increment=product.base_increment,
+        quote_increment=product.quote_increment, min_market_funds=product.min_market_funds,
+        status=product.status, sequence=product.sequence, trade_id=product.trade_id,
+        last_price=product.last_price, print_low=product.print_low,
+        print_high=product.print_high, bids=_levels(product.book.bids),
+        asks=_levels(product.book.asks))
+
+
+def _profile(profile: Profile) -> ProfileImage:
+    return ProfileImage(
+        id=profile.id, user_id=profile.user_id, name=profile.name,
+        maker_rate=profile.maker_rate, taker_rate=profile.taker_rate,
+        created_at=profile.created_at,
+        accounts=[_account(a) for a in profile.accounts.values()])
+
+
+def _order(order: Order) -> OrderImage:
+    fields = msgspec.structs.asdict(order)
+    for name in _ACCOUNT_FIELDS:
+        fields[name] = fields[name].currency
+    return OrderImage(**fields)
+
+
+# -- restore -------------------------------------------------------------------------------------
+def restore(image: EngineImage) -> Engine:
+    """A new engine in the state ``image`` describes, derived structures rebuilt.
+
+    ``ValueError`` if the image is inconsistent (an order naming an unknown account, a level
+    naming an order that is not live): such an image cannot come from an engine.
+    """
+    engine = Engine()
+    engine.currencies.update((c.id, c) for c in image.currencies)
+    engine.fee_accounts.update(
+        (a.currency, Account(FEE_PROFILE_ID, a.currency, a.balance, a.hold))
+        for a in image.fee_accounts)
+    engine.supply.update(image.supply)
+    engine.clock = image.clock
+    engine._order_number = image.order_number
+    engine._entry_id = image.entry_id
+    for p in image.profiles:
+        profile = engine.profiles[p.id] = Profile(p.id, p.user_id, p.name, p.maker_rate,
+                                                  p.taker_rate, p.created_at)
+        profile.accounts.update(
+            (a.currency, Account(p.id, a.currency, a.balance, a.hold)) for a in p.accounts)
+    engine._archive.update((o.id, _restore_order(engine, o)) for o in image.archive)
+    engine._live.update((o.id, _restore_order(engine, o)) for o in image.live)
+    for p_image in image.products:
+        engine.products[p_image.id] = _restore_product(engine, p_image)
+    _index(engine)
+    return engine
+
+
+def _restore_order(engine: Engine, image: OrderImage) -> Order:
+    profile = engine.profiles.get(image.profile_id)
+    if profile is None:
+        raise ValueError(f"order {image.id}: unknown profile {image.profile_id}")
+    fields = msgspec.structs.asdict(image)
+    for name in _ACCOUNT_FIELDS:
+        account = profile.accounts.get(fields[name])
+        if account is None:
+            raise ValueError(f"order {image.id}: no {fields[name]} account")
+        fields[name] = account
+    return Order(**fields)
+
+
+def _restore_product(engine: Engine, image: ProductImage) -> Product:
+    product = Product(image.id, image.base_currency, image.quote_currency,
+                      image.base_increment, image.quote_increment, image.min_market_funds,
+                      image.status)
+    product.sequence, product.trade_id = image.sequence, image.trade_id
+    product.last_price = image.last_price
+    product.print_low, product.print_high = image.print_low, image.print_high
+    for levels in (image.bids, image.asks):
+        for level in levels:
+            for order_id in level.orders:
+                order = engine._live.get(order_id)
+                if order is None or order.status is not Status.OPEN or order.price != level.price:
+                    raise ValueError(f"level {level.price} of {image.id}: {order_id} is not "
+                                     "an open order at that price")
+                product.book.add(order)
+    return product
+
+
+def _index(engine: Engine) -> None:
+    """Rebuild what the orders on record imply: profiles' live orders and indexes, the stop
+    books and the expiry heap (ties in the heaps break on the arrival number, as they did)."""
+    for order in engine._archive.values():
+        if order.client_oid is not None:
+            engine.profiles[order.profile_id].by_client_oid[order.client_oid] = order
+    for order in engine._live.values():
+        profile = engine.profiles[order.profile_id]
+        profile.live[order.id] = order
+        profile.open_count[order.product_id] = profile.open_count.get(order.product_id, 0) + 1
+        if order.client_oid is not None:
+            profile.by_client_oid[order.client_oid] = order
+        if order.expire_time is not None:
+            engine._expiries.append((order.expire_time, order.number, order))
+    heapify(engine._expiries)
+    for order in sorted(engine._live.values(), key=_number):
+        if order.status is Status.ACTIVE:
+            engine.products[order.product_id].stops.add(order)
+
+
+def _number(order: Order) -> int:
+    return order.number

@@ -1,0 +1,67 @@
+"""The node's state document: what a snapshot holds, as an explicit, versioned schema.
+
+``NodeImage`` is the core's ``EngineImage``, the API keys, the read models' ``ViewsImage``
+and the node's last stamped time, encoded as msgspec JSON (integers of any size; the many
+small structs as arrays). ``SCHEMA`` is a digest of the document's JSON schema (every field's
+name, type and position) and of the shape of the classes it is read from: a snapshot written
+under another schema is not loaded (the journal rebuilds the state instead), so nothing is
+ever read into the wrong field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+
+from sandex.auth.keys import ApiKey, KeyRegistry
+from sandex.core import image as core_image
+from sandex.views import image as views_image
+
+if TYPE_CHECKING:
+    from sandex.node.node import Node
+
+
+class NodeImage(msgspec.Struct, frozen=True, kw_only=True):
+    engine: core_image.EngineImage
+    keys: list[ApiKey]  # in creation order
+    views: views_image.ViewsImage
+    last_time: int
+
+
+def _schema() -> str:
+    digest = hashlib.sha256(msgspec.json.encode(msgspec.json.schema(NodeImage)))
+    digest.update(msgspec.json.encode(core_image.shape()))
+    return digest.hexdigest()[:16]
+
+
+SCHEMA: Final = _schema()
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(NodeImage)
+
+
+def export(node: Node) -> NodeImage:
+    return NodeImage(
+        engine=core_image.export(node.engine),
+        keys=list(node.keys.list()),
+        views=views_image.export(node.fills, node.ledger, node.market, node.orders),
+        last_time=node._last_time)
+
+
+def encode(image: NodeImage) -> bytes:
+    return _encoder.encode(image)
+
+
+def decode(data: bytes) -> NodeImage:
+    """``msgspec.DecodeError`` (a ``ValueError``) if ``data`` is not a ``NodeImage``."""
+    return _decoder.decode(data)
+
+
+def restore_keys(keys: list[ApiKey]) -> KeyRegistry:
+    registry = KeyRegistry()
+    for key in keys:
+        registry.add(key.key, key.secret, key.passphrase_hash, key.salt, key.permissions,
+                     key.profile_id, key.created_at)
+    return registry
