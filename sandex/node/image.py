@@ -11,16 +11,15 @@ ever read into the wrong field.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import msgspec
 
 from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.core import image as core_image
+from sandex.core.engine import Engine
+from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 from sandex.views import image as views_image
-
-if TYPE_CHECKING:
-    from sandex.node.node import Node
 
 
 class NodeImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,12 +41,14 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(NodeImage)
 
 
-def export(node: Node) -> NodeImage:
+def export(engine: Engine, keys: KeyRegistry, fills: FillsView, ledger: LedgerView,
+           market: MarketView, orders: OrdersView, last_time: int) -> NodeImage:
+    """The document of a node's state (the parts ``Node`` holds, as of one position)."""
     return NodeImage(
-        engine=core_image.export(node.engine),
-        keys=list(node.keys.list()),
-        views=views_image.export(node.fills, node.ledger, node.market, node.orders),
-        last_time=node._last_time)
+        engine=core_image.export(engine),
+        keys=list(keys.list()),
+        views=views_image.export(fills, ledger, market, orders),
+        last_time=last_time)
 
 
 def encode(image: NodeImage) -> bytes:
@@ -63,5 +64,5 @@ def restore_keys(keys: list[ApiKey]) -> KeyRegistry:
     registry = KeyRegistry()
     for key in keys:
         registry.add(key.key, key.secret, key.passphrase_hash, key.salt, key.permissions,
-                     key.profile_id, key.created_at)
+                     key.profile_id, key.created_at, key.kdf)
     return registry

@@ -236,7 +236,9 @@ class Node:
     # -- snapshots ----------------------------------------------------------------------------
     def dump_state(self) -> bytes:
         """Everything replay would rebuild, as of ``position``: a ``NodeImage`` document."""
-        return image.encode(image.export(self))
+        return image.encode(image.export(
+            self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
+            self._last_time))
 
     def load_state(self, data: bytes, position: int) -> None:
         """Take the state of a ``dump_state`` document at ``position``; raise (changing

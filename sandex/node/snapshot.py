@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandex.auth.keys import KDF_LEGACY
 from sandex.core.invariants import state_hash
 from sandex.node.image import SCHEMA
 
@@ -50,6 +51,8 @@ def node_hash(node: Node) -> str:
         digest.update(repr((key.key, key.secret, key.profile_id, sorted(key.permissions),
                             key.salt.hex(), key.passphrase_hash.hex(),
                             key.created_at)).encode())
+        if key.kdf != KDF_LEGACY:  # a field added later: keys journaled before it hash as then
+            digest.update(repr(key.kdf).encode())
     return digest.hexdigest()
 
 
