@@ -76,26 +76,29 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from sandex.api.admin import AdminGateway
     from sandex.banner import banner
-    from sandex.journal import JournalCorrupt
+    from sandex.journal import JournalCorrupt, StorageError
     from sandex.scenario import ScenarioError
     from sandex.server import build, serve
 
     setup_logging(args.log_level, args.log_json)
     data_dir = None if args.ephemeral else Path(args.data_dir)
     lock = DataDirLock(data_dir) if data_dir is not None else None
+    base = f"http://{args.host}:{args.port}"
     try:
         if lock is not None:
             lock.acquire()
         venue = build(args.scenario, rate_limits=False if args.no_rate_limit else None,
                       seed=args.seed, data_dir=data_dir, demo=not args.no_demo)
-    except (ScenarioError, JournalCorrupt, DataDirBusy) as exc:
+        token = admin_token(data_dir) if data_dir is not None else secrets.token_urlsafe(32)
+        if data_dir is not None:
+            write_server(data_dir, base)
+    except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return 2
-    token = admin_token(data_dir) if data_dir is not None else secrets.token_urlsafe(32)
+    except OSError as exc:  # a data dir that is full, read-only or not ours
+        print(f"sandex: {startup_fault(exc)}", file=sys.stderr)
+        return 2
     venue.app.admin = AdminGateway(venue.node, token)
-    base = f"http://{args.host}:{args.port}"
-    if data_dir is not None:
-        write_server(data_dir, base)
     called = sys.argv[0]  # `.venv/bin/sandex` under make run: say so in the admin hint
     text = banner(args.host, args.port, data_dir, venue.node.position,
                   venue.scenario.credentials, token if data_dir is None else None,
@@ -105,6 +108,14 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if data_dir is not None:
             remove_server(data_dir)
+
+
+def startup_fault(exc: OSError) -> str:
+    """A file-system error at start-up as one line: the file, then what the fault is."""
+    from sandex.journal.store import describe
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{describe(exc)}"
 
 
 def _verify(args: argparse.Namespace) -> int:

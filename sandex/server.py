@@ -125,7 +125,7 @@ def serve(venue: Venue, host: str, port: int,
           on_ready: Callable[[], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot.
 
-    Returns the exit status: 0, or 1 if the journal failed (the node then stops at once).
+    Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
     """
     config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http="httptools",
                             ws="websockets-sansio", lifespan="off", log_level="warning",
@@ -134,11 +134,10 @@ def serve(venue: Venue, host: str, port: int,
     server = _Server(config)
     node = venue.node
 
-    def journal_failed(exc: BaseException) -> None:
-        log.critical("journal write failed, stopping: %r", exc)
+    def node_stopped(exc: BaseException) -> None:  # the node has logged why
         server.should_exit = server.force_exit = True
 
-    node.on_failure = journal_failed
+    node.on_failure = node_stopped
 
     async def main() -> None:
         tasks = [asyncio.create_task(tick_clock(node))]

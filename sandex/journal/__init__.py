@@ -13,6 +13,8 @@ from sandex.journal.store import (
     MemoryJournal,
     NullJournal,
     SqliteJournal,
+    StorageError,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "NullJournal", "SqliteJournal"]
+__all__ = ["Journal", "JournalCorrupt", "MemoryJournal", "NullJournal", "SqliteJournal",
+           "StorageError"]
