@@ -26,6 +26,7 @@ from sandex.demo import DemoConfig, load_demo_config, run_demo, withdraw_quotes
 from sandex.feed import Feed, FeedLimits
 from sandex.logs import ACCESS
 from sandex.node import Node
+from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load
 
@@ -157,8 +158,8 @@ def serve(venue: Venue, host: str, port: int,
         finally:
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                with contextlib.suppress(asyncio.CancelledError, NodeStopped):
+                    await task  # a task that met the stopped node: the node logged why
             await node.close()
             ACCESS.flush()
         if venue.data_dir is not None and node.failure is None:
