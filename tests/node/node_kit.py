@@ -32,8 +32,9 @@ class GatedJournal(MemoryJournal):
         return super().append(records)
 
 
-def venue(journal: MemoryJournal) -> Node:
-    node = Node(clock=ManualClock(T0), ids=Ids(seed=5), journal=journal)
+def venue(journal: MemoryJournal | None = None, clock: ManualClock | None = None) -> Node:
+    """A node with BTC-USD and profile ``a`` holding plenty of USD."""
+    node = Node(clock=clock or ManualClock(T0), ids=Ids(seed=5), journal=journal)
     node.apply(AddProduct(time=node.stamp(), product_id="BTC-USD", base_currency="BTC",
                           quote_currency="USD", base_increment=1, quote_increment=10**6,
                           min_market_funds=0))
