@@ -279,10 +279,10 @@ class Node:
             return self._apply_key(command)  # type: ignore[arg-type]
         events = self.engine.apply(command)
         for event in events:
-            kind = type(event)
-            if kind is LedgerEntry:
+            event_kind = type(event)
+            if event_kind is LedgerEntry:
                 self.ledger.on_entry(event)  # type: ignore[arg-type]
-            elif kind is Matched:
+            elif event_kind is Matched:
                 self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
