@@ -116,7 +116,7 @@ class Node:
     async def execute(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once it is durable."""
         if self._stopped is not None:
-            raise self._stopped
+            raise self._refusal()
         events = self._apply_or_stop(command)
         if events:
             kind = type(events[0])
@@ -154,7 +154,7 @@ class Node:
     def record(self, command: Command) -> list[Event]:
         """Apply and journal ``command`` synchronously (start-up and offline administration)."""
         if self._stopped is not None:
-            raise self._stopped
+            raise self._refusal()
         if self._filling is not None or self._writing is not None:
             raise RuntimeError("record() while a group commit is in flight")
         events = self._apply_or_stop(command)
@@ -211,6 +211,11 @@ class Node:
             f"accepted or answered, the journal ends at position {self.durable_position}"),
             quiet=quiet)
 
+    def _refusal(self) -> NodeStopped:
+        """A fresh copy of what stopped the node, for one more caller."""
+        assert self._stopped is not None
+        return type(self._stopped)(*self._stopped.args)
+
     def _stop(self, exc: BaseException, error: NodeStopped,
               exc_info: BaseException | None = None, quiet: bool = False) -> None:
         """Stop for good: log ``error``, fail every waiter, tell ``on_failure``."""
@@ -249,7 +254,7 @@ class Node:
         Raises ``NodeStopped`` once the node has stopped: a read must then not be answered.
         """
         if self._stopped is not None:
-            raise self._stopped
+            raise self._refusal()
         if self.in_flight:
             await self._wait(new_records=False)
 
