@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model
+from kit import machine as describe_machine
 from streams import Stream, book_order, cancel, generate, place
 
 from sandex.core import Account, Engine, Rejected, check_invariants, state_hash
@@ -140,9 +140,9 @@ def main() -> None:
         print(text, file=out, flush=True)
 
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    machine = f"{platform.platform()} | {cpu_model()} | {os.cpu_count()} CPUs"
+    machine = describe_machine()
     load = os.getloadavg()[0]
-    say(f"python {python} | {machine} | load {load:.1f}")
+    say(f"machine: {machine} | load {load:.1f}")
 
     start = time.perf_counter()
     stream = generate(args.commands, args.seed, args.products, args.profiles)

@@ -31,24 +31,20 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import hashlib
-import hmac
 import http.client
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = Path(__file__).resolve().parent / "bench_scenario.toml"
+from kit import SCENARIO, free_port, percentile, scenario_keys, signed_headers, wait_ready
+
 SAMPLED = 50
 SEQUENCE = re.compile(rb'"sequence":(\d+)')
 
@@ -56,7 +52,6 @@ SEQUENCE = re.compile(rb'"sequence":(\d+)')
 # -- the server process -----------------------------------------------------------------------
 
 def run_server(port: int, data_dir: str | None, record: str) -> None:
-    sys.path.insert(0, str(ROOT))
     from sandex.server import build, serve
 
     venue = build(SCENARIO, rate_limits=False, data_dir=Path(data_dir) if data_dir else None)
@@ -76,31 +71,21 @@ def run_server(port: int, data_dir: str | None, record: str) -> None:
 
 # -- the driver process -----------------------------------------------------------------------
 
-def _keys() -> list[tuple[str, bytes, str]]:
-    data = tomllib.loads(SCENARIO.read_text())
-    return [(k["key"], base64.b64decode(k["secret"]), k["passphrase"])
-            for p in data["profiles"] for k in p.get("keys", [])]
-
-
 def run_driver(port: int, seconds: float, rate: float | None) -> None:
-    seller, buyer = _keys()[0], _keys()[1]
+    seller, buyer = scenario_keys()[:2]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     orders, started = 0, time.monotonic()
     price = 30000
     while time.monotonic() - started < seconds:
-        for (key, secret, passphrase), side in ((seller, "sell"), (buyer, "buy")):
+        for key, side in ((seller, "sell"), (buyer, "buy")):
             if rate is not None:
                 due = started + orders / rate
                 time.sleep(max(0.0, due - time.monotonic()))
             body = json.dumps({"product_id": "BTC-USD", "side": side, "type": "limit",
                                "price": str(price), "size": "0.01"}).encode()
-            ts = str(time.time())
-            sign = base64.b64encode(hmac.new(secret, f"{ts}POST/orders".encode() + body,
-                                             hashlib.sha256).digest()).decode()
             conn.request("POST", "/orders", body, {
-                "Content-Type": "application/json", "CB-ACCESS-KEY": key,
-                "CB-ACCESS-SIGN": sign, "CB-ACCESS-TIMESTAMP": ts,
-                "CB-ACCESS-PASSPHRASE": passphrase})
+                "Content-Type": "application/json",
+                **signed_headers(key, "POST", "/orders", body)})
             reply = conn.getresponse()
             reply.read()
             if reply.status != 200:
@@ -195,34 +180,12 @@ def _frame(opcode: int, payload: bytes) -> bytes:
 
 
 def _subscribe_message(channel: str) -> bytes:
-    key, secret, passphrase = _keys()[2]
-    ts = str(time.time())
-    sign = base64.b64encode(hmac.new(secret, f"{ts}GET/users/self/verify".encode(),
-                                     hashlib.sha256).digest()).decode()
+    """An authenticated subscribe: signed as ``GET /users/self/verify`` (§9)."""
+    headers = signed_headers(scenario_keys()[2], "GET", "/users/self/verify")
     return json.dumps({"type": "subscribe", "product_ids": ["BTC-USD"], "channels": [channel],
-                       "key": key, "signature": sign, "passphrase": passphrase,
-                       "timestamp": ts}).encode()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("server exited")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/time")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+                       "key": headers["CB-ACCESS-KEY"], "signature": headers["CB-ACCESS-SIGN"],
+                       "passphrase": headers["CB-ACCESS-PASSPHRASE"],
+                       "timestamp": headers["CB-ACCESS-TIMESTAMP"]}).encode()
 
 
 async def _connect_all(port: int, count: int, channel: str) -> list[Subscriber]:
@@ -238,13 +201,8 @@ async def _connect_all(port: int, count: int, channel: str) -> list[Subscriber]:
     return subscribers
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def one_run(count: int, args: argparse.Namespace) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="sandex-feed-bench-") as tmp:
         record = str(Path(tmp) / "durable.json")
         data_dir = None if args.ephemeral else str(Path(tmp) / "data")
@@ -252,7 +210,7 @@ def one_run(count: int, args: argparse.Namespace) -> dict[str, Any]:
             [sys.executable, __file__, "_serve", str(port), data_dir or "", record],
             stdout=subprocess.DEVNULL)
         try:
-            _wait_ready(port, server)
+            wait_ready(port, server)
             loop = asyncio.new_event_loop()
             subscribers = loop.run_until_complete(_connect_all(port, count, args.channel))
             driver = subprocess.Popen(
@@ -287,8 +245,8 @@ def one_run(count: int, args: argparse.Namespace) -> dict[str, Any]:
     return {"subscribers": count, "channel": args.channel,
             "orders_per_s": driven["orders"] / driven["seconds"],
             "messages": frames, "messages_per_s": frames / (last - first),
-            "latency_ms_p50": _percentile(latencies, 0.50),
-            "latency_ms_p99": _percentile(latencies, 0.99),
+            "latency_ms_p50": percentile(sorted(latencies), 0.50),
+            "latency_ms_p99": percentile(sorted(latencies), 0.99),
             "latency_samples": len(latencies),
             "dropped": sum(1 for s in subscribers if s.closed)}
 

@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     """argparse -> options -> open the venue -> banner -> run it."""
     from sandex.admin.presence import DataDirBusy
     from sandex.banner import banner
-    from sandex.journal import JournalCorrupt
+    from sandex.journal import JournalCorrupt, StorageError
     from sandex.scenario import ScenarioError
     from sandex.server import ServeOptions, open_venue, serve
 
@@ -85,8 +85,11 @@ def _serve(args: argparse.Namespace) -> int:
         access=access)
     try:
         venue = open_venue(options)
-    except (ScenarioError, JournalCorrupt, DataDirBusy) as exc:
+    except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a data dir that is full, read-only or not ours
+        print(f"sandex: {startup_fault(exc)}", file=sys.stderr)
         return 2
     called = sys.argv[0]  # `.venv/bin/sandex` under make run: say so in the admin hint
     text = banner(args.host, args.port, options.data_dir, venue.node.position,
@@ -94,6 +97,14 @@ def _serve(args: argparse.Namespace) -> int:
                   venue.admin_token if options.data_dir is None else None,
                   called if Path(called).name == "sandex" else "sandex")
     return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
+
+
+def startup_fault(exc: OSError) -> str:
+    """A file-system error at start-up as one line: the file, then what the fault is."""
+    from sandex.journal.store import describe
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{describe(exc)}"
 
 
 def _verify(args: argparse.Namespace) -> int:

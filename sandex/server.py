@@ -34,6 +34,7 @@ from sandex.core import AdvanceClock, Rejected
 from sandex.demo import DemoConfig, run_demo, withdraw_quotes
 from sandex.logs import AccessLog
 from sandex.node import Node
+from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load, read
 
@@ -197,7 +198,7 @@ def serve(venue: Venue, host: str, port: int,
           on_ready: Callable[[], None] | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot, close.
 
-    Returns the exit status: 0, or 1 if the journal failed (the node then stops at once).
+    Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
     """
     config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http="httptools",
                             ws="websockets-sansio", lifespan="off", log_level="warning",
@@ -206,11 +207,10 @@ def serve(venue: Venue, host: str, port: int,
     server = _Server(config)
     node = venue.node
 
-    def journal_failed(exc: BaseException) -> None:
-        log.critical("journal write failed, stopping: %r", exc)
+    def node_stopped(exc: BaseException) -> None:  # the node has logged why
         server.should_exit = server.force_exit = True
 
-    node.on_failure = journal_failed
+    node.on_failure = node_stopped
 
     async def main() -> None:
         tasks = [asyncio.create_task(tick_clock(node))]
@@ -230,8 +230,8 @@ def serve(venue: Venue, host: str, port: int,
         finally:
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                with contextlib.suppress(asyncio.CancelledError, NodeStopped):
+                    await task  # a task that met the stopped node: the node logged why
             await node.close()
             if venue.access is not None:
                 venue.access.flush()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sandex.admin.presence import TOKEN_FILE, DataDirBusy, DataDirLock, read_server
+from sandex.journal import StorageError
 
 COMMON = ("data_dir", "url", "token", "command", "action", "op", "func")
 
@@ -117,6 +118,8 @@ def _dispatch(args: argparse.Namespace, payload: dict[str, Any]) -> Any:
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()
+    except StorageError as exc:
+        raise Failed(str(exc)) from None
     except DataDirBusy:
         server = read_server(data_dir)
         if server is None:
@@ -145,11 +148,11 @@ def _offline(data_dir: Path, op: str, payload: dict[str, Any]) -> Any:
 
     try:
         node = open_node(data_dir)
-    except JournalCorrupt as exc:
+    except (JournalCorrupt, StorageError) as exc:
         raise Failed(str(exc)) from None
     try:
         return run_offline(node, op, payload)
-    except AdminError as exc:
+    except (AdminError, StorageError) as exc:
         raise Failed(str(exc)) from None
     finally:
         node.journal.close()

@@ -15,7 +15,7 @@ from sandex.admin.ops import AdminError, UnknownCommand, run_online
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.errors import Error
 from sandex.node import Node
-from sandex.node.node import JournalFailed
+from sandex.node.node import NodeStopped
 
 PREFIX = "/admin/"
 
@@ -40,7 +40,7 @@ class AdminGateway:
         args: dict[str, Any] = request.json_object() if request.body else {}
         try:
             return json_response(await run_online(self.node, name, args))
-        except JournalFailed:
+        except NodeStopped:
             raise
         except UnknownCommand:
             raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name) from None

@@ -29,7 +29,7 @@ from sandex.demo.maker import MarketMaker
 from sandex.demo.model import Cancel, Intent, OwnOrder, Place, ProductView
 from sandex.demo.taker import Taker
 from sandex.node import Node
-from sandex.node.node import JournalFailed
+from sandex.node.node import NodeStopped
 
 if TYPE_CHECKING:
     from sandex.core.book import Level
@@ -59,7 +59,7 @@ async def run_demo(node: Node, config: DemoConfig, *, ticks: int | None = None) 
             return
         try:
             await tick(node, config, maker, taker)
-        except JournalFailed:
+        except NodeStopped:
             return  # the node accepts nothing more; the server is stopping
         except Exception:  # a bug here must not take the venue down
             failures += 1

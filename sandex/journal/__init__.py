@@ -14,7 +14,8 @@ from sandex.journal.store import (
     MemoryJournal,
     NullJournal,
     SqliteJournal,
+    StorageError,
 )
 
 __all__ = ["Journal", "JournalCorrupt", "JournalFormatError", "MemoryJournal", "NullJournal",
-           "SqliteJournal"]
+           "SqliteJournal", "StorageError"]

@@ -17,16 +17,21 @@ The ``meta`` table says how to read the records: ``format`` (``FORMAT`` for a jo
 code wrote or upgraded) and ``format2_from``, the first position written in format 2 (the
 records before it are format 1, see ``sandex.node.codec``). A journal of an unknown or newer
 format is refused before anything is written.
+
+A storage fault (disk full, read-only file system, locked, I/O error) is raised as
+``StorageError`` naming the file and what the fault is, on open as on ``append``.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger("sandex.journal")
 
@@ -40,6 +45,67 @@ class JournalCorrupt(RuntimeError):
 
 class JournalFormatError(JournalCorrupt):
     """The journal was written in a format this code does not read (a newer sandex)."""
+
+
+class StorageError(RuntimeError):
+    """The file system or SQLite refused: the message names the file and the fault."""
+
+
+# What a storage fault is, by SQLite's primary result code and by errno.
+_SQLITE_FAULTS = {
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_READONLY: "it is read-only (read-only file system or no write permission)",
+    sqlite3.SQLITE_BUSY: "it is locked by another process",
+    sqlite3.SQLITE_LOCKED: "it is locked by another process",
+    sqlite3.SQLITE_IOERR: "an I/O error (the disk or the file system failed)",
+    sqlite3.SQLITE_CANTOPEN: "it cannot be opened (missing directory or no permission)",
+    sqlite3.SQLITE_PERM: "permission denied",
+    sqlite3.SQLITE_AUTH: "permission denied",
+    sqlite3.SQLITE_NOTADB: "it is not a SQLite database",
+    sqlite3.SQLITE_CORRUPT: "it is damaged (SQLite reports corruption)",
+}
+_OS_FAULTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "it is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EIO: "an I/O error (the disk or the file system failed)",
+}
+
+
+def describe(exc: BaseException) -> str:
+    """A storage fault as what it is (``the disk is full``), with the system's own words."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        what = _SQLITE_FAULTS.get(code & 0xFF) if isinstance(code, int) else None
+        said = f"SQLite: {exc}"
+    elif isinstance(exc, OSError):
+        what = _OS_FAULTS.get(exc.errno) if exc.errno is not None else None
+        said = exc.strerror or str(exc)
+    else:
+        what, said = None, repr(exc)
+    return f"{what} ({said})" if what else said
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _storage_faults(doing: str) -> Callable[[_F], _F]:
+    """Turn SQLite's and the OS's errors in a method into ``StorageError`` naming the file."""
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def wrapper(self: SqliteJournal, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                db = getattr(self, "_db", None)
+                if doing == "open" and db is not None:
+                    db.close()  # a refused open leaves no connection behind
+                raise StorageError(f"{self.path}: cannot {doing} the journal: "
+                                   f"{describe(exc)}") from exc
+        return wrapper  # type: ignore[return-value]
+    return wrap
 
 
 class Journal(Protocol):
@@ -111,6 +177,7 @@ class SqliteJournal:
 
     blocking = True
 
+    @_storage_faults("open")
     def __init__(self, path: Path, check_after: int = 0) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -188,8 +255,13 @@ class SqliteJournal:
         for _ in self.read(self.first_position - 1):
             pass
 
+    @_storage_faults("write")
     def append(self, records: list[bytes]) -> int:
-        """Write ``records`` in one transaction; durable when this returns."""
+        """Write ``records`` in one transaction; durable when this returns.
+
+        On failure nothing of the batch is kept (rolled back, by SQLite itself after a full
+        disk or an I/O error) and ``StorageError`` says what failed.
+        """
         first = self.last_position + 1
         rows = [(first + i, zlib.crc32(body), body) for i, body in enumerate(records)]
         self._db.execute("BEGIN")
@@ -197,7 +269,12 @@ class SqliteJournal:
             self._db.executemany("INSERT INTO journal VALUES (?, ?, ?)", rows)
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may already have rolled back (disk full)
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as rollback:  # keep the cause, not this consequence
+                    log.warning("%s: rollback after a failed write failed too: %s",
+                                self.path, rollback)
             raise
         self.last_position = first + len(records) - 1
         return self.last_position

@@ -7,6 +7,14 @@ command is durable. Commands that arrive while a batch is being written form the
 so one fsync covers many commands; the write runs on a writer thread, never on the event
 loop. Listeners (the feed) see a command's events only after its batch is durable, in order.
 
+Fail-stop: if a batch cannot be written (disk full, read-only, I/O error) or applying a
+command raises (a bug: memory may be half-changed), the node stops for good. It logs one
+line saying what and where, fails every waiting request, answers no further command or read
+(memory may be ahead of the disk) and calls ``on_failure`` (the server exits non-zero). The
+journal keeps what it had: a restart replays it, and the command that raised is not in it.
+A command stamped no later than the last one applied is refused the same way: stamps are
+unique cursors, so a caller must stamp and execute in one event-loop step.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
@@ -44,8 +52,20 @@ Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
 
 
-class JournalFailed(RuntimeError):
+class NodeStopped(RuntimeError):
+    """The node has stopped (see the module docstring): it accepts and answers nothing more."""
+
+
+class JournalFailed(NodeStopped):
     """The journal could not be written: memory is ahead of disk, so the node stops."""
+
+
+class EngineFault(NodeStopped):
+    """Applying a command raised: memory may be half-changed, so the node stops."""
+
+
+class TimeOutOfOrder(AssertionError):
+    """A command stamped no later than the last one applied: a caller's bug (see ``stamp``)."""
 
 
 class Node:
@@ -62,12 +82,14 @@ class Node:
         self.ledger = LedgerView()
         self.market = MarketView()
         self.orders = OrdersView(self.engine)
-        self._last_time = 0
+        self._last_time = 0  # the latest time stamped or applied
+        self._applied_time = 0  # the time of the last command applied (strictly increasing)
         self.position = 0  # the last command applied (replay moves it to the journal's end)
         self.durable_position = 0  # the last command on disk
         self.snapshot_position = 0  # the position of the newest snapshot written or loaded
         self.listeners: list[Listener] = []  # called with each durable command's events
-        self.failure: BaseException | None = None
+        self.failure: BaseException | None = None  # what stopped the node, as raised
+        self._stopped: NodeStopped | None = None  # ... and what callers get from now on
         self.on_failure: Callable[[BaseException], None] | None = None
         self._records: list[bytes] = []  # the batch filling up
         self._events: list[list[Event]] = []
@@ -95,9 +117,9 @@ class Node:
     # -- writing ------------------------------------------------------------------------------
     async def execute(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once it is durable."""
-        if self.failure is not None:
-            raise JournalFailed("the journal failed; the node accepts nothing more")
-        events = self.apply(command)
+        if self._stopped is not None:
+            raise self._refusal()
+        events = self._apply_or_stop(command)
         if events:
             kind = type(events[0])
             if kind is Rejected:
@@ -133,11 +155,17 @@ class Node:
 
     def record(self, command: Command) -> list[Event]:
         """Apply and journal ``command`` synchronously (start-up and offline administration)."""
+        if self._stopped is not None:
+            raise self._refusal()
         if self._filling is not None or self._writing is not None:
             raise RuntimeError("record() while a group commit is in flight")
-        events = self.apply(command)
+        events = self._apply_or_stop(command)
         if not events or type(events[0]) not in (Rejected, Duplicate):
-            self.journal.append([encode(command)])
+            try:
+                self.journal.append([encode(command)])
+            except Exception as exc:  # the caller reports it (start-up, offline tools)
+                self._journal_failed(exc, self.position + 1, self.position + 1, quiet=True)
+                raise
             self.position = self.durable_position = self.journal.last_position
             self._notify([events])
         return events
@@ -148,10 +176,13 @@ class Node:
         while self._filling is not None:
             waiters, records, events = self._filling, self._records, self._events
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
+            first = self.durable_position + 1
             try:
                 await loop.run_in_executor(self._writer, self.journal.append, records)
             except BaseException as exc:  # disk full, I/O error: stop rather than diverge
-                self._fail(exc)
+                self._journal_failed(exc, first, first + len(records) - 1)
+                return
+            if self._stopped is not None:  # an engine fault while this batch was written
                 return
             self.durable_position += len(records)
             self.batches += 1
@@ -161,14 +192,46 @@ class Node:
                 if not waiter.done():  # a waiter whose request was canceled
                     waiter.set_result(None)
 
-    def _fail(self, exc: BaseException) -> None:
-        self.failure = exc
-        error = JournalFailed(f"journal write failed: {exc!r}")
+    def _apply_or_stop(self, command: Command) -> list[Event]:
+        """``apply``, stopping the node if it raises (memory may be half-changed)."""
+        try:
+            return self.apply(command)
+        except Exception as exc:
+            error = EngineFault(
+                f"applying {type(command).__name__} (stamped {command.time}) after journal "
+                f"position {self.position} raised {exc!r}; the node stops: memory may be "
+                f"ahead of the journal (durable to position {self.durable_position} so far), "
+                "which does not hold this command")
+            self._stop(exc, error, exc_info=exc)
+            raise error from exc
+
+    def _journal_failed(self, exc: BaseException, first: int, last: int,
+                        quiet: bool = False) -> None:
+        where = f"position {first}" if first == last else f"positions {first}..{last}"
+        self._stop(exc, JournalFailed(
+            f"journal write failed at {where}: {exc}; the node stops: nothing more is "
+            f"accepted or answered, the journal ends at position {self.durable_position}"),
+            quiet=quiet)
+
+    def _refusal(self) -> NodeStopped:
+        """A fresh copy of what stopped the node, for one more caller."""
+        assert self._stopped is not None
+        return type(self._stopped)(*self._stopped.args)
+
+    def _stop(self, exc: BaseException, error: NodeStopped,
+              exc_info: BaseException | None = None, quiet: bool = False) -> None:
+        """Stop for good: log ``error``, fail every waiter, tell ``on_failure``."""
+        if self._stopped is not None:
+            return
+        self.failure, self._stopped = exc, error
+        if not quiet:
+            log.critical("%s", error, exc_info=exc_info)
         for waiters in (self._writing, self._filling):
             for waiter in waiters or ():
                 if not waiter.done():
                     waiter.set_exception(error)
         self._writing = self._filling = None  # nothing is in flight any more: it failed
+        self._records, self._events = [], []
         if self.on_failure is not None:
             self.on_failure(exc)
 
@@ -182,35 +245,51 @@ class Node:
 
     @property
     def in_flight(self) -> bool:
-        """Whether some applied command is not yet durable."""
-        return self._filling is not None or self._writing is not None
+        """Whether some applied command is not yet durable (always, once the node stopped:
+        memory may then be ahead of the disk for good)."""
+        return (self._filling is not None or self._writing is not None
+                or self._stopped is not None)
 
     async def synced(self) -> None:
-        """Wait until every command applied so far is durable (and its events delivered)."""
+        """Wait until every command applied so far is durable (and its events delivered).
+
+        Raises ``NodeStopped`` once the node has stopped: a read must then not be answered.
+        """
+        if self._stopped is not None:
+            raise self._refusal()
         if self.in_flight:
             await self._wait(new_records=False)
 
     async def close(self) -> None:
         """Finish the batch in flight and release the journal."""
-        if self.failure is None:
+        if self._stopped is None:
             await self.synced()
         self._writer.shutdown(wait=True)
         self.journal.close()
 
     # -- applying -----------------------------------------------------------------------------
     def apply(self, command: Command) -> list[Event]:
-        """Apply ``command`` to memory only (replay, and the first half of ``execute``)."""
+        """Apply ``command`` to memory only (replay, and the first half of ``execute``).
+
+        Raises ``TimeOutOfOrder`` (changing nothing) if ``command`` is stamped no later than
+        the last command applied.
+        """
+        time = command.time
+        if time <= self._applied_time:
+            raise TimeOutOfOrder(f"{type(command).__name__} stamped {time}, not after the last "
+                                 f"command applied ({self._applied_time})")
+        self._applied_time = time
+        if time > self._last_time:
+            self._last_time = time
         kind = type(command)
         if kind is CreateApiKey or kind is RevokeApiKey:
             return self._apply_key(command)  # type: ignore[arg-type]
-        if command.time > self._last_time:
-            self._last_time = command.time
         events = self.engine.apply(command)
         for event in events:
-            kind = type(event)
-            if kind is LedgerEntry:
+            event_kind = type(event)
+            if event_kind is LedgerEntry:
                 self.ledger.on_entry(event)  # type: ignore[arg-type]
-            elif kind is Matched:
+            elif event_kind is Matched:
                 self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
@@ -218,8 +297,6 @@ class Node:
         return events
 
     def _apply_key(self, command: CreateApiKey | RevokeApiKey) -> list[Event]:
-        if command.time > self._last_time:
-            self._last_time = command.time
         if isinstance(command, RevokeApiKey):
             if not self.keys.revoke(command.key):
                 return [Rejected(Error.INVALID_API_KEY.name, Error.INVALID_API_KEY.format())]
@@ -249,4 +326,5 @@ class Node:
         fills, ledger, market, orders = views_image.restore(state.views, engine)
         (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
          self._last_time) = engine, keys, fills, ledger, market, orders, state.last_time
+        self._applied_time = self._last_time  # every command after the cut was stamped later
         self.position = self.durable_position = position

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
+from sandex.admin.presence import DataDirLock
 from sandex.api.admin import AdminGateway
 from sandex.api.http import ApiError, Request
 from sandex.cli import main
@@ -35,9 +36,15 @@ def sandex(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, st
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """A data dir loaded with the test scenario, no server running."""
-    node = build(SCENARIO, data_dir=tmp_path / "data").node
-    asyncio.run(node.close())
+    """A data dir loaded with the test scenario, no server running (made as ``serve`` does:
+    under the data dir's lock, so it is its owner's only)."""
+    lock = DataDirLock(tmp_path / "data")
+    lock.acquire()
+    try:
+        node = build(SCENARIO, data_dir=tmp_path / "data").node
+        asyncio.run(node.close())
+    finally:
+        lock.release()
     return tmp_path / "data"
 
 

@@ -33,7 +33,7 @@ from sandex.core.model import (
     Stp,
     TimeInForce,
 )
-from sandex.journal import JournalCorrupt, MemoryJournal, SqliteJournal
+from sandex.journal import JournalCorrupt, MemoryJournal, SqliteJournal, StorageError
 from sandex.node.codec import decode, encode
 from sandex.node.commands import CreateApiKey, RevokeApiKey
 
@@ -109,8 +109,9 @@ def test_batch_is_one_transaction(db: Path) -> None:
     tamper(db, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.body = X'626164' "
                "BEGIN SELECT RAISE(ABORT, 'refused'); END")
     journal = SqliteJournal(db)
-    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+    with pytest.raises(StorageError, match="refused") as caught:
         journal.append([b"b", b"bad"])  # the second INSERT of the batch fails
+    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
     assert journal.last_position == 1
     assert list(journal.read()) == [(1, b"a")]
     assert journal.append([b"c"]) == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from node_kit import venue
+
 from sandex.core import AddProduct, CreateProfile, Deposit, OrderType, PlaceOrder, Side
 from sandex.node import Ids, ManualClock, Node
 
@@ -60,14 +62,7 @@ def test_the_server_clock_ticker_expires_gtt_orders_through_a_command():
     from sandex.server import tick_clock
 
     clock = ManualClock(T0)
-    node = Node(clock=clock, ids=Ids(seed=2))
-    node.apply(AddProduct(time=node.stamp(), product_id="BTC-USD", base_currency="BTC",
-                          quote_currency="USD", base_increment=1, quote_increment=10**6,
-                          min_market_funds=0))
-    node.apply(CreateProfile(time=node.stamp(), profile_id="a", user_id="a", name="a",
-                             maker_fee_rate=0, taker_fee_rate=0))
-    node.apply(Deposit(time=node.stamp(), profile_id="a", currency="USD", amount=10**20,
-                       transfer_id="t"))
+    node = venue(clock=clock)
     gtt = PlaceOrder(time=node.stamp(), order_id=node.ids.uuid(), profile_id="a",
                      product_id="BTC-USD", side=Side.BUY, price=100 * 10**8, size=10**8,
                      time_in_force=TimeInForce.GTT, cancel_after=CancelAfter.MIN)

@@ -1,0 +1,92 @@
+"""Fault injection for a server started by ``tests/durability/test_disk_faults.py``.
+
+Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; the test puts this
+directory there and names the fault in ``SANDEX_TEST_FAULT``. The faults are SQLite's and
+the kernel's own errors, produced for real, only the moment is chosen:
+
+* ``full:N``: the journal may grow by N more pages (SQLite's ``max_page_count``); then every
+  write fails with SQLITE_FULL, exactly as on a full disk;
+* ``readonly:N``: after N written batches SQLite refuses writes (``query_only``): the
+  SQLITE_READONLY a read-only file gives;
+* ``erofs``: opening a file for writing under the data dir fails with EROFS, as on a
+  read-only file system;
+* ``engine:SIZE``: the engine raises IndexError *after* applying an order of SIZE (units of
+  1e-8): memory changed, the journal not, as a real bug would leave it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+
+def _full(pages: int) -> None:
+    from sandex.journal.store import SqliteJournal
+
+    opened = SqliteJournal.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        opened(self, *args, **kwargs)
+        count = self._db.execute("PRAGMA page_count").fetchone()[0]
+        self._db.execute(f"PRAGMA max_page_count = {count + pages}")
+
+    SqliteJournal.__init__ = init  # type: ignore[method-assign]
+
+
+def _readonly(batches: int) -> None:
+    from sandex.journal.store import SqliteJournal
+
+    append = SqliteJournal.append
+    written = [0]
+
+    def refusing(self: Any, records: list[bytes]) -> int:
+        written[0] += 1
+        if written[0] > batches:
+            self._db.execute("PRAGMA query_only = 1")
+        return append(self, records)  # type: ignore[no-any-return]
+
+    SqliteJournal.append = refusing  # type: ignore[method-assign]
+
+
+def _erofs() -> None:
+    real_open = os.open
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    os.open = open_
+
+
+def _engine(size: int) -> None:
+    from sandex.core import Engine
+
+    apply = Engine.apply
+
+    def faulty(self: Any, command: Any) -> Any:
+        events = apply(self, command)
+        if getattr(command, "size", None) == size:
+            raise IndexError("list index out of range")
+        return events
+
+    Engine.apply = faulty  # type: ignore[method-assign]
+
+
+def _install(spec: str) -> None:
+    kind, _, value = spec.partition(":")
+    if kind == "full":
+        _full(int(value))
+    elif kind == "readonly":
+        _readonly(int(value))
+    elif kind == "erofs":
+        _erofs()
+    elif kind == "engine":
+        _engine(int(value))
+    else:
+        raise SystemExit(f"SANDEX_TEST_FAULT: unknown fault {spec!r}")
+
+
+if os.environ.get("SANDEX_TEST_FAULT"):
+    _install(os.environ["SANDEX_TEST_FAULT"])
