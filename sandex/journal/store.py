@@ -197,6 +197,10 @@ class SqliteJournal:
         self._db.execute("CREATE TABLE IF NOT EXISTS journal ("
                          "position INTEGER PRIMARY KEY, crc INTEGER NOT NULL, body BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value)")
+        # Take the write lock once: a journal another program is writing is refused now (as
+        # locked), not at the first acknowledged write.
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("COMMIT")
         compacted = self._meta("compacted_to")
         self.first_position = 1 + (compacted if isinstance(compacted, int) else 0)
         self.last_position = self._check(max(check_after, self.first_position - 1))
@@ -212,8 +216,10 @@ class SqliteJournal:
     def _meta(self, name: str) -> object:
         try:
             row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        except sqlite3.OperationalError:  # no meta table: a new file
-            return None
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a new file
+                return None
+            raise
         return None if row is None else row[0]
 
     def _check(self, after: int) -> int:
