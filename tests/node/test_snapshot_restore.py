@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import msgspec
 from core.test_properties import T0, concretize, random_stream, setup_commands
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,8 +37,16 @@ def key(time: int) -> CreateApiKey:
 def test_restore_at_any_cut_continues_like_the_run_that_never_stopped(
         seed: int, length: int, where: float) -> None:
     setup = setup_commands()
-    commands: list[Command] = [*setup, key(T0), *concretize(random_stream(random.Random(seed),
-                                                                          length))]
+    stream: list[Command] = [*setup, key(T0), *concretize(random_stream(random.Random(seed),
+                                                                        length))]
+    # The node takes strictly increasing stamps only: drop the core stream's backwards clock
+    # moves (the node never stamps one) and spread equal times apart.
+    commands: list[Command] = []
+    last = 0
+    for command in stream:
+        if command.time >= last:
+            last = command.time
+            commands.append(msgspec.structs.replace(command, time=last + len(commands)))
     cut = len(setup) + int(where * (len(commands) - len(setup)))
     full = Node()
     events = [full.apply(c) for c in commands]
