@@ -14,11 +14,19 @@ from typing import Any
 
 from sandex.core import admin
 from sandex.core.commands import (
+    AddCurrency,
+    AddProduct,
     AdvanceClock,
     CancelAll,
     CancelOrder,
     Command,
+    CreateProfile,
+    Deposit,
     PlaceOrder,
+    SetFees,
+    SetProductStatus,
+    Transfer,
+    Withdraw,
 )
 from sandex.core.events import (
     Activated,
@@ -31,15 +39,14 @@ from sandex.core.events import (
     reject,
 )
 from sandex.core.holds import limit_buy_hold, net_funds
+from sandex.core.lifecycle import cancel, close, rest
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
-from sandex.core.matching import RESTS, Matching
+from sandex.core.matching import RESTS, take
 from sandex.core.model import (
     Account,
     CancelReason,
-    Currency,
     DoneReason,
     Order,
-    OrderRecord,
     OrderType,
     ProductStatus,
     Profile,
@@ -48,6 +55,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.state import State
 from sandex.core.validation import check_order
 from sandex.errors import Error
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
@@ -63,50 +71,13 @@ ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
 
 
-class Engine(Matching):
-    """The venue core."""
-
-    def __init__(self) -> None:
-        self.products: dict[str, Product] = {}
-        self.profiles: dict[str, Profile] = {}
-        # Orders on record: the few live ones (hot, churned by every place and cancel) apart
-        # from the many done ones with fills (inserted once), so the hot dict stays small.
-        self._live: dict[str, Order] = {}
-        self._archive: dict[str, Order] = {}
-        self.orders = OrderRecord(self._live, self._archive)
-        self.currencies: dict[str, Currency] = {}
-        self.fee_accounts: dict[str, Account] = {}
-        self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
-        self.clock = 0  # the last AdvanceClock time, microseconds
-        self._expiries: list[tuple[int, int, Order]] = []  # (expire_time, number, order)
-        self._order_number = 0
-        self._entry_id = 0
-        self._events: list[Event] = []
-        self._handlers = self._handler_table()
-
-    def _handler_table(self) -> dict[type, Callable[[Any], None]]:
-        return {
-            PlaceOrder: self._place,
-            CancelOrder: self._cancel_order,
-            CancelAll: self._cancel_all,
-            AdvanceClock: self._advance_clock,
-            **{kind: getattr(admin, name).__get__(self) for kind, name in admin.HANDLERS.items()},
-        }
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Everything but the handler table (bound methods), for snapshots."""
-        state = self.__dict__.copy()
-        del state["_handlers"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._handlers = self._handler_table()
+class Engine(State):
+    """The venue core: its state, and a handler per command type (``_HANDLERS``)."""
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
         events = self._events = []
-        self._handlers[type(command)](command)
+        _HANDLERS[type(command)](self, command)
         return events
 
     # -- orders --------------------------------------------------------------------------------
@@ -194,7 +165,7 @@ class Engine(Matching):
         if crosses:
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
-            self._take(order, product, t)
+            take(self, order, product, t)
             if product.trade_id != trades_before and product.stops.live:
                 self._trigger_stops(product, t)
             return
@@ -302,29 +273,26 @@ class Engine(Matching):
         events.append(Received(
             t, product.id, product.sequence, order.id, order.profile_id, order.side, order.type,
             order.price, order.size, order.funds, order.client_oid))
+        price = order.price
         if order.type is LIMIT and order.time_in_force in RESTS:
-            book, price = product.book, order.price
+            assert price is not None
+            book = product.book
             if order.side is BUY:
                 best = book.best_ask()
-                crosses = best is not None and best <= price  # type: ignore[operator]
+                crosses = best is not None and best <= price
             else:
                 best = book.best_bid()
-                crosses = best is not None and best >= price  # type: ignore[operator]
+                crosses = best is not None and best >= price
             if not crosses:  # nothing to match: rest at once
-                order.status = OPEN
-                book.add(order)
-                product.sequence += 1
-                events.append(Opened(t, product.id, product.sequence, order.id,
-                                     order.profile_id, order.side, price,  # type: ignore[arg-type]
-                                     order.remaining))  # type: ignore[arg-type]
+                rest(self, order, product, t)
                 return
         trades_before = product.trade_id
         if order.time_in_force is FOK and not self._fok_fillable(order, product):
-            self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
+            close(self, order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
             return
         if stops:  # a new turn: only its own prints may trigger stops
             product.print_low = product.print_high = None
-        self._take(order, product, t)
+        take(self, order, product, t)
         if stops and product.trade_id != trades_before and product.stops.live:
             self._trigger_stops(product, t)
 
@@ -379,7 +347,7 @@ class Engine(Matching):
         elif status is DONE:
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
         else:
-            self._cancel(order, product, None, cmd.time)
+            cancel(self, order, product, None, cmd.time)
 
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``_cancel`` of an open order by its owner, in one frame (the common cancel).
@@ -447,7 +415,7 @@ class Engine(Matching):
                    and (cmd.product_id is None or o.product_id == cmd.product_id)
                    and self.products[o.product_id].status is not ProductStatus.DISABLED]
         for order in targets:
-            self._cancel(order, self.products[order.product_id], None, cmd.time)
+            cancel(self, order, self.products[order.product_id], None, cmd.time)
 
     def next_expiry(self) -> int | None:
         """When the next GTT order may expire: the node sends an ``AdvanceClock`` by then."""
@@ -467,5 +435,21 @@ class Engine(Matching):
         while expiries and expiries[0][0] <= cmd.time:
             order = heappop(expiries)[2]
             if order.status in LIVE:
-                self._cancel(order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
+                cancel(self, order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
                              cmd.time)
+
+
+_HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
+    PlaceOrder: Engine._place,
+    CancelOrder: Engine._cancel_order,
+    CancelAll: Engine._cancel_all,
+    AdvanceClock: Engine._advance_clock,
+    AddCurrency: admin.add_currency,
+    AddProduct: admin.add_product,
+    SetProductStatus: admin.set_product_status,
+    CreateProfile: admin.create_profile,
+    SetFees: admin.set_fees,
+    Deposit: admin.deposit,
+    Withdraw: admin.withdraw,
+    Transfer: admin.transfer,
+}

@@ -9,18 +9,14 @@ hashes answer every future command alike.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 from sandex.core.holds import limit_buy_hold
+from sandex.core.lifecycle import LIVE
 from sandex.core.model import Order, OrderType, Side, Status
-
-if TYPE_CHECKING:
-    from sandex.core.engine import Engine
-
-LIVE = (Status.OPEN, Status.ACTIVE)
+from sandex.core.state import State
 
 
-def check_invariants(engine: Engine) -> None:
+def check_invariants(engine: State) -> None:
     """Assert the book is sane, holds match live orders, and every currency is conserved."""
     for product in engine.products.values():
         _check_book(engine, product.id)
@@ -63,7 +59,7 @@ def _check_order(order: Order) -> None:
         assert order.hold == order.remaining * 10**8, f"{order.id} sell hold"  # type: ignore[operator]
 
 
-def _check_book(engine: Engine, product_id: str) -> None:
+def _check_book(engine: State, product_id: str) -> None:
     book = engine.products[product_id].book
     bid, ask = book.best_bid(), book.best_ask()
     assert bid is None or ask is None or bid < ask, f"{product_id} crossed: {bid} >= {ask}"
@@ -81,7 +77,7 @@ def _check_book(engine: Engine, product_id: str) -> None:
         assert ask == min(book.asks)
 
 
-def state_hash(engine: Engine) -> str:
+def state_hash(engine: State) -> str:
     """SHA-256 over a canonical rendering of all state that decides future events."""
     digest = hashlib.sha256()
     for product in sorted(engine.products.values(), key=lambda p: p.id):

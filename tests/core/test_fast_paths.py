@@ -2,8 +2,8 @@
 
 ``_place`` places a plain GTC limit order in one frame instead of going through
 ``_place_checked``; ``_cancel_order`` cancels an open order through ``_cancel_resting``
-instead of ``_cancel``. Here the same order flow runs both ways on twin engines, and the
-events and the whole state must be identical after every command.
+instead of ``lifecycle.cancel``. Here the same order flow runs both ways on twin engines,
+and the events and the whole state must be identical after every command.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandex.core import CancelOrder, Engine, Order, PlaceOrder, Side, check_invariants, state_hash
+from sandex.core.lifecycle import cancel
 from venue_kit import Venue
 
 PROFILES = ("alice", "bob", "carol")
@@ -93,7 +94,7 @@ def test_canceling_an_open_order_inline_matches_the_general_path(specs: list, rn
         fast = v.apply(cmd)
         order = twin.orders[order_id]
         product = twin.products[order.product_id]
-        slow = general(twin, lambda: twin._cancel(order, product, None, cmd.time))  # noqa: B023
+        slow = general(twin, lambda: cancel(twin, order, product, None, cmd.time))  # noqa: B023
         check_invariants(twin)
         assert fast == slow
         assert state(v.engine) == state(twin)
