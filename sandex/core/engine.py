@@ -193,9 +193,9 @@ class Engine(State):
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if (order.post_only or product.status is POST_ONLY) and order.stop is None:
+            assert price is not None  # a limit order: market orders are refused above
             best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
-            if best is not None and (best <= price if order.side is BUY  # type: ignore[operator]
-                                     else best >= price):  # type: ignore[operator]
+            if best is not None and (best <= price if order.side is BUY else best >= price):
                 self._events.append(reject(Error.POST_ONLY_MODE))
                 return
         self._order_number += 1
@@ -219,10 +219,12 @@ class Engine(State):
         specified = funds_remaining = None
         available = held.balance - held.hold
         if cmd.type is LIMIT:
+            assert price is not None  # check_order refuses a limit order without one
             if size is None:  # limit order with funds: the size those funds buy at its price
-                size = funds // price  # type: ignore[operator]
+                assert funds is not None
+                size = funds // price
                 size -= size % product.base_increment
-            hold = limit_buy_hold(size, price, hold_rate) if buy else size * SIZE_TO_AMOUNT  # type: ignore[arg-type]
+            hold = limit_buy_hold(size, price, hold_rate) if buy else size * SIZE_TO_AMOUNT
         elif buy:
             if funds is not None:
                 specified, hold = funds, funds
@@ -256,12 +258,14 @@ class Engine(State):
             profile.by_client_oid[order.client_oid] = order
         if order.expire_time is not None:
             heappush(self._expiries, (order.expire_time, order.number, order))
-        if order.stop is not None:
+        stop, stop_price = order.stop, order.stop_price
+        if stop is not None:
+            assert stop_price is not None  # check_order refuses a stop without one
             order.status = ACTIVE
             product.stops.add(order)
             self._events.append(Activated(
-                t, product.id, order.id, order.profile_id, order.side, order.stop,
-                order.stop_price, order.price, order.size, order.funds))  # type: ignore[arg-type]
+                t, product.id, order.id, order.profile_id, order.side, stop, stop_price,
+                order.price, order.size, order.funds))
             return
         self._start(order, product, t)
 
@@ -300,13 +304,13 @@ class Engine(State):
         """Can the book fill all of ``order`` at its limit? Own orders count (§4.1)."""
         buy = order.side is BUY
         levels = product.book.asks if buy else product.book.bids
-        limit = order.price
-        prices = sorted((p for p in levels if (p <= limit if buy else p >= limit)),  # type: ignore[operator]
+        limit, need = order.price, order.remaining
+        assert limit is not None and need is not None  # a FOK order is a limit order
+        prices = sorted((p for p in levels if (p <= limit if buy else p >= limit)),
                         reverse=not buy)
-        need = order.remaining
         for price in prices:
-            need -= levels[price].size  # type: ignore[operator]
-            if need <= 0:  # type: ignore[operator]
+            need -= levels[price].size
+            if need <= 0:
                 return True
         return False
 
@@ -316,8 +320,9 @@ class Engine(State):
         stops = product.stops
         while stops.live and product.print_low is not None:
             low, high = product.print_low, product.print_high
+            assert high is not None  # set together with print_low
             product.print_low = product.print_high = None
-            fired = stops.triggered(low, high)  # type: ignore[arg-type]
+            fired = stops.triggered(low, high)
             for order in fired:
                 order.status = Status.PENDING
                 self._start(order, product, t, stops=False)
@@ -325,11 +330,10 @@ class Engine(State):
     # -- cancels -------------------------------------------------------------------------------
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
-        if cmd.client_oid is None:
-            order_id = cmd.order_id
-            order = self._live.get(order_id)  # type: ignore[arg-type]
+        if cmd.client_oid is None and (order_id := cmd.order_id) is not None:
+            order = self._live.get(order_id)
             if order is None:
-                order = self._archive.get(order_id)  # type: ignore[arg-type]
+                order = self._archive.get(order_id)
             if order is not None and order.profile_id != cmd.profile_id:
                 order = None
         else:
@@ -356,14 +360,15 @@ class Engine(State):
         """
         order.status = DONE
         remaining, price, order_id = order.remaining, order.price, order.id
+        assert price is not None and remaining is not None  # an open order is a limit order
         book = product.book
         levels = book.bids if order.side is BUY else book.asks
-        level = levels[price]  # type: ignore[index]
+        level = levels[price]
         count = level.count = level.count - 1
         if count == 0:
-            del levels[price]  # type: ignore[arg-type]
+            del levels[price]
         else:
-            level.size -= remaining  # type: ignore[operator]
+            level.size -= remaining
             if len(level.orders) > 2 * count + level_dead_slots_max:
                 book.compact(level)
         hold = order.hold
@@ -393,7 +398,9 @@ class Engine(State):
         if client_oid is not None:
             profile = self.profiles.get(profile_id)
             return None if profile is None else profile.by_client_oid.get(client_oid)
-        order = self.orders.get(order_id)  # type: ignore[arg-type]  # not a hot path
+        if order_id is None:
+            return None
+        order = self.orders.get(order_id)
         return order if order is not None and order.profile_id == profile_id else None
 
     def find_order(self, profile_id: str, order_id: str | None = None,

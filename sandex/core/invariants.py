@@ -14,6 +14,7 @@ from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import LIVE
 from sandex.core.model import Order, OrderType, Side, Status
 from sandex.core.state import State
+from sandex.units import SIZE_TO_AMOUNT
 
 
 def check_invariants(engine: State) -> None:
@@ -52,11 +53,14 @@ def check_invariants(engine: State) -> None:
 def _check_order(order: Order) -> None:
     if order.size is not None:
         assert 0 <= order.filled_size <= order.size, f"{order.id} filled beyond size"
+    remaining, price = order.remaining, order.price
     if order.type is OrderType.LIMIT and order.side is Side.BUY:
-        expected = limit_buy_hold(order.remaining, order.price, order.hold_rate)  # type: ignore[arg-type]
+        assert remaining is not None and price is not None, order.id
+        expected = limit_buy_hold(remaining, price, order.hold_rate)
         assert order.hold == expected, f"{order.id} hold {order.hold} != {expected}"
     elif order.side is Side.SELL and order.size is not None:
-        assert order.hold == order.remaining * 10**8, f"{order.id} sell hold"  # type: ignore[operator]
+        assert remaining is not None, order.id
+        assert order.hold == remaining * SIZE_TO_AMOUNT, f"{order.id} sell hold"
 
 
 def _check_book(engine: State, product_id: str) -> None:
@@ -68,7 +72,7 @@ def _check_book(engine: State, product_id: str) -> None:
             live = level.live()
             assert live, f"{product_id} empty level {price}"
             assert level.count == len(live), f"{product_id} level {price} count"
-            assert level.size == sum(o.remaining for o in live), f"{product_id} level {price} size"  # type: ignore[misc]
+            assert level.size == sum(o.remaining or 0 for o in live), f"{product_id} {price} size"
             for order in live:
                 assert order.price == price and order.side is side and order.remaining, order.id
     if bid is not None:

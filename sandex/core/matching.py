@@ -74,9 +74,10 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
                 return reason
             continue
         if plain:
-            size, left = maker.remaining, order.remaining  # type: ignore[assignment]
-            if left < size:  # type: ignore[operator]
-                size = left  # type: ignore[assignment]
+            size, left = maker.remaining, order.remaining
+            assert size is not None and left is not None  # both limit orders
+            if left < size:
+                size = left
         else:
             size = _fill_size(order, maker, level.price, product.base_increment)
         if size <= 0:
@@ -96,7 +97,8 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
 
 def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
     """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold."""
-    size: int = maker.remaining  # type: ignore[assignment]
+    size = maker.remaining
+    assert size is not None  # a resting limit order
     if order.remaining is not None and order.remaining < size:
         size = order.remaining
     if order.funds_remaining is not None:
@@ -121,7 +123,8 @@ def _finish_taker(state: State, order: Order, product: Product,
         else:  # its funds could not buy a single increment
             close(state, order, product, CANCELED, CancelReason.INSUFFICIENT_FUNDS, t)
     elif stop_reason is not None:
-        close(state, order, product, CANCELED, stop_reason, t)  # type: ignore[arg-type]
+        assert isinstance(stop_reason, CancelReason)  # FILLED is the only DoneReason returned
+        close(state, order, product, CANCELED, stop_reason, t)
     elif order.type is MARKET:
         close(state, order, product, CANCELED, INSUFFICIENT_LIQUIDITY, t)
     elif order.time_in_force in RESTS:
@@ -146,15 +149,17 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
     trade_id = product.trade_id = product.trade_id + 1
     sequence = product.sequence = product.sequence + 1
     product.last_price = price
-    low = product.print_low
-    if low is None:
+    low, high = product.print_low, product.print_high
+    if low is None or high is None:  # both or neither
         product.print_low = product.print_high = price
     elif price < low:
         product.print_low = price
-    elif price > product.print_high:  # type: ignore[operator]
+    elif price > high:
         product.print_high = price
     level.size -= size
-    maker.remaining -= size  # type: ignore[operator]  # a resting limit order
+    remaining = maker.remaining
+    assert remaining is not None  # a resting limit order
+    maker.remaining = remaining - size
     maker.filled_size += size
     maker.executed_value += notional
     maker.fill_fees += maker_fee
@@ -181,7 +186,9 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
     # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
     quote = buyer.hold_account
     if buyer.type is LIMIT:
-        left = buyer.remaining * buyer.price  # type: ignore[operator]
+        remaining, limit = buyer.remaining, buyer.price
+        assert remaining is not None and limit is not None
+        left = remaining * limit
         release = buyer.hold - left - left * buyer.hold_rate // RATE_SCALE
     else:
         release = notional + buyer_fee
@@ -260,8 +267,9 @@ def _shrink(state: State, order: Order, new_size: int, product: Product, t: int)
     if order.side is SELL:
         release = (old_size - new_size) * SIZE_TO_AMOUNT
     elif order.type is LIMIT:
-        release = order.hold - limit_buy_hold(new_size, order.price,  # type: ignore[arg-type]
-                                              order.hold_rate)
+        price = order.price
+        assert price is not None
+        release = order.hold - limit_buy_hold(new_size, price, order.hold_rate)
     else:
         release = 0  # a market buy keeps its funds hold; only its size shrinks
     order.hold -= release
