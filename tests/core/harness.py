@@ -66,6 +66,7 @@ from sandex.core import (
     ledger_entries,
     state_hash,
 )
+from sandex.core.lifecycle import ENTERED_BY, LIFECYCLE
 from sandex.errors import Error
 
 T0 = 1_700_000_000_000_000
@@ -74,6 +75,7 @@ COIN = 10**16  # one unit of any currency, in amount units
 SIZE_TO_AMOUNT = 10**8
 RATE_SCALE = 10**6
 BUY, SELL = Side.BUY, Side.SELL
+PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 
 
@@ -98,7 +100,7 @@ class Track:
     expire: int | None
     maker_rate: int
     taker_rate: int
-    stage: str = "new"  # active (untriggered stop), received (taking), open, done
+    status: Status | None = None  # None until accepted; moves as LIFECYCLE allows
     remaining: int | None = None
     funds_left: int | None = None
     filled: int = 0
@@ -110,7 +112,7 @@ class Track:
     @property
     def purged(self) -> bool:
         """Canceled with no fills: gone from the record (§4.3)."""
-        return self.stage == "done" and self.filled == 0
+        return self.status is DONE and self.filled == 0
 
 
 FULL_HASH_MAX_ORDERS = 150
@@ -165,6 +167,7 @@ class Harness:
     previous: Event | None = None  # the event before the current one (ledger entries aside)
     client_oids: dict[tuple[str, str], str] = field(default_factory=dict)  # latest on record
     hash: str = ""
+    moves: set[tuple[Status | None, Status]] = field(default_factory=set)  # lifecycle moves seen
 
     def __post_init__(self) -> None:
         self.hash = fingerprint(self.engine)
@@ -210,7 +213,7 @@ class Harness:
                 return []
             if cmd.product_id is not None and cmd.product_id not in self.engine.products:
                 return ["PRODUCT_NOT_FOUND_CANCEL_ALL"]
-            return [o.id for o in self.orders.values() if o.stage == "open"  # oldest first
+            return [o.id for o in self.orders.values() if o.status is OPEN  # oldest first
                     and o.profile_id == cmd.profile_id
                     and cmd.product_id in (None, o.product_id)
                     and self.engine.products[o.product_id].status is not ProductStatus.DISABLED]
@@ -226,7 +229,7 @@ class Harness:
             return ["ORDER_NOT_FOUND"]
         if self.engine.products[target.product_id].status is ProductStatus.DISABLED:
             return ["TRADING_DISABLED"]
-        if target.stage == "done":
+        if target.status is DONE:
             return ["ORDER_ALREADY_DONE"]
         return [target.id]
 
@@ -240,7 +243,7 @@ class Harness:
             f"{cmd!r} was rejected ({reject.reason}) but changed state")
         check_invariants(self.engine)
         if isinstance(cmd, PlaceOrder):
-            assert cmd.order_id not in self.orders or self.orders[cmd.order_id].stage == "done"
+            assert cmd.order_id not in self.orders or self.orders[cmd.order_id].status is DONE
 
     # -- rebuilding state from the events ------------------------------------------------------
     def _book(self, product_id: str) -> dict[Side, dict[int, list[str]]]:
@@ -295,6 +298,14 @@ class Harness:
             if not isinstance(event, LedgerEntry):
                 self.previous = event
 
+    def _move(self, order: Track, event: Event) -> None:
+        """The status ``event`` announces, if ``LIFECYCLE`` allows the move to it."""
+        status = ENTERED_BY[type(event)]
+        move = (order.status, status)
+        assert move in LIFECYCLE, f"{order.id}: {move[0]} -> {status} is not a lifecycle move"
+        self.moves.add(move)
+        order.status = status
+
     def _on_ProfileCreated(self, cmd: Command, e: ProfileCreated) -> None:
         assert isinstance(cmd, CreateProfile)
         self.rates[e.profile_id] = (cmd.maker_fee_rate, cmd.taker_fee_rate)
@@ -312,15 +323,15 @@ class Harness:
 
     def _on_Activated(self, cmd: Command, e: Activated) -> None:
         order = self.orders[e.order_id]
-        assert order.stage == "new" and order.stop is e.stop_type
+        assert order.status is None and order.stop is e.stop_type
         assert e.stop_price == order.stop_price and e.price == order.price
         assert e.size == order.size and e.funds == order.funds
-        order.stage = "active"
+        self._move(order, e)
 
     def _on_Received(self, cmd: Command, e: Received) -> None:
         self._sequence(e.product_id, e.sequence)
         order = self.orders[e.order_id]
-        if order.stage == "active":  # a stop, triggered by a trade of this command
+        if order.status is ACTIVE:  # a stop, triggered by a trade of this command
             # Stops fire in batches: each one the last price at the end of a taker's turn
             # triggers. Later trades of the batch may move the price back before a stop's
             # turn, so the test is "some trade of this command triggers it".
@@ -329,13 +340,13 @@ class Harness:
             assert any(p <= stop_price if order.stop is StopType.LOSS else p >= stop_price
                        for p in self.prices), f"stop {order.id} fired; trades {self.prices}"
         else:
-            assert order.stage == "new" and order.stop is None
+            assert order.status is None and order.stop is None
         assert (e.product_id, e.profile_id, e.side, e.order_type) == (
             order.product_id, order.profile_id, order.side, order.type)
         assert e.size == order.size and e.funds == order.funds
         if order.type is LIMIT:
             assert e.price == order.price
-        order.stage = "received"
+        self._move(order, e)
         self.taker = order.id
         order.remaining = order.size
         order.funds_left = order.funds if order.type is MARKET else None
@@ -343,20 +354,20 @@ class Harness:
     def _on_Opened(self, cmd: Command, e: Opened) -> None:
         self._sequence(e.product_id, e.sequence)
         order = self.orders[e.order_id]
-        assert order.stage == "received" and order.type is LIMIT
+        assert order.status is PENDING and order.type is LIMIT
         assert order.tif in (TimeInForce.GTC, TimeInForce.GTT)
         assert e.price == order.price and e.remaining_size == order.remaining
         assert e.remaining_size > 0 and e.side is order.side
         self._book(e.product_id)[e.side].setdefault(e.price, []).append(e.order_id)
-        order.stage = "open"
+        self._move(order, e)
 
     def _on_Matched(self, cmd: Command, e: Matched) -> None:
         self._sequence(e.product_id, e.sequence)
         assert e.trade_id == self.trade_id.get(e.product_id, 0) + 1, "trade ids go up by one"
         self.trade_id[e.product_id] = e.trade_id
         maker, taker = self.orders[e.maker_order_id], self.orders[e.taker_order_id]
-        assert maker.stage == "open", f"maker {maker.id} is {maker.stage}"
-        assert taker.stage == "received", f"taker {taker.id} is {taker.stage}"
+        assert maker.status is OPEN, f"maker {maker.id} is {maker.status}"
+        assert taker.status is PENDING, f"taker {taker.id} is {taker.status}"
         assert maker.side is e.side and taker.side is not maker.side
         assert (e.maker_profile_id, e.taker_profile_id) == (maker.profile_id, taker.profile_id)
         assert maker.profile_id != taker.profile_id, "self trade"
@@ -400,7 +411,7 @@ class Harness:
     def _on_Changed(self, cmd: Command, e: Changed) -> None:
         self._sequence(e.product_id, e.sequence)
         order = self.orders[e.order_id]
-        assert e.reason == "STP" and order.stage in ("open", "received")
+        assert e.reason == "STP" and order.status in (OPEN, PENDING)
         taker = self.orders[self.taker]
         assert taker.stp_mode is Stp.DC, f"change under stp={taker.stp_mode}"
         assert order.profile_id == taker.profile_id
@@ -412,7 +423,7 @@ class Harness:
             assert 0 < e.new_size < e.old_size
             order.remaining = e.new_size
         else:
-            assert order.stage == "received" and order.funds_left == e.old_funds
+            assert order.status is PENDING and order.funds_left == e.old_funds
             assert e.new_funds is not None and e.old_funds is not None
             assert 0 <= e.new_funds < e.old_funds
             order.funds_left = e.new_funds
@@ -420,12 +431,12 @@ class Harness:
     def _on_Done(self, cmd: Command, e: Done) -> None:
         order = self.orders[e.order_id]
         if e.sequence is None:
-            assert order.stage == "active", f"private done for a {order.stage} order"
+            assert order.status is ACTIVE, f"private done for a {order.status} order"
             assert e.reason is DoneReason.CANCELED
         else:
             self._sequence(e.product_id, e.sequence)
-            assert order.stage in ("received", "open"), f"done for a {order.stage} order"
-        if order.stage == "open":
+            assert order.status in (PENDING, OPEN), f"done for a {order.status} order"
+        if order.status is OPEN:
             level = self._book(e.product_id)[order.side][order.price]  # type: ignore[index]
             level.remove(order.id)
             if not level:
@@ -447,13 +458,13 @@ class Harness:
             if isinstance(cmd, AdvanceClock):
                 assert order.expire is not None and order.expire <= cmd.time
             else:
-                assert order.stage == "received" and order.tif in (TimeInForce.IOC,
+                assert order.status is PENDING and order.tif in (TimeInForce.IOC,
                                                                   TimeInForce.FOK)
         elif reason is CancelReason.SELF_TRADE_PREVENTION:
             self._stp_done(order)
         elif reason is CancelReason.INSUFFICIENT_LIQUIDITY:
-            assert order.type is MARKET and order.stage == "received"
-        order.stage = "done"
+            assert order.type is MARKET and order.status is PENDING
+        self._move(order, e)
         key = (order.profile_id, order.client_oid or "")
         if order.purged and self.client_oids.get(key) == order.id:
             del self.client_oids[key]
@@ -475,7 +486,7 @@ class Harness:
                     or before.cancel_reason is CancelReason.SELF_TRADE_PREVENTION), (
                     "stp=dc canceled the taker without touching the resting order")
             return
-        assert order.stage == "open" and order.profile_id == taker.profile_id
+        assert order.status is OPEN and order.profile_id == taker.profile_id
         assert mode is not Stp.CN, "stp=cn canceled a resting order"
         taker.stp_makers += 1
         if mode is Stp.DC and taker.remaining is not None:
@@ -505,16 +516,15 @@ class Harness:
         for order_id in touched:
             track = self.orders[order_id]
             order = engine.orders.get(order_id)
-            if track.stage == "done" and track.filled == 0:
+            if track.status is DONE and track.filled == 0:
                 assert order is None, f"{order_id} canceled without fills but not purged"
                 continue
             assert order is not None, f"{order_id} missing"
-            assert track.stage != "received", f"{order_id} neither rested nor finished"
+            assert track.status is not PENDING, f"{order_id} neither rested nor finished"
             assert (order.filled_size, order.executed_value) == (track.filled, track.value)
-            assert order.remaining == track.remaining or track.stage == "active"
+            assert order.remaining == track.remaining or track.status is ACTIVE
             assert order.size is None or order.filled_size <= order.size
-            expected = {"active": Status.ACTIVE, "open": Status.OPEN, "done": Status.DONE}
-            assert order.status is expected[track.stage], f"{order_id} status"
+            assert order.status is track.status, f"{order_id} status"
         if isinstance(cmd, AdvanceClock):
             for profile in engine.profiles.values():
                 for order in profile.live.values():

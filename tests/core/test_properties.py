@@ -48,7 +48,9 @@ from sandex.core import (
     Done,
     Matched,
     PlaceOrder,
+    Status,
 )
+from sandex.core.lifecycle import LIFECYCLE
 
 
 # -- the property tests ----------------------------------------------------------------------------
@@ -74,6 +76,7 @@ def test_seeded_long_run(seed: int) -> None:
     """
     rng = random.Random(seed)
     matches = 0
+    moves: set[tuple[Status | None, Status]] = set()
     for run in range(4):
         commands = concretize(random_stream(rng, 5_000))
         try:
@@ -81,6 +84,8 @@ def test_seeded_long_run(seed: int) -> None:
         except AssertionError as exc:
             raise AssertionError(f"seed {seed}, run {run}: {exc}") from exc
         matches += sum(isinstance(e, Matched) for events in harness.events for e in events)
+        moves |= harness.moves
+    assert moves == set(LIFECYCLE), f"lifecycle moves never seen: {set(LIFECYCLE) - moves}"
     print(f"seed {seed}: 20000 commands, {matches} matches")
 
 
