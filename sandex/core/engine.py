@@ -39,7 +39,7 @@ from sandex.core.events import (
     reject,
 )
 from sandex.core.holds import hold_rate, limit_buy_hold, net_funds
-from sandex.core.lifecycle import cancel, close, rest
+from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
 from sandex.core.model import (
@@ -356,9 +356,10 @@ class Engine(State):
             cancel(self, order, product, None, cmd.time)
 
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
-        """``_cancel`` of an open order by its owner, in one frame (the common cancel).
+        """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
-        Gives the same events and state as ``Book.remove`` then ``_close`` would.
+        Gives the same events and state as ``Book.remove`` then ``lifecycle.close`` would;
+        the purge or archive at the end is ``lifecycle.retire`` itself.
         """
         order.status = DONE
         remaining, price, order_id = order.remaining, order.price, order.id
@@ -383,17 +384,7 @@ class Engine(State):
         sequence = product.sequence = product.sequence + 1
         self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
                                  CANCELED, price, remaining, None))
-        del self._live[order_id]
-        if order.filled_size == 0:  # purged (§4.3)
-            oid = order.client_oid
-            if oid is not None and profile.by_client_oid.get(oid) is order:
-                del profile.by_client_oid[oid]
-        else:
-            if hold:
-                order.hold = 0
-            order.done_at = t
-            order.done_reason = CANCELED
-            self._archive[order_id] = order
+        retire(self, order, profile, hold, CANCELED, None, t)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""

@@ -13,7 +13,7 @@ placed in one frame, an open order canceled in one frame) make the same moves.
 from __future__ import annotations
 
 from sandex.core.events import Activated, Done, Event, Opened, Received
-from sandex.core.model import CancelReason, DoneReason, Order, OrderType, Status
+from sandex.core.model import CancelReason, DoneReason, Order, OrderType, Profile, Status
 from sandex.core.product import Product
 from sandex.core.state import State
 
@@ -88,6 +88,14 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
         price, remaining = order.price, order.remaining
     state._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
                               reason, price, remaining, cancel_reason))
+    retire(state, order, profile, hold, reason, cancel_reason, t)
+
+
+def retire(state: State, order: Order, profile: Profile, hold: int, reason: DoneReason,
+           cancel_reason: CancelReason | None, t: int) -> None:
+    """Take a just-done order (its ``hold`` released) off the live index: forget it if it
+    was canceled with no fill (§4.3), else archive it with when and why it finished."""
+    order_id = order.id
     del state._live[order_id]
     if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
         oid = order.client_oid
@@ -98,5 +106,6 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
             order.hold = 0
         order.done_at = t
         order.done_reason = reason
-        order.cancel_reason = cancel_reason
+        if cancel_reason is not None:  # a live order has none yet
+            order.cancel_reason = cancel_reason
         state._archive[order_id] = order
