@@ -18,9 +18,10 @@ from decimal import Decimal, InvalidOperation
 PRICE_DECIMALS = 8
 AMOUNT_DECIMALS = 16
 RATE_DECIMALS = 6
-PRICE_SCALE = 10**PRICE_DECIMALS
-AMOUNT_SCALE = 10**AMOUNT_DECIMALS
-RATE_SCALE = 10**RATE_DECIMALS
+# ``int ** int`` is typed ``Any`` (a negative exponent gives a float): these say ``int``
+PRICE_SCALE: int = 10**PRICE_DECIMALS
+AMOUNT_SCALE: int = 10**AMOUNT_DECIMALS
+RATE_SCALE: int = 10**RATE_DECIMALS
 SIZE_TO_AMOUNT = AMOUNT_SCALE // PRICE_SCALE  # a base size in amount units
 
 _MAX_DIGITS = 40  # refuse absurd inputs before Decimal does work on them
@@ -36,7 +37,8 @@ def parse_units(value: object, decimals: int) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value * 10**decimals
+        scale: int = 10**decimals
+        return value * scale
     if isinstance(value, str):
         if not value or len(value) > _MAX_DIGITS:
             return None
@@ -62,9 +64,10 @@ def parse_units(value: object, decimals: int) -> int | None:
     if shift < -_MAX_DIGITS:  # more fractional digits than any unit: exact only if zero
         return 0 if number == 0 else None
     if shift >= 0:
-        number *= 10**shift
+        scale = 10**shift
+        number *= scale
     else:
-        factor = 10**-shift
+        factor: int = 10**-shift
         if number % factor:
             return None
         number //= factor

@@ -95,8 +95,10 @@ class Book:
 
         The engine has already marked it not open; its queue slot is dropped lazily.
         """
+        price = order.price
+        assert price is not None
         levels = self.bids if order.side is BUY else self.asks
-        level = levels[order.price]  # type: ignore[index]
+        level = levels[price]
         level.count -= 1
         if level.count == 0:
             del levels[level.price]
@@ -146,11 +148,16 @@ class Book:
     def level3(self) -> tuple[list[tuple[int, int, str]], ...]:
         """Every resting order as ``(price, remaining, order_id)``, in priority order."""
         return tuple(
-            [(o.price, o.remaining, o.id) for level in self.sorted_levels(side)
-             for o in level.live()]  # type: ignore[misc]
+            [_resting(level.price, o) for level in self.sorted_levels(side) for o in level.live()]
             for side in (Side.BUY, Side.SELL)
         )
 
 
 def _aggregate(level: Level) -> tuple[int, int, int]:
     return (level.price, level.size, level.count)
+
+
+def _resting(price: int, order: Order) -> tuple[int, int, str]:
+    remaining = order.remaining
+    assert remaining is not None  # a resting limit order, at its level's price
+    return (price, remaining, order.id)

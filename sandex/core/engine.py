@@ -14,11 +14,19 @@ from typing import Any
 
 from sandex.core import admin
 from sandex.core.commands import (
+    AddCurrency,
+    AddProduct,
     AdvanceClock,
     CancelAll,
     CancelOrder,
     Command,
+    CreateProfile,
+    Deposit,
     PlaceOrder,
+    SetFees,
+    SetProductStatus,
+    Transfer,
+    Withdraw,
 )
 from sandex.core.events import (
     Activated,
@@ -30,16 +38,15 @@ from sandex.core.events import (
     Received,
     reject,
 )
-from sandex.core.holds import limit_buy_hold, net_funds
+from sandex.core.holds import hold_rate, limit_buy_hold, net_funds
+from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
-from sandex.core.matching import RESTS, Matching
+from sandex.core.matching import RESTS, take
 from sandex.core.model import (
     Account,
     CancelReason,
-    Currency,
     DoneReason,
     Order,
-    OrderRecord,
     OrderType,
     ProductStatus,
     Profile,
@@ -48,6 +55,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.state import State
 from sandex.core.validation import check_order
 from sandex.errors import Error
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
@@ -63,50 +71,13 @@ ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
 
 
-class Engine(Matching):
-    """The venue core."""
-
-    def __init__(self) -> None:
-        self.products: dict[str, Product] = {}
-        self.profiles: dict[str, Profile] = {}
-        # Orders on record: the few live ones (hot, churned by every place and cancel) apart
-        # from the many done ones with fills (inserted once), so the hot dict stays small.
-        self._live: dict[str, Order] = {}
-        self._archive: dict[str, Order] = {}
-        self.orders = OrderRecord(self._live, self._archive)
-        self.currencies: dict[str, Currency] = {}
-        self.fee_accounts: dict[str, Account] = {}
-        self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
-        self.clock = 0  # the last AdvanceClock time, microseconds
-        self._expiries: list[tuple[int, int, Order]] = []  # (expire_time, number, order)
-        self._order_number = 0
-        self._entry_id = 0
-        self._events: list[Event] = []
-        self._handlers = self._handler_table()
-
-    def _handler_table(self) -> dict[type, Callable[[Any], None]]:
-        return {
-            PlaceOrder: self._place,
-            CancelOrder: self._cancel_order,
-            CancelAll: self._cancel_all,
-            AdvanceClock: self._advance_clock,
-            **{kind: getattr(admin, name).__get__(self) for kind, name in admin.HANDLERS.items()},
-        }
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Everything but the handler table (bound methods), for snapshots."""
-        state = self.__dict__.copy()
-        del state["_handlers"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._handlers = self._handler_table()
+class Engine(State):
+    """The venue core: its state, and a handler per command type (``_HANDLERS``)."""
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
         events = self._events = []
-        self._handlers[type(command)](command)
+        _HANDLERS[type(command)](self, command)
         return events
 
     # -- orders --------------------------------------------------------------------------------
@@ -129,11 +100,13 @@ class Engine(Matching):
         if order_id in self._live or order_id in self._archive:
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
-        price, size = cmd.price, cmd.size
-        increment, base_increment = product.quote_increment, product.base_increment
         # The common case, a plain GTC limit order well inside the rules, is placed here in
         # one frame, with the same rejects, events and state as the general path would give;
-        # anything else goes through the general checks for the exact reject.
+        # anything else goes through the general checks for the exact reject. The guard is
+        # ``validation.is_plain_limit`` inline (a call costs 3 % of the core's instructions):
+        # a test checks the two are the same expression.
+        price, size = cmd.price, cmd.size
+        increment, base_increment = product.quote_increment, product.base_increment
         if not (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
                 and price is not None and size is not None and cmd.funds is None
                 and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
@@ -152,10 +125,10 @@ class Engine(Matching):
         accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
-        hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
+        rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
         if side is BUY:
             held_in, received_in = product.quote_currency, product.base_currency
-            hold = notional + notional * hold_rate // RATE_SCALE  # limit_buy_hold(), inline
+            hold = notional + notional * rate // RATE_SCALE  # limit_buy_hold(), inline
             best = book.best_ask()
             crosses = best is not None and best <= price
         else:
@@ -179,7 +152,7 @@ class Engine(Matching):
         order = Order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
             None, None, GTC, None, post_only, cmd.stp, None, None, client_oid,
-            maker_rate, taker_rate, hold_rate, held, received, hold,
+            maker_rate, taker_rate, rate, held, received, hold,
             PENDING if crosses else OPEN)
         held.hold += hold
         self._live[order_id] = order
@@ -194,7 +167,7 @@ class Engine(Matching):
         if crosses:
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
-            self._take(order, product, t)
+            take(self, order, product, t)
             if product.trade_id != trades_before and product.stops.live:
                 self._trigger_stops(product, t)
             return
@@ -222,9 +195,9 @@ class Engine(Matching):
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if (order.post_only or product.status is POST_ONLY) and order.stop is None:
+            assert price is not None  # a limit order: market orders are refused above
             best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
-            if best is not None and (best <= price if order.side is BUY  # type: ignore[operator]
-                                     else best >= price):  # type: ignore[operator]
+            if best is not None and (best <= price if order.side is BUY else best >= price):
                 self._events.append(reject(Error.POST_ONLY_MODE))
                 return
         self._order_number += 1
@@ -243,15 +216,17 @@ class Engine(Matching):
         # an account the order will receive into is attached to the profile on acceptance
         received = accounts.get(received_in) or Account(profile.id, received_in)
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
-        hold_rate = maker_rate if maker_rate > taker_rate else taker_rate
+        rate = hold_rate(maker_rate, taker_rate)
         size, funds, price = cmd.size, cmd.funds, cmd.price
         specified = funds_remaining = None
         available = held.balance - held.hold
         if cmd.type is LIMIT:
+            assert price is not None  # check_order refuses a limit order without one
             if size is None:  # limit order with funds: the size those funds buy at its price
-                size = funds // price  # type: ignore[operator]
+                assert funds is not None
+                size = funds // price
                 size -= size % product.base_increment
-            hold = limit_buy_hold(size, price, hold_rate) if buy else size * SIZE_TO_AMOUNT  # type: ignore[arg-type]
+            hold = limit_buy_hold(size, price, rate) if buy else size * SIZE_TO_AMOUNT
         elif buy:
             if funds is not None:
                 specified, hold = funds, funds
@@ -271,7 +246,7 @@ class Engine(Matching):
             size, funds, specified, funds_remaining, cmd.time_in_force if limit else GTC,
             expire if limit else None, cmd.post_only and limit, cmd.stp, cmd.stop,
             cmd.stop_price, cmd.client_oid,
-            maker_rate, taker_rate, hold_rate, held, received, hold)
+            maker_rate, taker_rate, rate, held, received, hold)
 
     def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
         order.hold_account.hold += order.hold
@@ -285,12 +260,14 @@ class Engine(Matching):
             profile.by_client_oid[order.client_oid] = order
         if order.expire_time is not None:
             heappush(self._expiries, (order.expire_time, order.number, order))
-        if order.stop is not None:
+        stop, stop_price = order.stop, order.stop_price
+        if stop is not None:
+            assert stop_price is not None  # check_order refuses a stop without one
             order.status = ACTIVE
             product.stops.add(order)
             self._events.append(Activated(
-                t, product.id, order.id, order.profile_id, order.side, order.stop,
-                order.stop_price, order.price, order.size, order.funds))  # type: ignore[arg-type]
+                t, product.id, order.id, order.profile_id, order.side, stop, stop_price,
+                order.price, order.size, order.funds))
             return
         self._start(order, product, t)
 
@@ -302,29 +279,26 @@ class Engine(Matching):
         events.append(Received(
             t, product.id, product.sequence, order.id, order.profile_id, order.side, order.type,
             order.price, order.size, order.funds, order.client_oid))
+        price = order.price
         if order.type is LIMIT and order.time_in_force in RESTS:
-            book, price = product.book, order.price
+            assert price is not None
+            book = product.book
             if order.side is BUY:
                 best = book.best_ask()
-                crosses = best is not None and best <= price  # type: ignore[operator]
+                crosses = best is not None and best <= price
             else:
                 best = book.best_bid()
-                crosses = best is not None and best >= price  # type: ignore[operator]
+                crosses = best is not None and best >= price
             if not crosses:  # nothing to match: rest at once
-                order.status = OPEN
-                book.add(order)
-                product.sequence += 1
-                events.append(Opened(t, product.id, product.sequence, order.id,
-                                     order.profile_id, order.side, price,  # type: ignore[arg-type]
-                                     order.remaining))  # type: ignore[arg-type]
+                rest(self, order, product, t)
                 return
         trades_before = product.trade_id
         if order.time_in_force is FOK and not self._fok_fillable(order, product):
-            self._close(order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
+            close(self, order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
             return
         if stops:  # a new turn: only its own prints may trigger stops
             product.print_low = product.print_high = None
-        self._take(order, product, t)
+        take(self, order, product, t)
         if stops and product.trade_id != trades_before and product.stops.live:
             self._trigger_stops(product, t)
 
@@ -332,13 +306,13 @@ class Engine(Matching):
         """Can the book fill all of ``order`` at its limit? Own orders count (§4.1)."""
         buy = order.side is BUY
         levels = product.book.asks if buy else product.book.bids
-        limit = order.price
-        prices = sorted((p for p in levels if (p <= limit if buy else p >= limit)),  # type: ignore[operator]
+        limit, need = order.price, order.remaining
+        assert limit is not None and need is not None  # a FOK order is a limit order
+        prices = sorted((p for p in levels if (p <= limit if buy else p >= limit)),
                         reverse=not buy)
-        need = order.remaining
         for price in prices:
-            need -= levels[price].size  # type: ignore[operator]
-            if need <= 0:  # type: ignore[operator]
+            need -= levels[price].size
+            if need <= 0:
                 return True
         return False
 
@@ -348,8 +322,9 @@ class Engine(Matching):
         stops = product.stops
         while stops.live and product.print_low is not None:
             low, high = product.print_low, product.print_high
+            assert high is not None  # set together with print_low
             product.print_low = product.print_high = None
-            fired = stops.triggered(low, high)  # type: ignore[arg-type]
+            fired = stops.triggered(low, high)
             for order in fired:
                 order.status = Status.PENDING
                 self._start(order, product, t, stops=False)
@@ -357,11 +332,10 @@ class Engine(Matching):
     # -- cancels -------------------------------------------------------------------------------
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
-        if cmd.client_oid is None:
-            order_id = cmd.order_id
-            order = self._live.get(order_id)  # type: ignore[arg-type]
+        if cmd.client_oid is None and (order_id := cmd.order_id) is not None:
+            order = self._live.get(order_id)
             if order is None:
-                order = self._archive.get(order_id)  # type: ignore[arg-type]
+                order = self._archive.get(order_id)
             if order is not None and order.profile_id != cmd.profile_id:
                 order = None
         else:
@@ -379,23 +353,25 @@ class Engine(Matching):
         elif status is DONE:
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
         else:
-            self._cancel(order, product, None, cmd.time)
+            cancel(self, order, product, None, cmd.time)
 
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
-        """``_cancel`` of an open order by its owner, in one frame (the common cancel).
+        """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
-        Gives the same events and state as ``Book.remove`` then ``_close`` would.
+        Gives the same events and state as ``Book.remove`` then ``lifecycle.close`` would;
+        the purge or archive at the end is ``lifecycle.retire`` itself.
         """
         order.status = DONE
         remaining, price, order_id = order.remaining, order.price, order.id
+        assert price is not None and remaining is not None  # an open order is a limit order
         book = product.book
         levels = book.bids if order.side is BUY else book.asks
-        level = levels[price]  # type: ignore[index]
+        level = levels[price]
         count = level.count = level.count - 1
         if count == 0:
-            del levels[price]  # type: ignore[arg-type]
+            del levels[price]
         else:
-            level.size -= remaining  # type: ignore[operator]
+            level.size -= remaining
             if len(level.orders) > 2 * count + level_dead_slots_max:
                 book.compact(level)
         hold = order.hold
@@ -408,24 +384,16 @@ class Engine(Matching):
         sequence = product.sequence = product.sequence + 1
         self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
                                  CANCELED, price, remaining, None))
-        del self._live[order_id]
-        if order.filled_size == 0:  # purged (§4.3)
-            oid = order.client_oid
-            if oid is not None and profile.by_client_oid.get(oid) is order:
-                del profile.by_client_oid[oid]
-        else:
-            if hold:
-                order.hold = 0
-            order.done_at = t
-            order.done_reason = CANCELED
-            self._archive[order_id] = order
+        retire(self, order, profile, hold, CANCELED, None, t)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""
         if client_oid is not None:
             profile = self.profiles.get(profile_id)
             return None if profile is None else profile.by_client_oid.get(client_oid)
-        order = self.orders.get(order_id)  # type: ignore[arg-type]  # not a hot path
+        if order_id is None:
+            return None
+        order = self.orders.get(order_id)
         return order if order is not None and order.profile_id == profile_id else None
 
     def find_order(self, profile_id: str, order_id: str | None = None,
@@ -447,7 +415,7 @@ class Engine(Matching):
                    and (cmd.product_id is None or o.product_id == cmd.product_id)
                    and self.products[o.product_id].status is not ProductStatus.DISABLED]
         for order in targets:
-            self._cancel(order, self.products[order.product_id], None, cmd.time)
+            cancel(self, order, self.products[order.product_id], None, cmd.time)
 
     def next_expiry(self) -> int | None:
         """When the next GTT order may expire: the node sends an ``AdvanceClock`` by then."""
@@ -467,5 +435,21 @@ class Engine(Matching):
         while expiries and expiries[0][0] <= cmd.time:
             order = heappop(expiries)[2]
             if order.status in LIVE:
-                self._cancel(order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
+                cancel(self, order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
                              cmd.time)
+
+
+_HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
+    PlaceOrder: Engine._place,
+    CancelOrder: Engine._cancel_order,
+    CancelAll: Engine._cancel_all,
+    AdvanceClock: Engine._advance_clock,
+    AddCurrency: admin.add_currency,
+    AddProduct: admin.add_product,
+    SetProductStatus: admin.set_product_status,
+    CreateProfile: admin.create_profile,
+    SetFees: admin.set_fees,
+    Deposit: admin.deposit,
+    Withdraw: admin.withdraw,
+    Transfer: admin.transfer,
+}

@@ -11,9 +11,9 @@ from sandex.core.limits import funds_truncation
 from sandex.units import RATE_SCALE
 
 
-def fee(notional: int, rate: int) -> int:
-    """The fee on ``notional`` (amount units) at ``rate`` (1e-6), truncated."""
-    return notional * rate // RATE_SCALE
+def hold_rate(maker_rate: int, taker_rate: int) -> int:
+    """The fee rate a limit buy's hold reserves: the larger, as it may fill either way."""
+    return maker_rate if maker_rate > taker_rate else taker_rate
 
 
 def limit_buy_hold(size: int, price: int, rate: int) -> int:

@@ -9,18 +9,15 @@ hashes answer every future command alike.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 from sandex.core.holds import limit_buy_hold
+from sandex.core.lifecycle import LIVE
 from sandex.core.model import Order, OrderType, Side, Status
-
-if TYPE_CHECKING:
-    from sandex.core.engine import Engine
-
-LIVE = (Status.OPEN, Status.ACTIVE)
+from sandex.core.state import State
+from sandex.units import SIZE_TO_AMOUNT
 
 
-def check_invariants(engine: Engine) -> None:
+def check_invariants(engine: State) -> None:
     """Assert the book is sane, holds match live orders, and every currency is conserved."""
     for product in engine.products.values():
         _check_book(engine, product.id)
@@ -56,14 +53,17 @@ def check_invariants(engine: Engine) -> None:
 def _check_order(order: Order) -> None:
     if order.size is not None:
         assert 0 <= order.filled_size <= order.size, f"{order.id} filled beyond size"
+    remaining, price = order.remaining, order.price
     if order.type is OrderType.LIMIT and order.side is Side.BUY:
-        expected = limit_buy_hold(order.remaining, order.price, order.hold_rate)  # type: ignore[arg-type]
+        assert remaining is not None and price is not None, order.id
+        expected = limit_buy_hold(remaining, price, order.hold_rate)
         assert order.hold == expected, f"{order.id} hold {order.hold} != {expected}"
     elif order.side is Side.SELL and order.size is not None:
-        assert order.hold == order.remaining * 10**8, f"{order.id} sell hold"  # type: ignore[operator]
+        assert remaining is not None, order.id
+        assert order.hold == remaining * SIZE_TO_AMOUNT, f"{order.id} sell hold"
 
 
-def _check_book(engine: Engine, product_id: str) -> None:
+def _check_book(engine: State, product_id: str) -> None:
     book = engine.products[product_id].book
     bid, ask = book.best_bid(), book.best_ask()
     assert bid is None or ask is None or bid < ask, f"{product_id} crossed: {bid} >= {ask}"
@@ -72,7 +72,7 @@ def _check_book(engine: Engine, product_id: str) -> None:
             live = level.live()
             assert live, f"{product_id} empty level {price}"
             assert level.count == len(live), f"{product_id} level {price} count"
-            assert level.size == sum(o.remaining for o in live), f"{product_id} level {price} size"  # type: ignore[misc]
+            assert level.size == sum(o.remaining or 0 for o in live), f"{product_id} {price} size"
             for order in live:
                 assert order.price == price and order.side is side and order.remaining, order.id
     if bid is not None:
@@ -81,7 +81,7 @@ def _check_book(engine: Engine, product_id: str) -> None:
         assert ask == min(book.asks)
 
 
-def state_hash(engine: Engine) -> str:
+def state_hash(engine: State) -> str:
     """SHA-256 over a canonical rendering of all state that decides future events."""
     digest = hashlib.sha256()
     for product in sorted(engine.products.values(), key=lambda p: p.id):

@@ -1,30 +1,29 @@
 """Taker execution: price-time matching, trades, self-trade prevention, settlement (§4.9, §4.10).
 
-A mixin of ``Engine``: it works on the engine's state (``_events``, ``profiles``, ``orders``,
-``fee_accounts``) so the hot path pays for no extra indirection. Every trade prints at the
-maker's price; each fill moves balances and holds of both sides and the venue's fee account
-at once, so every currency's total is conserved.
+Functions over the core's ``State``: ``take`` matches a pending order against the book, then
+rests or closes it (``lifecycle``). Every trade prints at the maker's price; each fill moves
+balances and holds of both sides and the venue's fee account at once, so every currency's
+total is conserved.
 """
 
 from __future__ import annotations
 
 from sandex.core.book import Level
-from sandex.core.events import Changed, Done, Event, LedgerEntry, Matched, Opened
+from sandex.core.events import Changed, Matched
 from sandex.core.holds import limit_buy_hold, size_for_funds
+from sandex.core.lifecycle import cancel, close, rest
 from sandex.core.model import (
-    Account,
     CancelReason,
     DoneReason,
-    LedgerKind,
     Order,
     OrderType,
-    Profile,
     Side,
     Status,
     Stp,
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -39,307 +38,243 @@ INSUFFICIENT_LIQUIDITY = CancelReason.INSUFFICIENT_LIQUIDITY
 TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
-class Matching:
-    """Taker matching and order closing, mixed into ``Engine``."""
+# -- the taker ---------------------------------------------------------------------------------
+def take(state: State, order: Order, product: Product, t: int) -> None:
+    """Match ``order`` against the book, then rest it or close it."""
+    book = product.book
+    buy = order.side is BUY
+    levels = book.asks if buy else book.bids
+    limit = order.price if order.type is LIMIT else None
+    stop_reason: CancelReason | DoneReason | None = None
+    while stop_reason is None and order.remaining != 0:
+        best = book.best_ask() if buy else book.best_bid()
+        if best is None or (limit is not None and (best > limit if buy else best < limit)):
+            break
+        stop_reason = _take_level(state, order, product, levels[best], t)
+    _finish_taker(state, order, product, stop_reason, t)
 
-    _events: list[Event]
-    _entry_id: int
-    profiles: dict[str, Profile]
-    _live: dict[str, Order]
-    _archive: dict[str, Order]
-    fee_accounts: dict[str, Account]
 
-    # -- the taker -----------------------------------------------------------------------------
-    def _take(self, order: Order, product: Product, t: int) -> None:
-        """Match ``order`` against the book, then rest it or close it."""
-        book = product.book
-        buy = order.side is BUY
-        levels = book.asks if buy else book.bids
-        limit = order.price if order.type is LIMIT else None
-        stop_reason: CancelReason | DoneReason | None = None
-        while stop_reason is None and order.remaining != 0:
-            best = book.best_ask() if buy else book.best_bid()
-            if best is None or (limit is not None and (best > limit if buy else best < limit)):
-                break
-            stop_reason = self._take_level(order, product, levels[best], t)
-        self._finish_taker(order, product, stop_reason, t)
+def _take_level(state: State, order: Order, product: Product, level: Level,
+                t: int) -> CancelReason | DoneReason | None:
+    """Trade ``order`` against one level until either is used up.
 
-    def _take_level(self, order: Order, product: Product, level: Level,
-                    t: int) -> CancelReason | DoneReason | None:
-        """Trade ``order`` against one level until either is used up.
+    Returns why the taker must stop before its size is done: ``FILLED`` when its funds
+    cannot buy one more increment, a cancel reason for STP or an exhausted hold.
+    """
+    orders = level.orders
+    plain = order.type is LIMIT  # its size alone bounds a fill: no funds, a sized hold
+    while level.count and order.remaining != 0:
+        maker = orders[0]
+        if maker.status is not OPEN:
+            orders.popleft()
+            continue
+        if maker.profile_id == order.profile_id:
+            reason = _self_trade(state, order, maker, product, level, t)
+            if reason is not None:
+                return reason
+            continue
+        if plain:
+            size, left = maker.remaining, order.remaining
+            assert size is not None and left is not None  # both limit orders
+            if left < size:
+                size = left
+        else:
+            size = _fill_size(order, maker, level.price, product.base_increment)
+        if size <= 0:
+            funds = order.funds_remaining
+            if funds is not None and funds // level.price < product.base_increment:
+                return FILLED  # its funds are spent down to less than one increment
+            return INSUFFICIENT_FUNDS
+        _trade(state, maker, order, level, size, product, t)
+        if maker.remaining == 0:
+            orders.popleft()
+            level.count -= 1
+            if level.count == 0:
+                product.book.drop_level(maker.side, level.price)
+            close(state, maker, product, FILLED, None, t)
+    return None
 
-        Returns why the taker must stop before its size is done: ``FILLED`` when its funds
-        cannot buy one more increment, a cancel reason for STP or an exhausted hold.
-        """
-        orders = level.orders
-        plain = order.type is LIMIT  # its size alone bounds a fill: no funds, a sized hold
-        while level.count and order.remaining != 0:
-            maker = orders[0]
-            if maker.status is not OPEN:
-                orders.popleft()
-                continue
-            if maker.profile_id == order.profile_id:
-                reason = self._self_trade(order, maker, product, level, t)
-                if reason is not None:
-                    return reason
-                continue
-            if plain:
-                size, left = maker.remaining, order.remaining  # type: ignore[assignment]
-                if left < size:  # type: ignore[operator]
-                    size = left  # type: ignore[assignment]
-            else:
-                size = self._fill_size(order, maker, level.price, product.base_increment)
-            if size <= 0:
-                funds = order.funds_remaining
-                if funds is not None and funds // level.price < product.base_increment:
-                    return FILLED  # its funds are spent down to less than one increment
-                return INSUFFICIENT_FUNDS
-            self._trade(maker, order, level, size, product, t)
-            if maker.remaining == 0:
-                orders.popleft()
-                level.count -= 1
-                if level.count == 0:
-                    product.book.drop_level(maker.side, level.price)
-                self._close(maker, product, FILLED, None, t)
-        return None
 
-    def _fill_size(self, order: Order, maker: Order, price: int, increment: int) -> int:
-        """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold."""
-        size: int = maker.remaining  # type: ignore[assignment]
-        if order.remaining is not None and order.remaining < size:
-            size = order.remaining
-        if order.funds_remaining is not None:
-            size = min(size, size_for_funds(order.funds_remaining, price, increment))
-        if order.type is MARKET:
-            if order.side is BUY:
-                if order.specified_funds is None:  # size-only buy: bounded by the whole hold
-                    per_unit = price * (RATE_SCALE + order.taker_rate)
-                    affordable = order.hold * RATE_SCALE // per_unit
-                    size = min(size, affordable - affordable % increment)
-            elif order.size is None:  # funds-only sell: bounded by the base it holds
-                affordable = order.hold // SIZE_TO_AMOUNT
+def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
+    """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold."""
+    size = maker.remaining
+    assert size is not None  # a resting limit order
+    if order.remaining is not None and order.remaining < size:
+        size = order.remaining
+    if order.funds_remaining is not None:
+        size = min(size, size_for_funds(order.funds_remaining, price, increment))
+    if order.type is MARKET:
+        if order.side is BUY:
+            if order.specified_funds is None:  # size-only buy: bounded by the whole hold
+                per_unit = price * (RATE_SCALE + order.taker_rate)
+                affordable = order.hold * RATE_SCALE // per_unit
                 size = min(size, affordable - affordable % increment)
-        return size
+        elif order.size is None:  # funds-only sell: bounded by the base it holds
+            affordable = order.hold // SIZE_TO_AMOUNT
+            size = min(size, affordable - affordable % increment)
+    return size
 
-    def _finish_taker(self, order: Order, product: Product,
-                      stop_reason: CancelReason | DoneReason | None, t: int) -> None:
-        if order.remaining == 0 or stop_reason is FILLED:
-            if order.filled_size:
-                self._close(order, product, FILLED, None, t)
-            else:  # its funds could not buy a single increment
-                self._close(order, product, CANCELED, CancelReason.INSUFFICIENT_FUNDS, t)
-        elif stop_reason is not None:
-            self._close(order, product, CANCELED, stop_reason, t)  # type: ignore[arg-type]
-        elif order.type is MARKET:
-            self._close(order, product, CANCELED, INSUFFICIENT_LIQUIDITY, t)
-        elif order.time_in_force in RESTS:
-            self._rest(order, product, t)
-        else:
-            self._close(order, product, CANCELED, TIME_IN_FORCE, t)
 
-    # -- one trade -----------------------------------------------------------------------------
-    def _trade(self, maker: Order, taker: Order, level: Level, size: int, product: Product,
-               t: int) -> None:
-        """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
+def _finish_taker(state: State, order: Order, product: Product,
+                  stop_reason: CancelReason | DoneReason | None, t: int) -> None:
+    if order.remaining == 0 or stop_reason is FILLED:
+        if order.filled_size:
+            close(state, order, product, FILLED, None, t)
+        else:  # its funds could not buy a single increment
+            close(state, order, product, CANCELED, CancelReason.INSUFFICIENT_FUNDS, t)
+    elif stop_reason is not None:
+        assert isinstance(stop_reason, CancelReason)  # FILLED is the only DoneReason returned
+        close(state, order, product, CANCELED, stop_reason, t)
+    elif order.type is MARKET:
+        close(state, order, product, CANCELED, INSUFFICIENT_LIQUIDITY, t)
+    elif order.time_in_force in RESTS:
+        rest(state, order, product, t)
+    else:
+        close(state, order, product, CANCELED, TIME_IN_FORCE, t)
 
-        Both sides' balances and holds are written here, in one frame: the seller's base out
-        and quote in (less its fee), then the buyer's quote out (its hold released), its fee
-        and its base in. ``Matched`` carries the balances after, for the ledger.
-        """
-        price = level.price
-        notional = price * size
-        maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
-        maker_fee = notional * maker_rate // RATE_SCALE
-        taker_fee = notional * taker_rate // RATE_SCALE
-        trade_id = product.trade_id = product.trade_id + 1
-        sequence = product.sequence = product.sequence + 1
-        product.last_price = price
-        low = product.print_low
-        if low is None:
-            product.print_low = product.print_high = price
-        elif price < low:
-            product.print_low = price
-        elif price > product.print_high:  # type: ignore[operator]
-            product.print_high = price
-        level.size -= size
-        maker.remaining -= size  # type: ignore[operator]  # a resting limit order
-        maker.filled_size += size
-        maker.executed_value += notional
-        maker.fill_fees += maker_fee
-        if taker.remaining is not None:
-            taker.remaining -= size
-        if taker.funds_remaining is not None:
-            taker.funds_remaining -= notional
-        taker.filled_size += size
-        taker.executed_value += notional
-        taker.fill_fees += taker_fee
-        if taker.side is BUY:
-            buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
-        else:
-            buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
-        base = size * SIZE_TO_AMOUNT
-        # the seller: base out of its hold, quote in, fee out
-        held = seller.hold_account
-        held.balance = seller_base = held.balance - base
-        held.hold -= base
-        seller.hold -= base
-        quote = seller.recv_account
-        seller_quote = quote.balance + notional
-        quote.balance = seller_quote - seller_fee
-        # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
-        quote = buyer.hold_account
-        if buyer.type is LIMIT:
-            left = buyer.remaining * buyer.price  # type: ignore[operator]
-            release = buyer.hold - left - left * buyer.hold_rate // RATE_SCALE
-        else:
-            release = notional + buyer_fee
-        quote.hold -= release
-        buyer.hold -= release
-        buyer_quote = quote.balance - notional
-        quote.balance = buyer_quote - buyer_fee
-        received = buyer.recv_account
-        received.balance = buyer_base = received.balance + base
-        entry = self._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
-        self._entry_id = entry + 3 + (seller_fee != 0) + (buyer_fee != 0)
-        self.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
-        self._events.append(Matched(
-            t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
-            taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
-            taker_rate, entry, seller_base, seller_quote, buyer_quote, buyer_base))
+# -- one trade -----------------------------------------------------------------------------
+def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, product: Product,
+           t: int) -> None:
+    """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
 
-    def _ledger(self, t: int, account: Account, kind: LedgerKind, amount: int,
-                order_id: str | None, trade_id: int | None, product_id: str | None,
-                transfer_id: str | None = None) -> None:
-        self._entry_id += 1
-        self._events.append(LedgerEntry(
-            t, self._entry_id, account.profile_id, account.currency, kind, amount,
-            account.balance, order_id, trade_id, product_id, transfer_id))
+    Both sides' balances and holds are written here, in one frame: the seller's base out
+    and quote in (less its fee), then the buyer's quote out (its hold released), its fee
+    and its base in. ``Matched`` carries the balances after, for the ledger.
+    """
+    price = level.price
+    notional = price * size
+    maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
+    maker_fee = notional * maker_rate // RATE_SCALE
+    taker_fee = notional * taker_rate // RATE_SCALE
+    trade_id = product.trade_id = product.trade_id + 1
+    sequence = product.sequence = product.sequence + 1
+    product.last_price = price
+    low, high = product.print_low, product.print_high
+    if low is None or high is None:  # both or neither
+        product.print_low = product.print_high = price
+    elif price < low:
+        product.print_low = price
+    elif price > high:
+        product.print_high = price
+    level.size -= size
+    remaining = maker.remaining
+    assert remaining is not None  # a resting limit order
+    maker.remaining = remaining - size
+    maker.filled_size += size
+    maker.executed_value += notional
+    maker.fill_fees += maker_fee
+    if taker.remaining is not None:
+        taker.remaining -= size
+    if taker.funds_remaining is not None:
+        taker.funds_remaining -= notional
+    taker.filled_size += size
+    taker.executed_value += notional
+    taker.fill_fees += taker_fee
+    if taker.side is BUY:
+        buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+    else:
+        buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+    base = size * SIZE_TO_AMOUNT
+    # the seller: base out of its hold, quote in, fee out
+    held = seller.hold_account
+    held.balance = seller_base = held.balance - base
+    held.hold -= base
+    seller.hold -= base
+    quote = seller.recv_account
+    seller_quote = quote.balance + notional
+    quote.balance = seller_quote - seller_fee
+    # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
+    quote = buyer.hold_account
+    if buyer.type is LIMIT:
+        remaining, limit = buyer.remaining, buyer.price
+        assert remaining is not None and limit is not None
+        left = remaining * limit
+        release = buyer.hold - left - left * buyer.hold_rate // RATE_SCALE
+    else:
+        release = notional + buyer_fee
+    quote.hold -= release
+    buyer.hold -= release
+    buyer_quote = quote.balance - notional
+    quote.balance = buyer_quote - buyer_fee
+    received = buyer.recv_account
+    received.balance = buyer_base = received.balance + base
+    entry = state._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
+    state._entry_id = entry + 3 + (seller_fee != 0) + (buyer_fee != 0)
+    state.fee_accounts[product.quote_currency].balance += maker_fee + taker_fee
+    state._events.append(Matched(
+        t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
+        taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
+        taker_rate, entry, seller_base, seller_quote, buyer_quote, buyer_base))
 
-    # -- self-trade prevention (§4.9) ----------------------------------------------------------
-    def _self_trade(self, taker: Order, maker: Order, product: Product, level: Level,
-                    t: int) -> CancelReason | None:
-        """Apply the taker's STP flag to a resting order of the same profile.
+# -- self-trade prevention (§4.9) ----------------------------------------------------------
+def _self_trade(state: State, taker: Order, maker: Order, product: Product, level: Level,
+                t: int) -> CancelReason | None:
+    """Apply the taker's STP flag to a resting order of the same profile.
 
-        Returns ``102:Self Trade Prevention`` when the taker must be canceled.
-        """
-        mode = taker.stp
-        if mode is CN:
-            return STP_CANCEL
-        if mode is not DC:  # co and cb cancel the resting order in full
-            self._cancel(maker, product, STP_CANCEL, t)
-            return STP_CANCEL if mode is CB else None
-        if taker.remaining is None:  # funds-only market order: compare in funds
-            return self._self_trade_funds(taker, maker, product, level, t)
-        taker_size, maker_size = taker.remaining, maker.remaining
-        assert maker_size is not None
-        if maker_size < taker_size:
-            self._cancel(maker, product, STP_CANCEL, t)
-            self._shrink(taker, taker_size - maker_size, product, t)
-            return None
-        if maker_size > taker_size:
-            level.size -= taker_size
-            self._shrink(maker, maker_size - taker_size, product, t)
-            return STP_CANCEL
-        self._cancel(maker, product, STP_CANCEL, t)
+    Returns ``102:Self Trade Prevention`` when the taker must be canceled.
+    """
+    mode = taker.stp
+    if mode is CN:
         return STP_CANCEL
-
-    def _self_trade_funds(self, taker: Order, maker: Order, product: Product, level: Level,
-                          t: int) -> CancelReason | None:
-        funds = taker.funds_remaining
-        maker_size = maker.remaining
-        assert funds is not None and maker_size is not None
-        value = maker_size * level.price
-        if value < funds:
-            self._cancel(maker, product, STP_CANCEL, t)
-            taker.funds_remaining = funds - value
-            product.sequence += 1
-            self._events.append(Changed(
-                t, product.id, product.sequence, taker.id, taker.profile_id, taker.side, None,
-                None, None, funds, funds - value, "STP"))
-            return None
-        if value > funds:
-            decrement = size_for_funds(funds, level.price, product.base_increment)
-            if decrement:
-                level.size -= decrement
-                self._shrink(maker, maker_size - decrement, product, t)
-            return STP_CANCEL
-        self._cancel(maker, product, STP_CANCEL, t)
+    if mode is not DC:  # co and cb cancel the resting order in full
+        cancel(state, maker, product, STP_CANCEL, t)
+        return STP_CANCEL if mode is CB else None
+    if taker.remaining is None:  # funds-only market order: compare in funds
+        return _self_trade_funds(state, taker, maker, product, level, t)
+    taker_size, maker_size = taker.remaining, maker.remaining
+    assert maker_size is not None
+    if maker_size < taker_size:
+        cancel(state, maker, product, STP_CANCEL, t)
+        _shrink(state, taker, taker_size - maker_size, product, t)
+        return None
+    if maker_size > taker_size:
+        level.size -= taker_size
+        _shrink(state, maker, maker_size - taker_size, product, t)
         return STP_CANCEL
+    cancel(state, maker, product, STP_CANCEL, t)
+    return STP_CANCEL
 
-    def _shrink(self, order: Order, new_size: int, product: Product, t: int) -> None:
-        """Decrement an order's remaining size (STP), releasing the hold it no longer needs."""
-        old_size = order.remaining
-        assert old_size is not None and 0 < new_size < old_size
-        order.remaining = new_size
-        if order.side is SELL:
-            release = (old_size - new_size) * SIZE_TO_AMOUNT
-        elif order.type is LIMIT:
-            release = order.hold - limit_buy_hold(new_size, order.price,  # type: ignore[arg-type]
-                                                  order.hold_rate)
-        else:
-            release = 0  # a market buy keeps its funds hold; only its size shrinks
-        order.hold -= release
-        order.hold_account.hold -= release
+
+def _self_trade_funds(state: State, taker: Order, maker: Order, product: Product, level: Level,
+                      t: int) -> CancelReason | None:
+    funds = taker.funds_remaining
+    maker_size = maker.remaining
+    assert funds is not None and maker_size is not None
+    value = maker_size * level.price
+    if value < funds:
+        cancel(state, maker, product, STP_CANCEL, t)
+        taker.funds_remaining = funds - value
         product.sequence += 1
-        self._events.append(Changed(
-            t, product.id, product.sequence, order.id, order.profile_id, order.side, order.price,
-            old_size, new_size, None, None, "STP"))
+        state._events.append(Changed(
+            t, product.id, product.sequence, taker.id, taker.profile_id, taker.side, None,
+            None, None, funds, funds - value, "STP"))
+        return None
+    if value > funds:
+        decrement = size_for_funds(funds, level.price, product.base_increment)
+        if decrement:
+            level.size -= decrement
+            _shrink(state, maker, maker_size - decrement, product, t)
+        return STP_CANCEL
+    cancel(state, maker, product, STP_CANCEL, t)
+    return STP_CANCEL
 
-    # -- resting and closing -------------------------------------------------------------------
-    def _rest(self, order: Order, product: Product, t: int) -> None:
-        order.status = OPEN
-        product.book.add(order)
-        product.sequence += 1
-        self._events.append(Opened(t, product.id, product.sequence, order.id, order.profile_id,
-                                   order.side, order.price, order.remaining))  # type: ignore[arg-type]
 
-    def _cancel(self, order: Order, product: Product, reason: CancelReason | None,
-                t: int) -> None:
-        """Cancel a live order: out of the book or the stops, hold released, ``done``."""
-        status = order.status
-        if status is OPEN:
-            order.status = DONE
-            product.book.remove(order, order.remaining)  # type: ignore[arg-type]
-        elif status is ACTIVE:
-            order.status = DONE
-            product.stops.discard(order)
-        self._close(order, product, CANCELED, reason, t, private=status is ACTIVE)
-
-    def _close(self, order: Order, product: Product, reason: DoneReason,
-               cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
-        """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.
-
-        ``private``: the order was an untriggered stop, unknown to the public feed, so its
-        ``done`` takes no sequence number. A purged order is forgotten: only its ``status``
-        still matters, to the lazy structures (level queues, heaps) that may hold it a while.
-        """
-        order.status = DONE
-        hold = order.hold
-        if hold:
-            order.hold_account.hold -= hold
-        order_id, product_id, profile_id = order.id, product.id, order.profile_id
-        profile = self.profiles[profile_id]
-        del profile.live[order_id]
-        profile.open_count[product_id] -= 1
-        if private:
-            sequence = None
-        else:
-            sequence = product.sequence = product.sequence + 1
-        if order.type is MARKET:
-            price = remaining = None
-        else:
-            price, remaining = order.price, order.remaining
-        self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
-                                 reason, price, remaining, cancel_reason))
-        del self._live[order_id]
-        if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
-            oid = order.client_oid
-            if oid is not None and profile.by_client_oid.get(oid) is order:
-                del profile.by_client_oid[oid]
-        else:
-            if hold:
-                order.hold = 0
-            order.done_at = t
-            order.done_reason = reason
-            order.cancel_reason = cancel_reason
-            self._archive[order_id] = order
+def _shrink(state: State, order: Order, new_size: int, product: Product, t: int) -> None:
+    """Decrement an order's remaining size (STP), releasing the hold it no longer needs."""
+    old_size = order.remaining
+    assert old_size is not None and 0 < new_size < old_size
+    order.remaining = new_size
+    if order.side is SELL:
+        release = (old_size - new_size) * SIZE_TO_AMOUNT
+    elif order.type is LIMIT:
+        price = order.price
+        assert price is not None
+        release = order.hold - limit_buy_hold(new_size, price, order.hold_rate)
+    else:
+        release = 0  # a market buy keeps its funds hold; only its size shrinks
+    order.hold -= release
+    order.hold_account.hold -= release
+    product.sequence += 1
+    state._events.append(Changed(
+        t, product.id, product.sequence, order.id, order.profile_id, order.side, order.price,
+        old_size, new_size, None, None, "STP"))

@@ -1,20 +1,46 @@
 """The engine's inline fast paths give exactly what its general paths give.
 
+``is_plain_limit``, the guard of the inline place, never admits an order that
+``check_order`` would refuse, whatever the command and the product's rules; ``_place``
+writes it inline, as the same expression.
+
 ``_place`` places a plain GTC limit order in one frame instead of going through
 ``_place_checked``; ``_cancel_order`` cancels an open order through ``_cancel_resting``
-instead of ``_cancel``. Here the same order flow runs both ways on twin engines, and the
-events and the whole state must be identical after every command.
+instead of ``lifecycle.cancel``. Here the same order flow runs both ways on twin engines,
+and the events and the whole state must be identical after every command.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import pickle
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from sandex.core import CancelOrder, Engine, Order, PlaceOrder, Side, check_invariants, state_hash
+from sandex.core import (
+    CancelAfter,
+    CancelOrder,
+    Engine,
+    Order,
+    OrderType,
+    PlaceOrder,
+    Product,
+    ProductStatus,
+    Side,
+    StopType,
+    Stp,
+    TimeInForce,
+    check_invariants,
+    state_hash,
+    validation,
+)
+from sandex.core import engine as engine_module
+from sandex.core.lifecycle import cancel
+from sandex.core.validation import check_order, is_plain_limit
+from sandex.units import PRICE_SCALE, SIZE_TO_AMOUNT
 from venue_kit import Venue
 
 PROFILES = ("alice", "bob", "carol")
@@ -93,7 +119,94 @@ def test_canceling_an_open_order_inline_matches_the_general_path(specs: list, rn
         fast = v.apply(cmd)
         order = twin.orders[order_id]
         product = twin.products[order.product_id]
-        slow = general(twin, lambda: twin._cancel(order, product, None, cmd.time))  # noqa: B023
+        slow = general(twin, lambda: cancel(twin, order, product, None, cmd.time))  # noqa: B023
         check_invariants(twin)
         assert fast == slow
         assert state(v.engine) == state(twin)
+
+
+increments = st.one_of(st.sampled_from([1, 10**6, PRICE_SCALE // 100, PRICE_SCALE]),
+                       st.integers(1, PRICE_SCALE * 10**6))  # every increment add_product allows
+
+
+@st.composite
+def wild_products(draw: st.DrawFn) -> Product:
+    """Any product ``add_product`` could have made, in any status (online more often)."""
+    status = st.one_of(st.just(ProductStatus.ONLINE), st.sampled_from(ProductStatus))
+    return Product("BTC-USD", "BTC", "USD", draw(increments), draw(increments),
+                   draw(st.one_of(st.just(0), st.integers(0, 10**30))), draw(status))
+
+
+def wild_ints(unit: int) -> st.SearchStrategy[int | None]:
+    """None, any int (zero, negative, huge), or near a multiple of ``unit``."""
+    return st.one_of(st.none(), st.integers(), st.integers(-3, 3),
+                     st.integers(-5, 10**6).map(lambda n: n * unit),
+                     st.integers(1, 10**6).map(lambda n: n * unit + 1))
+
+
+def multiples(unit: int) -> st.SearchStrategy[int]:
+    return st.integers(1, 10**6).map(lambda n: n * unit)
+
+
+@st.composite
+def wild_place_orders(draw: st.DrawFn) -> tuple[Product, PlaceOrder]:
+    """A product and an order for it: a plain GTC limit order, one with a single field drawn
+    wild (the near misses), or one with every field wild."""
+    product = draw(wild_products())
+    quote, base = product.quote_increment, product.base_increment
+    plain: dict[str, Any] = {
+        "type": OrderType.LIMIT, "price": draw(multiples(quote)), "size": draw(multiples(base)),
+        "funds": None, "time_in_force": TimeInForce.GTC, "cancel_after": None, "stop": None,
+        "stop_price": None}
+    wild: dict[str, st.SearchStrategy[Any]] = {
+        "type": st.sampled_from(OrderType), "price": wild_ints(quote), "size": wild_ints(base),
+        "funds": wild_ints(quote * SIZE_TO_AMOUNT), "time_in_force": st.sampled_from(TimeInForce),
+        "cancel_after": st.one_of(st.none(), st.sampled_from(CancelAfter)),
+        "stop": st.one_of(st.none(), st.sampled_from(StopType)), "stop_price": wild_ints(quote)}
+    mode = draw(st.sampled_from(["plain", "one wild", "all wild"]))
+    chosen = {"plain": [], "one wild": [draw(st.sampled_from(sorted(wild)))],
+              "all wild": list(wild)}[mode]
+    fields = plain | {name: draw(wild[name]) for name in chosen}
+    cmd = PlaceOrder(
+        time=draw(st.integers(0, 2**62)), order_id="o1", profile_id="p1",
+        product_id=product.id, side=draw(st.sampled_from(Side)), post_only=draw(st.booleans()),
+        stp=draw(st.sampled_from(Stp)), client_oid=draw(st.one_of(st.none(), st.just("c1"))),
+        **fields)
+    return product, cmd
+
+
+@settings(max_examples=600, deadline=None)
+@given(wild_place_orders())
+def test_the_inline_guard_never_skips_a_rule(case: tuple[Product, PlaceOrder]) -> None:
+    product, cmd = case
+    plain = is_plain_limit(product, cmd)
+    event(f"plain limit: {plain}")
+    if plain:
+        assert check_order(product, cmd) is None
+
+
+class _Unwalrus(ast.NodeTransformer):
+    """``(notional := size * price)`` -> ``size * price``: the inline copy keeps the value."""
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> ast.AST:
+        return self.visit(node.value)
+
+
+def _function(module: Any, name: str) -> ast.FunctionDef:
+    tree = ast.parse(inspect.getsource(module))
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def test_the_inline_guard_is_is_plain_limit() -> None:
+    guard = _function(validation, "is_plain_limit")
+    *assignments, returned = guard.body[1:]  # after the docstring
+    assert isinstance(returned, ast.Return) and returned.value is not None
+    place = _function(engine_module, "_place")
+    inline = next(n.test for n in ast.walk(place) if isinstance(n, ast.If)
+                  and isinstance(n.test, ast.UnaryOp) and isinstance(n.test.op, ast.Not)
+                  and "_place_checked" in ast.dump(n))
+    assert isinstance(inline, ast.UnaryOp)
+    assert ast.dump(_Unwalrus().visit(inline.operand)) == ast.dump(returned.value)
+    statements = {ast.dump(statement) for statement in place.body}
+    for assignment in assignments:  # the names the expression reads mean the same
+        assert ast.dump(assignment) in statements, ast.unparse(assignment)

@@ -1,0 +1,111 @@
+"""An order's lifecycle (§4.3): its statuses, the legal moves between them, and the moves
+every path shares (rest, cancel, close).
+
+``LIFECYCLE`` is the one table of legal moves; ``docs/architecture.md`` shows it (a test
+compares the two) and the property tests check every order of every stream against it, move
+by move, from the events. Each move is announced by one event: ``Received`` enters
+``pending``, ``Activated`` ``active``, ``Opened`` ``open`` and ``Done`` ``done``
+(``ENTERED_BY``). ``pending`` lasts only while its command runs: between commands an order
+is ``open``, ``active`` or ``done``. The inline paths of ``engine`` (a plain limit order
+placed in one frame, an open order canceled in one frame) make the same moves.
+"""
+
+from __future__ import annotations
+
+from sandex.core.events import Activated, Done, Event, Opened, Received
+from sandex.core.model import CancelReason, DoneReason, Order, OrderType, Profile, Status
+from sandex.core.product import Product
+from sandex.core.state import State
+
+PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+CANCELED = DoneReason.CANCELED
+
+# (from, to) -> when; ``None`` is "not yet accepted". Nothing leaves ``done``.
+LIFECYCLE: dict[tuple[Status | None, Status], str] = {
+    (None, PENDING): "accepted, not a stop: about to match",
+    (None, ACTIVE): "a stop order accepted: waits for a trade at its stop price",
+    (ACTIVE, PENDING): "its stop price traded: about to match",
+    (ACTIVE, DONE): "canceled before it triggered, or expired (a private done)",
+    (PENDING, OPEN): "a GTC or GTT limit order with size left and nothing to match: rests",
+    (PENDING, DONE): "filled as the taker, or canceled: IOC/FOK/market leftover, STP, funds",
+    (OPEN, DONE): "filled as a maker, or canceled: by its owner, expiry, STP",
+}
+LIVE = (OPEN, ACTIVE)  # on the book or waiting to trigger: holds funds, counts as open
+ENTERED_BY: dict[type[Event], Status] = {
+    Received: PENDING, Activated: ACTIVE, Opened: OPEN, Done: DONE}
+
+
+def rest(state: State, order: Order, product: Product, t: int) -> None:
+    """Put a pending limit order with size left on the book."""
+    price, remaining = order.price, order.remaining
+    assert price is not None and remaining is not None
+    order.status = OPEN
+    product.book.add(order)
+    product.sequence += 1
+    state._events.append(Opened(t, product.id, product.sequence, order.id, order.profile_id,
+                                order.side, price, remaining))
+
+
+def cancel(state: State, order: Order, product: Product, reason: CancelReason | None,
+           t: int) -> None:
+    """Cancel a live order: out of the book or the stops, hold released, ``done``."""
+    status = order.status
+    if status is OPEN:
+        remaining = order.remaining
+        assert remaining is not None
+        order.status = DONE
+        product.book.remove(order, remaining)
+    elif status is ACTIVE:
+        order.status = DONE
+        product.stops.discard(order)
+    close(state, order, product, CANCELED, reason, t, private=status is ACTIVE)
+
+
+def close(state: State, order: Order, product: Product, reason: DoneReason,
+          cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
+    """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.
+
+    ``private``: the order was an untriggered stop, unknown to the public feed, so its
+    ``done`` takes no sequence number. A purged order is forgotten: only its ``status``
+    still matters, to the lazy structures (level queues, heaps) that may hold it a while.
+    """
+    order.status = DONE
+    hold = order.hold
+    if hold:
+        order.hold_account.hold -= hold
+    order_id, product_id, profile_id = order.id, product.id, order.profile_id
+    profile = state.profiles[profile_id]
+    del profile.live[order_id]
+    profile.open_count[product_id] -= 1
+    if private:
+        sequence = None
+    else:
+        sequence = product.sequence = product.sequence + 1
+    if order.type is MARKET:
+        price = remaining = None
+    else:
+        price, remaining = order.price, order.remaining
+    state._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
+                              reason, price, remaining, cancel_reason))
+    retire(state, order, profile, hold, reason, cancel_reason, t)
+
+
+def retire(state: State, order: Order, profile: Profile, hold: int, reason: DoneReason,
+           cancel_reason: CancelReason | None, t: int) -> None:
+    """Take a just-done order (its ``hold`` released) off the live index: forget it if it
+    was canceled with no fill (§4.3), else archive it with when and why it finished."""
+    order_id = order.id
+    del state._live[order_id]
+    if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
+        oid = order.client_oid
+        if oid is not None and profile.by_client_oid.get(oid) is order:
+            del profile.by_client_oid[oid]
+    else:
+        if hold:
+            order.hold = 0
+        order.done_at = t
+        order.done_reason = reason
+        if cancel_reason is not None:  # a live order has none yet
+            order.cancel_reason = cancel_reason
+        state._archive[order_id] = order
