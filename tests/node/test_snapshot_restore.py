@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 
 import msgspec
-from core.test_properties import T0, concretize, random_stream, setup_commands
+from core.harness import T0
+from core.streams import concretize, random_stream, setup_commands
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,4 +75,4 @@ def test_the_engine_attributes_are_all_exported_or_derived() -> None:
     by ``restore``) before this list; the snapshot schema changes with it."""
     assert dict(shape())["Engine"] == sorted([
         "products", "profiles", "_live", "_archive", "orders", "currencies", "fee_accounts",
-        "supply", "clock", "_expiries", "_order_number", "_entry_id", "_events", "_handlers"])
+        "supply", "clock", "_expiries", "_order_number", "_entry_id", "_events"])
