@@ -110,13 +110,14 @@ def open_venue(options: ServeOptions) -> Venue:
 
 def build(scenario_path: str | Path | None = None, rate_limits: bool | None = None,
           seed: int | None = None, data_dir: Path | None = None, demo: bool = True, *,
-          token: Callable[[], str] | None = None, access: AccessLog | None = None) -> Venue:
+          token: Callable[[], str] | None = None, access: AccessLog | None = None,
+          wall_clock: Callable[[], float] = time.time) -> Venue:
     """A node recovered from ``data_dir`` (``None``: in memory) and its gateways.
 
     A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),
     each command journaled; an existing one keeps its own state, and the scenario only names
     the credentials to print. ``token`` makes the admin token once the node is open (default:
-    a random one).
+    a random one). ``wall_clock`` is the REST gateway's (tests freeze it).
     """
     node = open_node(data_dir, seed=seed)
     try:
@@ -140,8 +141,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     secret = token() if token is not None else secrets.token_urlsafe(32)
     feed = Feed(node, feed_limits)  # the WebSocket feed on the same port (§9)
     node.listeners.append(feed.on_events)
-    app = asgi(RestApp(node, RateLimits(enabled=enabled)), feed, AdminGateway(node, secret),
-               access)
+    rest = RestApp(node, RateLimits(enabled=enabled), wall_clock)
+    app = asgi(rest, feed, AdminGateway(node, secret), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access)
 

@@ -1,14 +1,13 @@
 """Test support for the REST API: a running server subprocess and a raw signed HTTP client.
 
-The raw client signs exactly what it sends (§2.3) and never re-encodes: tests control the
+The clients sign exactly what they send (§2.3) and never re-encode: tests control the
 timestamp, the target and the body bytes, so every signing edge case can be written down.
+``SignedClient`` is the signing half; ``RawClient`` sends over a socket, and the in-process
+client of ``tests/api/rest/harness.py`` through the venue's app.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -17,9 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandex.auth.signing import sign
 
 SCENARIO = Path(__file__).parent / "scenario.toml"
 
@@ -94,12 +96,6 @@ def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = 
     raise RuntimeError("server did not start")
 
 
-def sign(secret: str, timestamp: str, method: str, target: str, body: bytes) -> str:
-    message = timestamp.encode() + method.encode() + target.encode() + body
-    return base64.b64encode(hmac.new(base64.b64decode(secret), message,
-                                     hashlib.sha256).digest()).decode()
-
-
 @dataclass
 class Reply:
     status: int
@@ -110,13 +106,28 @@ class Reply:
         return json.loads(self.body)
 
 
-class RawClient:
-    """HTTP/1.1 keep-alive client that signs with (key, secret, passphrase) if given."""
+def auth_headers(creds: tuple[str, str, str], method: str, target: str, body: bytes, *,
+                 timestamp: str, sign_target: str | None = None,
+                 sign_body: bytes | None = None) -> dict[str, str]:
+    """The four §2.2 headers, signed over ``sign_target``/``sign_body`` (default: as sent)."""
+    key, secret, passphrase = creds
+    signature = sign(secret, timestamp, method, target if sign_target is None else sign_target,
+                     body if sign_body is None else sign_body)
+    return {"CB-ACCESS-KEY": key, "CB-ACCESS-SIGN": signature, "CB-ACCESS-TIMESTAMP": timestamp,
+            "CB-ACCESS-PASSPHRASE": passphrase}
 
-    def __init__(self, port: int, creds: tuple[str, str, str] | None = None) -> None:
-        self.port = port
+
+class SignedClient:
+    """Signs with (key, secret, passphrase) if given, exactly what it sends; ``send`` is the
+    transport (a socket here, the app in-process in ``tests/api/rest/harness.py``)."""
+
+    def __init__(self, creds: tuple[str, str, str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.creds = creds
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.clock = clock  # seconds, for the default timestamp
+
+    def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
+        raise NotImplementedError
 
     def request(self, method: str, target: str, body: Any = None, *, timestamp: str | None = None,
                 headers: dict[str, str] | None = None, sign_target: str | None = None,
@@ -125,16 +136,11 @@ class RawClient:
             b"" if body is None else json.dumps(body).encode())
         sent = {"Content-Type": "application/json"}
         if self.creds is not None:
-            key, secret, passphrase = self.creds
-            ts = timestamp if timestamp is not None else str(int(time.time()))
-            sent.update({
-                "CB-ACCESS-KEY": key, "CB-ACCESS-TIMESTAMP": ts, "CB-ACCESS-PASSPHRASE": passphrase,
-                "CB-ACCESS-SIGN": sign(secret, ts, method, sign_target or target, data)})
+            ts = timestamp if timestamp is not None else str(int(self.clock()))
+            sent.update(auth_headers(self.creds, method, target, data, timestamp=ts,
+                                     sign_target=sign_target))
         sent.update(headers or {})
-        self.conn.request(method, target, body=data or None, headers=sent)
-        response = self.conn.getresponse()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                     response.read())
+        return self.send(method, target, data, sent)
 
     def get(self, target: str, **kw: Any) -> Reply:
         return self.request("GET", target, **kw)
@@ -144,3 +150,26 @@ class RawClient:
 
     def delete(self, target: str, body: Any = None, **kw: Any) -> Reply:
         return self.request("DELETE", target, body, **kw)
+
+
+def place(client: SignedClient, **fields: Any) -> dict[str, Any]:
+    """A resting limit buy far below any test's prices (``fields`` override), as placed."""
+    body = {"product_id": "BTC-USD", "side": "buy", "price": "10.00", "size": "0.5", **fields}
+    reply = client.post("/orders", body)
+    assert reply.status == 200, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+class RawClient(SignedClient):
+    """HTTP/1.1 keep-alive client on 127.0.0.1:``port``."""
+
+    def __init__(self, port: int, creds: tuple[str, str, str] | None = None) -> None:
+        super().__init__(creds)
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
+        self.conn.request(method, target, body=body or None, headers=headers)
+        response = self.conn.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                     response.read())

@@ -1,6 +1,9 @@
-"""Raw signed HTTP clients for the REST tests, one fresh connection per test.
+"""Raw signed HTTP clients for the REST tests that need a socket, one fresh connection per test.
 
-Per test, not per module: uvicorn closes keep-alive connections idle for ~5 s.
+Here: ``sandex serve`` itself, targets whose raw bytes come from the HTTP parser, and the
+OpenAPI fuzz (``requests`` through uvicorn; its cost is generating cases, not the transport).
+Every other REST unit runs in-process: ``tests/api/rest``. Per test, not per module: uvicorn
+closes keep-alive connections idle for ~5 s.
 """
 
 from __future__ import annotations

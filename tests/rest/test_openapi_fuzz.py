@@ -8,9 +8,6 @@ Whatever is sent, the answer must be JSON, never a 5xx, and every 4xx must be ex
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import time
@@ -34,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from rest_kit import ALICE, ALICE_PROFILE, RawClient, Server
 from sandex.api.rest.openapi import document
 from sandex.api.rest.routes import ROUTES
+from sandex.auth.signing import sign
 
 # Per operation: 26 operations take about 15 s on one idle core. Raise it for a deeper local run.
 EXAMPLES = int(os.environ.get("SANDEX_FUZZ_EXAMPLES", "40"))
@@ -57,9 +55,7 @@ class CoinbaseAuth(requests.auth.AuthBase):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
-        message = (timestamp + (request.method or "") + request.path_url).encode() + body
-        signature = base64.b64encode(hmac.new(base64.b64decode(self.secret), message,
-                                              hashlib.sha256).digest()).decode()
+        signature = sign(self.secret, timestamp, request.method or "", request.path_url, body)
         request.headers.update({"CB-ACCESS-KEY": self.key, "CB-ACCESS-SIGN": signature,
                                 "CB-ACCESS-TIMESTAMP": timestamp,
                                 "CB-ACCESS-PASSPHRASE": self.passphrase})

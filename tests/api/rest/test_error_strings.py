@@ -3,7 +3,8 @@
 The strings are written out literally here on purpose: ``sandex/errors.py`` is the one table the
 server uses, and these tests pin that table to what clients match on (spec §2.5, §3.3, §4.6,
 §4.7, §6.1, §6.6, §7, §8.3). A rejected request must also change nothing: balances, holds and
-orders are compared before and after.
+orders are compared before and after. In-process (``harness.py``): the venue's app answers
+without a socket.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from api.rest.harness import InProcessVenue
 
 from rest_kit import (
     ALICE,
@@ -25,17 +27,16 @@ from rest_kit import (
     BOB,
     BOB_PROFILE,
     SCENARIO,
-    RawClient,
     Reply,
-    Server,
-    start_server,
+    SignedClient,
+    place,
 )
 from sandex.errors import Error
 
 SAVINGS = "a11ce000-0000-4000-8000-0000000000a2"  # ALICE's second profile, no balances
 
 
-def snapshot(client: RawClient) -> tuple[Any, ...]:
+def snapshot(client: SignedClient) -> tuple[Any, ...]:
     """Everything a rejected request must leave alone: accounts and the order records."""
     accounts = client.get("/accounts").json()
     orders = client.get("/orders?status=all&limit=1000").json()
@@ -48,7 +49,7 @@ def check(reply: Reply, status: int, message: str) -> None:
     assert (reply.status, reply.json()) == (status, {"message": message}), reply.body
 
 
-def rejected(client: RawClient, method: str, target: str, body: Any, status: int,
+def rejected(client: SignedClient, method: str, target: str, body: Any, status: int,
              message: str, raw_body: bytes | None = None) -> None:
     """``client`` is refused with exactly (status, message) and nothing changed."""
     before = snapshot(client)
@@ -56,14 +57,7 @@ def rejected(client: RawClient, method: str, target: str, body: Any, status: int
     assert snapshot(client) == before
 
 
-def place(client: RawClient, **fields: Any) -> dict[str, Any]:
-    body = {"product_id": "BTC-USD", "side": "buy", "price": "10.00", "size": "0.5", **fields}
-    reply = client.post("/orders", body)
-    assert reply.status == 200, reply.body
-    return reply.json()
-
-
-def products(anon: RawClient, flag: str) -> list[str]:
+def products(anon: SignedClient, flag: str) -> list[str]:
     return [p["id"] for p in anon.get("/products").json() if p[flag]]
 
 
@@ -147,24 +141,24 @@ ORDER_REJECTS = [
 
 @pytest.mark.parametrize(("body", "status", "message"),
                          [pytest.param(*row[1:], id=row[0]) for row in ORDER_REJECTS])
-def test_order_reject(alice: RawClient, body: dict[str, Any], status: int,
+def test_order_reject(alice: SignedClient, body: dict[str, Any], status: int,
                       message: str) -> None:
     rejected(alice, "POST", "/orders", body, status, message)
 
 
 @pytest.mark.parametrize("raw", [b"{nope", b"[]", b'"text"', b'{"product_id": "BTC-USD",}',
                                  b"\xff\xfe"])
-def test_malformed_json_body(alice: RawClient, raw: bytes) -> None:
+def test_malformed_json_body(alice: SignedClient, raw: bytes) -> None:
     rejected(alice, "POST", "/orders", None, 400, "Invalid JSON body", raw_body=raw)
 
 
-def test_view_only_key_cannot_place(viewer: RawClient, alice: RawClient) -> None:
+def test_view_only_key_cannot_place(viewer: SignedClient, alice: SignedClient) -> None:
     before = snapshot(alice)
     check(viewer.post("/orders", LIMIT), 403, "Forbidden")
     assert snapshot(alice) == before
 
 
-def test_post_only_order_that_would_cross(alice: RawClient, bob: RawClient) -> None:
+def test_post_only_order_that_would_cross(alice: SignedClient, bob: SignedClient) -> None:
     ask = place(bob, product_id="ETH-BTC", side="sell", price="0.05000", size="1")
     try:
         for price in ("0.05000", "0.06000"):
@@ -175,7 +169,7 @@ def test_post_only_order_that_would_cross(alice: RawClient, bob: RawClient) -> N
         assert bob.delete(f"/orders/{ask['id']}").status == 200
 
 
-def test_non_uuid_client_oid_is_accepted_and_dropped(alice: RawClient) -> None:
+def test_non_uuid_client_oid_is_accepted_and_dropped(alice: SignedClient) -> None:
     order = place(alice, client_oid="my-order-1")
     assert "client_oid" not in order
     assert "client_oid" not in alice.get(f"/orders/{order['id']}").json()
@@ -183,7 +177,7 @@ def test_non_uuid_client_oid_is_accepted_and_dropped(alice: RawClient) -> None:
     assert alice.delete(f"/orders/{order['id']}").status == 200
 
 
-def test_too_many_open_orders(bob: RawClient) -> None:
+def test_too_many_open_orders(bob: SignedClient) -> None:
     order = {"product_id": "ETH-BTC", "side": "buy", "price": "0.00001", "size": "10"}
     placed = 0
     try:
@@ -204,7 +198,7 @@ def test_too_many_open_orders(bob: RawClient) -> None:
     ("trading_disabled", {"side": "buy", "price": "1.00", "size": "10"},
      "Product is under maintenance"),
 ])
-def test_product_mode(alice: RawClient, anon: RawClient, flag: str, body: dict[str, Any],
+def test_product_mode(alice: SignedClient, anon: SignedClient, flag: str, body: dict[str, Any],
                       message: str) -> None:
     found = products(anon, flag)
     if not found:
@@ -216,9 +210,9 @@ def test_product_mode(alice: RawClient, anon: RawClient, flag: str, body: dict[s
 
 
 @pytest.fixture(scope="module")
-def traded(server: Server) -> dict[str, str]:
+def traded(venue: InProcessVenue) -> dict[str, str]:
     """ALICE's ETH-USD sells: one filled in full, one filled 1 of 2 (still open)."""
-    alice, bob = RawClient(server.port, ALICE), RawClient(server.port, BOB)
+    alice, bob = venue.client(ALICE), venue.client(BOB)
     filled = place(alice, product_id="ETH-USD", side="sell", price="3001.00", size="0.5")
     assert place(bob, product_id="ETH-USD", side="buy", price="3001.00", size="0.5")
     partial = place(alice, product_id="ETH-USD", side="sell", price="3000.00", size="2")
@@ -227,13 +221,13 @@ def traded(server: Server) -> dict[str, str]:
     return {"filled": filled["id"], "partial": partial["id"]}
 
 
-def test_cancel_filled_order(alice: RawClient, traded: dict[str, str]) -> None:
+def test_cancel_filled_order(alice: SignedClient, traded: dict[str, str]) -> None:
     rejected(alice, "DELETE", f"/orders/{traded['filled']}", None, 400, "Order already done")
     order = alice.get(f"/orders/{traded['filled']}").json()
     assert (order["status"], order["done_reason"]) == ("done", "filled")
 
 
-def test_cancel_partially_filled_order_keeps_the_record(alice: RawClient,
+def test_cancel_partially_filled_order_keeps_the_record(alice: SignedClient,
                                                         traded: dict[str, str]) -> None:
     reply = alice.delete(f"/orders/{traded['partial']}")
     assert (reply.status, reply.json()) == (200, traded["partial"])
@@ -244,7 +238,7 @@ def test_cancel_partially_filled_order_keeps_the_record(alice: RawClient,
     rejected(alice, "DELETE", f"/orders/{traded['partial']}", None, 400, "Order already done")
 
 
-def test_cancel_unfilled_order_purges_it(alice: RawClient) -> None:
+def test_cancel_unfilled_order_purges_it(alice: SignedClient) -> None:
     order = place(alice)
     reply = alice.delete(f"/orders/{order['id']}")
     assert (reply.status, reply.json()) == (200, order["id"])
@@ -252,7 +246,7 @@ def test_cancel_unfilled_order_purges_it(alice: RawClient) -> None:
     rejected(alice, "DELETE", f"/orders/{order['id']}", None, 404, "order not found")
 
 
-def test_cancel_by_client_oid_then_purged(alice: RawClient) -> None:
+def test_cancel_by_client_oid_then_purged(alice: SignedClient) -> None:
     client_oid = str(uuid.uuid4())
     place(alice, client_oid=client_oid)
     reply = alice.delete(f"/orders/client:{client_oid}")
@@ -266,11 +260,11 @@ UNKNOWN = uuid.UUID(int=7)
 
 @pytest.mark.parametrize("target", [f"/orders/{UNKNOWN}", f"/orders/client:{UNKNOWN}",
                                     f"/orders/{UNKNOWN.hex}"])
-def test_cancel_unknown_order(alice: RawClient, target: str) -> None:
+def test_cancel_unknown_order(alice: SignedClient, target: str) -> None:
     rejected(alice, "DELETE", target, None, 404, "order not found")
 
 
-def test_cancel_another_profiles_order(alice: RawClient, bob: RawClient) -> None:
+def test_cancel_another_profiles_order(alice: SignedClient, bob: SignedClient) -> None:
     order = place(alice)
     try:
         rejected(bob, "DELETE", f"/orders/{order['id']}", None, 404, "order not found")
@@ -280,7 +274,7 @@ def test_cancel_another_profiles_order(alice: RawClient, bob: RawClient) -> None
         alice.delete(f"/orders/{order['id']}")
 
 
-def test_cancel_scoped_to_another_product(alice: RawClient) -> None:
+def test_cancel_scoped_to_another_product(alice: SignedClient) -> None:
     order = place(alice)
     try:
         rejected(alice, "DELETE", f"/orders/{order['id']}?product_id=ETH-USD", None, 404,
@@ -291,12 +285,12 @@ def test_cancel_scoped_to_another_product(alice: RawClient) -> None:
 
 @pytest.mark.parametrize("order_id", ["not-an-id", "12345", "client:", "g" * 32,
                                       "a11ce000-0000-4000-8000-00000000000"])
-def test_malformed_order_id(alice: RawClient, order_id: str) -> None:
+def test_malformed_order_id(alice: SignedClient, order_id: str) -> None:
     rejected(alice, "DELETE", f"/orders/{order_id}", None, 400, "Invalid order id")
     check(alice.get(f"/orders/{order_id}"), 400, "Invalid order id")
 
 
-def test_cancel_all_unknown_product(alice: RawClient) -> None:
+def test_cancel_all_unknown_product(alice: SignedClient) -> None:
     order = place(alice)
     try:
         rejected(alice, "DELETE", "/orders?product_id=FOO-BAR", None, 404, "ProductNotFound")
@@ -304,11 +298,11 @@ def test_cancel_all_unknown_product(alice: RawClient) -> None:
         alice.delete(f"/orders/{order['id']}")
 
 
-def test_cancel_all_another_profile(alice: RawClient) -> None:
+def test_cancel_all_another_profile(alice: SignedClient) -> None:
     rejected(alice, "DELETE", f"/orders?profile_id={BOB_PROFILE}", None, 403, "Forbidden")
 
 
-def test_view_only_key_cannot_cancel(viewer: RawClient, alice: RawClient) -> None:
+def test_view_only_key_cannot_cancel(viewer: SignedClient, alice: SignedClient) -> None:
     order = place(alice)
     try:
         before = snapshot(alice)
@@ -345,20 +339,20 @@ TRANSFER_REJECTS = [
 
 @pytest.mark.parametrize(("body", "status", "message"),
                          [pytest.param(*row[1:], id=row[0]) for row in TRANSFER_REJECTS])
-def test_transfer_reject(alice: RawClient, body: dict[str, Any], status: int,
+def test_transfer_reject(alice: SignedClient, body: dict[str, Any], status: int,
                          message: str) -> None:
     rejected(alice, "POST", "/profiles/transfer", body, status, message)
 
 
 @pytest.mark.parametrize("field", ["from", "to"])
 @pytest.mark.parametrize("value", [[], {}, ["x"]], ids=["list", "dict", "list1"])
-def test_transfer_profile_not_a_string(alice: RawClient, field: str, value: Any) -> None:
+def test_transfer_profile_not_a_string(alice: SignedClient, field: str, value: Any) -> None:
     rejected(alice, "POST", "/profiles/transfer", {**TRANSFER, field: value}, 400,
              f"Invalid {field}")
 
 
-def test_transfer_needs_the_transfer_permission(alice: RawClient, bob: RawClient,
-                                                viewer: RawClient) -> None:
+def test_transfer_needs_the_transfer_permission(alice: SignedClient, bob: SignedClient,
+                                                viewer: SignedClient) -> None:
     before = snapshot(alice)
     check(viewer.post("/profiles/transfer", TRANSFER), 403, "Forbidden")
     check(bob.post("/profiles/transfer", {**TRANSFER, "from": BOB_PROFILE}), 403, "Forbidden")
@@ -368,7 +362,7 @@ def test_transfer_needs_the_transfer_permission(alice: RawClient, bob: RawClient
 # -- lists, pagination (§6.1, §7) -----------------------------------------------------------------
 
 
-def test_fills_need_product_or_order(alice: RawClient) -> None:
+def test_fills_need_product_or_order(alice: SignedClient) -> None:
     check(alice.get("/fills"), 400, "query must contained either product_id or order_id")
     check(alice.get("/fills?limit=10"), 400, "query must contained either product_id or order_id")
     check(alice.get("/fills?product_id=&order_id="), 400,
@@ -380,20 +374,20 @@ PAGED = ["/fills?product_id=BTC-USD&", "/orders?", "/products/BTC-USD/trades?",
 
 
 @pytest.fixture(scope="module")
-def account(server: Server) -> str:
-    accounts = RawClient(server.port, ALICE).get("/accounts").json()
+def account(venue: InProcessVenue) -> str:
+    accounts = venue.client(ALICE).get("/accounts").json()
     return next(a["id"] for a in accounts if a["currency"] == "USD")
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "abc", "-1", "1.5", "99999999999999999999999"])
 @pytest.mark.parametrize("base", PAGED)
-def test_limit_out_of_range(alice: RawClient, account: str, base: str, limit: str) -> None:
+def test_limit_out_of_range(alice: SignedClient, account: str, base: str, limit: str) -> None:
     check(alice.get(base.format(account=account) + f"limit={limit}"), 400,
           "Invalid parameter range - limit")
 
 
 @pytest.mark.parametrize("base", PAGED[:-1])
-def test_limit_bounds_accepted(alice: RawClient, account: str, base: str) -> None:
+def test_limit_bounds_accepted(alice: SignedClient, account: str, base: str) -> None:
     for limit in ("1", "1000"):
         reply = alice.get(base.format(account=account) + f"limit={limit}")
         assert reply.status == 200, reply.body
@@ -406,7 +400,7 @@ TIME_CURSORS = ["/orders?", "/accounts/{account}/holds?"]
 
 @pytest.mark.parametrize("cursor", ["abc", "-1", "1.5", "1" * 30])
 @pytest.mark.parametrize("base", ID_CURSORS)
-def test_bad_id_cursors(alice: RawClient, account: str, base: str, cursor: str) -> None:
+def test_bad_id_cursors(alice: SignedClient, account: str, base: str, cursor: str) -> None:
     target = base.format(account=account)
     check(alice.get(f"{target}before={cursor}"), 400, "before cursor value is not valid")
     check(alice.get(f"{target}after={cursor}"), 400, "after cursor value is not valid")
@@ -414,7 +408,7 @@ def test_bad_id_cursors(alice: RawClient, account: str, base: str, cursor: str) 
 
 @pytest.mark.parametrize("cursor", ["abc", "2024-13-01T00:00:00Z", "12345"])
 @pytest.mark.parametrize("base", TIME_CURSORS)
-def test_bad_time_cursors(alice: RawClient, account: str, base: str, cursor: str) -> None:
+def test_bad_time_cursors(alice: SignedClient, account: str, base: str, cursor: str) -> None:
     target = base.format(account=account)
     check(alice.get(f"{target}before={cursor}"), 400, "before cursor value is not valid")
     check(alice.get(f"{target}after={cursor}"), 400, "after cursor value is not valid")
@@ -423,24 +417,24 @@ def test_bad_time_cursors(alice: RawClient, account: str, base: str, cursor: str
 @pytest.mark.parametrize("base", ["/fills?product_id=BTC-USD&", "/orders?",
                                   "/products/BTC-USD/trades?", "/accounts/{account}/holds?",
                                   "/accounts/{account}/ledger?"])
-def test_unicode_digit_limit(alice: RawClient, account: str, base: str) -> None:
+def test_unicode_digit_limit(alice: SignedClient, account: str, base: str) -> None:
     check(alice.get(base.format(account=account) + "limit=" + quote("²")), 400,
           "Invalid parameter range - limit")
 
 
 @pytest.mark.parametrize("name", ["before", "after"])
 @pytest.mark.parametrize("base", ID_CURSORS)
-def test_unicode_digit_cursor(alice: RawClient, account: str, base: str, name: str) -> None:
+def test_unicode_digit_cursor(alice: SignedClient, account: str, base: str, name: str) -> None:
     check(alice.get(base.format(account=account) + f"{name}=" + quote("²")), 400,
           f"{name} cursor value is not valid")
 
 
-def test_unicode_digit_granularity(anon: RawClient) -> None:
+def test_unicode_digit_granularity(anon: SignedClient) -> None:
     check(anon.get("/products/BTC-USD/candles?granularity=" + quote("²")), 400,
           "Unsupported granularity")
 
 
-def test_empty_page_has_no_cursor_headers(alice: RawClient, anon: RawClient) -> None:
+def test_empty_page_has_no_cursor_headers(alice: SignedClient, anon: SignedClient) -> None:
     for client, target in ((alice, "/fills?product_id=ETH-BTC"),
                            (anon, "/products/ETH-BTC/trades"),
                            (alice, "/orders?product_id=ETH-BTC")):
@@ -449,7 +443,7 @@ def test_empty_page_has_no_cursor_headers(alice: RawClient, anon: RawClient) -> 
         assert "cb-after" not in reply.headers and "cb-before" not in reply.headers, target
 
 
-def test_non_empty_pages_have_both_cursors(alice: RawClient, anon: RawClient,
+def test_non_empty_pages_have_both_cursors(alice: SignedClient, anon: SignedClient,
                                            traded: dict[str, str]) -> None:
     trades = anon.get("/products/ETH-USD/trades")
     ids = [t["trade_id"] for t in trades.json()]
@@ -477,7 +471,7 @@ LONG_RANGE = ("granularity too small for the requested time range. "
 
 
 @pytest.mark.parametrize("granularity", ["61", "0", "abc", "-60", "120", "60.0"])
-def test_unsupported_granularity(anon: RawClient, granularity: str) -> None:
+def test_unsupported_granularity(anon: SignedClient, granularity: str) -> None:
     check(anon.get(f"/products/BTC-USD/candles?granularity={granularity}"), 400,
           "Unsupported granularity")
 
@@ -487,12 +481,12 @@ def test_unsupported_granularity(anon: RawClient, granularity: str) -> None:
     (60, "2024-01-01T00:00:00Z", "2024-01-01T05:01:00Z"),  # 301 buckets
     (86400, "2020-01-01", "2024-01-01"),
 ])
-def test_too_many_candles(anon: RawClient, granularity: int, start: str, end: str) -> None:
+def test_too_many_candles(anon: SignedClient, granularity: int, start: str, end: str) -> None:
     check(anon.get(f"/products/BTC-USD/candles?granularity={granularity}"
                    f"&start={quote(start)}&end={quote(end)}"), 400, LONG_RANGE)
 
 
-def test_300_candles_is_fine(anon: RawClient) -> None:
+def test_300_candles_is_fine(anon: SignedClient) -> None:
     reply = anon.get("/products/BTC-USD/candles?granularity=60&start=2024-01-01T00%3A00%3A00Z"
                      "&end=2024-01-01T05%3A00%3A00Z")
     assert (reply.status, reply.json()) == (200, [])
@@ -502,12 +496,12 @@ def test_300_candles_is_fine(anon: RawClient) -> None:
     ("start=garbage&end=2024-01-01T00%3A00%3A00Z", "Invalid start"),
     ("start=2024-01-01T00%3A00%3A00Z&end=garbage", "Invalid end"),
 ])
-def test_bad_candle_range(anon: RawClient, query: str, message: str) -> None:
+def test_bad_candle_range(anon: SignedClient, query: str, message: str) -> None:
     check(anon.get(f"/products/BTC-USD/candles?granularity=60&{query}"), 400, message)
 
 
 @pytest.mark.parametrize("level", ["0", "4", "two", "1.0"])
-def test_bad_book_level(anon: RawClient, level: str) -> None:
+def test_bad_book_level(anon: SignedClient, level: str) -> None:
     check(anon.get(f"/products/BTC-USD/book?level={level}"), 400, "Invalid level")
 
 
@@ -520,7 +514,7 @@ def test_bad_book_level(anon: RawClient, level: str) -> None:
     ("end_date=garbage", "Invalid end_date"),
     (f"profile_id={BOB_PROFILE}", "Forbidden"),
 ])
-def test_bad_order_filters(alice: RawClient, query: str, message: str) -> None:
+def test_bad_order_filters(alice: SignedClient, query: str, message: str) -> None:
     check(alice.get(f"/orders?{query}"), 403 if message == "Forbidden" else 400, message)
 
 
@@ -529,11 +523,11 @@ def test_bad_order_filters(alice: RawClient, query: str, message: str) -> None:
     ("end_date=garbage", "Invalid end_date"),
     ("start_date=2024-01-01&end_date=garbage", "Invalid end_date"),
 ])
-def test_bad_ledger_dates(alice: RawClient, account: str, query: str, message: str) -> None:
+def test_bad_ledger_dates(alice: SignedClient, account: str, query: str, message: str) -> None:
     check(alice.get(f"/accounts/{account}/ledger?{query}"), 400, message)
 
 
-def test_bad_fills_dates(alice: RawClient) -> None:
+def test_bad_fills_dates(alice: SignedClient) -> None:
     check(alice.get("/fills?product_id=BTC-USD&start_date=x"), 400, "Invalid start_date")
     check(alice.get("/fills?product_id=BTC-USD&end_date=x"), 400, "Invalid end_date")
 
@@ -547,13 +541,13 @@ NOT_FOUND_PUBLIC = ["/no/such/route", "/", "/products/FOO-BAR", "/products/FOO-B
 
 
 @pytest.mark.parametrize("target", NOT_FOUND_PUBLIC)
-def test_not_found_public(anon: RawClient, target: str) -> None:
+def test_not_found_public(anon: SignedClient, target: str) -> None:
     check(anon.get(target), 404, "NotFound")
 
 
 @pytest.mark.parametrize(("method", "target"), [("PUT", "/orders"), ("POST", "/time"),
                                                 ("PATCH", "/accounts"), ("DELETE", "/fills")])
-def test_unknown_method(anon: RawClient, method: str, target: str) -> None:
+def test_unknown_method(anon: SignedClient, method: str, target: str) -> None:
     check(anon.request(method, target), 404, "NotFound")
 
 
@@ -561,14 +555,14 @@ def test_unknown_method(anon: RawClient, method: str, target: str) -> None:
                                     f"/accounts/{uuid.UUID(int=9)}/ledger",
                                     f"/accounts/{uuid.UUID(int=9)}/holds",
                                     f"/profiles/{BOB_PROFILE}", "/profiles/transfer"])
-def test_not_found_private(alice: RawClient, target: str) -> None:
+def test_not_found_private(alice: SignedClient, target: str) -> None:
     check(alice.get(target), 404, "NotFound")
 
 
 # -- authentication and permissions (§2.5, §2.1; signing edges: test_signing_edges.py) -----------
 
 
-def test_authentication_strings(anon: RawClient) -> None:
+def test_authentication_strings(venue: InProcessVenue, anon: SignedClient) -> None:
     check(anon.get("/accounts"), 401, "Unauthorized.")
     check(anon.get("/accounts", headers={"CB-ACCESS-KEY": ALICE[0]}), 400,
           "CB-ACCESS-SIGN header is required")
@@ -580,7 +574,7 @@ def test_authentication_strings(anon: RawClient) -> None:
                                          "CB-ACCESS-TIMESTAMP": "1"}), 400,
           "CB-ACCESS-PASSPHRASE header is required")
     full = {"CB-ACCESS-KEY": ALICE[0], "CB-ACCESS-SIGN": "x",
-            "CB-ACCESS-TIMESTAMP": str(int(time.time())), "CB-ACCESS-PASSPHRASE": "alicepass"}
+            "CB-ACCESS-TIMESTAMP": str(int(venue.clock())), "CB-ACCESS-PASSPHRASE": "alicepass"}
     check(anon.get("/accounts", headers={**full, "CB-ACCESS-KEY": "nope"}), 401,
           "Invalid API Key")
     check(anon.get("/accounts", headers={**full, "CB-ACCESS-TIMESTAMP": "1515261195,2098"}), 400,
@@ -588,25 +582,25 @@ def test_authentication_strings(anon: RawClient) -> None:
     check(anon.get("/accounts", headers={**full, "CB-ACCESS-TIMESTAMP": "NaN"}), 401,
           "request timestamp expired")
     check(anon.get("/accounts", headers=full), 401, "invalid signature")
-    alice_wrong_pass = RawClient(anon.port, (ALICE[0], ALICE[1], "wrong"))
+    alice_wrong_pass = venue.client((ALICE[0], ALICE[1], "wrong"))
     check(alice_wrong_pass.get("/accounts"), 401, "Invalid Passphrase")
 
 
-# -- rate limits (§8.3), on a second server with the test scenario's limits switched on ------------
+# -- rate limits (§8.3), on a second venue with the test scenario's limits switched on -------------
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessVenue]:
     text = SCENARIO.read_text()
     assert "rate_limits = false" in text
     scenario = tmp_path_factory.mktemp("limited") / "scenario.toml"
     scenario.write_text(text.replace("rate_limits = false", "rate_limits = true"))
-    running = start_server(scenario=scenario)
+    running = InProcessVenue(scenario)
     yield running
-    running.stop()
+    running.close()
 
 
-def _until_limited(client: RawClient, target: str, tries: int = 200) -> Reply:
+def _until_limited(client: SignedClient, target: str, tries: int = 200) -> Reply:
     for _ in range(tries):
         reply = client.get(target)
         if reply.status != 200:
@@ -619,14 +613,14 @@ def _until_limited(client: RawClient, target: str, tries: int = 200) -> Reply:
     (ALICE, "/accounts", "Private rate limit exceeded"),
     (BOB, "/fills?product_id=BTC-USD", "Private rate limit exceeded"),
 ])
-def test_rate_limited(limited: Server, creds: Any, target: str, message: str) -> None:
-    check(_until_limited(RawClient(limited.port, creds), target), 429, message)
+def test_rate_limited(limited: InProcessVenue, creds: Any, target: str, message: str) -> None:
+    check(_until_limited(limited.client(creds), target), 429, message)
 
 
 # -- a number that is expensive to parse must not stall the venue ---------------------------------
 
 
-def test_tiny_exponent_is_refused_promptly(alice: RawClient) -> None:
+def test_tiny_exponent_is_refused_promptly(alice: SignedClient) -> None:
     started = time.monotonic()
     reply = alice.post("/orders", {**LIMIT, "price": "1e-2000000"})
     elapsed = time.monotonic() - started
