@@ -26,6 +26,8 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 
 test: $(TEST_STAMP)
 	$(PY) -m ruff check sandex tests bench
+	$(PY) -m mypy
+	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 # The venue on http://127.0.0.1:8000 with data in ./sandex-data; extra flags: make run ARGS="..."
@@ -34,6 +36,8 @@ run: $(RUN_STAMP)
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check sandex tests bench
+	$(PY) -m mypy
+	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 
 bench: $(TEST_STAMP)
 	$(PY) bench/engine.py

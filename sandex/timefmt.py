@@ -17,7 +17,7 @@ _ISO = re.compile(
     r"(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$")
 
 
-_last_second = [None, ""]  # the last whole second formatted, and its text
+_last_second: list[int | str | None] = [None, ""]  # the last whole second formatted, and its text
 
 
 def iso(us: int) -> str:

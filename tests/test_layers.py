@@ -20,14 +20,6 @@ ARCHITECTURE = ROOT.parent / "docs" / "architecture.md"
 SIBLINGS = "gateways"
 """The row of the table whose packages are siblings: none of them imports another."""
 
-CYCLES_REMOVED_BY_REDESIGN = frozenset({
-    # removed by the core/node redesign: core/admin imports core/engine (type-only), which
-    # imports core/admin. Delete this allowlist once that lands.
-    ("sandex.core.admin", "sandex.core.engine"),
-})
-"""Import edges (importer, imported) left out of the cycle check until that redesign lands."""
-
-
 def layer_table() -> list[tuple[str, tuple[str, ...]]]:
     """``(layer, modules)`` rows of the "Layers" table, bottom first, as dotted names."""
     section = ARCHITECTURE.read_text().split("## Layers", 1)[1].split("\n## ", 1)[0]
@@ -121,8 +113,6 @@ def test_imports_point_down_and_gateways_are_siblings():
 
 def test_no_import_cycle():
     edges = graph()
-    for importer, imported in CYCLES_REMOVED_BY_REDESIGN:
-        edges[importer].discard(imported)
     cycles = [sorted(group) for group in _strongly_connected(edges) if len(group) > 1]
     assert cycles == []
 

@@ -6,27 +6,26 @@ fills, §4.3) leave this view in the same step.
 
 from __future__ import annotations
 
-from sandex.core import Activated, Done, DoneReason, Engine, Event, Received
+from sandex.core import Activated, Done, DoneReason, Engine, Event, Order, Received
 
 
 class OrdersView:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self.by_profile: dict[str, dict[str, object]] = {}
+        self.by_profile: dict[str, dict[str, Order]] = {}
 
     def on_events(self, events: list[Event]) -> None:
         orders = self._engine.orders
         for event in events:
-            kind = type(event)
-            if kind is Received or kind is Activated:
-                order = orders.get(event.order_id)  # type: ignore[union-attr]
+            if type(event) is Received or type(event) is Activated:
+                order = orders.get(event.order_id)
                 if order is not None:
                     self.by_profile.setdefault(order.profile_id, {})[order.id] = order
-            elif (kind is Done and event.reason is DoneReason.CANCELED  # type: ignore[union-attr]
-                  and event.order_id not in orders):  # type: ignore[union-attr]
-                profile = self.by_profile.get(event.profile_id)  # type: ignore[union-attr]
+            elif (type(event) is Done and event.reason is DoneReason.CANCELED
+                  and event.order_id not in orders):
+                profile = self.by_profile.get(event.profile_id)
                 if profile is not None:
-                    profile.pop(event.order_id, None)  # type: ignore[union-attr]
+                    profile.pop(event.order_id, None)
 
-    def for_profile(self, profile_id: str) -> dict[str, object]:
+    def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})

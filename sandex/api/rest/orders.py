@@ -162,7 +162,7 @@ async def list_orders(app: Context, request: Request) -> Response:
     orders = [o for o in source.values() if (statuses is None or o.status.value in statuses)
               and (product_id is None or o.product_id == product_id)
               and (start is None or o.created_at >= start)
-              and (end is None or o.created_at <= end)]  # type: ignore[attr-defined]
+              and (end is None or o.created_at <= end)]
     if sorted_by != "created_at":
         orders.sort(key=SORT_KEYS[sorted_by], reverse=sorting == "desc")
         return json_response([wire.order(o) for o in orders[:parse_limit(request)]])
