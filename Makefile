@@ -47,7 +47,7 @@ bench-journal: $(TEST_STAMP)
 
 # kill -9 a busy server 100 times and check what survived (a few rounds run in `make test`).
 crash-test: $(TEST_STAMP)
-	$(PY) tests/crash_kit.py --kills 100
+	$(PY) -m tests.support.crash_kit --kills 100
 
 clean:
 	rm -rf $(VENV) build *.egg-info

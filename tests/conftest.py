@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rest_kit import Server, start_server
+from tests.support.rest_kit import Server, start_server
 
 
 @pytest.fixture(scope="module")

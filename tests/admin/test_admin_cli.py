@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
 from sandex.admin.presence import DataDirLock
 from sandex.api.admin import AdminGateway
 from sandex.api.http import ApiError, Request
@@ -20,6 +19,7 @@ from sandex.cli import main
 from sandex.node import Node
 from sandex.node.storage import verify
 from sandex.server import build
+from tests.support.rest_kit import ALICE, SCENARIO, RawClient, Server, start_server
 
 BOB_PROFILE = "b0b00000-0000-4000-8000-000000000002"
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 import cbpro
 import pytest
 
-from clients_kit import (
+from tests.support.clients_kit import (
     CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
@@ -28,7 +28,7 @@ from clients_kit import (
     new_oid,
     wrong,
 )
-from rest_kit import ALICE, ALICE_PROFILE, BOB, VIEWER, Server
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB, VIEWER, Server
 
 PRODUCT = "BTC-USD"
 

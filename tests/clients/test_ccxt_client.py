@@ -12,7 +12,7 @@ from decimal import Decimal
 import ccxt
 import pytest
 
-from clients_kit import (
+from tests.support.clients_kit import (
     CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
@@ -27,7 +27,7 @@ from clients_kit import (
     raw_accounts,
     wrong,
 )
-from rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, VIEWER, Server
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, VIEWER, Server
 
 SYMBOL = "BTC/USD"
 

@@ -20,7 +20,7 @@ from coinbasepro.exceptions import (
     InvalidAuthorization,
 )
 
-from clients_kit import (
+from tests.support.clients_kit import (
     CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
@@ -34,7 +34,7 @@ from clients_kit import (
     new_oid,
     wrong,
 )
-from rest_kit import ALICE, BOB, BOB_PROFILE, VIEWER, Server
+from tests.support.rest_kit import ALICE, BOB, BOB_PROFILE, VIEWER, Server
 
 PRODUCT = "BTC-USD"
 

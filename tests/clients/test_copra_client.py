@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from copra.rest import APIRequestError, Client
 
-from clients_kit import (
+from tests.support.clients_kit import (
     CURRENCIES,
     FEE_MAKER,
     FEE_TAKER,
@@ -28,7 +28,7 @@ from clients_kit import (
     run_copra,
     wrong,
 )
-from rest_kit import ALICE, BOB, VIEWER, Server
+from tests.support.rest_kit import ALICE, BOB, VIEWER, Server
 
 PRODUCT = "BTC-USD"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from clients_kit import make_cbpro, make_ccxt, new_oid, raw_accounts
-from rest_kit import ALICE, BOB, RawClient, start_server
+from tests.support.clients_kit import make_cbpro, make_ccxt, new_oid, raw_accounts
+from tests.support.rest_kit import ALICE, BOB, RawClient, start_server
 
 
 def test_a_retried_order_is_placed_once_across_a_restart(tmp_path: Path) -> None:

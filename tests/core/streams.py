@@ -9,18 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from core.harness import (
-    BUY,
-    COIN,
-    LIMIT,
-    MARKET,
-    SECOND,
-    SELL,
-    SIZE_TO_AMOUNT,
-    T0,
-    Harness,
-    replay,
-)
 from hypothesis import strategies as st
 
 from sandex.core import (
@@ -44,6 +32,18 @@ from sandex.core import (
     TimeInForce,
     Transfer,
     Withdraw,
+)
+from tests.core.harness import (
+    BUY,
+    COIN,
+    LIMIT,
+    MARKET,
+    SECOND,
+    SELL,
+    SIZE_TO_AMOUNT,
+    T0,
+    Harness,
+    replay,
 )
 
 

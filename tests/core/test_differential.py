@@ -14,7 +14,6 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from core.reference_book import NaiveBook
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,7 @@ from sandex.core import (
     TimeInForce,
     check_invariants,
 )
+from tests.core.reference_book import NaiveBook
 
 T0 = 1_700_000_000_000_000
 PRODUCT = "BTC-USD"

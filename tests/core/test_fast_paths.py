@@ -41,7 +41,7 @@ from sandex.core import engine as engine_module
 from sandex.core.lifecycle import cancel
 from sandex.core.validation import check_order, is_plain_limit
 from sandex.units import PRICE_SCALE, SIZE_TO_AMOUNT
-from venue_kit import Venue
+from tests.support.venue_kit import Venue
 
 PROFILES = ("alice", "bob", "carol")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandex.core import Done, Matched
-from venue_kit import Venue, amt, kinds, px, rejected
+from tests.support.venue_kit import Venue, amt, kinds, px, rejected
 
 
 def venue() -> Venue:

@@ -14,28 +14,6 @@ import random
 
 import msgspec
 import pytest
-from core.harness import (
-    BUY,
-    COIN,
-    MARKET,
-    RATE_SCALE,
-    SELL,
-    T0,
-    Harness,
-    replay,
-)
-from core.streams import (
-    PRODUCTS,
-    Abstract,
-    abstract_commands,
-    concretize,
-    fuzz_commands,
-    fuzz_orders,
-    fuzz_products,
-    fuzz_state,
-    random_stream,
-    run_stream,
-)
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -51,6 +29,28 @@ from sandex.core import (
     Status,
 )
 from sandex.core.lifecycle import LIFECYCLE
+from tests.core.harness import (
+    BUY,
+    COIN,
+    MARKET,
+    RATE_SCALE,
+    SELL,
+    T0,
+    Harness,
+    replay,
+)
+from tests.core.streams import (
+    PRODUCTS,
+    Abstract,
+    abstract_commands,
+    concretize,
+    fuzz_commands,
+    fuzz_orders,
+    fuzz_products,
+    fuzz_state,
+    random_stream,
+    run_stream,
+)
 
 
 # -- the property tests ----------------------------------------------------------------------------

@@ -6,14 +6,6 @@ treatment, marked ``xfail(strict=True)`` until it is fixed.
 
 from __future__ import annotations
 
-from core.harness import (
-    BUY,
-    COIN,
-    MARKET,
-    SELL,
-    T0,
-)
-
 from sandex.core import (
     AddCurrency,
     AddProduct,
@@ -30,6 +22,13 @@ from sandex.core import (
     Withdraw,
     check_invariants,
     state_hash,
+)
+from tests.core.harness import (
+    BUY,
+    COIN,
+    MARKET,
+    SELL,
+    T0,
 )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sandex.core import Changed, Done, Matched, ProductStatus, SetProductStatus, Status, state_hash
 from sandex.core.limits import open_orders_per_product_max
-from venue_kit import Venue, amt, kinds, px, rejected
+from tests.support.venue_kit import Venue, amt, kinds, px, rejected
 
 
 def venue() -> Venue:

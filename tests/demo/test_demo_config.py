@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from demo_kit import USD_TICK, default_config
 from sandex.demo import DemoConfig, demo_config
 from sandex.node import Node
 from sandex.scenario import build, read
 from sandex.server import default_scenario
+from tests.support.demo_kit import USD_TICK, default_config
 
 MAKER = "d3a10000-0000-4000-8000-00000000a001"
 TAKER = "d3a10000-0000-4000-8000-00000000a002"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from demo_kit import BTC_TICK, UNIT, USD_TICK, FakeVenue, config, view
 from sandex.core import ProductStatus, Side, TimeInForce
 from sandex.demo import Cancel, MarketMaker, Observation, OwnOrder, Place
+from tests.support.demo_kit import BTC_TICK, UNIT, USD_TICK, FakeVenue, config, view
 
 BUY, SELL = Side.BUY, Side.SELL
 USD = UNIT  # a price of 1.00

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from demo_kit import UNIT, default_config
 from sandex.core import CancelAll, Side, Status, Withdraw, check_invariants, state_hash
 from sandex.demo import run_demo, withdraw_quotes
 from sandex.demo import runner as demo_runner
 from sandex.node import Node
 from sandex.server import Venue, build
+from tests.support.demo_kit import UNIT, default_config
 
 PRODUCTS = ("BTC-USD", "ETH-USD", "ETH-BTC", "BTC-EUR")
 CONFIG = default_config(tick_seconds=0.001)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from demo_kit import UNIT, config, view
 from sandex.core import ProductStatus, Side, TimeInForce
 from sandex.demo import Place, Taker
+from tests.support.demo_kit import UNIT, config, view
 
 BID, ASK = 59_994 * UNIT, 60_006 * UNIT
 OBSERVATION = {"BTC-USD": view(bid=BID, ask=ASK)}

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from crash_kit import ALICE, BOB, Seen, check_survivors, trader
-from rest_kit import SCENARIO, RawClient, free_port, start_server
+from tests.support.crash_kit import ALICE, BOB, Seen, check_survivors, trader
+from tests.support.rest_kit import SCENARIO, RawClient, free_port, start_server
 
 FAULTS = Path(__file__).parent / "faults"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crash_kit import crash_round
+from tests.support.crash_kit import crash_round
 
 
 def test_acknowledged_means_durable_across_kill_9(tmp_path: Path) -> None:

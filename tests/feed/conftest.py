@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rest_kit import ALICE, BOB, RawClient, Server
+from tests.support.rest_kit import ALICE, BOB, RawClient, Server
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import json
 from collections.abc import Coroutine
 from typing import Any
 
-from rest_kit import ALICE_PROFILE, SCENARIO
 from sandex.api.feed import Feed, FeedLimits
 from sandex.core import PlaceOrder, Side
 from sandex.server import build
+from tests.support.rest_kit import ALICE_PROFILE, SCENARIO
 
 SCOPE = {"type": "websocket", "path": "/", "client": ("127.0.0.1", 50000),
          "extensions": {"websocket.http.response": {}}}

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from feed_kit import Feed, book, cancel, feed, not_heartbeat, of_type, place
-from rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, RawClient, Server
+from tests.support.feed_kit import Feed, book, cancel, feed, not_heartbeat, of_type, place
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, RawClient, Server
 
 ALICE_USER = "a11ce0000000000000000001"
 BOB_USER = "b0b000000000000000000002"

@@ -14,8 +14,8 @@ import ccxt.pro
 from copra.websocket import Channel
 from copra.websocket import Client as CopraFeed
 
-from feed_kit import book, cancel, place, ws_url
-from rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, RawClient, Server
+from tests.support.feed_kit import book, cancel, place, ws_url
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB, BOB_PROFILE, RawClient, Server
 
 ALICE_USER = "a11ce0000000000000000001"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from feed_kit import Feed, book, feed, place
-from rest_kit import ALICE, BOB, RawClient, Server
+from tests.support.feed_kit import Feed, book, feed, place
+from tests.support.rest_kit import ALICE, BOB, RawClient, Server
 
 Book = dict[str, dict[str, str]]
 

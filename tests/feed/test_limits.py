@@ -15,9 +15,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from feed_kit import Feed, book, feed, not_heartbeat, place, scenario_with, ws_url
-from rest_kit import ALICE, BOB, RawClient, Server, start_server
 from sandex.api.feed import FeedLimits
+from tests.support.feed_kit import Feed, book, feed, not_heartbeat, place, scenario_with, ws_url
+from tests.support.rest_kit import ALICE, BOB, RawClient, Server, start_server
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from feed_kit import Feed, auth_fields, feed, ws_url
-from rest_kit import ALICE, VIEWER, Server
+from tests.support.feed_kit import Feed, auth_fields, feed, ws_url
+from tests.support.rest_kit import ALICE, VIEWER, Server
 
 FAILED = "Failed to subscribe"
 AUTH_REASON = ("level2, level3, and full channels now require authentication. "

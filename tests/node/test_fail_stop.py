@@ -9,13 +9,13 @@ import logging
 import pickle
 
 import pytest
-from node_kit import T0, GatedJournal, bid, settle, venue
 
 from sandex.core import OrderType, PlaceOrder, Side
 from sandex.journal import MemoryJournal
 from sandex.node import Ids, ManualClock, Node
 from sandex.node.codec import decode
 from sandex.node.node import EngineFault, JournalFailed, NodeStopped, TimeOutOfOrder
+from tests.support.node_kit import T0, GatedJournal, bid, settle, venue
 
 
 def fault_on(node: Node, order_id: str) -> None:

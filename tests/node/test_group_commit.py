@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from node_kit import GatedJournal, bid, settle, venue
 
 from sandex.core import (
     Duplicate,
@@ -18,6 +17,7 @@ from sandex.core import (
 from sandex.journal import MemoryJournal
 from sandex.node.codec import decode
 from sandex.node.node import JournalFailed
+from tests.support.node_kit import GatedJournal, bid, settle, venue
 
 
 def test_replies_and_listener_events_wait_for_the_write_and_batches_share_it():

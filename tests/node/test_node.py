@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from node_kit import venue
-
 from sandex.core import AddProduct, CreateProfile, Deposit, OrderType, PlaceOrder, Side
 from sandex.node import Ids, ManualClock, Node
+from tests.support.node_kit import venue
 
 T0 = 1_700_000_000_000_000
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import random
 
 import msgspec
-from core.harness import T0
-from core.streams import concretize, random_stream, setup_commands
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +15,8 @@ from sandex.core.model import Order
 from sandex.node import snapshot
 from sandex.node.commands import CreateApiKey
 from sandex.node.node import Node
+from tests.core.harness import T0
+from tests.core.streams import concretize, random_stream, setup_commands
 
 
 def views_of(node: Node) -> tuple[object, ...]:

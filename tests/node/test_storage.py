@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from rest_kit import SCENARIO, start_server
 from sandex.core import CancelOrder, OrderType, PlaceOrder, Side
 from sandex.journal import JournalCorrupt
 from sandex.node import snapshot
@@ -27,6 +26,7 @@ from sandex.node.storage import (
     verify,
 )
 from sandex.server import build
+from tests.support.rest_kit import SCENARIO, start_server
 
 ALICE = "a11ce000-0000-4000-8000-000000000001"
 BOB = "b0b00000-0000-4000-8000-000000000002"

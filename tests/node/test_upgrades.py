@@ -19,21 +19,21 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_storage import close, sandex, trade
-from upgrade_kit import replayed_hash, state_of
 
-from rest_kit import SCENARIO, start_server
 from sandex.core.image import EngineImage, ProfileImage
 from sandex.node import snapshot
 from sandex.node.storage import SNAPSHOT_DIR, open_node, snapshot_now
 from sandex.server import build
+from tests.node.test_storage import close, sandex, trade
+from tests.support.rest_kit import SCENARIO, start_server
+from tests.support.upgrade_kit import replayed_hash, state_of
 
 HERE = Path(__file__).parent
 REPORT = """
     import json, sys
-    sys.path[:0] = [{tests!r}, {node_tests!r}]
+    sys.path.append({root!r})  # the tests package, after the sandex under test
     from sandex.node.storage import open_node
-    from upgrade_kit import replayed_hash, state_of
+    from tests.support.upgrade_kit import replayed_hash, state_of
     node = open_node(__import__("pathlib").Path({data_dir!r}))
     print(json.dumps({{"state": state_of(node), "snapshot": node.snapshot_position,
                       "replayed": replayed_hash(node.journal.path.parent),
@@ -56,7 +56,7 @@ def data_dir_with_a_tail(path: Path) -> tuple[dict[str, object], int]:
 def run(script: str, data_dir: Path, pythonpath: str = "", cwd: Path | None = None,
         ) -> dict[str, object]:
     code = textwrap.dedent(script) + textwrap.dedent(REPORT).format(
-        tests=str(HERE.parent), node_tests=str(HERE), data_dir=str(data_dir))
+        root=str(HERE.parent.parent), data_dir=str(data_dir))
     env = {**os.environ, "PYTHONPATH": pythonpath}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env=env, cwd=cwd)

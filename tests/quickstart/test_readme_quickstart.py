@@ -14,7 +14,7 @@ from pathlib import Path
 import ccxt
 import pytest
 
-from rest_kit import free_port
+from tests.support.rest_kit import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

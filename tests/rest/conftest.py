@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rest_kit import ALICE, BOB, VIEWER, RawClient, Server
+from tests.support.rest_kit import ALICE, BOB, VIEWER, RawClient, Server
 
 
 def _client(server: Server, creds: tuple[str, str, str] | None) -> Iterator[RawClient]:

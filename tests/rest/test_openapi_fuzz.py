@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from rest_kit import ALICE, ALICE_PROFILE, RawClient, Server
 from sandex.api.rest.openapi import document
 from sandex.api.rest.routes import ROUTES
 from sandex.auth.signing import sign
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, RawClient, Server
 
 # Per operation: 26 operations take about 15 s on one idle core. Raise it for a deeper local run.
 EXAMPLES = int(os.environ.get("SANDEX_FUZZ_EXAMPLES", "40"))

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from rest_kit import RawClient, place
+from tests.support.rest_kit import RawClient, place
 
 INVALID_SIGNATURE = (401, {"message": "invalid signature"})
 

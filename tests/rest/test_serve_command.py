@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from rest_kit import RawClient, free_port
+from tests.support.rest_kit import RawClient, free_port
 
 
 def read_banner(process: subprocess.Popen[str]) -> list[str]:
@@ -52,7 +52,7 @@ def test_default_serve_prints_working_demo_credentials(tmp_path):
 def test_log_json_writes_one_object_per_request_line() -> None:
     import json
 
-    from rest_kit import ALICE, start_server
+    from tests.support.rest_kit import ALICE, start_server
 
     server = start_server("--log-json")
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api.rest.harness import InProcessClient, InProcessVenue
 
-from rest_kit import ALICE, BOB, VIEWER
+from tests.api.rest.harness import InProcessClient, InProcessVenue
+from tests.support.rest_kit import ALICE, BOB, VIEWER
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from rest_kit import SCENARIO, Reply, SignedClient
 from sandex.server import build
+from tests.support.rest_kit import SCENARIO, Reply, SignedClient
 
 CLIENT = ("127.0.0.1", 50000)  # every in-process client has this address (public buckets)
 

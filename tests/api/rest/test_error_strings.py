@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from api.rest.harness import InProcessVenue
 
-from rest_kit import (
+from sandex.errors import Error
+from tests.api.rest.harness import InProcessVenue
+from tests.support.rest_kit import (
     ALICE,
     ALICE_PROFILE,
     BOB,
@@ -31,7 +32,6 @@ from rest_kit import (
     SignedClient,
     place,
 )
-from sandex.errors import Error
 
 SAVINGS = "a11ce000-0000-4000-8000-0000000000a2"  # ALICE's second profile, no balances
 

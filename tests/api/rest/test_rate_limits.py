@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api.rest.harness import InProcessVenue
 
-from rest_kit import ALICE, SCENARIO
+from tests.api.rest.harness import InProcessVenue
+from tests.support.rest_kit import ALICE, SCENARIO
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from rest_kit import ALICE, ALICE_PROFILE, BOB, VIEWER, Reply, SignedClient, auth_headers, place
+from tests.support.rest_kit import (
+    ALICE,
+    ALICE_PROFILE,
+    BOB,
+    VIEWER,
+    Reply,
+    SignedClient,
+    auth_headers,
+    place,
+)
 
 KEY, SIGN, TIMESTAMP, PASSPHRASE = ("CB-ACCESS-KEY", "CB-ACCESS-SIGN", "CB-ACCESS-TIMESTAMP",
                                     "CB-ACCESS-PASSPHRASE")

@@ -23,7 +23,7 @@ from typing import Any
 
 from sandex.auth.signing import sign
 
-SCENARIO = Path(__file__).parent / "scenario.toml"
+SCENARIO = Path(__file__).parent.parent / "scenario.toml"
 
 # The credentials of tests/scenario.toml.
 ALICE = ("a11ce000000000000000000000000001",

@@ -12,7 +12,7 @@ orders, ``kill -9`` it, restart it on the same data dir, and check:
 
 Alice only buys and Bob only sells, so every cross is a trade between them (no self-trade
 prevention purges an acknowledged order). ``make crash-test`` runs 100 rounds:
-``python tests/crash_kit.py --kills 100``.
+``python -m tests.support.crash_kit --kills 100``.
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from rest_kit import ALICE, BOB, RawClient, start_server
 from sandex.core import check_invariants
 from sandex.node import snapshot
 from sandex.node.storage import open_node, verify
+from tests.support.rest_kit import ALICE, BOB, RawClient, start_server
 
 Creds = tuple[str, str, str]
 

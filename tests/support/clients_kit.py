@@ -26,7 +26,7 @@ import ccxt
 import coinbasepro
 import copra.rest
 
-from rest_kit import ALICE, RawClient, Server
+from tests.support.rest_kit import ALICE, RawClient, Server
 
 T = TypeVar("T")
 Creds = tuple[str, str, str]

@@ -19,7 +19,7 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from rest_kit import SCENARIO, RawClient, Server
+from tests.support.rest_kit import SCENARIO, RawClient, Server
 
 Creds = tuple[str, str, str]
 Message = dict[str, Any]
