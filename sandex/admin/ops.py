@@ -10,7 +10,6 @@ raises ``AdminError`` with a one-line message.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sandex.core import (
     Withdraw,
 )
 from sandex.node import CreateApiKey, Node, RevokeApiKey
+from sandex.node.ids import is_uuid
 from sandex.timefmt import iso
 from sandex.units import (
     AMOUNT_DECIMALS,
@@ -38,9 +38,6 @@ from sandex.units import (
     format_trimmed,
     parse_units,
 )
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
 
 DEFAULT_MAKER_FEE = "0.004"  # issue #2: 0.40 % / 0.60 %, for a profile given no fee rates
 DEFAULT_TAKER_FEE = "0.006"  # (here and in scenario files)
@@ -150,7 +147,7 @@ def key_json(node: Node, key: str) -> dict[str, Any]:
 # -- the commands -------------------------------------------------------------------------------
 def _profile_create(node: Node, args: dict[str, Any]) -> Plan:
     profile_id = _optional(args, "id") or node.ids.uuid()
-    if not _UUID.match(profile_id):
+    if not is_uuid(profile_id, lower=True):
         raise AdminError(f"--id: {profile_id!r} is not a lower-case UUID")
     command = CreateProfile(
         time=node.stamp(), profile_id=profile_id, user_id=node.ids.user_id(),

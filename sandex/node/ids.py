@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import os
 import random
+import re
 
 _V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # what uuid.UUID(version=4) clears ...
 _V4_SET = (0x8000 << 48) | (4 << 76)  # ... and sets: variant RFC 4122, version 4
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_uuid(text: str, *, lower: bool = False) -> bool:
+    """Whether ``text`` is a UUID in the 8-4-4-4-12 hex form (only lower-case if ``lower``),
+    as the node makes them and clients send them back in any case."""
+    return _UUID.fullmatch(text if lower else text.lower()) is not None
 
 
 def _v4(n: int) -> str:

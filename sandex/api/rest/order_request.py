@@ -9,7 +9,6 @@ left to the core so they have one home.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,9 +24,8 @@ from sandex.core import (
     TimeInForce,
 )
 from sandex.errors import Error
+from sandex.node.ids import is_uuid
 from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, is_inexact, parse_units, price_text
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def product_id_of(value: object) -> str | None:
@@ -35,10 +33,6 @@ def product_id_of(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return value.strip().upper().replace("/", "-")
-
-
-def is_uuid(text: str) -> bool:
-    return bool(_UUID.match(text))
 
 
 def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,

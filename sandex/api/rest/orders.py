@@ -11,7 +11,7 @@ from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest import wire
-from sandex.api.rest.order_request import is_uuid, parse_order, product_id_of
+from sandex.api.rest.order_request import parse_order, product_id_of
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
 from sandex.core import (
@@ -24,6 +24,7 @@ from sandex.core import (
     Rejected,
 )
 from sandex.errors import Error
+from sandex.node.ids import is_uuid
 from sandex.timefmt import iso, parse_iso
 
 DEFAULT_STATUSES = frozenset({"open", "pending", "active"})  # §4.4
