@@ -1,10 +1,10 @@
 """The one table of every error sandex can answer: exact Coinbase text and HTTP status.
 
-Each member is ``(status, template)``. The core returns members of this table (with the
-arguments for the template) and never formats or sends them; adapters look up the status and
-format the text. Texts are Coinbase's character for character (cited by section of
-``shared/reference/coinbase-exchange-api.md``); the ones marked GUESS have no known source and
-are pinned by tests so they cannot drift.
+Each member is ``(status, template)``. Adapters look up the status; the core's ``reject``
+formats a member's text once, when it refuses. Texts are Coinbase's character for character
+(cited by section of the wire notes, see docs/compatibility.md, from Coinbase's Exchange
+reference); the ones marked GUESS have no known source and are pinned by tests so they cannot
+drift.
 
 Order-entry members are listed in the order the core checks them (§3.3, §4.1, §12.1).
 This module imports nothing: every layer may use it.
