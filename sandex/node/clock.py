@@ -101,7 +101,7 @@ def clock_rate(value: object) -> float:
     except ValueError:
         raise ValueError(f"rate {value!r} is not a number") from None
     if not 0.0 <= rate <= RATE_MAX:  # NaN fails this too
-        raise ValueError(f"rate {value!r} must be between 0 (frozen) and {RATE_MAX:g}")
+        raise ValueError(f"rate {value!r} must be between 0 (frozen) and {RATE_MAX:.0f}")
     return rate
 
 
