@@ -42,7 +42,7 @@ from sandex.scenario import Scenario, ScenarioError, load, read
 
 log = logging.getLogger("sandex")
 
-CLOCK_TICK_S = 1.0  # how often GTT expiries are checked (§4.1: cancel_after min/hour/day)
+CLOCK_TICK_S = 1.0  # GTT expiries are checked at least this often (§4.1: cancel_after)
 SNAPSHOT_CHECK_S = 1.0
 SNAPSHOT_EVERY = 200_000  # commands: bounds replay at start-up to a few seconds
 SNAPSHOT_IDLE_S = 300.0  # and at least this often while anything changes
@@ -178,9 +178,19 @@ async def tick_clock(node: Node) -> None:
     """Send an ``AdvanceClock`` stamped at each GTT order's expire_time once venue time has
     reached it, so expiry is a journaled command and the order's done carries that time."""
     while True:
-        await asyncio.sleep(CLOCK_TICK_S)
+        await asyncio.sleep(_until_next_expiry(node))
         for command in node.expiries_until(node.now()):
             await node.execute(command)
+
+
+def _until_next_expiry(node: Node) -> float:
+    """Real seconds to sleep: until the next GTT expiry (on a clock that runs), at most
+    ``CLOCK_TICK_S`` (an order placed meanwhile may expire sooner; a clock may be moved)."""
+    due = node.engine.next_expiry()
+    if due is None:
+        return CLOCK_TICK_S
+    real = node.clock.wall_seconds(max(0, due - node.now()) / 1_000_000)
+    return CLOCK_TICK_S if real is None else min(CLOCK_TICK_S, max(0.001, real))
 
 
 async def snapshot_periodically(node: Node, data_dir: Path) -> None:
