@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
-from sandex.core import CancelAfter, Done, PlaceOrder, Side, TimeInForce
+from sandex.core import AdvanceClock, CancelAfter, Done, PlaceOrder, Side, TimeInForce
 from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, VenueClock
 from sandex.node.clock import RATE_MAX, clock_rate
 from sandex.node.storage import open_node, snapshot_now
@@ -91,3 +93,20 @@ def test_a_restarted_virtual_clock_resumes_frozen_at_the_last_stamp(tmp_path: Pa
             ClockMode.VIRTUAL, 0.0, last)
         snapshot_now(again, tmp_path)
         again.journal.close()
+
+
+def test_a_venue_time_sleep_scales_with_the_rate_and_waits_while_frozen() -> None:
+    async def run() -> None:
+        node = Node()  # the system clock
+        node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=100.0))
+        started = time.monotonic()
+        await node.sleep(2.0)  # 20 ms of real time at rate 100
+        assert time.monotonic() - started < 0.5
+        node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
+        sleeper = asyncio.create_task(node.sleep(5.0))
+        await asyncio.sleep(0.3)
+        assert not sleeper.done()  # frozen: five venue seconds never pass by themselves
+        node.apply(AdvanceClock(time=node.now() + 5_000_000))
+        await asyncio.wait_for(sleeper, 1.0)
+
+    asyncio.run(run())
