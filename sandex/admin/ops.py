@@ -291,6 +291,9 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
 }
 
 
+READS = frozenset({"profile.list", "key.list", "clock"})  # commands that apply nothing
+
+
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
     op = OPS.get(name)
     if op is None:
@@ -298,8 +301,12 @@ def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
     return op(node, args)
 
 
-async def run_online(node: Node, name: str, args: dict[str, Any]) -> Any:
-    """Run on a live node: each command through ``execute`` (journaled, group-committed)."""
+async def run_online(node: Node, name: str, args: dict[str, Any],
+                     read_only: bool = False) -> Any:
+    """Run on a live node: each command through ``execute`` (journaled, group-committed);
+    ``read_only`` refuses, before planning it, a command that may change the venue."""
+    if read_only and name in OPS and name not in READS:
+        raise AdminError(f"{name} changes the venue: send it with POST")
     steps = plan(node, name, args)
     events = [check(await node.execute(command)) for command in steps.commands]
     return steps.render(events)

@@ -30,13 +30,18 @@ def scenario(tmp_path: Path, rate_limits: bool = False) -> Path:
     return path
 
 
-def admin(server: Server, data_dir: Path, command: str, **args: Any) -> tuple[int, Any]:
+def admin(server: Server, data_dir: Path, command: str, method: str = "POST",
+          **args: Any) -> tuple[int, Any]:
     token = (data_dir / "admin.token").read_text().strip()
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.request("POST", f"/admin/{command}", json.dumps(args),
+    conn.request(method, f"/admin/{command}", json.dumps(args) if method == "POST" else None,
                  {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     reply = conn.getresponse()
     return reply.status, json.loads(reply.read())
+
+
+def get_admin(server: Server, data_dir: Path, command: str) -> tuple[int, Any]:
+    return admin(server, data_dir, command, method="GET")
 
 
 @pytest.fixture
@@ -125,6 +130,10 @@ def test_bad_clock_input_is_a_400_message_and_changes_nothing(tmp_path: Path,
             assert message in body["message"], (command, args, body)
         _, after = admin(server, data_dir, "clock")
         assert after == before
+        assert get_admin(server, data_dir, "clock") == (200, before)
+        status, body = get_admin(server, data_dir, "clock.freeze")
+        assert (status, body) == (400, {"message": "clock.freeze changes the venue: send it "
+                                                    "with POST"})
         status, body = admin(server, data_dir, "clock.advance", by="400d")
         assert status == 200 and clock_us(body) == clock_us(before) + 400 * 86_400_000_000
     finally:
