@@ -3,7 +3,8 @@
 A scenario lists currencies, products, fee rates, profiles with balances, and API keys with
 a given key, secret and passphrase, so tests and CI get reproducible credentials. ``read``
 reads the file once; ``load`` turns it into ordinary commands that go through the node like
-any other, and its ``[demo]`` and ``[feed]`` tables configure the demo and the feed.
+any other, and its ``[demo]``, ``[feed]`` and ``[clock]`` tables configure the demo, the feed
+and the venue clock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandex.admin.ops import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
+from sandex.api.clocks import AuthWindow
 from sandex.api.feed import FeedLimits
 from sandex.auth.keys import KDF, hash_passphrase
 from sandex.core import (
@@ -25,7 +27,9 @@ from sandex.core import (
     ProductStatus,
 )
 from sandex.demo import DemoConfig, demo_config
-from sandex.node import CreateApiKey, Node
+from sandex.node import ClockMode, CreateApiKey, Node, SetClock
+from sandex.node.clock import clock_rate
+from sandex.timefmt import parse_iso
 from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, RATE_DECIMALS, parse_units
 
 
@@ -53,6 +57,24 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class ClockConfig:
+    """The ``[clock]`` table: the venue clock a new data dir starts with, and which clock
+    signatures are checked against (read at every start)."""
+
+    mode: ClockMode = ClockMode.WALL
+    start: int | None = None  # microseconds; None: now
+    rate: float = 1.0
+    auth_window: AuthWindow = AuthWindow.WALL
+
+    def command(self, now: int) -> SetClock | None:
+        """The journaled command that starts a virtual clock (``None`` for the wall clock)."""
+        if self.mode is ClockMode.WALL:
+            return None
+        return SetClock(time=self.start if self.start is not None else now,
+                        mode=self.mode, rate=self.rate)
+
+
+@dataclass(frozen=True)
 class ScenarioFile:
     """A scenario file's parsed TOML (read once; every part of the venue takes its table)."""
 
@@ -65,6 +87,34 @@ class ScenarioFile:
             return demo_config(self.data.get("demo"))
         except ValueError as exc:
             raise ScenarioError(f"{self.path}: {exc}") from None
+
+    def clock(self) -> ClockConfig:
+        """The ``[clock]`` table's config; errors name the file and the field."""
+        table = self.data.get("clock", {})
+        at = f"{self.path}: [clock]"
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{at} must be a table")
+        unknown = set(table) - {"mode", "start", "rate", "auth_window"}
+        if unknown:
+            raise ScenarioError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
+        try:
+            mode = ClockMode(table.get("mode", "wall"))
+            window = AuthWindow(table.get("auth_window", "wall"))
+        except ValueError as exc:
+            raise ScenarioError(f"{at}: {exc}") from None
+        start = table.get("start")
+        if start is not None:
+            parsed = parse_iso(start) if isinstance(start, str) else None
+            if parsed is None or parsed <= 0:
+                raise ScenarioError(f"{at}: start {start!r} is not an ISO 8601 time after 1970")
+            start = parsed
+        try:
+            rate = clock_rate(table.get("rate", 1.0))
+        except ValueError as exc:
+            raise ScenarioError(f"{at}: {exc}") from None
+        if mode is ClockMode.WALL and ("start" in table or "rate" in table):
+            raise ScenarioError(f"{at}: start and rate need mode = \"virtual\"")
+        return ClockConfig(mode, start, rate, window)
 
     def feed(self, rate_limits: bool) -> FeedLimits:
         """The feed's limits with the ``[feed]`` table's overrides."""

@@ -26,21 +26,23 @@ import uvicorn
 from sandex.admin.presence import DataDirLock, admin_token, remove_server, write_server
 from sandex.api.admin import PREFIX as ADMIN_PREFIX
 from sandex.api.admin import AdminGateway
+from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
-from sandex.core import AdvanceClock, Rejected
+from sandex.core import Rejected
 from sandex.demo import DemoConfig, run_demo, withdraw_quotes
 from sandex.logs import AccessLog
-from sandex.node import Node
+from sandex.node import Node, SystemClock
+from sandex.node.clock import SecondsClock
 from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.scenario import Scenario, ScenarioError, load, read
 
 log = logging.getLogger("sandex")
 
-CLOCK_TICK_S = 1.0  # how often GTT expiries are checked (§4.1: cancel_after min/hour/day)
+CLOCK_TICK_S = 1.0  # GTT expiries are checked at least this often (§4.1: cancel_after)
 SNAPSHOT_CHECK_S = 1.0
 SNAPSHOT_EVERY = 200_000  # commands: bounds replay at start-up to a few seconds
 SNAPSHOT_IDLE_S = 300.0  # and at least this often while anything changes
@@ -117,16 +119,24 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),
     each command journaled; an existing one keeps its own state, and the scenario only names
     the credentials to print. ``token`` makes the admin token once the node is open (default:
-    a random one). ``wall_clock`` is the REST gateway's (tests freeze it).
+    a random one). ``wall_clock`` is the real clock the venue runs on (tests freeze it).
     """
-    node = open_node(data_dir, seed=seed)
+    source = SystemClock() if wall_clock is time.time else SecondsClock(wall_clock)
+    node = open_node(data_dir, source, seed=seed)
     try:
         file = read(scenario_path or default_scenario())
-        scenario = load(file, node)
+        clock = file.clock()
+        fresh = node.position == 0
+        start = clock.command(node.now()) if fresh else None
+        if start is not None:  # first, so the scenario's commands are stamped on this clock
+            node.record(start)
+        # On an existing data dir the scenario only names the credentials: its commands are
+        # stamped on a scratch node, so the venue clock resumes exactly at its last stamp.
+        scenario = load(file, node if fresh else Node())
         demo_config = file.demo()
         enabled = scenario.rate_limits if rate_limits is None else rate_limits
         feed_limits = file.feed(enabled)
-        if node.position == 0:
+        if fresh:
             for command in scenario.commands:
                 events = node.record(command)
                 if events and isinstance(refused := events[0], Rejected):
@@ -139,9 +149,10 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         node.journal.close()
         raise
     secret = token() if token is not None else secrets.token_urlsafe(32)
-    feed = Feed(node, feed_limits)  # the WebSocket feed on the same port (§9)
+    signatures = signature_clock(clock.auth_window, node, wall_clock)
+    feed = Feed(node, feed_limits, signature_clock=signatures)  # on the same port (§9)
     node.listeners.append(feed.on_events)
-    rest = RestApp(node, RateLimits(enabled=enabled), wall_clock)
+    rest = RestApp(node, RateLimits(enabled=enabled), signatures)
     app = asgi(rest, feed, AdminGateway(node, secret), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access)
@@ -164,12 +175,22 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
 
 
 async def tick_clock(node: Node) -> None:
-    """Send ``AdvanceClock`` whenever a GTT order is due, so expiry is a journaled command."""
+    """Send an ``AdvanceClock`` stamped at each GTT order's expire_time once venue time has
+    reached it, so expiry is a journaled command and the order's done carries that time."""
     while True:
-        await asyncio.sleep(CLOCK_TICK_S)
-        due = node.engine.next_expiry()
-        if due is not None and due <= node.now():
-            await node.execute(AdvanceClock(time=node.stamp()))
+        await asyncio.sleep(_until_next_expiry(node))
+        for command in node.expiries_until(node.now()):
+            await node.execute(command)
+
+
+def _until_next_expiry(node: Node) -> float:
+    """Real seconds to sleep: until the next GTT expiry (on a clock that runs), at most
+    ``CLOCK_TICK_S`` (an order placed meanwhile may expire sooner; a clock may be moved)."""
+    due = node.engine.next_expiry()
+    if due is None:
+        return CLOCK_TICK_S
+    real = node.clock.wall_seconds(max(0, due - node.now()) / 1_000_000)
+    return CLOCK_TICK_S if real is None else min(CLOCK_TICK_S, max(0.001, real))
 
 
 async def snapshot_periodically(node: Node, data_dir: Path) -> None:

@@ -1,7 +1,8 @@
 """The admin commands of the ``sandex`` CLI, online or offline, with JSON on stdout.
 
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
-``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``. Against a running
+``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
+[freeze|rate R|advance D]``. Against a running
 server (found through the data dir it holds, or ``--url`` and ``--token``) a command goes to
 its admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input
 prints one line and exits 2.
@@ -83,6 +84,18 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     rates.add_argument("--profile", required=True)
     rates.add_argument("--maker", required=True)
     rates.add_argument("--taker", required=True)
+
+    clock = command(commands, "clock", "clock", "show the venue clock, or move it")
+    moves = clock.add_subparsers(dest="action")
+    command(moves, "freeze", "clock.freeze", "freeze the venue clock (a virtual clock, rate 0)")
+    rate = command(moves, "rate", "clock.rate", "run the venue clock k times faster than real "
+                   "time (0: frozen, 1: real time)")
+    rate.add_argument("rate")
+    advance = command(moves, "advance", "clock.advance",
+                      "move a virtual clock forward, firing every GTT expiry on the way")
+    advance.add_argument("by", nargs="?", help="a duration: 90s, 15m, 2h, 1d")
+    advance.add_argument("--to", help="an ISO 8601 time")
+    advance.add_argument("--until", help="next-expiry")
 
 
 class Failed(Exception):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandex.admin import clock
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -53,7 +54,10 @@ class UnknownCommand(AdminError):
 
 @dataclass
 class Plan:
-    commands: list[Command] = field(default_factory=list)
+    """Commands to apply in order (an iterator may stamp each as it is pulled, after the one
+    before was applied), and how to render their events."""
+
+    commands: Iterable[Command] = field(default_factory=list)
     render: Callable[[list[list[Event]]], Any] = lambda events: None
 
 
@@ -248,6 +252,27 @@ def _fees_set(node: Node, args: dict[str, Any]) -> Plan:
                                       if k in ("id", "maker_fee_rate", "taker_fee_rate")})
 
 
+def _clock_get(node: Node, args: dict[str, Any]) -> Plan:
+    return Plan([], lambda _: clock.clock_json(node))
+
+
+def _clock_set(node: Node, rate: object) -> Plan:
+    try:
+        command = clock.set_rate(node, rate)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    return Plan([command], lambda _: clock.clock_json(node))
+
+
+def _clock_advance(node: Node, args: dict[str, Any]) -> Plan:
+    try:
+        target = clock.advance_target(node, args.get("by"), args.get("to"), args.get("until"))
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    return Plan(clock.advance_commands(node, target),
+                lambda events: clock.advanced_json(node, events))
+
+
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "profile.create": _profile_create,
     "profile.list": _profile_list,
@@ -259,7 +284,14 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "product.add": _product_add,
     "product.set-status": _product_set_status,
     "fees.set": _fees_set,
+    "clock": _clock_get,
+    "clock.freeze": lambda node, args: _clock_set(node, 0),
+    "clock.rate": lambda node, args: _clock_set(node, args.get("rate")),
+    "clock.advance": _clock_advance,
 }
+
+
+READS = frozenset({"profile.list", "key.list", "clock"})  # commands that apply nothing
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
@@ -269,8 +301,12 @@ def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:
     return op(node, args)
 
 
-async def run_online(node: Node, name: str, args: dict[str, Any]) -> Any:
-    """Run on a live node: each command through ``execute`` (journaled, group-committed)."""
+async def run_online(node: Node, name: str, args: dict[str, Any],
+                     read_only: bool = False) -> Any:
+    """Run on a live node: each command through ``execute`` (journaled, group-committed);
+    ``read_only`` refuses, before planning it, a command that may change the venue."""
+    if read_only and name in OPS and name not in READS:
+        raise AdminError(f"{name} changes the venue: send it with POST")
     steps = plan(node, name, args)
     events = [check(await node.execute(command)) for command in steps.commands]
     return steps.render(events)

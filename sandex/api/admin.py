@@ -1,4 +1,5 @@
-"""The admin endpoint: ``POST /admin/<command>`` with a JSON object of arguments.
+"""The admin endpoint: ``POST /admin/<command>`` with a JSON object of arguments, or
+``GET /admin/<command>`` for a command that only reads (``GET /admin/clock``).
 
 sandex's own (Coinbase has none): it answers only clients on the loopback interface, with
 ``Authorization: Bearer <token>`` (the token in the data dir's ``admin.token``), and runs
@@ -35,11 +36,12 @@ class AdminGateway:
                 given[7:].strip().encode(), self._token):
             raise ApiError(Error.ADMIN_BAD_TOKEN)
         name = request.path[len(PREFIX):]
-        if request.method != "POST" or not name:
+        if request.method not in ("GET", "POST") or not name:
             raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name or "(none)")
-        args: dict[str, Any] = request.json_object() if request.body else {}
+        reading = request.method == "GET"
+        args: dict[str, Any] = request.json_object() if request.body and not reading else {}
         try:
-            return json_response(await run_online(self.node, name, args))
+            return json_response(await run_online(self.node, name, args, read_only=reading))
         except NodeStopped:
             raise
         except UnknownCommand:

@@ -110,13 +110,13 @@ def authenticate(
     raw_target: str,
     body: bytes,
     registry: KeyRegistry,
-    now: float,
+    now: float | None,
 ) -> ApiKey | AuthFailure:
     """The request's key, or why it is refused (§2.5; check order in the module docstring).
 
     ``raw_target`` is the request target exactly as received (path plus ``?query``, never
-    re-encoded), ``body`` the raw body bytes, ``now`` the server time in seconds. Never raises on
-    client input.
+    re-encoded), ``body`` the raw body bytes, ``now`` the server time in seconds (``None``: no
+    window, the timestamp need only be well formed). Never raises on client input.
     """
     key = headers.get(HEADER_KEY)
     signature = headers.get(HEADER_SIGN)
@@ -140,13 +140,14 @@ def authenticate(
     if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 18:
         # What every client sends: whole seconds. int/float comparisons are exact in Python.
         seconds = int(timestamp)
-        if not seconds - TIMESTAMP_WINDOW_S <= now <= seconds + TIMESTAMP_WINDOW_S:
+        if now is not None and not (
+                seconds - TIMESTAMP_WINDOW_S <= now <= seconds + TIMESTAMP_WINDOW_S):
             return _TIMESTAMP_EXPIRED
     else:
         parsed = _parse_timestamp(timestamp)
         if parsed is None:
             return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
-        if not _within_window(parsed[0], parsed[1], now):
+        if now is not None and not _within_window(parsed[0], parsed[1], now):
             return _TIMESTAMP_EXPIRED
 
     if not signature_matches(api_key.secret_bytes, timestamp, method, raw_target, body,

@@ -67,7 +67,7 @@ async def run_demo(node: Node, config: DemoConfig, *, ticks: int | None = None) 
                         exc_info=failures == 1)
         done += 1
         if ticks is None or done < ticks:
-            await asyncio.sleep(config.tick_seconds)
+            await node.sleep(config.tick_seconds)  # venue time: scaled or frozen with it
 
 
 async def withdraw_quotes(node: Node, config: DemoConfig) -> int:

@@ -1,9 +1,16 @@
 """The node: sequencing and applying commands (the single writer)."""
 
-from sandex.node.clock import Clock, ManualClock, SystemClock
-from sandex.node.commands import CreateApiKey, KeyCreated, KeyRevoked, RevokeApiKey
+from sandex.node.clock import Clock, ClockMode, ManualClock, SystemClock, VenueClock
+from sandex.node.commands import (
+    ClockSet,
+    CreateApiKey,
+    KeyCreated,
+    KeyRevoked,
+    RevokeApiKey,
+    SetClock,
+)
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
-__all__ = ["Clock", "CreateApiKey", "Ids", "KeyCreated", "KeyRevoked", "ManualClock", "Node",
-           "RevokeApiKey", "SystemClock"]
+__all__ = ["Clock", "ClockMode", "ClockSet", "CreateApiKey", "Ids", "KeyCreated", "KeyRevoked",
+           "ManualClock", "Node", "RevokeApiKey", "SetClock", "SystemClock", "VenueClock"]

@@ -23,9 +23,9 @@ from typing import Final, TypeAlias
 import msgspec
 
 from sandex.core.commands import AnyCommand
-from sandex.node.commands import CreateApiKey, RevokeApiKey
+from sandex.node.commands import CreateApiKey, RevokeApiKey, SetClock
 
-JournalCommand: TypeAlias = AnyCommand | CreateApiKey | RevokeApiKey
+JournalCommand: TypeAlias = AnyCommand | CreateApiKey | RevokeApiKey | SetClock
 
 FORMAT: Final = 2  # what ``encode`` writes
 

@@ -1,4 +1,5 @@
-"""Commands the node applies outside the core: API keys (journaled like every command).
+"""Commands the node applies outside the core: API keys and the clock (journaled like every
+command).
 
 The passphrase never appears in a command: it is hashed with a fresh salt when the command
 is stamped, so the journal holds only the hash (§2.1: Coinbase keeps only a salted hash).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from sandex.core import Command
+from sandex.node.clock import ClockMode
 
 
 class CreateApiKey(Command, frozen=True, gc=False, tag="create_api_key", kw_only=True):
@@ -23,6 +25,21 @@ class CreateApiKey(Command, frozen=True, gc=False, tag="create_api_key", kw_only
 
 class RevokeApiKey(Command, frozen=True, gc=False, tag="revoke_api_key", kw_only=True):
     key: str
+
+
+class SetClock(Command, frozen=True, gc=False, tag="set_clock", kw_only=True):
+    """Switch the venue clock to ``mode``; a virtual clock reads ``time`` (the command's stamp,
+    its anchor) at once and then runs at ``rate`` (0: frozen). Moving it forward is
+    ``AdvanceClock``."""
+
+    mode: ClockMode
+    rate: float = 1.0
+
+
+class ClockSet(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    time: int
+    mode: ClockMode
+    rate: float
 
 
 class KeyCreated(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):

@@ -1,11 +1,11 @@
 """The node's state document: what a snapshot holds, as an explicit, versioned schema.
 
-``NodeImage`` is the core's ``EngineImage``, the API keys, the read models' ``ViewsImage``
-and the node's last stamped time, encoded as msgspec JSON (integers of any size; the many
-small structs as arrays). ``SCHEMA`` is a digest of the document's JSON schema (every field's
-name, type and position) and of the shape of the classes it is read from: a snapshot written
-under another schema is not loaded (the journal rebuilds the state instead), so nothing is
-ever read into the wrong field.
+``NodeImage`` is the core's ``EngineImage``, the API keys, the read models' ``ViewsImage``,
+the node's last stamped time and its clock's mode and rate, encoded as msgspec JSON (integers
+of any size; the many small structs as arrays). ``SCHEMA`` is a digest of the document's JSON
+schema (every field's name, type and position) and of the shape of the classes it is read
+from: a snapshot written under another schema is not loaded (the journal rebuilds the state
+instead), so nothing is ever read into the wrong field.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import msgspec
 from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.core import image as core_image
 from sandex.core.engine import Engine
+from sandex.node.clock import ClockMode, VenueClock
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 from sandex.views import image as views_image
 
@@ -27,6 +28,8 @@ class NodeImage(msgspec.Struct, frozen=True, kw_only=True):
     keys: list[ApiKey]  # in creation order
     views: views_image.ViewsImage
     last_time: int
+    clock_mode: ClockMode = ClockMode.WALL
+    clock_rate: float = 1.0
 
 
 def _schema() -> str:
@@ -42,13 +45,16 @@ _decoder = msgspec.json.Decoder(NodeImage)
 
 
 def export(engine: Engine, keys: KeyRegistry, fills: FillsView, ledger: LedgerView,
-           market: MarketView, orders: OrdersView, last_time: int) -> NodeImage:
+           market: MarketView, orders: OrdersView, last_time: int,
+           clock: VenueClock) -> NodeImage:
     """The document of a node's state (the parts ``Node`` holds, as of one position)."""
     return NodeImage(
         engine=core_image.export(engine),
         keys=list(keys.list()),
         views=views_image.export(fills, ledger, market, orders),
-        last_time=last_time)
+        last_time=last_time,
+        clock_mode=clock.mode,
+        clock_rate=clock.rate)
 
 
 def encode(image: NodeImage) -> bytes:

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
+    AdvanceClock,
     Command,
     Duplicate,
     Engine,
@@ -41,9 +42,16 @@ from sandex.core import image as core_image
 from sandex.errors import Error
 from sandex.journal import Journal, NullJournal
 from sandex.node import image
-from sandex.node.clock import Clock, SystemClock
+from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
-from sandex.node.commands import CreateApiKey, KeyCreated, KeyRevoked, RevokeApiKey
+from sandex.node.commands import (
+    ClockSet,
+    CreateApiKey,
+    KeyCreated,
+    KeyRevoked,
+    RevokeApiKey,
+    SetClock,
+)
 from sandex.node.ids import Ids
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 from sandex.views import image as views_image
@@ -73,7 +81,7 @@ class Node:
 
     def __init__(self, clock: Clock | None = None, ids: Ids | None = None,
                  journal: Journal | None = None) -> None:
-        self.clock = clock if clock is not None else SystemClock()
+        self.clock = VenueClock(clock if clock is not None else SystemClock())
         self.ids = ids if ids is not None else Ids()
         self.journal: Journal = journal if journal is not None else NullJournal()
         self.engine = Engine()
@@ -110,9 +118,39 @@ class Node:
         self._last_time = now
         return now
 
+    def stamp_at(self, time: int) -> int:
+        """The stamp for a command due at ``time`` (a GTT expiry): ``time``, or just after the
+        previous stamp if that is later."""
+        if time <= self._last_time:
+            time = self._last_time + 1
+        self._last_time = time
+        return time
+
     def now(self) -> int:
         """The current time for reads (never earlier than the last stamp)."""
         return max(self.clock.now_us(), self._last_time)
+
+    def expiries_until(self, until: int) -> Iterator[AdvanceClock]:
+        """One ``AdvanceClock`` per GTT expiry due by ``until``, each stamped at its own due
+        time, in order. Each is stamped when pulled: execute it before pulling the next."""
+        while (due := self.engine.next_expiry()) is not None and due <= until:
+            yield AdvanceClock(time=self.stamp_at(due))
+
+    def resume(self) -> None:
+        """After recovery: a virtual clock resumes frozen at the last stamp."""
+        if self.clock.mode is ClockMode.VIRTUAL:
+            self.clock.set(ClockMode.VIRTUAL, 0.0, self._last_time)
+
+    async def sleep(self, seconds: float, poll_s: float = 0.25) -> None:
+        """Wait ``seconds`` of venue time: real seconds on the wall clock; on a virtual clock,
+        scaled by its rate, and while it is frozen, until someone moves it."""
+        if self.clock.mode is ClockMode.WALL:
+            await asyncio.sleep(seconds)
+            return
+        target = self.now() + int(seconds * 1_000_000)
+        while (left := target - self.now()) > 0:
+            real = self.clock.wall_seconds(left / 1_000_000)
+            await asyncio.sleep(poll_s if real is None else min(real, poll_s))
 
     # -- writing ------------------------------------------------------------------------------
     async def execute(self, command: Command) -> list[Event]:
@@ -284,7 +322,11 @@ class Node:
         kind = type(command)
         if kind is CreateApiKey or kind is RevokeApiKey:
             return self._apply_key(command)  # type: ignore[arg-type]
+        if kind is SetClock:
+            return self._set_clock(command)  # type: ignore[arg-type]
         events = self.engine.apply(command)
+        if kind is AdvanceClock:
+            self.clock.reach(time)
         for event in events:
             event_kind = type(event)
             if event_kind is LedgerEntry:
@@ -295,6 +337,10 @@ class Node:
                 self.market.on_match(event)  # type: ignore[arg-type]
         self.orders.on_events(events)
         return events
+
+    def _set_clock(self, command: SetClock) -> list[Event]:
+        self.clock.set(command.mode, command.rate, command.time)
+        return [ClockSet(command.time, command.mode, command.rate)]  # type: ignore[list-item]
 
     def _apply_key(self, command: CreateApiKey | RevokeApiKey) -> list[Event]:
         if isinstance(command, RevokeApiKey):
@@ -315,7 +361,7 @@ class Node:
         """Everything replay would rebuild, as of ``position``: a ``NodeImage`` document."""
         return image.encode(image.export(
             self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
-            self._last_time))
+            self._last_time, self.clock))
 
     def load_state(self, data: bytes, position: int) -> None:
         """Take the state of a ``dump_state`` document at ``position``; raise (changing
@@ -327,4 +373,5 @@ class Node:
         (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
          self._last_time) = engine, keys, fills, ledger, market, orders, state.last_time
         self._applied_time = self._last_time  # every command after the cut was stamped later
+        self.clock.set(state.clock_mode, state.clock_rate, self._last_time)
         self.position = self.durable_position = position

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from sandex.auth.keys import KDF_LEGACY
 from sandex.core.invariants import state_hash
+from sandex.node.clock import ClockMode
 from sandex.node.image import SCHEMA
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ class Snapshot:
 
 
 def node_hash(node: Node) -> str:
-    """SHA-256 over the engine's state hash and the API keys: what replay must reproduce."""
+    """SHA-256 over the engine's state hash, the API keys and the clock's mode: what replay
+    must reproduce (a virtual clock's rate is not: a restart freezes it)."""
     digest = hashlib.sha256(state_hash(node.engine).encode())
     for key in sorted(node.keys.list(), key=lambda k: k.key):
         digest.update(repr((key.key, key.secret, key.profile_id, sorted(key.permissions),
@@ -53,6 +55,8 @@ def node_hash(node: Node) -> str:
                             key.created_at)).encode())
         if key.kdf != KDF_LEGACY:  # a field added later: keys journaled before it hash as then
             digest.update(repr(key.kdf).encode())
+    if node.clock.mode is not ClockMode.WALL:  # added later: a wall clock hashes as before
+        digest.update(repr(("clock", node.clock.mode.value)).encode())
     return digest.hexdigest()
 
 

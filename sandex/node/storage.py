@@ -54,6 +54,7 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
         journal.close()
         raise
     node.ids = Ids(seed, stream=node.position)
+    node.resume()
     return node
 
 

@@ -93,3 +93,4 @@ def test_the_server_clock_ticker_expires_gtt_orders_through_a_command():
     done = [e for e in produced if isinstance(e, Done)]
     assert [(d.order_id, d.reason, d.cancel_reason) for d in done] == [
         (gtt.order_id, "canceled", "101:Time In Force")]
+    assert done[0].time == gtt.time + 60_000_000  # at its expire_time, not when it was seen

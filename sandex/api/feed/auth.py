@@ -39,8 +39,9 @@ class Identity:
 
 
 def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Profile],
-           now: float) -> Identity | Failure:
-    """The identity ``credentials`` prove at ``now`` (seconds), or the ``Failure`` to send."""
+           now: float | None) -> Identity | Failure:
+    """The identity ``credentials`` prove at ``now`` (seconds; ``None``: any time), or the
+    ``Failure`` to send."""
     headers = {name: value for name, value in (
         (HEADER_KEY, credentials.key), (HEADER_SIGN, credentials.signature),
         (HEADER_TIMESTAMP, credentials.timestamp), (HEADER_PASSPHRASE, credentials.passphrase),

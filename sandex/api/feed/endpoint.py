@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sandex.api.clocks import SignatureClock
 from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
 from sandex.api.feed.render import encode
@@ -43,11 +44,12 @@ class Feed:
     """The WebSocket feed of one node: an ASGI callable and a node listener."""
 
     def __init__(self, node: Node, limits: FeedLimits | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time,
+                 signature_clock: SignatureClock | None = None) -> None:
         self.node = node
         self.limits = limits if limits is not None else FeedLimits()
-        self.wall_clock = wall_clock
-        self.hub = Hub(node, wall_clock)
+        self.wall_clock = wall_clock  # connection and message limits run on real time
+        self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock)
         self._connections = RateLimiter(self.limits.connections_rate,
                                         self.limits.connections_burst)
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sandex.api.clocks import SignatureClock
 from sandex.api.feed import render
 from sandex.api.feed.auth import Identity, verify
 from sandex.api.feed.protocol import (
@@ -65,9 +66,9 @@ _LEVEL3_SCHEMA = render.encode({"type": "level3", "schema": render.LEVEL3_SCHEMA
 
 
 class Hub:
-    def __init__(self, node: Node, wall_clock: Callable[[], float]) -> None:
+    def __init__(self, node: Node, signature_clock: SignatureClock) -> None:
         self.node = node
-        self.wall_clock = wall_clock  # seconds, for the ±30 s signature window
+        self.signature_clock = signature_clock  # for the ±30 s signature window
         self.state = FeedState(node.engine, node.market)
         # channel -> product id -> subscribed sessions (a dict used as an ordered set)
         self.index: dict[str, dict[str, dict[Session, None]]] = {c: {} for c in CHANNELS}
@@ -83,7 +84,7 @@ class Hub:
             return
         if result.credentials is not None:
             who = verify(result.credentials, self.node.keys, self.node.engine.profiles,
-                         self.wall_clock())
+                         self.signature_clock())
             if isinstance(who, Failure):
                 session.push(render.encode(error(who.message, who.reason)))
                 return

@@ -9,9 +9,9 @@ decided in one place (``sandex.server.asgi``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from functools import cached_property
 
+from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
 from sandex.api.rest import openapi
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
@@ -25,14 +25,16 @@ __all__ = ["RestApp"]
 
 
 class RestApp:
-    """``node`` is the only state; ``limits`` switch rate limiting (§8) on or off."""
+    """``node`` is the only state; ``limits`` switch rate limiting (§8) on or off. The buckets
+    run on venue time (a frozen clock refills nothing); ``signature_clock`` is the time the
+    ±30 s signature window is checked against (``sandex.api.clocks``)."""
 
     def __init__(self, node: Node, limits: RateLimits | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 signature_clock: SignatureClock = time.time) -> None:
         self.node = node
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
-        self.wall_clock = wall_clock  # seconds, for the ±30 s signature window and buckets
+        self.signature_clock = signature_clock
 
     @cached_property
     def openapi(self) -> bytes:
@@ -49,14 +51,14 @@ class RestApp:
             return error_response(Error.NOT_FOUND)
         if route.method == "GET" and self.node.in_flight:
             await self.node.synced()  # reads show nothing that is not yet durable
-        now = self.wall_clock()
+        now = self.node.now() / 1_000_000
         if route.permission is None:
             limited = self.rate_limiter.check_public(request.client, now)
             if limited is not None:
                 return error_response(limited)
             return await route.handler(self, request, **params)
         result = authenticate(request.headers, request.method, request.target, request.body,
-                              self.node.keys, now)
+                              self.node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):
             return message_response(result.message, result.status)
         denied = authorize(result, route.permission)

@@ -1,0 +1,102 @@
+"""The clock's admin commands: read the venue clock, freeze it, set its rate, advance it.
+
+Plans for ``sandex.admin.ops`` (online through the endpoint, offline on a stopped data dir).
+Advancing is ordinary ``AdvanceClock`` commands: one at each GTT expiry due on the way, stamped
+at that expiry's own time (so an order's done carries its expire_time), then one at the target.
+Only a virtual clock is moved by hand; it moves forward only, at most 400 days at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from sandex.core import AdvanceClock, Command, Done, Event
+from sandex.errors import Error
+from sandex.node import ClockMode, Node, SetClock
+from sandex.node.clock import ADVANCE_MAX_US, clock_rate
+from sandex.timefmt import iso, parse_iso
+
+_UNITS_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000,
+             "d": 86_400_000_000}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION = re.compile(rf"(?:{_PART.pattern})+")
+NEXT_EXPIRY = ("next-expiry", "next:expiry")
+
+
+def parse_duration(text: str) -> int:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1h30m"``, ``"250ms"`` in microseconds;
+    ``ValueError`` says why ``text`` is not one."""
+    text = text.strip()
+    if text.startswith("-"):
+        raise ValueError(f"{Error.CLOCK_BACKWARDS.format()} (advance by {text})")
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d")
+    return sum(round(float(n) * _UNITS_US[unit]) for n, unit in _PART.findall(text))
+
+
+def clock_json(node: Node) -> dict[str, Any]:
+    clock, due = node.clock, node.engine.next_expiry()
+    now = node.now()
+    return {"mode": clock.mode.value, "now": iso(now), "epoch": now / 1_000_000,
+            "rate": clock.rate if clock.mode is ClockMode.VIRTUAL else 1.0,
+            "frozen": clock.frozen,
+            "next_due": None if due is None else {"kind": "expiry", "at": iso(due)}}
+
+
+def set_rate(node: Node, value: object) -> SetClock:
+    """A virtual clock at ``value`` (0: frozen) from the current venue time; ``ValueError``
+    (stamping nothing) if ``value`` is not a rate."""
+    rate = clock_rate(value)
+    return SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=rate)
+
+
+def advance_target(node: Node, by: object = None, to: object = None,
+                   until: object = None) -> int:
+    """Where one of ``by`` (a duration), ``to`` (an ISO time) or ``until`` (``next-expiry``)
+    moves the clock; ``ValueError`` if it may not (wall mode, backwards, beyond the cap)."""
+    if node.clock.mode is not ClockMode.VIRTUAL:
+        raise ValueError("the clock is on wall time: freeze it or set a rate first "
+                         "(sandex clock freeze)")
+    given = [(name, value) for name, value in (("by", by), ("to", to), ("until", until))
+             if value is not None]
+    if len(given) != 1:
+        raise ValueError("give exactly one of by (90s, 15m, 2h, 1d), to (an ISO 8601 time) "
+                         "or until (next-expiry)")
+    name, value = given[0]
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: {value!r} is not a text")
+    now = node.now()
+    if name == "by":
+        target = now + parse_duration(value)
+    elif name == "to":
+        parsed = parse_iso(value)
+        if parsed is None:
+            raise ValueError(f"to: {value!r} is not an ISO 8601 time")
+        if parsed < now:
+            raise ValueError(f"{Error.CLOCK_BACKWARDS.format()} (to {value}; it is {iso(now)})")
+        target = parsed
+    else:
+        if value not in NEXT_EXPIRY:
+            raise ValueError(f"until: {value!r} is not next-expiry")
+        due = node.engine.next_expiry()
+        if due is None:
+            raise ValueError("until next-expiry: no GTT order is waiting to expire")
+        target = max(due, now)
+    if target - now > ADVANCE_MAX_US:
+        raise ValueError(f"one advance moves the clock at most 400 days "
+                         f"(asked for {(target - now) / 86_400_000_000:g} days)")
+    return target
+
+
+def advance_commands(node: Node, target: int) -> Iterator[Command]:
+    """The expiries due by ``target``, each at its own time, then the move to ``target``;
+    each stamped when pulled (see ``Node.expiries_until``)."""
+    yield from node.expiries_until(target)
+    yield AdvanceClock(time=node.stamp_at(target))
+
+
+def advanced_json(node: Node, events: list[list[Event]]) -> dict[str, Any]:
+    expired = sum(type(event) is Done for batch in events for event in batch)
+    return {**clock_json(node), "fired": {"expiries": expired}}

@@ -1,0 +1,112 @@
+"""The venue clock: wall or virtual (rate, freeze, jumps), journaled moves, restart frozen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from sandex.core import AdvanceClock, CancelAfter, Done, PlaceOrder, Side, TimeInForce
+from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, VenueClock
+from sandex.node.clock import RATE_MAX, clock_rate
+from sandex.node.storage import open_node, snapshot_now
+from tests.support.node_kit import T0, venue
+
+MINUTE = 60_000_000
+
+
+def test_a_virtual_clock_runs_at_its_rate_from_its_anchor_and_only_jumps_forward() -> None:
+    source = ManualClock(T0)
+    clock = VenueClock(source)
+    assert clock.now_us() == T0 and clock.mode is ClockMode.WALL
+    clock.set(ClockMode.VIRTUAL, 10.0, 5_000_000)
+    source.advance(2)
+    assert clock.now_us() == 25_000_000
+    clock.set(ClockMode.VIRTUAL, 0.0, clock.now_us())
+    source.advance(100)
+    assert clock.now_us() == 25_000_000 and clock.frozen
+    clock.reach(24_000_000)  # behind: ignored
+    assert clock.now_us() == 25_000_000
+    clock.reach(90_000_000)
+    assert clock.now_us() == 90_000_000
+
+
+@pytest.mark.parametrize("value, rate", [(0, 0.0), ("2.5", 2.5), (RATE_MAX, RATE_MAX)])
+def test_a_rate_is_a_number_from_0_to_the_cap(value: object, rate: float) -> None:
+    assert clock_rate(value) == rate
+
+
+@pytest.mark.parametrize("value", [-1, "-0.5", "nan", "fast", True, None, RATE_MAX * 2])
+def test_anything_else_is_not_a_rate(value: object) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        clock_rate(value)
+
+
+def test_set_clock_is_applied_by_the_node_and_stamps_follow_the_virtual_clock() -> None:
+    source = ManualClock(T0)
+    node = Node(clock=source)
+    events = node.apply(SetClock(time=MINUTE, mode=ClockMode.VIRTUAL, rate=0.0))
+    assert events == [ClockSet(MINUTE, ClockMode.VIRTUAL, 0.0)]
+    source.advance(30)
+    assert node.stamp() == MINUTE + 1  # frozen: only the +1 µs that keeps stamps unique
+    assert node.now() == MINUTE + 1
+
+
+def gtt(node: Node, price: int) -> PlaceOrder:
+    return PlaceOrder(time=node.stamp(), order_id=node.ids.uuid(), profile_id="a",
+                      product_id="BTC-USD", side=Side.BUY, price=price * 10**8, size=10**8,
+                      time_in_force=TimeInForce.GTT, cancel_after=CancelAfter.MIN)
+
+
+def test_advancing_fires_each_expiry_at_its_own_time_in_order() -> None:
+    node = venue()
+    node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
+    first = gtt(node, 100)
+    node.apply(first)
+    node.clock.reach(node.now() + 10_000_000)  # 10 s later
+    second = gtt(node, 101)
+    node.apply(second)
+    target = node.now() + 3_600_000_000
+    done: list[Done] = []
+    for command in node.expiries_until(target):
+        done += [e for e in node.apply(command) if isinstance(e, Done)]
+    assert [(d.order_id, d.time) for d in done] == [
+        (first.order_id, first.time + MINUTE), (second.order_id, second.time + MINUTE)]
+    assert node.engine.next_expiry() is None
+
+
+def test_a_restarted_virtual_clock_resumes_frozen_at_the_last_stamp(tmp_path: Path) -> None:
+    source = ManualClock(T0)
+    node = open_node(tmp_path, source)
+    node.record(SetClock(time=T0 - 10 * MINUTE, mode=ClockMode.VIRTUAL, rate=5.0))
+    source.advance(60)  # five virtual minutes
+    node.record(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=5.0))
+    last = node.now()
+    assert last == T0 - 5 * MINUTE
+    node.journal.close()
+    for _ in range(2):  # from the journal, then from a snapshot
+        again = open_node(tmp_path, source)
+        source.advance(3600)
+        assert (again.clock.mode, again.clock.rate, again.now()) == (
+            ClockMode.VIRTUAL, 0.0, last)
+        snapshot_now(again, tmp_path)
+        again.journal.close()
+
+
+def test_a_venue_time_sleep_scales_with_the_rate_and_waits_while_frozen() -> None:
+    async def run() -> None:
+        node = Node()  # the system clock
+        node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=100.0))
+        started = time.monotonic()
+        await node.sleep(2.0)  # 20 ms of real time at rate 100
+        assert time.monotonic() - started < 0.5
+        node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
+        sleeper = asyncio.create_task(node.sleep(5.0))
+        await asyncio.sleep(0.3)
+        assert not sleeper.done()  # frozen: five venue seconds never pass by themselves
+        node.apply(AdvanceClock(time=node.now() + 5_000_000))
+        await asyncio.wait_for(sleeper, 1.0)
+
+    asyncio.run(run())
