@@ -20,6 +20,7 @@ import msgspec
 from sandex.auth.keys import ApiKey
 from sandex.errors import Error
 from sandex.logs import AccessLog
+from sandex.node.node import NodeStopped
 
 log = logging.getLogger("sandex.rest")
 
@@ -149,6 +150,9 @@ async def answer(handle: Handle, request: Request) -> Response:
         return await handle(request)
     except ApiError as exc:
         return message_response(exc.message, exc.status)
+    except NodeStopped:  # the node logged why, once; the server is on its way out
+        log.warning("refused %s %s: the node has stopped", request.method, request.target)
+        return message_response("Internal server error", 500)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.target)
         return message_response("Internal server error", 500)
