@@ -95,7 +95,7 @@ def test_gtt_orders_expire_at_their_expire_time_under_advance(tmp_path: Path,
             _, before = admin(server, data_dir, "clock")
             assert before["next_due"] == {"kind": "expiry", "at": iso(first_at + MINUTE_US)}
             status, clock = admin(server, data_dir, "clock.advance", by="2h")
-            assert status == 200 and clock["fired"] == {"expiries": 2}
+            assert status == 200 and clock["fired"] == {"expiries": 2, "demo_ticks": 0}
             assert clock_us(clock) == clock_us(before) + 7200 * 1_000_000
             assert clock["next_due"] is None
             done = ws.take(2, of_type("done"))
