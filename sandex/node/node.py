@@ -6,6 +6,8 @@ one entry point for adapters: it applies the command at once, then holds the rep
 command is durable. Commands that arrive while a batch is being written form the next batch,
 so one fsync covers many commands; the write runs on a writer thread, never on the event
 loop. Listeners (the feed) see a command's events only after its batch is durable, in order.
+``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
+``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
 Fail-stop: if a batch cannot be written (disk full, read-only, I/O error) or applying a
 command raises (a bug: memory may be half-changed), the node stops for good. It logs one

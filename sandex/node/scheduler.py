@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sandex.core import AdvanceClock, ClockAdvanced, Command, Done, Engine, Event
+from sandex.core import AdvanceClock, ClockAdvanced, Command, Done, Engine, Event, Received
 from sandex.node.clock import VenueClock
 from sandex.node.commands import ClockSet
 
@@ -261,16 +261,19 @@ class Scheduler:
             self._alarm.set()
 
     def _on_events(self, events: list[Event]) -> None:
-        """A durable command's events: wake the runner if the clock moved or a timer is
-        now due before the one it sleeps toward (a new GTT order)."""
+        """A durable command's events: wake the runner if the clock moved, or if a new order
+        (a GTT one) expires before the due time it sleeps toward. Expiry is the one timer other
+        commands move; every other change comes through ``add``/``rearm``, which wake it. Runs
+        for every command: kept to a type check or two."""
         alarm = self._alarm
-        if alarm is None or alarm.is_set():
+        if alarm is None or not events or alarm.is_set():
             return
-        if events and type(events[0]) in _CLOCK_MOVES:
-            alarm.set()
-            return
-        waiting, next_due = self._waiting_for, self.next_due()
-        if next_due is not None and (waiting is None or next_due[0] < waiting):
+        kind = type(events[0])
+        if kind is Received:
+            due, waiting = self._host.engine.next_expiry(), self._waiting_for
+            if due is not None and (waiting is None or due < waiting):
+                alarm.set()
+        elif kind in _CLOCK_MOVES:
             alarm.set()
 
 

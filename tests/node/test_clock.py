@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandex.core import CancelAfter, ClockAdvanced, Done, Event, PlaceOrder, Side, TimeInForce
-from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, VenueClock
+from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, SystemClock, VenueClock
 from sandex.node.clock import RATE_MAX, clock_rate
 from sandex.node.scheduler import Firing
 from sandex.node.storage import open_node, snapshot_now
@@ -167,3 +167,20 @@ def test_the_runner_sleeps_on_venue_time_scaled_by_the_rate_and_waits_while_froz
         runner.cancel()
 
     asyncio.run(run())
+
+
+def test_a_new_gtt_order_wakes_the_runner_for_its_expiry() -> None:
+    async def run() -> float:
+        node = venue(clock=SystemClock())  # type: ignore[arg-type]
+        await node.execute(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=1000.0))
+        runner = asyncio.create_task(node.scheduler.run())
+        await asyncio.sleep(0.05)  # nothing due: the runner sleeps for a second
+        order = gtt(node, 100)
+        await node.execute(order)  # expires a minute later: 60 ms of real time
+        placed = asyncio.get_running_loop().time()
+        while order.order_id in node.engine.orders:
+            await asyncio.sleep(0.005)
+        runner.cancel()
+        return asyncio.get_running_loop().time() - placed
+
+    assert asyncio.run(run()) < 0.5  # not the second the runner would otherwise sleep
