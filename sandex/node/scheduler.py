@@ -106,7 +106,8 @@ def _expired(results: Results) -> int:
 
 @dataclass
 class _Chunk:
-    """The firings pulled into one chunk: ``(timer, commands)`` each, and their firings."""
+    """The firings pulled into one chunk: each timer, its firing and how many commands it
+    gave (to tally their results); ``last`` once no firing is left."""
 
     sizes: list[tuple[Timer, Firing, int]] = field(default_factory=list)
     last: bool = False  # no firing is left
