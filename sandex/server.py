@@ -33,7 +33,7 @@ from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import Rejected
-from sandex.demo import DemoConfig, run_demo, withdraw_quotes
+from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
@@ -43,7 +43,6 @@ from sandex.scenario import Scenario, ScenarioError, load, read
 
 log = logging.getLogger("sandex")
 
-CLOCK_TICK_S = 1.0  # GTT expiries are checked at least this often (§4.1: cancel_after)
 SNAPSHOT_CHECK_S = 1.0
 SNAPSHOT_EVERY = 200_000  # commands: bounds replay at start-up to a few seconds
 SNAPSHOT_IDLE_S = 300.0  # and at least this often while anything changes
@@ -177,25 +176,6 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
     return app
 
 
-async def tick_clock(node: Node) -> None:
-    """Send an ``AdvanceClock`` stamped at each GTT order's expire_time once venue time has
-    reached it, so expiry is a journaled command and the order's done carries that time."""
-    while True:
-        await asyncio.sleep(_until_next_expiry(node))
-        for command in node.expiries_until(node.now()):
-            await node.execute(command)
-
-
-def _until_next_expiry(node: Node) -> float:
-    """Real seconds to sleep: until the next GTT expiry (on a clock that runs), at most
-    ``CLOCK_TICK_S`` (an order placed meanwhile may expire sooner; a clock may be moved)."""
-    due = node.engine.next_expiry()
-    if due is None:
-        return CLOCK_TICK_S
-    real = node.clock.wall_seconds(max(0, due - node.now()) / 1_000_000)
-    return CLOCK_TICK_S if real is None else min(CLOCK_TICK_S, max(0.001, real))
-
-
 async def snapshot_periodically(node: Node, data_dir: Path) -> None:
     """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change."""
     last = time.monotonic()
@@ -238,11 +218,11 @@ def serve(venue: Venue, host: str, port: int,
     node.on_failure = node_stopped
 
     async def main() -> None:
-        tasks = [asyncio.create_task(tick_clock(node))]
         if venue.demo is not None and venue.demo_on:
-            tasks.append(asyncio.create_task(run_demo(node, venue.demo)))
+            start_demo(node, venue.demo)  # a timer of the scheduler, before it runs
         elif venue.demo is not None:
             await withdraw_quotes(node, venue.demo)  # its last quotes would rest untended
+        tasks = [asyncio.create_task(node.scheduler.run())]  # GTT expiry, the demo's ticks
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         try:

@@ -1,18 +1,22 @@
 """The clock's admin commands: read the venue clock, freeze it, set its rate, advance it.
 
 Plans for ``sandex.admin.ops`` (online through the endpoint, offline on a stopped data dir).
-Advancing is ordinary ``AdvanceClock`` commands: one at each GTT expiry due on the way, stamped
-at that expiry's own time (so an order's done carries its expire_time), then one at the target.
-Only a virtual clock is moved by hand; it moves forward only, at most 400 days at a time.
+Advancing goes through the node's scheduler (``sandex.node.scheduler``): every timer due on
+the way fires at its own time, in order (a GTT expiry as an ``AdvanceClock`` stamped at its
+expire_time, so the order's done carries that time; a demo tick's orders stamped at the tick),
+then one ``AdvanceClock`` to the target. Online the commands are applied in chunks, one group
+commit each, the event loop free between them; the reply comes once all are durable. Offline
+(a stopped data dir) only expiries are due. Only a virtual clock is moved by hand; it moves
+forward only, at most 400 days at a time.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sandex.core import AdvanceClock, Command, Done, Event
+from sandex.core import Command, Event
 from sandex.errors import Error
 from sandex.node import ClockMode, Node, SetClock
 from sandex.node.clock import ADVANCE_MAX_US, clock_rate
@@ -90,13 +94,27 @@ def advance_target(node: Node, by: object = None, to: object = None,
     return target
 
 
-def advance_commands(node: Node, target: int) -> Iterator[Command]:
-    """The expiries due by ``target``, each at its own time, then the move to ``target``;
-    each stamped when pulled (see ``Node.expiries_until``)."""
-    yield from node.expiries_until(target)
-    yield AdvanceClock(time=node.stamp_at(target))
+FIRED = ("expiries", "demo_ticks")  # what an advance's reply counts, zero if none fired
 
 
-def advanced_json(node: Node, events: list[list[Event]]) -> dict[str, Any]:
-    expired = sum(type(event) is Done for batch in events for event in batch)
-    return {**clock_json(node), "fired": {"expiries": expired}}
+async def advance_online(node: Node, target: int) -> dict[str, Any]:
+    """Advance a running node to ``target``; the reply once every command is durable."""
+    return advanced_json(node, await node.scheduler.advance(target))
+
+
+def advance_offline(node: Node, target: int,
+                    ) -> tuple[Iterator[Command], Callable[[list[list[Event]]], Any]]:
+    """The commands advancing a stopped node to ``target`` (each stamped when pulled: record
+    each before pulling the next), and the reply from their events."""
+    fired: dict[str, int] = {}
+    commands, tally = node.scheduler.advance_commands(target, fired)
+
+    def render(events: list[list[Event]]) -> dict[str, Any]:
+        tally(events)
+        return advanced_json(node, fired)
+
+    return commands, render
+
+
+def advanced_json(node: Node, fired: dict[str, int]) -> dict[str, Any]:
+    return {**clock_json(node), "fired": {**dict.fromkeys(FIRED, 0), **fired}}

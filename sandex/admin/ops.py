@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,7 @@ class Plan:
 
     commands: Iterable[Command] = field(default_factory=list)
     render: Callable[[list[list[Event]]], Any] = lambda events: None
+    online: Callable[[], Awaitable[Any]] | None = None  # on a live node, instead of the above
 
 
 def check(events: list[Event]) -> list[Event]:
@@ -269,8 +270,8 @@ def _clock_advance(node: Node, args: dict[str, Any]) -> Plan:
         target = clock.advance_target(node, args.get("by"), args.get("to"), args.get("until"))
     except ValueError as exc:
         raise AdminError(str(exc)) from None
-    return Plan(clock.advance_commands(node, target),
-                lambda events: clock.advanced_json(node, events))
+    commands, render = clock.advance_offline(node, target)
+    return Plan(commands, render, online=lambda: clock.advance_online(node, target))
 
 
 def _snapshot(make: Callable[[Node, str], Command],
@@ -341,6 +342,8 @@ async def run_online(node: Node, name: str, args: dict[str, Any],
     if read_only and name in OPS and name not in READS:
         raise AdminError(f"{name} changes the venue: send it with POST")
     steps = plan(node, name, args)
+    if steps.online is not None:
+        return await steps.online()
     events = [check(await node.execute(command)) for command in steps.commands]
     return steps.render(events)
 

@@ -1,15 +1,24 @@
-"""The demo's loop: observe the engine, let the maker and the taker decide, send commands.
+"""The demo's timer: each tick observe the engine, let the maker and the taker decide, send.
 
-Its orders are ordinary commands from its own two profiles, stamped by the node and journaled
-like anyone's. A refused command (an order filled meanwhile, a quote that would now cross)
-is logged at debug level and forgotten: the next tick observes again and corrects. Nothing it
-does can stop the server; it ends when its task is canceled or the journal fails.
+The tick is a timer of the node's scheduler (``sandex.node.scheduler``): due every
+``tick_seconds`` of venue time from its start, so it runs k times faster at rate k, pauses
+while the clock is frozen, and an advance fires every tick it passes, each at its own time,
+like running would. A tick's commands are stamped at its due time (due, due + 1 µs, ...),
+applied in the order decided (a level's cancel before its replacement), one group commit per
+tick. On the wall clock a tick late by a whole tick or more (a stalled process) is re-anchored
+on now: one tick, not a burst of catch-up ticks.
+
+Its orders are ordinary commands from its own two profiles, journaled like anyone's. A
+refused command (an order filled meanwhile, a quote that would now cross) is logged at debug
+level and forgotten: the next tick observes again and corrects. A failing tick is logged and
+skipped. Nothing it does can stop the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sandex.core import (
@@ -18,7 +27,6 @@ from sandex.core import (
     Command,
     Done,
     Engine,
-    Event,
     OrderType,
     PlaceOrder,
     Rejected,
@@ -28,8 +36,8 @@ from sandex.demo.config import DemoConfig
 from sandex.demo.maker import MarketMaker
 from sandex.demo.model import Cancel, Intent, OwnOrder, Place, ProductView
 from sandex.demo.taker import Taker
-from sandex.node import Node
-from sandex.node.node import NodeStopped
+from sandex.node import ClockMode, Node
+from sandex.node.scheduler import Firing, Results
 
 if TYPE_CHECKING:
     from sandex.core.book import Level
@@ -37,10 +45,79 @@ if TYPE_CHECKING:
 log = logging.getLogger("sandex.demo")
 
 OPEN = Status.OPEN
+Decided = list[tuple[str, Intent]]  # (profile id, intent), in the order to apply them
 
 
-async def run_demo(node: Node, config: DemoConfig, *, ticks: int | None = None) -> None:
-    """Trade on ``node`` every ``config.tick_seconds`` until canceled (or for ``ticks`` ticks).
+class DemoTimer:
+    """The demo's tick as a scheduler timer (see the module); ``ticks`` caps how many fire
+    (``None``: until removed), ``finished`` is set once they have."""
+
+    kind, rank = "demo_ticks", 1  # at the same microsecond, after an expiry
+
+    def __init__(self, node: Node, config: DemoConfig, first_due: int,
+                 ticks: int | None = None) -> None:
+        self._node, self._config = node, config
+        self._tick_us = round(config.tick_seconds * 1_000_000)
+        self._due: int | None = first_due
+        self._left = ticks
+        self.maker = MarketMaker(config)
+        self.taker = Taker(config) if config.taker_profile_id in node.engine.profiles else None
+        self.fired = self.failures = 0
+        self.finished = asyncio.Event()
+
+    def due(self, now: int) -> int | None:
+        due = self._due
+        if (due is not None and now - due >= self._tick_us
+                and self._node.clock.mode is ClockMode.WALL):
+            due = self._due = now  # a stalled wall-clock process: one tick now, no burst
+        return due
+
+    def fire(self, at: int) -> Firing:
+        self.fired += 1
+        if self._left is not None:
+            self._left -= 1
+        if self._left == 0:
+            self._due = None
+            self.finished.set()
+        else:
+            self._due = at + self._tick_us
+        try:
+            decided = self.decide()
+        except Exception:  # a bug here must not take the venue down
+            self.failures += 1
+            log.warning("demo: tick failed (%d so far); going on", self.failures,
+                        exc_info=self.failures == 1)
+            return Firing(())
+        return Firing(self._commands(decided, at), lambda results: _refused(decided, results))
+
+    def rearm(self, now: int) -> None:
+        if self._due is not None:
+            self._due = now
+
+    def decide(self) -> Decided:
+        """This tick's intents from what the engine shows now, maker's first."""
+        config = self._config
+        observation = observe(self._node.engine, config)
+        decided: Decided = [(config.maker_profile_id, i) for i in self.maker.decide(observation)]
+        if self.taker is not None:
+            decided += [(config.taker_profile_id, i) for i in self.taker.decide(observation)]
+        return decided
+
+    def _commands(self, decided: Decided, at: int) -> Iterator[Command]:
+        for profile_id, intent in decided:
+            yield to_command(self._node, profile_id, intent, at)
+
+
+def _refused(decided: Decided, results: Results) -> int:
+    """Log the tick's refused intents; a tick counts once."""
+    for (_, intent), events in zip(decided, results, strict=True):
+        if events and type(events[0]) is Rejected:
+            log.debug("demo: %s refused: %s", intent, events[0].message)
+    return 1
+
+
+def start_demo(node: Node, config: DemoConfig, ticks: int | None = None) -> DemoTimer | None:
+    """Add the demo's timer to ``node``'s scheduler, first due now (``None``: it cannot run).
 
     On a restart the maker finds its open orders in the engine and keeps those that still
     fit its ladder. Missing profiles or products are logged once and left out.
@@ -48,26 +125,32 @@ async def run_demo(node: Node, config: DemoConfig, *, ticks: int | None = None) 
     for problem in problems(node.engine, config):
         log.warning("demo: %s", problem)
     if config.maker_profile_id not in node.engine.profiles:
-        return
-    maker = MarketMaker(config)
-    taker = Taker(config) if config.taker_profile_id in node.engine.profiles else None
+        return None
+    timer = DemoTimer(node, config, node.now(), ticks)
+    node.scheduler.add(timer)
     log.info("demo liquidity on %s, a tick every %g s (seed %d)",
              ", ".join(p.product_id for p in config.products), config.tick_seconds, config.seed)
-    done = failures = 0
-    while ticks is None or done < ticks:
-        if node.failure is not None:
-            return
-        try:
-            await tick(node, config, maker, taker)
-        except NodeStopped:
-            return  # the node accepts nothing more; the server is stopping
-        except Exception:  # a bug here must not take the venue down
-            failures += 1
-            log.warning("demo: tick failed (%d so far); going on", failures,
-                        exc_info=failures == 1)
-        done += 1
-        if ticks is None or done < ticks:
-            await node.sleep(config.tick_seconds)  # venue time: scaled or frozen with it
+    return timer
+
+
+async def run_demo(node: Node, config: DemoConfig, *, ticks: int | None = None) -> None:
+    """Trade on ``node`` every ``config.tick_seconds`` until canceled (or for ``ticks``
+    ticks): the demo's timer with the node's scheduler running (``Scheduler.run``); for a
+    node no server runs (tests, benchmarks)."""
+    timer = start_demo(node, config, ticks)
+    if timer is None:
+        return
+    runner = asyncio.create_task(node.scheduler.run())
+    finished = asyncio.create_task(timer.finished.wait())
+    try:
+        await asyncio.wait((runner, finished), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        node.scheduler.remove(timer)
+        for task in (runner, finished):
+            task.cancel()
+        await asyncio.gather(runner, finished, return_exceptions=True)
+    if node.failure is None:
+        await node.synced()
 
 
 async def withdraw_quotes(node: Node, config: DemoConfig) -> int:
@@ -83,47 +166,15 @@ async def withdraw_quotes(node: Node, config: DemoConfig) -> int:
     return sum(1 for event in events if type(event) is Done)
 
 
-async def tick(node: Node, config: DemoConfig, maker: MarketMaker,
-               taker: Taker | None) -> int:
-    """One round: observe, decide, execute. Returns how many commands were journaled.
-
-    The commands run as concurrent tasks so one group commit covers them; each is stamped
-    and applied in its task's first step, and tasks start in creation order, so they are
-    applied in the order decided (a level's cancel before its replacement).
-    """
-    observation = observe(node.engine, config)
-    intents: list[tuple[str, Intent]] = [(config.maker_profile_id, i)
-                                         for i in maker.decide(observation)]
-    if taker is not None:
-        intents += [(config.taker_profile_id, i) for i in taker.decide(observation)]
-    if not intents:
-        return 0
-    results = await asyncio.gather(*(_send(node, profile_id, intent)
-                                     for profile_id, intent in intents),
-                                   return_exceptions=True)
-    journaled = 0
-    for (_, intent), result in zip(intents, results, strict=True):
-        if isinstance(result, BaseException):
-            raise result
-        if result and type(result[0]) is Rejected:
-            log.debug("demo: %s refused: %s", intent, result[0].message)
-        else:
-            journaled += 1
-    return journaled
-
-
-async def _send(node: Node, profile_id: str, intent: Intent) -> list[Event]:
-    return await node.execute(to_command(node, profile_id, intent))
-
-
-def to_command(node: Node, profile_id: str, intent: Intent) -> Command:
-    """``intent`` as a command from ``profile_id``, stamped now with a fresh order id."""
+def to_command(node: Node, profile_id: str, intent: Intent, at: int) -> Command:
+    """``intent`` as a command from ``profile_id``, stamped at ``at`` (or just after the
+    previous stamp) with a fresh order id."""
     if isinstance(intent, Cancel):
-        return CancelOrder(time=node.stamp(), profile_id=profile_id, order_id=intent.order_id,
-                           product_id=intent.product_id)
+        return CancelOrder(time=node.stamp_at(at), profile_id=profile_id,
+                           order_id=intent.order_id, product_id=intent.product_id)
     assert isinstance(intent, Place)
     return PlaceOrder(
-        time=node.stamp(), order_id=node.ids.uuid(), profile_id=profile_id,
+        time=node.stamp_at(at), order_id=node.ids.uuid(), profile_id=profile_id,
         product_id=intent.product_id, side=intent.side,
         type=OrderType.LIMIT if intent.price is not None else OrderType.MARKET,
         price=intent.price, size=intent.size, time_in_force=intent.time_in_force,

@@ -6,6 +6,8 @@ one entry point for adapters: it applies the command at once, then holds the rep
 command is durable. Commands that arrive while a batch is being written form the next batch,
 so one fsync covers many commands; the write runs on a writer thread, never on the event
 loop. Listeners (the feed) see a command's events only after its batch is durable, in order.
+``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
+``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
 Fail-stop: if a batch cannot be written (disk full, read-only, I/O error) or applying a
 command raises (a bug: memory may be half-changed), the node stops for good. It logs one
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from sandex.auth.keys import KeyRegistry
@@ -64,10 +66,12 @@ from sandex.node.commands import (
 from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
 from sandex.node.saved import Saved
+from sandex.node.scheduler import Scheduler
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
+_UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
@@ -94,6 +98,7 @@ class Node:
     def __init__(self, clock: Clock | None = None, ids: Ids | None = None,
                  journal: Journal | None = None) -> None:
         self.clock = VenueClock(clock if clock is not None else SystemClock())
+        self.scheduler = Scheduler(self)  # GTT expiry, the demo's tick: fired at their times
         self.ids = ids if ids is not None else Ids()
         self.journal: Journal = journal if journal is not None else NullJournal()
         self.engine = Engine()
@@ -132,8 +137,8 @@ class Node:
         return now
 
     def stamp_at(self, time: int) -> int:
-        """The stamp for a command due at ``time`` (a GTT expiry): ``time``, or just after the
-        previous stamp if that is later."""
+        """The stamp for a command due at ``time`` (a timer's firing: a GTT expiry, a demo
+        tick): ``time``, or just after the previous stamp if that is later."""
         if time <= self._last_time:
             time = self._last_time + 1
         self._last_time = time
@@ -143,27 +148,10 @@ class Node:
         """The current time for reads (never earlier than the last stamp)."""
         return max(self.clock.now_us(), self._last_time)
 
-    def expiries_until(self, until: int) -> Iterator[AdvanceClock]:
-        """One ``AdvanceClock`` per GTT expiry due by ``until``, each stamped at its own due
-        time, in order. Each is stamped when pulled: execute it before pulling the next."""
-        while (due := self.engine.next_expiry()) is not None and due <= until:
-            yield AdvanceClock(time=self.stamp_at(due))
-
     def resume(self) -> None:
         """After recovery: a virtual clock resumes frozen at the last stamp."""
         if self.clock.mode is ClockMode.VIRTUAL:
             self.clock.set(ClockMode.VIRTUAL, 0.0, self._last_time)
-
-    async def sleep(self, seconds: float, poll_s: float = 0.25) -> None:
-        """Wait ``seconds`` of venue time: real seconds on the wall clock; on a virtual clock,
-        scaled by its rate, and while it is frozen, until someone moves it."""
-        if self.clock.mode is ClockMode.WALL:
-            await asyncio.sleep(seconds)
-            return
-        target = self.now() + int(seconds * 1_000_000)
-        while (left := target - self.now()) > 0:
-            real = self.clock.wall_seconds(left / 1_000_000)
-            await asyncio.sleep(poll_s if real is None else min(real, poll_s))
 
     # -- writing ------------------------------------------------------------------------------
     async def execute(self, command: Command) -> list[Event]:
@@ -187,6 +175,42 @@ class Node:
         self._events.append(events)
         await self._wait(new_records=True)
         return events
+
+    async def execute_all(self, commands: Iterable[Command]) -> list[list[Event]]:
+        """Apply each of ``commands`` in one event-loop step, pulling each only once the one
+        before was applied (so each is stamped when pulled); return their events once the
+        last is durable: one wait for them all, one group commit if nothing else is writing.
+
+        As in ``execute``: a refusal is not journaled, a ``Duplicate`` waits for what was
+        applied before it, and a command that raises stops the node.
+        """
+        if self._stopped is not None:
+            raise self._refusal()
+        results: list[list[Event]] = []
+        blocking, journaled, waits = self.journal.blocking, False, False
+        try:
+            for command in commands:
+                events = self._apply_or_stop(command)
+                results.append(events)
+                if events and type(events[0]) in _UNCHANGED:
+                    waits = waits or type(events[0]) is Duplicate
+                    continue
+                if not blocking:
+                    self.position = self.durable_position = self.journal.append(
+                        [encode(command)])
+                    self._notify([events])
+                    continue
+                self.position += 1
+                self._records.append(encode(command))
+                self._events.append(events)
+                journaled = True
+        finally:  # even if pulling a command raised: what was applied gets written
+            waiter = self._wait(new_records=True) if journaled and self._stopped is None else None
+        if waiter is not None:
+            await waiter
+        elif waits:
+            await self.synced()
+        return results
 
     def _wait(self, new_records: bool) -> asyncio.Future[None]:
         """A future resolved when the newest batch is durable: the one filling up (which

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sandex.server import default_scenario
 from sandex.timefmt import iso, parse_iso
 from tests.support.clients_kit import make_cbpro, make_ccxt
 from tests.support.feed_kit import feed, of_type
@@ -95,7 +96,7 @@ def test_gtt_orders_expire_at_their_expire_time_under_advance(tmp_path: Path,
             _, before = admin(server, data_dir, "clock")
             assert before["next_due"] == {"kind": "expiry", "at": iso(first_at + MINUTE_US)}
             status, clock = admin(server, data_dir, "clock.advance", by="2h")
-            assert status == 200 and clock["fired"] == {"expiries": 2}
+            assert status == 200 and clock["fired"] == {"expiries": 2, "demo_ticks": 0}
             assert clock_us(clock) == clock_us(before) + 7200 * 1_000_000
             assert clock["next_due"] is None
             done = ws.take(2, of_type("done"))
@@ -156,5 +157,24 @@ def test_a_restart_resumes_a_virtual_clock_frozen_at_the_last_stamp(tmp_path: Pa
         assert (clock["mode"], clock["frozen"], clock_us(clock)) == ("virtual", True, last)
         assert last is not None
         assert RawClient(server.port).get("/time").json()["iso"] == iso(last)
+    finally:
+        server.stop()
+
+
+def test_an_advance_fires_every_demo_tick_on_the_way(tmp_path: Path, data_dir: Path) -> None:
+    path = tmp_path / "demo.toml"
+    path.write_text(default_scenario().read_text()
+                    + f'\n[clock]\nmode = "virtual"\nstart = "{START}"\nrate = 0\n')
+    server = start_server(scenario=path, data_dir=data_dir)
+    try:
+        _, before = admin(server, data_dir, "clock")
+        status, clock = admin(server, data_dir, "clock.advance", by="30s")
+        assert status == 200 and clock["fired"] == {"expiries": 0, "demo_ticks": 30}
+        assert clock_us(clock) == clock_us(before) + 30 * 1_000_000
+        trades = RawClient(server.port).get("/products/BTC-USD/trades?limit=100").json()
+        times = sorted({parse_iso(t["time"]) for t in trades})
+        assert times and all(t is not None and clock_us(before) < t < clock_us(clock)
+                             for t in times)
+        assert all(t % 1_000_000 < 1000 for t in times if t is not None)  # at a tick's time
     finally:
         server.stop()

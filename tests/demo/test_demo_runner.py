@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 
 from sandex.core import CancelAll, Side, Status, Withdraw, check_invariants, state_hash
-from sandex.demo import run_demo, withdraw_quotes
+from sandex.demo import DemoTimer, run_demo, withdraw_quotes
 from sandex.demo import runner as demo_runner
-from sandex.node import Node
+from sandex.node import ClockMode, Node, SetClock
 from sandex.server import Venue, build
 from tests.support.demo_kit import UNIT, default_config
 
@@ -168,3 +168,15 @@ def test_withdrawing_the_quotes_empties_the_makers_side_of_the_book():
     before = node.position
     assert asyncio.run(withdraw_quotes(node, CONFIG)) == 0 and node.position == before
     check_invariants(node.engine)
+
+
+def test_on_the_wall_clock_a_stalled_tick_runs_once_re_anchored_not_in_a_burst():
+    node = venue().node
+    timer = DemoTimer(node, CONFIG, first_due=1_000_000_000)
+    tick = 1000  # CONFIG's tick: 1 ms
+    assert timer.due(1_000_000_000 + tick - 1) == 1_000_000_000  # late by less than a tick
+    assert timer.due(1_000_000_000 + 50 * tick) == 1_000_000_000 + 50 * tick  # a stall
+    timer.fire(1_000_000_000 + 50 * tick)
+    assert timer.due(1_000_000_000 + 50 * tick) == 1_000_000_000 + 51 * tick
+    node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
+    assert timer.due(1_000_000_000 + 500 * tick) == 1_000_000_000 + 51 * tick  # virtual: due

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
 
-from sandex.core import AdvanceClock, CancelAfter, Done, PlaceOrder, Side, TimeInForce
-from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, VenueClock
+from sandex.core import CancelAfter, ClockAdvanced, Done, Event, PlaceOrder, Side, TimeInForce
+from sandex.node import ClockMode, ClockSet, ManualClock, Node, SetClock, SystemClock, VenueClock
 from sandex.node.clock import RATE_MAX, clock_rate
+from sandex.node.scheduler import Firing
 from sandex.node.storage import open_node, snapshot_now
 from tests.support.node_kit import T0, venue
 
@@ -70,8 +70,10 @@ def test_advancing_fires_each_expiry_at_its_own_time_in_order() -> None:
     node.apply(second)
     target = node.now() + 3_600_000_000
     done: list[Done] = []
-    for command in node.expiries_until(target):
-        done += [e for e in node.apply(command) if isinstance(e, Done)]
+    for timer, firing in node.scheduler.firings(target):
+        assert timer.kind == "expiries"
+        for command in firing.commands:
+            done += [e for e in node.apply(command) if isinstance(e, Done)]
     assert [(d.order_id, d.time) for d in done] == [
         (first.order_id, first.time + MINUTE), (second.order_id, second.time + MINUTE)]
     assert node.engine.next_expiry() is None
@@ -95,18 +97,90 @@ def test_a_restarted_virtual_clock_resumes_frozen_at_the_last_stamp(tmp_path: Pa
         again.journal.close()
 
 
-def test_a_venue_time_sleep_scales_with_the_rate_and_waits_while_frozen() -> None:
+def test_the_runner_expires_a_gtt_order_once_the_clock_reaches_it() -> None:
+    clock = ManualClock(T0)
+    node = venue(clock=clock)
+    order = gtt(node, 100)
+    node.apply(order)
+    produced: list[list[Event]] = []
+    node.listeners.append(produced.append)
+
+    async def run() -> None:
+        runner = asyncio.create_task(node.scheduler.run())
+        await asyncio.sleep(0.05)  # not due yet: nothing sent
+        assert produced == []
+        clock.advance(61)
+        await asyncio.sleep(1.2)  # the runner looks again within a second
+        runner.cancel()
+
+    asyncio.run(run())
+    assert [type(events[0]) for events in produced] == [ClockAdvanced]
+    assert order.order_id not in node.engine.orders  # expired with no fills: purged
+    assert node.engine.profiles["a"].accounts["USD"].hold == 0
+    done = [e for events in produced for e in events if isinstance(e, Done)]
+    assert [(d.order_id, d.reason, d.cancel_reason, d.time) for d in done] == [
+        (order.order_id, "canceled", "101:Time In Force", order.time + MINUTE)]  # not "now"
+
+
+class Ticks:
+    """A timer due every second of venue time from ``start``, recording when it fired."""
+
+    kind, rank = "ticks", 1
+
+    def __init__(self, start: int) -> None:
+        self.next: int | None = start
+        self.fired: list[int] = []
+
+    def due(self, now: int) -> int | None:
+        return self.next
+
+    def fire(self, at: int) -> Firing:
+        self.fired.append(at)
+        self.next = at + 1_000_000
+        return Firing(())
+
+    def rearm(self, now: int) -> None:
+        self.next = now
+
+
+def test_the_runner_sleeps_on_venue_time_scaled_by_the_rate_and_waits_while_frozen() -> None:
     async def run() -> None:
         node = Node()  # the system clock
         node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=100.0))
-        started = time.monotonic()
-        await node.sleep(2.0)  # 20 ms of real time at rate 100
-        assert time.monotonic() - started < 0.5
-        node.apply(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
-        sleeper = asyncio.create_task(node.sleep(5.0))
+        ticks = Ticks(node.now())
+        node.scheduler.add(ticks)
+        runner = asyncio.create_task(node.scheduler.run())
+        await asyncio.sleep(0.1)  # ten venue seconds at rate 100
+        assert len(ticks.fired) >= 5  # about 11: not one a real second
+        await node.execute(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=0.0))
+        await asyncio.sleep(0.01)  # a tick due by the freeze may still fire
+        fired = len(ticks.fired)
         await asyncio.sleep(0.3)
-        assert not sleeper.done()  # frozen: five venue seconds never pass by themselves
-        node.apply(AdvanceClock(time=node.now() + 5_000_000))
-        await asyncio.wait_for(sleeper, 1.0)
+        assert len(ticks.fired) == fired  # frozen: no venue second passes by itself
+        moved = await node.scheduler.advance(node.now() + 5_000_000)
+        assert moved == {"expiries": 0, "ticks": 5} and len(ticks.fired) == fired + 5
+        assert ticks.fired == [ticks.fired[0] + i * 1_000_000 for i in range(len(ticks.fired))]
+        ticks.rearm(node.now())  # as after a restore: due at once
+        await node.execute(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=1.0))
+        await asyncio.sleep(0.05)  # the clock set woke the runner: no wait for a whole second
+        assert len(ticks.fired) == fired + 6
+        runner.cancel()
 
     asyncio.run(run())
+
+
+def test_a_new_gtt_order_wakes_the_runner_for_its_expiry() -> None:
+    async def run() -> float:
+        node = venue(clock=SystemClock())  # type: ignore[arg-type]
+        await node.execute(SetClock(time=node.stamp(), mode=ClockMode.VIRTUAL, rate=1000.0))
+        runner = asyncio.create_task(node.scheduler.run())
+        await asyncio.sleep(0.05)  # nothing due: the runner sleeps for a second
+        order = gtt(node, 100)
+        await node.execute(order)  # expires a minute later: 60 ms of real time
+        placed = asyncio.get_running_loop().time()
+        while order.order_id in node.engine.orders:
+            await asyncio.sleep(0.005)
+        runner.cancel()
+        return asyncio.get_running_loop().time() - placed
+
+    assert asyncio.run(run()) < 0.5  # not the second the runner would otherwise sleep

@@ -6,7 +6,6 @@ import asyncio
 
 from sandex.core import AddProduct, CreateProfile, Deposit, OrderType, PlaceOrder, Side
 from sandex.node import Ids, ManualClock, Node
-from tests.support.node_kit import venue
 
 T0 = 1_700_000_000_000_000
 
@@ -54,43 +53,3 @@ def test_execute_applies_and_feeds_fills_ledger_and_trades():
     ledger = node.ledger.for_account("a", "USD")
     assert [e.balance for e in ledger] == [100 * 10**16]
     assert sell.order_id in node.orders.for_profile("a")
-
-
-def test_the_server_clock_ticker_expires_gtt_orders_through_a_command():
-    from sandex.core import AdvanceClock, CancelAfter, Done, TimeInForce
-    from sandex.server import tick_clock
-
-    clock = ManualClock(T0)
-    node = venue(clock=clock)
-    gtt = PlaceOrder(time=node.stamp(), order_id=node.ids.uuid(), profile_id="a",
-                     product_id="BTC-USD", side=Side.BUY, price=100 * 10**8, size=10**8,
-                     time_in_force=TimeInForce.GTT, cancel_after=CancelAfter.MIN)
-    node.apply(gtt)
-    applied: list[object] = []
-    produced: list[object] = []
-    execute = node.execute
-
-    async def spy(command):  # type: ignore[no-untyped-def]
-        applied.append(command)
-        events = await execute(command)
-        produced.extend(events)
-        return events
-
-    node.execute = spy  # type: ignore[method-assign]
-
-    async def run() -> None:
-        ticker = asyncio.create_task(tick_clock(node))
-        await asyncio.sleep(1.2)  # not due yet: nothing sent
-        assert applied == []
-        clock.advance(61)
-        await asyncio.sleep(1.2)
-        ticker.cancel()
-
-    asyncio.run(run())
-    assert [type(c) for c in applied] == [AdvanceClock]
-    assert gtt.order_id not in node.engine.orders  # expired with no fills: purged
-    assert node.engine.profiles["a"].accounts["USD"].hold == 0
-    done = [e for e in produced if isinstance(e, Done)]
-    assert [(d.order_id, d.reason, d.cancel_reason) for d in done] == [
-        (gtt.order_id, "canceled", "101:Time In Force")]
-    assert done[0].time == gtt.time + 60_000_000  # at its expire_time, not when it was seen
