@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sandex.timefmt import iso
+from sandex.timefmt import iso, parse_iso
 
 TESTING_SCENARIO = Path(str(resources.files("sandex") / "scenarios" / "testing.toml"))
 DEFAULT_SEED = 1  # when neither the marker nor the scenario's [venue] seed gives one
@@ -139,8 +139,18 @@ def _clock(table: dict[str, Any], clock: str | None, start: str | datetime | Non
             raise SetupError(f"sandex marker: clock='frozen' with rate={rate!r}")
         changed["rate"] = rate
     if start is not None:
-        changed["start"] = start if isinstance(start, str) else utc_text(start)
+        changed["start"] = _start(start)
     return changed
+
+
+def _start(start: str | datetime) -> str:
+    """``start`` in one spelling, so equal starts make equal setups (and share a server)."""
+    if isinstance(start, datetime):
+        return utc_text(start)
+    micros = parse_iso(start) if isinstance(start, str) else None
+    if micros is None:
+        raise SetupError(f"sandex marker: start={start!r} is not an ISO 8601 time")
+    return iso(micros)
 
 
 def utc_text(moment: datetime) -> str:
