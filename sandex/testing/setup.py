@@ -14,7 +14,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class Setup:
 
     def keys(self) -> list[Credentials]:
         """The scenario's trading keys: the trader's, then the counterparty's, ..."""
-        return trading_keys(tomllib.loads(self.text))
+        return trading_keys(_parse(self.text))
 
 
 def trading_keys(data: dict[str, Any]) -> list[Credentials]:
@@ -87,10 +87,7 @@ def resolve(source: Source, *, root: Path | None = None, seed: int | None = None
     """The setup of ``source`` (``None``: the default; a relative path is under ``root``)
     with the marker's overrides; ``SetupError`` if it cannot be one."""
     text = _text(source, root or Path.cwd())
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SetupError(f"sandex scenario: {exc}") from None
+    data = _parse(text)
     table = _clock(data.get("clock", {}), clock, start, rate)
     if table is not None:
         import tomli_w
@@ -104,9 +101,24 @@ def resolve(source: Source, *, root: Path | None = None, seed: int | None = None
     return Setup(text, seed)
 
 
+@lru_cache(maxsize=64)
+def _parse(text: str) -> dict[str, Any]:
+    """The scenario's tables, parsed once per text (every test resolves its setup): read
+    them, never change them."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SetupError(f"sandex scenario: {exc}") from None
+
+
+@cache
+def _default_text() -> str:
+    return TESTING_SCENARIO.read_text()
+
+
 def _text(source: Source, root: Path) -> str:
     if source is None:
-        return TESTING_SCENARIO.read_text()
+        return _default_text()
     if isinstance(source, dict):
         import tomli_w
 
