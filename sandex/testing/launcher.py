@@ -84,18 +84,19 @@ class LocalServer:
     def start(cls, scenario: Path, seed: int, log_path: Path) -> LocalServer:
         """``sandex serve`` from ``scenario`` with ``seed``, waited for; ``StartError`` if
         it cannot start (the log says why)."""
-        for attempt in range(PORT_TRIES):
+        attempt = 0
+        while True:
             server = cls._spawn(scenario, seed, log_path, _free_port())
             try:
                 server._wait_ready()
                 return server
-            except StartError:
+            except StartError as exc:
                 server.stop()
+                attempt += 1
                 tail = log_path.read_text(errors="replace")[-3000:]
-                if "address already in use" not in tail or attempt == PORT_TRIES - 1:
-                    raise StartError(f"sandex serve did not start; its log ({log_path}):\n"
-                                     f"{tail}") from None
-        raise AssertionError("unreachable")
+                if "address already in use" not in tail or attempt == PORT_TRIES:
+                    raise StartError(f"sandex serve did not start ({exc}); its log "
+                                     f"({log_path}):\n{tail}") from None
 
     @classmethod
     def _spawn(cls, scenario: Path, seed: int, log_path: Path, port: int) -> LocalServer:
