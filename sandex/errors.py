@@ -54,6 +54,9 @@ class Error(Enum):
     INVALID_FEE_RATE = (400, "Invalid fee rate")  # GUESS
     SAME_PROFILE_TRANSFER = (400, "from and to profiles must differ")  # GUESS
     CLOCK_BACKWARDS = (400, "Clock cannot move backwards")  # GUESS (sandex time control)
+    SNAPSHOT_NOT_FOUND = (404, "Snapshot {} not found")  # sandex's named snapshots
+    SNAPSHOT_DIVERGED = (400, "Snapshot {} does not hash to the state it was restored from")
+    SNAPSHOT_LIMIT = (400, "At most {} snapshots are kept: delete one first")
     # sandex's admin endpoint (not Coinbase's): loopback only, bearer token from the data dir
     ADMIN_LOOPBACK_ONLY = (403, "The admin endpoint only answers on localhost")
     ADMIN_BAD_TOKEN = (401, "Invalid admin token")

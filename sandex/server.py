@@ -26,6 +26,7 @@ import uvicorn
 from sandex.admin.presence import DataDirLock, admin_token, remove_server, write_server
 from sandex.api.admin import PREFIX as ADMIN_PREFIX
 from sandex.api.admin import AdminGateway
+from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
 from sandex.api.http import Receive, Scope, Send, respond
@@ -34,7 +35,7 @@ from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import Rejected
 from sandex.demo import DemoConfig, run_demo, withdraw_quotes
 from sandex.logs import AccessLog
-from sandex.node import Node, SystemClock
+from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
 from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
@@ -146,6 +147,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
                 if events and isinstance(refused := events[0], Rejected):
                     raise ScenarioError(f"{scenario_path}: {type(command).__name__} refused: "
                                         f"{refused.message}")
+            node.record(SaveSnapshot(time=node.stamp(), name=BASELINE))  # what reset restores
         else:
             log.info("%s: resuming at journal position %d; the scenario is not reloaded",
                      data_dir, node.position)
@@ -156,7 +158,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     signatures = signature_clock(clock.auth_window, node, wall_clock)
     feed = Feed(node, feed_limits, signature_clock=signatures)  # on the same port (§9)
     node.listeners.append(feed.on_events)
-    rest = RestApp(node, RateLimits(enabled=enabled), signatures)
+    rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths())
+    node.listeners.append(rest.on_events)
     app = asgi(rest, feed, AdminGateway(node, secret), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access)

@@ -2,7 +2,8 @@
 
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
-[freeze|rate R|advance D]``. Against a running
+[freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
+``sandex state``. Against a running
 server (found through the data dir it holds, or ``--url`` and ``--token``) a command goes to
 its admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input
 prints one line and exits 2.
@@ -96,6 +97,18 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     advance.add_argument("by", nargs="?", help="a duration: 90s, 15m, 2h, 1d")
     advance.add_argument("--to", help="an ISO 8601 time")
     advance.add_argument("--until", help="next-expiry")
+
+    snapshot = commands.add_parser("snapshot", help="save, list, restore or delete named "
+                                   "snapshots of the whole venue").add_subparsers(
+        dest="action", required=True)
+    for action, help_ in (("save", "keep the venue's whole state under NAME (replacing it)"),
+                          ("restore", "put the venue back in the state saved as NAME"),
+                          ("delete", "forget the snapshot NAME")):
+        command(snapshot, action, f"snapshot.{action}", help_).add_argument("name")
+    command(snapshot, "list", "snapshot.list", "list the named snapshots")
+    command(commands, "reset", "reset", "restore the baseline: the venue as its scenario "
+            "loaded it")
+    command(commands, "state", "state", "show the journal position, state hash and time")
 
 
 class Failed(Exception):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandex.admin import clock
+from sandex.admin import clock, snapshots
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -29,7 +29,7 @@ from sandex.core import (
     SetProductStatus,
     Withdraw,
 )
-from sandex.node import CreateApiKey, Node, RevokeApiKey
+from sandex.node import BASELINE, CreateApiKey, Node, RevokeApiKey
 from sandex.node.ids import is_uuid
 from sandex.timefmt import iso
 from sandex.units import (
@@ -273,6 +273,29 @@ def _clock_advance(node: Node, args: dict[str, Any]) -> Plan:
                 lambda events: clock.advanced_json(node, events))
 
 
+def _snapshot(make: Callable[[Node, str], Command],
+              render: Callable[[Node, str], Any]) -> Callable[[Node, dict[str, Any]], Plan]:
+    """A plan of one snapshot command on the snapshot named by ``--name``."""
+
+    def op(node: Node, args: dict[str, Any]) -> Plan:
+        try:
+            name = snapshots.name_of(args.get("name"))
+            command = make(node, name)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+        return Plan([command], lambda _: render(node, name))
+
+    return op
+
+
+def _reset(node: Node, args: dict[str, Any]) -> Plan:
+    try:
+        command = snapshots.restore(node, BASELINE)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    return Plan([command], lambda _: snapshots.restored_json(node, BASELINE))
+
+
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "profile.create": _profile_create,
     "profile.list": _profile_list,
@@ -288,10 +311,20 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "clock.freeze": lambda node, args: _clock_set(node, 0),
     "clock.rate": lambda node, args: _clock_set(node, args.get("rate")),
     "clock.advance": _clock_advance,
+    "snapshot.save": _snapshot(snapshots.save,
+                               lambda node, name: snapshots.saved_json(node.saved[name])),
+    "snapshot.list": lambda node, args: Plan([], lambda _: [
+        snapshots.saved_json(saved) for saved in node.saved.values()]),
+    "snapshot.restore": _snapshot(snapshots.restore, snapshots.restored_json),
+    "snapshot.delete": _snapshot(snapshots.delete,
+                                 lambda node, name: {"name": name, "deleted": True}),
+    "reset": _reset,
+    "state": lambda node, args: Plan([], lambda _: snapshots.state_json(node)),
 }
 
 
-READS = frozenset({"profile.list", "key.list", "clock"})  # commands that apply nothing
+# commands that apply nothing
+READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

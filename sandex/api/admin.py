@@ -12,7 +12,8 @@ import hmac
 import ipaddress
 from typing import Any
 
-from sandex.admin.ops import AdminError, UnknownCommand, run_online
+from sandex.admin.catalogue import CATALOGUE
+from sandex.admin.ops import READS, AdminError, UnknownCommand, run_online
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.errors import Error
 from sandex.node import Node
@@ -55,3 +56,35 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERRORS = {"400": "bad arguments or a refused command", "401": "missing or wrong admin token",
+           "403": "not from the loopback interface", "404": "unknown admin command"}
+
+
+def openapi_paths() -> dict[str, dict[str, Any]]:
+    """The admin commands as OpenAPI paths: ``GET`` for reads, ``POST`` with a JSON object of
+    arguments for the others (``sandex.admin.catalogue``)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for name, entry in CATALOGUE.items():
+        operation: dict[str, Any] = {
+            "operationId": "admin_" + name.replace(".", "_").replace("-", "_"),
+            "summary": entry.summary, "tags": ["admin"], "parameters": [],
+            "security": [{"AdminToken": []}],
+            "responses": {"200": {"description": "success", "content": {
+                "application/json": {"schema": {}}}},
+                **{code: {"description": text, **_ERROR} for code, text in _ERRORS.items()}}}
+        methods: dict[str, Any] = {}
+        if name in READS:
+            methods["get"] = operation
+        if name not in READS or entry.args:  # a read with arguments takes them by POST
+            body: dict[str, Any] = {"type": "object", "properties": entry.args}
+            if entry.required:
+                body["required"] = list(entry.required)
+            methods["post"] = {**operation, "operationId": operation["operationId"] + (
+                "_post" if name in READS else ""), "requestBody": {
+                "required": bool(entry.required), "content": {
+                    "application/json": {"schema": body}}}}
+        paths[PREFIX + name] = methods
+    return paths

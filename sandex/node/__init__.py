@@ -2,15 +2,24 @@
 
 from sandex.node.clock import Clock, ClockMode, ManualClock, SystemClock, VenueClock
 from sandex.node.commands import (
+    BASELINE,
     ClockSet,
     CreateApiKey,
+    DeleteSnapshot,
     KeyCreated,
     KeyRevoked,
+    Restored,
+    RestoreSnapshot,
     RevokeApiKey,
+    SaveSnapshot,
     SetClock,
+    SnapshotDeleted,
+    SnapshotSaved,
 )
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
-__all__ = ["Clock", "ClockMode", "ClockSet", "CreateApiKey", "Ids", "KeyCreated", "KeyRevoked",
-           "ManualClock", "Node", "RevokeApiKey", "SetClock", "SystemClock", "VenueClock"]
+__all__ = ["BASELINE", "Clock", "ClockMode", "ClockSet", "CreateApiKey", "DeleteSnapshot", "Ids",
+           "KeyCreated", "KeyRevoked", "ManualClock", "Node", "RestoreSnapshot", "Restored",
+           "RevokeApiKey", "SaveSnapshot", "SetClock", "SnapshotDeleted", "SnapshotSaved",
+           "SystemClock", "VenueClock"]

@@ -23,9 +23,17 @@ from typing import Final, TypeAlias
 import msgspec
 
 from sandex.core.commands import AnyCommand
-from sandex.node.commands import CreateApiKey, RevokeApiKey, SetClock
+from sandex.node.commands import (
+    CreateApiKey,
+    DeleteSnapshot,
+    RestoreSnapshot,
+    RevokeApiKey,
+    SaveSnapshot,
+    SetClock,
+)
 
-JournalCommand: TypeAlias = AnyCommand | CreateApiKey | RevokeApiKey | SetClock
+JournalCommand: TypeAlias = (AnyCommand | CreateApiKey | RevokeApiKey | SetClock | SaveSnapshot
+                             | RestoreSnapshot | DeleteSnapshot)
 
 FORMAT: Final = 2  # what ``encode`` writes
 

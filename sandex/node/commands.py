@@ -1,5 +1,5 @@
-"""Commands the node applies outside the core: API keys and the clock (journaled like every
-command).
+"""Commands the node applies outside the core: API keys, the clock and named snapshots
+(journaled like every command).
 
 The passphrase never appears in a command: it is hashed with a fresh salt when the command
 is stamped, so the journal holds only the hash (§2.1: Coinbase keeps only a salted hash).
@@ -34,6 +34,48 @@ class SetClock(Command, frozen=True, gc=False, tag="set_clock", kw_only=True):
 
     mode: ClockMode
     rate: float = 1.0
+
+
+BASELINE = "baseline"  # the snapshot a new venue saves once its scenario has loaded (reset)
+
+
+class SaveSnapshot(Command, frozen=True, gc=False, tag="save_snapshot", kw_only=True):
+    """Keep the venue's whole state, as of this command, under ``name`` (replacing a snapshot
+    of that name). Replay captures the same state at the same position."""
+
+    name: str
+
+
+class RestoreSnapshot(Command, frozen=True, gc=False, tag="restore_snapshot", kw_only=True):
+    """Put the venue back in the state saved as ``name``, which hashes to ``state_hash`` (a
+    replay that captured another state refuses it: the journal diverged)."""
+
+    name: str
+    state_hash: str
+
+
+class DeleteSnapshot(Command, frozen=True, gc=False, tag="delete_snapshot", kw_only=True):
+    name: str
+
+
+class SnapshotSaved(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    time: int
+    name: str
+    state_hash: str
+
+
+class SnapshotDeleted(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    time: int
+    name: str
+
+
+class Restored(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    """The venue went back to snapshot ``name``: sequences, balances and (on a virtual clock)
+    time go back; gateways drop what they derived from the state before."""
+
+    time: int
+    name: str
+    state_hash: str
 
 
 class ClockSet(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):

@@ -34,11 +34,17 @@ class Ids:
     fresh, still reproducible sequence after a restart, so it never re-issues an id.
     """
 
-    def __init__(self, seed: int | None = None, stream: int = 0) -> None:
+    def __init__(self, seed: int | None = None, stream: int | str = 0) -> None:
+        self.seed = seed
         if seed is None:
             self._random = None
         else:
             self._random = random.Random(seed if not stream else f"{seed}/{stream}")
+
+    def fork(self, stream: str) -> Ids:
+        """The ids of a seeded node from a named point on (after a snapshot restore: the same
+        ids after every restore of one snapshot); still random if unseeded."""
+        return Ids(self.seed, stream)
 
     def uuid(self) -> str:
         if self._random is None:

@@ -1,24 +1,25 @@
 """The node's state document: what a snapshot holds, as an explicit, versioned schema.
 
 ``NodeImage`` is the core's ``EngineImage``, the API keys, the read models' ``ViewsImage``,
-the node's last stamped time and its clock's mode and rate, encoded as msgspec JSON (integers
-of any size; the many small structs as arrays). ``SCHEMA`` is a digest of the document's JSON
-schema (every field's name, type and position) and of the shape of the classes it is read
-from: a snapshot written under another schema is not loaded (the journal rebuilds the state
-instead), so nothing is ever read into the wrong field.
+the node's last stamped time, its clock's mode and rate, and the named snapshots kept (each
+a ``SavedImage`` holding a ``NodeImage`` of its own, without named snapshots), encoded as
+msgspec JSON (integers of any size; the many small structs as arrays). ``SCHEMA`` is a
+digest of the document's JSON schema (every field's name, type and position) and of the
+shape of the classes it is read from: a snapshot written under another schema is not loaded
+(the journal rebuilds the state instead), so nothing is ever read into the wrong field.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 
 from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.core import image as core_image
 from sandex.core.engine import Engine
-from sandex.node.clock import ClockMode, VenueClock
+from sandex.node.clock import ClockMode
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
 from sandex.views import image as views_image
 
@@ -30,6 +31,17 @@ class NodeImage(msgspec.Struct, frozen=True, kw_only=True):
     last_time: int
     clock_mode: ClockMode = ClockMode.WALL
     clock_rate: float = 1.0
+    saved: list[SavedImage] = []  # named snapshots, in the order they were first saved
+
+
+class SavedImage(msgspec.Struct, frozen=True, kw_only=True):
+    """A named snapshot: the state when ``SaveSnapshot`` was applied at ``position``."""
+
+    name: str
+    position: int
+    time: int
+    state_hash: str
+    image: NodeImage
 
 
 def _schema() -> str:
@@ -44,17 +56,38 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(NodeImage)
 
 
-def export(engine: Engine, keys: KeyRegistry, fills: FillsView, ledger: LedgerView,
-           market: MarketView, orders: OrdersView, last_time: int,
-           clock: VenueClock) -> NodeImage:
-    """The document of a node's state (the parts ``Node`` holds, as of one position)."""
+class NodeParts(NamedTuple):
+    """The live objects a node's state is made of (what ``NodeImage`` documents)."""
+
+    engine: Engine
+    keys: KeyRegistry
+    fills: FillsView
+    ledger: LedgerView
+    market: MarketView
+    orders: OrdersView
+    last_time: int
+    clock_mode: ClockMode
+    clock_rate: float
+
+
+def export(parts: NodeParts, saved: list[SavedImage] | None = None) -> NodeImage:
+    """The document of a node's state (as of one position), with its named snapshots."""
     return NodeImage(
-        engine=core_image.export(engine),
-        keys=list(keys.list()),
-        views=views_image.export(fills, ledger, market, orders),
-        last_time=last_time,
-        clock_mode=clock.mode,
-        clock_rate=clock.rate)
+        saved=saved or [],
+        engine=core_image.export(parts.engine),
+        keys=list(parts.keys.list()),
+        views=views_image.export(parts.fills, parts.ledger, parts.market, parts.orders),
+        last_time=parts.last_time,
+        clock_mode=parts.clock_mode,
+        clock_rate=parts.clock_rate)
+
+
+def restore(state: NodeImage) -> NodeParts:
+    """Fresh live objects from ``state`` (its named snapshots aside); raises if inconsistent."""
+    engine = core_image.restore(state.engine)
+    fills, ledger, market, orders = views_image.restore(state.views, engine)
+    return NodeParts(engine, restore_keys(state.keys), fills, ledger, market, orders,
+                     state.last_time, state.clock_mode, state.clock_rate)
 
 
 def encode(image: NodeImage) -> bytes:

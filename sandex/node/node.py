@@ -15,6 +15,10 @@ journal keeps what it had: a restart replays it, and the command that raised is 
 A command stamped no later than the last one applied is refused the same way: stamps are
 unique cursors, so a caller must stamp and execute in one event-loop step.
 
+Named snapshots (``SaveSnapshot``) keep the whole state in memory, and in every snapshot
+document; ``RestoreSnapshot`` puts it back: a new epoch in which sequences, ids (on a seeded
+node) and a virtual clock's time go back to the snapshot's, so stamps continue from there.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
@@ -38,7 +42,6 @@ from sandex.core import (
     Matched,
     Rejected,
 )
-from sandex.core import image as core_image
 from sandex.errors import Error
 from sandex.journal import Journal, NullJournal
 from sandex.node import image
@@ -47,17 +50,26 @@ from sandex.node.codec import encode
 from sandex.node.commands import (
     ClockSet,
     CreateApiKey,
+    DeleteSnapshot,
     KeyCreated,
     KeyRevoked,
+    Restored,
+    RestoreSnapshot,
     RevokeApiKey,
+    SaveSnapshot,
     SetClock,
+    SnapshotDeleted,
+    SnapshotSaved,
 )
+from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
+from sandex.node.saved import Saved
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView
-from sandex.views import image as views_image
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
+
+SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
 
 class NodeStopped(RuntimeError):
@@ -95,6 +107,7 @@ class Node:
         self.position = 0  # the last command applied (replay moves it to the journal's end)
         self.durable_position = 0  # the last command on disk
         self.snapshot_position = 0  # the position of the newest snapshot written or loaded
+        self.saved: dict[str, Saved] = {}  # named snapshots (``SaveSnapshot``)
         self.listeners: list[Listener] = []  # called with each durable command's events
         self.failure: BaseException | None = None  # what stopped the node, as raised
         self._stopped: NodeStopped | None = None  # ... and what callers get from now on
@@ -324,6 +337,8 @@ class Node:
             return self._apply_key(command)  # type: ignore[arg-type]
         if kind is SetClock:
             return self._set_clock(command)  # type: ignore[arg-type]
+        if kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
+            return self._snapshot_command(command)  # type: ignore[arg-type]
         events = self.engine.apply(command)
         if kind is AdvanceClock:
             self.clock.reach(time)
@@ -341,6 +356,29 @@ class Node:
     def _set_clock(self, command: SetClock) -> list[Event]:
         self.clock.set(command.mode, command.rate, command.time)
         return [ClockSet(command.time, command.mode, command.rate)]  # type: ignore[list-item]
+
+    def _snapshot_command(self, command: SaveSnapshot | RestoreSnapshot | DeleteSnapshot
+                          ) -> list[Event]:
+        name = command.name
+        if isinstance(command, SaveSnapshot):
+            if name not in self.saved and len(self.saved) >= SAVED_MAX:
+                limit = Error.SNAPSHOT_LIMIT
+                return [Rejected(limit.name, limit.format(SAVED_MAX))]
+            saved = Saved.of(name, self.position + 1, command.time,
+                             node_hash(self.engine, self.keys, self.clock.mode), self._parts())
+            self.saved[name] = saved
+            return [SnapshotSaved(command.time, name, saved.state_hash)]  # type: ignore[list-item]
+        found = self.saved.get(name)
+        if found is None:
+            return [Rejected(Error.SNAPSHOT_NOT_FOUND.name, Error.SNAPSHOT_NOT_FOUND.format(name))]
+        if isinstance(command, DeleteSnapshot):
+            del self.saved[name]
+            return [SnapshotDeleted(command.time, name)]  # type: ignore[list-item]
+        if found.state_hash != command.state_hash:  # a replay that saved another state
+            return [Rejected(Error.SNAPSHOT_DIVERGED.name, Error.SNAPSHOT_DIVERGED.format(name))]
+        self._take(found.parts())
+        self.ids = self.ids.fork(f"restore/{name}")
+        return [Restored(command.time, name, found.state_hash)]  # type: ignore[list-item]
 
     def _apply_key(self, command: CreateApiKey | RevokeApiKey) -> list[Event]:
         if isinstance(command, RevokeApiKey):
@@ -360,18 +398,23 @@ class Node:
     def dump_state(self) -> bytes:
         """Everything replay would rebuild, as of ``position``: a ``NodeImage`` document."""
         return image.encode(image.export(
-            self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
-            self._last_time, self.clock))
+            self._parts(), [saved.document() for saved in self.saved.values()]))
+
+    def _parts(self) -> image.NodeParts:
+        return image.NodeParts(self.engine, self.keys, self.fills, self.ledger, self.market,
+                               self.orders, self._last_time, self.clock.mode, self.clock.rate)
 
     def load_state(self, data: bytes, position: int) -> None:
         """Take the state of a ``dump_state`` document at ``position``; raise (changing
         nothing) if it does not decode or is inconsistent."""
         state = image.decode(data)
-        engine = core_image.restore(state.engine)
-        keys = image.restore_keys(state.keys)
-        fills, ledger, market, orders = views_image.restore(state.views, engine)
-        (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
-         self._last_time) = engine, keys, fills, ledger, market, orders, state.last_time
-        self._applied_time = self._last_time  # every command after the cut was stamped later
-        self.clock.set(state.clock_mode, state.clock_rate, self._last_time)
+        self._take(image.restore(state))
+        self.saved = {saved.name: Saved.read(saved) for saved in state.saved}
         self.position = self.durable_position = position
+
+    def _take(self, parts: image.NodeParts) -> None:
+        """Hold ``parts`` as the state, the clock at its time (its mode and rate)."""
+        (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
+         self._last_time) = parts[:7]
+        self._applied_time = self._last_time  # every command after the cut was stamped later
+        self.clock.set(parts.clock_mode, parts.clock_rate, self._last_time)

@@ -13,7 +13,6 @@ does not hash to the recorded hash is skipped, and the journal rebuilds the stat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandex.auth.keys import KDF_LEGACY
-from sandex.core.invariants import state_hash
-from sandex.node.clock import ClockMode
+from sandex.node import digest
 from sandex.node.image import SCHEMA
 
 if TYPE_CHECKING:
@@ -46,18 +43,8 @@ class Snapshot:
 
 
 def node_hash(node: Node) -> str:
-    """SHA-256 over the engine's state hash, the API keys and the clock's mode: what replay
-    must reproduce (a virtual clock's rate is not: a restart freezes it)."""
-    digest = hashlib.sha256(state_hash(node.engine).encode())
-    for key in sorted(node.keys.list(), key=lambda k: k.key):
-        digest.update(repr((key.key, key.secret, key.profile_id, sorted(key.permissions),
-                            key.salt.hex(), key.passphrase_hash.hex(),
-                            key.created_at)).encode())
-        if key.kdf != KDF_LEGACY:  # a field added later: keys journaled before it hash as then
-            digest.update(repr(key.kdf).encode())
-    if node.clock.mode is not ClockMode.WALL:  # added later: a wall clock hashes as before
-        digest.update(repr(("clock", node.clock.mode.value)).encode())
-    return digest.hexdigest()
+    """The node's state hash (``sandex.node.digest``): what replay must reproduce."""
+    return digest.node_hash(node.engine, node.keys, node.clock.mode)
 
 
 def write(directory: Path, position: int, state: bytes, hash_: str) -> Path:

@@ -28,15 +28,22 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from sandex.admin.catalogue import CATALOGUE
+from sandex.admin.ops import OPS
+from sandex.api.admin import openapi_paths as admin_paths
 from sandex.api.rest.openapi import document
 from sandex.api.rest.routes import ROUTES
 from sandex.auth.signing import sign
-from tests.support.rest_kit import ALICE, ALICE_PROFILE, RawClient, Server
+from tests.support.rest_kit import ALICE, ALICE_PROFILE, RawClient, Server, start_server
 
 # Per operation: 26 operations take about 15 s on one idle core. Raise it for a deeper local run.
 EXAMPLES = int(os.environ.get("SANDEX_FUZZ_EXAMPLES", "40"))
-DOC = document(ROUTES)
+DOC = document(ROUTES)  # the REST part: fuzzed against the shared test server
+SERVED = document(ROUTES, admin_paths())  # what ``GET /openapi.json`` serves
 LABELS = [f"{method.upper()} {path}" for path, item in DOC["paths"].items() for method in item]
+ADMIN_LABELS = [f"{method.upper()} {path}" for path, item in SERVED["paths"].items()
+                for method in item if path.startswith("/admin/")]
+ADMIN_EXAMPLES = max(1, EXAMPLES // 3)
 SAVINGS = "a11ce000-0000-4000-8000-0000000000a2"  # ALICE's second profile
 
 # Operations on which the derandomized fuzzer reaches a known server bug: the test keeps
@@ -139,7 +146,7 @@ def test_served_document_is_the_generated_one(server: Server, session: requests.
     response = session.get(f"{server.url}/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == json.loads(json.dumps(DOC))
+    assert response.json() == json.loads(json.dumps(SERVED))
     assert response.content == session.get(f"{server.url}/openapi.json").content
 
 
@@ -162,6 +169,60 @@ def test_document_covers_every_route() -> None:
     assert sorted(s["name"] for s in schemes.values()) == [
         "CB-ACCESS-KEY", "CB-ACCESS-PASSPHRASE", "CB-ACCESS-SIGN", "CB-ACCESS-TIMESTAMP"]
     assert all(s["type"] == "apiKey" and s["in"] == "header" for s in schemes.values())
+
+
+def test_document_lists_every_admin_command() -> None:
+    assert set(CATALOGUE) == set(OPS)
+    documented = {path.removeprefix("/admin/") for path in SERVED["paths"]
+                  if path.startswith("/admin/")}
+    assert documented == set(OPS)
+    for path in ("/admin/reset", "/admin/snapshot.restore", "/admin/clock.advance"):
+        operation = SERVED["paths"][path]["post"]
+        assert operation["security"] == [{"AdminToken": []}] and operation["summary"]
+    assert set(SERVED["paths"]["/admin/clock"]) == {"get"}
+    assert SERVED["components"]["securitySchemes"]["AdminToken"]["scheme"] == "bearer"
+
+
+class AdminAuth(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    """A server of its own (fuzzed admin commands reset it and move its clock), on a data dir
+    so its admin token can be read."""
+    data_dir = tmp_path_factory.mktemp("admin-fuzz") / "data"
+    server = start_server(data_dir=data_dir)
+    try:
+        yield server, (data_dir / "admin.token").read_text().strip()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("label", ADMIN_LABELS)
+def test_fuzz_admin_command(label: str, admin_server: tuple[Server, str],
+                            session: requests.Session) -> None:
+    """Whatever arguments an admin command gets: JSON, never a 5xx, errors as a message."""
+    server, token = admin_server
+    method, path = label.split(" ", 1)
+    operation = schemathesis.openapi.from_dict(
+        json.loads(json.dumps(SERVED)), config=schemathesis.Config())[path][method]
+    strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+
+    @settings(max_examples=ADMIN_EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def fuzz(case: Any) -> None:
+        response = case.call(base_url=server.url, session=session, auth=AdminAuth(token))
+        check_answer(label, response, private=False)
+
+    fuzz()
 
 
 def _param(label: str) -> Any:

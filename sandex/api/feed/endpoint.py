@@ -33,11 +33,12 @@ from sandex.api.http import Receive, Send
 from sandex.api.ratelimit import RateLimiter
 from sandex.core import Event
 from sandex.errors import Error
-from sandex.node import Node
+from sandex.node import Node, Restored
 
 log = logging.getLogger("sandex.feed")
 
 PATHS = frozenset({"/", "/ws", "/ws/"})  # §9.1 (``ws://host:port`` is ``/``)
+RESTART_CODE = 1012  # RFC 6455 "Service Restart": sent to every connection on a restore
 
 
 class Feed:
@@ -54,6 +55,7 @@ class Feed:
                                         self.limits.connections_burst)
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
         self._timers_started = False
+        self.sessions: dict[Session, None] = {}  # every open connection
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: one durable command's events, in command order.
@@ -61,9 +63,21 @@ class Feed:
         Runs inside the node's commit step, so a bug here is logged, never raised: the feed
         must not be able to stop the venue."""
         try:
-            self.hub.on_events(events)
+            if events and type(events[0]) is Restored:
+                self.restart()
+            else:
+                self.hub.on_events(events)
         except Exception:
             log.exception("feed listener failed on %d events", len(events))
+
+    def restart(self) -> None:
+        """The venue went back to a snapshot, and its sequences with it: close every
+        connection with 1012 (Service Restart; clients resubscribe and resync) and start the
+        hub afresh on the restored state."""
+        for session in self.sessions:
+            session.subscriptions.clear()  # the old hub's, forgotten with it
+            session.close(code=RESTART_CODE)
+        self.hub = Hub(self.node, self.hub.signature_clock)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -83,6 +97,7 @@ class Feed:
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
+        self.sessions[session] = None
         writer = loop.create_task(_write(session, send))
         reader = loop.create_task(self._read(session, receive))
         session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
@@ -91,6 +106,7 @@ class Feed:
             await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
         finally:
             deadline.cancel()
+            self.sessions.pop(session, None)
             self.hub.remove(session)
             session.closing = True
             reader.cancel()
@@ -127,11 +143,11 @@ class Feed:
         if self._timers_started:
             return
         self._timers_started = True
-        hub, limits, node = self.hub, self.limits, self.node
-        self._every(limits.heartbeat_interval_s, lambda: hub.heartbeats(node.now()))
-        self._every(limits.level2_batch_interval_s, hub.flush_level2_batch)
-        self._every(limits.ticker_batch_interval_s, hub.flush_ticker_batch)
-        self._every(limits.status_interval_s, hub.send_status)
+        limits, node = self.limits, self.node  # ``self.hub``: a restore replaces it
+        self._every(limits.heartbeat_interval_s, lambda: self.hub.heartbeats(node.now()))
+        self._every(limits.level2_batch_interval_s, lambda: self.hub.flush_level2_batch())
+        self._every(limits.ticker_batch_interval_s, lambda: self.hub.flush_ticker_batch())
+        self._every(limits.status_interval_s, lambda: self.hub.send_status())
 
     def _every(self, interval: float, action: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -154,7 +170,7 @@ async def _write(session: Session, send: Send) -> None:
             while queue:
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if session.closing:
-                await send({"type": "websocket.close", "code": 1000})
+                await send({"type": "websocket.close", "code": session.close_code})
                 return
             wake.clear()
             await wake.wait()

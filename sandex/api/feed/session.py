@@ -24,6 +24,7 @@ class Session:
     __slots__ = (
         "accepted",
         "client",
+        "close_code",
         "closing",
         "identity",
         "on_close",
@@ -41,6 +42,7 @@ class Session:
         self.queue_max = queue_max
         self.wake = asyncio.Event()
         self.closing = False  # no more frames: the writer flushes the queue, then closes
+        self.close_code = 1000  # the close frame's code (1012 when the venue was restored)
         self.accepted = False  # an (un)subscribe was accepted (the §9.1 deadline is met)
         self.on_close: Callable[[], object] | None = None  # the endpoint's close watchdog
 
@@ -56,13 +58,15 @@ class Session:
         queue.append(frame)
         self.wake.set()
 
-    def close(self, message: Error | None = None, reason: str = "") -> None:
-        """Stop accepting frames; send ``{"type":"error",…}`` last if ``message`` is given."""
+    def close(self, message: Error | None = None, reason: str = "", code: int = 1000) -> None:
+        """Stop accepting frames; send ``{"type":"error",…}`` last if ``message`` is given,
+        then a close frame with ``code``."""
         if self.closing:
             return
         if message is not None:
             self.queue.append(encode(error(message, reason)))
         self.closing = True
+        self.close_code = code
         self.wake.set()
         if self.on_close is not None:
             self.on_close()

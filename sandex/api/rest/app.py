@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
+from typing import Any
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
@@ -18,8 +19,9 @@ from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
 from sandex.auth.verify import AuthFailure, authenticate
+from sandex.core import Event
 from sandex.errors import Error
-from sandex.node import Node
+from sandex.node import Node, Restored
 
 __all__ = ["RestApp"]
 
@@ -30,16 +32,24 @@ class RestApp:
     ±30 s signature window is checked against (``sandex.api.clocks``)."""
 
     def __init__(self, node: Node, limits: RateLimits | None = None,
-                 signature_clock: SignatureClock = time.time) -> None:
+                 signature_clock: SignatureClock = time.time,
+                 admin_paths: dict[str, dict[str, Any]] | None = None) -> None:
         self.node = node
+        self.admin_paths = admin_paths  # the admin endpoint's part of ``/openapi.json``
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
         self.signature_clock = signature_clock
 
+    def on_events(self, events: list[Event]) -> None:
+        """The node listener: a restore empties every bucket (they ran on the venue time the
+        restore moved)."""
+        if events and type(events[0]) is Restored:
+            self.rate_limiter = RestRateLimiter(self.rate_limiter.limits)
+
     @cached_property
     def openapi(self) -> bytes:
         """The OpenAPI document of the routes, encoded once (``GET /openapi.json``)."""
-        return encode(openapi.document(self.router.routes))
+        return encode(openapi.document(self.router.routes, self.admin_paths))
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``, errors included (never raises)."""

@@ -294,11 +294,21 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def document(routes: Sequence[Route]) -> dict[str, Any]:
-    """The OpenAPI 3.0.3 document of ``routes``."""
+ADMIN_SECURITY = {"AdminToken": {"type": "http", "scheme": "bearer", "description":
+                  "sandex's admin token (the data dir's admin.token); loopback clients only"}}
+
+
+def document(routes: Sequence[Route],
+             admin: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.0.3 document of ``routes``, and of the admin endpoint's ``admin`` paths
+    (``sandex.api.admin.openapi_paths``; secured by ``ADMIN_SECURITY``)."""
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.pattern, {})[route.method.lower()] = _operation(route)
+    schemes = dict(_SECURITY_SCHEMES)
+    if admin:
+        paths.update(admin)
+        schemes.update(ADMIN_SECURITY)
     return {
         "openapi": "3.0.3",
         "info": {"title": "sandex REST API (Coinbase Exchange stand-in)",
@@ -308,7 +318,7 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
                                 "request (spec §2)."},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": _SCHEMAS, "securitySchemes": _SECURITY_SCHEMES},
+        "components": {"schemas": _SCHEMAS, "securitySchemes": schemes},
     }
 
 

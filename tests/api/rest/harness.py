@@ -12,6 +12,7 @@ percent-decoded, ``query_string`` raw. The gateway's wall clock is the venue's o
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,20 @@ class WallClock:
 class InProcessVenue:
     """A venue from ``scenario`` (in memory) and one event loop to run its requests on."""
 
-    def __init__(self, scenario: Path = SCENARIO) -> None:
+    def __init__(self, scenario: Path = SCENARIO, **build_args: Any) -> None:
         self.clock = WallClock()
         self.loop = asyncio.new_event_loop()
-        self.venue = build(scenario, wall_clock=self.clock)
+        self.venue = build(scenario, wall_clock=self.clock, **build_args)
 
     def client(self, creds: tuple[str, str, str] | None = None) -> InProcessClient:
         return InProcessClient(self, creds)
+
+    def admin(self, command: str, method: str = "POST", **args: Any) -> Reply:
+        """``/admin/<command>`` with the venue's token (in process, from the loopback)."""
+        body = json.dumps(args).encode() if method == "POST" else b""
+        return self.call(method, f"/admin/{command}", body,
+                         {"Authorization": f"Bearer {self.venue.admin_token}",
+                          "Content-Type": "application/json"})
 
     def call(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Reply:
         """One HTTP request through the venue's ASGI app, answered in full."""

@@ -645,6 +645,9 @@ NOT_OVER_REST = {
     Error.ADMIN_BAD_TOKEN: "sandex's admin endpoint: pinned in tests/admin",
     Error.ADMIN_UNKNOWN_COMMAND: "sandex's admin endpoint: pinned in tests/admin",
     Error.ADMIN_REFUSED: "sandex's admin endpoint: pinned in tests/admin",
+    Error.SNAPSHOT_NOT_FOUND: "named snapshots (administration): pinned in tests/snapshots",
+    Error.SNAPSHOT_DIVERGED: "named snapshots (administration): pinned in tests/snapshots",
+    Error.SNAPSHOT_LIMIT: "named snapshots (administration): pinned in tests/snapshots",
 }
 
 

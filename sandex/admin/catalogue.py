@@ -1,0 +1,71 @@
+"""What each admin command takes and does, for the OpenAPI document (``GET /openapi.json``).
+
+One entry per command of ``sandex.admin.ops.OPS`` (a test keeps the two in step): a summary
+and the JSON arguments, each with its JSON schema; ``required`` names the ones that must be
+given. Commands in ``ops.READS`` are documented as ``GET``, the others as ``POST``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_TEXT: dict[str, Any] = {"type": "string"}
+_DECIMAL: dict[str, Any] = {"type": "string", "example": "100"}
+_UUID: dict[str, Any] = {"type": "string", "format": "uuid"}
+_NAME: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                         "example": "before-test"}
+_STATUS: dict[str, Any] = {"type": "string", "enum": [
+    "online", "post_only", "limit_only", "cancel_only", "disabled"]}
+
+
+@dataclass(frozen=True)
+class Entry:
+    summary: str
+    args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+
+_FUNDS = Entry("", {"profile": _UUID, "currency": {**_TEXT, "example": "USD"},
+                    "amount": _DECIMAL}, ("profile", "currency", "amount"))
+
+CATALOGUE: dict[str, Entry] = {
+    "profile.create": Entry("Create a profile", {
+        "name": _TEXT, "id": _UUID, "maker_fee_rate": _DECIMAL, "taker_fee_rate": _DECIMAL},
+        ("name",)),
+    "profile.list": Entry("List profiles with their balances"),
+    "key.create": Entry("Create an API key for a profile (the answer holds its secret and "
+                        "passphrase, shown once)", {
+        "profile": _UUID, "permissions": {**_TEXT, "example": "view,trade"}, "key": _TEXT,
+        "secret": _TEXT, "passphrase": _TEXT}, ("profile",)),
+    "key.list": Entry("List API keys (never their secrets)", {"profile": _UUID}),
+    "key.revoke": Entry("Revoke an API key", {"key": _TEXT}, ("key",)),
+    "deposit": Entry("Deposit funds into a profile", _FUNDS.args, _FUNDS.required),
+    "withdraw": Entry("Withdraw funds from a profile", _FUNDS.args, _FUNDS.required),
+    "product.add": Entry("Add a product (and its currencies)", {
+        "id": {**_TEXT, "example": "SOL-USD"}, "base_increment": _DECIMAL,
+        "quote_increment": _DECIMAL, "min_market_funds": _DECIMAL, "status": _STATUS},
+        ("id",)),
+    "product.set-status": Entry("Change a product's status", {
+        "id": {**_TEXT, "example": "BTC-USD"}, "status": _STATUS}, ("id", "status")),
+    "fees.set": Entry("Set a profile's maker and taker fee rates", {
+        "profile": _UUID, "maker": _DECIMAL, "taker": _DECIMAL},
+        ("profile", "maker", "taker")),
+    "clock": Entry("The venue clock: mode, now, rate, frozen, the next timer due"),
+    "clock.freeze": Entry("Freeze the venue clock (a virtual clock at rate 0)"),
+    "clock.rate": Entry("Run the venue clock k times faster than real time (0: frozen)", {
+        "rate": {"oneOf": [{"type": "number"}, _TEXT], "example": 10}}, ("rate",)),
+    "clock.advance": Entry("Move a virtual clock forward, firing every timer due on the way at "
+                           "its own time; give one of by, to, until", {
+        "by": {**_TEXT, "example": "90s"}, "to": {**_TEXT, "format": "date-time"},
+        "until": {"type": "string", "enum": ["next-expiry"]}}),
+    "snapshot.save": Entry("Keep the venue's whole state under a name (replacing it)",
+                           {"name": _NAME}, ("name",)),
+    "snapshot.list": Entry("List the named snapshots"),
+    "snapshot.restore": Entry("Put the venue back in a named snapshot's state (closes every "
+                              "WebSocket with 1012, empties rate-limit buckets)",
+                              {"name": _NAME}, ("name",)),
+    "snapshot.delete": Entry("Forget a named snapshot", {"name": _NAME}, ("name",)),
+    "reset": Entry("Restore the baseline: the venue as its scenario loaded it"),
+    "state": Entry("The journal position, state hash and venue time"),
+}
