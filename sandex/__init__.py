@@ -11,6 +11,7 @@ Layers, bottom first (imports point down only; ``docs/architecture.md`` has the 
 * ``api``: what the gateways share; ``api.rest``, ``api.feed``, ``api.admin``: the gateways
 * ``demo``: demo liquidity through ordinary commands
 * ``cli``, ``server``, ``scenario``, ``banner``: entry points and the venue's assembly
+* ``testing``: for a bot's tests: a venue client over HTTP, a server launcher, the pytest plugin
 """
 
 __version__ = "0.1.0"

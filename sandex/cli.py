@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +19,7 @@ from sandex.admin import cli as admin_cli
 from sandex.logs import setup_logging
 
 DEFAULT_DATA_DIR = "sandex-data"
+ADMIN_TOKEN_VARIABLE = "SANDEX_ADMIN_TOKEN"  # an --ephemeral server's admin token, if set
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,13 +78,18 @@ def _serve(args: argparse.Namespace) -> int:
     from sandex.scenario import ScenarioError
     from sandex.server import ServeOptions, open_venue, serve
 
+    token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if token is not None and not args.ephemeral:
+        print(f"sandex: {ADMIN_TOKEN_VARIABLE} is for --ephemeral: a data dir's admin token "
+              f"is {Path(args.data_dir) / 'admin.token'}", file=sys.stderr)
+        return 2
     access = setup_logging(args.log_level, args.log_json)
     options = ServeOptions(
         host=args.host, port=args.port,
         scenario=args.scenario,
         rate_limits=False if args.no_rate_limit else None, seed=args.seed,
         data_dir=None if args.ephemeral else Path(args.data_dir), demo=not args.no_demo,
-        access=access)
+        admin_token=token, access=access)
     try:
         venue = open_venue(options)
     except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:
@@ -94,7 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
     called = sys.argv[0]  # `.venv/bin/sandex` under make run: say so in the admin hint
     text = banner(args.host, args.port, options.data_dir, venue.node.position,
                   venue.scenario.credentials,
-                  venue.admin_token if options.data_dir is None else None,
+                  None if options.data_dir is not None
+                  else f"${ADMIN_TOKEN_VARIABLE}" if token is not None else venue.admin_token,
                   called if Path(called).name == "sandex" else "sandex")
     return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
 

@@ -61,6 +61,7 @@ class ServeOptions:
     seed: int | None = None
     data_dir: Path | None = None  # None: in memory (--ephemeral)
     demo: bool = True
+    admin_token: str | None = None  # in memory only; None: a random one (or the data dir's)
     access: AccessLog | None = None
 
 
@@ -92,14 +93,17 @@ def open_venue(options: ServeOptions) -> Venue:
 
     Raises ``DataDirBusy``, ``ScenarioError`` or ``JournalCorrupt`` (the lock then released).
     """
-    data_dir = options.data_dir
+    data_dir, given = options.data_dir, options.admin_token
+    if given is not None and data_dir is not None:
+        raise ValueError("a data dir keeps its own admin token (admin.token)")
     lock = DataDirLock(data_dir) if data_dir is not None else None
     if lock is not None:
         lock.acquire()
     try:
         venue = build(options.scenario, options.rate_limits, options.seed, data_dir,
                       options.demo, access=options.access,
-                      token=(lambda: admin_token(data_dir)) if data_dir is not None else None)
+                      token=(lambda: admin_token(data_dir)) if data_dir is not None
+                      else (lambda: given) if given is not None else None)
     except BaseException:
         if lock is not None:
             lock.release()

@@ -1,0 +1,172 @@
+"""``Venue``: a running sandex seen from a test, through its REST API and admin endpoint.
+
+Everything goes over HTTP (``/admin/...`` with the admin token, loopback only), so the same
+object drives a venue the pytest plugin started or one started by hand. A refusal raises
+``VenueError`` carrying the venue's ``{"message"}``; the venue changed nothing then.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sandex.testing.http import Http
+from sandex.testing.setup import EPOCH, Credentials, default_keys, utc_text
+from sandex.timefmt import parse_iso
+
+
+def _duration(by: str | timedelta | float) -> str:
+    """``by`` as the admin endpoint's duration text: ``"90s"`` as is, a timedelta or a
+    number of seconds in milliseconds (a negative one is refused by the venue)."""
+    if isinstance(by, str):
+        return by
+    micros = by // timedelta(microseconds=1) if isinstance(by, timedelta) else round(by * 1e6)
+    return f"{'-' if micros < 0 else ''}{abs(micros) / 1000:.3f}ms"
+
+
+class Clock:
+    """The venue clock (``/admin/clock...``): each move answers the clock as it now is."""
+
+    def __init__(self, admin: Http) -> None:
+        self._admin = admin
+
+    def get(self) -> dict[str, Any]:
+        """``{"mode", "now", "epoch", "rate", "frozen", "next_due"}``."""
+        answer: dict[str, Any] = self._admin.get("/admin/clock")
+        return answer
+
+    @property
+    def now(self) -> datetime:
+        """Venue time, as an aware UTC datetime."""
+        micros = parse_iso(self.get()["now"])
+        assert micros is not None
+        return EPOCH + timedelta(microseconds=micros)
+
+    def freeze(self) -> dict[str, Any]:
+        """Stop the clock (a virtual clock at rate 0): nothing expires, no bucket refills."""
+        answer: dict[str, Any] = self._admin.post("/admin/clock.freeze", {})
+        return answer
+
+    def rate(self, rate: float) -> dict[str, Any]:
+        """Run the clock ``rate`` times real time from now (0: frozen)."""
+        answer: dict[str, Any] = self._admin.post("/admin/clock.rate", {"rate": rate})
+        return answer
+
+    def advance(self, by: str | timedelta | float | None = None, *,
+                to: datetime | str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Move forward ``by`` (``"90s"``, ``"1h30m"``, a timedelta, seconds), ``to`` a time,
+        or ``until="next-expiry"``; GTT orders due on the way expire at their own time.
+        The answer's ``fired.expiries`` counts them."""
+        args: dict[str, Any] = {}
+        if by is not None:
+            args["by"] = _duration(by)
+        if to is not None:
+            args["to"] = to if isinstance(to, str) else utc_text(to)
+        if until is not None:
+            args["until"] = until
+        answer: dict[str, Any] = self._admin.post("/admin/clock.advance", args)
+        return answer
+
+
+class Venue:
+    """A sandex venue at ``url`` (``http://127.0.0.1:PORT``) with its admin token.
+
+    ``keys`` are its scenario's trading keys, trader first then counterparty (default: those
+    of the packaged ``testing.toml``, the plugin's default starting state).
+    """
+
+    def __init__(self, url: str, admin_token: str, *,
+                 keys: Sequence[Credentials] | None = None) -> None:
+        self.rest_url = url.rstrip("/")
+        self.ws_url = "ws" + self.rest_url.removeprefix("http")
+        self._admin = Http(self.rest_url, {"Authorization": f"Bearer {admin_token}"})
+        self._public = Http(self.rest_url)
+        self.clock = Clock(self._admin)
+        self._keys = tuple(default_keys() if keys is None else keys)
+
+    @property
+    def credentials(self) -> Credentials:
+        """The trader's key: sign with it, or hand it to ``ccxt()``."""
+        return self._key(0, "a profile with a trading key")
+
+    @property
+    def counterparty(self) -> Credentials:
+        """A second funded profile's key, to trade against the trader."""
+        return self._key(1, "two profiles with trading keys")
+
+    def _key(self, index: int, wanted: str) -> Credentials:
+        if index >= len(self._keys):
+            raise LookupError(f"this venue's scenario has no {wanted}")
+        return self._keys[index]
+
+    # -- admin ----------------------------------------------------------------------------------
+    def admin(self, command: str, **args: Any) -> Any:
+        """``POST /admin/<command>`` with ``args`` (any admin command of docs/cli.md)."""
+        return self._admin.post(f"/admin/{command}", args)
+
+    def fund(self, currency: str, amount: Decimal | str | int,
+             profile: str | Credentials | None = None) -> dict[str, Any]:
+        """Deposit ``amount`` of ``currency`` to ``profile`` (default: the trader's)."""
+        if isinstance(profile, Credentials) or profile is None:
+            profile = (profile or self.credentials).profile_id
+        answer: dict[str, Any] = self.admin("deposit", profile=profile, currency=currency,
+                                            amount=format(Decimal(str(amount)), "f"))
+        return answer
+
+    def book(self, product: str, level: int = 2) -> dict[str, Any]:
+        """``GET /products/<product>/book?level=N``, a public request (rate-limited as any)."""
+        answer: dict[str, Any] = self._public.get(f"/products/{product}/book?level={level}")
+        return answer
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        """Save the whole venue as ``name`` (in memory): ``{"name", "position", "time",
+        "state_hash"}``."""
+        answer: dict[str, Any] = self.admin("snapshot.save", name=name)
+        return answer
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self._admin.get("/admin/snapshot.list")
+        return answer
+
+    def restore(self, name: str) -> dict[str, Any]:
+        """Put the venue back as snapshot ``name`` was: balances, orders, books, sequences,
+        clock; every WebSocket is closed (code 1012) and rate-limit buckets are refilled."""
+        answer: dict[str, Any] = self.admin("snapshot.restore", name=name)
+        return answer
+
+    def reset(self) -> dict[str, Any]:
+        """Restore ``baseline``: the venue as its scenario loaded it."""
+        answer: dict[str, Any] = self.admin("reset")
+        return answer
+
+    def state(self) -> dict[str, Any]:
+        """``{"position", "state_hash", "time"}``."""
+        answer: dict[str, Any] = self._admin.get("/admin/state")
+        return answer
+
+    def state_hash(self) -> str:
+        return str(self.state()["state_hash"])
+
+    # -- clients --------------------------------------------------------------------------------
+    def ccxt(self, credentials: Credentials | None = None, **options: Any) -> Any:
+        """A ``ccxt.coinbaseexchange`` signed with ``credentials`` (default: the trader's),
+        pointed at this venue, its own throttle off (the venue's limits apply)."""
+        try:
+            ccxt = importlib.import_module("ccxt")
+        except ImportError:
+            raise ImportError("Venue.ccxt() needs ccxt: pip install ccxt") from None
+        creds = credentials or self.credentials
+        exchange = ccxt.coinbaseexchange({"apiKey": creds.key, "secret": creds.secret,
+                                          "password": creds.passphrase,
+                                          "enableRateLimit": False, "timeout": 10000,
+                                          **options})
+        exchange.urls["api"] = {"public": self.rest_url, "private": self.rest_url}
+        return exchange
+
+    def close(self) -> None:
+        """Close the kept-alive connections (the venue keeps running)."""
+        self._admin.close()
+        self._public.close()

@@ -1,0 +1,10 @@
+"""Run by tests/testing/test_plugin.py: a failing test's report shows the venue's log."""
+
+
+def test_a_bot_that_fails(sandex):
+    sandex.ccxt().create_order("BTC/USD", "limit", "buy", 0.01, 1234)
+    assert sandex.ccxt().fetch_open_orders("BTC/USD") == []
+
+
+def test_a_bot_that_passes(sandex):
+    sandex.ccxt().fetch_balance()
