@@ -267,17 +267,19 @@ class Scheduler:
         commands move; every other change comes through ``add``/``rearm``, which wake it. Runs
         for every command: kept to a type check or two."""
         alarm = self._alarm
-        if alarm is None or not events or alarm.is_set():
+        if alarm is None or not events:
             return
         kind = type(events[0])
-        if kind is Received:
+        if kind is Restored:  # the clock went back to the snapshot's time
+            self.rearm(self._host.now())
+        elif alarm.is_set():
+            return
+        elif kind is Received:
             due, waiting = self._host.engine.next_expiry(), self._waiting_for
             if due is not None and (waiting is None or due < waiting):
                 alarm.set()
         elif kind in _CLOCK_MOVES:
             alarm.set()
-        elif kind is Restored:  # the clock went back to the snapshot's time
-            self.rearm(self._host.now())
 
 
 _CLOCK_MOVES = (ClockSet, ClockAdvanced)
