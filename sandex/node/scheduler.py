@@ -269,7 +269,7 @@ class Scheduler:
         alarm = self._alarm
         if alarm is None or not events:
             return
-        kind = type(events[0])
+        kind: type = type(events[0])  # node events (``Restored``) ride with the core's
         if kind is Restored:  # the clock went back to the snapshot's time
             self.rearm(self._host.now())
         elif alarm.is_set():
