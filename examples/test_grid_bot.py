@@ -30,7 +30,7 @@ def test_the_grid_trades_then_expires_and_is_quoted_again(sandex):
 
     # Nothing more happens while the clock is frozen; an hour later the rest has expired.
     assert bot.step_once() == []
-    assert sandex.clock.advance("1h")["fired"] == {"expiries": 4}
+    assert sandex.clock.advance("1h")["fired"]["expiries"] == 4
     assert bot.exchange.fetch_open_orders("BTC/USD") == []
     assert len(bot.step_once()) == 6  # quoted again, around the mid of an empty book
 

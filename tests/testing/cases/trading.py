@@ -58,7 +58,7 @@ def test_a_gtt_order_expires_exactly_at_its_time_under_advance(sandex):
         expires = placed["expire_time"]
         assert sandex.clock.get()["next_due"] == {"kind": "expiry", "at": expires}
         moved = sandex.clock.advance("2h")
-        assert moved["fired"] == {"expiries": 1}
+        assert moved["fired"] == {"expiries": 1, "demo_ticks": 0}
         done = next_done(ws, placed["id"])
     assert (done["order_id"], done["time"], done["reason"]) == (placed["id"], expires,
                                                                 "canceled")
