@@ -10,6 +10,7 @@ pickled then.
 
 from __future__ import annotations
 
+import gc
 import pickle
 
 from sandex.node import image
@@ -44,7 +45,15 @@ class Saved:
             parts = image.restore(self._image.image)
             self._blob = pickle.dumps(parts, protocol=5)
             return parts
-        parts = pickle.loads(self._blob)
+        # Unpickling allocates a whole state's containers at once: the cyclic collector would
+        # walk the heap several times on the way and free nothing (the state is all live).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            parts = pickle.loads(self._blob)
+        finally:
+            if collecting:
+                gc.enable()
         assert isinstance(parts, NodeParts)
         return parts
 

@@ -18,7 +18,7 @@ durable then), then moved forward only by ``apply``.
 from __future__ import annotations
 
 import copy
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 from sandex.core import (
     Changed,
@@ -29,11 +29,14 @@ from sandex.core import (
     Opened,
     Product,
     Side,
+    Status,
 )
+from sandex.core.book import Book
 from sandex.views import Candle, MarketView, Trade
 from sandex.views.market import MINUTE
 
 BUY = Side.BUY
+OPEN = Status.OPEN
 Level = tuple[bool, int]  # (is a bid, price)
 
 
@@ -48,6 +51,26 @@ class MirrorBook:
         self.asks: dict[int, list[int]] = {}
         self._bid_heap: list[int] = []  # negated prices, lazily cleaned
         self._ask_heap: list[int] = []
+
+    @classmethod
+    def of(cls, book: Book) -> MirrorBook:
+        """The mirror of ``book`` as it stands: its levels' live totals and live orders."""
+        mirror = cls()
+        orders = mirror.orders
+        for is_bid, levels, mirrored in ((True, book.bids, mirror.bids),
+                                         (False, book.asks, mirror.asks)):
+            for price, level in levels.items():
+                if not level.count:  # emptied, not yet pruned
+                    continue
+                mirrored[price] = [level.size, level.count]
+                for order in level.orders:
+                    if order.status is OPEN:
+                        orders[order.id] = [is_bid, price, order.remaining]  # type: ignore[list-item]
+        mirror._bid_heap = [-price for price in mirror.bids]
+        mirror._ask_heap = list(mirror.asks)
+        heapify(mirror._bid_heap)
+        heapify(mirror._ask_heap)
+        return mirror
 
     def open(self, order_id: str, is_bid: bool, price: int, size: int) -> Level:
         self.orders[order_id] = [is_bid, price, size]
@@ -112,11 +135,7 @@ class ProductState:
 
     def __init__(self, product: Product, last_trade: Trade | None) -> None:
         self.id = product.id
-        self.book = MirrorBook()
-        bids, asks = product.book.level3()
-        for is_bid, orders in ((True, bids), (False, asks)):
-            for price, remaining, order_id in orders:
-                self.book.open(order_id, is_bid, price, remaining)
+        self.book = MirrorBook.of(product.book)
         self.sequence = product.sequence
         self.last_trade = last_trade  # the ticker's price, size, time and trade id
         self.last_match: Matched | None = None  # ``last_match``; unknown before the feed ran
