@@ -76,6 +76,7 @@ class Restored(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event
     time: int
     name: str
     state_hash: str
+    position: int  # the restore's journal position (listeners hear later ones afterwards)
 
 
 class ClockSet(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):

@@ -402,7 +402,8 @@ class Node:
             return [Rejected(Error.SNAPSHOT_DIVERGED.name, Error.SNAPSHOT_DIVERGED.format(name))]
         self._take(found.parts())
         self.ids = self.ids.fork(f"restore/{name}")
-        return [Restored(command.time, name, found.state_hash)]  # type: ignore[list-item]
+        return [Restored(command.time, name, found.state_hash,  # type: ignore[list-item]
+                         self.position + 1)]
 
     def _apply_key(self, command: CreateApiKey | RevokeApiKey) -> list[Event]:
         if isinstance(command, RevokeApiKey):

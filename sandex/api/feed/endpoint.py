@@ -56,6 +56,7 @@ class Feed:
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
         self._timers_started = False
         self.sessions: dict[Session, None] = {}  # every open connection
+        self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: one durable command's events, in command order.
@@ -63,21 +64,26 @@ class Feed:
         Runs inside the node's commit step, so a bug here is logged, never raised: the feed
         must not be able to stop the venue."""
         try:
-            if events and type(events[0]) is Restored:
-                self.restart()
+            if self._already_mirrored:  # applied before the hub was rebuilt: in it already
+                self._already_mirrored -= 1
+            elif events and type(events[0]) is Restored:
+                self.restart(events[0])
             else:
                 self.hub.on_events(events)
         except Exception:
             log.exception("feed listener failed on %d events", len(events))
 
-    def restart(self) -> None:
+    def restart(self, restored: Restored) -> None:
         """The venue went back to a snapshot, and its sequences with it: close every
         connection with 1012 (Service Restart; clients resubscribe and resync) and start the
-        hub afresh on the restored state."""
+        hub afresh on the node's state. That state may already hold commands applied after the
+        restore whose events are still to come (their batch is being written): those are
+        skipped, being in the new hub's mirror already."""
         for session in self.sessions:
             session.subscriptions.clear()  # the old hub's, forgotten with it
             session.close(code=RESTART_CODE)
         self.hub = Hub(self.node, self.hub.signature_clock)
+        self._already_mirrored = self.node.position - restored.position
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
