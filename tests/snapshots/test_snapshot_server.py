@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from sandex.server import default_scenario
 from tests.admin.test_admin_cli import data_dir, sandex
 from tests.clock.test_clock_server import admin, serve
 from tests.support.feed_kit import feed, of_type
@@ -77,5 +78,26 @@ def test_snapshot_verbs_offline_then_online(capsys: pytest.CaptureFixture[str],
         assert code == 0 and deleted == {"name": "before-deposit", "deleted": True}
         code, listed, _ = sandex(capsys, "snapshot", "list", *d)
         assert [s["name"] for s in listed] == ["baseline"]
+    finally:
+        server.stop()
+
+
+def test_the_demo_ticks_on_after_a_reset_takes_the_clock_back(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f'{default_scenario().read_text()}\n[clock]\nmode = "virtual"\n'
+                        'start = "2024-01-01T00:00:00Z"\nrate = 0\n')
+    data = tmp_path / "data"
+    server = start_server(scenario=scenario, data_dir=data)
+    try:
+        status, moved = admin(server, data, "clock.advance", by="30s")
+        assert status == 200 and moved["fired"]["demo_ticks"] >= 30
+        assert RawClient(server.port).get("/products/BTC-USD/trades").status == 200
+        status, reset = admin(server, data, "reset")
+        assert status == 200 and reset["clock"]["now"].startswith("2024-01-01T00:00:00.")
+        status, again = admin(server, data, "clock.advance", by="30s")
+        assert status == 200 and again["fired"]["demo_ticks"] >= 30
+        assert again["now"].startswith("2024-01-01T00:00:30.")
+        book = RawClient(server.port).get("/products/BTC-USD/book?level=2").json()
+        assert book["bids"] and book["asks"]  # the maker quotes again on the restored book
     finally:
         server.stop()
