@@ -159,7 +159,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node.listeners.append(feed.on_events)
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths())
     node.listeners.append(rest.on_events)
-    app = asgi(rest, feed, AdminGateway(node, secret), access)
+    app = asgi(rest, feed, AdminGateway(node, secret, {"explain": rest.explain}), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access)
 

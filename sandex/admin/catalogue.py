@@ -68,4 +68,8 @@ CATALOGUE: dict[str, Entry] = {
     "snapshot.delete": Entry("Forget a named snapshot", {"name": _NAME}, ("name",)),
     "reset": Entry("Restore the baseline: the venue as its scenario loaded it"),
     "state": Entry("The journal position, state hash and venue time"),
+    "explain": Entry("What POST /orders would answer for a key and a body, and why: a dry run "
+                     "that changes nothing", {"key": _TEXT, "request": {"type": "object"}},
+                     ("key", "request")),
 }
+GATEWAY_COMMANDS = frozenset({"explain"})  # answered by a gateway, not ``ops`` (REST's parser)

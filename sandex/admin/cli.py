@@ -3,7 +3,7 @@
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
-``sandex state``. Against a running
+``sandex state``, ``sandex explain``. Against a running
 server (found through the data dir it holds, or ``--url`` and ``--token``) a command goes to
 its admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input
 prints one line and exits 2.
@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from sandex.admin.catalogue import GATEWAY_COMMANDS
 from sandex.admin.presence import TOKEN_FILE, DataDirBusy, DataDirLock, read_server
 from sandex.journal import StorageError
 
@@ -109,6 +110,21 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     command(commands, "reset", "reset", "restore the baseline: the venue as its scenario "
             "loaded it")
     command(commands, "state", "state", "show the journal position, state hash and time")
+    explain = command(commands, "explain", "explain", "what POST /orders would answer for a "
+                      "key and a body, and why (a dry run; a running server only)")
+    explain.add_argument("--key", required=True, help="the API key the order would be sent with")
+    explain.add_argument("request", type=_json_object,
+                         help="the POST /orders body, as JSON: '{\"product_id\": ...}'")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("the body must be a JSON object")
+    return value
 
 
 class Failed(Exception):
@@ -168,6 +184,9 @@ def _token_of(data_dir: Path) -> str:
 
 
 def _offline(data_dir: Path, op: str, payload: dict[str, Any]) -> Any:
+    if op in GATEWAY_COMMANDS:
+        raise Failed(f"{op} needs a running server: start `sandex serve --data-dir "
+                     f"{data_dir}`, or pass --url and --token")
     from sandex.admin.ops import AdminError, run_offline
     from sandex.journal import JournalCorrupt
     from sandex.node.storage import open_node

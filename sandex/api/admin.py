@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from sandex.admin.catalogue import CATALOGUE
@@ -25,9 +26,11 @@ PREFIX = "/admin/"
 class AdminGateway:
     """``POST /admin/<command>`` on the shared port; raises ``ApiError`` to refuse."""
 
-    def __init__(self, node: Node, token: str) -> None:
+    def __init__(self, node: Node, token: str,
+                 extras: dict[str, Callable[[dict[str, Any]], Any]] | None = None) -> None:
         self.node = node
         self._token = token.encode()
+        self.extras = extras or {}  # commands another gateway answers (``explain``: REST's)
 
     async def __call__(self, request: Request) -> Response:
         if not _loopback(request.client):
@@ -41,6 +44,13 @@ class AdminGateway:
             raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name or "(none)")
         reading = request.method == "GET"
         args: dict[str, Any] = request.json_object() if request.body and not reading else {}
+        extra = self.extras.get(name)
+        if extra is not None:
+            if reading:
+                raise ApiError(Error.ADMIN_REFUSED, f"{name} takes a JSON body: send it with POST")
+            if self.node.in_flight:
+                await self.node.synced()  # like a read: nothing that is not yet durable
+            return json_response(extra(args))
         try:
             return json_response(await run_online(self.node, name, args, read_only=reading))
         except NodeStopped:

@@ -150,6 +150,14 @@ class Venue:
     def state_hash(self) -> str:
         return str(self.state()["state_hash"])
 
+    def explain(self, body: dict[str, Any],
+                credentials: Credentials | None = None) -> dict[str, Any]:
+        """What ``POST /orders`` with ``body`` would answer for ``credentials`` (default: the
+        trader's), and why: a dry run that changes nothing (``docs/testing.md``)."""
+        creds = credentials or self.credentials
+        answer: dict[str, Any] = self.admin("explain", key=creds.key, request=body)
+        return answer
+
     # -- clients --------------------------------------------------------------------------------
     def ccxt(self, credentials: Credentials | None = None, **options: Any) -> Any:
         """A ``ccxt.coinbaseexchange`` signed with ``credentials`` (default: the trader's),

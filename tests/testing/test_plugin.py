@@ -20,7 +20,7 @@ def run(pytester: pytest.Pytester, case: str, *args: str) -> pytest.RunResult:
 
 
 def test_the_fixture_drives_the_venue_with_real_clients(pytester: pytest.Pytester) -> None:
-    run(pytester, "trading").assert_outcomes(passed=10)
+    run(pytester, "trading").assert_outcomes(passed=11)
 
 
 def test_markers_and_scenarios_start_their_own_venue(pytester: pytest.Pytester) -> None:

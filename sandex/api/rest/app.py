@@ -14,7 +14,7 @@ from typing import Any
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
-from sandex.api.rest import openapi
+from sandex.api.rest import explain, openapi
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
@@ -39,6 +39,10 @@ class RestApp:
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
         self.signature_clock = signature_clock
+
+    def explain(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``POST /admin/explain {"key", "request"}``: what ``POST /orders`` would answer."""
+        return explain.explain(self.node, self.rate_limiter, args.get("key"), args.get("request"))
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: a restore empties every bucket (they ran on the venue time the

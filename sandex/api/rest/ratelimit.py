@@ -50,6 +50,11 @@ class RestRateLimiter:
             return None
         return Error.PUBLIC_RATE_LIMIT
 
+    def private_tokens(self, profile_id: str) -> float | None:
+        """Tokens left in a profile's private bucket after its last request (``None``: none
+        yet, or limits off): what ``explain`` reports."""
+        return self._private.tokens(profile_id) if self.limits.enabled else None
+
     def check_private(self, profile_id: str, now: float, *, fills: bool = False) -> Error | None:
         """Private endpoint, limited per profile; ``fills=True`` for ``GET /fills``."""
         if not self.limits.enabled:

@@ -119,6 +119,19 @@ def test_a_snapshot_restores_the_same_state_hash(sandex):
     assert "one-order" in [s["name"] for s in sandex.snapshots()]
 
 
+def test_explain_says_why_before_the_order_is_sent(sandex):
+    body = {"product_id": "BTC-USD", "side": "buy", "price": "60000.00", "size": "2"}
+    before = sandex.state_hash()
+    verdict = sandex.explain(body)
+    assert (verdict["would"], verdict["message"], verdict["rule"]) == (
+        "reject", "Insufficient funds", "INSUFFICIENT_FUNDS")
+    assert verdict["detail"]["available"] == "100000 USD"
+    assert verdict["detail"]["required"] == "120720 USD"  # 60000 * 2 * (1 + 0.6 %)
+    assert sandex.state_hash() == before
+    with pytest.raises(ccxt.InsufficientFunds):
+        sandex.ccxt().create_order("BTC/USD", "limit", "buy", 2, 60000)
+
+
 @pytest.mark.parametrize(("move", "message"), [
     (lambda v: v.clock.advance("-90s"), "Clock cannot move backwards"),
     (lambda v: v.clock.advance(timedelta(seconds=-1)), "Clock cannot move backwards"),
