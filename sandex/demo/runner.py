@@ -91,8 +91,14 @@ class DemoTimer:
         return Firing(self._commands(decided, at), lambda results: _refused(decided, results))
 
     def rearm(self, now: int) -> None:
+        """A restore took the venue back: tick from ``now`` with a maker and a taker as new
+        (mid prices and random streams from the seed), so every run after a restore of one
+        snapshot trades the same."""
         if self._due is not None:
             self._due = now
+        self.maker = MarketMaker(self._config)
+        self.taker = (Taker(self._config)
+                      if self._config.taker_profile_id in self._node.engine.profiles else None)
 
     def decide(self) -> Decided:
         """This tick's intents from what the engine shows now, maker's first."""
