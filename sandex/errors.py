@@ -99,6 +99,12 @@ class Error(Enum):
     PUBLIC_RATE_LIMIT = (429, "Public rate limit exceeded")
     PRIVATE_RATE_LIMIT = (429, "Private rate limit exceeded")
 
+    # -- server side: a bug, or what a fault rule answers (docs/testing.md "Faults") -----------
+    INTERNAL_ERROR = (500, "Internal server error")  # GUESS
+    BAD_GATEWAY = (502, "Bad Gateway")  # GUESS: a load balancer's (its page is HTML)
+    SERVICE_UNAVAILABLE = (503, "Service Unavailable")  # GUESS
+    GATEWAY_TIMEOUT = (504, "Gateway Timeout")  # GUESS
+
     # -- WebSocket feed (§9.6): {"type":"error","message":<message>,"reason":<reason>} ---------
     # ``status`` is what the failure would be over HTTP; the feed sends only the texts.
     # messages

@@ -4,7 +4,7 @@ A scenario lists currencies, products, fee rates, profiles with balances, and AP
 a given key, secret and passphrase, so tests and CI get reproducible credentials. ``read``
 reads the file once; ``load`` turns it into ordinary commands that go through the node like
 any other, and its ``[demo]``, ``[feed]`` and ``[clock]`` tables configure the demo, the feed
-and the venue clock.
+and the venue clock; its ``[[faults]]`` are fault rules installed at start.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sandex.core import (
     ProductStatus,
 )
 from sandex.demo import DemoConfig, demo_config
+from sandex.faults import FaultSet, RuleError
 from sandex.node import ClockMode, CreateApiKey, Node, SetClock
 from sandex.node.clock import clock_rate
 from sandex.timefmt import parse_iso
@@ -115,6 +116,18 @@ class ScenarioFile:
         if mode is ClockMode.WALL and ("start" in table or "rate" in table):
             raise ScenarioError(f"{at}: start and rate need mode = \"virtual\"")
         return ClockConfig(mode, start, rate, window)
+
+    def faults(self) -> list[object]:
+        """The ``[[faults]]`` rules, checked (docs/testing.md, "Faults"); installed at every
+        start, and again by each reset."""
+        rules = self.data.get("faults", [])
+        if not isinstance(rules, list):
+            raise ScenarioError(f"{self.path}: faults must be an array of tables ([[faults]])")
+        try:
+            FaultSet(lambda: 0, lambda: None).add_all(rules)
+        except RuleError as exc:
+            raise ScenarioError(f"{self.path}: [[faults]]: {exc}") from None
+        return rules
 
     def feed(self, rate_limits: bool) -> FeedLimits:
         """The feed's limits with the ``[feed]`` table's overrides."""

@@ -34,6 +34,7 @@ from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
+from sandex.faults import faults_of
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
@@ -140,6 +141,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         demo_config = file.demo()
         enabled = scenario.rate_limits if rate_limits is None else rate_limits
         feed_limits = file.feed(enabled)
+        rules = file.faults()
         if fresh:
             for command in scenario.commands:
                 events = node.record(command)
@@ -158,6 +160,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     feed = Feed(node, feed_limits, signature_clock=signatures)  # on the same port (§9)
     node.listeners.append(feed.on_events)
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths())
+    faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     node.listeners.append(rest.on_events)
     app = asgi(rest, feed, AdminGateway(node, secret, {"explain": rest.explain}), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,

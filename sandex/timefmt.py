@@ -17,6 +17,12 @@ _ISO = re.compile(
     r"(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$")
 
 
+_UNITS_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000,
+             "d": 86_400_000_000}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION = re.compile(rf"(?:{_PART.pattern})+")
+
+
 _last_second: list[int | str | None] = [None, ""]  # the last whole second formatted, and its text
 
 
@@ -50,3 +56,12 @@ def parse_iso(text: str) -> int | None:
         offset = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
         us -= sign * offset * 1_000_000
     return us
+
+
+def parse_duration(text: str) -> int:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1h30m"``, ``"250ms"`` in microseconds;
+    ``ValueError`` says why ``text`` is not one (a negative duration is not one)."""
+    text = text.strip()
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d")
+    return sum(round(float(n) * _UNITS_US[unit]) for n, unit in _PART.findall(text))

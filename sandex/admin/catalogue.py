@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandex.faults import LOG_MAX, presets
+
 _TEXT: dict[str, Any] = {"type": "string"}
 _DECIMAL: dict[str, Any] = {"type": "string", "example": "100"}
 _UUID: dict[str, Any] = {"type": "string", "format": "uuid"}
@@ -25,6 +27,15 @@ class Entry:
     args: dict[str, dict[str, Any]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
 
+
+_RULE: dict[str, dict[str, Any]] = {
+    "id": {**_TEXT, "example": "burst429"},
+    "layer": {"type": "string", "enum": ["rest", "feed", "engine"]},
+    "match": {"type": "object", "example": {"method": "POST", "path": "/orders"}},
+    "when": {"type": "object", "example": {"nth": [3, 4]}},
+    "max_fires": {"type": "integer", "minimum": 1},
+    "action": {"type": "object", "example": {"kind": "status", "status": 429}},
+    "seed": {"type": "integer"}}
 
 _FUNDS = Entry("", {"profile": _UUID, "currency": {**_TEXT, "example": "USD"},
                     "amount": _DECIMAL}, ("profile", "currency", "amount"))
@@ -71,5 +82,15 @@ CATALOGUE: dict[str, Entry] = {
     "explain": Entry("What POST /orders would answer for a key and a body, and why: a dry run "
                      "that changes nothing", {"key": _TEXT, "request": {"type": "object"}},
                      ("key", "request")),
+    "fault.add": Entry("Install a fault rule after the others (the body is the rule: "
+                       "docs/testing.md, Faults); refused with a message if it is bad",
+                       _RULE, ("layer", "action")),
+    "fault.list": Entry("The fault rules in order, with how often each matched and fired"),
+    "fault.clear": Entry("Remove every fault rule, or the one with this id",
+                         {"id": {**_TEXT, "example": "burst429"}}),
+    "fault.log": Entry(f"The last fault firings (at most {LOG_MAX}), oldest first"),
+    "fault.preset": Entry("Install a preset's fault rules", {
+        "name": {"type": "string", "enum": [*presets.PRESETS, *presets.NOT_YET]},
+        "seed": {"type": "integer"}}, ("name",)),
 }
 GATEWAY_COMMANDS = frozenset({"explain"})  # answered by a gateway, not ``ops`` (REST's parser)

@@ -3,10 +3,10 @@
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
-``sandex state``, ``sandex explain``. Against a running
-server (found through the data dir it holds, or ``--url`` and ``--token``) a command goes to
-its admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input
-prints one line and exits 2.
+``sandex state``, ``sandex explain``, ``sandex fault add|list|clear|log|preset`` (these
+two online only). Against a running server (found through the data dir it holds, or
+``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped data dir it is
+applied and journaled directly. Wrong input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sandex.admin.catalogue import GATEWAY_COMMANDS
 from sandex.admin.presence import TOKEN_FILE, DataDirBusy, DataDirLock, read_server
 from sandex.journal import StorageError
 
-COMMON = ("data_dir", "url", "token", "command", "action", "op", "func")
+COMMON = ("data_dir", "url", "token", "command", "action", "op", "func", "rules")
 
 
 def add_commands(commands: Any, default_data_dir: str) -> None:
@@ -116,6 +116,20 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     explain.add_argument("request", type=_json_object,
                          help="the POST /orders body, as JSON: '{\"product_id\": ...}'")
 
+    fault = commands.add_parser("fault", help="add, list, clear or log fault rules, or "
+                                "install a preset (docs/testing.md, Faults)").add_subparsers(
+        dest="action", required=True)
+    add = command(fault, "add", "fault.add", "install fault rules after the others")
+    add.add_argument("rules", type=fault_rules, metavar="FILE|JSON",
+                     help="a rule as JSON, or a .json/.toml file of one rule or [[faults]]")
+    command(fault, "list", "fault.list", "the fault rules, with how often each fired")
+    clear = command(fault, "clear", "fault.clear", "remove every fault rule, or one")
+    clear.add_argument("id", nargs="?", help="the rule's id (default: all)")
+    command(fault, "log", "fault.log", "the last fault firings, oldest first")
+    preset = command(fault, "preset", "fault.preset", "install a preset's rules")
+    preset.add_argument("name", help="rate-limit-storm, flaky-feed, timeouts-accepted")
+    preset.add_argument("--seed", type=int, help="seed of their random streams")
+
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
@@ -125,6 +139,33 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("the body must be a JSON object")
     return value
+
+
+
+def fault_rules(text: str) -> list[Any]:
+    """The rules of ``fault add``'s argument: JSON text, or a JSON or TOML file holding one
+    rule or a ``[[faults]]`` array of them."""
+    import tomllib
+
+    source = text
+    if not text.lstrip().startswith(("{", "[")):
+        try:
+            source = Path(text).read_text()
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"{text}: {exc.strerror or exc}") from None
+    try:
+        data: Any = json.loads(source)
+    except ValueError:
+        try:
+            data = tomllib.loads(source)
+        except tomllib.TOMLDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"{text}: neither JSON nor TOML ({exc})") from None
+    if isinstance(data, dict) and set(data) == {"faults"}:
+        data = data["faults"]
+    rules = data if isinstance(data, list) else [data]
+    if not rules:
+        raise argparse.ArgumentTypeError(f"{text}: no rule in it")
+    return rules
 
 
 class Failed(Exception):
@@ -139,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
     payload = {name: value for name, value in vars(args).items()
                if name not in COMMON and value is not None}
     try:
-        result = _dispatch(args, payload)
+        rules = getattr(args, "rules", None)
+        if rules is None:
+            result = _dispatch(args, payload)
+        else:  # ``fault add``: the body is the rule itself
+            result = [_dispatch(args, rule) for rule in rules]
+            result = result[0] if len(result) == 1 else result
     except Failed as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return exc.status

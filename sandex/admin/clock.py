@@ -12,32 +12,26 @@ forward only, at most 400 days at a time.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sandex import timefmt
 from sandex.core import Command, Event
 from sandex.errors import Error
 from sandex.node import ClockMode, Node, SetClock
 from sandex.node.clock import ADVANCE_MAX_US, clock_rate
 from sandex.timefmt import iso, parse_iso
 
-_UNITS_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000,
-             "d": 86_400_000_000}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_DURATION = re.compile(rf"(?:{_PART.pattern})+")
 NEXT_EXPIRY = ("next-expiry", "next:expiry")
 
 
 def parse_duration(text: str) -> int:
-    """``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1h30m"``, ``"250ms"`` in microseconds;
-    ``ValueError`` says why ``text`` is not one."""
+    """A forward duration (``sandex.timefmt.parse_duration``) in microseconds; a negative
+    one is refused as a backwards move."""
     text = text.strip()
     if text.startswith("-"):
         raise ValueError(f"{Error.CLOCK_BACKWARDS.format()} (advance by {text})")
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d")
-    return sum(round(float(n) * _UNITS_US[unit]) for n, unit in _PART.findall(text))
+    return timefmt.parse_duration(text)
 
 
 def clock_json(node: Node) -> dict[str, Any]:

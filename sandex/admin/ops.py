@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandex.admin import clock, snapshots
+from sandex.admin import clock, faults, snapshots
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -29,6 +29,7 @@ from sandex.core import (
     SetProductStatus,
     Withdraw,
 )
+from sandex.faults import faults_of
 from sandex.node import BASELINE, CreateApiKey, Node, RevokeApiKey
 from sandex.node.ids import is_uuid
 from sandex.timefmt import iso
@@ -294,7 +295,39 @@ def _reset(node: Node, args: dict[str, Any]) -> Plan:
         command = snapshots.restore(node, BASELINE)
     except ValueError as exc:
         raise AdminError(str(exc)) from None
-    return Plan([command], lambda _: snapshots.restored_json(node, BASELINE))
+
+    def render(_: list[list[Event]]) -> Any:
+        faults_of(node).reset()  # the scenario's fault rules again, counters at zero
+        return snapshots.restored_json(node, BASELINE)
+
+    return Plan([command], render)
+
+
+def _fault(make: Callable[[Node, dict[str, Any]], faults.Live]
+           ) -> Callable[[Node, dict[str, Any]], Plan]:
+    """A fault command: run on the live venue only (``faults.OFFLINE`` on a stopped one)."""
+
+    def op(node: Node, args: dict[str, Any]) -> Plan:
+        try:
+            live = make(node, args)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+
+        async def online() -> Any:
+            try:
+                return live()
+            except ValueError as exc:
+                raise AdminError(str(exc)) from None
+
+        return Plan(_refused_offline(), online=online)
+
+    return op
+
+
+def _refused_offline() -> Iterator[Command]:
+    """No commands: refused when the offline runner pulls the first one."""
+    raise AdminError(faults.OFFLINE)
+    yield  # pragma: no cover (makes this a generator)
 
 
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
@@ -321,11 +354,17 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
                                  lambda node, name: {"name": name, "deleted": True}),
     "reset": _reset,
     "state": lambda node, args: Plan([], lambda _: snapshots.state_json(node)),
+    "fault.add": _fault(faults.add),
+    "fault.list": _fault(faults.listed),
+    "fault.clear": _fault(faults.clear),
+    "fault.log": _fault(faults.log),
+    "fault.preset": _fault(faults.install_preset),
 }
 
 
 # commands that apply nothing
-READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state"})
+READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state",
+                   "fault.list", "fault.log"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

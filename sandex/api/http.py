@@ -8,7 +8,11 @@ turn an ``ApiError`` or a bug into its JSON error, send the answer, write the ac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -29,6 +33,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_TYPE = b"application/json; charset=utf-8"
+DROP_WAIT_S = 1.0  # how long a dropped connection may take to be seen as closed
 _decoder = msgspec.json.Decoder(float_hook=Decimal)  # JSON numbers stay exact
 encode = msgspec.json.encode
 
@@ -122,6 +127,22 @@ class Response:
         self.headers = headers
 
 
+class Abort(Response):
+    """No answer: the connection is closed (``reset``: abruptly, a TCP RST) instead."""
+
+    __slots__ = ("reset",)
+
+    def __init__(self, reset: bool) -> None:
+        super().__init__(b"", 0)
+        self.reset = reset
+
+
+class HtmlResponse(Response):
+    """An HTML page (what a load balancer answers), not JSON."""
+
+    __slots__ = ()
+
+
 def json_response(data: Any, status: int = 200,
                   headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     return Response(encode(data), status, headers)
@@ -152,10 +173,10 @@ async def answer(handle: Handle, request: Request) -> Response:
         return message_response(exc.message, exc.status)
     except NodeStopped:  # the node logged why, once; the server is on its way out
         log.warning("refused %s %s: the node has stopped", request.method, request.target)
-        return message_response("Internal server error", 500)
+        return error_response(Error.INTERNAL_ERROR)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.target)
-        return message_response("Internal server error", 500)
+        return error_response(Error.INTERNAL_ERROR)
 
 
 async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
@@ -164,13 +185,48 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     started = time.perf_counter()
     request = await read_request(scope, receive)
     response = await answer(handle, request)
-    headers = _COMMON_HEADERS + (response.headers or [])
+    headers = _COMMON_HEADERS
+    if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
+        if isinstance(response, Abort):
+            await drop_connection(send, receive, reset=response.reset)
+            if access is not None and access.enabled:
+                access.request(request.client, request.method, request.target, 0,
+                               (time.perf_counter() - started) * 1e3)
+            return
+        if isinstance(response, HtmlResponse):
+            headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
+    headers = headers + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
     await send({"type": "http.response.body", "body": response.body})
     if access is not None and access.enabled:
         access.request(request.client, request.method, request.target, response.status,
                        (time.perf_counter() - started) * 1e3)
+
+
+async def drop_connection(send: Send, receive: Receive | None = None, *,
+                          reset: bool = False) -> None:
+    """Close the client's connection with no answer and no close frame: gracefully (FIN), or
+    with ``reset`` abruptly (``SO_LINGER`` 0: the peer gets a TCP RST). Reaches the
+    server's transport through its ``send`` (uvicorn's is a method of the connection's
+    protocol object); then waits for the server to see the disconnect (``receive``), so it
+    does not answer 500 in the app's place. Does nothing where there is no transport."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        return
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
+    if receive is not None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(DROP_WAIT_S):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
 
 
 async def read_request(scope: Scope, receive: Receive) -> Request:

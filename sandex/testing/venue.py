@@ -71,6 +71,48 @@ class Clock:
         return answer
 
 
+Listing = list[dict[str, Any]]
+Ids = list[str]
+
+
+class Faults:
+    """The venue's fault rules (``/admin/fault.*``, docs/testing.md "Faults"): a rule is the
+    same dict as a scenario's ``[[faults]]`` table or the admin endpoint's JSON body."""
+
+    def __init__(self, admin: Http) -> None:
+        self._admin = admin
+
+    def add(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Install ``rule`` after the others; a bad one raises ``VenueError`` (400) saying
+        why, and nothing changes. Returns the rule as listed."""
+        answer: dict[str, Any] = self._admin.post("/admin/fault.add", rule)
+        return answer
+
+    def list(self) -> Listing:
+        """The rules in order, each with ``matched`` and ``fired`` counts."""
+        answer: Listing = self._admin.get("/admin/fault.list")
+        return answer
+
+    def clear(self, rule_id: str | None = None) -> Ids:
+        """Remove every rule, or the one with ``rule_id``; the ids removed."""
+        body = {} if rule_id is None else {"id": rule_id}
+        answer: dict[str, Any] = self._admin.post("/admin/fault.clear", body)
+        cleared: Ids = answer["cleared"]
+        return cleared
+
+    def log(self) -> Listing:
+        """The firings, oldest first: ``rule``, venue ``time``, ``action``, and the
+        ``request`` (method, path, key) or feed ``connection``."""
+        answer: Listing = self._admin.get("/admin/fault.log")
+        return answer
+
+    def preset(self, name: str, seed: int | None = None) -> Listing:
+        """Install preset ``name``'s rules (their random streams seeded with ``seed``)."""
+        body: dict[str, Any] = {"name": name} if seed is None else {"name": name, "seed": seed}
+        answer: Listing = self._admin.post("/admin/fault.preset", body)
+        return answer
+
+
 class Venue:
     """A sandex venue at ``url`` (``http://127.0.0.1:PORT``) with its admin token.
 
@@ -85,6 +127,7 @@ class Venue:
         self._admin = Http(self.rest_url, {"Authorization": f"Bearer {admin_token}"})
         self._public = Http(self.rest_url)
         self.clock = Clock(self._admin)
+        self.faults = Faults(self._admin)
         self._keys = tuple(default_keys() if keys is None else keys)
 
     @property

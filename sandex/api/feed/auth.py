@@ -32,10 +32,12 @@ VERIFY_PATH = "/users/self/verify"  # §9.3
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who an authenticated connection is: the key's profile and that profile's user."""
+    """Who an authenticated connection is: the key's profile and that profile's user, and
+    the key it signed with (what a fault rule's ``key`` matches)."""
 
     profile_id: str
     user_id: str
+    key: str = ""
 
 
 def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Profile],
@@ -54,4 +56,4 @@ def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Prof
     if profile is None:  # a key whose profile is gone cannot be anyone's (never in practice)
         reason = msgspec.json.encode({"message": Error.INVALID_API_KEY.format()}).decode()
         return Failure(Error.FEED_AUTHENTICATION_FAILED, reason)
-    return Identity(profile.id, profile.user_id)
+    return Identity(profile.id, profile.user_id, result.key)

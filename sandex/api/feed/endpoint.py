@@ -25,14 +25,16 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
+from sandex.api.feed.faults import ABRUPT, FeedFaults
 from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
 from sandex.api.feed.render import encode
 from sandex.api.feed.session import Session
-from sandex.api.http import Receive, Send
+from sandex.api.http import Receive, Send, drop_connection
 from sandex.api.ratelimit import RateLimiter
 from sandex.core import Event
 from sandex.errors import Error
+from sandex.faults import faults_of
 from sandex.node import Node, Restored
 
 log = logging.getLogger("sandex.feed")
@@ -56,6 +58,8 @@ class Feed:
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
         self._timers_started = False
         self.sessions: dict[Session, None] = {}  # every open connection
+        self.connections = 0  # accepted so far (a connection's number in the fault log)
+        self.faults = FeedFaults(faults_of(node), self.sessions)
         self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
 
     def on_events(self, events: list[Event]) -> None:
@@ -99,11 +103,14 @@ class Feed:
             return
         await send({"type": "websocket.accept"})
         self._start_timers()
-        await self._serve(Session(client, self.limits.queue_max), receive, send)
+        self.connections += 1
+        await self._serve(Session(client, self.limits.queue_max, self.connections), receive,
+                          send)
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         self.sessions[session] = None
+        self.faults.arm(session)
         writer = loop.create_task(_write(session, send))
         reader = loop.create_task(self._read(session, receive))
         session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
@@ -135,7 +142,7 @@ class Feed:
             elif limits.rate_limits and not self._messages.allow(session.client,
                                                                  self.wall_clock()):
                 session.close(Error.FEED_SLOW_READ, Error.FEED_SLOW_READ_REASON.format())
-            else:
+            elif not self.faults.refuse_subscribe(session, data, self.hub.state.products):
                 self.hub.handle(session, data)
 
     def _deadline(self, session: Session) -> None:
@@ -176,7 +183,10 @@ async def _write(session: Session, send: Send) -> None:
             while queue:
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if session.closing:
-                await send({"type": "websocket.close", "code": session.close_code})
+                if session.close_code == ABRUPT:  # a fault: no close frame, the TCP link cut
+                    await drop_connection(send)
+                else:
+                    await send({"type": "websocket.close", "code": session.close_code})
                 return
             wake.clear()
             await wake.wait()

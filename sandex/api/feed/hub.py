@@ -152,9 +152,9 @@ class Hub:
         state = self.state
         for channel, product_ids in added.items():
             if channel == STATUS:
-                session.push(render.encode(render.status(self.node.engine)))
+                session.push(render.encode(render.status(self.node.engine)), STATUS)
             elif channel == LEVEL3:
-                session.push(_LEVEL3_SCHEMA)
+                session.push(_LEVEL3_SCHEMA, LEVEL3)
             for product_id in product_ids:
                 product = state.products.get(product_id)
                 if product is None:
@@ -162,11 +162,12 @@ class Hub:
                 if channel in (TICKER, TICKER_BATCH):
                     tick = render.ticker(state, product, self.node.now(), product.sequence)
                     if tick is not None:
-                        session.push(render.encode(tick))
+                        session.push(render.encode(tick), channel, product_id)
                 elif channel in (LEVEL2, LEVEL2_BATCH):
-                    session.push(render.encode(render.snapshot(product)))
+                    session.push(render.encode(render.snapshot(product)), channel, product_id)
                 elif channel == MATCHES and product.last_match is not None:
-                    session.push(render.encode(render.match(product.last_match, "last_match")))
+                    session.push(render.encode(render.match(product.last_match, "last_match")),
+                                 MATCHES, product_id)
 
     # -- durable events (the node listener) --------------------------------------------------
     def on_events(self, events: list[Event]) -> None:
@@ -215,14 +216,16 @@ class Hub:
         subs = index[FULL].get(product_id)
         if subs:
             _deliver(subs, involved, own, None if not public else lambda: render.encode(
-                render.order_event(event, None) if kind is not Matched else render.match(event)))
+                render.order_event(event, None) if kind is not Matched else render.match(event)),
+                FULL, product_id)
         subs = index[USER].get(product_id)
         if subs:
-            _deliver(subs, involved, own, None)
+            _deliver(subs, involved, own, None, USER, product_id)
         if kind is Matched:
             subs = index[MATCHES].get(product_id)
             if subs:
-                _deliver(subs, involved, own, lambda: render.encode(render.match(event)))
+                _deliver(subs, involved, own, lambda: render.encode(render.match(event)),
+                         MATCHES, product_id)
         if public:
             subs = index[LEVEL3].get(product_id)
             if subs:
@@ -230,14 +233,14 @@ class Hub:
                 if compact is not None:
                     frame = render.encode(compact)
                     for s in subs:
-                        s.push(frame)
+                        s.push(frame, LEVEL3, product_id)
 
     def _level2(self, product_id: str, levels: list[Level], time: int) -> None:
         subs = self.index[LEVEL2].get(product_id)
         if subs:
             frame = render.encode(render.l2update(self.state.products[product_id], levels, time))
             for s in subs:
-                s.push(frame)
+                s.push(frame, LEVEL2, product_id)
         if self.index[LEVEL2_BATCH].get(product_id):
             pending = self._level2_pending.get(product_id)
             merged = pending[0] if pending is not None else {}
@@ -250,7 +253,7 @@ class Hub:
             tick = render.ticker(self.state, self.state.products[product_id], m.time, m.sequence)
             frame = render.encode(tick)  # type: ignore[arg-type]
             for s in subs:
-                s.push(frame)
+                s.push(frame, TICKER, product_id)
         self._tickers_changed[product_id] = None
 
     # -- timers --------------------------------------------------------------------------------
@@ -258,7 +261,7 @@ class Hub:
         """§9.5: one heartbeat per subscribed product."""
         for product_id, subs in self.index[HEARTBEAT].items():
             frame = render.encode(render.heartbeat(self.state.products[product_id], now))
-            _push_all(subs, frame)
+            _push_all(subs, frame, HEARTBEAT, product_id)
 
     def flush_level2_batch(self) -> None:
         """§9.5 ``level2_batch``: the changed levels since the last flush, in one update."""
@@ -267,7 +270,8 @@ class Hub:
             subs = self.index[LEVEL2_BATCH].get(product_id)
             if subs:
                 product = self.state.products[product_id]
-                _push_all(subs, render.encode(render.l2update(product, list(levels), time)))
+                _push_all(subs, render.encode(render.l2update(product, list(levels), time)),
+                          LEVEL2_BATCH, product_id)
 
     def flush_ticker_batch(self) -> None:
         """§9.5 ``ticker_batch``: the ticker of each product that traded since the last one."""
@@ -280,12 +284,12 @@ class Hub:
                 tick = render.ticker(self.state, product, last.time if last else 0,
                                      product.sequence)
                 if tick is not None:
-                    _push_all(subs, render.encode(tick))
+                    _push_all(subs, render.encode(tick), TICKER_BATCH, product_id)
 
     def send_status(self) -> None:
         subs = self.index[STATUS].get(_ANY_PRODUCT)
         if subs:
-            _push_all(subs, render.encode(render.status(self.node.engine)))
+            _push_all(subs, render.encode(render.status(self.node.engine)), STATUS)
 
 
 def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:
@@ -296,21 +300,23 @@ def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:
     return render.order_event(event, identity)
 
 
-def _push_all(sessions: Iterable[Session], frame: str) -> None:
+def _push_all(sessions: Iterable[Session], frame: str, channel: str,
+              product_id: str | None = None) -> None:
     for s in sessions:
-        s.push(frame)
+        s.push(frame, channel, product_id)
 
 
 def _deliver(subs: Iterable[Session], involved: tuple[str, ...],
-             own: Callable[[Identity], str], public: Callable[[], str] | None) -> None:
+             own: Callable[[Identity], str], public: Callable[[], str] | None,
+             channel: str, product_id: str) -> None:
     """Push each subscriber its own copy if its profile is ``involved``, else the public frame
     (made once, on first need; ``None``: this channel has no public copy of the event)."""
     frame = None
     for s in subs:
         who = s.identity
         if who is not None and who.profile_id in involved:
-            s.push(own(who))
+            s.push(own(who), channel, product_id)
         elif public is not None:
             if frame is None:
                 frame = public()
-            s.push(frame)
+            s.push(frame, channel, product_id)

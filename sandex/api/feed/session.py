@@ -13,11 +13,19 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from sandex.api.feed.auth import Identity
 from sandex.api.feed.protocol import error
 from sandex.api.feed.render import encode
 from sandex.errors import Error
+
+
+class FrameFilter(Protocol):
+    """What stands between the hub and a connection's queue while fault rules exist
+    (``sandex.api.feed.faults.SessionFaults``)."""
+
+    def push(self, frame: str, channel: str, product_id: str | None) -> None: ...
 
 
 class Session:
@@ -26,7 +34,9 @@ class Session:
         "client",
         "close_code",
         "closing",
+        "fault",
         "identity",
+        "number",
         "on_close",
         "queue",
         "queue_max",
@@ -34,8 +44,10 @@ class Session:
         "wake",
     )
 
-    def __init__(self, client: str, queue_max: int) -> None:
+    def __init__(self, client: str, queue_max: int, number: int = 0) -> None:
         self.client = client  # the peer's IP (rate limits)
+        self.number = number  # the feed's count of connections when this one came
+        self.fault: FrameFilter | None = None  # while the venue has feed fault rules
         self.identity: Identity | None = None  # set by an authenticated subscribe
         self.subscriptions: dict[str, dict[str, None]] = {}  # channel -> ordered product ids
         self.queue: deque[str] = deque()
@@ -46,7 +58,16 @@ class Session:
         self.accepted = False  # an (un)subscribe was accepted (the §9.1 deadline is met)
         self.on_close: Callable[[], object] | None = None  # the endpoint's close watchdog
 
-    def push(self, frame: str) -> None:
+    def push(self, frame: str, channel: str | None = None, product_id: str | None = None) -> None:
+        """Queue one text frame of ``channel`` (``None``: a reply to the client, never
+        faulted) about ``product_id``; feed fault rules see channel frames first."""
+        fault = self.fault
+        if fault is not None and channel is not None:
+            fault.push(frame, channel, product_id)
+            return
+        self.enqueue(frame)
+
+    def enqueue(self, frame: str) -> None:
         """Queue one text frame (a no-op once the session is closing)."""
         if self.closing:
             return

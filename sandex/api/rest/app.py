@@ -15,12 +15,14 @@ from typing import Any
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
 from sandex.api.rest import explain, openapi
+from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
 from sandex.auth.verify import AuthFailure, authenticate
 from sandex.core import Event
 from sandex.errors import Error
+from sandex.faults import faults_of
 from sandex.node import Node, Restored
 
 __all__ = ["RestApp"]
@@ -39,6 +41,8 @@ class RestApp:
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
         self.signature_clock = signature_clock
+        self.faults = RestFaults(faults_of(node), self._answer)
+        self._fault_rules = self.faults.rules  # empty unless a ``rest`` rule is installed
 
     def explain(self, args: dict[str, Any]) -> dict[str, Any]:
         """``POST /admin/explain {"key", "request"}``: what ``POST /orders`` would answer."""
@@ -49,6 +53,7 @@ class RestApp:
         restore moved)."""
         if events and type(events[0]) is Restored:
             self.rate_limiter = RestRateLimiter(self.rate_limiter.limits)
+            self.faults.stale.clear()  # older views of another epoch
 
     @cached_property
     def openapi(self) -> bytes:
@@ -56,7 +61,13 @@ class RestApp:
         return encode(openapi.document(self.router.routes, self.admin_paths))
 
     async def handle(self, request: Request) -> Response:
-        """The answer to ``request``, errors included (never raises)."""
+        """The answer to ``request``, errors included (never raises); a fault rule may
+        change it (``sandex.api.rest.faults``)."""
+        if self._fault_rules:
+            return await self.faults.handle(request)
+        return await answer(self._dispatch, request)
+
+    async def _answer(self, request: Request) -> Response:
         return await answer(self._dispatch, request)
 
     async def _dispatch(self, request: Request) -> Response:

@@ -631,6 +631,15 @@ def test_tiny_exponent_is_refused_promptly(alice: SignedClient) -> None:
     assert elapsed < 0.5, f"answered after {elapsed:.1f} s of CPU"
 
 
+def test_the_server_side_texts() -> None:
+    """What a bug answers, and a fault rule by default (docs/testing.md, "Faults"; their
+    answers over the wire are in tests/faults)."""
+    assert [(e.status, e.format()) for e in (Error.INTERNAL_ERROR, Error.BAD_GATEWAY,
+                                             Error.SERVICE_UNAVAILABLE, Error.GATEWAY_TIMEOUT)
+            ] == [(500, "Internal server error"), (502, "Bad Gateway"),
+                  (503, "Service Unavailable"), (504, "Gateway Timeout")]
+
+
 # -- the catalogue is complete --------------------------------------------------------------------
 
 NOT_OVER_REST = {
