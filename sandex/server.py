@@ -34,6 +34,7 @@ from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.core import Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
+from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
@@ -161,6 +162,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node.listeners.append(feed.on_events)
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths())
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
+    engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
     app = asgi(rest, feed, AdminGateway(node, secret, {"explain": rest.explain}), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,

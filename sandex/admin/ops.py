@@ -29,6 +29,7 @@ from sandex.core import (
     SetProductStatus,
     Withdraw,
 )
+from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
 from sandex.node import BASELINE, CreateApiKey, Node, RevokeApiKey
 from sandex.node.ids import is_uuid
@@ -298,6 +299,7 @@ def _reset(node: Node, args: dict[str, Any]) -> Plan:
 
     def render(_: list[list[Event]]) -> Any:
         faults_of(node).reset()  # the scenario's fault rules again, counters at zero
+        engine_faults.sync(node)  # their windows anew; the restore put the products back
         return snapshots.restored_json(node, BASELINE)
 
     return Plan([command], render)
@@ -315,9 +317,12 @@ def _fault(make: Callable[[Node, dict[str, Any]], faults.Live]
 
         async def online() -> Any:
             try:
-                return live()
+                answer = live()
             except ValueError as exc:
                 raise AdminError(str(exc)) from None
+            # engine rules are status windows: a cleared one ends now, journaled
+            await node.execute_all(engine_faults.closing(engine_faults.sync(node)))
+            return answer
 
         return Plan(_refused_offline(), online=online)
 

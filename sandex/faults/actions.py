@@ -85,14 +85,26 @@ FEED: dict[str, Fields] = {
                         "reason": (text, "Internal error")},
 }
 
-LAYERS: dict[str, dict[str, Fields]] = {"rest": REST, "feed": FEED}
-NOT_YET: dict[str, str] = {
-    "engine": "engine faults (product_status, engine_offline, halt_matching) are not "
-              "available yet"}
+ENGINE: dict[str, Fields] = {
+    "product_status": {"status": (one_of("post_only", "limit_only", "cancel_only", "disabled"),
+                                  REQUIRED)},
+    "engine_offline": {},
+}
+"""Engine faults are status windows on the venue clock (``sandex.faults.engine``): journaled
+``set_product_status`` commands at the window's edges, seen as Coinbase shows a product's
+mode. ``engine_offline`` is every matched product ``disabled`` (new orders and cancels refused
+with the maintenance text)."""
+
+LAYERS: dict[str, dict[str, Fields]] = {"rest": REST, "feed": FEED, "engine": ENGINE}
+NOT_YET: dict[str, str] = {}
+KINDS_NOT_YET: dict[str, str] = {
+    "halt_matching": "halt_matching (orders accepted pending, matched on resume) is not "
+                     "available yet"}
 
 MATCH_FIELDS: dict[str, tuple[str, ...]] = {
     "rest": ("method", "path", "key", "product"),
     "feed": ("channel", "product", "key", "type"),
+    "engine": ("product",),
 }
 """What a rule of each layer may match on (``type``: a feed message's ``type``)."""
 

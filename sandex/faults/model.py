@@ -21,6 +21,7 @@ from typing import Any
 
 from sandex.faults.actions import (
     FEED_CHANNELS,
+    KINDS_NOT_YET,
     LAYERS,
     MATCH_FIELDS,
     NOT_YET,
@@ -92,6 +93,8 @@ def parse(obj: object, auto_id: str) -> Rule:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise RuleError(f"{at}: seed must be an integer")
     kind, params = _action(obj.get("action"), layer, at)
+    if layer == "engine":
+        _engine_when(when, max_fires, at)
     source: dict[str, Any] = {"id": rule_id, "layer": layer,
                               "match": dict(obj.get("match", {})),
                               "when": dict(obj.get("when", {})), "max_fires": max_fires,
@@ -99,6 +102,15 @@ def parse(obj: object, auto_id: str) -> Rule:
     if seed is not None:
         source["seed"] = seed
     return Rule(rule_id, layer, match, when, max_fires, kind, params, seed, source)
+
+
+def _engine_when(when: When, max_fires: int | None, at: str) -> None:
+    """An engine fault is a window on the venue clock: ``when`` is ``from``/``for`` only."""
+    if when.length is None or when.nth is not None or when.every is not None \
+            or when.probability is not None or max_fires is not None:
+        raise RuleError(f"{at}: an engine fault is a window on the venue clock: when needs "
+                        "for (and from, default now), and nothing else (no nth, every, "
+                        "probability or max_fires)")
 
 
 def _match(table: object, layer: str, at: str) -> tuple[tuple[str, str | re.Pattern[str]], ...]:
@@ -216,6 +228,8 @@ def _action(table: object, layer: str, at: str) -> tuple[str, dict[str, Any]]:
         raise RuleError(f"{at}: action must be an object with a kind (a {layer} kind is one "
                         f"of {', '.join(kinds)})")
     kind = table["kind"]
+    if isinstance(kind, str) and kind in KINDS_NOT_YET:
+        raise RuleError(f"{at}: action.kind: {KINDS_NOT_YET[kind]}")
     fields = kinds.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise RuleError(f"{at}: action.kind: {kind!r} is not a {layer} action (one of "
@@ -237,7 +251,7 @@ def _action(table: object, layer: str, at: str) -> tuple[str, dict[str, Any]]:
             params[name] = check(table[name])
         except ValueError as exc:
             raise RuleError(f"{at}: action {kind}: {name} {exc}") from None
-    if "status" in params and "message" not in params:
+    if layer == "rest" and "status" in params and "message" not in params:
         message = default_message(params["status"])
         if message is None:
             raise RuleError(f"{at}: action {kind}: status {params['status']} needs a "

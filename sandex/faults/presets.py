@@ -38,10 +38,17 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
          "match": {"method": "DELETE", "path": "/orders/*"}, "when": {"probability": 0.2},
          "action": {"kind": "accept_then_timeout", "then": "close"}},
     ],
+    "maintenance-window": [
+        # a minute of cancel-only, then five minutes under maintenance, then online again
+        {"id": "maintenance-window.cancel-only", "layer": "engine",
+         "when": {"from": "+0s", "for": "1m"},
+         "action": {"kind": "product_status", "status": "cancel_only"}},
+        {"id": "maintenance-window.offline", "layer": "engine",
+         "when": {"from": "+1m", "for": "5m"}, "action": {"kind": "engine_offline"}},
+    ],
 }
 
-NOT_YET = {"maintenance-window": "needs engine faults (product status windows), which are "
-                                 "not available yet"}
+NOT_YET: dict[str, str] = {}
 
 
 def preset(name: object, seed: object = None) -> list[dict[str, Any]]:

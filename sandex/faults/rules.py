@@ -200,6 +200,13 @@ class FaultSet:
                               **where()})
         return chosen
 
+    def record(self, armed: Armed, at: int, detail: dict[str, Any]) -> None:
+        """Log a firing the venue clock made (an engine fault's window edge, at ``at``)."""
+        armed.fired += 1
+        self._fired += 1
+        self._log.append({"n": self._fired, "rule": armed.rule.id, "time": iso(at),
+                          "layer": armed.rule.layer, "action": armed.rule.kind, **detail})
+
     def note(self, armed: Armed, detail: str) -> None:
         """Add ``detail`` to the log entry of ``armed``'s latest firing."""
         for entry in reversed(self._log):

@@ -11,7 +11,7 @@ window itself is configuration (a fault rule), not state. ``close(now)`` ends a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sandex.core import Command, ProductStatus, SetProductStatus
 from sandex.node.scheduler import Firing, Host, Results
@@ -21,7 +21,8 @@ class StatusWindow:
     kind, rank = "windows", 2  # at one microsecond: after expiries and demo ticks
 
     def __init__(self, host: Host, name: str, status: ProductStatus, start: int, end: int,
-                 products: tuple[str, ...] = ()) -> None:
+                 products: tuple[str, ...] = (),
+                 on_edge: Callable[[str, int], None] | None = None) -> None:
         if end <= start:
             raise ValueError(f"window {name}: it must end after it starts")
         self._host = host
@@ -29,6 +30,7 @@ class StatusWindow:
         self.products = products  # empty: every product the venue has at the start
         self._before: dict[str, ProductStatus] | None = None  # set between the edges
         self._ended = False
+        self._on_edge = on_edge  # told ("start" or "end", venue time) as an edge fires
 
     @property
     def active(self) -> bool:
@@ -40,7 +42,10 @@ class StatusWindow:
         return self.end if self._before is not None else self.start
 
     def fire(self, at: int) -> Firing:
-        if self._before is None:
+        edge = "start" if self._before is None else "end"
+        if self._on_edge is not None:
+            self._on_edge(edge, at)
+        if edge == "start":
             return Firing(self._open(at), _changed)
         return Firing(self._close(at), _changed)
 
