@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandex.admin import clock, snapshots
+from sandex.admin import clock, races, snapshots
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -297,6 +297,26 @@ def _reset(node: Node, args: dict[str, Any]) -> Plan:
     return Plan([command], lambda _: snapshots.restored_json(node, BASELINE))
 
 
+def _race(action: Callable[[Node, dict[str, Any]], Awaitable[Any]]
+          ) -> Callable[[Node, dict[str, Any]], Plan]:
+    """A race control (``sandex.admin.races``): it acts on a running server only."""
+
+    def op(node: Node, args: dict[str, Any]) -> Plan:
+        async def online() -> Any:
+            try:
+                return await action(node, args)
+            except races.RaceError as exc:
+                raise AdminError(str(exc)) from None
+
+        def offline(_: list[list[Event]]) -> Any:
+            raise AdminError("the gate, holds and inject act on a running server (start "
+                             "`sandex serve`, or pass --url and --token)")
+
+        return Plan([], offline, online=online)
+
+    return op
+
+
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "profile.create": _profile_create,
     "profile.list": _profile_list,
@@ -321,11 +341,24 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
                                  lambda node, name: {"name": name, "deleted": True}),
     "reset": _reset,
     "state": lambda node, args: Plan([], lambda _: snapshots.state_json(node)),
+    "gate.close": _race(races.GATE["close"]),
+    "gate.held": _race(races.GATE["held"]),
+    "gate.release": _race(races.GATE["release"]),
+    "gate.open": _race(races.GATE["open"]),
+    "reply.hold": _race(races.REPLIES["close"]),
+    "reply.held": _race(races.REPLIES["held"]),
+    "reply.release": _race(races.REPLIES["release"]),
+    "reply.open": _race(races.REPLIES["open"]),
+    "feed.hold": _race(races.feed_hold),
+    "feed.held": _race(races.feed_held),
+    "feed.release": _race(races.feed_release),
+    "inject": _race(races.inject),
 }
 
 
 # commands that apply nothing
-READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state"})
+READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state", "gate.held",
+                   "reply.held", "feed.held"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

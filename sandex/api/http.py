@@ -55,7 +55,7 @@ class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
     __slots__ = ("_json", "_query", "api_key", "body", "client", "headers", "method", "path",
-                 "query_string", "target")
+                 "query_string", "receive", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str], body: bytes, client: str) -> None:
@@ -69,6 +69,7 @@ class Request:
         self.api_key: ApiKey | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = None
+        self.receive: Receive | None = None  # the connection's, to see a client go away
 
     @property
     def profile_id(self) -> str:
@@ -163,6 +164,7 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled."""
     started = time.perf_counter()
     request = await read_request(scope, receive)
+    request.receive = receive
     response = await answer(handle, request)
     headers = _COMMON_HEADERS + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,

@@ -36,6 +36,7 @@ class Identity:
 
     profile_id: str
     user_id: str
+    key: str = ""  # the API key it signed with
 
 
 def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Profile],
@@ -54,4 +55,4 @@ def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Prof
     if profile is None:  # a key whose profile is gone cannot be anyone's (never in practice)
         reason = msgspec.json.encode({"message": Error.INVALID_API_KEY.format()}).decode()
         return Failure(Error.FEED_AUTHENTICATION_FAILED, reason)
-    return Identity(profile.id, profile.user_id)
+    return Identity(profile.id, profile.user_id, result.key)

@@ -19,11 +19,13 @@ Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from sandex.admin.races import FeedHolds, races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
@@ -57,6 +59,10 @@ class Feed:
         self._timers_started = False
         self.sessions: dict[Session, None] = {}  # every open connection
         self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
+        self._numbers = itertools.count(1)  # connection ids
+        self.holds = races_of(node).feed  # connections whose frames wait (admin ``feed.hold``)
+        self.holds.wake = self._wake_all
+        self.holds.connections = self._connections_json
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: one durable command's events, in command order.
@@ -99,12 +105,13 @@ class Feed:
             return
         await send({"type": "websocket.accept"})
         self._start_timers()
-        await self._serve(Session(client, self.limits.queue_max), receive, send)
+        await self._serve(Session(client, self.limits.queue_max, next(self._numbers)),
+                          receive, send)
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         self.sessions[session] = None
-        writer = loop.create_task(_write(session, send))
+        writer = loop.create_task(_write(session, send, self.holds))
         reader = loop.create_task(self._read(session, receive))
         session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
         deadline = loop.call_later(self.limits.subscribe_deadline_s, self._deadline, session)
@@ -143,6 +150,17 @@ class Feed:
             seconds = f"{self.limits.subscribe_deadline_s:g}"
             session.close(Error.FEED_SUBSCRIBE_REQUIRED, Error.FEED_DEADLINE.format(seconds))
 
+    # -- feed holds ------------------------------------------------------------------------------
+    def _wake_all(self) -> None:
+        for session in self.sessions:
+            session.wake.set()
+
+    def _connections_json(self) -> list[dict[str, Any]]:
+        return [{"connection": s.id, "client": s.client,
+                 "key": s.identity.key if s.identity else None,
+                 "profile": s.identity.profile_id if s.identity else None,
+                 "queued": len(s.queue)} for s in self.sessions]
+
     # -- timers --------------------------------------------------------------------------------
     def _start_timers(self) -> None:
         """Start the periodic messages with the first connection (a loop is running then)."""
@@ -168,12 +186,15 @@ class Feed:
         loop.call_later(interval, run)
 
 
-async def _write(session: Session, send: Send) -> None:
-    """Send queued frames in order; after ``close``, a close frame, then return."""
+async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
+    """Send queued frames in order; after ``close``, a close frame, then return. While a feed
+    hold names the connection its frames stay queued (a closing connection flushes)."""
     queue, wake = session.queue, session.wake
     try:
         while True:
-            while queue:
+            while queue and (not holds.rules or session.closing or not holds.holds(
+                    session.id, *((session.identity.key, session.identity.profile_id)
+                                  if session.identity else (None, None)))):
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if session.closing:
                 await send({"type": "websocket.close", "code": session.close_code})

@@ -26,6 +26,7 @@ class Session:
         "client",
         "close_code",
         "closing",
+        "id",
         "identity",
         "on_close",
         "queue",
@@ -34,8 +35,9 @@ class Session:
         "wake",
     )
 
-    def __init__(self, client: str, queue_max: int) -> None:
+    def __init__(self, client: str, queue_max: int, id: int = 0) -> None:
         self.client = client  # the peer's IP (rate limits)
+        self.id = id  # the connection's number (feed holds name it)
         self.identity: Identity | None = None  # set by an authenticated subscribe
         self.subscriptions: dict[str, dict[str, None]] = {}  # channel -> ordered product ids
         self.queue: deque[str] = deque()

@@ -12,9 +12,10 @@ import time
 from functools import cached_property
 from typing import Any
 
+from sandex.admin.races import races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
-from sandex.api.rest import openapi
+from sandex.api.rest import openapi, races
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
@@ -39,6 +40,8 @@ class RestApp:
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
         self.signature_clock = signature_clock
+        self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
+        self.races.inject = self.inject
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: a restore empties every bucket (they ran on the venue time the
@@ -79,4 +82,10 @@ class RestApp:
         if limited is not None:
             return error_response(limited)
         request.api_key = result
+        if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):
+            return await races.run(self, self.races, kind, route, request, params)
         return await route.handler(self, request, **params)
+
+    async def inject(self, profile_id: str, kind: str, args: dict[str, Any]) -> tuple[int, Any]:
+        """One order request as ``profile_id``, past the gate (``races.inject``)."""
+        return await races.inject(self, self.router.match, profile_id, kind, args)
