@@ -41,5 +41,5 @@ def test_a_scenario_refuses_a_client_oid_dedup_that_is_not_a_boolean():
     from sandex.node import Node
     from sandex.scenario import ScenarioError, build
 
-    with pytest.raises(ScenarioError, match="venue.client_oid_dedup must be true or false"):
+    with pytest.raises(ScenarioError, match=r"venue\.client_oid_dedup must be true or false"):
         build({"venue": {"client_oid_dedup": "no"}}, Node())
