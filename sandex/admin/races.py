@@ -250,6 +250,7 @@ class Races:
             self.gate.free(list(self.gate.held.values()), released=False)
             self.replies.open()
             self.feed.release(all=True)
+            self._changed()
 
 
 _RACES: weakref.WeakKeyDictionary[Node, Races] = weakref.WeakKeyDictionary()

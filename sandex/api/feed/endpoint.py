@@ -10,6 +10,7 @@ Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` 
   within ``subscribe_deadline_s`` (§9.1: 5 s) is sent an error and closed.
 * Writer: drains the session's queue into the socket; the transport's own backpressure (the
   server pauses ``send`` while its buffer is full) is what fills the queue of a slow reader.
+  While a feed hold (``sandex.admin.races``) names the connection, frames stay queued.
 * Closing: the last error frame goes out, then a close frame. A writer that cannot flush
   within ``close_grace_s`` (a client that stopped reading) is abandoned and the connection
   dropped. Protocol pings are answered by the server library; the ``heartbeat`` channel is
@@ -192,9 +193,7 @@ async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
     queue, wake = session.queue, session.wake
     try:
         while True:
-            while queue and (not holds.rules or session.closing or not holds.holds(
-                    session.id, *((session.identity.key, session.identity.profile_id)
-                                  if session.identity else (None, None)))):
+            while queue and not (holds.rules and not session.closing and _held(holds, session)):
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if session.closing:
                 await send({"type": "websocket.close", "code": session.close_code})
@@ -203,6 +202,11 @@ async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
             await wake.wait()
     except Exception:  # the client went away (the server raises ClientDisconnected/OSError)
         return
+
+
+def _held(holds: FeedHolds, session: Session) -> bool:
+    who = session.identity
+    return holds.holds(session.id, who.key if who else None, who.profile_id if who else None)
 
 
 async def _deny(scope: dict[str, Any], send: Send, error: Error) -> None:
