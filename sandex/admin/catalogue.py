@@ -92,6 +92,10 @@ CATALOGUE: dict[str, Entry] = {
     "snapshot.delete": Entry("Forget a named snapshot", {"name": _NAME}, ("name",)),
     "reset": Entry("Restore the baseline: the venue as its scenario loaded it"),
     "state": Entry("The journal position, state hash and venue time"),
+    "venue": Entry("The venue's settings (client_oid_dedup)"),
+    "venue.set": Entry("Change venue settings (journaled): client_oid_dedup false places a "
+                       "second order for a reused client_oid, as Coinbase does", {
+        "client_oid_dedup": {"type": "boolean"}}),
     **{f"{prefix}.{name}": entry for prefix, close, what in (
         ("gate", "close", "order requests at the gate (before they are applied)"),
         ("reply", "hold", "the replies of order requests (applied at once)"))

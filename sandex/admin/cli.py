@@ -110,6 +110,11 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     command(commands, "reset", "reset", "restore the baseline: the venue as its scenario "
             "loaded it")
     command(commands, "state", "state", "show the journal position, state hash and time")
+    venue = command(commands, "venue", "venue", "show the venue's settings, or set them")
+    settings = venue.add_subparsers(dest="action")
+    command(settings, "set", "venue.set", "change venue settings (journaled)").add_argument(
+        "--client-oid-dedup", choices=("true", "false"),
+        help="false: a reused client_oid places a second order, as on Coinbase")
     _race_commands(commands, command)
 
 

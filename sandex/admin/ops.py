@@ -27,6 +27,7 @@ from sandex.core import (
     Rejected,
     SetFees,
     SetProductStatus,
+    SetVenue,
     Withdraw,
 )
 from sandex.node import BASELINE, CreateApiKey, Node, RevokeApiKey
@@ -297,6 +298,24 @@ def _reset(node: Node, args: dict[str, Any]) -> Plan:
     return Plan([command], lambda _: snapshots.restored_json(node, BASELINE))
 
 
+def venue_json(node: Node) -> dict[str, Any]:
+    return {"client_oid_dedup": node.engine.client_oid_dedup}
+
+
+def _venue_set(node: Node, args: dict[str, Any]) -> Plan:
+    """``SetVenue`` carries every setting: the ones not given keep their current value."""
+    unknown = sorted(set(args) - set(venue_json(node)))
+    if unknown:
+        raise AdminError(f"unknown venue setting {unknown[0]!r}")
+    value = args.get("client_oid_dedup", node.engine.client_oid_dedup)
+    if isinstance(value, str) and value in ("true", "false"):
+        value = value == "true"
+    if not isinstance(value, bool):
+        raise AdminError(f"--client-oid-dedup: {value!r} is not true or false")
+    return Plan([SetVenue(time=node.stamp(), client_oid_dedup=value)],
+                lambda _: venue_json(node))
+
+
 def _race(action: Callable[[Node, dict[str, Any]], Awaitable[Any]]
           ) -> Callable[[Node, dict[str, Any]], Plan]:
     """A race control (``sandex.admin.races``): it acts on a running server only."""
@@ -341,6 +360,8 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
                                  lambda node, name: {"name": name, "deleted": True}),
     "reset": _reset,
     "state": lambda node, args: Plan([], lambda _: snapshots.state_json(node)),
+    "venue": lambda node, args: Plan([], lambda _: venue_json(node)),
+    "venue.set": _venue_set,
     "gate.close": _race(races.GATE["close"]),
     "gate.held": _race(races.GATE["held"]),
     "gate.release": _race(races.GATE["release"]),
@@ -357,8 +378,8 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
 
 
 # commands that apply nothing
-READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state", "gate.held",
-                   "reply.held", "feed.held"})
+READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state", "venue",
+                   "gate.held", "reply.held", "feed.held"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

@@ -43,3 +43,27 @@ def test_a_scenario_refuses_a_client_oid_dedup_that_is_not_a_boolean():
 
     with pytest.raises(ScenarioError, match=r"venue\.client_oid_dedup must be true or false"):
         build({"venue": {"client_oid_dedup": "no"}}, Node())
+
+
+def test_venue_set_switches_it_until_the_next_reset(sandex):
+    assert sandex.admin("venue.set", client_oid_dedup=False) == {"client_oid_dedup": False}
+    first, retry = place_twice(sandex)
+    assert retry["id"] != first["id"]
+    sandex.reset()
+    assert sandex.admin("venue") == {"client_oid_dedup": True}
+    first, retry = place_twice(sandex)
+    assert retry["id"] == first["id"]
+
+
+def test_venue_set_refuses_what_it_does_not_know():
+    from sandex.admin.ops import AdminError, run_offline
+    from sandex.node import Node
+
+    node = Node()
+    for args, message in (({"client_oid_dedup": "maybe"}, "is not true or false"),
+                          ({"dedup": False}, "unknown venue setting 'dedup'")):
+        with pytest.raises(AdminError, match=message):
+            run_offline(node, "venue.set", args)
+    assert run_offline(node, "venue.set", {"client_oid_dedup": "false"}) == {
+        "client_oid_dedup": False}
+    assert node.engine.client_oid_dedup is False
