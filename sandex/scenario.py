@@ -25,6 +25,7 @@ from sandex.core import (
     CreateProfile,
     Deposit,
     ProductStatus,
+    SetVenue,
 )
 from sandex.demo import DemoConfig, demo_config
 from sandex.faults import FaultSet, RuleError
@@ -157,6 +158,11 @@ def build(data: dict[str, Any], node: Node, where: str = "scenario") -> Scenario
     maker = venue.get("maker_fee_rate", DEFAULT_MAKER_FEE)
     taker = venue.get("taker_fee_rate", DEFAULT_TAKER_FEE)
     out = scenario.commands
+    dedup = venue.get("client_oid_dedup", True)
+    if not isinstance(dedup, bool):
+        raise ScenarioError(f"{where}: venue.client_oid_dedup must be true or false")
+    if not dedup:  # journaled only when not the default
+        out.append(SetVenue(time=node.stamp(), client_oid_dedup=False))
     for i, cur in enumerate(data.get("currencies", [])):
         at = f"{where}: currencies[{i}]"
         out.append(AddCurrency(time=node.stamp(), currency=_text(cur, "id", at),

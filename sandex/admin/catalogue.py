@@ -40,6 +40,30 @@ _RULE: dict[str, dict[str, Any]] = {
 _FUNDS = Entry("", {"profile": _UUID, "currency": {**_TEXT, "example": "USD"},
                     "amount": _DECIMAL}, ("profile", "currency", "amount"))
 
+_MATCH: dict[str, Any] = {"type": "object", "properties": {
+    "type": {"type": "string", "enum": ["place", "cancel", "cancel_all"]},
+    **{name: _TEXT for name in ("order_id", "client_oid", "key", "profile", "product_id")}},
+    "additionalProperties": False, "example": {"type": "cancel"}}
+_FEED_MATCH: dict[str, Any] = {"type": "object", "properties": {
+    "connection": {"type": "integer"}, "key": _TEXT, "profile": _UUID},
+    "additionalProperties": False}
+
+
+def _holds(close: str, what: str) -> dict[str, Entry]:
+    """The four commands of a hold list (the gate's, the replies')."""
+    return {
+        close: Entry(
+            f"Hold {what} that match (any rule set so far); {{}} matches every one",
+            {"match": _MATCH}),
+        "held": Entry(f"The rules and the {what} held, in arrival order"),
+        "release": Entry(f"Release held {what}: ids in the order given, the oldest n, or "
+                         "all", {"ids": {"type": "array", "items": {"type": "integer"}},
+                                 "n": {"type": "integer", "minimum": 1},
+                                 "all": {"type": "boolean"}}),
+        "open": Entry(f"Stop holding {what}; release every one, in arrival order"),
+    }
+
+
 CATALOGUE: dict[str, Entry] = {
     "profile.create": Entry("Create a profile", {
         "name": _TEXT, "id": _UUID, "maker_fee_rate": _DECIMAL, "taker_fee_rate": _DECIMAL},
@@ -92,5 +116,23 @@ CATALOGUE: dict[str, Entry] = {
     "fault.preset": Entry("Install a preset's fault rules", {
         "name": {"type": "string", "enum": [*presets.PRESETS, *presets.NOT_YET]},
         "seed": {"type": "integer"}}, ("name",)),
+    "venue": Entry("The venue's settings (client_oid_dedup)"),
+    "venue.set": Entry("Change venue settings (journaled): client_oid_dedup false places a "
+                       "second order for a reused client_oid, as Coinbase does", {
+        "client_oid_dedup": {"type": "boolean"}}),
+    **{f"{prefix}.{name}": entry for prefix, close, what in (
+        ("gate", "close", "order requests at the gate (before they are applied)"),
+        ("reply", "hold", "the replies of order requests (applied at once)"))
+       for name, entry in _holds(close, what).items()},
+    "feed.hold": Entry("Hold the feed frames of matching WebSocket connections",
+                       {"match": _FEED_MATCH}, ("match",)),
+    "feed.held": Entry("The feed holds and the connections they hold"),
+    "feed.release": Entry("Drop a feed hold (or all): held frames go out", {
+        "match": _FEED_MATCH, "all": {"type": "boolean"}}),
+    "inject": Entry("Run an order command as a profile past the gate (journaled as REST "
+                    "would): place, cancel or cancel_all", {
+        "profile": _UUID, "command": {"type": "object", "example": {"place": {
+            "product_id": "BTC-USD", "side": "sell", "type": "market", "size": "0.01"}}}},
+        ("profile", "command")),
 }
 GATEWAY_COMMANDS = frozenset({"explain"})  # answered by a gateway, not ``ops`` (REST's parser)

@@ -3,10 +3,11 @@
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
-``sandex state``, ``sandex explain``, ``sandex fault add|list|clear|log|preset`` (these
-two online only). Against a running server (found through the data dir it holds, or
-``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped data dir it is
-applied and journaled directly. Wrong input prints one line and exits 2.
+``sandex state``, and, with a running server only, ``sandex explain``, ``sandex fault
+add|list|clear|log|preset`` and the race controls ``sandex gate|reply|feed ...`` and ``sandex
+inject``. Against a running server (found through the data dir it holds, or ``--url`` and
+``--token``) a command goes to its admin endpoint; on a stopped data dir it is applied and
+journaled directly. Wrong input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -130,6 +131,13 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     preset.add_argument("name", help="rate-limit-storm, flaky-feed, timeouts-accepted")
     preset.add_argument("--seed", type=int, help="seed of their random streams")
 
+    venue = command(commands, "venue", "venue", "show the venue's settings, or set them")
+    settings = venue.add_subparsers(dest="action")
+    command(settings, "set", "venue.set", "change venue settings (journaled)").add_argument(
+        "--client-oid-dedup", choices=("true", "false"),
+        help="false: a reused client_oid places a second order, as on Coinbase")
+    _race_commands(commands, command)
+
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
@@ -139,7 +147,6 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("the body must be a JSON object")
     return value
-
 
 
 def fault_rules(text: str) -> list[Any]:
@@ -168,6 +175,82 @@ def fault_rules(text: str) -> list[Any]:
     return rules
 
 
+MATCH_FLAGS = ("type", "order_id", "client_oid", "key", "profile", "product_id")
+FEED_FLAGS = ("connection", "key", "profile")
+
+
+def _race_commands(commands: Any, command: Any) -> None:
+    """``sandex gate|reply close|hold|held|release|open``, ``sandex feed hold|held|release``
+    and ``sandex inject`` (docs/testing.md, "Races"): on a running server only."""
+    for name, close, what in (("gate", "close", "order requests before they are applied"),
+                              ("reply", "hold", "the replies of order requests")):
+        verbs = commands.add_parser(name, help=f"hold and release {what}").add_subparsers(
+            dest="action", required=True)
+        holding = command(verbs, close, f"{name}.{close}", f"hold {what} that match (all "
+                          "order requests if no flag is given)")
+        _match_flags(holding, MATCH_FLAGS, required=False)
+        command(verbs, "held", f"{name}.held", f"list the rules and {what} held")
+        release = command(verbs, "release", f"{name}.release",
+                          "release held entries: IDS in that order, the oldest --n, or --all")
+        release.add_argument("ids", nargs="*", type=int, default=None)
+        release.add_argument("--n", type=int)
+        release.add_argument("--all", action="store_true", default=None)
+        command(verbs, "open", f"{name}.open", f"stop holding {what}; release them all")
+    feed = commands.add_parser("feed", help="hold and release WebSocket frames"
+                               ).add_subparsers(dest="action", required=True)
+    _match_flags(command(feed, "hold", "feed.hold", "hold the frames of matching "
+                         "connections"), FEED_FLAGS, required=True)
+    command(feed, "held", "feed.held", "list the feed holds and the connections held")
+    release = command(feed, "release", "feed.release", "drop a feed hold (its frames go out)")
+    _match_flags(release, FEED_FLAGS, required=False)
+    release.add_argument("--all", action="store_true", default=None)
+    inject = command(commands, "inject", "inject", "run an order command as a profile, past "
+                     "the gate")
+    inject.set_defaults(func=_run_inject)
+    inject.add_argument("--profile", required=True)
+    kinds = inject.add_mutually_exclusive_group(required=True)
+    kinds.add_argument("--place", metavar="JSON", help="a POST /orders body")
+    kinds.add_argument("--cancel", metavar="ORDER_ID", help="an order id or client:<oid>")
+    kinds.add_argument("--cancel-all", action="store_true", default=None)
+    inject.add_argument("--product-id", help="scope of --cancel or --cancel-all")
+
+
+def _match_flags(parser: argparse.ArgumentParser, names: tuple[str, ...],
+                 required: bool) -> None:
+    """``--type``, ``--order-id``, ...: sent as the ``match`` object."""
+    for name in names:
+        parser.add_argument("--" + name.replace("_", "-"),
+                            type=int if name == "connection" else str)
+
+    def func(args: argparse.Namespace) -> int:
+        match = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+        for n in names:
+            delattr(args, n)
+        if match or required:
+            args.match = match
+        return run(args)
+
+    parser.set_defaults(func=func)
+
+
+def _run_inject(args: argparse.Namespace) -> int:
+    scope = {"product_id": args.product_id} if args.product_id else {}
+    if args.place is not None:
+        try:
+            body = json.loads(args.place)
+        except ValueError:
+            print("sandex: --place: not a JSON object", file=sys.stderr)
+            return 2
+        command: dict[str, Any] = {"place": body}
+    elif args.cancel is not None:
+        command = {"cancel": {"order_id": args.cancel, **scope}}
+    else:
+        command = {"cancel_all": scope}
+    for name in ("place", "cancel", "cancel_all", "product_id"):
+        delattr(args, name)
+    return run(args, {"command": command})
+
+
 class Failed(Exception):
     """A one-line failure for stderr, with its exit status."""
 
@@ -176,9 +259,10 @@ class Failed(Exception):
         self.status = status
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
+    """Send the command's flags (and ``extra`` arguments) and print the answer."""
     payload = {name: value for name, value in vars(args).items()
-               if name not in COMMON and value is not None}
+               if name not in COMMON and value is not None} | (extra or {})
     try:
         rules = getattr(args, "rules", None)
         if rules is None:

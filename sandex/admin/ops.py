@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandex.admin import clock, faults, snapshots
+from sandex.admin import clock, faults, races, snapshots
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -27,6 +27,7 @@ from sandex.core import (
     Rejected,
     SetFees,
     SetProductStatus,
+    SetVenue,
     Withdraw,
 )
 from sandex.faults import engine as engine_faults
@@ -335,6 +336,44 @@ def _refused_offline() -> Iterator[Command]:
     yield  # pragma: no cover (makes this a generator)
 
 
+def venue_json(node: Node) -> dict[str, Any]:
+    return {"client_oid_dedup": node.engine.client_oid_dedup}
+
+
+def _venue_set(node: Node, args: dict[str, Any]) -> Plan:
+    """``SetVenue`` carries every setting: the ones not given keep their current value."""
+    unknown = sorted(set(args) - set(venue_json(node)))
+    if unknown:
+        raise AdminError(f"unknown venue setting {unknown[0]!r}")
+    value = args.get("client_oid_dedup", node.engine.client_oid_dedup)
+    if isinstance(value, str) and value in ("true", "false"):
+        value = value == "true"
+    if not isinstance(value, bool):
+        raise AdminError(f"--client-oid-dedup: {value!r} is not true or false")
+    return Plan([SetVenue(time=node.stamp(), client_oid_dedup=value)],
+                lambda _: venue_json(node))
+
+
+def _race(action: Callable[[Node, dict[str, Any]], Awaitable[Any]]
+          ) -> Callable[[Node, dict[str, Any]], Plan]:
+    """A race control (``sandex.admin.races``): it acts on a running server only."""
+
+    def op(node: Node, args: dict[str, Any]) -> Plan:
+        async def online() -> Any:
+            try:
+                return await action(node, args)
+            except races.RaceError as exc:
+                raise AdminError(str(exc)) from None
+
+        def offline(_: list[list[Event]]) -> Any:
+            raise AdminError("the gate, holds and inject act on a running server (start "
+                             "`sandex serve`, or pass --url and --token)")
+
+        return Plan([], offline, online=online)
+
+    return op
+
+
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "profile.create": _profile_create,
     "profile.list": _profile_list,
@@ -364,12 +403,26 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "fault.clear": _fault(faults.clear),
     "fault.log": _fault(faults.log),
     "fault.preset": _fault(faults.install_preset),
+    "venue": lambda node, args: Plan([], lambda _: venue_json(node)),
+    "venue.set": _venue_set,
+    "gate.close": _race(races.GATE["close"]),
+    "gate.held": _race(races.GATE["held"]),
+    "gate.release": _race(races.GATE["release"]),
+    "gate.open": _race(races.GATE["open"]),
+    "reply.hold": _race(races.REPLIES["close"]),
+    "reply.held": _race(races.REPLIES["held"]),
+    "reply.release": _race(races.REPLIES["release"]),
+    "reply.open": _race(races.REPLIES["open"]),
+    "feed.hold": _race(races.feed_hold),
+    "feed.held": _race(races.feed_held),
+    "feed.release": _race(races.feed_release),
+    "inject": _race(races.inject),
 }
 
 
 # commands that apply nothing
 READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state",
-                   "fault.list", "fault.log"})
+                   "fault.list", "fault.log", "venue", "gate.held", "reply.held", "feed.held"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

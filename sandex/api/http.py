@@ -60,7 +60,7 @@ class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
     __slots__ = ("_json", "_query", "api_key", "body", "client", "headers", "method", "path",
-                 "query_string", "target")
+                 "query_string", "receive", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str], body: bytes, client: str) -> None:
@@ -74,6 +74,7 @@ class Request:
         self.api_key: ApiKey | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = None
+        self.receive: Receive | None = None  # the connection's, to see a client go away
 
     @property
     def profile_id(self) -> str:
@@ -184,6 +185,7 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled."""
     started = time.perf_counter()
     request = await read_request(scope, receive)
+    request.receive = receive
     response = await answer(handle, request)
     headers = _COMMON_HEADERS
     if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)

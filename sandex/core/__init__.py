@@ -16,6 +16,7 @@ from sandex.core.commands import (
     PlaceOrder,
     SetFees,
     SetProductStatus,
+    SetVenue,
     Transfer,
     Withdraw,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "Rejected",
     "SetFees",
     "SetProductStatus",
+    "SetVenue",
     "Side",
     "Status",
     "StopType",

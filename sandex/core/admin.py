@@ -13,6 +13,7 @@ from sandex.core.commands import (
     Deposit,
     SetFees,
     SetProductStatus,
+    SetVenue,
     Transfer,
     Withdraw,
 )
@@ -68,6 +69,10 @@ def add_product(state: State, cmd: AddProduct) -> None:
         cmd.product_id, cmd.base_currency, cmd.quote_currency, cmd.base_increment,
         cmd.quote_increment, cmd.min_market_funds, cmd.status)
     state._events.append(ProductUpdated(cmd.time, cmd.product_id, str(cmd.status)))
+
+
+def set_venue(state: State, cmd: SetVenue) -> None:
+    state.client_oid_dedup = cmd.client_oid_dedup
 
 
 def set_product_status(state: State, cmd: SetProductStatus) -> None:

@@ -138,7 +138,16 @@ class Transfer(Command, frozen=True, gc=False, tag="transfer", kw_only=True):
     transfer_id: str
 
 
+class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
+    """The venue's settings, all of them (an omitted field is its default).
+
+    ``client_oid_dedup``: a place whose client_oid the profile already used answers that
+    order (sandex's exactly-once); false places another order, as Coinbase does."""
+
+    client_oid_dedup: bool = True
+
+
 AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
-    | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer
+    | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
 )

@@ -25,6 +25,7 @@ from sandex.core.commands import (
     PlaceOrder,
     SetFees,
     SetProductStatus,
+    SetVenue,
     Transfer,
     Withdraw,
 )
@@ -93,7 +94,7 @@ class Engine(State):
         client_oid = cmd.client_oid
         if client_oid is not None:
             prior = profile.by_client_oid.get(client_oid)
-            if prior is not None:  # a retry: answer with the order already placed
+            if prior is not None and self.client_oid_dedup:  # a retry: answer that order
                 self._events.append(Duplicate(cmd.time, prior.id, profile.id))
                 return
         order_id = cmd.order_id
@@ -447,6 +448,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     AddCurrency: admin.add_currency,
     AddProduct: admin.add_product,
     SetProductStatus: admin.set_product_status,
+    SetVenue: admin.set_venue,
     CreateProfile: admin.create_profile,
     SetFees: admin.set_fees,
     Deposit: admin.deposit,

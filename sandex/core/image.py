@@ -132,6 +132,7 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     clock: int
     order_number: int
     entry_id: int
+    client_oid_dedup: bool = True
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
@@ -161,6 +162,7 @@ def export(engine: Engine) -> EngineImage:
         clock=engine.clock,
         order_number=engine._order_number,
         entry_id=engine._entry_id,
+        client_oid_dedup=engine.client_oid_dedup,
     )
 
 
@@ -215,6 +217,7 @@ def restore(image: EngineImage) -> Engine:
     engine.clock = image.clock
     engine._order_number = image.order_number
     engine._entry_id = image.entry_id
+    engine.client_oid_dedup = image.client_oid_dedup
     for p in image.profiles:
         profile = engine.profiles[p.id] = Profile(p.id, p.user_id, p.name, p.maker_rate,
                                                   p.taker_rate, p.created_at)

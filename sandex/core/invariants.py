@@ -97,4 +97,6 @@ def state_hash(engine: State) -> str:
                             order.fill_fees)).encode())
     digest.update(repr((sorted((c, a.balance) for c, a in engine.fee_accounts.items()),
                         engine.clock, engine._entry_id, engine._order_number)).encode())
+    if not engine.client_oid_dedup:  # added later: a venue at its default hashes as before
+        digest.update(b"client_oid_dedup=False")
     return digest.hexdigest()

@@ -28,6 +28,7 @@ class State:
         self.fee_accounts: dict[str, Account] = {}
         self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
         self.clock = 0  # the last AdvanceClock time, microseconds
+        self.client_oid_dedup = True  # a reused client_oid answers its order (``SetVenue``)
         self._expiries: list[tuple[int, int, Order]] = []  # (expire_time, number, order)
         self._order_number = 0  # the last order's arrival number
         self._entry_id = 0  # the last ledger entry id

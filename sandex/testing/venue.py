@@ -8,6 +8,7 @@ object drives a venue the pytest plugin started or one started by hand. A refusa
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -113,6 +114,94 @@ class Faults:
         return answer
 
 
+class _HoldList:
+    """One hold list of the venue (``/admin/<prefix>.*``): what it holds, in arrival order,
+    as ``{"id", "method", "path", "key", "client_oid", "order_id", "summary", "waited_ms"}``."""
+
+    def __init__(self, admin: Http, prefix: str) -> None:
+        self._admin = admin
+        self._prefix = prefix
+
+    def _hold(self, close: str, match: dict[str, Any] | None) -> dict[str, Any]:
+        answer: dict[str, Any] = self._admin.post(f"/admin/{self._prefix}.{close}",
+                                                  {"match": match or {}})
+        return answer
+
+    def held(self) -> list[dict[str, Any]]:
+        answer: dict[str, Any] = self._admin.get(f"/admin/{self._prefix}.held")
+        return list(answer["held"])
+
+    def wait(self, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The held list once it holds at least ``count`` (``TimeoutError`` after
+        ``timeout`` seconds): a request sent from another thread is held once listed."""
+        deadline = time.monotonic() + timeout
+        while len(held := self.held()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(held)} held after {timeout} s, not {count}")
+            time.sleep(0.005)
+        return held
+
+    def release(self, ids: Sequence[int] | None = None, n: int | None = None,
+                all: bool = False) -> dict[str, Any]:
+        """Let held entries go, in the order given (``ids``), the oldest ``n``, or ``all``;
+        answers once what they applied is durable: ``{"released": [ids], ...}``."""
+        args: dict[str, Any] = {"all": True} if all else {}
+        if ids is not None:
+            args["ids"] = list(ids)
+        if n is not None:
+            args["n"] = n
+        answer: dict[str, Any] = self._admin.post(f"/admin/{self._prefix}.release", args)
+        return answer
+
+    def open(self) -> dict[str, Any]:
+        """Stop holding and release everything held, in arrival order."""
+        answer: dict[str, Any] = self._admin.post(f"/admin/{self._prefix}.open", {})
+        return answer
+
+
+class Gate(_HoldList):
+    """The gate in front of the sequencer: held order requests are not applied yet."""
+
+    def close(self, match: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Hold order requests matching ``match`` (``type``: place, cancel, cancel_all;
+        ``order_id``, ``client_oid``, ``key``, ``profile``, ``product_id``; ``{}``: all)."""
+        return self._hold("close", match)
+
+
+class Replies(_HoldList):
+    """Reply holds: matching order requests are applied at once, their answers wait."""
+
+    def hold(self, match: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Hold the replies of order requests matching ``match`` (as ``Gate.close``)."""
+        return self._hold("hold", match)
+
+
+class FeedHolds:
+    """Feed holds: frames for matching WebSocket connections stay queued until released."""
+
+    def __init__(self, admin: Http) -> None:
+        self._admin = admin
+
+    def hold(self, match: dict[str, Any]) -> dict[str, Any]:
+        """Hold frames of connections matching ``match``: ``connection`` (an id of
+        ``held()``'s list), ``key`` or ``profile`` (of an authenticated subscribe)."""
+        answer: dict[str, Any] = self._admin.post("/admin/feed.hold", {"match": match})
+        return answer
+
+    def held(self) -> dict[str, Any]:
+        """``{"matches": [...], "held": [{"connection", "client", "key", "profile",
+        "queued"}]}``."""
+        answer: dict[str, Any] = self._admin.get("/admin/feed.held")
+        return answer
+
+    def release(self, match: dict[str, Any] | None = None, all: bool = False
+                ) -> dict[str, Any]:
+        """Drop the hold ``match`` (or every hold): the queued frames go out."""
+        args: dict[str, Any] = {"all": True} if all else {"match": match}
+        answer: dict[str, Any] = self._admin.post("/admin/feed.release", args)
+        return answer
+
+
 class Venue:
     """A sandex venue at ``url`` (``http://127.0.0.1:PORT``) with its admin token.
 
@@ -128,6 +217,9 @@ class Venue:
         self._public = Http(self.rest_url)
         self.clock = Clock(self._admin)
         self.faults = Faults(self._admin)
+        self.gate = Gate(self._admin, "gate")
+        self.replies = Replies(self._admin, "reply")
+        self.feed = FeedHolds(self._admin)
         self._keys = tuple(default_keys() if keys is None else keys)
 
     @property
@@ -158,6 +250,16 @@ class Venue:
         answer: dict[str, Any] = self.admin("deposit", profile=profile, currency=currency,
                                             amount=format(Decimal(str(amount)), "f"))
         return answer
+
+    def inject(self, profile: str | Credentials, command: dict[str, Any]) -> Any:
+        """Run ``command`` as ``profile`` past the gate, journaled like a REST request:
+        ``{"place": {...POST /orders body}}``, ``{"cancel": {"order_id": ID or
+        "client:OID", "product_id"?}}`` or ``{"cancel_all": {"product_id"?}}``. Answers
+        what REST would (the order; the canceled id(s)); a refusal raises ``VenueError``
+        with REST's message."""
+        if isinstance(profile, Credentials):
+            profile = profile.profile_id
+        return self._admin.post("/admin/inject", {"profile": profile, "command": command})
 
     def book(self, product: str, level: int = 2) -> dict[str, Any]:
         """``GET /products/<product>/book?level=N``, a public request (rate-limited as any)."""

@@ -37,7 +37,7 @@ class Identity:
 
     profile_id: str
     user_id: str
-    key: str = ""
+    key: str = ""  # the API key it signed with
 
 
 def verify(credentials: Credentials, keys: KeyRegistry, profiles: dict[str, Profile],

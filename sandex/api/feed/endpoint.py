@@ -10,6 +10,7 @@ Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` 
   within ``subscribe_deadline_s`` (§9.1: 5 s) is sent an error and closed.
 * Writer: drains the session's queue into the socket; the transport's own backpressure (the
   server pauses ``send`` while its buffer is full) is what fills the queue of a slow reader.
+  While a feed hold (``sandex.admin.races``) names the connection, frames stay queued.
 * Closing: the last error frame goes out, then a close frame. A writer that cannot flush
   within ``close_grace_s`` (a client that stopped reading) is abandoned and the connection
   dropped. Protocol pings are answered by the server library; the ``heartbeat`` channel is
@@ -19,11 +20,13 @@ Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from sandex.admin.races import FeedHolds, races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.feed.faults import ABRUPT, FeedFaults
 from sandex.api.feed.hub import Hub
@@ -58,9 +61,12 @@ class Feed:
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
         self._timers_started = False
         self.sessions: dict[Session, None] = {}  # every open connection
-        self.connections = 0  # accepted so far (a connection's number in the fault log)
         self.faults = FeedFaults(faults_of(node), self.sessions)
         self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
+        self._numbers = itertools.count(1)  # connection ids
+        self.holds = races_of(node).feed  # connections whose frames wait (admin ``feed.hold``)
+        self.holds.wake = self._wake_all
+        self.holds.connections = self._connections_json
 
     def on_events(self, events: list[Event]) -> None:
         """The node listener: one durable command's events, in command order.
@@ -103,15 +109,14 @@ class Feed:
             return
         await send({"type": "websocket.accept"})
         self._start_timers()
-        self.connections += 1
-        await self._serve(Session(client, self.limits.queue_max, self.connections), receive,
-                          send)
+        await self._serve(Session(client, self.limits.queue_max, next(self._numbers)),
+                          receive, send)
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         self.sessions[session] = None
         self.faults.arm(session)
-        writer = loop.create_task(_write(session, send))
+        writer = loop.create_task(_write(session, send, self.holds))
         reader = loop.create_task(self._read(session, receive))
         session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
         deadline = loop.call_later(self.limits.subscribe_deadline_s, self._deadline, session)
@@ -150,6 +155,17 @@ class Feed:
             seconds = f"{self.limits.subscribe_deadline_s:g}"
             session.close(Error.FEED_SUBSCRIBE_REQUIRED, Error.FEED_DEADLINE.format(seconds))
 
+    # -- feed holds ------------------------------------------------------------------------------
+    def _wake_all(self) -> None:
+        for session in self.sessions:
+            session.wake.set()
+
+    def _connections_json(self) -> list[dict[str, Any]]:
+        return [{"connection": s.id, "client": s.client,
+                 "key": s.identity.key if s.identity else None,
+                 "profile": s.identity.profile_id if s.identity else None,
+                 "queued": len(s.queue)} for s in self.sessions]
+
     # -- timers --------------------------------------------------------------------------------
     def _start_timers(self) -> None:
         """Start the periodic messages with the first connection (a loop is running then)."""
@@ -175,12 +191,13 @@ class Feed:
         loop.call_later(interval, run)
 
 
-async def _write(session: Session, send: Send) -> None:
-    """Send queued frames in order; after ``close``, a close frame, then return."""
+async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
+    """Send queued frames in order; after ``close``, a close frame, then return. While a feed
+    hold names the connection its frames stay queued (a closing connection flushes)."""
     queue, wake = session.queue, session.wake
     try:
         while True:
-            while queue:
+            while queue and not (holds.rules and not session.closing and _held(holds, session)):
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if session.closing:
                 if session.close_code == ABRUPT:  # a fault: no close frame, the TCP link cut
@@ -192,6 +209,11 @@ async def _write(session: Session, send: Send) -> None:
             await wake.wait()
     except Exception:  # the client went away (the server raises ClientDisconnected/OSError)
         return
+
+
+def _held(holds: FeedHolds, session: Session) -> bool:
+    who = session.identity
+    return holds.holds(session.id, who.key if who else None, who.profile_id if who else None)
 
 
 async def _deny(scope: dict[str, Any], send: Send, error: Error) -> None:

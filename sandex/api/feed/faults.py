@@ -87,7 +87,7 @@ class FeedFaults:
                     "type": "subscribe"}.get(name)
 
         armed = self.faults.fire(self.subscribe_rules, value, lambda: {
-            "connection": session.number, "client": session.client,
+            "connection": session.id, "client": session.client,
             "channels": list(channels)})
         if armed is None:
             return False
@@ -126,7 +126,7 @@ class SessionFaults:
             return _type(frame)
 
         armed = self.owner.faults.fire(self.owner.frame_rules, value, lambda: {
-            "connection": session.number, "client": session.client, "channel": channel,
+            "connection": session.id, "client": session.client, "channel": channel,
             "product": product_id})
         if armed is None:
             self.emit(frame)

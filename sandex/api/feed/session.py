@@ -35,8 +35,8 @@ class Session:
         "close_code",
         "closing",
         "fault",
+        "id",
         "identity",
-        "number",
         "on_close",
         "queue",
         "queue_max",
@@ -44,9 +44,9 @@ class Session:
         "wake",
     )
 
-    def __init__(self, client: str, queue_max: int, number: int = 0) -> None:
+    def __init__(self, client: str, queue_max: int, id: int = 0) -> None:
         self.client = client  # the peer's IP (rate limits)
-        self.number = number  # the feed's count of connections when this one came
+        self.id = id  # the connection's number (the fault log and feed holds name it)
         self.fault: FrameFilter | None = None  # while the venue has feed fault rules
         self.identity: Identity | None = None  # set by an authenticated subscribe
         self.subscriptions: dict[str, dict[str, None]] = {}  # channel -> ordered product ids

@@ -12,9 +12,10 @@ import time
 from functools import cached_property
 from typing import Any
 
+from sandex.admin.races import races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
-from sandex.api.rest import explain, openapi
+from sandex.api.rest import explain, openapi, races
 from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
@@ -43,6 +44,8 @@ class RestApp:
         self.signature_clock = signature_clock
         self.faults = RestFaults(faults_of(node), self._answer)
         self._fault_rules = self.faults.rules  # empty unless a ``rest`` rule is installed
+        self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
+        self.races.inject = self.inject
 
     def explain(self, args: dict[str, Any]) -> dict[str, Any]:
         """``POST /admin/explain {"key", "request"}``: what ``POST /orders`` would answer."""
@@ -94,4 +97,10 @@ class RestApp:
         if limited is not None:
             return error_response(limited)
         request.api_key = result
+        if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):
+            return await races.run(self, self.races, kind, route, request, params)
         return await route.handler(self, request, **params)
+
+    async def inject(self, profile_id: str, kind: str, args: dict[str, Any]) -> tuple[int, Any]:
+        """One order request as ``profile_id``, past the gate (``races.inject``)."""
+        return await races.inject(self, self.router.match, profile_id, kind, args)

@@ -657,6 +657,8 @@ NOT_OVER_REST = {
     Error.SNAPSHOT_NOT_FOUND: "named snapshots (administration): pinned in tests/snapshots",
     Error.SNAPSHOT_DIVERGED: "named snapshots (administration): pinned in tests/snapshots",
     Error.SNAPSHOT_LIMIT: "named snapshots (administration): pinned in tests/snapshots",
+    Error.GATE_FULL: "sandex's gate (a test control): pinned in tests/races",
+    Error.GATE_DROPPED: "sandex's gate (a test control): pinned in tests/races",
 }
 
 
