@@ -128,7 +128,8 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     clear.add_argument("id", nargs="?", help="the rule's id (default: all)")
     command(fault, "log", "fault.log", "the last fault firings, oldest first")
     preset = command(fault, "preset", "fault.preset", "install a preset's rules")
-    preset.add_argument("name", help="rate-limit-storm, flaky-feed, timeouts-accepted")
+    preset.add_argument("name", help="rate-limit-storm, flaky-feed, timeouts-accepted, "
+                        "maintenance-window")
     preset.add_argument("--seed", type=int, help="seed of their random streams")
 
     venue = command(commands, "venue", "venue", "show the venue's settings, or set them")

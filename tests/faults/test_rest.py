@@ -148,8 +148,8 @@ def test_bad_rules_are_refused_and_change_nothing(venue: Venue) -> None:
              "when.from: 'soon' is neither"),
             ({"layer": "rest", "when": {"probability": 1.01},
               "action": {"kind": "reset"}}, "probability must be a number from 0 to 1"),
-            ({"layer": "engine", "action": {"kind": "halt_matching"}},
-             "engine faults (product_status, engine_offline, halt_matching) are not available"),
+            ({"layer": "engine", "when": {"for": "1m"}, "action": {"kind": "halt_matching"}},
+             "halt_matching (orders accepted pending, matched on resume) is not available"),
     ):
         with pytest.raises(VenueError) as refused:
             venue.faults.add(bad)
@@ -183,7 +183,7 @@ def test_the_cli_door(venue: Venue, local: LocalServer) -> None:
     installed = sandex("fault", "preset", "timeouts-accepted", "--seed", "7")
     assert [r["seed"] for r in installed] == [7, 7]  # type: ignore[union-attr]
     refused = subprocess.run([sys.executable, "-m", "sandex.cli", "fault", "preset",
-                              "maintenance-window", "--url", local.url,
+                              "bad-week", "--url", local.url,
                               "--token", local.admin_token], capture_output=True, text=True)
     assert refused.returncode == 2
-    assert refused.stderr.startswith("sandex: preset maintenance-window: needs engine faults")
+    assert refused.stderr.startswith("sandex: preset: 'bad-week' is not one of rate-limit-storm")

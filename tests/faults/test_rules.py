@@ -48,8 +48,8 @@ def rule(**fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("bad", "message"), [
     ({"layer": "db", "action": {"kind": "drop"}}, "layer: 'db' is not one of 'rest', 'feed'"),
-    ({"layer": "engine", "action": {"kind": "halt_matching"}},
-     "layer 'engine': engine faults (product_status, engine_offline, halt_matching) are not "
+    ({"layer": "engine", "when": {"for": "1m"}, "action": {"kind": "halt_matching"}},
+     "halt_matching (orders accepted pending, matched on resume) is not "
      "available yet"),
     (rule(action={"kind": "explode"}), "action.kind: 'explode' is not a rest action (one of "
      "status, delay, accept_then_timeout"),
@@ -200,8 +200,6 @@ def test_presets_are_ordinary_rules() -> None:
     for name in PRESETS:
         faults.add_all(preset(name, seed=3))
     assert all(r["seed"] == 3 for r in faults.rules())
-    with pytest.raises(RuleError, match="maintenance-window: needs engine faults"):
-        preset("maintenance-window")
     with pytest.raises(RuleError, match="is not one of rate-limit-storm"):
         preset("bad-week")
     before = faults.rules()
