@@ -109,6 +109,8 @@ CATALOGUE: dict[str, Entry] = {
     "fault.add": Entry("Install a fault rule after the others (the body is the rule: "
                        "docs/testing.md, Faults); refused with a message if it is bad",
                        _RULE, ("layer", "action")),
+    "fault.replace": Entry("Put a rule in place of the installed rule with its id (same place "
+                           "in the order, counters anew)", _RULE, ("id", "layer", "action")),
     "fault.list": Entry("The fault rules in order, with how often each matched and fired"),
     "fault.clear": Entry("Remove every fault rule, or the one with this id",
                          {"id": {**_TEXT, "example": "burst429"}}),

@@ -4,10 +4,10 @@
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
 ``sandex state``, and, with a running server only, ``sandex explain``, ``sandex fault
-add|list|clear|log|preset`` and the race controls ``sandex gate|reply|feed ...`` and ``sandex
-inject``. Against a running server (found through the data dir it holds, or ``--url`` and
-``--token``) a command goes to its admin endpoint; on a stopped data dir it is applied and
-journaled directly. Wrong input prints one line and exits 2.
+add|replace|list|clear|log|preset`` and the race controls ``sandex gate|reply|feed ...`` and
+``sandex inject``. Against a running server (found through the data dir it holds, or
+``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped data dir it is
+applied and journaled directly. Wrong input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -123,6 +123,10 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     add = command(fault, "add", "fault.add", "install fault rules after the others")
     add.add_argument("rules", type=fault_rules, metavar="FILE|JSON",
                      help="a rule as JSON, or a .json/.toml file of one rule or [[faults]]")
+    replace = command(fault, "replace", "fault.replace",
+                      "put rules in place of the installed rules with their ids")
+    replace.add_argument("rules", type=fault_rules, metavar="FILE|JSON",
+                         help="a rule as JSON, or a .json/.toml file of rules (each with an id)")
     command(fault, "list", "fault.list", "the fault rules, with how often each fired")
     clear = command(fault, "clear", "fault.clear", "remove every fault rule, or one")
     clear.add_argument("id", nargs="?", help="the rule's id (default: all)")
@@ -268,7 +272,7 @@ def run(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
         rules = getattr(args, "rules", None)
         if rules is None:
             result = _dispatch(args, payload)
-        else:  # ``fault add``: the body is the rule itself
+        else:  # ``fault add|replace``: the body is the rule itself
             result = [_dispatch(args, rule) for rule in rules]
             result = result[0] if len(result) == 1 else result
     except Failed as exc:

@@ -26,6 +26,11 @@ def add(node: Node, args: dict[str, Any]) -> Live:
     return lambda: faults_of(node).add(args)
 
 
+def replace(node: Node, args: dict[str, Any]) -> Live:
+    """Put the rule ``args`` is in place of the installed rule with its id."""
+    return lambda: faults_of(node).replace(args)
+
+
 def listed(node: Node, args: dict[str, Any]) -> Live:
     return lambda: faults_of(node).rules()
 

@@ -399,6 +399,7 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "reset": _reset,
     "state": lambda node, args: Plan([], lambda _: snapshots.state_json(node)),
     "fault.add": _fault(faults.add),
+    "fault.replace": _fault(faults.replace),
     "fault.list": _fault(faults.listed),
     "fault.clear": _fault(faults.clear),
     "fault.log": _fault(faults.log),

@@ -19,7 +19,7 @@ from sandex.faults.rules import Armed, faults_of
 from sandex.node import Node
 from sandex.node.windows import StatusWindow
 
-_WINDOWS: weakref.WeakKeyDictionary[Node, dict[str, StatusWindow]] = \
+_WINDOWS: weakref.WeakKeyDictionary[Node, dict[str, tuple[Armed, StatusWindow]]] = \
     weakref.WeakKeyDictionary()
 
 
@@ -31,13 +31,15 @@ def sync(node: Node) -> list[StatusWindow]:
     windows = _WINDOWS.setdefault(node, {})
     rules = {armed.rule.id: armed for armed in faults_of(node).layer("engine")}
     removed = []
-    for rule_id in [rule_id for rule_id in windows if rule_id not in rules]:
-        window = windows.pop(rule_id)
+    for rule_id in [rule_id for rule_id, (armed, _) in windows.items()
+                    if rules.get(rule_id) is not armed]:  # cleared, or replaced
+        _, window = windows.pop(rule_id)
         node.scheduler.remove(window)
         removed.append(window)
     for rule_id, armed in rules.items():
         if rule_id not in windows:
-            windows[rule_id] = window = _window(node, armed)
+            window = _window(node, armed)
+            windows[rule_id] = (armed, window)
             node.scheduler.add(window)
     return removed
 

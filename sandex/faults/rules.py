@@ -117,6 +117,24 @@ class FaultSet:
         self._changed()
         return self._listed(armed)
 
+    def replace(self, obj: object) -> dict[str, Any]:
+        """Put ``obj`` in place of the installed rule with its id (same place in the order,
+        counters and random stream anew); ``RuleError`` (nothing changed) if it is bad or no
+        rule has its id. Returns the rule as listed."""
+        rule_id = obj.get("id") if isinstance(obj, dict) else None
+        old = next((armed for armed in self._all() if armed.rule.id == rule_id), None)
+        if old is None:
+            raise RuleError(f"no fault rule has id {rule_id!r} (replace needs the id of an "
+                            "installed rule)")
+        rule = parse(obj, old.rule.id)
+        armed = Armed(rule, self._now(), self._seed(), old.order)
+        self.layer(old.rule.layer).remove(old)
+        rules = self.layer(rule.layer)
+        rules.append(armed)
+        rules.sort(key=lambda each: each.order)  # first match wins: keep the order of adding
+        self._changed()
+        return self._listed(armed)
+
     def add_all(self, objs: list[object]) -> list[dict[str, Any]]:
         """Install several rules, all or none."""
         before = {name: list(rules) for name, rules in self._layers.items()}

@@ -89,6 +89,12 @@ class Faults:
         answer: dict[str, Any] = self._admin.post("/admin/fault.add", rule)
         return answer
 
+    def replace(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Put ``rule`` in place of the installed rule with its ``id`` (same place in the
+        order, counters anew); ``VenueError`` if none has it or ``rule`` is bad."""
+        answer: dict[str, Any] = self._admin.post("/admin/fault.replace", rule)
+        return answer
+
     def list(self) -> Listing:
         """The rules in order, each with ``matched`` and ``fired`` counts."""
         answer: Listing = self._admin.get("/admin/fault.list")

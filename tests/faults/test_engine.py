@@ -96,3 +96,24 @@ def test_bad_engine_rules_are_refused(venue: Venue, rule: dict[str, object],
         venue.faults.add(rule)
     assert refused.value.status == 400 and message in refused.value.message
     assert venue.faults.list() == [] and venue.state() == before
+
+
+def test_replacing_a_rule_keeps_its_place_and_a_window_moves(venue: Venue) -> None:
+    venue.clock.freeze()
+    venue.faults.add({"id": "first", "layer": "rest", "match": {"path": "/time"},
+                      "action": {"kind": "status", "status": 503}})
+    venue.faults.add({"id": "second", "layer": "rest", "action": {"kind": "delay", "ms": 1}})
+    venue.faults.add({**CANCEL_ONLY, "when": {"for": "1h"}})
+    venue.clock.advance("1s")
+    assert flags(venue, "BTC-USD") == (True, False)
+    replaced = venue.faults.replace({"id": "first", "layer": "rest", "match": {"path": "/nope"},
+                                     "action": {"kind": "status", "status": 500}})
+    assert (replaced["action"]["status"], replaced["matched"]) == (500, 0)
+    assert [r["id"] for r in venue.faults.list()] == ["first", "second", "btc-maintenance"]
+    venue.faults.replace({**CANCEL_ONLY, "when": {"from": "+1m", "for": "1m"},
+                          "action": {"kind": "product_status", "status": "post_only"}})
+    assert flags(venue, "BTC-USD") == (False, False)  # the old window ended at once
+    venue.clock.advance("90s")
+    assert venue.ccxt().publicGetProductsId({"id": "BTC-USD"})["post_only"] is True
+    with pytest.raises(VenueError, match="no fault rule has id 'nope'"):
+        venue.faults.replace({"id": "nope", "layer": "rest", "action": {"kind": "reset"}})
