@@ -130,6 +130,18 @@ class ScenarioFile:
             raise ScenarioError(f"{self.path}: [[faults]]: {exc}") from None
         return rules
 
+    def request_ids(self) -> bool:
+        """``[testing] request_ids``: send each REST answer's ``X-Sandex-Request-Id`` (off:
+        the wire stays Coinbase's)."""
+        table = self.data.get("testing", {})
+        unknown = sorted(set(table) - {"request_ids"}) if isinstance(table, dict) else None
+        if unknown is None or unknown:
+            raise ScenarioError(f"{self.path}: [testing] takes request_ids only")
+        value = table.get("request_ids", False)
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{self.path}: [testing] request_ids must be true or false")
+        return value
+
     def feed(self, rate_limits: bool) -> FeedLimits:
         """The feed's limits with the ``[feed]`` table's overrides."""
         try:

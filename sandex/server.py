@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -142,6 +143,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         demo_config = file.demo()
         enabled = scenario.rate_limits if rate_limits is None else rate_limits
         feed_limits = file.feed(enabled)
+        request_ids = file.request_ids()
         rules = file.faults()
         if fresh:
             for command in scenario.commands:
@@ -160,11 +162,14 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     signatures = signature_clock(clock.auth_window, node, wall_clock)
     feed = Feed(node, feed_limits, signature_clock=signatures)  # on the same port (§9)
     node.listeners.append(feed.on_events)
-    rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths())
+    rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths(),
+                   request_ids=request_ids)
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
-    app = asgi(rest, feed, AdminGateway(node, secret, {"explain": rest.explain}), access)
+    gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
+    app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access)
 

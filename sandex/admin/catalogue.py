@@ -103,6 +103,12 @@ CATALOGUE: dict[str, Entry] = {
     "snapshot.delete": Entry("Forget a named snapshot", {"name": _NAME}, ("name",)),
     "reset": Entry("Restore the baseline: the venue as its scenario loaded it"),
     "state": Entry("The journal position, state hash and venue time"),
+    "trace": Entry("The traces of the last REST requests (a ring of 10,000): one request's, "
+                   "every request's that named or placed an order, or every one after a "
+                   "request id (refused: only 4xx and 5xx); newest: the latest request's id",
+                   {"request_id": {**_TEXT, "example": "r-000001"}, "order_id": _UUID,
+                    "client_oid": _TEXT, "after": {**_TEXT, "example": "r-000100"},
+                    "refused": {"type": "boolean"}, "newest": {"type": "boolean"}}),
     "explain": Entry("What POST /orders would answer for a key and a body, and why: a dry run "
                      "that changes nothing", {"key": _TEXT, "request": {"type": "object"}},
                      ("key", "request")),
@@ -137,4 +143,5 @@ CATALOGUE: dict[str, Entry] = {
             "product_id": "BTC-USD", "side": "sell", "type": "market", "size": "0.01"}}}},
         ("profile", "command")),
 }
-GATEWAY_COMMANDS = frozenset({"explain"})  # answered by a gateway, not ``ops`` (REST's parser)
+# answered by a gateway (REST's parser, REST's traces), not by ``ops``
+GATEWAY_COMMANDS = frozenset({"explain", "trace"})

@@ -3,11 +3,11 @@
 ``sandex profile create|list``, ``sandex key create|list|revoke``, ``sandex deposit``,
 ``sandex withdraw``, ``sandex product add|set-status``, ``sandex fees set``, ``sandex clock
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
-``sandex state``, and, with a running server only, ``sandex explain``, ``sandex fault
-add|replace|list|clear|log|preset`` and the race controls ``sandex gate|reply|feed ...`` and
-``sandex inject``. Against a running server (found through the data dir it holds, or
-``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped data dir it is
-applied and journaled directly. Wrong input prints one line and exits 2.
+``sandex state``, and, with a running server only, ``sandex explain``, ``sandex trace``,
+``sandex fault add|replace|list|clear|log|preset`` and the race controls ``sandex
+gate|reply|feed ...`` and ``sandex inject``. Against a running server (found through the data
+dir it holds, or ``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped
+data dir it is applied and journaled directly. Wrong input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -111,6 +111,12 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
     command(commands, "reset", "reset", "restore the baseline: the venue as its scenario "
             "loaded it")
     command(commands, "state", "state", "show the journal position, state hash and time")
+    trace = command(commands, "trace", "trace", "the traces of the last REST requests: one "
+                    "request's, or every request's that named an order (a running server)")
+    which = trace.add_mutually_exclusive_group(required=True)
+    which.add_argument("--request-id", help="r-000123 (the X-Sandex-Request-Id header)")
+    which.add_argument("--order-id")
+    which.add_argument("--client-oid")
     explain = command(commands, "explain", "explain", "what POST /orders would answer for a "
                       "key and a body, and why (a dry run; a running server only)")
     explain.add_argument("--key", required=True, help="the API key the order would be sent with")

@@ -50,7 +50,10 @@ class AdminGateway:
                 raise ApiError(Error.ADMIN_REFUSED, f"{name} takes a JSON body: send it with POST")
             if self.node.in_flight:
                 await self.node.synced()  # like a read: nothing that is not yet durable
-            return json_response(extra(args))
+            try:
+                return json_response(extra(args))
+            except ValueError as exc:
+                raise ApiError(Error.ADMIN_REFUSED, exc) from None
         try:
             return json_response(await run_online(self.node, name, args, read_only=reading))
         except NodeStopped:

@@ -59,13 +59,15 @@ class ApiError(Exception):
 class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
-    __slots__ = ("_json", "_query", "api_key", "body", "client", "headers", "method", "path",
-                 "query_string", "receive", "target")
+    __slots__ = ("_json", "_query", "api_key", "body", "client", "error", "headers", "method",
+                 "order_ref", "path", "query_string", "receive", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str], body: bytes, client: str) -> None:
         self.method = method
         self.path = path  # percent-decoded, for routing
+        self.error: str | None = None  # the error-table name it was refused with (traces)
+        self.order_ref: tuple[str | None, str | None] | None = None  # (order id, client_oid)
         self.target = target  # raw path + "?" + raw query, for signing
         self.query_string = query_string
         self.headers = headers  # lower-case names
@@ -171,6 +173,7 @@ async def answer(handle: Handle, request: Request) -> Response:
     try:
         return await handle(request)
     except ApiError as exc:
+        request.error = exc.error.name
         return message_response(exc.message, exc.status)
     except NodeStopped:  # the node logged why, once; the server is on its way out
         log.warning("refused %s %s: the node has stopped", request.method, request.target)

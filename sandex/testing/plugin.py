@@ -16,6 +16,7 @@ the client, the launcher and a server come when a test first asks for ``sandex``
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MARKER_ARGS = ("scenario", "seed", "clock", "start", "rate")
 _LOG = pytest.StashKey[tuple["Server", int]]()  # a test's server and where its log began
+_REQUESTS = pytest.StashKey[tuple["Venue", str]]()  # its venue, the last request before it
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,6 +59,22 @@ def pytest_runtest_makereport(item: pytest.Item,
             server, mark = found
             text = server.log_since(mark)
             report.sections.append(("sandex", text or "(no venue log lines in this test)"))
+    requests = item.stash.get(_REQUESTS, None)
+    if requests is not None:
+        report = outcome.get_result()
+        if report.failed and report.when == "call":
+            report.sections.append(("sandex refusals", _refusals(*requests)))
+
+
+def _refusals(venue: Venue, after: str) -> str:
+    """The test's refused REST requests, each with the error table's name of its refusal
+    (``sandex.explain(body)`` tells why an order would be refused, before it is sent)."""
+    try:
+        refused = venue.trace(after=after, refused=True)
+    except Exception as exc:  # the venue may be what failed
+        return f"(the venue's traces could not be read: {exc})"
+    return "\n".join(f"{t['request_id']} {t['method']} {t['target']} -> {t['status']} "
+                     f"{t['message']!r} ({t['rule']})" for t in refused) or "(none)"
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +130,10 @@ def sandex(request: pytest.FixtureRequest, sandex_scenario: Source,
     mark = server.log_mark()
     if mark is not None:
         request.node.stash[_LOG] = (server, mark)
+    from sandex.testing.http import VenueError
+
+    with contextlib.suppress(VenueError):  # a scenario without [testing] request_ids: the
+        request.node.stash[_REQUESTS] = (venue, venue.newest_request())  # venue keeps no traces
     yield venue
     venue.close()
 

@@ -301,6 +301,27 @@ class Venue:
     def state_hash(self) -> str:
         return str(self.state()["state_hash"])
 
+    def trace(self, order_id: str | None = None, client_oid: str | None = None,
+              request_id: str | None = None, after: str | None = None,
+              refused: bool = False) -> list[dict[str, Any]]:
+        """REST request traces, oldest first: of every request that named or placed
+        ``order_id`` or ``client_oid``, of request ``request_id`` (the
+        ``X-Sandex-Request-Id`` header), or of every request after ``after`` (``refused``:
+        only those answered 400 or more). Each: ``request_id``, ``time``, ``method``,
+        ``target``, ``key``, ``order_id``, ``client_oid``, ``status``, ``message``, ``rule``
+        (the error table's name of a refusal), ``position`` (journal), ``ms``."""
+        args: dict[str, Any] = {name: value for name, value in (
+            ("order_id", order_id), ("client_oid", client_oid), ("request_id", request_id),
+            ("after", after)) if value is not None}
+        if refused:
+            args["refused"] = True
+        answer: list[dict[str, Any]] = self.admin("trace", **args)
+        return answer
+
+    def newest_request(self) -> str:
+        """The id of the venue's latest REST request (``r-000000`` before the first)."""
+        return str(self.admin("trace", newest=True)["request_id"])
+
     def explain(self, body: dict[str, Any],
                 credentials: Credentials | None = None) -> dict[str, Any]:
         """What ``POST /orders`` with ``body`` would answer for ``credentials`` (default: the

@@ -20,7 +20,7 @@ def run(pytester: pytest.Pytester, case: str, *args: str) -> pytest.RunResult:
 
 
 def test_the_fixture_drives_the_venue_with_real_clients(pytester: pytest.Pytester) -> None:
-    run(pytester, "trading").assert_outcomes(passed=11)
+    run(pytester, "trading").assert_outcomes(passed=12)
 
 
 def test_markers_and_scenarios_start_their_own_venue(pytester: pytest.Pytester) -> None:
@@ -31,11 +31,14 @@ def test_a_failed_test_reports_the_venue_log_of_that_test(pytester: pytest.Pytes
     result = run(pytester, "failing")
     result.assert_outcomes(passed=1, failed=1)
     text = result.stdout.str()
-    assert text.count(" sandex ") == 1  # one section: the passing test has none
-    section = text.split(" sandex ", 1)[1]
+    assert text.count(" sandex -") == 1  # one log section: the passing test has none
+    section = text.split(" sandex -", 1)[1].split(" sandex refusals -", 1)[0]
     assert "sandex.access 127.0.0.1 POST /orders 200" in section
     assert "GET /orders?product_id=BTC-USD" in section
     assert "POST /admin/reset" not in section.split("POST /orders", 1)[1]
+    refusals = text.split(" sandex refusals -", 1)[1].split("\n")[1]
+    assert refusals.endswith("POST /orders -> 400 'Insufficient funds' (INSUFFICIENT_FUNDS)")
+    assert text.count(" sandex refusals -") == 1
 
 
 def test_a_session_that_uses_no_fixture_starts_nothing(pytester: pytest.Pytester) -> None:

@@ -20,6 +20,7 @@ from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
+from sandex.api.rest.trace import Traces
 from sandex.auth.verify import AuthFailure, authenticate
 from sandex.core import Event
 from sandex.errors import Error
@@ -36,7 +37,8 @@ class RestApp:
 
     def __init__(self, node: Node, limits: RateLimits | None = None,
                  signature_clock: SignatureClock = time.time,
-                 admin_paths: dict[str, dict[str, Any]] | None = None) -> None:
+                 admin_paths: dict[str, dict[str, Any]] | None = None,
+                 request_ids: bool = False) -> None:
         self.node = node
         self.admin_paths = admin_paths  # the admin endpoint's part of ``/openapi.json``
         self.router = Router(ROUTES)
@@ -44,6 +46,8 @@ class RestApp:
         self.signature_clock = signature_clock
         self.faults = RestFaults(faults_of(node), self._answer)
         self._fault_rules = self.faults.rules  # empty unless a ``rest`` rule is installed
+        # the last requests (``POST /admin/trace``), in test mode (``[testing] request_ids``)
+        self.traces = Traces() if request_ids else None
         self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
         self.races.inject = self.inject
 
@@ -57,6 +61,8 @@ class RestApp:
         if events and type(events[0]) is Restored:
             self.rate_limiter = RestRateLimiter(self.rate_limiter.limits)
             self.faults.stale.clear()  # older views of another epoch
+            if self.traces is not None:
+                self.traces.clear()  # the restored venue hands out the same order ids again
 
     @cached_property
     def openapi(self) -> bytes:
@@ -65,10 +71,33 @@ class RestApp:
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``, errors included (never raises); a fault rule may
-        change it (``sandex.api.rest.faults``)."""
+        change it (``sandex.api.rest.faults``); traced (``sandex.api.rest.trace``)."""
+        traces = self.traces
+        if traces is None:  # not in test mode: nothing to keep
+            if self._fault_rules:
+                return await self.faults.handle(request)
+            return await answer(self._dispatch, request)
+        started = time.perf_counter()
+        request_id = traces.next_id()
         if self._fault_rules:
-            return await self.faults.handle(request)
-        return await answer(self._dispatch, request)
+            response = await self.faults.handle(request)
+        else:
+            response = await answer(self._dispatch, request)
+        node = self.node
+        traces.record(request_id, request, response, node.now(), node.position, started)
+        return response
+
+    def trace(self, args: dict[str, Any]) -> Any:
+        """``POST /admin/trace {"request_id" | "order_id" | "client_oid" | "after" [,
+        "refused"]}``, or ``{"newest": true}``: the latest request's id."""
+        if self.traces is None:
+            raise ValueError("this venue keeps no traces: start it from a scenario with "
+                             "[testing] request_ids = true (the plugin's does)")
+        if args.get("newest") is True:
+            return {"request_id": self.traces.newest()}
+        return self.traces.find(args.get("request_id"), args.get("order_id"),
+                                args.get("client_oid"), args.get("after"),
+                                args.get("refused") is True)
 
     async def _answer(self, request: Request) -> Response:
         return await answer(self._dispatch, request)
@@ -83,18 +112,22 @@ class RestApp:
         if route.permission is None:
             limited = self.rate_limiter.check_public(request.client, now)
             if limited is not None:
+                request.error = limited.name
                 return error_response(limited)
             return await route.handler(self, request, **params)
         result = authenticate(request.headers, request.method, request.target, request.body,
                               self.node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):
+            request.error = result.error.name
             return message_response(result.message, result.status)
         denied = authorize(result, route.permission)
         if denied is not None:
+            request.error = denied.name
             return error_response(denied)
         limited = self.rate_limiter.check_private(result.profile_id, now,
                                                   fills=route.fills_bucket)
         if limited is not None:
+            request.error = limited.name
             return error_response(limited)
         request.api_key = result
         if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):

@@ -72,6 +72,7 @@ async def place_order(app: Context, request: Request) -> Response:
     node = app.node
     command, echo = parse_order(request.json_object(), node.engine, request.profile_id,
                                 node.ids.uuid(), node.stamp())
+    request.order_ref = (command.order_id, command.client_oid)
     events = await node.execute(command)
     first = events[0]
     if type(first) is Rejected:
@@ -86,7 +87,7 @@ async def place_order(app: Context, request: Request) -> Response:
 
 
 async def get_order(app: Context, request: Request, order_id: str) -> Response:
-    oid, client_oid = order_ref(order_id)
+    oid, client_oid = request.order_ref = order_ref(order_id)
     order = app.node.engine.find_order(request.profile_id, oid, client_oid)
     if order is None:
         raise ApiError(Error.NOT_FOUND)
@@ -94,7 +95,7 @@ async def get_order(app: Context, request: Request, order_id: str) -> Response:
 
 
 async def cancel_order(app: Context, request: Request, order_id: str) -> Response:
-    oid, client_oid = order_ref(order_id)
+    oid, client_oid = request.order_ref = order_ref(order_id)
     profile_id = _scope(request, "profile_id")
     if profile_id is not None and profile_id != request.profile_id:
         raise ApiError(Error.ORDER_NOT_FOUND)

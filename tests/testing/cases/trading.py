@@ -132,6 +132,17 @@ def test_explain_says_why_before_the_order_is_sent(sandex):
         sandex.ccxt().create_order("BTC/USD", "limit", "buy", 2, 60000)
 
 
+def test_the_trace_of_an_order_and_of_a_request(sandex):
+    exchange = sandex.ccxt()
+    placed = exchange.create_order("BTC/USD", "limit", "buy", 0.01, 59000)
+    exchange.cancel_order(placed["id"], "BTC/USD")
+    traced = sandex.trace(order_id=placed["id"])  # ccxt may look the order up in between
+    assert (traced[0]["method"], traced[-1]["method"]) == ("POST", "DELETE")
+    assert {(t["status"], t["key"]) for t in traced} == {(200, sandex.credentials.key)}
+    again = sandex.trace(request_id=traced[-1]["request_id"])
+    assert again == [traced[-1]]
+
+
 @pytest.mark.parametrize(("move", "message"), [
     (lambda v: v.clock.advance("-90s"), "Clock cannot move backwards"),
     (lambda v: v.clock.advance(timedelta(seconds=-1)), "Clock cannot move backwards"),

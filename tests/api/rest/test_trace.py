@@ -1,0 +1,76 @@
+"""Request traces (``POST /admin/trace``): every REST request is kept with what it got, found by
+its id, by the order it named or placed, or after another request; the ``X-Sandex-Request-Id``
+header only in test mode; memory bounded by a ring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandex.api.http import Request, Response
+from sandex.api.rest.trace import TRACES_MAX, Traces
+from tests.api.rest.harness import InProcessVenue
+from tests.support.rest_kit import ALICE, SCENARIO, place
+
+OID = "7ace0000-0000-4000-8000-000000000001"
+
+
+def traces(venue: InProcessVenue, **args: object) -> list[dict[str, object]]:
+    reply = venue.admin("trace", **args)
+    assert reply.status == 200, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_an_order_s_requests_are_traced_with_what_they_got(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f"{SCENARIO.read_text()}\n[testing]\nrequest_ids = true\n")
+    venue = InProcessVenue(scenario)
+    try:
+        alice = venue.client(ALICE)
+        before = traces(venue, newest=True)["request_id"]  # type: ignore[call-overload]
+        placed = place(alice, client_oid=OID)
+        assert alice.get(f"/orders/client:{OID}").status == 200
+        cancel = alice.delete(f"/orders/{placed['id']}")
+        refused = alice.post("/orders", {"product_id": "BTC-USD", "side": "buy",
+                                         "price": "10.00", "size": "999999"})
+        by_order = traces(venue, order_id=placed["id"])
+        assert [(t["method"], t["status"]) for t in by_order] == [("POST", 200), ("DELETE", 200)]
+        assert by_order[0]["client_oid"] == OID and by_order[0]["key"] == ALICE[0]
+        assert int(by_order[1]["position"]) > int(by_order[0]["position"])  # type: ignore[call-overload]
+        assert [t["target"] for t in traces(venue, client_oid=f"client:{OID}")] == [
+            "/orders", f"/orders/client:{OID}"]
+        request_id = cancel.headers["x-sandex-request-id"]
+        assert [t["target"] for t in traces(venue, request_id=request_id)] == [
+            f"/orders/{placed['id']}"]
+        failed = traces(venue, after=before, refused=True)
+        assert [(t["request_id"], t["status"], t["message"], t["rule"]) for t in failed] == [
+            (refused.headers["x-sandex-request-id"], 400, "Insufficient funds",
+             "INSUFFICIENT_FUNDS")]
+        bad = venue.admin("trace", order_id=placed["id"], after=before)
+        assert (bad.status, bad.json()["message"]) == (
+            400, "give one of request_id, order_id, client_oid, after (a text)")
+        assert venue.admin("trace", after="yesterday").json() == {
+            "message": "'yesterday' is not a request id (r-000123)"}
+    finally:
+        venue.close()
+
+
+def test_outside_test_mode_the_wire_stays_coinbase_s_and_nothing_is_kept() -> None:
+    venue = InProcessVenue()
+    try:
+        reply = venue.client(ALICE).get("/accounts")
+        assert "x-sandex-request-id" not in reply.headers
+        refused = venue.admin("trace", request_id="r-000001")
+        assert (refused.status, refused.json()) == (400, {"message": (
+            "this venue keeps no traces: start it from a scenario with [testing] "
+            "request_ids = true (the plugin's does)")})
+    finally:
+        venue.close()
+
+
+def test_the_ring_keeps_the_last_requests_only() -> None:
+    ring = Traces()
+    request = Request("GET", "/time", "/time", "", {}, b"", "127.0.0.1")
+    for _ in range(TRACES_MAX + 5):
+        ring.record(ring.next_id(), request, Response(b"{}"), 0, 0, 0.0)
+    kept = ring.find(after="r-000000")
+    assert len(kept) == TRACES_MAX and kept[0]["request_id"] == "r-000006"
