@@ -59,8 +59,8 @@ class ApiError(Exception):
 class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
-    __slots__ = ("_json", "_query", "api_key", "body", "client", "error", "headers", "method",
-                 "order_ref", "path", "query_string", "receive", "target")
+    __slots__ = ("_json", "_query", "api_key", "body", "client", "command", "error", "headers",
+                 "method", "order_ref", "path", "query_string", "receive", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str], body: bytes, client: str) -> None:
@@ -68,6 +68,7 @@ class Request:
         self.path = path  # percent-decoded, for routing
         self.error: str | None = None  # the error-table name it was refused with (traces)
         self.order_ref: tuple[str | None, str | None] | None = None  # (order id, client_oid)
+        self.command: Any = None  # the order command a handler built (explained if refused)
         self.target = target  # raw path + "?" + raw query, for signing
         self.query_string = query_string
         self.headers = headers  # lower-case names

@@ -17,6 +17,7 @@ the client, the launcher and a server come when a test first asks for ``sandex``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,9 @@ def _refusals(venue: Venue, after: str) -> str:
     except Exception as exc:  # the venue may be what failed
         return f"(the venue's traces could not be read: {exc})"
     return "\n".join(f"{t['request_id']} {t['method']} {t['target']} -> {t['status']} "
-                     f"{t['message']!r} ({t['rule']})" for t in refused) or "(none)"
+                     f"{t['message']!r} ({t['rule']})"
+                     + (f" {json.dumps(t['detail'])}" if t.get("detail") else "")
+                     for t in refused) or "(none)"
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,9 @@ def test_a_failed_test_reports_the_venue_log_of_that_test(pytester: pytest.Pytes
     assert "GET /orders?product_id=BTC-USD" in section
     assert "POST /admin/reset" not in section.split("POST /orders", 1)[1]
     refusals = text.split(" sandex refusals -", 1)[1].split("\n")[1]
-    assert refusals.endswith("POST /orders -> 400 'Insufficient funds' (INSUFFICIENT_FUNDS)")
+    assert "POST /orders -> 400 'Insufficient funds' (INSUFFICIENT_FUNDS) " in refusals
+    # the first order holds 12.34 x 1.006; this one would need 1000 x 1234 x 1.006
+    assert '"available": "99987.58596 USD", "required": "1241404 USD"' in refusals
     assert text.count(" sandex refusals -") == 1
 
 

@@ -84,7 +84,12 @@ class RestApp:
         else:
             response = await answer(self._dispatch, request)
         node = self.node
-        traces.record(request_id, request, response, node.now(), node.position, started)
+        detail = None
+        if request.command is not None and response.status >= 400:  # an order refused
+            figures = explain.DETAILS.get(request.error or "")
+            detail = figures(node.engine, request.command) if figures is not None else None
+        traces.record(request_id, request, response, node.now(), node.position, started,
+                      detail)
         return response
 
     def trace(self, args: dict[str, Any]) -> Any:

@@ -73,6 +73,7 @@ async def place_order(app: Context, request: Request) -> Response:
     command, echo = parse_order(request.json_object(), node.engine, request.profile_id,
                                 node.ids.uuid(), node.stamp())
     request.order_ref = (command.order_id, command.client_oid)
+    request.command = command
     events = await node.execute(command)
     first = events[0]
     if type(first) is Rejected:

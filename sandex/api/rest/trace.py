@@ -5,9 +5,10 @@ In test mode (the scenario's ``[testing] request_ids``; off by default, so the w
 Coinbase's and nothing is spent on it) every request gets an id (``r-000001``, counted from
 the venue's start), sent back as the ``X-Sandex-Request-Id`` header, and a trace: the request
 (venue time, method, target, API key, the order and ``client_oid`` it named or placed) and its
-answer (status, the message of a refusal with its error-table rule, the journal position
-after it, how long it took). The last ``TRACES_MAX`` are kept, a ring: memory is bounded, a
-query scans it.
+answer (status, the message of a refusal with its error-table rule and, for an order the
+engine refused, the figures behind it as ``explain`` gives them, taken at that moment; the
+journal position after it, how long it took). The last ``TRACES_MAX`` are kept, a ring:
+memory is bounded, a query scans it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ TRACES_MAX = 10_000
 HEADER = b"x-sandex-request-id"
 
 _FIELDS = ("request_id", "time", "method", "target", "key", "order_id", "client_oid",
-           "status", "message", "rule", "position", "ms")
+           "status", "message", "rule", "position", "ms", "detail")
 
 
 class Traces:
@@ -38,7 +39,7 @@ class Traces:
         return f"r-{self._count:06d}"
 
     def record(self, request_id: str, request: Request, response: Response, now: int,
-               position: int, started: float) -> None:
+               position: int, started: float, detail: dict[str, Any] | None = None) -> None:
         """Keep the trace of one answered request, and stamp its id on the answer."""
         status = response.status
         message = rule = None
@@ -49,7 +50,7 @@ class Traces:
             request_id, now, request.method, request.target,
             request.headers.get("cb-access-key"), ref[0] if ref else None,
             ref[1] if ref else None, status, message, rule, position,
-            round((time.perf_counter() - started) * 1000, 3)))
+            round((time.perf_counter() - started) * 1000, 3), detail))
         headers = response.headers
         response.headers = [(HEADER, request_id.encode())] if headers is None else [
             *headers, (HEADER, request_id.encode())]

@@ -45,6 +45,9 @@ def test_an_order_s_requests_are_traced_with_what_they_got(tmp_path: Path) -> No
         assert [(t["request_id"], t["status"], t["message"], t["rule"]) for t in failed] == [
             (refused.headers["x-sandex-request-id"], 400, "Insufficient funds",
              "INSUFFICIENT_FUNDS")]
+        assert failed[0]["detail"] == {  # the figures at the moment it was refused
+            "available": "1000000 USD", "required": "10059989.94 USD",  # 10 x 999999 x 1.006
+            "formula": "price * size * (1 + max(maker_fee_rate, taker_fee_rate))"}
         bad = venue.admin("trace", order_id=placed["id"], after=before)
         assert (bad.status, bad.json()["message"]) == (
             400, "give one of request_id, order_id, client_oid, after (a text)")
