@@ -51,9 +51,10 @@ class Traces:
             request.headers.get("cb-access-key"), ref[0] if ref else None,
             ref[1] if ref else None, status, message, rule, position,
             round((time.perf_counter() - started) * 1000, 3), detail))
-        headers = response.headers
-        response.headers = [(HEADER, request_id.encode())] if headers is None else [
-            *headers, (HEADER, request_id.encode())]
+        headers = response.headers  # a new list: an answer may be served again (stale_read)
+        stamp = (HEADER, request_id.encode())
+        response.headers = [stamp] if headers is None else [
+            *(header for header in headers if header[0] != HEADER), stamp]
 
     def find(self, request_id: object = None, order_id: object = None,
              client_oid: object = None, after: object = None,

@@ -77,3 +77,12 @@ def test_the_ring_keeps_the_last_requests_only() -> None:
         ring.record(ring.next_id(), request, Response(b"{}"), 0, 0, 0.0)
     kept = ring.find(after="r-000000")
     assert len(kept) == TRACES_MAX and kept[0]["request_id"] == "r-000006"
+
+
+def test_an_answer_served_again_carries_one_request_id() -> None:
+    ring = Traces()
+    request = Request("GET", "/orders", "/orders", "", {}, b"", "127.0.0.1")
+    answer = Response(b"[]", headers=[(b"cb-after", b"1")])
+    ring.record(ring.next_id(), request, answer, 0, 0, 0.0)
+    ring.record(ring.next_id(), request, answer, 0, 0, 0.0)  # a stale_read serves it again
+    assert answer.headers == [(b"cb-after", b"1"), (b"x-sandex-request-id", b"r-000002")]
