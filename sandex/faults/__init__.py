@@ -4,10 +4,12 @@
 * ``model``: a rule object (TOML table, JSON body, dict) parsed and checked into a ``Rule``.
 * ``rules``: a venue's rules in order, their counters and seeded streams, the firing log.
 * ``presets``: named sets of rules.
+* ``engine``: the engine layer's rules as status windows on the node's scheduler.
 
-Gateway-side: rules change what a client sees (an HTTP reply, a WebSocket frame), never the
-venue's state, so they are not journaled. The REST and feed gateways execute their layer's
-actions (``sandex.api.rest.faults``, ``sandex.api.feed.faults``).
+Rules are configuration, never journaled. REST and feed rules change only what a client sees
+(an HTTP reply, a WebSocket frame); their gateways execute them (``sandex.api.rest.faults``,
+``sandex.api.feed.faults``). An engine rule changes the venue, so what it does is journaled:
+``set_product_status`` commands at its window's edges.
 """
 
 from sandex.faults.model import Rule, RuleError
