@@ -32,10 +32,6 @@ class StatusWindow:
         self._ended = False
         self._on_edge = on_edge  # told ("start" or "end", venue time) as an edge fires
 
-    @property
-    def active(self) -> bool:
-        return self._before is not None
-
     def due(self, now: int) -> int | None:
         if self._ended:
             return None
