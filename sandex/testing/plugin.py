@@ -16,7 +16,6 @@ the client, the launcher and a server come when a test first asks for ``sandex``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Generator, Iterator
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
 MARKER_ARGS = ("scenario", "seed", "clock", "start", "rate")
 _LOG = pytest.StashKey[tuple["Server", int]]()  # a test's server and where its log began
-_REQUESTS = pytest.StashKey[tuple["Venue", str]]()  # its venue, the last request before it
+_VENUE = pytest.StashKey["Venue"]()  # a test's venue: its traces since the reset are the test's
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,18 +59,27 @@ def pytest_runtest_makereport(item: pytest.Item,
             server, mark = found
             text = server.log_since(mark)
             report.sections.append(("sandex", text or "(no venue log lines in this test)"))
-    requests = item.stash.get(_REQUESTS, None)
-    if requests is not None:
+    venue = item.stash.get(_VENUE, None)
+    if venue is not None:
         report = outcome.get_result()
         if report.failed and report.when == "call":
-            report.sections.append(("sandex refusals", _refusals(*requests)))
+            refusals = _refusals(venue)
+            if refusals is not None:
+                report.sections.append(("sandex refusals", refusals))
 
 
-def _refusals(venue: Venue, after: str) -> str:
-    """The test's refused REST requests, each with the error table's name of its refusal
-    (``sandex.explain(body)`` tells why an order would be refused, before it is sent)."""
+def _refusals(venue: Venue) -> str | None:
+    """The test's refused REST requests (a reset empties the traces, so every trace is the
+    test's), each with its rule and figures; ``None`` if the venue keeps no traces (a
+    scenario without ``[testing] request_ids``)."""
+    from sandex.testing.http import VenueError
+
     try:
-        refused = venue.trace(after=after, refused=True)
+        refused = venue.trace(after="r-000000", refused=True)
+    except VenueError as exc:
+        if "keeps no traces" in exc.message:
+            return None
+        return f"(the venue's traces could not be read: {exc})"
     except Exception as exc:  # the venue may be what failed
         return f"(the venue's traces could not be read: {exc})"
     return "\n".join(f"{t['request_id']} {t['method']} {t['target']} -> {t['status']} "
@@ -133,10 +141,7 @@ def sandex(request: pytest.FixtureRequest, sandex_scenario: Source,
     mark = server.log_mark()
     if mark is not None:
         request.node.stash[_LOG] = (server, mark)
-    from sandex.testing.http import VenueError
-
-    with contextlib.suppress(VenueError):  # a scenario without [testing] request_ids: the
-        request.node.stash[_REQUESTS] = (venue, venue.newest_request())  # venue keeps no traces
+    request.node.stash[_VENUE] = venue
     yield venue
     venue.close()
 
