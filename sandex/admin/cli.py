@@ -220,7 +220,7 @@ def _race_commands(commands: Any, command: Any) -> None:
     inject.set_defaults(func=_run_inject)
     inject.add_argument("--profile", required=True)
     kinds = inject.add_mutually_exclusive_group(required=True)
-    kinds.add_argument("--place", metavar="JSON", help="a POST /orders body")
+    kinds.add_argument("--place", metavar="JSON", type=_json_object, help="a POST /orders body")
     kinds.add_argument("--cancel", metavar="ORDER_ID", help="an order id or client:<oid>")
     kinds.add_argument("--cancel-all", action="store_true", default=None)
     inject.add_argument("--product-id", help="scope of --cancel or --cancel-all")
@@ -247,12 +247,7 @@ def _match_flags(parser: argparse.ArgumentParser, names: tuple[str, ...],
 def _run_inject(args: argparse.Namespace) -> int:
     scope = {"product_id": args.product_id} if args.product_id else {}
     if args.place is not None:
-        try:
-            body = json.loads(args.place)
-        except ValueError:
-            print("sandex: --place: not a JSON object", file=sys.stderr)
-            return 2
-        command: dict[str, Any] = {"place": body}
+        command: dict[str, Any] = {"place": args.place}
     elif args.cancel is not None:
         command = {"cancel": {"order_id": args.cancel, **scope}}
     else:
