@@ -57,6 +57,8 @@ class Error(Enum):
     SNAPSHOT_NOT_FOUND = (404, "Snapshot {} not found")  # sandex's named snapshots
     SNAPSHOT_DIVERGED = (400, "Snapshot {} does not hash to the state it was restored from")
     SNAPSHOT_LIMIT = (400, "At most {} snapshots are kept: delete one first")
+    REPLAY_RUNNING = (400, "A replay is loaded: unload it first")  # sandex's replay
+    REPLAY_NOT_LOADED = (400, "No replay is loaded")
     # sandex's admin endpoint (not Coinbase's): loopback only, bearer token from the data dir
     ADMIN_LOOPBACK_ONLY = (403, "The admin endpoint only answers on localhost")
     ADMIN_BAD_TOKEN = (401, "Invalid admin token")

@@ -26,7 +26,14 @@ from sandex.core.events import (
     reject,
 )
 from sandex.core.limits import fee_rate_max
-from sandex.core.model import FEE_PROFILE_ID, Account, Currency, LedgerKind, Profile
+from sandex.core.model import (
+    FEE_PROFILE_ID,
+    REPLAY_PROFILE_ID,
+    Account,
+    Currency,
+    LedgerKind,
+    Profile,
+)
 from sandex.core.product import Product
 from sandex.core.state import State
 from sandex.errors import Error
@@ -89,7 +96,7 @@ def _rates_valid(maker: int, taker: int) -> bool:
 
 
 def create_profile(state: State, cmd: CreateProfile) -> None:
-    if cmd.profile_id in state.profiles or cmd.profile_id == FEE_PROFILE_ID:
+    if cmd.profile_id in state.profiles or cmd.profile_id in (FEE_PROFILE_ID, REPLAY_PROFILE_ID):
         state._events.append(reject(Error.PROFILE_EXISTS))
         return
     if not _rates_valid(cmd.maker_fee_rate, cmd.taker_fee_rate):

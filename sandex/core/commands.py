@@ -147,7 +147,111 @@ class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
     client_oid_dedup: bool = True
 
 
+# -- replayed liquidity (``sandex.core.replay``) ------------------------------------------------
+# A recorded market's changes, in venue units, as the replay's journaled actions. Each is a
+# JSON array led by its tag (a batch holds thousands): the field order is the schema.
+
+
+class _Action(msgspec.Struct, frozen=True, gc=False, array_like=True, tag_field="action",
+              omit_defaults=True):
+    product_id: str
+
+
+class ReplayAdd(_Action, frozen=True, gc=False, tag="add"):
+    """A recorded limit order (``received``): placed as the replay's, matched by the engine."""
+
+    order_id: str
+    side: Side
+    price: int
+    size: int
+
+
+class ReplayMarket(_Action, frozen=True, gc=False, tag="market"):
+    """A recorded market order, by size or by funds (amount units)."""
+
+    order_id: str
+    side: Side
+    size: int | None = None
+    funds: int | None = None
+
+
+class ReplayCancel(_Action, frozen=True, gc=False, tag="cancel"):
+    """A recorded ``done``: cancel what is left of the order if it is still live."""
+
+    order_id: str
+
+
+class ReplayReduce(_Action, frozen=True, gc=False, tag="reduce"):
+    """A recorded size decrease (``change``): by ``size``, floored at 0, keeping priority."""
+
+    order_id: str
+    size: int
+
+
+class ReplayTake(_Action, frozen=True, gc=False, tag="take"):
+    """A recorded trade without order ids: an immediate-or-cancel limit order of the taker's
+    ``side`` for ``size`` at ``price``."""
+
+    side: Side
+    price: int
+    size: int
+
+
+class ReplayLevel(_Action, frozen=True, gc=False, tag="level"):
+    """A recorded level's new absolute size (level 2; 0 removes it)."""
+
+    side: Side
+    price: int
+    size: int
+
+
+class ReplayBook(_Action, frozen=True, gc=False, tag="book"):
+    """A recorded whole book (level 2): ``(price, size)`` pairs, best first."""
+
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+
+
+ReplayAction = (ReplayAdd | ReplayMarket | ReplayCancel | ReplayReduce | ReplayTake | ReplayLevel
+                | ReplayBook)
+
+
+class StartReplay(Command, frozen=True, gc=False, tag="start_replay", kw_only=True):
+    """A recording starts to be replayed into ``products``: the replay profile is created the
+    first time (zero fees, never listed) and funded without limit in their currencies.
+
+    ``seed`` names the ids of the synthetic orders level-2 sources need; ``cancel_from``
+    (``back`` or ``front``) is where a level's unexplained decrease cancels replay orders."""
+
+    source: str
+    sha256: str
+    format: str
+    products: tuple[str, ...]
+    seed: str
+    cancel_from: str = "back"
+
+
+class ReplayBatch(Command, frozen=True, gc=False, tag="replay", kw_only=True):
+    """The next recorded changes: ``actions`` applied in order; ``events`` source events read
+    (some map to no action), the last at file ``line`` and source time ``source_time``;
+    ``recorded_trades`` the trades the recording shows among them."""
+
+    actions: tuple[ReplayAction, ...]
+    events: int
+    line: int
+    source_time: int
+    recorded_trades: int = 0
+
+
+class EndReplay(Command, frozen=True, gc=False, tag="end_replay", kw_only=True):
+    """The replay is over (finished or unloaded); ``clear`` cancels every replay order too."""
+
+    finished: bool = True
+    clear: bool = False
+
+
 AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
+    | StartReplay | ReplayBatch | EndReplay
 )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from sandex.core import admin
+from sandex.core import admin, replay
 from sandex.core.commands import (
     AddCurrency,
     AddProduct,
@@ -22,10 +22,13 @@ from sandex.core.commands import (
     Command,
     CreateProfile,
     Deposit,
+    EndReplay,
     PlaceOrder,
+    ReplayBatch,
     SetFees,
     SetProductStatus,
     SetVenue,
+    StartReplay,
     Transfer,
     Withdraw,
 )
@@ -454,4 +457,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     Deposit: admin.deposit,
     Withdraw: admin.withdraw,
     Transfer: admin.transfer,
+    StartReplay: replay.start,
+    ReplayBatch: replay.batch,
+    EndReplay: replay.end,
 }

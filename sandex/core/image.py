@@ -40,6 +40,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.replay import ReplayState
 from sandex.core.stops import StopBook
 
 __all__ = ["EngineImage", "export", "restore", "shape"]
@@ -121,6 +122,30 @@ class OrderImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     cancel_reason: CancelReason | None
 
 
+class ReplayImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """``sandex.core.replay.ReplayState``; levels as ``[product, side, price, size]``."""
+
+    source: str
+    sha256: str
+    format: str
+    products: list[str]
+    seed: str
+    cancel_from: str
+    active: bool
+    events: int
+    batches: int
+    line: int
+    source_time: int
+    recorded_trades: int
+    reproduced_trades: int
+    user_fills: int
+    cancels_noop: int
+    consumed: dict[str, int]
+    synthetic: int
+    debt: list[tuple[str, Side, int, int]]
+    expected: list[tuple[str, Side, int, int]]
+
+
 class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     currencies: list[Currency]
     fee_accounts: list[AccountImage]
@@ -133,6 +158,7 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     order_number: int
     entry_id: int
     client_oid_dedup: bool = True
+    replay: ReplayImage | None = None
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
@@ -144,7 +170,7 @@ def shape() -> list[tuple[str, list[str]]]:
         ("Engine", sorted(vars(Engine()))),
         ("Order", sorted(Order.__struct_fields__)),
         *((kind.__name__, sorted(kind.__slots__))
-          for kind in (Account, Profile, Product, Book, Level, StopBook)),
+          for kind in (Account, Profile, Product, Book, Level, StopBook, ReplayState)),
     ]
 
 
@@ -163,7 +189,35 @@ def export(engine: Engine) -> EngineImage:
         order_number=engine._order_number,
         entry_id=engine._entry_id,
         client_oid_dedup=engine.client_oid_dedup,
+        replay=None if engine.replay is None else _replay(engine.replay),
     )
+
+
+def _replay(state: ReplayState) -> ReplayImage:
+    return ReplayImage(
+        source=state.source, sha256=state.sha256, format=state.format,
+        products=list(state.products), seed=state.seed, cancel_from=state.cancel_from,
+        active=state.active, events=state.events, batches=state.batches, line=state.line,
+        source_time=state.source_time, recorded_trades=state.recorded_trades,
+        reproduced_trades=state.reproduced_trades, user_fills=state.user_fills,
+        cancels_noop=state.cancels_noop, consumed=dict(state.consumed),
+        synthetic=state.synthetic,
+        debt=[(*key, size) for key, size in state.debt.items()],
+        expected=[(*key, size) for key, size in state.expected.items()])
+
+
+def _restore_replay(image: ReplayImage) -> ReplayState:
+    state = ReplayState(image.source, image.sha256, image.format, tuple(image.products),
+                        image.seed, image.cancel_from)
+    state.active, state.events, state.batches = image.active, image.events, image.batches
+    state.line, state.source_time = image.line, image.source_time
+    state.recorded_trades, state.reproduced_trades = (image.recorded_trades,
+                                                      image.reproduced_trades)
+    state.user_fills, state.cancels_noop = image.user_fills, image.cancels_noop
+    state.consumed, state.synthetic = dict(image.consumed), image.synthetic
+    state.debt = {(p, side, price): size for p, side, price, size in image.debt}
+    state.expected = {(p, side, price): size for p, side, price, size in image.expected}
+    return state
 
 
 def _account(account: Account) -> AccountImage:
@@ -218,6 +272,8 @@ def restore(image: EngineImage) -> Engine:
     engine._order_number = image.order_number
     engine._entry_id = image.entry_id
     engine.client_oid_dedup = image.client_oid_dedup
+    if image.replay is not None:
+        engine.replay = _restore_replay(image.replay)
     for p in image.profiles:
         profile = engine.profiles[p.id] = Profile(p.id, p.user_id, p.name, p.maker_rate,
                                                   p.taker_rate, p.created_at)

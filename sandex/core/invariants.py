@@ -97,6 +97,12 @@ def state_hash(engine: State) -> str:
                             order.fill_fees)).encode())
     digest.update(repr((sorted((c, a.balance) for c, a in engine.fee_accounts.items()),
                         engine.clock, engine._entry_id, engine._order_number)).encode())
+    replay = engine.replay
+    if replay is not None:  # added later: a venue that never replayed hashes as before
+        for name in sorted(replay.__slots__):
+            value = getattr(replay, name)
+            digest.update(repr((name, sorted(value.items()) if isinstance(value, dict)
+                                else value)).encode())
     if not engine.client_oid_dedup:  # added later: a venue at its default hashes as before
         digest.update(b"client_oid_dedup=False")
     return digest.hexdigest()

@@ -13,7 +13,15 @@ placed in one frame, an open order canceled in one frame) make the same moves.
 from __future__ import annotations
 
 from sandex.core.events import Activated, Done, Event, Opened, Received
-from sandex.core.model import CancelReason, DoneReason, Order, OrderType, Profile, Status
+from sandex.core.model import (
+    REPLAY_PROFILE_ID,
+    CancelReason,
+    DoneReason,
+    Order,
+    OrderType,
+    Profile,
+    Status,
+)
 from sandex.core.product import Product
 from sandex.core.state import State
 
@@ -94,10 +102,11 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
 def retire(state: State, order: Order, profile: Profile, hold: int, reason: DoneReason,
            cancel_reason: CancelReason | None, t: int) -> None:
     """Take a just-done order (its ``hold`` released) off the live index: forget it if it
-    was canceled with no fill (§4.3), else archive it with when and why it finished."""
+    was canceled with no fill (§4.3), or is a replayed order (no one can ask for it: memory
+    stays flat however long the recording), else archive it with when and why it finished."""
     order_id = order.id
     del state._live[order_id]
-    if reason is CANCELED and order.filled_size == 0:  # purged (§4.3)
+    if (reason is CANCELED and order.filled_size == 0) or profile.id == REPLAY_PROFILE_ID:
         oid = order.client_oid
         if oid is not None and profile.by_client_oid.get(oid) is order:
             del profile.by_client_oid[oid]

@@ -13,6 +13,7 @@ from sandex.core.events import Changed, Matched
 from sandex.core.holds import limit_buy_hold, size_for_funds
 from sandex.core.lifecycle import cancel, close, rest
 from sandex.core.model import (
+    REPLAY_PROFILE_ID,
     CancelReason,
     DoneReason,
     Order,
@@ -68,7 +69,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
         if maker.status is not OPEN:
             orders.popleft()
             continue
-        if maker.profile_id == order.profile_id:
+        if maker.profile_id == order.profile_id and maker.profile_id != REPLAY_PROFILE_ID:
             reason = _self_trade(state, order, maker, product, level, t)
             if reason is not None:
                 return reason

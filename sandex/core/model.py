@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 FEE_PROFILE_ID = "venue-fees"  # the owner of the venue's fee accounts (one per currency)
+REPLAY_PROFILE_ID = "replay"  # the owner of every replayed order (``sandex.core.replay``)
 
 
 class Side(StrEnum):

@@ -8,9 +8,14 @@ what is listed here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sandex.core.events import Event
 from sandex.core.model import Account, Currency, Order, OrderRecord, Profile
 from sandex.core.product import Product
+
+if TYPE_CHECKING:
+    from sandex.core.replay import ReplayState
 
 
 class State:
@@ -33,3 +38,4 @@ class State:
         self._order_number = 0  # the last order's arrival number
         self._entry_id = 0  # the last ledger entry id
         self._events: list[Event] = []  # the events of the command being applied
+        self.replay: ReplayState | None = None  # the replay loaded, or the last one
