@@ -144,6 +144,7 @@ class ReplayImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     synthetic: int
     debt: list[tuple[str, Side, int, int]]
     expected: list[tuple[str, Side, int, int]]
+    finished: bool
 
 
 class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -203,13 +204,15 @@ def _replay(state: ReplayState) -> ReplayImage:
         cancels_noop=state.cancels_noop, consumed=dict(state.consumed),
         synthetic=state.synthetic,
         debt=[(*key, size) for key, size in state.debt.items()],
-        expected=[(*key, size) for key, size in state.expected.items()])
+        expected=[(*key, size) for key, size in state.expected.items()],
+        finished=state.finished)
 
 
 def _restore_replay(image: ReplayImage) -> ReplayState:
     state = ReplayState(image.source, image.sha256, image.format, tuple(image.products),
                         image.seed, image.cancel_from)
     state.active, state.events, state.batches = image.active, image.events, image.batches
+    state.finished = image.finished
     state.line, state.source_time = image.line, image.source_time
     state.recorded_trades, state.reproduced_trades = (image.recorded_trades,
                                                       image.reproduced_trades)

@@ -74,7 +74,7 @@ class ReplayState:
     not know; ``expected`` the replay's size at each level when it last acted there (what
     is missing since was taken by users)."""
 
-    __slots__ = ("active", "batches", "cancel_from", "cancels_noop", "consumed", "debt",
+    __slots__ = ("active", "batches", "finished", "cancel_from", "cancels_noop", "consumed", "debt",
                  "events", "expected", "format", "line", "products", "recorded_trades",
                  "reproduced_trades", "seed", "sha256", "source", "source_time", "synthetic",
                  "user_fills")
@@ -84,6 +84,7 @@ class ReplayState:
         self.source, self.sha256, self.format = source, sha256, format
         self.products, self.seed, self.cancel_from = products, seed, cancel_from
         self.active = True  # false once finished or unloaded
+        self.finished = False  # it reached the end of the recording
         self.events = 0  # source events consumed
         self.batches = 0
         self.line = 0
@@ -127,7 +128,7 @@ def end(engine: Engine, cmd: EndReplay) -> None:
     if state is None or not state.active:
         engine._events.append(reject(Error.REPLAY_NOT_LOADED))
         return
-    state.active = False
+    state.active, state.finished = False, cmd.finished
     if cmd.clear:
         profile = engine.profiles[REPLAY_PROFILE_ID]
         for order in list(profile.live.values()):

@@ -1,10 +1,11 @@
-"""Each profile's fills (§6.1): one per side of every match, newest last."""
+"""Each profile's fills (§6.1): one per side of every match, newest last (none for the replay
+profile: no one can ask for them, and a long recording would fill memory)."""
 
 from __future__ import annotations
 
 import msgspec
 
-from sandex.core import Matched, Side
+from sandex.core import REPLAY_PROFILE_ID, Matched, Side
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
@@ -35,6 +36,8 @@ class FillsView:
                        m.price, m.size, m.taker_fee, taker_side, m.time))
 
     def _add(self, fill: Fill) -> None:
+        if fill.profile_id == REPLAY_PROFILE_ID:
+            return
         self.by_order.setdefault(fill.order_id, []).append(fill)
         self.by_product.setdefault((fill.profile_id, fill.product_id), []).append(fill)
 

@@ -1,8 +1,9 @@
-"""Each account's ledger (§5.4): every balance movement, oldest first."""
+"""Each account's ledger (§5.4): every balance movement, oldest first (none for the replay
+profile, whose accounts no one can read)."""
 
 from __future__ import annotations
 
-from sandex.core import LedgerEntry, Matched, Product, ledger_entries
+from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
 
 
 class LedgerView:
@@ -10,6 +11,8 @@ class LedgerView:
         self.entries: dict[tuple[str, str], list[LedgerEntry]] = {}
 
     def on_entry(self, entry: LedgerEntry) -> None:
+        if entry.profile_id == REPLAY_PROFILE_ID:
+            return
         key = (entry.profile_id, entry.currency)
         entries = self.entries.get(key)
         if entries is None:

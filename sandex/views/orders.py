@@ -1,12 +1,22 @@
 """Each profile's orders on record, in creation order (what ``GET /orders`` lists, §4.4).
 
 Holds the engine's ``Order`` objects (read-only). Orders the engine purges (canceled with no
-fills, §4.3) leave this view in the same step.
+fills, §4.3) leave this view in the same step. The replay profile's orders are not kept
+(no one can list them; the engine forgets them once done).
 """
 
 from __future__ import annotations
 
-from sandex.core import Activated, Done, DoneReason, Engine, Event, Order, Received
+from sandex.core import (
+    REPLAY_PROFILE_ID,
+    Activated,
+    Done,
+    DoneReason,
+    Engine,
+    Event,
+    Order,
+    Received,
+)
 
 
 class OrdersView:
@@ -19,7 +29,7 @@ class OrdersView:
         for event in events:
             if type(event) is Received or type(event) is Activated:
                 order = orders.get(event.order_id)
-                if order is not None:
+                if order is not None and order.profile_id != REPLAY_PROFILE_ID:
                     self.by_profile.setdefault(order.profile_id, {})[order.id] = order
             elif (type(event) is Done and event.reason is DoneReason.CANCELED
                   and event.order_id not in orders):
