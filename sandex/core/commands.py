@@ -176,9 +176,11 @@ class ReplayMarket(_Action, frozen=True, gc=False, tag="market"):
 
 
 class ReplayCancel(_Action, frozen=True, gc=False, tag="cancel"):
-    """A recorded ``done``: cancel what is left of the order if it is still live."""
+    """A recorded ``done``: cancel what is left of the order if it is still live (``filled``:
+    the recording saw it filled; if it is gone here too, that is no divergence)."""
 
     order_id: str
+    filled: bool = False
 
 
 class ReplayReduce(_Action, frozen=True, gc=False, tag="reduce"):

@@ -145,6 +145,7 @@ class ReplayImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     debt: list[tuple[str, Side, int, int]]
     expected: list[tuple[str, Side, int, int]]
     finished: bool
+    ended_early: int
 
 
 class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -205,14 +206,14 @@ def _replay(state: ReplayState) -> ReplayImage:
         synthetic=state.synthetic,
         debt=[(*key, size) for key, size in state.debt.items()],
         expected=[(*key, size) for key, size in state.expected.items()],
-        finished=state.finished)
+        finished=state.finished, ended_early=state.ended_early)
 
 
 def _restore_replay(image: ReplayImage) -> ReplayState:
     state = ReplayState(image.source, image.sha256, image.format, tuple(image.products),
                         image.seed, image.cancel_from)
     state.active, state.events, state.batches = image.active, image.events, image.batches
-    state.finished = image.finished
+    state.finished, state.ended_early = image.finished, image.ended_early
     state.line, state.source_time = image.line, image.source_time
     state.recorded_trades, state.reproduced_trades = (image.recorded_trades,
                                                       image.reproduced_trades)

@@ -74,10 +74,10 @@ class ReplayState:
     not know; ``expected`` the replay's size at each level when it last acted there (what
     is missing since was taken by users)."""
 
-    __slots__ = ("active", "batches", "finished", "cancel_from", "cancels_noop", "consumed", "debt",
-                 "events", "expected", "format", "line", "products", "recorded_trades",
-                 "reproduced_trades", "seed", "sha256", "source", "source_time", "synthetic",
-                 "user_fills")
+    __slots__ = ("active", "batches", "cancel_from", "cancels_noop", "consumed", "debt",
+                 "ended_early", "events", "expected", "finished", "format", "line", "products",
+                 "recorded_trades", "reproduced_trades", "seed", "sha256", "source",
+                 "source_time", "synthetic", "user_fills")
 
     def __init__(self, source: str, sha256: str, format: str, products: tuple[str, ...],
                  seed: str, cancel_from: str) -> None:
@@ -93,6 +93,7 @@ class ReplayState:
         self.reproduced_trades = 0  # trades between two replay orders
         self.user_fills = 0  # trades in which a replay taker hit a user's order
         self.cancels_noop = 0  # recorded cancels of orders no longer live
+        self.ended_early = 0  # replay orders canceled where the recording saw them filled
         self.consumed: dict[str, int] = {}  # product -> size users took from replay levels
         self.synthetic = 0  # synthetic orders made (their ids are numbered)
         self.debt: dict[Key, int] = {}
@@ -206,8 +207,11 @@ def _place(engine: Engine, product: Product, order_id: str, side: Side, kind: Or
 def _cancel(engine: Engine, state: ReplayState, action: ReplayCancel, t: int) -> None:
     order = engine._live.get(action.order_id)
     if order is None or order.profile_id != REPLAY_PROFILE_ID:
-        state.cancels_noop += 1
+        if not action.filled:
+            state.cancels_noop += 1
         return
+    if action.filled:
+        state.ended_early += 1  # its recorded taker hit something else (a user's order)
     cancel(engine, order, engine.products[order.product_id], None, t)
 
 
