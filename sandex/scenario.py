@@ -130,6 +130,24 @@ class ScenarioFile:
             raise ScenarioError(f"{self.path}: [[faults]]: {exc}") from None
         return rules
 
+    def replay(self) -> dict[str, Any] | None:
+        """The ``[replay]`` table (docs/replay.md): what a new venue loads, paths relative to
+        the scenario file; ``None`` if there is none. Checked when it is loaded."""
+        table = self.data.get("replay")
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{self.path}: [replay] must be a table")
+        out = dict(table)
+        base = Path(self.path).parent
+        for name in ("source", "create_products_from"):
+            value = out.get(name)
+            if isinstance(value, str):
+                out[name] = str(base / value)
+            elif isinstance(value, list):
+                out[name] = [str(base / v) if isinstance(v, str) else v for v in value]
+        return out
+
     def request_ids(self) -> bool:
         """``[testing] request_ids``: send each REST answer's ``X-Sandex-Request-Id`` (off:
         the wire stays Coinbase's)."""

@@ -42,6 +42,7 @@ from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
 from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
+from sandex.replay import replay_of
 from sandex.scenario import Scenario, ScenarioError, load, read
 
 log = logging.getLogger("sandex")
@@ -79,6 +80,7 @@ class Venue:
     demo_on: bool = False  # ... and it runs (not switched off with --no-demo)
     access: AccessLog | None = None
     lock: DataDirLock | None = None  # held while the venue runs (``open_venue``)
+    replay_start: bool = False  # the scenario's [replay] start = true: run it once serving
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -151,10 +153,17 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
                 if events and isinstance(refused := events[0], Rejected):
                     raise ScenarioError(f"{scenario_path}: {type(command).__name__} refused: "
                                         f"{refused.message}")
+            replay = file.replay()
+            if replay is not None:  # loaded (paused) before the baseline: reset keeps it
+                try:
+                    replay_of(node).load_recorded(replay)
+                except ValueError as exc:
+                    raise ScenarioError(f"{scenario_path}: [replay]: {exc}") from None
             node.record(SaveSnapshot(time=node.stamp(), name=BASELINE))  # what reset restores
         else:
             log.info("%s: resuming at journal position %d; the scenario is not reloaded",
                      data_dir, node.position)
+            replay_of(node).resync()  # a replay in progress goes on from where it was, paused
     except BaseException:
         node.journal.close()
         raise
@@ -171,7 +180,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
-                 demo and demo_config is not None, access)
+                 demo and demo_config is not None, access,
+                 replay_start=fresh and bool((file.replay() or {}).get("start")))
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -237,6 +247,8 @@ def serve(venue: Venue, host: str, port: int,
         elif venue.demo is not None:
             await withdraw_quotes(node, venue.demo)  # its last quotes would rest untended
         tasks = [asyncio.create_task(node.scheduler.run())]  # GTT expiry, the demo's ticks
+        if venue.replay_start:
+            replay_of(node).start()
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         try:

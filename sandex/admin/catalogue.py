@@ -142,6 +142,33 @@ CATALOGUE: dict[str, Entry] = {
         "profile": _UUID, "command": {"type": "object", "example": {"place": {
             "product_id": "BTC-USD", "side": "sell", "type": "market", "size": "0.01"}}}},
         ("profile", "command")),
+    "replay.load": Entry("Load a recording to replay as live liquidity (docs/replay.md): "
+                         "its sha256 is recorded; paused unless start", {
+        "source": {"oneOf": [_TEXT, {"type": "array", "items": _TEXT}],
+                   "example": "recordings/btc-full.jsonl.gz"},
+        "format": {"type": "string", "enum": ["coinbase-full", "coinbase-level2", "tardis"]},
+        "products": {"type": "object", "additionalProperties": {"type": "string"},
+                     "example": {"BTC-USD": "BTC-USD"}},
+        "price_scale": _TEXT, "size_scale": _TEXT,
+        "speed": {"type": "string", "enum": ["clock", "max"]},
+        "cancel_from": {"type": "string", "enum": ["back", "front"]},
+        "create_products_from": {**_TEXT, "example": "recordings/products.json"},
+        "start": {"type": "boolean"}}, ("source", "format")),
+    "replay.start": Entry("Run the loaded replay (speed clock: on the venue clock; max: as "
+                          "fast as it commits)"),
+    "replay.resume": Entry("Go on after a pause (the venue clock re-anchors on the next "
+                           "event)"),
+    "replay.pause": Entry("Pause the replay (its orders stay)"),
+    "replay.step": Entry("Apply the next N source events now", {
+        "events": {"type": "integer", "minimum": 1, "example": 100}}),
+    "replay.seek": Entry("Apply every event before a source time at once (forward only)",
+                         {"to": {**_TEXT, "format": "date-time"}}, ("to",)),
+    "replay.status": Entry("Where the replay is: state, events, line, source and venue "
+                           "time, recorded vs reproduced trades, what users consumed"),
+    "replay.unload": Entry("Stop replaying (journaled); clear cancels every replay order",
+                           {"clear": {"type": "boolean"}}),
+    "replay.wait": Entry("Answer once the replay is finished (or failed)", {
+        "timeout": {"type": "number", "example": 60}}),
 }
 # answered by a gateway (REST's parser, REST's traces), not by ``ops``
 GATEWAY_COMMANDS = frozenset({"explain", "trace"})

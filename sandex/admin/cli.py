@@ -5,9 +5,10 @@
 [freeze|rate R|advance D]``, ``sandex snapshot save|list|restore|delete``, ``sandex reset``,
 ``sandex state``, and, with a running server only, ``sandex explain``, ``sandex trace``,
 ``sandex fault add|replace|list|clear|log|preset`` and the race controls ``sandex
-gate|reply|feed ...`` and ``sandex inject``. Against a running server (found through the data
-dir it holds, or ``--url`` and ``--token``) a command goes to its admin endpoint; on a stopped
-data dir it is applied and journaled directly. Wrong input prints one line and exits 2.
+gate|reply|feed ...``, ``sandex inject`` and ``sandex replay ...``. Against a running server
+(found through the data dir it holds, or ``--url`` and ``--token``) a command goes to its
+admin endpoint; on a stopped data dir it is applied and journaled directly. Wrong input prints
+one line and exits 2.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from sandex.admin.catalogue import GATEWAY_COMMANDS
 from sandex.admin.presence import TOKEN_FILE, DataDirBusy, DataDirLock, read_server
+from sandex.admin.replay_cli import add_replay_commands
 from sandex.journal import StorageError
 
 COMMON = ("data_dir", "url", "token", "command", "action", "op", "func", "rules")
@@ -148,6 +150,7 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
         "--client-oid-dedup", choices=("true", "false"),
         help="false: a reused client_oid places a second order, as on Coinbase")
     _race_commands(commands, command)
+    add_replay_commands(commands, command, run, _send)
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -281,6 +284,16 @@ def run(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
         return exc.status
     print(json.dumps(result))
     return 0
+
+
+def _send(args: argparse.Namespace, op: str, payload: dict[str, Any]) -> Any:
+    """Send ``op`` as ``args`` would be sent, and return the answer (exits on failure)."""
+    args.op = op
+    try:
+        return _dispatch(args, payload)
+    except Failed as exc:
+        print(f"sandex: {exc}", file=sys.stderr)
+        raise SystemExit(exc.status) from None
 
 
 def _dispatch(args: argparse.Namespace, payload: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandex.admin import clock, faults, races, snapshots
+from sandex.admin import replay as replaying
 from sandex.auth.keys import KDF, Permission, hash_passphrase
 from sandex.core import (
     AddProduct,
@@ -374,6 +375,24 @@ def _race(action: Callable[[Node, dict[str, Any]], Awaitable[Any]]
     return op
 
 
+def _replay(action: replaying.Action) -> Callable[[Node, dict[str, Any]], Plan]:
+    """A replay control (``sandex.admin.replay``): it acts on a running server only."""
+
+    def op(node: Node, args: dict[str, Any]) -> Plan:
+        async def online() -> Any:
+            try:
+                return await action(node, args)
+            except ValueError as exc:  # ReplayError, ProductsError, a bad argument
+                raise AdminError(str(exc)) from None
+
+        def offline(_: list[list[Event]]) -> Any:
+            raise AdminError(replaying.OFFLINE)
+
+        return Plan([], offline, online=online)
+
+    return op
+
+
 OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "profile.create": _profile_create,
     "profile.list": _profile_list,
@@ -418,12 +437,15 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "feed.held": _race(races.feed_held),
     "feed.release": _race(races.feed_release),
     "inject": _race(races.inject),
+    **{name: _replay(action) for name, action in replaying.ACTIONS.items()},
+    "replay.status": lambda node, args: Plan([], lambda _: replaying.status(node)),
 }
 
 
 # commands that apply nothing
 READS = frozenset({"profile.list", "key.list", "clock", "snapshot.list", "state",
-                   "fault.list", "fault.log", "venue", "gate.held", "reply.held", "feed.held"})
+                   "fault.list", "fault.log", "venue", "gate.held", "reply.held", "feed.held",
+                   "replay.status"})
 
 
 def plan(node: Node, name: str, args: dict[str, Any]) -> Plan:

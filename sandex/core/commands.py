@@ -223,7 +223,10 @@ class StartReplay(Command, frozen=True, gc=False, tag="start_replay", kw_only=Tr
     first time (zero fees, never listed) and funded without limit in their currencies.
 
     ``seed`` names the ids of the synthetic orders level-2 sources need; ``cancel_from``
-    (``back`` or ``front``) is where a level's unexplained decrease cancels replay orders."""
+    (``back`` or ``front``) is where a level's unexplained decrease cancels replay orders.
+    ``source`` (paths, one a line), ``sha256`` (one a path, comma-separated), ``mapping``
+    (source symbol, venue product, price scale, size scale; none: every symbol as itself) and
+    ``speed`` let a restarted venue reopen the recording and go on."""
 
     source: str
     sha256: str
@@ -231,6 +234,8 @@ class StartReplay(Command, frozen=True, gc=False, tag="start_replay", kw_only=Tr
     products: tuple[str, ...]
     seed: str
     cancel_from: str = "back"
+    mapping: tuple[tuple[str, str, str, str], ...] = ()
+    speed: str = "clock"
 
 
 class ReplayBatch(Command, frozen=True, gc=False, tag="replay", kw_only=True):

@@ -146,6 +146,8 @@ class ReplayImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     expected: list[tuple[str, Side, int, int]]
     finished: bool
     ended_early: int
+    mapping: list[tuple[str, str, str, str]]
+    speed: str
 
 
 class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -206,12 +208,13 @@ def _replay(state: ReplayState) -> ReplayImage:
         synthetic=state.synthetic,
         debt=[(*key, size) for key, size in state.debt.items()],
         expected=[(*key, size) for key, size in state.expected.items()],
-        finished=state.finished, ended_early=state.ended_early)
+        finished=state.finished, ended_early=state.ended_early,
+        mapping=list(state.mapping), speed=state.speed)
 
 
 def _restore_replay(image: ReplayImage) -> ReplayState:
     state = ReplayState(image.source, image.sha256, image.format, tuple(image.products),
-                        image.seed, image.cancel_from)
+                        image.seed, image.cancel_from, tuple(image.mapping), image.speed)
     state.active, state.events, state.batches = image.active, image.events, image.batches
     state.finished, state.ended_early = image.finished, image.ended_early
     state.line, state.source_time = image.line, image.source_time

@@ -75,14 +75,16 @@ class ReplayState:
     is missing since was taken by users)."""
 
     __slots__ = ("active", "batches", "cancel_from", "cancels_noop", "consumed", "debt",
-                 "ended_early", "events", "expected", "finished", "format", "line", "products",
-                 "recorded_trades", "reproduced_trades", "seed", "sha256", "source",
-                 "source_time", "synthetic", "user_fills")
+                 "ended_early", "events", "expected", "finished", "format", "line", "mapping",
+                 "products", "recorded_trades", "reproduced_trades", "seed", "sha256", "source",
+                 "source_time", "speed", "synthetic", "user_fills")
 
     def __init__(self, source: str, sha256: str, format: str, products: tuple[str, ...],
-                 seed: str, cancel_from: str) -> None:
+                 seed: str, cancel_from: str, mapping: tuple[tuple[str, str, str, str], ...],
+                 speed: str) -> None:
         self.source, self.sha256, self.format = source, sha256, format
         self.products, self.seed, self.cancel_from = products, seed, cancel_from
+        self.mapping, self.speed = mapping, speed
         self.active = True  # false once finished or unloaded
         self.finished = False  # it reached the end of the recording
         self.events = 0  # source events consumed
@@ -121,7 +123,7 @@ def start(engine: Engine, cmd: StartReplay) -> None:
                 engine.supply[currency] = engine.supply.get(currency, 0) + FUNDS
                 account.balance += FUNDS
     engine.replay = ReplayState(cmd.source, cmd.sha256, cmd.format, cmd.products, cmd.seed,
-                                cmd.cancel_from)
+                                cmd.cancel_from, cmd.mapping, cmd.speed)
 
 
 def end(engine: Engine, cmd: EndReplay) -> None:
