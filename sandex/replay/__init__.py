@@ -1,0 +1,1 @@
+"""Replay of recorded markets as live liquidity (issue 15)."""
