@@ -17,7 +17,7 @@ import msgspec
 
 from sandex.replay import events
 from sandex.replay.sources.common import LineFile, Position, amount
-from sandex.replay.sources.lines import Message, read_messages, skipped
+from sandex.replay.sources.lines import Convert, Message, read_messages, skipped
 
 Side = Literal["buy", "sell"]
 
@@ -77,29 +77,39 @@ def _opt(value: Decimal | None, what: str) -> Decimal | None:
     return None if value is None else amount(value, what)
 
 
-def _convert(m: Any, line: int,
-             time: int) -> tuple[events.SourceEvent, ...]:
-    kind = type(m)
-    if kind is _Open:
-        return (events.Open(line, time, m.product_id, m.order_id, m.side,
-                            amount(m.price, "price"), amount(m.remaining_size, "remaining_size")),)
-    if kind is _Received:
-        return (events.Received(line, time, m.product_id, m.order_id, m.side, m.order_type,
-                                _opt(m.price, "price"), _opt(m.size, "size"),
-                                _opt(m.funds, "funds")),)
-    if kind is _Done:
-        return (events.Done(line, time, m.product_id, m.order_id, m.side, m.reason,
-                            _opt(m.price, "price"), _opt(m.remaining_size, "remaining_size")),)
-    if kind is _Match:
-        return (events.Match(line, time, m.product_id, m.trade_id, m.maker_order_id,
-                             m.taker_order_id, m.side, amount(m.price, "price"),
-                             amount(m.size, "size")),)
+def _received(m: _Received, line: int, time: int) -> tuple[events.SourceEvent]:
+    return (events.Received(line, time, m.product_id, m.order_id, m.side, m.order_type,
+                            _opt(m.price, "price"), _opt(m.size, "size"),
+                            _opt(m.funds, "funds")),)
+
+
+def _open(m: _Open, line: int, time: int) -> tuple[events.SourceEvent]:
+    return (events.Open(line, time, m.product_id, m.order_id, m.side, amount(m.price, "price"),
+                        amount(m.remaining_size, "remaining_size")),)
+
+
+def _done(m: _Done, line: int, time: int) -> tuple[events.SourceEvent]:
+    return (events.Done(line, time, m.product_id, m.order_id, m.side, m.reason,
+                        _opt(m.price, "price"), _opt(m.remaining_size, "remaining_size")),)
+
+
+def _change(m: _Change, line: int, time: int) -> tuple[events.SourceEvent]:
     return (events.Change(line, time, m.product_id, m.order_id, m.side, _opt(m.price, "price"),
                           _opt(m.new_size, "new_size"), _opt(m.old_size, "old_size"),
                           _opt(m.new_funds, "new_funds"), _opt(m.old_funds, "old_funds")),)
 
 
+def _match(m: _Match, line: int, time: int) -> tuple[events.SourceEvent]:
+    return (events.Match(line, time, m.product_id, m.trade_id, m.maker_order_id,
+                         m.taker_order_id, m.side, amount(m.price, "price"),
+                         amount(m.size, "size")),)
+
+
+_CONVERT: dict[type, Convert] = {_Received: _received, _Open: _open, _Done: _done,
+                                 _Change: _change, _Match: _match}
+
+
 def read(files: list[LineFile], position: Position) -> Iterator[events.SourceEvent]:
     """The L3 events of ``files``, read one after the other."""
-    return read_messages(files, _decoder, _SKIP, _convert, KNOWN, check_sequence=True,
+    return read_messages(files, _decoder, _CONVERT, KNOWN, check_sequence=True,
                          position=position)

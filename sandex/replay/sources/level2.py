@@ -19,7 +19,7 @@ import msgspec
 
 from sandex.replay import events
 from sandex.replay.sources.common import LineFile, Position, amount
-from sandex.replay.sources.lines import Message, read_messages, skipped
+from sandex.replay.sources.lines import Convert, Message, read_messages, skipped
 
 Side = Literal["buy", "sell"]
 _TAKER = {"buy": "sell", "sell": "buy"}
@@ -56,21 +56,27 @@ def _levels(rows: list[tuple[Decimal, Decimal]], best_first_descending: bool,
     return tuple(checked)
 
 
-def _convert(m: Any, line: int, time: int) -> tuple[events.SourceEvent, ...]:
-    kind = type(m)
-    if kind is _Update:
-        product = m.product_id
-        return tuple(events.Level(line, time, product, side, amount(price, "price"),
-                                  amount(size, "size")) for side, price, size in m.changes)
-    if kind is _Match:
-        trade_id = None if m.trade_id is None else str(m.trade_id)
-        return (events.Trade(line, time, m.product_id, _TAKER[m.side], amount(m.price, "price"),
-                             amount(m.size, "size"), trade_id),)
+def _update(m: _Update, line: int, time: int) -> tuple[events.SourceEvent, ...]:
+    product = m.product_id
+    return tuple(events.Level(line, time, product, side, amount(price, "price"),
+                              amount(size, "size")) for side, price, size in m.changes)
+
+
+def _match(m: _Match, line: int, time: int) -> tuple[events.SourceEvent]:
+    trade_id = None if m.trade_id is None else str(m.trade_id)
+    return (events.Trade(line, time, m.product_id, _TAKER[m.side], amount(m.price, "price"),
+                         amount(m.size, "size"), trade_id),)
+
+
+def _snapshot(m: _Snapshot, line: int, time: int) -> tuple[events.SourceEvent]:
     return (events.Snapshot(line, time, m.product_id, _levels(m.bids, True),
                             _levels(m.asks, False)),)
 
 
+_CONVERT: dict[type, Convert] = {_Update: _update, _Match: _match, _Snapshot: _snapshot}
+
+
 def read(files: list[LineFile], position: Position) -> Iterator[events.SourceEvent]:
     """The L2 events and trades of ``files``, read one after the other."""
-    return read_messages(files, _decoder, _SKIP, _convert, KNOWN, check_sequence=False,
+    return read_messages(files, _decoder, _CONVERT, KNOWN, check_sequence=False,
                          position=position)
