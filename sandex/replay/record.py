@@ -20,7 +20,7 @@ import hmac
 import json
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -97,10 +97,12 @@ def open_output(path: Path) -> IO[bytes]:
 async def record(url: str, out: Path, channels: Sequence[str],
                  products: Sequence[str] | None = None, credentials: Credentials | None = None,
                  duration: float | None = None, count: int | None = None,
-                 stop: asyncio.Event | None = None) -> Recorded:
+                 stop: asyncio.Event | None = None,
+                 on_subscribed: Callable[[list[str]], None] | None = None) -> Recorded:
     """Record the feed at ``url`` into ``out`` until ``duration`` seconds have passed,
     ``count`` messages after the ``subscriptions`` reply are written, ``stop`` is set or the
-    venue closes; ``products`` default to all the venue's."""
+    venue closes; ``products`` default to all the venue's. ``on_subscribed(products)`` is
+    called once the venue has accepted the subscribe."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -119,6 +121,8 @@ async def record(url: str, out: Path, channels: Sequence[str],
         if reply.get("type") == "error":
             raise RecordError(f"{url} refused the subscribe: {reply.get('message')}: "
                               f"{reply.get('reason')}")
+        if on_subscribed is not None:
+            on_subscribed(chosen)
         deadline = None if duration is None else time.monotonic() + duration
         output = open_output(out)
         try:

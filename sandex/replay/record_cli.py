@@ -75,9 +75,13 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        def started(chosen: list[str]) -> None:
+            print(f"sandex: recording {','.join(channels)} of {','.join(chosen)} into "
+                  f"{args.out} (Ctrl-C stops)", file=sys.stderr, flush=True)
+
         recorded = await record(args.url, args.out, channels, products or None,
-                                credentials(args), args.duration, args.count, stop)
-        print(f"{recorded.path}: {recorded.messages} messages", file=sys.stderr)
+                                credentials(args), args.duration, args.count, stop, started)
+        print(f"sandex: {recorded.path}: {recorded.messages} messages", file=sys.stderr)
         return 0
 
     try:

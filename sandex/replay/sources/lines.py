@@ -66,6 +66,9 @@ def diagnose(file: LineFile, line: int, body: bytes, exc: Exception,
     if kind not in known:
         return SourceError(file.path, line, f"unknown message type {kind!r}")
     text = str(exc)
+    where = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else ""
+    if text.startswith("Invalid decimal") and where.isidentifier():
+        return SourceError(file.path, line, f"bad decimal {where}: {message.get(where)!r}")
     if text.startswith("Object missing required field"):
         field = text.split("`")[1] if "`" in text else text
         return SourceError(file.path, line, f"{kind} message without \"{field}\"")

@@ -145,17 +145,19 @@ def read(files: list[LineFile], position: Position) -> Iterator[events.SourceEve
     if len(streams) == 1:
         (file, only), = streams.values()
         position.path = file.path
-        yield from only
+        for event in only:
+            position.line = event.line
+            yield event
         return
     (trade_file, trade_rows), (book_file, book_rows) = streams["trades"], streams["book"]
     trade, level = next(trade_rows, None), next(book_rows, None)
     while trade is not None or level is not None:
         if level is None or (trade is not None and trade.time <= level.time):
             assert trade is not None
-            position.path = trade_file.path
+            position.path, position.line = trade_file.path, trade.line
             yield trade
             trade = next(trade_rows, None)
         else:
-            position.path = book_file.path
+            position.path, position.line = book_file.path, level.line
             yield level
             level = next(book_rows, None)
