@@ -1,8 +1,8 @@
 """The ``sandex`` command line.
 
 ``sandex serve`` runs the venue; ``sandex verify`` checks a data dir; ``sandex profile``,
-``key``, ``deposit``, ``withdraw``, ``product`` and ``fees`` administer it (see
-``docs/cli.md``). Wrong input prints one line and exits 2.
+``key``, ``deposit``, ``withdraw``, ``product`` and ``fees`` administer it; ``sandex
+record`` writes its feed to a file (see ``docs/cli.md``). Wrong input prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import NoReturn
 from sandex import __version__
 from sandex.admin import cli as admin_cli
 from sandex.logs import setup_logging
+from sandex.replay import record_cli
 
 DEFAULT_DATA_DIR = "sandex-data"
 ADMIN_TOKEN_VARIABLE = "SANDEX_ADMIN_TOKEN"  # an --ephemeral server's admin token, if set
@@ -60,6 +61,7 @@ def parser() -> Parser:
                         help="then take the records the newest snapshot covers out of the "
                              "journal, into an archive file or removed")
     admin_cli.add_commands(commands, DEFAULT_DATA_DIR)
+    record_cli.add_command(commands)
     return top
 
 
