@@ -21,13 +21,13 @@ import contextlib
 import logging
 import time
 import weakref
-
-import msgspec
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from sandex.core import (
     Command,
@@ -500,12 +500,13 @@ def _symbols(value: object, price_scale: Decimal, size_scale: Decimal) -> dict[s
     if value is None:
         return {}
     if isinstance(value, list):
-        pairs = []
+        pairs: dict[str, str] = {}
         for item in value:
             if not isinstance(item, str) or "=" not in item:
                 raise ReplayError(f"products: {item!r} is not SRC=DST")
-            pairs.append(tuple(item.split("=", 1)))
-        value = dict(pairs)
+            source, _, target = item.partition("=")
+            pairs[source] = target
+        value = pairs
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ReplayError("products must map source symbols to venue products")

@@ -121,12 +121,12 @@ class Mapper:
                               price=price, size=size),)
         if event.order_type != "market":
             raise MappingError(f"unknown order_type {event.order_type!r}")
-        size = None if event.size is None else _size(product, scale, event.size)
+        market_size = None if event.size is None else _size(product, scale, event.size)
         funds = None if event.funds is None else _funds(product, scale, event.funds)
-        if not size and not funds:
+        if not market_size and not funds:
             return _NOTHING
         return (ReplayMarket(product_id=product.id, order_id=event.order_id, side=side,
-                             size=size or None, funds=funds or None),)
+                             size=market_size or None, funds=funds or None),)
 
     def _change(self, product: Product, scale: Scale, event: Change) -> tuple[ReplayAction, ...]:
         if event.new_size is None or event.old_size is None:

@@ -56,7 +56,7 @@ class Venue:
             self.run(Deposit(time=0, profile_id="bot", currency=currency,
                              amount=10**6 * 10**16, transfer_id=f"d-{currency}"))
         self.run(StartReplay(time=0, source="rec.jsonl", sha256="ab" * 32,
-                             format="coinbase-full", products=(P,), seed="s", mapping=(), speed="clock"))
+                             format="coinbase-full", products=(P,), seed="s"))
 
     def run(self, command: Command) -> list[Event]:
         self.t += 1
