@@ -13,12 +13,15 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
+from sandex.replay.events import Level, Snapshot, Trade
+from sandex.replay.sources import open_source
 from sandex.server import default_scenario
 from tests.replay.test_record import DEMO_KEY, PRODUCTS, advance, drain, start_recorder, stop
 from tests.support.feed_kit import Feed
@@ -168,5 +171,72 @@ def test_a_replay_goes_on_after_a_restart(recording: tuple[Path, list[Any]],
         status, done = admin(server, data_dir, "replay.wait", {"timeout": 60})
         assert done["state"] == "finished"
         assert done["reproduced_trades"] == done["recorded_trades"] == len(recorded)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def level2_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 s of the seeded demo's level2 and matches channels on BTC-USD."""
+    tmp = tmp_path_factory.mktemp("level2")
+    data_dir = tmp / "data"
+    server = start_server("--seed", "7", scenario=scenario(tmp), data_dir=data_dir)
+    try:
+        out = tmp / "demo-l2.jsonl.zst"
+        recorder = start_recorder(server, out, "--channels", "level2,matches",
+                                  "--products", "BTC-USD")
+        feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
+        feed.subscribe(["level2", "matches"], ["BTC-USD"], DEMO_KEY)
+        advance(server, data_dir, "60s")
+        drain(feed)  # what the feed sent the recorder too
+        feed.close()
+        stop(recorder)
+    finally:
+        server.stop()
+    return out
+
+
+def test_a_level2_replay_shows_the_recorded_book_after_every_event(
+        level2_recording: Path, tmp_path: Path) -> None:
+    with open_source([level2_recording], "coinbase-level2") as source:
+        events = list(source)
+    expected: list[tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = []
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    for event in events:
+        if isinstance(event, Snapshot):
+            bids, asks = dict(event.bids), dict(event.asks)
+        elif isinstance(event, Level):
+            side = bids if event.side == "buy" else asks
+            if event.size:
+                side[event.price] = event.size
+            else:
+                side.pop(event.price, None)
+        elif isinstance(event, Trade):  # the venue's level shrank as it traded; the l2update
+            side = asks if event.side == "buy" else bids  # that says so comes next
+            side[event.price] -= event.size
+            if not side[event.price]:
+                del side[event.price]
+        expected.append((dict(bids), dict(asks)))
+    assert sum(isinstance(e, Trade) for e in events) > 0 and len(events) > 50
+    data_dir = tmp_path / "data"
+    server = start_server("--no-demo", "--no-rate-limit", scenario=scenario(tmp_path), data_dir=data_dir)
+    try:
+        status, _ = admin(server, data_dir, "replay.load", {
+            "source": str(level2_recording), "format": "coinbase-level2"})
+        assert status == 200
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        for index, (want_bids, want_asks) in enumerate(expected):
+            status, stepped = admin(server, data_dir, "replay.step", {"events": 1})
+            assert status == 200 and stepped["events"] == index + 1
+            conn.request("GET", "/products/BTC-USD/book?level=2")
+            book = json.loads(conn.getresponse().read())
+            got = ({Decimal(p): Decimal(s) for p, s, _n in book["bids"]},
+                   {Decimal(p): Decimal(s) for p, s, _n in book["asks"]})
+            assert got == (want_bids, want_asks), f"after event {index + 1}: {events[index]}"
+        status, final = admin(server, data_dir, "replay.status", {})
+        assert final["recorded_trades"] == sum(isinstance(e, Trade) for e in events)
+        assert final["reproduced_trades"] == final["recorded_trades"]
+        assert final["consumed"] == {}
     finally:
         server.stop()
