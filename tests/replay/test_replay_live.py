@@ -138,9 +138,9 @@ def test_bad_loads_are_refused_with_a_clear_message(recording: tuple[Path, list[
                              "order_type": "limit", "price": "100", "size": "1"}),
                  '{"type": "open", "product_id": "BTC-USD", "sequ']
         bad.write_text("\n".join(lines) + "\n")
-        status, loaded = admin(server, data_dir, "replay.load",
-                               {"source": str(bad), "format": "coinbase-full", "speed": "max",
-                                "start": True})
+        status, _ = admin(server, data_dir, "replay.load",
+                          {"source": str(bad), "format": "coinbase-full", "speed": "max",
+                           "start": True})
         assert status == 200
         status, done = admin(server, data_dir, "replay.wait", {"timeout": 30})
         assert done["state"] == "failed" and done["events"] == 1
@@ -220,7 +220,8 @@ def test_a_level2_replay_shows_the_recorded_book_after_every_event(
         expected.append((dict(bids), dict(asks)))
     assert sum(isinstance(e, Trade) for e in events) > 0 and len(events) > 50
     data_dir = tmp_path / "data"
-    server = start_server("--no-demo", "--no-rate-limit", scenario=scenario(tmp_path), data_dir=data_dir)
+    server = start_server("--no-demo", "--no-rate-limit", scenario=scenario(tmp_path),
+                          data_dir=data_dir)
     try:
         status, _ = admin(server, data_dir, "replay.load", {
             "source": str(level2_recording), "format": "coinbase-level2"})
