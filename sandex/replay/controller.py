@@ -336,16 +336,18 @@ class ReplayController:
         if self.state != "running" or loaded is None or loaded.speed != "clock":
             return None
         event = self._peek()
-        if event is None:
-            return now  # the end: fire once more to finish
+        if event is None or event.time == 0:
+            return 0  # the end (fire once more, to finish) or an untimed event: due at once
+            # (0, not ``now``: a due time must not move while the scheduler looks at it)
         if loaded.anchor is None:
             loaded.anchor = (now, event.time)
         return loaded.anchor[0] + max(0, event.time - loaded.anchor[1])
 
     def fire(self, at: int) -> Firing:
         loaded = self.loaded
-        assert loaded is not None and loaded.anchor is not None
-        until = loaded.anchor[1] + (at - loaded.anchor[0])
+        assert loaded is not None
+        anchor = loaded.anchor
+        until = 0 if anchor is None else anchor[1] + (at - anchor[0])
         return Firing(self._clock_commands(at, until), _events_of)
 
     def _clock_commands(self, at: int, until: int) -> Iterator[Command]:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandex.testing.http import Http
+from sandex.testing.replay import Replay
 from sandex.testing.setup import EPOCH, Credentials, default_keys, utc_text
 from sandex.timefmt import parse_iso
 
@@ -226,6 +227,7 @@ class Venue:
         self.gate = Gate(self._admin, "gate")
         self.replies = Replies(self._admin, "reply")
         self.feed = FeedHolds(self._admin)
+        self.replay = Replay(self._admin)
         self._keys = tuple(default_keys() if keys is None else keys)
 
     @property

@@ -1,0 +1,139 @@
+"""Replay at full speed: source events per second, and where the time goes.
+
+Generates a seeded Coinbase ``full`` recording (orders resting, canceled, shrunk and taken, on
+two products), then replays it at ``speed = "max"`` four ways, side by side in one run:
+
+* read: the reader alone (``sandex.replay.sources``), gzip included;
+* map: reader + mapping onto the venue's products (``sandex.replay.mapping``);
+* engine: a venue in memory (no journal): reader, mapping, the core, views and listeners;
+* journal: the same venue on a data dir: every batch journaled and fsynced before the next.
+
+The engine's own cost per event is ``engine - map``, the journal's ``journal - engine``.
+``--rss`` replays a file of ``--mb`` megabytes instead (written once, slow to make) and
+prints the process's peak RSS: memory must stay flat however long the recording.
+
+    .venv/bin/python bench/replay.py [--events 300000] [--rounds 3]
+    .venv/bin/python bench/replay.py --rss --mb 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sandex.replay import replay_of  # noqa: E402
+from sandex.replay.mapping import Mapper  # noqa: E402
+from sandex.replay.sources import open_source  # noqa: E402
+from sandex.server import build  # noqa: E402
+from tests.support.recordings_kit import full_messages  # noqa: E402
+
+SCENARIO = ROOT / "tests" / "scenario.toml"  # BTC-USD and ETH-USD, among others
+
+
+def write(path: Path, events: int) -> int:
+    lines = 0
+    with gzip.open(path, "wt", compresslevel=1) as out:
+        for message in full_messages(events):
+            out.write(json.dumps(message) + "\n")
+            lines += 1
+    return lines
+
+
+def read(path: Path) -> tuple[int, float]:
+    started = time.perf_counter()
+    with open_source([path], "coinbase-full") as source:
+        count = sum(1 for _ in source)
+    return count, time.perf_counter() - started
+
+
+def mapped(path: Path) -> tuple[int, float]:
+    venue = build(SCENARIO, demo=False)
+    mapper = Mapper(venue.node.engine.products, None)
+    started = time.perf_counter()
+    count = 0
+    with open_source([path], "coinbase-full") as source:
+        for event in source:
+            mapper.actions(event)
+            count += 1
+    elapsed = time.perf_counter() - started
+    venue.node.journal.close()
+    return count, elapsed
+
+
+def replayed(path: Path, data_dir: Path | None) -> tuple[int, float, int]:
+    venue = build(SCENARIO, demo=False, data_dir=data_dir)
+    node = venue.node
+
+    async def main() -> tuple[int, float]:
+        controller = replay_of(node)
+        await controller.load({"source": str(path), "format": "coinbase-full", "speed": "max"})
+        started = time.perf_counter()
+        controller.start()
+        status = await controller.wait(3600)
+        elapsed = time.perf_counter() - started
+        await node.close()
+        assert status["state"] == "finished", status
+        return int(status["events"]), elapsed
+
+    count, elapsed = asyncio.run(main())
+    return count, elapsed, node.position
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rss", action="store_true", help="memory on a large file")
+    parser.add_argument("--mb", type=int, default=1024, help="its size (with --rss)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "full.jsonl.gz"
+        if args.rss:
+            events = args.events
+            while True:  # about 1 MB of gzip per 25,000 events here
+                write(path, events)
+                if path.stat().st_size >= args.mb * 2**20:
+                    break
+                events = int(events * args.mb * 2**20 / max(path.stat().st_size, 1) * 1.05)
+            print(f"{path.stat().st_size / 2**20:.0f} MB gzip, {events:,} events")
+            count, elapsed, batches = replayed(path, Path(tmp) / "data")
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"replayed {count:,} events in {elapsed:.1f} s ({count / elapsed:,.0f}/s), "
+                  f"{batches:,} journal records; peak RSS {peak:.0f} MB")
+            return
+        write(path, args.events)
+        figures: dict[str, list[float]] = {"read": [], "map": [], "engine": [], "journal": []}
+        count = 0
+        for round_ in range(args.rounds):
+            count, elapsed = read(path)
+            figures["read"].append(elapsed / count)
+            count, elapsed = mapped(path)
+            figures["map"].append(elapsed / count)
+            count, elapsed, _ = replayed(path, None)
+            figures["engine"].append(elapsed / count)
+            count, elapsed, _ = replayed(path, Path(tmp) / f"data{round_}")
+            figures["journal"].append(elapsed / count)
+        best = {name: min(values) * 1e6 for name, values in figures.items()}
+        print(f"{count:,} source events (coinbase-full, gzip), best of {args.rounds}:")
+        for name, micros in best.items():
+            spread = statistics.median(figures[name]) * 1e6
+            print(f"  {name:8} {1e6 / micros:>10,.0f} events/s  {micros:6.2f} µs/event "
+                  f"(median {spread:.2f})")
+        print(f"  per event: reader {best['read']:.2f} µs, mapping "
+              f"{best['map'] - best['read']:.2f} µs, engine {best['engine'] - best['map']:.2f}"
+              f" µs, journal {best['journal'] - best['engine']:.2f} µs")
+
+
+if __name__ == "__main__":
+    main()
