@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     print(kit.machine())
-    print(f"{'format':<34} {'events':>8} {'MB':>6} {'ev/s CPU':>10} {'ev/s wall':>10}")
+    print(f"{"format":<40} {'events':>8} {'MB':>6} {'ev/s CPU':>10} {'ev/s wall':>10}")
     with tempfile.TemporaryDirectory() as where:
         tmp = Path(where)
         full_lines = list(recordings.framed(recordings.full_messages(args.events)))
@@ -68,14 +68,14 @@ def main() -> None:
         for label, format, paths in cases:
             count, cpu, wall = best(args.rounds, lambda p=paths, f=format: read_rate(p, f))
             size = sum(p.stat().st_size for p in paths) / 1e6
-            print(f"{label:<34} {count:>8} {size:>6.1f} {count / cpu:>10,.0f} "
+            print(f"{label:<40} {count:>8} {size:>6.1f} {count / cpu:>10,.0f} "
                   f"{count / wall:>10,.0f}")
         lines = [line.encode() for line in full_lines]
         decode = full_reader._decoder.decode
         cpu = time.process_time()
         for line in lines:
             decode(line)
-        print(f"{'(msgspec decode alone, full lines)':<34} {len(lines):>8} {'':>6} "
+        print(f"{"(msgspec decode alone, full lines)":<40} {len(lines):>8} {'':>6} "
               f"{len(lines) / (time.process_time() - cpu):>10,.0f}")
 
 
