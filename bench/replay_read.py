@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     print(kit.machine())
-    print(f"{"format":<40} {'events':>8} {'MB':>6} {'ev/s CPU':>10} {'ev/s wall':>10}")
+    print(f"{'format':<40} {'events':>8} {'MB':>6} {'ev/s CPU':>10} {'ev/s wall':>10}")
     with tempfile.TemporaryDirectory() as where:
         tmp = Path(where)
         full_lines = list(recordings.framed(recordings.full_messages(args.events)))
@@ -75,7 +75,7 @@ def main() -> None:
         cpu = time.process_time()
         for line in lines:
             decode(line)
-        print(f"{"(msgspec decode alone, full lines)":<40} {len(lines):>8} {'':>6} "
+        print(f"{'(msgspec decode alone, full lines)':<40} {len(lines):>8} {'':>6} "
               f"{len(lines) / (time.process_time() - cpu):>10,.0f}")
 
 
