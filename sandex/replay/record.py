@@ -104,7 +104,7 @@ async def record(url: str, out: Path, channels: Sequence[str],
     venue closes; ``products`` default to all the venue's. ``on_subscribed(products)`` is
     called once the venue has accepted the subscribe."""
     from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed
+    from websockets.exceptions import ConnectionClosed, WebSocketException
 
     url = feed_url(url)
     chosen = list(products) if products else products_of(url)
@@ -112,11 +112,14 @@ async def record(url: str, out: Path, channels: Sequence[str],
     written = 0
     try:
         connection = await connect(url, max_size=None)
-    except OSError as exc:
+    except (OSError, WebSocketException, TimeoutError) as exc:
         raise RecordError(f"cannot connect to {url}: {exc}") from None
     async with connection:
         await connection.send(json.dumps(subscribe_message(channels, chosen, credentials)))
-        first = await asyncio.wait_for(connection.recv(), 10)
+        try:
+            first = await asyncio.wait_for(connection.recv(), 10)
+        except (WebSocketException, TimeoutError) as exc:
+            raise RecordError(f"{url} did not answer the subscribe: {exc!r}") from None
         reply = json.loads(first)
         if reply.get("type") == "error":
             raise RecordError(f"{url} refused the subscribe: {reply.get('message')}: "

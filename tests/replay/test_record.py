@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 import zstandard
-from websockets.sync.client import connect
 
 from sandex.replay.events import Match, Received, Snapshot, Trade
 from sandex.replay.sources import open_source
 from sandex.server import default_scenario
 from tests.support.feed_kit import Feed
+from tests.support.feed_kit import feed as feed_of
 from tests.support.rest_kit import Server, start_server
 
 DEMO_KEY = ("5f8d0e6c1a2b3c4d5e6f708192a3b4c5",
@@ -97,14 +97,13 @@ def test_record_full_gives_back_what_a_client_saw(venue: tuple[Server, Path],
     server, data_dir = venue
     out = tmp_path / "demo-full.jsonl.zst"
     recorder = start_recorder(server, out, "--channels", "full")
-    feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
-    assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
-    resting = {order[2] for product in PRODUCTS for side in ("bids", "asks")
-               for order in rest(server, f"/products/{product}/book?level=3")[side]}
-    fired = advance(server, data_dir, "20s")["fired"]
-    assert fired["demo_ticks"] == 20
-    seen = drain(feed)
-    feed.close()
+    with feed_of(server) as feed:
+        assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
+        resting = {order[2] for product in PRODUCTS for side in ("bids", "asks")
+                   for order in rest(server, f"/products/{product}/book?level=3")[side]}
+        fired = advance(server, data_dir, "20s")["fired"]
+        assert fired["demo_ticks"] == 20
+        seen = drain(feed)
     err = stop(recorder)
     assert err.endswith(f"sandex: {out}: {len(seen) + 1} messages\n")
     kinds = Counter(m["type"] for m in seen)
@@ -142,12 +141,11 @@ def test_record_level2_and_matches(venue: tuple[Server, Path], tmp_path: Path) -
     out = tmp_path / "demo-l2.jsonl.gz"
     recorder = start_recorder(server, out, "--channels", "level2,matches",
                               "--products", "BTC-USD,ETH-USD")
-    feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
-    assert feed.subscribe(["level2", "matches"], ["BTC-USD", "ETH-USD"],
-                          DEMO_KEY)["type"] == "subscriptions"
-    advance(server, data_dir, "20s")
-    seen = drain(feed)
-    feed.close()
+    with feed_of(server) as feed:
+        assert feed.subscribe(["level2", "matches"], ["BTC-USD", "ETH-USD"],
+                              DEMO_KEY)["type"] == "subscriptions"
+        advance(server, data_dir, "20s")
+        seen = drain(feed)
     stop(recorder)
     with open_source([out], "coinbase-level2") as source:
         events = list(source)

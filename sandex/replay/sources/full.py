@@ -73,36 +73,52 @@ KNOWN = frozenset({*SKIPPED, "received", "open", "done", "change", "match"})
 _decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[(*_BOOK, *_SKIP)])
 
 
-def _opt(value: Decimal | None, what: str) -> Decimal | None:
-    return None if value is None else amount(value, what)
+def _refuse(m: Any, *names: str) -> None:
+    """Raise for the first of ``m``'s decimal fields ``names`` that is negative or not finite
+    (the converters test all of them inline first: a call per field costs)."""
+    for name in names:
+        value = getattr(m, name)
+        if value is not None:
+            amount(value, name)
 
 
 def _received(m: _Received, line: int, time: int) -> tuple[events.SourceEvent]:
+    p, s, f = m.price, m.size, m.funds
+    if ((p is not None and (p.is_signed() or not p.is_finite()))
+            or (s is not None and (s.is_signed() or not s.is_finite()))
+            or (f is not None and (f.is_signed() or not f.is_finite()))):
+        _refuse(m, "price", "size", "funds")
     return (events.Received(line, time, m.product_id, m.order_id, m.side, m.order_type,
-                            _opt(m.price, "price"), _opt(m.size, "size"),
-                            _opt(m.funds, "funds")),)
+                            p, s, f),)
 
 
 def _open(m: _Open, line: int, time: int) -> tuple[events.SourceEvent]:
-    return (events.Open(line, time, m.product_id, m.order_id, m.side, amount(m.price, "price"),
-                        amount(m.remaining_size, "remaining_size")),)
+    p, s = m.price, m.remaining_size
+    if p.is_signed() or s.is_signed() or not p.is_finite() or not s.is_finite():
+        _refuse(m, "price", "remaining_size")
+    return (events.Open(line, time, m.product_id, m.order_id, m.side, p, s),)
 
 
 def _done(m: _Done, line: int, time: int) -> tuple[events.SourceEvent]:
-    return (events.Done(line, time, m.product_id, m.order_id, m.side, m.reason,
-                        _opt(m.price, "price"), _opt(m.remaining_size, "remaining_size")),)
+    p, s = m.price, m.remaining_size
+    if ((p is not None and (p.is_signed() or not p.is_finite()))
+            or (s is not None and (s.is_signed() or not s.is_finite()))):
+        _refuse(m, "price", "remaining_size")
+    return (events.Done(line, time, m.product_id, m.order_id, m.side, m.reason, p, s),)
 
 
 def _change(m: _Change, line: int, time: int) -> tuple[events.SourceEvent]:
-    return (events.Change(line, time, m.product_id, m.order_id, m.side, _opt(m.price, "price"),
-                          _opt(m.new_size, "new_size"), _opt(m.old_size, "old_size"),
-                          _opt(m.new_funds, "new_funds"), _opt(m.old_funds, "old_funds")),)
+    _refuse(m, "price", "new_size", "old_size", "new_funds", "old_funds")  # rare: plainly
+    return (events.Change(line, time, m.product_id, m.order_id, m.side, m.price, m.new_size,
+                          m.old_size, m.new_funds, m.old_funds),)
 
 
 def _match(m: _Match, line: int, time: int) -> tuple[events.SourceEvent]:
+    p, s = m.price, m.size
+    if p.is_signed() or s.is_signed() or not p.is_finite() or not s.is_finite():
+        _refuse(m, "price", "size")
     return (events.Match(line, time, m.product_id, m.trade_id, m.maker_order_id,
-                         m.taker_order_id, m.side, amount(m.price, "price"),
-                         amount(m.size, "size")),)
+                         m.taker_order_id, m.side, p, s),)
 
 
 _CONVERT: dict[type, Convert] = {_Received: _received, _Open: _open, _Done: _done,

@@ -109,6 +109,7 @@ def read_messages(files: list[LineFile], decoder: msgspec.json.Decoder[Any],
     previous = 0
     sequences: dict[str, int] = {}
     seconds: dict[str, int] = {}
+    last_text, last_us = "", 0
     for file in files:
         position.path = file.path
         line = 0
@@ -132,7 +133,9 @@ def read_messages(files: list[LineFile], decoder: msgspec.json.Decoder[Any],
             if handler is None:
                 continue
             text = message.time
-            if text is not None:
+            if text is not None and text == last_text:  # one command's messages share it
+                us = last_us
+            elif text is not None:
                 base = seconds.get(text[:19])
                 if base is not None and text[-1] == "Z" and text[19:20] == "." and (
                         fraction := text[20:-1]).isdigit():
@@ -145,6 +148,7 @@ def read_messages(files: list[LineFile], decoder: msgspec.json.Decoder[Any],
                     if len(seconds) > 4096:
                         seconds.clear()
                     seconds[text[:19]] = us - us % 1_000_000
+                last_text, last_us = text, us
             elif stamp is not None:
                 us = stamp_us(file.path, line, stamp)
             elif message.receipt_timestamp is not None:
