@@ -226,6 +226,10 @@ def test_clearing_a_halt_resumes_matching_at_once(venue: Venue) -> None:
     counterparty.create_order("BTC/USD", "limit", "sell", 0.02, 50000)
     venue.faults.add({**HALT, "when": {"for": "1h"}})
     venue.clock.advance("1s")
+    body = {"product_id": "BTC-USD", "side": "buy", "price": "50000", "size": "0.02"}
+    assert venue.explain(body)["detail"] == {
+        "liquidity": "none yet: queued until matching resumes", "fills": [], "rests": None,
+        "hold": {"currency": "USD", "amount": "1006"}, "status": "pending"}
     order = trader.create_order("BTC/USD", "limit", "buy", 0.02, 50000)
     assert trader.fetch_order(order["id"])["info"]["status"] == "pending"
     before = venue.state()["position"]
