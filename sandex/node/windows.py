@@ -35,6 +35,7 @@ class Window:
         self.name, self.inside, self.start, self.end = name, inside, start, end
         self.products = products  # empty: every product the venue has at the start
         self._before: dict[str, Hashable] | None = None  # set between the edges
+        self._opened: dict[str, Hashable] | None = None  # what its start edge found
         self._ended = False
         self._on_edge = on_edge  # told ("start" or "end", venue time) as an edge fires
 
@@ -59,9 +60,12 @@ class Window:
 
     def rearm(self, now: int) -> None:
         """A restore took the clock back: the window is due again from its start if that is
-        still ahead (the restored products are as they were before it)."""
+        still ahead (the restored products are as they were before it), or from its end if
+        the clock is back inside it (a snapshot taken inside it: its products as inside)."""
         if now < self.start:
             self._before, self._ended = None, False
+        elif now < self.end and self._opened is not None:
+            self._before, self._ended = dict(self._opened), False
 
     def close(self) -> Iterator[Command]:
         """End the window now (stamped now): the products back, if it had started."""
@@ -73,6 +77,7 @@ class Window:
         products = self._host.engine.products
         ids = self.products or tuple(products)
         self._before = {i: self._state(products[i]) for i in ids if i in products}
+        self._opened = dict(self._before)
         for product_id in self._before:
             yield self._set(self._host.stamp_at(at), product_id, self.inside)
 

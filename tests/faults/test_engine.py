@@ -255,3 +255,23 @@ def test_the_cli_door_and_reset_end_a_halt(venue: Venue, local: LocalServer) -> 
     assert venue.faults.list() == []
     placed = venue.ccxt().create_order("BTC/USD", "limit", "buy", 0.01, 1000)
     assert venue.ccxt().fetch_order(placed["id"])["info"]["status"] == "open"
+
+
+def test_a_restore_inside_a_halt_queues_again_and_replays_to_the_same_state(
+        venue: Venue) -> None:
+    venue.clock.freeze()
+    trader, counterparty = venue.ccxt(), venue.ccxt(venue.counterparty)
+    counterparty.create_order("BTC/USD", "limit", "sell", 0.01, 50000)
+    venue.faults.add(HALT)
+    venue.clock.advance("15s")
+    order = trader.create_order("BTC/USD", "limit", "buy", 0.01, 50000)
+    venue.snapshot("inside")
+    venue.clock.advance("30s")  # the end edge: matched
+    assert trader.fetch_order(order["id"])["info"]["status"] == "done"
+    after = venue.state_hash()
+    venue.restore("inside")  # the clock back inside the window: halted, the order queued
+    assert trader.fetch_order(order["id"])["info"]["status"] == "pending"
+    assert product_status(venue)[1] == HALTED
+    assert venue.clock.advance("30s")["fired"]["windows"] == 1  # its end is due again
+    assert trader.fetch_order(order["id"])["info"]["status"] == "done"
+    assert venue.state_hash() == after  # the same commands at the same times: the same state
