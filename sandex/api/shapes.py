@@ -10,10 +10,21 @@ from typing import Any
 from sandex.core import Currency, Product
 from sandex.units import AMOUNT_DECIMALS, format_trimmed, price_text
 
-__all__ = ["FIAT", "currency", "product"]
+__all__ = ["FIAT", "HALTED_MESSAGE", "currency", "product", "status_message"]
 
 FIAT = frozenset({"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SGD"})
 """Currencies shown with ``details.type`` ``fiat``; every other one is ``crypto``."""
+
+
+HALTED_MESSAGE = "Matching is halted: orders are accepted pending and matched on resume"
+"""A product's ``status_message`` while its matching is halted (a ``halt_matching`` fault).
+Order entry and cancels stay open, so ``status`` and the mode flags do not change, and the
+queued orders are off the book with no auction price, so ``auction_mode`` stays false."""
+
+
+def status_message(p: Product) -> str | None:
+    """The product's ``status_message`` text, ``None`` when there is nothing to say."""
+    return None if p.halted is None else HALTED_MESSAGE
 
 
 def product(p: Product) -> dict[str, Any]:
@@ -33,7 +44,7 @@ def product(p: Product) -> dict[str, Any]:
         "cancel_only": status == "cancel_only",
         "trading_disabled": status == "disabled",
         "status": "offline" if status == "disabled" else "online",
-        "status_message": "",
+        "status_message": "" if p.halted is None else HALTED_MESSAGE,
         "auction_mode": False,
     }
 

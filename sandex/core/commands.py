@@ -98,6 +98,15 @@ class SetProductStatus(Command, frozen=True, gc=False, tag="set_product_status",
     status: ProductStatus
 
 
+class SetMatching(Command, frozen=True, gc=False, tag="set_matching", kw_only=True):
+    """Halt (``halted``) or resume the product's matching. While halted, new orders are
+    accepted ``pending`` (validated, funds held, ``received``) and queued off the book; the
+    resume matches them in arrival order, each as if it arrived then."""
+
+    product_id: str
+    halted: bool
+
+
 class CreateProfile(Command, frozen=True, gc=False, tag="create_profile", kw_only=True):
     profile_id: str
     user_id: str
@@ -260,5 +269,5 @@ class EndReplay(Command, frozen=True, gc=False, tag="end_replay", kw_only=True):
 AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
-    | StartReplay | ReplayBatch | EndReplay
+    | StartReplay | ReplayBatch | EndReplay | SetMatching
 )

@@ -26,6 +26,7 @@ from sandex.core.commands import (
     PlaceOrder,
     ReplayBatch,
     SetFees,
+    SetMatching,
     SetProductStatus,
     SetVenue,
     StartReplay,
@@ -39,6 +40,7 @@ from sandex.core.events import (
     Duplicate,
     Event,
     Opened,
+    ProductUpdated,
     Received,
     reject,
 )
@@ -67,7 +69,6 @@ from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
-LIVE = (Status.OPEN, Status.ACTIVE)
 CANCELED = DoneReason.CANCELED
 FOK = TimeInForce.FOK
 POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
@@ -111,8 +112,9 @@ class Engine(State):
         # a test checks the two are the same expression.
         price, size = cmd.price, cmd.size
         increment, base_increment = product.quote_increment, product.base_increment
-        if not (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
-                and price is not None and size is not None and cmd.funds is None
+        if not (cmd.type is LIMIT and product.status is ONLINE and product.halted is None
+                and cmd.time_in_force is GTC and price is not None and size is not None
+                and cmd.funds is None
                 and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
                 and price >= increment and size >= base_increment and not price % increment
                 and not size % base_increment
@@ -273,16 +275,27 @@ class Engine(State):
                 t, product.id, order.id, order.profile_id, order.side, stop, stop_price,
                 order.price, order.size, order.funds))
             return
+        queue = product.halted
+        if queue is not None:  # matching halted: announced now, matched on resume
+            product.sequence += 1
+            self._events.append(Received(
+                t, product.id, product.sequence, order.id, order.profile_id, order.side,
+                order.type, order.price, order.size, order.funds, order.client_oid))
+            queue.append(order)
+            return
         self._start(order, product, t)
 
-    def _start(self, order: Order, product: Product, t: int, stops: bool = True) -> None:
+    def _start(self, order: Order, product: Product, t: int, stops: bool = True,
+               announce: bool = True) -> None:
         """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is
-        false (the caller is already running them), start the stops its trades trigger."""
-        product.sequence += 1
+        false (the caller is already running them), start the stops its trades trigger.
+        ``announce`` false: its ``received`` went out already (an order queued by a halt)."""
         events = self._events
-        events.append(Received(
-            t, product.id, product.sequence, order.id, order.profile_id, order.side, order.type,
-            order.price, order.size, order.funds, order.client_oid))
+        if announce:
+            product.sequence += 1
+            events.append(Received(
+                t, product.id, product.sequence, order.id, order.profile_id, order.side,
+                order.type, order.price, order.size, order.funds, order.client_oid))
         price = order.price
         if order.type is LIMIT and order.time_in_force in RESTS:
             assert price is not None
@@ -406,7 +419,8 @@ class Engine(State):
         return self._find(profile_id, order_id, client_oid)
 
     def _cancel_all(self, cmd: CancelAll) -> None:
-        """Cancel the profile's open orders, oldest first; untriggered stops stay (§4.7)."""
+        """Cancel the profile's open orders (and those a halt keeps pending), oldest first;
+        untriggered stops stay (§4.7)."""
         profile = self.profiles.get(cmd.profile_id)
         if profile is None:
             return
@@ -415,7 +429,7 @@ class Engine(State):
             if product is None:
                 self._events.append(reject(Error.PRODUCT_NOT_FOUND_CANCEL_ALL))
                 return
-        targets = [o for o in profile.live.values() if o.status is OPEN
+        targets = [o for o in profile.live.values() if (o.status is OPEN or o.status is PENDING)
                    and (cmd.product_id is None or o.product_id == cmd.product_id)
                    and self.products[o.product_id].status is not ProductStatus.DISABLED]
         for order in targets:
@@ -424,7 +438,7 @@ class Engine(State):
     def next_expiry(self) -> int | None:
         """When the next GTT order may expire: the node sends an ``AdvanceClock`` by then."""
         expiries = self._expiries
-        while expiries and expiries[0][2].status not in LIVE:
+        while expiries and expiries[0][2].status is DONE:
             heappop(expiries)
         return expiries[0][0] if expiries else None
 
@@ -438,9 +452,44 @@ class Engine(State):
         expiries = self._expiries
         while expiries and expiries[0][0] <= cmd.time:
             order = heappop(expiries)[2]
-            if order.status in LIVE:
+            if order.status is not DONE:  # open, active, or pending while matching is halted
                 cancel(self, order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
                              cmd.time)
+
+    # -- halting matching ------------------------------------------------------------------------
+    def _set_matching(self, cmd: SetMatching) -> None:
+        """Halt or resume a product's matching (see ``SetMatching``); a no-op if it already
+        is as asked. A resume matches the queued orders in arrival order, each as if it had
+        arrived then: a post-only one (or any, in post-only mode) that would take liquidity is
+        canceled instead, as arriving then it would be refused."""
+        product = self.products.get(cmd.product_id)
+        if product is None:
+            self._events.append(reject(Error.PRODUCT_NOT_FOUND))
+            return
+        queue, t = product.halted, cmd.time
+        if cmd.halted is (queue is not None):
+            return
+        product.halted = [] if cmd.halted else None
+        self._events.append(ProductUpdated(t, product.id, str(product.status)))
+        for order in queue or ():
+            if order.status is PENDING:  # not canceled or expired while it waited
+                if self._would_take_post_only(order, product):
+                    close(self, order, product, CANCELED, None, t)
+                else:
+                    self._start(order, product, t, announce=False)
+
+    def _would_take_post_only(self, order: Order, product: Product) -> bool:
+        """Is ``order`` post-only (or the product in post-only mode) and would it trade?"""
+        if not (order.post_only or product.status is POST_ONLY):
+            return False
+        price = order.price
+        if order.type is not LIMIT or price is None:
+            return True  # a market order always takes
+        if order.side is BUY:
+            best = product.book.best_ask()
+            return best is not None and best <= price
+        best = product.book.best_bid()
+        return best is not None and best >= price
 
 
 _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
@@ -451,6 +500,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     AddCurrency: admin.add_currency,
     AddProduct: admin.add_product,
     SetProductStatus: admin.set_product_status,
+    SetMatching: Engine._set_matching,
     SetVenue: admin.set_venue,
     CreateProfile: admin.create_profile,
     SetFees: admin.set_fees,

@@ -168,6 +168,9 @@ class CurrencyAdded(Event, frozen=True, gc=False, tag=True):
 
 
 class ProductUpdated(Event, frozen=True, gc=False, tag=True):
+    """A product was added or its status changed, or its matching was halted or resumed
+    (``SetMatching``): what ``GET /products`` and the ``status`` channel show changed."""
+
     time: int
     product_id: str
     status: str

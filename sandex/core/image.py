@@ -71,6 +71,8 @@ class ProductImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     print_high: int | None
     bids: list[LevelImage]
     asks: list[LevelImage]
+    halted: list[str] | None = None  # matching halted: ids of its queued pending orders
+
 
 
 class ProfileImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -244,7 +246,9 @@ def _product(product: Product) -> ProductImage:
         status=product.status, sequence=product.sequence, trade_id=product.trade_id,
         last_price=product.last_price, print_low=product.print_low,
         print_high=product.print_high, bids=_levels(product.book.bids),
-        asks=_levels(product.book.asks))
+        asks=_levels(product.book.asks),
+        halted=None if product.halted is None else [
+            o.id for o in product.halted if o.status is Status.PENDING])
 
 
 def _profile(profile: Profile) -> ProfileImage:
@@ -322,6 +326,14 @@ def _restore_product(engine: Engine, image: ProductImage) -> Product:
                     raise ValueError(f"level {level.price} of {image.id}: {order_id} is not "
                                      "an open order at that price")
                 product.book.add(order)
+    if image.halted is not None:
+        product.halted = []
+        for order_id in image.halted:
+            order = engine._live.get(order_id)
+            if (order is None or order.status is not Status.PENDING
+                    or order.product_id != image.id):
+                raise ValueError(f"halted {image.id}: {order_id} is not a pending order of it")
+            product.halted.append(order)
     return product
 
 

@@ -19,12 +19,21 @@ from sandex.units import SIZE_TO_AMOUNT
 
 def check_invariants(engine: State) -> None:
     """Assert the book is sane, holds match live orders, and every currency is conserved."""
+    queued: set[str] = set()  # the pending orders that halts keep off the books
     for product in engine.products.values():
         _check_book(engine, product.id)
+        for order in product.halted or ():
+            if order.status is Status.PENDING:
+                assert order.product_id == product.id and order.stop is None, order.id
+                assert order.id not in queued, f"{order.id} queued twice"
+                queued.add(order.id)
+                assert engine.profiles[order.profile_id].live.get(order.id) is order, (
+                    f"{order.id} queued but not live")
     held: dict[int, int] = {}
     for profile in engine.profiles.values():
         for order in profile.live.values():
-            assert order.status in LIVE, f"{order.id} in live with status {order.status}"
+            assert order.status in LIVE or order.id in queued, (
+                f"{order.id} in live with status {order.status}")
             assert engine.orders.get(order.id) is order, f"{order.id} live but not on record"
             _check_order(order)
             key = id(order.hold_account)
@@ -105,4 +114,9 @@ def state_hash(engine: State) -> str:
                                 else value)).encode())
     if not engine.client_oid_dedup:  # added later: a venue at its default hashes as before
         digest.update(b"client_oid_dedup=False")
+    halted = [(p.id, [o.id for o in p.halted if o.status is Status.PENDING])
+              for p in sorted(engine.products.values(), key=lambda p: p.id)
+              if p.halted is not None]
+    if halted:  # added later: a venue with matching running everywhere hashes as before
+        digest.update(repr(("halted", halted)).encode())
     return digest.hexdigest()

@@ -6,8 +6,10 @@ compares the two) and the property tests check every order of every stream again
 by move, from the events. Each move is announced by one event: ``Received`` enters
 ``pending``, ``Activated`` ``active``, ``Opened`` ``open`` and ``Done`` ``done``
 (``ENTERED_BY``). ``pending`` lasts only while its command runs: between commands an order
-is ``open``, ``active`` or ``done``. The inline paths of ``engine`` (a plain limit order
-placed in one frame, an open order canceled in one frame) make the same moves.
+is ``open``, ``active`` or ``done``, or ``pending`` in the queue of a product whose matching
+is halted (``SetMatching``) until the resume matches it or it is canceled. The inline paths
+of ``engine`` (a plain limit order placed in one frame, an open order canceled in one frame)
+make the same moves.
 """
 
 from __future__ import annotations

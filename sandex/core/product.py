@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from sandex.core.book import Book
-from sandex.core.model import ProductStatus
+from sandex.core.model import Order, ProductStatus
 from sandex.core.stops import StopBook
 
 
 class Product:
     """``sequence`` numbers the product's public order events (§9.4); ``trade_id`` its trades."""
 
-    __slots__ = ("base_currency", "base_increment", "book", "id", "last_price",
+    __slots__ = ("base_currency", "base_increment", "book", "halted", "id", "last_price",
                  "min_market_funds", "print_high", "print_low", "quote_currency",
                  "quote_increment", "sequence", "status", "stops", "trade_id")
 
@@ -32,3 +32,6 @@ class Product:
         # "last trade price" for a moment, so a sweep through a stop's price triggers it
         self.print_low: int | None = None
         self.print_high: int | None = None
+        # ``None`` while matching runs; while it is halted (``SetMatching``), the orders
+        # accepted since, in arrival order (those canceled meanwhile are skipped on resume)
+        self.halted: list[Order] | None = None

@@ -49,7 +49,8 @@ def check_order(product: Product, cmd: PlaceOrder) -> Rejected | None:
 
 
 def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
-    """Is ``cmd`` a plain GTC limit order well inside ``product``'s rules?
+    """Is ``cmd`` a plain GTC limit order well inside ``product``'s rules, its product
+    matching (not halted)?
 
     The engine places such an order without ``check_order`` (its fast path, where this
     expression is written inline), so this must imply ``check_order(product, cmd) is None``:
@@ -58,8 +59,9 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
     """
     price, size = cmd.price, cmd.size
     increment, base_increment = product.quote_increment, product.base_increment
-    return (cmd.type is LIMIT and product.status is ONLINE and cmd.time_in_force is GTC
-            and price is not None and size is not None and cmd.funds is None
+    return (cmd.type is LIMIT and product.status is ONLINE and product.halted is None
+            and cmd.time_in_force is GTC and price is not None and size is not None
+            and cmd.funds is None
             and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
             and price >= increment and size >= base_increment and not price % increment
             and not size % base_increment

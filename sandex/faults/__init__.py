@@ -4,12 +4,13 @@
 * ``model``: a rule object (TOML table, JSON body, dict) parsed and checked into a ``Rule``.
 * ``rules``: a venue's rules in order, their counters and seeded streams, the firing log.
 * ``presets``: named sets of rules.
-* ``engine``: the engine layer's rules as status windows on the node's scheduler.
+* ``engine``: the engine layer's rules as windows on the node's scheduler.
 
 Rules are configuration, never journaled. REST and feed rules change only what a client sees
 (an HTTP reply, a WebSocket frame); their gateways execute them (``sandex.api.rest.faults``,
 ``sandex.api.feed.faults``). An engine rule changes the venue, so what it does is journaled:
-``set_product_status`` commands at its window's edges.
+``set_product_status`` (or, halting matching, ``set_matching``) commands at its window's
+edges.
 """
 
 from sandex.faults.model import Rule, RuleError

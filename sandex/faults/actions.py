@@ -89,17 +89,17 @@ ENGINE: dict[str, Fields] = {
     "product_status": {"status": (one_of("post_only", "limit_only", "cancel_only", "disabled"),
                                   REQUIRED)},
     "engine_offline": {},
+    "halt_matching": {},
 }
-"""Engine faults are status windows on the venue clock (``sandex.faults.engine``): journaled
-``set_product_status`` commands at the window's edges, seen as Coinbase shows a product's
-mode. ``engine_offline`` is every matched product ``disabled`` (new orders and cancels refused
-with the maintenance text)."""
+"""Engine faults are windows on the venue clock (``sandex.faults.engine``): journaled
+commands at the window's edges, seen as Coinbase shows a product. ``product_status`` and
+``engine_offline`` are ``set_product_status`` (``engine_offline``: every matched product
+``disabled``, new orders and cancels refused with the maintenance text); ``halt_matching`` is
+``set_matching`` (orders accepted ``pending``, matched in arrival order on resume)."""
 
 LAYERS: dict[str, dict[str, Fields]] = {"rest": REST, "feed": FEED, "engine": ENGINE}
 NOT_YET: dict[str, str] = {}
-KINDS_NOT_YET: dict[str, str] = {
-    "halt_matching": "halt_matching (orders accepted pending, matched on resume) is not "
-                     "available yet"}
+KINDS_NOT_YET: dict[str, str] = {}
 
 MATCH_FIELDS: dict[str, tuple[str, ...]] = {
     "rest": ("method", "path", "key", "product"),

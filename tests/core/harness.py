@@ -18,6 +18,8 @@ checks:
 * ``open``/``done``/``change`` agree with the rebuilt order state; the rebuilt book equals the
   engine's ``level3()``; ledger entries chain into the engine's balances; fee accounts equal
   the fees printed; purged orders are gone, done ones keep their fills;
+* an order placed while its product's matching is halted stays ``pending``, off the book,
+  until the resume matches it, in arrival order, as the taker it would have been then;
 * GTT orders are gone once the clock passes their expiry; after a trade no stop that the last
   price triggers is left waiting; FOK orders untouched by STP fill all or nothing; STP
   cancels and decrements are what the taker's flag asks for (§4.9).
@@ -57,6 +59,7 @@ from sandex.core import (
     ProfileCreated,
     Received,
     Rejected,
+    SetMatching,
     Side,
     Status,
     StopType,
@@ -133,7 +136,9 @@ def fingerprint(engine: Engine) -> str:
     for product in sorted(engine.products.values(), key=lambda p: p.id):
         parts.append((product.id, product.status, product.sequence, product.trade_id,
                       product.last_price, product.book.level3(),
-                      [o.id for o in product.stops.orders()]))
+                      [o.id for o in product.stops.orders()],
+                      None if product.halted is None else [
+                          o.id for o in product.halted if o.status is PENDING]))
     for profile in sorted(engine.profiles.values(), key=lambda p: p.id):
         parts.append((profile.id, profile.maker_rate, profile.taker_rate,
                       sorted((a.currency, a.balance, a.hold) for a in profile.accounts.values()),
@@ -168,6 +173,7 @@ class Harness:
     client_oids: dict[tuple[str, str], str] = field(default_factory=dict)  # latest on record
     hash: str = ""
     moves: set[tuple[Status | None, Status]] = field(default_factory=set)  # lifecycle moves seen
+    queue: list[str] = field(default_factory=list)  # a resume's queued orders, arrival order
 
     def __post_init__(self) -> None:
         self.hash = fingerprint(self.engine)
@@ -175,6 +181,7 @@ class Harness:
     # -- one command ---------------------------------------------------------------------------
     def step(self, cmd: Command) -> list[Event]:
         expected = self._expect_cancel(cmd)
+        self.queue = self._resumed(cmd)
         try:
             events = self.engine.apply(cmd)
         except Exception as exc:
@@ -213,7 +220,8 @@ class Harness:
                 return []
             if cmd.product_id is not None and cmd.product_id not in self.engine.products:
                 return ["PRODUCT_NOT_FOUND_CANCEL_ALL"]
-            return [o.id for o in self.orders.values() if o.status is OPEN  # oldest first
+            return [o.id for o in self.orders.values()  # oldest first
+                    if (o.status is OPEN or o.status is PENDING)
                     and o.profile_id == cmd.profile_id
                     and cmd.product_id in (None, o.product_id)
                     and self.engine.products[o.product_id].status is not ProductStatus.DISABLED]
@@ -232,6 +240,16 @@ class Harness:
         if target.status is DONE:
             return ["ORDER_ALREADY_DONE"]
         return [target.id]
+
+    def _resumed(self, cmd: Command) -> list[str]:
+        """The orders a resume will match, in arrival order (none for any other command)."""
+        if not isinstance(cmd, SetMatching) or cmd.halted:
+            return []
+        product = self.engine.products.get(cmd.product_id)
+        if product is None or product.halted is None:
+            return []
+        return [o.id for o in self.orders.values()
+                if o.status is PENDING and o.product_id == cmd.product_id]
 
     def _rejected(self, cmd: Command, events: list[Event]) -> None:
         assert len(events) == 1, f"{cmd!r}: a reject must be alone: {events!r}"
@@ -291,7 +309,14 @@ class Harness:
             assert all(isinstance(e, Done) and e.reason is DoneReason.CANCELED
                        and e.cancel_reason is None for e in events), "a cancel only cancels"
         self.previous = None
+        if self.queue:
+            self.taker = ""
         for event in events:
+            if self.queue and (not self.taker or self.orders[self.taker].status is not PENDING):
+                # the resume moved on to the next queued order still pending (a triggered
+                # stop's ``received`` sets the taker itself)
+                self.taker = next((i for i in self.queue if self.orders[i].status is PENDING),
+                                  "")
             handler = getattr(self, f"_on_{type(event).__name__}", None)
             if handler is not None:
                 handler(cmd, event)
@@ -452,6 +477,10 @@ class Harness:
         reason = e.cancel_reason
         if e.reason is DoneReason.FILLED:
             assert reason is None
+        elif reason is None and isinstance(cmd, SetMatching):  # a post-only that would take
+            product = self.engine.products[e.product_id]
+            assert order.id in self.queue and order.status is PENDING and not order.filled
+            assert order.post_only or product.status is ProductStatus.POST_ONLY
         elif reason is None:  # a user cancel
             assert isinstance(cmd, CancelOrder | CancelAll) and cmd.profile_id == e.profile_id
         elif reason is CancelReason.TIME_IN_FORCE:
@@ -520,7 +549,10 @@ class Harness:
                 assert order is None, f"{order_id} canceled without fills but not purged"
                 continue
             assert order is not None, f"{order_id} missing"
-            assert track.status is not PENDING, f"{order_id} neither rested nor finished"
+            assert track.status is not PENDING or (
+                engine.products[track.product_id].halted is not None
+                and any(o is order for o in engine.products[track.product_id].halted)
+            ), f"{order_id} neither rested nor finished"
             assert (order.filled_size, order.executed_value) == (track.filled, track.value)
             assert order.remaining == track.remaining or track.status is ACTIVE
             assert order.size is None or order.filled_size <= order.size
@@ -542,7 +574,7 @@ class Harness:
         owner = engine.profiles.get(cmd.profile_id) if isinstance(cmd, CancelAll) else None
         if owner is not None:
             for order in owner.live.values():
-                assert order.status is not Status.OPEN or (
+                assert order.status not in (Status.OPEN, Status.PENDING) or (
                     cmd.product_id not in (None, order.product_id)
                     or engine.products[order.product_id].status is ProductStatus.DISABLED)
         if not any(isinstance(e, Changed) or (isinstance(e, Done) and e.cancel_reason

@@ -25,6 +25,7 @@ from sandex.core import (
     PlaceOrder,
     ProductStatus,
     SetFees,
+    SetMatching,
     SetProductStatus,
     Side,
     StopType,
@@ -81,7 +82,7 @@ ODD = ["zero_size", "neg_size", "fine_size", "huge_size", "zero_price", "neg_pri
        "huge_funds", "stop_huge_price", "tiny_funds", "market_fok", "market_post_only"]
 
 KINDS = (["place"] * 20 + ["cancel"] * 4 + ["advance", "status", "fees", "deposit",
-                                             "withdraw", "transfer", "cancel_all"])
+                                             "withdraw", "transfer", "cancel_all", "halt"])
 FIELDS: dict[str, list[Any]] = {
     "product": [0, 1],
     "profile": [0, 1, 2, 3, 0, 1, 2, 3, 4],
@@ -112,6 +113,7 @@ FIELDS: dict[str, list[Any]] = {
     "status": [ProductStatus.ONLINE] * 6 + [ProductStatus.POST_ONLY, ProductStatus.LIMIT_ONLY,
                                             ProductStatus.CANCEL_ONLY, ProductStatus.DISABLED],
     "status_product": [0, 1, "NOPE-USD"],
+    "halted": [True, False, False],  # a halt's queue waits a few commands for its resume
     "to_profile": [0, 1, 2, 3, 4, "ghost"],
 }
 
@@ -264,6 +266,11 @@ class Concretizer:
         product_id = PRODUCT_IDS[product] if isinstance(product, int) else product
         return SetProductStatus(time=self.now, product_id=product_id, status=f["status"])
 
+    def halt(self, f: dict[str, Any]) -> Command:
+        product = f["status_product"]
+        product_id = PRODUCT_IDS[product] if isinstance(product, int) else product
+        return SetMatching(time=self.now, product_id=product_id, halted=f["halted"])
+
     def fees(self, f: dict[str, Any]) -> Command:
         maker, taker = f["rates"]
         return SetFees(time=self.now, profile_id=PROFILES[f["profile"]], maker_fee_rate=maker,
@@ -376,6 +383,7 @@ fuzz_commands = st.one_of(
               min_market_funds=ints, status=st.sampled_from(ProductStatus)),
     st.builds(SetProductStatus, time=times, product_id=product_ids,
               status=st.sampled_from(ProductStatus)),
+    st.builds(SetMatching, time=times, product_id=product_ids, halted=st.booleans()),
     st.builds(CreateProfile, time=times, profile_id=texts, user_id=texts, name=texts,
               maker_fee_rate=rates, taker_fee_rate=rates),
     st.builds(SetFees, time=times, profile_id=profile_ids, maker_fee_rate=rates,

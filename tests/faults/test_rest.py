@@ -148,8 +148,8 @@ def test_bad_rules_are_refused_and_change_nothing(venue: Venue) -> None:
              "when.from: 'soon' is neither"),
             ({"layer": "rest", "when": {"probability": 1.01},
               "action": {"kind": "reset"}}, "probability must be a number from 0 to 1"),
-            ({"layer": "engine", "when": {"for": "1m"}, "action": {"kind": "halt_matching"}},
-             "halt_matching (orders accepted pending, matched on resume) is not available"),
+            ({"layer": "engine", "when": {"for": "1m"},
+              "action": {"kind": "halt_matching", "ms": 5}}, "unknown field(s) ms"),
     ):
         with pytest.raises(VenueError) as refused:
             venue.faults.add(bad)

@@ -48,9 +48,10 @@ def rule(**fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("bad", "message"), [
     ({"layer": "db", "action": {"kind": "drop"}}, "layer: 'db' is not one of 'rest', 'feed'"),
-    ({"layer": "engine", "when": {"for": "1m"}, "action": {"kind": "halt_matching"}},
-     "halt_matching (orders accepted pending, matched on resume) is not "
-     "available yet"),
+    ({"layer": "engine", "when": {"for": "1m"},
+      "action": {"kind": "halt_matching", "status": "cancel_only"}},
+     "action halt_matching: unknown field(s) status (it takes nothing but kind)"),
+    ({"layer": "engine", "action": {"kind": "halt_matching"}}, "an engine fault is a window"),
     (rule(action={"kind": "explode"}), "action.kind: 'explode' is not a rest action (one of "
      "status, delay, accept_then_timeout"),
     (rule(action={"kind": "status"}), "action status needs status"),

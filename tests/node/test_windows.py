@@ -1,5 +1,6 @@
-"""Status windows on the venue clock: products change mode at the window's start and go back
-at its end, each edge journaled at its own time, seen as Coinbase shows a product's mode."""
+"""Engine windows on the venue clock: products change mode (or have their matching halted) at
+the window's start and go back at its end, each edge journaled at its own time, seen as
+Coinbase shows a product."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sandex.core import ProductStatus
 from sandex.node.windows import StatusWindow
 from sandex.timefmt import parse_iso
 from tests.api.rest.harness import InProcessVenue
-from tests.support.rest_kit import ALICE, SCENARIO, place
+from tests.support.rest_kit import ALICE, BOB, SCENARIO, place
 
 START = "2024-01-01T00:00:00Z"
 SECOND = 1_000_000
@@ -81,3 +82,54 @@ def test_every_product_for_an_unnamed_window_and_closing_it_early(tmp_path: Path
         assert window.due(node.now()) is None
     finally:
         venue.close()
+
+
+HALT_RULE = """
+[[faults]]
+id = "halt"
+layer = "engine"
+match = { product = "BTC-USD" }
+when = { from = "+10s", for = "30s" }
+action = { kind = "halt_matching" }
+"""
+
+
+def test_a_halt_window_from_the_scenario_queues_orders_and_the_journal_replays(
+        tmp_path: Path) -> None:
+    """The scenario door: ``[[faults]]`` halt_matching; the orders of the window wait
+    ``pending`` off the book and trade at its end; a restart replays to the same hash."""
+    data_dir = tmp_path / "data"
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f'{SCENARIO.read_text()}\n[clock]\nmode = "virtual"\nstart = "{START}"\n'
+                        f'rate = 0\n{HALT_RULE}')
+    venue = InProcessVenue(scenario, data_dir=data_dir)
+    try:
+        alice, bob = venue.client(ALICE), venue.client(BOB)
+        ask = place(bob, side="sell", price="100.00", size="1")
+        assert venue.admin("clock.advance", by="15s").json()["fired"]["windows"] == 1
+        product = venue.client().get("/products/BTC-USD").json()
+        assert (product["status"], product["status_message"], product["auction_mode"]) == (
+            "online", "Matching is halted: orders are accepted pending and matched on resume",
+            False)
+        taker = place(alice, price="101.00", size="0.4")
+        assert taker["status"] == "pending"
+        rester = place(alice, price="99.00", size="0.25")
+        assert alice.get(f"/orders/{taker['id']}").json()["status"] == "pending"
+        book = venue.client().get("/products/BTC-USD/book?level=3").json()
+        assert (book["bids"], book["asks"]) == ([], [["100", "1", ask["id"]]])
+        assert venue.admin("clock.advance", by="30s").json()["fired"]["windows"] == 1
+        fills = alice.get("/fills?product_id=BTC-USD").json()
+        assert [(f["order_id"], f["price"], f["size"]) for f in fills] == [
+            (taker["id"], "100.00000000", "0.40000000")]
+        assert alice.get(f"/orders/{rester['id']}").json()["status"] == "open"
+        book = venue.client().get("/products/BTC-USD/book?level=2").json()
+        assert (book["bids"], book["asks"]) == ([["99", "0.25", 1]], [["100", "0.6", 1]])
+        assert venue.client().get("/products/BTC-USD").json()["status_message"] == ""
+        hash_before = venue.admin("state", method="GET").json()["state_hash"]
+    finally:
+        venue.close()
+    again = InProcessVenue(scenario, data_dir=data_dir)  # the journal holds both edges
+    try:
+        assert again.admin("state", method="GET").json()["state_hash"] == hash_before
+    finally:
+        again.close()

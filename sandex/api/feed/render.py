@@ -259,7 +259,8 @@ def _status_product(p: Product) -> dict[str, Any]:
     rest = shapes.product(p)
     return {"id": p.id, "base_currency": p.base_currency, "quote_currency": p.quote_currency,
             "base_increment": rest["base_increment"], "quote_increment": rest["quote_increment"],
-            "display_name": p.id, "status": rest["status"], "status_message": None,
+            "display_name": p.id, "status": rest["status"],
+            "status_message": shapes.status_message(p),
             "min_market_funds": rest["min_market_funds"], "post_only": rest["post_only"],
             "limit_only": rest["limit_only"], "cancel_only": rest["cancel_only"],
             "fx_stablecoin": False}

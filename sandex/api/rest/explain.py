@@ -7,7 +7,8 @@ command is applied to a scratch copy of the engine, so the verdict is the engine
 the character. A refusal comes back with the message clients would get and a ``rule`` (the
 error table's name for it) with the figures behind it; an acceptance with what the order
 would do: the fills it would take (price, size, whose order), where it would rest and how
-much is queued ahead of it, and what it would hold.
+much is queued ahead of it, and what it would hold (while its product's matching is halted:
+no fills, queued ``pending``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sandex.core import (
     ProductStatus,
     Rejected,
     Side,
+    Status,
 )
 from sandex.core.holds import hold_rate, limit_buy_hold
 from sandex.core.limits import open_orders_per_product_max
@@ -105,7 +107,11 @@ def _acceptance(engine: Engine, scratch: Engine, command: PlaceOrder,
     hold = None
     if order is not None and order.hold:
         hold = {"currency": order.hold_account.currency, "amount": _amount(order.hold)}
-    liquidity = ("maker" if not fills else "taker" if rests is None else "taker, then maker")
+    if order is not None and order.status is Status.PENDING:  # its product's matching halted
+        liquidity = "none yet: queued until matching resumes"
+    else:
+        liquidity = ("maker" if not fills else "taker" if rests is None
+                     else "taker, then maker")
     return {"would": "accept", "status": 200, "rule": "accepted",
             "detail": {"liquidity": liquidity, "fills": fills, "rests": rests, "hold": hold,
                        "status": order.status.value if order is not None else "done"}}
