@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sandex.api.http import Request, Response
 from sandex.api.rest.trace import TRACES_MAX, Traces
+from sandex.api.tracer import Tracer
+from sandex.node import Node
 from tests.api.rest.harness import InProcessVenue
 from tests.support.rest_kit import ALICE, SCENARIO, place
 
@@ -33,11 +35,12 @@ def test_an_order_s_requests_are_traced_with_what_they_got(tmp_path: Path) -> No
         refused = alice.post("/orders", {"product_id": "BTC-USD", "side": "buy",
                                          "price": "10.00", "size": "999999"})
         by_order = traces(venue, order_id=placed["id"])
-        assert [(t["method"], t["status"]) for t in by_order] == [("POST", 200), ("DELETE", 200)]
+        assert [(t["method"], t["status"]) for t in by_order] == [
+            ("POST", 200), ("GET", 200), ("DELETE", 200)]  # by id or by client_oid: one order
         assert by_order[0]["client_oid"] == OID and by_order[0]["key"] == ALICE[0]
-        assert int(by_order[1]["position"]) > int(by_order[0]["position"])  # type: ignore[call-overload]
+        assert int(by_order[2]["position"]) > int(by_order[0]["position"])  # type: ignore[call-overload]
         assert [t["target"] for t in traces(venue, client_oid=f"client:{OID}")] == [
-            "/orders", f"/orders/client:{OID}"]
+            "/orders", f"/orders/client:{OID}", f"/orders/{placed['id']}"]
         request_id = cancel.headers["x-sandex-request-id"]
         assert [t["target"] for t in traces(venue, request_id=request_id)] == [
             f"/orders/{placed['id']}"]
@@ -71,7 +74,7 @@ def test_outside_test_mode_the_wire_stays_coinbase_s_and_nothing_is_kept() -> No
 
 
 def test_the_ring_keeps_the_last_requests_only() -> None:
-    ring = Traces()
+    ring = Traces(Tracer(Node()))
     request = Request("GET", "/time", "/time", "", {}, b"", "127.0.0.1")
     for _ in range(TRACES_MAX + 5):
         ring.record(ring.next_id(), request, Response(b"{}"), 0, 0, 0.0)
@@ -80,7 +83,7 @@ def test_the_ring_keeps_the_last_requests_only() -> None:
 
 
 def test_an_answer_served_again_carries_one_request_id() -> None:
-    ring = Traces()
+    ring = Traces(Tracer(Node()))
     request = Request("GET", "/orders", "/orders", "", {}, b"", "127.0.0.1")
     answer = Response(b"[]", headers=[(b"cb-after", b"1")])
     ring.record(ring.next_id(), request, answer, 0, 0, 0.0)
