@@ -31,6 +31,7 @@ from sandex.core import (
     Opened,
     PlaceOrder,
     Received,
+    Side,
 )
 from sandex.core.holds import hold_rate, limit_buy_hold
 from sandex.faults import faults_of
@@ -57,7 +58,7 @@ class RequestNotes:
 
     def __init__(self) -> None:
         self.commands: list[CommandNote] = []
-        self.faults: list[dict[str, Any]] = []
+        self.faults: list[dict[str, Any]] | None = None  # made on the first firing
         self.gate: dict[str, Any] | None = None
         self.reply_hold: dict[str, Any] | None = None
 
@@ -73,31 +74,34 @@ class CommandNote:
                  "feed_faults_more", "hold", "orders", "position", "profile_id", "time")
 
     def __init__(self, command: Command, events: list[Event], position: int,
-                 hold: dict[str, str | None] | None) -> None:
+                 hold: tuple[str, int | None, int] | None) -> None:
         self.command = type(command).__name__
         self.time: int = command.time
         self.profile_id: str | None = getattr(command, "profile_id", None)
         self.position = position
         kept = [event for event in events if type(event) in _ORDER_EVENTS]
-        self.events = kept[:EVENTS_MAX]
+        # a tuple of structs the collector does not track: a kept note costs it little
+        self.events = tuple(kept[:EVENTS_MAX])
         self.events_more = len(kept) - len(self.events)
         self.orders = frozenset(_order_ids(kept))
         self.hold = hold
         self.commit_ms: float | None = None
-        self.feed: dict[tuple[str, str], list[int]] = {}  # (channel, type) -> [sent, withheld]
-        self.feed_faults: list[dict[str, Any]] = []
+        # (channel, type) -> [sent, withheld]; the firings of feed rules: made on first use
+        self.feed: dict[tuple[str, str], list[int]] | None = None
+        self.feed_faults: list[dict[str, Any]] | None = None
         self.feed_faults_more = 0
 
     def json(self, kind: Callable[[str], str]) -> dict[str, Any]:
         return {"command": self.command, "time": iso(self.time), "position": self.position,
-                "commit_wait_ms": self.commit_ms, "hold": self.hold,
+                "commit_wait_ms": self.commit_ms, "hold": _hold_json(self.hold),
                 "events": [event_json(event, kind) for event in self.events],
                 "events_more": self.events_more,
                 "fills": self._fills(kind),
                 "feed": [{"channel": channel, "type": type_, "sent": counts[0],
                           "withheld": counts[1]}
-                         for (channel, type_), counts in self.feed.items()],
-                "feed_faults": self.feed_faults, "feed_faults_more": self.feed_faults_more}
+                         for (channel, type_), counts in (self.feed or {}).items()],
+                "feed_faults": self.feed_faults or [],
+                "feed_faults_more": self.feed_faults_more}
 
     def _fills(self, kind: Callable[[str], str]) -> list[dict[str, Any]]:
         """Each fill of the command's own profile, with its counterparty."""
@@ -151,27 +155,23 @@ class Tracer:
     def committed(self, note: CommandNote, waited_s: float) -> None:
         note.commit_ms = round(waited_s * 1000, 3)
 
-    def _hold(self, command: Command, events: list[Event]) -> dict[str, str | None] | None:
+    def _hold(self, command: Command, events: list[Event]) -> tuple[str, int | None, int] | None:
         """The hold a placed order took (currency, amount placed, what is left after its
         fills), or ``None``."""
-        if type(command) is not PlaceOrder or not events or type(events[0]) is not Received:
+        if type(command) is not PlaceOrder or type(events[0]) is not Received:
             return None
         engine = self.node.engine
         product = engine.products[command.product_id]
-        buy = command.side.value == "buy"
-        currency = product.quote_currency if buy else product.base_currency
         order = engine.orders.get(command.order_id)
-        left = order.hold if order is not None else 0
         placed: int | None
-        if not buy:
+        if command.side is Side.SELL:
+            currency = product.base_currency
             placed = command.size * SIZE_TO_AMOUNT if command.size is not None else None
-        elif command.funds is not None:
-            placed = command.funds
         else:
-            placed = _limit_buy_hold(engine, command)
-        return {"currency": currency,
-                "amount": format_trimmed(placed, AMOUNT_DECIMALS) if placed is not None else None,
-                "left": format_trimmed(left, AMOUNT_DECIMALS)}
+            currency = product.quote_currency
+            placed = command.funds if command.funds is not None else \
+                _limit_buy_hold(engine, command)
+        return currency, placed, order.hold if order is not None else 0
 
     # -- the feed's side -----------------------------------------------------------------------
     def watch(self, listener: Callable[[list[Event]], None]) -> Callable[[list[Event]], None]:
@@ -196,9 +196,12 @@ class Tracer:
         note = self.feeding
         if note is None:
             return
-        counts = note.feed.get((channel, type_))
+        feed = note.feed
+        if feed is None:
+            feed = note.feed = {}
+        counts = feed.get((channel, type_))
         if counts is None:
-            counts = note.feed[channel, type_] = [0, 0]
+            counts = feed[channel, type_] = [0, 0]
         counts[0 if sent else 1] += 1
 
     # -- the fault rules' side -----------------------------------------------------------------
@@ -209,8 +212,12 @@ class Tracer:
         if layer == "rest":
             notes = CURRENT.get()
             if notes is not None:
+                if notes.faults is None:
+                    notes.faults = []
                 notes.faults.append({"rule": entry["rule"], "action": entry["action"]})
         elif layer == "feed" and (note := self.feeding) is not None:
+            if note.feed_faults is None:
+                note.feed_faults = []
             if len(note.feed_faults) < FIRINGS_MAX:
                 note.feed_faults.append({"rule": entry["rule"], "action": entry["action"],
                                          "connection": entry.get("connection"),
@@ -221,6 +228,14 @@ class Tracer:
     def clear(self) -> None:
         """Forget the unrequested commands (a restore)."""
         self.unrequested.clear()
+
+
+def _hold_json(hold: tuple[str, int | None, int] | None) -> dict[str, str | None] | None:
+    if hold is None:
+        return None
+    currency, placed, left = hold
+    return {"currency": currency, "amount": _units(placed, AMOUNT_DECIMALS),
+            "left": _units(left, AMOUNT_DECIMALS)}
 
 
 def _limit_buy_hold(engine: Any, command: PlaceOrder) -> int | None:

@@ -20,14 +20,13 @@ from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
-from sandex.api.rest.trace import Traces, auth_outcome, bucket_state
+from sandex.api.rest.trace import Traces, bucket_state
 from sandex.api.tracer import CURRENT, RequestNotes, Tracer
 from sandex.auth.verify import AuthFailure, authenticate
 from sandex.core import Event
 from sandex.errors import Error
 from sandex.faults import faults_of
 from sandex.node import Node, Restored
-from sandex.node.kinds import profile_kinds
 
 __all__ = ["RestApp"]
 
@@ -102,7 +101,8 @@ class RestApp:
         return response
 
     def _access(self, request: Request) -> tuple[Any, Any]:
-        """A traced request's auth outcome and rate-limit bucket (``sandex.api.rest.trace``)."""
+        """A traced request's authentication and rate-limit bucket, kept as small tuples
+        (``sandex.api.rest.trace`` renders them when asked)."""
         route, _ = self.router.match(request.method, request.path)
         if route is None:
             return None, None
@@ -112,13 +112,9 @@ class RestApp:
         key = request.api_key
         if key is None or (error == Error.FORBIDDEN.name
                            and authorize(key, route.permission) is not None):
-            return auth_outcome(key, error, self._kind), None
+            return (key, error), None
         bucket = "fills" if route.fills_bucket else "private"
-        return (auth_outcome(key, None, self._kind),
-                bucket_state(limiter, bucket, key.profile_id, error))
-
-    def _kind(self, profile_id: str) -> str:
-        return profile_kinds(self.node).kind(profile_id)
+        return (key, None), bucket_state(limiter, bucket, key.profile_id, error)
 
     def trace(self, args: dict[str, Any]) -> Any:
         """``POST /admin/trace {"request_id" | "order_id" | "client_oid" | "after" [,

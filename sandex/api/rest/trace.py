@@ -124,8 +124,9 @@ class Traces:
         out["time"] = iso(out["time"])
         notes: RequestNotes | None = entry[-1]
         kind = self.tracer.kinds.kind
+        out["auth"], out["rate_limit"] = _auth(out["auth"], kind), _bucket(out["rate_limit"])
         commands: list[CommandNote] = notes.commands if notes is not None else []
-        out["faults"] = notes.faults if notes is not None else []
+        out["faults"] = (notes.faults if notes is not None else None) or []
         out["gate"] = notes.gate if notes is not None else None
         out["reply_hold"] = notes.reply_hold if notes is not None else None
         out["commands"] = [command.json(kind) for command in commands]
@@ -142,28 +143,36 @@ class Traces:
         return f"r-{self._count:06d}"
 
 
-def auth_outcome(key: ApiKey | None, error: str | None,
-                 kind: Callable[[str], str]) -> dict[str, Any]:
+def _auth(access: tuple[ApiKey | None, str | None] | None,
+          kind: Callable[[str], str]) -> dict[str, Any] | None:
     """A private request's authentication: ``ok`` with the key's profile (and its kind), or
     ``refused`` with the error-table rule (a bad signature, an expired timestamp, a bad
-    passphrase, a key without the permission)."""
+    passphrase, a key without the permission); ``None`` on a public route."""
+    if access is None:
+        return None
+    key, error = access
     if key is None:
         return {"result": "refused", "rule": error}
-    return {"result": "refused" if error == Error.FORBIDDEN.name else "ok", "rule": error
-            if error == Error.FORBIDDEN.name else None, "profile_id": key.profile_id,
-            "kind": kind(key.profile_id),
+    return {"result": "ok" if error is None else "refused", "rule": error,
+            "profile_id": key.profile_id, "kind": kind(key.profile_id),
             "permissions": sorted(permission.value for permission in key.permissions)}
 
 
 def bucket_state(limiter: RestRateLimiter, bucket: str, key: Hashable,
-                 error: str | None) -> dict[str, Any] | None:
+                 error: str | None) -> tuple[str, float | None, bool] | None:
     """The request's rate-limit bucket (``public`` per IP, ``private`` or ``fills`` per
-    profile): refused (the 429) or not, tokens left when the answer was sent; ``None`` if
-    rate limits are off."""
-    tokens = limiter.tokens(bucket, key)
+    profile), the tokens left in it when the answer was sent and whether it answered the 429
+    itself; ``None`` if rate limits are off."""
     if not limiter.limits.enabled:
         return None
-    return {"bucket": bucket, "refused": error in _RATE_LIMITED,
+    return bucket, limiter.tokens(bucket, key), error in _RATE_LIMITED
+
+
+def _bucket(state: tuple[str, float | None, bool] | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    bucket, tokens, refused = state
+    return {"bucket": bucket, "refused": refused,
             "tokens_left": None if tokens is None else round(tokens, 3)}
 
 
