@@ -21,6 +21,10 @@ Named snapshots (``SaveSnapshot``) keep the whole state in memory, and in every 
 document; ``RestoreSnapshot`` puts it back: a new epoch in which sequences, ids (on a seeded
 node) and a virtual clock's time go back to the snapshot's, so stamps continue from there.
 
+In test mode a tracer (``Node.tracer``, ``sandex.api.tracer``) is told of each command
+journaled and of how long its reply waited for the group commit; otherwise that costs one
+attribute test per command.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
