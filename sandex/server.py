@@ -33,6 +33,7 @@ from sandex.api.feed import Feed
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
+from sandex.api.tracer import Tracer
 from sandex.core import Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
@@ -40,6 +41,7 @@ from sandex.faults import faults_of
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
+from sandex.node.kinds import profile_kinds
 from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.replay import replay_of
@@ -169,10 +171,16 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         raise
     secret = token() if token is not None else secrets.token_urlsafe(32)
     signatures = signature_clock(clock.auth_window, node, wall_clock)
-    feed = Feed(node, feed_limits, signature_clock=signatures)  # on the same port (§9)
-    node.listeners.append(feed.on_events)
+    if demo_config is not None:  # traces name its profiles' fills "demo"
+        kinds = profile_kinds(node)
+        kinds.register(demo_config.maker_profile_id, "demo")
+        kinds.register(demo_config.taker_profile_id, "demo")
+    tracer = Tracer(node) if request_ids else None  # test mode: what each command did
+    feed = Feed(node, feed_limits, signature_clock=signatures,  # on the same port (§9)
+                tracer=tracer)
+    node.listeners.append(feed.on_events if tracer is None else tracer.watch(feed.on_events))
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths(),
-                   request_ids=request_ids)
+                   request_ids=request_ids, tracer=tracer)
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)

@@ -104,7 +104,8 @@ CATALOGUE: dict[str, Entry] = {
     "reset": Entry("Restore the baseline: the venue as its scenario loaded it"),
     "state": Entry("The journal position, state hash and venue time"),
     "trace": Entry("The traces of the last REST requests (a ring of 10,000): one request's, "
-                   "every request's that named or placed an order, or every one after a "
+                   "everything that touched an order (its requests, the fills against it, "
+                   "what happened to it without a request), or every request after a "
                    "request id (refused: only 4xx and 5xx); newest: the latest request's id",
                    {"request_id": {**_TEXT, "example": "r-000001"}, "order_id": _UUID,
                     "client_oid": _TEXT, "after": {**_TEXT, "example": "r-000100"},

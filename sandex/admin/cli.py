@@ -114,7 +114,7 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
             "loaded it")
     command(commands, "state", "state", "show the journal position, state hash and time")
     trace = command(commands, "trace", "trace", "the traces of the last REST requests: one "
-                    "request's, or every request's that named an order (a running server)")
+                    "request's, or everything that touched an order (a running server)")
     which = trace.add_mutually_exclusive_group(required=True)
     which.add_argument("--request-id", help="r-000123 (the X-Sandex-Request-Id header)")
     which.add_argument("--order-id")

@@ -79,6 +79,7 @@ class Held:
         default_factory=lambda: asyncio.get_running_loop().create_future())
     passed: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
+    how: str = "held"  # how it was freed (traces): "release ids|n|all", "open", "restore", ...
 
     def json(self) -> dict[str, Any]:
         facts = self.facts
@@ -127,6 +128,7 @@ class Holds:
                                return_when=asyncio.FIRST_COMPLETED)
             if not held.freed.done():
                 self.held.pop(held.id, None)
+                held.how = "client gone"
                 return False
             return held.freed.result()
         finally:
@@ -162,10 +164,12 @@ class Holds:
             picked.append(held)
         return picked
 
-    def free(self, picked: list[Held], released: bool = True) -> list[Held]:
-        """Free ``picked`` in that order (``released``: they go on; else they are dropped)."""
+    def free(self, picked: list[Held], released: bool = True, how: str = "open") -> list[Held]:
+        """Free ``picked`` in that order (``released``: they go on; else they are dropped),
+        saying ``how`` (traces show it)."""
         for held in picked:
             del self.held[held.id]
+            held.how = how
             held.freed.set_result(released)
         return picked
 
@@ -247,7 +251,7 @@ class Races:
         """The node listener: a restore ends every hold (see the module docstring)."""
         if events and type(events[0]) is Restored:
             self.gate.rules.clear()
-            self.gate.free(list(self.gate.held.values()), released=False)
+            self.gate.free(list(self.gate.held.values()), released=False, how="restore")
             self.replies.open()
             self.feed.release(all=True)
             self._changed()
@@ -297,7 +301,9 @@ def _holds_commands(which: Callable[[Races], Holds]) -> dict[str, Callable[..., 
         _only(args, "ids", "n", "all")
         holds = which(races_of(node))
         picked = holds.pick(args.get("ids"), args.get("n"), args.get("all", False))
-        return await _freed(node, holds, holds.free(picked))
+        how = "release " + next(name for name in ("ids", "n") if args.get(name) is not None) \
+            if args.get("all") in (None, False) else "release all"
+        return await _freed(node, holds, holds.free(picked, how=how))
 
     async def open_(node: Node, args: dict[str, Any]) -> Any:
         _only(args)

@@ -94,6 +94,7 @@ class FaultSet:
         self._added = 0
         self.baseline: list[object] = []  # the scenario's rules: what reset puts back
         self.listeners: list[Callable[[], None]] = []
+        self.on_fire: Callable[[dict[str, Any]], None] | None = None  # test mode: traces
 
     def layer(self, name: str) -> list[Armed]:
         return self._layers.setdefault(name, [])
@@ -213,9 +214,11 @@ class FaultSet:
         if chosen is not None:
             chosen.fired += 1
             self._fired += 1
-            self._log.append({"n": self._fired, "rule": chosen.rule.id, "time": iso(now),
-                              "layer": chosen.rule.layer, "action": chosen.rule.kind,
-                              **where()})
+            entry = {"n": self._fired, "rule": chosen.rule.id, "time": iso(now),
+                     "layer": chosen.rule.layer, "action": chosen.rule.kind, **where()}
+            self._log.append(entry)
+            if self.on_fire is not None:
+                self.on_fire(entry)
         return chosen
 
     def record(self, armed: Armed, at: int, detail: dict[str, Any]) -> None:

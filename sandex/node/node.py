@@ -21,6 +21,10 @@ Named snapshots (``SaveSnapshot``) keep the whole state in memory, and in every 
 document; ``RestoreSnapshot`` puts it back: a new epoch in which sequences, ids (on a seeded
 node) and a virtual clock's time go back to the snapshot's, so stamps continue from there.
 
+In test mode a tracer (``Node.tracer``, ``sandex.api.tracer``) is told of each command
+journaled and of how long its reply waited for the group commit; otherwise that costs one
+attribute test per command.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
@@ -30,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time as clock
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
@@ -74,6 +80,15 @@ log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
+
+
+class Tracer(Protocol):
+    """What sees each journaled command in test mode (``sandex.api.tracer``): its events and
+    journal position as applied, and how long its reply waited for the group commit."""
+
+    def applied(self, command: Command, events: list[Event], position: int) -> Any: ...
+
+    def committed(self, note: Any, waited_s: float) -> None: ...
 
 
 class NodeStopped(RuntimeError):
@@ -126,6 +141,7 @@ class Node:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sandex-journal")
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # group commits written (commands per fsync = position / batches)
+        self.tracer: Tracer | None = None  # test mode only (``[testing] request_ids``)
 
     # -- time ---------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -166,6 +182,9 @@ class Node:
             if kind is Duplicate:
                 await self.synced()  # the retry's answer waits for the original order
                 return events
+        tracer = self.tracer
+        note = tracer.applied(command, events, self.position + 1) if tracer is not None \
+            else None
         if not self.journal.blocking:  # in memory: no I/O to wait for, no batch to form
             self.position = self.durable_position = self.journal.append([encode(command)])
             self._notify([events])
@@ -173,7 +192,12 @@ class Node:
         self.position += 1
         self._records.append(encode(command))
         self._events.append(events)
+        if tracer is None:
+            await self._wait(new_records=True)
+            return events
+        started = clock.perf_counter()
         await self._wait(new_records=True)
+        tracer.committed(note, clock.perf_counter() - started)
         return events
 
     async def execute_all(self, commands: Iterable[Command]) -> list[list[Event]]:
@@ -188,6 +212,7 @@ class Node:
             raise self._refusal()
         results: list[list[Event]] = []
         blocking, journaled, waits = self.journal.blocking, False, False
+        tracer = self.tracer
         try:
             for command in commands:
                 events = self._apply_or_stop(command)
@@ -195,6 +220,8 @@ class Node:
                 if events and type(events[0]) in _UNCHANGED:
                     waits = waits or type(events[0]) is Duplicate
                     continue
+                if tracer is not None:
+                    tracer.applied(command, events, self.position + 1)
                 if not blocking:
                     self.position = self.durable_position = self.journal.append(
                         [encode(command)])

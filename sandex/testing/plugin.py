@@ -82,10 +82,31 @@ def _refusals(venue: Venue) -> str | None:
         return f"(the venue's traces could not be read: {exc})"
     except Exception as exc:  # the venue may be what failed
         return f"(the venue's traces could not be read: {exc})"
-    return "\n".join(f"{t['request_id']} {t['method']} {t['target']} -> {t['status']} "
-                     f"{t['message']!r} ({t['rule']})"
-                     + (f" {json.dumps(t['detail'])}" if t.get("detail") else "")
-                     for t in refused) or "(none)"
+    return "\n".join(_compact(t) for t in refused) or "(none)"
+
+
+def _compact(trace: dict[str, Any]) -> str:
+    """One refused request on one line: what it asked, the answer and its rule, the
+    figures, then what else it met (auth, bucket, fault firings, gate or reply holds)."""
+    line = (f"{trace['request_id']} {trace['method']} {trace['target']} -> {trace['status']} "
+            f"{trace['message']!r} ({trace['rule']})"
+            + (f" {json.dumps(trace['detail'])}" if trace.get("detail") else ""))
+    met = []
+    auth = trace.get("auth")
+    if auth is not None:
+        met.append(f"auth {auth['result']}" + (f" {auth['kind']} {auth['profile_id']}"
+                                               if auth.get("profile_id") else ""))
+    bucket = trace.get("rate_limit")
+    if bucket is not None:
+        met.append(f"bucket {bucket['bucket']} " + (
+            "empty (429)" if bucket["refused"] else f"{bucket['tokens_left']} left"))
+    met.extend(f"fault {f['rule']}: {f['action']}" for f in trace.get("faults") or ())
+    for name in ("gate", "reply_hold"):
+        hold = trace.get(name)
+        if hold is not None:
+            met.append(f"{name.replace('_', ' ')} held {hold['waited_ms']} ms "
+                       f"({hold['released']})")
+    return line + "".join(f" | {part}" for part in met)
 
 
 @pytest.fixture(scope="session")

@@ -306,12 +306,15 @@ class Venue:
     def trace(self, order_id: str | None = None, client_oid: str | None = None,
               request_id: str | None = None, after: str | None = None,
               refused: bool = False) -> list[dict[str, Any]]:
-        """REST request traces, oldest first: of every request that named or placed
-        ``order_id`` or ``client_oid``, of request ``request_id`` (the
-        ``X-Sandex-Request-Id`` header), or of every request after ``after`` (``refused``:
-        only those answered 400 or more). Each: ``request_id``, ``time``, ``method``,
-        ``target``, ``key``, ``order_id``, ``client_oid``, ``status``, ``message``, ``rule``
-        (the error table's name of a refusal), ``position`` (journal), ``ms``."""
+        """REST request traces, oldest first: everything that touched ``order_id`` or
+        ``client_oid`` (the requests that named, placed or filled it, and the commands no
+        request made, ``request_id`` ``None``), request ``request_id`` (the
+        ``X-Sandex-Request-Id`` header), or every request after ``after`` (``refused``: only
+        those answered 400 or more). Each: ``request_id``, ``time``, ``method``, ``target``,
+        ``key``, ``order_id``, ``client_oid``, ``status``, ``message``, ``rule`` (the error
+        table's name of a refusal), ``position`` (journal), ``ms``, ``detail``, ``auth``,
+        ``rate_limit``, ``faults``, ``gate``, ``reply_hold``, ``commands`` (docs/testing.md,
+        "Trace")."""
         args: dict[str, Any] = {name: value for name, value in (
             ("order_id", order_id), ("client_oid", client_oid), ("request_id", request_id),
             ("after", after)) if value is not None}

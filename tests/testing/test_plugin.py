@@ -40,6 +40,9 @@ def test_a_failed_test_reports_the_venue_log_of_that_test(pytester: pytest.Pytes
     assert "POST /orders -> 400 'Insufficient funds' (INSUFFICIENT_FUNDS) " in refusals
     # the first order holds 12.34 x 1.006; this one would need 1000 x 1234 x 1.006
     assert '"available": "99987.58596 USD", "required": "1241404 USD"' in refusals
+    # then what else it met: the key's profile and its rate-limit bucket
+    assert "} | auth ok user 7e570000-0000-4000-8000-000000000001 | bucket private " in refusals
+    assert refusals.endswith(" left")
     assert text.count(" sandex refusals -") == 1
 
 

@@ -33,6 +33,7 @@ from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
 from sandex.api.feed.render import encode
 from sandex.api.feed.session import Session
+from sandex.api.feed.traced import Deliveries, TracedSession
 from sandex.api.http import Receive, Send, drop_connection
 from sandex.api.ratelimit import RateLimiter
 from sandex.core import Event
@@ -51,8 +52,10 @@ class Feed:
 
     def __init__(self, node: Node, limits: FeedLimits | None = None,
                  wall_clock: Callable[[], float] = time.time,
-                 signature_clock: SignatureClock | None = None) -> None:
+                 signature_clock: SignatureClock | None = None,
+                 tracer: Deliveries | None = None) -> None:
         self.node = node
+        self.tracer = tracer  # test mode: connections count each traced command's frames
         self.limits = limits if limits is not None else FeedLimits()
         self.wall_clock = wall_clock  # connection and message limits run on real time
         self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock)
@@ -109,8 +112,10 @@ class Feed:
             return
         await send({"type": "websocket.accept"})
         self._start_timers()
-        await self._serve(Session(client, self.limits.queue_max, next(self._numbers)),
-                          receive, send)
+        number, tracer = next(self._numbers), self.tracer
+        session = Session(client, self.limits.queue_max, number) if tracer is None else \
+            TracedSession(client, self.limits.queue_max, number, tracer)
+        await self._serve(session, receive, send)
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()

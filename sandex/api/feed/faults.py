@@ -123,7 +123,7 @@ class SessionFaults:
                 return product_id
             if name == "key":
                 return session.identity.key if session.identity is not None else None
-            return _type(frame)
+            return frame_type(frame)
 
         armed = self.owner.faults.fire(self.owner.frame_rules, value, lambda: {
             "connection": session.id, "client": session.client, "channel": channel,
@@ -210,7 +210,7 @@ class SessionFaults:
             self.session.enqueue(entry[0])
 
 
-def _type(frame: str) -> str | None:
+def frame_type(frame: str) -> str | None:
     """A frame's message type: ``{"type":"x",...}`` or a compact ``level3`` ``["x",...]``."""
     if frame.startswith('{"type":"'):
         return frame[9:frame.index('"', 9)]

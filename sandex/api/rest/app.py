@@ -20,7 +20,8 @@ from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
-from sandex.api.rest.trace import Traces
+from sandex.api.rest.trace import Traces, bucket_state
+from sandex.api.tracer import CURRENT, RequestNotes, Tracer
 from sandex.auth.verify import AuthFailure, authenticate
 from sandex.core import Event
 from sandex.errors import Error
@@ -38,7 +39,7 @@ class RestApp:
     def __init__(self, node: Node, limits: RateLimits | None = None,
                  signature_clock: SignatureClock = time.time,
                  admin_paths: dict[str, dict[str, Any]] | None = None,
-                 request_ids: bool = False) -> None:
+                 request_ids: bool = False, tracer: Tracer | None = None) -> None:
         self.node = node
         self.admin_paths = admin_paths  # the admin endpoint's part of ``/openapi.json``
         self.router = Router(ROUTES)
@@ -47,7 +48,9 @@ class RestApp:
         self.faults = RestFaults(faults_of(node), self._answer)
         self._fault_rules = self.faults.rules  # empty unless a ``rest`` rule is installed
         # the last requests (``POST /admin/trace``), in test mode (``[testing] request_ids``)
-        self.traces = Traces() if request_ids else None
+        if request_ids and tracer is None:
+            tracer = Tracer(node)
+        self.traces = Traces(tracer) if tracer is not None else None
         self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
         self.races.inject = self.inject
 
@@ -79,18 +82,39 @@ class RestApp:
             return await answer(self._dispatch, request)
         started = time.perf_counter()
         request_id = traces.next_id()
-        if self._fault_rules:
-            response = await self.faults.handle(request)
-        else:
-            response = await answer(self._dispatch, request)
+        notes = RequestNotes()
+        token = CURRENT.set(notes)  # the commands, firings and holds of this request
+        try:
+            if self._fault_rules:
+                response = await self.faults.handle(request)
+            else:
+                response = await answer(self._dispatch, request)
+        finally:
+            CURRENT.reset(token)
         node = self.node
         detail = None
         if request.command is not None and response.status >= 400:  # an order refused
             figures = explain.DETAILS.get(request.error or "")
             detail = figures(node.engine, request.command) if figures is not None else None
         traces.record(request_id, request, response, node.now(), node.position, started,
-                      detail)
+                      detail, notes, self._access(request))
         return response
+
+    def _access(self, request: Request) -> tuple[Any, Any]:
+        """A traced request's authentication and rate-limit bucket, kept as small tuples
+        (``sandex.api.rest.trace`` renders them when asked)."""
+        route, _ = self.router.match(request.method, request.path)
+        if route is None:
+            return None, None
+        error, limiter = request.error, self.rate_limiter
+        if route.permission is None:
+            return None, bucket_state(limiter, "public", request.client, error)
+        key = request.api_key
+        if key is None or (error == Error.FORBIDDEN.name
+                           and authorize(key, route.permission) is not None):
+            return (key, error), None
+        bucket = "fills" if route.fills_bucket else "private"
+        return (key, None), bucket_state(limiter, bucket, key.profile_id, error)
 
     def trace(self, args: dict[str, Any]) -> Any:
         """``POST /admin/trace {"request_id" | "order_id" | "client_oid" | "after" [,
@@ -125,6 +149,7 @@ class RestApp:
         if isinstance(result, AuthFailure):
             request.error = result.error.name
             return message_response(result.message, result.status)
+        request.api_key = result
         denied = authorize(result, route.permission)
         if denied is not None:
             request.error = denied.name
@@ -134,7 +159,6 @@ class RestApp:
         if limited is not None:
             request.error = limited.name
             return error_response(limited)
-        request.api_key = result
         if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):
             return await races.run(self, self.races, kind, route, request, params)
         return await route.handler(self, request, **params)

@@ -9,16 +9,18 @@ calls ``run`` only while a rule is set (``Races.active``); otherwise it pays one
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
 
-from sandex.admin.races import Facts, Races
+from sandex.admin.races import Facts, Held, Races
 from sandex.api.http import ApiError, Receive, Request, Response, answer, encode, error_response
 from sandex.api.rest.order_request import product_id_of
 from sandex.api.rest.orders import _scope, order_ref
 from sandex.api.rest.routing import Context, Route
+from sandex.api.tracer import CURRENT
 from sandex.auth.keys import ApiKey, Permission
 from sandex.errors import Error
 
@@ -69,15 +71,26 @@ async def run(app: Context, races: Races, kind: str, route: Route, request: Requ
         if gate.full():
             return error_response(Error.GATE_FULL, len(gate.held))
         held = gate.admit(request.method, request.path, facts, summary)
-        if not await gate.wait(held, _disconnect(request.receive)):
+        passed = await gate.wait(held, _disconnect(request.receive))
+        if (notes := CURRENT.get()) is not None:
+            notes.gate = _waited(held)
+        if not passed:
             return error_response(Error.GATE_DROPPED)
     replies = races.replies
     if not (replies.rules and replies.matches(facts)) or replies.full():
         return await route.handler(app, request, **params)
     response = await answer(lambda r: route.handler(app, r, **params), request)
-    await replies.wait(replies.admit(request.method, request.path, facts, summary),
-                       _disconnect(request.receive))
+    held = replies.admit(request.method, request.path, facts, summary)
+    await replies.wait(held, _disconnect(request.receive))
+    if (notes := CURRENT.get()) is not None:
+        notes.reply_hold = _waited(held)
     return response
+
+
+def _waited(held: Held) -> dict[str, Any]:
+    """A hold as a trace shows it: its id, how long it held the request, how it ended."""
+    return {"held_id": held.id, "waited_ms": round((time.monotonic() - held.arrived) * 1000, 3),
+            "released": held.how}
 
 
 def _disconnect(receive: Receive | None) -> Awaitable[None] | None:

@@ -55,6 +55,14 @@ class RestRateLimiter:
         yet, or limits off): what ``explain`` reports."""
         return self._private.tokens(profile_id) if self.limits.enabled else None
 
+    def tokens(self, bucket: str, key: Hashable) -> float | None:
+        """Tokens left in ``key``'s ``bucket`` (``public``, ``private`` or ``fills``) after its
+        last request (``None``: none yet, or limits off): what traces report."""
+        if not self.limits.enabled:
+            return None
+        limiter = {"public": self._public, "private": self._private, "fills": self._fills}
+        return limiter[bucket].tokens(key)
+
     def check_private(self, profile_id: str, now: float, *, fills: bool = False) -> Error | None:
         """Private endpoint, limited per profile; ``fills=True`` for ``GET /fills``."""
         if not self.limits.enabled:

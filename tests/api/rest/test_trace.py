@@ -8,6 +8,9 @@ from pathlib import Path
 
 from sandex.api.http import Request, Response
 from sandex.api.rest.trace import TRACES_MAX, Traces
+from sandex.api.tracer import EVENTS_MAX, Tracer
+from sandex.node import Node
+from sandex.node.kinds import profile_kinds
 from tests.api.rest.harness import InProcessVenue
 from tests.support.rest_kit import ALICE, SCENARIO, place
 
@@ -33,11 +36,12 @@ def test_an_order_s_requests_are_traced_with_what_they_got(tmp_path: Path) -> No
         refused = alice.post("/orders", {"product_id": "BTC-USD", "side": "buy",
                                          "price": "10.00", "size": "999999"})
         by_order = traces(venue, order_id=placed["id"])
-        assert [(t["method"], t["status"]) for t in by_order] == [("POST", 200), ("DELETE", 200)]
+        assert [(t["method"], t["status"]) for t in by_order] == [
+            ("POST", 200), ("GET", 200), ("DELETE", 200)]  # by id or by client_oid: one order
         assert by_order[0]["client_oid"] == OID and by_order[0]["key"] == ALICE[0]
-        assert int(by_order[1]["position"]) > int(by_order[0]["position"])  # type: ignore[call-overload]
+        assert int(by_order[2]["position"]) > int(by_order[0]["position"])  # type: ignore[call-overload]
         assert [t["target"] for t in traces(venue, client_oid=f"client:{OID}")] == [
-            "/orders", f"/orders/client:{OID}"]
+            "/orders", f"/orders/client:{OID}", f"/orders/{placed['id']}"]
         request_id = cancel.headers["x-sandex-request-id"]
         assert [t["target"] for t in traces(venue, request_id=request_id)] == [
             f"/orders/{placed['id']}"]
@@ -71,7 +75,7 @@ def test_outside_test_mode_the_wire_stays_coinbase_s_and_nothing_is_kept() -> No
 
 
 def test_the_ring_keeps_the_last_requests_only() -> None:
-    ring = Traces()
+    ring = Traces(Tracer(Node()))
     request = Request("GET", "/time", "/time", "", {}, b"", "127.0.0.1")
     for _ in range(TRACES_MAX + 5):
         ring.record(ring.next_id(), request, Response(b"{}"), 0, 0, 0.0)
@@ -80,9 +84,44 @@ def test_the_ring_keeps_the_last_requests_only() -> None:
 
 
 def test_an_answer_served_again_carries_one_request_id() -> None:
-    ring = Traces()
+    ring = Traces(Tracer(Node()))
     request = Request("GET", "/orders", "/orders", "", {}, b"", "127.0.0.1")
     answer = Response(b"[]", headers=[(b"cb-after", b"1")])
     ring.record(ring.next_id(), request, answer, 0, 0, 0.0)
     ring.record(ring.next_id(), request, answer, 0, 0, 0.0)  # a stale_read serves it again
     assert answer.headers == [(b"cb-after", b"1"), (b"x-sandex-request-id", b"r-000002")]
+
+
+def test_one_command_keeps_its_first_events_and_counts_the_rest(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f"{SCENARIO.read_text()}\n[testing]\nrequest_ids = true\n")
+    venue = InProcessVenue(scenario, rate_limits=False)
+    try:
+        alice = venue.client(ALICE)
+        for _ in range(EVENTS_MAX + 2):
+            place(alice)
+        canceled = alice.delete("/orders")
+        assert canceled.status == 200 and len(canceled.json()) == EVENTS_MAX + 2
+        [trace] = traces(venue, request_id=canceled.headers["x-sandex-request-id"])
+        [command] = trace["commands"]  # type: ignore[index]
+        assert command["command"] == "CancelAll"
+        assert (len(command["events"]), command["events_more"]) == (EVENTS_MAX, 2)
+        assert {e["type"] for e in command["events"]} == {"done"}
+    finally:
+        venue.close()
+
+
+def test_a_profile_s_kind_is_user_unless_registered() -> None:
+    kinds = profile_kinds(Node())
+    kinds.register("d3a10000-0000-4000-8000-00000000a001", "demo")
+    kinds.register("4e91a700-0000-4000-8000-000000000001", "replay")
+    assert [kinds.kind(p) for p in ("d3a10000-0000-4000-8000-00000000a001",
+                                     "4e91a700-0000-4000-8000-000000000001",
+                                     "a11ce000-0000-4000-8000-000000000001")] == [
+        "demo", "replay", "user"]
+    try:
+        kinds.register("a11ce000-0000-4000-8000-000000000001", "bot")
+    except ValueError as exc:
+        assert str(exc) == "kind must be one of user, demo, replay, not 'bot'"
+    else:
+        raise AssertionError("an unknown kind was registered")
