@@ -34,7 +34,7 @@ from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
-from sandex.core import Rejected
+from sandex.core import REPLAY_PROFILE_ID, Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
@@ -171,8 +171,9 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         raise
     secret = token() if token is not None else secrets.token_urlsafe(32)
     signatures = signature_clock(clock.auth_window, node, wall_clock)
-    if demo_config is not None:  # traces name its profiles' fills "demo"
-        kinds = profile_kinds(node)
+    kinds = profile_kinds(node)  # traces name fills with the demo's and replay's profiles
+    kinds.register(REPLAY_PROFILE_ID, "replay")
+    if demo_config is not None:
         kinds.register(demo_config.maker_profile_id, "demo")
         kinds.register(demo_config.taker_profile_id, "demo")
     tracer = Tracer(node) if request_ids else None  # test mode: what each command did

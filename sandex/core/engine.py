@@ -508,6 +508,6 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     Withdraw: admin.withdraw,
     Transfer: admin.transfer,
     StartReplay: replay.start,
-    ReplayBatch: replay.batch,
+    ReplayBatch: lambda engine, cmd: replay.batch(engine, cmd, engine._accept),
     EndReplay: replay.end,
 }

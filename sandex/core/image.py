@@ -40,7 +40,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.replay import ReplayState
+from sandex.core.replay_state import ReplayState
 from sandex.core.stops import StopBook
 
 __all__ = ["EngineImage", "export", "restore", "shape"]
@@ -150,6 +150,7 @@ class ReplayImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     ended_early: int
     mapping: list[tuple[str, str, str, str]]
     speed: str
+    halted_skipped: int
 
 
 class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -211,7 +212,7 @@ def _replay(state: ReplayState) -> ReplayImage:
         debt=[(*key, size) for key, size in state.debt.items()],
         expected=[(*key, size) for key, size in state.expected.items()],
         finished=state.finished, ended_early=state.ended_early,
-        mapping=list(state.mapping), speed=state.speed)
+        mapping=list(state.mapping), speed=state.speed, halted_skipped=state.halted_skipped)
 
 
 def _restore_replay(image: ReplayImage) -> ReplayState:
@@ -219,6 +220,7 @@ def _restore_replay(image: ReplayImage) -> ReplayState:
                         image.seed, image.cancel_from, tuple(image.mapping), image.speed)
     state.active, state.events, state.batches = image.active, image.events, image.batches
     state.finished, state.ended_early = image.finished, image.ended_early
+    state.halted_skipped = image.halted_skipped
     state.line, state.source_time = image.line, image.source_time
     state.recorded_trades, state.reproduced_trades = (image.recorded_trades,
                                                       image.reproduced_trades)

@@ -12,6 +12,8 @@ them, consume them and are hit by them. The rules, for each action:
   (consumed liquidity stays consumed; nothing is ever placed again);
 * ``reduce``: the order shrinks by the recorded decrease, floored at 0, keeping its place;
 * ``take``: a trade without order ids is an immediate-or-cancel order at its price;
+* while a product's matching is halted (a fault), its actions are skipped and counted: the
+  recorded market does not queue behind the halt (level 2 comes back at the next update);
 * ``level`` / ``book`` (level 2): each level holds synthetic replay orders in time order. A
   level's target is the recorded size less its *debt* (what users took from it); more
   joins the back, less cancels from the back (``cancel_from = "front"``: the front). Users'
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandex.core.commands import (
     EndReplay,
@@ -54,55 +56,22 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.replay_state import Key, ReplayState
+from sandex.core.state import State
 from sandex.errors import Error
 from sandex.units import SIZE_TO_AMOUNT
 
-if TYPE_CHECKING:
-    from sandex.core.engine import Engine
+Accept = Callable[[Order, Product, Profile, int], None]
+"""``Engine._accept``: announce an accepted order and match it (the engine passes it in, as
+it imports this module)."""
 
 REPLAY_USER_ID = "replay"
 FUNDS = 10**34  # amount units in each currency: more than any recording can move
 BUY, SELL = Side.BUY, Side.SELL
 OPEN = Status.OPEN
-Key = tuple[str, Side, int]  # (product, side, price): one level
 
 
-class ReplayState:
-    """The replay in progress (or the last one): where it is and what it owes.
-
-    ``debt`` is what users took from a level-2 level's replay orders and the recording does
-    not know; ``expected`` the replay's size at each level when it last acted there (what
-    is missing since was taken by users)."""
-
-    __slots__ = ("active", "batches", "cancel_from", "cancels_noop", "consumed", "debt",
-                 "ended_early", "events", "expected", "finished", "format", "line", "mapping",
-                 "products", "recorded_trades", "reproduced_trades", "seed", "sha256", "source",
-                 "source_time", "speed", "synthetic", "user_fills")
-
-    def __init__(self, source: str, sha256: str, format: str, products: tuple[str, ...],
-                 seed: str, cancel_from: str, mapping: tuple[tuple[str, str, str, str], ...],
-                 speed: str) -> None:
-        self.source, self.sha256, self.format = source, sha256, format
-        self.products, self.seed, self.cancel_from = products, seed, cancel_from
-        self.mapping, self.speed = mapping, speed
-        self.active = True  # false once finished or unloaded
-        self.finished = False  # it reached the end of the recording
-        self.events = 0  # source events consumed
-        self.batches = 0
-        self.line = 0
-        self.source_time = 0
-        self.recorded_trades = 0
-        self.reproduced_trades = 0  # trades between two replay orders
-        self.user_fills = 0  # trades in which a replay taker hit a user's order
-        self.cancels_noop = 0  # recorded cancels of orders no longer live
-        self.ended_early = 0  # replay orders canceled where the recording saw them filled
-        self.consumed: dict[str, int] = {}  # product -> size users took from replay levels
-        self.synthetic = 0  # synthetic orders made (their ids are numbered)
-        self.debt: dict[Key, int] = {}
-        self.expected: dict[Key, int] = {}
-
-
-def start(engine: Engine, cmd: StartReplay) -> None:
+def start(engine: State, cmd: StartReplay) -> None:
     if engine.replay is not None and engine.replay.active:
         engine._events.append(reject(Error.REPLAY_RUNNING))
         return
@@ -126,7 +95,7 @@ def start(engine: Engine, cmd: StartReplay) -> None:
                                 cmd.cancel_from, cmd.mapping, cmd.speed)
 
 
-def end(engine: Engine, cmd: EndReplay) -> None:
+def end(engine: State, cmd: EndReplay) -> None:
     state = engine.replay
     if state is None or not state.active:
         engine._events.append(reject(Error.REPLAY_NOT_LOADED))
@@ -140,16 +109,21 @@ def end(engine: Engine, cmd: EndReplay) -> None:
         state.debt.clear()
 
 
-def batch(engine: Engine, cmd: ReplayBatch) -> None:
+def batch(engine: State, cmd: ReplayBatch, accept: Accept) -> None:
     state = engine.replay
     if state is None or not state.active:
         engine._events.append(reject(Error.REPLAY_NOT_LOADED))
         return
     t = cmd.time
+    products = engine.products
     for action in cmd.actions:
-        if action.product_id not in engine.products:
+        product = products.get(action.product_id)
+        if product is None:
             continue  # mapped to a product since removed: nothing to do
-        _ACTIONS[type(action)](engine, state, action, t)
+        if product.halted is not None:  # matching halted (a fault): the recorded market's
+            state.halted_skipped += 1  # changes meanwhile are skipped, not queued
+            continue
+        _ACTIONS[type(action)](engine, accept, state, action, t)
     state.events += cmd.events
     state.batches += 1
     state.line, state.source_time = cmd.line, cmd.source_time
@@ -164,17 +138,18 @@ def batch(engine: Engine, cmd: ReplayBatch) -> None:
 
 
 # -- level 3: recorded orders ----------------------------------------------------------------
-def _add(engine: Engine, state: ReplayState, action: ReplayAdd, t: int) -> None:
+def _add(engine: State, accept: Accept, state: ReplayState, action: ReplayAdd, t: int) -> None:
     product = engine.products[action.product_id]
     if action.order_id in engine.orders:
         return  # a recording that names an order twice: the first stands
     size = action.size
     hold = size * action.price if action.side is BUY else size * SIZE_TO_AMOUNT
-    _place(engine, product, action.order_id, action.side, OrderType.LIMIT, action.price, size,
-           None, hold, t)
+    _place(engine, accept, product, action.order_id, action.side, OrderType.LIMIT,
+           action.price, size, None, hold, t)
 
 
-def _market(engine: Engine, state: ReplayState, action: ReplayMarket, t: int) -> None:
+def _market(engine: State, accept: Accept, state: ReplayState, action: ReplayMarket,
+            t: int) -> None:
     product = engine.products[action.product_id]
     if action.order_id in engine.orders or (action.size is None and action.funds is None):
         return
@@ -186,13 +161,13 @@ def _market(engine: Engine, state: ReplayState, action: ReplayMarket, t: int) ->
     else:
         hold = (action.size * SIZE_TO_AMOUNT if action.size is not None
                 else available.balance - available.hold)
-    _place(engine, product, action.order_id, action.side, OrderType.MARKET, None, action.size,
-           action.funds, hold, t)
+    _place(engine, accept, product, action.order_id, action.side, OrderType.MARKET, None,
+           action.size, action.funds, hold, t)
 
 
-def _place(engine: Engine, product: Product, order_id: str, side: Side, kind: OrderType,
-           price: int | None, size: int | None, funds: int | None, hold: int, t: int,
-           time_in_force: TimeInForce = TimeInForce.GTC) -> None:
+def _place(engine: State, accept: Accept, product: Product, order_id: str, side: Side,
+           kind: OrderType, price: int | None, size: int | None, funds: int | None, hold: int,
+           t: int, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
     """Accept and match a replay order (no checks: the replay maps onto the increments)."""
     profile = engine.profiles[REPLAY_PROFILE_ID]
     held_in, received_in = ((product.quote_currency, product.base_currency) if side is BUY
@@ -203,10 +178,11 @@ def _place(engine: Engine, product: Product, order_id: str, side: Side, kind: Or
         size, size, funds, funds, funds if kind is OrderType.MARKET else None, time_in_force,
         None, False, Stp.DC, None, None, None, 0, 0, 0, profile.account(held_in),
         profile.account(received_in), hold)
-    engine._accept(order, product, profile, t)
+    accept(order, product, profile, t)
 
 
-def _cancel(engine: Engine, state: ReplayState, action: ReplayCancel, t: int) -> None:
+def _cancel(engine: State, accept: Accept, state: ReplayState, action: ReplayCancel,
+            t: int) -> None:
     order = engine._live.get(action.order_id)
     if order is None or order.profile_id != REPLAY_PROFILE_ID:
         if not action.filled:
@@ -217,7 +193,8 @@ def _cancel(engine: Engine, state: ReplayState, action: ReplayCancel, t: int) ->
     cancel(engine, order, engine.products[order.product_id], None, t)
 
 
-def _reduce(engine: Engine, state: ReplayState, action: ReplayReduce, t: int) -> None:
+def _reduce(engine: State, accept: Accept, state: ReplayState, action: ReplayReduce,
+            t: int) -> None:
     order = engine._live.get(action.order_id)
     if order is None or order.profile_id != REPLAY_PROFILE_ID or order.status is not OPEN:
         state.cancels_noop += 1
@@ -225,7 +202,7 @@ def _reduce(engine: Engine, state: ReplayState, action: ReplayReduce, t: int) ->
     _shrink(engine, order, action.size, t)
 
 
-def _shrink(engine: Engine, order: Order, by: int, t: int) -> None:
+def _shrink(engine: State, order: Order, by: int, t: int) -> None:
     """Take ``by`` off a resting replay order, keeping its place (all of it: cancel it)."""
     product = engine.products[order.product_id]
     remaining = order.remaining
@@ -247,7 +224,7 @@ def _shrink(engine: Engine, order: Order, by: int, t: int) -> None:
 
 
 # -- trades without order ids ------------------------------------------------------------------
-def _take(engine: Engine, state: ReplayState, action: ReplayTake, t: int) -> None:
+def _take(engine: State, accept: Accept, state: ReplayState, action: ReplayTake, t: int) -> None:
     product = engine.products[action.product_id]
     maker_side = SELL if action.side is BUY else BUY
     key = (product.id, maker_side, action.price)
@@ -257,8 +234,8 @@ def _take(engine: Engine, state: ReplayState, action: ReplayTake, t: int) -> Non
         state.debt[key] = max(0, state.debt[key] - action.size)
     first = len(engine._events)
     hold = action.size * action.price if action.side is BUY else action.size * SIZE_TO_AMOUNT
-    _place(engine, product, _synthetic_id(state), action.side, OrderType.LIMIT, action.price,
-           action.size, None, hold, t, TimeInForce.IOC)
+    _place(engine, accept, product, _synthetic_id(state), action.side, OrderType.LIMIT,
+           action.price, action.size, None, hold, t, TimeInForce.IOC)
     expected = state.expected
     for event in engine._events[first:]:  # what the take consumed of the replay's levels
         if type(event) is Matched and event.maker_profile_id == REPLAY_PROFILE_ID:
@@ -268,12 +245,12 @@ def _take(engine: Engine, state: ReplayState, action: ReplayTake, t: int) -> Non
 
 
 # -- level 2: synthetic orders ------------------------------------------------------------------
-def _level(engine: Engine, state: ReplayState, action: ReplayLevel, t: int) -> None:
-    _set_level(engine, state, engine.products[action.product_id], action.side, action.price,
+def _level(engine: State, accept: Accept, state: ReplayState, action: ReplayLevel, t: int) -> None:
+    _set_level(engine, accept, state, engine.products[action.product_id], action.side, action.price,
                action.size, t)
 
 
-def _book(engine: Engine, state: ReplayState, action: ReplayBook, t: int) -> None:
+def _book(engine: State, accept: Accept, state: ReplayState, action: ReplayBook, t: int) -> None:
     """A whole new book: every replay level set to it, decreases first (no transient cross)."""
     product = engine.products[action.product_id]
     for key in [k for k in state.debt if k[0] == product.id]:
@@ -289,11 +266,11 @@ def _book(engine: Engine, state: ReplayState, action: ReplayBook, t: int) -> Non
     ordered = sorted(wanted.items(), key=lambda item: item[1] > _replay_size(
         product, item[0][0], item[0][1]))
     for (side, price), size in ordered:
-        _set_level(engine, state, product, side, price, size, t)
+        _set_level(engine, accept, state, product, side, price, size, t)
 
 
-def _set_level(engine: Engine, state: ReplayState, product: Product, side: Side, price: int,
-               size: int, t: int) -> None:
+def _set_level(engine: State, accept: Accept, state: ReplayState, product: Product,
+               side: Side, price: int, size: int, t: int) -> None:
     key = (product.id, side, price)
     current = _settle(engine, state, key)
     if size == 0:
@@ -301,7 +278,7 @@ def _set_level(engine: Engine, state: ReplayState, product: Product, side: Side,
     target = max(0, size - state.debt.get(key, 0))
     if target > current:
         hold = (target - current) * price if side is BUY else (target - current) * SIZE_TO_AMOUNT
-        _place(engine, product, _synthetic_id(state), side, OrderType.LIMIT, price,
+        _place(engine, accept, product, _synthetic_id(state), side, OrderType.LIMIT, price,
                target - current, None, hold, t)
     elif target < current:
         _cancel_size(engine, state, product, side, price, current - target, t)
@@ -312,7 +289,7 @@ def _set_level(engine: Engine, state: ReplayState, product: Product, side: Side,
         state.expected.pop(key, None)
 
 
-def _settle(engine: Engine, state: ReplayState, key: Key) -> int:
+def _settle(engine: State, state: ReplayState, key: Key) -> int:
     """The replay's size at a level now; what users took since the replay last acted there
     becomes the level's debt."""
     product = engine.products[key[0]]
@@ -325,7 +302,7 @@ def _settle(engine: Engine, state: ReplayState, key: Key) -> int:
     return current
 
 
-def _cancel_size(engine: Engine, state: ReplayState, product: Product, side: Side, price: int,
+def _cancel_size(engine: State, state: ReplayState, product: Product, side: Side, price: int,
                  size: int, t: int) -> None:
     level = (product.book.bids if side is BUY else product.book.asks).get(price)
     if level is None:
@@ -367,7 +344,7 @@ def _synthetic_id(state: ReplayState) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_ACTIONS: dict[type[ReplayAction], Callable[[Engine, ReplayState, Any, int], None]] = {
+_ACTIONS: dict[type[ReplayAction], Callable[[State, Accept, ReplayState, Any, int], None]] = {
     ReplayAdd: _add,
     ReplayMarket: _market,
     ReplayCancel: _cancel,

@@ -8,14 +8,10 @@ what is listed here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sandex.core.events import Event
 from sandex.core.model import Account, Currency, Order, OrderRecord, Profile
 from sandex.core.product import Product
-
-if TYPE_CHECKING:
-    from sandex.core.replay import ReplayState
+from sandex.core.replay_state import ReplayState
 
 
 class State:

@@ -659,6 +659,8 @@ NOT_OVER_REST = {
     Error.SNAPSHOT_LIMIT: "named snapshots (administration): pinned in tests/snapshots",
     Error.GATE_FULL: "sandex's gate (a test control): pinned in tests/races",
     Error.GATE_DROPPED: "sandex's gate (a test control): pinned in tests/races",
+    Error.REPLAY_RUNNING: "the replay (administration): pinned in tests/replay",
+    Error.REPLAY_NOT_LOADED: "the replay (administration): pinned in tests/replay",
 }
 
 
