@@ -21,6 +21,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -51,6 +52,7 @@ from sandex.units import PRICE_DECIMALS
 log = logging.getLogger("sandex.replay")
 
 BATCH_EVENTS = 2_000  # source events per ReplayBatch (one journal record)
+IN_FLIGHT = 3  # batches applied but not yet durable, at full speed
 SPEEDS = ("clock", "max")
 LOAD_ARGS = frozenset({"source", "format", "products", "price_scale", "size_scale", "speed",
                        "cancel_from", "create_products_from", "start"})
@@ -363,15 +365,23 @@ class ReplayController:
 
     # -- internals ---------------------------------------------------------------------------
     async def _run_max(self) -> None:
+        """Batches back to back: each applied at once, the next one read and applied while
+        the journal writes the ones before (at most ``IN_FLIGHT`` unwritten)."""
+        flight: deque[asyncio.Task[list[Event]]] = deque()
+        loop = asyncio.get_running_loop()
         try:
             while self.state == "running":
                 batch = self._batch(BATCH_EVENTS, None)
                 if batch is None:
+                    for task in flight:
+                        await task
                     if self.loaded is not None and self.loaded.done:
                         await self._finish()
                     return
-                await self._node.execute(batch)
-                await asyncio.sleep(0)
+                flight.append(loop.create_task(self._node.execute(batch)))
+                await asyncio.sleep(0)  # the task applies its batch now, in order
+                while len(flight) >= IN_FLIGHT or (flight and flight[0].done()):
+                    await flight.popleft()
         except asyncio.CancelledError:
             raise
         except Exception:  # the node stopped: it logged why

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sandex.core import (
     Product,
@@ -41,6 +42,8 @@ from sandex.units import PRICE_DECIMALS, SIZE_TO_AMOUNT
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _NOTHING: tuple[ReplayAction, ...] = ()
+_ONE = Decimal(1)
+Result = tuple[tuple[ReplayAction, ...], bool]  # the actions, and "a recorded trade"
 
 
 class MappingError(ValueError):
@@ -63,12 +66,22 @@ class Mapper:
     # every symbol is the venue product of that name (one the venue lacks is an error)
     _levels: dict[tuple[str, Side, int], dict[Decimal, int]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._scales: dict[str, Scale] = {}  # identity mapping: one Scale per symbol
+        self._handlers: dict[type, Any] = {
+            Level: self._level, Received: self._received, Done: self._done,
+            Match: self._match, Trade: self._trade, Change: self._change,
+            Snapshot: self._snapshot, Open: self._open}
+
     def actions(self, event: SourceEvent) -> tuple[tuple[ReplayAction, ...], bool]:
         """The actions for ``event`` and whether it was a recorded trade."""
-        if self.symbols is None:
-            scale = Scale(event.product)
+        symbols = self.symbols
+        if symbols is None:
+            scale = self._scales.get(event.product)
+            if scale is None:
+                scale = self._scales[event.product] = Scale(event.product)
         else:
-            found = self.symbols.get(event.product)
+            found = symbols.get(event.product)
             if found is None:
                 return _NOTHING, False  # a symbol the mapping leaves out
             scale = found
@@ -76,39 +89,31 @@ class Mapper:
         if product is None:
             raise MappingError(f"product {scale.product} does not exist on this venue: create "
                                f"it (create_products_from) or map it (--product SRC=DST)")
-        kind = type(event)
-        if kind is Level:
-            assert isinstance(event, Level)
-            return self._level(product, scale, event), False
-        if kind is Received:
-            assert isinstance(event, Received)
-            return self._received(product, scale, event), False
-        if kind is Done:
-            assert isinstance(event, Done)
-            return (ReplayCancel(product_id=product.id, order_id=event.order_id,
-                                 filled=event.reason == "filled"),), False
-        if kind is Match:
-            return _NOTHING, True
-        if kind is Trade:
-            assert isinstance(event, Trade)
-            price = _price(product, scale, event.price)
-            size = _size(product, scale, event.size)
-            if not price or not size:
-                return _NOTHING, True
-            return (ReplayTake(product_id=product.id, side=_side(event.side), price=price,
-                               size=size),), True
-        if kind is Change:
-            assert isinstance(event, Change)
-            return self._change(product, scale, event), False
-        if kind is Snapshot:
-            assert isinstance(event, Snapshot)
-            return (self._snapshot(product, scale, event),), False
-        if kind is Open:
-            return _NOTHING, False
-        raise MappingError(f"unknown event {kind.__name__}")
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise MappingError(f"unknown event {type(event).__name__}")
+        result: tuple[tuple[ReplayAction, ...], bool] = handler(product, scale, event)
+        return result
 
-    def _received(self, product: Product, scale: Scale,
-                  event: Received) -> tuple[ReplayAction, ...]:
+    def _done(self, product: Product, scale: Scale, event: Done) -> Result:
+        return (ReplayCancel(product_id=product.id, order_id=event.order_id,
+                             filled=event.reason == "filled"),), False
+
+    def _match(self, product: Product, scale: Scale, event: Match) -> Result:
+        return _NOTHING, True
+
+    def _open(self, product: Product, scale: Scale, event: Open) -> Result:
+        return _NOTHING, False
+
+    def _trade(self, product: Product, scale: Scale, event: Trade) -> Result:
+        price = _price(product, scale, event.price)
+        size = _size(product, scale, event.size)
+        if not price or not size:
+            return _NOTHING, True
+        return (ReplayTake(product_id=product.id, side=_side(event.side), price=price,
+                           size=size),), True
+
+    def _received(self, product: Product, scale: Scale, event: Received) -> Result:
         side = _side(event.side)
         if event.order_type == "limit":
             if event.price is None or event.size is None:
@@ -116,32 +121,33 @@ class Mapper:
             price = _price(product, scale, event.price)
             size = _size(product, scale, event.size)
             if not price or not size:
-                return _NOTHING  # dust once rescaled
+                return _NOTHING, False  # dust once rescaled
             return (ReplayAdd(product_id=product.id, order_id=event.order_id, side=side,
-                              price=price, size=size),)
+                              price=price, size=size),), False
         if event.order_type != "market":
             raise MappingError(f"unknown order_type {event.order_type!r}")
         market_size = None if event.size is None else _size(product, scale, event.size)
         funds = None if event.funds is None else _funds(product, scale, event.funds)
         if not market_size and not funds:
-            return _NOTHING
+            return _NOTHING, False
         return (ReplayMarket(product_id=product.id, order_id=event.order_id, side=side,
-                             size=market_size or None, funds=funds or None),)
+                             size=market_size or None, funds=funds or None),), False
 
-    def _change(self, product: Product, scale: Scale, event: Change) -> tuple[ReplayAction, ...]:
+    def _change(self, product: Product, scale: Scale, event: Change) -> Result:
         if event.new_size is None or event.old_size is None:
-            return _NOTHING  # a market order's funds: nothing rests
+            return _NOTHING, False  # a market order's funds: nothing rests
         decrease = (_size(product, scale, event.old_size)
                     - _size(product, scale, event.new_size))
         if decrease <= 0:
-            return _NOTHING  # a size going up loses its place on Coinbase: not replayed
-        return (ReplayReduce(product_id=product.id, order_id=event.order_id, size=decrease),)
+            return _NOTHING, False  # a size going up loses its place on Coinbase: not replayed
+        return (ReplayReduce(product_id=product.id, order_id=event.order_id,
+                             size=decrease),), False
 
-    def _level(self, product: Product, scale: Scale, event: Level) -> tuple[ReplayAction, ...]:
+    def _level(self, product: Product, scale: Scale, event: Level) -> Result:
         side = _side(event.side)
         price = _price(product, scale, event.price)
         if not price:
-            return _NOTHING
+            return _NOTHING, False
         key = (product.id, side, price)
         sources = self._levels.get(key)
         if sources is None:
@@ -154,9 +160,9 @@ class Mapper:
         total = sum(sources.values())
         if not sources:
             del self._levels[key]
-        return (ReplayLevel(product_id=product.id, side=side, price=price, size=total),)
+        return (ReplayLevel(product_id=product.id, side=side, price=price, size=total),), False
 
-    def _snapshot(self, product: Product, scale: Scale, event: Snapshot) -> ReplayBook:
+    def _snapshot(self, product: Product, scale: Scale, event: Snapshot) -> Result:
         for key in [k for k in self._levels if k[0] == product.id]:
             del self._levels[key]
         sides: list[tuple[tuple[int, int], ...]] = []
@@ -169,7 +175,7 @@ class Mapper:
                     totals[price] = totals.get(price, 0) + size
                     self._levels.setdefault((product.id, side, price), {})[source_price] = size
             sides.append(tuple(totals.items()))
-        return ReplayBook(product_id=product.id, bids=sides[0], asks=sides[1])
+        return (ReplayBook(product_id=product.id, bids=sides[0], asks=sides[1]),), False
 
 
 def _side(text: str) -> Side:
@@ -185,11 +191,13 @@ def _floor(value: Decimal, increment: int) -> int:
 
 
 def _price(product: Product, scale: Scale, price: Decimal) -> int:
-    return _floor(price * scale.price_scale, product.quote_increment)
+    factor = scale.price_scale
+    return _floor(price if factor == _ONE else price * factor, product.quote_increment)
 
 
 def _size(product: Product, scale: Scale, size: Decimal) -> int:
-    return _floor(size * scale.size_scale, product.base_increment)
+    factor = scale.size_scale
+    return _floor(size if factor == _ONE else size * factor, product.base_increment)
 
 
 def _funds(product: Product, scale: Scale, funds: Decimal) -> int:

@@ -21,6 +21,8 @@ class LedgerView:
 
     def on_match(self, match: Matched, product: Product) -> None:
         """A trade's entries, expanded from the settlement it carries."""
+        if match.maker_profile_id == match.taker_profile_id == REPLAY_PROFILE_ID:
+            return  # a replayed trade: both sides are the replay's (no one reads them)
         for entry in ledger_entries(match, product.base_currency, product.quote_currency):
             self.on_entry(entry)
 
