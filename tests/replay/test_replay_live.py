@@ -60,14 +60,14 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     try:
         out = tmp / "demo-full.jsonl.gz"
         recorder = start_recorder(server, out, "--channels", "full")
-        feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
-        assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
-        status, _ = admin(server, data_dir, "inject", {
-            "profile": DEMO_MAKER, "command": {"cancel_all": {}}})
-        assert status == 200
-        assert advance(server, data_dir, "60s")["fired"]["demo_ticks"] == 60
-        seen = drain(feed)
-        feed.close()
+        with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            feed = Feed(ws)
+            assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
+            status, _ = admin(server, data_dir, "inject", {
+                "profile": DEMO_MAKER, "command": {"cancel_all": {}}})
+            assert status == 200
+            assert advance(server, data_dir, "60s")["fired"]["demo_ticks"] == 60
+            seen = drain(feed)
         stop(recorder)
     finally:
         server.stop()
@@ -83,19 +83,19 @@ def test_replaying_the_demo_feed_reproduces_every_trade(
     data_dir = tmp_path / "data"
     server = start_server("--no-demo", scenario=scenario(tmp_path), data_dir=data_dir)
     try:
-        feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
-        assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
-        status, loaded = admin(server, data_dir, "replay.load", {
-            "source": str(out), "format": "coinbase-full", "speed": "max"})
-        assert status == 200, loaded
-        assert loaded["state"] == "paused" and loaded["events"] == 0
-        assert len(loaded["sha256"]) == 64
-        status, _ = admin(server, data_dir, "replay.start", {})
-        assert status == 200
-        status, done = admin(server, data_dir, "replay.wait", {"timeout": 60})
-        assert status == 200 and done["state"] == "finished", done
-        replayed = matches(drain(feed))
-        feed.close()
+        with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            feed = Feed(ws)
+            assert feed.subscribe(["full"], PRODUCTS, DEMO_KEY)["type"] == "subscriptions"
+            status, loaded = admin(server, data_dir, "replay.load", {
+                "source": str(out), "format": "coinbase-full", "speed": "max"})
+            assert status == 200, loaded
+            assert loaded["state"] == "paused" and loaded["events"] == 0
+            assert len(loaded["sha256"]) == 64
+            status, _ = admin(server, data_dir, "replay.start", {})
+            assert status == 200
+            status, done = admin(server, data_dir, "replay.wait", {"timeout": 60})
+            assert status == 200 and done["state"] == "finished", done
+            replayed = matches(drain(feed))
         assert replayed == recorded
         assert done["recorded_trades"] == len(recorded)
         assert done["user_fills"] == 0 and done["ended_early"] == 0
@@ -185,11 +185,11 @@ def level2_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out = tmp / "demo-l2.jsonl.zst"
         recorder = start_recorder(server, out, "--channels", "level2,matches",
                                   "--products", "BTC-USD")
-        feed = Feed(connect(f"ws://127.0.0.1:{server.port}/"))
-        feed.subscribe(["level2", "matches"], ["BTC-USD"], DEMO_KEY)
-        advance(server, data_dir, "60s")
-        drain(feed)  # what the feed sent the recorder too
-        feed.close()
+        with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            feed = Feed(ws)
+            feed.subscribe(["level2", "matches"], ["BTC-USD"], DEMO_KEY)
+            advance(server, data_dir, "60s")
+            drain(feed)  # what the feed sent the recorder too
         stop(recorder)
     finally:
         server.stop()
