@@ -22,11 +22,16 @@ import argparse
 import asyncio
 import gzip
 import json
+import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,18 +41,66 @@ from sandex.replay import replay_of  # noqa: E402
 from sandex.replay.mapping import Mapper  # noqa: E402
 from sandex.replay.sources import open_source  # noqa: E402
 from sandex.server import build  # noqa: E402
+from sandex.timefmt import iso  # noqa: E402
 from tests.support.recordings_kit import full_messages  # noqa: E402
 
 SCENARIO = ROOT / "tests" / "scenario.toml"  # BTC-USD and ETH-USD, among others
 
 
-def write(path: Path, events: int) -> int:
+def write(path: Path, events: int, bounded: bool = False) -> int:
+    """A recording of about ``events`` events; ``bounded``: its book never passes a few
+    hundred orders (a long recording whose memory must stay flat)."""
     lines = 0
     with gzip.open(path, "wt", compresslevel=1) as out:
-        for message in full_messages(events):
+        for message in (bounded_messages(events) if bounded else full_messages(events)):
             out.write(json.dumps(message) + "\n")
             lines += 1
     return lines
+
+
+def bounded_messages(events: int, depth: int = 200) -> Iterator[dict[str, object]]:
+    """Coinbase ``full`` messages on BTC-USD: a maker rests at a random price around 100 and,
+    past ``depth`` resting orders, the oldest is canceled; every 8th event a taker buys or
+    sells the best order whole."""
+    rng = random.Random(3)
+    resting: deque[tuple[str, str, str, str]] = deque()  # id, side, price, size
+    sequence, made, now = 1, 0, 1_700_000_000_000_000
+
+    def message(kind: str, **fields: object) -> dict[str, object]:
+        nonlocal sequence
+        sequence += 1
+        return {"type": kind, "product_id": "BTC-USD", "sequence": sequence,
+                "time": iso(now), **fields}
+
+    while made < events:
+        now += rng.randint(1, 1000)
+        side = rng.choice(("buy", "sell"))
+        order = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if made % 8 == 7 and resting:
+            maker = resting.popleft()
+            yield message("received", order_id=order, order_type="market", side=(
+                "sell" if maker[1] == "buy" else "buy"), size=maker[3])
+            yield message("match", trade_id=made, maker_order_id=maker[0],
+                          taker_order_id=order, side=maker[1], price=maker[2], size=maker[3])
+            yield message("done", order_id=maker[0], reason="filled", side=maker[1],
+                          price=maker[2], remaining_size="0")
+            yield message("done", order_id=order, reason="filled", side=(
+                "sell" if maker[1] == "buy" else "buy"), remaining_size="0")
+            made += 4
+            continue
+        offset = rng.randint(0, 99) / 100
+        price = f"{99 - offset if side == 'buy' else 101 + offset:.2f}"
+        size = f"{rng.randint(1, 300) / 100:.8f}"
+        yield message("received", order_id=order, order_type="limit", side=side, price=price,
+                      size=size)
+        yield message("open", order_id=order, side=side, price=price, remaining_size=size)
+        resting.append((order, side, price, size))
+        made += 2
+        if len(resting) > depth:
+            old = resting.popleft()
+            yield message("done", order_id=old[0], reason="canceled", side=old[1],
+                          price=old[2], remaining_size=old[3])
+            made += 1
 
 
 def read(path: Path) -> tuple[int, float]:
@@ -96,21 +149,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rss", action="store_true", help="memory on a large file")
     parser.add_argument("--mb", type=int, default=1024, help="its size (with --rss)")
+    parser.add_argument("--rss-of", type=Path, help=argparse.SUPPRESS)  # the replaying child
     args = parser.parse_args()
+    if args.rss_of is not None:  # replay in a process of its own: its peak RSS is the replay's
+        count, elapsed, batches = replayed(args.rss_of, args.rss_of.parent / "data")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"replayed {count:,} events in {elapsed:.1f} s ({count / elapsed:,.0f}/s), "
+              f"journal at position {batches:,}; peak RSS {peak:.0f} MB")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "full.jsonl.gz"
         if args.rss:
             events = args.events
             while True:  # about 1 MB of gzip per 25,000 events here
-                write(path, events)
+                write(path, events, bounded=True)
                 if path.stat().st_size >= args.mb * 2**20:
                     break
                 events = int(events * args.mb * 2**20 / max(path.stat().st_size, 1) * 1.05)
-            print(f"{path.stat().st_size / 2**20:.0f} MB gzip, {events:,} events")
-            count, elapsed, batches = replayed(path, Path(tmp) / "data")
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"replayed {count:,} events in {elapsed:.1f} s ({count / elapsed:,.0f}/s), "
-                  f"{batches:,} journal records; peak RSS {peak:.0f} MB")
+            print(f"{path.stat().st_size / 2**20:.0f} MB gzip, {events:,} events", flush=True)
+            subprocess.run([sys.executable, __file__, "--rss-of", str(path)], check=True)
             return
         write(path, args.events)
         figures: dict[str, list[float]] = {"read": [], "map": [], "engine": [], "journal": []}
