@@ -199,6 +199,9 @@ class Hub:
 
     def _fan_out(self, event: Any, kind: type, product_id: str) -> None:
         index = self.index
+        if not (index[FULL].get(product_id) or index[USER].get(product_id)
+                or index[MATCHES].get(product_id) or index[LEVEL3].get(product_id)):
+            return  # no one listens to this product's order events (a replay at full speed)
         if kind is Matched:
             involved: tuple[str, ...] = (event.maker_profile_id, event.taker_profile_id)
         else:
