@@ -226,11 +226,11 @@ def _self_trade(state: State, taker: Order, maker: Order, product: Product, leve
     assert maker_size is not None
     if maker_size < taker_size:
         cancel(state, maker, product, STP_CANCEL, t)
-        _shrink(state, taker, taker_size - maker_size, product, t)
+        shrink(state, taker, taker_size - maker_size, product, t)
         return None
     if maker_size > taker_size:
         level.size -= taker_size
-        _shrink(state, maker, maker_size - taker_size, product, t)
+        shrink(state, maker, maker_size - taker_size, product, t)
         return STP_CANCEL
     cancel(state, maker, product, STP_CANCEL, t)
     return STP_CANCEL
@@ -254,14 +254,16 @@ def _self_trade_funds(state: State, taker: Order, maker: Order, product: Product
         decrement = size_for_funds(funds, level.price, product.base_increment)
         if decrement:
             level.size -= decrement
-            _shrink(state, maker, maker_size - decrement, product, t)
+            shrink(state, maker, maker_size - decrement, product, t)
         return STP_CANCEL
     cancel(state, maker, product, STP_CANCEL, t)
     return STP_CANCEL
 
 
-def _shrink(state: State, order: Order, new_size: int, product: Product, t: int) -> None:
-    """Decrement an order's remaining size (STP), releasing the hold it no longer needs."""
+def shrink(state: State, order: Order, new_size: int, product: Product, t: int,
+           reason: str = "STP") -> None:
+    """Decrement an order's remaining size (STP, or a replayed ``change``: ``reason``),
+    releasing the hold it no longer needs; its level's size is the caller's."""
     old_size = order.remaining
     assert old_size is not None and 0 < new_size < old_size
     order.remaining = new_size
@@ -278,4 +280,4 @@ def _shrink(state: State, order: Order, new_size: int, product: Product, t: int)
     product.sequence += 1
     state._events.append(Changed(
         t, product.id, product.sequence, order.id, order.profile_id, order.side, order.price,
-        old_size, new_size, None, None, "STP"))
+        old_size, new_size, None, None, reason))

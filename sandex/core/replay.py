@@ -43,8 +43,9 @@ from sandex.core.commands import (
     ReplayTake,
     StartReplay,
 )
-from sandex.core.events import Changed, Matched, ProfileCreated, reject
+from sandex.core.events import Matched, ProfileCreated, reject
 from sandex.core.lifecycle import cancel
+from sandex.core.matching import shrink
 from sandex.core.model import (
     REPLAY_PROFILE_ID,
     Order,
@@ -210,17 +211,9 @@ def _shrink(engine: State, order: Order, by: int, t: int) -> None:
     if by >= remaining:
         cancel(engine, order, product, None, t)
         return
-    new_size = remaining - by
     level = (product.book.bids if order.side is BUY else product.book.asks)[order.price]
     level.size -= by
-    order.remaining = new_size
-    release = by * order.price if order.side is BUY else by * SIZE_TO_AMOUNT
-    order.hold -= release
-    order.hold_account.hold -= release
-    product.sequence += 1
-    engine._events.append(Changed(
-        t, product.id, product.sequence, order.id, order.profile_id, order.side, order.price,
-        remaining, new_size, None, None, "modify_order"))
+    shrink(engine, order, remaining - by, product, t, "modify_order")
 
 
 # -- trades without order ids ------------------------------------------------------------------
