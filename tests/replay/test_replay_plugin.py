@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sandex.testing import VenueError
 from sandex.testing.replay import ReplayFailed
 
 START = "2024-01-01T00:00:{:02d}.000000Z"
@@ -65,3 +66,16 @@ def test_a_bad_event_fails_the_replay_with_its_file_and_line(sandex, tmp_path: P
     sandex.replay.load(path, format="coinbase-level2", speed="max", start=True)
     with pytest.raises(ReplayFailed, match=f"^{path}:2: "):
         sandex.replay.wait(10)
+
+
+def test_seek_applies_what_came_before_a_time_and_unload_clears(sandex, tmp_path: Path) -> None:
+    sandex.replay.load(recording(tmp_path), format="coinbase-level2")
+    status = sandex.replay.seek("2024-01-01T00:00:05Z")
+    assert (status["state"], status["events"]) == ("paused", 3)
+    assert status["source_time"] == "2024-01-01T00:00:03.000000Z"
+    assert top(sandex, "asks") == [(Decimal("50010"), Decimal("0.5"))]
+    with pytest.raises(VenueError, match="seek goes forward only"):
+        sandex.replay.seek("2024-01-01T00:00:01Z")
+    unloaded = sandex.replay.unload(clear=True)  # the last replay's figures stay readable
+    assert (unloaded["state"], unloaded["events"]) == ("idle", 3)
+    assert sandex.book("BTC-USD", 2)["bids"] == [] and top(sandex, "asks") == []
