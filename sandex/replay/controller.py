@@ -130,7 +130,13 @@ class ReplayController:
         cancel_from = args.get("cancel_from", "back")
         if cancel_from not in ("back", "front"):
             raise ReplayError(f"cancel_from must be back or front (got {cancel_from!r})")
+        start = args.get("start", False)
+        if not isinstance(start, bool):
+            raise ReplayError(f"start must be true or false (got {start!r})")
         products_from = args.get("create_products_from")
+        if products_from is not None and not isinstance(products_from, str):
+            raise ReplayError("create_products_from must be a file path (a recorded "
+                              "GET /products reply)")
         new_products = [] if products_from is None else [
             p for p in read_products(products_from) if p.product_id not in node.engine.products]
         symbols = _symbols(args.get("products"), _decimal(args, "price_scale"),
@@ -142,8 +148,16 @@ class ReplayController:
                                   f"(create it, or give create_products_from)")
         digests = ",".join(sha256_of(p) for p in paths)
         source = self._open(paths, fmt)
+        try:  # a file that is not a recording of this format is refused here, not replayed
+            first = next(source, None)
+        except SourceError as exc:
+            source.close()
+            raise ReplayError(str(exc)) from None
+        if first is None:
+            source.close()
+            raise ReplayError(f"{', '.join(str(p) for p in paths)}: no event to replay in it")
         loaded = _Loaded(paths, fmt, digests, Mapper(node.engine.products, symbols or None),
-                         symbols, speed, source)
+                         symbols, speed, source, peeked=first)
         mapping = tuple((symbol, s.product, str(s.price_scale), str(s.size_scale))
                         for symbol, s in sorted(symbols.items()))
 
