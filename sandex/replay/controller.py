@@ -146,7 +146,10 @@ class ReplayController:
             if scale.product not in known:
                 raise ReplayError(f"product {scale.product} does not exist on this venue "
                                   f"(create it, or give create_products_from)")
-        digests = ",".join(sha256_of(p) for p in paths)
+        try:
+            digests = ",".join(sha256_of(p) for p in paths)
+        except OSError as exc:  # unreadable (permissions, gone meanwhile)
+            raise ReplayError(f"{exc.filename}: {exc.strerror or exc}") from None
         source = self._open(paths, fmt)
         try:  # a file that is not a recording of this format is refused here, not replayed
             first = next(source, None)
@@ -222,7 +225,8 @@ class ReplayController:
         while left > 0 and self.state not in ("finished", "failed"):
             batch = self._batch(min(left, BATCH_EVENTS), None)
             if batch is None:
-                await self._finish()
+                if self.state != "failed":  # the end, not a bad line (it stays failed)
+                    await self._finish()
                 break
             left -= batch.events
             await self._node.execute(batch)
@@ -239,7 +243,7 @@ class ReplayController:
         while self.state not in ("finished", "failed"):
             batch = self._batch(BATCH_EVENTS, target - 1)
             if batch is None:
-                if loaded.done:
+                if loaded.done and self.state != "failed":
                     await self._finish()
                 break
             await self._node.execute(batch)

@@ -65,3 +65,19 @@ def test_a_bad_event_fails_the_replay_with_its_file_and_line(sandex, tmp_path: P
     sandex.replay.load(path, format="coinbase-level2", speed="max", start=True)
     with pytest.raises(ReplayFailed, match=f"^{path}:2: "):
         sandex.replay.wait(10)
+
+
+def test_stepping_or_seeking_into_a_bad_line_fails_the_replay(sandex, tmp_path: Path) -> None:
+    path = tmp_path / "bad-later.jsonl"
+    good = {"type": "l2update", "product_id": "BTC-USD", "changes": [["buy", "100.00", "1"]]}
+    path.write_text("".join(json.dumps({**good, "time": START.format(i)}) + "\n"
+                            for i in range(3)) + '{"type": "l2update", "product_id"\n')
+    for move in (lambda: sandex.replay.step(1), lambda: sandex.replay.seek(START.format(9))):
+        sandex.replay.load(path, format="coinbase-level2")
+        assert sandex.replay.step(3)["events"] == 3
+        failed = move()
+        assert (failed["state"], failed["events"]) == ("failed", 3), failed
+        assert failed["error"].startswith(f"{path}:4: ")
+        with pytest.raises(ReplayFailed, match=f"^{path}:4: "):
+            sandex.replay.wait(5)
+        assert sandex.replay.unload()["state"] == "idle"
