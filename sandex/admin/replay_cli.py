@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 PROGRESS_EVERY_S = 1.0
+_KEPT = ("data_dir", "url", "token", "op", "func", "command", "action")  # not the command's
 
 
 def add_replay_commands(commands: Any, command: Any, run: Any, send: Any) -> None:
@@ -57,20 +59,25 @@ def add_replay_commands(commands: Any, command: Any, run: Any, send: Any) -> Non
 def _load(args: argparse.Namespace, run: Any, send: Any) -> int:
     follow = args.wait
     del args.wait
+    # the server reads the files: paths relative to here, not to the server's directory
+    args.source = [str(Path(p).expanduser().absolute()) for p in args.source]
+    if args.create_products_from is not None:
+        args.create_products_from = str(Path(args.create_products_from).expanduser().absolute())
     if args.product:
         args.products = args.product
     del args.product
-    if follow and not args.start:
-        args.start = True
-    status = run(args)
-    return status if status or not follow else _follow(args, run, send)
+    if not follow:
+        return int(run(args))
+    args.start = True  # and stdout gets the final status only, not the load's answer too
+    send(args, "replay.load", {name: value for name, value in vars(args).items()
+                               if name not in _KEPT and value is not None})
+    return _follow(args, run, send)
 
 
 def _follow(args: argparse.Namespace, run: Any, send: Any) -> int:
     """Progress lines on stderr until the replay is finished, failed or unloaded."""
     args.op = "replay.status"
-    for name in [n for n in vars(args) if n not in ("data_dir", "url", "token", "op",
-                                                    "func", "command", "action")]:
+    for name in [n for n in vars(args) if n not in _KEPT]:
         delattr(args, name)
     started, last = time.monotonic(), 0.0
     while True:

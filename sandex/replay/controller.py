@@ -132,7 +132,13 @@ class ReplayController:
         cancel_from = args.get("cancel_from", "back")
         if cancel_from not in ("back", "front"):
             raise ReplayError(f"cancel_from must be back or front (got {cancel_from!r})")
+        start = args.get("start", False)
+        if not isinstance(start, bool):
+            raise ReplayError(f"start must be true or false (got {start!r})")
         products_from = args.get("create_products_from")
+        if products_from is not None and not isinstance(products_from, str):
+            raise ReplayError("create_products_from must be a file path (a recorded "
+                              "GET /products reply)")
         new_products = [] if products_from is None else [
             p for p in read_products(products_from) if p.product_id not in node.engine.products]
         symbols = _symbols(args.get("products"), _decimal(args, "price_scale"),
@@ -142,10 +148,21 @@ class ReplayController:
             if scale.product not in known:
                 raise ReplayError(f"product {scale.product} does not exist on this venue "
                                   f"(create it, or give create_products_from)")
-        digests = ",".join(sha256_of(p) for p in paths)
+        try:
+            digests = ",".join(sha256_of(p) for p in paths)
+        except OSError as exc:  # unreadable (permissions, gone meanwhile)
+            raise ReplayError(f"{exc.filename}: {exc.strerror or exc}") from None
         source = self._open(paths, fmt)
+        try:  # a file that is not a recording of this format is refused here, not replayed
+            first = next(source, None)
+        except SourceError as exc:
+            source.close()
+            raise ReplayError(str(exc)) from None
+        if first is None:
+            source.close()
+            raise ReplayError(f"{', '.join(str(p) for p in paths)}: no event to replay in it")
         loaded = _Loaded(paths, fmt, digests, Mapper(node.engine.products, symbols or None),
-                         symbols, speed, source)
+                         symbols, speed, source, peeked=first)
         mapping = tuple((symbol, s.product, str(s.price_scale), str(s.size_scale))
                         for symbol, s in sorted(symbols.items()))
 
@@ -210,7 +227,8 @@ class ReplayController:
         while left > 0 and self.state not in ("finished", "failed"):
             batch = self._batch(min(left, BATCH_EVENTS), None)
             if batch is None:
-                await self._finish()
+                if self.state != "failed":  # the end, not a bad line (it stays failed)
+                    await self._finish()
                 break
             left -= batch.events
             await self._node.execute(batch)
@@ -227,7 +245,7 @@ class ReplayController:
         while self.state not in ("finished", "failed"):
             batch = self._batch(BATCH_EVENTS, target - 1)
             if batch is None:
-                if loaded.done:
+                if loaded.done and self.state != "failed":
                     await self._finish()
                 break
             await self._node.execute(batch)
@@ -375,7 +393,8 @@ class ReplayController:
                 if batch is None:
                     for task in flight:
                         await task
-                    if self.loaded is not None and self.loaded.done:
+                    if (self.loaded is not None and self.loaded.done
+                            and self.state == "running"):  # not after a bad line: failed
                         await self._finish()
                     return
                 flight.append(loop.create_task(self._node.execute(batch)))

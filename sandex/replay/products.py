@@ -31,6 +31,8 @@ def read_products(path: str | Path) -> list[AddProduct]:
         text = file.read_text()
     except OSError as exc:
         raise ProductsError(f"{file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ProductsError(f"{file}: not a GET /products reply (not UTF-8 text)") from None
     start = text.find("[")
     try:
         items = json.loads(text[start:]) if start >= 0 else None
@@ -52,9 +54,10 @@ def _product(file: Path, item: Any) -> AddProduct:
             raise ProductsError(f"{file}: {name}: {field} {item.get(field)!r} is not a number")
         return value
 
+    base, _, quote = name.partition("-")  # when the reply leaves its currencies out
     return AddProduct(
-        time=0, product_id=name, base_currency=str(item.get("base_currency")),
-        quote_currency=str(item.get("quote_currency")),
+        time=0, product_id=name, base_currency=str(item.get("base_currency") or base),
+        quote_currency=str(item.get("quote_currency") or quote),
         base_increment=units("base_increment", PRICE_DECIMALS),
         quote_increment=units("quote_increment", PRICE_DECIMALS),
         min_market_funds=units("min_market_funds", AMOUNT_DECIMALS, "0"),

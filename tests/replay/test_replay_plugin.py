@@ -79,3 +79,33 @@ def test_seek_applies_what_came_before_a_time_and_unload_clears(sandex, tmp_path
     unloaded = sandex.replay.unload(clear=True)  # the last replay's figures stay readable
     assert (unloaded["state"], unloaded["events"]) == ("idle", 3)
     assert sandex.book("BTC-USD", 2)["bids"] == [] and top(sandex, "asks") == []
+
+
+def test_stepping_or_seeking_into_a_bad_line_fails_the_replay(sandex, tmp_path: Path) -> None:
+    path = tmp_path / "bad-later.jsonl"
+    good = {"type": "l2update", "product_id": "BTC-USD", "changes": [["buy", "100.00", "1"]]}
+    path.write_text("".join(json.dumps({**good, "time": START.format(i)}) + "\n"
+                            for i in range(3)) + '{"type": "l2update", "product_id"\n')
+    for move in (lambda: sandex.replay.step(1), lambda: sandex.replay.seek(START.format(9))):
+        sandex.replay.load(path, format="coinbase-level2")
+        assert sandex.replay.step(3)["events"] == 3
+        failed = move()
+        assert (failed["state"], failed["events"]) == ("failed", 3), failed
+        assert failed["error"].startswith(f"{path}:4: ")
+        with pytest.raises(ReplayFailed, match=f"^{path}:4: "):
+            sandex.replay.wait(5)
+        assert sandex.replay.unload()["state"] == "idle"
+
+
+def test_a_max_speed_run_that_meets_a_bad_line_first_is_failed_not_finished(
+        sandex, tmp_path: Path) -> None:
+    path = tmp_path / "bad-later.jsonl"
+    good = {"type": "l2update", "product_id": "BTC-USD", "changes": [["buy", "100.00", "1"]]}
+    path.write_text("".join(json.dumps({**good, "time": START.format(i)}) + "\n"
+                            for i in range(3)) + '{"type": "l2update", "product_id"\n')
+    sandex.replay.load(path, format="coinbase-level2", speed="max")
+    sandex.replay.step(3)
+    sandex.replay.start()  # its first batch meets the bad line at once
+    with pytest.raises(ReplayFailed, match=f"^{path}:4: "):
+        sandex.replay.wait(5)
+    assert sandex.replay.status()["state"] == "failed"
