@@ -31,6 +31,12 @@ class Candle(msgspec.Struct, gc=False):
     volume: int  # base size, 1e-8
 
 
+TRADES_KEPT = 50_000
+"""The trades ``GET /products/{id}/trades`` can page back through, per product: the newest
+50,000 to 100,000 (trimmed in one step when twice over), so a venue that trades for days (a
+replay at full speed) keeps flat memory. Candles and 24-hour stats keep every minute."""
+
+
 class ProductMarket:
     __slots__ = ("minutes", "trades")
 
@@ -51,7 +57,10 @@ class MarketView:
 
     def on_match(self, m: Matched) -> None:
         market = self.product(m.product_id)
-        market.trades.append(Trade(m.trade_id, m.time, m.price, m.size, m.side))
+        trades = market.trades
+        trades.append(Trade(m.trade_id, m.time, m.price, m.size, m.side))
+        if len(trades) > 2 * TRADES_KEPT:
+            del trades[:-TRADES_KEPT]
         start = m.time - m.time % MINUTE
         candle = market.minutes.get(start)
         if candle is None:
