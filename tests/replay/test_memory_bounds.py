@@ -29,3 +29,15 @@ def test_the_trade_history_keeps_the_newest_and_trims_in_one_step(
     # the candle of the minute counted every trade, trimmed or not
     (candle,) = view.product("BTC-USD").minutes.values()
     assert candle.volume == 21
+
+
+def test_the_feed_mirror_s_price_heaps_stay_bounded_when_no_one_looks() -> None:
+    from sandex.api.feed.state import HEAP_SLACK, MirrorBook
+
+    mirror = MirrorBook()
+    mirror.open("keep", True, 50, 1)
+    for i in range(20_000):  # a level opened and emptied again and again, never looked at
+        mirror.open(f"o{i}", True, 100 + i % 7, 1)
+        mirror.remove(f"o{i}")
+    assert len(mirror._bid_heap) <= 2 * len(mirror.bids) + HEAP_SLACK + 1
+    assert mirror.best(True) == (50, 1)

@@ -38,6 +38,7 @@ from sandex.views.market import MINUTE
 BUY = Side.BUY
 OPEN = Status.OPEN
 Level = tuple[bool, int]  # (is a bid, price)
+HEAP_SLACK = 64  # a side's price heap is rebuilt past twice its levels plus this many
 
 
 class MirrorBook:
@@ -78,7 +79,11 @@ class MirrorBook:
         level = levels.get(price)
         if level is None:
             levels[price] = [size, 1]
-            heappush(self._bid_heap if is_bid else self._ask_heap, -price if is_bid else price)
+            heap = self._bid_heap if is_bid else self._ask_heap
+            heappush(heap, -price if is_bid else price)
+            if len(heap) > 2 * len(levels) + HEAP_SLACK:  # stale prices no look cleaned
+                heap[:] = [-p for p in levels] if is_bid else list(levels)
+                heapify(heap)
         else:
             level[0] += size
             level[1] += 1
