@@ -1,0 +1,283 @@
+"""The HTTP connection's guards: size limits, timeouts and a per-address connection cap.
+
+uvicorn's httptools protocol, subclassed (``protocols``), so that abuse is refused at the
+socket before the ASGI app sees a request (docs/cli.md, "Limits and timeouts"):
+
+- a request head (request line and headers) over ``header_bytes_max`` is answered 431, a
+  body over ``body_bytes_max`` 413, announced by ``Content-Length`` (refused before any of
+  it is read) or sent chunked (refused as soon as the count passes the limit);
+- a request whose head does not arrive within ``header_timeout_s`` of its first byte, or
+  whose body does not arrive within ``body_timeout_s`` of its head, is closed with no
+  answer; so is a connection idle for ``idle_timeout_s`` (new, or between requests);
+- a client address with ``connections_per_address`` connections open (HTTP and WebSocket)
+  has its next one answered 429 and closed;
+- a request the parser cannot read (bad request line, unknown method, malformed
+  ``Content-Length``, a path that is not ASCII) is answered 400.
+
+Every answer is ``{"message": ...}`` from ``sandex.errors`` with ``Connection: close``, and
+the connection is closed after it. A request refused mid-body has its ASGI cycle marked
+disconnected: the app reads ``http.disconnect`` and answers nothing (``read_request``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from sandex.api.http import encode
+from sandex.errors import Error
+
+__all__ = ["HttpLimits", "protocols"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpLimits:
+    """The limits of every HTTP connection, overridable in a scenario's ``[http]`` table."""
+
+    body_bytes_max: int = 1_048_576
+    """1 MiB. The largest request sandex takes is an order or an admin command, under 1 KB
+    (an order body is about 150 bytes); Coinbase documents no limit (GUESS: 1 MiB is
+    nginx's default ``client_max_body_size``, and leaves room for a large admin scenario)."""
+    header_bytes_max: int = 32_768
+    """32 KiB for the request line and headers together (GUESS: Cloudflare, in front of
+    Coinbase, takes 32 KB of request headers). A signed request's head is under 1 KB."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request under way (just opened, or kept alive after an answer) is
+    closed after this long (uvicorn's default keep-alive)."""
+    header_timeout_s: float = 10.0
+    """From a request's first byte to the end of its headers (slowloris)."""
+    body_timeout_s: float = 10.0
+    """From the end of the headers to the end of the body: with the 1 MiB limit a body must
+    arrive at 100 KiB/s or faster (an order body takes one packet)."""
+    connections_per_address: int = 128
+    """Connections open at once from one client address, REST and feed together."""
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> HttpLimits:
+        """Limits from a ``[http]`` TOML table; ``ValueError`` names a bad or unknown key."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in table.items():
+            spec = known.get(name)
+            if spec is None:
+                raise ValueError(f"[http]: unknown setting {name!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"[http]: {name} must be a number")
+            if spec.type == "int" and not isinstance(value, int):
+                raise ValueError(f"[http]: {name} must be an integer")
+            if value <= 0:
+                raise ValueError(f"[http]: {name} must be positive")
+            values[name] = value if spec.type == "int" else float(value)
+        return replace(cls(), **values)
+
+
+def answer_bytes(error: Error) -> bytes:
+    """A whole HTTP/1.1 answer of ``error`` that closes the connection."""
+    body = encode({"message": error.template})
+    status = error.status
+    reason = {400: b"Bad Request", 413: b"Content Too Large", 429: b"Too Many Requests",
+              431: b"Request Header Fields Too Large"}[status]
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json; charset=utf-8\r\n"
+            b"cache-control: no-store\r\naccess-control-allow-origin: *\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+            % (status, reason, len(body), body))
+
+
+_ANSWERS = {error: answer_bytes(error) for error in (
+    Error.BAD_REQUEST, Error.BODY_TOO_LARGE, Error.HEADERS_TOO_LARGE, Error.TOO_MANY_CONNECTIONS)}
+
+
+class _Slots:
+    """Connections open per client address (one table per server)."""
+
+    __slots__ = ("counts", "most")
+
+    def __init__(self, most: int) -> None:
+        self.counts: dict[str, int] = {}
+        self.most = most
+
+    def take(self, address: str) -> bool:
+        count = self.counts.get(address, 0)
+        if count >= self.most:
+            return False
+        self.counts[address] = count + 1
+        return True
+
+    def release(self, address: str) -> None:
+        count = self.counts.get(address, 0) - 1
+        if count > 0:
+            self.counts[address] = count
+        else:
+            self.counts.pop(address, None)
+
+
+class GuardedHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits of ``HttpLimits`` (module docstring)."""
+
+    limits: HttpLimits = HttpLimits()
+    slots: _Slots = _Slots(HttpLimits().connections_per_address)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_keep_alive = self.limits.idle_timeout_s  # type: ignore[assignment]
+        self._slot: str | None = None  # the address whose slot this connection holds
+        self._timer: asyncio.TimerHandle | None = None  # the head's or the body's deadline
+        self._in_body = False  # between the end of a request's headers and its end
+        self._head_bytes = 0  # bytes received since the last request ended (its head)
+        self._body_bytes = 0
+        self._refused = False
+
+    # -- connection ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        address = self.client[0] if self.client else ""
+        if not self.slots.take(address):
+            self._refuse(Error.TOO_MANY_CONNECTIONS)
+            return
+        self._slot = address
+        self.timeout_keep_alive_task = self.loop.call_later(  # idle from the start
+            self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        if self._slot is not None:
+            self.slots.release(self._slot)
+            self._slot = None
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        """The WebSocket protocol that takes the connection over keeps its slot."""
+        self._cancel_timer()
+        slot, self._slot = self._slot, None
+        super().handle_websocket_upgrade()
+        protocol = self.transport.get_protocol()
+        if isinstance(protocol, GuardedWebSocket):
+            protocol.slot = slot
+        elif slot is not None:
+            self.slots.release(slot)
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        if not self._in_body:
+            self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if not self._refused:  # not our own refusal from a callback: unreadable
+                self._refuse(Error.BAD_REQUEST)
+            return
+        if not self._in_body and self._head_bytes > self.limits.header_bytes_max:
+            self._refuse(Error.HEADERS_TOO_LARGE)  # the head is still incomplete
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(Error.BAD_REQUEST)
+
+    # -- parser callbacks ------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._cancel_timer()
+        self._timer = self.loop.call_later(self.limits.header_timeout_s, self._too_slow)
+
+    def on_headers_complete(self) -> None:
+        self._cancel_timer()
+        limits = self.limits
+        size = len(self.url)  # the head as parsed (a chunk may also hold part of the body)
+        announced = 0
+        for name, value in self.headers:
+            size += len(name) + len(value)
+            if name == b"content-length":
+                announced = int(value) if value.isdigit() else 0  # else the parser refuses
+        if size + 4 * len(self.headers) > limits.header_bytes_max:
+            self._refuse(Error.HEADERS_TOO_LARGE)
+            raise _Refused
+        if announced > limits.body_bytes_max:
+            self._refuse(Error.BODY_TOO_LARGE)  # before a byte of it is read
+            raise _Refused
+        self._in_body = True
+        self._head_bytes = self._body_bytes = 0
+        super().on_headers_complete()
+        self._timer = self.loop.call_later(limits.body_timeout_s, self._too_slow)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.body_bytes_max:  # chunked, past the limit
+            self._refuse(Error.BODY_TOO_LARGE)
+            raise _Refused
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._cancel_timer()
+        self._in_body = False
+        self._head_bytes = 0
+        super().on_message_complete()
+
+    # -- refusals --------------------------------------------------------------------------
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _drop_cycle(self) -> None:
+        """A request under way is over: its app reads ``http.disconnect``, answers nothing."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+
+    def _refuse(self, error: Error) -> None:
+        """Answer ``error`` (unless an answer is already being sent) and close."""
+        self._refused = True
+        self._cancel_timer()
+        self._unset_keepalive_if_required()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete or not cycle.response_started:
+            self._drop_cycle()
+            transport.write(_ANSWERS[error])
+        transport.close()
+
+    def _too_slow(self) -> None:
+        """The head or the body did not arrive in time: close with no answer."""
+        self._timer = None
+        self._refused = True
+        self._drop_cycle()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop parsing a request already refused."""
+
+
+class GuardedWebSocket(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, giving back its connection's slot when it closes."""
+
+    slots: _Slots = GuardedHttp.slots
+    slot: str | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.slot is not None:
+            self.slots.release(self.slot)
+            self.slot = None
+        super().connection_lost(exc)
+
+
+def protocols(limits: HttpLimits) -> tuple[type[GuardedHttp], type[GuardedWebSocket]]:
+    """The HTTP and WebSocket protocol classes of one server, sharing one slot table."""
+    shared = _Slots(limits.connections_per_address)
+    http = type("SandexHttp", (GuardedHttp,), {"limits": limits, "slots": shared})
+    ws = type("SandexWebSocket", (GuardedWebSocket,), {"slots": shared})
+    return http, ws
