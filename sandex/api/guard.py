@@ -126,8 +126,11 @@ class GuardedHttp(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self.limits.idle_timeout_s  # type: ignore[assignment]
         self._slot: str | None = None  # the address whose slot this connection holds
-        self._timer: asyncio.TimerHandle | None = None  # the head's or the body's deadline
-        self._in_body = False  # between the end of a request's headers and its end
+        self._timer: asyncio.TimerHandle | None = None  # checks the head's or body's deadline
+        self._phase = _IDLE  # _HEAD, _BODY: what is under way, since ``_since`` (loop time)
+        self._since = 0.0
+        self._announced = b""  # the request's Content-Length, as sent
+        self._digits = len(str(self.limits.body_bytes_max))  # a longer length may be over
         self._head_bytes = 0  # bytes received since the last request ended (its head)
         self._body_bytes = 0
         self._refused = False
@@ -163,7 +166,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
-        if not self._in_body:
+        if self._phase != _BODY:
             self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -177,50 +180,64 @@ class GuardedHttp(HttpToolsProtocol):
             if not self._refused:  # not our own refusal from a callback: unreadable
                 self._refuse(Error.BAD_REQUEST)
             return
-        if not self._in_body and self._head_bytes > self.limits.header_bytes_max:
+        if self._phase != _BODY and self._head_bytes > self.limits.header_bytes_max:
             self._refuse(Error.HEADERS_TOO_LARGE)  # the head is still incomplete
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(Error.BAD_REQUEST)
 
-    # -- parser callbacks ------------------------------------------------------------------
+    # -- parser callbacks (uvicorn's methods called directly: this is the hot path) -------
     def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._cancel_timer()
-        self._timer = self.loop.call_later(self.limits.header_timeout_s, self._too_slow)
+        HttpToolsProtocol.on_message_begin(self)
+        self._phase = _HEAD
+        self._since = self.loop.time()
+        self._announced = b""
+        if self._timer is None:  # one timer per connection, re-armed only when it fires
+            self._timer = self.loop.call_at(self._since + self.limits.header_timeout_s,
+                                            self._check_deadline)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """uvicorn's, which also keeps ``Content-Length`` aside."""
+        name = name.lower()
+        value = value.rstrip(b" \t")  # RFC 9110 §5.5: no trailing whitespace in a value
+        if name == b"content-length":
+            self._announced = value
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self._cancel_timer()
         limits = self.limits
-        size = len(self.url)  # the head as parsed (a chunk may also hold part of the body)
-        announced = 0
-        for name, value in self.headers:
-            size += len(name) + len(value)
-            if name == b"content-length":
-                announced = int(value) if value.isdigit() else 0  # else the parser refuses
-        if size + 4 * len(self.headers) > limits.header_bytes_max:
+        if self._head_bytes > limits.header_bytes_max and self._head_size() > \
+                limits.header_bytes_max:  # the bytes counted may hold part of the body too
             self._refuse(Error.HEADERS_TOO_LARGE)
             raise _Refused
-        if announced > limits.body_bytes_max:
+        announced = self._announced
+        if len(announced) >= self._digits and announced.isdigit() and \
+                int(announced) > limits.body_bytes_max:
             self._refuse(Error.BODY_TOO_LARGE)  # before a byte of it is read
             raise _Refused
-        self._in_body = True
         self._head_bytes = self._body_bytes = 0
-        super().on_headers_complete()
-        self._timer = self.loop.call_later(limits.body_timeout_s, self._too_slow)
+        HttpToolsProtocol.on_headers_complete(self)
+        self._phase = _BODY
+        self._since = self.loop.time()
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self.limits.body_bytes_max:  # chunked, past the limit
             self._refuse(Error.BODY_TOO_LARGE)
             raise _Refused
-        super().on_body(body)
+        HttpToolsProtocol.on_body(self, body)
 
     def on_message_complete(self) -> None:
-        self._cancel_timer()
-        self._in_body = False
+        self._phase = _IDLE
         self._head_bytes = 0
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
+
+    def _head_size(self) -> int:
+        """The request line and headers as parsed, in bytes (near enough: separators)."""
+        return len(self.url) + 16 + sum(len(name) + len(value) + 4
+                                        for name, value in self.headers)
 
     # -- refusals --------------------------------------------------------------------------
     def _cancel_timer(self) -> None:
@@ -249,13 +266,30 @@ class GuardedHttp(HttpToolsProtocol):
             transport.write(_ANSWERS[error])
         transport.close()
 
+    def _check_deadline(self) -> None:
+        """The timer: close the connection if the head or the body under way is late, else
+        wait for its deadline (idle connections are uvicorn's keep-alive timer's)."""
+        self._timer = None
+        phase = self._phase
+        if phase == _IDLE:
+            return
+        limits = self.limits
+        deadline = self._since + (limits.header_timeout_s if phase == _HEAD
+                                  else limits.body_timeout_s)
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._check_deadline)
+            return
+        self._too_slow()
+
     def _too_slow(self) -> None:
         """The head or the body did not arrive in time: close with no answer."""
-        self._timer = None
         self._refused = True
         self._drop_cycle()
         if not self.transport.is_closing():
             self.transport.close()
+
+
+_IDLE, _HEAD, _BODY = 0, 1, 2  # GuardedHttp._phase
 
 
 class _Refused(Exception):

@@ -366,3 +366,24 @@ def test_failed_authentications_run_into_the_rate_limit(limited: Server) -> None
         exchange.fetch_balance()
     time.sleep(1.1)  # a token back
     assert RawClient(limited.port, ALICE).get("/accounts").status == 200
+
+
+# -- the [http] table ------------------------------------------------------------------------------
+
+def test_the_http_table_overrides_and_checks() -> None:
+    limits = HttpLimits.from_table({"body_bytes_max": 4096, "idle_timeout_s": 2})
+    assert (limits.body_bytes_max, limits.idle_timeout_s) == (4096, 2.0)
+    assert limits.header_timeout_s == 10.0
+    for table, reason in [({"body_bytes": 1}, "[http]: unknown setting 'body_bytes'"),
+                          ({"body_bytes_max": 1.5}, "[http]: body_bytes_max must be an integer"),
+                          ({"idle_timeout_s": True}, "[http]: idle_timeout_s must be a number"),
+                          ({"header_timeout_s": 0}, "[http]: header_timeout_s must be positive")]:
+        with pytest.raises(ValueError) as caught:
+            HttpLimits.from_table(table)
+        assert str(caught.value) == reason
+
+
+def test_a_bad_http_table_stops_serve(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError) as caught:
+        start_server(scenario=scenario(tmp_path, "[http]\nconnections_per_address = -1"))
+    assert "[http]: connections_per_address must be positive" in str(caught.value)
