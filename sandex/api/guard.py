@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import httptools
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -223,16 +224,28 @@ class GuardedHttp(HttpToolsProtocol):
         self._since = self.loop.time()
 
     def on_body(self, body: bytes) -> None:
+        """uvicorn's (0.55), counting the body against its limit."""
+        cycle = self.cycle
+        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+            return
         self._body_bytes += len(body)
         if self._body_bytes > self.limits.body_bytes_max:  # chunked, past the limit
             self._refuse(Error.BODY_TOO_LARGE)
             raise _Refused
-        HttpToolsProtocol.on_body(self, body)
+        cycle.body += body
+        if len(cycle.body) > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        cycle.message_event.set()
 
     def on_message_complete(self) -> None:
+        """uvicorn's (0.55), ending the request's deadline."""
         self._phase = _IDLE
         self._head_bytes = 0
-        HttpToolsProtocol.on_message_complete(self)
+        cycle = self.cycle
+        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+            return
+        cycle.more_body = False
+        cycle.message_event.set()
 
     def _head_size(self) -> int:
         """The request line and headers as parsed, in bytes (near enough: separators)."""
