@@ -12,7 +12,8 @@ socket before the ASGI app sees a request (docs/cli.md, "Limits and timeouts"):
 - a client address with ``connections_per_address`` connections open (HTTP and WebSocket)
   has its next one answered 429 and closed;
 - a request the parser cannot read (bad request line, unknown method, malformed
-  ``Content-Length``, a path that is not ASCII) is answered 400.
+  ``Content-Length``, a path that is not ASCII), or a WebSocket handshake websockets
+  cannot read, is answered 400.
 
 Every answer is ``{"message": ...}`` from ``sandex.errors`` with ``Connection: close``, and
 the connection is closed after it. A request refused mid-body has its ASGI cycle marked
@@ -314,6 +315,30 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
 
     slots: _Slots = GuardedHttp.slots
     slot: str | None = None
+
+    def handle_handshake_exception(self) -> None:
+        """A handshake websockets cannot read (no ``Sec-WebSocket-Key``, a bad version):
+        answered like any unreadable request, ``{"message": ...}`` 400, not plain text."""
+        self.handshake_complete = True
+        self.close_sent = True
+        self.transport.write(_ANSWERS[Error.BAD_REQUEST])
+        self.transport.close()
+
+    def handle_connect(self, event: Any) -> None:
+        """A handshake websockets refuses (no ``Sec-WebSocket-Key``, a bad version) is
+        answered ``{"message": ...}`` 400, not websockets' plain-text page."""
+        response = self.conn.accept(event)
+        if response.status_code != 101:
+            self.request = event
+            self.handshake_initiated = self.handshake_complete = self.close_sent = True
+            self.transport.write(_ANSWERS[Error.BAD_REQUEST])
+            self.transport.close()
+            return
+        self.conn.accept = lambda request: response  # type: ignore[method-assign]
+        try:  # uvicorn's, which asks websockets for the same response again
+            super().handle_connect(event)
+        finally:
+            del self.conn.accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.slot is not None:

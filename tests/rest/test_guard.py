@@ -237,8 +237,9 @@ def test_headers_over_the_limit_are_refused(guarded: Server) -> None:
     b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",  # malformed length
     b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
     b"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
 ], ids=["garbage", "version", "method", "non-ascii-path", "length", "two-lengths",
-        "bad-chunk"])
+        "bad-chunk", "feed-handshake-without-key"])
 def test_what_the_parser_cannot_read_is_a_json_400(guarded: Server,
                                                     request_bytes: bytes) -> None:
     sock = opened(guarded)
