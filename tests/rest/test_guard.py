@@ -359,7 +359,7 @@ def test_failed_authentications_run_into_the_rate_limit(limited: Server) -> None
     bad = RawClient(limited.port, wrong(ALICE, passphrase="guess"))
     statuses = [bad.get("/accounts").status for _ in range(40)]
     assert statuses[:20] == [401] * 20  # the budget of 20, then 429 while it refills
-    assert statuses[-10:] == [429] * 10
+    assert statuses[20:].count(429) >= 18  # (a slow machine may see one token come back)
     reply = bad.get("/accounts")
     assert reply.json() == {"message": "Private rate limit exceeded"}
     exchange = make_ccxt(limited)  # the right key, the same address: refused too, for now
