@@ -6,9 +6,8 @@ Drives both protocol classes in process (uvloop, an in-memory transport, no sock
 the same keep-alive connection: ``N`` signed-order-sized ``POST /orders`` requests (a 150 byte
 JSON body, Coinbase's four auth headers), each answered by a minimal ASGI app that reads the
 body and answers 200. The best of ``R`` repeats of each is printed in µs per request, and the
-difference; compare it with the server's CPU per request in ``bench/rest.py`` (about 200 µs)
-for the share of a real request. The in-process figure is steady where throughput on a shared
-machine is not.
+difference. On a shared machine, count instructions instead: run it under cachegrind with
+``--requests N`` and with ``--requests 0`` (docs/performance.md, "The connection guards").
 """
 
 from __future__ import annotations
@@ -90,7 +89,7 @@ async def run(protocol_class: type[HttpToolsProtocol], requests: int) -> float:
     elapsed = time.perf_counter() - started
     assert transport.answers == requests, transport.answers
     protocol.connection_lost(None)
-    return elapsed / requests * 1e6
+    return elapsed / max(requests, 1) * 1e6
 
 
 def main() -> None:
@@ -106,8 +105,7 @@ def main() -> None:
             best["guarded"] = min(best["guarded"], runner.run(run(guarded, args.requests)))
     extra = best["guarded"] - best["plain"]
     print(f"plain {best['plain']:.2f} µs/request, guarded {best['guarded']:.2f} µs/request: "
-          f"+{extra:.2f} µs ({extra / best['plain']:+.1%} of the protocol alone, "
-          f"{extra / 200:+.1%} of a 200 µs order request)")
+          f"+{extra:.2f} µs ({extra / best['plain']:+.1%} of the protocol alone)")
 
 
 if __name__ == "__main__":
