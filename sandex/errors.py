@@ -104,6 +104,12 @@ class Error(Enum):
     PUBLIC_RATE_LIMIT = (429, "Public rate limit exceeded")
     PRIVATE_RATE_LIMIT = (429, "Private rate limit exceeded")
 
+    # -- the HTTP layer (sandex.api.guard): Coinbase documents no limit or text for these -----
+    BAD_REQUEST = (400, "Bad request")  # GUESS: a request the HTTP parser cannot read
+    BODY_TOO_LARGE = (413, "Request body too large")  # GUESS (docs/cli.md "Limits and timeouts")
+    HEADERS_TOO_LARGE = (431, "Request headers too large")  # GUESS
+    TOO_MANY_CONNECTIONS = (429, "Too many connections")  # GUESS: per client address
+
     # -- server side: a bug, or what a fault rule answers (docs/testing.md "Faults") -----------
     INTERNAL_ERROR = (500, "Internal server error")  # GUESS
     BAD_GATEWAY = (502, "Bad Gateway")  # GUESS: a load balancer's (its page is HTML)

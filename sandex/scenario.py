@@ -17,6 +17,7 @@ from typing import Any
 from sandex.admin.ops import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
 from sandex.api.clocks import AuthWindow
 from sandex.api.feed import FeedLimits
+from sandex.api.guard import HttpLimits
 from sandex.auth.keys import KDF, hash_passphrase
 from sandex.core import (
     AddCurrency,
@@ -159,6 +160,13 @@ class ScenarioFile:
         if not isinstance(value, bool):
             raise ScenarioError(f"{self.path}: [testing] request_ids must be true or false")
         return value
+
+    def http(self) -> HttpLimits:
+        """The HTTP connection limits with the ``[http]`` table's overrides."""
+        try:
+            return HttpLimits.from_table(self.data.get("http", {}))
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
 
     def feed(self, rate_limits: bool) -> FeedLimits:
         """The feed's limits with the ``[feed]`` table's overrides."""

@@ -16,7 +16,7 @@ import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import FrameType
@@ -30,6 +30,7 @@ from sandex.api.admin import AdminGateway
 from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
+from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
@@ -83,6 +84,7 @@ class Venue:
     access: AccessLog | None = None
     lock: DataDirLock | None = None  # held while the venue runs (``open_venue``)
     replay_start: bool = False  # the scenario's [replay] start = true: run it once serving
+    http: HttpLimits = field(default_factory=HttpLimits)  # the scenario's [http] table
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -147,6 +149,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         demo_config = file.demo()
         enabled = scenario.rate_limits if rate_limits is None else rate_limits
         feed_limits = file.feed(enabled)
+        http_limits = file.http()
         request_ids = file.request_ids()
         rules = file.faults()
         if fresh:
@@ -190,7 +193,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
-                 replay_start=fresh and bool((file.replay() or {}).get("start")))
+                 replay_start=fresh and bool((file.replay() or {}).get("start")),
+                 http=http_limits)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -238,10 +242,11 @@ def serve(venue: Venue, host: str, port: int,
 
     Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
     """
-    config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http="httptools",
-                            ws="websockets-sansio", lifespan="off", log_level="warning",
+    http, ws = protocols(venue.http)  # the limits of docs/cli.md, "Limits and timeouts"
+    config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http=http,
+                            ws=ws, lifespan="off", log_level="warning",
                             access_log=False, server_header=False, date_header=False,
-                            proxy_headers=False)
+                            proxy_headers=False)  # idle timeout: the protocol's own
     server = _Server(config)
     node = venue.node
 

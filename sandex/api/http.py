@@ -188,7 +188,10 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
                   access: AccessLog | None) -> None:
     """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled."""
     started = time.perf_counter()
-    request = await read_request(scope, receive)
+    try:
+        request = await read_request(scope, receive)
+    except Disconnected:  # nothing to answer, nothing done
+        return
     request.receive = receive
     response = await answer(handle, request)
     headers = _COMMON_HEADERS
@@ -235,14 +238,25 @@ async def drop_connection(send: Send, receive: Receive | None = None, *,
                     pass
 
 
+class Disconnected(Exception):
+    """The client went away (or the HTTP layer refused the request) before its body ended."""
+
+
 async def read_request(scope: Scope, receive: Receive) -> Request:
-    """The request of an ASGI ``http`` scope, raw target and body kept for signatures."""
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
+    """The request of an ASGI ``http`` scope, raw target and body kept for signatures.
+
+    Raises ``Disconnected`` if the body never ends: a request cut short is never handled.
+    """
+    message = await receive()
+    body = message.get("body", b"")
+    if message.get("more_body", False):
+        parts = [body]
+        while message.get("more_body", False):
+            message = await receive()
+            parts.append(message.get("body", b""))
+        body = b"".join(parts)
+    if message.get("type") == "http.disconnect":
+        raise Disconnected
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
     target = raw_path + b"?" + query if query else raw_path

@@ -54,6 +54,16 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         return None if bucket is None else bucket[0]
 
+    def empty(self, key: Hashable, now: float) -> bool:
+        """Whether ``key`` has no whole token at ``now``, taking none (a peek, no refill kept)."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return False
+        tokens, last = bucket
+        if now > last:
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+        return tokens < 1.0 - _EPSILON
+
     def allow(self, key: Hashable, now: float) -> bool:
         """Take one token from ``key``'s bucket at time ``now`` (seconds); ``False`` if none.
 

@@ -144,9 +144,14 @@ class RestApp:
                 request.error = limited.name
                 return error_response(limited)
             return await route.handler(self, request, **params)
+        blocked = self.rate_limiter.check_auth(request.client, now)
+        if blocked is not None:  # too many failed authentications: not even checked
+            request.error = blocked.name
+            return error_response(blocked)
         result = authenticate(request.headers, request.method, request.target, request.body,
                               self.node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):
+            self.rate_limiter.auth_failed(request.client, now)
             request.error = result.error.name
             return message_response(result.message, result.status)
         request.api_key = result

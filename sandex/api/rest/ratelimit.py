@@ -25,6 +25,8 @@ class RateLimits:
     private_burst: int = 30
     fills_rate: float = 10.0  # per profile, /fills only
     fills_burst: int = 20
+    auth_failures_rate: float = 1.0  # per IP: failed authentications refill at 1 a second
+    auth_failures_burst: int = 20  # ... from a budget of 20 (GUESS: Coinbase documents none)
     keys_max: int = TRACKED_KEYS_MAX
 
 
@@ -36,13 +38,28 @@ class RestRateLimiter:
     used (§8.3 GUESS).
     """
 
-    __slots__ = ("_fills", "_private", "_public", "limits")
+    __slots__ = ("_failures", "_fills", "_private", "_public", "limits")
 
     def __init__(self, limits: RateLimits | None = None) -> None:
         self.limits = limits = limits if limits is not None else RateLimits()
         self._public = RateLimiter(limits.public_rate, limits.public_burst, limits.keys_max)
         self._private = RateLimiter(limits.private_rate, limits.private_burst, limits.keys_max)
         self._fills = RateLimiter(limits.fills_rate, limits.fills_burst, limits.keys_max)
+        self._failures = RateLimiter(limits.auth_failures_rate, limits.auth_failures_burst,
+                                     limits.keys_max)
+
+    def check_auth(self, ip: Hashable, now: float) -> Error | None:
+        """Before a private request is authenticated: the §8.3 private 429 while the client
+        IP has spent its budget of failed authentications (a peek: it takes no token), so
+        guessing keys, secrets or passphrases is slowed to ``auth_failures_rate`` a second."""
+        if not self.limits.enabled or not self._failures.empty(ip, now):
+            return None
+        return Error.PRIVATE_RATE_LIMIT
+
+    def auth_failed(self, ip: Hashable, now: float) -> None:
+        """One failed authentication from ``ip``: a token of its failure budget."""
+        if self.limits.enabled:
+            self._failures.allow(ip, now)
 
     def check_public(self, ip: Hashable, now: float) -> Error | None:
         """Public endpoint, limited per client IP."""

@@ -640,6 +640,16 @@ def test_the_server_side_texts() -> None:
                   (503, "Service Unavailable"), (504, "Gateway Timeout")]
 
 
+def test_the_http_layer_texts() -> None:
+    """What the HTTP layer itself answers (sandex.api.guard; over the wire in
+    tests/rest/test_guard.py)."""
+    assert [(e.status, e.format()) for e in (Error.BAD_REQUEST, Error.BODY_TOO_LARGE,
+                                             Error.HEADERS_TOO_LARGE,
+                                             Error.TOO_MANY_CONNECTIONS)
+            ] == [(400, "Bad request"), (413, "Request body too large"),
+                  (431, "Request headers too large"), (429, "Too many connections")]
+
+
 # -- the catalogue is complete --------------------------------------------------------------------
 
 NOT_OVER_REST = {
