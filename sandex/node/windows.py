@@ -14,13 +14,14 @@ limit-only, disabled) and ``HaltWindow`` (matching halted, ``SetMatching``: orde
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator
 
 from sandex.core import Command, Product, ProductStatus, SetMatching, SetProductStatus
 from sandex.node.scheduler import Firing, Host, Results
 
 
-class Window:
+class Window(ABC):
     """A window's timing and edges; a subclass says what a product's state is (``_state``)
     and which command sets it (``_set``), and gives the state inside the window."""
 
@@ -39,11 +40,13 @@ class Window:
         self._ended = False
         self._on_edge = on_edge  # told ("start" or "end", venue time) as an edge fires
 
+    @abstractmethod
     def _state(self, product: Product) -> Hashable:
-        raise NotImplementedError
+        """The product's state this window changes (put back at its end)."""
 
+    @abstractmethod
     def _set(self, time: int, product_id: str, state: Hashable) -> Command:
-        raise NotImplementedError
+        """The journaled command that puts ``product_id`` in ``state``."""
 
     def due(self, now: int) -> int | None:
         if self._ended:
