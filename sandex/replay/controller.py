@@ -23,7 +23,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -64,23 +64,17 @@ class ReplayError(ValueError):
 
 @dataclass
 class _Loaded:
-    """The recording being replayed and how."""
+    """The recording being replayed and how (what it is: the venue's ``ReplayState``)."""
 
-    paths: tuple[Path, ...]
-    format: str
-    sha256: str
     mapper: Mapper
-    symbols: dict[str, Scale]
     speed: str
     source: Source | None = None
     peeked: SourceEvent | None = None
     done: bool = False  # the source has no event left
     error: str | None = None  # why it stopped, naming file and line
     anchor: tuple[int, int] | None = None  # (venue time, source time) while running on clock
-    applied: int = 0  # events applied since this process opened the source
     started: float = 0.0  # perf_counter when it last started running
     since_start: int = 0  # events applied since then (the rate)
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 class ReplayController:
@@ -161,8 +155,8 @@ class ReplayController:
         if first is None:
             source.close()
             raise ReplayError(f"{', '.join(str(p) for p in paths)}: no event to replay in it")
-        loaded = _Loaded(paths, fmt, digests, Mapper(node.engine.products, symbols or None),
-                         symbols, speed, source, peeked=first)
+        loaded = _Loaded(Mapper(node.engine.products, symbols or None), speed, source,
+                         peeked=first)
         mapping = tuple((symbol, s.product, str(s.price_scale), str(s.size_scale))
                         for symbol, s in sorted(symbols.items()))
 
@@ -223,16 +217,7 @@ class ReplayController:
         self._need()
         if self.state in ("finished", "failed"):
             raise ReplayError(f"the replay is {self.state}")
-        left = count
-        while left > 0 and self.state not in ("finished", "failed"):
-            batch = self._batch(min(left, BATCH_EVENTS), None)
-            if batch is None:
-                if self.state != "failed":  # the end, not a bad line (it stays failed)
-                    await self._finish()
-                break
-            left -= batch.events
-            await self._node.execute(batch)
-            await asyncio.sleep(0)
+        await self._apply(count, None)
         return self.status()
 
     async def seek(self, to: object) -> dict[str, Any]:
@@ -242,16 +227,26 @@ class ReplayController:
         loaded = self._need()
         if target < (self._node.engine.replay.source_time if self._node.engine.replay else 0):
             raise ReplayError("seek goes forward only")
-        while self.state not in ("finished", "failed"):
-            batch = self._batch(BATCH_EVENTS, target - 1)
-            if batch is None:
-                if loaded.done and self.state != "failed":
-                    await self._finish()
-                break
-            await self._node.execute(batch)
-            await asyncio.sleep(0)
+        await self._apply(None, target - 1)
         loaded.anchor = None
         return self.status()
+
+    async def _apply(self, count: int | None, until: int | None) -> None:
+        """Apply the next ``count`` events (``None``: all) at or before source time ``until``
+        (``None``: any) now, batch by batch; finish the replay if the recording ends (a bad
+        line leaves it failed)."""
+        left = count
+        while (left is None or left > 0) and self.state not in ("finished", "failed"):
+            batch = self._batch(BATCH_EVENTS if left is None else min(left, BATCH_EVENTS),
+                                until)
+            if batch is None:
+                if self.loaded is not None and self.loaded.done and self.state != "failed":
+                    await self._finish()
+                return
+            if left is not None:
+                left -= batch.events
+            await self._node.execute(batch)
+            await asyncio.sleep(0)
 
     async def unload(self, clear: object = False) -> dict[str, Any]:
         """Stop replaying; ``clear`` cancels every replay order too (else they stay)."""
@@ -327,8 +322,7 @@ class ReplayController:
         except (OSError, ReplayError, SourceError, MappingError) as exc:
             self.state = "failed"
             log.warning("replay of %s cannot go on: %s", replay.source, exc)
-            self.loaded = _Loaded((), replay.format, replay.sha256,
-                                  Mapper(self._node.engine.products, None), {}, "clock",
+            self.loaded = _Loaded(Mapper(self._node.engine.products, None), "clock",
                                   done=True, error=str(exc))
 
     def _reopen(self, replay: Any) -> _Loaded:
@@ -340,8 +334,7 @@ class ReplayController:
         symbols = {symbol: Scale(product, Decimal(price), Decimal(size))
                    for symbol, product, price, size in replay.mapping}
         mapper = Mapper(self._node.engine.products, symbols or None)
-        loaded = _Loaded(paths, replay.format, replay.sha256, mapper, symbols,
-                         replay.speed, self._open(paths, replay.format))
+        loaded = _Loaded(mapper, replay.speed, self._open(paths, replay.format))
         assert loaded.source is not None
         for _ in range(replay.events):  # through the mapper: its level sums come back too
             event = next(loaded.source, None)
@@ -433,7 +426,6 @@ class ReplayController:
             last = event
         if count == 0 or last is None:
             return None
-        loaded.applied += count
         loaded.since_start += count
         return ReplayBatch(time=stamp() if stamp is not None else self._node.stamp(),
                            actions=tuple(actions), events=count, line=last.line,
