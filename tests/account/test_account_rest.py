@@ -82,6 +82,12 @@ def test_usd_to_usdc_and_back_moves_funds_one_to_one_with_ledger_entries(
     assert fees[("USD", "USDC")]["fee_rate"] == "0"
 
 
+def test_currencies_say_what_converts_into_what(venue: InProcessVenue) -> None:
+    currencies = {c["id"]: c for c in venue.call("GET", "/currencies", b"", {}).json()}
+    assert (currencies["USD"]["convertible_to"], currencies["USDC"]["convertible_to"],
+            currencies["BTC"]["convertible_to"]) == (["USDC"], ["USD"], [])
+
+
 def test_conversions_of_another_profile_are_not_found(venue: InProcessVenue,
                                                      trader: InProcessClient) -> None:
     made = ok(trader.post("/conversions", {"from": "USD", "to": "USDC", "amount": "1"}))

@@ -13,13 +13,13 @@ from sandex.api.rest import wire
 from sandex.api.rest.account_config import RATE18, WrappedAsset
 from sandex.api.rest.pagination import by_created_at, page
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
+from sandex.api.shapes import CONVERTIBLE
 from sandex.core import Conversion, Convert, LedgerKind
 from sandex.core.events import Rejected
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import AMOUNT_DECIMALS, format_trimmed, format_units, parse_units
 
-CONVERTIBLE = {"USD": "USDC", "USDC": "USD"}  # /currencies convertible_to (Coinbase: 1:1)
 FEE_ZERO = "0.0000000000000000"  # fee_amount: Coinbase prints 16 decimals
 
 

@@ -172,9 +172,16 @@ async def oracle(app: Context, request: Request) -> Response:
     raise ApiError(Error.NOT_FOUND)
 
 
-async def not_enrolled(app: Context, request: Request, **_: str) -> Response:
-    """Loans and margin are for users Coinbase underwrote; others get 403 (GUESS)."""
-    raise ApiError(Error.FORBIDDEN)
+def not_enrolled(method: str, path: str) -> Route:
+    """A loans or margin route: for users Coinbase underwrote; others get 403 (GUESS). Each
+    handler is named after its route (the OpenAPI operation ids are the handlers' names)."""
+
+    async def handler(app: Context, request: Request, **_: str) -> Response:
+        raise ApiError(Error.FORBIDDEN)
+
+    name = path.strip("/").replace("/", "_").replace("-", "_").replace("{", "").replace("}", "")
+    handler.__name__ = f"{method.lower()}_{name}"
+    return Route(method, path, handler, VIEW_OR_TRADE if method == "GET" else TRADE)
 
 
 _LOAN_READS = ("/loans", "/loans/assets", "/loans/interest", "/loans/interest/{loan_id}",
@@ -190,6 +197,6 @@ ROUTES = [
     Route("GET", "/users/{user_id}/trading-volumes", trading_volumes, VIEW_OR_TRADE),
     Route("GET", "/users/{user_id}/exchange-limits", exchange_limits, VIEW_OR_TRADE),
     Route("GET", "/oracle", oracle, VIEW_OR_TRADE),
-    *(Route("GET", path, not_enrolled, VIEW_OR_TRADE) for path in _LOAN_READS),
-    *(Route("POST", path, not_enrolled, TRADE) for path in _LOAN_WRITES),
+    *(not_enrolled("GET", path) for path in _LOAN_READS),
+    *(not_enrolled("POST", path) for path in _LOAN_WRITES),
 ]
