@@ -68,6 +68,19 @@ class Error(Enum):
     GATE_FULL = (503, "sandex gate: {} requests are held already; release some first")
     GATE_DROPPED = (503, "sandex gate: the venue was restored while this request was held")
 
+    # -- conversions, profiles, reports (account surface) --------------------------------------
+    INVALID_CONVERSION_PAIR = (400, "Invalid conversion pair")  # GUESS (funds ref §5.2)
+    AMOUNT_NOT_POSITIVE = (400, "amount must be a positive number")  # GUESS (funds ref §1.7)
+    INVALID_PROFILE_NAME = (400, "Invalid profile name")  # GUESS: reserved default/margin §6.2
+    PROFILE_NAME_TAKEN = (400, "Profile name already exists")  # GUESS
+    PROFILE_LIMIT = (400, "Maximum number of profiles reached")  # GUESS (max 100, §6.1)
+    PROFILE_INACTIVE = (400, "Profile is not active")  # GUESS
+    DEFAULT_PROFILE_DELETE = (400, "Cannot delete default profile")  # GUESS §6.4
+    PROFILE_OPEN_ORDERS = (400, "Profile has open orders")  # GUESS §6.4
+    INVALID_TO_PROFILE = (400, "Invalid to profile")  # GUESS §6.4
+    INVALID_REPORT_TYPE = (400, "Invalid report type")  # GUESS §7.2
+    TOO_MANY_REPORTS = (400, "Too many reports being generated")  # GUESS §7.2 (3 at a time)
+
     # -- lookups and request shape (REST) -------------------------------------------------------
     NOT_FOUND = (404, "NotFound")  # §3.3
     PRODUCT_NOT_FOUND_CANCEL_ALL = (404, "ProductNotFound")  # §4.7

@@ -18,6 +18,7 @@ from sandex.admin.ops import DEFAULT_MAKER_FEE, DEFAULT_TAKER_FEE
 from sandex.api.clocks import AuthWindow
 from sandex.api.feed import FeedLimits
 from sandex.api.guard import HttpLimits
+from sandex.api.rest.account_config import AccountConfig
 from sandex.auth.keys import KDF, hash_passphrase
 from sandex.core import (
     AddCurrency,
@@ -167,6 +168,13 @@ class ScenarioFile:
             return HttpLimits.from_table(self.data.get("http", {}))
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
+
+    def account(self) -> AccountConfig:
+        """Fee tiers, wrapped assets, reports and withdrawal limits (``AccountConfig``)."""
+        try:
+            return AccountConfig.from_scenario(self.data)
+        except ValueError as exc:
+            raise ScenarioError(f"{self.path}: {exc}") from None
 
     def feed(self, rate_limits: bool) -> FeedLimits:
         """The feed's limits with the ``[feed]`` table's overrides."""

@@ -150,6 +150,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         enabled = scenario.rate_limits if rate_limits is None else rate_limits
         feed_limits = file.feed(enabled)
         http_limits = file.http()
+        account_config = file.account()
         request_ids = file.request_ids()
         rules = file.faults()
         if fresh:
@@ -184,7 +185,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
                 tracer=tracer)
     node.listeners.append(feed.on_events if tracer is None else tracer.watch(feed.on_events))
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths(),
-                   request_ids=request_ids, tracer=tracer)
+                   request_ids=request_ids, tracer=tracer, account=account_config)
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)

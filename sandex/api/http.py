@@ -147,6 +147,17 @@ class HtmlResponse(Response):
     __slots__ = ()
 
 
+class FileResponse(Response):
+    """A file (a report): its own content type, downloaded as ``filename``."""
+
+    __slots__ = ("content_type",)
+
+    def __init__(self, body: bytes, content_type: bytes, filename: str) -> None:
+        super().__init__(body, 200, [(b"content-disposition",
+                                      f'attachment; filename="{filename}"'.encode())])
+        self.content_type = content_type
+
+
 def json_response(data: Any, status: int = 200,
                   headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     return Response(encode(data), status, headers)
@@ -204,6 +215,8 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
             return
         if isinstance(response, HtmlResponse):
             headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
+        elif isinstance(response, FileResponse):
+            headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
     headers = headers + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})

@@ -49,6 +49,10 @@ def product(p: Product) -> dict[str, Any]:
     }
 
 
+CONVERTIBLE = {"USD": "USDC", "USDC": "USD"}
+"""What ``POST /conversions`` converts into what (at 1:1, as Coinbase; its ``convertible_to``)."""
+
+
 def currency(c: Currency) -> dict[str, Any]:
     """A currency as ``GET /currencies/{id}`` shows it (§6.2)."""
     is_fiat = c.id in FIAT
@@ -59,7 +63,7 @@ def currency(c: Currency) -> dict[str, Any]:
         "min_size": precision,
         "status": "online",
         "max_precision": precision,
-        "convertible_to": [],
+        "convertible_to": [CONVERTIBLE[c.id]] if c.id in CONVERTIBLE else [],
         "details": {"type": "fiat" if is_fiat else "crypto", "symbol": "", "sort_order": 0,
                     "push_payment_methods": [], "display_name": c.id,
                     "group_types": ["fiat" if is_fiat else "crypto"]},

@@ -175,6 +175,9 @@ def transfer(state: State, cmd: Transfer) -> None:
     target_profile = _movement_target(state, cmd.to_profile_id, cmd.currency, cmd.amount)
     if target_profile is None:
         return
+    if not (source_profile.active and target_profile.active):  # deactivated: no funds in
+        state._events.append(reject(Error.PROFILE_INACTIVE))
+        return
     if _available(source_profile, cmd.currency) < cmd.amount:
         state._events.append(reject(Error.INSUFFICIENT_FUNDS))
         return

@@ -147,6 +147,55 @@ class Transfer(Command, frozen=True, gc=False, tag="transfer", kw_only=True):
     transfer_id: str
 
 
+class Convert(Command, frozen=True, gc=False, tag="convert", kw_only=True):
+    """POST /conversions (USD <-> USDC, ``to_amount == from_amount``) or POST
+    /wrapped-assets/stake-wrap (``kind`` ``stake_wrap``; ``to_amount`` at the configured rate,
+    worked out by the gateway): ``from_amount`` of the profile's available ``from_currency``
+    becomes ``to_amount`` of ``to_currency``."""
+
+    profile_id: str
+    conversion_id: str
+    from_currency: str
+    to_currency: str
+    from_amount: int
+    to_amount: int
+    kind: str = "conversion"
+
+
+class RenameProfile(Command, frozen=True, gc=False, tag="rename_profile", kw_only=True):
+    """PUT /profiles/{id}: a new name, unique among the user's active profiles."""
+
+    profile_id: str
+    name: str
+
+
+class DeactivateProfile(Command, frozen=True, gc=False, tag="deactivate_profile", kw_only=True):
+    """PUT /profiles/{id}/deactivate: every balance moves to ``to_profile_id`` (ledger
+    ``transfer`` entries, ``transfer_id``) and the profile is inactive; refused while it has
+    open orders, and for a user's default profile."""
+
+    profile_id: str
+    to_profile_id: str
+    transfer_id: str
+
+
+class CreateReport(Command, frozen=True, gc=False, tag="create_report", kw_only=True):
+    """POST /reports: a fills or account report of the profile over [start, end] (``end`` no
+    later than ``time``), ready at ``ready_at`` on the venue clock."""
+
+    report_id: str
+    token: str  # the secret part of its download URL (a capability, as an S3 presigned URL)
+    profile_id: str
+    type: str
+    format: str
+    ready_at: int
+    start: int
+    end: int
+    product_id: str = "ALL"
+    account_id: str = "ALL"
+    email: str | None = None
+
+
 class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
     """The venue's settings, all of them (an omitted field is its default).
 
@@ -269,5 +318,6 @@ class EndReplay(Command, frozen=True, gc=False, tag="end_replay", kw_only=True):
 AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
-    | StartReplay | ReplayBatch | EndReplay | SetMatching
+    | StartReplay | ReplayBatch | EndReplay | SetMatching | Convert | RenameProfile
+    | DeactivateProfile | CreateReport
 )

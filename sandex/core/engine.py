@@ -12,7 +12,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from sandex.core import admin, replay
+from sandex.core import account_admin, admin, replay
 from sandex.core.commands import (
     AddCurrency,
     AddProduct,
@@ -20,10 +20,14 @@ from sandex.core.commands import (
     CancelAll,
     CancelOrder,
     Command,
+    Convert,
     CreateProfile,
+    CreateReport,
+    DeactivateProfile,
     Deposit,
     EndReplay,
     PlaceOrder,
+    RenameProfile,
     ReplayBatch,
     SetFees,
     SetMatching,
@@ -510,4 +514,8 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     StartReplay: replay.start,
     ReplayBatch: lambda engine, cmd: replay.batch(engine, cmd, engine._accept),
     EndReplay: replay.end,
+    Convert: account_admin.convert,
+    RenameProfile: account_admin.rename_profile,
+    DeactivateProfile: account_admin.deactivate_profile,
+    CreateReport: account_admin.create_report,
 }

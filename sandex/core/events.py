@@ -181,6 +181,15 @@ class ProfileCreated(Event, frozen=True, gc=False, tag=True):
     profile_id: str
 
 
+class ProfileUpdated(Event, frozen=True, gc=False, tag=True):
+    """A profile was renamed or deactivated (``active`` false)."""
+
+    time: int
+    profile_id: str
+    name: str
+    active: bool
+
+
 class FeesChanged(Event, frozen=True, gc=False, tag=True):
     time: int
     profile_id: str

@@ -27,12 +27,14 @@ from sandex.core.model import (
     FEE_PROFILE_ID,
     Account,
     CancelReason,
+    Conversion,
     Currency,
     DoneReason,
     Order,
     OrderType,
     ProductStatus,
     Profile,
+    Report,
     Side,
     Status,
     StopType,
@@ -83,6 +85,7 @@ class ProfileImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     taker_rate: int
     created_at: int
     accounts: list[AccountImage]
+    active: bool = True
 
 
 class OrderImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -166,6 +169,8 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     entry_id: int
     client_oid_dedup: bool = True
     replay: ReplayImage | None = None
+    conversions: list[Conversion] = []  # in creation order
+    reports: list[Report] = []  # in creation order
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
@@ -197,6 +202,8 @@ def export(engine: Engine) -> EngineImage:
         entry_id=engine._entry_id,
         client_oid_dedup=engine.client_oid_dedup,
         replay=None if engine.replay is None else _replay(engine.replay),
+        conversions=list(engine.conversions.values()),
+        reports=list(engine.reports.values()),
     )
 
 
@@ -258,7 +265,7 @@ def _profile(profile: Profile) -> ProfileImage:
         id=profile.id, user_id=profile.user_id, name=profile.name,
         maker_rate=profile.maker_rate, taker_rate=profile.taker_rate,
         created_at=profile.created_at,
-        accounts=[_account(a) for a in profile.accounts.values()])
+        accounts=[_account(a) for a in profile.accounts.values()], active=profile.active)
 
 
 def _order(order: Order) -> OrderImage:
@@ -292,6 +299,9 @@ def restore(image: EngineImage) -> Engine:
                                                   p.taker_rate, p.created_at)
         profile.accounts.update(
             (a.currency, Account(p.id, a.currency, a.balance, a.hold)) for a in p.accounts)
+        profile.active = p.active
+    engine.conversions.update((c.id, c) for c in image.conversions)
+    engine.reports.update((r.id, r) for r in image.reports)
     engine._archive.update((o.id, _restore_order(engine, o)) for o in image.archive)
     engine._live.update((o.id, _restore_order(engine, o)) for o in image.live)
     for p_image in image.products:

@@ -119,4 +119,11 @@ def state_hash(engine: State) -> str:
               if p.halted is not None]
     if halted:  # added later: a venue with matching running everywhere hashes as before
         digest.update(repr(("halted", halted)).encode())
+    inactive = sorted(p.id for p in engine.profiles.values() if not p.active)
+    if inactive:  # added later: a venue whose profiles are all active hashes as before
+        digest.update(repr(("inactive", inactive)).encode())
+    if engine.conversions:  # added later, likewise
+        digest.update(repr(("conversions", list(engine.conversions.values()))).encode())
+    if engine.reports:  # added later, likewise
+        digest.update(repr(("reports", list(engine.reports.values()))).encode())
     return digest.hexdigest()

@@ -23,3 +23,7 @@ fee_rate_max = 999_999
 # funds and may spend ``funds = specified / (1 + taker_rate)`` truncated to 8 decimals, as the
 # observed Coinbase response shows (§4.1: 10 / 1.0025 -> "9.9750623400000000").
 funds_truncation = 10**8  # amount units: 1e-8
+
+# Coinbase: "up to 3 accounts reports and 3 fills reports per product generating at a time"
+# (changelog 2021-SEP-21); one more is refused until one is ready.
+reports_generating_max = 3

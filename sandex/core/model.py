@@ -103,6 +103,8 @@ class LedgerKind(StrEnum):
     MATCH = "match"
     FEE = "fee"
     TRANSFER = "transfer"
+    CONVERSION = "conversion"  # USD <-> USDC (POST /conversions)
+    STAKE_WRAP = "stake_wrap"  # ETH -> CBETH (POST /wrapped-assets/stake-wrap)
 
 
 class Account:
@@ -205,8 +207,8 @@ class Currency(msgspec.Struct, frozen=True, gc=False):
 class Profile:
     """A profile: its accounts, fee rates and indexes over its live orders."""
 
-    __slots__ = ("accounts", "by_client_oid", "created_at", "id", "live", "maker_rate", "name",
-                 "open_count", "taker_rate", "user_id")
+    __slots__ = ("accounts", "active", "by_client_oid", "created_at", "id", "live", "maker_rate",
+                 "name", "open_count", "taker_rate", "user_id")
 
     def __init__(self, id: str, user_id: str, name: str, maker_rate: int, taker_rate: int,
                  created_at: int) -> None:
@@ -216,6 +218,7 @@ class Profile:
         self.maker_rate = maker_rate
         self.taker_rate = taker_rate
         self.created_at = created_at
+        self.active = True  # false once deactivated (``DeactivateProfile``): keys view-only
         self.accounts: dict[str, Account] = {}
         self.live: dict[str, Order] = {}  # open, active and pending orders, in arrival order
         self.by_client_oid: dict[str, Order] = {}  # the latest order on record per client_oid
@@ -226,3 +229,38 @@ class Profile:
         if account is None:
             account = self.accounts[currency] = Account(self.id, currency)
         return account
+
+
+class Conversion(msgspec.Struct, frozen=True, gc=False):
+    """A conversion between two currencies of one profile (``Convert``): USD <-> USDC at 1:1,
+    or a stake-wrap (``kind`` ``stake_wrap``) at the rate the command carries. Amounts in
+    amount units (1e-16)."""
+
+    id: str
+    kind: LedgerKind
+    profile_id: str
+    from_currency: str
+    to_currency: str
+    from_amount: int
+    to_amount: int
+    created_at: int
+
+
+class Report(msgspec.Struct, frozen=True, gc=False):
+    """A report asked for with ``POST /reports`` (``CreateReport``): what it covers, not its
+    rows (they are read from the fills or the ledger when it is downloaded, up to ``end``,
+    which is never after ``created_at``, so the file never changes). ``ready_at``: the venue
+    time it is ``ready``; half way there it turns from ``pending`` to ``creating``."""
+
+    id: str
+    token: str  # the secret part of its download URL
+    profile_id: str
+    type: str
+    format: str
+    created_at: int
+    ready_at: int
+    start: int
+    end: int
+    product_id: str
+    account_id: str
+    email: str | None

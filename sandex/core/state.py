@@ -9,7 +9,7 @@ what is listed here.
 from __future__ import annotations
 
 from sandex.core.events import Event
-from sandex.core.model import Account, Currency, Order, OrderRecord, Profile
+from sandex.core.model import Account, Conversion, Currency, Order, OrderRecord, Profile, Report
 from sandex.core.product import Product
 from sandex.core.replay_state import ReplayState
 
@@ -35,3 +35,5 @@ class State:
         self._entry_id = 0  # the last ledger entry id
         self._events: list[Event] = []  # the events of the command being applied
         self.replay: ReplayState | None = None  # the replay loaded, or the last one
+        self.conversions: dict[str, Conversion] = {}  # by id, in creation order
+        self.reports: dict[str, Report] = {}  # by id, in creation order

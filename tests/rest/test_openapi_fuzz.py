@@ -92,6 +92,8 @@ def known(alice: RawClient) -> dict[str, list[str]]:
               alice.post("/orders", {"product_id": "ETH-USD", "side": "sell",
                                      "price": "90000.00", "size": "1"}).json()["id"]]
     profiles = [p["id"] for p in alice.get("/profiles").json()]
+    report = alice.post("/reports", {"type": "fills", "format": "csv"}).json().get(
+        "id", str(uuid.uuid4()))  # at most 3 generate at once: a refusal is fine here
     return {
         "product_id": ["BTC-USD", "eth-usd", "ETH/BTC"],
         "currency_id": ["USD", "btc"],
@@ -101,6 +103,14 @@ def known(alice: RawClient) -> dict[str, list[str]]:
         "from": profiles,
         "to": profiles,
         "order_id": [*placed, placed[0].replace("-", ""), f"client:{client_oid}"],
+        # the account surface (tests/account has the venue with USDC, CBETH and manage keys)
+        "user_id": ["self", "a11ce0000000000000000001"],
+        "wrapped_asset_id": ["CBETH"],
+        "conversion_id": [str(uuid.uuid4())],
+        "stake_wrap_id": [str(uuid.uuid4())],
+        "report_id": [report],
+        "name": ["x.csv"],
+        "loan_id": ["loan-1"],
     }
 
 
@@ -269,6 +279,13 @@ BASE_BODIES = {
     "/orders": {"product_id": "BTC-USD", "side": "buy", "price": "10.00", "size": "0.5"},
     "/profiles/transfer": {"from": SAVINGS, "to": ALICE_PROFILE, "currency": "USD",
                            "amount": "0"},
+    "/conversions": {"from": "USD", "to": "USDC", "amount": "1"},
+    "/profiles": {"name": "fuzzed"},
+    "/profiles/{profile_id}": {"name": "fuzzed"},
+    "/profiles/{profile_id}/deactivate": {"to": SAVINGS},
+    "/reports": {"type": "account", "format": "csv"},
+    "/wrapped-assets/stake-wrap": {"from_currency": "ETH", "to_currency": "CBETH",
+                                   "amount": "1"},
 }
 
 

@@ -6,14 +6,13 @@ from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, page
 from sandex.api.rest.routing import ANY, TRANSFER, VIEW_OR_TRADE, Context, Route
+from sandex.api.rest.volumes import thirty_day_usd_volume
 from sandex.core import Account, LedgerEntry, Profile, Transfer
 from sandex.core.events import Rejected
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import AMOUNT_DECIMALS, RATE_DECIMALS, format_units, parse_units
 from sandex.views.market import DAY
-
-MONTH = 30 * DAY
 
 
 def _profile(app: Context, request: Request) -> Profile:
@@ -84,19 +83,20 @@ def _rate(units: int) -> str:
 
 
 async def get_fees(app: Context, request: Request) -> Response:
+    """The profile's rates and 30-day USD volume; with ``[[fee_tiers]]`` configured, the
+    rates of the tier that volume falls in (what its next order is charged)."""
     profile = _profile(app, request)
-    node = app.node
-    since = node.now() - MONTH
-    volume = sum(f.price * f.size for (pid, product_id), fills in node.fills.by_product.items()
-                 if pid == profile.id and node.engine.products[product_id].quote_currency == "USD"
-                 for f in fills if f.created_at >= since)
-    return json_response({"maker_fee_rate": _rate(profile.maker_rate),
-                          "taker_fee_rate": _rate(profile.taker_rate),
+    volume = thirty_day_usd_volume(app.node, profile)
+    tier = app.account.tier(volume)
+    maker, taker = ((profile.maker_rate, profile.taker_rate) if tier is None
+                    else (tier.maker_fee_rate, tier.taker_fee_rate))
+    return json_response({"maker_fee_rate": _rate(maker), "taker_fee_rate": _rate(taker),
                           "usd_volume": format_units(volume, AMOUNT_DECIMALS, 2)})
 
 
-def _profile_json(profile: Profile) -> dict[str, object]:
-    return {"id": profile.id, "user_id": profile.user_id, "name": profile.name, "active": True,
+def profile_json(profile: Profile) -> dict[str, object]:
+    return {"id": profile.id, "user_id": profile.user_id, "name": profile.name,
+            "active": profile.active,
             "is_default": profile.name == "default", "has_margin": False,
             "created_at": iso(profile.created_at)}
 
@@ -108,15 +108,18 @@ def _siblings(app: Context, request: Request) -> list[Profile]:
 
 
 async def list_profiles(app: Context, request: Request) -> Response:
+    """``active=true``: the active ones, ``false``: the deactivated ones, none: all."""
     active = request.param("active")
-    profiles = [] if active == "false" else _siblings(app, request)
-    return json_response([_profile_json(p) for p in profiles])
+    profiles = _siblings(app, request)
+    if active in ("true", "false"):
+        profiles = [p for p in profiles if p.active is (active == "true")]
+    return json_response([profile_json(p) for p in profiles])
 
 
 async def get_profile(app: Context, request: Request, profile_id: str) -> Response:
     for profile in _siblings(app, request):
         if profile.id == profile_id:
-            return json_response(_profile_json(profile))
+            return json_response(profile_json(profile))
     raise ApiError(Error.NOT_FOUND)
 
 

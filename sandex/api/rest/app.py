@@ -16,6 +16,7 @@ from sandex.admin.races import races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import Request, Response, answer, encode, error_response, message_response
 from sandex.api.rest import explain, openapi, races
+from sandex.api.rest.account_config import AccountConfig
 from sandex.api.rest.faults import RestFaults
 from sandex.api.rest.ratelimit import RateLimits, RestRateLimiter
 from sandex.api.rest.routes import ROUTES
@@ -39,8 +40,10 @@ class RestApp:
     def __init__(self, node: Node, limits: RateLimits | None = None,
                  signature_clock: SignatureClock = time.time,
                  admin_paths: dict[str, dict[str, Any]] | None = None,
-                 request_ids: bool = False, tracer: Tracer | None = None) -> None:
+                 request_ids: bool = False, tracer: Tracer | None = None,
+                 account: AccountConfig | None = None) -> None:
         self.node = node
+        self.account = account if account is not None else AccountConfig()
         self.admin_paths = admin_paths  # the admin endpoint's part of ``/openapi.json``
         self.router = Router(ROUTES)
         self.rate_limiter = RestRateLimiter(limits)
@@ -155,7 +158,8 @@ class RestApp:
             request.error = result.error.name
             return message_response(result.message, result.status)
         request.api_key = result
-        denied = authorize(result, route.permission)
+        profile = self.node.engine.profiles.get(result.profile_id)
+        denied = authorize(result, route.permission, profile is None or profile.active)
         if denied is not None:
             request.error = denied.name
             return error_response(denied)

@@ -170,8 +170,10 @@ _PAGE_HEADERS = {
     "cb-after": {"description": "cursor of the last item; absent on an empty page",
                  "schema": _STR},
 }
-_PATH_EXAMPLES = {"product_id": "BTC-USD", "currency_id": "USD"}
-_PATH_FORMATS = {"account_id": _UUID, "profile_id": _UUID}
+_PATH_EXAMPLES = {"product_id": "BTC-USD", "currency_id": "USD", "wrapped_asset_id": "CBETH",
+                  "user_id": "self"}
+_PATH_FORMATS = {"account_id": _UUID, "profile_id": _UUID, "report_id": _UUID,
+                 "conversion_id": _UUID, "stake_wrap_id": _UUID}
 
 
 def _array(name: str) -> dict[str, Any]:
@@ -256,6 +258,142 @@ _DETAILS: dict[tuple[str, str], dict[str, Any]] = {
                   *_DATE_RANGE, *_ID_CURSORS]},
     ("GET", "/openapi.json"): {"summary": "This document", "ok": {"type": "object"}},
 }
+
+# -- the account surface (issue 16): conversions, profile writes, reports, volumes -------------
+_NULL_TIME = {**_TIME, "nullable": True}
+_METRICS = {"type": "object", "additionalProperties": _STR}
+_SCHEMAS.update({
+    "Conversion": _obj({"id": _UUID, "amount": _DECIMAL, "from_account_id": _UUID,
+                        "to_account_id": _UUID, "from": _STR, "to": _STR,
+                        "fee_amount": _DECIMAL}, {"created_at": _TIME}),
+    "ConversionRequest": {**_obj({"from": {**_STR, "example": "USD"},
+                                  "to": {**_STR, "example": "USDC"}, "amount": _DECIMAL_IN},
+                                 {"profile_id": _UUID, "nonce": _STR, "idem": _STR}),
+                          "example": {"from": "USD", "to": "USDC", "amount": "10"}},
+    "ConversionFee": _obj({"from_currency": _STR, "to_currency": _STR,
+                           "available_credit": _DECIMAL},
+                          {"fee_rate": _DECIMAL, "min_fee_rate": _DECIMAL,
+                           "thirty_day_volume": _DECIMAL, "thirty_day_net_volume": _DECIMAL,
+                           "fee_tiers": {"type": "array", "items": _obj({
+                               "from_amount": _DECIMAL, "to_amount": _DECIMAL,
+                               "fee_rate": _DECIMAL})}}),
+    "ProfileName": _obj({"name": {**_STR, "example": "trading"}}, {"profile_id": _UUID}),
+    "DeactivateRequest": _obj({"to": _UUID}, {"profile_id": _UUID}),
+    "ReportRequest": {**_obj({"type": {"type": "string", "enum": ["fills", "account"]}},
+                             {"format": {"type": "string", "enum": ["pdf", "csv"]},
+                              "email": _STR, "profile_id": _UUID,
+                              "fills": {"type": "object"}, "account": {"type": "object"},
+                              "start_date": _TIME, "end_date": _TIME,
+                              "product_id": _STR, "account_id": _STR}),
+                      "example": {"type": "fills", "format": "csv",
+                                  "fills": {"product_id": "BTC-USD"}}},
+    "ReportCreated": _obj({"id": _UUID, "type": _STR, "status": {"type": "string",
+                                                                 "enum": ["pending"]}}),
+    "Report": _obj({"id": _UUID, "type": _STR, "status": {
+        "type": "string", "enum": ["pending", "creating", "ready", "failed"]},
+        "created_at": _TIME, "completed_at": _NULL_TIME, "expires_at": _TIME, "user_id": _STR,
+        "file_url": {**_STR, "nullable": True}, "params": {"type": "object"},
+        "file_count": {**_STR, "nullable": True}}),
+    "VolumeSummary": _obj({name: _STR for name in (
+        "id", "base_currency", "quote_currency", "display_name", "spot_volume_24hour",
+        "spot_volume_30day", "rfq_volume_24hour", "rfq_volume_30day",
+        "conversion_volume_24hour", "conversion_volume_30day")} | {
+        "market_types": {"type": "array", "items": _STR}}),
+    "TrailingVolume": _obj({"product_id": _STR, "exchange_volume": _DECIMAL,
+                            "volume": _DECIMAL, "recorded_at": _TIME}),
+    "TradingVolumes": _obj({"aggregated_data": _obj({"activity_metrics": _METRICS}),
+                            "individual_data": {"type": "array", "items": _obj({
+                                "email": _STR, "activity_metrics": _METRICS})}}),
+    "ExchangeLimits": _obj({"limit_currency": _STR, "transfer_limits": _obj({
+        "exchange_withdraw": {"type": "object", "additionalProperties": _obj({
+            "max": _DECIMAL, "remaining": _DECIMAL, "period_in_days": _INT})}})}),
+    "WrappedAsset": _obj({name: _STR for name in (
+        "id", "circulating_supply", "total_supply", "conversion_rate", "apy",
+        "redeem_time_estimate_days")}),
+    "StakeWrapRequest": {**_obj({"from_currency": {**_STR, "example": "ETH"},
+                                 "to_currency": {**_STR, "example": "CBETH"},
+                                 "amount": _DECIMAL_IN}),
+                         "example": {"from_currency": "ETH", "to_currency": "CBETH",
+                                     "amount": "1"}},
+    "StakeWrap": _obj({"id": _UUID, "from_amount": _DECIMAL, "to_amount": _DECIMAL,
+                       "from_account_id": _UUID, "to_account_id": _UUID,
+                       "from_currency": _STR, "to_currency": _STR, "status": _STR,
+                       "conversion_rate": {**_DECIMAL, "nullable": True},
+                       "created_at": _TIME, "completed_at": _NULL_TIME,
+                       "canceled_at": _NULL_TIME}),
+})
+_DETAILS.update({
+    ("POST", "/conversions"): {"summary": "Convert USD <-> USDC at 1:1 (funds §5.2)",
+                               "body": _ref("ConversionRequest"), "ok": _ref("Conversion")},
+    ("GET", "/conversions"): {"summary": "The profile's conversions, newest first (funds §5.4)",
+                              "ok": _array("Conversion"), "paginated": True,
+                              "query": [_query("profile_id", _UUID), *_TIME_CURSORS]},
+    ("GET", "/conversions/{conversion_id}"): {
+        "summary": "One conversion (funds §5.3)", "ok": _ref("Conversion"),
+        "query": [_query("profile_id", _UUID)]},
+    ("GET", "/conversions/fees"): {"summary": "Conversion fee rates and 30-day volume (§5.5)",
+                                   "ok": _array("ConversionFee")},
+    ("POST", "/profiles"): {"summary": "Create a profile (funds §6.2)",
+                            "body": _ref("ProfileName"), "ok": _ref("Profile")},
+    ("PUT", "/profiles/{profile_id}"): {"summary": "Rename a profile (funds §6.3)",
+                                        "body": _ref("ProfileName"), "ok": _ref("Profile")},
+    ("PUT", "/profiles/{profile_id}/deactivate"): {
+        "summary": "Move a profile's funds to `to` and deactivate it (funds §6.4)",
+        "body": _ref("DeactivateRequest"), "ok": {"type": "object", "maxProperties": 0}},
+    ("POST", "/reports"): {"summary": "Ask for a fills or account report, CSV or PDF (§7.2)",
+                           "body": _ref("ReportRequest"), "ok": _ref("ReportCreated")},
+    ("GET", "/reports"): {"summary": "The profile's reports, newest first (funds §7.5)",
+                          "ok": _array("Report"),
+                          "query": [_query("profile_id", _UUID), _query("after", _TIME),
+                                    _LIMIT, _query("type", _STR),
+                                    _query("ignore_expired", _BOOL)]},
+    ("GET", "/reports/{report_id}"): {"summary": "One report; file_url once ready (§7.4)",
+                                      "ok": _ref("Report")},
+    ("GET", "/reports/{report_id}/file/{name}"): {
+        "summary": "A ready report's file (its file_url: a capability URL, no signature); "
+                   "text/csv or application/pdf", "ok": {"type": "string"}},
+    ("GET", "/products/volume-summary"): {"summary": "24 h and 30-day volume per product "
+                                                     "(funds §8.1)",
+                                          "ok": _array("VolumeSummary")},
+    ("GET", "/users/self/trailing-volume"): {"summary": "30-day volume per product as of "
+                                                        "midnight UTC (funds §8.3)",
+                                             "ok": _array("TrailingVolume")},
+    ("GET", "/users/{user_id}/trading-volumes"): {
+        "summary": "30-day maker/taker USD volume against the exchange's (funds §8.4)",
+        "ok": _ref("TradingVolumes")},
+    ("GET", "/users/{user_id}/exchange-limits"): {
+        "summary": "Withdrawal limits and what remains of them (funds §8.2)",
+        "ok": _ref("ExchangeLimits")},
+    ("GET", "/oracle"): {"summary": "Deprecated by Coinbase (2025-01-01): always 404",
+                         "ok": {"type": "object"}},
+    ("GET", "/wrapped-assets"): {"summary": "Wrapped assets (funds §8.7)",
+                                 "ok": _obj({"wrapped_assets": _array("WrappedAsset")})},
+    ("GET", "/wrapped-assets/{wrapped_asset_id}"): {"summary": "One wrapped asset (§8.7)",
+                                                    "ok": _ref("WrappedAsset")},
+    ("GET", "/wrapped-assets/{wrapped_asset_id}/conversion-rate"): {
+        "summary": "Units of the underlying per wrapped unit (funds §8.7)",
+        "ok": _obj({"amount": _DECIMAL})},
+    ("POST", "/wrapped-assets/stake-wrap"): {"summary": "Wrap ETH into CBETH at the rate "
+                                                        "(funds §8.7)",
+                                             "body": _ref("StakeWrapRequest"),
+                                             "ok": _ref("StakeWrap")},
+    ("GET", "/wrapped-assets/stake-wrap"): {
+        "summary": "The profile's stake-wraps, newest first (funds §8.7)",
+        "ok": _array("StakeWrap"), "paginated": True,
+        "query": [_query("from", _STR), _query("to", _STR), _query("status", _STR),
+                  *_TIME_CURSORS]},
+    ("GET", "/wrapped-assets/stake-wrap/{stake_wrap_id}"): {
+        "summary": "One stake-wrap (funds §8.7)", "ok": _ref("StakeWrap")},
+})
+_LOAN_SUMMARY = "Loans and margin: 403 for users outside Coinbase's lending program"
+for _path in ("/loans", "/loans/assets", "/loans/interest", "/loans/interest/{loan_id}",
+              "/loans/interest/history/{loan_id}", "/loans/lending-overview",
+              "/loans/loan-preview", "/loans/repayment-preview", "/loans/options",
+              "/margin/auto-loan", "/margin/usdc"):
+    _DETAILS[("GET", _path)] = {"summary": _LOAN_SUMMARY, "ok": {"type": "object"}}
+for _path in ("/loans/open", "/loans/repay-interest", "/loans/repay-principal",
+              "/margin/auto-loan", "/margin/usdc"):
+    _DETAILS[("POST", _path)] = {"summary": _LOAN_SUMMARY, "ok": {"type": "object"}}
 
 _ERRORS_PUBLIC = {"400": "bad request", "404": "not found", "429": "rate limited (§8.3)"}
 _ERRORS_PRIVATE = {"400": "bad request or business reject (§3.3)",

@@ -6,7 +6,20 @@ same list, so a route cannot be served without being described.
 
 from __future__ import annotations
 
-from sandex.api.rest import accounts, market, openapi, orders
+from sandex.api.rest import (
+    accounts,
+    conversions,
+    market,
+    openapi,
+    orders,
+    profiles,
+    reports,
+    volumes,
+)
 from sandex.api.rest.routing import Route
 
-ROUTES: tuple[Route, ...] = (*market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE)
+ROUTES: tuple[Route, ...] = (
+    *market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE,
+    # the account surface (issue 16): conversions, profile writes, reports, volumes
+    *conversions.ROUTES, *profiles.ROUTES, *reports.ROUTES, *volumes.ROUTES,
+)

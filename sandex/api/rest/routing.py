@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sandex.api.http import Response
+from sandex.api.rest.account_config import AccountConfig
 from sandex.auth.keys import ApiKey, Permission
 from sandex.errors import Error
 from sandex.node import Node
@@ -23,6 +24,8 @@ VIEW_OR_TRADE = frozenset({Permission.VIEW, Permission.TRADE})
 """Private reads (§2.1): a key with either permission may read."""
 TRADE = frozenset({Permission.TRADE})
 TRANSFER = frozenset({Permission.TRANSFER})
+MANAGE = frozenset({Permission.MANAGE})
+VIEW_ONLY = frozenset({Permission.VIEW})
 ANY = frozenset(Permission)
 
 
@@ -30,6 +33,7 @@ class Context(Protocol):
     """What a handler uses of the gateway: the node, and the OpenAPI document as bytes."""
 
     node: Node
+    account: AccountConfig  # fee tiers, wrapped assets, reports (the scenario's settings)
 
     @property
     def openapi(self) -> bytes: ...
@@ -70,11 +74,14 @@ class Router:
         return None, {}
 
 
-def authorize(api_key: ApiKey, needed: frozenset[Permission]) -> Error | None:
-    """``Error.FORBIDDEN`` (403, §2.1) unless the key holds one of ``needed``.
+def authorize(api_key: ApiKey, needed: frozenset[Permission],
+              active: bool = True) -> Error | None:
+    """``Error.FORBIDDEN`` (403, §2.1) unless the key holds one of ``needed``. The key of a
+    deactivated profile (``active`` false) holds view only, as Coinbase downgrades it.
 
     An empty set is a programming error and raises ``ValueError``.
     """
     if not needed:
         raise ValueError("authorize() needs at least one permission")
-    return None if not api_key.permissions.isdisjoint(needed) else Error.FORBIDDEN
+    held = api_key.permissions if active else api_key.permissions & VIEW_ONLY
+    return None if not held.isdisjoint(needed) else Error.FORBIDDEN

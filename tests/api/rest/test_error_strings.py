@@ -650,6 +650,136 @@ def test_the_http_layer_texts() -> None:
                   (431, "Request headers too large"), (429, "Too many connections")]
 
 
+# -- the account surface: conversions, profile writes, reports (tests/account) -------------------
+
+@pytest.fixture(scope="module")
+def accounts_venue() -> Iterator[InProcessVenue]:
+    from tests.account.kit import SCENARIO as ACCOUNT_SCENARIO  # USDC, CBETH, a manage key
+    venue = InProcessVenue(ACCOUNT_SCENARIO)
+    yield venue
+    venue.close()
+
+
+@pytest.fixture(scope="module")
+def manager(accounts_venue: InProcessVenue) -> SignedClient:
+    from tests.account.kit import TRADER
+    return accounts_venue.client(TRADER)
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"from": "USD", "to": "BTC", "amount": "1"}, 400, "Invalid conversion pair"),
+    ({"from": "USD", "to": "USD", "amount": "1"}, 400, "Invalid conversion pair"),
+    ({"from": "USD", "to": "USDC", "amount": "0"}, 400, "amount must be a positive number"),
+    ({"from": "USD", "to": "USDC", "amount": "-5"}, 400, "amount must be a positive number"),
+    ({"from": "USD", "to": "USDC", "amount": "abc"}, 400, "amount must be a positive number"),
+    ({"from": "USD", "to": "USDC"}, 400, "amount is required"),
+    ({"to": "USDC", "amount": "1"}, 400, "from is required"),
+    ({"from": 5, "to": "USDC", "amount": "1"}, 400, "Invalid from"),
+    ({"from": "USDC", "to": "USD", "amount": "1000000"}, 400, "Insufficient funds"),
+    ({"from": "USD", "to": "USDC", "amount": "1", "profile_id": BOB_PROFILE}, 403, "Forbidden"),
+])
+def test_conversion_reject(manager: SignedClient, body: dict[str, Any], status: int,
+                           message: str) -> None:
+    rejected(manager, "POST", "/conversions", body, status, message)
+
+
+def test_stake_wrap_reject(manager: SignedClient) -> None:
+    rejected(manager, "POST", "/wrapped-assets/stake-wrap",
+             {"from_currency": "USD", "to_currency": "CBETH", "amount": "1"}, 400,
+             "Invalid conversion pair")
+    rejected(manager, "POST", "/wrapped-assets/stake-wrap",
+             {"from_currency": "ETH", "to_currency": "CBETH", "amount": "100000"}, 400,
+             "Insufficient funds")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "name is required"),
+    ({"name": ""}, "name is required"),
+    ({"name": "default"}, "Invalid profile name"),
+    ({"name": "Margin"}, "Invalid profile name"),
+    ({"name": "x" * 101}, "Invalid profile name"),
+    ({"name": "SAVINGS"}, "Profile name already exists"),
+    ({"name": 7}, "Invalid name"),
+])
+def test_profile_create_reject(manager: SignedClient, body: dict[str, Any],
+                               message: str) -> None:
+    before = manager.get("/profiles").json()
+    rejected(manager, "POST", "/profiles", body, 400, message)
+    assert manager.get("/profiles").json() == before
+
+
+def test_profile_limit_and_deactivation_rules(accounts_venue: InProcessVenue) -> None:
+    from tests.account.kit import SAVINGS_PROFILE, TRADER, TRADER_PROFILE
+    client = InProcessVenue.client(accounts_venue, TRADER)
+    default = f"/profiles/{TRADER_PROFILE}"
+    rejected(client, "PUT", f"{default}/deactivate", {"to": SAVINGS_PROFILE}, 400,
+             "Cannot delete default profile")
+    rejected(client, "PUT", default, {"name": "renamed"}, 400, "Invalid profile name")
+    rejected(client, "PUT", f"/profiles/{SAVINGS_PROFILE}/deactivate",
+             {"to": SAVINGS_PROFILE}, 400, "Invalid to profile")
+    rejected(client, "PUT", f"/profiles/{SAVINGS_PROFILE}/deactivate", {"to": BOB_PROFILE},
+             400, "Invalid to profile")
+    rejected(client, "PUT", f"/profiles/{SAVINGS_PROFILE}/deactivate",
+             {"to": TRADER_PROFILE, "profile_id": TRADER_PROFILE}, 400, "Invalid profile_id")
+    rejected(client, "PUT", f"/profiles/{SAVINGS_PROFILE}/deactivate", {}, 400,
+             "to is required")
+    spare = client.post("/profiles", {"name": "spare"}).json()["id"]
+    assert client.request("PUT", f"/profiles/{spare}/deactivate",
+                          {"to": TRADER_PROFILE}).json() == {}
+    rejected(client, "PUT", f"/profiles/{spare}", {"name": "again"}, 400,
+             "Profile is not active")
+    rejected(client, "PUT", f"/profiles/{spare}/deactivate", {"to": TRADER_PROFILE}, 400,
+             "Profile is not active")
+    rejected(client, "POST", "/profiles/transfer", {"from": TRADER_PROFILE, "to": spare,
+                                                    "currency": "USD", "amount": "1"}, 400,
+             "Profile is not active")
+    active = sum(p["active"] for p in client.get("/profiles").json())
+    for i in range(100 - active):
+        assert client.post("/profiles", {"name": f"p{i}"}).status == 200
+    rejected(client, "POST", "/profiles", {"name": "one-too-many"}, 400,
+             "Maximum number of profiles reached")
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({}, 400, "type is required"),
+    ({"type": "1099k-transaction-history"}, 400, "Invalid report type"),
+    ({"type": "nope"}, 400, "Invalid report type"),
+    ({"type": "fills", "format": "xls"}, 400, "Invalid format"),
+    ({"type": "fills", "fills": "BTC-USD"}, 400, "Invalid fills"),
+    ({"type": "fills", "fills": {"product_id": "NOPE-USD"}}, 400, "Invalid product_id"),
+    ({"type": "account", "account_id": "nope"}, 400, "Invalid account_id"),
+    ({"type": "fills", "start_date": "yesterday"}, 400, "Invalid start_date"),
+    ({"type": "fills", "start_date": "2030-01-01T00:00:00Z",
+      "end_date": "2029-01-01T00:00:00Z"}, 400, "Invalid start_date"),
+    ({"type": "fills", "email": 5}, 400, "Invalid email"),
+    ({"type": "fills", "profile_id": BOB_PROFILE}, 403, "Forbidden"),
+])
+def test_report_reject(manager: SignedClient, body: dict[str, Any], status: int,
+                       message: str) -> None:
+    before = manager.get("/reports").json()
+    rejected(manager, "POST", "/reports", body, status, message)
+    assert manager.get("/reports").json() == before
+
+
+def test_deactivate_with_open_orders(accounts_venue: InProcessVenue,
+                                     manager: SignedClient) -> None:
+    from tests.account.kit import SAVER, SAVINGS_PROFILE, TRADER_PROFILE
+    saver = InProcessVenue.client(accounts_venue, SAVER)
+    order = place(saver, price="10.00", size="1")
+    rejected(manager, "PUT", f"/profiles/{SAVINGS_PROFILE}/deactivate", {"to": TRADER_PROFILE},
+             400, "Profile has open orders")
+    assert saver.delete(f"/orders/{order['id']}").status == 200
+
+
+def test_too_many_reports(accounts_venue: InProcessVenue) -> None:
+    from tests.account.kit import SAVER
+    client = InProcessVenue.client(accounts_venue, SAVER)
+    for _ in range(3):
+        assert client.post("/reports", {"type": "fills", "product_id": "ETH-BTC"}).status == 200
+    rejected(client, "POST", "/reports", {"type": "fills", "product_id": "ETH-BTC"}, 400,
+             "Too many reports being generated")
+
+
 # -- the catalogue is complete --------------------------------------------------------------------
 
 NOT_OVER_REST = {

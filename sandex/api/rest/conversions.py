@@ -1,0 +1,214 @@
+"""Conversions (USD <-> USDC at 1:1) and wrapped assets (cbETH, stake-wrap): funds ref §5, §8.7.
+
+Both move funds inside one profile with a journaled ``Convert``; a stake-wrap's ``to_amount``
+is worked out here at the configured rate, so the journal carries it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandex.api.http import ApiError, Request, Response, json_response
+from sandex.api.rest import wire
+from sandex.api.rest.account_config import RATE18, WrappedAsset
+from sandex.api.rest.pagination import by_created_at, page
+from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
+from sandex.api.shapes import CONVERTIBLE
+from sandex.core import Conversion, Convert, LedgerKind
+from sandex.core.events import Rejected
+from sandex.errors import Error
+from sandex.timefmt import iso, parse_iso
+from sandex.units import AMOUNT_DECIMALS, format_trimmed, format_units, parse_units
+
+FEE_ZERO = "0.0000000000000000"  # fee_amount: Coinbase prints 16 decimals
+
+
+def body_amount(body: dict[str, Any], name: str = "amount") -> int:
+    """A positive amount sent as a JSON number or string (ccxt and copra send numbers)."""
+    value = body.get(name)
+    if value is None:
+        raise ApiError(Error.MISSING_FIELD, name)
+    amount = parse_units(value, AMOUNT_DECIMALS)
+    if amount is None or amount <= 0:
+        raise ApiError(Error.AMOUNT_NOT_POSITIVE)
+    return amount
+
+
+def body_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None or value == "":
+        raise ApiError(Error.MISSING_FIELD, name)
+    if not isinstance(value, str):
+        raise ApiError(Error.INVALID_FIELD, name)
+    return value
+
+
+def own_profile(request: Request, value: object) -> None:
+    """A ``profile_id`` sent must be the key's own (funds ref §7.2): 403 otherwise."""
+    if value is not None and value != request.profile_id:
+        raise ApiError(Error.FORBIDDEN)
+
+
+async def _convert(app: Context, request: Request, from_currency: str, to_currency: str,
+                   from_amount: int, to_amount: int, kind: LedgerKind) -> Conversion:
+    node = app.node
+    conversion_id = node.ids.uuid()
+    events = await node.execute(Convert(
+        time=node.stamp(), profile_id=request.profile_id, conversion_id=conversion_id,
+        from_currency=from_currency, to_currency=to_currency, from_amount=from_amount,
+        to_amount=to_amount, kind=kind.value))
+    if events and type(events[0]) is Rejected:
+        raise ApiError.rejected(events[0])
+    return node.engine.conversions[conversion_id]
+
+
+def conversion_json(c: Conversion) -> dict[str, Any]:
+    return {"id": c.id, "amount": format_units(c.from_amount, AMOUNT_DECIMALS, 8),
+            "from_account_id": wire.account_id(c.profile_id, c.from_currency),
+            "to_account_id": wire.account_id(c.profile_id, c.to_currency),
+            "from": c.from_currency, "to": c.to_currency, "fee_amount": FEE_ZERO,
+            "created_at": iso(c.created_at)}
+
+
+async def create_conversion(app: Context, request: Request) -> Response:
+    body = request.json_object()
+    source = body_text(body, "from").upper()
+    target = body_text(body, "to").upper()
+    amount = body_amount(body)
+    own_profile(request, body.get("profile_id"))
+    if CONVERTIBLE.get(source) != target:
+        raise ApiError(Error.INVALID_CONVERSION_PAIR)
+    conversion = await _convert(app, request, source, target, amount, amount,
+                                LedgerKind.CONVERSION)
+    return json_response(conversion_json(conversion))
+
+
+def _mine(app: Context, request: Request, kind: LedgerKind) -> list[Conversion]:
+    return [c for c in app.node.engine.conversions.values()
+            if c.profile_id == request.profile_id and c.kind is kind]
+
+
+async def get_conversion(app: Context, request: Request, conversion_id: str) -> Response:
+    own_profile(request, request.param("profile_id"))
+    found = app.node.engine.conversions.get(conversion_id)
+    if (found is None or found.profile_id != request.profile_id
+            or found.kind is not LedgerKind.CONVERSION):
+        raise ApiError(Error.NOT_FOUND)
+    return json_response(conversion_json(found))
+
+
+async def list_conversions(app: Context, request: Request) -> Response:
+    own_profile(request, request.param("profile_id"))
+    chunk, headers = page(_mine(app, request, LedgerKind.CONVERSION), by_created_at, request,
+                          parse=parse_iso, render=iso)
+    return json_response([conversion_json(c) for c in chunk], headers=headers)
+
+
+def _thirty_day(app: Context, request: Request, source: str) -> int:
+    since = app.node.now() - 30 * 86_400_000_000
+    return sum(c.from_amount for c in _mine(app, request, LedgerKind.CONVERSION)
+               if c.from_currency == source and c.created_at >= since)
+
+
+async def conversion_fees(app: Context, request: Request) -> Response:
+    """The union of the two documented shapes (funds ref §5.5): the fee is 0 on sandex."""
+    currencies = app.node.engine.currencies
+    rows = []
+    for source, target in sorted(CONVERTIBLE.items()):
+        if source in currencies and target in currencies:
+            volume = format_units(_thirty_day(app, request, source), AMOUNT_DECIMALS, 8)
+            rows.append({"from_currency": source, "to_currency": target, "fee_rate": "0",
+                         "min_fee_rate": "0", "thirty_day_volume": volume,
+                         "thirty_day_net_volume": volume, "available_credit": "0",
+                         "fee_tiers": [{"from_amount": "0", "to_amount": "0",
+                                        "fee_rate": "0"}]})
+    return json_response(rows)
+
+
+# -- wrapped assets -----------------------------------------------------------------------------
+def _asset(app: Context, asset_id: str) -> WrappedAsset:
+    asset = app.account.wrapped(asset_id)
+    if asset is None:
+        raise ApiError(Error.NOT_FOUND)
+    return asset
+
+
+def asset_json(asset: WrappedAsset) -> dict[str, str]:
+    return {"id": asset.id, "circulating_supply": asset.circulating_supply,
+            "total_supply": asset.total_supply,
+            "conversion_rate": format_units(asset.conversion_rate, RATE18),
+            "apy": asset.apy, "redeem_time_estimate_days": asset.redeem_time_estimate_days}
+
+
+async def list_wrapped(app: Context, request: Request) -> Response:
+    return json_response({"wrapped_assets": [asset_json(a) for a in app.account.wrapped_assets]})
+
+
+async def get_wrapped(app: Context, request: Request, wrapped_asset_id: str) -> Response:
+    return json_response(asset_json(_asset(app, wrapped_asset_id)))
+
+
+async def conversion_rate(app: Context, request: Request, wrapped_asset_id: str) -> Response:
+    rate = _asset(app, wrapped_asset_id).conversion_rate
+    return json_response({"amount": format_units(rate, RATE18)})
+
+
+def stake_wrap_json(c: Conversion, app: Context) -> dict[str, Any]:
+    asset = app.account.wrapped(c.to_currency)
+    rate = format_units(asset.conversion_rate, RATE18) if asset is not None else None
+    return {"id": c.id, "from_amount": format_trimmed(c.from_amount, AMOUNT_DECIMALS),
+            "to_amount": format_trimmed(c.to_amount, AMOUNT_DECIMALS),
+            "from_account_id": wire.account_id(c.profile_id, c.from_currency),
+            "to_account_id": wire.account_id(c.profile_id, c.to_currency),
+            "from_currency": c.from_currency, "to_currency": c.to_currency,
+            "status": "completed", "conversion_rate": rate, "created_at": iso(c.created_at),
+            "completed_at": iso(c.created_at), "canceled_at": None}
+
+
+async def create_stake_wrap(app: Context, request: Request) -> Response:
+    """ETH -> CBETH at once, ``to_amount = from_amount / conversion_rate`` (truncated)."""
+    body = request.json_object()
+    source = body_text(body, "from_currency").upper()
+    target = body_text(body, "to_currency").upper()
+    amount = body_amount(body)
+    asset = app.account.wrapped(target)
+    if asset is None or asset.underlying != source:
+        raise ApiError(Error.INVALID_CONVERSION_PAIR)
+    to_amount = amount * 10**RATE18 // asset.conversion_rate
+    wrap = await _convert(app, request, source, target, amount, to_amount,
+                          LedgerKind.STAKE_WRAP)
+    return json_response(stake_wrap_json(wrap, app))
+
+
+async def list_stake_wraps(app: Context, request: Request) -> Response:
+    wraps = _mine(app, request, LedgerKind.STAKE_WRAP)
+    source, target = request.param("from"), request.param("to")
+    wraps = [w for w in wraps if (not source or w.from_currency == source.upper())
+             and (not target or w.to_currency == target.upper())]
+    status = request.param("status")
+    if status and status != "completed":
+        wraps = []
+    chunk, headers = page(wraps, by_created_at, request, parse=parse_iso, render=iso)
+    return json_response([stake_wrap_json(w, app) for w in chunk], headers=headers)
+
+
+async def get_stake_wrap(app: Context, request: Request, stake_wrap_id: str) -> Response:
+    found = app.node.engine.conversions.get(stake_wrap_id)
+    if (found is None or found.profile_id != request.profile_id
+            or found.kind is not LedgerKind.STAKE_WRAP):
+        raise ApiError(Error.NOT_FOUND)
+    return json_response(stake_wrap_json(found, app))
+
+
+ROUTES = [
+    Route("POST", "/conversions", create_conversion, TRADE),
+    Route("GET", "/conversions/fees", conversion_fees, VIEW_OR_TRADE),
+    Route("GET", "/conversions", list_conversions, VIEW_OR_TRADE),
+    Route("GET", "/conversions/{conversion_id}", get_conversion, VIEW_OR_TRADE),
+    Route("GET", "/wrapped-assets", list_wrapped),
+    Route("POST", "/wrapped-assets/stake-wrap", create_stake_wrap, TRADE),
+    Route("GET", "/wrapped-assets/stake-wrap", list_stake_wraps, VIEW_OR_TRADE),
+    Route("GET", "/wrapped-assets/stake-wrap/{stake_wrap_id}", get_stake_wrap, VIEW_OR_TRADE),
+    Route("GET", "/wrapped-assets/{wrapped_asset_id}", get_wrapped),
+    Route("GET", "/wrapped-assets/{wrapped_asset_id}/conversion-rate", conversion_rate),
+]

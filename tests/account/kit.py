@@ -1,0 +1,20 @@
+"""The account surface's test venue (``scenario.toml`` here) and its credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCENARIO = Path(__file__).parent / "scenario.toml"
+
+TRADER = ("acc00000000000000000000000000001",
+          "YWNjb3VudC10cmFkZXItc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVm", "accpass")
+VIEWER = ("acc00000000000000000000000000003",
+          "YWNjb3VudC12aWV3ZXItc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVm", "viewpass")
+SAVER = ("acc00000000000000000000000000002",
+         "YWNjb3VudC1zYXZpbmdzLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2Rl", "savepass")
+BOB = ("acc0000000000000000000000000b0b0",
+       "YWNjb3VudC1ib2Itc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEy", "bobpass")
+TRADER_PROFILE = "acc00000-0000-4000-8000-000000000001"
+SAVINGS_PROFILE = "acc00000-0000-4000-8000-0000000000a2"
+BOB_PROFILE = "acc00000-0000-4000-8000-000000000b0b"
+TRADER_USER = "acc000000000000000000001"
