@@ -147,6 +147,18 @@ class HtmlResponse(Response):
     __slots__ = ()
 
 
+class FileResponse(Response):
+    """A file of the web page (``sandex.api.ui``): its own type and headers, nothing of the
+    API's (no ``no-store``, no CORS)."""
+
+    __slots__ = ("content_type",)
+
+    def __init__(self, body: bytes, content_type: bytes, status: int = 200,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(body, status, headers)
+        self.content_type = content_type
+
+
 def json_response(data: Any, status: int = 200,
                   headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     return Response(encode(data), status, headers)
@@ -204,6 +216,8 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
             return
         if isinstance(response, HtmlResponse):
             headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
+        elif isinstance(response, FileResponse):
+            headers = [(b"content-type", response.content_type)]
     headers = headers + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
