@@ -221,6 +221,11 @@ def test_desktop_fits_and_keyboard_reaches_every_control(page, venue):
                                   "document.activeElement.dataset.granularity || ''"))
     assert {"product", "book-tick", "60", "86400", "key", "secret", "passphrase", "remember",
             "admin-token"} <= reached
+    sign_in(view, ALICE)  # the order form and the private tables fit too
+    view.wait_for_selector("#private:not([hidden])")
+    assert view.evaluate("document.scrollingElement.scrollWidth") <= 1280
+    box = view.locator("#o-submit").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280 and box["y"] < 800
 
 
 def test_phone_width_is_usable(browser, venue, request):
@@ -231,6 +236,11 @@ def test_phone_width_is_usable(browser, venue, request):
             box = view.locator(selector).bounding_box()
             assert box is not None and box["width"] > 50, selector
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+        sign_in(view, ALICE)
+        view.wait_for_selector("#private:not([hidden])")
+        assert view.evaluate("document.scrollingElement.scrollWidth") <= 390
+        box = view.locator("#o-submit").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
         view.click("#granularity button[data-granularity='300']")
         assert view.get_attribute("#granularity button[data-granularity='300']",
                                   "aria-pressed") == "true"

@@ -125,7 +125,8 @@ export class Ladder {
   }
 }
 
-// Cumulative size against price, bids left of the mid, asks right; 60 levels a side at most.
+// Cumulative size against price, bids left of the mid, asks right (60 levels a side at most),
+// over mid ± 2.5 × the median level distance, so one far order does not flatten the rest.
 export function drawDepth(canvas, book) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
@@ -136,21 +137,31 @@ export function drawDepth(canvas, book) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, width, height);
-  const bids = book.levels("buy", 60);
-  const asks = book.levels("sell", 60);
+  const bids = book.levels("buy", 60).map(([p, s]) => [Number(p), Number(s)]);
+  const asks = book.levels("sell", 60).map(([p, s]) => [Number(p), Number(s)]);
   if (!bids.length && !asks.length) return;
+  const mid = bids.length && asks.length ? (bids[0][0] + asks[0][0]) / 2
+    : (bids[0] || asks[0])[0];
+  const distances = [...bids, ...asks].map(([p]) => Math.abs(p - mid)).sort((a, b) => a - b);
+  const half = Math.max(2.5 * distances[Math.floor(distances.length / 2)],
+    1.25 * distances[distances.length - 1] * (distances.length < 3 ? 1 : 0), 1e-12);
+  const lo = mid - half;
+  const hi = mid + half;
   const steps = (levels) => {
     let total = 0;
-    return levels.map(([p, s]) => [Number(p), (total += Number(s))]);
+    const out = [];
+    for (const [p, s] of levels) {
+      if (p < lo || p > hi) break;
+      out.push([p, (total += s)]);
+    }
+    return out;
   };
   const b = steps(bids);
   const a = steps(asks);
-  const lo = b.length ? b[b.length - 1][0] : a[0][0];
-  const hi = a.length ? a[a.length - 1][0] : b[0][0];
-  const top = Math.max(b.length ? b[b.length - 1][1] : 0, a.length ? a[a.length - 1][1] : 0);
-  const x = (p) => (hi === lo ? width / 2 : ((p - lo) / (hi - lo)) * (width - 2) + 1);
+  const top = Math.max(b.length ? b[b.length - 1][1] : 0, a.length ? a[a.length - 1][1] : 0, 1e-12);
+  const x = (p) => ((p - lo) / (hi - lo)) * (width - 2) + 1;
   const y = (v) => height - 14 - (v / top) * (height - 20);
-  for (const [points, color] of [[b, "38,166,154"], [a, "239,83,80"]]) {
+  for (const [points, color, edge] of [[b, "38,166,154", lo], [a, "239,83,80", hi]]) {
     if (!points.length) continue;
     ctx.beginPath();
     ctx.moveTo(x(points[0][0]), y(0));
@@ -160,7 +171,8 @@ export function drawDepth(canvas, book) {
       ctx.lineTo(x(p), y(v));
       last = v;
     }
-    ctx.lineTo(x(points[points.length - 1][0]), y(0));
+    ctx.lineTo(x(edge), y(last));
+    ctx.lineTo(x(edge), y(0));
     ctx.closePath();
     ctx.fillStyle = `rgba(${color},0.25)`;
     ctx.strokeStyle = `rgb(${color})`;
@@ -169,7 +181,11 @@ export function drawDepth(canvas, book) {
   }
   ctx.fillStyle = "#8a93a6";
   ctx.font = "11px sans-serif";
-  ctx.fillText(String(lo), 2, height - 2);
-  const label = String(hi);
-  ctx.fillText(label, width - ctx.measureText(label).width - 2, height - 2);
+  const digits = Math.max(0, Math.min(8, 2 - Math.floor(Math.log10(half))));
+  const labels = [[lo, 2], [mid, width / 2], [hi, width - 2]];
+  for (const [value, at] of labels) {
+    const text = value.toFixed(digits);
+    const w = ctx.measureText(text).width;
+    ctx.fillText(text, at === 2 ? 2 : at === width - 2 ? at - w : at - w / 2, height - 2);
+  }
 }

@@ -11,6 +11,7 @@ export class Feed {
     this.ws = null;
     this.retry = 250;
     this.received = 0; // messages, for the benchmark
+    this.closes = 0; // connections lost (a slow page would be cut off by the venue)
   }
 
   on(type, handler) {
@@ -35,6 +36,7 @@ export class Feed {
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
+      this.closes += 1;
       this.onStatus("closed", event.code === 1012 ? "venue restored" : `code ${event.code}`);
       setTimeout(() => this.connect(), this.retry);
       this.retry = Math.min(this.retry * 2, 5000);
