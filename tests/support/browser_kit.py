@@ -33,6 +33,9 @@ def why_no_browser() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "no browser tests: the playwright package is missing (pip install -e '.[test]')"
+    if os.environ.get(CHROMIUM_VARIABLE) and chromium_path() is None:
+        return f"no browser tests: {CHROMIUM_VARIABLE}={os.environ[CHROMIUM_VARIABLE]} is not " \
+               "an executable"
     if chromium_path() is None:
         return ("no browser tests: no chromium on PATH (make test installs it with apt when "
                 "run as root: apt-get install -y chromium)")

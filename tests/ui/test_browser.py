@@ -184,6 +184,37 @@ def test_form_order_in_open_orders_rest_and_hold_then_cancel_button(page, venue)
     assert view.locator("#fills tbody tr").first.locator("td").nth(3).text_content() == "1234.56"
 
 
+def test_stop_order_from_the_form_and_cancel_all(page, venue):
+    """A stop-limit placed with the form is on record as REST has it; Cancel all cancels the
+    resting limit orders and, as on Coinbase, leaves the untriggered stop (the page agrees)."""
+    alice = RawClient(venue.port, ALICE)
+    view = page.page
+    sign_in(view, ALICE)
+    view.wait_for_selector("#account:not([hidden])")
+    view.select_option("#product", "ETH-BTC")
+    resting = [alice.post("/orders", {"product_id": "ETH-BTC", "side": "buy", "price": price,
+                                      "size": "1"}).json()["id"] for price in ("0.01", "0.02")]
+    view.select_option("#o-type", "stop-limit")
+    view.select_option("#o-stop", "entry")
+    view.fill("#o-stop-price", "0.09")
+    stop_id = place_from_form(view, type="stop-limit", price="0.095", size="2")
+    stop = alice.get(f"/orders/{stop_id}").json()
+    assert (stop["product_id"], stop["type"], stop["stop"], stop["stop_price"], stop["price"],
+            stop["size"]) == ("ETH-BTC", "limit", "entry", "0.09000000", "0.09500000",
+                              "2.00000000")
+    rows = view.locator("#orders tbody tr")
+    assert eventually(lambda: {rows.nth(i).get_attribute("data-order-id")
+                               for i in range(rows.count())} >= {*resting, stop_id})
+    view.click("#cancel-all")
+    eventually(lambda: rows.count() == 1)
+    assert rows.first.get_attribute("data-order-id") == stop_id
+    assert "stop entry 0.09" in rows.first.text_content()  # type: ignore[operator]
+    left = alice.get("/orders?product_id=ETH-BTC").json()
+    assert [o["id"] for o in left] == [stop_id]
+    for order_id in resting:
+        assert alice.get(f"/orders/{order_id}").status == 404  # canceled unfilled: purged
+
+
 def test_wrong_secret_shows_invalid_signature(page, venue):
     page.allow(r"status of 401")  # the browser logs the refused request itself
     sign_in(page.page, (ALICE[0], WRONG_SECRET, ALICE[2]))

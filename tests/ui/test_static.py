@@ -29,10 +29,11 @@ def get(server: Server, path: str, headers: dict[str, str] | None = None
             response.read())
 
 
-def raw(server: Server, target: str) -> tuple[int, bytes]:
+def raw(server: Server, target: str, method: str = "GET") -> tuple[int, bytes]:
     """A request line sent as given (no client normalises ``..`` or ``%2e``)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                     .encode())
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -71,6 +72,18 @@ def test_etag_answers_304_and_gzip_is_the_same_bytes(server):
     assert zipped["vary"] == "accept-encoding"
     assert gzip.decompress(packed) == (UI / VENDOR).read_bytes()
     assert len(packed) < len(gzip.decompress(packed)) // 2
+
+
+def test_head_answers_the_headers_only(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("HEAD", "/ui/style.css")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("content-length") == str((UI / "style.css").stat().st_size)
+    assert response.read() == b""
+    conn.request("GET", "/ui/favicon.svg")  # the same connection: nothing was left unread
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, (UI / "favicon.svg").read_bytes())
 
 
 def test_ui_without_slash_redirects_to_the_page(server):

@@ -145,7 +145,7 @@ export function drawDepth(canvas, book) {
   const distances = [...bids, ...asks].map(([p]) => Math.abs(p - mid)).sort((a, b) => a - b);
   const half = Math.max(2.5 * distances[Math.floor(distances.length / 2)],
     1.25 * distances[distances.length - 1] * (distances.length < 3 ? 1 : 0), 1e-12);
-  const lo = mid - half;
+  const lo = Math.max(0, mid - half);
   const hi = mid + half;
   const steps = (levels) => {
     let total = 0;

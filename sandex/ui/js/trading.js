@@ -4,6 +4,7 @@
 import { $, fillTable, h, timeOf, trim } from "./dom.js";
 
 const STORE = "sandex.credentials";
+const REFRESH_GAP_MS = 1000;
 
 export class Trading {
   constructor(api, feed, products, getProduct) {
@@ -12,6 +13,7 @@ export class Trading {
     this.products = products; // all product ids (the user channel covers them all)
     this.getProduct = getProduct;
     this.timer = null;
+    this.refreshed = 0;
     $("signin").addEventListener("submit", (event) => {
       event.preventDefault();
       this.signIn($("key").value, $("secret").value, $("passphrase").value, $("remember").checked);
@@ -136,15 +138,19 @@ export class Trading {
     this.refresh().catch(() => {});
   }
 
+  // At most one refresh a second however busy the profile is: the page's private requests
+  // count against the profile's rate limit, which its bot shares.
   refreshSoon() {
     if (this.timer) return;
+    const wait = Math.max(0, this.refreshed + REFRESH_GAP_MS - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.refresh().catch((error) => { $("orders-error").textContent = error.message; });
-    }, 150);
+    }, wait);
   }
 
   async refresh() {
+    this.refreshed = Date.now();
     const product = this.getProduct();
     const [accounts, orders, fills] = await Promise.all([
       this.api.private("GET", "/accounts"),
