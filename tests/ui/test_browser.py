@@ -237,6 +237,31 @@ def test_form_order_error_is_coinbase_text(page, venue):
     assert view.text_content("#order-error") == "Insufficient funds"
 
 
+def test_snapshot_saved_and_restored_from_the_page(page, venue):
+    """Save a snapshot, rest an order, restore from the page: REST no longer knows the order,
+    the feed (closed with 1012 by the restore) is back and the ladder has lost the level."""
+    view = page.page
+    view.select_option("#product", "ETH-USD")
+    view.fill("#admin-token", TOKEN)
+    view.click("#admin-signin button")
+    view.fill("#snapshot-name", "ui-before")
+    view.click("#admin button:text('Save')")
+    restore = view.locator("#admin tr[data-snapshot=ui-before] button:text('Restore')")
+    restore.wait_for()
+    bob = RawClient(venue.port, BOB)
+    order = bob.post("/orders", {"product_id": "ETH-USD", "side": "buy", "price": "1111.11",
+                                 "size": "0.5"}).json()
+    assert eventually(lambda: ["1111.11", "0.5"] in ladder(view)["bids"])
+    restore.click()
+    view.wait_for_function("() => /venue restored/.test("
+                           "document.getElementById('feed-status').textContent)")
+    view.wait_for_function("() => document.getElementById('feed-status').textContent"
+                           " === 'feed: open'")
+    assert bob.get(f"/orders/{order['id']}").status == 404
+    assert eventually(lambda: ladder(view) == rest_book(bob, "ETH-USD"))
+    assert ["1111.11", "0.5"] not in ladder(view)["bids"]
+
+
 def test_desktop_fits_and_keyboard_reaches_every_control(page, venue):
     view = page.page
     for selector in ["#bids", "#asks", "#candles", "#depth", "#signin button", "#tape"]:

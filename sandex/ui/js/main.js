@@ -15,9 +15,13 @@ const PUBLIC_CHANNELS = ["level2_batch", "matches", "ticker"];
 async function start() {
   const api = new Api();
   const status = $("feed-status");
+  let lost = false;
+  let reload = () => {};
   const feed = new Feed(api, (state, detail) => {
     status.textContent = `feed: ${state}${detail ? ` (${detail})` : ""}`;
     status.className = `status ${state === "open" ? "ok" : state === "closed" ? "bad" : ""}`;
+    if (state === "closed") lost = true;
+    if (state === "open" && lost) reload(); // e.g. after a snapshot restore: read it all again
   });
   const products = (await api.get("/products")).sort((a, b) => a.id.localeCompare(b.id));
   const picker = $("product");
@@ -92,6 +96,11 @@ async function start() {
   feed.connect();
   await choose();
   const trading = new Trading(api, feed, products.map((p) => p.id), () => product);
+  reload = () => {
+    lost = false;
+    choose().catch(() => {});
+    if (api.creds) trading.refresh().catch(() => {});
+  };
   const controls = new Controls(api);
   window.sandexPage = { api, feed, book, ladder, candles, tape, trading, controls };
   document.body.dataset.ready = "true";
