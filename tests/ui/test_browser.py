@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 
 from sandex.cli import ADMIN_TOKEN_VARIABLE
+from tests.support.browser_kit import why_no_browser
 from tests.support.clients_kit import FEE_TAKER, WRONG_SECRET, make_ccxt
 from tests.support.rest_kit import ALICE, BOB, RawClient, Server, start_server
 from tests.ui.conftest import Watched, open_page
+
+if (_no_browser := why_no_browser()) is not None:  # one line in the summary, not one a test
+    pytest.skip(_no_browser, allow_module_level=True)
 
 TOKEN = "ui-test-admin-token"
 ROWS = 14  # levels a side on the page's ladder
