@@ -15,7 +15,7 @@ import pytest
 from sandex.cli import ADMIN_TOKEN_VARIABLE
 from tests.support.browser_kit import why_no_browser
 from tests.support.clients_kit import FEE_TAKER, WRONG_SECRET, make_ccxt
-from tests.support.rest_kit import ALICE, BOB, RawClient, Server, start_server
+from tests.support.rest_kit import ALICE, BOB, SCENARIO, RawClient, Server, start_server
 from tests.ui.conftest import Watched, open_page
 
 if (_no_browser := why_no_browser()) is not None:  # one line in the summary, not one a test
@@ -219,6 +219,27 @@ def test_stop_order_from_the_form_and_cancel_all(page, venue):
         assert alice.get(f"/orders/{order_id}").status == 404  # canceled unfilled: purged
 
 
+def test_credentials_stay_in_the_tab_only_when_asked(page, venue):
+    view = page.page
+    sign_in(view, ALICE)
+    view.wait_for_selector("#account:not([hidden])")
+    assert view.evaluate("sessionStorage.length + localStorage.length") == 0
+    view.reload()
+    view.wait_for_selector("body[data-ready=true]")
+    assert view.is_hidden("#account")  # kept in memory only: a reload forgets it
+    view.check("#remember")
+    sign_in(view, ALICE)
+    view.wait_for_selector("#account:not([hidden])")
+    assert view.evaluate("localStorage.length") == 0
+    view.reload()
+    view.wait_for_selector("#account:not([hidden])")
+    assert view.text_content("#who") == ALICE[0]
+    view.click("#signout")
+    assert view.evaluate("sessionStorage.length") == 0
+    assert view.is_hidden("#account") and view.is_visible("#signin")
+    assert view.context.cookies() == []
+
+
 def test_wrong_secret_shows_invalid_signature(page, venue):
     page.allow(r"status of 401")  # the browser logs the refused request itself
     sign_in(page.page, (ALICE[0], WRONG_SECRET, ALICE[2]))
@@ -264,6 +285,36 @@ def test_snapshot_saved_and_restored_from_the_page(page, venue):
     assert bob.get(f"/orders/{order['id']}").status == 404
     assert eventually(lambda: ladder(view) == rest_book(bob, "ETH-USD"))
     assert ["1111.11", "0.5"] not in ladder(view)["bids"]
+
+
+def test_signing_on_the_venue_clock_when_the_venue_checks_it(browser, request, tmp_path):
+    """A venue frozen in 2024 that checks signatures against its own clock: the page's first
+    signature (browser time) is refused as expired, so it signs on `GET /time` from then on,
+    the user feed's subscription too (the order's `done` refreshes the table)."""
+    scenario = tmp_path / "venue-clock.toml"
+    scenario.write_text(SCENARIO.read_text() + '\n[clock]\nmode = "virtual"\n'
+                        'start = "2024-01-01T00:00:00Z"\nrate = 0\nauth_window = "venue"\n')
+    server = start_server(scenario=scenario)
+    try:
+        with open_page(browser, request, server) as watched:
+            watched.allow(r"status of 401")  # the first, expired, signature
+            view = watched.page
+            sign_in(view, ALICE)
+            view.wait_for_selector("#account:not([hidden])")
+            order_id = place_from_form(view, price="1000", size="0.25")
+            row = view.locator(f"#orders tr[data-order-id='{order_id}']")
+            row.wait_for()
+            assert row.locator("td").nth(8).text_content() == "00:00:00"  # venue time
+            bob = RawClient(server.port, BOB)
+            bob.clock = lambda: 1704067200.0  # 2024-01-01T00:00:00Z: the frozen venue's now
+            assert bob.post("/orders", {"product_id": "BTC-USD", "side": "sell",
+                                        "price": "1000", "size": "0.25"}).status == 200
+            row.wait_for(state="detached")  # filled: the user feed told the page
+            fills = view.locator("#fills tbody tr")
+            fills.first.wait_for()
+            assert fills.first.locator("td").nth(4).text_content() == "0.25"
+    finally:
+        server.stop()
 
 
 def test_desktop_fits_and_keyboard_reaches_every_control(page, venue):
