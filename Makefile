@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 
-.PHONY: test run lint bench bench-journal crash-test clean
+.PHONY: test run lint bench bench-journal bench-ui crash-test clean browser ui-assets ui-screenshot
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --no-deps 'cbpro==1.1.4'
 	touch $(RUN_STAMP) $(TEST_STAMP)
 
-test: $(TEST_STAMP)
-	$(PY) -m ruff check sandex tests bench
+# The browser tests drive Debian's chromium (tests/ui): installed with apt when run as root
+# (CI); anywhere else without it they are skipped, and pytest's summary says why.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests (apt-get install -y chromium)"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+		echo "could not install chromium: the browser tests will be skipped"; \
+	fi
+
+test: $(TEST_STAMP) browser
+	$(PY) -m ruff check sandex tests bench scripts
 	$(PY) -m mypy
 	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 	$(PY) -m pytest -n 2 -p no:cacheprovider
@@ -35,7 +45,7 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/sandex serve $(ARGS)
 
 lint: $(TEST_STAMP)
-	$(PY) -m ruff check sandex tests bench
+	$(PY) -m ruff check sandex tests bench scripts
 	$(PY) -m mypy
 	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 
@@ -44,6 +54,18 @@ bench: $(TEST_STAMP)
 
 bench-journal: $(TEST_STAMP)
 	$(PY) bench/journal.py
+
+# The page under a 500 messages/s feed in headless Chromium: make bench-ui ARGS="--seconds 600"
+bench-ui: $(TEST_STAMP) browser
+	$(PY) bench/ui_feed.py $(ARGS)
+
+# Re-fetch the page's chart library (pinned version and sha256 in the script).
+ui-assets:
+	$(PYTHON) scripts/fetch_ui_assets.py
+
+# docs/ui.png: the page against a demo venue, in headless Chromium.
+ui-screenshot: $(TEST_STAMP) browser
+	$(PY) scripts/ui_screenshot.py
 
 # kill -9 a busy server 100 times and check what survived (a few rounds run in `make test`).
 crash-test: $(TEST_STAMP)

@@ -17,6 +17,7 @@ def banner(host: str, port: int, data_dir: Path | None, position: int,
     lines = [f"sandex {__version__} ready",
              f"  REST       {rest}",
              f"  feed       {feed}",
+             f"  web page   {rest}/ui/",
              f"  data       {where}, journal position {position}"]
     if data_dir is None:
         lines.append(f"  admin      {program} profile list --url {rest} --token {admin_token}")

@@ -35,6 +35,7 @@ from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
+from sandex.api.ui import UiFiles, is_ui
 from sandex.core import REPLAY_PROFILE_ID, Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
@@ -201,12 +202,16 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
          access: AccessLog | None = None) -> ASGIApp:
     """The one ASGI app of the port: WebSocket to the feed (§9.1), ``/admin/...`` to the admin
-    gateway, every other HTTP request to REST; ``access`` logs each HTTP request."""
+    gateway, ``/ui/...`` to the web page's files, every other HTTP request to REST; ``access``
+    logs each HTTP request."""
+    ui = UiFiles()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            handle = admin if scope["path"].startswith(ADMIN_PREFIX) else rest.handle
+            path = scope["path"]
+            handle = (admin if path.startswith(ADMIN_PREFIX) else ui if is_ui(path)
+                      else rest.handle)
             await respond(scope, receive, send, handle, access)
         elif kind == "websocket":
             await feed(scope, receive, send)

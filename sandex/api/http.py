@@ -148,13 +148,14 @@ class HtmlResponse(Response):
 
 
 class FileResponse(Response):
-    """A file (a report): its own content type, downloaded as ``filename``."""
+    """A file (the web page's, ``sandex.api.ui``; a report's): its own type and the headers
+    given, nothing of the API's (no ``no-store``, no CORS) unless given."""
 
     __slots__ = ("content_type",)
 
-    def __init__(self, body: bytes, content_type: bytes, filename: str) -> None:
-        super().__init__(body, 200, [(b"content-disposition",
-                                      f'attachment; filename="{filename}"'.encode())])
+    def __init__(self, body: bytes, content_type: bytes, status: int = 200,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(body, status, headers)
         self.content_type = content_type
 
 
@@ -216,7 +217,7 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
         if isinstance(response, HtmlResponse):
             headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
         elif isinstance(response, FileResponse):
-            headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
+            headers = [(b"content-type", response.content_type)]
     headers = headers + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})

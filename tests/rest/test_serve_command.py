@@ -25,11 +25,12 @@ def test_default_serve_prints_working_demo_credentials(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         lines = read_banner(process)
-        assert lines[:3] == ["sandex 0.1.0 ready", f"  REST       http://127.0.0.1:{port}",
-                             f"  feed       ws://127.0.0.1:{port}"]
-        assert lines[3].startswith(f"  data       {data}, journal position ")  # the scenario
-        assert lines[4] == f"  admin      sandex profile list --data-dir {data}"
-        fields = dict(line.split() for line in lines[6:9])
+        assert lines[:4] == ["sandex 0.1.0 ready", f"  REST       http://127.0.0.1:{port}",
+                             f"  feed       ws://127.0.0.1:{port}",
+                             f"  web page   http://127.0.0.1:{port}/ui/"]
+        assert lines[4].startswith(f"  data       {data}, journal position ")  # the scenario
+        assert lines[5] == f"  admin      sandex profile list --data-dir {data}"
+        fields = dict(line.split() for line in lines[7:10])
         creds = (fields["key"], fields["secret"], fields["passphrase"])
         assert creds[2] == "sandexdemo"
         deadline = time.monotonic() + 20

@@ -222,7 +222,10 @@ async def download(app: Context, request: Request, report_id: str, name: str) ->
     title = f"{report.type} report {report.id}"
     body = await asyncio.to_thread(render, report.format, title, columns, lines,
                                    report.created_at)
-    return FileResponse(body, CONTENT_TYPES[report.format], f"{report.id}.{report.format}")
+    disposition = f'attachment; filename="{report.id}.{report.format}"'.encode()
+    return FileResponse(body, CONTENT_TYPES[report.format],
+                        headers=[(b"content-disposition", disposition),
+                                 (b"cache-control", b"no-store")])
 
 
 ROUTES = [
