@@ -90,6 +90,17 @@ class Error(Enum):
         "Count of aggregations requested exceeds 300",
     )  # §6.6
 
+    # -- deposits, withdrawals and the address book (REST; docs/compatibility.md "Funds") ------
+    AMOUNT_NOT_POSITIVE = (400, "amount must be a positive number")  # GUESS (funds §1.7)
+    INVALID_CURRENCY = (400, "Invalid currency")  # GUESS (funds §1.7)
+    INVALID_PAYMENT_METHOD = (400, "Invalid payment_method_id")  # GUESS (funds §4.2)
+    PAYMENT_METHOD_NO_DEPOSIT = (400, "Payment method cannot be used for deposits")  # GUESS
+    PAYMENT_METHOD_NO_WITHDRAW = (400, "Payment method cannot be used for withdrawals")  # GUESS
+    FIAT_ADDRESS = (400, "Cannot generate address for fiat currency")  # GUESS (funds §3.2)
+    INVALID_NETWORK = (400, "Invalid network")  # GUESS (funds §3.2)
+    DESTINATION_TAG_REQUIRED = (400, "destination_tag is required")  # GUESS (funds §4.4)
+    BELOW_MIN_WITHDRAWAL = (400, "amount is below the minimum withdrawal amount")  # GUESS
+
     # -- authentication (REST), in check order §2.5 ---------------------------------------------
     UNAUTHORIZED = (401, "Unauthorized.")  # §2.5 (no credentials on a private route)
     HEADER_REQUIRED = (400, "CB-ACCESS-{} header is required")  # §2.5 GUESS

@@ -4,6 +4,7 @@ No I/O, clock, randomness, asyncio, SQL or JSON. See ``docs/architecture.md``.
 """
 
 from sandex.core.commands import (
+    AddAddress,
     AddCurrency,
     AddProduct,
     AdvanceClock,
@@ -12,6 +13,7 @@ from sandex.core.commands import (
     CancelOrder,
     Command,
     CreateProfile,
+    DeleteAddress,
     Deposit,
     EndReplay,
     PlaceOrder,
@@ -29,12 +31,15 @@ from sandex.core.commands import (
     SetProductStatus,
     SetVenue,
     StartReplay,
+    StartTransfer,
     Transfer,
     Withdraw,
 )
 from sandex.core.engine import Engine
 from sandex.core.events import (
     Activated,
+    AddressAdded,
+    AddressDeleted,
     Changed,
     ClockAdvanced,
     CurrencyAdded,
@@ -49,6 +54,8 @@ from sandex.core.events import (
     ProfileCreated,
     Received,
     Rejected,
+    TransferCompleted,
+    TransferStarted,
 )
 from sandex.core.invariants import check_invariants, state_hash
 from sandex.core.model import (
@@ -62,6 +69,7 @@ from sandex.core.model import (
     LedgerKind,
     Order,
     OrderType,
+    PendingTransfer,
     ProductStatus,
     Profile,
     Side,
@@ -78,8 +86,11 @@ __all__ = [
     "REPLAY_PROFILE_ID",
     "Account",
     "Activated",
+    "AddAddress",
     "AddCurrency",
     "AddProduct",
+    "AddressAdded",
+    "AddressDeleted",
     "AdvanceClock",
     "AnyCommand",
     "CancelAfter",
@@ -92,6 +103,7 @@ __all__ = [
     "CreateProfile",
     "Currency",
     "CurrencyAdded",
+    "DeleteAddress",
     "Deposit",
     "Done",
     "DoneReason",
@@ -106,6 +118,7 @@ __all__ = [
     "Opened",
     "Order",
     "OrderType",
+    "PendingTransfer",
     "PlaceOrder",
     "Product",
     "ProductStatus",
@@ -129,11 +142,14 @@ __all__ = [
     "SetVenue",
     "Side",
     "StartReplay",
+    "StartTransfer",
     "Status",
     "StopType",
     "Stp",
     "TimeInForce",
     "Transfer",
+    "TransferCompleted",
+    "TransferStarted",
     "Withdraw",
     "check_invariants",
     "ledger_entries",

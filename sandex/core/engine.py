@@ -12,8 +12,9 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from sandex.core import admin, replay
+from sandex.core import admin, funds, replay
 from sandex.core.commands import (
+    AddAddress,
     AddCurrency,
     AddProduct,
     AdvanceClock,
@@ -21,6 +22,7 @@ from sandex.core.commands import (
     CancelOrder,
     Command,
     CreateProfile,
+    DeleteAddress,
     Deposit,
     EndReplay,
     PlaceOrder,
@@ -30,6 +32,7 @@ from sandex.core.commands import (
     SetProductStatus,
     SetVenue,
     StartReplay,
+    StartTransfer,
     Transfer,
     Withdraw,
 )
@@ -442,6 +445,10 @@ class Engine(State):
             heappop(expiries)
         return expiries[0][0] if expiries else None
 
+    def next_settlement(self) -> int | None:
+        """When the next pending transfer settles: the node sends an ``AdvanceClock`` by then."""
+        return funds.next_settlement(self)
+
     def _advance_clock(self, cmd: AdvanceClock) -> None:
         """Move the clock; cancel GTT orders (and stops) whose expire_time has passed (§4.1)."""
         if cmd.time < self.clock:
@@ -455,6 +462,8 @@ class Engine(State):
             if order.status is not DONE:  # open, active, or pending while matching is halted
                 cancel(self, order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
                              cmd.time)
+        if self.pending_transfers:  # deposits and withdrawals due by now settle
+            funds.settle_due(self, cmd.time)
 
     # -- halting matching ------------------------------------------------------------------------
     def _set_matching(self, cmd: SetMatching) -> None:
@@ -510,4 +519,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     StartReplay: replay.start,
     ReplayBatch: lambda engine, cmd: replay.batch(engine, cmd, engine._accept),
     EndReplay: replay.end,
+    StartTransfer: funds.start,
+    AddAddress: funds.add_address,
+    DeleteAddress: funds.delete_address,
 }

@@ -31,6 +31,7 @@ from sandex.core.model import (
     DoneReason,
     Order,
     OrderType,
+    PendingTransfer,
     ProductStatus,
     Profile,
     Side,
@@ -166,6 +167,7 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     entry_id: int
     client_oid_dedup: bool = True
     replay: ReplayImage | None = None
+    transfers: list[PendingTransfer] = []  # pending deposits and withdrawals, in start order
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
@@ -197,6 +199,7 @@ def export(engine: Engine) -> EngineImage:
         entry_id=engine._entry_id,
         client_oid_dedup=engine.client_oid_dedup,
         replay=None if engine.replay is None else _replay(engine.replay),
+        transfers=list(engine.pending_transfers.values()),
     )
 
 
@@ -296,6 +299,10 @@ def restore(image: EngineImage) -> Engine:
     engine._live.update((o.id, _restore_order(engine, o)) for o in image.live)
     for p_image in image.products:
         engine.products[p_image.id] = _restore_product(engine, p_image)
+    for transfer in image.transfers:
+        if transfer.profile_id not in engine.profiles:
+            raise ValueError(f"transfer {transfer.transfer_id}: unknown profile")
+        engine.pending_transfers[transfer.transfer_id] = transfer
     _index(engine)
     return engine
 

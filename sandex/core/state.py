@@ -9,7 +9,7 @@ what is listed here.
 from __future__ import annotations
 
 from sandex.core.events import Event
-from sandex.core.model import Account, Currency, Order, OrderRecord, Profile
+from sandex.core.model import Account, Currency, Order, OrderRecord, PendingTransfer, Profile
 from sandex.core.product import Product
 from sandex.core.replay_state import ReplayState
 
@@ -35,3 +35,5 @@ class State:
         self._entry_id = 0  # the last ledger entry id
         self._events: list[Event] = []  # the events of the command being applied
         self.replay: ReplayState | None = None  # the replay loaded, or the last one
+        # transfers with the outside world not settled yet, in start order (``core.funds``)
+        self.pending_transfers: dict[str, PendingTransfer] = {}

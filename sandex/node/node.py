@@ -73,11 +73,13 @@ from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
 from sandex.node.saved import Saved
 from sandex.node.scheduler import Scheduler
-from sandex.views import FillsView, LedgerView, MarketView, OrdersView
+from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
+from sandex.views.transfers import KINDS
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
+TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
@@ -122,6 +124,7 @@ class Node:
         self.ledger = LedgerView()
         self.market = MarketView()
         self.orders = OrdersView(self.engine)
+        self.transfers = TransfersView()
         self._last_time = 0  # the latest time stamped or applied
         self._applied_time = 0  # the time of the last command applied (strictly increasing)
         self.position = 0  # the last command applied (replay moves it to the journal's end)
@@ -401,6 +404,8 @@ class Node:
                 self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
+            elif event_kind in TRANSFER_EVENTS:
+                self.transfers.on_event(event)
         self.orders.on_events(events)
         return events
 
@@ -454,7 +459,8 @@ class Node:
 
     def _parts(self) -> image.NodeParts:
         return image.NodeParts(self.engine, self.keys, self.fills, self.ledger, self.market,
-                               self.orders, self._last_time, self.clock.mode, self.clock.rate)
+                               self.orders, self._last_time, self.clock.mode, self.clock.rate,
+                               self.transfers)
 
     def load_state(self, data: bytes, position: int) -> None:
         """Take the state of a ``dump_state`` document at ``position``; raise (changing
@@ -468,5 +474,6 @@ class Node:
         """Hold ``parts`` as the state, the clock at its time (its mode and rate)."""
         (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
          self._last_time) = parts[:7]
+        self.transfers = parts.transfers
         self._applied_time = self._last_time  # every command after the cut was stamped later
         self.clock.set(parts.clock_mode, parts.clock_rate, self._last_time)

@@ -257,6 +257,122 @@ _DETAILS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/openapi.json"): {"summary": "This document", "ok": {"type": "object"}},
 }
 
+
+# -- funds moving in and out (docs/compatibility.md, "Funds") ----------------------------------
+_PG_TIME = {"type": "string", "description": "Postgres text form: 2020-10-07 17:28:17.910515+00",
+            "nullable": True}
+_AMOUNT_IN = _DECIMAL_IN  # JSON numbers are accepted too (funds §1.2)
+_SCHEMAS.update({
+    "FundsTransfer": _obj({
+        "id": _UUID, "type": {"type": "string", "enum": [
+            "deposit", "withdraw", "internal_deposit", "internal_withdraw"]},
+        "created_at": {**_PG_TIME, "nullable": False}, "completed_at": _PG_TIME,
+        "canceled_at": _PG_TIME, "processed_at": _PG_TIME, "account_id": _UUID,
+        "user_id": _STR, "profile_id": _UUID, "user_nonce": {**_STR, "nullable": True},
+        "idem": {**_STR, "nullable": True}, "amount": _DECIMAL,
+        "details": {"type": "object", "additionalProperties": _STR}, "currency": _STR}),
+    "TransferResult": _obj({"id": _UUID, "amount": _DECIMAL, "currency": _STR},
+                           {"payout_at": _TIME, "fee": _DECIMAL, "subtotal": _DECIMAL}),
+    "CoinbaseAccount": _obj({
+        "id": _STR, "name": _STR, "balance": _DECIMAL, "currency": _STR,
+        "type": {"type": "string", "enum": ["wallet", "fiat"]}, "primary": _BOOL,
+        "active": _BOOL, "available_on_consumer": _BOOL, "hold_balance": _DECIMAL,
+        "hold_currency": _STR}),
+    "DepositAddress": _obj({
+        "id": _UUID, "address": _STR, "address_info": {"type": "object"}, "name": _STR,
+        "created_at": _TIME, "updated_at": _TIME, "network": _STR, "uri_scheme": _STR,
+        "resource": _STR, "resource_path": _STR, "warnings": {"type": "array"}},
+        {"destination_tag": _STR, "deposit_uri": _STR, "exchange_deposit_address": _BOOL}),
+    "PaymentMethod": _obj({
+        "id": _STR, "type": _STR, "name": _STR, "currency": _STR, "primary_buy": _BOOL,
+        "primary_sell": _BOOL, "instant_buy": _BOOL, "instant_sell": _BOOL,
+        "created_at": _TIME, "updated_at": _TIME, "resource": _STR, "resource_path": _STR},
+        {"allow_deposit": _BOOL, "allow_withdraw": _BOOL, "limits": {"type": "object"}}),
+    "AddressBookEntry": _obj({
+        "id": _UUID, "address": _STR, "currency": _STR, "label": _STR,
+        "address_book_added_at": _TIME},
+        {"destination_tag": {**_STR, "nullable": True}, "network": {**_STR, "nullable": True},
+         "vasp_id": {**_STR, "nullable": True}, "is_verified_self_hosted_wallet": _BOOL}),
+})
+_TRANSFER_QUERY = [_query("type", {"type": "string", "enum": [
+    "deposit", "withdraw", "internal_deposit", "internal_withdraw"]}),
+    _query("before", _STR, "page of transfers created after this time"),
+    _query("after", _STR, "page of transfers created before this time")]
+
+
+def _movement(*names: str) -> dict[str, Any]:
+    return _obj({"amount": _AMOUNT_IN, "currency": _STR, **{n: _STR for n in names}},
+                {"profile_id": _UUID})
+
+
+_SCHEMAS.update({
+    "WalletTransferRequest": _movement("coinbase_account_id"),
+    "PaymentMethodTransferRequest": _movement("payment_method_id"),
+    "CryptoWithdrawalRequest": _obj(
+        {"amount": _AMOUNT_IN, "currency": _STR, "crypto_address": _STR}, {
+            "profile_id": _UUID, "destination_tag": _STR, "no_destination_tag": _BOOL,
+            "nonce": _INT, "network": _STR, "add_network_fee_to_total": _BOOL}),
+    "DepositAddressRequest": {"type": "object", "properties": {
+        "network": _STR, "profile_id": _UUID, "account_id": _STR}},
+    "AddressBookRequest": _obj({"addresses": {"type": "array", "items": _obj(
+        {"currency": _STR, "to": _obj({"address": _STR}, {"destination_tag": _STR}),
+         "label": _STR},
+        {"network": _STR, "vasp_id": _STR, "is_verified_self_hosted_wallet": _BOOL})}}),
+})
+
+
+_DETAILS.update({
+    ("GET", "/transfers"): {
+        "summary": "Deposits and withdrawals of the key's user, newest first, 30 a page",
+        "ok": _array("FundsTransfer"), "paginated": True,
+        "query": [*_TRANSFER_QUERY, _query("profile_id", _UUID), _query("currency", _STR),
+                  _query("currency_type", {"type": "string", "enum": ["crypto", "fiat"]}),
+                  _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                   "default": 30})]},
+    ("GET", "/transfers/{transfer_id}"): {"summary": "One transfer",
+                                          "ok": _ref("FundsTransfer")},
+    ("GET", "/accounts/{account_id}/transfers"): {
+        "summary": "Deposits and withdrawals of one account, newest first",
+        "ok": _array("FundsTransfer"), "paginated": True, "query": [*_TRANSFER_QUERY, _LIMIT]},
+    ("GET", "/coinbase-accounts"): {"summary": "The user's (simulated) Coinbase wallets",
+                                    "ok": _array("CoinbaseAccount")},
+    ("POST", "/coinbase-accounts/{account_id}/addresses"): {
+        "summary": "The profile's deposit address for the wallet's currency (deterministic)",
+        "body": _ref("DepositAddressRequest"),
+        "ok": _ref("DepositAddress")},
+    ("POST", "/deposits/coinbase-account"): {
+        "summary": "Deposit from a Coinbase wallet (instant)",
+        "body": _ref("WalletTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/deposits/payment-method"): {
+        "summary": "Deposit from a payment method (settles after the scenario's delay)",
+        "body": _ref("PaymentMethodTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/coinbase-account"): {
+        "summary": "Withdraw to a Coinbase wallet (instant)",
+        "body": _ref("WalletTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/crypto"): {
+        "summary": "Withdraw to a crypto address (held, sent after the scenario's delay)",
+        "body": _ref("CryptoWithdrawalRequest"),
+        "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/payment-method"): {
+        "summary": "Withdraw to a payment method (held, settles after the scenario's delay)",
+        "body": _ref("PaymentMethodTransferRequest"), "ok": _ref("TransferResult")},
+    ("GET", "/withdrawals/fee-estimate"): {
+        "summary": "The fee of a crypto withdrawal",
+        "query": [_query("currency", _STR), _query("crypto_address", _STR),
+                  _query("network", _STR)],
+        "ok": _obj({"fee": _DECIMAL, "fee_before_subsidy": _DECIMAL})},
+    ("GET", "/payment-methods"): {"summary": "The user's (simulated) payment methods",
+                                  "ok": _array("PaymentMethod")},
+    ("GET", "/address-book"): {"summary": "The profile's address book",
+                               "ok": _array("AddressBookEntry")},
+    ("POST", "/address-book"): {
+        "summary": "Add address-book entries",
+        "body": _ref("AddressBookRequest"),
+        "ok": _obj({"body": _array("AddressBookEntry")})},
+    ("DELETE", "/address-book/{entry_id}"): {"summary": "Delete an address-book entry",
+                                             "ok": {"type": "object", "maxProperties": 0}},
+})
+
 _ERRORS_PUBLIC = {"400": "bad request", "404": "not found", "429": "rate limited (§8.3)"}
 _ERRORS_PRIVATE = {"400": "bad request or business reject (§3.3)",
                    "401": "authentication failed (§2.5)",

@@ -6,7 +6,8 @@ same list, so a route cannot be served without being described.
 
 from __future__ import annotations
 
-from sandex.api.rest import accounts, market, openapi, orders
+from sandex.api.rest import accounts, funding, market, openapi, orders, transfers
 from sandex.api.rest.routing import Route
 
-ROUTES: tuple[Route, ...] = (*market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE)
+ROUTES: tuple[Route, ...] = (*market.ROUTES, *accounts.ROUTES, *orders.ROUTES,
+                             *transfers.ROUTES, *funding.ROUTES, openapi.ROUTE)
