@@ -190,7 +190,8 @@ def test_cbpro_payment_method_and_coinbase_wallet_transfers(venue: Venue) -> Non
 
     deposit = client.deposit("1000", "USD", BANK)
     assert deposit["amount"] == "1000.00000000" and deposit["currency"] == "USD"
-    assert deposit["payout_at"].startswith("2024-01-01T01:00:00.") and deposit["fee"] == "0.00000000"
+    assert deposit["payout_at"].startswith("2024-01-01T01:00:00.")
+    assert deposit["fee"] == "0.00000000"
     instant = client.coinbase_deposit("2.5", "BTC", BTC_WALLET)
     assert instant == {"id": instant["id"], "amount": "2.50000000", "currency": "BTC"}
     out = client.coinbase_withdraw("500", "USD", USD_WALLET)
@@ -240,7 +241,7 @@ def test_coinbasepro_transfers_parse_with_their_timestamps_and_pages(venue: Venu
     assert [t["id"] for t in older.json()] == ids[1::-1]
     assert raw.get("/transfers?after=1600000000").json() == {
         "message": "after cursor value is not valid"}
-    usd = [a for a in raw.get("/accounts").json() if a["currency"] == "USD"][0]
+    usd = next(a for a in raw.get("/accounts").json() if a["currency"] == "USD")
     assert [t["id"] for t in raw.get(f"/accounts/{usd['id']}/transfers").json()] == ids[::-1]
     assert raw.get("/transfers?type=withdraw").json() == []
     assert raw.get("/transfers/00000000-0000-4000-8000-000000000000").json() == {

@@ -7,8 +7,8 @@ from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, page
 from sandex.api.rest.routing import ANY, TRANSFER, VIEW_OR_TRADE, Context, Route
 from sandex.core import Account, LedgerEntry, Order, PendingTransfer, Profile, Transfer
-from sandex.core.model import WITHDRAW
 from sandex.core.events import Rejected
+from sandex.core.model import WITHDRAW
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import AMOUNT_DECIMALS, RATE_DECIMALS, format_units, parse_units
