@@ -41,14 +41,17 @@ from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
+    AddAddress,
     AdvanceClock,
     Command,
+    DeleteAddress,
     Duplicate,
     Engine,
     Event,
     LedgerEntry,
     Matched,
     Rejected,
+    StartTransfer,
 )
 from sandex.errors import Error
 from sandex.journal import Journal, NullJournal
@@ -79,7 +82,9 @@ from sandex.views.transfers import KINDS
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
-TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from
+TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
+_TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
+    StartTransfer, AdvanceClock, AddAddress, DeleteAddress})
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
@@ -404,8 +409,10 @@ class Node:
                 self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
-            elif event_kind in TRANSFER_EVENTS:
-                self.transfers.on_event(event)
+        if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
+            for event in events:
+                if type(event) in TRANSFER_EVENTS:
+                    self.transfers.on_event(event)
         self.orders.on_events(events)
         return events
 

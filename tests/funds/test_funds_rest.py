@@ -4,6 +4,7 @@ transfers (the transfers view is in every snapshot)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.support.rest_kit import (
     BANK,
     BOB,
     BTC_WALLET,
+    SCENARIO,
     USD_WALLET,
     VIEWER,
     RawClient,
@@ -143,6 +145,26 @@ def test_fee_estimate_and_an_address_per_account(server: Server) -> None:
     assert mine["address_info"] == {"address": mine["address"]}
     assert "message" not in mine
     assert bob.post(f"/coinbase-accounts/{BTC_WALLET}/addresses", None).status == 403
+
+
+def test_on_the_wall_clock_a_deposit_settles_by_itself(tmp_path: Path) -> None:
+    """The scheduler settles a pending transfer when the running venue clock reaches it."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO.read_text().replace('payment_method_delay = "1h"',
+                                                     'payment_method_delay = "1s"'))
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        sent = alice.post("/deposits/payment-method", METHOD).json()
+        assert alice.get(f"/transfers/{sent['id']}").json()["completed_at"] is None
+        deadline = time.monotonic() + 10
+        while alice.get(f"/transfers/{sent['id']}").json()["completed_at"] is None:
+            assert time.monotonic() < deadline, "the deposit never settled"
+            time.sleep(0.05)
+        usd = next(a for a in alice.get("/accounts").json() if a["currency"] == "USD")
+        assert usd["balance"] == "1000001.0000000000000000"
+    finally:
+        server.stop()
 
 
 def test_restart_and_reset_keep_what_they_should(tmp_path: Path) -> None:
