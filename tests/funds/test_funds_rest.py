@@ -147,6 +147,42 @@ def test_fee_estimate_and_an_address_per_account(server: Server) -> None:
     assert bob.post(f"/coinbase-accounts/{BTC_WALLET}/addresses", None).status == 403
 
 
+def test_tag_currencies_and_deposit_only_methods(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO.read_text() + """
+[[currencies]]
+id = "XRP"
+name = "XRP"
+
+[[payment_methods]]
+id = "dep00000-0000-4000-8000-000000000003"
+type = "ach_bank_account"
+name = "Deposits only"
+currency = "USD"
+allow_withdraw = false
+
+[[coinbase_accounts]]
+id = "XRP"
+currency = "XRP"
+""")
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        untagged = {"amount": "1", "currency": "XRP", "crypto_address": "rExample"}
+        reply = alice.post("/withdrawals/crypto", untagged)
+        assert (reply.status, reply.json()) == (400, {"message": "destination_tag is required"})
+        reply = alice.post("/withdrawals/payment-method", {
+            **METHOD, "payment_method_id": "dep00000-0000-4000-8000-000000000003"})
+        assert (reply.status, reply.json()) == (
+            400, {"message": "Payment method cannot be used for withdrawals"})
+        assert alice.get("/transfers").json() == []
+        address = alice.post("/coinbase-accounts/XRP/addresses", None).json()  # id = symbol
+        assert address["destination_tag"] == address["address_info"]["destination_tag"]
+        assert address["destination_tag"].isdigit()
+    finally:
+        server.stop()
+
+
 def test_on_the_wall_clock_a_deposit_settles_by_itself(tmp_path: Path) -> None:
     """The scheduler settles a pending transfer when the running venue clock reaches it."""
     scenario = tmp_path / "scenario.toml"

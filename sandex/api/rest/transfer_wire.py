@@ -28,7 +28,7 @@ def amount8(units: int) -> str:
     return format_units(units // SIZE_TO_AMOUNT, PRICE_DECIMALS)
 
 
-def transfer(r: TransferRecord, user_id: str, now: int) -> dict[str, Any]:
+def transfer(r: TransferRecord, user_id: str) -> dict[str, Any]:
     """A transfer object (§2.1): status lives in the timestamps (§2.3)."""
     done = r.completed_at
     return {

@@ -54,9 +54,8 @@ def _render(app: Context, records: list[TransferRecord], request: Request,
     chunk, headers = page(records, _created_at, request, parse=parse_iso, render=shapes.pg_time,
                           default_limit=default_limit)
     profiles = app.node.engine.profiles
-    now = app.node.now()
-    return json_response([shapes.transfer(r, profiles[r.profile_id].user_id, now)
-                          for r in chunk], headers=headers)
+    return json_response([shapes.transfer(r, profiles[r.profile_id].user_id) for r in chunk],
+                         headers=headers)
 
 
 def _type_filter(request: Request, records: list[TransferRecord]) -> list[TransferRecord]:
@@ -91,7 +90,7 @@ async def get_transfer(app: Context, request: Request, transfer_id: str) -> Resp
     if record is None or record.profile_id not in user_profiles(app, request):
         raise ApiError(Error.NOT_FOUND)
     user_id = app.node.engine.profiles[record.profile_id].user_id
-    return json_response(shapes.transfer(record, user_id, app.node.now()))
+    return json_response(shapes.transfer(record, user_id))
 
 
 async def account_transfers(app: Context, request: Request, account_id: str) -> Response:
