@@ -246,3 +246,33 @@ def test_coinbasepro_transfers_parse_with_their_timestamps_and_pages(venue: Venu
     assert raw.get("/transfers?type=withdraw").json() == []
     assert raw.get("/transfers/00000000-0000-4000-8000-000000000000").json() == {
         "message": "NotFound"}
+
+
+def test_address_book_add_list_delete_with_a_manage_key(venue: Venue) -> None:
+    key = venue.admin("key.create", profile=ALICE_PROFILE, permissions="view,manage")
+    manager = RawClient(venue.server.port, (key["key"], key["secret"], key["passphrase"]))
+    added = manager.post("/address-book", {"addresses": [
+        {"currency": "BTC", "to": {"address": "bc1qcold"}, "label": "cold storage"},
+        {"currency": "eth", "to": {"address": "0xabc", "destination_tag": "7"}, "label": "hot",
+         "network": "ethereum", "is_verified_self_hosted_wallet": True}]})
+    assert added.status == 200
+    first, second = added.json()["body"]
+    assert (first["address"], first["currency"], first["label"], first["destination_tag"]) == (
+        "bc1qcold", "BTC", "cold storage", None)
+    assert first["address_info"] == {"address": "bc1qcold", "display_address": "bc1qcold"}
+    assert first["address_book_added_at"].startswith("2024-01-01T00:00:00.")
+    assert (second["currency"], second["destination_tag"], second["network"],
+            second["is_verified_self_hosted_wallet"]) == ("ETH", "7", "ethereum", True)
+    listed = RawClient(venue.server.port, ALICE).get("/address-book").json()  # view reads it
+    assert [a["id"] for a in listed] == [first["id"], second["id"]]
+    assert manager.delete(f"/address-book/{first['id']}").json() == {}
+    assert [a["id"] for a in manager.get("/address-book").json()] == [second["id"]]
+    gone = manager.delete(f"/address-book/{first['id']}")
+    assert (gone.status, gone.json()) == (404, {"message": "NotFound"})
+    refused = manager.post("/address-book", {"addresses": [
+        {"currency": "BTC", "to": {"address": "x"}, "label": "ok"},
+        {"currency": "BTC", "to": {"address": "y"}}]})  # the second has no label: none added
+    assert (refused.status, refused.json()) == (400, {"message": "label is required"})
+    assert len(manager.get("/address-book").json()) == 1
+    assert RawClient(venue.server.port, ALICE).delete(
+        f"/address-book/{second['id']}").status == 403  # alice's key has no manage
