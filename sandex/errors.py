@@ -69,8 +69,8 @@ class Error(Enum):
     GATE_DROPPED = (503, "sandex gate: the venue was restored while this request was held")
 
     # -- conversions, profiles, reports (account surface) --------------------------------------
-    INVALID_CONVERSION_PAIR = (400, "Invalid conversion pair")  # GUESS (funds ref §5.2)
-    AMOUNT_NOT_POSITIVE = (400, "amount must be a positive number")  # GUESS (funds ref §1.7)
+    INVALID_CONVERSION_PAIR = (400, "Invalid conversion pair")  # GUESS
+    AMOUNT_NOT_POSITIVE = (400, "amount must be a positive number")  # GUESS
     INVALID_PROFILE_NAME = (400, "Invalid profile name")  # GUESS: reserved default/margin §6.2
     PROFILE_NAME_TAKEN = (400, "Profile name already exists")  # GUESS
     PROFILE_LIMIT = (400, "Maximum number of profiles reached")  # GUESS (max 100, §6.1)
@@ -102,6 +102,16 @@ class Error(Enum):
         "granularity too small for the requested time range. "
         "Count of aggregations requested exceeds 300",
     )  # §6.6
+
+    # -- deposits, withdrawals and the address book (REST; docs/compatibility.md "Funds") ------
+    INVALID_CURRENCY = (400, "Invalid currency")  # GUESS
+    INVALID_PAYMENT_METHOD = (400, "Invalid payment_method_id")  # GUESS
+    PAYMENT_METHOD_NO_DEPOSIT = (400, "Payment method cannot be used for deposits")  # GUESS
+    PAYMENT_METHOD_NO_WITHDRAW = (400, "Payment method cannot be used for withdrawals")  # GUESS
+    FIAT_ADDRESS = (400, "Cannot generate address for fiat currency")  # GUESS
+    INVALID_NETWORK = (400, "Invalid network")  # GUESS
+    DESTINATION_TAG_REQUIRED = (400, "destination_tag is required")  # GUESS
+    BELOW_MIN_WITHDRAWAL = (400, "amount is below the minimum withdrawal amount")  # GUESS
 
     # -- authentication (REST), in check order §2.5 ---------------------------------------------
     UNAUTHORIZED = (401, "Unauthorized.")  # §2.5 (no credentials on a private route)

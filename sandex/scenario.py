@@ -4,7 +4,8 @@ A scenario lists currencies, products, fee rates, profiles with balances, and AP
 a given key, secret and passphrase, so tests and CI get reproducible credentials. ``read``
 reads the file once; ``load`` turns it into ordinary commands that go through the node like
 any other, and its ``[demo]``, ``[feed]`` and ``[clock]`` tables configure the demo, the feed
-and the venue clock; its ``[[faults]]`` are fault rules installed at start.
+and the venue clock, its ``[funds]`` tables the outside world funds come from and go to;
+its ``[[faults]]`` are fault rules installed at start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sandex.core import (
 )
 from sandex.demo import DemoConfig, demo_config
 from sandex.faults import FaultSet, RuleError
+from sandex.funds import FundsConfig, funds_config
 from sandex.node import ClockMode, CreateApiKey, Node, SetClock
 from sandex.node.clock import clock_rate
 from sandex.timefmt import parse_iso
@@ -161,6 +163,14 @@ class ScenarioFile:
         if not isinstance(value, bool):
             raise ScenarioError(f"{self.path}: [testing] request_ids must be true or false")
         return value
+
+    def funds(self) -> FundsConfig:
+        """The simulated outside world of deposits and withdrawals: the ``[funds]``,
+        ``[[payment_methods]]`` and ``[[coinbase_accounts]]`` tables (docs/scenario.md)."""
+        try:
+            return funds_config(self.data)
+        except ValueError as exc:
+            raise ScenarioError(f"{self.path}: {exc}") from None
 
     def http(self) -> HttpLimits:
         """The HTTP connection limits with the ``[http]`` table's overrides."""

@@ -40,6 +40,7 @@ from sandex.core import REPLAY_PROFILE_ID, Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
+from sandex.funds.config import install as install_funds
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
@@ -154,6 +155,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         account_config = file.account()
         request_ids = file.request_ids()
         rules = file.faults()
+        funds = file.funds()
         if fresh:
             for command in scenario.commands:
                 events = node.record(command)
@@ -188,6 +190,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths(),
                    request_ids=request_ids, tracer=tracer, account=account_config)
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
+    install_funds(node, funds)  # likewise: payment methods, wallets, fees, delays
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -77,6 +77,12 @@ CATALOGUE: dict[str, Entry] = {
     "key.revoke": Entry("Revoke an API key", {"key": _TEXT}, ("key",)),
     "deposit": Entry("Deposit funds into a profile", _FUNDS.args, _FUNDS.required),
     "withdraw": Entry("Withdraw funds from a profile", _FUNDS.args, _FUNDS.required),
+    "crypto.receive": Entry(
+        "A crypto deposit arrives at one of the venue's deposit addresses: a pending deposit "
+        "that settles after the scenario's crypto_deposit_delay (or delay) on the venue clock",
+        {"address": _TEXT, "amount": {**_DECIMAL, "example": "0.5"},
+         "delay": {**_TEXT, "example": "10m"}, "destination_tag": _TEXT},
+        ("address", "amount")),
     "product.add": Entry("Add a product (and its currencies)", {
         "id": {**_TEXT, "example": "SOL-USD"}, "base_increment": _DECIMAL,
         "quote_increment": _DECIMAL, "min_market_funds": _DECIMAL, "status": _STATUS},

@@ -70,6 +70,16 @@ def add_commands(commands: Any, default_data_dir: str) -> None:
         funds.add_argument("--currency", required=True)
         funds.add_argument("--amount", required=True)
 
+    crypto = commands.add_parser("crypto", help="simulate crypto arriving from outside"
+                                 ).add_subparsers(dest="action", required=True)
+    receive = command(crypto, "receive", "crypto.receive",
+                      "a crypto deposit arrives at a deposit address (settles after the "
+                      "scenario's crypto_deposit_delay on the venue clock)")
+    receive.add_argument("--address", required=True)
+    receive.add_argument("--amount", required=True)
+    receive.add_argument("--delay", help="a duration like 10m (default: the scenario's)")
+    receive.add_argument("--destination-tag")
+
     product = commands.add_parser("product", help="add products or set their status"
                                   ).add_subparsers(dest="action", required=True)
     add = command(product, "add", "product.add", "add a product (and its currencies)")

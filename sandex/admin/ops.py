@@ -29,15 +29,19 @@ from sandex.core import (
     SetFees,
     SetProductStatus,
     SetVenue,
+    StartTransfer,
     Withdraw,
 )
 from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
+from sandex.funds import find_address, funds_of, tx_hash
+from sandex.funds.config import FIAT, TAGS
 from sandex.node import BASELINE, CreateApiKey, Node, RevokeApiKey
 from sandex.node.ids import is_uuid
-from sandex.timefmt import iso
+from sandex.timefmt import iso, parse_duration
 from sandex.units import (
     AMOUNT_DECIMALS,
+    AMOUNT_SCALE,
     PRICE_DECIMALS,
     RATE_DECIMALS,
     format_trimmed,
@@ -230,6 +234,52 @@ def _funds(kind: type[Deposit] | type[Withdraw]) -> Callable[[Node, dict[str, An
     return plan
 
 
+def _crypto_receive(node: Node, args: dict[str, Any]) -> Plan:
+    """A crypto deposit arriving from outside to one of the venue's deposit addresses
+    (``POST /coinbase-accounts/{id}/addresses``): a pending ``deposit`` transfer that settles
+    after the scenario's ``crypto_deposit_delay`` (or ``delay``) on the venue clock."""
+    address = _text(args, "address")
+    config = funds_of(node)
+    candidates = [(p, c, config.network(c)) for p in node.engine.profiles
+                  for c in node.engine.currencies if c not in FIAT]
+    found = find_address(address, candidates)
+    if found is None:
+        raise AdminError(f"--address: {address} is not a deposit address of this venue")
+    amount = _units(args, "amount", PRICE_DECIMALS)
+    if amount <= 0:
+        raise AdminError("--amount must be positive")
+    delay_text = _optional(args, "delay")
+    try:
+        delay = config.crypto_deposit_delay if delay_text is None else parse_duration(delay_text)
+    except ValueError as exc:
+        raise AdminError(f"--delay: {exc}") from None
+    transfer_id = node.ids.uuid()
+    tag = _optional(args, "destination_tag") or found.destination_tag or ""
+    wallet = next((w for w in config.wallet_list(list(node.engine.currencies))
+                   if w.currency == found.currency), None)
+    digest = tx_hash(transfer_id, found.network)
+    details = (("crypto_address", address), ("network", found.network),
+               ("destination_tag", tag), ("destination_tag_name", TAGS.get(found.currency, "")),
+               ("crypto_transaction_hash", digest), ("crypto_transaction_id", transfer_id),
+               ("tx_service_transaction_id", transfer_id),
+               ("coinbase_account_id", "" if wallet is None else wallet.id),
+               ("coinbase_transaction_id", digest[-24:]), ("coinbase_payment_method_id", ""))
+    time = node.stamp()
+    settle_at = time + delay if delay else 0
+    command = StartTransfer(time=time, transfer_id=transfer_id, profile_id=found.profile_id,
+                            currency=found.currency, kind="deposit",
+                            amount=amount * (AMOUNT_SCALE // 10**PRICE_DECIMALS),
+                            settle_at=settle_at, details=details)
+
+    def render(_: list[list[Event]]) -> dict[str, Any]:
+        return {"id": transfer_id, "profile_id": found.profile_id, "currency": found.currency,
+                "amount": format_trimmed(amount, PRICE_DECIMALS), "address": address,
+                "network": found.network, "crypto_transaction_hash": digest,
+                "settles_at": iso(settle_at or time)}
+
+    return Plan([command], render)
+
+
 def _product_add(node: Node, args: dict[str, Any]) -> Plan:
     product_id = _text(args, "id").upper()
     base, _, quote = product_id.partition("-")
@@ -401,6 +451,7 @@ OPS: dict[str, Callable[[Node, dict[str, Any]], Plan]] = {
     "key.revoke": _key_revoke,
     "deposit": _funds(Deposit),
     "withdraw": _funds(Withdraw),
+    "crypto.receive": _crypto_receive,
     "product.add": _product_add,
     "product.set-status": _product_set_status,
     "fees.set": _fees_set,

@@ -4,6 +4,7 @@ No I/O, clock, randomness, asyncio, SQL or JSON. See ``docs/architecture.md``.
 """
 
 from sandex.core.commands import (
+    AddAddress,
     AddCurrency,
     AddProduct,
     AdvanceClock,
@@ -15,6 +16,7 @@ from sandex.core.commands import (
     CreateProfile,
     CreateReport,
     DeactivateProfile,
+    DeleteAddress,
     Deposit,
     EndReplay,
     PlaceOrder,
@@ -33,12 +35,15 @@ from sandex.core.commands import (
     SetProductStatus,
     SetVenue,
     StartReplay,
+    StartTransfer,
     Transfer,
     Withdraw,
 )
 from sandex.core.engine import Engine
 from sandex.core.events import (
     Activated,
+    AddressAdded,
+    AddressDeleted,
     Changed,
     ClockAdvanced,
     CurrencyAdded,
@@ -54,6 +59,8 @@ from sandex.core.events import (
     ProfileUpdated,
     Received,
     Rejected,
+    TransferCompleted,
+    TransferStarted,
 )
 from sandex.core.invariants import check_invariants, state_hash
 from sandex.core.model import (
@@ -68,6 +75,7 @@ from sandex.core.model import (
     LedgerKind,
     Order,
     OrderType,
+    PendingTransfer,
     ProductStatus,
     Profile,
     Report,
@@ -85,8 +93,11 @@ __all__ = [
     "REPLAY_PROFILE_ID",
     "Account",
     "Activated",
+    "AddAddress",
     "AddCurrency",
     "AddProduct",
+    "AddressAdded",
+    "AddressDeleted",
     "AdvanceClock",
     "AnyCommand",
     "CancelAfter",
@@ -103,6 +114,7 @@ __all__ = [
     "Currency",
     "CurrencyAdded",
     "DeactivateProfile",
+    "DeleteAddress",
     "Deposit",
     "Done",
     "DoneReason",
@@ -117,6 +129,7 @@ __all__ = [
     "Opened",
     "Order",
     "OrderType",
+    "PendingTransfer",
     "PlaceOrder",
     "Product",
     "ProductStatus",
@@ -143,11 +156,14 @@ __all__ = [
     "SetVenue",
     "Side",
     "StartReplay",
+    "StartTransfer",
     "Status",
     "StopType",
     "Stp",
     "TimeInForce",
     "Transfer",
+    "TransferCompleted",
+    "TransferStarted",
     "Withdraw",
     "check_invariants",
     "ledger_entries",

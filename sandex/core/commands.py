@@ -194,6 +194,46 @@ class CreateReport(Command, frozen=True, gc=False, tag="create_report", kw_only=
     product_id: str = "ALL"
     account_id: str = "ALL"
     email: str | None = None
+class StartTransfer(Command, frozen=True, gc=False, tag="start_transfer", kw_only=True):
+    """A deposit or withdrawal between a profile and the simulated outside world (a Coinbase
+    wallet, a payment method, a crypto address). ``kind`` is ``deposit`` or ``withdraw``;
+    ``amount`` (amount units) is what the account is credited or debited in all, a
+    withdrawal's ``fee`` included. A withdrawal holds ``amount`` at once (refused beyond the
+    available balance). It completes when the venue clock reaches ``settle_at`` (an
+    ``AdvanceClock``), or at once if ``settle_at`` is not after ``time``. ``details`` are the
+    wire's transfer details, ``(key, value)`` pairs, as they were decided when it was made."""
+
+    transfer_id: str
+    profile_id: str
+    currency: str
+    kind: str
+    amount: int
+    fee: int = 0
+    settle_at: int = 0
+    details: tuple[tuple[str, str], ...] = ()
+    user_nonce: str | None = None
+
+
+class AddAddress(Command, frozen=True, gc=False, tag="add_address", kw_only=True):
+    """POST /address-book: an entry of the profile's address book (kept by the transfers
+    view; the core only checks the profile)."""
+
+    entry_id: str
+    profile_id: str
+    currency: str
+    address: str
+    label: str
+    destination_tag: str | None = None
+    network: str | None = None
+    vasp_id: str | None = None
+    is_verified_self_hosted_wallet: bool = False
+
+
+class DeleteAddress(Command, frozen=True, gc=False, tag="delete_address", kw_only=True):
+    """DELETE /address-book/{id} (the gateway answers 404 for an id not in the book)."""
+
+    entry_id: str
+    profile_id: str
 
 
 class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
@@ -319,5 +359,5 @@ AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
     | StartReplay | ReplayBatch | EndReplay | SetMatching | Convert | RenameProfile
-    | DeactivateProfile | CreateReport
+    | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress
 )

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from sandex.core import account_admin, admin, replay
+from sandex.core import account_admin, admin, funds, replay
 from sandex.core.commands import (
+    AddAddress,
     AddCurrency,
     AddProduct,
     AdvanceClock,
@@ -24,6 +25,7 @@ from sandex.core.commands import (
     CreateProfile,
     CreateReport,
     DeactivateProfile,
+    DeleteAddress,
     Deposit,
     EndReplay,
     PlaceOrder,
@@ -34,6 +36,7 @@ from sandex.core.commands import (
     SetProductStatus,
     SetVenue,
     StartReplay,
+    StartTransfer,
     Transfer,
     Withdraw,
 )
@@ -446,6 +449,10 @@ class Engine(State):
             heappop(expiries)
         return expiries[0][0] if expiries else None
 
+    def next_settlement(self) -> int | None:
+        """When the next pending transfer settles: the node sends an ``AdvanceClock`` by then."""
+        return funds.next_settlement(self)
+
     def _advance_clock(self, cmd: AdvanceClock) -> None:
         """Move the clock; cancel GTT orders (and stops) whose expire_time has passed (§4.1)."""
         if cmd.time < self.clock:
@@ -459,6 +466,8 @@ class Engine(State):
             if order.status is not DONE:  # open, active, or pending while matching is halted
                 cancel(self, order, self.products[order.product_id], CancelReason.TIME_IN_FORCE,
                              cmd.time)
+        if self.pending_transfers:  # deposits and withdrawals due by now settle
+            funds.settle_due(self, cmd.time)
 
     # -- halting matching ------------------------------------------------------------------------
     def _set_matching(self, cmd: SetMatching) -> None:
@@ -518,4 +527,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     RenameProfile: account_admin.rename_profile,
     DeactivateProfile: account_admin.deactivate_profile,
     CreateReport: account_admin.create_report,
+    StartTransfer: funds.start,
+    AddAddress: funds.add_address,
+    DeleteAddress: funds.delete_address,
 }

@@ -197,6 +197,52 @@ class FeesChanged(Event, frozen=True, gc=False, tag=True):
     taker_fee_rate: int
 
 
+class TransferStarted(Event, frozen=True, gc=False, tag=True):
+    """A ``StartTransfer`` was accepted: a withdrawal's ``amount`` is now held."""
+
+    time: int
+    transfer_id: str
+    profile_id: str
+    currency: str
+    kind: str
+    amount: int
+    fee: int
+    settle_at: int
+    details: tuple[tuple[str, str], ...]
+    user_nonce: str | None
+
+
+class TransferCompleted(Event, frozen=True, gc=False, tag=True):
+    """The transfer settled: the account was credited or debited (its ``LedgerEntry``
+    follows)."""
+
+    time: int
+    transfer_id: str
+    profile_id: str
+    currency: str
+    kind: str
+    amount: int
+
+
+class AddressAdded(Event, frozen=True, gc=False, tag=True):
+    time: int
+    entry_id: str
+    profile_id: str
+    currency: str
+    address: str
+    label: str
+    destination_tag: str | None
+    network: str | None
+    vasp_id: str | None
+    is_verified_self_hosted_wallet: bool
+
+
+class AddressDeleted(Event, frozen=True, gc=False, tag=True):
+    time: int
+    entry_id: str
+    profile_id: str
+
+
 class ClockAdvanced(Event, frozen=True, gc=False, tag=True):
     time: int
 

@@ -32,6 +32,7 @@ from sandex.core.model import (
     DoneReason,
     Order,
     OrderType,
+    PendingTransfer,
     ProductStatus,
     Profile,
     Report,
@@ -171,6 +172,7 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     replay: ReplayImage | None = None
     conversions: list[Conversion] = []  # in creation order
     reports: list[Report] = []  # in creation order
+    transfers: list[PendingTransfer] = []  # pending deposits and withdrawals, in start order
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
@@ -204,6 +206,7 @@ def export(engine: Engine) -> EngineImage:
         replay=None if engine.replay is None else _replay(engine.replay),
         conversions=list(engine.conversions.values()),
         reports=list(engine.reports.values()),
+        transfers=list(engine.pending_transfers.values()),
     )
 
 
@@ -306,6 +309,10 @@ def restore(image: EngineImage) -> Engine:
     engine._live.update((o.id, _restore_order(engine, o)) for o in image.live)
     for p_image in image.products:
         engine.products[p_image.id] = _restore_product(engine, p_image)
+    for transfer in image.transfers:
+        if transfer.profile_id not in engine.profiles:
+            raise ValueError(f"transfer {transfer.transfer_id}: unknown profile")
+        engine.pending_transfers[transfer.transfer_id] = transfer
     _index(engine)
     return engine
 

@@ -12,7 +12,7 @@ import hashlib
 
 from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import LIVE
-from sandex.core.model import Order, OrderType, Side, Status
+from sandex.core.model import WITHDRAW, Order, OrderType, Side, Status
 from sandex.core.state import State
 from sandex.units import SIZE_TO_AMOUNT
 
@@ -43,10 +43,14 @@ def check_invariants(engine: State) -> None:
             counts[order.product_id] = counts.get(order.product_id, 0) + 1
         for product_id, count in profile.open_count.items():
             assert counts.get(product_id, 0) == count, f"open count of {profile.id} {product_id}"
+        for transfer in engine.pending_transfers.values():
+            if transfer.profile_id == profile.id and transfer.kind == WITHDRAW:
+                key = id(profile.accounts[transfer.currency])
+                held[key] = held.get(key, 0) + transfer.amount
         for account in profile.accounts.values():
             assert account.hold == held.get(id(account), 0), (
                 f"hold of {profile.id} {account.currency}: {account.hold} != "
-                f"{held.get(id(account), 0)} held by its live orders")
+                f"{held.get(id(account), 0)} held by its live orders and withdrawals")
             assert account.hold >= 0 and account.balance >= account.hold, (
                 f"{profile.id} {account.currency} balance {account.balance} hold {account.hold}")
     for currency, supply in engine.supply.items():
@@ -126,4 +130,6 @@ def state_hash(engine: State) -> str:
         digest.update(repr(("conversions", list(engine.conversions.values()))).encode())
     if engine.reports:  # added later, likewise
         digest.update(repr(("reports", list(engine.reports.values()))).encode())
+    if engine.pending_transfers:  # added later: a venue with none pending hashes as before
+        digest.update(repr(("transfers", list(engine.pending_transfers.values()))).encode())
     return digest.hexdigest()

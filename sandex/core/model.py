@@ -198,6 +198,23 @@ class OrderRecord(Mapping[str, Order]):
         return len(self._live) + len(self._archive)
 
 
+class PendingTransfer(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """A deposit or withdrawal not settled yet (``StartTransfer``): a withdrawal holds
+    ``amount`` on the profile's account until it completes at ``settle_at``."""
+
+    transfer_id: str
+    profile_id: str
+    currency: str
+    kind: str  # DEPOSIT or WITHDRAW
+    amount: int
+    settle_at: int
+    created_at: int
+
+
+DEPOSIT = "deposit"
+WITHDRAW = "withdraw"
+
+
 class Currency(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: str

@@ -9,7 +9,16 @@ what is listed here.
 from __future__ import annotations
 
 from sandex.core.events import Event
-from sandex.core.model import Account, Conversion, Currency, Order, OrderRecord, Profile, Report
+from sandex.core.model import (
+    Account,
+    Conversion,
+    Currency,
+    Order,
+    OrderRecord,
+    PendingTransfer,
+    Profile,
+    Report,
+)
 from sandex.core.product import Product
 from sandex.core.replay_state import ReplayState
 
@@ -37,3 +46,5 @@ class State:
         self.replay: ReplayState | None = None  # the replay loaded, or the last one
         self.conversions: dict[str, Conversion] = {}  # by id, in creation order
         self.reports: dict[str, Report] = {}  # by id, in creation order
+        # transfers with the outside world not settled yet, in start order (``core.funds``)
+        self.pending_transfers: dict[str, PendingTransfer] = {}

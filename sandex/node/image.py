@@ -20,7 +20,7 @@ from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.core import image as core_image
 from sandex.core.engine import Engine
 from sandex.node.clock import ClockMode
-from sandex.views import FillsView, LedgerView, MarketView, OrdersView
+from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
 from sandex.views import image as views_image
 
 
@@ -68,6 +68,7 @@ class NodeParts(NamedTuple):
     last_time: int
     clock_mode: ClockMode
     clock_rate: float
+    transfers: TransfersView
 
 
 def export(parts: NodeParts, saved: list[SavedImage] | None = None) -> NodeImage:
@@ -76,7 +77,8 @@ def export(parts: NodeParts, saved: list[SavedImage] | None = None) -> NodeImage
         saved=saved or [],
         engine=core_image.export(parts.engine),
         keys=list(parts.keys.list()),
-        views=views_image.export(parts.fills, parts.ledger, parts.market, parts.orders),
+        views=views_image.export(parts.fills, parts.ledger, parts.market, parts.orders,
+                                 parts.transfers),
         last_time=parts.last_time,
         clock_mode=parts.clock_mode,
         clock_rate=parts.clock_rate)
@@ -85,9 +87,9 @@ def export(parts: NodeParts, saved: list[SavedImage] | None = None) -> NodeImage
 def restore(state: NodeImage) -> NodeParts:
     """Fresh live objects from ``state`` (its named snapshots aside); raises if inconsistent."""
     engine = core_image.restore(state.engine)
-    fills, ledger, market, orders = views_image.restore(state.views, engine)
+    fills, ledger, market, orders, transfers = views_image.restore(state.views, engine)
     return NodeParts(engine, restore_keys(state.keys), fills, ledger, market, orders,
-                     state.last_time, state.clock_mode, state.clock_rate)
+                     state.last_time, state.clock_mode, state.clock_rate, transfers)
 
 
 def encode(image: NodeImage) -> bytes:

@@ -41,14 +41,17 @@ from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
+    AddAddress,
     AdvanceClock,
     Command,
+    DeleteAddress,
     Duplicate,
     Engine,
     Event,
     LedgerEntry,
     Matched,
     Rejected,
+    StartTransfer,
 )
 from sandex.errors import Error
 from sandex.journal import Journal, NullJournal
@@ -73,11 +76,15 @@ from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
 from sandex.node.saved import Saved
 from sandex.node.scheduler import Scheduler
-from sandex.views import FillsView, LedgerView, MarketView, OrdersView
+from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
+from sandex.views.transfers import KINDS
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
+TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
+_TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
+    StartTransfer, AdvanceClock, AddAddress, DeleteAddress})
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
@@ -122,6 +129,7 @@ class Node:
         self.ledger = LedgerView()
         self.market = MarketView()
         self.orders = OrdersView(self.engine)
+        self.transfers = TransfersView()
         self._last_time = 0  # the latest time stamped or applied
         self._applied_time = 0  # the time of the last command applied (strictly increasing)
         self.position = 0  # the last command applied (replay moves it to the journal's end)
@@ -401,6 +409,10 @@ class Node:
                 self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
                 self.fills.on_match(event)  # type: ignore[arg-type]
                 self.market.on_match(event)  # type: ignore[arg-type]
+        if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
+            for event in events:
+                if type(event) in TRANSFER_EVENTS:
+                    self.transfers.on_event(event)
         self.orders.on_events(events)
         return events
 
@@ -454,7 +466,8 @@ class Node:
 
     def _parts(self) -> image.NodeParts:
         return image.NodeParts(self.engine, self.keys, self.fills, self.ledger, self.market,
-                               self.orders, self._last_time, self.clock.mode, self.clock.rate)
+                               self.orders, self._last_time, self.clock.mode, self.clock.rate,
+                               self.transfers)
 
     def load_state(self, data: bytes, position: int) -> None:
         """Take the state of a ``dump_state`` document at ``position``; raise (changing
@@ -468,5 +481,6 @@ class Node:
         """Hold ``parts`` as the state, the clock at its time (its mode and rate)."""
         (self.engine, self.keys, self.fills, self.ledger, self.market, self.orders,
          self._last_time) = parts[:7]
+        self.transfers = parts.transfers
         self._applied_time = self._last_time  # every command after the cut was stamped later
         self.clock.set(parts.clock_mode, parts.clock_rate, self._last_time)

@@ -1,7 +1,8 @@
 """The venue clock's scheduler: timers due at venue times, each fired at its own due time.
 
 A timer (``Timer``) says when it is next due and, when fired, which commands to run; sources
-today are GTT expiry (``ExpiryTimer``, always on) and the demo's tick (``sandex.demo``).
+today are GTT expiry (``ExpiryTimer``, always on), the settlement of transfers with the
+outside world (``SettlementTimer``, always on) and the demo's tick (``sandex.demo``).
 ``firings(target)`` fires every timer due by ``target`` in order of due time; timers due at
 the same microsecond fire by ``rank`` (expiries, 0, before demo ticks, 1), then in the order
 they were added. A firing's commands are stamped at its due time (due, due + 1 µs, ...:
@@ -25,7 +26,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sandex.core import AdvanceClock, ClockAdvanced, Command, Done, Engine, Event, Received
+from sandex.core import (
+    AdvanceClock,
+    ClockAdvanced,
+    Command,
+    Done,
+    Engine,
+    Event,
+    Received,
+    TransferCompleted,
+    TransferStarted,
+)
 from sandex.node.clock import VenueClock
 from sandex.node.commands import ClockSet, Restored
 
@@ -91,13 +102,39 @@ class ExpiryTimer:
         return self._host.engine.next_expiry()
 
     def fire(self, at: int) -> Firing:
-        return Firing(self._advance(at), _expired)
-
-    def _advance(self, at: int) -> Iterator[Command]:
-        yield AdvanceClock(time=self._host.stamp_at(at))
+        return Firing(_advance(self._host, at), _expired)
 
     def rearm(self, now: int) -> None:
         """Nothing to do: the due time is read from the engine each time."""
+
+
+class SettlementTimer:
+    """Transfers with the outside world (``sandex.core.funds``): due when the next pending
+    deposit or withdrawal settles; fires one ``AdvanceClock`` stamped then, which settles
+    every transfer due by it (``count``: the transfers it settled)."""
+
+    kind, rank = "transfers", 0
+    listed = False  # counted in ``fired`` only once it fired (replies kept their shape)
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+
+    def due(self, now: int) -> int | None:
+        return self._host.engine.next_settlement()
+
+    def fire(self, at: int) -> Firing:
+        return Firing(_advance(self._host, at), _settled)
+
+    def rearm(self, now: int) -> None:
+        """Nothing to do: the due time is read from the engine each time."""
+
+
+def _advance(host: Host, at: int) -> Iterator[Command]:
+    yield AdvanceClock(time=host.stamp_at(at))
+
+
+def _settled(results: Results) -> int:
+    return sum(type(event) is TransferCompleted for events in results for event in events)
 
 
 def _expired(results: Results) -> int:
@@ -125,7 +162,7 @@ class Scheduler:
 
     def __init__(self, host: Host) -> None:
         self._host = host
-        self.timers: list[Timer] = [ExpiryTimer(host)]
+        self.timers: list[Timer] = [ExpiryTimer(host), SettlementTimer(host)]
         self._lock = asyncio.Lock()  # one firer at a time: the runner or an advance
         self._alarm: asyncio.Event | None = None  # set to wake the runner early
         self._waiting_for: int | None = None  # the due time the runner sleeps toward
@@ -140,7 +177,7 @@ class Scheduler:
 
     def kinds(self) -> dict[str, int]:
         """Every timer kind, counted zero: the shape of a ``fired`` reply."""
-        return {timer.kind: 0 for timer in self.timers}
+        return {timer.kind: 0 for timer in self.timers if getattr(timer, "listed", True)}
 
     def next_due(self) -> tuple[int, Timer] | None:
         """The earliest due time and its timer (ties by rank, then order added)."""
@@ -278,7 +315,7 @@ class Scheduler:
             due, waiting = self._host.engine.next_expiry(), self._waiting_for
             if due is not None and (waiting is None or due < waiting):
                 alarm.set()
-        elif kind in _CLOCK_MOVES:
+        elif kind in _CLOCK_MOVES or kind is TransferStarted:  # a transfer may settle sooner
             alarm.set()
 
 

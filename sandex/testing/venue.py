@@ -259,6 +259,17 @@ class Venue:
                                             amount=format(Decimal(str(amount)), "f"))
         return answer
 
+    def receive_crypto(self, address: str, amount: Decimal | str | int,
+                       delay: str | None = None) -> dict[str, Any]:
+        """A crypto deposit of ``amount`` arrives at deposit ``address`` (from
+        ``POST /coinbase-accounts/{id}/addresses``): pending until the venue clock passes
+        the scenario's ``crypto_deposit_delay`` (or ``delay``, e.g. ``"10m"``)."""
+        args: dict[str, Any] = {"address": address, "amount": format(Decimal(str(amount)), "f")}
+        if delay is not None:
+            args["delay"] = delay
+        answer: dict[str, Any] = self.admin("crypto.receive", **args)
+        return answer
+
     def inject(self, profile: str | Credentials, command: dict[str, Any]) -> Any:
         """Run ``command`` as ``profile`` past the gate, journaled like a REST request:
         ``{"place": {...POST /orders body}}``, ``{"cancel": {"order_id": ID or

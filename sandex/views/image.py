@@ -18,6 +18,7 @@ from sandex.views.fills import Fill, FillsView
 from sandex.views.ledger import LedgerView
 from sandex.views.market import Candle, MarketView, Trade
 from sandex.views.orders import OrdersView
+from sandex.views.transfers import AddressEntry, TransferRecord, TransfersView
 
 __all__ = ["ViewsImage", "export", "restore"]
 
@@ -34,8 +35,11 @@ if TYPE_CHECKING:  # a row has its class's fields, which is all the type checker
     LedgerRow: TypeAlias = LedgerEntry
     FillRow: TypeAlias = Fill
     TradeRow: TypeAlias = Trade
+    TransferRow: TypeAlias = TransferRecord
+    AddressRow: TypeAlias = AddressEntry
 else:
     LedgerRow, FillRow, TradeRow = row_type(LedgerEntry), row_type(Fill), row_type(Trade)
+    TransferRow, AddressRow = row_type(TransferRecord), row_type(AddressEntry)
 _astuple = msgspec.structs.astuple
 
 
@@ -61,11 +65,17 @@ class ViewsImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     ledger: list[LedgerImage]
     market: list[MarketImage]
     orders: list[ProfileOrders]
+    transfers: list[TransferRow] = []  # in start order
+    addresses: list[AddressRow] = []  # address-book entries, in the order added
 
 
 def export(fills: FillsView, ledger: LedgerView, market: MarketView,
-           orders: OrdersView) -> ViewsImage:
+           orders: OrdersView, transfers: TransfersView | None = None) -> ViewsImage:
     return ViewsImage(
+        transfers=[] if transfers is None else [
+            TransferRow(*_astuple(r)) for r in transfers.records.values()],
+        addresses=[] if transfers is None else [
+            AddressRow(*_astuple(a)) for a in transfers.addresses.values()],
         fills=[FillRow(*_astuple(fill)) for group in fills.by_product.values() for fill in group],
         ledger=[LedgerImage(profile_id=profile_id, currency=currency,
                             entries=[LedgerRow(*_astuple(e)) for e in entries])
@@ -78,9 +88,9 @@ def export(fills: FillsView, ledger: LedgerView, market: MarketView,
                 for profile_id, by_id in orders.by_profile.items()])
 
 
-def restore(image: ViewsImage,
-            engine: Engine) -> tuple[FillsView, LedgerView, MarketView, OrdersView]:
-    """The four views ``image`` describes; ``orders`` reads ``engine``'s orders (``ValueError``
+def restore(image: ViewsImage, engine: Engine,
+            ) -> tuple[FillsView, LedgerView, MarketView, OrdersView, TransfersView]:
+    """The five views ``image`` describes; ``orders`` reads ``engine``'s orders (``ValueError``
     if one is not on its record)."""
     fills = FillsView()
     for row in image.fills:
@@ -102,4 +112,10 @@ def restore(image: ViewsImage,
             if order is None:
                 raise ValueError(f"orders view: {order_id} is not on the engine's record")
             by_id[order_id] = order
-    return fills, ledger, market, orders
+    transfers = TransfersView()
+    for t in image.transfers:
+        fields = list(_astuple(t))
+        fields[8] = tuple(tuple(pair) for pair in fields[8])  # details: (key, value) pairs
+        transfers.records[t.id] = TransferRecord(*fields)
+    transfers.addresses.update((a.id, AddressEntry(*_astuple(a))) for a in image.addresses)
+    return fills, ledger, market, orders, transfers

@@ -76,4 +76,4 @@ def test_the_engine_attributes_are_all_exported_or_derived() -> None:
     assert dict(shape())["Engine"] == sorted([
         "products", "profiles", "_live", "_archive", "orders", "currencies", "fee_accounts",
         "supply", "clock", "_expiries", "_order_number", "_entry_id", "_events",
-        "client_oid_dedup", "replay", "conversions", "reports"])
+        "client_oid_dedup", "replay", "conversions", "reports", "pending_transfers"])

@@ -34,7 +34,15 @@ from sandex.api.admin import openapi_paths as admin_paths
 from sandex.api.rest.openapi import document
 from sandex.api.rest.routes import ROUTES
 from sandex.auth.signing import sign
-from tests.support.rest_kit import ALICE, ALICE_PROFILE, RawClient, Server, start_server
+from tests.support.rest_kit import (
+    ALICE,
+    ALICE_PROFILE,
+    BANK,
+    USD_WALLET,
+    RawClient,
+    Server,
+    start_server,
+)
 
 # Per operation: 26 operations take about 15 s on one idle core. Raise it for a deeper local run.
 EXAMPLES = int(os.environ.get("SANDEX_FUZZ_EXAMPLES", "40"))
@@ -111,6 +119,9 @@ def known(alice: RawClient) -> dict[str, list[str]]:
         "report_id": [report],
         "name": ["x.csv"],
         "loan_id": ["loan-1"],
+        "transfer_id": [alice.post("/deposits/payment-method", {
+            "amount": "1", "currency": "USD", "payment_method_id": BANK}).json()["id"]],
+        "entry_id": [str(uuid.uuid4())],
     }
 
 
@@ -286,6 +297,19 @@ BASE_BODIES = {
     "/reports": {"type": "account", "format": "csv"},
     "/wrapped-assets/stake-wrap": {"from_currency": "ETH", "to_currency": "CBETH",
                                    "amount": "1"},
+    # funds: amount 0 is refused, so only a variant of one field may move anything
+    "/deposits/coinbase-account": {"amount": "0", "currency": "USD",
+                                   "coinbase_account_id": USD_WALLET},
+    "/withdrawals/coinbase-account": {"amount": "0", "currency": "USD",
+                                      "coinbase_account_id": USD_WALLET},
+    "/deposits/payment-method": {"amount": "0", "currency": "USD",
+                                 "payment_method_id": BANK},
+    "/withdrawals/payment-method": {"amount": "0", "currency": "USD",
+                                    "payment_method_id": BANK},
+    "/withdrawals/crypto": {"amount": "0", "currency": "BTC", "crypto_address": "bc1qtest"},
+    "/coinbase-accounts/{account_id}/addresses": {},
+    "/address-book": {"addresses": [{"currency": "BTC", "to": {"address": "bc1qtest"},
+                                     "label": "cold"}]},
 }
 
 

@@ -37,6 +37,11 @@ VIEWER = ("7e3e0000000000000000000000000003",
           "viewpass")
 ALICE_PROFILE = "a11ce000-0000-4000-8000-000000000001"
 BOB_PROFILE = "b0b00000-0000-4000-8000-000000000002"
+# The simulated outside world of tests/scenario.toml (its [[coinbase_accounts]] and
+# [[payment_methods]]).
+USD_WALLET = "c0ffee00-0000-4000-8000-0000000000d1"
+BTC_WALLET = "c0ffee00-0000-4000-8000-0000000000b1"
+BANK = "ba4c0000-0000-4000-8000-000000000001"
 
 
 def free_port() -> int:

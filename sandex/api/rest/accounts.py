@@ -7,8 +7,9 @@ from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, page
 from sandex.api.rest.routing import ANY, TRANSFER, VIEW_OR_TRADE, Context, Route
 from sandex.api.rest.volumes import thirty_day_usd_volume
-from sandex.core import Account, LedgerEntry, Profile, Transfer
+from sandex.core import Account, LedgerEntry, Order, PendingTransfer, Profile, Transfer
 from sandex.core.events import Rejected
+from sandex.core.model import WITHDRAW
 from sandex.errors import Error
 from sandex.timefmt import iso, parse_iso
 from sandex.units import AMOUNT_DECIMALS, RATE_DECIMALS, format_units, parse_units
@@ -46,9 +47,16 @@ async def get_account(app: Context, request: Request, account_id: str) -> Respon
 async def list_holds(app: Context, request: Request, account_id: str) -> Response:
     account = _find_account(app, request, account_id)
     live = _profile(app, request).live.values()
-    holds = [o for o in live if o.hold and o.hold_account.currency == account.currency]
+    holds: list[Order | PendingTransfer] = [
+        o for o in live if o.hold and o.hold_account.currency == account.currency]
+    withdrawals = [t for t in app.node.engine.pending_transfers.values()
+                   if t.kind == WITHDRAW and t.profile_id == account.profile_id
+                   and t.currency == account.currency]
+    if withdrawals:  # pending withdrawals hold their amount too (hold type ``transfer``)
+        holds = sorted([*holds, *withdrawals], key=by_created_at)
     chunk, headers = page(holds, by_created_at, request, parse=parse_iso, render=iso)
-    return json_response([wire.hold(o) for o in chunk], headers=headers)
+    return json_response([wire.hold(h) if isinstance(h, Order) else wire.transfer_hold(h)
+                          for h in chunk], headers=headers)
 
 
 async def list_ledger(app: Context, request: Request, account_id: str) -> Response:

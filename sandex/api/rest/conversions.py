@@ -1,4 +1,4 @@
-"""Conversions (USD <-> USDC at 1:1) and wrapped assets (cbETH, stake-wrap): funds ref §5, §8.7.
+"""Conversions (USD <-> USDC at 1:1) and wrapped assets (cbETH, stake-wrap).
 
 Both move funds inside one profile with a journaled ``Convert``; a stake-wrap's ``to_amount``
 is worked out here at the configured rate, so the journal carries it.
@@ -44,7 +44,7 @@ def body_text(body: dict[str, Any], name: str) -> str:
 
 
 def own_profile(request: Request, value: object) -> None:
-    """A ``profile_id`` sent must be the key's own (funds ref §7.2): 403 otherwise."""
+    """A ``profile_id`` sent must be the key's own: 403 otherwise."""
     if value is not None and value != request.profile_id:
         raise ApiError(Error.FORBIDDEN)
 
@@ -111,7 +111,7 @@ def _thirty_day(app: Context, request: Request, source: str) -> int:
 
 
 async def conversion_fees(app: Context, request: Request) -> Response:
-    """The union of the two documented shapes (funds ref §5.5): the fee is 0 on sandex."""
+    """The union of the two documented shapes: the fee is 0 on sandex."""
     currencies = app.node.engine.currencies
     rows = []
     for source, target in sorted(CONVERTIBLE.items()):

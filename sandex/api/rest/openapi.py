@@ -323,67 +323,65 @@ _SCHEMAS.update({
                        "canceled_at": _NULL_TIME}),
 })
 _DETAILS.update({
-    ("POST", "/conversions"): {"summary": "Convert USD <-> USDC at 1:1 (funds §5.2)",
+    ("POST", "/conversions"): {"summary": "Convert USD <-> USDC at 1:1",
                                "body": _ref("ConversionRequest"), "ok": _ref("Conversion")},
-    ("GET", "/conversions"): {"summary": "The profile's conversions, newest first (funds §5.4)",
+    ("GET", "/conversions"): {"summary": "The profile's conversions, newest first",
                               "ok": _array("Conversion"), "paginated": True,
                               "query": [_query("profile_id", _UUID), *_TIME_CURSORS]},
     ("GET", "/conversions/{conversion_id}"): {
-        "summary": "One conversion (funds §5.3)", "ok": _ref("Conversion"),
+        "summary": "One conversion", "ok": _ref("Conversion"),
         "query": [_query("profile_id", _UUID)]},
-    ("GET", "/conversions/fees"): {"summary": "Conversion fee rates and 30-day volume (§5.5)",
+    ("GET", "/conversions/fees"): {"summary": "Conversion fee rates and 30-day volume",
                                    "ok": _array("ConversionFee")},
-    ("POST", "/profiles"): {"summary": "Create a profile (funds §6.2)",
+    ("POST", "/profiles"): {"summary": "Create a profile",
                             "body": _ref("ProfileName"), "ok": _ref("Profile")},
-    ("PUT", "/profiles/{profile_id}"): {"summary": "Rename a profile (funds §6.3)",
+    ("PUT", "/profiles/{profile_id}"): {"summary": "Rename a profile",
                                         "body": _ref("ProfileName"), "ok": _ref("Profile")},
     ("PUT", "/profiles/{profile_id}/deactivate"): {
-        "summary": "Move a profile's funds to `to` and deactivate it (funds §6.4)",
+        "summary": "Move a profile's funds to `to` and deactivate it",
         "body": _ref("DeactivateRequest"), "ok": {"type": "object", "maxProperties": 0}},
-    ("POST", "/reports"): {"summary": "Ask for a fills or account report, CSV or PDF (§7.2)",
+    ("POST", "/reports"): {"summary": "Ask for a fills or account report, CSV or PDF",
                            "body": _ref("ReportRequest"), "ok": _ref("ReportCreated")},
-    ("GET", "/reports"): {"summary": "The profile's reports, newest first (funds §7.5)",
+    ("GET", "/reports"): {"summary": "The profile's reports, newest first",
                           "ok": _array("Report"),
                           "query": [_query("profile_id", _UUID), _query("after", _TIME),
                                     _LIMIT, _query("type", _STR),
                                     _query("ignore_expired", _BOOL)]},
-    ("GET", "/reports/{report_id}"): {"summary": "One report; file_url once ready (§7.4)",
+    ("GET", "/reports/{report_id}"): {"summary": "One report; file_url once ready",
                                       "ok": _ref("Report")},
     ("GET", "/reports/{report_id}/file/{name}"): {
         "summary": "A ready report's file (its file_url: a capability URL, no signature); "
                    "text/csv or application/pdf", "ok": {"type": "string"}},
-    ("GET", "/products/volume-summary"): {"summary": "24 h and 30-day volume per product "
-                                                     "(funds §8.1)",
+    ("GET", "/products/volume-summary"): {"summary": "24 h and 30-day volume per product",
                                           "ok": _array("VolumeSummary")},
     ("GET", "/users/self/trailing-volume"): {"summary": "30-day volume per product as of "
-                                                        "midnight UTC (funds §8.3)",
+                                                        "midnight UTC",
                                              "ok": _array("TrailingVolume")},
     ("GET", "/users/{user_id}/trading-volumes"): {
-        "summary": "30-day maker/taker USD volume against the exchange's (funds §8.4)",
+        "summary": "30-day maker/taker USD volume against the exchange's",
         "ok": _ref("TradingVolumes")},
     ("GET", "/users/{user_id}/exchange-limits"): {
-        "summary": "Withdrawal limits and what remains of them (funds §8.2)",
+        "summary": "Withdrawal limits and what remains of them",
         "ok": _ref("ExchangeLimits")},
     ("GET", "/oracle"): {"summary": "Deprecated by Coinbase (2025-01-01): always 404",
                          "ok": {"type": "object"}},
-    ("GET", "/wrapped-assets"): {"summary": "Wrapped assets (funds §8.7)",
+    ("GET", "/wrapped-assets"): {"summary": "Wrapped assets",
                                  "ok": _obj({"wrapped_assets": _array("WrappedAsset")})},
-    ("GET", "/wrapped-assets/{wrapped_asset_id}"): {"summary": "One wrapped asset (§8.7)",
+    ("GET", "/wrapped-assets/{wrapped_asset_id}"): {"summary": "One wrapped asset",
                                                     "ok": _ref("WrappedAsset")},
     ("GET", "/wrapped-assets/{wrapped_asset_id}/conversion-rate"): {
-        "summary": "Units of the underlying per wrapped unit (funds §8.7)",
+        "summary": "Units of the underlying per wrapped unit",
         "ok": _obj({"amount": _DECIMAL})},
-    ("POST", "/wrapped-assets/stake-wrap"): {"summary": "Wrap ETH into CBETH at the rate "
-                                                        "(funds §8.7)",
+    ("POST", "/wrapped-assets/stake-wrap"): {"summary": "Wrap ETH into CBETH at the rate",
                                              "body": _ref("StakeWrapRequest"),
                                              "ok": _ref("StakeWrap")},
     ("GET", "/wrapped-assets/stake-wrap"): {
-        "summary": "The profile's stake-wraps, newest first (funds §8.7)",
+        "summary": "The profile's stake-wraps, newest first",
         "ok": _array("StakeWrap"), "paginated": True,
         "query": [_query("from", _STR), _query("to", _STR), _query("status", _STR),
                   *_TIME_CURSORS]},
     ("GET", "/wrapped-assets/stake-wrap/{stake_wrap_id}"): {
-        "summary": "One stake-wrap (funds §8.7)", "ok": _ref("StakeWrap")},
+        "summary": "One stake-wrap", "ok": _ref("StakeWrap")},
 })
 _LOAN_SUMMARY = "Loans and margin: 403 for users outside Coinbase's lending program"
 for _path in ("/loans", "/loans/assets", "/loans/interest", "/loans/interest/{loan_id}",
@@ -394,6 +392,121 @@ for _path in ("/loans", "/loans/assets", "/loans/interest", "/loans/interest/{lo
 for _path in ("/loans/open", "/loans/repay-interest", "/loans/repay-principal",
               "/margin/auto-loan", "/margin/usdc"):
     _DETAILS[("POST", _path)] = {"summary": _LOAN_SUMMARY, "ok": {"type": "object"}}
+
+# -- funds moving in and out (docs/compatibility.md, "Funds") ----------------------------------
+_PG_TIME = {"type": "string", "description": "Postgres text form: 2020-10-07 17:28:17.910515+00",
+            "nullable": True}
+_AMOUNT_IN = _DECIMAL_IN  # JSON numbers are accepted too
+_SCHEMAS.update({
+    "FundsTransfer": _obj({
+        "id": _UUID, "type": {"type": "string", "enum": [
+            "deposit", "withdraw", "internal_deposit", "internal_withdraw"]},
+        "created_at": {**_PG_TIME, "nullable": False}, "completed_at": _PG_TIME,
+        "canceled_at": _PG_TIME, "processed_at": _PG_TIME, "account_id": _UUID,
+        "user_id": _STR, "profile_id": _UUID, "user_nonce": {**_STR, "nullable": True},
+        "idem": {**_STR, "nullable": True}, "amount": _DECIMAL,
+        "details": {"type": "object", "additionalProperties": _STR}, "currency": _STR}),
+    "TransferResult": _obj({"id": _UUID, "amount": _DECIMAL, "currency": _STR},
+                           {"payout_at": _TIME, "fee": _DECIMAL, "subtotal": _DECIMAL}),
+    "CoinbaseAccount": _obj({
+        "id": _STR, "name": _STR, "balance": _DECIMAL, "currency": _STR,
+        "type": {"type": "string", "enum": ["wallet", "fiat"]}, "primary": _BOOL,
+        "active": _BOOL, "available_on_consumer": _BOOL, "hold_balance": _DECIMAL,
+        "hold_currency": _STR}),
+    "DepositAddress": _obj({
+        "id": _UUID, "address": _STR, "address_info": {"type": "object"}, "name": _STR,
+        "created_at": _TIME, "updated_at": _TIME, "network": _STR, "uri_scheme": _STR,
+        "resource": _STR, "resource_path": _STR, "warnings": {"type": "array"}},
+        {"destination_tag": _STR, "deposit_uri": _STR, "exchange_deposit_address": _BOOL}),
+    "PaymentMethod": _obj({
+        "id": _STR, "type": _STR, "name": _STR, "currency": _STR, "primary_buy": _BOOL,
+        "primary_sell": _BOOL, "instant_buy": _BOOL, "instant_sell": _BOOL,
+        "created_at": _TIME, "updated_at": _TIME, "resource": _STR, "resource_path": _STR},
+        {"allow_deposit": _BOOL, "allow_withdraw": _BOOL, "limits": {"type": "object"}}),
+    "AddressBookEntry": _obj({
+        "id": _UUID, "address": _STR, "currency": _STR, "label": _STR,
+        "address_book_added_at": _TIME},
+        {"destination_tag": {**_STR, "nullable": True}, "network": {**_STR, "nullable": True},
+         "vasp_id": {**_STR, "nullable": True}, "is_verified_self_hosted_wallet": _BOOL}),
+})
+_TRANSFER_QUERY = [_query("type", {"type": "string", "enum": [
+    "deposit", "withdraw", "internal_deposit", "internal_withdraw"]}),
+    _query("before", _STR, "page of transfers created after this time"),
+    _query("after", _STR, "page of transfers created before this time")]
+
+
+def _movement(*names: str) -> dict[str, Any]:
+    return _obj({"amount": _AMOUNT_IN, "currency": _STR, **{n: _STR for n in names}},
+                {"profile_id": _UUID})
+
+
+_SCHEMAS.update({
+    "WalletTransferRequest": _movement("coinbase_account_id"),
+    "PaymentMethodTransferRequest": _movement("payment_method_id"),
+    "CryptoWithdrawalRequest": _obj(
+        {"amount": _AMOUNT_IN, "currency": _STR, "crypto_address": _STR}, {
+            "profile_id": _UUID, "destination_tag": _STR, "no_destination_tag": _BOOL,
+            "nonce": _INT, "network": _STR, "add_network_fee_to_total": _BOOL}),
+    "DepositAddressRequest": {"type": "object", "properties": {
+        "network": _STR, "profile_id": _UUID, "account_id": _STR}},
+    "AddressBookRequest": _obj({"addresses": {"type": "array", "items": _obj(
+        {"currency": _STR, "to": _obj({"address": _STR}, {"destination_tag": _STR}),
+         "label": _STR},
+        {"network": _STR, "vasp_id": _STR, "is_verified_self_hosted_wallet": _BOOL})}}),
+})
+
+
+_DETAILS.update({
+    ("GET", "/transfers"): {
+        "summary": "Deposits and withdrawals of the key's user, newest first, 30 a page",
+        "ok": _array("FundsTransfer"), "paginated": True,
+        "query": [*_TRANSFER_QUERY, _query("profile_id", _UUID), _query("currency", _STR),
+                  _query("currency_type", {"type": "string", "enum": ["crypto", "fiat"]}),
+                  _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                   "default": 30})]},
+    ("GET", "/transfers/{transfer_id}"): {"summary": "One transfer",
+                                          "ok": _ref("FundsTransfer")},
+    ("GET", "/accounts/{account_id}/transfers"): {
+        "summary": "Deposits and withdrawals of one account, newest first",
+        "ok": _array("FundsTransfer"), "paginated": True, "query": [*_TRANSFER_QUERY, _LIMIT]},
+    ("GET", "/coinbase-accounts"): {"summary": "The user's (simulated) Coinbase wallets",
+                                    "ok": _array("CoinbaseAccount")},
+    ("POST", "/coinbase-accounts/{account_id}/addresses"): {
+        "summary": "The profile's deposit address for the wallet's currency (deterministic)",
+        "body": _ref("DepositAddressRequest"),
+        "ok": _ref("DepositAddress")},
+    ("POST", "/deposits/coinbase-account"): {
+        "summary": "Deposit from a Coinbase wallet (instant)",
+        "body": _ref("WalletTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/deposits/payment-method"): {
+        "summary": "Deposit from a payment method (settles after the scenario's delay)",
+        "body": _ref("PaymentMethodTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/coinbase-account"): {
+        "summary": "Withdraw to a Coinbase wallet (instant)",
+        "body": _ref("WalletTransferRequest"), "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/crypto"): {
+        "summary": "Withdraw to a crypto address (held, sent after the scenario's delay)",
+        "body": _ref("CryptoWithdrawalRequest"),
+        "ok": _ref("TransferResult")},
+    ("POST", "/withdrawals/payment-method"): {
+        "summary": "Withdraw to a payment method (held, settles after the scenario's delay)",
+        "body": _ref("PaymentMethodTransferRequest"), "ok": _ref("TransferResult")},
+    ("GET", "/withdrawals/fee-estimate"): {
+        "summary": "The fee of a crypto withdrawal",
+        "query": [_query("currency", _STR), _query("crypto_address", _STR),
+                  _query("network", _STR)],
+        "ok": _obj({"fee": _DECIMAL, "fee_before_subsidy": _DECIMAL})},
+    ("GET", "/payment-methods"): {"summary": "The user's (simulated) payment methods",
+                                  "ok": _array("PaymentMethod")},
+    ("GET", "/address-book"): {"summary": "The profile's address book",
+                               "ok": _array("AddressBookEntry")},
+    ("POST", "/address-book"): {
+        "summary": "Add address-book entries",
+        "body": _ref("AddressBookRequest"),
+        "ok": _obj({"body": _array("AddressBookEntry")})},
+    ("DELETE", "/address-book/{entry_id}"): {"summary": "Delete an address-book entry",
+                                             "ok": {"type": "object", "maxProperties": 0}},
+})
 
 _ERRORS_PUBLIC = {"400": "bad request", "404": "not found", "429": "rate limited (§8.3)"}
 _ERRORS_PRIVATE = {"400": "bad request or business reject (§3.3)",

@@ -27,10 +27,10 @@ by_trade_id: Callable[[object], int] = attrgetter("trade_id")
 """The cursor of trades and fills."""
 
 
-def parse_limit(request: Request) -> int:
+def parse_limit(request: Request, default: int = LIMIT_DEFAULT) -> int:
     text = request.param("limit")
     if text is None or text == "":
-        return LIMIT_DEFAULT
+        return default
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LIMIT_MAX:
         raise ApiError(Error.LIMIT_RANGE)
     return int(text)
@@ -42,9 +42,10 @@ def int_cursor(text: str) -> int | None:
 
 def page(items: Sequence[T], key: Callable[[T], int], request: Request,
          parse: Callable[[str], int | None] = int_cursor,
-         render: Callable[[int], str] = str) -> tuple[list[T], list[tuple[bytes, bytes]]]:
+         render: Callable[[int], str] = str, default_limit: int = LIMIT_DEFAULT,
+         ) -> tuple[list[T], list[tuple[bytes, bytes]]]:
     """One page of ``items`` (sorted oldest first by ``key``) and its cursor headers."""
-    limit = parse_limit(request)
+    limit = parse_limit(request, default_limit)
     before, after = request.param("before"), request.param("after")
     if after:
         cursor = parse(after)

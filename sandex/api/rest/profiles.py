@@ -1,4 +1,4 @@
-"""Profile writes (funds ref §6): create, rename, deactivate. Permission manage (GUESS).
+"""Profile writes: create, rename, deactivate. Permission manage (GUESS).
 
 Names are unique among a user's active profiles (case-insensitive), ``default`` and
 ``margin`` are reserved, a user has at most ``PROFILES_MAX`` active profiles. The checks that
@@ -78,7 +78,7 @@ async def rename_profile(app: Context, request: Request, profile_id: str) -> Res
 
 
 async def deactivate_profile(app: Context, request: Request, profile_id: str) -> Response:
-    """Moves every balance to ``to`` and deactivates; answers ``{}`` (funds ref §6.4)."""
+    """Moves every balance to ``to`` and deactivates; answers ``{}``."""
     body = request.json_object()
     _body_profile(body, profile_id)
     to = body_text(body, "to")

@@ -1,4 +1,4 @@
-"""Reports (funds ref §7): ``POST /reports`` for fills and account statements, CSV or PDF;
+"""Reports: ``POST /reports`` for fills and account statements, CSV or PDF;
 ``GET /reports/{id}`` and ``GET /reports``; the file itself at its ``file_url``.
 
 A report covers [start_date, end_date], its end never after its creation (so its rows never

@@ -9,17 +9,21 @@ from __future__ import annotations
 from sandex.api.rest import (
     accounts,
     conversions,
+    funding,
     market,
     openapi,
     orders,
     profiles,
     reports,
+    transfers,
     volumes,
 )
 from sandex.api.rest.routing import Route
 
 ROUTES: tuple[Route, ...] = (
     *market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE,
-    # the account surface (issue 16): conversions, profile writes, reports, volumes
+    # issue 16: deposits, withdrawals and transfers with the simulated outside world
+    *transfers.ROUTES, *funding.ROUTES,
+    # issue 16: conversions, profile writes, reports, volumes
     *conversions.ROUTES, *profiles.ROUTES, *reports.ROUTES, *volumes.ROUTES,
 )

@@ -1,4 +1,4 @@
-"""Volumes, limits, oracle and loans (funds ref §8): what the venue's fills and ledger say.
+"""Volumes, limits, oracle and loans: what the venue's fills and ledger say.
 
 ``GET /products/volume-summary`` (public), ``GET /users/self/trailing-volume``, ``GET
 /users/{id}/trading-volumes``, ``GET /users/{id}/exchange-limits``; ``GET /oracle`` (gone

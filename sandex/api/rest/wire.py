@@ -15,6 +15,7 @@ from sandex.core import (
     LedgerEntry,
     Order,
     OrderType,
+    PendingTransfer,
     PlaceOrder,
     Side,
     Status,
@@ -172,4 +173,17 @@ def hold(o: Order) -> dict[str, Any]:
         "amount": amount_text(o.hold),
         "type": "order",
         "ref": o.id,
+    }
+
+
+def transfer_hold(t: PendingTransfer) -> dict[str, Any]:
+    """The hold of a pending withdrawal (type ``transfer``, ref the transfer)."""
+    return {
+        "id": t.transfer_id,
+        "account_id": account_id(t.profile_id, t.currency),
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.created_at),
+        "amount": amount_text(t.amount),
+        "type": "transfer",
+        "ref": t.transfer_id,
     }

@@ -804,14 +804,17 @@ NOT_OVER_REST = {
 }
 
 
+FUNDS_TESTS = Path(__file__).parents[2] / "funds" / "test_funds_rest.py"
+"""The deposits/withdrawals surface pins its texts there, in its own bad-input table."""
 FEED_PREFIX = "FEED_"  # WebSocket-only texts, pinned by tests/feed/test_error_catalogue.py
 
 
 def test_every_rest_error_is_pinned_here() -> None:
     """Each member of ``Error`` that REST can answer appears above as a literal string."""
-    tree = ast.parse(Path(__file__).read_text())
-    literals = {node.value for node in ast.walk(tree)
-                if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    literals = set()
+    for path in (Path(__file__), FUNDS_TESTS):
+        literals |= {node.value for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     literals |= {f"Invalid {f}" for f in ("from", "to")}  # built with an f-string above
     literals |= {f"{n} cursor value is not valid" for n in ("before", "after")}
     missing = []

@@ -1,0 +1,75 @@
+"""Transfers with the outside world (§2) and each profile's address book, from the core's
+``TransferStarted``/``TransferCompleted`` and ``AddressAdded``/``AddressDeleted`` events."""
+
+from __future__ import annotations
+
+import msgspec
+
+from sandex.core import AddressAdded, AddressDeleted, TransferCompleted, TransferStarted
+
+
+class TransferRecord(msgspec.Struct, gc=False):
+    """One transfer as ``GET /transfers`` shows it; ``completed_at`` set once it settled."""
+
+    id: str
+    profile_id: str
+    currency: str
+    kind: str  # deposit | withdraw
+    amount: int  # amount units: the total credited or debited (a withdrawal's fee included)
+    fee: int
+    created_at: int
+    settle_at: int
+    details: tuple[tuple[str, str], ...]
+    user_nonce: str | None
+    completed_at: int | None = None
+
+
+class AddressEntry(msgspec.Struct, frozen=True, gc=False):
+    id: str
+    profile_id: str
+    currency: str
+    address: str
+    label: str
+    destination_tag: str | None
+    network: str | None
+    vasp_id: str | None
+    is_verified_self_hosted_wallet: bool
+    added_at: int
+
+
+class TransfersView:
+    """Every transfer in start order (``records``), and the address books (``addresses``)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, TransferRecord] = {}
+        self.addresses: dict[str, AddressEntry] = {}  # by id, in the order added
+
+    def on_event(self, event: object) -> None:
+        kind = type(event)
+        if kind is TransferStarted:
+            e: TransferStarted = event  # type: ignore[assignment]
+            self.records[e.transfer_id] = TransferRecord(
+                e.transfer_id, e.profile_id, e.currency, e.kind, e.amount, e.fee, e.time,
+                e.settle_at, e.details, e.user_nonce)
+        elif kind is TransferCompleted:
+            record = self.records.get(event.transfer_id)  # type: ignore[attr-defined]
+            if record is not None:
+                record.completed_at = event.time  # type: ignore[attr-defined]
+        elif kind is AddressAdded:
+            a: AddressAdded = event  # type: ignore[assignment]
+            self.addresses[a.entry_id] = AddressEntry(
+                a.entry_id, a.profile_id, a.currency, a.address, a.label, a.destination_tag,
+                a.network, a.vasp_id, a.is_verified_self_hosted_wallet, a.time)
+        elif kind is AddressDeleted:
+            self.addresses.pop(event.entry_id, None)  # type: ignore[attr-defined]
+
+    def for_profiles(self, profile_ids: set[str] | frozenset[str]) -> list[TransferRecord]:
+        """The transfers of ``profile_ids``, oldest first."""
+        return [r for r in self.records.values() if r.profile_id in profile_ids]
+
+    def book(self, profile_id: str) -> list[AddressEntry]:
+        return [a for a in self.addresses.values() if a.profile_id == profile_id]
+
+
+KINDS = (TransferStarted, TransferCompleted, AddressAdded, AddressDeleted)
+"""The events this view is built from."""

@@ -1,0 +1,230 @@
+"""Funds endpoints over REST: malformed requests answer a Coinbase ``{"message"}`` with the
+right 4xx and change nothing; permissions; the address book; restart and reset keep the
+transfers (the transfers view is in every snapshot)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.rest_kit import (
+    ALICE,
+    BANK,
+    BOB,
+    BTC_WALLET,
+    SCENARIO,
+    USD_WALLET,
+    VIEWER,
+    RawClient,
+    Server,
+    start_server,
+)
+
+ADDRESS = "bc1qexternalwallet0000000000000000000001"
+CRYPTO = {"amount": "0.1", "currency": "BTC", "crypto_address": ADDRESS}
+WALLET = {"amount": "1", "currency": "USD", "coinbase_account_id": USD_WALLET}
+METHOD = {"amount": "1", "currency": "USD", "payment_method_id": BANK}
+
+BAD: list[tuple[str, str, Any, int, str]] = [
+    ("POST", "/withdrawals/crypto", {}, 400, "amount is required"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": None}, 400, "amount is required"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "-1"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "0"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "abc"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "0.000000001"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": True}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": [1]}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "1e400"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "NaN"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/crypto", {k: v for k, v in CRYPTO.items() if k != "currency"}, 400,
+     "currency is required"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "currency": "DOGE"}, 400, "Invalid currency"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "currency": 5}, 400, "Invalid currency"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "currency": "USD"}, 400, "Invalid currency"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "crypto_address": ""}, 400,
+     "crypto_address is required"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "crypto_address": 7}, 400,
+     "Invalid crypto_address"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "network": "ethereum"}, 400, "Invalid network"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "nonce": "12a"}, 400, "Invalid nonce"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "nonce": 1.5}, 400, "Invalid nonce"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "no_destination_tag": "yes"}, 400,
+     "Invalid no_destination_tag"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "1000"}, 400, "Insufficient funds"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "0.0001"}, 400,
+     "amount is below the minimum withdrawal amount"),
+    ("POST", "/withdrawals/crypto", {**CRYPTO, "profile_id": "nope"}, 404, "NotFound"),
+    ("POST", "/withdrawals/crypto", [CRYPTO], 400, "Invalid JSON body"),
+    ("POST", "/withdrawals/coinbase-account", {**WALLET, "coinbase_account_id": None}, 400,
+     "coinbase_account_id is required"),
+    ("POST", "/withdrawals/coinbase-account", {**WALLET, "coinbase_account_id": "x"}, 404,
+     "NotFound"),
+    ("POST", "/withdrawals/coinbase-account", {**WALLET, "currency": "BTC"}, 400,
+     "Invalid currency"),
+    ("POST", "/withdrawals/coinbase-account", {**WALLET, "amount": "2000000"}, 400,
+     "Insufficient funds"),
+    ("POST", "/deposits/coinbase-account", {**WALLET, "amount": "50000.01"}, 400,
+     "Insufficient funds"),
+    ("POST", "/deposits/coinbase-account", {**WALLET, "amount": -5}, 400,
+     "amount must be a positive number"),
+    ("POST", "/deposits/payment-method", {**METHOD, "payment_method_id": None}, 400,
+     "payment_method_id is required"),
+    ("POST", "/deposits/payment-method", {**METHOD, "payment_method_id": "x"}, 400,
+     "Invalid payment_method_id"),
+    ("POST", "/deposits/payment-method", {**METHOD, "currency": "BTC"}, 400, "Invalid currency"),
+    ("POST", "/deposits/payment-method",
+     {**METHOD, "payment_method_id": "5e9a0000-0000-4000-8000-000000000002"}, 400,
+     "Payment method cannot be used for deposits"),
+    ("POST", "/withdrawals/payment-method", {**METHOD, "amount": "2000000"}, 400,
+     "Insufficient funds"),
+    ("POST", "/coinbase-accounts/nope/addresses", {}, 404, "NotFound"),
+    ("POST", f"/coinbase-accounts/{USD_WALLET}/addresses", {}, 400,
+     "Cannot generate address for fiat currency"),
+    ("POST", f"/coinbase-accounts/{BTC_WALLET}/addresses", {"network": "solana"}, 400,
+     "Invalid network"),
+    ("GET", "/withdrawals/fee-estimate", None, 400, "currency is required"),
+    ("GET", "/withdrawals/fee-estimate?currency=BTC", None, 400, "crypto_address is required"),
+    ("GET", f"/withdrawals/fee-estimate?currency=USD&crypto_address={ADDRESS}", None, 400,
+     "Invalid currency"),
+    ("GET", "/transfers?type=gift", None, 400, "Invalid type"),
+    ("GET", "/transfers?limit=0", None, 400, "Invalid parameter range - limit"),
+    ("GET", "/transfers?before=yesterday", None, 400, "before cursor value is not valid"),
+    ("GET", "/transfers/not-a-transfer", None, 404, "NotFound"),
+    ("GET", "/accounts/00000000-0000-4000-8000-000000000000/transfers", None, 404, "NotFound"),
+    ("DELETE", "/address-book/00000000-0000-4000-8000-000000000000", None, 403, "Forbidden"),
+    ("POST", "/address-book", {"addresses": []}, 403, "Forbidden"),
+]
+
+
+def state(client: RawClient) -> Any:
+    return (client.get("/accounts").json(), client.get("/transfers?limit=1000").json(),
+            client.get("/coinbase-accounts").json())
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD,
+                         ids=[f"{m} {p} {i}" for i, (m, p, *_) in enumerate(BAD)])
+def test_bad_input_is_refused_and_changes_nothing(server: Server, method: str, path: str,
+                                                  body: Any, status: int, message: str) -> None:
+    alice = RawClient(server.port, ALICE)
+    before = state(alice)
+    reply = alice.request(method, path, body)
+    assert (reply.status, reply.json()) == (status, {"message": message})
+    assert state(alice) == before
+
+
+def test_permissions_and_the_default_profile_rule(server: Server) -> None:
+    viewer, bob = RawClient(server.port, VIEWER), RawClient(server.port, BOB)
+    assert viewer.get("/transfers").status == 200  # reading takes view
+    assert viewer.get("/coinbase-accounts").status == 200
+    for path, body in (("/withdrawals/crypto", CRYPTO), ("/deposits/payment-method", METHOD),
+                       ("/deposits/coinbase-account", WALLET)):
+        assert (viewer.post(path, body).status, bob.post(path, body).status) == (403, 403)
+
+
+def test_fee_estimate_and_an_address_per_account(server: Server) -> None:
+    alice, bob = RawClient(server.port, ALICE), RawClient(server.port, BOB)
+    reply = alice.get(f"/withdrawals/fee-estimate?currency=BTC&crypto_address={ADDRESS}")
+    assert reply.json() == {"fee": "0.00010000", "fee_before_subsidy": "0.00010000"}
+    eth = alice.get(f"/withdrawals/fee-estimate?currency=eth&crypto_address={ADDRESS}")
+    assert eth.json()["fee"] == "0.00100000"
+    mine = alice.post(f"/coinbase-accounts/{BTC_WALLET}/addresses", None).json()
+    assert mine["address"] == alice.post(f"/coinbase-accounts/{BTC_WALLET}/addresses",
+                                         {"network": "bitcoin"}).json()["address"]
+    assert mine["resource_path"] == f"/v2/accounts/{BTC_WALLET}/addresses/{mine['id']}"
+    assert mine["address_info"] == {"address": mine["address"]}
+    assert "message" not in mine
+    assert bob.post(f"/coinbase-accounts/{BTC_WALLET}/addresses", None).status == 403
+
+
+def test_tag_currencies_and_deposit_only_methods(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO.read_text() + """
+[[currencies]]
+id = "XRP"
+name = "XRP"
+
+[[payment_methods]]
+id = "dep00000-0000-4000-8000-000000000003"
+type = "ach_bank_account"
+name = "Deposits only"
+currency = "USD"
+allow_withdraw = false
+
+[[coinbase_accounts]]
+id = "XRP"
+currency = "XRP"
+""")
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        untagged = {"amount": "1", "currency": "XRP", "crypto_address": "rExample"}
+        reply = alice.post("/withdrawals/crypto", untagged)
+        assert (reply.status, reply.json()) == (400, {"message": "destination_tag is required"})
+        reply = alice.post("/withdrawals/payment-method", {
+            **METHOD, "payment_method_id": "dep00000-0000-4000-8000-000000000003"})
+        assert (reply.status, reply.json()) == (
+            400, {"message": "Payment method cannot be used for withdrawals"})
+        assert alice.get("/transfers").json() == []
+        address = alice.post("/coinbase-accounts/XRP/addresses", None).json()  # id = symbol
+        assert address["destination_tag"] == address["address_info"]["destination_tag"]
+        assert address["destination_tag"].isdigit()
+    finally:
+        server.stop()
+
+
+def test_on_the_wall_clock_a_deposit_settles_by_itself(tmp_path: Path) -> None:
+    """The scheduler settles a pending transfer when the running venue clock reaches it."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO.read_text().replace('payment_method_delay = "1h"',
+                                                     'payment_method_delay = "1s"'))
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        sent = alice.post("/deposits/payment-method", METHOD).json()
+        assert alice.get(f"/transfers/{sent['id']}").json()["completed_at"] is None
+        deadline = time.monotonic() + 10
+        while alice.get(f"/transfers/{sent['id']}").json()["completed_at"] is None:
+            assert time.monotonic() < deadline, "the deposit never settled"
+            time.sleep(0.05)
+        usd = next(a for a in alice.get("/accounts").json() if a["currency"] == "USD")
+        assert usd["balance"] == "1000001.0000000000000000"
+    finally:
+        server.stop()
+
+
+def test_restart_and_reset_keep_what_they_should(tmp_path: Path) -> None:
+    """A transfer pending at shutdown is still pending, and held, after the restart; one
+    completed is still completed. (Reset, a snapshot restore, runs before every test of
+    test_funds_clients.py, whose exact balances and lists show it.)"""
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir=data_dir)
+    try:
+        alice = RawClient(server.port, ALICE)
+        sent = alice.post("/withdrawals/crypto", CRYPTO).json()
+        deposit = alice.post("/deposits/coinbase-account", {
+            "amount": "2", "currency": "BTC", "coinbase_account_id": BTC_WALLET}).json()
+        before = state(alice)
+    finally:
+        server.stop()
+    server = start_server(data_dir=data_dir)
+    try:
+        alice = RawClient(server.port, ALICE)
+        assert state(alice) == before
+        listed = {t["id"]: t for t in alice.get("/transfers").json()}
+        assert listed[sent["id"]]["completed_at"] is None
+        assert listed[deposit["id"]]["completed_at"] is not None
+        btc = next(a for a in alice.get("/accounts").json() if a["currency"] == "BTC")
+        assert btc["hold"] == "0.1000000000000000" and btc["balance"] == "102.0000000000000000"
+    finally:
+        server.stop()
