@@ -30,6 +30,7 @@ from sandex.api.admin import AdminGateway
 from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
+from sandex.api.fix import FixOptions, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
@@ -70,6 +71,7 @@ class ServeOptions:
     demo: bool = True
     admin_token: str | None = None  # in memory only; None: a random one (or the data dir's)
     access: AccessLog | None = None
+    fix: FixOptions = field(default_factory=FixOptions)  # the FIX gateways (docs/fix.md)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Venue:
     lock: DataDirLock | None = None  # held while the venue runs (``open_venue``)
     replay_start: bool = False  # the scenario's [replay] start = true: run it once serving
     http: HttpLimits = field(default_factory=HttpLimits)  # the scenario's [http] table
+    fix: OrderEntry | None = None  # the FIX order-entry gateway (listening once served)
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -188,13 +191,15 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
+    fix = OrderEntry(node, enabled, signatures, wall_clock)  # FIX limits follow REST's switch
+    node.listeners.append(fix.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
-                 http=http_limits)
+                 http=http_limits, fix=fix)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -237,7 +242,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(venue: Venue, host: str, port: int,
-          on_ready: Callable[[], None] | None = None) -> int:
+          on_ready: Callable[[], None] | None = None, fix: FixOptions | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot, close.
 
     Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
@@ -265,6 +270,8 @@ def serve(venue: Venue, host: str, port: int,
             replay_of(node).start()
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
+        listeners = (await start_listeners(fix, venue.fix, venue.data_dir)
+                     if fix is not None and venue.fix is not None else [])
         try:
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():
@@ -273,6 +280,8 @@ def serve(venue: Venue, host: str, port: int,
                 on_ready()  # listening: now the banner can say so
             await serving
         finally:
+            for listener in listeners:
+                await listener.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, NodeStopped):
