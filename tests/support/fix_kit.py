@@ -136,7 +136,7 @@ class RawFix:
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return None
             except OSError:
                 return None
@@ -167,7 +167,7 @@ class RawFix:
             self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
             try:
                 chunk = self.sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return False
             except OSError:
                 return True
@@ -298,16 +298,16 @@ if fix is not None:
             super().__init__()
             self.client = client
 
-        def onCreate(self, session_id: Any) -> None:  # noqa: N802 (QuickFIX's names)
+        def onCreate(self, session_id: Any) -> None:
             self.client.session_id = session_id
 
-        def onLogon(self, session_id: Any) -> None:  # noqa: N802
+        def onLogon(self, session_id: Any) -> None:
             self.client.logged_on.set()
 
-        def onLogout(self, session_id: Any) -> None:  # noqa: N802
+        def onLogout(self, session_id: Any) -> None:
             self.client.logged_on.clear()
 
-        def toAdmin(self, message: Any, session_id: Any) -> None:  # noqa: N802
+        def toAdmin(self, message: Any, session_id: Any) -> None:
             msg_type = fix.MsgType()
             message.getHeader().getField(msg_type)
             if msg_type.getValue() != fix.MsgType_Logon:
@@ -326,15 +326,15 @@ if fix is not None:
             for tag, value in self.client.extra_logon:
                 message.setField(tag, value)
 
-        def fromAdmin(self, message: Any, session_id: Any) -> None:  # noqa: N802
+        def fromAdmin(self, message: Any, session_id: Any) -> None:
             fields = _fields(message)
             if fields.get(35) == "5":
                 self.client.logouts.put(fields.get(58, ""))
 
-        def toApp(self, message: Any, session_id: Any) -> None:  # noqa: N802
+        def toApp(self, message: Any, session_id: Any) -> None:
             return
 
-        def fromApp(self, message: Any, session_id: Any) -> None:  # noqa: N802
+        def fromApp(self, message: Any, session_id: Any) -> None:
             self.client.messages.put(_fields(message))
 else:  # pragma: no cover
     _App = None  # type: ignore[assignment,misc]
