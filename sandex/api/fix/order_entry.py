@@ -329,35 +329,42 @@ class OrderEntry:
     def _status(self, session: Session, message: Message) -> None:
         fields = _fields(message)
 
-        async def run() -> None:
-            node = self.node
-            await node.synced()  # answer only what is durable
-            order_id = (fields.get(37) or "").lower() or None
-            cl = fields.get(11)
-            order = node.engine.find_order(self._profile(session), order_id,
-                                           None if order_id else (cl or "").lower() or None)
-            if order is None:
-                body: Body = [(11, cl)] if cl else []
-                body += [(14, "0"), (17, f"{cl or order_id or 'none'}-status"), (37, "0"),
-                         (39, "8")]
-                if fields.get(55):
-                    body.append((55, fields[55]))
-                body += [(60, transact_time(node.now())), (150, "I"), (151, "0"),
-                         (58, Error.ORDER_NOT_FOUND.format())]
-                session.send("8", body)
-                return
-            assert session.identity is not None
-            product = node.engine.products[order.product_id]
-            track = self.tracks.get(order.id) or Track.of_order(
-                order, session.identity.key, None, product.quote_currency)
-            view = Track.of_order(order, track.key, track.cl_ord_id, product.quote_currency)
-            status = view.status() if order.status is Status.DONE or order.filled_size \
-                else "0"
-            if order.status is Status.DONE and order.done_reason is DoneReason.CANCELED:
-                status = "4"
-            view.reports = track.reports + 1000  # a status ExecID never repeats a report's
-            session.send("8", view.report("I", status, node.now(), cl_ord_id=cl or None))
-        self._spawn(run(), session)
+        if self.node.in_flight:  # answer only what is durable
+            self._spawn(self._answer_status_later(session, fields), session)
+        else:  # nothing in flight: at once, so replies keep the requests' order
+            self._answer_status(session, fields)
+
+    async def _answer_status_later(self, session: Session, fields: dict[int, str]) -> None:
+        await self.node.synced()
+        self._answer_status(session, fields)
+
+    def _answer_status(self, session: Session, fields: dict[int, str]) -> None:
+        node = self.node
+        order_id = (fields.get(37) or "").lower() or None
+        cl = fields.get(11)
+        order = node.engine.find_order(self._profile(session), order_id,
+                                       None if order_id else (cl or "").lower() or None)
+        if order is None:
+            body: Body = [(11, cl)] if cl else []
+            body += [(14, "0"), (17, f"{cl or order_id or 'none'}-status"), (37, "0"),
+                     (39, "8")]
+            if fields.get(55):
+                body.append((55, fields[55]))
+            body += [(60, transact_time(node.now())), (150, "I"), (151, "0"),
+                     (58, Error.ORDER_NOT_FOUND.format())]
+            session.send("8", body)
+            return
+        assert session.identity is not None
+        product = node.engine.products[order.product_id]
+        track = self.tracks.get(order.id) or Track.of_order(
+            order, session.identity.key, None, product.quote_currency)
+        view = Track.of_order(order, track.key, track.cl_ord_id, product.quote_currency)
+        status = view.status() if order.status is Status.DONE or order.filled_size \
+            else "0"
+        if order.status is Status.DONE and order.done_reason is DoneReason.CANCELED:
+            status = "4"
+        view.reports = track.reports + 1000  # a status ExecID never repeats a report's
+        session.send("8", view.report("I", status, node.now(), cl_ord_id=cl or None))
 
     def _batch(self, session: Session, message: Message) -> None:
         batch_id = message.get(8014) or ""
