@@ -9,6 +9,8 @@ import pytest
 from tests.support.fix_kit import start_fix_server
 from tests.support.rest_kit import RawClient, Server
 
+Rest = type[RawClient]
+
 
 @pytest.fixture(scope="module")
 def fix_server() -> Iterator[tuple[Server, int]]:
@@ -23,7 +25,7 @@ def fix_port(fix_server: tuple[Server, int]) -> int:
 
 
 @pytest.fixture
-def rest(fix_server: tuple[Server, int]) -> type[RawClient]:
+def rest(fix_server: tuple[Server, int]) -> Rest:
     """``rest(creds)``: a signed REST client on the same venue."""
     port = fix_server[0].port
 

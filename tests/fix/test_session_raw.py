@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandex.errors import Error
+from tests.fix.conftest import Rest
 from tests.support.fix_kit import RawFix, frame, logon_fields, ms_now, new_id, start_fix_server
 from tests.support.rest_kit import ALICE, BOB, SCENARIO, VIEWER
 
@@ -149,7 +150,7 @@ def test_session_and_business_rejects(fix_port: int) -> None:
     client.close()
 
 
-def test_resend_request_replays_reports_and_gap_fills_admin(fix_port: int, rest) -> None:
+def test_resend_request_replays_reports_and_gap_fills_admin(fix_port: int, rest: Rest) -> None:
     client = RawFix(fix_port)
     client.logon(BOB)
     first, second = new_id(), new_id()
@@ -169,7 +170,7 @@ def test_resend_request_replays_reports_and_gap_fills_admin(fix_port: int, rest)
     assert rest(BOB).delete("/orders").status == 200
 
 
-def test_resume_with_141_n_gap_fills_to_the_stored_number(fix_port: int, rest) -> None:
+def test_resume_with_141_n_gap_fills_to_the_stored_number(fix_port: int, rest: Rest) -> None:
     client = RawFix(fix_port)
     client.logon(BOB)
     cl = new_id()
@@ -211,9 +212,11 @@ def test_heartbeats_test_request_then_logout_on_silence(fix_port: int) -> None:
             break
     assert "1" in seen and seen[-1] == "5"
     assert seen.index("1") < seen.index("5")
+    client.send("5", [], seq=2)
+    assert client.closed()
 
 
-def test_cancel_on_disconnect(fix_port: int, rest) -> None:
+def test_cancel_on_disconnect(fix_port: int, rest: Rest) -> None:
     bob = rest(BOB)
     resting = bob.post("/orders", {"product_id": "BTC-USD", "side": "buy", "price": "11.10",
                                    "size": "0.5"}).json()

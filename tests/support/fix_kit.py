@@ -8,6 +8,7 @@ send what a real engine never would: leading zeros, bad checksums, wrong CompIDs
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import queue
@@ -246,7 +247,12 @@ class QuickFixClient:
             assert self.logged_on.wait(10), f"no logon: {self.logout_text(0.1)}"
 
     def stop(self) -> None:
-        self.initiator.stop()
+        """Log out and destroy the engine: only then does QuickFIX forget the session (its
+        registry is global, and the next client of the same key reuses the session id)."""
+        if self.initiator is not None:
+            self.initiator.stop()
+            self.initiator = None
+            gc.collect()
 
     def logout_text(self, timeout: float = 5.0) -> str | None:
         try:

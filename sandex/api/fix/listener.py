@@ -24,7 +24,7 @@ from sandex.errors import Error
 
 log = logging.getLogger("sandex.fix")
 
-TICK_S = 1.0
+TICK_S = 0.25  # timers' resolution (HeartBtInt is 1 s at least)
 DEFAULT_ORDER_PORT = 6121
 
 

@@ -143,7 +143,7 @@ class Session:
             return
         interval = self.identity.heartbeat
         silent = now - self.last_received
-        if silent > 2 * interval:
+        if silent > 2 * interval and self.test_request is not None:
             self.logout(now, Error.FIX_HEARTBEAT_TIMEOUT)
             return
         if silent > 1.5 * interval and self.test_request is None:
