@@ -167,7 +167,6 @@ class Error(Enum):
     FIX_SEQ_TOO_HIGH = (400, "MsgSeqNum too high, expecting {} but received {}")  # GUESS
     FIX_GARBLED = (400, "Garbled message: {}")  # GUESS
     FIX_HEARTBEAT_TIMEOUT = (400, "Heartbeat timeout")  # GUESS
-    FIX_LOGOUT = (200, "Logout acknowledged")  # GUESS: the reply to a client's Logout
     FIX_SHUTDOWN = (503, "server terminated")  # Coinbase's deploy Logout (2018)
     FIX_CLORDID = (400, "ClOrdID({}) must be a lowercase UUIDv4")  # GUESS
     FIX_CLORDID_OPEN = (400, "ClOrdID matches an open order")  # GUESS (enforced 2025-01-28)

@@ -272,7 +272,7 @@ class Session:
         elif msg_type == "4":
             self._sequence_reset(message, now)
         elif msg_type == "5":
-            self.send("5", [(58, Error.FIX_LOGOUT.format())], now)
+            self.send("5", [], now)  # the answer to a Logout: no text
             self.state = State.LOGGING_OUT
             self.close()
         elif msg_type == "3":
