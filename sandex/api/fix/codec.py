@@ -200,9 +200,8 @@ def parse_body(body: bytes) -> Message:
 def encode(msg_type: str, header: list[tuple[int, str]], body: list[tuple[int, str]]) -> bytes:
     """A whole message: ``8``, ``9``, ``35``, then ``header`` and ``body`` as given, ``10``.
     Values are latin-1 text and never empty (the caller leaves out what it has not)."""
-    parts = [f"35={msg_type}"]
-    parts.extend(f"{tag}={value}" for tag, value in header)
-    parts.extend(f"{tag}={value}" for tag, value in body)
-    payload = ("\x01".join(parts) + "\x01").encode("latin-1")
+    text = "".join([f"{tag}={value}\x01" for tag, value in header]
+                   + [f"{tag}={value}\x01" for tag, value in body])
+    payload = f"35={msg_type}\x01{text}".encode("latin-1")
     frame = b"8=FIXT.1.1\x019=" + str(len(payload)).encode() + SOH + payload
     return frame + b"10=%03d\x01" % checksum(frame)

@@ -14,7 +14,8 @@ remainder (``58=101:Time In Force``), ``D/0|1`` STP decrement (``378=5``), ``8/8
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sandex.core import Order, OrderType, Side, Status, TimeInForce
 from sandex.core.model import CancelReason, StopType, Stp
@@ -29,10 +30,13 @@ TIF_CODES = {TimeInForce.GTC: "1", TimeInForce.IOC: "3", TimeInForce.FOK: "4",
 STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
 
 
+@lru_cache(maxsize=8192)
 def px(value: int) -> str:
+    """A price or size as Coinbase prints it in FIX: no trailing zeros (cached: they repeat)."""
     return format_trimmed(value, PRICE_DECIMALS)
 
 
+@lru_cache(maxsize=8192)
 def amt(value: int) -> str:
     return format_trimmed(value, AMOUNT_DECIMALS)
 
@@ -67,6 +71,7 @@ class Track:
     request_id: str | None = None  # 11 of the cancel that is in flight (41 = cl_ord_id)
     done: bool = False
     quote: str = ""  # the product's quote currency (fees)
+    _static: tuple[int | None, Body] | None = field(default=None, repr=False)
 
     @classmethod
     def of_order(cls, order: Order, key: str, cl_ord_id: str | None, quote: str) -> Track:
@@ -104,22 +109,32 @@ class Track:
         body += [(14, px(self.cum)), (17, self.exec_id()), (37, self.order_id)]
         if orig:
             body.append((41, orig))
-        body += [(39, status), (55, self.symbol), (54, SIDES[self.side]),
-                 (40, self._ord_type())]
-        if self.price is not None:
-            body.append((44, px(self.price)))
-        if self.size is not None:
-            body.append((38, px(self.size)))
-        if self.funds is not None:
-            body.append((152, amt(self.funds)))
-        if self.stop_price is not None:
-            body.append((99, px(self.stop_price)))
-        body += [(59, TIF_CODES[self.time_in_force]), (60, transact_time(time)),
-                 (150, exec_type), (151, px(self.leaves))]
+        body.append((39, status))
+        body += self._order_fields()
+        body += [(60, transact_time(time)), (150, exec_type), (151, px(self.leaves))]
         if self.post_only:
             body.append((18, "A"))
-        body += extra or []
+        if extra:
+            body += extra
         return body
+
+    def _order_fields(self) -> Body:
+        """55 54 40 44 38 152 99 59: rendered once per order quantity (they rarely change)."""
+        cached = self._static
+        if cached is not None and cached[0] == self.size:
+            return cached[1]
+        fields: Body = [(55, self.symbol), (54, SIDES[self.side]), (40, self._ord_type())]
+        if self.price is not None:
+            fields.append((44, px(self.price)))
+        if self.size is not None:
+            fields.append((38, px(self.size)))
+        if self.funds is not None:
+            fields.append((152, amt(self.funds)))
+        if self.stop_price is not None:
+            fields.append((99, px(self.stop_price)))
+        fields.append((59, TIF_CODES[self.time_in_force]))
+        self._static = (self.size, fields)
+        return fields
 
     def _avg(self) -> str:
         # executed value (1e-16) / size (1e-8) = price in 1e-8

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sandex.api.fix.codec import Decoder, Garbled, Message, encode
 from sandex.api.fix.logon import COMP_ID, Identity, Refusal
@@ -82,9 +82,17 @@ class Gateway(Protocol):
     def on_close(self, session: Session) -> None: ...
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def sending_time(wall: float) -> str:
     """UTCTimestamp with microseconds, as Coinbase sends (``20250408-03:34:32.789012``)."""
-    return datetime.fromtimestamp(wall, UTC).strftime("%Y%m%d-%H:%M:%S.%f")
+    us = int(wall * 1_000_000)
+    second, micros = divmod(us, 1_000_000)
+    if _second[0] != second:
+        _second[0] = second
+        _second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y%m%d-%H:%M:%S.")
+    return f"{_second[1]}{micros:06d}"
 
 
 class Session:
