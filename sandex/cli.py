@@ -51,6 +51,8 @@ def parser() -> Parser:
     serve.add_argument("--no-fix", action="store_true", help="no FIX gateways (docs/fix.md)")
     serve.add_argument("--fix-order-port", type=int, default=6121,
                        help="FIX order entry port (default 6121; on --host)")
+    serve.add_argument("--fix-drop-copy-port", type=int, default=6122,
+                       help="FIX drop copy port (default 6122; on --host)")
     serve.add_argument("--fix-plaintext", action="store_true",
                        help="FIX without TLS (for clients that have none)")
     where = serve.add_mutually_exclusive_group()
@@ -99,7 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=None if args.ephemeral else Path(args.data_dir), demo=not args.no_demo,
         admin_token=token, access=access,
         fix=FixOptions(enabled=not args.no_fix, host=args.host,
-                       order_port=args.fix_order_port, plaintext=args.fix_plaintext))
+                       order_port=args.fix_order_port, drop_copy_port=args.fix_drop_copy_port,
+                       plaintext=args.fix_plaintext))
     try:
         venue = open_venue(options)
     except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:

@@ -30,7 +30,7 @@ from sandex.api.admin import AdminGateway
 from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
-from sandex.api.fix import FixOptions, OrderEntry, start_listeners
+from sandex.api.fix import DropCopy, FixOptions, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
@@ -88,6 +88,7 @@ class Venue:
     replay_start: bool = False  # the scenario's [replay] start = true: run it once serving
     http: HttpLimits = field(default_factory=HttpLimits)  # the scenario's [http] table
     fix: OrderEntry | None = None  # the FIX order-entry gateway (listening once served)
+    drop_copy: DropCopy | None = None  # the FIX drop copy gateway
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -193,13 +194,15 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node.listeners.append(rest.on_events)
     fix = OrderEntry(node, enabled, signatures, wall_clock)  # FIX limits follow REST's switch
     node.listeners.append(fix.on_events)
+    drop_copy = DropCopy(node, signatures, wall_clock)
+    node.listeners.append(drop_copy.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
-                 http=http_limits, fix=fix)
+                 http=http_limits, fix=fix, drop_copy=drop_copy)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -270,8 +273,11 @@ def serve(venue: Venue, host: str, port: int,
             replay_of(node).start()
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
-        listeners = (await start_listeners(fix, venue.fix, venue.data_dir)
-                     if fix is not None and venue.fix is not None else [])
+        gateways: list[tuple[str, Any, int]] = []
+        if fix is not None and venue.fix is not None and venue.drop_copy is not None:
+            gateways = [("order entry", venue.fix, fix.order_port),
+                        ("drop copy", venue.drop_copy, fix.drop_copy_port)]
+        listeners = await start_listeners(fix, gateways, venue.data_dir) if fix else []
         try:
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():

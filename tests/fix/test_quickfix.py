@@ -222,3 +222,32 @@ def test_tls_listener_with_quickfix_ssl(tmp_path: Path) -> None:
         RawClient(server.port, BOB).delete("/orders")
     finally:
         server.stop()
+
+
+def test_drop_copy_sees_fills_of_fix_and_rest_orders(fix_server: tuple[Server, int],
+                                                     bob: QuickFixClient, tmp_path: Path,
+                                                     rest: Rest) -> None:
+    server, _ = fix_server
+    copy = QuickFixClient(server.drop_copy_port, BOB, tmp_path / "dc",  # type: ignore[attr-defined]
+                          extra_logon=[(9406, "Y")], qualifier="DC")
+    copy.start()
+    try:
+        cl = new_id()
+        bob.send("D", limit("sell", "20200.00", "0.3", cl))
+        ack = bob.expect("8")
+        rest_order = rest(BOB).post("/orders", {"product_id": "BTC-USD", "side": "sell",
+                                                "price": "20300.00", "size": "0.2"}).json()
+        rest(ALICE).post("/orders", {"product_id": "BTC-USD", "side": "buy",
+                                     "price": "20300.00", "size": "0.5"})
+        fill = bob.expect("8")
+        assert (fill[150], fill[39]) == ("F", "2")
+        copies = [copy.expect("8") for _ in range(4)]
+        assert [(m[37], m[150], m[39]) for m in copies] == [
+            (ack[37], "0", "0"), (rest_order["id"], "0", "0"),
+            (ack[37], "F", "2"), (rest_order["id"], "F", "2")]
+        assert copies[0][17] == ack[17] and copies[2][17] == fill[17]  # ExecIDs shared
+        assert (copies[2][11], copies[2][31], copies[3][31]) == (cl, "20200", "20300")
+        copy.send("D", limit("buy", "1.00", "1"))
+        assert copy.expect("j")[380] == "2"
+    finally:
+        copy.stop()

@@ -12,7 +12,7 @@ import pytest
 from sandex.errors import Error
 from tests.fix.conftest import Rest
 from tests.support.fix_kit import RawFix, frame, logon_fields, ms_now, new_id, start_fix_server
-from tests.support.rest_kit import ALICE, BOB, SCENARIO, VIEWER
+from tests.support.rest_kit import ALICE, BOB, SCENARIO, VIEWER, Server
 
 STALE = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
 
@@ -268,3 +268,19 @@ def test_a_flood_over_the_rate_limit(tmp_path: Path) -> None:
         other.close()
     finally:
         server.stop()
+
+
+def test_drop_copy_logon_wants_9406_y_and_takes_a_view_key(fix_server: tuple[Server, int]) -> None:
+    port = fix_server[0].drop_copy_port  # type: ignore[attr-defined]
+    assert refused(port, logon_fields(VIEWER)) == "Invalid value for DropCopyFlag(9406)"
+    client = RawFix(port)
+    client.key = VIEWER[0]
+    client.send_raw(frame(logon_fields(VIEWER, extra=[(9406, "Y")])))
+    client.seq = 2
+    assert client.expect("A")[108] == "30"
+    client.send("F", [(11, new_id()), (41, new_id()), (55, "BTC-USD")])
+    business = client.expect("j")
+    assert (business[372], business[380], business[58]) == ("F", "2", "Unsupported Message Type")
+    client.close()
+    assert refused(fix_server[1], logon_fields(ALICE, extra=[(9406, "Y")])) == (
+        "Invalid value for DropCopyFlag(9406)")

@@ -28,10 +28,13 @@ SOH = "\x01"
 
 def start_fix_server(*args: str, scenario: Path | None = None,
                      plaintext: bool = True) -> tuple[Server, int]:
-    """``sandex serve`` with FIX order entry on a free port; ``(server, fix port)``."""
-    port = free_port()
-    extra = ["--fix-order-port", str(port), *(["--fix-plaintext"] if plaintext else []), *args]
+    """``sandex serve`` with FIX on free ports; ``(server, order entry port)``, the drop copy
+    port as ``server.drop_copy_port``."""
+    port, drop_copy = free_port(), free_port()
+    extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
+             *(["--fix-plaintext"] if plaintext else []), *args]
     server = start_server(*extra, **({"scenario": scenario} if scenario else {}))
+    server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -212,7 +215,7 @@ UseDataDictionary=N
 ValidateUserDefinedFields=N
 {ssl}
 [SESSION]
-"""
+{qualifier}"""
 
 
 class QuickFixClient:
@@ -220,7 +223,9 @@ class QuickFixClient:
 
     def __init__(self, port: int, creds: tuple[str, str, str], store: Path, *,
                  tls: bool = False, extra_logon: list[tuple[int, str]] | None = None,
-                 secret: str | None = None) -> None:
+                 secret: str | None = None, qualifier: str = "") -> None:
+        """``qualifier``: QuickFIX's SessionQualifier, for a second session of the same key
+        in this process (drop copy beside order entry)."""
         assert fix is not None
         self.creds = creds
         self.secret = secret or creds[1]
@@ -233,7 +238,9 @@ class QuickFixClient:
         ssl_text = "SSLEnable=Y\nSSLValidateCertificates=N\nSSLProtocols=+TLSv1_2\n" if tls \
             else ""
         path = store / "client.cfg"
-        path.write_text(SETTINGS.format(key=creds[0], port=port, store=store, ssl=ssl_text))
+        path.write_text(SETTINGS.format(
+            key=creds[0], port=port, store=store, ssl=ssl_text,
+            qualifier=f"SessionQualifier={qualifier}\n" if qualifier else ""))
         settings = fix.SessionSettings(str(path))
         self.app = _App(self)
         storage = fix.FileStoreFactory(settings)

@@ -26,6 +26,7 @@ log = logging.getLogger("sandex.fix")
 
 TICK_S = 0.25  # timers' resolution (HeartBtInt is 1 s at least)
 DEFAULT_ORDER_PORT = 6121
+DEFAULT_DROP_COPY_PORT = 6122
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,7 @@ class FixOptions:
     enabled: bool = True
     host: str = "127.0.0.1"
     order_port: int = DEFAULT_ORDER_PORT
+    drop_copy_port: int = DEFAULT_DROP_COPY_PORT
     plaintext: bool = False  # no TLS (clients without it, QuickFIX builds without SSL)
 
 
@@ -136,9 +138,10 @@ class Listener:
                 connection.transport.close()
 
 
-async def start_listeners(options: FixOptions, gateway: Gateway,
+async def start_listeners(options: FixOptions, gateways: list[tuple[str, Gateway, int]],
                           data_dir: Path | None) -> list[Listener]:
-    """The listeners ``options`` ask for that could start; each failure is logged."""
+    """The listeners of ``gateways`` (name, gateway, port) that could start; each failure
+    is logged (a port in use is a warning: the venue serves without that gateway)."""
     if not options.enabled:
         return []
     tls: ssl.SSLContext | None = None
@@ -151,13 +154,16 @@ async def start_listeners(options: FixOptions, gateway: Gateway,
             log.warning("FIX gateways not started: no TLS certificate (%s); "
                         "--fix-plaintext serves them without TLS", exc)
             return []
-    listener = Listener(gateway, "order entry", options.host, options.order_port, tls)
-    try:
-        await listener.start()
-    except OSError as exc:
-        log.warning("FIX order entry not started: %s:%d: %s (--fix-order-port chooses "
-                    "another port, --no-fix switches FIX off)", options.host,
-                    options.order_port, exc.strerror or exc)
-        return []
-    log.info("FIX order entry on %s", listener.url)
-    return [listener]
+    started = []
+    for name, gateway, port in gateways:
+        listener = Listener(gateway, name, options.host, port, tls)
+        try:
+            await listener.start()
+        except OSError as exc:
+            log.warning("FIX %s not started: %s:%d: %s (--fix-*-port chooses another port, "
+                        "--no-fix switches FIX off)", name, options.host, port,
+                        exc.strerror or exc)
+            continue
+        log.info("FIX %s on %s", name, listener.url)
+        started.append(listener)
+    return started

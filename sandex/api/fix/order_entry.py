@@ -22,12 +22,11 @@ from typing import Any
 from sandex.api.clocks import SignatureClock
 from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
+from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import (
     SIDES,
     Body,
     Track,
-    cancel_text,
-    fill_extra,
     transact_time,
 )
 from sandex.api.fix.requests import ORDER_TAGS, UUID4, cl_ord_id, order_body
@@ -36,20 +35,15 @@ from sandex.api.http import ApiError
 from sandex.api.order_request import parse_order, product_id_of
 from sandex.auth.keys import Permission
 from sandex.core import (
-    Activated,
     CancelAll,
     CancelOrder,
-    Changed,
-    Done,
     Duplicate,
     Event,
-    Matched,
     PlaceOrder,
-    Received,
     Rejected,
     Status,
 )
-from sandex.core.model import CancelReason, DoneReason, TimeInForce
+from sandex.core.model import DoneReason
 from sandex.errors import Error
 from sandex.node import Node
 from sandex.node.node import NodeStopped
@@ -68,7 +62,7 @@ KNOWN_APP_TYPES = frozenset({"D", "F", "G", "H", "q", "U4", "U6", "8", "9", "j",
 _OUR_TYPES = frozenset({"D", "F", "G", "H", "q", "U4", "U6"})
 
 
-class OrderEntry:
+class OrderEntry(Reporter):
     """The gateway behind every order-entry session (``session.Gateway``)."""
 
     def __init__(self, node: Node, limits: bool, signatures: SignatureClock,
@@ -248,7 +242,7 @@ class OrderEntry:
         body: Body = []
         if cl:
             body.append((11, cl))
-        body += [(14, "0"), (17, f"{order_id or cl or 'none'}-0"), (37, order_id or "0"),
+        body += [(14, "0"), (17, f"{order_id or cl or 'none'}-rejected"), (37, order_id or "0"),
                  (39, "8")]
         for tag in (55, 54, 40, 44, 38, 152, 99):
             value = fields.get(tag)
@@ -428,72 +422,8 @@ class OrderEntry:
         if commands:
             self._spawn(run(), session)
 
-    # -- reports (node listener: called once a command is durable) -------------------------
-    def on_events(self, events: list[Event]) -> None:
-        tracks = self.tracks
-        if not tracks:
-            return
-        last_fill: dict[str, int] = {}
-        filled: set[str] = set()
-        for index, event in enumerate(events):
-            kind = type(event)
-            if kind is Matched:
-                last_fill[event.maker_order_id] = index  # type: ignore[attr-defined]
-                last_fill[event.taker_order_id] = index  # type: ignore[attr-defined]
-            elif kind is Done and event.reason is DoneReason.FILLED:  # type: ignore[attr-defined]
-                filled.add(event.order_id)  # type: ignore[attr-defined]
-        for index, event in enumerate(events):
-            kind = type(event)
-            if kind is Matched:
-                assert isinstance(event, Matched)
-                for order_id, taker, fee in (
-                        (event.maker_order_id, False, event.maker_fee),
-                        (event.taker_order_id, True, event.taker_fee)):
-                    track = tracks.get(order_id)
-                    if track is None:
-                        continue
-                    track.cum += event.size
-                    track.value += event.price * event.size
-                    final = (track.size is not None and track.cum >= track.size) or (
-                        order_id in filled and last_fill.get(order_id) == index)
-                    if final:
-                        track.done = True
-                    extra = fill_extra(event.size, event.price, event.trade_id, taker, fee,
-                                       track.quote)
-                    self._send(track, "F", "2" if final else "1", event.time, extra)
-                    if final:
-                        del tracks[order_id]
-            elif kind is Received or kind is Activated:
-                track = tracks.get(event.order_id)  # type: ignore[attr-defined]
-                if track is not None and track.reports == 0:
-                    if kind is Received and track.funds is not None:
-                        track.funds = event.funds or track.funds  # type: ignore[attr-defined]
-                    self._send(track, "0", "0", event.time)  # type: ignore[attr-defined]
-            elif kind is Done:
-                assert isinstance(event, Done)
-                track = tracks.pop(event.order_id, None)
-                if track is None or event.reason is DoneReason.FILLED:
-                    continue
-                track.done = True
-                expired = (event.cancel_reason is CancelReason.TIME_IN_FORCE
-                           and track.time_in_force in (TimeInForce.IOC, TimeInForce.FOK))
-                code = "C" if expired else "4"
-                request, track.request_id = track.request_id, None
-                self._send(track, code, code, event.time, cancel_text(event.cancel_reason),
-                           cl_ord_id=request, orig=track.cl_ord_id if request else None)
-            elif kind is Changed:
-                assert isinstance(event, Changed)
-                track = tracks.get(event.order_id)
-                if track is None or event.new_size is None:
-                    continue
-                track.size = track.cum + event.new_size
-                self._send(track, "D", track.status(), event.time, [(378, "5")])
-
-    def _send(self, track: Track, exec_type: str, status: str, time: int,
-              extra: Body | None = None, cl_ord_id: str | None = None,
-              orig: str | None = None) -> None:
+    def _deliver(self, track: Track, body: Body) -> None:
         session = self.sessions.get(track.key)
-        body = track.report(exec_type, status, time, extra, cl_ord_id, orig)
         if session is not None and session.active:
             session.send("8", body)
 

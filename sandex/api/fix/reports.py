@@ -3,8 +3,9 @@
 A ``Track`` follows one order seen over FIX from the committed events alone (the node's
 listener), so every report says exactly what the journal holds at that point: CumQty, AvgPx
 and LeavesQty come from the order's own ``Received``/``Matched``/``Changed`` events, never
-from engine state read later. ExecID is derived from the journal order of the event
-(``<order id>-<n>``: stable on replay, the same for every session that gets the report).
+from engine state read later. ExecID is derived from the event (``<order id>-0`` the ack,
+``-<trade id>`` a fill, ``-done`` the end, ``-c<sequence>`` a restatement, ``-s<n>`` a status
+answer): stable on replay, the same on order entry and drop copy.
 
 ExecType/OrdStatus pairs (docs/fix.md): ``0/0`` accepted, ``F/1`` and ``F/2`` fills,
 ``4/4`` canceled (by the user, COD, STP: ``58=102:Self Trade Prevention``), ``C/C`` IOC/FOK
@@ -94,19 +95,18 @@ class Track:
             return "2" if self.size is not None and self.cum >= self.size else "4"
         return "1" if self.cum else "0"
 
-    def exec_id(self) -> str:
-        self.reports += 1
-        return f"{self.order_id}-{self.reports}"
-
     def report(self, exec_type: str, status: str, time: int, extra: Body | None = None,
-               cl_ord_id: str | None = None, orig: str | None = None) -> Body:
+               cl_ord_id: str | None = None, orig: str | None = None,
+               exec_id: str | None = None) -> Body:
         """An ExecutionReport body in the order Coinbase's real reports show."""
         body: Body = []
         if self.cum:
             body.append((6, self._avg()))
         if cl_ord_id or self.cl_ord_id:
             body.append((11, cl_ord_id or self.cl_ord_id))
-        body += [(14, px(self.cum)), (17, self.exec_id()), (37, self.order_id)]
+        self.reports += 1
+        body += [(14, px(self.cum)), (17, exec_id or f"{self.order_id}-s{self.reports}"),
+                 (37, self.order_id)]
         if orig:
             body.append((41, orig))
         body.append((39, status))
