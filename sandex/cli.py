@@ -53,6 +53,10 @@ def parser() -> Parser:
                        help="FIX order entry port (default 6121; on --host)")
     serve.add_argument("--fix-drop-copy-port", type=int, default=6122,
                        help="FIX drop copy port (default 6122; on --host)")
+    serve.add_argument("--fix-md-port", type=int, default=6131,
+                       help="FIX market data with snapshots (default 6131)")
+    serve.add_argument("--fix-md-incremental-port", type=int, default=6132,
+                       help="FIX market data without snapshots (default 6132)")
     serve.add_argument("--fix-plaintext", action="store_true",
                        help="FIX without TLS (for clients that have none)")
     where = serve.add_mutually_exclusive_group()
@@ -102,6 +106,8 @@ def _serve(args: argparse.Namespace) -> int:
         admin_token=token, access=access,
         fix=FixOptions(enabled=not args.no_fix, host=args.host,
                        order_port=args.fix_order_port, drop_copy_port=args.fix_drop_copy_port,
+                       md_port=args.fix_md_port,
+                       md_incremental_port=args.fix_md_incremental_port,
                        plaintext=args.fix_plaintext))
     try:
         venue = open_venue(options)

@@ -30,7 +30,7 @@ from sandex.api.admin import AdminGateway
 from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
-from sandex.api.fix import DropCopy, FixOptions, OrderEntry, start_listeners
+from sandex.api.fix import DropCopy, FixOptions, MarketData, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
@@ -89,6 +89,7 @@ class Venue:
     http: HttpLimits = field(default_factory=HttpLimits)  # the scenario's [http] table
     fix: OrderEntry | None = None  # the FIX order-entry gateway (listening once served)
     drop_copy: DropCopy | None = None  # the FIX drop copy gateway
+    market_data: tuple[MarketData, MarketData] | None = None  # FIX: with, without snapshots
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -196,13 +197,17 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node.listeners.append(fix.on_events)
     drop_copy = DropCopy(node, signatures, wall_clock)
     node.listeners.append(drop_copy.on_events)
+    market_data = (MarketData(node, signatures, wall_clock, snapshots=True),
+                   MarketData(node, signatures, wall_clock, snapshots=False))
+    for gateway in market_data:
+        node.listeners.append(gateway.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
-                 http=http_limits, fix=fix, drop_copy=drop_copy)
+                 http=http_limits, fix=fix, drop_copy=drop_copy, market_data=market_data)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -274,9 +279,13 @@ def serve(venue: Venue, host: str, port: int,
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
         gateways: list[tuple[str, Any, int]] = []
-        if fix is not None and venue.fix is not None and venue.drop_copy is not None:
+        if fix is not None and venue.fix is not None and venue.drop_copy is not None \
+                and venue.market_data is not None:
             gateways = [("order entry", venue.fix, fix.order_port),
-                        ("drop copy", venue.drop_copy, fix.drop_copy_port)]
+                        ("drop copy", venue.drop_copy, fix.drop_copy_port),
+                        ("market data", venue.market_data[0], fix.md_port),
+                        ("market data (incremental)", venue.market_data[1],
+                         fix.md_incremental_port)]
         listeners = await start_listeners(fix, gateways, venue.data_dir) if fix else []
         try:
             serving = asyncio.create_task(server.serve())

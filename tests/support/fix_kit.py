@@ -29,12 +29,16 @@ SOH = "\x01"
 def start_fix_server(*args: str, scenario: Path | None = None,
                      plaintext: bool = True) -> tuple[Server, int]:
     """``sandex serve`` with FIX on free ports; ``(server, order entry port)``, the drop copy
-    port as ``server.drop_copy_port``."""
-    port, drop_copy = free_port(), free_port()
+    port as ``server.drop_copy_port``, market data as ``server.md_port`` (snapshots) and
+    ``server.md_incremental_port``."""
+    port, drop_copy, md, md_incremental = free_port(), free_port(), free_port(), free_port()
     extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
+             "--fix-md-port", str(md), "--fix-md-incremental-port", str(md_incremental),
              *(["--fix-plaintext"] if plaintext else []), *args]
     server = start_server(*extra, **({"scenario": scenario} if scenario else {}))
     server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
+    server.md_port = md  # type: ignore[attr-defined]
+    server.md_incremental_port = md_incremental  # type: ignore[attr-defined]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -107,6 +111,7 @@ class RawFix:
         self.buffer = b""
         self.seq = 1
         self.key = ""
+        self.last_fields: list[tuple[int, str]] = []  # every field of the last message read
 
     def logon(self, creds: tuple[str, str, str], **kw: Any) -> dict[int, str]:
         self.key = creds[0]
@@ -133,6 +138,8 @@ class RawFix:
             end = self._frame_end()
             if end is not None:
                 data, self.buffer = self.buffer[:end], self.buffer[end:]
+                self.last_fields = [(int(t), v.decode("latin-1")) for t, _, v in (
+                    item.partition(b"=") for item in data.split(b"\x01") if b"=" in item)]
                 return parse(data)[0]
             left = deadline - time.monotonic()
             if left <= 0:

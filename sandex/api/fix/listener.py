@@ -27,6 +27,8 @@ log = logging.getLogger("sandex.fix")
 TICK_S = 0.25  # timers' resolution (HeartBtInt is 1 s at least)
 DEFAULT_ORDER_PORT = 6121
 DEFAULT_DROP_COPY_PORT = 6122
+DEFAULT_MD_PORT = 6131  # market data with snapshots (Coinbase: 6121 on fix-md)
+DEFAULT_MD_INCREMENTAL_PORT = 6132  # market data without (Coinbase: 6122 on fix-md)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +39,8 @@ class FixOptions:
     host: str = "127.0.0.1"
     order_port: int = DEFAULT_ORDER_PORT
     drop_copy_port: int = DEFAULT_DROP_COPY_PORT
+    md_port: int = DEFAULT_MD_PORT
+    md_incremental_port: int = DEFAULT_MD_INCREMENTAL_PORT
     plaintext: bool = False  # no TLS (clients without it, QuickFIX builds without SSL)
 
 
