@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import shutil
 import ssl
 import subprocess
@@ -29,11 +30,20 @@ def certificate(directory: Path) -> tuple[Path, Path]:
     if cert.exists() and key.exists():
         return cert, key
     directory.mkdir(parents=True, exist_ok=True)
+    # Made under temporary names, then renamed: venues starting together never read half a file.
+    token = f".{os.getpid()}.tmp"
+    new_cert, new_key = cert.with_name(cert.name + token), key.with_name(key.name + token)
     try:
-        _with_cryptography(cert, key)
-    except ImportError:
-        _with_openssl(cert, key)
-    key.chmod(0o600)
+        try:
+            _with_cryptography(new_cert, new_key)
+        except ImportError:
+            _with_openssl(new_cert, new_key)
+        new_key.chmod(0o600)
+        os.replace(new_key, key)
+        os.replace(new_cert, cert)
+    finally:
+        for path in (new_cert, new_key):
+            path.unlink(missing_ok=True)
     return cert, key
 
 
