@@ -3,7 +3,8 @@
     cd /work/main && .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R]
         [--ephemeral] [--json]
 
-Starts ``sandex serve --no-rate-limit --no-demo`` with its journal on (a temporary
+Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
+exists; this process pins itself to core 1) with its journal on (a temporary
 ``--data-dir``: every report waits for its group commit's fsync) and FIX order entry in
 plaintext on free ports. A maker session (the scenario's second key) rests one large sell; the
 measured session (the first key) sends limit buys of 0.1 at that price, each matching at once:
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -189,6 +191,10 @@ def main() -> None:
     command = [sys.executable, "-m", "sandex.cli", "serve", "--port", str(http_port),
                "--scenario", str(SCENARIO), "--no-rate-limit", "--no-demo", "--log-level",
                "warning", "--fix-order-port", str(fix_port), "--fix-plaintext", *where]
+    if shutil.which("taskset") is not None:  # as bench/rest.py: server on core 0, us on 1
+        command = ["taskset", "-c", "0", *command]
+        if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+            os.sched_setaffinity(0, {1})
     process = start_server(command, http_port, work / "server.log")
     try:
         figures = asyncio.run(run(args, fix_port))
