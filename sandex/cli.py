@@ -48,6 +48,17 @@ def parser() -> Parser:
                        choices=("debug", "info", "warning", "error"),
                        help="info logs one line per request (default)")
     serve.add_argument("--log-json", action="store_true", help="structured JSON log lines")
+    serve.add_argument("--no-fix", action="store_true", help="no FIX gateways (docs/fix.md)")
+    serve.add_argument("--fix-order-port", type=int, default=6121,
+                       help="FIX order entry port (default 6121; on --host)")
+    serve.add_argument("--fix-drop-copy-port", type=int, default=6122,
+                       help="FIX drop copy port (default 6122; on --host)")
+    serve.add_argument("--fix-md-port", type=int, default=6131,
+                       help="FIX market data with snapshots (default 6131)")
+    serve.add_argument("--fix-md-incremental-port", type=int, default=6132,
+                       help="FIX market data without snapshots (default 6132)")
+    serve.add_argument("--fix-plaintext", action="store_true",
+                       help="FIX without TLS (for clients that have none)")
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                        help=f"journal and snapshots (default: ./{DEFAULT_DATA_DIR})")
@@ -75,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     """argparse -> options -> open the venue -> banner -> run it."""
     from sandex.admin.presence import DataDirBusy
+    from sandex.api.fix import FixOptions
     from sandex.banner import banner
     from sandex.journal import JournalCorrupt, StorageError
     from sandex.scenario import ScenarioError
@@ -91,7 +103,12 @@ def _serve(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         rate_limits=False if args.no_rate_limit else None, seed=args.seed,
         data_dir=None if args.ephemeral else Path(args.data_dir), demo=not args.no_demo,
-        admin_token=token, access=access)
+        admin_token=token, access=access,
+        fix=FixOptions(enabled=not args.no_fix, host=args.host,
+                       order_port=args.fix_order_port, drop_copy_port=args.fix_drop_copy_port,
+                       md_port=args.fix_md_port,
+                       md_incremental_port=args.fix_md_incremental_port,
+                       plaintext=args.fix_plaintext))
     try:
         venue = open_venue(options)
     except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:
@@ -106,7 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
                   None if options.data_dir is not None
                   else f"${ADMIN_TOKEN_VARIABLE}" if token is not None else venue.admin_token,
                   called if Path(called).name == "sandex" else "sandex")
-    return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True))
+    return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True),
+                 fix=options.fix)
 
 
 def startup_fault(exc: OSError) -> str:

@@ -166,6 +166,44 @@ class Error(Enum):
     FEED_SLOW_READ_REASON = (429, "The client is sending too many messages")  # §9.6 docs
     FEED_TOO_BIG_REASON = (400, "The message size is too large")  # §9.6 docs
 
+    # -- FIX gateways (docs/fix.md): Logout(5) and reject Text(58). Coinbase documents none of
+    # its FIX 5.0 refusal texts: every one is a GUESS, REST's wording where REST has the case.
+    FIX_FIRST_NOT_LOGON = (400, "First message must be Logon (35=A)")  # GUESS
+    FIX_TARGET_COMP_ID = (400, "TargetCompID(56) must be Coinbase")  # GUESS
+    FIX_LOGON_SEQNUM = (
+        401, "invalid signature: MsgSeqNum(34) must be 1 on Logon, without leading zeros")
+    FIX_SENDING_TIME = (
+        401, "invalid signature: SendingTime(52) must be YYYYMMDD-HH:MM:SS.sss "
+        "(exactly 3 fractional digits)")  # GUESS wording of Coinbase's signature error
+    FIX_ENCRYPT_METHOD = (400, "EncryptMethod(98) must be 0")  # GUESS
+    FIX_APPL_VER = (400, "DefaultApplVerID(1137) must be 9 (FIX50SP2)")  # GUESS
+    FIX_USERNAME = (401, "Username(553) must be the API key sent in SenderCompID(49)")  # GUESS
+    FIX_MISSING_TAG = (400, "Required tag missing: {}")  # GUESS
+    FIX_BAD_VALUE = (400, "Invalid value for {}")  # GUESS
+    FIX_PERMISSION = (403, "Forbidden: the API key needs the {} permission")  # GUESS
+    FIX_DUPLICATE_SESSION = (
+        400, "Duplicate session: this API key is already logged on to this gateway")  # GUESS
+    FIX_LOGON_RATE = (429, "Logon rate limit exceeded: at most 2 Logons per second per key")
+    FIX_RATE_LIMIT = (429, "Rate limit exceeded")  # GUESS (an app message over 100/s)
+    FIX_FLOOD = (429, "Rate limit exceeded: more than {} messages in one second")  # GUESS
+    FIX_SEQ_TOO_LOW = (400, "MsgSeqNum too low, expecting {} but received {}")  # FIX standard
+    FIX_SEQ_TOO_HIGH = (400, "MsgSeqNum too high, expecting {} but received {}")  # GUESS
+    FIX_GARBLED = (400, "Garbled message: {}")  # GUESS
+    FIX_HEARTBEAT_TIMEOUT = (400, "Heartbeat timeout")  # GUESS
+    FIX_SHUTDOWN = (503, "server terminated")  # Coinbase's deploy Logout (2018)
+    FIX_CLORDID = (400, "ClOrdID({}) must be a lowercase UUIDv4")  # GUESS
+    FIX_CLORDID_OPEN = (400, "ClOrdID matches an open order")  # GUESS (enforced 2025-01-28)
+    FIX_LEADING_ZEROS = (400, "Extra leading zeros are not accepted in {}")  # GUESS wording
+    FIX_SIZE_AND_CASH = (400, "Only one of OrderQty(38) or CashOrderQty(152) may be specified")
+    FIX_UNSUPPORTED_TIF = (400, "TimeInForce(59)={} is not supported by sandex")  # GUESS
+    FIX_UNSUPPORTED_TYPE = (400, "Unsupported Message Type")  # GUESS
+    FIX_INVALID_MSG_TYPE = (400, "Invalid MsgType")  # FIX standard text for 373=11
+    FIX_BATCH_SIZE = (400, "A batch holds 1 to {} orders")  # GUESS (limit: Coinbase's 15)
+    FIX_BATCH_SYMBOLS = (400, "All orders of a batch must have the same Symbol")  # GUESS
+    FIX_MASS_CANCEL_TYPE = (400, "Unsupported MassCancelRequestType")  # GUESS
+    FIX_REPLACE_UNSUPPORTED = (
+        400, "Order modification (35=G) is not supported by sandex yet")  # sandex's limit
+
     @property
     def status(self) -> int:
         return self.value[0]

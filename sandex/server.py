@@ -30,6 +30,7 @@ from sandex.api.admin import AdminGateway
 from sandex.api.admin import openapi_paths as admin_openapi_paths
 from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
+from sandex.api.fix import DropCopy, FixOptions, MarketData, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
 from sandex.api.rest.app import RestApp
@@ -72,6 +73,7 @@ class ServeOptions:
     demo: bool = True
     admin_token: str | None = None  # in memory only; None: a random one (or the data dir's)
     access: AccessLog | None = None
+    fix: FixOptions = field(default_factory=FixOptions)  # the FIX gateways (docs/fix.md)
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Venue:
     lock: DataDirLock | None = None  # held while the venue runs (``open_venue``)
     replay_start: bool = False  # the scenario's [replay] start = true: run it once serving
     http: HttpLimits = field(default_factory=HttpLimits)  # the scenario's [http] table
+    fix: OrderEntry | None = None  # the FIX order-entry gateway (listening once served)
+    drop_copy: DropCopy | None = None  # the FIX drop copy gateway
+    market_data: tuple[MarketData, MarketData] | None = None  # FIX: with, without snapshots
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -193,13 +198,21 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     install_funds(node, funds)  # likewise: payment methods, wallets, fees, delays
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
+    fix = OrderEntry(node, enabled, signatures, wall_clock)  # FIX limits follow REST's switch
+    node.listeners.append(fix.on_events)
+    drop_copy = DropCopy(node, signatures, wall_clock)
+    node.listeners.append(drop_copy.on_events)
+    market_data = (MarketData(node, signatures, wall_clock, snapshots=True),
+                   MarketData(node, signatures, wall_clock, snapshots=False))
+    for gateway in market_data:
+        node.listeners.append(gateway.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
-                 http=http_limits)
+                 http=http_limits, fix=fix, drop_copy=drop_copy, market_data=market_data)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -246,7 +259,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(venue: Venue, host: str, port: int,
-          on_ready: Callable[[], None] | None = None) -> int:
+          on_ready: Callable[[], None] | None = None, fix: FixOptions | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot, close.
 
     Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
@@ -274,6 +287,15 @@ def serve(venue: Venue, host: str, port: int,
             replay_of(node).start()
         if venue.data_dir is not None:
             tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
+        gateways: list[tuple[str, Any, int]] = []
+        if fix is not None and venue.fix is not None and venue.drop_copy is not None \
+                and venue.market_data is not None:
+            gateways = [("order entry", venue.fix, fix.order_port),
+                        ("drop copy", venue.drop_copy, fix.drop_copy_port),
+                        ("market data", venue.market_data[0], fix.md_port),
+                        ("market data (incremental)", venue.market_data[1],
+                         fix.md_incremental_port)]
+        listeners = await start_listeners(fix, gateways, venue.data_dir) if fix else []
         try:
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():
@@ -282,6 +304,8 @@ def serve(venue: Venue, host: str, port: int,
                 on_ready()  # listening: now the banner can say so
             await serving
         finally:
+            for listener in listeners:
+                await listener.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, NodeStopped):

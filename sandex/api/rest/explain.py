@@ -2,7 +2,7 @@
 body, and why (``POST /admin/explain``).
 
 A dry run that changes nothing: the key is checked as REST checks it (known, allowed to
-trade), the body is parsed by the REST parser (``order_request.parse_order``), and the
+trade), the body is parsed by the REST parser (``sandex.api.order_request.parse_order``), and the
 command is applied to a scratch copy of the engine, so the verdict is the engine's own, to
 the character. A refusal comes back with the message clients would get and a ``rule`` (the
 error table's name for it) with the figures behind it; an acceptance with what the order
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.http import ApiError
-from sandex.api.rest.order_request import parse_order
+from sandex.api.order_request import parse_order
 from sandex.api.rest.ratelimit import RestRateLimiter
 from sandex.auth.keys import ApiKey, Permission
 from sandex.core import (

@@ -9,7 +9,7 @@ import msgspec
 
 from sandex.api import shapes
 from sandex.api.http import ApiError, Request, Response, json_response
-from sandex.api.rest.order_request import product_id_of
+from sandex.api.order_request import product_id_of
 from sandex.api.rest.pagination import by_trade_id, page
 from sandex.api.rest.routing import Context, Route
 from sandex.core import Product

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
+from sandex.api.order_request import parse_order, product_id_of
 from sandex.api.rest import wire
-from sandex.api.rest.order_request import parse_order, product_id_of
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
 from sandex.api.rest.volumes import apply_fee_tier

@@ -17,7 +17,7 @@ import msgspec
 
 from sandex.admin.races import Facts, Held, Races
 from sandex.api.http import ApiError, Receive, Request, Response, answer, encode, error_response
-from sandex.api.rest.order_request import product_id_of
+from sandex.api.order_request import product_id_of
 from sandex.api.rest.orders import _scope, order_ref
 from sandex.api.rest.routing import Context, Route
 from sandex.api.tracer import CURRENT

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sandex.api.http import ApiError, FileResponse, Request, Response, json_response
+from sandex.api.order_request import product_id_of
 from sandex.api.rest import wire
 from sandex.api.rest.conversions import own_profile
-from sandex.api.rest.order_request import product_id_of
 from sandex.api.rest.pagination import LIMIT_DEFAULT, parse_limit
 from sandex.api.rest.report_files import (
     ACCOUNT_COLUMNS,

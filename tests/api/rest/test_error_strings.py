@@ -807,6 +807,7 @@ NOT_OVER_REST = {
 FUNDS_TESTS = Path(__file__).parents[2] / "funds" / "test_funds_rest.py"
 """The deposits/withdrawals surface pins its texts there, in its own bad-input table."""
 FEED_PREFIX = "FEED_"  # WebSocket-only texts, pinned by tests/feed/test_error_catalogue.py
+FIX_PREFIX = "FIX_"  # FIX-only texts, pinned by tests/fix/test_error_catalogue.py
 
 
 def test_every_rest_error_is_pinned_here() -> None:
@@ -819,7 +820,7 @@ def test_every_rest_error_is_pinned_here() -> None:
     literals |= {f"{n} cursor value is not valid" for n in ("before", "after")}
     missing = []
     for member in Error:
-        if member in NOT_OVER_REST or member.name.startswith(FEED_PREFIX):
+        if member in NOT_OVER_REST or member.name.startswith((FEED_PREFIX, FIX_PREFIX)):
             continue
         pattern = re.compile(re.escape(member.template).replace(r"\{\}", ".+"))
         if not any(pattern.fullmatch(text) for text in literals):

@@ -1,0 +1,220 @@
+"""FIX order entry over one session: orders that match, each done at its durable fill report.
+
+    cd /work/main && .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R]
+        [--ephemeral] [--json]
+
+Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
+exists; this process pins itself to core 1) with its journal on (a temporary
+``--data-dir``: every report waits for its group commit's fsync) and FIX order entry in
+plaintext on free ports. A maker session (the scenario's second key) rests one large sell; the
+measured session (the first key) sends limit buys of 0.1 at that price, each matching at once:
+an order is done when its ExecutionReport ``150=F|39=2`` arrives (after the ack ``150=0``),
+which the gateway sends only once the order's command is durable.
+
+* saturation: ``--window`` (256) orders in flight, the next sent as each one fills;
+* paced: ``--rate`` (1,000 orders/s) offered on a schedule, latency from the moment an order
+  was due to its fill report (no coordinated omission).
+
+The client is raw asyncio with a byte-level scan for ``11=`` and ``39=``; ``--json`` prints
+one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kit import SCENARIO, Key, free_port, machine, percentiles, scenario_keys, start_server
+
+from sandex.api.fix.codec import encode
+from sandex.api.fix.logon import signature
+from sandex.api.fix.session import sending_time
+
+PRICE = "100.00"
+SIZE = "0.1"
+
+
+class Client:
+    def __init__(self, key: Key, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.key = key
+        self.reader = reader
+        self.writer = writer
+        self.seq = 1
+        self.filled: dict[str, float] = {}  # ClOrdID -> when its fill report came
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.buffer = b""
+
+    def frame(self, msg_type: str, body: list[tuple[int, str]]) -> bytes:
+        stamp = sending_time(time.time())[:-3]
+        data = encode(msg_type, [(49, self.key.key), (52, stamp), (56, "Coinbase"),
+                                 (34, str(self.seq))], body)
+        self.seq += 1
+        return data
+
+    async def logon(self) -> None:
+        key = self.key
+        stamp = sending_time(time.time())[:-3]
+        secret = base64.b64decode(key.secret)
+        sig = signature(secret, stamp, "1", key.key, "Coinbase", key.passphrase)
+        self.writer.write(encode("A", [(34, "1"), (49, key.key), (52, stamp),
+                                       (56, "Coinbase")],
+                                 [(95, str(len(sig))), (96, sig), (98, "0"), (108, "30"),
+                                  (141, "Y"), (553, key.key), (554, key.passphrase),
+                                  (1137, "9")]))
+        self.seq = 2
+        data = await self.reader.readuntil(b"\x0110=")
+        await self.reader.readexactly(4)
+        if b"\x0135=A\x01" not in data:
+            raise SystemExit(f"logon refused: {data!r}")
+
+    def order(self, side: str) -> tuple[str, bytes]:
+        cl = str(uuid.uuid4())
+        return cl, self.frame("D", [(11, cl), (55, "BTC-USD"), (54, side), (40, "2"),
+                                    (44, PRICE), (38, "100000" if side == "2" else SIZE),
+                                    (59, "1")])
+
+    async def read_loop(self) -> None:
+        reader = self.reader
+        while True:
+            chunk = await reader.read(1 << 16)
+            if not chunk:
+                return
+            now = time.perf_counter()
+            data = self.buffer + chunk
+            start = 0
+            while True:
+                end = data.find(b"\x0110=", start)
+                if end < 0 or len(data) < end + 8:
+                    break
+                message = data[start:end]
+                start = end + 8
+                if b"\x0139=2\x01" in message:
+                    at = message.find(b"\x0111=")
+                    cl = message[at + 4:message.find(b"\x01", at + 4)].decode()
+                    waiter = self.waiters.pop(cl, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(now)
+            self.buffer = data[start:]
+
+
+async def connect(port: int, key: Key) -> Client:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    client = Client(key, reader, writer)
+    await client.logon()
+    return client
+
+
+async def saturation(client: Client, seconds: float, window: int) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def lane() -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            cl, data = client.order("1")
+            waiter = client.waiters[cl] = loop.create_future()
+            sent = time.perf_counter()
+            client.writer.write(data)
+            latencies.append(await waiter - sent)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(window)))
+    elapsed = time.perf_counter() - started
+    return {"orders_per_s": round(done / elapsed), **percentiles(latencies, 1e-3)}
+
+
+async def paced(client: Client, seconds: float, rate: float) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    pending: list[asyncio.Future[float]] = []
+    start = time.perf_counter() + 0.05
+    total = int(seconds * rate)
+
+    async def record(due: float, waiter: asyncio.Future[float]) -> None:
+        latencies.append(await waiter - due)
+
+    for n in range(total):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        cl, data = client.order("1")
+        waiter = client.waiters[cl] = loop.create_future()
+        client.writer.write(data)
+        pending.append(loop.create_task(record(due, waiter)))
+    await asyncio.gather(*pending)
+    return {"offered_per_s": rate, **percentiles(latencies, 1e-3)}
+
+
+async def run(args: argparse.Namespace, port: int) -> dict[str, Any]:
+    taker_key, maker_key = scenario_keys(SCENARIO)[:2]
+    maker = await connect(port, maker_key)
+    maker_reader = asyncio.get_running_loop().create_task(maker.read_loop())
+    _, sell = maker.order("2")
+    maker.writer.write(sell)
+    await asyncio.sleep(0.5)
+    taker = await connect(port, taker_key)
+    taker_reader = asyncio.get_running_loop().create_task(taker.read_loop())
+    figures: dict[str, Any] = {}
+    figures["saturation"] = await saturation(taker, args.seconds, args.window)
+    figures["paced"] = await paced(taker, args.seconds, args.rate)
+    for task in (maker_reader, taker_reader):
+        task.cancel()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--ephemeral", action="store_true", help="journal in memory")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sandex-bench-fix-"))
+    http_port, fix_port = free_port(), free_port()
+    where = ["--ephemeral"] if args.ephemeral else ["--data-dir", str(work / "data")]
+    command = [sys.executable, "-m", "sandex.cli", "serve", "--port", str(http_port),
+               "--scenario", str(SCENARIO), "--no-rate-limit", "--no-demo", "--log-level",
+               "warning", "--fix-order-port", str(fix_port), "--fix-plaintext", *where]
+    if shutil.which("taskset") is not None:  # as bench/rest.py: server on core 0, us on 1
+        command = ["taskset", "-c", "0", *command]
+        if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+            os.sched_setaffinity(0, {1})
+    process = start_server(command, http_port, work / "server.log")
+    try:
+        figures = asyncio.run(run(args, fix_port))
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    figures["journal"] = "memory" if args.ephemeral else "disk (fsync per group commit)"
+    figures["machine"] = machine()
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        sat, pace = figures["saturation"], figures["paced"]
+        print(f"{machine()}; journal {figures['journal']}", file=sys.stderr)
+        print(f"saturation ({args.window} in flight): {sat['orders_per_s']} orders/s "
+              f"(order + match + durable fill report), p50 {sat['p50']} ms, "
+              f"p99 {sat['p99']} ms", file=sys.stderr)
+        print(f"paced {args.rate:.0f} orders/s: p50 {pace['p50']} ms, p99 {pace['p99']} ms, "
+              f"max {pace['max']} ms", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""FIX tag=value framing, sans-I/O: bytes in, ``Message``/``Garbled`` out; messages to bytes.
+
+``Decoder.feed`` takes whatever the socket gave; ``Decoder.next`` returns the next complete
+message, a ``Garbled`` (the framing is lost: the caller drops the connection, nothing after it
+can be trusted), or ``None`` (wait for more bytes). A message whose frame is sound but whose
+fields are not (a bad tag, an empty value, a bad checksum) still comes out as a ``Message``
+with its ``problem`` set, so the session can answer it the FIX way (a Reject, or ignoring it).
+
+Values are decoded as latin-1: every byte maps to one character and back, so signatures are
+checked over the bytes exactly as received. ``RawData(96)`` is read by the length in
+``RawDataLength(95)`` and may hold SOH. Never raises on input (the fuzz test holds it to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SOH = b"\x01"
+BEGIN_STRING = "FIXT.1.1"
+_PREFIX = b"8=FIXT.1.1\x019="
+MAX_BODY = 65_536  # bytes: a longer BodyLength is taken as garbage (GUESS; Coinbase: none)
+LENGTH_TAGS = {95: 96}  # a data field's length tag -> the data tag
+HEADER_TAGS = frozenset({8, 9, 35, 49, 56, 34, 43, 52, 122, 50, 57, 115, 128, 97, 369, 1128})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What is wrong with a decoded message: the SessionRejectReason(373), the tag, a text."""
+
+    reason: int
+    tag: int | None
+    text: str
+
+
+@dataclass(slots=True)
+class Message:
+    """One decoded message: its fields in wire order (tag, value) and the first problem."""
+
+    fields: list[tuple[int, str]]
+    problem: Problem | None = None
+    checksum_ok: bool = True
+    _index: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[int, str] = {}
+        for tag, value in self.fields:
+            index.setdefault(tag, value)  # the first occurrence (groups repeat their tags)
+        self._index = index
+
+    @property
+    def msg_type(self) -> str:
+        return self._index.get(35, "")
+
+    def get(self, tag: int, default: str | None = None) -> str | None:
+        return self._index.get(tag, default)
+
+    def __contains__(self, tag: int) -> bool:
+        return tag in self._index
+
+    def group(self, count_tag: int, tags: frozenset[int]) -> list[dict[int, str]] | None:
+        """The repeating group counted by ``count_tag``: one dict per entry, an entry starting
+        at each repeat of its first tag (the delimiter). ``None`` if the count is not a number
+        or does not match the entries found."""
+        count_text = self._index.get(count_tag)
+        if count_text is None:
+            return []
+        if not count_text.isdigit():
+            return None
+        entries: list[dict[int, str]] = []
+        inside = False
+        delimiter: int | None = None
+        for tag, value in self.fields:
+            if tag == count_tag:
+                inside = True
+                continue
+            if not inside:
+                continue
+            if tag not in tags:
+                if entries and tag not in HEADER_TAGS:
+                    inside = False  # the group ended: a body field after it
+                continue
+            if delimiter is None:
+                delimiter = tag
+            if tag == delimiter or tag in entries[-1]:
+                entries.append({})
+            entries[-1][tag] = value
+        return entries if len(entries) == int(count_text) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Garbled:
+    """The stream cannot be framed any more (``text`` says where)."""
+
+    text: str
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) % 256
+
+
+class Decoder:
+    """Frames FIXT.1.1 messages out of a byte stream."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def next(self) -> Message | Garbled | None:
+        buffer = self._buffer
+        if not buffer:
+            return None
+        head = bytes(buffer[: len(_PREFIX)])
+        if not _PREFIX.startswith(head):
+            return Garbled("BeginString(8) must be FIXT.1.1, then BodyLength(9)")
+        if len(buffer) < len(_PREFIX):
+            return None
+        end_of_length = buffer.find(SOH, len(_PREFIX))
+        if end_of_length < 0:
+            if len(buffer) > len(_PREFIX) + 6:
+                return Garbled("BodyLength(9) is not a number")
+            return None
+        length_text = bytes(buffer[len(_PREFIX):end_of_length])
+        if not length_text.isdigit() or len(length_text) > 6 or (
+                len(length_text) > 1 and length_text[:1] == b"0"):
+            return Garbled("BodyLength(9) is not a number")
+        length = int(length_text)
+        if length > MAX_BODY:
+            return Garbled(f"BodyLength(9) {length} is over {MAX_BODY}")
+        body_start = end_of_length + 1
+        body_end = body_start + length
+        total = body_end + 7  # "10=ddd" SOH
+        if len(buffer) < total:
+            return None
+        trailer = bytes(buffer[body_end:total])
+        if trailer[:3] != b"10=" or trailer[6:7] != SOH or not trailer[3:6].isdigit():
+            return Garbled("CheckSum(10) is not where BodyLength(9) says the body ends")
+        frame = bytes(buffer[:body_end])
+        del buffer[:total]
+        message = parse_body(frame[body_start:])
+        message.checksum_ok = checksum(frame) == int(trailer[3:6])
+        return message
+
+
+def parse_body(body: bytes) -> Message:
+    """The fields of a message body (after BodyLength, before CheckSum)."""
+    fields: list[tuple[int, str]] = []
+    problem: Problem | None = None
+    position, size = 0, len(body)
+    data_length: tuple[int, int] | None = None  # (data tag, its byte count)
+    seen: set[int] = set()
+    while position < size:
+        equals = body.find(b"=", position)
+        if equals < 0:
+            problem = problem or Problem(0, None, "Invalid tag number")
+            break
+        tag_text = body[position:equals]
+        if data_length is not None and tag_text == str(data_length[0]).encode():
+            end = equals + 1 + data_length[1]
+            if end >= size or body[end:end + 1] != SOH:
+                problem = problem or Problem(
+                    5, data_length[0], "Incorrect data length for RawData(96)")
+                end = body.find(SOH, equals + 1)
+                end = size if end < 0 else end
+        else:
+            end = body.find(SOH, equals + 1)
+            if end < 0:
+                end = size
+                problem = problem or Problem(99, None, "Field not terminated by SOH")
+        data_length = None
+        value = body[equals + 1:end].decode("latin-1")
+        position = end + 1
+        if not tag_text.isdigit() or tag_text[:1] == b"0" or len(tag_text) > 9:
+            problem = problem or Problem(0, None, "Invalid tag number")
+            continue
+        tag = int(tag_text)
+        if not value:
+            problem = problem or Problem(4, tag, "Tag specified without a value")
+        if tag in LENGTH_TAGS:
+            if value.isdigit() and len(value) < 7:
+                data_length = (LENGTH_TAGS[tag], int(value))
+            else:
+                problem = problem or Problem(6, tag, "Incorrect data format for value")
+        if tag in seen and tag in HEADER_TAGS:
+            problem = problem or Problem(13, tag, "Tag appears more than once")
+        seen.add(tag)
+        fields.append((tag, value))
+    if not fields or fields[0][0] != 35:
+        problem = problem or Problem(14, 35, "MsgType(35) must be the third field")
+    return Message(fields, problem)
+
+
+def encode(msg_type: str, header: list[tuple[int, str]], body: list[tuple[int, str]]) -> bytes:
+    """A whole message: ``8``, ``9``, ``35``, then ``header`` and ``body`` as given, ``10``.
+    Values are latin-1 text and never empty (the caller leaves out what it has not)."""
+    text = "".join([f"{tag}={value}\x01" for tag, value in header]
+                   + [f"{tag}={value}\x01" for tag, value in body])
+    payload = f"35={msg_type}\x01{text}".encode("latin-1")
+    frame = b"8=FIXT.1.1\x019=" + str(len(payload)).encode() + SOH + payload
+    return frame + b"10=%03d\x01" % checksum(frame)

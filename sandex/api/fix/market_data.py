@@ -1,0 +1,241 @@
+"""The market data gateways: level 3 (order by order) and trades, as Coinbase's FIX feed.
+
+Two listeners share this class: with snapshots (6131: a MarketDataSnapshotFullRefresh ``W``
+when a symbol is subscribed, then increments) and without (6132: increments only; clients
+take ``GET /products/{id}/book?level=3`` and drop increments whose RptSeq is not above its
+``sequence``). RptSeq(83) is the product's feed sequence: the same counter as the WebSocket
+feed's ``sequence`` and the REST book's.
+
+Requests: SecurityListRequest ``x`` -> SecurityList ``y`` (every product); MarketDataRequest
+``V`` (``263=1`` subscribe, ``2`` unsubscribe; ``146`` group of ``55``) -> ``W`` per symbol,
+or MarketDataRequestReject ``Y`` (``281=0`` unknown symbol, ``1`` duplicate MDReqID).
+Increments ``X`` (one entry each) come from the node's listener, so from durable commands
+only: ``received`` 279=0 without 278 (with 37, 40); ``open`` 279=0; ``match`` 269=2 (278 the
+maker, 37 the taker, 5797 the aggressor side, 1003); ``done`` 279=2 with ``58=FILLED`` or
+``CANCELED``; ``change`` 279=1 ``58=CHANGE_REASON_STP``. Any other request: ``j`` 380=2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sandex.api.clocks import SignatureClock
+from sandex.api.fix.codec import Message
+from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
+from sandex.api.fix.reports import Body, amt, px, transact_time
+from sandex.api.fix.session import Outbound, Session
+from sandex.api.order_request import product_id_of
+from sandex.auth.keys import Permission
+from sandex.core import Changed, Done, Event, Matched, Opened, OrderType, Received, Side
+from sandex.core.model import DoneReason
+from sandex.errors import Error
+from sandex.node import Node
+
+log = logging.getLogger("sandex.fix")
+
+SPEC = LogonSpec(max_heartbeat=300, permission=Permission.VIEW, order_entry=False)
+SIDE = {Side.BUY: "0", Side.SELL: "1"}  # MDEntryType: bid, offer
+AGGRESSOR = {Side.BUY: "2", Side.SELL: "1"}  # by the maker's side: the taker is the other
+TRADING_STATUS = {"online": "full_trading", "post_only": "post_only",
+                  "limit_only": "limit_only", "cancel_only": "cancel_only",
+                  "disabled": "trading_disabled"}
+SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
+
+
+class MarketData:
+    limits = False
+
+    def __init__(self, node: Node, signatures: SignatureClock, wall: Callable[[], float],
+                 snapshots: bool) -> None:
+        self.node = node
+        self.signatures = signatures
+        self.wall = wall
+        self.snapshots = snapshots
+        self.sessions: dict[str, Session] = {}
+        # product id -> session -> (MDReqID, the RptSeq its snapshot covered)
+        self.subscribers: dict[str, dict[Session, list[Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def authenticate(self, message: Message) -> Identity | Refusal:
+        return check_logon(message, self.node.keys, SPEC, self.signatures())
+
+    def admit(self, session: Session, identity: Identity) -> Refusal | None:
+        return Refusal(Error.FIX_DUPLICATE_SESSION) if identity.key in self.sessions else None
+
+    def outbound(self, key: str) -> Outbound:
+        return Outbound()  # numbers always start over: Coinbase's MD has no resend
+
+    def on_logon(self, session: Session) -> None:
+        assert session.identity is not None
+        self.sessions[session.identity.key] = session
+
+    def on_close(self, session: Session) -> None:
+        identity = session.identity
+        assert identity is not None
+        if self.sessions.get(identity.key) is session:
+            del self.sessions[identity.key]
+        for subscribed in self.subscribers.values():
+            subscribed.pop(session, None)
+
+    def on_rate_limited(self, session: Session, message: Message) -> None:
+        self.on_message(session, message)
+
+    def on_message(self, session: Session, message: Message) -> None:
+        kind = message.msg_type
+        if kind == "x":
+            self._security_list(session, message)
+        elif kind == "V":
+            self._request(session, message)
+        else:
+            session.send("j", [(45, message.get(34) or "0"), (372, kind or "?"), (380, "2"),
+                               (58, Error.FIX_UNSUPPORTED_TYPE.format())])
+
+    def _security_list(self, session: Session, message: Message) -> None:
+        request = message.get(320) or "0"
+        products = sorted(self.node.engine.products.values(), key=lambda p: p.id)
+        body: Body = [(320, request), (322, request), (560, "0"), (893, "Y"),
+                      (393, str(len(products))), (146, str(len(products)))]
+        for product in products:
+            body += [(55, product.id), (1682, TRADING_STATUS.get(product.status.value,
+                                                                  "full_trading")),
+                     (15, product.quote_currency),
+                     (562, amt(product.min_market_funds)),
+                     (969, px(product.quote_increment)), (29003, px(product.base_increment))]
+        session.send("y", body)
+
+    def _request(self, session: Session, message: Message) -> None:
+        request_id = message.get(262) or ""
+        kind = message.get(263) or ""
+        entries = message.group(146, frozenset({55})) or []
+        symbols = [product_id_of(e.get(55)) or "" for e in entries]
+        products = self.node.engine.products
+
+        def reject(reason: str, text: str) -> None:
+            session.send("Y", [(262, request_id or "0"), (281, reason), (58, text)])
+
+        if not request_id or kind not in ("1", "2") or not symbols:
+            reject("7", Error.FIX_MISSING_TAG.format(
+                "MDReqID(262)" if not request_id else "SubscriptionRequestType(263)"
+                if kind not in ("1", "2") else "NoRelatedSym(146)"))
+            return
+        unknown = [s for s in symbols if s not in products]
+        if unknown:
+            reject("0", Error.FEED_INVALID_PRODUCT.format(unknown[0]))
+            return
+        if kind == "2":
+            for symbol in symbols:
+                self.subscribers.get(symbol, {}).pop(session, None)
+            return
+        if any(sub[0] == request_id for subs in self.subscribers.values()
+               for s, sub in subs.items() if s is session):
+            reject("1", "Duplicate MDReqID")
+            return
+        new = [s for s in symbols if session not in self.subscribers.get(s, {})]
+        for symbol in new:  # from now on increments queue behind the snapshot
+            self.subscribers.setdefault(symbol, {})[session] = [request_id, None]
+        if self.node.in_flight:  # the snapshot shows only durable state
+            task = asyncio.get_running_loop().create_task(self._snapshots_later(session, new))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._snapshots(session, new)
+
+    async def _snapshots_later(self, session: Session, symbols: list[str]) -> None:
+        await self.node.synced()
+        self._snapshots(session, symbols)
+
+    def _snapshots(self, session: Session, symbols: list[str]) -> None:
+        for symbol in symbols:
+            subscription = self.subscribers.get(symbol, {}).get(session)
+            if subscription is None or not session.active:
+                continue
+            product = self.node.engine.products[symbol]
+            subscription[1] = product.sequence  # increments at or below it are in it
+            if not self.snapshots:
+                continue
+            bids, asks = product.book.level3()
+            entries = [("0", e) for e in bids] + [("1", e) for e in asks]
+            pages = [entries[i:i + SNAPSHOT_PAGE]
+                     for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
+            for number, page in enumerate(pages, 1):
+                body: Body = [(262, subscription[0]), (83, str(product.sequence)),
+                              (893, "Y" if number == len(pages) else "N"), (55, symbol),
+                              (268, str(len(page)))]
+                for side, (price, size, order_id) in page:
+                    body += [(269, side), (278, order_id), (270, px(price)), (271, px(size))]
+                session.send("W", body)
+
+    # -- increments (node listener: called once a command is durable) ---------------------
+    def on_events(self, events: list[Event]) -> None:
+        if not self.subscribers:
+            return
+        for event in events:
+            product_id = getattr(event, "product_id", None)
+            subscribed = self.subscribers.get(product_id) if product_id else None
+            if not subscribed:
+                continue
+            entry = _entry(event)
+            if entry is None:
+                continue
+            sequence = event.sequence  # type: ignore[attr-defined]
+            for session, (request_id, covered) in list(subscribed.items()):
+                if covered is None or sequence <= covered or not session.active:
+                    continue  # before its snapshot is taken, or already in it
+                session.send("X", [(262, request_id), (268, "1"), *entry])
+
+
+def _entry(event: Event) -> Body | None:
+    """One MDIncGrp entry, fields in Coinbase's dictionary order."""
+    kind = type(event)
+    if kind is Received:
+        assert isinstance(event, Received)
+        body: Body = [(279, "0"), (269, SIDE[event.side]), (83, str(event.sequence)),
+                      (55, event.product_id)]
+        if event.price is not None:
+            body.append((270, px(event.price)))
+        if event.size is not None:
+            body.append((271, px(event.size)))
+        if event.funds is not None:
+            body.append((29004, amt(event.funds)))
+        body += [(60, transact_time(event.time)),
+                 (40, "1" if event.order_type is OrderType.MARKET else "2"),
+                 (37, event.order_id)]
+        return body
+    if kind is Opened:
+        assert isinstance(event, Opened)
+        return [(279, "0"), (269, SIDE[event.side]), (278, event.order_id),
+                (83, str(event.sequence)), (55, event.product_id), (270, px(event.price)),
+                (271, px(event.remaining_size)), (60, transact_time(event.time))]
+    if kind is Matched:
+        assert isinstance(event, Matched)
+        return [(279, "0"), (269, "2"), (278, event.maker_order_id), (83, str(event.sequence)),
+                (55, event.product_id), (270, px(event.price)), (271, px(event.size)),
+                (60, transact_time(event.time)), (37, event.taker_order_id),
+                (5797, AGGRESSOR[event.side]), (1003, str(event.trade_id))]
+    if kind is Done:
+        assert isinstance(event, Done)
+        if event.sequence is None:
+            return None  # a private cancel (an untriggered stop): not on the public feed
+        body = [(279, "2"), (269, SIDE[event.side]), (278, event.order_id),
+                (83, str(event.sequence)), (55, event.product_id)]
+        if event.price is not None:
+            body.append((270, px(event.price)))
+        if event.remaining_size is not None:
+            body.append((271, px(event.remaining_size)))
+        body += [(60, transact_time(event.time)),
+                 (58, "FILLED" if event.reason is DoneReason.FILLED else "CANCELED")]
+        return body
+    if kind is Changed:
+        assert isinstance(event, Changed)
+        body = [(279, "1"), (269, SIDE[event.side]), (278, event.order_id),
+                (83, str(event.sequence)), (55, event.product_id)]
+        if event.price is not None:
+            body.append((270, px(event.price)))
+        if event.new_size is not None:
+            body.append((271, px(event.new_size)))
+        body += [(60, transact_time(event.time)), (58, "CHANGE_REASON_STP")]
+        return body
+    return None

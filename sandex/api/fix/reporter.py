@@ -1,0 +1,100 @@
+"""ExecutionReports from committed events: the listener half every report-sending gateway
+shares (order entry: to the key's session; drop copy: to the profile's sessions).
+
+``on_events`` is a node listener, called once a command is durable, in command order, so a
+report never shows what a crash could lose. Orders are followed by ``Track`` (sandex.api.fix.
+reports) from their own events; ``_adopt`` lets a gateway start following an order it sees
+being received (drop copy: any order of a watched profile).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from sandex.api.fix.reports import Body, Track, cancel_text, fill_extra
+from sandex.core import Activated, Changed, Done, Event, Matched, Received
+from sandex.core.model import CancelReason, DoneReason, TimeInForce
+
+
+class Reporter(ABC):
+    tracks: dict[str, Track]
+    watching: bool = False  # whether ``_adopt`` may follow orders not tracked yet
+
+    def _adopt(self, event: Received | Activated) -> Track | None:
+        return None
+
+    @abstractmethod
+    def _deliver(self, track: Track, body: Body) -> None:
+        """Send one report body to whoever gets this order's reports."""
+
+    def on_events(self, events: list[Event]) -> None:
+        tracks = self.tracks
+        if not tracks and not self.watching:
+            return
+        last_fill: dict[str, int] = {}
+        filled: set[str] = set()
+        for index, event in enumerate(events):
+            kind = type(event)
+            if kind is Matched:
+                last_fill[event.maker_order_id] = index  # type: ignore[attr-defined]
+                last_fill[event.taker_order_id] = index  # type: ignore[attr-defined]
+            elif kind is Done and event.reason is DoneReason.FILLED:  # type: ignore[attr-defined]
+                filled.add(event.order_id)  # type: ignore[attr-defined]
+        for index, event in enumerate(events):
+            kind = type(event)
+            if kind is Matched:
+                assert isinstance(event, Matched)
+                for order_id, taker, fee in (
+                        (event.maker_order_id, False, event.maker_fee),
+                        (event.taker_order_id, True, event.taker_fee)):
+                    track = tracks.get(order_id)
+                    if track is None:
+                        continue
+                    track.cum += event.size
+                    track.value += event.price * event.size
+                    final = (track.size is not None and track.cum >= track.size) or (
+                        order_id in filled and last_fill.get(order_id) == index)
+                    if final:
+                        track.done = True
+                    extra = fill_extra(event.size, event.price, event.trade_id, taker, fee,
+                                       track.quote)
+                    self._send(track, "F", "2" if final else "1", event.time, extra,
+                               exec_id=f"{order_id}-{event.trade_id}")
+                    if final:
+                        del tracks[order_id]
+            elif kind is Received or kind is Activated:
+                track = tracks.get(event.order_id)  # type: ignore[attr-defined]
+                if track is None and self.watching:
+                    track = self._adopt(event)  # type: ignore[arg-type]
+                if track is not None and track.reports == 0:
+                    if kind is Received and track.funds is not None:
+                        track.funds = event.funds or track.funds  # type: ignore[attr-defined]
+                    self._send(track, "0", "0", event.time,  # type: ignore[attr-defined]
+                               exec_id=f"{track.order_id}-0")
+            elif kind is Done:
+                assert isinstance(event, Done)
+                track = tracks.pop(event.order_id, None)
+                if track is None or event.reason is DoneReason.FILLED:
+                    continue
+                track.done = True
+                expired = (event.cancel_reason is CancelReason.TIME_IN_FORCE
+                           and track.time_in_force in (TimeInForce.IOC, TimeInForce.FOK))
+                code = "C" if expired else "4"
+                request, track.request_id = track.request_id, None
+                self._send(track, code, code, event.time, cancel_text(event.cancel_reason),
+                           cl_ord_id=request, orig=track.cl_ord_id if request else None,
+                           exec_id=f"{track.order_id}-done")
+            elif kind is Changed:
+                assert isinstance(event, Changed)
+                track = tracks.get(event.order_id)
+                if track is None or event.new_size is None:
+                    continue
+                track.size = track.cum + event.new_size
+                self._send(track, "D", track.status(), event.time, [(378, "5")],
+                           exec_id=f"{track.order_id}-c{event.sequence}")
+
+    def _send(self, track: Track, exec_type: str, status: str, time: int,
+              extra: Body | None = None, cl_ord_id: str | None = None,
+              orig: str | None = None, exec_id: str | None = None) -> None:
+        self._deliver(track, track.report(exec_type, status, time, extra, cl_ord_id, orig,
+                                          exec_id))

@@ -1,0 +1,163 @@
+"""ExecutionReport(35=8) bodies: an order's FIX view (``Track``) and its reports.
+
+A ``Track`` follows one order seen over FIX from the committed events alone (the node's
+listener), so every report says exactly what the journal holds at that point: CumQty, AvgPx
+and LeavesQty come from the order's own ``Received``/``Matched``/``Changed`` events, never
+from engine state read later. ExecID is derived from the event (``<order id>-0`` the ack,
+``-<trade id>`` a fill, ``-done`` the end, ``-c<sequence>`` a restatement, ``-s<n>`` a status
+answer): stable on replay, the same on order entry and drop copy.
+
+ExecType/OrdStatus pairs (docs/fix.md): ``0/0`` accepted, ``F/1`` and ``F/2`` fills,
+``4/4`` canceled (by the user, COD, STP: ``58=102:Self Trade Prevention``), ``C/C`` IOC/FOK
+remainder (``58=101:Time In Force``), ``D/0|1`` STP decrement (``378=5``), ``8/8`` rejected,
+``I/<current>`` status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sandex.core import Order, OrderType, Side, Status, TimeInForce
+from sandex.core.model import CancelReason, StopType, Stp
+from sandex.timefmt import iso
+from sandex.units import AMOUNT_DECIMALS, PRICE_DECIMALS, format_trimmed
+
+Body = list[tuple[int, str]]
+
+SIDES = {Side.BUY: "1", Side.SELL: "2"}
+TIF_CODES = {TimeInForce.GTC: "1", TimeInForce.IOC: "3", TimeInForce.FOK: "4",
+             TimeInForce.GTT: "6"}
+STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
+
+
+@lru_cache(maxsize=8192)
+def px(value: int) -> str:
+    """A price or size as Coinbase prints it in FIX: no trailing zeros (cached: they repeat)."""
+    return format_trimmed(value, PRICE_DECIMALS)
+
+
+@lru_cache(maxsize=8192)
+def amt(value: int) -> str:
+    return format_trimmed(value, AMOUNT_DECIMALS)
+
+
+def transact_time(us: int) -> str:
+    """TransactTime(60): the venue's time (virtual clock allowed), microseconds."""
+    text = iso(us)  # 2014-11-06T10:34:47.123456Z
+    return f"{text[0:4]}{text[5:7]}{text[8:10]}-{text[11:26]}"
+
+
+@dataclass
+class Track:
+    """One order as FIX reports it."""
+
+    order_id: str
+    key: str  # the API key whose session gets its reports
+    profile_id: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    price: int | None
+    size: int | None  # OrderQty (reduced by STP decrements)
+    funds: int | None  # CashOrderQty (amount units)
+    time_in_force: TimeInForce
+    post_only: bool
+    stp: Stp
+    stop_price: int | None
+    cum: int = 0
+    value: int = 0  # executed value, amount units
+    reports: int = 0
+    request_id: str | None = None  # 11 of the cancel that is in flight (41 = cl_ord_id)
+    done: bool = False
+    quote: str = ""  # the product's quote currency (fees)
+    _static: tuple[int | None, Body] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of_order(cls, order: Order, key: str, cl_ord_id: str | None, quote: str) -> Track:
+        track = cls(order.id, key, order.profile_id, cl_ord_id or order.client_oid or "",
+                    order.product_id, order.side, order.type, order.price, order.size,
+                    order.specified_funds, order.time_in_force, order.post_only, order.stp,
+                    order.stop_price, quote=quote)
+        track.cum, track.value = order.filled_size, order.executed_value
+        track.done = order.status is Status.DONE
+        return track
+
+    @property
+    def leaves(self) -> int:
+        if self.done or self.size is None:
+            return 0
+        return max(self.size - self.cum, 0)
+
+    def status(self) -> str:
+        if self.done:
+            return "2" if self.size is not None and self.cum >= self.size else "4"
+        return "1" if self.cum else "0"
+
+    def report(self, exec_type: str, status: str, time: int, extra: Body | None = None,
+               cl_ord_id: str | None = None, orig: str | None = None,
+               exec_id: str | None = None) -> Body:
+        """An ExecutionReport body in the order Coinbase's real reports show."""
+        body: Body = []
+        if self.cum:
+            body.append((6, self._avg()))
+        if cl_ord_id or self.cl_ord_id:
+            body.append((11, cl_ord_id or self.cl_ord_id))
+        self.reports += 1
+        body += [(14, px(self.cum)), (17, exec_id or f"{self.order_id}-s{self.reports}"),
+                 (37, self.order_id)]
+        if orig:
+            body.append((41, orig))
+        body.append((39, status))
+        body += self._order_fields()
+        body += [(60, transact_time(time)), (150, exec_type), (151, px(self.leaves))]
+        if self.post_only:
+            body.append((18, "A"))
+        if extra:
+            body += extra
+        return body
+
+    def _order_fields(self) -> Body:
+        """55 54 40 44 38 152 99 59: rendered once per order quantity (they rarely change)."""
+        cached = self._static
+        if cached is not None and cached[0] == self.size:
+            return cached[1]
+        fields: Body = [(55, self.symbol), (54, SIDES[self.side]), (40, self._ord_type())]
+        if self.price is not None:
+            fields.append((44, px(self.price)))
+        if self.size is not None:
+            fields.append((38, px(self.size)))
+        if self.funds is not None:
+            fields.append((152, amt(self.funds)))
+        if self.stop_price is not None:
+            fields.append((99, px(self.stop_price)))
+        fields.append((59, TIF_CODES[self.time_in_force]))
+        self._static = (self.size, fields)
+        return fields
+
+    def _avg(self) -> str:
+        # executed value (1e-16) / size (1e-8) = price in 1e-8
+        return px(self.value // self.cum)
+
+    def _ord_type(self) -> str:
+        if self.stop_price is not None:
+            return "4"
+        return "1" if self.order_type is OrderType.MARKET else "2"
+
+
+def fill_extra(last_qty: int, last_px: int, trade_id: int, taker: bool, fee: int,
+               quote: str) -> Body:
+    return [(31, px(last_px)), (32, px(last_qty)), (1003, str(trade_id)),
+            (1057, "Y" if taker else "N"), (136, "1"), (137, amt(fee)), (138, quote),
+            (139, "4"), (891, "0")]
+
+
+def cancel_text(reason: CancelReason | None) -> Body:
+    return [(58, reason.value)] if reason is not None else []
+
+
+def stop_direction(stop: StopType | None) -> str | None:
+    if stop is None:
+        return None
+    return "U" if stop is StopType.ENTRY else "D"
