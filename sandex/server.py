@@ -181,7 +181,7 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     except BaseException:
         node.journal.close()
         raise
-    secret = token() if token is not None else secrets.token_urlsafe(32)
+    secret = token() if token is not None else secrets.token_hex(32)
     signatures = signature_clock(clock.auth_window, node, wall_clock)
     kinds = profile_kinds(node)  # traces name fills with the demo's and replay's profiles
     kinds.register(REPLAY_PROFILE_ID, "replay")

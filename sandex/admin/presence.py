@@ -107,7 +107,7 @@ def admin_token(data_dir: Path) -> str:
     path = data_dir / TOKEN_FILE
     with contextlib.suppress(FileNotFoundError):
         return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with "-", which a --token flag would misread
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(token + "\n")

@@ -16,8 +16,11 @@ socket before the ASGI app sees a request (docs/cli.md, "Limits and timeouts"):
   cannot read, is answered 400.
 
 Every answer is ``{"message": ...}`` from ``sandex.errors`` with ``Connection: close``, and
-the connection is closed after it. A request refused mid-body has its ASGI cycle marked
-disconnected: the app reads ``http.disconnect`` and answers nothing (``read_request``).
+the connection is closed after it; after a body or head refused while the client may still be
+sending it, our side closes at once and the rest is read and dropped for ``LINGER_S`` before
+the connection closes, so the answer is not lost to a reset. A request refused mid-body has
+its ASGI cycle marked disconnected: the app reads ``http.disconnect`` and answers nothing
+(``read_request``).
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ class GuardedHttp(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received since the last request ended (its head)
         self._body_bytes = 0
         self._refused = False
+        self._lingering = False
 
     # -- connection ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -167,6 +171,8 @@ class GuardedHttp(HttpToolsProtocol):
             self.slots.release(slot)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:  # refused: what the client still sends is read and dropped
+            return
         self._unset_keepalive_if_required()
         if self._phase != _BODY:
             self._head_bytes += len(data)
@@ -278,7 +284,20 @@ class GuardedHttp(HttpToolsProtocol):
         if cycle is None or cycle.response_complete or not cycle.response_started:
             self._drop_cycle()
             transport.write(_ANSWERS[error])
+            if error in _LINGER_AFTER and transport.can_write_eof():
+                self._linger(transport)
+                return
         transport.close()
+
+    def _linger(self, transport: asyncio.Transport) -> None:
+        """Close our side after the answer, then read and drop what the client is still
+        sending for ``LINGER_S`` before closing: closing at once, with its upload unread,
+        makes the kernel reset the connection, and a reset can destroy the answer before
+        the client reads it (the "lingering close" of HTTP servers)."""
+        self._lingering = True
+        transport.write_eof()
+        self.flow.resume_reading()  # a body refused past the high-water mark paused it
+        self.loop.call_later(LINGER_S, transport.close)
 
     def _check_deadline(self) -> None:
         """The timer: close the connection if the head or the body under way is late, else
@@ -304,6 +323,10 @@ class GuardedHttp(HttpToolsProtocol):
 
 
 _IDLE, _HEAD, _BODY = 0, 1, 2  # GuardedHttp._phase
+
+LINGER_S = 2.0
+"""How long a connection refused mid-upload keeps reading (and dropping) before it closes."""
+_LINGER_AFTER = frozenset({Error.BODY_TOO_LARGE, Error.HEADERS_TOO_LARGE})
 
 
 class _Refused(Exception):

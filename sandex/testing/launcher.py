@@ -100,7 +100,7 @@ class LocalServer:
 
     @classmethod
     def _spawn(cls, scenario: Path, seed: int, log_path: Path, port: int) -> LocalServer:
-        token = secrets.token_urlsafe(32)
+        token = secrets.token_hex(32)  # hex: never starts with "-" (a --token flag misreads it)
         command = [sys.executable, "-m", "sandex.cli", "serve", "--ephemeral",
                    "--host", "127.0.0.1", "--port", str(port), "--scenario", str(scenario),
                    "--seed", str(seed)]
