@@ -198,7 +198,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     install_funds(node, funds)  # likewise: payment methods, wallets, fees, delays
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
     node.listeners.append(rest.on_events)
-    fix = OrderEntry(node, enabled, signatures, wall_clock)  # FIX limits follow REST's switch
+    fix = OrderEntry(node, enabled, signatures, wall_clock,  # FIX limits follow REST's switch
+                     account_config.fee_tiers)
     node.listeners.append(fix.on_events)
     drop_copy = DropCopy(node, signatures, wall_clock)
     node.listeners.append(drop_copy.on_events)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
+from sandex.api.fee_tiers import FeeTier, tier_change
 from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
@@ -37,10 +38,12 @@ from sandex.auth.keys import Permission
 from sandex.core import (
     CancelAll,
     CancelOrder,
+    Command,
     Duplicate,
     Event,
     PlaceOrder,
     Rejected,
+    SetFees,
     Status,
 )
 from sandex.core.model import DoneReason
@@ -66,8 +69,9 @@ class OrderEntry(Reporter):
     """The gateway behind every order-entry session (``session.Gateway``)."""
 
     def __init__(self, node: Node, limits: bool, signatures: SignatureClock,
-                 wall: Callable[[], float]) -> None:
+                 wall: Callable[[], float], fee_tiers: Sequence[FeeTier] = ()) -> None:
         self.node = node
+        self.fee_tiers = fee_tiers  # the scenario's [[fee_tiers]], applied as REST does
         self.limits = limits
         self.signatures = signatures
         self.wall = wall
@@ -209,6 +213,10 @@ class OrderEntry(Reporter):
 
     def _new_order(self, session: Session, message: Message) -> None:
         fields = _fields(message)
+        identity = session.identity
+        fees = None  # the profile's volume tier first, as REST (stamped before the order)
+        if self.fee_tiers and identity is not None:
+            fees = tier_change(self.node, self.fee_tiers, identity.profile_id)
         try:
             command = self._build(session, fields)
         except ApiError as exc:
@@ -216,11 +224,14 @@ class OrderEntry(Reporter):
                                                   exc.message, _rej_reason(exc.error)))
             return
         self._track(session, command)
-        self._spawn(self._place(session, command, fields), session)
+        self._spawn(self._place(session, command, fields, fees), session)
 
     async def _place(self, session: Session, command: PlaceOrder,
-                     fields: dict[int, str]) -> None:
-        events = await self.node.execute(command)
+                     fields: dict[int, str], fees: SetFees | None = None) -> None:
+        if fees is None:
+            events = await self.node.execute(command)
+        else:  # the tier's rates, then the order, in one step: nothing comes between
+            events = (await self.node.execute_all([fees, command]))[1]
         self._answer_refusal(session, command, fields, events)
 
     def _answer_refusal(self, session: Session, command: PlaceOrder, fields: dict[int, str],
@@ -376,6 +387,9 @@ class OrderEntry(Reporter):
         if len({e.get(55) for e in entries}) != 1:
             refuse(Error.FIX_BATCH_SYMBOLS.format())
             return
+        fees = None  # the volume tier, once for the batch, stamped before its orders
+        if self.fee_tiers and session.identity is not None:
+            fees = tier_change(self.node, self.fee_tiers, session.identity.profile_id)
         commands: list[tuple[PlaceOrder, dict[int, str]]] = []
         for fields in entries:
             try:
@@ -388,8 +402,10 @@ class OrderEntry(Reporter):
             commands.append((command, fields))
 
         async def run() -> None:
-            results = await self.node.execute_all(c for c, _ in commands)
-            for (command, fields), events in zip(commands, results, strict=True):
+            placing: list[Command] = [c for c, _ in commands]
+            results = await self.node.execute_all([fees, *placing] if fees else placing)
+            for (command, fields), events in zip(commands, results[-len(commands):],
+                                                 strict=True):
                 self._answer_refusal(session, command, fields, events)
         if commands:
             self._spawn(run(), session)

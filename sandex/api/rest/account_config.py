@@ -8,18 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandex.api.fee_tiers import FeeTier, tier_of
 from sandex.units import AMOUNT_DECIMALS, RATE_DECIMALS, parse_units
 
 RATE18 = 18  # a wrapped asset's conversion rate: 18 decimals, as Coinbase prints it
-
-
-@dataclass(frozen=True)
-class FeeTier:
-    """From ``usd_volume`` (30-day USD volume, amount units) up, these rates (1e-6)."""
-
-    usd_volume: int
-    maker_fee_rate: int
-    taker_fee_rate: int
 
 
 @dataclass(frozen=True)
@@ -52,11 +44,7 @@ class AccountConfig:
 
     def tier(self, usd_volume: int) -> FeeTier | None:
         """The tier a 30-day USD volume falls in (``None``: no tiers configured)."""
-        found = None
-        for tier in self.fee_tiers:
-            if usd_volume >= tier.usd_volume:
-                found = tier
-        return found
+        return tier_of(self.fee_tiers, usd_volume)
 
     def wrapped(self, asset_id: str) -> WrappedAsset | None:
         return next((w for w in self.wrapped_assets if w.id == asset_id.upper()), None)

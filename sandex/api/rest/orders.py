@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandex.api.fee_tiers import apply_fee_tier
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.order_request import parse_order, product_id_of
 from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
-from sandex.api.rest.volumes import apply_fee_tier
 from sandex.core import (
     Activated,
     CancelAll,
@@ -72,7 +72,7 @@ def _raise_if_rejected(events: list[Any]) -> None:
 async def place_order(app: Context, request: Request) -> Response:
     node = app.node
     if app.account.fee_tiers:  # the tier's rates first (nothing to do without tiers)
-        await apply_fee_tier(app, request.profile_id)
+        await apply_fee_tier(node, app.account.fee_tiers, request.profile_id)
     command, echo = parse_order(request.json_object(), node.engine, request.profile_id,
                                 node.ids.uuid(), node.stamp())
     request.order_ref = (command.order_id, command.client_oid)

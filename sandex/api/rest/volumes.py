@@ -8,52 +8,17 @@ in its lending program. ``thirty_day_usd_volume`` is also what ``GET /fees`` rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
+from sandex.api.fee_tiers import DAY_US, MONTH_US, thirty_day_usd_volume, usd_fills
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
-from sandex.core import LedgerKind, Profile, SetFees
+from sandex.core import LedgerKind, Profile
 from sandex.errors import Error
-from sandex.node import Node
 from sandex.timefmt import iso
 from sandex.units import AMOUNT_DECIMALS, format_units, price_text
-from sandex.views.fills import Fill
 
-DAY_US = 86_400_000_000
-MONTH_US = 30 * DAY_US
-
-
-def _usd_fills(node: Node, profile_ids: Iterable[str], since: int) -> Iterable[Fill]:
-    """The fills of ``profile_ids`` on USD-quoted products since ``since``."""
-    wanted = set(profile_ids)
-    products = node.engine.products
-    for (profile_id, product_id), fills in node.fills.by_product.items():
-        if profile_id in wanted and products[product_id].quote_currency == "USD":
-            yield from (f for f in fills if f.created_at >= since)
-
-
-def thirty_day_usd_volume(node: Node, profile: Profile) -> int:
-    """The profile's USD notional (amount units) over the 30 days before the venue's now."""
-    return sum(f.price * f.size for f in _usd_fills(node, [profile.id], node.now() - MONTH_US))
-
-
-async def apply_fee_tier(app: Context, profile_id: str) -> None:
-    """With ``[[fee_tiers]]``: give the profile its tier's rates before an order is placed
-    (Coinbase: "evaluated at order placement"), with a journaled ``SetFees`` when they
-    change. Costs a pass over the profile's 30 days of USD fills per order; nothing without
-    tiers."""
-    node = app.node
-    profile = node.engine.profiles.get(profile_id)
-    if profile is None:
-        return
-    tier = app.account.tier(thirty_day_usd_volume(node, profile))
-    if tier is None or (profile.maker_rate, profile.taker_rate) == (tier.maker_fee_rate,
-                                                                    tier.taker_fee_rate):
-        return
-    await node.execute(SetFees(time=node.stamp(), profile_id=profile_id,
-                               maker_fee_rate=tier.maker_fee_rate,
-                               taker_fee_rate=tier.taker_fee_rate))
+__all__ = ["DAY_US", "MONTH_US", "thirty_day_usd_volume"]
 
 
 def _own_user(app: Context, request: Request, user_id: str) -> Profile:
@@ -112,7 +77,7 @@ async def trading_volumes(app: Context, request: Request, user_id: str) -> Respo
     start, end = node.now() - MONTH_US, node.now()
     users: dict[str, list[int]] = {}  # user id -> [maker, taker]
     owners = {p.id: p.user_id for p in node.engine.profiles.values()}
-    for f in _usd_fills(node, owners, start):
+    for f in usd_fills(node, owners, start):
         pair = users.setdefault(owners[f.profile_id], [0, 0])
         pair[0 if f.liquidity == "M" else 1] += f.price * f.size
     maker_all = sum(v[0] for v in users.values())
