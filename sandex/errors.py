@@ -64,6 +64,7 @@ class Error(Enum):
     ADMIN_BAD_TOKEN = (401, "Invalid admin token")
     ADMIN_UNKNOWN_COMMAND = (404, "Unknown admin command {}")
     ADMIN_REFUSED = (400, "{}")  # bad arguments or a refused command: the one-line reason
+    METRICS_LOOPBACK_ONLY = (403, "The metrics endpoint only answers on localhost")  # sandex's
     # sandex's gate (docs/testing.md, "Races"): a held order request that is not applied
     GATE_FULL = (503, "sandex gate: {} requests are held already; release some first")
     GATE_DROPPED = (503, "sandex gate: the venue was restored while this request was held")
