@@ -139,6 +139,10 @@ class Error(Enum):
     FEED_PRODUCT_REQUIRED = (
         400, "You need to specify at least one product ID for channel {}")  # §9.6 (2018 issue)
     FEED_MALFORMED = (400, "invalid (un)subscribe msg")  # §9.3 (sandbox text)
+    FEED_BALANCE_AUTH_REQUIRED = (401, "balance channel requires authentication")  # GUESS
+    FEED_INVALID_ACCOUNTS = (400, "invalid account_ids")  # GUESS (balance channel)
+    FEED_SUBSCRIPTION_LIMIT = (  # GUESS: Coinbase documents the limit, not its text
+        400, "subscription limit of {} exceeded for {} on channel {}")
     FEED_DEADLINE = (400, "No subscribe message within {} seconds")  # GUESS (§9.1 deadline)
     FEED_SLOW_CONSUME_REASON = (400, "The client has too many backed up messages")  # §9.6 docs
     FEED_SLOW_READ_REASON = (429, "The client is sending too many messages")  # §9.6 docs

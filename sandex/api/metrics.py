@@ -23,14 +23,13 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, exposition, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client import exposition
 
 from sandex.api.http import ApiError, Request, TextResponse
 from sandex.errors import Error

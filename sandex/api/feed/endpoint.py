@@ -70,7 +70,8 @@ class Feed:
         self.tracer = tracer  # test mode: connections count each traced command's frames
         self.limits = limits if limits is not None else FeedLimits()
         self.wall_clock = wall_clock  # connection and message limits run on real time
-        self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock)
+        self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock,
+                       self._subscription_limit())
         self._connections = RateLimiter(self.limits.connections_rate,
                                         self.limits.connections_burst)
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
@@ -111,7 +112,7 @@ class Feed:
         for session in self.sessions:
             session.subscriptions.clear()  # the old hub's, forgotten with it
             session.close(code=RESTART_CODE)
-        self.hub = Hub(self.node, self.hub.signature_clock)
+        self.hub = Hub(self.node, self.hub.signature_clock, self._subscription_limit())
         self._already_mirrored = self.node.position - restored.position
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -200,6 +201,10 @@ class Feed:
             seconds = f"{self.limits.subscribe_deadline_s:g}"
             session.close(Error.FEED_SUBSCRIBE_REQUIRED, Error.FEED_DEADLINE.format(seconds))
 
+    def _subscription_limit(self) -> int | None:
+        limits = self.limits
+        return limits.subscriptions_per_product if limits.rate_limits else None
+
     # -- figures (GET /metrics) ---------------------------------------------------------------
     def connection_count(self) -> int:
         return len(self.sessions)
@@ -231,6 +236,7 @@ class Feed:
         self._every(limits.level2_batch_interval_s, lambda: self.hub.flush_level2_batch())
         self._every(limits.ticker_batch_interval_s, lambda: self.hub.flush_ticker_batch())
         self._every(limits.status_interval_s, lambda: self.hub.send_status())
+        self._every(limits.balance_interval_s, lambda: self.hub.flush_balances())
 
     def _every(self, interval: float, action: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()

@@ -44,6 +44,13 @@ class FeedLimits:
     message_bytes_max: int = 65_536
     """Largest client message accepted (``Message too big``, §9.6); a subscribe for every
     product of a large venue fits in a few kilobytes."""
+    subscriptions_per_product: int = 10
+    """§9.4 (2024-06-24): at most 10 subscriptions per product, per channel, per account
+    (the same product and channel on several connections each count); authenticated
+    subscribers count per profile, others per IP (GUESS). Off with the rate limits."""
+    balance_interval_s: float = 0.1
+    """How often changed balances are sent on the ``balance`` channel, coalesced (GUESS:
+    Coinbase says it "does not track every update", not how often it sends)."""
     heartbeat_interval_s: float = 1.0
     """§9.5: one heartbeat per product per second."""
     ticker_batch_interval_s: float = 5.0
