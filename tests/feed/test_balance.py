@@ -138,3 +138,26 @@ def test_subscription_limit_per_product_and_channel(limited: Server) -> None:
                 break
             time.sleep(0.05)
         assert answer["type"] == "subscriptions"
+
+
+def test_auctionfeed_is_accepted_and_silent(server: Server) -> None:
+    """sandex has no auction mode (products come online trading; ``auction_mode`` is always
+    false): ``auctionfeed`` subscribes as on Coinbase and, as there outside an auction,
+    sends nothing."""
+    alice = RawClient(server.port, ALICE)
+    with feed(server) as ws:
+        assert ws.subscribe([{"name": "auctionfeed", "product_ids": ["BTC-USD"]},
+                             "heartbeat"], ["ETH-USD"]) == {
+            "type": "subscriptions", "channels": [
+                {"name": "auctionfeed", "product_ids": ["ETH-USD", "BTC-USD"]},
+                {"name": "heartbeat", "product_ids": ["ETH-USD"]}]}
+        place(alice, product_id="BTC-USD", side="buy", price="100", size="0.01")
+        deadline = time.monotonic() + 1.5  # a second: an auction would have sent one
+        kinds = set()
+        while time.monotonic() < deadline:
+            kinds.add(ws.recv(timeout=2)["type"])
+        assert kinds == {"heartbeat"}
+    product = alice.get("/products/BTC-USD").json()
+    assert (product["auction_mode"], product["status"]) == (False, "online")
+    book = alice.get("/products/BTC-USD/book?level=1").json()
+    assert (book["auction_mode"], book["auction"]) == (False, None)

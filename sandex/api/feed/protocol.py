@@ -38,9 +38,10 @@ from sandex.errors import Error
 HEARTBEAT, STATUS, TICKER, TICKER_BATCH = "heartbeat", "status", "ticker", "ticker_batch"
 LEVEL2, LEVEL2_BATCH, MATCHES = "level2", "level2_batch", "matches"
 FULL, LEVEL3, USER, BALANCE = "full", "level3", "user", "balance"
+AUCTIONFEED = "auctionfeed"  # accepted, and silent: sandex has no auction mode (docs/feed.md)
 
 CHANNELS = frozenset({HEARTBEAT, STATUS, TICKER, TICKER_BATCH, LEVEL2, LEVEL2_BATCH, MATCHES,
-                      FULL, LEVEL3, USER, BALANCE})
+                      FULL, LEVEL3, USER, BALANCE, AUCTIONFEED})
 ALIASES = {"level2_50": LEVEL2_BATCH, "ticker_1000": TICKER_BATCH}  # §9.5
 AUTH_REQUIRED = frozenset({FULL, LEVEL2, LEVEL3, USER})  # §9.3, enforced since 2023-08-01
 DEFAULT_CHANNELS = (FULL,)  # GUESS: what a subscribe without ``channels`` means (rule 2)
