@@ -1,8 +1,8 @@
 """``GET /metrics``: the venue's figures in Prometheus' text format (sandex's own).
 
 Counted on the hot paths in plain numbers, read by a ``prometheus_client`` collector only
-when scraped, so serving a request costs one ``RequestMeter.observe`` (two dict updates and a
-``bisect``) and nothing else:
+when scraped, so serving a request costs one ``RequestMeter.observe`` (a dict lookup, two
+increments and a ``bisect``) and nothing else:
 
 * ``RequestMeter``: HTTP requests by method, route pattern (``/orders/{order_id}``; a path
   no route matches is ``unmatched``) and status; their latency; refusals with 429 by the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
@@ -44,26 +45,37 @@ CONTENT_TYPE = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTEN
 """The classic text format (0.0.4), which every Prometheus version reads."""
 
 
+class RouteFigures:
+    """One (method, route)'s answers by status and its latency histogram (a ``Tally``)."""
+
+    __slots__ = ("statuses", "tally")
+
+    def __init__(self) -> None:
+        self.statuses: dict[int, int] = {}
+        self.tally = Tally(LATENCY_BOUNDS)
+
+
 class RequestMeter:
     """Requests counted as they are answered (``sandex.api.http.respond`` calls ``observe``)."""
 
-    __slots__ = ("latency", "refusals", "requests")
+    __slots__ = ("refusals", "routes")
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str, int], int] = {}  # (method, route, status)
-        self.latency: dict[tuple[str, str], Tally] = {}  # (method, route)
+        self.routes: dict[tuple[str, str | None], RouteFigures] = {}  # (method, route)
         self.refusals: dict[str, int] = {}  # error-table name of a 429 -> count
 
     def observe(self, method: str, route: str | None, status: int, seconds: float,
                 error: str | None) -> None:
-        key = (method, route or UNMATCHED)
-        counted = (method, key[1], status)
-        requests = self.requests
-        requests[counted] = requests.get(counted, 0) + 1
-        tally = self.latency.get(key)
-        if tally is None:
-            tally = self.latency[key] = Tally(LATENCY_BOUNDS)
-        tally.add(seconds)
+        """The hot path: one dict lookup, two increments, a ``bisect`` (the ``Tally``'s
+        ``add`` written out: a call less)."""
+        figures = self.routes.get((method, route))
+        if figures is None:
+            figures = self.routes[method, route] = RouteFigures()
+        statuses = figures.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        tally = figures.tally
+        tally.counts[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        tally.total += seconds
         if status == 429:
             name = error or "TOO_MANY_REQUESTS"
             self.refusals[name] = self.refusals.get(name, 0) + 1
@@ -92,16 +104,20 @@ class _Collector:
 
     def collect(self) -> Iterator[Metric]:
         meter, node = self.meter, self.node
+        routes = sorted((((method, route or UNMATCHED), figures)
+                         for (method, route), figures in list(meter.routes.items())),
+                        key=lambda item: item[0])
         requests = CounterMetricFamily("sandex_http_requests", "HTTP requests answered",
                                        labels=("method", "route", "status"))
-        for (method, route, status), count in sorted(meter.requests.items()):
-            requests.add_metric((method, route, str(status)), count)
+        for (method, route), figures in routes:
+            for status, count in sorted(figures.statuses.items()):
+                requests.add_metric((method, route, str(status)), count)
         yield requests
         latency = HistogramMetricFamily(
             "sandex_http_request_duration_seconds",
             "Time from a request's arrival to its answer", labels=("method", "route"))
-        for (method, route), tally in sorted(meter.latency.items()):
-            latency.add_metric((method, route), _buckets(tally), tally.total)
+        for (method, route), figures in routes:
+            latency.add_metric((method, route), _buckets(figures.tally), figures.tally.total)
         yield latency
         refusals = CounterMetricFamily("sandex_rate_limit_refusals",
                                        "Requests and feed connections or messages refused "
