@@ -255,7 +255,8 @@ class Hub:
             self._level2(product_id, list(levels), time)
         for product_id, m in matched.items():
             self._ticker(product_id, m)
-        self.balances.on_events(events)
+        if self.balances.by_profile:  # someone watches balances (a call less otherwise)
+            self.balances.on_events(events)
 
     def _fan_out(self, event: Any, kind: type, product_id: str) -> None:
         index = self.index
