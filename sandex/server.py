@@ -208,7 +208,6 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
     """The one ASGI app of the port: WebSocket to the feed (§9.1), ``/admin/...`` to the admin
     gateway, ``/metrics`` to ``metrics``, every other HTTP request to REST; ``access`` logs
     each HTTP request, ``meter`` counts it."""
-    observe = meter.observe if meter is not None else None
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -220,7 +219,7 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
                 handle = metrics
             else:
                 handle = rest.handle
-            await respond(scope, receive, send, handle, access, observe)
+            await respond(scope, receive, send, handle, access, meter)
         elif kind == "websocket":
             await feed(scope, receive, send)
 

@@ -14,6 +14,7 @@ import logging
 import socket
 import struct
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -195,14 +196,10 @@ async def answer(handle: Handle, request: Request) -> Response:
         return error_response(Error.INTERNAL_ERROR)
 
 
-Observe = Callable[[str, "str | None", int, float, "str | None"], None]
-"""Counts an answered request: method, route pattern, status, seconds, error-table name."""
-
-
 async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
-                  access: AccessLog | None, observe: Observe | None = None) -> None:
+                  access: AccessLog | None, meter: Any = None) -> None:
     """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled,
-    ``observe`` counts it (``sandex.api.metrics.RequestMeter``)."""
+    ``meter`` (a ``sandex.api.metrics.RequestMeter``) counts it."""
     started = time.perf_counter()
     try:
         request = await read_request(scope, receive)
@@ -214,9 +211,9 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
         if isinstance(response, Abort):
             await drop_connection(send, receive, reset=response.reset)
-            if observe is not None:
-                observe(request.method, request.route, 0, time.perf_counter() - started,
-                        request.error)
+            if meter is not None:
+                meter.observe(request.method, request.route, 0,
+                              time.perf_counter() - started, request.error)
             if access is not None and access.enabled:
                 access.request(request.client, request.method, request.target, 0,
                                (time.perf_counter() - started) * 1e3)
@@ -229,9 +226,17 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
     await send({"type": "http.response.body", "body": response.body})
-    if observe is not None:
-        observe(request.method, request.route, response.status, time.perf_counter() - started,
-                request.error)
+    if meter is not None:  # RequestMeter.observe written out: the call would cost as much
+        seconds = time.perf_counter() - started
+        figures = meter.get((request.method, request.route)) or \
+            meter.figures(request.method, request.route)
+        status = response.status
+        statuses = figures.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        figures.counts[bisect_left(meter.bounds, seconds)] += 1
+        figures.total += seconds
+        if status == 429:
+            meter.refused(request.error)
     if access is not None and access.enabled:
         access.request(request.client, request.method, request.target, response.status,
                        (time.perf_counter() - started) * 1e3)

@@ -1,8 +1,8 @@
 """``GET /metrics``: the venue's figures in Prometheus' text format (sandex's own).
 
 Counted on the hot paths in plain numbers, read by a ``prometheus_client`` collector only
-when scraped, so serving a request costs one ``RequestMeter.observe`` (a dict lookup, two
-increments and a ``bisect``) and nothing else:
+when scraped, so serving a request costs a dict lookup, two increments and a ``bisect``
+(``RequestMeter``, written out in ``sandex.api.http.respond``) and nothing else:
 
 * ``RequestMeter``: HTTP requests by method, route pattern (``/orders/{order_id}``; a path
   no route matches is ``unmatched``) and status; their latency; refusals with 429 by the
@@ -35,7 +35,6 @@ from prometheus_client.core import (
 from sandex.api.http import ApiError, Request, TextResponse
 from sandex.errors import Error
 from sandex.node import Node
-from sandex.node.tally import Tally
 
 PATH = "/metrics"
 UNMATCHED = "unmatched"
@@ -46,39 +45,50 @@ CONTENT_TYPE = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTEN
 
 
 class RouteFigures:
-    """One (method, route)'s answers by status and its latency histogram (a ``Tally``)."""
+    """One (method, route)'s answers by status and its latency histogram (counts per
+    ``LATENCY_BOUNDS`` bucket, the last one ``+Inf``, and their sum)."""
 
-    __slots__ = ("statuses", "tally")
+    __slots__ = ("counts", "statuses", "total")
 
     def __init__(self) -> None:
         self.statuses: dict[int, int] = {}
-        self.tally = Tally(LATENCY_BOUNDS)
+        self.counts = [0] * (len(LATENCY_BOUNDS) + 1)
+        self.total = 0.0
 
 
-class RequestMeter:
-    """Requests counted as they are answered (``sandex.api.http.respond`` calls ``observe``)."""
+class RequestMeter(dict[tuple[str, "str | None"], RouteFigures]):
+    """Requests counted as they are answered, by (method, route pattern). The hot path is
+    ``observe``'s code written out in ``sandex.api.http.respond`` (a call costs about as much
+    as the counting); ``observe`` is the same code for everyone else."""
 
-    __slots__ = ("refusals", "routes")
+    __slots__ = ("refusals",)
+    bounds = LATENCY_BOUNDS
 
     def __init__(self) -> None:
-        self.routes: dict[tuple[str, str | None], RouteFigures] = {}  # (method, route)
+        super().__init__()
         self.refusals: dict[str, int] = {}  # error-table name of a 429 -> count
+
+    def figures(self, method: str, route: str | None) -> RouteFigures:
+        """The route's figures, made on its first request."""
+        figures = self.get((method, route))
+        if figures is None:
+            figures = self[method, route] = RouteFigures()
+        return figures
+
+    def refused(self, error: str | None) -> None:
+        """One answer 429, by the error that refused it."""
+        name = error or "TOO_MANY_REQUESTS"
+        self.refusals[name] = self.refusals.get(name, 0) + 1
 
     def observe(self, method: str, route: str | None, status: int, seconds: float,
                 error: str | None) -> None:
-        """The hot path: one dict lookup, two increments, a ``bisect`` (the ``Tally``'s
-        ``add`` written out: a call less)."""
-        figures = self.routes.get((method, route))
-        if figures is None:
-            figures = self.routes[method, route] = RouteFigures()
+        figures = self.get((method, route)) or self.figures(method, route)
         statuses = figures.statuses
         statuses[status] = statuses.get(status, 0) + 1
-        tally = figures.tally
-        tally.counts[bisect_left(LATENCY_BOUNDS, seconds)] += 1
-        tally.total += seconds
+        figures.counts[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        figures.total += seconds
         if status == 429:
-            name = error or "TOO_MANY_REQUESTS"
-            self.refusals[name] = self.refusals.get(name, 0) + 1
+            self.refused(error)
 
 
 class FeedFigures(Protocol):
@@ -105,7 +115,7 @@ class _Collector:
     def collect(self) -> Iterator[Metric]:
         meter, node = self.meter, self.node
         routes = sorted((((method, route or UNMATCHED), figures)
-                         for (method, route), figures in list(meter.routes.items())),
+                         for (method, route), figures in list(meter.items())),
                         key=lambda item: item[0])
         requests = CounterMetricFamily("sandex_http_requests", "HTTP requests answered",
                                        labels=("method", "route", "status"))
@@ -117,7 +127,8 @@ class _Collector:
             "sandex_http_request_duration_seconds",
             "Time from a request's arrival to its answer", labels=("method", "route"))
         for (method, route), figures in routes:
-            latency.add_metric((method, route), _buckets(figures.tally), figures.tally.total)
+            latency.add_metric((method, route), _buckets(LATENCY_BOUNDS, figures.counts),
+                               figures.total)
         yield latency
         refusals = CounterMetricFamily("sandex_rate_limit_refusals",
                                        "Requests and feed connections or messages refused "
@@ -135,7 +146,7 @@ class _Collector:
         commits = HistogramMetricFamily("sandex_journal_commit_seconds",
                                         "Time to write and fsync one group commit")
         tally = node.commit_seconds
-        commits.add_metric((), _buckets(tally), tally.total)
+        commits.add_metric((), _buckets(tally.bounds, tally.counts), tally.total)
         yield commits
         opened = GaugeMetricFamily("sandex_open_orders", "Orders open (resting, or stops "
                                    "waiting) per product", labels=("product_id",))
@@ -157,11 +168,11 @@ class _Collector:
                                       value=feed.cuts)
 
 
-def _buckets(tally: Tally) -> list[tuple[str, float]]:
-    """Cumulative Prometheus buckets of ``tally``."""
+def _buckets(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:
+    """Cumulative Prometheus buckets of per-bucket ``counts`` (the last one ``+Inf``)."""
     out: list[tuple[str, float]] = []
     running = 0
-    for bound, count in zip((*map(str, tally.bounds), "+Inf"), tally.counts, strict=True):
+    for bound, count in zip((*map(str, bounds), "+Inf"), counts, strict=True):
         running += count
         out.append((bound, running))
     return out

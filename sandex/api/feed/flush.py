@@ -13,13 +13,22 @@ order either way: both drain the whole queue synchronously.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from typing import Any, Protocol
 
 from sandex.admin.races import FeedHolds
 from sandex.api.http import Send
 
-if TYPE_CHECKING:
-    from sandex.api.feed.session import Session
+
+class Queued(Protocol):
+    """What the flusher reads and writes of a ``sandex.api.feed.session.Session`` (named
+    structurally: the session module imports this one)."""
+
+    direct: Direct | None
+    queue: deque[str]
+    queued_bytes: int
+    closing: bool
+    wake: asyncio.Event
 
 
 class Direct:
@@ -69,10 +78,10 @@ class Flusher:
     def __init__(self, loop: asyncio.AbstractEventLoop, holds: FeedHolds) -> None:
         self.loop = loop
         self.holds = holds
-        self.dirty: dict[Session, None] = {}
+        self.dirty: dict[Queued, None] = {}
         self.scheduled = False
 
-    def mark(self, session: Session) -> None:
+    def mark(self, session: Queued) -> None:
         self.dirty[session] = None
         if not self.scheduled:
             self.scheduled = True
