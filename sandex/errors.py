@@ -64,6 +64,7 @@ class Error(Enum):
     ADMIN_BAD_TOKEN = (401, "Invalid admin token")
     ADMIN_UNKNOWN_COMMAND = (404, "Unknown admin command {}")
     ADMIN_REFUSED = (400, "{}")  # bad arguments or a refused command: the one-line reason
+    METRICS_LOOPBACK_ONLY = (403, "The metrics endpoint only answers on localhost")  # sandex's
     # sandex's gate (docs/testing.md, "Races"): a held order request that is not applied
     GATE_FULL = (503, "sandex gate: {} requests are held already; release some first")
     GATE_DROPPED = (503, "sandex gate: the venue was restored while this request was held")
@@ -161,6 +162,10 @@ class Error(Enum):
     FEED_PRODUCT_REQUIRED = (
         400, "You need to specify at least one product ID for channel {}")  # §9.6 (2018 issue)
     FEED_MALFORMED = (400, "invalid (un)subscribe msg")  # §9.3 (sandbox text)
+    FEED_BALANCE_AUTH_REQUIRED = (401, "balance channel requires authentication")  # GUESS
+    FEED_INVALID_ACCOUNTS = (400, "invalid account_ids")  # GUESS (balance channel)
+    FEED_SUBSCRIPTION_LIMIT = (  # GUESS: Coinbase documents the limit, not its text
+        400, "subscription limit of {} exceeded for {} on channel {}")
     FEED_DEADLINE = (400, "No subscribe message within {} seconds")  # GUESS (§9.1 deadline)
     FEED_SLOW_CONSUME_REASON = (400, "The client has too many backed up messages")  # §9.6 docs
     FEED_SLOW_READ_REASON = (429, "The client is sending too many messages")  # §9.6 docs

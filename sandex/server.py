@@ -33,6 +33,8 @@ from sandex.api.feed import Feed
 from sandex.api.fix import DropCopy, FixOptions, MarketData, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
 from sandex.api.http import Receive, Scope, Send, respond
+from sandex.api.metrics import PATH as METRICS_PATH
+from sandex.api.metrics import MetricsGateway, RequestMeter
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
@@ -209,7 +211,10 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
         node.listeners.append(gateway.on_events)
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
-    app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access)
+    meter = RequestMeter()  # GET /metrics: loopback and the admin token, as /admin/
+    metrics = MetricsGateway(node, secret, meter, feed)
+    app = asgi(rest, feed, AdminGateway(node, secret, gateway_commands), access,
+               metrics, meter)
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
@@ -217,19 +222,26 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
-         access: AccessLog | None = None) -> ASGIApp:
+         access: AccessLog | None = None, metrics: MetricsGateway | None = None,
+         meter: RequestMeter | None = None) -> ASGIApp:
     """The one ASGI app of the port: WebSocket to the feed (§9.1), ``/admin/...`` to the admin
-    gateway, ``/ui/...`` to the web page's files, every other HTTP request to REST; ``access``
-    logs each HTTP request."""
+    gateway, ``/metrics`` to ``metrics``, ``/ui/...`` to the web page's files, every other
+    HTTP request to REST; ``access`` logs each HTTP request, ``meter`` counts it."""
     ui = UiFiles()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             path = scope["path"]
-            handle = (admin if path.startswith(ADMIN_PREFIX) else ui if is_ui(path)
-                      else rest.handle)
-            await respond(scope, receive, send, handle, access)
+            if path.startswith(ADMIN_PREFIX):
+                handle: Callable[[Any], Awaitable[Any]] = admin
+            elif path == METRICS_PATH and metrics is not None:
+                handle = metrics
+            elif is_ui(path):
+                handle = ui
+            else:
+                handle = rest.handle
+            await respond(scope, receive, send, handle, access, meter)
         elif kind == "websocket":
             await feed(scope, receive, send)
 

@@ -39,6 +39,7 @@ class AdminGateway:
         if not given.startswith("Bearer ") or not hmac.compare_digest(
                 given[7:].strip().encode(), self._token):
             raise ApiError(Error.ADMIN_BAD_TOKEN)
+        request.route = PREFIX + "{command}"
         name = request.path[len(PREFIX):]
         if request.method not in ("GET", "POST") or not name:
             raise ApiError(Error.ADMIN_UNKNOWN_COMMAND, name or "(none)")

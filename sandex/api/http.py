@@ -14,6 +14,7 @@ import logging
 import socket
 import struct
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -60,13 +61,14 @@ class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
     __slots__ = ("_json", "_query", "api_key", "body", "client", "command", "error", "headers",
-                 "method", "order_ref", "path", "query_string", "receive", "target")
+                 "method", "order_ref", "path", "query_string", "receive", "route", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str], body: bytes, client: str) -> None:
         self.method = method
         self.path = path  # percent-decoded, for routing
         self.error: str | None = None  # the error-table name it was refused with (traces)
+        self.route: str | None = None  # the route pattern it matched (GET /metrics)
         self.order_ref: tuple[str | None, str | None] | None = None  # (order id, client_oid)
         self.command: Any = None  # the order command a handler built (explained if refused)
         self.target = target  # raw path + "?" + raw query, for signing
@@ -159,6 +161,16 @@ class FileResponse(Response):
         self.content_type = content_type
 
 
+class TextResponse(Response):
+    """A body of another type than JSON (``GET /metrics``): ``content_type`` says which."""
+
+    __slots__ = ("content_type",)
+
+    def __init__(self, body: bytes, content_type: bytes, status: int = 200) -> None:
+        super().__init__(body, status)
+        self.content_type = content_type
+
+
 def json_response(data: Any, status: int = 200,
                   headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     return Response(encode(data), status, headers)
@@ -197,8 +209,9 @@ async def answer(handle: Handle, request: Request) -> Response:
 
 
 async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
-                  access: AccessLog | None) -> None:
-    """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled."""
+                  access: AccessLog | None, meter: Any = None) -> None:
+    """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled,
+    ``meter`` (a ``sandex.api.metrics.RequestMeter``) counts it."""
     started = time.perf_counter()
     try:
         request = await read_request(scope, receive)
@@ -210,6 +223,9 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
     if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
         if isinstance(response, Abort):
             await drop_connection(send, receive, reset=response.reset)
+            if meter is not None:
+                meter.observe(request.method, request.route, 0,
+                              time.perf_counter() - started, request.error)
             if access is not None and access.enabled:
                 access.request(request.client, request.method, request.target, 0,
                                (time.perf_counter() - started) * 1e3)
@@ -218,10 +234,23 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
             headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
         elif isinstance(response, FileResponse):
             headers = [(b"content-type", response.content_type)]
+        elif isinstance(response, TextResponse):
+            headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
     headers = headers + (response.headers or [])
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
     await send({"type": "http.response.body", "body": response.body})
+    if meter is not None:  # RequestMeter.observe written out: the call would cost as much
+        seconds = time.perf_counter() - started
+        figures = meter.get((request.method, request.route)) or \
+            meter.figures(request.method, request.route)
+        status = response.status
+        statuses = figures.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        figures.counts[bisect_left(meter.bounds, seconds)] += 1
+        figures.total += seconds
+        if status == 429:
+            meter.refused(request.error)
     if access is not None and access.enabled:
         access.request(request.client, request.method, request.target, response.status,
                        (time.perf_counter() - started) * 1e3)

@@ -30,7 +30,7 @@ DEFAULT_TAKER_CHANCE = "0.2"  # a taker order on one tick in five
 _TOP_FIELDS = {"enabled", "seed", "tick_seconds", "maker_profile_id", "taker_profile_id",
                "products"}
 _PRODUCT_FIELDS = {"id", "reference_price", "levels", "size", "spacing", "spacing_ticks",
-                   "walk", "max_drift", "taker_chance", "taker_size"}
+                   "walk", "max_drift", "taker_chance", "taker_size", "size_max"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,14 @@ class ProductConfig:
     max_drift: int  # how far the mid may wander from the reference
     taker_chance: int  # chance of one taker order per tick
     taker_size: int  # the largest taker order
+    size_max: int | None = None  # the deepest level's size (None: every level ``size``)
+
+    def level_size(self, k: int) -> int:
+        """The size of level ``k`` (0: the best): ``size`` there, rising in equal steps to
+        ``size_max`` at the deepest level (a real book is thin at the top, deep further out)."""
+        if self.size_max is None or self.levels == 1:
+            return self.size
+        return self.size + (self.size_max - self.size) * k // (self.levels - 1)
 
     def spacing(self, tick: int) -> int:
         """The level spacing (1e-8): a multiple of ``tick`` (the product's quote increment),
@@ -134,6 +142,10 @@ def _product(table: object, at: str) -> ProductConfig:
                      if "spacing_ticks" in table else None)
     taker_size = (_positive(table, "taker_size", PRICE_DECIMALS, at) if "taker_size" in table
                   else max(1, size // 4))
+    size_max = _positive(table, "size_max", PRICE_DECIMALS, at) if "size_max" in table \
+        else None
+    if size_max is not None and size_max < size:
+        raise ValueError(f"{at}.size_max: must be at least size")
     return ProductConfig(
         product_id=product_id, reference_price=reference,
         levels=_integer(table, "levels", at, 1, levels_max, DEFAULT_LEVELS), size=size,
@@ -142,7 +154,7 @@ def _product(table: object, at: str) -> ProductConfig:
         walk_fraction=_fraction(table, "walk", at) if "walk" in table else None,
         max_drift=_fraction(table, "max_drift", at, DEFAULT_MAX_DRIFT, open_low=True),
         taker_chance=_fraction(table, "taker_chance", at, DEFAULT_TAKER_CHANCE),
-        taker_size=taker_size)
+        taker_size=taker_size, size_max=size_max)
 
 
 def _known(table: Mapping[str, Any], fields: set[str], at: str) -> None:

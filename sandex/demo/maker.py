@@ -92,18 +92,20 @@ def ladder(product: ProductConfig, view: ProductView, mid: int) -> list[Quote]:
 
     Prices are multiples of the spacing (so of the quote increment): the best bid is the grid
     line at or below the mid and the best ask the next one up, one spacing apart; sizes are
-    floored to the base increment. A level that would cross someone else's order (and so
+    floored to the base increment (``ProductConfig.level_size``: one size, or rising to
+    ``size_max`` at the deepest level). A level that would cross someone else's order (and so
     take liquidity) or whose notional is below the product's minimum is left out.
     """
     tick = view.quote_increment
     spacing = product.spacing(tick)
-    size = product.size - product.size % view.base_increment
-    if size <= 0:
+    increment = view.base_increment
+    sizes = [s - s % increment for s in map(product.level_size, range(product.levels))]
+    if sizes[0] <= 0:
         return []
     best_bid = mid // spacing * spacing
     best_ask = best_bid + spacing
     quotes: list[Quote] = []
-    for k in range(product.levels):
+    for k, size in enumerate(sizes):
         price = best_bid - k * spacing
         if price < tick:
             break
@@ -111,7 +113,7 @@ def ladder(product: ProductConfig, view: ProductView, mid: int) -> list[Quote]:
             continue
         if size * price >= view.min_market_funds:
             quotes.append((BUY, price, size))
-    for k in range(product.levels):
+    for k, size in enumerate(sizes):
         price = best_ask + k * spacing
         if view.others_bid is not None and price <= view.others_bid:
             continue

@@ -76,8 +76,13 @@ from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
 from sandex.node.saved import Saved
 from sandex.node.scheduler import Scheduler
+from sandex.node.tally import Tally
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
 from sandex.views.transfers import KINDS
+
+COMMIT_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                 1.0)
+"""Upper bounds (seconds) of the group-commit time histogram (``GET /metrics``)."""
 
 Listener = Callable[[list[Event]], None]
 log = logging.getLogger("sandex.node")
@@ -149,6 +154,7 @@ class Node:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sandex-journal")
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # group commits written (commands per fsync = position / batches)
+        self.commit_seconds = Tally(COMMIT_BOUNDS)  # each group commit's write + fsync
         self.tracer: Tracer | None = None  # test mode only (``[testing] request_ids``)
 
     # -- time ---------------------------------------------------------------------------------
@@ -288,7 +294,7 @@ class Node:
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
             first = self.durable_position + 1
             try:
-                await loop.run_in_executor(self._writer, self.journal.append, records)
+                took = await loop.run_in_executor(self._writer, self._append, records)
             except BaseException as exc:  # disk full, I/O error: stop rather than diverge
                 self._journal_failed(exc, first, first + len(records) - 1)
                 return
@@ -296,11 +302,18 @@ class Node:
                 return
             self.durable_position += len(records)
             self.batches += 1
+            self.commit_seconds.add(took)
             self._writing = None
             self._notify(events)
             for waiter in waiters:
                 if not waiter.done():  # a waiter whose request was canceled
                     waiter.set_result(None)
+
+    def _append(self, records: list[bytes]) -> float:
+        """Write one batch (on the writer thread); the seconds it took, fsync included."""
+        started = clock.perf_counter()
+        self.journal.append(records)
+        return clock.perf_counter() - started
 
     def _apply_or_stop(self, command: Command) -> list[Event]:
         """``apply``, stopping the node if it raises (memory may be half-changed)."""

@@ -141,3 +141,23 @@ def test_a_closed_or_absent_product_gets_no_quotes():
     assert MarketMaker(config()).decide({}) == []
     assert len(MarketMaker(config()).decide({"BTC-USD": view(
         status=ProductStatus.POST_ONLY)})) == 10
+
+
+def test_sizes_rise_to_size_max_at_the_deepest_level():
+    """20 levels from 0.01 to 2 BTC (a BTC-USD-like depth): equal steps, floored to the base
+    increment (here 0.0001 BTC), the same on both sides."""
+    deep = config({"id": "BTC-USD", "reference_price": "60000", "levels": 20, "size": "0.01",
+                   "size_max": "2", "spacing": "0.0001"})
+    intents = MarketMaker(deep).decide({"BTC-USD": view(base_increment=10_000)})
+    bids = [i.size for i in intents if isinstance(i, Place) and i.side is BUY]
+    asks = [i.size for i in intents if isinstance(i, Place) and i.side is SELL]
+    wanted = [1_000_000 + 199_000_000 * k // 19 for k in range(20)]  # 0.01 + k * 1.99 / 19
+    assert bids == asks == [s - s % 10_000 for s in wanted]
+    assert bids[:3] == [1_000_000, 11_470_000, 21_940_000] and bids[-1] == 200_000_000
+
+
+def test_size_max_below_size_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"demo.products\[0\].size_max: must be at least size"):
+        config({"id": "BTC-USD", "reference_price": "60000", "size": "1", "size_max": "0.5"})

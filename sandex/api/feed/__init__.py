@@ -4,7 +4,9 @@
 * ``auth``: subscribe signatures, checked as REST checks ``GET /users/self/verify``.
 * ``state``: the venue as of the last durable command (book mirror, last trade, stats).
 * ``render``: each channel's messages from events and state.
-* ``session``: one connection's subscriptions and bounded outbound queue.
+* ``session``: one connection's subscriptions and bounded outbound queue (cut when full).
+* ``flush``: queued frames written straight to the transport, once per loop pass.
+* ``balances``: the ``balance`` channel's watched accounts and coalesced changes.
 * ``hub``: the subscription index and the fan-out of each durable command.
 * ``endpoint``: the ASGI WebSocket endpoint (``Feed``), rate limits and timers.
 * ``limits``: every limit and interval, with why; overridable from a scenario's ``[feed]``.

@@ -11,17 +11,27 @@ Served on the REST server's port (``sandex.server.asgi``), on ``/`` and ``/ws`` 
 * Writer: drains the session's queue into the socket; the transport's own backpressure (the
   server pauses ``send`` while its buffer is full) is what fills the queue of a slow reader.
   While a feed hold (``sandex.admin.races``) names the connection, frames stay queued.
-* Closing: the last error frame goes out, then a close frame. A writer that cannot flush
-  within ``close_grace_s`` (a client that stopped reading) is abandoned and the connection
-  dropped. Protocol pings are answered by the server library; the ``heartbeat`` channel is
-  the application-level liveness signal.
+* Slow consumers: a queue past ``queue_max`` frames or ``queue_bytes_max`` bytes is cut
+  (``Session.cut``): the transport is aborted at once, its buffers dropped; ``ErrSlowConsume``
+  goes first only if the socket takes it whole without waiting (nothing of an earlier frame
+  still buffered). Nobody waits for the client, and it holds nothing in the server after.
+* Closing: the last error frame goes out, then a close frame. A connection that has not
+  finished closing within ``close_grace_s`` (a client that stopped reading) is aborted.
+  Protocol pings are answered by the server library; the ``heartbeat`` channel is the
+  application-level liveness signal.
+* Handshake: its request is read by the HTTP server under ``sandex.api.guard``'s limits (the
+  head within ``header_timeout_s``, ``idle_timeout_s`` before it); after it, the subscribe
+  deadline above applies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +39,10 @@ from typing import Any
 from sandex.admin.races import FeedHolds, races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.feed.faults import ABRUPT, FeedFaults
+from sandex.api.feed.flush import Direct, Flusher
 from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
+from sandex.api.feed.protocol import error
 from sandex.api.feed.render import encode
 from sandex.api.feed.session import Session
 from sandex.api.feed.traced import Deliveries, TracedSession
@@ -58,12 +70,17 @@ class Feed:
         self.tracer = tracer  # test mode: connections count each traced command's frames
         self.limits = limits if limits is not None else FeedLimits()
         self.wall_clock = wall_clock  # connection and message limits run on real time
-        self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock)
+        self.hub = Hub(node, signature_clock if signature_clock is not None else wall_clock,
+                       self._subscription_limit())
         self._connections = RateLimiter(self.limits.connections_rate,
                                         self.limits.connections_burst)
         self._messages = RateLimiter(self.limits.messages_rate, self.limits.messages_burst)
         self._timers_started = False
         self.sessions: dict[Session, None] = {}  # every open connection
+        self.cuts = 0  # slow consumers cut so far (GET /metrics, as the two below)
+        self.refused_connections = 0  # handshakes over the per-IP connection rate
+        self.refused_messages = 0  # connections closed with ErrSlowRead
+        self._flusher: Flusher | None = None  # made with the first connection (needs a loop)
         self.faults = FeedFaults(faults_of(node), self.sessions)
         self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
         self._numbers = itertools.count(1)  # connection ids
@@ -95,7 +112,7 @@ class Feed:
         for session in self.sessions:
             session.subscriptions.clear()  # the old hub's, forgotten with it
             session.close(code=RESTART_CODE)
-        self.hub = Hub(self.node, self.hub.signature_clock)
+        self.hub = Hub(self.node, self.hub.signature_clock, self._subscription_limit())
         self._already_mirrored = self.node.position - restored.position
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -108,22 +125,45 @@ class Feed:
             await _deny(scope, send, Error.NOT_FOUND)
             return
         if self.limits.rate_limits and not self._connections.allow(client, self.wall_clock()):
+            self.refused_connections += 1
             await _deny(scope, send, Error.PUBLIC_RATE_LIMIT)
             return
         await send({"type": "websocket.accept"})
+        _bound_socket(send, self.limits.socket_send_bytes)
         self._start_timers()
         number, tracer = next(self._numbers), self.tracer
-        session = Session(client, self.limits.queue_max, number) if tracer is None else \
-            TracedSession(client, self.limits.queue_max, number, tracer)
+        limits = self.limits
+        session = Session(client, limits.queue_max, number, limits.queue_bytes_max) \
+            if tracer is None else TracedSession(client, limits.queue_max, number, tracer,
+                                                 limits.queue_bytes_max)
         await self._serve(session, receive, send)
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         self.sessions[session] = None
         self.faults.arm(session)
+        session.direct = Direct.of(send)
+        if session.direct is not None:
+            if self._flusher is None:
+                self._flusher = Flusher(loop, self.holds)
+            session.flusher = self._flusher
         writer = loop.create_task(_write(session, send, self.holds))
         reader = loop.create_task(self._read(session, receive))
-        session.on_close = lambda: loop.call_later(self.limits.close_grace_s, writer.cancel)
+        transport, conn = _transport_of(send)
+
+        def too_late() -> None:  # still closing after the grace: the client does not read
+            writer.cancel()
+            if transport is not None:
+                abort(transport, conn, None)
+
+        def cut() -> None:
+            self.cuts += 1
+            if transport is not None:
+                abort(transport, conn, _SLOW_CONSUME)
+
+        session.on_close = lambda: loop.call_later(self.limits.close_grace_s, too_late)
+        if transport is not None:
+            session.on_cut = cut
         deadline = loop.call_later(self.limits.subscribe_deadline_s, self._deadline, session)
         try:
             await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
@@ -151,6 +191,7 @@ class Feed:
                 session.close(Error.FEED_MESSAGE_TOO_BIG, Error.FEED_TOO_BIG_REASON.format())
             elif limits.rate_limits and not self._messages.allow(session.client,
                                                                  self.wall_clock()):
+                self.refused_messages += 1
                 session.close(Error.FEED_SLOW_READ, Error.FEED_SLOW_READ_REASON.format())
             elif not self.faults.refuse_subscribe(session, data, self.hub.state.products):
                 self.hub.handle(session, data)
@@ -159,6 +200,19 @@ class Feed:
         if not session.accepted:
             seconds = f"{self.limits.subscribe_deadline_s:g}"
             session.close(Error.FEED_SUBSCRIBE_REQUIRED, Error.FEED_DEADLINE.format(seconds))
+
+    def _subscription_limit(self) -> int | None:
+        limits = self.limits
+        return limits.subscriptions_per_product if limits.rate_limits else None
+
+    # -- figures (GET /metrics) ---------------------------------------------------------------
+    def connection_count(self) -> int:
+        return len(self.sessions)
+
+    def subscription_counts(self) -> dict[str, int]:
+        """Subscriptions (a connection to a product; ``status``: to the channel) per channel."""
+        return {channel: sum(len(subs) for subs in products.values())
+                for channel, products in self.hub.index.items()}
 
     # -- feed holds ------------------------------------------------------------------------------
     def _wake_all(self) -> None:
@@ -182,6 +236,7 @@ class Feed:
         self._every(limits.level2_batch_interval_s, lambda: self.hub.flush_level2_batch())
         self._every(limits.ticker_batch_interval_s, lambda: self.hub.flush_ticker_batch())
         self._every(limits.status_interval_s, lambda: self.hub.send_status())
+        self._every(limits.balance_interval_s, lambda: self.hub.flush_balances())
 
     def _every(self, interval: float, action: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -198,12 +253,26 @@ class Feed:
 
 async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
     """Send queued frames in order; after ``close``, a close frame, then return. While a feed
-    hold names the connection its frames stay queued (a closing connection flushes)."""
+    hold names the connection its frames stay queued (a closing connection flushes).
+
+    On uvicorn's connection with no extension negotiated, everything queued when the writer
+    wakes leaves in one ``transport.write`` (``Direct``); elsewhere one ``send`` per frame.
+    (With ``Direct`` most frames leave from the ``Flusher`` without waking the writer.)"""
     queue, wake = session.queue, session.wake
+    direct = session.direct
     try:
         while True:
             while queue and not (holds.rules and not session.closing and _held(holds, session)):
-                await send({"type": "websocket.send", "text": queue.popleft()})
+                if direct is not None and not holds.rules:
+                    await direct.writable.wait()  # frames pile up (and count) meanwhile
+                    batch = list(queue)
+                    queue.clear()
+                    session.queued_bytes = 0
+                    direct.write(batch)
+                    continue
+                frame = queue.popleft()
+                session.queued_bytes -= len(frame)
+                await send({"type": "websocket.send", "text": frame})
             if session.closing:
                 if session.close_code == ABRUPT:  # a fault: no close frame, the TCP link cut
                     await drop_connection(send)
@@ -214,6 +283,39 @@ async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
             await wake.wait()
     except Exception:  # the client went away (the server raises ClientDisconnected/OSError)
         return
+
+
+_SLOW_CONSUME = encode(error(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format()))
+
+
+def _transport_of(send: Send) -> tuple[asyncio.Transport | None, Any]:
+    """The connection's transport and websockets protocol object, reached through ``send``
+    (uvicorn's is a method of the connection's protocol); ``None`` in-process."""
+    protocol = getattr(send, "__self__", None)
+    return getattr(protocol, "transport", None), getattr(protocol, "conn", None)
+
+
+def _bound_socket(send: Send, send_bytes: int) -> None:
+    """Fix the connection's kernel send buffer at ``send_bytes`` (no autotuning)."""
+    transport, _ = _transport_of(send)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_bytes)
+
+
+def abort(transport: asyncio.Transport, conn: Any, frame: str | None) -> None:
+    """Drop the connection now, its buffers with it. ``frame`` (a text frame for ``conn``,
+    websockets' sans-I/O connection) is handed to the kernel first if nothing of an earlier
+    frame is still buffered, and only as far as the socket takes it without waiting."""
+    if transport.is_closing():
+        return
+    if frame is not None and conn is not None and not transport.get_write_buffer_size():
+        with contextlib.suppress(Exception):  # a closed conn, a full or gone socket
+            conn.send_text(frame.encode())
+            os.write(transport.get_extra_info("socket").fileno(),
+                     b"".join(conn.data_to_send()))
+    transport.abort()
 
 
 def _held(holds: FeedHolds, session: Session) -> bool:

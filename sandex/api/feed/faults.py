@@ -155,6 +155,7 @@ class SessionFaults:
         elif len(held) >= self.session.queue_max:  # as a full queue: the client is too slow
             held.clear()
             self.session.queue.clear()
+            self.session.queued_bytes = 0
             self.session.close(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format())
         else:
             held.append(frame)
@@ -226,6 +227,7 @@ Action = Callable[[SessionFaults, Armed, str], None]
 def _disconnect(faults: SessionFaults, armed: Armed, frame: str) -> None:
     session, code = faults.session, armed.rule.params["code"]
     session.queue.clear()
+    session.queued_bytes = 0
     faults.held = None
     if code == "slow_consume":
         session.close(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format())

@@ -26,8 +26,10 @@ from typing import Any
 from sandex.api.clocks import SignatureClock
 from sandex.api.feed import render
 from sandex.api.feed.auth import Identity, verify
+from sandex.api.feed.balances import Balances
 from sandex.api.feed.protocol import (
     AUTH_REQUIRED,
+    BALANCE,
     CHANNELS,
     FULL,
     HEARTBEAT,
@@ -66,10 +68,16 @@ _LEVEL3_SCHEMA = render.encode({"type": "level3", "schema": render.LEVEL3_SCHEMA
 
 
 class Hub:
-    def __init__(self, node: Node, signature_clock: SignatureClock) -> None:
+    def __init__(self, node: Node, signature_clock: SignatureClock,
+                 subscription_limit: int | None = None) -> None:
         self.node = node
         self.signature_clock = signature_clock  # for the ±30 s signature window
+        self.subscription_limit = subscription_limit  # §9.4 per product and channel, or None
         self.state = FeedState(node.engine, node.market)
+        self.balances = Balances(node)  # the ``balance`` channel's accounts and figures
+        # (owner, channel, product or account id) -> subscriptions, and who owns each one
+        self._counts: dict[tuple[str, str, str], int] = {}
+        self._owners: dict[tuple[Session, str, str], str] = {}
         # channel -> product id -> subscribed sessions (a dict used as an ordered set)
         self.index: dict[str, dict[str, dict[Session, None]]] = {c: {} for c in CHANNELS}
         self._level2_pending: dict[str, tuple[dict[Level, None], int]] = {}
@@ -95,12 +103,37 @@ class Hub:
                 session.push(render.encode(error(Error.FEED_SUBSCRIBE_FAILED,
                                                  Error.FEED_AUTH_REQUIRED.format())))
                 return
+            refused = self._refusal(session, result.channels)
+            if refused is not None:
+                session.push(render.encode(error(Error.FEED_SUBSCRIBE_FAILED, refused)))
+                return
             added = self._subscribe(session, result.channels)
         else:
             self._unsubscribe(session, result.channels)
         session.accepted = True
         session.push(render.encode(subscriptions(session.channels())))
         self._first_messages(session, added)
+
+    def _refusal(self, session: Session, channels: dict[str, list[str]]) -> str | None:
+        """Why a subscribe is refused as a whole (``balance`` rules, §9.4 limit), or None."""
+        accounts = channels.get(BALANCE)
+        if accounts is not None:
+            if session.identity is None:
+                return Error.FEED_BALANCE_AUTH_REQUIRED.format()
+            owned = self.balances.accounts_of(session.identity.profile_id)
+            if any(a not in owned for a in accounts):
+                return Error.FEED_INVALID_ACCOUNTS.format()
+        limit = self.subscription_limit
+        if limit is None:
+            return None
+        owner = _owner(session)
+        for channel, ids in channels.items():
+            mine = session.subscriptions.get(channel, {})
+            for product_id in ids:
+                if product_id not in mine and \
+                        self._counts.get((owner, channel, product_id), 0) >= limit:
+                    return Error.FEED_SUBSCRIPTION_LIMIT.format(limit, product_id, channel)
+        return None
 
     def _subscribe(self, session: Session, channels: dict[str, list[str]]) -> dict[str, list[str]]:
         added: dict[str, list[str]] = {}
@@ -115,8 +148,18 @@ class Hub:
             for product_id in product_ids:
                 if product_id not in mine:
                     mine[product_id] = None
-                    self.index[channel].setdefault(product_id, {})[session] = None
+                    subs = self.index[channel].setdefault(product_id, {})
+                    if channel == BALANCE and not subs:
+                        assert session.identity is not None  # checked by ``_refusal``
+                        self.balances.watch(product_id, session.identity.profile_id,
+                                            self.balances.accounts_of(
+                                                session.identity.profile_id)[product_id])
+                    subs[session] = None
                     added.setdefault(channel, []).append(product_id)
+                    if self.subscription_limit is not None:
+                        owner = self._owners[session, channel, product_id] = _owner(session)
+                        key = (owner, channel, product_id)
+                        self._counts[key] = self._counts.get(key, 0) + 1
         return added
 
     def _unsubscribe(self, session: Session, channels: dict[str, list[str]]) -> None:
@@ -139,6 +182,16 @@ class Hub:
             sessions.pop(session, None)
             if not sessions:
                 del self.index[channel][product_id]
+                if channel == BALANCE:
+                    self.balances.unwatch(product_id)
+        owner = self._owners.pop((session, channel, product_id), None)
+        if owner is not None:
+            key = (owner, channel, product_id)
+            left = self._counts.get(key, 0) - 1
+            if left > 0:
+                self._counts[key] = left
+            else:
+                self._counts.pop(key, None)
 
     def remove(self, session: Session) -> None:
         """Forget a closed connection."""
@@ -155,6 +208,12 @@ class Hub:
                 session.push(render.encode(render.status(self.node.engine)), STATUS)
             elif channel == LEVEL3:
                 session.push(_LEVEL3_SCHEMA, LEVEL3)
+            elif channel == BALANCE:
+                for account in product_ids:
+                    message = self.balances.first(account)
+                    if message is not None:
+                        session.push(render.encode(message), BALANCE)
+                continue
             for product_id in product_ids:
                 product = state.products.get(product_id)
                 if product is None:
@@ -196,6 +255,8 @@ class Hub:
             self._level2(product_id, list(levels), time)
         for product_id, m in matched.items():
             self._ticker(product_id, m)
+        if self.balances.by_profile:  # someone watches balances (a call less otherwise)
+            self.balances.on_events(events)
 
     def _fan_out(self, event: Any, kind: type, product_id: str) -> None:
         index = self.index
@@ -289,10 +350,24 @@ class Hub:
                 if tick is not None:
                     _push_all(subs, render.encode(tick), TICKER_BATCH, product_id)
 
+    def flush_balances(self) -> None:
+        """The ``balance`` channel: each changed account's latest figures (``Balances``)."""
+        subs = self.index[BALANCE]
+        for account, message in self.balances.due():
+            watching = subs.get(account)
+            if watching:
+                _push_all(watching, render.encode(message), BALANCE)
+
     def send_status(self) -> None:
         subs = self.index[STATUS].get(_ANY_PRODUCT)
         if subs:
             _push_all(subs, render.encode(render.status(self.node.engine)), STATUS)
+
+
+def _owner(session: Session) -> str:
+    """Whose subscriptions a connection's count against (§9.4): its profile, else its IP."""
+    return session.identity.profile_id if session.identity is not None else \
+        f"ip:{session.client}"
 
 
 def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:

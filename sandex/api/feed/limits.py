@@ -26,11 +26,31 @@ class FeedLimits:
     """Frames waiting for one connection. A client this far behind is not keeping up: it is
     disconnected with ``ErrSlowConsume`` (§9.6) so memory per connection stays bounded
     (about 3 MB of typical frames) and nobody else waits for it."""
+    queue_bytes_max: int = 262_144
+    """256 KiB of frames waiting for one connection (their JSON text). Past it the client is
+    cut like one past ``queue_max``: its connection aborted at once, not closed politely
+    (a consumer that stopped reading would never drain a close). With the transport's
+    buffer (uvicorn pauses sends above 64 KiB) this bounds what one connection holds in the
+    server process at about 320 KiB; a reader that keeps up has a few frames queued at most.
+    (GUESS: Coinbase documents no figure; at 2,500 orders/s a ``full`` subscriber of one
+    product gets about 2.5 MB/s, so this is ~100 ms behind, beyond the kernel buffers.)"""
+    socket_send_bytes: int = 131_072
+    """The kernel send buffer of a feed connection (``SO_SNDBUF``; Linux doubles it). Left
+    to autotuning it grows to ``tcp_wmem``'s maximum (4 MiB) per connection that stops
+    reading, which both hides a slow consumer for thousands of messages and costs kernel
+    memory; 128 KiB is plenty for loopback and LAN clients."""
     subscribe_deadline_s: float = 5.0
     """§9.1: a connection with no accepted (un)subscribe after this long is closed."""
     message_bytes_max: int = 65_536
     """Largest client message accepted (``Message too big``, §9.6); a subscribe for every
     product of a large venue fits in a few kilobytes."""
+    subscriptions_per_product: int = 10
+    """§9.4 (2024-06-24): at most 10 subscriptions per product, per channel, per account
+    (the same product and channel on several connections each count); authenticated
+    subscribers count per profile, others per IP (GUESS). Off with the rate limits."""
+    balance_interval_s: float = 0.1
+    """How often changed balances are sent on the ``balance`` channel, coalesced (GUESS:
+    Coinbase says it "does not track every update", not how often it sends)."""
     heartbeat_interval_s: float = 1.0
     """§9.5: one heartbeat per product per second."""
     ticker_batch_interval_s: float = 5.0
@@ -41,7 +61,7 @@ class FeedLimits:
     """``status`` resend interval (§9.5 says "a fixed interval"; 10 s is a GUESS)."""
     close_grace_s: float = 5.0
     """How long a connection being closed may take to flush its last error frame before the
-    server stops waiting for it (a consumer that stopped reading never drains)."""
+    server aborts it (a consumer that stopped reading never drains)."""
 
     @classmethod
     def from_table(cls, table: dict[str, Any], rate_limits: bool = True) -> FeedLimits:

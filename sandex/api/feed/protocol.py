@@ -14,7 +14,10 @@ Pure: text in, a value out (§9.2, §9.3, §9.6). The rules, in the order they a
    followed by its own (as the §9.2 reply example shows); an object with an explicitly empty
    ``product_ids`` is rejected ``" is not a valid product"`` (2023 behaviour, §9.2). Every id
    must be a product, else ``<id> is not a valid product``, and the whole message is ignored.
-5. ``status`` takes no product ids. A ``user`` subscribe with none means every product
+5. ``balance`` takes account ids, not products: the top-level ``account_ids`` followed by the
+   object's own; none on a subscribe is ``invalid account_ids`` (GUESS), an unsubscribe
+   without any removes the channel. Whether they are the subscriber's is the hub's check.
+6. ``status`` takes no product ids. A ``user`` subscribe with none means every product
    (GUESS: ccxt's ``watch_orders()`` without a symbol sends ``product_ids: []``). Any other
    channel without ids: subscribe fails with ``You need to specify at least one product ID for
    channel <name>``; unsubscribe removes the whole channel (§9.2).
@@ -34,10 +37,11 @@ from sandex.errors import Error
 
 HEARTBEAT, STATUS, TICKER, TICKER_BATCH = "heartbeat", "status", "ticker", "ticker_batch"
 LEVEL2, LEVEL2_BATCH, MATCHES = "level2", "level2_batch", "matches"
-FULL, LEVEL3, USER = "full", "level3", "user"
+FULL, LEVEL3, USER, BALANCE = "full", "level3", "user", "balance"
+AUCTIONFEED = "auctionfeed"  # accepted, and silent: sandex has no auction mode (docs/feed.md)
 
 CHANNELS = frozenset({HEARTBEAT, STATUS, TICKER, TICKER_BATCH, LEVEL2, LEVEL2_BATCH, MATCHES,
-                      FULL, LEVEL3, USER})
+                      FULL, LEVEL3, USER, BALANCE, AUCTIONFEED})
 ALIASES = {"level2_50": LEVEL2_BATCH, "ticker_1000": TICKER_BATCH}  # §9.5
 AUTH_REQUIRED = frozenset({FULL, LEVEL2, LEVEL3, USER})  # §9.3, enforced since 2023-08-01
 DEFAULT_CHANNELS = (FULL,)  # GUESS: what a subscribe without ``channels`` means (rule 2)
@@ -85,7 +89,8 @@ def parse(text: str | bytes, products: Collection[str]) -> Change | Failure:
     subscribe = kind == "subscribe"
     failed = Error.FEED_SUBSCRIBE_FAILED if subscribe else Error.FEED_UNSUBSCRIBE_FAILED
     top = message.get("product_ids", [])
-    if not _strings(top):
+    accounts = message.get("account_ids", [])
+    if not _strings(top) or not _strings(accounts):
         return Failure(failed, Error.FEED_MALFORMED.format())
     if "channels" not in message and subscribe:
         entries: Any = list(DEFAULT_CHANNELS)
@@ -97,7 +102,7 @@ def parse(text: str | bytes, products: Collection[str]) -> Change | Failure:
         return Failure(failed, Error.FEED_MALFORMED.format())
     channels: dict[str, list[str]] = {}
     for entry in entries:
-        result = _channel(entry, top, products, subscribe)
+        result = _channel(entry, top, accounts, products, subscribe)
         if isinstance(result, Failure):
             return Failure(failed, result.reason)
         name, ids = result
@@ -106,8 +111,10 @@ def parse(text: str | bytes, products: Collection[str]) -> Change | Failure:
     return Change(subscribe, channels, _credentials(message))
 
 
-def _channel(entry: object, top: list[str], products: Collection[str],
+def _channel(entry: object, top: list[str], accounts: list[str], products: Collection[str],
              subscribe: bool) -> tuple[str, list[str]] | Failure:
+    if entry == BALANCE or (isinstance(entry, dict) and entry.get("name") == BALANCE):
+        return _balance(entry, accounts, subscribe)
     if isinstance(entry, str):
         name, ids = entry, list(top)
     elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
@@ -139,6 +146,21 @@ def _channel(entry: object, top: list[str], products: Collection[str],
     return name, ids
 
 
+def _balance(entry: object, accounts: list[str],
+             subscribe: bool) -> tuple[str, list[str]] | Failure:
+    """Rule 5: the ``balance`` channel and its account ids (lower case, as REST shows them)."""
+    own = entry.get("account_ids", []) if isinstance(entry, dict) else []
+    if not _strings(own):
+        return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_MALFORMED.format())
+    ids: list[str] = []
+    for account_id in (*accounts, *own):
+        if account_id.lower() not in ids:
+            ids.append(account_id.lower())
+    if not ids and subscribe:
+        return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_INVALID_ACCOUNTS.format())
+    return BALANCE, ids
+
+
 def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
@@ -166,9 +188,11 @@ def _text(value: object) -> str | None:
 
 
 def subscriptions(channels: Mapping[str, Collection[str]]) -> dict[str, Any]:
-    """The §9.2 reply: every channel with its product ids, in subscription order."""
+    """The §9.2 reply: every channel with its product ids, in subscription order
+    (``balance``: ``"product_ids": null`` and its ``account_ids``, as Coinbase since 2024)."""
     return {"type": "subscriptions",
-            "channels": [{"name": name, "product_ids": list(ids)}
+            "channels": [{"name": name, "product_ids": list(ids)} if name != BALANCE else
+                         {"name": name, "product_ids": None, "account_ids": list(ids)}
                          for name, ids in channels.items()]}
 
 

@@ -2,10 +2,12 @@
 
 ``push`` is called synchronously by the hub while it fans out a command's messages; it only
 appends to a deque and wakes the connection's writer, so a slow reader never makes the node
-or another subscriber wait. A queue already holding ``queue_max`` frames means the client is
-not keeping up: the queue is dropped, ``ErrSlowConsume`` (§9.6) becomes the last frame, and
-the connection closes. Sessions are never removed from the hub while it iterates; a dead
-session just ignores further pushes until its endpoint unregisters it.
+or another subscriber wait. The queue is bounded twice: ``queue_max`` frames and
+``bytes_max`` characters of JSON text (bytes: frames are ASCII but for rare user strings). A
+push past either bound means the client is not keeping up and it is cut (``cut``): the queue
+is dropped and ``on_cut`` (the endpoint's) aborts the connection, sending ``ErrSlowConsume``
+(§9.6) only if the socket takes it at once. Sessions are never removed from the hub while it
+iterates; a dead session just ignores further pushes until its endpoint unregisters it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sandex.api.feed.auth import Identity
+from sandex.api.feed.flush import Direct, Flusher
 from sandex.api.feed.protocol import error
 from sandex.api.feed.render import encode
 from sandex.errors import Error
@@ -31,20 +34,26 @@ class FrameFilter(Protocol):
 class Session:
     __slots__ = (
         "accepted",
+        "bytes_max",
         "client",
         "close_code",
         "closing",
+        "direct",
         "fault",
+        "flusher",
         "id",
         "identity",
         "on_close",
+        "on_cut",
         "queue",
         "queue_max",
+        "queued_bytes",
         "subscriptions",
         "wake",
     )
 
-    def __init__(self, client: str, queue_max: int, id: int = 0) -> None:
+    def __init__(self, client: str, queue_max: int, id: int = 0,
+                 bytes_max: int = 1 << 62) -> None:
         self.client = client  # the peer's IP (rate limits)
         self.id = id  # the connection's number (the fault log and feed holds name it)
         self.fault: FrameFilter | None = None  # while the venue has feed fault rules
@@ -52,11 +61,16 @@ class Session:
         self.subscriptions: dict[str, dict[str, None]] = {}  # channel -> ordered product ids
         self.queue: deque[str] = deque()
         self.queue_max = queue_max
+        self.bytes_max = bytes_max
+        self.queued_bytes = 0  # the text waiting in ``queue`` (the writer takes it off)
         self.wake = asyncio.Event()
         self.closing = False  # no more frames: the writer flushes the queue, then closes
         self.close_code = 1000  # the close frame's code (1012 when the venue was restored)
         self.accepted = False  # an (un)subscribe was accepted (the §9.1 deadline is met)
         self.on_close: Callable[[], object] | None = None  # the endpoint's close watchdog
+        self.on_cut: Callable[[], object] | None = None  # aborts the connection (endpoint)
+        self.direct: Direct | None = None  # writes straight to the transport (uvicorn)
+        self.flusher: Flusher | None = None  # writes this queue when it has a ``direct``
 
     def push(self, frame: str, channel: str | None = None, product_id: str | None = None) -> None:
         """Queue one text frame of ``channel`` (``None``: a reply to the client, never
@@ -72,12 +86,31 @@ class Session:
         if self.closing:
             return
         queue = self.queue
-        if len(queue) >= self.queue_max:
-            queue.clear()
-            self.close(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format())
+        queued = self.queued_bytes + len(frame)
+        if queued > self.bytes_max or len(queue) >= self.queue_max:
+            self.cut()
             return
         queue.append(frame)
+        self.queued_bytes = queued
+        flusher = self.flusher
+        if flusher is not None:
+            flusher.mark(self)
+        else:
+            self.wake.set()
+
+    def cut(self) -> None:
+        """The client is not keeping up: drop its queue and abort the connection (``on_cut``);
+        without a transport to abort (in-process tests), close politely after the error."""
+        if self.closing:
+            return
+        self.queue.clear()
+        self.queued_bytes = 0
+        if self.on_cut is None:
+            self.close(Error.FEED_SLOW_CONSUME, Error.FEED_SLOW_CONSUME_REASON.format())
+            return
+        self.closing = True
         self.wake.set()
+        self.on_cut()
 
     def close(self, message: Error | None = None, reason: str = "", code: int = 1000) -> None:
         """Stop accepting frames; send ``{"type":"error",…}`` last if ``message`` is given,
@@ -85,7 +118,9 @@ class Session:
         if self.closing:
             return
         if message is not None:
-            self.queue.append(encode(error(message, reason)))
+            frame = encode(error(message, reason))
+            self.queue.append(frame)
+            self.queued_bytes += len(frame)
         self.closing = True
         self.close_code = code
         self.wake.set()

@@ -27,8 +27,9 @@ class Deliveries(Protocol):
 class TracedSession(Session):
     __slots__ = ("enqueued", "tracer")
 
-    def __init__(self, client: str, queue_max: int, id: int, tracer: Deliveries) -> None:
-        super().__init__(client, queue_max, id)
+    def __init__(self, client: str, queue_max: int, id: int, tracer: Deliveries,
+                 bytes_max: int = 1 << 62) -> None:
+        super().__init__(client, queue_max, id, bytes_max)
         self.tracer = tracer
         self.enqueued = 0  # frames queued so far
 
@@ -42,6 +43,7 @@ class TracedSession(Session):
         tracer.delivered(channel, frame_type(frame) or "?", self.enqueued > before)
 
     def enqueue(self, frame: str) -> None:
-        if not self.closing and len(self.queue) < self.queue_max:
+        if not self.closing and len(self.queue) < self.queue_max and \
+                self.queued_bytes + len(frame) <= self.bytes_max:
             self.enqueued += 1
         super().enqueue(frame)

@@ -138,6 +138,7 @@ class RestApp:
         route, params = self.router.match(request.method, request.path)
         if route is None:
             return error_response(Error.NOT_FOUND)
+        request.route = route.pattern
         if route.method == "GET" and self.node.in_flight:
             await self.node.synced()  # reads show nothing that is not yet durable
         now = self.node.now() / 1_000_000

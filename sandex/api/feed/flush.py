@@ -1,0 +1,107 @@
+"""Frames out of the sessions' queues in as few writes and task switches as possible.
+
+``Direct`` writes text frames straight to a uvicorn WebSocket connection's transport, all
+that is queued in one ``write``. ``Flusher`` is the feed's one scheduled callback: a push to
+a session with a ``Direct`` marks it dirty, and once per loop iteration (after the command
+or timer that pushed) every dirty session whose transport takes data is written to, without
+waking its writer task. A session that is held, closing, or whose transport is paused (the
+client is not reading) is left to its writer (``sandex.api.feed.endpoint._write``), which
+waits for the transport while the queue grows towards its bounds. Frames leave in queue
+order either way: both drain the whole queue synchronously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, Protocol
+
+from sandex.admin.races import FeedHolds
+from sandex.api.http import Send
+
+
+class Queued(Protocol):
+    """What the flusher reads and writes of a ``sandex.api.feed.session.Session`` (named
+    structurally: the session module imports this one)."""
+
+    direct: Direct | None
+    queue: deque[str]
+    queued_bytes: int
+    closing: bool
+    wake: asyncio.Event
+
+
+class Direct:
+    """Text frames written straight to a uvicorn WebSocket connection's transport, many in
+    one write. Only where no extension (permessage-deflate) was negotiated: then a server's
+    data frame is a fixed header and the payload, and websockets' state does not change."""
+
+    __slots__ = ("protocol", "transport", "writable")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport: asyncio.Transport = protocol.transport
+        self.writable: asyncio.Event = protocol.writable  # cleared while the buffer is full
+
+    @classmethod
+    def of(cls, send: Send) -> Direct | None:
+        protocol = getattr(send, "__self__", None)
+        conn = getattr(protocol, "conn", None)
+        if conn is None or conn.extensions or not isinstance(
+                getattr(protocol, "writable", None), asyncio.Event):
+            return None
+        return cls(protocol)
+
+    def write(self, frames: list[str]) -> None:
+        protocol = self.protocol
+        if protocol.disconnected or protocol.close_sent:
+            raise ConnectionError("the connection is closed")
+        self.transport.write(b"".join([_text_frame(f) for f in frames]))
+
+
+def _text_frame(text: str) -> bytes:
+    """One final, unmasked text frame (RFC 6455 §5.2)."""
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return b"\x81\x7e" + n.to_bytes(2, "big") + data
+    return b"\x81\x7f" + n.to_bytes(8, "big") + data
+
+
+class Flusher:
+    """The dirty sessions of one feed and the callback that writes them (module docstring)."""
+
+    __slots__ = ("dirty", "holds", "loop", "scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, holds: FeedHolds) -> None:
+        self.loop = loop
+        self.holds = holds
+        self.dirty: dict[Queued, None] = {}
+        self.scheduled = False
+
+    def mark(self, session: Queued) -> None:
+        self.dirty[session] = None
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        dirty, self.dirty = self.dirty, {}
+        held = bool(self.holds.rules)
+        for session in dirty:
+            direct, queue = session.direct, session.queue
+            if not queue:
+                continue
+            if held or session.closing or direct is None or not direct.writable.is_set():
+                session.wake.set()
+                continue
+            batch = list(queue)
+            queue.clear()
+            session.queued_bytes = 0
+            try:
+                direct.write(batch)
+            except Exception:  # gone: the writer meets the closed connection and returns
+                session.wake.set()
