@@ -9,9 +9,10 @@ disk with fsync unless ``--ephemeral``):
 * baseline: one keep-alive HTTP connection places signed crossing orders on BTC-USD (a sell,
   then a buy that takes it) as fast as answers come back, for ``--seconds``;
 * slow: first N WebSocket subscribers to ``--channel`` for BTC-USD (authenticated, from
-  ``127.0.0.2`` upwards, 100 per address, under the per-address connection cap), each reading
-  its handshake and ``subscriptions`` reply and then never reading again; then the same
-  driver, for the same time.
+  ``127.0.0.2`` upwards, 100 per address, under the per-address connection cap), reading
+  (and answering pings) while they subscribe, all of them stopping to read for good the
+  moment the driver starts; then the same driver, for the same time. (Stopping mid-stream
+  rather than at once makes the server find them out while the orders run.)
 
 Printed: both order rates (over the whole window, and per 5-second slice) and their ratio,
 the driver's slowest answer, how many subscribers
@@ -79,14 +80,16 @@ def run_driver(port: int, seconds: float) -> None:
 
 
 class Silent(Subscriber):
-    """A subscriber that stops reading once its ``subscriptions`` reply has come."""
+    """A subscriber that reads (and answers pings) until ``stop``, then never again."""
 
     def _message(self, payload: bytes, now: float) -> None:
         if not self.ready.done():
             self.ready.set_result(None)
-            self.transport.pause_reading()  # type: ignore[union-attr]
             return
         self.frames += 1
+
+    def stop(self) -> None:
+        self.transport.pause_reading()  # type: ignore[union-attr]
 
 
 async def _connect(port: int, count: int, channel: str) -> list[Silent]:
@@ -130,6 +133,8 @@ def phase(subscribers: int, args: argparse.Namespace) -> dict[str, Any]:
             silent = loop.run_until_complete(_connect(port, subscribers, args.channel)) \
                 if subscribers else []
             connected = _memory(server.pid)
+            for s in silent:  # from now on they never read (up to now they kept up)
+                s.stop()
             driver = subprocess.run(
                 [sys.executable, __file__, "_drive", str(port), str(args.seconds)],
                 stdout=subprocess.PIPE, check=True)

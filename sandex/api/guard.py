@@ -26,6 +26,7 @@ its ASGI cycle marked disconnected: the app reads ``http.disconnect`` and answer
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -338,6 +339,13 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
 
     slots: _Slots = GuardedHttp.slots
     slot: str | None = None
+    on_pong: Callable[[bytes], None] | None = None  # the feed's read probe (feed/progress.py)
+
+    def handle_pong(self, event: Any) -> None:
+        """Pongs to the feed's own pings go to its read probe, the rest to uvicorn."""
+        if self.on_pong is not None:
+            self.on_pong(bytes(event.data))
+        super().handle_pong(event)
 
     def handle_handshake_exception(self) -> None:
         """A handshake websockets cannot read (no ``Sec-WebSocket-Key``, a bad version):

@@ -31,10 +31,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def silent_subscriber(port: int) -> socket.socket:
-    """A raw connection that subscribes to ``full`` BTC-USD, reads the answer, and stops."""
+def silent_subscriber(port: int, receive_buffer: int | None = 4096) -> socket.socket:
+    """A raw connection that subscribes to ``full`` BTC-USD, reads the answer, and stops
+    (its kernel receive buffer ``receive_buffer`` bytes; ``None``: the system's own)."""
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the window is offered
+    if receive_buffer is not None:  # before the window is offered
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
@@ -77,7 +79,7 @@ def test_silent_subscribers_are_cut_and_a_reader_keeps_up(server: Server) -> Non
     alice, bob = RawClient(server.port, ALICE), RawClient(server.port, BOB)
     silent = [silent_subscriber(server.port) for _ in range(SILENT)]
     try:
-        with feed(server) as reader:
+        with feed(server, max_queue=None) as reader:  # reads as frames come (not only 16)
             assert reader.subscribe(["full"], ["BTC-USD"], creds=ALICE)["type"] == \
                 "subscriptions"
             started = time.monotonic()

@@ -42,6 +42,7 @@ from sandex.api.feed.faults import ABRUPT, FeedFaults
 from sandex.api.feed.flush import Direct, Flusher
 from sandex.api.feed.hub import Hub
 from sandex.api.feed.limits import FeedLimits
+from sandex.api.feed.progress import ReadProbe
 from sandex.api.feed.protocol import error
 from sandex.api.feed.render import encode
 from sandex.api.feed.session import Session
@@ -143,6 +144,7 @@ class Feed:
         self.sessions[session] = None
         self.faults.arm(session)
         session.direct = Direct.of(send)
+        session.probe = ReadProbe.of(send)
         if session.direct is not None:
             if self._flusher is None:
                 self._flusher = Flusher(loop, self.holds)
@@ -205,6 +207,15 @@ class Feed:
         limits = self.limits
         return limits.subscriptions_per_product if limits.rate_limits else None
 
+    def _check_reads(self) -> None:
+        """Ping each connection sent frames since its last pong; cut one that has left a ping
+        unanswered for ``read_lag_max_s`` (``sandex.api.feed.progress``)."""
+        now, lag_max = asyncio.get_running_loop().time(), self.limits.read_lag_max_s
+        lagging = [s for s in self.sessions if s.probe is not None and not s.closing
+                   and s.probe.lagging(s.written, now, lag_max)]
+        for session in lagging:
+            session.cut()
+
     # -- figures (GET /metrics) ---------------------------------------------------------------
     def connection_count(self) -> int:
         return len(self.sessions)
@@ -237,6 +248,7 @@ class Feed:
         self._every(limits.ticker_batch_interval_s, lambda: self.hub.flush_ticker_batch())
         self._every(limits.status_interval_s, lambda: self.hub.send_status())
         self._every(limits.balance_interval_s, lambda: self.hub.flush_balances())
+        self._every(limits.read_check_interval_s, self._check_reads)
 
     def _every(self, interval: float, action: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -267,11 +279,13 @@ async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
                     await direct.writable.wait()  # frames pile up (and count) meanwhile
                     batch = list(queue)
                     queue.clear()
+                    session.written += session.queued_bytes
                     session.queued_bytes = 0
                     direct.write(batch)
                     continue
                 frame = queue.popleft()
                 session.queued_bytes -= len(frame)
+                session.written += len(frame)
                 await send({"type": "websocket.send", "text": frame})
             if session.closing:
                 if session.close_code == ABRUPT:  # a fault: no close frame, the TCP link cut

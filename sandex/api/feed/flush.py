@@ -27,6 +27,7 @@ class Queued(Protocol):
     direct: Direct | None
     queue: deque[str]
     queued_bytes: int
+    written: int
     closing: bool
     wake: asyncio.Event
 
@@ -52,11 +53,23 @@ class Direct:
             return None
         return cls(protocol)
 
-    def write(self, frames: list[str]) -> None:
+    def write(self, frames: list[str], framed: dict[str, bytes] | None = None) -> None:
+        """Write ``frames`` in one ``transport.write``. ``framed`` (text -> its WebSocket
+        frame) is shared by the connections of one flush pass: a frame fanned out to every
+        subscriber is encoded and framed once, not once per connection."""
         protocol = self.protocol
         if protocol.disconnected or protocol.close_sent:
             raise ConnectionError("the connection is closed")
-        self.transport.write(b"".join([_text_frame(f) for f in frames]))
+        if framed is None:
+            self.transport.write(b"".join([_text_frame(f) for f in frames]))
+            return
+        parts = []
+        for f in frames:
+            data = framed.get(f)
+            if data is None:
+                data = framed[f] = _text_frame(f)
+            parts.append(data)
+        self.transport.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
 
 def _text_frame(text: str) -> bytes:
@@ -91,6 +104,7 @@ class Flusher:
         self.scheduled = False
         dirty, self.dirty = self.dirty, {}
         held = bool(self.holds.rules)
+        framed: dict[str, bytes] = {}  # each text's frame, made once for this pass
         for session in dirty:
             direct, queue = session.direct, session.queue
             if not queue:
@@ -100,8 +114,9 @@ class Flusher:
                 continue
             batch = list(queue)
             queue.clear()
+            session.written += session.queued_bytes
             session.queued_bytes = 0
             try:
-                direct.write(batch)
+                direct.write(batch, framed)
             except Exception:  # gone: the writer meets the closed connection and returns
                 session.wake.set()

@@ -39,6 +39,18 @@ class FeedLimits:
     to autotuning it grows to ``tcp_wmem``'s maximum (4 MiB) per connection that stops
     reading, which both hides a slow consumer for thousands of messages and costs kernel
     memory; 128 KiB is plenty for loopback and LAN clients."""
+    read_lag_max_s: float = 5.0
+    """How long a client may leave a ping unanswered while it is being sent frames before it
+    is cut as a slow consumer (``sandex.api.feed.progress``): the pong comes once it has read
+    everything sent before the ping, so this is how far behind the market a subscriber may
+    fall. It finds a client that stopped reading in seconds, where the byte bounds wait for
+    the kernel buffers on both ends to fill (hundreds of KB on loopback, tens of seconds of
+    a busy market's fan-out at the full cost of a reader). GUESS: Coinbase documents no
+    figure; 5 s is far beyond a reader's scheduling hiccups and far short of uvicorn's 20 s
+    keepalive timeout (which closes politely, waiting on a client that does not read)."""
+    read_check_interval_s: float = 1.0
+    """How often connections are pinged (only those sent frames since their last pong) and
+    their unanswered pings checked against ``read_lag_max_s``."""
     subscribe_deadline_s: float = 5.0
     """§9.1: a connection with no accepted (un)subscribe after this long is closed."""
     message_bytes_max: int = 65_536

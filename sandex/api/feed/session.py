@@ -19,6 +19,7 @@ from typing import Protocol
 
 from sandex.api.feed.auth import Identity
 from sandex.api.feed.flush import Direct, Flusher
+from sandex.api.feed.progress import ReadProbe
 from sandex.api.feed.protocol import error
 from sandex.api.feed.render import encode
 from sandex.errors import Error
@@ -45,11 +46,13 @@ class Session:
         "identity",
         "on_close",
         "on_cut",
+        "probe",
         "queue",
         "queue_max",
         "queued_bytes",
         "subscriptions",
         "wake",
+        "written",
     )
 
     def __init__(self, client: str, queue_max: int, id: int = 0,
@@ -63,6 +66,8 @@ class Session:
         self.queue_max = queue_max
         self.bytes_max = bytes_max
         self.queued_bytes = 0  # the text waiting in ``queue`` (the writer takes it off)
+        self.written = 0  # the text handed to the transport so far (the read probe's measure)
+        self.probe: ReadProbe | None = None  # pings the client to see it reads (endpoint)
         self.wake = asyncio.Event()
         self.closing = False  # no more frames: the writer flushes the queue, then closes
         self.close_code = 1000  # the close frame's code (1012 when the venue was restored)
