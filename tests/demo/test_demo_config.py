@@ -31,10 +31,15 @@ def test_the_default_scenario_quotes_four_products():
     config = default_config()
     assert (config.seed, config.tick_seconds) == (1, 1.0)
     assert (config.maker_profile_id, config.taker_profile_id) == (MAKER, TAKER)
-    assert [(p.product_id, p.reference_price, p.levels, p.size) for p in config.products] == [
-        ("BTC-USD", 60_000 * 10**8, 5, 5_000_000), ("ETH-USD", 3_000 * 10**8, 5, 10**8),
-        ("ETH-BTC", 5_000_000, 5, 10**8), ("BTC-EUR", 55_000 * 10**8, 5, 5_000_000)]
+    assert [(p.product_id, p.reference_price, p.levels, p.size, p.size_max)
+            for p in config.products] == [
+        ("BTC-USD", 60_000 * 10**8, 20, 10**6, 2 * 10**8),
+        ("ETH-USD", 3_000 * 10**8, 5, 10**8, None), ("ETH-BTC", 5_000_000, 5, 10**8, None),
+        ("BTC-EUR", 55_000 * 10**8, 20, 10**6, 2 * 10**8)]
     btc_usd = config.products[0]
+    # 0.01 BTC at the best level, 0.11473684 at the next (1.99 / 19 more each), 2 at the 20th
+    assert [btc_usd.level_size(k) for k in (0, 1, 19)] == [10**6, 11_473_684, 2 * 10**8]
+    assert sum(btc_usd.level_size(k) for k in range(20)) == 2_009_999_991  # ~20.1 BTC a side
     assert btc_usd.spacing(USD_TICK) == 600 * USD_TICK  # 1 bp of 60000: $6.00
     assert btc_usd.walk(USD_TICK) == 150 * USD_TICK
     assert config.products[2].spacing(1000) == 1000  # ETH-BTC: one tick

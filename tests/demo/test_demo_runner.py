@@ -16,6 +16,8 @@ from sandex.server import Venue, build
 from tests.support.demo_kit import UNIT, default_config
 
 PRODUCTS = ("BTC-USD", "ETH-USD", "ETH-BTC", "BTC-EUR")
+LEVELS = {"BTC-USD": 20, "ETH-USD": 5, "ETH-BTC": 5, "BTC-EUR": 20}  # a side, the default table
+QUOTES = 2 * sum(LEVELS.values())  # the maker's orders once its ladders are up: 100
 CONFIG = default_config(tick_seconds=0.001)
 MAKER, TAKER = CONFIG.maker_profile_id, CONFIG.taker_profile_id
 DEMO_USER = "8058d771-2d88-4f0f-ab6e-299c153d4308"
@@ -44,7 +46,7 @@ def test_the_book_has_both_sides_on_every_product(traded):
                "BTC-EUR": 550_000_000}
     for product_id in PRODUCTS:
         bids, asks = node.engine.products[product_id].book.level2()
-        assert len(bids) == len(asks) == 5, product_id
+        assert len(bids) == len(asks) == LEVELS[product_id], product_id
         assert asks[0][0] - bids[0][0] == spacing[product_id]
         resting = [order_id for side in node.engine.products[product_id].book.level3()
                    for _, _, order_id in side]
@@ -55,8 +57,8 @@ def test_the_book_has_both_sides_on_every_product(traded):
 def test_trades_moved_the_ticker_and_made_candles(traded):
     node, journaled = traded
     trades = {p: len(node.market.product(p).trades) for p in PRODUCTS}
-    assert trades == {"BTC-USD": 52, "ETH-USD": 62, "ETH-BTC": 32, "BTC-EUR": 30}
-    assert journaled == 40 + 866  # the first ladders, then ~2.9 commands a tick
+    assert trades == {"BTC-USD": 69, "ETH-USD": 62, "ETH-BTC": 32, "BTC-EUR": 35}
+    assert journaled == QUOTES + 930  # the first ladders, then ~3.1 commands a tick
     reference = {p.product_id: p.reference_price for p in CONFIG.products}
     for product_id in PRODUCTS:
         last = node.market.last_trade(product_id)
@@ -76,7 +78,7 @@ def test_only_the_demo_profiles_traded_and_everything_reconciles(traded):
         assert trade_list.trades
     maker, taker = engine.profiles[MAKER], engine.profiles[TAKER]
     assert all(o.status is Status.OPEN for o in maker.live.values())
-    assert len(maker.live) == 40 and not taker.live
+    assert len(maker.live) == QUOTES and not taker.live
     usd_bids = [o for o in maker.live.values() if o.side is Side.BUY and o.product_id in (
         "BTC-USD", "ETH-USD")]
     assert maker.accounts["USD"].hold == sum(o.remaining * o.price for o in usd_bids)
@@ -128,7 +130,7 @@ def test_refused_commands_are_logged_and_the_demo_goes_on(caplog):
     assert all(m.startswith("demo: Place(product_id='BTC-USD', side=<Side.BUY") for m in refused)
     check_invariants(node.engine)
     bids, asks = node.engine.products["BTC-USD"].book.level2()
-    assert len(asks) == 5 and bids == []
+    assert len(asks) == 20 and bids == []
     assert len(node.engine.products["ETH-USD"].book.level2()[0]) == 5
 
 
@@ -147,7 +149,7 @@ def test_a_failing_tick_does_not_stop_the_demo(monkeypatch, caplog):
         demo(node, 5)
     assert len(calls) == 5
     assert any("tick failed" in r.getMessage() for r in caplog.records)
-    assert len(node.engine.profiles[MAKER].live) == 40
+    assert len(node.engine.profiles[MAKER].live) == QUOTES
 
 
 def test_without_its_profiles_the_demo_stays_off(caplog):
@@ -163,7 +165,7 @@ def test_withdrawing_the_quotes_empties_the_makers_side_of_the_book():
     node = venue().node
     demo(node, 3)
     canceled = asyncio.run(withdraw_quotes(node, CONFIG))
-    assert canceled == 40 and not node.engine.profiles[MAKER].live
+    assert canceled == QUOTES and not node.engine.profiles[MAKER].live
     assert all(node.engine.products[p].book.level2() == ([], []) for p in PRODUCTS)
     before = node.position
     assert asyncio.run(withdraw_quotes(node, CONFIG)) == 0 and node.position == before
