@@ -76,9 +76,20 @@ class Server:
 def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = None) -> Server:
     """``sandex serve`` on a free port, waited for until it answers ``GET /time``.
 
-    In memory (``--ephemeral``) unless ``data_dir`` is given.
+    In memory (``--ephemeral``) unless ``data_dir`` is given. A port found free can be taken
+    before the server binds it (by another test's server, or as the source port of some
+    connection): then the server exits on "address already in use", or another process
+    answers; either way it starts again on another port.
     """
-    port = free_port()
+    for _ in range(5):
+        server = _start_once(free_port(), args, scenario, data_dir)
+        if server is not None:
+            return server
+    raise RuntimeError("server did not start: no free port stayed free")
+
+
+def _start_once(port: int, args: tuple[str, ...], scenario: Path,
+                data_dir: Path | None) -> Server | None:
     where = ["--ephemeral"] if data_dir is None else ["--data-dir", str(data_dir)]
     log_file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
     process = subprocess.Popen(
@@ -86,19 +97,35 @@ def start_server(*args: str, scenario: Path = SCENARIO, data_dir: Path | None = 
          str(scenario), *where, *args],
         stdout=subprocess.DEVNULL, stderr=log_file, env={**os.environ})
     server = Server(process, port, log_file)
+    logged = "--log-level" not in args  # the access log (on by default) names each request
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if "address already in use" in server.log():
+                return None
             raise RuntimeError(f"server exited: {server.log()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/time")
             if conn.getresponse().status == 200:
-                return server
+                if not logged or _logged_time(server):
+                    return server
+                server.stop()  # another process answered on this port
+                return None
         except OSError:
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+def _logged_time(server: Server) -> bool:
+    """Whether the server's own access log shows the ``GET /time`` just answered."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if "GET /time" in server.log():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 @dataclass
