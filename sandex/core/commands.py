@@ -149,9 +149,9 @@ class Transfer(Command, frozen=True, gc=False, tag="transfer", kw_only=True):
 
 class Convert(Command, frozen=True, gc=False, tag="convert", kw_only=True):
     """POST /conversions (USD <-> USDC, ``to_amount == from_amount``) or POST
-    /wrapped-assets/stake-wrap (``kind`` ``stake_wrap``; ``to_amount`` at the configured rate,
-    worked out by the gateway): ``from_amount`` of the profile's available ``from_currency``
-    becomes ``to_amount`` of ``to_currency``."""
+    /wrapped-assets/stake-wrap or /redeem (``kind`` ``stake_wrap`` or ``redeem``; ``to_amount``
+    at the configured rate, worked out by the gateway): ``from_amount`` of the profile's
+    available ``from_currency`` becomes ``to_amount`` of ``to_currency``."""
 
     profile_id: str
     conversion_id: str
@@ -216,7 +216,8 @@ class StartTransfer(Command, frozen=True, gc=False, tag="start_transfer", kw_onl
 
 class AddAddress(Command, frozen=True, gc=False, tag="add_address", kw_only=True):
     """POST /address-book: an entry of the profile's address book (kept by the transfers
-    view; the core only checks the profile)."""
+    view; the core only checks the profile). An ``entry_id`` already in the book replaces
+    that entry (PUT /address-book/{id}; its added time stays)."""
 
     entry_id: str
     profile_id: str

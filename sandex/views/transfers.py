@@ -7,6 +7,8 @@ import msgspec
 
 from sandex.core import AddressAdded, AddressDeleted, TransferCompleted, TransferStarted
 
+COUNTERPARTY = "counterparty"  # GUESS: the network an address-book counterparty entry names
+
 
 class TransferRecord(msgspec.Struct, gc=False):
     """One transfer as ``GET /transfers`` shows it; ``completed_at`` set once it settled."""
@@ -57,9 +59,11 @@ class TransfersView:
                 record.completed_at = event.time  # type: ignore[attr-defined]
         elif kind is AddressAdded:
             a: AddressAdded = event  # type: ignore[assignment]
+            old = self.addresses.get(a.entry_id)  # PUT /address-book/{id}: the same id again
             self.addresses[a.entry_id] = AddressEntry(
                 a.entry_id, a.profile_id, a.currency, a.address, a.label, a.destination_tag,
-                a.network, a.vasp_id, a.is_verified_self_hosted_wallet, a.time)
+                a.network, a.vasp_id, a.is_verified_self_hosted_wallet,
+                a.time if old is None else old.added_at)
         elif kind is AddressDeleted:
             self.addresses.pop(event.entry_id, None)  # type: ignore[attr-defined]
 
@@ -69,6 +73,10 @@ class TransfersView:
 
     def book(self, profile_id: str) -> list[AddressEntry]:
         return [a for a in self.addresses.values() if a.profile_id == profile_id]
+
+    def counterparties(self, profile_id: str) -> list[AddressEntry]:
+        """The profile's counterparty entries: added with ``network`` ``counterparty``."""
+        return [a for a in self.book(profile_id) if a.network == COUNTERPARTY]
 
 
 KINDS = (TransferStarted, TransferCompleted, AddressAdded, AddressDeleted)
