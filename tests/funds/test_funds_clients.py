@@ -276,3 +276,41 @@ def test_address_book_add_list_delete_with_a_manage_key(venue: Venue) -> None:
     assert len(manager.get("/address-book").json()) == 1
     assert RawClient(venue.server.port, ALICE).delete(
         f"/address-book/{second['id']}").status == 403  # alice's key has no manage
+
+
+def test_ccxt_address_book_edit_and_a_counterparty_withdrawal_on_the_venue_clock(
+        venue: Venue) -> None:
+    """Through ccxt's implicit API: an entry added with ``"network": "counterparty"`` is a
+    counterparty (GET /address-book/counterparty); PUT edits an entry (label, vasp_id) and
+    keeps its address and added time; POST /withdrawals/counterparty holds the amount and
+    sends it after the crypto withdrawal delay (1m here)."""
+    key = venue.admin("key.create", profile=ALICE_PROFILE, permissions="view,manage,transfer")
+    manager = make_ccxt(venue.server, (key["key"], key["secret"], key["passphrase"]))
+    added = manager.privatePostAddressBook({"addresses": [
+        {"currency": "BTC", "to": {"address": "CP-7Q2X"}, "label": "otc desk",
+         "network": "counterparty"},
+        {"currency": "BTC", "to": {"address": "bc1qplain"}, "label": "plain"}]})
+    desk, plain = added["body"]
+    [listed] = manager.privateGetAddressBookCounterparty()
+    assert listed == {"id": desk["id"], "address": "CP-7Q2X", "label": "otc desk",
+                      "added_at": desk["address_book_added_at"]}
+    venue.admin("clock.advance", by="5s")
+    edited = manager.privatePutAddressBookId({"id": plain["id"], "label": "cold",
+                                              "vasp_id": "Kraken"})
+    assert edited == {**plain, "label": "cold", "vasp_id": "Kraken"}  # added_at kept
+    assert manager.privateGetAddressBook()[1] == edited
+
+    sent = manager.privatePostWithdrawalsCounterparty(
+        {"amount": 0.25, "counterparty_id": "CP-7Q2X", "currency": "BTC"})
+    assert set(sent) == {"id", "counterparty_id", "amount", "currency", "status"}
+    assert (sent["counterparty_id"], sent["amount"], sent["currency"], sent["status"]) == (
+        "CP-7Q2X", "0.25000000", "BTC", "PENDING")
+    assert free_used(manager, "BTC") == (Decimal("99.75"), Decimal("0.25"))
+    with pytest.raises(ccxt.ExchangeError, match="Invalid counterparty_id"):
+        manager.privatePostWithdrawalsCounterparty(
+            {"amount": "0.1", "counterparty_id": "bc1qplain", "currency": "BTC"})
+    venue.admin("clock.advance", by="1m")
+    [done] = manager.fetch_withdrawals("BTC")
+    assert (done["id"], done["status"]) == (sent["id"], "ok")
+    assert done["info"]["details"]["counterparty_id"] == "CP-7Q2X"
+    assert free_used(manager, "BTC") == (Decimal("99.75"), Decimal("0"))
