@@ -237,6 +237,19 @@ class DeleteAddress(Command, frozen=True, gc=False, tag="delete_address", kw_onl
     profile_id: str
 
 
+class PutEntry(Command, frozen=True, gc=False, tag="put_entry", kw_only=True):
+    """A record a profile keeps for the API, kept by the transfers view (the core only checks
+    the profile): a travel-rule entry (``kind`` ``travel_rule``, POST /travel-rules), a
+    transfer's travel-rule information (``transfer_travel_rule``, keyed by the transfer id),
+    a user's settlement preference (``settlement_preference``, keyed by the user id).
+    ``values`` replaces the entry's fields; ``None`` deletes the entry."""
+
+    kind: str
+    entry_id: str
+    profile_id: str
+    values: tuple[tuple[str, str], ...] | None = None
+
+
 class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
     """The venue's settings, all of them (an omitted field is its default).
 
@@ -360,5 +373,5 @@ AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
     | StartReplay | ReplayBatch | EndReplay | SetMatching | Convert | RenameProfile
-    | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress
+    | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress | PutEntry
 )

@@ -30,6 +30,7 @@ ADDRESS = "bc1qexternalwallet0000000000000000000001"
 CRYPTO = {"amount": "0.1", "currency": "BTC", "crypto_address": ADDRESS}
 WALLET = {"amount": "1", "currency": "USD", "coinbase_account_id": USD_WALLET}
 METHOD = {"amount": "1", "currency": "USD", "payment_method_id": BANK}
+RULE = {"address": "bc1qfrom", "originator_name": "Ada", "originator_country": "GB"}
 COUNTERPARTY = {"amount": "0.1", "currency": "BTC", "counterparty_id": "CP-NOT-IN-BOOK"}
 
 BAD: list[tuple[str, str, Any, int, str | None]] = [
@@ -121,13 +122,26 @@ BAD: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/withdrawals/counterparty",
      {**COUNTERPARTY, "profile_id": "b0b00000-0000-4000-8000-000000000002"}, 403, "Forbidden"),
     ("GET", "/address-book/counterparty", None, 200, None),
+    ("POST", "/travel-rules", {**RULE, "address": None}, 400, "address is required"),
+    ("POST", "/travel-rules", {**RULE, "originator_name": 7}, 400, "Invalid originator_name"),
+    ("POST", "/travel-rules", {**RULE, "originator_country": "USA"}, 400,
+     "Invalid originator_country"),
+    ("POST", "/travel-rules", {**RULE, "originator_country": "1A"}, 400,
+     "Invalid originator_country"),
+    ("POST", "/travel-rules", [RULE], 400, "Invalid JSON body"),
+    ("DELETE", "/travel-rules/00000000-0000-4000-8000-000000000000", None, 404, "NotFound"),
+    ("GET", "/travel-rules?after=nope", None, 400, "after cursor value is not valid"),
+    ("GET", "/travel-rules?limit=1001", None, 400, "Invalid parameter range - limit"),
+    ("POST", "/transfers/nope/travel-rules", {"originator_name": "A"}, 404, "NotFound"),
+    ("POST", "/users/self/settlement-preferences", {"settlement_preference": "USD"}, 403,
+     "Forbidden"),
     ("POST", "/address-book", {"addresses": []}, 403, "Forbidden"),
 ]
 
 
 def state(client: RawClient) -> Any:
     return (client.get("/accounts").json(), client.get("/transfers?limit=1000").json(),
-            client.get("/coinbase-accounts").json())
+            client.get("/coinbase-accounts").json(), client.get("/travel-rules").json())
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD,
@@ -298,9 +312,14 @@ def test_address_book_edits_and_a_counterparty_withdrawal_survive_a_restart(
         sent = manager.post("/withdrawals/counterparty", {
             "amount": "0.3", "currency": "BTC", "counterparty_id": "CP-RESTART"}).json()
         assert sent["status"] == "PENDING"
+        rule = manager.post("/travel-rules", RULE).json()
+        gone = manager.post("/travel-rules", {**RULE, "address": "bc1qgone"}).json()
+        assert manager.delete(f"/travel-rules/{gone['id']}").json() == {}
+        assert manager.get("/travel-rules").json() == [rule]
         before = (manager.get("/address-book").json(), state(manager))
         _admin(server, data_dir, "snapshot.save", name="edited")
         assert manager.request("PUT", path, {"label": "later"}).status == 200
+        assert manager.delete(f"/travel-rules/{rule['id']}").status == 200
         _admin(server, data_dir, "snapshot.restore", name="edited")
         assert (manager.get("/address-book").json(), state(manager)) == before
     finally:
@@ -313,5 +332,6 @@ def test_address_book_edits_and_a_counterparty_withdrawal_survive_a_restart(
         btc = next(a for a in manager.get("/accounts").json() if a["currency"] == "BTC")
         assert btc["hold"] == "0.3000000000000000"
         assert manager.get(f"/transfers/{sent['id']}").json()["completed_at"] is None
+        assert manager.get("/travel-rules").json() == [rule]
     finally:
         server.stop()
