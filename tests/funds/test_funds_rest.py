@@ -335,3 +335,25 @@ def test_address_book_edits_and_a_counterparty_withdrawal_survive_a_restart(
         assert manager.get("/travel-rules").json() == [rule]
     finally:
         server.stop()
+
+
+def test_a_withdrawal_over_the_weekly_limit_is_refused(tmp_path: Path) -> None:
+    """``[[withdraw_limits]]``: USD 100 a week here; a payment-method withdrawal over it is
+    refused (400), one within it passes and leaves the rest."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f'{SCENARIO.read_text()}\n[[withdraw_limits]]\ncurrency = "USD"\n'
+                        'max = "100"\n')
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        before = state(alice)
+        over = alice.post("/withdrawals/payment-method", {**METHOD, "amount": "100.01"})
+        assert (over.status, over.json()) == (400, {"message": "Withdrawal limit exceeded"})
+        assert state(alice) == before
+        assert alice.post("/withdrawals/payment-method", {**METHOD, "amount": "60"}).status == 200
+        limits = alice.get("/users/self/exchange-limits").json()["transfer_limits"]
+        assert limits["exchange_withdraw"]["USD"]["remaining"] == "40.00000000"
+        again = alice.post("/withdrawals/payment-method", {**METHOD, "amount": "40.01"})
+        assert (again.status, again.json()) == (400, {"message": "Withdrawal limit exceeded"})
+    finally:
+        server.stop()
