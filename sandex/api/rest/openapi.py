@@ -471,6 +471,8 @@ _SCHEMAS.update({
         "network": {**_STR, "description": "'*': every compatible network"}}),
     "CounterpartyWithdrawalRequest": _obj(
         {"amount": _AMOUNT_IN, "currency": _STR, "counterparty_id": _STR}, {"profile_id": _UUID}),
+    "SettlementPreferenceRequest": _obj({"settlement_preference": {
+        "type": "string", "enum": ["USD", "USDC", "opt-out"]}}),
     "TravelRule": _obj({"id": _UUID, "address": _STR, "originator_name": _STR,
                         "originator_country": _STR}),
     "TravelRuleRequest": _obj({"address": _STR, "originator_name": _STR,
@@ -569,8 +571,7 @@ _DETAILS.update({
         "body": _ref("TransferTravelRuleRequest"), "ok": _obj({"message": _STR})},
     ("POST", "/users/{user_id}/settlement-preferences"): {
         "summary": "Set the user's settlement preference (kept per user)",
-        "body": _obj({"settlement_preference": {"type": "string",
-                                                "enum": ["USD", "USDC", "opt-out"]}}),
+        "body": _ref("SettlementPreferenceRequest"),
         "ok": _obj({"settlement_preference": _STR})},
 })
 
