@@ -113,6 +113,8 @@ class Error(Enum):
     INVALID_NETWORK = (400, "Invalid network")  # GUESS
     DESTINATION_TAG_REQUIRED = (400, "destination_tag is required")  # GUESS
     BELOW_MIN_WITHDRAWAL = (400, "amount is below the minimum withdrawal amount")  # GUESS
+    WITHDRAW_LIMIT_EXCEEDED = (400, "Withdrawal limit exceeded")  # GUESS
+    INVALID_COUNTERPARTY = (400, "Invalid counterparty_id")  # GUESS
 
     # -- authentication (REST), in check order §2.5 ---------------------------------------------
     UNAUTHORIZED = (401, "Unauthorized.")  # §2.5 (no credentials on a private route)

@@ -32,7 +32,7 @@ def convert(state: State, cmd: Convert) -> None:
         kind = LedgerKind(cmd.kind)
     except ValueError:
         kind = None
-    if (kind not in (LedgerKind.CONVERSION, LedgerKind.STAKE_WRAP)
+    if (kind not in (LedgerKind.CONVERSION, LedgerKind.STAKE_WRAP, LedgerKind.REDEEM)
             or cmd.from_currency == cmd.to_currency
             or cmd.from_currency not in state.currencies
             or cmd.to_currency not in state.currencies):

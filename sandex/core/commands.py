@@ -149,9 +149,9 @@ class Transfer(Command, frozen=True, gc=False, tag="transfer", kw_only=True):
 
 class Convert(Command, frozen=True, gc=False, tag="convert", kw_only=True):
     """POST /conversions (USD <-> USDC, ``to_amount == from_amount``) or POST
-    /wrapped-assets/stake-wrap (``kind`` ``stake_wrap``; ``to_amount`` at the configured rate,
-    worked out by the gateway): ``from_amount`` of the profile's available ``from_currency``
-    becomes ``to_amount`` of ``to_currency``."""
+    /wrapped-assets/stake-wrap or /redeem (``kind`` ``stake_wrap`` or ``redeem``; ``to_amount``
+    at the configured rate, worked out by the gateway): ``from_amount`` of the profile's
+    available ``from_currency`` becomes ``to_amount`` of ``to_currency``."""
 
     profile_id: str
     conversion_id: str
@@ -216,7 +216,8 @@ class StartTransfer(Command, frozen=True, gc=False, tag="start_transfer", kw_onl
 
 class AddAddress(Command, frozen=True, gc=False, tag="add_address", kw_only=True):
     """POST /address-book: an entry of the profile's address book (kept by the transfers
-    view; the core only checks the profile)."""
+    view; the core only checks the profile). An ``entry_id`` already in the book replaces
+    that entry (PUT /address-book/{id}; its added time stays)."""
 
     entry_id: str
     profile_id: str
@@ -234,6 +235,19 @@ class DeleteAddress(Command, frozen=True, gc=False, tag="delete_address", kw_onl
 
     entry_id: str
     profile_id: str
+
+
+class PutEntry(Command, frozen=True, gc=False, tag="put_entry", kw_only=True):
+    """A record a profile keeps for the API, kept by the transfers view (the core only checks
+    the profile): a travel-rule entry (``kind`` ``travel_rule``, POST /travel-rules), a
+    transfer's travel-rule information (``transfer_travel_rule``, keyed by the transfer id),
+    a user's settlement preference (``settlement_preference``, keyed by the user id).
+    ``values`` replaces the entry's fields; ``None`` deletes the entry."""
+
+    kind: str
+    entry_id: str
+    profile_id: str
+    values: tuple[tuple[str, str], ...] | None = None
 
 
 class SetVenue(Command, frozen=True, gc=False, tag="set_venue", kw_only=True):
@@ -359,5 +373,5 @@ AnyCommand = (
     PlaceOrder | CancelOrder | CancelAll | AdvanceClock | AddCurrency | AddProduct
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
     | StartReplay | ReplayBatch | EndReplay | SetMatching | Convert | RenameProfile
-    | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress
+    | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress | PutEntry
 )

@@ -29,6 +29,7 @@ from sandex.core.commands import (
     Deposit,
     EndReplay,
     PlaceOrder,
+    PutEntry,
     RenameProfile,
     ReplayBatch,
     SetFees,
@@ -530,4 +531,5 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     StartTransfer: funds.start,
     AddAddress: funds.add_address,
     DeleteAddress: funds.delete_address,
+    PutEntry: funds.put_entry,
 }

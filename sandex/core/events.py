@@ -243,6 +243,16 @@ class AddressDeleted(Event, frozen=True, gc=False, tag=True):
     profile_id: str
 
 
+class EntryPut(Event, frozen=True, gc=False, tag=True):
+    """``PutEntry`` done: ``values`` ``None`` when the entry was deleted."""
+
+    time: int
+    kind: str
+    entry_id: str
+    profile_id: str
+    values: tuple[tuple[str, str], ...] | None
+
+
 class ClockAdvanced(Event, frozen=True, gc=False, tag=True):
     time: int
 

@@ -9,10 +9,11 @@ ledger entry. Deterministic: the command carries every decided value (fee, due t
 
 from __future__ import annotations
 
-from sandex.core.commands import AddAddress, DeleteAddress, StartTransfer
+from sandex.core.commands import AddAddress, DeleteAddress, PutEntry, StartTransfer
 from sandex.core.events import (
     AddressAdded,
     AddressDeleted,
+    EntryPut,
     LedgerEntry,
     TransferCompleted,
     TransferStarted,
@@ -115,3 +116,17 @@ def delete_address(state: State, cmd: DeleteAddress) -> None:
         state._events.append(reject(Error.PROFILE_NOT_FOUND))
         return
     state._events.append(AddressDeleted(cmd.time, cmd.entry_id, cmd.profile_id))
+
+
+ENTRY_KINDS = frozenset({"travel_rule", "transfer_travel_rule", "settlement_preference"})
+
+
+def put_entry(state: State, cmd: PutEntry) -> None:
+    if cmd.profile_id not in state.profiles:
+        state._events.append(reject(Error.PROFILE_NOT_FOUND))
+        return
+    if cmd.kind not in ENTRY_KINDS or not cmd.entry_id:
+        state._events.append(reject(Error.INVALID_FIELD, "kind"))
+        return
+    state._events.append(EntryPut(cmd.time, cmd.kind, cmd.entry_id, cmd.profile_id,
+                                  cmd.values))

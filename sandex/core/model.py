@@ -105,6 +105,7 @@ class LedgerKind(StrEnum):
     TRANSFER = "transfer"
     CONVERSION = "conversion"  # USD <-> USDC (POST /conversions)
     STAKE_WRAP = "stake_wrap"  # ETH -> CBETH (POST /wrapped-assets/stake-wrap)
+    REDEEM = "redeem"  # CBETH -> ETH (POST /wrapped-assets/redeem)
 
 
 class Account:
@@ -250,7 +251,8 @@ class Profile:
 
 class Conversion(msgspec.Struct, frozen=True, gc=False):
     """A conversion between two currencies of one profile (``Convert``): USD <-> USDC at 1:1,
-    or a stake-wrap (``kind`` ``stake_wrap``) at the rate the command carries. Amounts in
+    or a stake-wrap or redeem (``kind`` ``stake_wrap``/``redeem``) at the rate the command
+    carries. Amounts in
     amount units (1e-16)."""
 
     id: str

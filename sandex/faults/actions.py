@@ -109,7 +109,8 @@ MATCH_FIELDS: dict[str, tuple[str, ...]] = {
 """What a rule of each layer may match on (``type``: a feed message's ``type``)."""
 
 FEED_CHANNELS = ("heartbeat", "status", "ticker", "ticker_batch", "level2", "level2_batch",
-                 "matches", "full", "level3", "user", "balance", "auctionfeed")
+                 "matches", "full", "level3", "user", "balance", "auctionfeed",
+                 "rfq_matches")
 """The feed's channels (``sandex.api.feed.protocol.CHANNELS``; a test keeps them equal)."""
 
 

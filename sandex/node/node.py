@@ -50,6 +50,7 @@ from sandex.core import (
     Event,
     LedgerEntry,
     Matched,
+    PutEntry,
     Rejected,
     StartTransfer,
 )
@@ -89,7 +90,7 @@ log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
 TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
 _TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
-    StartTransfer, AdvanceClock, AddAddress, DeleteAddress})
+    StartTransfer, AdvanceClock, AddAddress, DeleteAddress, PutEntry})
 
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 

@@ -5,7 +5,7 @@ from sandex.views.fills import Fill, FillsView
 from sandex.views.ledger import LedgerView
 from sandex.views.market import Candle, MarketView, Trade
 from sandex.views.orders import OrdersView
-from sandex.views.transfers import AddressEntry, TransferRecord, TransfersView
+from sandex.views.transfers import AddressEntry, ProfileEntry, TransferRecord, TransfersView
 
 __all__ = ["AddressEntry", "Candle", "Fill", "FillsView", "LedgerView", "MarketView", "OrdersView",
-           "Trade", "TransferRecord", "TransfersView"]
+           "ProfileEntry", "Trade", "TransferRecord", "TransfersView"]

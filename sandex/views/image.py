@@ -18,7 +18,7 @@ from sandex.views.fills import Fill, FillsView
 from sandex.views.ledger import LedgerView
 from sandex.views.market import Candle, MarketView, Trade
 from sandex.views.orders import OrdersView
-from sandex.views.transfers import AddressEntry, TransferRecord, TransfersView
+from sandex.views.transfers import AddressEntry, ProfileEntry, TransferRecord, TransfersView
 
 __all__ = ["ViewsImage", "export", "restore"]
 
@@ -37,9 +37,11 @@ if TYPE_CHECKING:  # a row has its class's fields, which is all the type checker
     TradeRow: TypeAlias = Trade
     TransferRow: TypeAlias = TransferRecord
     AddressRow: TypeAlias = AddressEntry
+    EntryRow: TypeAlias = ProfileEntry
 else:
     LedgerRow, FillRow, TradeRow = row_type(LedgerEntry), row_type(Fill), row_type(Trade)
     TransferRow, AddressRow = row_type(TransferRecord), row_type(AddressEntry)
+    EntryRow = row_type(ProfileEntry)
 _astuple = msgspec.structs.astuple
 
 
@@ -67,6 +69,7 @@ class ViewsImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     orders: list[ProfileOrders]
     transfers: list[TransferRow] = []  # in start order
     addresses: list[AddressRow] = []  # address-book entries, in the order added
+    entries: list[EntryRow] = []  # travel rules, settlement preferences (PutEntry), put order
 
 
 def export(fills: FillsView, ledger: LedgerView, market: MarketView,
@@ -76,6 +79,8 @@ def export(fills: FillsView, ledger: LedgerView, market: MarketView,
             TransferRow(*_astuple(r)) for r in transfers.records.values()],
         addresses=[] if transfers is None else [
             AddressRow(*_astuple(a)) for a in transfers.addresses.values()],
+        entries=[] if transfers is None else [
+            EntryRow(*_astuple(e)) for e in transfers.entries.values()],
         fills=[FillRow(*_astuple(fill)) for group in fills.by_product.values() for fill in group],
         ledger=[LedgerImage(profile_id=profile_id, currency=currency,
                             entries=[LedgerRow(*_astuple(e)) for e in entries])
@@ -118,4 +123,8 @@ def restore(image: ViewsImage, engine: Engine,
         fields[8] = tuple(tuple(pair) for pair in fields[8])  # details: (key, value) pairs
         transfers.records[t.id] = TransferRecord(*fields)
     transfers.addresses.update((a.id, AddressEntry(*_astuple(a))) for a in image.addresses)
+    for e in image.entries:
+        entry = ProfileEntry(e.kind, e.id, e.profile_id,
+                             tuple((k, v) for k, v in e.values), e.put_at)
+        transfers.entries[(entry.kind, entry.id)] = entry
     return fills, ledger, market, orders, transfers

@@ -316,3 +316,92 @@ def test_oracle_is_gone_and_loans_are_for_enrolled_users_only(trader: InProcessC
         reply = trader.get(path)
         assert (reply.status, reply.json()) == (403, {"message": "Forbidden"}), path
     assert trader.post("/loans/open", {}).status == 403
+
+
+def test_redeem_unwraps_at_the_rate_and_an_idem_retry_answers_the_first(
+        venue: InProcessVenue, trader: InProcessClient) -> None:
+    """POST /wrapped-assets/redeem: CBETH -> ETH at ``amount * conversion_rate`` (1.25 here),
+    completed at once (GUESS), answered wrapped in ``{"redeem": ...}``; lists and reads bare."""
+    ok(trader.post("/wrapped-assets/stake-wrap",
+                   {"from_currency": "ETH", "to_currency": "CBETH", "amount": "5"}))
+    idem = "8c1f0000-0000-4000-8000-00000000abcd"
+    made = ok(trader.post("/wrapped-assets/redeem", {
+        "from_currency": "cbeth", "to_currency": "ETH", "amount": 1.5, "idem": idem}))
+    redeem = made["redeem"]
+    accounts = {a["currency"]: a["id"] for a in trader.get("/accounts").json()}
+    assert redeem == {
+        "id": idem, "from_amount": "1.5", "to_amount": "1.875",
+        "from_account_id": accounts["CBETH"], "to_account_id": accounts["ETH"],
+        "from_currency": "CBETH", "to_currency": "ETH", "status": "completed",
+        "conversion_rate": "1.250000000000000000", "created_at": redeem["created_at"],
+        "completed_at": redeem["created_at"], "canceled_at": None, "idem": idem}
+    after = balances(trader)
+    assert (after["ETH"], after["CBETH"]) == (Decimal("6.875"), Decimal("2.5"))
+    again = ok(trader.post("/wrapped-assets/redeem", {
+        "from_currency": "CBETH", "to_currency": "ETH", "amount": "1.5", "idem": idem}))
+    assert again == made and balances(trader) == after  # the retry moved nothing
+    assert ok(trader.get(f"/wrapped-assets/redeem/{idem}")) == redeem
+    assert ok(trader.get("/wrapped-assets/redeem?from_currency=CBETH")) == [redeem]
+    assert ok(trader.get("/wrapped-assets/redeem?status=pending")) == []
+    assert trader.get("/wrapped-assets/stake-wrap/" + idem).status == 404  # not a stake-wrap
+    ledger = ok(trader.get(f"/accounts/{accounts['ETH']}/ledger"))
+    assert (ledger[0]["type"], ledger[0]["amount"]) == ("redeem", "1.8750000000000000")
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({}, 400, "from_currency is required"),
+    ({"from_currency": "CBETH", "to_currency": "ETH"}, 400, "amount is required"),
+    ({"from_currency": "CBETH", "to_currency": "ETH", "amount": "-1"}, 400,
+     "amount must be a positive number"),
+    ({"from_currency": "CBETH", "to_currency": "BTC", "amount": "1"}, 400,
+     "Invalid conversion pair"),
+    ({"from_currency": "ETH", "to_currency": "CBETH", "amount": "1"}, 400,
+     "Invalid conversion pair"),
+    ({"from_currency": "CBETH", "to_currency": "ETH", "amount": "1", "idem": "x"}, 400,
+     "Invalid idem"),
+    ({"from_currency": "CBETH", "to_currency": "ETH", "amount": "1", "idem": 5}, 400,
+     "Invalid idem"),
+    ({"from_currency": "CBETH", "to_currency": "ETH", "amount": "1000"}, 400,
+     "Insufficient funds"),
+])
+def test_bad_redeems_change_nothing(trader: InProcessClient, body: dict[str, Any], status: int,
+                                    message: str) -> None:
+    ok(trader.post("/wrapped-assets/stake-wrap",
+                   {"from_currency": "ETH", "to_currency": "CBETH", "amount": "5"}))
+    before = balances(trader)
+    reply = trader.post("/wrapped-assets/redeem", body)
+    assert (reply.status, reply.json()) == (status, {"message": message})
+    assert balances(trader) == before and ok(trader.get("/wrapped-assets/redeem")) == []
+    assert trader.get("/wrapped-assets/redeem/nope").status == 404
+
+
+def test_withdrawals_over_the_remaining_limit_are_refused_on_every_route(
+        venue: InProcessVenue, trader: InProcessClient) -> None:
+    """``[[withdraw_limits]]`` BTC max 10 a week: a pending withdrawal already counts, and
+    each withdrawal route refuses what would pass the rest (400, GUESS text), moving nothing."""
+    wallet = next(w["id"] for w in ok(trader.get("/coinbase-accounts"))
+                  if w["currency"] == "BTC")
+    sent = ok(trader.post("/withdrawals/crypto", {"amount": "6", "currency": "BTC",
+                                                  "crypto_address": "bc1qlimit"}))
+    limits = ok(trader.get("/users/self/exchange-limits"))["transfer_limits"]
+    assert limits["exchange_withdraw"]["BTC"]["remaining"] == "4.00000000"
+    ok(trader.post("/address-book", {"addresses": [{
+        "currency": "BTC", "to": {"address": "CP-OTC-DESK"}, "label": "otc",
+        "network": "counterparty"}]}))
+    before = (balances(trader), ok(trader.get("/transfers")))
+    for path, body in (
+            ("/withdrawals/crypto", {"crypto_address": "bc1qlimit"}),
+            ("/withdrawals/coinbase-account", {"coinbase_account_id": wallet}),
+            ("/withdrawals/counterparty", {"counterparty_id": "CP-OTC-DESK"})):
+        reply = trader.post(path, {"amount": "4.00000001", "currency": "BTC", **body})
+        assert (reply.status, reply.json()) == (400, {"message": "Withdrawal limit exceeded"})
+    assert (balances(trader), ok(trader.get("/transfers"))) == before
+    eth = trader.post("/withdrawals/crypto", {"amount": "4.5", "currency": "ETH",
+                                              "crypto_address": "0xnolimit"})
+    assert eth.status == 200  # ETH has no limit
+    last = ok(trader.post("/withdrawals/coinbase-account", {
+        "amount": "4", "currency": "BTC", "coinbase_account_id": wallet}))
+    assert last["amount"] == "4.00000000"
+    limits = ok(trader.get("/users/self/exchange-limits"))["transfer_limits"]
+    assert limits["exchange_withdraw"]["BTC"]["remaining"] == "0.00000000"
+    assert sent["id"] in {t["id"] for t in ok(trader.get("/transfers"))}

@@ -161,3 +161,35 @@ def test_auctionfeed_is_accepted_and_silent(server: Server) -> None:
     assert (product["auction_mode"], product["status"]) == (False, "online")
     book = alice.get("/products/BTC-USD/book?level=1").json()
     assert (book["auction_mode"], book["auction"]) == (False, None)
+
+
+def test_rfq_matches_is_accepted_for_every_product_and_silent(server: Server) -> None:
+    """sandex has no RFQ: ``rfq_matches`` subscribes as on Coinbase (no product ids, ``[]``,
+    ``[""]`` or ``["ALL"]`` mean every product; a named product that one) and, with no RFQ
+    fills to report, sends nothing while the book trades."""
+    alice = RawClient(server.port, ALICE)
+    bob = RawClient(server.port, BOB)
+    products = sorted(p["id"] for p in alice.get("/products").json())
+    with feed(server) as ws:
+        every = ws.subscribe([{"name": "rfq_matches", "product_ids": []}])
+        assert every["type"] == "subscriptions" and len(every["channels"]) == 1
+        assert every["channels"][0]["name"] == "rfq_matches"
+        assert sorted(every["channels"][0]["product_ids"]) == products
+        for ids in ([""], ["ALL"]):
+            assert ws.subscribe([{"name": "rfq_matches", "product_ids": ids}], [])[
+                "channels"] == every["channels"]
+        assert ws.subscribe(["rfq_matches", "heartbeat"], ["BTC-USD"])["channels"][1] == {
+            "name": "heartbeat", "product_ids": ["BTC-USD"]}
+        place(alice, product_id="BTC-USD", side="buy", price="100", size="0.01")
+        place(bob, product_id="BTC-USD", side="sell", price="100", size="0.01")
+        deadline = time.monotonic() + 1.5
+        kinds = set()
+        while time.monotonic() < deadline:
+            kinds.add(ws.recv(timeout=2)["type"])
+        assert kinds == {"heartbeat"}
+    with feed(server) as ws:
+        assert ws.subscribe([{"name": "rfq_matches", "product_ids": ["BTC-USD"]}], []) == {
+            "type": "subscriptions", "channels": [
+                {"name": "rfq_matches", "product_ids": ["BTC-USD"]}]}
+        refused = ws.subscribe([{"name": "rfq_matches", "product_ids": ["NOPE-USD"]}], [])
+        assert (refused["type"], refused["message"]) == ("error", "Failed to subscribe")

@@ -4,6 +4,8 @@ transfers (the transfers view is in every snapshot)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from tests.support.rest_kit import (
     ALICE,
+    ALICE_PROFILE,
     BANK,
     BOB,
     BTC_WALLET,
@@ -27,8 +30,10 @@ ADDRESS = "bc1qexternalwallet0000000000000000000001"
 CRYPTO = {"amount": "0.1", "currency": "BTC", "crypto_address": ADDRESS}
 WALLET = {"amount": "1", "currency": "USD", "coinbase_account_id": USD_WALLET}
 METHOD = {"amount": "1", "currency": "USD", "payment_method_id": BANK}
+RULE = {"address": "bc1qfrom", "originator_name": "Ada", "originator_country": "GB"}
+COUNTERPARTY = {"amount": "0.1", "currency": "BTC", "counterparty_id": "CP-NOT-IN-BOOK"}
 
-BAD: list[tuple[str, str, Any, int, str]] = [
+BAD: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/withdrawals/crypto", {}, 400, "amount is required"),
     ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": None}, 400, "amount is required"),
     ("POST", "/withdrawals/crypto", {**CRYPTO, "amount": "-1"}, 400,
@@ -103,23 +108,52 @@ BAD: list[tuple[str, str, Any, int, str]] = [
     ("GET", "/transfers/not-a-transfer", None, 404, "NotFound"),
     ("GET", "/accounts/00000000-0000-4000-8000-000000000000/transfers", None, 404, "NotFound"),
     ("DELETE", "/address-book/00000000-0000-4000-8000-000000000000", None, 403, "Forbidden"),
+    ("PUT", "/address-book/00000000-0000-4000-8000-000000000000", {"label": "x"}, 403,
+     "Forbidden"),
+    ("POST", "/withdrawals/counterparty", {"amount": "1", "currency": "BTC"}, 400,
+     "counterparty_id is required"),
+    ("POST", "/withdrawals/counterparty", COUNTERPARTY, 400, "Invalid counterparty_id"),
+    ("POST", "/withdrawals/counterparty", {**COUNTERPARTY, "counterparty_id": 5}, 400,
+     "Invalid counterparty_id"),
+    ("POST", "/withdrawals/counterparty", {**COUNTERPARTY, "amount": "-1"}, 400,
+     "amount must be a positive number"),
+    ("POST", "/withdrawals/counterparty", {**COUNTERPARTY, "currency": "XYZ"}, 400,
+     "Invalid currency"),
+    ("POST", "/withdrawals/counterparty",
+     {**COUNTERPARTY, "profile_id": "b0b00000-0000-4000-8000-000000000002"}, 403, "Forbidden"),
+    ("GET", "/address-book/counterparty", None, 200, None),
+    ("POST", "/travel-rules", {**RULE, "address": None}, 400, "address is required"),
+    ("POST", "/travel-rules", {**RULE, "originator_name": 7}, 400, "Invalid originator_name"),
+    ("POST", "/travel-rules", {**RULE, "originator_country": "USA"}, 400,
+     "Invalid originator_country"),
+    ("POST", "/travel-rules", {**RULE, "originator_country": "1A"}, 400,
+     "Invalid originator_country"),
+    ("POST", "/travel-rules", [RULE], 400, "Invalid JSON body"),
+    ("DELETE", "/travel-rules/00000000-0000-4000-8000-000000000000", None, 404, "NotFound"),
+    ("GET", "/travel-rules?after=nope", None, 400, "after cursor value is not valid"),
+    ("GET", "/travel-rules?limit=1001", None, 400, "Invalid parameter range - limit"),
+    ("POST", "/transfers/nope/travel-rules", {"originator_name": "A"}, 404, "NotFound"),
+    ("POST", "/users/self/settlement-preferences", {"settlement_preference": "USD"}, 403,
+     "Forbidden"),
     ("POST", "/address-book", {"addresses": []}, 403, "Forbidden"),
 ]
 
 
 def state(client: RawClient) -> Any:
     return (client.get("/accounts").json(), client.get("/transfers?limit=1000").json(),
-            client.get("/coinbase-accounts").json())
+            client.get("/coinbase-accounts").json(), client.get("/travel-rules").json())
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD,
                          ids=[f"{m} {p} {i}" for i, (m, p, *_) in enumerate(BAD)])
 def test_bad_input_is_refused_and_changes_nothing(server: Server, method: str, path: str,
-                                                  body: Any, status: int, message: str) -> None:
+                                                  body: Any, status: int,
+                                                  message: str | None) -> None:
     alice = RawClient(server.port, ALICE)
     before = state(alice)
     reply = alice.request(method, path, body)
-    assert (reply.status, reply.json()) == (status, {"message": message})
+    assert (reply.status, reply.json()) == (status, [] if message is None else {
+        "message": message})
     assert state(alice) == before
 
 
@@ -226,5 +260,100 @@ def test_restart_and_reset_keep_what_they_should(tmp_path: Path) -> None:
         assert listed[deposit["id"]]["completed_at"] is not None
         btc = next(a for a in alice.get("/accounts").json() if a["currency"] == "BTC")
         assert btc["hold"] == "0.1000000000000000" and btc["balance"] == "102.0000000000000000"
+    finally:
+        server.stop()
+
+
+def _admin(server: Server, data_dir: Path, command: str, **args: Any) -> Any:
+    token = (data_dir / "admin.token").read_text().strip()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", f"/admin/{command}", json.dumps(args),
+                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    reply = conn.getresponse()
+    body = json.loads(reply.read())
+    assert reply.status == 200, body
+    return body
+
+
+def test_address_book_edits_and_a_counterparty_withdrawal_survive_a_restart(
+        tmp_path: Path) -> None:
+    """PUT /address-book/{id} is a journaled replacement of the entry, so the restart (from
+    the journal and from the snapshot the transfers view is in) shows the edit; a pending
+    counterparty withdrawal is still pending and held. Bad edits answer 4xx, change nothing."""
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir=data_dir)
+    try:
+        key = _admin(server, data_dir, "key.create", profile=ALICE_PROFILE,
+                     permissions="view,manage,transfer")
+        manager = RawClient(server.port, (key["key"], key["secret"], key["passphrase"]))
+        added = manager.post("/address-book", {"addresses": [
+            {"currency": "BTC", "to": {"address": "CP-RESTART"}, "label": "desk",
+             "network": "counterparty"},
+            {"currency": "ETH", "to": {"address": "0xcold"}, "label": "cold",
+             "network": "ethereum"}]}).json()["body"]
+        desk, cold = added
+        path = f"/address-book/{cold['id']}"
+        for body, status, message in (
+                ({}, 400, "label is required"), ({"label": 5}, 400, "Invalid label"),
+                ({"label": "x", "is_verified_self_hosted_wallet": "yes"}, 400,
+                 "Invalid is_verified_self_hosted_wallet"),
+                ({"label": "x", "id": desk["id"]}, 400, "Invalid id"),
+                ([], 400, "Invalid JSON body")):
+            reply = manager.request("PUT", path, body)
+            assert (reply.status, reply.json()) == (status, {"message": message}), body
+        missing = manager.request("PUT", "/address-book/00000000-0000-4000-8000-000000000000",
+                              {"label": "x"})
+        assert (missing.status, missing.json()) == (404, {"message": "NotFound"})
+        assert manager.get("/address-book").json() == added
+        edited = manager.request("PUT", path, {"label": "vault", "network": "*",
+                                    "is_verified_self_hosted_wallet": True}).json()
+        assert edited == {**cold, "label": "vault", "network": None,
+                          "is_verified_self_hosted_wallet": True}
+        sent = manager.post("/withdrawals/counterparty", {
+            "amount": "0.3", "currency": "BTC", "counterparty_id": "CP-RESTART"}).json()
+        assert sent["status"] == "PENDING"
+        rule = manager.post("/travel-rules", RULE).json()
+        gone = manager.post("/travel-rules", {**RULE, "address": "bc1qgone"}).json()
+        assert manager.delete(f"/travel-rules/{gone['id']}").json() == {}
+        assert manager.get("/travel-rules").json() == [rule]
+        before = (manager.get("/address-book").json(), state(manager))
+        _admin(server, data_dir, "snapshot.save", name="edited")
+        assert manager.request("PUT", path, {"label": "later"}).status == 200
+        assert manager.delete(f"/travel-rules/{rule['id']}").status == 200
+        _admin(server, data_dir, "snapshot.restore", name="edited")
+        assert (manager.get("/address-book").json(), state(manager)) == before
+    finally:
+        server.stop()
+    server = start_server(data_dir=data_dir)
+    try:
+        manager = RawClient(server.port, (key["key"], key["secret"], key["passphrase"]))
+        assert (manager.get("/address-book").json(), state(manager)) == before
+        assert manager.get("/address-book").json()[1] == edited
+        btc = next(a for a in manager.get("/accounts").json() if a["currency"] == "BTC")
+        assert btc["hold"] == "0.3000000000000000"
+        assert manager.get(f"/transfers/{sent['id']}").json()["completed_at"] is None
+        assert manager.get("/travel-rules").json() == [rule]
+    finally:
+        server.stop()
+
+
+def test_a_withdrawal_over_the_weekly_limit_is_refused(tmp_path: Path) -> None:
+    """``[[withdraw_limits]]``: USD 100 a week here; a payment-method withdrawal over it is
+    refused (400), one within it passes and leaves the rest."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(f'{SCENARIO.read_text()}\n[[withdraw_limits]]\ncurrency = "USD"\n'
+                        'max = "100"\n')
+    server = start_server(scenario=scenario)
+    try:
+        alice = RawClient(server.port, ALICE)
+        before = state(alice)
+        over = alice.post("/withdrawals/payment-method", {**METHOD, "amount": "100.01"})
+        assert (over.status, over.json()) == (400, {"message": "Withdrawal limit exceeded"})
+        assert state(alice) == before
+        assert alice.post("/withdrawals/payment-method", {**METHOD, "amount": "60"}).status == 200
+        limits = alice.get("/users/self/exchange-limits").json()["transfer_limits"]
+        assert limits["exchange_withdraw"]["USD"]["remaining"] == "40.00000000"
+        again = alice.post("/withdrawals/payment-method", {**METHOD, "amount": "40.01"})
+        assert (again.status, again.json()) == (400, {"message": "Withdrawal limit exceeded"})
     finally:
         server.stop()

@@ -116,6 +116,8 @@ def known(alice: RawClient) -> dict[str, list[str]]:
         "wrapped_asset_id": ["CBETH"],
         "conversion_id": [str(uuid.uuid4())],
         "stake_wrap_id": [str(uuid.uuid4())],
+        "redeem_id": [str(uuid.uuid4())],
+        "rule_id": [str(uuid.uuid4())],
         "report_id": [report],
         "name": ["x.csv"],
         "loan_id": ["loan-1"],
@@ -310,6 +312,13 @@ BASE_BODIES = {
     "/coinbase-accounts/{account_id}/addresses": {},
     "/address-book": {"addresses": [{"currency": "BTC", "to": {"address": "bc1qtest"},
                                      "label": "cold"}]},
+    "/address-book/{entry_id}": {"label": "cold"},
+    "/withdrawals/counterparty": {"amount": "0", "currency": "BTC", "counterparty_id": "CP-1"},
+    "/wrapped-assets/redeem": {"from_currency": "CBETH", "to_currency": "ETH", "amount": "0"},
+    "/travel-rules": {"address": "bc1qtest", "originator_name": "Ada",
+                      "originator_country": "GB"},
+    "/transfers/{transfer_id}/travel-rules": {"originator_name": "Ada"},
+    "/users/{user_id}/settlement-preferences": {"settlement_preference": "USD"},
 }
 
 

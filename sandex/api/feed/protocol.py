@@ -39,9 +39,11 @@ HEARTBEAT, STATUS, TICKER, TICKER_BATCH = "heartbeat", "status", "ticker", "tick
 LEVEL2, LEVEL2_BATCH, MATCHES = "level2", "level2_batch", "matches"
 FULL, LEVEL3, USER, BALANCE = "full", "level3", "user", "balance"
 AUCTIONFEED = "auctionfeed"  # accepted, and silent: sandex has no auction mode (docs/feed.md)
+RFQ_MATCHES = "rfq_matches"  # accepted, and silent: sandex has no RFQ (docs/feed.md)
+RFQ_ALL = frozenset({"", "ALL"})  # rfq_matches: these product ids mean every product
 
 CHANNELS = frozenset({HEARTBEAT, STATUS, TICKER, TICKER_BATCH, LEVEL2, LEVEL2_BATCH, MATCHES,
-                      FULL, LEVEL3, USER, BALANCE, AUCTIONFEED})
+                      FULL, LEVEL3, USER, BALANCE, AUCTIONFEED, RFQ_MATCHES})
 ALIASES = {"level2_50": LEVEL2_BATCH, "ticker_1000": TICKER_BATCH}  # §9.5
 AUTH_REQUIRED = frozenset({FULL, LEVEL2, LEVEL3, USER})  # §9.3, enforced since 2023-08-01
 DEFAULT_CHANNELS = (FULL,)  # GUESS: what a subscribe without ``channels`` means (rule 2)
@@ -123,6 +125,8 @@ def _channel(entry: object, top: list[str], accounts: list[str], products: Colle
             ids = list(top)
         elif not _strings(own):
             return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_MALFORMED.format())
+        elif not own and name == RFQ_MATCHES:  # Coinbase's example sends []: every product
+            ids = []
         elif not own:  # 2023: an explicit empty list is not filled from the top level
             return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_INVALID_PRODUCT.format(""))
         else:
@@ -130,6 +134,8 @@ def _channel(entry: object, top: list[str], accounts: list[str], products: Colle
     else:
         return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_MALFORMED.format())
     name = ALIASES.get(name, name)
+    if name == RFQ_MATCHES:
+        return _rfq(ids, products, subscribe)
     if name not in CHANNELS:
         return Failure(Error.FEED_SUBSCRIBE_FAILED, Error.FEED_INVALID_CHANNEL.format(name))
     for product_id in ids:
@@ -144,6 +150,18 @@ def _channel(entry: object, top: list[str], accounts: list[str], products: Colle
                            Error.FEED_PRODUCT_REQUIRED.format(name))
         ids = list(products)
     return name, ids
+
+
+def _rfq(ids: list[str], products: Collection[str],
+         subscribe: bool) -> tuple[str, list[str]] | Failure:
+    """``rfq_matches``: no product ids, ``""`` or ``"ALL"`` mean every product (Coinbase)."""
+    if any(i in RFQ_ALL for i in ids) or (not ids and subscribe):
+        return RFQ_MATCHES, list(products)
+    for product_id in ids:
+        if product_id not in products:
+            return Failure(Error.FEED_SUBSCRIBE_FAILED,
+                           Error.FEED_INVALID_PRODUCT.format(product_id))
+    return RFQ_MATCHES, ids
 
 
 def _balance(entry: object, accounts: list[str],

@@ -1,4 +1,4 @@
-"""Conversions (USD <-> USDC at 1:1) and wrapped assets (cbETH, stake-wrap).
+"""Conversions (USD <-> USDC at 1:1) and wrapped assets (cbETH, stake-wrap and redeem).
 
 Both move funds inside one profile with a journaled ``Convert``; a stake-wrap's ``to_amount``
 is worked out here at the configured rate, so the journal carries it.
@@ -6,6 +6,7 @@ is worked out here at the configured rate, so the journal carries it.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
@@ -50,9 +51,10 @@ def own_profile(request: Request, value: object) -> None:
 
 
 async def _convert(app: Context, request: Request, from_currency: str, to_currency: str,
-                   from_amount: int, to_amount: int, kind: LedgerKind) -> Conversion:
+                   from_amount: int, to_amount: int, kind: LedgerKind,
+                   conversion_id: str | None = None) -> Conversion:
     node = app.node
-    conversion_id = node.ids.uuid()
+    conversion_id = conversion_id or node.ids.uuid()
     events = await node.execute(Convert(
         time=node.stamp(), profile_id=request.profile_id, conversion_id=conversion_id,
         from_currency=from_currency, to_currency=to_currency, from_amount=from_amount,
@@ -200,6 +202,70 @@ async def get_stake_wrap(app: Context, request: Request, stake_wrap_id: str) -> 
     return json_response(stake_wrap_json(found, app))
 
 
+def redeem_json(c: Conversion, app: Context) -> dict[str, Any]:
+    """A redeem: a stake-wrap's shape plus ``idem`` (the redeem's id, GUESS)."""
+    shown = stake_wrap_json(c, app)
+    asset = app.account.wrapped(c.from_currency)
+    shown["conversion_rate"] = (format_units(asset.conversion_rate, RATE18)
+                                if asset is not None else None)
+    return {**shown, "idem": c.id}
+
+
+def _idem(body: dict[str, Any]) -> str | None:
+    """``idem``: a UUID, GUESS; it becomes the redeem's id, so a retry finds the first."""
+    value = body.get("idem")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ApiError(Error.INVALID_FIELD, "idem")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(Error.INVALID_FIELD, "idem") from None
+
+
+async def create_redeem(app: Context, request: Request) -> Response:
+    """CBETH -> ETH at once (GUESS: sandex does not wait Coinbase's unstaking time),
+    ``to_amount = from_amount * conversion_rate`` (truncated); answers ``{"redeem": ...}``."""
+    body = request.json_object()
+    source = body_text(body, "from_currency").upper()
+    target = body_text(body, "to_currency").upper()
+    amount = body_amount(body)
+    idem = _idem(body)
+    asset = app.account.wrapped(source)
+    if asset is None or asset.underlying != target:
+        raise ApiError(Error.INVALID_CONVERSION_PAIR)
+    if idem is not None and idem in app.node.engine.conversions:
+        first = app.node.engine.conversions[idem]
+        if first.profile_id != request.profile_id or first.kind is not LedgerKind.REDEEM:
+            raise ApiError(Error.INVALID_FIELD, "idem")
+        return json_response({"redeem": redeem_json(first, app)})
+    to_amount = amount * asset.conversion_rate // 10**RATE18
+    redeem = await _convert(app, request, source, target, amount, to_amount,
+                            LedgerKind.REDEEM, idem)
+    return json_response({"redeem": redeem_json(redeem, app)})
+
+
+async def list_redeems(app: Context, request: Request) -> Response:
+    redeems = _mine(app, request, LedgerKind.REDEEM)
+    source, target = request.param("from_currency"), request.param("to_currency")
+    redeems = [r for r in redeems if (not source or r.from_currency == source.upper())
+               and (not target or r.to_currency == target.upper())]
+    status = request.param("status")
+    if status and status != "completed":
+        redeems = []
+    chunk, headers = page(redeems, by_created_at, request, parse=parse_iso, render=iso)
+    return json_response([redeem_json(r, app) for r in chunk], headers=headers)
+
+
+async def get_redeem(app: Context, request: Request, redeem_id: str) -> Response:
+    found = app.node.engine.conversions.get(redeem_id)
+    if (found is None or found.profile_id != request.profile_id
+            or found.kind is not LedgerKind.REDEEM):
+        raise ApiError(Error.NOT_FOUND)
+    return json_response(redeem_json(found, app))
+
+
 ROUTES = [
     Route("POST", "/conversions", create_conversion, TRADE),
     Route("GET", "/conversions/fees", conversion_fees, VIEW_OR_TRADE),
@@ -209,6 +275,9 @@ ROUTES = [
     Route("POST", "/wrapped-assets/stake-wrap", create_stake_wrap, TRADE),
     Route("GET", "/wrapped-assets/stake-wrap", list_stake_wraps, VIEW_OR_TRADE),
     Route("GET", "/wrapped-assets/stake-wrap/{stake_wrap_id}", get_stake_wrap, VIEW_OR_TRADE),
+    Route("POST", "/wrapped-assets/redeem", create_redeem, TRADE),
+    Route("GET", "/wrapped-assets/redeem", list_redeems, VIEW_OR_TRADE),
+    Route("GET", "/wrapped-assets/redeem/{redeem_id}", get_redeem, VIEW_OR_TRADE),
     Route("GET", "/wrapped-assets/{wrapped_asset_id}", get_wrapped),
     Route("GET", "/wrapped-assets/{wrapped_asset_id}/conversion-rate", conversion_rate),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
 from sandex.api.rest import transfer_wire as shapes
+from sandex.api.rest import withdraw_limits
 from sandex.api.rest.routing import TRANSFER, Context, Route
 from sandex.api.rest.transfers import key_profile, wallet_balance
 from sandex.auth.keys import Permission
@@ -112,6 +113,8 @@ async def _start(app: Context, profile: Profile, currency: str, kind: str, amoun
     """Start the transfer (amounts in 1e-8 units) with the details ``details_of`` gives for
     its id; its id and settle time (0: at once)."""
     node = app.node
+    if kind == "withdraw":
+        withdraw_limits.check(app, profile.user_id, currency, amount * SIZE_TO_AMOUNT)
     transfer_id = node.ids.uuid()
     details = details_of(transfer_id)
     details.setdefault("coinbase_transaction_id", _derived("transaction", transfer_id, 24))
@@ -259,6 +262,30 @@ async def withdraw_crypto(app: Context, request: Request) -> Response:
                    payout_at=iso(settle_at or app.node.now()))
 
 
+async def withdraw_counterparty(app: Context, request: Request) -> Response:
+    """POST /withdrawals/counterparty: to a counterparty in the profile's address book
+    (an entry added with ``"network": "counterparty"``, GUESS), held at once and sent after
+    the crypto withdrawal delay; ``status`` ``PENDING`` until the venue clock reaches it."""
+    body = request.json_object()
+    amount = _amount(body)
+    counterparty = _text(body, "counterparty_id")
+    currency = _currency(app, body)
+    own = key_profile(app, request)
+    if body.get("profile_id") not in (None, "", own.id):
+        raise ApiError(Error.FORBIDDEN)  # the key's own profile only (Coinbase)
+    entry = next((a for a in app.node.transfers.counterparties(own.id)
+                  if a.address == counterparty), None)
+    if entry is None:
+        raise ApiError(Error.INVALID_COUNTERPARTY)
+    config = funds_of(app.node)
+    transfer_id, settle_at = await _start(
+        app, own, currency, "withdraw", amount, config.crypto_withdrawal_delay,
+        lambda _: {"counterparty_id": counterparty, "coinbase_payment_method_id": ""})
+    return json_response({"id": transfer_id, "counterparty_id": counterparty,
+                          "amount": shapes.amount8(amount * SIZE_TO_AMOUNT),
+                          "currency": currency, "status": "PENDING" if settle_at else "DONE"})
+
+
 async def create_address(app: Context, request: Request, account_id: str) -> Response:
     """POST /coinbase-accounts/{id}/addresses: the profile's deposit address for
     the wallet's currency, the same every time; the body (ccxt sends none) is optional."""
@@ -322,6 +349,35 @@ async def add_addresses(app: Context, request: Request) -> Response:
     return json_response({"body": [shapes.address_entry(added[i]) for i in ids if i in added]})
 
 
+async def update_address(app: Context, request: Request, entry_id: str) -> Response:
+    """PUT /address-book/{id}: a new ``label`` (required) and, when sent, ``vasp_id``,
+    ``is_verified_self_hosted_wallet`` and ``network``; the address and currency stay. A
+    journaled ``AddAddress`` with the entry's id replaces it (its added time kept)."""
+    entry = app.node.transfers.addresses.get(entry_id)
+    if entry is None or entry.profile_id != request.profile_id:
+        raise ApiError(Error.NOT_FOUND)
+    body = request.json_object()
+    label = _text(body, "label")
+    if body.get("id") not in (None, "", entry_id):
+        raise ApiError(Error.INVALID_FIELD, "id")
+    vasp = _optional_text(body, "vasp_id") if "vasp_id" in body else entry.vasp_id
+    network = _optional_text(body, "network") if "network" in body else entry.network
+    if network == "*":
+        network = None  # "*": every compatible network, as an entry without one
+    verified = (_flag(body, "is_verified_self_hosted_wallet")
+                if "is_verified_self_hosted_wallet" in body
+                else entry.is_verified_self_hosted_wallet)
+    node = app.node
+    events = await node.execute(AddAddress(
+        time=node.stamp(), entry_id=entry_id, profile_id=request.profile_id,
+        currency=entry.currency, address=entry.address, label=label,
+        destination_tag=entry.destination_tag, network=network, vasp_id=vasp,
+        is_verified_self_hosted_wallet=verified))
+    if type(events[0]) is Rejected:
+        raise ApiError.rejected(events[0])
+    return json_response(shapes.address_entry(node.transfers.addresses[entry_id]))
+
+
 async def delete_address(app: Context, request: Request, entry_id: str) -> Response:
     entry = app.node.transfers.addresses.get(entry_id)
     if entry is None or entry.profile_id != request.profile_id:
@@ -341,6 +397,8 @@ ROUTES = [
     Route("POST", "/withdrawals/coinbase-account", withdraw_wallet, TRANSFER),
     Route("POST", "/withdrawals/crypto", withdraw_crypto, TRANSFER),
     Route("POST", "/withdrawals/payment-method", withdraw_method, TRANSFER),
+    Route("POST", "/withdrawals/counterparty", withdraw_counterparty, TRANSFER),
     Route("POST", "/address-book", add_addresses, MANAGE),
+    Route("PUT", "/address-book/{entry_id}", update_address, MANAGE),
     Route("DELETE", "/address-book/{entry_id}", delete_address, MANAGE),
 ]

@@ -173,7 +173,8 @@ _PAGE_HEADERS = {
 _PATH_EXAMPLES = {"product_id": "BTC-USD", "currency_id": "USD", "wrapped_asset_id": "CBETH",
                   "user_id": "self"}
 _PATH_FORMATS = {"account_id": _UUID, "profile_id": _UUID, "report_id": _UUID,
-                 "conversion_id": _UUID, "stake_wrap_id": _UUID}
+                 "conversion_id": _UUID, "stake_wrap_id": _UUID, "redeem_id": _UUID,
+                 "rule_id": _UUID}
 
 
 def _array(name: str) -> dict[str, Any]:
@@ -322,6 +323,12 @@ _SCHEMAS.update({
                        "created_at": _TIME, "completed_at": _NULL_TIME,
                        "canceled_at": _NULL_TIME}),
 })
+_SCHEMAS["Redeem"] = {**_SCHEMAS["StakeWrap"], "required": sorted(
+    [*_SCHEMAS["StakeWrap"]["required"], "idem"]), "properties": {
+    **_SCHEMAS["StakeWrap"]["properties"], "idem": _UUID}}
+_SCHEMAS["RedeemRequest"] = _obj({"from_currency": {**_STR, "example": "CBETH"},
+                                  "to_currency": {**_STR, "example": "ETH"},
+                                  "amount": _DECIMAL_IN}, {"idem": _UUID})
 _DETAILS.update({
     ("POST", "/conversions"): {"summary": "Convert USD <-> USDC at 1:1",
                                "body": _ref("ConversionRequest"), "ok": _ref("Conversion")},
@@ -382,6 +389,16 @@ _DETAILS.update({
                   *_TIME_CURSORS]},
     ("GET", "/wrapped-assets/stake-wrap/{stake_wrap_id}"): {
         "summary": "One stake-wrap", "ok": _ref("StakeWrap")},
+    ("POST", "/wrapped-assets/redeem"): {
+        "summary": "Unwrap CBETH into ETH at the rate (at once; idem: a retry answers the first)",
+        "body": _ref("RedeemRequest"), "ok": _obj({"redeem": _ref("Redeem")})},
+    ("GET", "/wrapped-assets/redeem"): {
+        "summary": "The profile's redeems, newest first",
+        "ok": _array("Redeem"), "paginated": True,
+        "query": [_query("from_currency", _STR), _query("to_currency", _STR),
+                  _query("status", _STR), *_TIME_CURSORS]},
+    ("GET", "/wrapped-assets/redeem/{redeem_id}"): {"summary": "One redeem",
+                                                    "ok": _ref("Redeem")},
 })
 _LOAN_SUMMARY = "Loans and margin: 403 for users outside Coinbase's lending program"
 for _path in ("/loans", "/loans/assets", "/loans/interest", "/loans/interest/{loan_id}",
@@ -449,6 +466,26 @@ _SCHEMAS.update({
             "nonce": _INT, "network": _STR, "add_network_fee_to_total": _BOOL}),
     "DepositAddressRequest": {"type": "object", "properties": {
         "network": _STR, "profile_id": _UUID, "account_id": _STR}},
+    "AddressBookUpdate": _obj({"label": _STR}, {
+        "id": _UUID, "vasp_id": _STR, "is_verified_self_hosted_wallet": _BOOL,
+        "network": {**_STR, "description": "'*': every compatible network"}}),
+    "CounterpartyWithdrawalRequest": _obj(
+        {"amount": _AMOUNT_IN, "currency": _STR, "counterparty_id": _STR}, {"profile_id": _UUID}),
+    "SettlementPreferenceRequest": _obj({"settlement_preference": {
+        "type": "string", "enum": ["USD", "USDC", "opt-out"]}}),
+    "TravelRule": _obj({"id": _UUID, "address": _STR, "originator_name": _STR,
+                        "originator_country": _STR}),
+    "TravelRuleRequest": _obj({"address": _STR, "originator_name": _STR,
+                               "originator_country": {**_STR, "example": "US"}}),
+    "TransferTravelRuleRequest": _obj({"originator_name": _STR}, {
+        "transfer_id": _UUID, "originator_country": _STR, "vasp_id": _STR,
+        "vasp_country": _STR, "lei_number": _STR,
+        "wallet_type": {"type": "string",
+                        "enum": ["UNKNOWN_WALLET_TYPE", "EXCHANGE", "SELF_HOSTED"]},
+        "is_self_certified": _BOOL,
+        "business_address": {"type": "object", "properties": {
+            k: _STR for k in ("address_1", "address_2", "address_3", "city", "state",
+                              "country", "postal_code")}}}),
     "AddressBookRequest": _obj({"addresses": {"type": "array", "items": _obj(
         {"currency": _STR, "to": _obj({"address": _STR}, {"destination_tag": _STR}),
          "label": _STR},
@@ -506,6 +543,36 @@ _DETAILS.update({
         "ok": _obj({"body": _array("AddressBookEntry")})},
     ("DELETE", "/address-book/{entry_id}"): {"summary": "Delete an address-book entry",
                                              "ok": {"type": "object", "maxProperties": 0}},
+    ("PUT", "/address-book/{entry_id}"): {
+        "summary": "Edit an address-book entry (label, vasp_id, network, verified flag)",
+        "body": _ref("AddressBookUpdate"), "ok": _ref("AddressBookEntry")},
+    ("GET", "/address-book/counterparty"): {
+        "summary": "The profile's counterparty entries (added with network 'counterparty')",
+        "ok": {"type": "array", "items": _obj({"id": _UUID, "address": _STR, "label": _STR,
+                                               "added_at": _TIME})}},
+    ("POST", "/withdrawals/counterparty"): {
+        "summary": "Withdraw to an address-book counterparty (held, sent after the delay)",
+        "body": _ref("CounterpartyWithdrawalRequest"),
+        "ok": _obj({"id": _UUID, "counterparty_id": _STR, "amount": _DECIMAL,
+                    "currency": _STR,
+                    "status": {"type": "string", "enum": ["UNKNOWN", "PENDING", "DONE"]}})},
+    ("GET", "/travel-rules"): {
+        "summary": "The profile's deposit travel-rule entries, 1,000 a page, id cursors",
+        "ok": _array("TravelRule"), "paginated": True,
+        "query": [_query("address", _STR), _query("before", _UUID), _query("after", _UUID),
+                  _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                   "default": 1000})]},
+    ("POST", "/travel-rules"): {"summary": "Add a deposit travel-rule entry",
+                                "body": _ref("TravelRuleRequest"), "ok": _ref("TravelRule")},
+    ("DELETE", "/travel-rules/{rule_id}"): {"summary": "Delete a travel-rule entry",
+                                            "ok": {"type": "object", "maxProperties": 0}},
+    ("POST", "/transfers/{transfer_id}/travel-rules"): {
+        "summary": "Travel-rule information of one transfer (kept; a resubmission replaces it)",
+        "body": _ref("TransferTravelRuleRequest"), "ok": _obj({"message": _STR})},
+    ("POST", "/users/{user_id}/settlement-preferences"): {
+        "summary": "Set the user's settlement preference (kept per user)",
+        "body": _ref("SettlementPreferenceRequest"),
+        "ok": _obj({"settlement_preference": _STR})},
 })
 
 _ERRORS_PUBLIC = {"400": "bad request", "404": "not found", "429": "rate limited (§8.3)"}

@@ -16,6 +16,7 @@ from sandex.api.rest import (
     profiles,
     reports,
     transfers,
+    travel_rules,
     volumes,
 )
 from sandex.api.rest.routing import Route
@@ -23,7 +24,7 @@ from sandex.api.rest.routing import Route
 ROUTES: tuple[Route, ...] = (
     *market.ROUTES, *accounts.ROUTES, *orders.ROUTES, openapi.ROUTE,
     # issue 16: deposits, withdrawals and transfers with the simulated outside world
-    *transfers.ROUTES, *funding.ROUTES,
+    *transfers.ROUTES, *funding.ROUTES, *travel_rules.ROUTES,
     # issue 16: conversions, profile writes, reports, volumes
     *conversions.ROUTES, *profiles.ROUTES, *reports.ROUTES, *volumes.ROUTES,
 )

@@ -13,7 +13,7 @@ from sandex.core import Profile
 from sandex.errors import Error
 from sandex.funds import Wallet, funds_of
 from sandex.funds.config import FIAT
-from sandex.timefmt import parse_iso
+from sandex.timefmt import iso, parse_iso
 from sandex.units import SIZE_TO_AMOUNT
 from sandex.views import TransferRecord
 
@@ -134,6 +134,13 @@ async def address_book(app: Context, request: Request) -> Response:
                           for a in app.node.transfers.book(request.profile_id)])
 
 
+async def counterparty_book(app: Context, request: Request) -> Response:
+    """GET /address-book/counterparty: ``[{id, address, label, added_at}]``."""
+    return json_response([{"id": a.id, "address": a.address, "label": a.label,
+                           "added_at": iso(a.added_at)[:23] + "Z"}
+                          for a in app.node.transfers.counterparties(request.profile_id)])
+
+
 ROUTES = [
     Route("GET", "/transfers", list_transfers, READ),
     Route("GET", "/transfers/{transfer_id}", get_transfer, READ),
@@ -142,4 +149,5 @@ ROUTES = [
     Route("GET", "/payment-methods", payment_methods, READ),
     Route("GET", "/withdrawals/fee-estimate", fee_estimate, READ),
     Route("GET", "/address-book", address_book, READ),
+    Route("GET", "/address-book/counterparty", counterparty_book, READ),
 ]

@@ -12,8 +12,9 @@ from typing import Any
 
 from sandex.api.fee_tiers import DAY_US, MONTH_US, thirty_day_usd_volume, usd_fills
 from sandex.api.http import ApiError, Request, Response, json_response
+from sandex.api.rest import withdraw_limits
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
-from sandex.core import LedgerKind, Profile
+from sandex.core import Profile
 from sandex.errors import Error
 from sandex.timefmt import iso
 from sandex.units import AMOUNT_DECIMALS, format_units, price_text
@@ -113,20 +114,14 @@ async def trading_volumes(app: Context, request: Request, user_id: str) -> Respo
 
 async def exchange_limits(app: Context, request: Request, user_id: str) -> Response:
     """``exchange_withdraw`` per configured currency: ``remaining`` = ``max`` less what the
-    user's profiles withdrew in the period (a transfer out whose id no sibling received)."""
+    user's profiles withdrew in the period, pending withdrawals included
+    (``withdraw_limits``)."""
     profile = _own_user(app, request, user_id)
-    node = app.node
-    siblings = [p.id for p in node.engine.profiles.values() if p.user_id == profile.user_id]
     limits: dict[str, Any] = {}
     for limit in app.account.withdraw_limits:
-        since = node.now() - limit.period_days * DAY_US
-        entries = [e for p in siblings for e in node.ledger.for_account(p, limit.currency)
-                   if e.time >= since and e.kind is LedgerKind.TRANSFER]
-        received = {e.transfer_id for e in entries if e.amount > 0}
-        out = -sum(e.amount for e in entries if e.amount < 0 and e.transfer_id not in received)
+        left = withdraw_limits.remaining(app, profile.user_id, limit)
         limits[limit.currency] = {"max": format_units(limit.max, AMOUNT_DECIMALS, 8),
-                                  "remaining": format_units(max(0, limit.max - out),
-                                                            AMOUNT_DECIMALS, 8),
+                                  "remaining": format_units(left, AMOUNT_DECIMALS, 8),
                                   "period_in_days": limit.period_days}
     return json_response({"limit_currency": "USD",
                           "transfer_limits": {"exchange_withdraw": limits}})
