@@ -67,7 +67,7 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
         side=side, type=order_type, price=price, size=size, funds=funds,
         time_in_force=_time_in_force(body) if limit else TimeInForce.GTC,
         cancel_after=_choice(body, "cancel_after", CancelAfter) if limit else None,
-        post_only=_bool(body, "post_only") if limit else False,
+        post_only=flag(body, "post_only") if limit else False,
         stp=_choice(body, "stp", Stp) or Stp.DC, stop=stop, stop_price=stop_price,
         client_oid=_client_oid(body.get("client_oid")))
     return command, echo
@@ -104,7 +104,9 @@ def _time_in_force(body: dict[str, Any]) -> TimeInForce:
     return _choice(body, "time_in_force", TimeInForce) or TimeInForce.GTC
 
 
-def _bool(body: dict[str, Any], name: str) -> bool:
+def flag(body: dict[str, Any], name: str) -> bool:
+    """A boolean field sent as ``true`` or ``"true"`` (false, ``"false"`` or absent: false;
+    anything else ``Invalid <name>``)."""
     value = body.get(name)
     if value is None or value is False or value == "false":
         return False

@@ -64,13 +64,21 @@ def convert(state: State, cmd: Convert) -> None:
     _entry(state, cmd.time, target, kind, cmd.to_amount, cmd.conversion_id)
 
 
-def rename_profile(state: State, cmd: RenameProfile) -> None:
-    profile = state.profiles.get(cmd.profile_id)
+def _active_profile(state: State, profile_id: str) -> Profile | None:
+    """The profile, if it exists and is active; else ``None`` with the refusal recorded."""
+    profile = state.profiles.get(profile_id)
     if profile is None:
         state._events.append(reject(Error.PROFILE_NOT_FOUND))
-        return
-    if not profile.active:
+    elif not profile.active:
         state._events.append(reject(Error.PROFILE_INACTIVE))
+    else:
+        return profile
+    return None
+
+
+def rename_profile(state: State, cmd: RenameProfile) -> None:
+    profile = _active_profile(state, cmd.profile_id)
+    if profile is None:
         return
     name = cmd.name
     if not name.strip() or name.lower() in RESERVED_NAMES or len(name) > 100:
@@ -94,12 +102,8 @@ def name_taken(state: State, user_id: str, name: str, but: str | None = None) ->
 
 
 def deactivate_profile(state: State, cmd: DeactivateProfile) -> None:
-    profile = state.profiles.get(cmd.profile_id)
+    profile = _active_profile(state, cmd.profile_id)
     if profile is None:
-        state._events.append(reject(Error.PROFILE_NOT_FOUND))
-        return
-    if not profile.active:
-        state._events.append(reject(Error.PROFILE_INACTIVE))
         return
     if is_default(profile):
         state._events.append(reject(Error.DEFAULT_PROFILE_DELETE))

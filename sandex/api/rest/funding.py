@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
+from sandex.api.order_request import flag
 from sandex.api.rest import transfer_wire as shapes
 from sandex.api.rest import withdraw_limits
 from sandex.api.rest.routing import TRANSFER, Context, Route
@@ -65,16 +66,6 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str) or len(value) > 256:
         raise ApiError(Error.INVALID_FIELD, name)
     return value
-
-
-def _flag(body: dict[str, Any], name: str) -> bool:
-    """A boolean sent as ``true`` or ``"true"``."""
-    value = body.get(name)
-    if value is None or value is False or value == "false":
-        return False
-    if value is True or value == "true":
-        return True
-    raise ApiError(Error.INVALID_FIELD, name)
 
 
 def _currency(app: Context, body: dict[str, Any]) -> str:
@@ -222,8 +213,8 @@ async def withdraw_crypto(app: Context, request: Request) -> Response:
     if asked is not None and asked != network:
         raise ApiError(Error.INVALID_NETWORK)
     tag = _optional_text(body, "destination_tag")
-    no_tag = _flag(body, "no_destination_tag")
-    on_top = _flag(body, "add_network_fee_to_total")
+    no_tag = flag(body, "no_destination_tag")
+    on_top = flag(body, "add_network_fee_to_total")
     nonce = _nonce(body)
     if currency in TAGS and tag is None and not no_tag:
         raise ApiError(Error.DESTINATION_TAG_REQUIRED)
@@ -328,7 +319,7 @@ async def add_addresses(app: Context, request: Request) -> Response:
         checked.append((currency, _text(to, "address"), _optional_text(to, "destination_tag"),
                         _text(entry, "label"), _optional_text(entry, "network"),
                         _optional_text(entry, "vasp_id"),
-                        _flag(entry, "is_verified_self_hosted_wallet")))
+                        flag(entry, "is_verified_self_hosted_wallet")))
     node = app.node
     ids = []
 
@@ -364,7 +355,7 @@ async def update_address(app: Context, request: Request, entry_id: str) -> Respo
     network = _optional_text(body, "network") if "network" in body else entry.network
     if network == "*":
         network = None  # "*": every compatible network, as an entry without one
-    verified = (_flag(body, "is_verified_self_hosted_wallet")
+    verified = (flag(body, "is_verified_self_hosted_wallet")
                 if "is_verified_self_hosted_wallet" in body
                 else entry.is_verified_self_hosted_wallet)
     node = app.node
