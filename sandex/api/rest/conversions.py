@@ -7,6 +7,7 @@ is worked out here at the configured rate, so the journal carries it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sandex.api.http import ApiError, Request, Response, json_response
@@ -92,11 +93,8 @@ def _mine(app: Context, request: Request, kind: LedgerKind) -> list[Conversion]:
 
 async def get_conversion(app: Context, request: Request, conversion_id: str) -> Response:
     own_profile(request, request.param("profile_id"))
-    found = app.node.engine.conversions.get(conversion_id)
-    if (found is None or found.profile_id != request.profile_id
-            or found.kind is not LedgerKind.CONVERSION):
-        raise ApiError(Error.NOT_FOUND)
-    return json_response(conversion_json(found))
+    return json_response(conversion_json(_one(app, request, conversion_id,
+                                              LedgerKind.CONVERSION)))
 
 
 async def list_conversions(app: Context, request: Request) -> Response:
@@ -182,24 +180,36 @@ async def create_stake_wrap(app: Context, request: Request) -> Response:
     return json_response(stake_wrap_json(wrap, app))
 
 
-async def list_stake_wraps(app: Context, request: Request) -> Response:
-    wraps = _mine(app, request, LedgerKind.STAKE_WRAP)
-    source, target = request.param("from"), request.param("to")
-    wraps = [w for w in wraps if (not source or w.from_currency == source.upper())
-             and (not target or w.to_currency == target.upper())]
+def _listed(app: Context, request: Request, kind: LedgerKind, from_param: str, to_param: str,
+            shown: Callable[[Conversion, Context], dict[str, Any]]) -> Response:
+    """The profile's stake-wraps or redeems, filtered by currencies and status, paginated.
+    Every one completes at once, so a ``status`` other than ``completed`` lists none."""
+    found = _mine(app, request, kind)
+    source, target = request.param(from_param), request.param(to_param)
+    found = [c for c in found if (not source or c.from_currency == source.upper())
+             and (not target or c.to_currency == target.upper())]
     status = request.param("status")
     if status and status != "completed":
-        wraps = []
-    chunk, headers = page(wraps, by_created_at, request, parse=parse_iso, render=iso)
-    return json_response([stake_wrap_json(w, app) for w in chunk], headers=headers)
+        found = []
+    chunk, headers = page(found, by_created_at, request, parse=parse_iso, render=iso)
+    return json_response([shown(c, app) for c in chunk], headers=headers)
+
+
+def _one(app: Context, request: Request, conversion_id: str, kind: LedgerKind) -> Conversion:
+    """The profile's conversion, stake-wrap or redeem ``conversion_id``; 404 otherwise."""
+    found = app.node.engine.conversions.get(conversion_id)
+    if found is None or found.profile_id != request.profile_id or found.kind is not kind:
+        raise ApiError(Error.NOT_FOUND)
+    return found
+
+
+async def list_stake_wraps(app: Context, request: Request) -> Response:
+    return _listed(app, request, LedgerKind.STAKE_WRAP, "from", "to", stake_wrap_json)
 
 
 async def get_stake_wrap(app: Context, request: Request, stake_wrap_id: str) -> Response:
-    found = app.node.engine.conversions.get(stake_wrap_id)
-    if (found is None or found.profile_id != request.profile_id
-            or found.kind is not LedgerKind.STAKE_WRAP):
-        raise ApiError(Error.NOT_FOUND)
-    return json_response(stake_wrap_json(found, app))
+    return json_response(stake_wrap_json(_one(app, request, stake_wrap_id,
+                                               LedgerKind.STAKE_WRAP), app))
 
 
 def redeem_json(c: Conversion, app: Context) -> dict[str, Any]:
@@ -247,23 +257,12 @@ async def create_redeem(app: Context, request: Request) -> Response:
 
 
 async def list_redeems(app: Context, request: Request) -> Response:
-    redeems = _mine(app, request, LedgerKind.REDEEM)
-    source, target = request.param("from_currency"), request.param("to_currency")
-    redeems = [r for r in redeems if (not source or r.from_currency == source.upper())
-               and (not target or r.to_currency == target.upper())]
-    status = request.param("status")
-    if status and status != "completed":
-        redeems = []
-    chunk, headers = page(redeems, by_created_at, request, parse=parse_iso, render=iso)
-    return json_response([redeem_json(r, app) for r in chunk], headers=headers)
+    return _listed(app, request, LedgerKind.REDEEM, "from_currency", "to_currency",
+                   redeem_json)
 
 
 async def get_redeem(app: Context, request: Request, redeem_id: str) -> Response:
-    found = app.node.engine.conversions.get(redeem_id)
-    if (found is None or found.profile_id != request.profile_id
-            or found.kind is not LedgerKind.REDEEM):
-        raise ApiError(Error.NOT_FOUND)
-    return json_response(redeem_json(found, app))
+    return json_response(redeem_json(_one(app, request, redeem_id, LedgerKind.REDEEM), app))
 
 
 ROUTES = [
