@@ -6,7 +6,11 @@ two products), then replays it at ``speed = "max"`` four ways, side by side in o
 * read: the reader alone (``sandex.replay.sources``), gzip included;
 * map: reader + mapping onto the venue's products (``sandex.replay.mapping``);
 * engine: a venue in memory (no journal): reader, mapping, the core, views and listeners;
-* journal: the same venue on a data dir: every batch journaled and fsynced before the next.
+* journal: the same venue on a data dir: every batch journaled and fsynced before the next;
+* engine / journal, reader process: the same two with the reader and the mapping in a reader
+  process of their own (``sandex.replay.stream.ProcessStream``, what a venue does for a
+  recording of 8 MiB or more), so they run on the other core; "venue CPU" is the replaying
+  process's own CPU time per event, without the reader's.
 
 The engine's own cost per event is ``engine - map``, the journal's ``journal - engine``.
 ``--rss`` replays a file of ``--mb`` megabytes instead (written once, slow to make) and
@@ -37,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sandex.replay.stream as stream_module  # noqa: E402
 from sandex.replay import replay_of  # noqa: E402
 from sandex.replay.mapping import Mapper  # noqa: E402
 from sandex.replay.sources import open_source  # noqa: E402
@@ -124,23 +129,32 @@ def mapped(path: Path) -> tuple[int, float]:
     return count, elapsed
 
 
-def replayed(path: Path, data_dir: Path | None) -> tuple[int, float, int]:
+def replayed(path: Path, data_dir: Path | None, process: bool | None = None
+             ) -> tuple[int, float, int, float]:
+    """Replay ``path`` at full speed: events, seconds, journal position, CPU seconds of this
+    process; ``process``: read in a reader process (True), here (False), by size (None)."""
+    saved = stream_module.PROCESS_MIN_BYTES
+    if process is not None:
+        stream_module.PROCESS_MIN_BYTES = 0 if process else 1 << 62
     venue = build(SCENARIO, demo=False, data_dir=data_dir)
     node = venue.node
 
-    async def main() -> tuple[int, float]:
+    async def main() -> tuple[int, float, float]:
         controller = replay_of(node)
         await controller.load({"source": str(path), "format": "coinbase-full", "speed": "max"})
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         controller.start()
         status = await controller.wait(3600)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         await node.close()
         assert status["state"] == "finished", status
-        return int(status["events"]), elapsed
+        return int(status["events"]), elapsed, cpu
 
-    count, elapsed = asyncio.run(main())
-    return count, elapsed, node.position
+    try:
+        count, elapsed, cpu = asyncio.run(main())
+    finally:
+        stream_module.PROCESS_MIN_BYTES = saved
+    return count, elapsed, node.position, cpu
 
 
 def main() -> None:
@@ -152,7 +166,7 @@ def main() -> None:
     parser.add_argument("--rss-of", type=Path, help=argparse.SUPPRESS)  # the replaying child
     args = parser.parse_args()
     if args.rss_of is not None:  # replay in a process of its own: its peak RSS is the replay's
-        count, elapsed, batches = replayed(args.rss_of, args.rss_of.parent / "data")
+        count, elapsed, batches, _ = replayed(args.rss_of, args.rss_of.parent / "data")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"replayed {count:,} events in {elapsed:.1f} s ({count / elapsed:,.0f}/s), "
               f"journal at position {batches:,}; peak RSS {peak:.0f} MB")
@@ -170,23 +184,33 @@ def main() -> None:
             subprocess.run([sys.executable, __file__, "--rss-of", str(path)], check=True)
             return
         write(path, args.events)
-        figures: dict[str, list[float]] = {"read": [], "map": [], "engine": [], "journal": []}
+        names = ("read", "map", "engine", "journal", "engine, reader process",
+                 "journal, reader process")
+        figures: dict[str, list[float]] = {name: [] for name in names}
+        venue_cpu: dict[str, list[float]] = {name: [] for name in names[2:]}
         count = 0
         for round_ in range(args.rounds):
             count, elapsed = read(path)
             figures["read"].append(elapsed / count)
             count, elapsed = mapped(path)
             figures["map"].append(elapsed / count)
-            count, elapsed, _ = replayed(path, None)
-            figures["engine"].append(elapsed / count)
-            count, elapsed, _ = replayed(path, Path(tmp) / f"data{round_}")
-            figures["journal"].append(elapsed / count)
+            for name, data, process in (
+                    ("engine", None, False), ("journal", f"data{round_}", False),
+                    ("engine, reader process", None, True),
+                    ("journal, reader process", f"data{round_}p", True)):
+                count, elapsed, _, cpu = replayed(
+                    path, None if data is None else Path(tmp) / data, process)
+                figures[name].append(elapsed / count)
+                venue_cpu[name].append(cpu / count)
         best = {name: min(values) * 1e6 for name, values in figures.items()}
-        print(f"{count:,} source events (coinbase-full, gzip), best of {args.rounds}:")
+        print(f"{count:,} source events (coinbase-full, gzip, {path.stat().st_size / 2**20:.1f}"
+              f" MiB), best of {args.rounds}:")
         for name, micros in best.items():
             spread = statistics.median(figures[name]) * 1e6
-            print(f"  {name:8} {1e6 / micros:>10,.0f} events/s  {micros:6.2f} µs/event "
-                  f"(median {spread:.2f})")
+            cpu = (f", venue CPU {min(venue_cpu[name]) * 1e6:.2f} µs/event"
+                   if name in venue_cpu else "")
+            print(f"  {name:24} {1e6 / micros:>9,.0f} events/s  {micros:6.2f} µs/event "
+                  f"(median {spread:.2f}){cpu}")
         print(f"  per event: reader {best['read']:.2f} µs, mapping "
               f"{best['map'] - best['read']:.2f} µs, engine {best['engine'] - best['map']:.2f}"
               f" µs, journal {best['journal'] - best['engine']:.2f} µs")

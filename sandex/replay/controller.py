@@ -42,10 +42,10 @@ from sandex.core import (
 from sandex.node import Node
 from sandex.node.commands import Restored
 from sandex.node.scheduler import Firing, Results
-from sandex.replay.events import SourceEvent
-from sandex.replay.mapping import Mapper, MappingError, Scale
+from sandex.replay.mapping import Scale
 from sandex.replay.products import read_products
 from sandex.replay.sources import FORMATS, Source, SourceError, open_source, sha256_of
+from sandex.replay.stream import Mapped, MappedStream, ProcessStream, StreamError, open_stream
 from sandex.timefmt import iso, parse_iso
 from sandex.units import PRICE_DECIMALS
 
@@ -62,14 +62,22 @@ class ReplayError(ValueError):
     """Bad arguments, a refused control, or a file that cannot be replayed; one line."""
 
 
+@dataclass(frozen=True)
+class _Opening:
+    """A recording checked by ``load``, opened once its commands are applied."""
+
+    paths: tuple[Path, ...]
+    format: str
+    symbols: dict[str, Scale] | None
+    speed: str
+
+
 @dataclass
 class _Loaded:
     """The recording being replayed and how (what it is: the venue's ``ReplayState``)."""
 
-    mapper: Mapper
     speed: str
-    source: Source | None = None
-    peeked: SourceEvent | None = None
+    stream: MappedStream | None = None  # its events, mapped
     done: bool = False  # the source has no event left
     error: str | None = None  # why it stopped, naming file and line
     anchor: tuple[int, int] | None = None  # (venue time, source time) while running on clock
@@ -87,6 +95,7 @@ class ReplayController:
         self.loaded: _Loaded | None = None
         self.state = "idle"  # idle | paused | running | finished | failed
         self._task: asyncio.Task[None] | None = None
+        self._flight: deque[asyncio.Task[None]] = deque()  # batches of ``_run_max``
         self._timer_on = False
         node.listeners.append(self._on_events)
 
@@ -96,20 +105,20 @@ class ReplayController:
         ``format``, ``products`` ({source symbol: venue product}), optional ``price_scale``,
         ``size_scale``, ``speed`` (clock | max), ``cancel_from`` (back | front), ``start``
         (run at once), ``create_products_from`` (a recorded GET /products reply)."""
-        loaded, commands = self._prepare(args)
+        opening, commands = self._prepare(args)
         for command in commands:
-            self._check(await self._node.execute(command), loaded)
-        return self._loaded(loaded, bool(args.get("start")))
+            self._check(await self._node.execute(command))
+        return self._loaded(opening, bool(args.get("start")))
 
     def load_recorded(self, args: dict[str, Any]) -> None:
         """``load`` on a node that is not serving yet (the scenario's ``[replay]``), each
         command journaled at once (``Node.record``); ``start`` waits for ``start()``."""
-        loaded, commands = self._prepare(args)
+        opening, commands = self._prepare(args)
         for command in commands:
-            self._check(self._node.record(command), loaded)
-        self._loaded(loaded, False)
+            self._check(self._node.record(command))
+        self._loaded(opening, False)
 
-    def _prepare(self, args: dict[str, Any]) -> tuple[_Loaded, Iterator[Command]]:
+    def _prepare(self, args: dict[str, Any]) -> tuple[_Opening, Iterator[Command]]:
         node = self._node
         if node.engine.replay is not None and node.engine.replay.active:
             raise ReplayError("a replay is loaded: unload it first (sandex replay unload)")
@@ -146,17 +155,14 @@ class ReplayController:
             digests = ",".join(sha256_of(p) for p in paths)
         except OSError as exc:  # unreadable (permissions, gone meanwhile)
             raise ReplayError(f"{exc.filename}: {exc.strerror or exc}") from None
-        source = self._open(paths, fmt)
-        try:  # a file that is not a recording of this format is refused here, not replayed
-            first = next(source, None)
-        except SourceError as exc:
-            source.close()
-            raise ReplayError(str(exc)) from None
+        with self._open(paths, fmt) as source:
+            try:  # a file that is not a recording of this format is refused here
+                first = next(source, None)
+            except SourceError as exc:
+                raise ReplayError(str(exc)) from None
         if first is None:
-            source.close()
             raise ReplayError(f"{', '.join(str(p) for p in paths)}: no event to replay in it")
-        loaded = _Loaded(Mapper(node.engine.products, symbols or None), speed, source,
-                         peeked=first)
+        opening = _Opening(paths, fmt, symbols or None, speed)
         mapping = tuple((symbol, s.product, str(s.price_scale), str(s.size_scale))
                         for symbol, s in sorted(symbols.items()))
 
@@ -170,16 +176,21 @@ class ReplayController:
                               seed=f"{node.ids.seed}:{node.position}:{digests[:16]}",
                               cancel_from=cancel_from, mapping=mapping, speed=speed)
 
-        return loaded, commands()
+        return opening, commands()
 
-    def _check(self, events: list[Event], loaded: _Loaded) -> None:
+    def _check(self, events: list[Event]) -> None:
         if events and type(events[0]) is Rejected:
-            if loaded.source is not None:
-                loaded.source.close()
             raise ReplayError(events[0].message)
 
-    def _loaded(self, loaded: _Loaded, start: bool) -> dict[str, Any]:
-        self.loaded, self.state = loaded, "paused"
+    def _loaded(self, opening: _Opening, start: bool) -> dict[str, Any]:
+        """Open the loaded recording's stream (its products exist now) and pause there."""
+        try:
+            stream = open_stream(opening.paths, opening.format, self._node.engine.products,
+                                 opening.symbols)
+        except (OSError, StreamError) as exc:  # gone or changed since it was checked
+            self.loaded, self.state = _Loaded(opening.speed, done=True, error=str(exc)), "failed"
+            raise ReplayError(str(exc)) from None
+        self.loaded, self.state = _Loaded(opening.speed, stream), "paused"
         if start:
             self.start()
         return self.status()
@@ -288,16 +299,16 @@ class ReplayController:
         })
         if loaded is not None:
             out["speed"] = loaded.speed
-            source = loaded.source
-            if source is not None:
-                out["bytes_read"], out["bytes_total"] = source.bytes_read, source.bytes_total
+            stream = loaded.stream
+            if stream is not None:
+                out["bytes_read"], out["bytes_total"] = stream.bytes_read, stream.bytes_total
             elapsed = time.perf_counter() - loaded.started if loaded.started else 0.0
             if self.state == "running" and elapsed > 0:
                 rate = loaded.since_start / elapsed
                 out["rate"] = round(rate)
-                if source is not None and source.bytes_read and rate:
-                    left = source.bytes_total - source.bytes_read
-                    out["eta_s"] = round(elapsed * left / max(source.bytes_read, 1), 1)
+                if stream is not None and stream.bytes_read and rate:
+                    left = stream.bytes_total - stream.bytes_read
+                    out["eta_s"] = round(elapsed * left / max(stream.bytes_read, 1), 1)
             if loaded.error is not None:
                 out["error"] = loaded.error
         return out
@@ -319,11 +330,10 @@ class ReplayController:
         self.state = "paused"
         try:
             self.loaded = self._reopen(replay)
-        except (OSError, ReplayError, SourceError, MappingError) as exc:
+        except (OSError, ReplayError, StreamError) as exc:
             self.state = "failed"
             log.warning("replay of %s cannot go on: %s", replay.source, exc)
-            self.loaded = _Loaded(Mapper(self._node.engine.products, None), "clock",
-                                  done=True, error=str(exc))
+            self.loaded = _Loaded("clock", done=True, error=str(exc))
 
     def _reopen(self, replay: Any) -> _Loaded:
         paths = tuple(Path(p) for p in replay.source.split("\n"))
@@ -333,15 +343,9 @@ class ReplayController:
                               f"(sha256 differs)")
         symbols = {symbol: Scale(product, Decimal(price), Decimal(size))
                    for symbol, product, price, size in replay.mapping}
-        mapper = Mapper(self._node.engine.products, symbols or None)
-        loaded = _Loaded(mapper, replay.speed, self._open(paths, replay.format))
-        assert loaded.source is not None
-        for _ in range(replay.events):  # through the mapper: its level sums come back too
-            event = next(loaded.source, None)
-            if event is None:
-                break
-            mapper.actions(event)
-        return loaded
+        # the applied events are read and mapped again: the mapper's level sums come back
+        return _Loaded(replay.speed, open_stream(paths, replay.format, self._node.engine.products,
+                                                 symbols or None, skip=replay.events))
 
     # -- the scheduler's timer (speed clock) ------------------------------------------------
     def due(self, now: int) -> int | None:
@@ -349,12 +353,12 @@ class ReplayController:
         if self.state != "running" or loaded is None or loaded.speed != "clock":
             return None
         event = self._peek()
-        if event is None or event.time == 0:
+        if event is None or event[3] == 0:
             return 0  # the end (fire once more, to finish) or an untimed event: due at once
             # (0, not ``now``: a due time must not move while the scheduler looks at it)
         if loaded.anchor is None:
-            loaded.anchor = (now, event.time)
-        return loaded.anchor[0] + max(0, event.time - loaded.anchor[1])
+            loaded.anchor = (now, event[3])
+        return loaded.anchor[0] + max(0, event[3] - loaded.anchor[1])
 
     def fire(self, at: int) -> Firing:
         loaded = self.loaded
@@ -378,19 +382,21 @@ class ReplayController:
     async def _run_max(self) -> None:
         """Batches back to back: each applied at once, the next one read and applied while
         the journal writes the ones before (at most ``IN_FLIGHT`` unwritten)."""
-        flight: deque[asyncio.Task[list[Event]]] = deque()
+        flight = self._flight
         loop = asyncio.get_running_loop()
         try:
             while self.state == "running":
-                batch = self._batch(BATCH_EVENTS, None)
-                if batch is None:
-                    for task in flight:
-                        await task
+                stream = self.loaded.stream if self.loaded is not None else None
+                while isinstance(stream, ProcessStream) and not stream.ready():
+                    await asyncio.sleep(0.001)  # the reader process is behind: not a block
+                if self._peek() is None:
+                    while flight:
+                        await flight.popleft()
                     if (self.loaded is not None and self.loaded.done
                             and self.state == "running"):  # not after a bad line: failed
                         await self._finish()
                     return
-                flight.append(loop.create_task(self._node.execute(batch)))
+                flight.append(loop.create_task(self._apply_next()))
                 await asyncio.sleep(0)  # the task applies its batch now, in order
                 while len(flight) >= IN_FLIGHT or (flight and flight[0].done()):
                     await flight.popleft()
@@ -400,50 +406,54 @@ class ReplayController:
             log.exception("replay stopped")
             self.state = "failed"
 
+    async def _apply_next(self) -> None:
+        """Read, stamp and apply the next batch when this task first runs (never a batch
+        stamped earlier than a command applied in between, a ``step`` after a pause), then
+        wait until it is durable."""
+        batch = self._batch(BATCH_EVENTS, None) if self.state == "running" else None
+        if batch is not None:
+            await self._node.execute(batch)
+
     def _batch(self, limit: int, until: int | None,
                stamp: Any = None) -> ReplayBatch | None:
         """The next batch of at most ``limit`` events (those at or before source time
         ``until``), or ``None`` if none is due or the source failed or ended."""
         loaded = self.loaded
-        if loaded is None or loaded.source is None:
+        if loaded is None or loaded.stream is None:
             return None
+        pop = loaded.stream.pop
         actions: list[ReplayAction] = []
         count = trades = 0
-        last: SourceEvent | None = None
+        last: Mapped | None = None
         while count < limit:
             event = self._peek()
-            if event is None or (until is not None and event.time > until):
+            if event is None or (until is not None and event[3] > until):
                 break
-            try:
-                mapped, trade = loaded.mapper.actions(event)
-            except MappingError as exc:
-                self._fail(f"{loaded.source.path}:{event.line}: {exc}")
-                break
-            loaded.peeked = None
-            actions.extend(mapped)
-            trades += trade
+            pop()
+            actions.extend(event[0])
+            trades += event[1]
             count += 1
             last = event
         if count == 0 or last is None:
             return None
         loaded.since_start += count
         return ReplayBatch(time=stamp() if stamp is not None else self._node.stamp(),
-                           actions=tuple(actions), events=count, line=last.line,
-                           source_time=last.time, recorded_trades=trades)
+                           actions=tuple(actions), events=count, line=last[2],
+                           source_time=last[3], recorded_trades=trades)
 
-    def _peek(self) -> SourceEvent | None:
+    def _peek(self) -> Mapped | None:
+        """The next event, mapped; ``None`` at the end, or when it failed (file and line)."""
         loaded = self.loaded
-        if loaded is None or loaded.source is None or loaded.done or self.state == "failed":
+        if loaded is None or loaded.stream is None or loaded.done or self.state == "failed":
             return None
-        if loaded.peeked is None:
-            try:
-                loaded.peeked = next(loaded.source, None)
-            except SourceError as exc:
-                self._fail(str(exc))
-                return None
-            if loaded.peeked is None:
-                loaded.done = True
-        return loaded.peeked
+        try:
+            event = loaded.stream.peek()
+        except StreamError as exc:
+            self._fail(str(exc))
+            return None
+        if event is None:
+            loaded.done = True
+        return event
 
     def _fail(self, message: str) -> None:
         assert self.loaded is not None
@@ -466,15 +476,18 @@ class ReplayController:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        for task in self._flight:  # one not started yet never applies; the others have
+            task.cancel()  # (only their wait for the journal ends)
+        self._flight.clear()
         if self._timer_on:
             with contextlib.suppress(ValueError):
                 self._node.scheduler.remove(self)
             self._timer_on = False
 
     def _close(self) -> None:
-        if self.loaded is not None and self.loaded.source is not None:
-            self.loaded.source.close()
-            self.loaded.source = None
+        if self.loaded is not None and self.loaded.stream is not None:
+            self.loaded.stream.close()
+            self.loaded.stream = None
 
     def _need(self) -> _Loaded:
         if self.loaded is None:
