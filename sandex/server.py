@@ -240,7 +240,7 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
             elif is_ui(path):
                 handle = ui
             else:
-                handle = rest.handle
+                handle = rest.handler()  # respond answers its exceptions
             await respond(scope, receive, send, handle, access, meter)
         elif kind == "websocket":
             await feed(scope, receive, send)
