@@ -205,10 +205,14 @@ def main() -> None:
             if name == "sandex":
                 from kit import SCENARIO
 
-                from sandex.server import build
-                venue = build(SCENARIO, rate_limits=False, demo=False,
-                              data_dir=None if args.ephemeral else Path(data_dir.name) / "d")
+                from sandex import server
+                venue = server.build(SCENARIO, rate_limits=False, demo=False,
+                                     data_dir=None if args.ephemeral
+                                     else Path(data_dir.name) / "d")
                 app = venue.app
+                settle = getattr(server, "settle_heap", None)  # what serve does first
+                if settle is not None:
+                    settle()
             else:
                 from ceiling import app_for
                 from kit import SCENARIO
