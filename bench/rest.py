@@ -2,7 +2,8 @@
 
     cd /work/main && .venv/bin/python bench/rest.py [--seconds S] [--connections N]
         [--rate R --paced-connections M] [--mode saturation|paced|both] [--url URL]
-        [--scenario FILE] [--depth D] [--src DIR] [--nice N] [--stub] [--json]
+        [--scenario FILE] [--depth D] [--src DIR] [--nice N] [--stub | --ceiling]
+        [--side-by-side PAIRS] [--json]
 
 Starts ``sandex serve --no-rate-limit`` with its journal on (a temporary ``--data-dir``, so
 every answer waits for its fsync; ``--ephemeral`` for the in-memory server) on a free port
@@ -26,7 +27,11 @@ Every request is signed for real (§2.3): HMAC-SHA256 over timestamp + method + 
 exact body bytes, timestamp refreshed every second. Any non-200 answer is an error. The load
 generator (``bench/loadgen.py``) is raw asyncio protocols (uvloop when available), one request
 in flight per connection; ``--stub`` points it at a canned-response server instead, which
-gives its own ceiling. This file holds the modes, the command line and the report.
+gives its own ceiling. ``--ceiling`` points it at the no-engine ceiling of the server
+(``bench/ceiling.py``: a bare signed-order ASGI handler on sandex's server stack), and
+``--side-by-side PAIRS`` runs saturation on the ceiling and on sandex in turn, each on a
+fresh server, and prints sandex's share of the ceiling's requests/s and CPU per request. This
+file holds the modes, the command line and the report.
 
 CPU use over the window (from /proc) shows which side was the bottleneck: server and client
 as % of one core and in CPU microseconds per request, and the rest of the machine. Server
