@@ -2,7 +2,8 @@
 
     cd /work/main && .venv/bin/python bench/rest.py [--seconds S] [--connections N]
         [--rate R --paced-connections M] [--mode saturation|paced|both] [--url URL]
-        [--scenario FILE] [--depth D] [--src DIR] [--nice N] [--stub] [--json]
+        [--scenario FILE] [--depth D] [--src DIR] [--nice N] [--stub | --ceiling]
+        [--side-by-side PAIRS] [--json]
 
 Starts ``sandex serve --no-rate-limit`` with its journal on (a temporary ``--data-dir``, so
 every answer waits for its fsync; ``--ephemeral`` for the in-memory server) on a free port
@@ -26,7 +27,11 @@ Every request is signed for real (§2.3): HMAC-SHA256 over timestamp + method + 
 exact body bytes, timestamp refreshed every second. Any non-200 answer is an error. The load
 generator (``bench/loadgen.py``) is raw asyncio protocols (uvloop when available), one request
 in flight per connection; ``--stub`` points it at a canned-response server instead, which
-gives its own ceiling. This file holds the modes, the command line and the report.
+gives its own ceiling. ``--ceiling`` points it at the no-engine ceiling of the server
+(``bench/ceiling.py``: a bare signed-order ASGI handler on sandex's server stack), and
+``--side-by-side PAIRS`` runs saturation on the ceiling and on sandex in turn, each on a
+fresh server, and prints sandex's share of the ceiling's requests/s and CPU per request. This
+file holds the modes, the command line and the report.
 
 CPU use over the window (from /proc) shows which side was the bottleneck: server and client
 as % of one core and in CPU microseconds per request, and the rest of the machine. Server
@@ -124,6 +129,13 @@ def main() -> None:
                         help="run the sandex package found in this directory (a patched copy)")
     parser.add_argument("--stub", action="store_true",
                         help="canned-answer server instead of sandex: the generator's ceiling")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="the no-engine ceiling instead of sandex: a bare signed-order ASGI "
+                             "handler on the same server stack (bench/ceiling.py)")
+    parser.add_argument("--side-by-side", type=int, metavar="PAIRS",
+                        help="saturation only: PAIRS runs of the ceiling and of sandex, "
+                             "alternating, each on a fresh server; then sandex's share of "
+                             "the ceiling")
     parser.add_argument("--nice", type=int,
                         help="niceness for the server and this process (negative: ahead of "
                              "other load on a shared machine; needs root)")
@@ -142,6 +154,35 @@ def main() -> None:
     if args.stub_server:
         serve_stub(args.stub_server)
         return
+    if args.side_by_side:
+        side_by_side(args)
+        return
+    kind = "stub" if args.stub else "ceiling" if args.ceiling else "sandex"
+    run_server(args, kind)
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """``args.side_by_side`` alternating saturation runs of the ceiling and of sandex."""
+    args.mode = "saturation"
+    runs: dict[str, list[dict[str, Any]]] = {"ceiling": [], "sandex": []}
+    for _ in range(args.side_by_side):
+        for kind in runs:
+            runs[kind] += run_server(args, kind)
+    out = sys.stderr if args.json else sys.stdout
+    rate = {k: sorted(r["req_per_s"] for r in v) for k, v in runs.items()}
+    cpu = {k: sorted(r["cpu_us_per_req"]["server"] or 0.0 for r in v) for k, v in runs.items()}
+    median = {k: v[len(v) // 2] for k, v in rate.items()}
+    cpu_median = {k: v[len(v) // 2] for k, v in cpu.items()}
+    print(f"side by side, {args.side_by_side} pairs of {args.seconds} s, "
+          f"{args.connections} conns: req/s ceiling {rate['ceiling']}, sandex {rate['sandex']}; "
+          f"server CPU us/req ceiling {cpu['ceiling']}, sandex {cpu['sandex']}", file=out)
+    print(f"  sandex / ceiling: req/s {median['sandex'] / median['ceiling']:.2f} (medians), "
+          f"CPU per request {cpu_median['ceiling'] / cpu_median['sandex']:.2f} "
+          "(ceiling's us / sandex's us, medians)", file=out)
+
+
+def run_server(args: argparse.Namespace, kind: str) -> list[dict[str, Any]]:
+    """Start a server of ``kind`` (sandex, stub, ceiling) unless ``--url``; measure it."""
     process = None
     server_pid = args.server_pid
     if args.url:
@@ -156,18 +197,23 @@ def main() -> None:
     data_dir = tempfile.TemporaryDirectory(prefix="sandex-bench-", dir=args.data_parent)
     log = Path(f"/tmp/sandex-bench-rest-{port}.log")  # the server's stderr, kept on errors
     if not args.url:
-        command = ([sys.executable, str(Path(__file__).resolve()), "--stub-server", str(port)]
-                   if args.stub else
-                   [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port),
-                    "--scenario", str(args.scenario.resolve()), "--no-rate-limit",
-                    "--log-level", args.log_level,
-                    *(["--ephemeral"] if args.ephemeral else ["--data-dir", data_dir.name])])
+        here = Path(__file__).resolve()
+        command = (
+            [sys.executable, str(here), "--stub-server", str(port)] if kind == "stub" else
+            [sys.executable, str(here.parent / "ceiling.py"), str(port),
+             "--scenario", str(args.scenario.resolve())] if kind == "ceiling" else
+            [sys.executable, "-m", "sandex.cli", "serve", "--port", str(port),
+             "--scenario", str(args.scenario.resolve()), "--no-rate-limit",
+             "--log-level", args.log_level,
+             *(["--ephemeral"] if args.ephemeral else ["--data-dir", data_dir.name])])
         pinned = shutil.which("taskset") is not None
         if pinned:
             command = ["taskset", "-c", args.server_cpu, *command]
         process = start_server(command, port, log, args.src)
         server_pid = process.pid  # taskset execs the server: same pid
-        what = ("STUB canned-answer server" if args.stub else
+        what = ("STUB canned-answer server" if kind == "stub" else
+                "CEILING: bare signed-order ASGI handler, same server stack (bench/ceiling.py)"
+                if kind == "ceiling" else
                 f"sandex serve --no-rate-limit --log-level {args.log_level} "
                 + ("--ephemeral (no journal)" if args.ephemeral
                                                    else f"--data-dir {data_dir.name} (journal on,"
@@ -190,6 +236,7 @@ def main() -> None:
             else:
                 print(f"server log: {log}", file=sys.stderr)
         data_dir.cleanup()
+    return results
 
 
 def measure(args: argparse.Namespace, host: str, port: int, traders: list[Trader],

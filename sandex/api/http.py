@@ -197,28 +197,37 @@ async def answer(handle: Handle, request: Request) -> Response:
     """``handle(request)``, with an ``ApiError`` as its error and any other exception as 500."""
     try:
         return await handle(request)
-    except ApiError as exc:
+    except Exception as exc:
+        return failed(request, exc)
+
+
+def failed(request: Request, exc: Exception) -> Response:
+    """The answer to a handler that raised ``exc``: its ``ApiError``'s, else 500 (logged)."""
+    if isinstance(exc, ApiError):
         request.error = exc.error.name
         return message_response(exc.message, exc.status)
-    except NodeStopped:  # the node logged why, once; the server is on its way out
+    if isinstance(exc, NodeStopped):  # the node logged why, once; the server is on its way out
         log.warning("refused %s %s: the node has stopped", request.method, request.target)
-        return error_response(Error.INTERNAL_ERROR)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.target)
-        return error_response(Error.INTERNAL_ERROR)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.target, exc_info=exc)
+    return error_response(Error.INTERNAL_ERROR)
 
 
 async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
                   access: AccessLog | None, meter: Any = None) -> None:
-    """Serve one ASGI ``http`` request with ``handle``; ``access`` logs it if enabled,
-    ``meter`` (a ``sandex.api.metrics.RequestMeter``) counts it."""
+    """Serve one ASGI ``http`` request with ``handle`` (as ``answer`` does: an exception
+    becomes its error answer); ``access`` logs it if enabled, ``meter`` (a
+    ``sandex.api.metrics.RequestMeter``) counts it."""
     started = time.perf_counter()
     try:
         request = await read_request(scope, receive)
     except Disconnected:  # nothing to answer, nothing done
         return
     request.receive = receive
-    response = await answer(handle, request)
+    try:  # ``answer`` written out: one coroutine less between the server and the node
+        response = await handle(request)
+    except Exception as exc:
+        response = failed(request, exc)
     headers = _COMMON_HEADERS
     if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
         if isinstance(response, Abort):
@@ -236,10 +245,12 @@ async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
             headers = [(b"content-type", response.content_type)]
         elif isinstance(response, TextResponse):
             headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
-    headers = headers + (response.headers or [])
+    body = response.body
+    length = (b"content-length", b"%d" % len(body))
     await send({"type": "http.response.start", "status": response.status,
-                "headers": [*headers, (b"content-length", str(len(response.body)).encode())]})
-    await send({"type": "http.response.body", "body": response.body})
+                "headers": [*headers, *response.headers, length] if response.headers
+                else [*headers, length]})
+    await send({"type": "http.response.body", "body": body})
     if meter is not None:  # RequestMeter.observe written out: the call would cost as much
         seconds = time.perf_counter() - started
         figures = meter.get((request.method, request.route)) or \
@@ -300,12 +311,17 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         body = b"".join(parts)
     if message.get("type") == "http.disconnect":
         raise Disconnected
-    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    path: str = scope["path"]
+    raw_path: bytes = scope.get("raw_path") or path.encode()
     query: bytes = scope.get("query_string", b"")
-    target = raw_path + b"?" + query if query else raw_path
-    headers = {name.decode("latin-1").lower(): value.decode("utf-8", "surrogateescape")
+    if query:
+        target = (raw_path + b"?" + query).decode("utf-8", "surrogateescape")
+        query_string = query.decode("utf-8", "surrogateescape")
+    else:
+        target, query_string = raw_path.decode("utf-8", "surrogateescape"), ""
+    # ASGI servers lower-case header names (uvicorn does, and so does sandex's guard)
+    headers = {name.decode("latin-1"): value.decode("utf-8", "surrogateescape")
                for name, value in scope["headers"]}
     client = scope.get("client")
-    return Request(scope["method"], scope["path"], target.decode("utf-8", "surrogateescape"),
-                   query.decode("utf-8", "surrogateescape"), headers, body,
+    return Request(scope["method"], path, target, query_string, headers, body,
                    client[0] if client else "")

@@ -73,11 +73,14 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     return command, echo
 
 
+_ORDER_TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
+
+
 def _order_type(value: object) -> OrderType:
     if value is None:
         return OrderType.LIMIT
-    if isinstance(value, str) and value.lower() in ("limit", "market"):
-        return OrderType(value.lower())
+    if isinstance(value, str) and (found := _ORDER_TYPES.get(value.lower())) is not None:
+        return found
     raise ApiError(Error.INVALID_ORDER_TYPE, value)
 
 

@@ -99,6 +99,9 @@ class UiFiles:
         return FileResponse(body, asset.content_type, 200, headers)  # HEAD: uvicorn drops it
 
 
+_UNDER = PREFIX + "/"
+
+
 def is_ui(path: str) -> bool:
     """Whether ``path`` is the page's (``/ui`` or under ``/ui/``)."""
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return path.startswith(PREFIX) and (path == PREFIX or path.startswith(_UNDER))

@@ -14,7 +14,15 @@ from typing import Any
 
 from sandex.admin.races import races_of
 from sandex.api.clocks import SignatureClock
-from sandex.api.http import Request, Response, answer, encode, error_response, message_response
+from sandex.api.http import (
+    Handle,
+    Request,
+    Response,
+    answer,
+    encode,
+    error_response,
+    message_response,
+)
 from sandex.api.rest import explain, openapi, races
 from sandex.api.rest.account_config import AccountConfig
 from sandex.api.rest.faults import RestFaults
@@ -74,6 +82,14 @@ class RestApp:
     def openapi(self) -> bytes:
         """The OpenAPI document of the routes, encoded once (``GET /openapi.json``)."""
         return encode(openapi.document(self.router.routes, self.admin_paths))
+
+    def handler(self) -> Handle:
+        """What serves the next request for a caller that answers exceptions itself as
+        ``answer`` does (the ASGI framing, ``respond``): ``handle``, or outside test mode and
+        with no fault rule the dispatch itself, with no wrapper on the way to the node."""
+        if self.traces is None and not self._fault_rules:
+            return self._dispatch
+        return self.handle
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``, errors included (never raises); a fault rule may
@@ -139,34 +155,35 @@ class RestApp:
         if route is None:
             return error_response(Error.NOT_FOUND)
         request.route = route.pattern
-        if route.method == "GET" and self.node.in_flight:
-            await self.node.synced()  # reads show nothing that is not yet durable
-        now = self.node.now() / 1_000_000
+        node = self.node
+        if route.method == "GET" and node.in_flight:
+            await node.synced()  # reads show nothing that is not yet durable
+        limiter = self.rate_limiter
+        limits = limiter.limits.enabled  # off: no bucket to check, no time to read
+        now = node.now() / 1_000_000 if limits else 0.0
         if route.permission is None:
-            limited = self.rate_limiter.check_public(request.client, now)
-            if limited is not None:
+            if limits and (limited := limiter.check_public(request.client, now)) is not None:
                 request.error = limited.name
                 return error_response(limited)
             return await route.handler(self, request, **params)
-        blocked = self.rate_limiter.check_auth(request.client, now)
-        if blocked is not None:  # too many failed authentications: not even checked
-            request.error = blocked.name
+        if limits and (blocked := limiter.check_auth(request.client, now)) is not None:
+            request.error = blocked.name  # too many failed authentications: not even checked
             return error_response(blocked)
         result = authenticate(request.headers, request.method, request.target, request.body,
-                              self.node.keys, self.signature_clock())
+                              node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):
-            self.rate_limiter.auth_failed(request.client, now)
+            if limits:
+                limiter.auth_failed(request.client, now)
             request.error = result.error.name
             return message_response(result.message, result.status)
         request.api_key = result
-        profile = self.node.engine.profiles.get(result.profile_id)
+        profile = node.engine.profiles.get(result.profile_id)
         denied = authorize(result, route.permission, profile is None or profile.active)
         if denied is not None:
             request.error = denied.name
             return error_response(denied)
-        limited = self.rate_limiter.check_private(result.profile_id, now,
-                                                  fills=route.fills_bucket)
-        if limited is not None:
+        if limits and (limited := limiter.check_private(
+                result.profile_id, now, fills=route.fills_bucket)) is not None:
             request.error = limited.name
             return error_response(limited)
         if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):

@@ -49,28 +49,34 @@ class Route:
 
 
 class Router:
+    """Static routes by (method, path); routes with parameters by (method, first segment),
+    tried in table order (every pattern's first segment is literal)."""
+
     def __init__(self, routes: Sequence[Route]) -> None:
         self._static: dict[tuple[str, str], Route] = {}
-        self._dynamic: list[tuple[str, re.Pattern[str], Route]] = []
+        self._dynamic: dict[tuple[str, str], list[tuple[re.Pattern[str], Route]]] = {}
         for route in routes:
             if "{" in route.pattern:
+                first = route.pattern[1:].partition("/")[0]
+                if "{" in first:
+                    raise ValueError(f"{route.pattern}: the first segment must be literal")
                 regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.pattern)
-                self._dynamic.append((route.method, re.compile(f"^{regex}$"), route))
+                self._dynamic.setdefault((route.method, first), []).append(
+                    (re.compile(f"^{regex}$"), route))
             else:
                 self._static[(route.method, route.pattern)] = route
         self.routes = routes
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
-        if len(path) > 1 and path.endswith("/"):
+        if len(path) > 1 and path[-1] == "/":
             path = path[:-1]
         route = self._static.get((method, path))
         if route is not None:
             return route, {}
-        for route_method, regex, route in self._dynamic:
-            if route_method == method:
-                found = regex.match(path)
-                if found:
-                    return route, found.groupdict()
+        for regex, route in self._dynamic.get((method, path[1:].partition("/")[0]), ()):
+            found = regex.match(path)
+            if found:
+                return route, found.groupdict()
         return None, {}
 
 

@@ -1,0 +1,244 @@
+"""Server cost of one signed order request through the whole server stack, in process: sandex
+with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
+
+    .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
+        [--ephemeral] [--src DIR]
+    PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \\
+        .venv/bin/python bench/stack.py --app sandex --requests N    (and N = 0: the difference
+        over N is the instructions per request)
+
+``C`` keep-alive connections of sandex's server stack (uvicorn's httptools protocol as
+subclassed by ``sandex.api.guard``, on uvloop), each with an in-memory transport instead of a
+socket, send what ``bench/rest.py``'s clients send: signed ``POST /orders`` (a resting limit
+order) and, once answered, the signed ``DELETE /orders/{id}`` of that order; the next request
+goes as soon as the answer is written (closed loop, so the node's group commit batches the
+requests of the connections waiting together, as on a real port). ``sandex`` is the venue
+``sandex serve`` assembles from ``bench/bench_scenario.toml`` on a fresh data dir (journal on:
+each answer waits for its fsync; ``--ephemeral``: in memory), rate limits off; ``ceiling`` is
+``bench/ceiling.py``'s app on the same stack. No kernel, no sockets: what is left is the
+Python and C work of the server process (the journal's writer thread included), which a
+cachegrind count makes repeatable on a shared machine. Prints the process CPU per request
+(noisy) and, with ``--app both``, the client's own work (signing, building the bytes)
+measured alone and subtracted. Under cachegrind, ``--app client`` counts that client work
+alone: subtract its instructions per request from an app's for the server's share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def setup_path(src: str | None) -> None:
+    if src:
+        sys.path.insert(0, str(Path(src).resolve()))
+    sys.path.insert(1 if src else 0, str(HERE.parent))
+    sys.path.insert(0, str(HERE))
+
+
+class Transport(asyncio.Transport):
+    """A connection's socket, in memory: an answer's body starts the connection's next request."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__()
+        self.connection = connection
+        self.closing = False
+
+    def write(self, data: Any) -> None:
+        self.connection.written(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class Connection:
+    """One client: signed POST, then the DELETE of what it placed, ``rounds`` times."""
+
+    def __init__(self, protocol: Any, key: Any, body: bytes, rounds: int,
+                 done: asyncio.Future[None], sign: Any) -> None:
+        self.protocol = protocol
+        self.key = key
+        self.body = body
+        self.rounds = rounds
+        self.done = done
+        self.sign = sign
+        self.loop = asyncio.get_running_loop()
+        self.answers = 0
+        self.errors: list[bytes] = []
+        self.status = 0
+        self.transport = Transport(self)
+        protocol.connection_made(self.transport)
+
+    def head(self, method: str, path: str, body: bytes) -> bytes:
+        ts = str(int(time.time()))
+        key = self.key
+        signature = self.sign(key.secret, ts, method, path, body)
+        return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+                f"Content-Type: application/json\r\nCB-ACCESS-KEY: {key.key}\r\n"
+                f"CB-ACCESS-PASSPHRASE: {key.passphrase}\r\nCB-ACCESS-TIMESTAMP: {ts}\r\n"
+                f"CB-ACCESS-SIGN: {signature}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    def post(self) -> None:
+        if self.rounds == 0:
+            self.done.set_result(None)
+            return
+        self.rounds -= 1
+        self.protocol.data_received(self.head("POST", "/orders", self.body))
+
+    def written(self, data: bytes) -> None:
+        if data.startswith(b"HTTP/1.1 "):
+            self.status = int(data[9:12])
+            return
+        self.answers += 1
+        if self.status != 200:
+            self.errors.append(data)
+            self.done.set_result(None)
+        elif data.startswith(b'{"id":"'):
+            path = "/orders/" + data[7:data.index(b'"', 7)].decode()
+            self.loop.call_soon(self.protocol.data_received, self.head("DELETE", path, b""))
+        else:
+            self.loop.call_soon(self.post)
+
+
+async def drive(app: Any, connections: int, rounds: int) -> tuple[int, list[bytes]]:
+    """``connections`` clients of ``rounds`` place-and-cancel each; (answers, errors)."""
+    import uvicorn
+    from kit import SCENARIO, scenario_keys, sign
+    from loadgen import load_scenario
+    from uvicorn.server import ServerState
+
+    from sandex.api.guard import HttpLimits, protocols
+
+    http, _ = protocols(HttpLimits(connections_per_address=10_000))
+    config = uvicorn.Config(app, http=http, lifespan="off", log_level="warning",
+                            access_log=False, server_header=False, date_header=False,
+                            proxy_headers=False)
+    config.load()
+    state = ServerState()
+    keys = [k for k in scenario_keys(SCENARIO) if "trade" in k.permissions]
+    _, markets = load_scenario(SCENARIO, "127.0.0.1:8000")
+    loop = asyncio.get_running_loop()
+    clients = []
+    for i in range(connections):
+        market = markets[(i // len(keys)) % len(markets)]
+        body = market.bodies[(i * 7) % len(market.bodies)][0]
+        done: asyncio.Future[None] = loop.create_future()
+        clients.append(Connection(http(config=config, server_state=state, app_state={}),
+                                  keys[i % len(keys)], body, rounds, done, sign))
+    for client in clients:
+        client.post()
+    await asyncio.gather(*(c.done for c in clients))
+    for client in clients:
+        client.protocol.connection_lost(None)
+    return sum(c.answers for c in clients), [e for c in clients for e in c.errors]
+
+
+def client_only(connections: int, rounds: int) -> None:
+    """What the clients do alone (sign and build every request), for subtracting."""
+    from kit import SCENARIO, scenario_keys, sign
+
+    keys = [k for k in scenario_keys(SCENARIO) if "trade" in k.permissions]
+    body = b'{"product_id":"BTC-USD","side":"buy","type":"limit","price":"10.00","size":"0.2"}'
+
+    class Null:
+        def connection_made(self, transport: Any) -> None:
+            pass
+
+    async def run() -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for i in range(connections):
+            client = Connection(Null(), keys[i % len(keys)], body, rounds, done, sign)
+            for _ in range(rounds):
+                client.head("POST", "/orders", body)
+                client.head("DELETE", "/orders/0b7a3c2e-5f1d-4e8a-9c6b-2d4f8e1a7b3c", b"")
+
+    asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000,
+                        help="requests per app (half POST, half DELETE)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--app", choices=("sandex", "ceiling", "both", "client"), default="both")
+    parser.add_argument("--ephemeral", action="store_true", help="sandex without its journal")
+    parser.add_argument("--src", help="the directory holding the sandex package to run")
+    args = parser.parse_args()
+    setup_path(args.src)
+    import uvloop
+
+    rounds = args.requests // (2 * args.connections)
+    n = 2 * rounds * args.connections
+    apps = ("ceiling", "sandex") if args.app == "both" else (args.app,)
+    client_us = 0.0
+    if args.app in ("both", "client"):  # alone, not under an app: cachegrind counts it once
+        client_only(args.connections, 1)
+        started = time.process_time()
+        client_only(args.connections, rounds)
+        client_us = (time.process_time() - started) / max(n, 1) * 1e6
+    print(f"{n} requests ({args.connections} connections x {rounds} rounds of POST + DELETE); "
+          f"the client's own work alone {client_us:.1f} us/request", file=sys.stderr)
+    for name in apps:
+        if name == "client":
+            continue
+        data_dir = tempfile.TemporaryDirectory(prefix="sandex-stack-")
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            venue = None
+            if name == "sandex":
+                from kit import SCENARIO
+
+                from sandex import server
+                venue = server.build(SCENARIO, rate_limits=False, demo=False,
+                                     data_dir=None if args.ephemeral
+                                     else Path(data_dir.name) / "d")
+                app = venue.app
+                settle = getattr(server, "settle_heap", None)  # what serve does first
+                if settle is not None:
+                    settle()
+            else:
+                from ceiling import app_for
+                from kit import SCENARIO
+                app = app_for(SCENARIO)
+            # one round first, untimed: imports, the first check of each key's passphrase
+            # (a scrypt run), first allocations; N = 0 under cachegrind runs only this
+            runner.run(drive(app, args.connections, 1))
+            started = time.process_time()
+            answers, errors = runner.run(drive(app, args.connections, rounds))
+            cpu = time.process_time() - started
+            if venue is not None:
+                runner.run(venue.node.close())
+                batches = venue.node.batches
+            else:
+                batches = 0
+        data_dir.cleanup()
+        if errors or answers != n:
+            raise SystemExit(f"{name}: {answers} answers of {n}; first error {errors[:1]}")
+        per = cpu / max(n, 1) * 1e6
+        fsyncs = f", {batches} group commits" if batches else ""
+        print(f"{name}: {per:.1f} us of process CPU per request, {per - client_us:.1f} without "
+              f"the client's{fsyncs}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
