@@ -165,7 +165,7 @@ def _modify_stop(state: State, order: Order, product: Product, cmd: ModifyOrder,
             heapify(state._expiries)
     state._events.append(Changed(
         t, product.id, None, order.id, order.profile_id, order.side, cmd.price, old_remaining,
-        remaining, None, None, MODIFY, old_price, order.client_oid))
+        remaining, None, None, MODIFY, old_price, order.client_oid, order.stop_price))
 
 
 def _modify_resting(state: State, order: Order, product: Product, price: int, remaining: int,

@@ -149,7 +149,7 @@ def test_an_untriggered_stop_changes_price_size_and_stop_price_privately():
     stop, _ = v.buy("bob", "105", "1", stop="entry", stop_price="104")
     events = modify(v, "bob", stop, "106", "2", stop_price=px("103"))
     assert events == [Changed(v.time, "BTC-USD", None, stop, "bob", "buy", px("106"), px("1"),
-                              px("2"), None, None, "modify_order", px("105"), None)]
+                              px("2"), None, None, "modify_order", px("105"), None, px("103"))]
     order = v.engine.orders[stop]
     assert (order.price, order.size, order.stop_price) == (px("106"), px("2"), px("103"))
     v.sell("carol", "103", "2")

@@ -42,6 +42,8 @@ AGGRESSOR = {Side.BUY: "2", Side.SELL: "1"}  # by the maker's side: the taker is
 TRADING_STATUS = {"online": "full_trading", "post_only": "post_only",
                   "limit_only": "limit_only", "cancel_only": "cancel_only",
                   "disabled": "trading_disabled"}
+CHANGE_REASONS = {"modify_order": "CHANGE_REASON_MODIFY_ORDER",
+                  "remainder_after_modification": "CHANGE_REASON_REMAINDER_AFTER_MODIFICATION"}
 SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
 
 
@@ -230,12 +232,15 @@ def _entry(event: Event) -> Body | None:
         return body
     if kind is Changed:
         assert isinstance(event, Changed)
+        if event.sequence is None:
+            return None  # a modified untriggered stop: not on the public feed
         body = [(279, "1"), (269, SIDE[event.side]), (278, event.order_id),
                 (83, str(event.sequence)), (55, event.product_id)]
         if event.price is not None:
             body.append((270, px(event.price)))
         if event.new_size is not None:
             body.append((271, px(event.new_size)))
-        body += [(60, transact_time(event.time)), (58, "CHANGE_REASON_STP")]
+        body += [(60, transact_time(event.time)), (58, CHANGE_REASONS.get(event.reason,
+                                                                          "CHANGE_REASON_STP"))]
         return body
     return None
