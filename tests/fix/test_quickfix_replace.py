@@ -71,7 +71,8 @@ def test_size_down_keeps_priority_and_the_rest_view_follows(bob: QuickFixClient,
     assert (replaced[38], replaced[44], replaced[14], replaced[151]) == ("1.5", "100", "0",
                                                                         "1.5")
     order = rest(BOB).get(f"/orders/{first}").json()
-    assert (order["price"], order["size"], order["status"]) == ("100.00000000", "1.50000000", "open")
+    assert (order["price"], order["size"], order["status"]) == (
+        "100.00000000", "1.50000000", "open")
     sell(rest, "100.00", "1")
     fill = bob.expect("8")  # the modified order is still first in the queue
     assert (fill[150], fill[39], fill[37], fill[11], fill[32], fill[151]) == (
@@ -88,7 +89,7 @@ def test_size_up_and_a_new_price_lose_priority(bob: QuickFixClient, rest: Rest) 
     sell(rest, "101.00", "1")
     fill = bob.expect("8")
     assert (fill[150], fill[39], fill[37]) == ("F", "2", b)  # b is now first
-    c_cl, c = place(bob, "buy", "99.00", "1")
+    _, c = place(bob, "buy", "99.00", "1")
     replace(bob, a, a_cl2, "99.00", "2")
     moved = bob.expect("8")
     assert (moved[150], moved[44], moved[38], moved[151]) == ("5", "99", "2", "2")
