@@ -210,6 +210,8 @@ class Error(Enum):
     FIX_BATCH_SIZE = (400, "A batch holds 1 to {} orders")  # GUESS (limit: Coinbase's 15)
     FIX_BATCH_SYMBOLS = (400, "All orders of a batch must have the same Symbol")  # GUESS
     FIX_MASS_CANCEL_TYPE = (400, "Unsupported MassCancelRequestType")  # GUESS
+    FIX_MD_ENTRY_TYPE = (400, "Unsupported MDEntryType(269)={}")  # GUESS (281=8)
+    FIX_MD_DEPTH = (400, "Unsupported MarketDepth(264)={}: level 2 is the full book (0)")  # GUESS
     FIX_REPLACE_OTHER_CONNECTION = (  # GUESS: Coinbase says G "must" come on that connection
         400, "OrderCancelReplaceRequest must be sent on the connection that placed the order")
 
