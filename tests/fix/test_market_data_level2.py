@@ -60,7 +60,7 @@ def follow(client: RawFix, book: Book, sequence: int, upto: int,
 
 def test_level2_snapshot_and_increments_equal_rest_level2(fix_server: tuple[Server, int],
                                                           fix_port: int, rest: Rest) -> None:
-    bob, alice = rest(BOB), rest(ALICE)
+    bob = rest(BOB)
     for side, price, size in (("buy", "100.00", "1"), ("buy", "100.00", "0.5"),
                               ("buy", "99.00", "2"), ("sell", "110.00", "1")):
         assert bob.post("/orders", {"product_id": "BTC-USD", "side": side, "price": price,
@@ -88,7 +88,7 @@ def _level2(client: RawFix, fix_port: int, rest: Rest) -> None:
     trades: list[dict[int, str]] = []
     alice.post("/orders", {"product_id": "BTC-USD", "side": "sell", "price": "100.00",
                            "size": "0.7"})  # a partial fill of the level at 100
-    doomed = [o for o in bob.get("/orders").json() if o["price"] == "99.00000000"][0]
+    doomed = next(o for o in bob.get("/orders").json() if o["price"] == "99.00000000")
     bob.delete(f"/orders/{doomed['id']}")
     order_entry = RawFix(fix_port)
     order_entry.logon(BOB)
