@@ -4,11 +4,14 @@ after places, a partial fill, a cancel and a modify, with the feed's sequence nu
 
 from __future__ import annotations
 
+import http.client
+import json
 from decimal import Decimal
+from pathlib import Path
 
 from tests.fix.conftest import Rest
 from tests.fix.test_market_data import entries, md_logon
-from tests.support.fix_kit import RawFix, new_id
+from tests.support.fix_kit import RawFix, new_id, start_fix_server
 from tests.support.rest_kit import ALICE, BOB, VIEWER, Server
 
 Book = dict[tuple[str, Decimal], tuple[Decimal, int]]  # (side, price) -> (size, orders)
@@ -136,3 +139,23 @@ def _refusals_and_trades(client: RawFix, rest: Rest) -> None:
     trade = client.expect("X")  # no W, and no book entries before the trade
     assert (trade[262], trade[269], trade[270], trade[271], trade[5797]) == (
         "trades", "2", "120", "0.1", "2")
+
+
+def test_security_status_follows_the_product_status(tmp_path: Path) -> None:
+    server, _ = start_fix_server(data_dir=tmp_path / "data")
+    try:
+        client = md_logon(server.md_port, VIEWER)  # type: ignore[attr-defined]
+        subscribe(client, "status", "BTC-USD", [(266, "Y")])
+        assert client.expect("W")[262] == "status"
+        token = (tmp_path / "data" / "admin.token").read_text().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("POST", "/admin/product.set-status",
+                     json.dumps({"id": "BTC-USD", "status": "cancel_only"}),
+                     {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        status = client.expect("f")
+        assert (status[262], status[55], status[1682], status[969], status[29003]) == (
+            "status", "BTC-USD", "cancel_only", "0.01", "0.00000001")
+        client.close()
+    finally:
+        server.stop()

@@ -28,7 +28,7 @@ SOH = "\x01"
 
 
 def start_fix_server(*args: str, scenario: Path | None = None,
-                     plaintext: bool = True) -> tuple[Server, int]:
+                     plaintext: bool = True, data_dir: Path | None = None) -> tuple[Server, int]:
     """``sandex serve`` with FIX on free ports; ``(server, order entry port)``, the drop copy
     port as ``server.drop_copy_port``, market data as ``server.md_port`` (snapshots) and
     ``server.md_incremental_port``."""
@@ -36,7 +36,8 @@ def start_fix_server(*args: str, scenario: Path | None = None,
     extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
              "--fix-md-port", str(md), "--fix-md-incremental-port", str(md_incremental),
              *(["--fix-plaintext"] if plaintext else []), *args]
-    server = start_server(*extra, **({"scenario": scenario} if scenario else {}))
+    server = start_server(*extra, **({"scenario": scenario} if scenario else {}),
+                          data_dir=data_dir)
     server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
     server.md_port = md  # type: ignore[attr-defined]
     server.md_incremental_port = md_incremental  # type: ignore[attr-defined]
