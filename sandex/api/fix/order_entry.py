@@ -82,6 +82,13 @@ class OrderEntry(Reporter):
         self.placed: dict[Session, set[str]] = {}  # orders placed by each live connection
         self._logons: dict[str, deque[float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Live orders from before this start that FIX may have placed (a ClOrdID-shaped
+        # client_oid): the first session of their profile adopts them (``_inherit``).
+        self.inherited: dict[str, set[str]] = {}
+        for profile in node.engine.profiles.values():
+            ids = {o.id for o in profile.live.values() if UUID4.fullmatch(o.client_oid or "")}
+            if ids:
+                self.inherited[profile.id] = ids
 
     # -- sessions ---------------------------------------------------------------------------
     def authenticate(self, message: Message) -> Identity | Refusal:
@@ -109,7 +116,32 @@ class OrderEntry(Reporter):
         assert session.identity is not None
         self.sessions[session.identity.key] = session
         self.placed[session] = set()
+        if session.identity.profile_id in self.inherited:
+            if self.node.in_flight:  # adopt from durable state only
+                self._spawn(self._inherit_later(session), session)
+            else:
+                self._inherit(session)
         log.info("FIX order entry: %s logged on from %s", session.identity.key, session.peer)
+
+    def _inherit(self, session: Session) -> None:
+        """Report on the live orders of the session's profile from before the venue started
+        (GUESS, after Coinbase's "ERs for orders placed in previous sessions are delivered
+        to currently connected OE sessions"); OrderCancelReplaceRequest still wants the
+        connection that placed them."""
+        identity = session.identity
+        assert identity is not None
+        engine = self.node.engine
+        for order_id in self.inherited.pop(identity.profile_id, set()):
+            order = engine.orders.get(order_id)
+            if order is None or order.status is Status.DONE or order_id in self.tracks:
+                continue
+            quote = engine.products[order.product_id].quote_currency
+            self.tracks[order_id] = Track.of_order(order, identity.key, None, quote)
+
+    async def _inherit_later(self, session: Session) -> None:
+        await self.node.synced()
+        if session.active:
+            self._inherit(session)
 
     def on_close(self, session: Session) -> None:
         identity = session.identity
