@@ -41,7 +41,7 @@ from sandex.units import AMOUNT_DECIMALS, SIZE_TO_AMOUNT, format_trimmed, price_
 MODIFY = "modify_order"
 REMAINDER = "remainder_after_modification"
 BUY = Side.BUY
-OPEN, ACTIVE, PENDING = Status.OPEN, Status.ACTIVE, Status.PENDING
+OPEN, ACTIVE = Status.OPEN, Status.ACTIVE
 _CLOSED = {
     ProductStatus.DISABLED: Error.TRADING_DISABLED,
     ProductStatus.CANCEL_ONLY: Error.CANCEL_ONLY_MODE,
@@ -195,7 +195,8 @@ def _modify_resting(state: State, order: Order, product: Product, price: int, re
         remaining, None, None, MODIFY, old_price, order.client_oid))
     if not crosses:
         return
-    order.status = PENDING  # a taker again, as a new order would be
+    # off the book, it trades as a taker would; it stays ``open`` (announced by the change,
+    # not by a ``received``) until it rests again or is done
     product.print_low = product.print_high = None
     trades_before = product.trade_id
     take(state, order, product, t)
