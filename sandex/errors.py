@@ -44,7 +44,8 @@ class Error(Enum):
     ORDER_NOT_FOUND = (404, "order not found")  # §3.3 (lower-case o; ccxt broad match)
     ORDER_ALREADY_DONE = (400, "Order already done")  # §3.3
     ORDER_NOT_MODIFIABLE = (400, "Order cannot be modified")  # GUESS: market, triggered stop,
-    # sized by funds, queued by a halt, or a stop price for a plain limit order (FIX 35=G)
+    # sized by funds, queued by a halt, crossing while matching is halted, or a stop price
+    # for a plain limit order (FIX 35=G)
 
     # -- administration (core) ------------------------------------------------------------------
     PROFILE_NOT_FOUND = (404, "Profile not found")  # GUESS

@@ -76,6 +76,9 @@ def modify_order(state: State, cmd: ModifyOrder, trigger_stops: TriggerStops) ->
     if crosses and (order.post_only or product.status is ProductStatus.POST_ONLY):
         events.append(reject(Error.POST_ONLY_MODE))
         return
+    if crosses and product.halted is not None:  # it could not trade until the resume
+        events.append(reject(Error.ORDER_NOT_MODIFIABLE))
+        return
     account.hold += hold - order.hold
     order.hold = hold
     order.size = cmd.size

@@ -8,6 +8,7 @@ from sandex.core import (
     Done,
     Matched,
     ModifyOrder,
+    SetMatching,
     Status,
     state_hash,
 )
@@ -140,6 +141,12 @@ def test_refusals_change_nothing():
         "Order cannot be modified")
     assert rejected(modify(v, "carol", market, "100", "1")) == "order not found"
     assert state_hash(v.engine) == before
+    v.apply(SetMatching(time=v.stamp(), product_id="BTC-USD", halted=True))
+    halted = state_hash(v.engine)
+    assert rejected(modify(v, "bob", bid, "110", "1")) == "Order cannot be modified"
+    assert state_hash(v.engine) == halted
+    assert not rejected(modify(v, "bob", bid, "101", "1"))  # not crossing: fine while halted
+    v.apply(SetMatching(time=v.stamp(), product_id="BTC-USD", halted=False))
     v.cancel("bob", bid)
     assert rejected(modify(v, "bob", bid, "100", "1")) == "order not found"
 

@@ -35,3 +35,8 @@ def test_every_tag_the_gateways_send_is_defined() -> None:
     for module in (ROOT / "sandex" / "api" / "fix").glob("*.py"):
         sent |= {int(t) for t in re.findall(r"\((\d{1,5}), ", module.read_text())}
     assert sent - {0, 4, 13} <= defined  # list indexes and a reject reason, not tags
+
+
+def test_the_dictionaries_ship_with_the_package() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"api/fix/spec/*.xml"' in pyproject.split("[tool.setuptools.package-data]")[1]

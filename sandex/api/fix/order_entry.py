@@ -377,8 +377,10 @@ class OrderEntry(Reporter):
         profile_id = self._profile(session)
         node = self.node
         order = node.engine.find_order(profile_id, fields[37].lower())
-        if order is None or order.status is Status.DONE:
+        if order is None:
             raise ApiError(Error.ORDER_NOT_FOUND)
+        if order.status is Status.DONE:
+            raise ApiError(Error.ORDER_ALREADY_DONE)
         track = self.tracks.get(order.id)
         if track is None or order.id not in self.placed.get(session, ()):
             raise ApiError(Error.FIX_REPLACE_OTHER_CONNECTION)
