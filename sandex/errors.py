@@ -43,6 +43,9 @@ class Error(Enum):
     # -- cancel (core) --------------------------------------------------------------------------
     ORDER_NOT_FOUND = (404, "order not found")  # §3.3 (lower-case o; ccxt broad match)
     ORDER_ALREADY_DONE = (400, "Order already done")  # §3.3
+    ORDER_NOT_MODIFIABLE = (400, "Order cannot be modified")  # GUESS: market, triggered stop,
+    # sized by funds, queued by a halt, crossing while matching is halted, or a stop price
+    # for a plain limit order (FIX 35=G)
 
     # -- administration (core) ------------------------------------------------------------------
     PROFILE_NOT_FOUND = (404, "Profile not found")  # GUESS
@@ -208,8 +211,10 @@ class Error(Enum):
     FIX_BATCH_SIZE = (400, "A batch holds 1 to {} orders")  # GUESS (limit: Coinbase's 15)
     FIX_BATCH_SYMBOLS = (400, "All orders of a batch must have the same Symbol")  # GUESS
     FIX_MASS_CANCEL_TYPE = (400, "Unsupported MassCancelRequestType")  # GUESS
-    FIX_REPLACE_UNSUPPORTED = (
-        400, "Order modification (35=G) is not supported by sandex yet")  # sandex's limit
+    FIX_MD_ENTRY_TYPE = (400, "Unsupported MDEntryType(269)={}")  # GUESS (281=8)
+    FIX_MD_DEPTH = (400, "Unsupported MarketDepth(264)={}: level 2 is the full book (0)")  # GUESS
+    FIX_REPLACE_OTHER_CONNECTION = (  # GUESS: Coinbase says G "must" come on that connection
+        400, "OrderCancelReplaceRequest must be sent on the connection that placed the order")
 
     @property
     def status(self) -> int:

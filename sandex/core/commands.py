@@ -66,6 +66,21 @@ class CancelOrder(Command, frozen=True, gc=False, tag="cancel_order", kw_only=Tr
     product_id: str | None = None
 
 
+class ModifyOrder(Command, frozen=True, gc=False, tag="modify_order", kw_only=True):
+    """FIX OrderCancelReplaceRequest (35=G): a new ``price`` and total ``size`` (1e-8) for
+    the profile's open limit order or untriggered stop-limit order (and ``stop_price`` for
+    a stop), optionally product-scoped. ``client_oid``: the order's new client id (FIX's new
+    ClOrdID), ``None`` keeps it. Rules in ``sandex.core.modify``."""
+
+    profile_id: str
+    order_id: str
+    price: int
+    size: int
+    stop_price: int | None = None
+    product_id: str | None = None
+    client_oid: str | None = None
+
+
 class CancelAll(Command, frozen=True, gc=False, tag="cancel_all", kw_only=True):
     """DELETE /orders (§4.7): every open order of the profile, optionally of one product."""
 
@@ -374,4 +389,5 @@ AnyCommand = (
     | SetProductStatus | CreateProfile | SetFees | Deposit | Withdraw | Transfer | SetVenue
     | StartReplay | ReplayBatch | EndReplay | SetMatching | Convert | RenameProfile
     | DeactivateProfile | CreateReport | StartTransfer | AddAddress | DeleteAddress | PutEntry
+    | ModifyOrder
 )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
-from sandex.core import account_admin, admin, funds, replay
+from sandex.core import account_admin, admin, funds, modify, replay
 from sandex.core.commands import (
     AddAddress,
     AddCurrency,
@@ -28,6 +28,7 @@ from sandex.core.commands import (
     DeleteAddress,
     Deposit,
     EndReplay,
+    ModifyOrder,
     PlaceOrder,
     PutEntry,
     RenameProfile,
@@ -510,6 +511,7 @@ _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
     PlaceOrder: Engine._place,
     CancelOrder: Engine._cancel_order,
     CancelAll: Engine._cancel_all,
+    ModifyOrder: lambda engine, cmd: modify.modify_order(engine, cmd, engine._trigger_stops),
     AdvanceClock: Engine._advance_clock,
     AddCurrency: admin.add_currency,
     AddProduct: admin.add_product,

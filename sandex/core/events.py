@@ -93,11 +93,15 @@ class Matched(Event, frozen=True, gc=False, tag=True):
 
 
 class Changed(Event, frozen=True, gc=False, tag=True):
-    """A self-trade-prevention decrement (§4.9): sizes, or funds for funds-only market orders."""
+    """A self-trade-prevention decrement (§4.9): sizes, or funds for funds-only market orders;
+    or a modify (``sandex.core.modify``, reason ``modify_order``): remaining sizes, ``price``
+    the new price, ``old_price`` the one before, ``client_oid`` the order's (new) client id,
+    ``stop_price`` a stop's; then ``remainder_after_modification`` if a modified order traded
+    and rests. A modify of an untriggered stop is private: ``sequence`` ``None``."""
 
     time: int
     product_id: str
-    sequence: int
+    sequence: int | None
     order_id: str
     profile_id: str
     side: Side
@@ -107,6 +111,9 @@ class Changed(Event, frozen=True, gc=False, tag=True):
     old_funds: int | None
     new_funds: int | None
     reason: str
+    old_price: int | None = None
+    client_oid: str | None = None
+    stop_price: int | None = None  # a modified stop's (new) stop price
 
 
 class Activated(Event, frozen=True, gc=False, tag=True):

@@ -87,6 +87,7 @@ class CancelReason(StrEnum):
     ADMIN = "103:Admin"
     INSUFFICIENT_FUNDS = "105:Insufficient Funds"
     INSUFFICIENT_LIQUIDITY = "106:Insufficient Liquidity"
+    BROKER = "107:Broker"  # a modify to no more than the filled size (``sandex.core.modify``)
 
 
 class ProductStatus(StrEnum):

@@ -41,6 +41,15 @@ class StopBook:
             heapify(self._loss)
             heapify(self._entry)
 
+    def reindex(self) -> None:
+        """Rebuild the heaps from the live stops' current stop prices and arrival numbers
+        (after a modify changed one)."""
+        live = [e[2] for e in self._loss + self._entry if e[2].status is ACTIVE]
+        self._loss, self._entry = [], []
+        self.live = 0
+        for order in live:
+            self.add(order)
+
     def triggered(self, low: int, high: int) -> list[Order]:
         """Remove and return, in arrival order, every live stop that trades printed between
         ``low`` and ``high`` trigger (a loss stop at or above ``low``, an entry stop at or

@@ -40,8 +40,11 @@ FIX_TEXTS = {
     Error.FIX_BATCH_SIZE: ((15,), "A batch holds 1 to 15 orders"),
     Error.FIX_BATCH_SYMBOLS: ((), "All orders of a batch must have the same Symbol"),
     Error.FIX_MASS_CANCEL_TYPE: ((), "Unsupported MassCancelRequestType"),
-    Error.FIX_REPLACE_UNSUPPORTED: (
-        (), "Order modification (35=G) is not supported by sandex yet"),
+    Error.FIX_MD_ENTRY_TYPE: (("4",), "Unsupported MDEntryType(269)=4"),
+    Error.FIX_MD_DEPTH: (
+        ("10",), "Unsupported MarketDepth(264)=10: level 2 is the full book (0)"),
+    Error.FIX_REPLACE_OTHER_CONNECTION: (
+        (), "OrderCancelReplaceRequest must be sent on the connection that placed the order"),
 }
 
 

@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandex.api.fix import spec
 from tests.support.rest_kit import Server, free_port, start_server
 
 SOH = "\x01"
 
 
 def start_fix_server(*args: str, scenario: Path | None = None,
-                     plaintext: bool = True) -> tuple[Server, int]:
+                     plaintext: bool = True, data_dir: Path | None = None) -> tuple[Server, int]:
     """``sandex serve`` with FIX on free ports; ``(server, order entry port)``, the drop copy
     port as ``server.drop_copy_port``, market data as ``server.md_port`` (snapshots) and
     ``server.md_incremental_port``."""
@@ -35,7 +36,8 @@ def start_fix_server(*args: str, scenario: Path | None = None,
     extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
              "--fix-md-port", str(md), "--fix-md-incremental-port", str(md_incremental),
              *(["--fix-plaintext"] if plaintext else []), *args]
-    server = start_server(*extra, **({"scenario": scenario} if scenario else {}))
+    server = start_server(*extra, **({"scenario": scenario} if scenario else {}),
+                          data_dir=data_dir)
     server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
     server.md_port = md  # type: ignore[attr-defined]
     server.md_incremental_port = md_incremental  # type: ignore[attr-defined]
@@ -201,6 +203,15 @@ try:
 except ImportError:  # pragma: no cover - the test extras install it
     fix = None
 
+LENIENT = "UseDataDictionary=N\nValidateUserDefinedFields=N"  # Coinbase's samples
+STRICT = """UseDataDictionary=Y
+TransportDataDictionary={transport}
+AppDataDictionary={application}
+ValidateUserDefinedFields=Y
+ValidateFieldsOutOfOrder=Y
+ValidateFieldsHaveValues=Y
+AllowUnknownMsgFields=N"""  # sandex's dictionaries, every check QuickFIX has on
+
 SETTINGS = """[DEFAULT]
 ConnectionType=initiator
 BeginString=FIXT.1.1
@@ -218,8 +229,7 @@ StartTime=00:00:00
 EndTime=00:00:00
 FileStorePath={store}
 FileLogPath={store}
-UseDataDictionary=N
-ValidateUserDefinedFields=N
+{validation}
 {ssl}
 [SESSION]
 {qualifier}"""
@@ -230,14 +240,17 @@ class QuickFixClient:
 
     def __init__(self, port: int, creds: tuple[str, str, str], store: Path, *,
                  tls: bool = False, extra_logon: list[tuple[int, str]] | None = None,
-                 secret: str | None = None, qualifier: str = "") -> None:
+                 secret: str | None = None, qualifier: str = "", strict: bool = False) -> None:
         """``qualifier``: QuickFIX's SessionQualifier, for a second session of the same key
-        in this process (drop copy beside order entry)."""
+        in this process (drop copy beside order entry); ``strict``: validate everything
+        against sandex's data dictionaries (``sandex.api.fix.spec``)."""
         assert fix is not None
         self.creds = creds
         self.secret = secret or creds[1]
         self.extra_logon = extra_logon or []
         self.messages: queue.Queue[dict[int, str]] = queue.Queue()
+        self.ordered: queue.Queue[list[tuple[int, str]]] = queue.Queue()  # the same, in order
+        self.last_fields: list[tuple[int, str]] = []  # every field of the last one expected
         self.logouts: queue.Queue[str] = queue.Queue()
         self.logged_on = threading.Event()
         self.session_id: Any = None
@@ -245,8 +258,10 @@ class QuickFixClient:
         ssl_text = "SSLEnable=Y\nSSLValidateCertificates=N\nSSLProtocols=+TLSv1_2\n" if tls \
             else ""
         path = store / "client.cfg"
+        validation = STRICT.format(transport=spec.TRANSPORT, application=spec.APPLICATION) \
+            if strict else LENIENT
         path.write_text(SETTINGS.format(
-            key=creds[0], port=port, store=store, ssl=ssl_text,
+            key=creds[0], port=port, store=store, ssl=ssl_text, validation=validation,
             qualifier=f"SessionQualifier={qualifier}\n" if qualifier else ""))
         settings = fix.SessionSettings(str(path))
         self.app = _App(self)
@@ -296,6 +311,7 @@ class QuickFixClient:
                 message = self.messages.get(timeout=max(left, 0.01))
             except queue.Empty:
                 raise AssertionError(f"no {msg_type} within {timeout} s") from None
+            self.last_fields = self.ordered.get_nowait()
             if where and any(message.get(t) != v for t, v in where.items()):
                 continue
             assert message[35] == msg_type, message
@@ -355,6 +371,8 @@ if fix is not None:
             return
 
         def fromApp(self, message: Any, session_id: Any) -> None:
+            self.client.ordered.put([(int(t), v) for t, _, v in (
+                item.partition("=") for item in message.toString().split(SOH) if "=" in item)])
             self.client.messages.put(_fields(message))
 else:  # pragma: no cover
     _App = None  # type: ignore[assignment,misc]

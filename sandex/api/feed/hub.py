@@ -243,6 +243,10 @@ class Hub:
                 level = state.apply(event)
                 if level is not None:
                     touched.setdefault(product_id, {})[level] = None
+                    if kind is Changed:  # a modify may also empty the level it left
+                        vacated = state.products[product_id].take_vacated()
+                        if vacated is not None:
+                            touched[product_id][vacated] = None
                 if kind is Matched:
                     matched[product_id] = event  # type: ignore[assignment]
                 self._fan_out(event, kind, product_id)

@@ -127,9 +127,15 @@ def _done(e: Done, own: bool) -> dict[str, Any]:
 
 
 def _changed(e: Changed) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "change", "reason": e.reason, "time": iso(e.time),
-                           "sequence": e.sequence, "order_id": e.order_id,
-                           "side": e.side.value, "product_id": e.product_id}
+    out: dict[str, Any] = {"type": "change", "reason": e.reason, "time": iso(e.time)}
+    if e.sequence is not None:  # a modified untriggered stop: private, unnumbered
+        out["sequence"] = e.sequence
+    out.update(order_id=e.order_id, side=e.side.value, product_id=e.product_id)
+    if e.reason == "modify_order" and e.old_size is not None and e.new_size is not None \
+            and e.old_price is not None and e.price is not None:  # §9.5's modify shape
+        out.update(old_size=price_text(e.old_size), new_size=price_text(e.new_size),
+                   old_price=price_text(e.old_price), new_price=price_text(e.price))
+        return out
     if e.old_size is None or e.new_size is None:  # funds-only market order: §9.5 [BENNY]
         out["old_funds"] = amount_text(e.old_funds or 0)
         out["new_funds"] = amount_text(e.new_funds or 0)

@@ -38,6 +38,7 @@ from sandex.views.market import MINUTE
 BUY = Side.BUY
 OPEN = Status.OPEN
 Level = tuple[bool, int]  # (is a bid, price)
+MODIFY = "modify_order"  # a ``Changed`` that moves an order (``sandex.core.modify``)
 HEAP_SLACK = 64  # a side's price heap is rebuilt past twice its levels plus this many
 
 
@@ -136,7 +137,7 @@ class MirrorBook:
 class ProductState:
     """One product as of the last durable command."""
 
-    __slots__ = ("book", "id", "last_match", "last_trade", "sequence")
+    __slots__ = ("book", "id", "last_match", "last_trade", "sequence", "vacated")
 
     def __init__(self, product: Product, last_trade: Trade | None) -> None:
         self.id = product.id
@@ -144,6 +145,7 @@ class ProductState:
         self.sequence = product.sequence
         self.last_trade = last_trade  # the ticker's price, size, time and trade id
         self.last_match: Matched | None = None  # ``last_match``; unknown before the feed ran
+        self.vacated: Level | None = None  # see ``_modify``
 
     @property
     def last_trade_id(self) -> int:
@@ -167,9 +169,29 @@ class ProductState:
             return self.book.remove(event.order_id)  # type: ignore[attr-defined]
         if kind is Changed:
             c: Changed = event  # type: ignore[assignment]
+            if c.reason == MODIFY:
+                return self._modify(c)
             if c.old_size is not None and c.new_size is not None:
                 return self.book.reduce(c.order_id, c.old_size - c.new_size)
         return None
+
+    def _modify(self, c: Changed) -> Level | None:
+        """A modified order moves to its new price and size (``vacated``: the level it left,
+        when that is another one); a private one (an untriggered stop) is not on the book.
+        A crossing one rests here until its trades and its ``done`` or remainder follow."""
+        book = self.book
+        old = book.remove(c.order_id)
+        if old is None or c.price is None or c.new_size is None:
+            return old
+        new = book.open(c.order_id, c.side is BUY, c.price, c.new_size)
+        if new != old:
+            self.vacated = old
+        return new
+
+    def take_vacated(self) -> Level | None:
+        """The level the last modify moved an order away from (once)."""
+        vacated, self.vacated = self.vacated, None
+        return vacated
 
 
 class FeedState:

@@ -24,12 +24,23 @@ from typing import Any
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.fix.codec import Message
+from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
 from sandex.api.fix.session import Outbound, Session
 from sandex.api.order_request import product_id_of
 from sandex.auth.keys import Permission
-from sandex.core import Changed, Done, Event, Matched, Opened, OrderType, Received, Side
+from sandex.core import (
+    Changed,
+    Done,
+    Event,
+    Matched,
+    Opened,
+    OrderType,
+    ProductUpdated,
+    Received,
+    Side,
+)
 from sandex.core.model import DoneReason
 from sandex.errors import Error
 from sandex.node import Node
@@ -42,7 +53,10 @@ AGGRESSOR = {Side.BUY: "2", Side.SELL: "1"}  # by the maker's side: the taker is
 TRADING_STATUS = {"online": "full_trading", "post_only": "post_only",
                   "limit_only": "limit_only", "cancel_only": "cancel_only",
                   "disabled": "trading_disabled"}
+CHANGE_REASONS = {"modify_order": "CHANGE_REASON_MODIFY_ORDER",
+                  "remainder_after_modification": "CHANGE_REASON_REMAINDER_AFTER_MODIFICATION"}
 SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
+L3 = "L3"  # a subscription's mode: order by order; else (book levels, trades)
 
 
 class MarketData:
@@ -57,6 +71,7 @@ class MarketData:
         self.sessions: dict[str, Session] = {}
         # product id -> session -> (MDReqID, the RptSeq its snapshot covered)
         self.subscribers: dict[str, dict[Session, list[Any]]] = {}
+        self.levels: dict[str, Levels] = {}  # products with level-2 subscribers
         self._tasks: set[asyncio.Task[None]] = set()
 
     def authenticate(self, message: Message) -> Identity | Refusal:
@@ -79,6 +94,7 @@ class MarketData:
             del self.sessions[identity.key]
         for subscribed in self.subscribers.values():
             subscribed.pop(session, None)
+        self._forget_levels()
 
     def on_rate_limited(self, session: Session, message: Message) -> None:
         self.on_message(session, message)
@@ -128,14 +144,19 @@ class MarketData:
         if kind == "2":
             for symbol in symbols:
                 self.subscribers.get(symbol, {}).pop(session, None)
+            self._forget_levels()
             return
         if any(sub[0] == request_id for subs in self.subscribers.values()
                for s, sub in subs.items() if s is session):
             reject("1", "Duplicate MDReqID")
             return
+        mode, refusal = _mode(message)
+        if refusal is not None:
+            reject(*refusal)
+            return
         new = [s for s in symbols if session not in self.subscribers.get(s, {})]
         for symbol in new:  # from now on increments queue behind the snapshot
-            self.subscribers.setdefault(symbol, {})[session] = [request_id, None]
+            self.subscribers.setdefault(symbol, {})[session] = [request_id, None, mode]
         if self.node.in_flight:  # the snapshot shows only durable state
             task = asyncio.get_running_loop().create_task(self._snapshots_later(session, new))
             self._tasks.add(task)
@@ -153,8 +174,17 @@ class MarketData:
             if subscription is None or not session.active:
                 continue
             product = self.node.engine.products[symbol]
+            mode = subscription[2]
+            if mode != L3 and mode[0]:  # level 2
+                levels = self.levels.get(symbol)
+                if levels is None:
+                    levels = self.levels[symbol] = Levels(product.book, product.sequence)
+                subscription[1] = levels.sequence  # increments above it follow
+                if self.snapshots:
+                    self._level2_snapshot(session, subscription[0], symbol, levels)
+                continue
             subscription[1] = product.sequence  # increments at or below it are in it
-            if not self.snapshots:
+            if not self.snapshots or mode != L3:  # trades only: no snapshot
                 continue
             bids, asks = product.book.level3()
             entries = [("0", e) for e in bids] + [("1", e) for e in asks]
@@ -168,6 +198,29 @@ class MarketData:
                     body += [(269, side), (278, order_id), (270, px(price)), (271, px(size))]
                 session.send("W", body)
 
+    def _level2_snapshot(self, session: Session, request_id: str, symbol: str,
+                         levels: Levels) -> None:
+        """W of the aggregated book: ``269``, ``270``, ``271``, ``346`` orders per level, as
+        ``GET /products/{id}/book?level=2`` (bids best first, then offers)."""
+        bids, asks = levels.sides()
+        entries = [("0", e) for e in bids] + [("1", e) for e in asks]
+        pages = [entries[i:i + SNAPSHOT_PAGE]
+                 for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
+        for number, page in enumerate(pages, 1):
+            body: Body = [(262, request_id), (83, str(levels.sequence)),
+                          (893, "Y" if number == len(pages) else "N"), (55, symbol),
+                          (268, str(len(page)))]
+            for side, (price, size, count) in page:
+                body += [(269, side), (270, px(price)), (271, px(size)), (346, str(count))]
+            session.send("W", body)
+
+    def _forget_levels(self) -> None:
+        """Stop following the books no level-2 subscriber watches any more."""
+        for symbol in list(self.levels):
+            if not any(sub[2] != L3 and sub[2][0]
+                       for sub in self.subscribers.get(symbol, {}).values()):
+                del self.levels[symbol]
+
     # -- increments (node listener: called once a command is durable) ---------------------
     def on_events(self, events: list[Event]) -> None:
         if not self.subscribers:
@@ -177,14 +230,80 @@ class MarketData:
             subscribed = self.subscribers.get(product_id) if product_id else None
             if not subscribed:
                 continue
-            entry = _entry(event)
-            if entry is None:
+            if type(event) is ProductUpdated:
+                self._status(event, subscribed)
                 continue
-            sequence = event.sequence  # type: ignore[attr-defined]
-            for session, (request_id, covered) in list(subscribed.items()):
+            sequence = getattr(event, "sequence", None)
+            if sequence is None:
+                continue  # private: not on the public feed
+            changed = None
+            levels = self.levels.get(product_id)  # type: ignore[arg-type]
+            if levels is not None and sequence > levels.sequence:
+                levels.sequence = sequence
+                changed = levels.apply(event)
+            entry = _entry(event)
+            for session, (request_id, covered, mode) in list(subscribed.items()):
                 if covered is None or sequence <= covered or not session.active:
                     continue  # before its snapshot is taken, or already in it
-                session.send("X", [(262, request_id), (268, "1"), *entry])
+                if mode == L3:
+                    if entry is not None:
+                        session.send("X", [(262, request_id), (268, "1"), *entry])
+                    continue
+                if entry is not None and type(event) is Matched and mode[1]:
+                    session.send("X", [(262, request_id), (268, "1"), *entry])
+                if mode[0] and changed and levels is not None:
+                    for level_entry in _level_entries(event, changed, levels):
+                        session.send("X", [(262, request_id), (268, "1"), *level_entry])
+
+    def _status(self, event: ProductUpdated, subscribed: dict[Session, list[Any]]) -> None:
+        """SecurityStatus (f) to the product's subscribers when its status changes."""
+        product = self.node.engine.products.get(event.product_id)
+        if product is None:
+            return
+        for session, (request_id, covered, _) in list(subscribed.items()):
+            if covered is None or not session.active:
+                continue
+            session.send("f", [(262, request_id), (55, product.id),
+                               (1682, TRADING_STATUS.get(event.status, "full_trading")),
+                               (969, px(product.quote_increment)),
+                               (29003, px(product.base_increment))])
+
+
+def _mode(message: Message) -> tuple[Any, tuple[str, str] | None]:
+    """What a MarketDataRequest asks for: ``L3`` (order by order with trades, Coinbase's
+    default: no 266/267, or 266=N), else ``(book levels, trades)`` from AggregatedBook(266)=Y
+    and the MDEntryTypes(267) group of 269 (0 bid, 1 offer, 2 trade); or, second, ``(281
+    reason, text)`` for what sandex does not serve."""
+    types = [e.get(269) or "" for e in message.group(267, frozenset({269})) or []]
+    unknown = [t for t in types if t not in ("0", "1", "2")]
+    if unknown:
+        return None, ("8", Error.FIX_MD_ENTRY_TYPE.format(unknown[0]))
+    wanted = set(types) or {"0", "1", "2"}
+    book = bool(wanted & {"0", "1"})
+    if book and message.get(266) != "Y":
+        return L3, None
+    if book and message.get(264) not in (None, "0"):
+        return None, ("5", Error.FIX_MD_DEPTH.format(message.get(264)))
+    return (book, "2" in wanted), None
+
+
+def _level_entries(event: Event, changed: dict[Level, int], levels: Levels) -> list[Body]:
+    """Level 2 entries of one event: per changed level 279 New/Change/Delete with its new
+    size (271) and order count (346), RptSeq the event's."""
+    out: list[Body] = []
+    sequence = str(event.sequence)  # type: ignore[attr-defined]
+    time = transact_time(event.time)  # type: ignore[attr-defined]
+    product_id: str = event.product_id  # type: ignore[attr-defined]
+    for level, before in changed.items():
+        after = levels.size(level)
+        if after == before:
+            continue
+        action = "2" if after == 0 else "0" if before == 0 else "1"
+        body: Body = [(279, action), (269, "0" if level[0] else "1"), (83, sequence),
+                      (55, product_id), (270, px(level[1])), (271, px(after))]
+        body += [(346, str(levels.count(level) if after else 0)), (60, time)]
+        out.append(body)
+    return out
 
 
 def _entry(event: Event) -> Body | None:
@@ -230,12 +349,15 @@ def _entry(event: Event) -> Body | None:
         return body
     if kind is Changed:
         assert isinstance(event, Changed)
+        if event.sequence is None:
+            return None  # a modified untriggered stop: not on the public feed
         body = [(279, "1"), (269, SIDE[event.side]), (278, event.order_id),
                 (83, str(event.sequence)), (55, event.product_id)]
         if event.price is not None:
             body.append((270, px(event.price)))
         if event.new_size is not None:
             body.append((271, px(event.new_size)))
-        body += [(60, transact_time(event.time)), (58, "CHANGE_REASON_STP")]
+        body += [(60, transact_time(event.time)), (58, CHANGE_REASONS.get(event.reason,
+                                                                          "CHANGE_REASON_STP"))]
         return body
     return None

@@ -30,7 +30,7 @@ from sandex.api.fix.reports import (
     Track,
     transact_time,
 )
-from sandex.api.fix.requests import ORDER_TAGS, UUID4, cl_ord_id, order_body
+from sandex.api.fix.requests import ORDER_TAGS, UUID4, cl_ord_id, decimal_units, order_body
 from sandex.api.fix.session import Outbound, Session
 from sandex.api.http import ApiError
 from sandex.api.order_request import parse_order, product_id_of
@@ -41,6 +41,7 @@ from sandex.core import (
     Command,
     Duplicate,
     Event,
+    ModifyOrder,
     PlaceOrder,
     Rejected,
     SetFees,
@@ -81,6 +82,13 @@ class OrderEntry(Reporter):
         self.placed: dict[Session, set[str]] = {}  # orders placed by each live connection
         self._logons: dict[str, deque[float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Live orders from before this start that FIX may have placed (a ClOrdID-shaped
+        # client_oid): the first session of their profile adopts them (``_inherit``).
+        self.inherited: dict[str, set[str]] = {}
+        for profile in node.engine.profiles.values():
+            ids = {o.id for o in profile.live.values() if UUID4.fullmatch(o.client_oid or "")}
+            if ids:
+                self.inherited[profile.id] = ids
 
     # -- sessions ---------------------------------------------------------------------------
     def authenticate(self, message: Message) -> Identity | Refusal:
@@ -108,7 +116,32 @@ class OrderEntry(Reporter):
         assert session.identity is not None
         self.sessions[session.identity.key] = session
         self.placed[session] = set()
+        if session.identity.profile_id in self.inherited:
+            if self.node.in_flight:  # adopt from durable state only
+                self._spawn(self._inherit_later(session), session)
+            else:
+                self._inherit(session)
         log.info("FIX order entry: %s logged on from %s", session.identity.key, session.peer)
+
+    def _inherit(self, session: Session) -> None:
+        """Report on the live orders of the session's profile from before the venue started
+        (GUESS, after Coinbase's "ERs for orders placed in previous sessions are delivered
+        to currently connected OE sessions"); OrderCancelReplaceRequest still wants the
+        connection that placed them."""
+        identity = session.identity
+        assert identity is not None
+        engine = self.node.engine
+        for order_id in self.inherited.pop(identity.profile_id, set()):
+            order = engine.orders.get(order_id)
+            if order is None or order.status is Status.DONE or order_id in self.tracks:
+                continue
+            quote = engine.products[order.product_id].quote_currency
+            self.tracks[order_id] = Track.of_order(order, identity.key, None, quote)
+
+    async def _inherit_later(self, session: Session) -> None:
+        await self.node.synced()
+        if session.active:
+            self._inherit(session)
 
     def on_close(self, session: Session) -> None:
         identity = session.identity
@@ -311,8 +344,62 @@ class OrderEntry(Reporter):
         self._spawn(run(), session)
 
     def _replace(self, session: Session, message: Message) -> None:
-        session.send("9", self._cancel_reject(_fields(message),
-                                              Error.FIX_REPLACE_UNSUPPORTED.format(), "2", "2"))
+        """OrderCancelReplaceRequest: a ``ModifyOrder`` of an order this connection placed;
+        the ER 150=5 comes from its ``Changed`` (reporter), a refusal is a 9 with 434=2."""
+        fields = _fields(message)
+        try:
+            command, track = self._modify_command(session, fields)
+        except ApiError as exc:
+            session.send("9", self._cancel_reject(fields, exc.message,
+                                                  _cxl_reason(exc.error), "2"))
+            return
+        previous = track.request_id
+        track.request_id = command.client_oid  # the ER of a cancel (size under the fills)
+
+        async def run() -> None:
+            events = await self.node.execute(command)
+            if events and type(first := events[0]) is Rejected:
+                if track.request_id == command.client_oid:
+                    track.request_id = previous
+                session.send("9", self._cancel_reject(fields, first.message,
+                                                      _cxl_reason(first.error), "2"))
+        self._spawn(run(), session)
+
+    def _modify_command(self, session: Session, fields: dict[int, str]
+                        ) -> tuple[ModifyOrder, Track]:
+        """The modify for a G's fields, and the order's FIX view; ``ApiError`` if refused
+        before the core (texts: FIX's rules, then the core's)."""
+        new_id = cl_ord_id(fields.get(11))
+        for tag, name in ((37, "OrderID(37)"), (41, "OrigClOrdID(41)"), (55, "Symbol(55)"),
+                          (40, "OrdType(40)"), (38, "OrderQty(38)"), (44, "Price(44)")):
+            if not fields.get(tag):
+                raise ApiError(Error.FIX_MISSING_TAG, name)
+        profile_id = self._profile(session)
+        node = self.node
+        order = node.engine.find_order(profile_id, fields[37].lower())
+        if order is None:
+            raise ApiError(Error.ORDER_NOT_FOUND)
+        if order.status is Status.DONE:
+            raise ApiError(Error.ORDER_ALREADY_DONE)
+        track = self.tracks.get(order.id)
+        if track is None or order.id not in self.placed.get(session, ()):
+            raise ApiError(Error.FIX_REPLACE_OTHER_CONNECTION)
+        existing = node.engine.find_order(profile_id, None, new_id)
+        if existing is not None and existing.status is not Status.DONE:
+            raise ApiError(Error.FIX_CLORDID_OPEN)
+        if fields[40] not in ("2", "4") or (fields[40] == "4") != (order.stop is not None):
+            raise ApiError(Error.FIX_BAD_VALUE, "OrdType(40)")
+        if 152 in fields:
+            raise ApiError(Error.FIX_BAD_VALUE, "CashOrderQty(152)")
+        price = decimal_units(fields, 44, "Price(44)")
+        size = decimal_units(fields, 38, "OrderQty(38)")
+        stop = decimal_units(fields, 99, "StopPx(99)") if fields[40] == "4" else None
+        if fields[40] == "4" and stop is None:
+            raise ApiError(Error.FIX_MISSING_TAG, "StopPx(99)")
+        assert price is not None and size is not None  # required above
+        return ModifyOrder(time=node.stamp(), profile_id=profile_id, order_id=order.id,
+                           price=price, size=size, stop_price=stop,
+                           product_id=product_id_of(fields[55]), client_oid=new_id), track
 
     def _mass_cancel(self, session: Session, message: Message) -> None:
         fields = _fields(message)

@@ -15,6 +15,8 @@ from sandex.api.fix.reports import Body, Track, cancel_text, fill_extra
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
 from sandex.core.model import CancelReason, DoneReason, TimeInForce
 
+MODIFY, REMAINDER = "modify_order", "remainder_after_modification"  # sandex.core.modify
+
 
 class Reporter(ABC):
     tracks: dict[str, Track]
@@ -89,9 +91,31 @@ class Reporter(ABC):
                 track = tracks.get(event.order_id)
                 if track is None or event.new_size is None:
                     continue
+                if event.reason == MODIFY:
+                    self._replaced(track, event)
+                    continue
+                if event.reason == REMAINDER:
+                    continue  # its fills were reported; the size is the modify's
                 track.size = track.cum + event.new_size
                 self._send(track, "D", track.status(), event.time, [(378, "5")],
                            exec_id=f"{track.order_id}-c{event.sequence}")
+
+    def _replaced(self, track: Track, event: Changed) -> None:
+        """ER 150=5/39=5 for a modify: 11 the new ClOrdID, 41 the one before, the new 44,
+        38 (the total: filled plus the new remaining) and 151."""
+        new_size = event.new_size
+        assert new_size is not None
+        previous = track.cl_ord_id
+        track.cl_ord_id = event.client_oid or previous
+        if track.request_id == event.client_oid:
+            track.request_id = None
+        track.price = event.price
+        track.size = track.cum + new_size
+        if event.stop_price is not None:
+            track.stop_price = event.stop_price
+        track._static = None  # 44/38/99 changed
+        self._send(track, "5", "5", event.time, orig=previous,
+                   exec_id=f"{track.order_id}-r{track.cl_ord_id}")
 
     def _send(self, track: Track, exec_type: str, status: str, time: int,
               extra: Body | None = None, cl_ord_id: str | None = None,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sandex.api.http import ApiError
 from sandex.errors import Error
+from sandex.units import PRICE_DECIMALS, parse_units
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _NUMBER = re.compile(r"(0|[1-9]\d*)(\.\d+)?")
@@ -41,6 +42,18 @@ def _number(fields: dict[int, str], tag: int, name: str) -> str | None:
             raise ApiError(Error.FIX_LEADING_ZEROS, name)
         raise ApiError(Error.FIX_BAD_VALUE, name)
     return value
+
+
+def decimal_units(fields: dict[int, str], tag: int, name: str) -> int | None:
+    """A price or quantity field in 1e-8 units (``None`` if absent); FIX's number rules,
+    then at most 8 decimals (the core checks the product's increments)."""
+    value = _number(fields, tag, name)
+    if value is None:
+        return None
+    units = parse_units(value, PRICE_DECIMALS)
+    if units is None:
+        raise ApiError(Error.FIX_BAD_VALUE, name)
+    return units
 
 
 def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
