@@ -47,7 +47,7 @@ def main() -> None:
     import sandex
     from sandex.api.fix.codec import encode
     from sandex.api.fix.logon import signature
-    from sandex.api.fix.session import Session, sending_time
+    from sandex.api.fix.session import Gateway, Session, sending_time
     from sandex.server import build
 
     sys.path.insert(0, str(HERE))
@@ -56,8 +56,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sandex-bench-fixin-"))
     venue = build(SCENARIO, rate_limits=False, data_dir=work / "data" if args.disk else None,
                   demo=False)
-    gateway = venue.fix
-    assert gateway is not None
+    fix = venue.fix
+    assert fix is not None
+    gateway: Gateway = fix
     keys = scenario_keys(SCENARIO)[:2]
 
     class Client:

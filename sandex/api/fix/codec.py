@@ -260,16 +260,20 @@ def render(fields: list[tuple[int, str]]) -> str:
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A body encoded once, to be framed in many messages (one update to many sessions, a
-    resend): its fields, its bytes and their byte sum."""
+    resend): its bytes and their byte sum."""
 
-    fields: list[tuple[int, str]]
     data: bytes
     total: int
 
     @classmethod
     def of(cls, fields: list[tuple[int, str]]) -> Rendered:
         data = render(fields).encode("latin-1")
-        return cls(fields, data, byte_sum(data))
+        return cls(data, byte_sum(data))
+
+    def after(self, lead: str) -> Rendered:
+        """This body behind ``lead`` (tag=value SOH text: a session's own fields)."""
+        data = lead.encode("latin-1")
+        return Rendered(data + self.data, byte_sum(data) + self.total)
 
 
 def frame(msg_type: str, header: str, body: Rendered | bytes) -> bytes:

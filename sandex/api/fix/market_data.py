@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message
+from sandex.api.fix.codec import Message, Rendered
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
 from sandex.api.fix.session import Outbound, Session
@@ -181,10 +181,11 @@ class MarketData:
             if entry is None:
                 continue
             sequence = event.sequence  # type: ignore[attr-defined]
+            shared = Rendered.of([(268, "1"), *entry])  # encoded once for every session
             for session, (request_id, covered) in list(subscribed.items()):
                 if covered is None or sequence <= covered or not session.active:
                     continue  # before its snapshot is taken, or already in it
-                session.send("X", [(262, request_id), (268, "1"), *entry])
+                session.send("X", shared.after(f"262={request_id}\x01"))
 
 
 def _entry(event: Event) -> Body | None:
