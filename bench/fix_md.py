@@ -10,8 +10,9 @@ exists, this process on core 1. N market data sessions (port "with snapshots", o
 one session per key) subscribe to BTC-USD and read the snapshot, then the increments ``X``.
 
 Delivery latency of an increment = the wall time it is read here - its TransactTime(60),
-the stamp of the command that made it (both on this machine's clock): it holds the group
-commit's fsync, the fan-out to all N sessions and the socket. Every session counts its
+the stamp of the command that made it (both on this machine's clock; for the demo's ticks
+the tick's due time, so a late timer counts too): it holds the group commit's fsync, the
+fan-out to all N sessions and the socket. Every session counts its
 increments; the first 20 also time each one. Also printed: the server's CPU time per
 increment delivered (user + system from /proc) and how busy the machine's cores were.
 """
