@@ -1,7 +1,7 @@
 """FIX order entry over one session: orders that match, each done at its durable fill report.
 
-    cd /work/main && .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R]
-        [--ephemeral] [--json]
+    .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R] [--ephemeral]
+        [--src DIR] [--json]
 
 Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
 exists; this process pins itself to core 1) with its journal on (a temporary
@@ -15,8 +15,10 @@ which the gateway sends only once the order's command is durable.
 * paced: ``--rate`` (1,000 orders/s) offered on a schedule, latency from the moment an order
   was due to its fill report (no coordinated omission).
 
-The client is raw asyncio with a byte-level scan for ``11=`` and ``39=``; ``--json`` prints
-one JSON line of the figures.
+Each phase also reports the server's CPU time per order (user + system, from /proc), which
+the machine's other load disturbs far less than the rates. The client is raw asyncio with a
+byte-level scan for ``11=`` and ``39=``; ``--json`` prints one JSON line of the figures.
+``--src DIR`` runs the ``sandex`` package found in DIR (another build, for A/B).
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kit import SCENARIO, Key, free_port, machine, percentiles, scenario_keys, start_server
+from kit import (
+    SCENARIO,
+    Key,
+    cpu_seconds,
+    free_port,
+    machine,
+    machine_busy_seconds,
+    percentiles,
+    scenario_keys,
+    start_server,
+)
 
 from sandex.api.fix.codec import encode
 from sandex.api.fix.logon import signature
@@ -134,7 +146,8 @@ async def saturation(client: Client, seconds: float, window: int) -> dict[str, f
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(window)))
     elapsed = time.perf_counter() - started
-    return {"orders_per_s": round(done / elapsed), **percentiles(latencies, 1e-3)}
+    return {"orders_per_s": round(done / elapsed), "orders": done,
+            **percentiles(latencies, 1e-3)}
 
 
 async def paced(client: Client, seconds: float, rate: float) -> dict[str, float]:
@@ -160,7 +173,21 @@ async def paced(client: Client, seconds: float, rate: float) -> dict[str, float]
     return {"offered_per_s": rate, **percentiles(latencies, 1e-3)}
 
 
-async def run(args: argparse.Namespace, port: int) -> dict[str, Any]:
+async def measured(pid: int, orders: int, phase: Any) -> dict[str, Any]:
+    """``phase``'s figures plus the server's CPU microseconds per order and the machine's
+    busy cores meanwhile (other load included)."""
+    cpu, busy, started = cpu_seconds(pid), machine_busy_seconds(), time.perf_counter()
+    figures: dict[str, Any] = await phase
+    took = time.perf_counter() - started
+    after = cpu_seconds(pid)
+    count = figures.get("orders", orders)
+    if cpu is not None and after is not None and count:
+        figures["server_cpu_us_per_order"] = round((after - cpu) / count * 1e6, 1)
+    figures["machine_busy_cores"] = round((machine_busy_seconds() - busy) / took, 2)
+    return figures
+
+
+async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     taker_key, maker_key = scenario_keys(SCENARIO)[:2]
     maker = await connect(port, maker_key)
     maker_reader = asyncio.get_running_loop().create_task(maker.read_loop())
@@ -170,8 +197,10 @@ async def run(args: argparse.Namespace, port: int) -> dict[str, Any]:
     taker = await connect(port, taker_key)
     taker_reader = asyncio.get_running_loop().create_task(taker.read_loop())
     figures: dict[str, Any] = {}
-    figures["saturation"] = await saturation(taker, args.seconds, args.window)
-    figures["paced"] = await paced(taker, args.seconds, args.rate)
+    figures["saturation"] = await measured(pid, 0, saturation(taker, args.seconds,
+                                                                args.window))
+    figures["paced"] = await measured(pid, int(args.seconds * args.rate),
+                                      paced(taker, args.seconds, args.rate))
     for task in (maker_reader, taker_reader):
         task.cancel()
     return figures
@@ -183,6 +212,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--ephemeral", action="store_true", help="journal in memory")
+    parser.add_argument("--src", type=Path,
+                        help="the directory holding the sandex package to run (A/B)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sandex-bench-fix-"))
@@ -195,9 +226,9 @@ def main() -> None:
         command = ["taskset", "-c", "0", *command]
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
             os.sched_setaffinity(0, {1})
-    process = start_server(command, http_port, work / "server.log")
+    process = start_server(command, http_port, work / "server.log", args.src)
     try:
-        figures = asyncio.run(run(args, fix_port))
+        figures = asyncio.run(run(args, fix_port, process.pid))
     finally:
         process.terminate()
         process.wait(10)
@@ -209,11 +240,16 @@ def main() -> None:
     else:
         sat, pace = figures["saturation"], figures["paced"]
         print(f"{machine()}; journal {figures['journal']}", file=sys.stderr)
+        if args.src:
+            print(f"sandex from {args.src}", file=sys.stderr)
         print(f"saturation ({args.window} in flight): {sat['orders_per_s']} orders/s "
               f"(order + match + durable fill report), p50 {sat['p50']} ms, "
-              f"p99 {sat['p99']} ms", file=sys.stderr)
-        print(f"paced {args.rate:.0f} orders/s: p50 {pace['p50']} ms, p99 {pace['p99']} ms, "
-              f"max {pace['max']} ms", file=sys.stderr)
+              f"p99 {sat['p99']} ms; server CPU {sat.get('server_cpu_us_per_order')} us/order, "
+              f"machine busy {sat['machine_busy_cores']} cores", file=sys.stderr)
+        print(f"paced {args.rate:.0f} orders/s: p50 {pace['p50']} ms, p90 {pace['p90']} ms, "
+              f"p99 {pace['p99']} ms, max {pace['max']} ms; server CPU "
+              f"{pace.get('server_cpu_us_per_order')} us/order, machine busy "
+              f"{pace['machine_busy_cores']} cores", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,19 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandex.api.fix.codec import Decoder, Garbled, Message, encode, parse_body
+from sandex.api.fix.codec import (
+    Decoder,
+    Garbled,
+    Message,
+    Rendered,
+    byte_sum,
+    encode,
+    parse_body,
+    parse_fields,
+)
+from sandex.api.fix.codec import (
+    frame as frame_rendered,
+)
 from tests.support.fix_kit import frame
 
 NOS = [(35, "D"), (34, "2"), (49, "key"), (52, "20261203-06:14:30.271"), (56, "Coinbase"),
@@ -96,3 +108,31 @@ def test_fuzz_mutated_messages_never_raise_or_stall(data: st.DataObject) -> None
         if isinstance(item, Message):
             item.group(73, frozenset({11}))  # group parsing of any field list holds too
             assert item.msg_type == (item.get(35) or "")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_the_one_pass_split_reads_every_body_as_the_careful_reader_does(
+        data: st.DataObject) -> None:
+    body = bytearray(b"".join(b"%d=%s\x01" % (tag, value.encode()) for tag, value in NOS))
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(body) - 1))
+        body[at] = data.draw(st.sampled_from([1, 48, 49, 51, 57, 61, 178, body[at] ^ 1]))
+    if data.draw(st.booleans()):
+        body += data.draw(st.sampled_from([b"95=2\x0196=\x01\x01\x01", b"34=9\x01", b"0", b""]))
+    fast, careful = parse_body(bytes(body)), parse_fields(bytes(body))
+    assert (fast.fields, fast.problem) == (careful.fields, careful.problem)
+    assert fast.index == {tag: value for tag, value in reversed(careful.fields)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_byte_sum_is_the_sum_of_the_bytes_at_any_length(data: bytes) -> None:
+    assert byte_sum(data) == sum(data)
+
+
+def test_a_body_rendered_once_frames_as_encode_does() -> None:
+    body = [(262, "req"), (268, "1"), (279, "0"), (270, "100.5")]
+    once = Rendered.of(body)
+    assert frame_rendered("X", "49=Coinbase\x0156=k\x0134=7\x01", once) == encode(
+        "X", [(49, "Coinbase"), (56, "k"), (34, "7")], body)

@@ -14,6 +14,7 @@ checked over the bytes exactly as received. ``RawData(96)`` is read by the lengt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zlib import adler32
 
 SOH = b"\x01"
 BEGIN_STRING = "FIXT.1.1"
@@ -21,6 +22,9 @@ _PREFIX = b"8=FIXT.1.1\x019="
 MAX_BODY = 65_536  # bytes: a longer BodyLength is taken as garbage (GUESS; Coinbase: none)
 LENGTH_TAGS = {95: 96}  # a data field's length tag -> the data tag
 HEADER_TAGS = frozenset({8, 9, 35, 49, 56, 34, 43, 52, 122, 50, 57, 115, 128, 97, 369, 1128})
+_CHUNK = 256  # bytes per adler32 call in ``byte_sum``
+_TAGS: dict[str, int] = {}  # tag texts seen well-formed -> their number (``parse_body``)
+_TAGS_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +46,13 @@ class Message:
     _index: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        index: dict[int, str] = {}
-        for tag, value in self.fields:
-            index.setdefault(tag, value)  # the first occurrence (groups repeat their tags)
-        self._index = index
+        # The first occurrence of each tag (groups repeat theirs): built from the end.
+        self._index = dict(reversed(self.fields))
+
+    @property
+    def index(self) -> dict[int, str]:
+        """Each tag's first value (read-only by convention: it is the message's own)."""
+        return self._index
 
     @property
     def msg_type(self) -> str:
@@ -94,40 +101,56 @@ class Garbled:
     text: str
 
 
+def byte_sum(data: bytes | memoryview) -> int:
+    """The sum of ``data``'s bytes, by ``zlib.adler32`` 256 bytes at a time: its low half is 1
+    plus the bytes' sum modulo 65521, exact while 256 * 255 + 1 < 65521 (a C loop, where
+    ``sum(data)`` makes an int object per byte)."""
+    if len(data) <= _CHUNK:
+        return (adler32(data) & 0xFFFF) - 1
+    view = memoryview(data)
+    return sum([(adler32(view[start:start + _CHUNK]) & 0xFFFF) - 1
+                for start in range(0, len(data), _CHUNK)])
+
+
 def checksum(data: bytes) -> int:
-    return sum(data) % 256
+    return byte_sum(data) % 256
 
 
 class Decoder:
     """Frames FIXT.1.1 messages out of a byte stream."""
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_at", "_data")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._data = b""  # what has not been framed yet starts at ``_at``
+        self._at = 0
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if self._at >= len(self._data):
+            self._data, self._at = bytes(data), 0
+        else:
+            self._data, self._at = self._data[self._at:] + data, 0
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        return len(self._data) - self._at
 
     def next(self) -> Message | Garbled | None:
-        buffer = self._buffer
-        if not buffer:
+        data, at = self._data, self._at
+        size = len(data)
+        if at >= size:
             return None
-        head = bytes(buffer[: len(_PREFIX)])
-        if not _PREFIX.startswith(head):
-            return Garbled("BeginString(8) must be FIXT.1.1, then BodyLength(9)")
-        if len(buffer) < len(_PREFIX):
-            return None
-        end_of_length = buffer.find(SOH, len(_PREFIX))
+        if not data.startswith(_PREFIX, at):
+            if not _PREFIX.startswith(data[at:at + len(_PREFIX)]):
+                return Garbled("BeginString(8) must be FIXT.1.1, then BodyLength(9)")
+            return None  # a prefix of the prefix: wait for more
+        length_at = at + len(_PREFIX)
+        end_of_length = data.find(SOH, length_at, length_at + 8)
         if end_of_length < 0:
-            if len(buffer) > len(_PREFIX) + 6:
+            if size - length_at > 6:
                 return Garbled("BodyLength(9) is not a number")
             return None
-        length_text = bytes(buffer[len(_PREFIX):end_of_length])
+        length_text = data[length_at:end_of_length]
         if not length_text.isdigit() or len(length_text) > 6 or (
                 len(length_text) > 1 and length_text[:1] == b"0"):
             return Garbled("BodyLength(9) is not a number")
@@ -137,20 +160,52 @@ class Decoder:
         body_start = end_of_length + 1
         body_end = body_start + length
         total = body_end + 7  # "10=ddd" SOH
-        if len(buffer) < total:
+        if size < total:
             return None
-        trailer = bytes(buffer[body_end:total])
-        if trailer[:3] != b"10=" or trailer[6:7] != SOH or not trailer[3:6].isdigit():
+        if data[body_end:body_end + 3] != b"10=" or data[body_end + 6] != 1 \
+                or not data[body_end + 3:body_end + 6].isdigit():
             return Garbled("CheckSum(10) is not where BodyLength(9) says the body ends")
-        frame = bytes(buffer[:body_end])
-        del buffer[:total]
-        message = parse_body(frame[body_start:])
-        message.checksum_ok = checksum(frame) == int(trailer[3:6])
+        self._at = total
+        if total == size:  # all framed: drop the buffer (the usual case)
+            self._data, self._at = b"", 0
+        view = memoryview(data)
+        message = parse_body(data[body_start:body_end])
+        message.checksum_ok = byte_sum(view[at:body_end]) % 256 == int(
+            data[body_end + 3:body_end + 6])
         return message
 
 
 def parse_body(body: bytes) -> Message:
-    """The fields of a message body (after BodyLength, before CheckSum)."""
+    """The fields of a message body (after BodyLength, before CheckSum).
+
+    Well-formed bodies (every field ``tag=value`` SOH, tags seen before, no data field, no
+    repeated header tag, 35 first) are split in one pass; anything else takes the careful
+    field-by-field reading that says what is wrong (``parse_fields``)."""
+    if body[-1:] == SOH and not (body.startswith(b"95=") or b"\x0195=" in body):
+        fields: list[tuple[int, str]] = []
+        append, tags = fields.append, _TAGS
+        for item in body[:-1].decode("latin-1").split("\x01"):
+            tag_text, _, value = item.partition("=")
+            tag = tags.get(tag_text)
+            if tag is None:
+                if not (tag_text.isascii() and tag_text.isdigit()) or tag_text[0] == "0" \
+                        or len(tag_text) > 9:
+                    return parse_fields(body)
+                tag = int(tag_text)
+                if len(tags) < _TAGS_MAX:
+                    tags[tag_text] = tag
+            if not value:
+                return parse_fields(body)
+            append((tag, value))
+        if fields[0][0] == 35:
+            header = [tag for tag, _ in fields if tag in HEADER_TAGS]
+            if len(header) == len(set(header)):
+                return Message(fields)
+    return parse_fields(body)
+
+
+def parse_fields(body: bytes) -> Message:
+    """``parse_body`` field by field, noting the first problem."""
     fields: list[tuple[int, str]] = []
     problem: Problem | None = None
     position, size = 0, len(body)
@@ -197,11 +252,43 @@ def parse_body(body: bytes) -> Message:
     return Message(fields, problem)
 
 
+def render(fields: list[tuple[int, str]]) -> str:
+    """Fields as ``tag=value`` SOH text (values latin-1 and never empty)."""
+    return "".join([f"{tag}={value}\x01" for tag, value in fields])
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A body encoded once, to be framed in many messages (one update to many sessions, a
+    resend): its bytes and their byte sum."""
+
+    data: bytes
+    total: int
+
+    @classmethod
+    def of(cls, fields: list[tuple[int, str]]) -> Rendered:
+        data = render(fields).encode("latin-1")
+        return cls(data, byte_sum(data))
+
+    def after(self, lead: str) -> Rendered:
+        """This body behind ``lead`` (tag=value SOH text: a session's own fields)."""
+        data = lead.encode("latin-1")
+        return Rendered(data + self.data, byte_sum(data) + self.total)
+
+
+def frame(msg_type: str, header: str, body: Rendered | bytes) -> bytes:
+    """A whole message: ``8``, ``9``, ``35``, the ``header`` text (``render``), ``body``."""
+    head = f"35={msg_type}\x01{header}".encode("latin-1")
+    if isinstance(body, Rendered):
+        data, total = body.data, body.total
+    else:
+        data, total = body, byte_sum(body)
+    start = b"8=FIXT.1.1\x019=%d\x01" % (len(head) + len(data))
+    return b"".join((start, head, data, b"10=%03d\x01" % (
+        (byte_sum(start) + byte_sum(head) + total) % 256)))
+
+
 def encode(msg_type: str, header: list[tuple[int, str]], body: list[tuple[int, str]]) -> bytes:
     """A whole message: ``8``, ``9``, ``35``, then ``header`` and ``body`` as given, ``10``.
     Values are latin-1 text and never empty (the caller leaves out what it has not)."""
-    text = "".join([f"{tag}={value}\x01" for tag, value in header]
-                   + [f"{tag}={value}\x01" for tag, value in body])
-    payload = f"35={msg_type}\x01{text}".encode("latin-1")
-    frame = b"8=FIXT.1.1\x019=" + str(len(payload)).encode() + SOH + payload
-    return frame + b"10=%03d\x01" % checksum(frame)
+    return frame(msg_type, render(header), render(body).encode("latin-1"))

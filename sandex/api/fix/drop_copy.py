@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message
+from sandex.api.fix.codec import Message, Rendered
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
-from sandex.api.fix.reports import Body, Track
+from sandex.api.fix.reports import Track
 from sandex.api.fix.session import Outbound, Session
 from sandex.auth.keys import Permission
 from sandex.core import Activated, Received
@@ -107,7 +107,7 @@ class DropCopy(Reporter):
         self.tracks[order.id] = track
         return track
 
-    def _deliver(self, track: Track, body: Body) -> None:
+    def _deliver(self, track: Track, body: Rendered) -> None:
         for session in self.profiles.get(track.profile_id, ()):
             if session.active:
                 session.send("8", body)

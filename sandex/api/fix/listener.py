@@ -1,8 +1,10 @@
 """The asyncio adapter: a TCP (TLS or plaintext) listener feeding bytes to sans-I/O sessions.
 
-Each connection owns one ``Session``; bytes read go to ``Session.data_received``, what the
-session sends is written at once, and a session that is closed closes its socket once its
-last bytes are out. One timer a second ticks every session (heartbeats, timeouts).
+Each connection owns one ``Session``; bytes read go to ``Session.data_received``. What the
+session sends in one event-loop step is gathered and written once at the end of the step
+(``call_soon``): a group commit's reports, or a read's replies, leave in one transport write
+(one system call) instead of one each. A session that is closed closes its socket once its
+last bytes are out. A timer ticks every session (heartbeats, timeouts).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class _Connection(asyncio.Protocol):
         self.listener = listener
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
+        self._pending: list[bytes] = []  # written at the end of this event-loop step
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -67,6 +70,18 @@ class _Connection(asyncio.Protocol):
         self.listener.connections.add(self)
 
     def _write(self, data: bytes) -> None:
+        pending = self._pending
+        if not pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        pending.append(data)
+
+    def flush(self) -> None:
+        """Write what the session sent since the last flush, in one transport write."""
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
@@ -82,6 +97,7 @@ class _Connection(asyncio.Protocol):
 
     def check(self) -> None:
         if self.session is not None and self.session.closed and self.transport is not None:
+            self.flush()  # the session's last words (a Logout) go before the close
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -138,6 +154,7 @@ class Listener:
             session = connection.session
             if session is not None and session.active:
                 session.logout(time.monotonic(), Error.FIX_SHUTDOWN)
+            connection.flush()
             if connection.transport is not None:
                 connection.transport.close()
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message
+from sandex.api.fix.codec import Message, Rendered
 from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
@@ -242,15 +242,16 @@ class MarketData:
                 levels.sequence = sequence
                 changed = levels.apply(event)
             entry = _entry(event)
+            shared = None if entry is None else Rendered.of([(268, "1"), *entry])  # once
             for session, (request_id, covered, mode) in list(subscribed.items()):
                 if covered is None or sequence <= covered or not session.active:
                     continue  # before its snapshot is taken, or already in it
                 if mode == L3:
-                    if entry is not None:
-                        session.send("X", [(262, request_id), (268, "1"), *entry])
+                    if shared is not None:
+                        session.send("X", shared.after(f"262={request_id}\x01"))
                     continue
-                if entry is not None and type(event) is Matched and mode[1]:
-                    session.send("X", [(262, request_id), (268, "1"), *entry])
+                if shared is not None and type(event) is Matched and mode[1]:
+                    session.send("X", shared.after(f"262={request_id}\x01"))
                 if mode[0] and changed and levels is not None:
                     for level_entry in _level_entries(event, changed, levels):
                         session.send("X", [(262, request_id), (268, "1"), *level_entry])

@@ -6,6 +6,13 @@ and the feed, and the other way round. Nothing is reported before its command is
 ExecutionReports come from the node's listener (called once a group commit is on disk), and
 a refusal (which changes nothing and is not journaled) is answered at once.
 
+Orders are stamped and applied when the node takes them, never earlier (a stamp must be
+applied in the event-loop step that made it): the NewOrderSingles of one read are queued and
+applied together one step later, in arrival order, with one wait for their group commit; the
+orders a session sends while that batch is being written form the next batch, so a session
+that pipelines its orders is never held behind an earlier order's fsync. Any other request
+closes the queue, so requests still take effect in the order they arrived.
+
 Who gets a report: the live session of the API key that placed the order (over any earlier
 connection too), or that canceled or asked about it over FIX. GUESS, after Coinbase's
 "ERs for orders placed in previous sessions are delivered to currently connected OE sessions".
@@ -19,9 +26,11 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
+from msgspec.structs import replace
+
 from sandex.api.clocks import SignatureClock
 from sandex.api.fee_tiers import FeeTier, tier_change
-from sandex.api.fix.codec import Message
+from sandex.api.fix.codec import Message, Rendered
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import (
@@ -44,7 +53,6 @@ from sandex.core import (
     ModifyOrder,
     PlaceOrder,
     Rejected,
-    SetFees,
     Status,
 )
 from sandex.core.model import DoneReason
@@ -80,6 +88,7 @@ class OrderEntry(Reporter):
         self.outbounds: dict[str, Outbound] = {}
         self.tracks: dict[str, Track] = {}  # order id -> its FIX view, until done
         self.placed: dict[Session, set[str]] = {}  # orders placed by each live connection
+        self._queued: dict[Session, list[dict[int, str]]] = {}  # orders for the next step
         self._logons: dict[str, deque[float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Live orders from before this start that FIX may have placed (a ClOrdID-shaped
@@ -148,13 +157,14 @@ class OrderEntry(Reporter):
         assert identity is not None
         if self.sessions.get(identity.key) is session:
             del self.sessions[identity.key]
-        placed = self.placed.pop(session, set())
+        placed = self.placed.pop(session, set())  # still filled by the queued orders' batch
+        queued = self._queued.pop(session, None) is not None
         log.info("FIX order entry: %s logged out%s", identity.key,
                  f" ({session.logout_text})" if session.logout_text else "")
         if identity.cancel_on_disconnect == "Y":
             self._spawn(self._cancel_profile(identity.profile_id))
-        elif identity.cancel_on_disconnect == "S" and placed:
-            self._spawn(self._cancel_each(identity.profile_id, placed))
+        elif identity.cancel_on_disconnect == "S" and (placed or queued):
+            self._spawn(self._cancel_each(identity.profile_id, placed))  # after that batch
 
     async def _cancel_profile(self, profile_id: str) -> None:
         node = self.node
@@ -186,7 +196,11 @@ class OrderEntry(Reporter):
     # -- requests ---------------------------------------------------------------------------
     def on_message(self, session: Session, message: Message) -> None:
         kind = message.msg_type
-        handler = {"D": self._new_order, "F": self._cancel, "G": self._replace,
+        if kind == "D":
+            self._new_order(session, message)
+            return
+        self._queued.pop(session, None)  # what comes after this request: a later batch
+        handler = {"F": self._cancel, "G": self._replace,
                    "H": self._status, "q": self._mass_cancel, "U6": self._batch,
                    "U4": self._cancel_batch}.get(kind)
         if handler is not None:
@@ -242,30 +256,53 @@ class OrderEntry(Reporter):
             command.product_id, command.side, command.type, command.price, command.size,
             command.funds, command.time_in_force, command.post_only, command.stp,
             command.stop_price, quote=product.quote_currency)
-        self.placed.setdefault(session, set()).add(command.order_id)
+        placed = self.placed.get(session)
+        if placed is not None:
+            placed.add(command.order_id)
 
     def _new_order(self, session: Session, message: Message) -> None:
-        fields = _fields(message)
-        identity = session.identity
-        fees = None  # the profile's volume tier first, as REST (stamped before the order)
-        if self.fee_tiers and identity is not None:
-            fees = tier_change(self.node, self.fee_tiers, identity.profile_id)
-        try:
-            command = self._build(session, fields)
-        except ApiError as exc:
-            session.send("8", self._reject_report(fields.get(11, ""), None, fields,
-                                                  exc.message, _rej_reason(exc.error)))
-            return
-        self._track(session, command)
-        self._spawn(self._place(session, command, fields, fees), session)
+        queue = self._queued.get(session)
+        if queue is None:
+            queue = self._queued[session] = []
+            self._spawn(self._place(session, queue, self.placed.get(session)), session)
+        queue.append(message.index)
 
-    async def _place(self, session: Session, command: PlaceOrder,
-                     fields: dict[int, str], fees: SetFees | None = None) -> None:
-        if fees is None:
-            events = await self.node.execute(command)
-        else:  # the tier's rates, then the order, in one step: nothing comes between
-            events = (await self.node.execute_all([fees, command]))[1]
-        self._answer_refusal(session, command, fields, events)
+    async def _place(self, session: Session, queue: list[dict[int, str]],
+                     placed: set[str] | None) -> None:
+        """Stamp, apply and journal the queued orders in one step; answer refusals."""
+        if self._queued.get(session) is queue:
+            del self._queued[session]  # from here on, new orders form the next batch
+        identity = session.identity
+        assert identity is not None
+        accepted: list[tuple[int, PlaceOrder, dict[int, str]]] = []  # result index, ...
+        pulled = 0
+
+        def commands() -> Iterator[Command]:
+            nonlocal pulled
+            for fields in queue:
+                fees = None  # the profile's volume tier first, as REST (stamped before)
+                if self.fee_tiers:
+                    fees = tier_change(self.node, self.fee_tiers, identity.profile_id)
+                try:
+                    command = self._build(session, fields)
+                except ApiError as exc:
+                    session.send("8", self._reject_report(fields.get(11, ""), None, fields,
+                                                          exc.message,
+                                                          _rej_reason(exc.error)))
+                    continue
+                self._track(session, command)
+                if placed is not None and self.placed.get(session) is not placed:
+                    placed.add(command.order_id)  # closed meanwhile: cancel-on-disconnect
+                if fees is not None:
+                    pulled += 1
+                    yield fees
+                accepted.append((pulled, command, fields))
+                pulled += 1
+                yield command
+
+        results = await self.node.execute_all(commands())
+        for index, command, fields in accepted:
+            self._answer_refusal(session, command, fields, results[index])
 
     def _answer_refusal(self, session: Session, command: PlaceOrder, fields: dict[int, str],
                         events: list[Event]) -> None:
@@ -337,7 +374,7 @@ class OrderEntry(Reporter):
             return
 
         async def run() -> None:
-            events = await self.node.execute(command)
+            events = await self.node.execute(replace(command, time=self.node.stamp()))
             if events and type(first := events[0]) is Rejected:
                 session.send("9", self._cancel_reject(fields, first.message,
                                                       _cxl_reason(first.error), "1"))
@@ -488,9 +525,11 @@ class OrderEntry(Reporter):
             self._track(session, command)
             commands.append((command, fields))
 
-        async def run() -> None:
+        async def run() -> None:  # stamped as applied: a stamp is applied in its own step
             placing: list[Command] = [c for c, _ in commands]
-            results = await self.node.execute_all([fees, *placing] if fees else placing)
+            results = await self.node.execute_all(
+                replace(c, time=self.node.stamp()) for c in ([fees, *placing] if fees
+                                                             else placing))
             for (command, fields), events in zip(commands, results[-len(commands):],
                                                  strict=True):
                 self._answer_refusal(session, command, fields, events)
@@ -517,7 +556,8 @@ class OrderEntry(Reporter):
                 session.send("9", self._cancel_reject(fields, exc.message, "2", "1"))
 
         async def run() -> None:
-            results = await self.node.execute_all(c for c, _ in commands)
+            results = await self.node.execute_all(
+                replace(c, time=self.node.stamp()) for c, _ in commands)
             for (_, fields), events in zip(commands, results, strict=True):
                 if events and type(first := events[0]) is Rejected:
                     session.send("9", self._cancel_reject(fields, first.message,
@@ -525,17 +565,14 @@ class OrderEntry(Reporter):
         if commands:
             self._spawn(run(), session)
 
-    def _deliver(self, track: Track, body: Body) -> None:
+    def _deliver(self, track: Track, body: Rendered) -> None:
         session = self.sessions.get(track.key)
         if session is not None and session.active:
             session.send("8", body)
 
 
 def _fields(message: Message) -> dict[int, str]:
-    fields: dict[int, str] = {}
-    for tag, value in message.fields:
-        fields.setdefault(tag, value)
-    return fields
+    return message.index  # each tag's first value (read, never changed)
 
 
 def _rej_reason(error: Error) -> str:

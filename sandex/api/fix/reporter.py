@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from sandex.api.fix.codec import Rendered
 from sandex.api.fix.reports import Body, Track, cancel_text, fill_extra
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
 from sandex.core.model import CancelReason, DoneReason, TimeInForce
@@ -26,8 +27,8 @@ class Reporter(ABC):
         return None
 
     @abstractmethod
-    def _deliver(self, track: Track, body: Body) -> None:
-        """Send one report body to whoever gets this order's reports."""
+    def _deliver(self, track: Track, body: Rendered) -> None:
+        """Send one report body (encoded once) to whoever gets this order's reports."""
 
     def on_events(self, events: list[Event]) -> None:
         tracks = self.tracks
@@ -120,5 +121,5 @@ class Reporter(ABC):
     def _send(self, track: Track, exec_type: str, status: str, time: int,
               extra: Body | None = None, cl_ord_id: str | None = None,
               orig: str | None = None, exec_id: str | None = None) -> None:
-        self._deliver(track, track.report(exec_type, status, time, extra, cl_ord_id, orig,
-                                          exec_id))
+        self._deliver(track, track.rendered(exec_type, status, time, extra, cl_ord_id, orig,
+                                            exec_id))

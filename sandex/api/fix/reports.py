@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sandex.api.fix.codec import Rendered, byte_sum, render
 from sandex.core import Order, OrderType, Side, Status, TimeInForce
 from sandex.core.model import CancelReason, StopType, Stp
 from sandex.timefmt import iso
@@ -42,10 +43,17 @@ def amt(value: int) -> str:
     return format_trimmed(value, AMOUNT_DECIMALS)
 
 
+_last_time: list[object] = [None, ""]  # the last time formatted (a command's events share it)
+
+
 def transact_time(us: int) -> str:
     """TransactTime(60): the venue's time (virtual clock allowed), microseconds."""
+    if _last_time[0] == us:
+        return _last_time[1]  # type: ignore[return-value]
     text = iso(us)  # 2014-11-06T10:34:47.123456Z
-    return f"{text[0:4]}{text[5:7]}{text[8:10]}-{text[11:26]}"
+    text = f"{text[0:4]}{text[5:7]}{text[8:10]}-{text[11:26]}"
+    _last_time[0], _last_time[1] = us, text
+    return text
 
 
 @dataclass
@@ -72,7 +80,7 @@ class Track:
     request_id: str | None = None  # 11 of the cancel that is in flight (41 = cl_ord_id)
     done: bool = False
     quote: str = ""  # the product's quote currency (fees)
-    _static: tuple[int | None, Body] | None = field(default=None, repr=False)
+    _static: tuple[int | None, str] | None = field(default=None, repr=False)
 
     @classmethod
     def of_order(cls, order: Order, key: str, cl_ord_id: str | None, quote: str) -> Track:
@@ -99,26 +107,36 @@ class Track:
                cl_ord_id: str | None = None, orig: str | None = None,
                exec_id: str | None = None) -> Body:
         """An ExecutionReport body in the order Coinbase's real reports show."""
-        body: Body = []
-        if self.cum:
-            body.append((6, self._avg()))
-        if cl_ord_id or self.cl_ord_id:
-            body.append((11, cl_ord_id or self.cl_ord_id))
-        self.reports += 1
-        body += [(14, px(self.cum)), (17, exec_id or f"{self.order_id}-s{self.reports}"),
-                 (37, self.order_id)]
-        if orig:
-            body.append((41, orig))
-        body.append((39, status))
-        body += self._order_fields()
-        body += [(60, transact_time(time)), (150, exec_type), (151, px(self.leaves))]
-        if self.post_only:
-            body.append((18, "A"))
-        if extra:
-            body += extra
-        return body
+        text = self.report_text(exec_type, status, time, extra, cl_ord_id, orig, exec_id)
+        return [(int(tag), value) for tag, _, value in
+                (item.partition("=") for item in text[:-1].split("\x01"))]
 
-    def _order_fields(self) -> Body:
+    def rendered(self, exec_type: str, status: str, time: int, extra: Body | None = None,
+                 cl_ord_id: str | None = None, orig: str | None = None,
+                 exec_id: str | None = None) -> Rendered:
+        """``report`` encoded (what reporters send: framed for one session or many)."""
+        data = self.report_text(exec_type, status, time, extra, cl_ord_id, orig,
+                                exec_id).encode("latin-1")
+        return Rendered(data, byte_sum(data))
+
+    def report_text(self, exec_type: str, status: str, time: int, extra: Body | None = None,
+                    cl_ord_id: str | None = None, orig: str | None = None,
+                    exec_id: str | None = None) -> str:
+        """``report`` as tag=value SOH text: one template, the order's own fields cached."""
+        self.reports += 1
+        cl = cl_ord_id or self.cl_ord_id
+        cum = self.cum
+        head = f"6={self._avg()}\x0111={cl}\x01" if cum and cl else \
+            f"6={self._avg()}\x01" if cum else f"11={cl}\x01" if cl else ""
+        exec_id = exec_id or f"{self.order_id}-s{self.reports}"
+        orig_field = f"41={orig}\x01" if orig else ""
+        post_only = "18=A\x01" if self.post_only else ""
+        text = (f"{head}14={px(cum)}\x0117={exec_id}\x0137={self.order_id}\x01{orig_field}"
+                f"39={status}\x01{self._order_fields()}60={transact_time(time)}\x01"
+                f"150={exec_type}\x01151={px(self.leaves)}\x01{post_only}")
+        return text + render(extra) if extra else text
+
+    def _order_fields(self) -> str:
         """55 54 40 44 38 152 99 59: rendered once per order quantity (they rarely change)."""
         cached = self._static
         if cached is not None and cached[0] == self.size:
@@ -133,8 +151,9 @@ class Track:
         if self.stop_price is not None:
             fields.append((99, px(self.stop_price)))
         fields.append((59, TIF_CODES[self.time_in_force]))
-        self._static = (self.size, fields)
-        return fields
+        text = render(fields)
+        self._static = (self.size, text)
+        return text
 
     def _avg(self) -> str:
         # executed value (1e-16) / size (1e-8) = price in 1e-8

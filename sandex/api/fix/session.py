@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from sandex.api.fix.codec import Decoder, Garbled, Message, encode
+from sandex.api.fix.codec import Decoder, Garbled, Message, Rendered, frame
 from sandex.api.fix.logon import COMP_ID, Identity, Refusal
 from sandex.errors import Error
 
@@ -46,12 +46,12 @@ class State(Enum):
     CLOSED = "closed"
 
 
-@dataclass
+@dataclass(slots=True)
 class Stored:
     msg_type: str
     sending_time: str
-    body: list[tuple[int, str]]
-    at: float  # monotonic seconds
+    body: Rendered  # encoded once: a resend frames the same bytes
+    at: float  # wall seconds
 
 
 @dataclass
@@ -172,8 +172,10 @@ class Session:
         else:
             self.outbox.append(data)
 
-    def send(self, msg_type: str, body: list[tuple[int, str]], now: float | None = None) -> None:
-        """Number and queue a message; application messages are kept for resends."""
+    def send(self, msg_type: str, body: list[tuple[int, str]] | Rendered,
+             now: float | None = None) -> None:
+        """Number and queue a message; application messages are kept for resends. A
+        ``Rendered`` body (``codec.Rendered.of``) is encoded once for many sessions."""
         if self.state not in (State.ACTIVE, State.LOGGING_OUT) or self.out is None:
             return
         out = self.out
@@ -181,23 +183,29 @@ class Session:
         out.next_seq += 1
         wall = self.gateway.wall()
         stamp = sending_time(wall)
+        if not isinstance(body, Rendered):
+            body = Rendered.of(body)
         self._emit(self._frame(msg_type, seq, stamp, body))
         if now is not None:
             self.last_sent = now
         if msg_type not in ADMIN_TYPES:
             stored = out.stored
             stored[seq] = Stored(msg_type, stamp, body, wall)
-            while len(stored) > HISTORY_MAX:
+            if len(stored) > HISTORY_MAX:
                 stored.popitem(last=False)
         out.last_active = wall
 
-    def _frame(self, msg_type: str, seq: int, stamp: str, body: list[tuple[int, str]],
-               resent: str | None = None) -> bytes:
-        header = [(49, COMP_ID), (56, self._client_comp), (34, str(seq))]
-        if resent is not None:
-            header += [(43, "Y"), (122, resent)]
-        header += [(52, stamp), (369, str(self.expected - 1))]
-        return encode(msg_type, header, body)
+    def _frame(self, msg_type: str, seq: int, stamp: str,
+               body: list[tuple[int, str]] | Rendered, resent: str | None = None) -> bytes:
+        if not isinstance(body, Rendered):
+            body = Rendered.of(body)
+        if resent is None:
+            header = (f"49={COMP_ID}\x0156={self._client_comp}\x0134={seq}\x0152={stamp}"
+                      f"\x01369={self.expected - 1}\x01")
+        else:
+            header = (f"49={COMP_ID}\x0156={self._client_comp}\x0134={seq}\x0143=Y\x01"
+                      f"122={resent}\x0152={stamp}\x01369={self.expected - 1}\x01")
+        return frame(msg_type, header, body)
 
     def logout(self, now: float, error: Error, *args: object) -> None:
         """Log the session out with ``error``'s text and close once the client answers."""
