@@ -10,6 +10,7 @@ are opaque bytes here; ``sandex.node.codec`` turns commands into records and bac
 from sandex.journal.store import (
     Journal,
     JournalCorrupt,
+    JournalFenced,
     JournalFormatError,
     MemoryJournal,
     NullJournal,
@@ -17,5 +18,5 @@ from sandex.journal.store import (
     StorageError,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "JournalFormatError", "MemoryJournal", "NullJournal",
-           "SqliteJournal", "StorageError"]
+__all__ = ["Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError", "MemoryJournal",
+           "NullJournal", "SqliteJournal", "StorageError"]

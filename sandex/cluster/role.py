@@ -1,0 +1,282 @@
+"""Leader and hot standby on one JetStream journal: the lease, the tail, the takeover.
+
+The lease is the key ``leader`` in the JetStream key-value bucket ``sandex_leader`` (as many
+replicas as the journal, a TTL of ``ttl`` seconds): the leader rewrites it every ``ttl / 3``
+with compare-and-set on its revision; a standby that finds it gone (expired: the leader
+stopped renewing) creates it, which only one node can do. The revision it got is its
+**epoch**. The lease gives liveness only: safety comes from the journal's compare-and-append
+(``sandex.cluster.journal``), so two nodes can never both extend the history.
+
+A standby (``follower_of`` set on its node: commands are refused with 503) applies the stream
+as it grows through an ordered push consumer, so its reads and feed follow the leader's. On
+winning the lease it reads the stream to its end, appends a ``Takeover(epoch, node)`` record
+compare-and-append on the last sequence it applied (if that is refused, more arrived: it
+applies it and tries again while the lease is still its), and then leads: it accepts
+commands, its timers run (``on_promoted``).
+
+A leader that loses the lease (its compare-and-set fails) or whose append is refused
+(``JournalFenced``) is deposed: its node stops with ``Deposed`` (what was in flight is
+answered 503, outcome unknown) and the server restarts as a follower (``REJOIN``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nats.errors import Error as NatsError
+from nats.js.api import ConsumerConfig, DeliverPolicy, KeyValueConfig, StorageType
+from nats.js.errors import (
+    APIError,
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
+from nats.js.kv import KeyValue
+
+from sandex.cluster.journal import SUBJECT, Batch, NatsJournal, batch_of
+from sandex.journal import JournalCorrupt, JournalFenced
+from sandex.node import Takeover
+from sandex.node.codec import decode, encode
+from sandex.node.node import Node
+
+log = logging.getLogger("sandex.cluster")
+
+BUCKET = "sandex_leader"
+KEY = "leader"
+LEASE_TTL_S = 3.0
+POLL_S = 0.2  # how often a standby looks at the lease
+REJOIN = 75  # the server's exit status when deposed: ``sandex serve`` restarts as a follower
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the lease: a node's name, where it serves, and this run of it."""
+
+    node: str
+    url: str
+    instance: str
+
+    def encode(self) -> bytes:
+        return json.dumps({"node": self.node, "url": self.url,
+                           "instance": self.instance}).encode()
+
+    @staticmethod
+    def decode(data: bytes | None) -> Holder | None:
+        try:
+            found = json.loads(data or b"")
+            return Holder(str(found["node"]), str(found["url"]), str(found["instance"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def __str__(self) -> str:
+        return f"{self.node} at {self.url}"
+
+
+class Cluster:
+    """This node's part in the cluster: lead, or follow and stand by (see the module)."""
+
+    def __init__(self, journal: NatsJournal, node: str, url: str,
+                 ttl: float = LEASE_TTL_S) -> None:
+        self.journal, self.ttl = journal, ttl
+        self.me = Holder(node, url, uuid.uuid4().hex[:12])
+        self.revision: int | None = None  # the lease's revision while this node leads
+        self.epoch = 0  # ... and the revision it was won at: the epoch this node writes in
+        self.leader: Holder | None = None  # who leads, as last read
+        self.deposed = False
+        self.took_over_s: float | None = None  # how long the last takeover took, lease to lead
+        self._kv: KeyValue | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self.revision is not None
+
+    # -- the lease (on the journal's client loop) -----------------------------------------------
+    async def _bucket(self) -> KeyValue:
+        if self._kv is None:
+            js = self.journal.js
+            try:
+                self._kv = await js.key_value(BUCKET)
+            except BucketNotFoundError:
+                info = await js.stream_info(self.journal.stream)
+                self._kv = await js.create_key_value(KeyValueConfig(
+                    bucket=BUCKET, ttl=self.ttl, history=1, storage=StorageType.FILE,
+                    replicas=info.config.num_replicas or 1))
+        return self._kv
+
+    async def _try_acquire(self) -> int | None:
+        """Create the lease key (only if nobody holds it): the revision, or ``None``."""
+        kv = await self._bucket()
+        try:
+            entry = await kv.get(KEY)
+            self.leader = Holder.decode(entry.value)
+            return None
+        except KeyNotFoundError:
+            pass
+        try:
+            revision = await kv.create(KEY, self.me.encode())
+        except (APIError, NatsError):  # someone else created it first
+            return None
+        self.leader = self.me
+        return int(revision)
+
+    async def _renew(self, revision: int) -> int:
+        """Rewrite the lease over ``revision``; ``KeyWrongLastSequenceError`` if lost."""
+        kv = await self._bucket()
+        return int(await kv.update(KEY, self.me.encode(), last=revision))
+
+    async def _release(self, revision: int) -> None:
+        kv = await self._bucket()
+        with contextlib.suppress(APIError, NatsError, KeyNotFoundError):
+            await kv.delete(KEY, last=revision)
+
+    def acquire(self) -> bool:
+        """At start-up (blocking): take the lease if nobody holds it; whether this node leads."""
+        revision = self.journal.run(self._try_acquire(), timeout=30)
+        if revision is None:
+            return False
+        self.revision = self.epoch = self.journal.epoch = revision
+        log.info("%s leads (epoch %d)", self.me, revision)
+        return True
+
+    async def resign(self) -> None:
+        """On shutdown: give the lease up (a standby takes over without waiting the TTL)."""
+        if self.revision is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.journal.call(self._release(self.revision)), 2)
+            self.revision = None
+
+    def record_takeover(self, node: Node) -> None:
+        """The leader's first record of its epoch, at start-up (after any scenario load)."""
+        assert self.revision is not None
+        node.record(Takeover(time=node.stamp(), epoch=self.epoch, node=self.me.node))
+
+    # -- running ---------------------------------------------------------------------------
+    async def run(self, node: Node, on_promoted: Callable[[], None]) -> None:
+        """Follow until this node wins the lease, then lead until deposed (then stop the
+        node with ``Deposed``: the server exits with ``REJOIN``)."""
+        if not self.leading:
+            node.follower_of = str(self.leader) if self.leader else "unknown"
+            await self._follow_then_take_over(node)
+            on_promoted()
+        await self._lead(node)
+
+    async def _lead(self, node: Node) -> None:
+        assert self.revision is not None
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            if node.failure is not None:
+                return
+            try:
+                self.revision = await self.journal.call(self._renew(self.revision))
+            except (APIError, NatsError, TimeoutError) as exc:
+                if isinstance(exc, KeyWrongLastSequenceError | KeyNotFoundError):
+                    self.deposed = True
+                    node.depose(f"{self.me} lost the lease ({exc})")
+                    return
+                log.warning("%s: cannot renew the lease yet (%r)", self.me, exc)
+
+    async def _follow_then_take_over(self, node: Node) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
+        journal = self.journal
+
+        async def on_message(message: object) -> None:  # on the client's loop
+            try:
+                batch: Batch | BaseException = batch_of(
+                    message.metadata.sequence.stream,  # type: ignore[attr-defined]
+                    message.headers, message.data,  # type: ignore[attr-defined]
+                    journal.path)
+            except JournalCorrupt as exc:
+                batch = exc
+            loop.call_soon_threadsafe(queue.put_nowait, batch)
+
+        async def subscribe() -> object:
+            return await journal.js.subscribe(
+                SUBJECT, cb=on_message, ordered_consumer=True,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                config=ConsumerConfig(opt_start_seq=max(1, journal.last_seq + 1)))
+
+        subscription = await journal.call(subscribe())
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    item = await asyncio.wait_for(queue.get(), POLL_S)
+                    self._apply(node, item)
+                    while not queue.empty():
+                        self._apply(node, queue.get_nowait())
+                    continue
+                try:
+                    revision = await journal.call(self._try_acquire())
+                except (APIError, NatsError, TimeoutError) as exc:
+                    log.warning("%s: cannot read the lease (%r)", self.me, exc)
+                    continue
+                if revision is None:
+                    node.follower_of = str(self.leader) if self.leader else "unknown"
+                    continue
+                started = time.monotonic()
+                await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
+                while not queue.empty():
+                    self._apply(node, queue.get_nowait())
+                if await self._take_over(node, revision):
+                    self.took_over_s = time.monotonic() - started
+                    log.warning("%s took over at journal position %d (epoch %d) in %.2f s",
+                                self.me, node.position, self.epoch, self.took_over_s)
+                    return
+                subscription = await journal.call(subscribe())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
+            raise
+
+    def _apply(self, node: Node, item: Batch | BaseException) -> None:
+        """Apply one message of the stream (skipping what the node has already)."""
+        if isinstance(item, BaseException):
+            node.depose(f"the journal cannot be followed: {item}")
+            raise item
+        fresh = item.records[max(0, node.position + 1 - item.first):]
+        if not fresh:
+            return
+        first = item.last - len(fresh) + 1
+        if first != node.position + 1:
+            error = JournalCorrupt(f"{self.journal.path}: gap in the journal: message "
+                                   f"{item.seq} starts at position {item.first}, the node is "
+                                   f"at {node.position}")
+            node.depose(str(error))
+            raise error
+        node.follow(first, [decode(body) for body in fresh])
+        journal = self.journal
+        journal.last_seq, journal.last_position, journal.last_epoch = (
+            item.seq, item.last, item.epoch)
+
+    async def _take_over(self, node: Node, revision: int) -> bool:
+        """Read to the stream's end, append ``Takeover``; whether this node now leads."""
+        loop = asyncio.get_running_loop()
+        journal = self.journal
+        epoch = revision
+        while True:
+            batches = await loop.run_in_executor(
+                None, lambda: list(journal.batches(node.position)))
+            for batch in batches:
+                self._apply(node, batch)
+            journal.epoch = epoch
+            command = Takeover(time=node.stamp(), epoch=epoch, node=self.me.node)
+            try:
+                batch = await journal.call(journal.append_async([encode(command)]))
+            except JournalFenced:  # the old leader appended meanwhile: apply it, try again
+                try:
+                    revision = await journal.call(self._renew(revision))
+                except (APIError, NatsError, TimeoutError):
+                    return False
+                continue
+            node.follow(batch.first, [command])
+            self.revision, self.epoch, self.leader = revision, epoch, self.me
+            node.follower_of = None
+            return True
+
