@@ -141,11 +141,12 @@ class NatsJournal:
     first_position = 1
 
     def __init__(self, url: str, *, monitors: list[str] | None = None, unsafe: bool = False,
-                 stream: str = STREAM, create: bool = True, connect_s: float = 10.0) -> None:
+                 stream: str = STREAM, create: bool = True, ready_s: float = 30.0) -> None:
         self.url, self.stream, self.unsafe = url, stream, unsafe
         self.path = f"{url}/{stream}"  # how errors name it (as a file names the SQLite one)
         self.servers = parse_url(url)
         self.monitors = monitors
+        self.ready_s = ready_s
         self.epoch = 0  # the leader epoch this node writes under (``sandex.cluster.role``)
         self.last_position = 0
         self.last_seq = 0  # the stream sequence of the last message read or appended
@@ -157,7 +158,7 @@ class NatsJournal:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         try:
-            self.run(self._open(create), timeout=connect_s + 10)
+            self.run(self._open(create), timeout=ready_s + 30)
         except BaseException:
             self.close()
             raise
@@ -191,18 +192,7 @@ class NatsJournal:
             raise StorageError(f"{self.url}: cannot connect to NATS ({exc!r})") from exc
         self._js = self._nc.jetstream(timeout=APPEND_TRY_S)
         self._check_server()
-        try:
-            info = await self._js.stream_info(self.stream)
-        except NotFoundError:
-            if not create:
-                raise StorageError(f"{self.path}: no such stream") from None
-            info = await self._js.add_stream(StreamConfig(
-                name=self.stream, subjects=[SUBJECT], num_replicas=REPLICAS,
-                storage=StorageType.FILE, discard=DiscardPolicy.NEW,
-                duplicate_window=DUPLICATE_WINDOW_S))
-            log.info("%s: created the stream with %d replicas", self.path, REPLICAS)
-        except APIError as exc:
-            raise StorageError(f"{self.path}: cannot read the stream ({exc})") from exc
+        info = await self._stream(create)
         replicas = info.config.num_replicas or 1
         if replicas < REPLICAS:
             self._unsafe(f"the stream has {replicas} replica{'s' * (replicas != 1)}; "
@@ -214,6 +204,31 @@ class NatsJournal:
         if self.last_seq:
             last = await self._get(self.last_seq)
             self.last_position, self.last_epoch = last.last, last.epoch
+
+    async def _stream(self, create: bool) -> Any:
+        """The stream's info, the stream created if need be; retried while JetStream is not
+        ready yet (a cluster that is still electing its leaders)."""
+        deadline = time.monotonic() + self.ready_s
+        while True:
+            try:
+                try:
+                    return await self.js.stream_info(self.stream)
+                except NotFoundError:
+                    if not create:
+                        raise StorageError(f"{self.path}: no such stream") from None
+                    info = await self.js.add_stream(StreamConfig(
+                        name=self.stream, subjects=[SUBJECT], num_replicas=REPLICAS,
+                        storage=StorageType.FILE, discard=DiscardPolicy.NEW,
+                        duplicate_window=DUPLICATE_WINDOW_S))
+                    log.info("%s: created the stream with %d replicas", self.path, REPLICAS)
+                    return info
+            except (NatsError, TimeoutError, APIError) as exc:
+                if isinstance(exc, APIError) and exc.code not in (None, 503, 500):
+                    raise StorageError(f"{self.path}: cannot use the stream ({exc})") from exc
+                if time.monotonic() >= deadline:
+                    raise StorageError(f"{self.path}: JetStream did not answer for "
+                                       f"{self.ready_s:.0f} s ({exc!r})") from exc
+                await asyncio.sleep(0.25)
 
     def _check_server(self) -> None:
         version = str(self.client._server_info.get("version", "0"))
@@ -368,6 +383,12 @@ class NatsJournal:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+
+    def __enter__(self) -> NatsJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def on_loop(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the client's loop (thread-safe)."""

@@ -138,7 +138,16 @@ class Cluster:
 
     def acquire(self) -> bool:
         """At start-up (blocking): take the lease if nobody holds it; whether this node leads."""
-        revision = self.journal.run(self._try_acquire(), timeout=30)
+        deadline = time.monotonic() + self.journal.ready_s
+        while True:  # a new cluster may still be electing the bucket's leader
+            try:
+                revision = self.journal.run(self._try_acquire(), timeout=30)
+                break
+            except (NatsError, TimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.info("the lease is not readable yet (%r); trying again", exc)
+                time.sleep(0.25)
         if revision is None:
             return False
         self.revision = self.epoch = self.journal.epoch = revision
