@@ -1,8 +1,9 @@
 """``NatsJournal``: the command log in a NATS JetStream stream (``--journal nats://...``).
 
 One group-commit batch is one JetStream message on the stream ``SANDEX_JOURNAL`` (subject
-``sandex.journal``). Its body is the batch's records, each framed as ``crc32 length body``
-(4 + 4 bytes, big-endian; the CRC-32 is the record's, as in the SQLite journal); its headers:
+``sandex.journal``; another stream name, as tests use, gets ``sandex.journal.<name>``). Its
+body is the batch's records, each framed as ``crc32 length body`` (4 + 4 bytes, big-endian;
+the CRC-32 is the record's, as in the SQLite journal); its headers:
 
 * ``Sandex-Position`` / ``Sandex-Count``: the first record's journal position and how many;
 * ``Sandex-Epoch``: the writer's leader epoch; ``Sandex-Format``: the record format (2);
@@ -143,6 +144,7 @@ class NatsJournal:
     def __init__(self, url: str, *, monitors: list[str] | None = None, unsafe: bool = False,
                  stream: str = STREAM, create: bool = True, ready_s: float = 30.0) -> None:
         self.url, self.stream, self.unsafe = url, stream, unsafe
+        self.subject = SUBJECT if stream == STREAM else f"{SUBJECT}.{stream}"
         self.path = f"{url}/{stream}"  # how errors name it (as a file names the SQLite one)
         self.servers = parse_url(url)
         self.monitors = monitors
@@ -192,6 +194,7 @@ class NatsJournal:
             raise StorageError(f"{self.url}: cannot connect to NATS ({exc!r})") from exc
         self._js = self._nc.jetstream(timeout=APPEND_TRY_S)
         self._check_server()
+        await self._check_sync()  # before anything is created
         info = await self._stream(create)
         replicas = info.config.num_replicas or 1
         if replicas < REPLICAS:
@@ -199,7 +202,6 @@ class NatsJournal:
                          f"at least {REPLICAS} keep acknowledged commands when a server is lost")
         if str(getattr(info.config.storage, "value", info.config.storage)) != "file":
             self._unsafe("the stream is kept in memory, not in files")
-        await self._check_sync()
         self.last_seq = info.state.last_seq
         if self.last_seq:
             last = await self._get(self.last_seq)
@@ -217,7 +219,7 @@ class NatsJournal:
                     if not create:
                         raise StorageError(f"{self.path}: no such stream") from None
                     info = await self.js.add_stream(StreamConfig(
-                        name=self.stream, subjects=[SUBJECT], num_replicas=REPLICAS,
+                        name=self.stream, subjects=[self.subject], num_replicas=REPLICAS,
                         storage=StorageType.FILE, discard=DiscardPolicy.NEW,
                         duplicate_window=DUPLICATE_WINDOW_S))
                     log.info("%s: created the stream with %d replicas", self.path, REPLICAS)
@@ -292,7 +294,7 @@ class NatsJournal:
         deadline = time.monotonic() + APPEND_DEADLINE_S
         while True:
             try:
-                ack = await self.js.publish(SUBJECT, body, timeout=APPEND_TRY_S,
+                ack = await self.js.publish(self.subject, body, timeout=APPEND_TRY_S,
                                             stream=self.stream, headers=headers)
                 break
             except APIError as exc:

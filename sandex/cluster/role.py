@@ -40,7 +40,7 @@ from nats.js.errors import (
 )
 from nats.js.kv import KeyValue
 
-from sandex.cluster.journal import SUBJECT, Batch, NatsJournal, batch_of
+from sandex.cluster.journal import Batch, NatsJournal, batch_of
 from sandex.journal import JournalCorrupt, JournalFenced
 from sandex.node import Takeover
 from sandex.node.codec import decode, encode
@@ -52,6 +52,7 @@ BUCKET = "sandex_leader"
 KEY = "leader"
 LEASE_TTL_S = 3.0
 POLL_S = 0.2  # how often a standby looks at the lease
+STALL_S = 1.0  # a tail that brought nothing this long looks at the stream's end
 REJOIN = 75  # the server's exit status when deposed: ``sandex serve`` restarts as a follower
 
 
@@ -208,19 +209,42 @@ class Cluster:
 
         async def subscribe() -> object:
             return await journal.js.subscribe(
-                SUBJECT, cb=on_message, ordered_consumer=True,
+                journal.subject, cb=on_message, ordered_consumer=True,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 config=ConsumerConfig(opt_start_seq=max(1, journal.last_seq + 1)))
 
         subscription = await journal.call(subscribe())
+
+        async def resubscribe() -> object:  # from the message after the last one applied
+            with contextlib.suppress(Exception):
+                await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
+            while not queue.empty():
+                queue.get_nowait()
+            return await journal.call(subscribe())
+
+        progress = time.monotonic()
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
+                try:
                     item = await asyncio.wait_for(queue.get(), POLL_S)
+                except TimeoutError:
+                    item = None
+                if item is not None:
+                    if isinstance(item, Batch) and item.seq > journal.last_seq + 1:
+                        log.warning("%s: the tail skipped from message %d to %d; reading "
+                                    "again", self.me, journal.last_seq, item.seq)
+                        subscription = await resubscribe()
+                        continue
                     self._apply(node, item)
-                    while not queue.empty():
-                        self._apply(node, queue.get_nowait())
+                    progress = time.monotonic()
                     continue
+                if time.monotonic() - progress > STALL_S:  # a consumer lost with its server?
+                    progress = time.monotonic()
+                    with contextlib.suppress(APIError, NatsError, TimeoutError):
+                        if await journal.call(journal._last_seq()) > journal.last_seq:
+                            log.warning("%s: the tail stalled at message %d; reading again",
+                                        self.me, journal.last_seq)
+                            subscription = await resubscribe()
                 try:
                     revision = await journal.call(self._try_acquire())
                 except (APIError, NatsError, TimeoutError) as exc:
@@ -230,15 +254,19 @@ class Cluster:
                     node.follower_of = str(self.leader) if self.leader else "unknown"
                     continue
                 started = time.monotonic()
-                await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):
+                    await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
                 while not queue.empty():
-                    self._apply(node, queue.get_nowait())
+                    item = queue.get_nowait()
+                    if isinstance(item, Batch) and item.seq > journal.last_seq + 1:
+                        break  # the takeover reads the rest from the stream
+                    self._apply(node, item)
                 if await self._take_over(node, revision):
                     self.took_over_s = time.monotonic() - started
                     log.warning("%s took over at journal position %d (epoch %d) in %.2f s",
                                 self.me, node.position, self.epoch, self.took_over_s)
                     return
-                subscription = await journal.call(subscribe())
+                subscription = await resubscribe()
         except BaseException:
             with contextlib.suppress(Exception):
                 await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
