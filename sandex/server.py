@@ -140,6 +140,11 @@ def open_venue(options: ServeOptions) -> Venue:
             from sandex.cluster import join
 
             cluster = join(options.cluster, f"http://{options.host}:{options.port}")
+            if data_dir is not None:  # the bucket's newest snapshot, if newer than ours
+                from sandex.cluster.snapshots import fetch_newest
+                from sandex.node.storage import SNAPSHOT_DIR
+
+                fetch_newest(cluster.journal, data_dir / SNAPSHOT_DIR)
         venue = build(options.scenario, options.rate_limits, options.seed, data_dir,
                       options.demo, access=options.access,
                       token=(lambda: admin_token(data_dir)) if data_dir is not None
@@ -280,8 +285,11 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
     return app
 
 
-async def snapshot_periodically(node: Node, data_dir: Path) -> None:
-    """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change."""
+async def snapshot_periodically(node: Node, data_dir: Path,
+                                written: Callable[[Path], Awaitable[None]] | None = None
+                                ) -> None:
+    """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change;
+    ``written`` is told of each snapshot file (a cluster's leader shares it)."""
     last = time.monotonic()
     while True:
         await asyncio.sleep(SNAPSHOT_CHECK_S)
@@ -291,6 +299,11 @@ async def snapshot_periodically(node: Node, data_dir: Path) -> None:
             path = await take_snapshot(node, data_dir)
             last = time.monotonic()
             log.info("snapshot %s written in %.3f s", path, time.perf_counter() - started)
+            if path is not None and written is not None:
+                try:
+                    await written(path)
+                except Exception as exc:  # the local file and the stream still have it all
+                    log.warning("snapshot %s not shared: %r", path.name, exc)
 
 
 class _Server(uvicorn.Server):
@@ -339,12 +352,19 @@ def serve(venue: Venue, host: str, port: int,
             if venue.replay_start:
                 replay_of(node).start()
 
+        async def share_snapshot(path: Path) -> None:  # the leader's, to the object store
+            if cluster is not None and cluster.leading:
+                from sandex.cluster.snapshots import upload
+
+                await cluster.journal.call(upload(cluster.journal, path))
+
         if cluster is None or cluster.leading:
             start_writers()
         if cluster is not None:
             tasks.append(asyncio.create_task(cluster.run(node, start_writers)))
         if venue.data_dir is not None:
-            tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
+            tasks.append(asyncio.create_task(snapshot_periodically(
+                node, venue.data_dir, share_snapshot if cluster is not None else None)))
         gateways: list[tuple[str, Any, int]] = []
         if fix is not None and venue.fix is not None and venue.drop_copy is not None \
                 and venue.market_data is not None:

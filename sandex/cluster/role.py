@@ -128,9 +128,18 @@ class Cluster:
         return int(revision)
 
     async def _renew(self, revision: int) -> int:
-        """Rewrite the lease over ``revision``; ``KeyWrongLastSequenceError`` if lost."""
+        """Rewrite the lease over ``revision``; ``KeyWrongLastSequenceError`` if lost.
+
+        A rewrite whose acknowledgement was lost (a server failed) moved the revision on:
+        the key, read back, still holds this node's instance, so the lease is still its own."""
         kv = await self._bucket()
-        return int(await kv.update(KEY, self.me.encode(), last=revision))
+        try:
+            return int(await kv.update(KEY, self.me.encode(), last=revision))
+        except KeyWrongLastSequenceError:
+            entry = await kv.get(KEY)
+            if Holder.decode(entry.value) != self.me or entry.revision is None:
+                raise
+            return int(await kv.update(KEY, self.me.encode(), last=entry.revision))
 
     async def _release(self, revision: int) -> None:
         kv = await self._bucket()

@@ -19,7 +19,8 @@ from tests.support.cluster_kit import (
     _wait,
     run_round,
 )
-from tests.support.rest_kit import ALICE, RawClient
+from tests.support.feed_kit import feed, place
+from tests.support.rest_kit import ALICE, BOB, RawClient
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,36 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         yield started
     finally:
         started.stop()
+
+
+def test_a_follower_serves_the_feed_and_reads_as_the_leader_does(rig: Rig) -> None:
+    leader = rig.leader()
+    follower = next(node for node in rig.nodes if node is not leader)
+    with feed(leader) as on_leader, feed(follower) as on_follower:  # type: ignore[arg-type]
+        for connection in (on_leader, on_follower):
+            assert connection.subscribe(["full"], ["BTC-USD"], creds=ALICE)["type"] \
+                == "subscriptions"
+        sell = place(RawClient(leader.port, BOB), product_id="BTC-USD", side="sell",
+                     price="20001.00", size="0.02")
+        buy = place(RawClient(leader.port, ALICE), product_id="BTC-USD", side="buy",
+                    price="20001.00", size="0.02")
+
+        def ours(message: dict[str, object]) -> bool:
+            return message.get("order_id") in (sell["id"], buy["id"]) or \
+                message.get("taker_order_id") == buy["id"]
+
+        seen = [on_leader.until(ours) for _ in range(4)]  # received, open, ..., match
+        assert [m["type"] for m in seen][:2] == ["received", "open"]
+        assert "match" in [m["type"] for m in seen]
+        assert [on_follower.until(ours) for _ in range(4)] == seen  # same sequence, same text
+    for target in ("/products/BTC-USD/book?level=2", f"/orders/{buy['id']}",
+                   f"/fills?order_id={buy['id']}", "/accounts"):
+        answers = [RawClient(node.port, ALICE).get(target) for node in (leader, follower)]
+        assert [a.status for a in answers] == [200, 200], target
+        first, second = (a.json() for a in answers)
+        if target.startswith("/products"):  # the book says when it was read
+            first.pop("time"), second.pop("time")
+        assert first == second, target
 
 
 def test_a_follower_refuses_writes_and_a_retry_after_takeover_is_answered_once(

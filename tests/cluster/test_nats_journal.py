@@ -14,12 +14,13 @@ from nats.js.api import StorageType, StreamConfig
 
 from sandex.cluster.journal import NatsJournal, UnsafeJournal
 from sandex.cluster.local import LocalCluster
+from sandex.cluster.snapshots import fetch_newest, upload
 from sandex.core import Duplicate, Rejected
 from sandex.journal import JournalFenced
 from sandex.node import snapshot
 from sandex.node.codec import decode
 from sandex.node.node import Node
-from sandex.node.storage import open_node
+from sandex.node.storage import open_node, snapshot_now
 from tests.support.cluster_kit import _free_base
 
 
@@ -164,3 +165,22 @@ def test_sandex_serve_refuses_a_lazy_fsync_server_with_one_line(tmp_path: Path) 
                                 f"journal: {lazy.monitor(1)}: server n1 syncs lazily "
                                 "(sync_interval 120000000000 ns)"), done.stderr
     assert not (tmp_path / "d" / "journal.sqlite3").exists()
+
+
+def test_a_new_node_starts_from_the_leaders_snapshot_in_the_object_store(
+        jetstream: LocalCluster, tmp_path: Path) -> None:
+    with NatsJournal(jetstream.url, monitors=jetstream.monitors.split(",")) as log:
+        if log.last_position == 0:
+            log.append(GOLDEN)
+        leader = open_node(None, journal=log)
+        path = snapshot_now(leader, tmp_path / "leader")
+        assert path is not None
+        log.run(upload(log, path))
+        fetched = fetch_newest(log, tmp_path / "new" / "snapshots")
+        assert fetched is not None and fetched.name == path.name
+        assert fetched.read_bytes() == path.read_bytes()
+        assert fetch_newest(log, tmp_path / "new" / "snapshots") is None  # it has it now
+        node = open_node(tmp_path / "new", journal=log)
+        assert node.snapshot_position == leader.position  # loaded, not replayed
+        assert (node.position, snapshot.node_hash(node)) == (
+            leader.position, snapshot.node_hash(leader))

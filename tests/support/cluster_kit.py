@@ -417,10 +417,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="work (and leave the logs) in this directory")
     args = parser.parse_args()
     passed = acknowledged = 0
     failovers: list[float] = []
     with tempfile.TemporaryDirectory(prefix="sandex-cluster-") as tmp:
+        if args.keep is not None:
+            tmp = str(args.keep.resolve())
         rig: Rig | None = None
         try:
             for i in range(args.rounds):
