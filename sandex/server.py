@@ -44,7 +44,7 @@ from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
 from sandex.funds.config import install as install_funds
-from sandex.journal import JournalFenced
+from sandex.journal import JournalFenced, StorageError
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
@@ -178,6 +178,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     node = open_node(data_dir, source, seed=seed,
                      journal=cluster.journal if cluster is not None else None)
     try:
+        if cluster is not None:  # once replayed, so a long replay does not expire the lease
+            cluster.acquire()
         file = read(scenario_path or default_scenario())
         clock = file.clock()
         fresh = node.position == 0 and (cluster is None or cluster.leading)
@@ -333,9 +335,14 @@ def serve(venue: Venue, host: str, port: int,
 
     cluster = venue.cluster
 
+    def rejoins(exc: BaseException | None) -> bool:
+        """Whether the node stopped for the cluster's journal: deposed, or an append that got
+        no answer (its outcome unknown): it restarts as a follower and reads the stream."""
+        return cluster is not None and isinstance(exc, JournalFenced | StorageError)
+
     def node_stopped(exc: BaseException) -> None:  # the node has logged why
         server.should_exit = True
-        if not isinstance(exc, JournalFenced):  # deposed: answer what is in flight (503)
+        if not rejoins(exc):  # a rejoining node answers what is in flight (503) first
             server.force_exit = True
 
     node.on_failure = node_stopped
@@ -411,7 +418,7 @@ def serve(venue: Venue, host: str, port: int,
             runner.run(main())
     finally:
         venue.close()
-    if isinstance(node.failure, JournalFenced):
+    if rejoins(node.failure):
         from sandex.cluster.role import REJOIN
 
         return REJOIN

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def join(options: ClusterOptions, url: str) -> Cluster:
-    """Open the JetStream journal (refusing an unsafe one) and take the lease if it is free.
+    """Open the JetStream journal (refusing an unsafe one); the node takes the lease, if it
+    is free, once it has replayed the stream (``Cluster.acquire``, in ``sandex.server.build``).
 
     Raises ``StorageError`` (``UnsafeJournal`` for an unsafe configuration), or
     ``ModuleNotFoundError`` naming the extra if nats-py is not installed."""
@@ -33,7 +34,6 @@ def join(options: ClusterOptions, url: str) -> Cluster:
     try:
         name = options.node or f"{socket.gethostname()}:{url.rsplit(':', 1)[-1]}"
         cluster = Cluster(journal, name, url, options.lease_ttl)
-        cluster.acquire()
     except BaseException:
         journal.close()
         raise

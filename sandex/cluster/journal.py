@@ -46,7 +46,13 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
-from sandex.journal.store import JournalCorrupt, JournalFenced, JournalFormatError, StorageError
+from sandex.journal.store import (
+    JournalCorrupt,
+    JournalFenced,
+    JournalFormatError,
+    JournalUncertain,
+    StorageError,
+)
 
 log = logging.getLogger("sandex.cluster")
 
@@ -59,6 +65,7 @@ DUPLICATE_WINDOW_S = 120.0
 APPEND_TRY_S = 2.0  # one publish attempt
 APPEND_DEADLINE_S = 15.0  # retried (same message id) this long, then ``StorageError``
 WRONG_LAST_SEQUENCE = 10071  # JetStream's refusal of a compare-and-append
+READ_AHEAD = 64  # messages requested at once when reading
 
 _FRAME = struct.Struct(">II")
 _T = TypeVar("_T")
@@ -270,8 +277,18 @@ class NatsJournal:
                             "(--unsafe-journal to run anyway)")
 
     async def _get(self, seq: int) -> Batch:
-        message = await self.js.get_msg(self.stream, seq)
-        return batch_of(seq, message.headers, message.data or b"", self.path)
+        """Message ``seq``, retried while JetStream is busy or electing (up to ``ready_s``)."""
+        deadline = time.monotonic() + self.ready_s
+        while True:
+            try:
+                message = await self.js.get_msg(self.stream, seq)
+                return batch_of(seq, message.headers, message.data or b"", self.path)
+            except (NatsError, TimeoutError, APIError) as exc:
+                transient = not isinstance(exc, APIError) or exc.code in (None, 500, 503)
+                if not transient or time.monotonic() >= deadline:
+                    raise StorageError(f"{self.path}: cannot read message {seq} "
+                                       f"({exc!r})") from exc
+                await asyncio.sleep(0.1)
 
     # -- the Journal protocol -----------------------------------------------------------------
     def append(self, records: list[bytes]) -> int:
@@ -307,11 +324,11 @@ class NatsJournal:
                                         f"past sequence {expected} (another leader); this node "
                                         "is deposed") from None
                 if time.monotonic() >= deadline:
-                    raise StorageError(f"{self.path}: cannot append: {exc}") from exc
+                    raise JournalUncertain(f"{self.path}: cannot append: {exc}") from exc
             except (NatsError, TimeoutError, OSError) as exc:
                 if time.monotonic() >= deadline:
-                    raise StorageError(f"{self.path}: no acknowledgement for {APPEND_DEADLINE_S}"
-                                       f" s ({exc!r})") from exc
+                    raise JournalUncertain(f"{self.path}: no acknowledgement for "
+                                           f"{APPEND_DEADLINE_S} s ({exc!r})") from exc
             await asyncio.sleep(0.05)
         self.last_seq = expected + 1 if ack is None else ack.seq
         self.last_position, self.last_epoch = first + len(records) - 1, epoch
@@ -341,7 +358,7 @@ class NatsJournal:
         seq = self.run(self._seq_holding(after + 1, end)) if after else 1
         expected = None
         while seq <= end:
-            chunk = self.run(self._fetch(seq, min(end, seq + 255)))
+            chunk = self.run(self._fetch(seq, min(end, seq + READ_AHEAD - 1)))
             for batch in chunk:
                 if expected is not None and batch.first != expected:
                     raise JournalCorrupt(f"{self.path}: gap in the journal: message "

@@ -41,7 +41,7 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from sandex.cluster.journal import Batch, NatsJournal, batch_of
-from sandex.journal import JournalCorrupt, JournalFenced
+from sandex.journal import JournalCorrupt, JournalFenced, StorageError
 from sandex.node import Takeover
 from sandex.node.codec import decode, encode
 from sandex.node.node import Node
@@ -175,16 +175,23 @@ class Cluster:
         """The leader's first record of its epoch, at start-up (after any scenario load)."""
         assert self.revision is not None
         node.record(Takeover(time=node.stamp(), epoch=self.epoch, node=self.me.node))
+        node.ids = node.ids.fork(f"epoch/{self.epoch}")  # a seeded node: ids no leader issued
 
     # -- running ---------------------------------------------------------------------------
     async def run(self, node: Node, on_promoted: Callable[[], None]) -> None:
         """Follow until this node wins the lease, then lead until deposed (then stop the
         node with ``Deposed``: the server exits with ``REJOIN``)."""
-        if not self.leading:
-            node.follower_of = str(self.leader) if self.leader else "unknown"
-            await self._follow_then_take_over(node)
-            on_promoted()
-        await self._lead(node)
+        try:
+            if not self.leading:
+                node.follower_of = str(self.leader) if self.leader else "unknown"
+                await self._follow_then_take_over(node)
+                on_promoted()
+            await self._lead(node)
+        except Exception as exc:  # start over from the stream, in a fresh process
+            log.exception("%s: the cluster role failed", self.me)
+            if node.failure is None:
+                self.deposed = True
+                node.depose(f"{self.me}: the cluster role failed ({exc!r}); restarting")
 
     async def _lead(self, node: Node) -> None:
         assert self.revision is not None
@@ -270,7 +277,12 @@ class Cluster:
                     if isinstance(item, Batch) and item.seq > journal.last_seq + 1:
                         break  # the takeover reads the rest from the stream
                     self._apply(node, item)
-                if await self._take_over(node, revision):
+                try:
+                    took = await self._take_over(node, revision)
+                except (StorageError, APIError, NatsError, TimeoutError) as exc:
+                    log.warning("%s: takeover failed (%r); following again", self.me, exc)
+                    took = False
+                if took:
                     self.took_over_s = time.monotonic() - started
                     log.warning("%s took over at journal position %d (epoch %d) in %.2f s",
                                 self.me, node.position, self.epoch, self.took_over_s)
@@ -322,6 +334,7 @@ class Cluster:
                     return False
                 continue
             node.follow(batch.first, [command])
+            node.ids = node.ids.fork(f"epoch/{epoch}")  # a seeded node: ids no leader issued
             self.revision, self.epoch, self.leader = revision, epoch, self.me
             node.follower_of = None
             return True

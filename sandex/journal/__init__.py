@@ -12,11 +12,12 @@ from sandex.journal.store import (
     JournalCorrupt,
     JournalFenced,
     JournalFormatError,
+    JournalUncertain,
     MemoryJournal,
     NullJournal,
     SqliteJournal,
     StorageError,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError", "MemoryJournal",
-           "NullJournal", "SqliteJournal", "StorageError"]
+__all__ = ["Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError",
+           "JournalUncertain", "MemoryJournal", "NullJournal", "SqliteJournal", "StorageError"]

@@ -55,7 +55,7 @@ from sandex.core import (
     StartTransfer,
 )
 from sandex.errors import Error
-from sandex.journal import Journal, JournalFenced, NullJournal
+from sandex.journal import Journal, JournalFenced, JournalUncertain, NullJournal
 from sandex.node import image
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
@@ -363,8 +363,8 @@ class Node:
     def _journal_failed(self, exc: BaseException, first: int, last: int,
                         quiet: bool = False) -> None:
         where = f"position {first}" if first == last else f"positions {first}..{last}"
-        if isinstance(exc, JournalFenced):  # not a fault: another node leads now
-            self._stop(exc, Deposed(f"deposed at {where}: {exc}"), quiet=quiet)
+        if isinstance(exc, JournalFenced | JournalUncertain):  # a cluster: 503, outcome unknown
+            self._stop(exc, Deposed(f"stepping down at {where}: {exc}"), quiet=quiet)
             return
         self._stop(exc, JournalFailed(
             f"journal write failed at {where}: {exc}; the node stops: nothing more is "

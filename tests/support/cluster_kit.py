@@ -13,7 +13,10 @@ Scenarios, one per round:
   ``FAILOVER_TARGET_S``; the killed node is started again and catches up as a follower;
 * ``pause-leader``: ``SIGSTOP`` the leader for twice the lease, then ``SIGCONT``: the standby
   took over, the old leader's appends are refused, it restarts itself as a follower;
-* ``kill-nats``: ``kill -9`` the JetStream server leading the stream, then start it again.
+* ``kill-nats``: ``kill -9`` the JetStream server leading the stream, then start it again;
+* ``kill-all-nats``: ``kill -9`` all three JetStream servers at once, then start them again
+  (process death only: the page cache survives, so this does not test power loss). A leader
+  whose append got no answer steps down and restarts as a follower; a node leads again.
 
 After each: every acknowledged order is there (on every node), no fill a client read is
 gone, no acknowledged cancel is open, the stream's epochs change only at ``Takeover``
@@ -53,7 +56,7 @@ from tests.support.rest_kit import ALICE, BOB, SCENARIO, RawClient, Reply, free_
 
 LEASE_TTL_S = 2.0
 FAILOVER_TARGET_S = 5.0
-SCENARIOS = ("kill-leader", "pause-leader", "kill-nats")
+SCENARIOS = ("kill-leader", "pause-leader", "kill-nats", "kill-all-nats")
 
 
 @dataclass
@@ -287,9 +290,15 @@ def run_round(rig: Rig, scenario: str, seed: int, traders: int = 4) -> Round:
         rig.nats.kill(victim)
         time.sleep(rng.uniform(1.0, 2.0))
         rig.nats.start(victim)
+    elif scenario == "kill-all-nats":
+        for server in list(rig.nats.servers):
+            rig.nats.kill(server)
+        time.sleep(rng.uniform(0.5, 1.5))
+        rig.nats.start()
+        rig.leader()  # a node leads again (the same, or the standby after a takeover)
     else:
         raise ValueError(scenario)
-    time.sleep(0.5)
+    time.sleep(1.5)  # load on the recovered cluster too
     stop.set()
     for thread in threads:
         thread.join(40)
