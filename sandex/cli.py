@@ -20,7 +20,7 @@ from sandex.logs import setup_logging
 from sandex.replay import record_cli
 
 if TYPE_CHECKING:
-    from sandex.server import ClusterOptions
+    from sandex.cluster.options import ClusterOptions
 
 DEFAULT_DATA_DIR = "sandex-data"
 ADMIN_TOKEN_VARIABLE = "SANDEX_ADMIN_TOKEN"  # an --ephemeral server's admin token, if set
@@ -98,7 +98,7 @@ def _journal_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions | None:
-    from sandex.server import ClusterOptions
+    from sandex.cluster.options import ClusterOptions
 
     if args.journal is None:
         return None

@@ -39,6 +39,7 @@ from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
 from sandex.api.ui import UiFiles, is_ui
+from sandex.cluster.options import ClusterOptions
 from sandex.core import REPLAY_PROFILE_ID, Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
@@ -81,17 +82,6 @@ class ServeOptions:
     access: AccessLog | None = None
     fix: FixOptions = field(default_factory=FixOptions)  # the FIX gateways (docs/fix.md)
     cluster: ClusterOptions | None = None  # --journal nats://...: the journal on JetStream
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClusterOptions:
-    """``--journal nats://...`` and its companions (``docs/cluster.md``)."""
-
-    url: str  # nats://host:port[,host:port...]
-    monitors: tuple[str, ...] = ()  # each server's monitoring URL (its /varz)
-    unsafe: bool = False  # run on a configuration that could lose acknowledged commands
-    node: str = ""  # this node's name in the lease ("" : host:port)
-    lease_ttl: float = 3.0
 
 
 @dataclass

@@ -13,8 +13,8 @@ import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sandex.cluster.options import ClusterOptions
     from sandex.cluster.role import Cluster
-    from sandex.server import ClusterOptions
 
 
 def join(options: ClusterOptions, url: str) -> Cluster:
