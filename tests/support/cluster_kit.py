@@ -264,6 +264,7 @@ def run_round(rig: Rig, scenario: str, seed: int, traders: int = 4) -> Round:
         reply = FollowingClient(ports, creds, threading.Event()).request("DELETE", "/orders")
         assert reply is not None and reply.status == 200, reply
     seen, stop = Seen(), threading.Event()
+    problems: list[str] = []
     threads = [threading.Thread(target=trader, daemon=True, args=(
         ports, ALICE if i % 2 == 0 else BOB, "buy" if i % 2 == 0 else "sell", rng.random(),
         seen, stop)) for i in range(traders)]
@@ -271,18 +272,21 @@ def run_round(rig: Rig, scenario: str, seed: int, traders: int = 4) -> Round:
         thread.start()
     time.sleep(rng.uniform(0.3, 1.2))
     failover_s = None
-    problems: list[str] = []
     if scenario == "kill-leader":
         leader.kill()
         failover_s = _failover(standby)
         time.sleep(0.5)
         leader.start()  # the deposed node comes back and follows
     elif scenario == "pause-leader":
+        logged = len(leader.log())
         leader.signal(signal.SIGSTOP)
         failover_s = _failover(standby)
         time.sleep(LEASE_TTL_S)
         leader.signal(signal.SIGCONT)  # it finds itself deposed and restarts as a follower
         _wait(lambda: _follows(leader), 60, f"{leader.name} to follow after SIGCONT")
+        woke = leader.log()[logged:]
+        if not any(why in woke for why in ("lost the lease", "moved past sequence")):
+            problems.append(f"{leader.name} did not say it was deposed: {woke[-1500:]}")
     elif scenario == "kill-nats":
         with rig.journal() as journal:
             info = journal.run(journal.js.stream_info(journal.stream))
