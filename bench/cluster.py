@@ -40,7 +40,7 @@ from sandex.cluster.local import LocalCluster
 from tests.support.cluster_kit import _free_base
 from tests.support.rest_kit import RawClient
 
-LEASE_TTL_S = 2.0
+LEASE_TTL_S = 3.0  # the default of sandex serve
 
 
 def node_command(cluster: LocalCluster, name: str, port: int, data: Path) -> list[str]:

@@ -177,6 +177,10 @@ class NatsJournal:
         """Run ``coro`` on the client's loop and wait for it (from any other thread)."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
+    def spawn(self, coro: Coroutine[Any, Any, _T]) -> Future[_T]:
+        """Start ``coro`` on the client's loop and return at once (its future can cancel it)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def call(self, coro: Coroutine[Any, Any, _T]) -> Awaitable[_T]:
         """Run ``coro`` on the client's loop; await the result from another event loop."""
         future: Future[_T] = asyncio.run_coroutine_threadsafe(coro, self._loop)

@@ -28,6 +28,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from nats.errors import Error as NatsError
@@ -92,7 +93,9 @@ class Cluster:
         self.leader: Holder | None = None  # who leads, as last read
         self.deposed = False
         self.took_over_s: float | None = None  # how long the last takeover took, lease to lead
+        self.lost: str | None = None  # why the lease was lost (set by the keeper)
         self._kv: KeyValue | None = None
+        self._keeper: Future[None] | None = None
 
     @property
     def leading(self) -> bool:
@@ -161,15 +164,38 @@ class Cluster:
         if revision is None:
             return False
         self.revision = self.epoch = self.journal.epoch = revision
+        self._start_keeper()
         log.info("%s leads (epoch %d)", self.me, revision)
         return True
 
+    async def _keep(self) -> None:
+        """Rewrite the lease every TTL/3 (on the client's loop, so a busy event loop or a long
+        start-up does not let it lapse) until it is lost or given up."""
+        while self.revision is not None:
+            await asyncio.sleep(self.ttl / 3)
+            revision = self.revision
+            if revision is None:
+                return
+            try:
+                self.revision = await self._renew(revision)
+            except (KeyWrongLastSequenceError, KeyNotFoundError) as exc:
+                self.lost = f"{self.me} lost the lease ({exc})"
+                return
+            except (APIError, NatsError, TimeoutError) as exc:
+                log.warning("%s: cannot renew the lease yet (%r)", self.me, exc)
+
+    def _start_keeper(self) -> None:
+        self.lost = None
+        self._keeper = self.journal.spawn(self._keep())
+
     async def resign(self) -> None:
         """On shutdown: give the lease up (a standby takes over without waiting the TTL)."""
-        if self.revision is not None:
+        revision, self.revision = self.revision, None
+        if self._keeper is not None:
+            self._keeper.cancel()
+        if revision is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.journal.call(self._release(self.revision)), 2)
-            self.revision = None
+                await asyncio.wait_for(self.journal.call(self._release(revision)), 2)
 
     def record_takeover(self, node: Node) -> None:
         """The leader's first record of its epoch, at start-up (after any scenario load)."""
@@ -194,19 +220,13 @@ class Cluster:
                 node.depose(f"{self.me}: the cluster role failed ({exc!r}); restarting")
 
     async def _lead(self, node: Node) -> None:
-        assert self.revision is not None
-        while True:
-            await asyncio.sleep(self.ttl / 3)
-            if node.failure is not None:
+        """Lead while the keeper holds the lease; once it is lost, stop as ``Deposed``."""
+        while node.failure is None:
+            if self.lost is not None:
+                self.deposed = True
+                node.depose(self.lost)
                 return
-            try:
-                self.revision = await self.journal.call(self._renew(self.revision))
-            except (APIError, NatsError, TimeoutError) as exc:
-                if isinstance(exc, KeyWrongLastSequenceError | KeyNotFoundError):
-                    self.deposed = True
-                    node.depose(f"{self.me} lost the lease ({exc})")
-                    return
-                log.warning("%s: cannot renew the lease yet (%r)", self.me, exc)
+            await asyncio.sleep(0.05)
 
     async def _follow_then_take_over(self, node: Node) -> None:
         loop = asyncio.get_running_loop()
@@ -277,11 +297,17 @@ class Cluster:
                     if isinstance(item, Batch) and item.seq > journal.last_seq + 1:
                         break  # the takeover reads the rest from the stream
                     self._apply(node, item)
+                self.revision = revision
+                self._start_keeper()  # the lease is kept while the stream is read to its end
                 try:
                     took = await self._take_over(node, revision)
                 except (StorageError, APIError, NatsError, TimeoutError) as exc:
                     log.warning("%s: takeover failed (%r); following again", self.me, exc)
                     took = False
+                if not took:
+                    self.revision = None
+                    if self._keeper is not None:
+                        self._keeper.cancel()
                 if took:
                     self.took_over_s = time.monotonic() - started
                     log.warning("%s took over at journal position %d (epoch %d) in %.2f s",
@@ -328,14 +354,12 @@ class Cluster:
             try:
                 batch = await journal.call(journal.append_async([encode(command)]))
             except JournalFenced:  # the old leader appended meanwhile: apply it, try again
-                try:
-                    revision = await journal.call(self._renew(revision))
-                except (APIError, NatsError, TimeoutError):
+                if self.lost is not None:
                     return False
                 continue
             node.follow(batch.first, [command])
             node.ids = node.ids.fork(f"epoch/{epoch}")  # a seeded node: ids no leader issued
-            self.revision, self.epoch, self.leader = revision, epoch, self.me
+            self.epoch, self.leader = epoch, self.me
             node.follower_of = None
             return True
 
