@@ -114,17 +114,22 @@ def main() -> int:
                 processes[leader].wait(10)
                 killed = time.monotonic()
                 client = RawClient(ports[standby], creds)
+                last = "no answer"
                 while True:
                     try:
                         reply = client.post("/orders", {
-                            "product_id": "BTC-USD", "side": "buy", "price": "1.00",
+                            "product_id": "BTC-USD", "side": "buy", "price": "100.00",
                             "size": "0.01", "client_oid": str(uuid.uuid4())})
                         if reply.status == 200:
                             break
-                    except OSError:
+                        last = f"{reply.status} {reply.body[:300]!r}"
+                    except OSError as exc:
+                        last = repr(exc)
                         client = RawClient(ports[standby], creds)
                     if time.monotonic() - killed > 60:
-                        raise SystemExit(f"kill {kill + 1}: no takeover in 60 s")
+                        log = (data / f"{standby}.log").read_text(errors="replace")[-3000:]
+                        raise SystemExit(f"kill {kill + 1}: no takeover in 60 s; last answer "
+                                         f"{last}; {standby}'s log:\n{log}")
                     time.sleep(0.01)
                 takeovers.append(time.monotonic() - killed)
                 print(f"kill {kill + 1}: {standby} answered an order "
