@@ -25,6 +25,12 @@ In test mode a tracer (``Node.tracer``, ``sandex.api.tracer``) is told of each c
 journaled and of how long its reply waited for the group commit; otherwise that costs one
 attribute test per command.
 
+In a cluster (``sandex.cluster``, docs/cluster.md) a follower's node has ``follower_of`` set:
+commands are refused with ``NotLeader`` (503) and ``follow`` applies what the leader made
+durable; a leader whose append is refused by the replicated journal (``JournalFenced``) or
+never answered (``JournalUncertain``) stops with ``Deposed`` (503: outcome unknown), and the
+server restarts it as a follower.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
