@@ -315,10 +315,18 @@ def run_round(rig: Rig, scenario: str, seed: int, traders: int = 4) -> Round:
 def check_cluster(rig: Rig, seen: Seen) -> list[str]:
     """What the cluster lost or got wrong after a round; empty when all is well."""
     problems: list[str] = []
-    with rig.journal() as journal:
+    for attempt in range(10):  # a takeover may still append (a lease lost to a server's loss)
+        journal = rig.journal()
+        states = _settled(rig.nodes, journal.last_position)
+        settled = all(state is None or state["position"] == journal.last_position
+                      for state in states.values())
+        if attempt == 9 or (settled and journal.run(journal._last_seq()) == journal.last_seq):
+            break
+        journal.close()
+        time.sleep(1.0)
+    with journal:
         end = journal.run(journal._last_seq())
         problems += check_epochs(journal)
-        states = _settled(rig.nodes, journal.last_position)
         for node in rig.nodes:  # each node, once it applied the whole stream
             problems += [f"{node.name}: {p}" for p in check_survivors(node.port, seen)]
         replayed = open_node(None, journal=journal)
