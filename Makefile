@@ -4,10 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+CLUSTER_STAMP := $(VENV)/.installed-cluster
 ARGS ?=
 
 .PHONY: test run lint bench bench-journal bench-ui crash-test soak clean browser ui-assets \
-    ui-screenshot
+    ui-screenshot cluster-test cluster-up bench-cluster
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +19,17 @@ $(RUN_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $(RUN_STAMP)
 
-# With its test extras. cbpro 1.1.4 pins dependencies that no longer build, so it is
+# With the cluster extra (NATS client and server): what `make cluster-up` needs.
+$(CLUSTER_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[cluster]'
+	touch $(RUN_STAMP) $(CLUSTER_STAMP)
+
+# With its test extras (which include the cluster extra). cbpro 1.1.4 pins dependencies that no longer build, so it is
 # installed without them (its real needs are in the test extras).
 $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps 'cbpro==1.1.4'
-	touch $(RUN_STAMP) $(TEST_STAMP)
+	touch $(RUN_STAMP) $(CLUSTER_STAMP) $(TEST_STAMP)
 
 # The browser tests drive Debian's chromium (tests/ui): installed with apt when run as root
 # (CI); anywhere else without it they are skipped, and pytest's summary says why.
@@ -71,6 +77,21 @@ ui-screenshot: $(TEST_STAMP) browser
 # kill -9 a busy server 100 times and check what survived (a few rounds run in `make test`).
 crash-test: $(TEST_STAMP)
 	$(PY) -m tests.support.crash_kit --kills 100
+
+# The failover test (docs/cluster.md): a 3-server JetStream cluster, a leader and a standby,
+# 100 rounds of kill -9 / SIGSTOP of the leader and kill -9 of a JetStream server (a few rounds
+# run in `make test`).
+cluster-test: $(TEST_STAMP)
+	$(PY) -m tests.support.cluster_kit --rounds 100
+
+# A local cluster to try: 3 JetStream servers and two sandex nodes (leader on :8000, standby on
+# :8001) with data under ./sandex-cluster; Ctrl-C stops them all.
+cluster-up: $(CLUSTER_STAMP)
+	$(PY) -m sandex.cluster.up ./sandex-cluster $(ARGS)
+
+# Durable signed order entry on the JetStream journal, and failover times (README figures).
+bench-cluster: $(TEST_STAMP)
+	$(PY) bench/cluster.py $(ARGS)
 
 # 500 abusive connections for 60 s while a client trades: p99 < 10 ms, memory flat
 # (a 10-second version runs in `make test`).

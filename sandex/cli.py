@@ -12,12 +12,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sandex import __version__
 from sandex.admin import cli as admin_cli
 from sandex.logs import setup_logging
 from sandex.replay import record_cli
+
+if TYPE_CHECKING:
+    from sandex.cluster.options import ClusterOptions
 
 DEFAULT_DATA_DIR = "sandex-data"
 ADMIN_TOKEN_VARIABLE = "SANDEX_ADMIN_TOKEN"  # an --ephemeral server's admin token, if set
@@ -64,16 +67,45 @@ def parser() -> Parser:
                        help=f"journal and snapshots (default: ./{DEFAULT_DATA_DIR})")
     where.add_argument("--ephemeral", action="store_true",
                        help="keep everything in memory: nothing survives a restart")
+    _journal_flags(serve)
+    serve.add_argument("--node-name", default="",
+                       help="this node's name in the cluster's lease (default: host:port)")
+    serve.add_argument("--lease-ttl", type=float, default=3.0,
+                       help="seconds a leader's lease lasts unrenewed (default 3)")
     verify = commands.add_parser(
         "verify", help="replay a data dir's journal from zero and check the snapshot's hash")
     verify.set_defaults(func=_verify)
     verify.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    _journal_flags(verify)
     verify.add_argument("--compact", choices=("archive", "remove"),
                         help="then take the records the newest snapshot covers out of the "
                              "journal, into an archive file or removed")
     admin_cli.add_commands(commands, DEFAULT_DATA_DIR)
     record_cli.add_command(commands)
     return top
+
+
+def _journal_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--journal", metavar="nats://HOST:PORT[,HOST:PORT...]",
+                         help="keep the journal in a NATS JetStream stream (docs/cluster.md) "
+                              "instead of the data dir's SQLite file")
+    command.add_argument("--journal-monitor", metavar="URL[,URL...]", default="",
+                         help="each JetStream server's monitoring URL, to check it syncs "
+                              "every write (http://HOST:8222)")
+    command.add_argument("--unsafe-journal", action="store_true",
+                         help="accept a JetStream journal that could lose acknowledged "
+                              "commands (1 replica, lazy fsync, unchecked)")
+
+
+def _cluster_options(args: argparse.Namespace) -> ClusterOptions | None:
+    from sandex.cluster.options import ClusterOptions
+
+    if args.journal is None:
+        return None
+    monitors = tuple(url.strip() for url in args.journal_monitor.split(",") if url.strip())
+    return ClusterOptions(url=args.journal, monitors=monitors, unsafe=args.unsafe_journal,
+                          node=getattr(args, "node_name", ""),
+                          lease_ttl=getattr(args, "lease_ttl", 3.0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
     from sandex.admin.presence import DataDirBusy
     from sandex.api.fix import FixOptions
     from sandex.banner import banner
-    from sandex.journal import JournalCorrupt, StorageError
+    from sandex.journal import JournalCorrupt, JournalFenced, StorageError
     from sandex.scenario import ScenarioError
     from sandex.server import ServeOptions, open_venue, serve
 
@@ -96,6 +128,10 @@ def _serve(args: argparse.Namespace) -> int:
     if token is not None and not args.ephemeral:
         print(f"sandex: {ADMIN_TOKEN_VARIABLE} is for --ephemeral: a data dir's admin token "
               f"is {Path(args.data_dir) / 'admin.token'}", file=sys.stderr)
+        return 2
+    if args.journal is not None and args.ephemeral:
+        print("sandex: --journal keeps the journal: a node still needs a --data-dir (its lock, "
+              "token and snapshots), not --ephemeral", file=sys.stderr)
         return 2
     access = setup_logging(args.log_level, args.log_json)
     options = ServeOptions(
@@ -108,12 +144,17 @@ def _serve(args: argparse.Namespace) -> int:
                        order_port=args.fix_order_port, drop_copy_port=args.fix_drop_copy_port,
                        md_port=args.fix_md_port,
                        md_incremental_port=args.fix_md_incremental_port,
-                       plaintext=args.fix_plaintext))
+                       plaintext=args.fix_plaintext),
+        cluster=_cluster_options(args))
     try:
         venue = open_venue(options)
-    except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError) as exc:
+    except (ScenarioError, JournalCorrupt, DataDirBusy, StorageError,
+            ModuleNotFoundError) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return 2
+    except JournalFenced as exc:  # another node took over while this one started: follow
+        print(f"sandex: {exc}; restarting as a follower", file=sys.stderr)
+        rejoin()
     except OSError as exc:  # a data dir that is full, read-only or not ours
         print(f"sandex: {startup_fault(exc)}", file=sys.stderr)
         return 2
@@ -123,8 +164,22 @@ def _serve(args: argparse.Namespace) -> int:
                   None if options.data_dir is not None
                   else f"${ADMIN_TOKEN_VARIABLE}" if token is not None else venue.admin_token,
                   called if Path(called).name == "sandex" else "sandex")
-    return serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True),
+    code = serve(venue, args.host, args.port, on_ready=lambda: print(text, flush=True),
                  fix=options.fix)
+    if venue.cluster is not None:
+        from sandex.cluster.role import REJOIN
+
+        if venue.cluster.deposed or code == REJOIN:
+            rejoin()
+    return code
+
+
+def rejoin() -> NoReturn:
+    """A deposed leader starts again, as a follower: the same command, a fresh process (its
+    memory may hold what the journal refused)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def startup_fault(exc: OSError) -> str:
@@ -136,23 +191,36 @@ def startup_fault(exc: OSError) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sandex.journal import JournalCorrupt
+    from sandex.journal import JournalCorrupt, StorageError
     from sandex.node.storage import verify
 
     data_dir = Path(args.data_dir)
     logging.getLogger("sandex").setLevel(logging.INFO)  # replay progress on a long journal
+    cluster = _cluster_options(args)
+    label = str(data_dir)
     try:
-        result = verify(data_dir)
-    except (FileNotFoundError, JournalCorrupt) as exc:
+        if cluster is None:
+            result = verify(data_dir)
+        else:
+            if args.compact:
+                print("sandex: --compact is for a data dir's SQLite journal", file=sys.stderr)
+                return 2
+            from sandex.cluster.journal import NatsJournal
+
+            journal = NatsJournal(cluster.url, monitors=list(cluster.monitors) or None,
+                                  unsafe=cluster.unsafe, create=False)
+            result = verify(data_dir, journal)  # closes it
+            label = journal.path
+    except (FileNotFoundError, JournalCorrupt, StorageError, ModuleNotFoundError) as exc:
         print(f"sandex: {exc}", file=sys.stderr)
         return 2
     if result.expected is None:
-        print(f"{data_dir}: journal replays to position {result.journal_end}, state hash "
+        print(f"{label}: journal replays to position {result.journal_end}, state hash "
               f"{result.replayed}; no snapshot to compare with")
         return 0
     verdict = ("OK" if result.ok else "MISMATCH" if result.expected != result.replayed
                else "UNUSABLE")
-    print(f"{data_dir}: {verdict}: replay from zero to position {result.position} gives "
+    print(f"{label}: {verdict}: replay from zero to position {result.position} gives "
           f"{result.replayed}; the snapshot says {result.expected} "
           f"(journal ends at {result.journal_end})")
     for check in result.snapshots:

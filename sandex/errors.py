@@ -145,6 +145,12 @@ class Error(Enum):
     SERVICE_UNAVAILABLE = (503, "Service Unavailable")  # GUESS
     GATEWAY_TIMEOUT = (504, "Gateway Timeout")  # GUESS
 
+    # -- a cluster (docs/cluster.md): Coinbase has no such state; sandex's own texts -----------
+    NOT_LEADER = (503, "sandex cluster: this node is a read-only follower; send writes to the "
+                       "leader ({})")
+    LEADER_CHANGED = (503, "sandex cluster: the leader changed while this request was in "
+                           "flight, its outcome is unknown; retry it (with the same client_oid)")
+
     # -- WebSocket feed (§9.6): {"type":"error","message":<message>,"reason":<reason>} ---------
     # ``status`` is what the failure would be over HTTP; the feed sends only the texts.
     # messages

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -40,11 +40,13 @@ from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
 from sandex.api.ui import UiFiles, is_ui
+from sandex.cluster.options import ClusterOptions
 from sandex.core import REPLAY_PROFILE_ID, Rejected
 from sandex.demo import DemoConfig, start_demo, withdraw_quotes
 from sandex.faults import engine as engine_faults
 from sandex.faults import faults_of
 from sandex.funds.config import install as install_funds
+from sandex.journal import JournalFenced, StorageError
 from sandex.logs import AccessLog
 from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
@@ -53,6 +55,9 @@ from sandex.node.node import NodeStopped
 from sandex.node.storage import open_node, snapshot_now, take_snapshot
 from sandex.replay import replay_of
 from sandex.scenario import Scenario, ScenarioError, load, read
+
+if TYPE_CHECKING:
+    from sandex.cluster.role import Cluster
 
 log = logging.getLogger("sandex")
 
@@ -77,6 +82,7 @@ class ServeOptions:
     admin_token: str | None = None  # in memory only; None: a random one (or the data dir's)
     access: AccessLog | None = None
     fix: FixOptions = field(default_factory=FixOptions)  # the FIX gateways (docs/fix.md)
+    cluster: ClusterOptions | None = None  # --journal nats://...: the journal on JetStream
 
 
 @dataclass
@@ -95,6 +101,7 @@ class Venue:
     fix: OrderEntry | None = None  # the FIX order-entry gateway (listening once served)
     drop_copy: DropCopy | None = None  # the FIX drop copy gateway
     market_data: tuple[MarketData, MarketData] | None = None  # FIX: with, without snapshots
+    cluster: Cluster | None = None  # leader or standby on a JetStream journal
 
     def close(self) -> None:
         """Forget ``server.json`` and release the data dir (after the node has stopped)."""
@@ -118,12 +125,24 @@ def open_venue(options: ServeOptions) -> Venue:
     lock = DataDirLock(data_dir) if data_dir is not None else None
     if lock is not None:
         lock.acquire()
+    cluster = None
     try:
+        if options.cluster is not None:
+            from sandex.cluster import join
+
+            cluster = join(options.cluster, f"http://{options.host}:{options.port}")
+            if data_dir is not None:  # the bucket's newest snapshot, if newer than ours
+                from sandex.cluster.snapshots import fetch_newest
+                from sandex.node.storage import SNAPSHOT_DIR
+
+                fetch_newest(cluster.journal, data_dir / SNAPSHOT_DIR)
         venue = build(options.scenario, options.rate_limits, options.seed, data_dir,
                       options.demo, access=options.access,
                       token=(lambda: admin_token(data_dir)) if data_dir is not None
-                      else (lambda: given) if given is not None else None)
+                      else (lambda: given) if given is not None else None, cluster=cluster)
     except BaseException:
+        if cluster is not None:
+            cluster.journal.close()
         if lock is not None:
             lock.release()
         raise
@@ -136,20 +155,25 @@ def open_venue(options: ServeOptions) -> Venue:
 def build(scenario_path: str | Path | None = None, rate_limits: bool | None = None,
           seed: int | None = None, data_dir: Path | None = None, demo: bool = True, *,
           token: Callable[[], str] | None = None, access: AccessLog | None = None,
-          wall_clock: Callable[[], float] = time.time) -> Venue:
+          wall_clock: Callable[[], float] = time.time, cluster: Cluster | None = None) -> Venue:
     """A node recovered from ``data_dir`` (``None``: in memory) and its gateways.
 
     A new data directory is loaded with ``scenario_path`` (the embedded default if ``None``),
     each command journaled; an existing one keeps its own state, and the scenario only names
     the credentials to print. ``token`` makes the admin token once the node is open (default:
     a random one). ``wall_clock`` is the real clock the venue runs on (tests freeze it).
+    ``cluster``: the journal is its JetStream stream; a standby loads no scenario (the leader
+    does), and a leader appends its ``Takeover`` record once the scenario is in.
     """
     source = SystemClock() if wall_clock is time.time else SecondsClock(wall_clock)
-    node = open_node(data_dir, source, seed=seed)
+    node = open_node(data_dir, source, seed=seed,
+                     journal=cluster.journal if cluster is not None else None)
     try:
+        if cluster is not None:  # once replayed, so a long replay does not expire the lease
+            cluster.acquire()
         file = read(scenario_path or default_scenario())
         clock = file.clock()
-        fresh = node.position == 0
+        fresh = node.position == 0 and (cluster is None or cluster.leading)
         start = clock.command(node.now()) if fresh else None
         if start is not None:  # first, so the scenario's commands are stamped on this clock
             node.record(start)
@@ -177,10 +201,14 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
                 except ValueError as exc:
                     raise ScenarioError(f"{scenario_path}: [replay]: {exc}") from None
             node.record(SaveSnapshot(time=node.stamp(), name=BASELINE))  # what reset restores
+        elif cluster is not None and not cluster.leading:
+            log.info("standby at journal position %d; following the leader", node.position)
         else:
             log.info("%s: resuming at journal position %d; the scenario is not reloaded",
                      data_dir, node.position)
             replay_of(node).resync()  # a replay in progress goes on from where it was, paused
+        if cluster is not None and cluster.leading:
+            cluster.record_takeover(node)
     except BaseException:
         node.journal.close()
         raise
@@ -219,7 +247,8 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     return Venue(node, app, scenario, secret, data_dir, demo_config,
                  demo and demo_config is not None, access,
                  replay_start=fresh and bool((file.replay() or {}).get("start")),
-                 http=http_limits, fix=fix, drop_copy=drop_copy, market_data=market_data)
+                 http=http_limits, fix=fix, drop_copy=drop_copy, market_data=market_data,
+                 cluster=cluster)
 
 
 def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
@@ -249,8 +278,11 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
     return app
 
 
-async def snapshot_periodically(node: Node, data_dir: Path) -> None:
-    """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change."""
+async def snapshot_periodically(node: Node, data_dir: Path,
+                                written: Callable[[Path], Awaitable[None]] | None = None
+                                ) -> None:
+    """Snapshot after ``SNAPSHOT_EVERY`` commands, or ``SNAPSHOT_IDLE_S`` after any change;
+    ``written`` is told of each snapshot file (a cluster's leader shares it)."""
     last = time.monotonic()
     while True:
         await asyncio.sleep(SNAPSHOT_CHECK_S)
@@ -260,6 +292,11 @@ async def snapshot_periodically(node: Node, data_dir: Path) -> None:
             path = await take_snapshot(node, data_dir)
             last = time.monotonic()
             log.info("snapshot %s written in %.3f s", path, time.perf_counter() - started)
+            if path is not None and written is not None:
+                try:
+                    await written(path)
+                except Exception as exc:  # the local file and the stream still have it all
+                    log.warning("snapshot %s not shared: %r", path.name, exc)
 
 
 def settle_heap() -> None:
@@ -284,7 +321,8 @@ def serve(venue: Venue, host: str, port: int,
           on_ready: Callable[[], None] | None = None, fix: FixOptions | None = None) -> int:
     """Run until SIGINT/SIGTERM: stop accepting, finish the batch in flight, snapshot, close.
 
-    Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault).
+    Returns the exit status: 0, or 1 if the node stopped (journal failure or engine fault),
+    or ``REJOIN`` if another node took over the cluster's journal (``sandex.cluster.role``).
     """
     http, ws = protocols(venue.http)  # the limits of docs/cli.md, "Limits and timeouts"
     config = uvicorn.Config(venue.app, host=host, port=port, loop="uvloop", http=http,
@@ -294,22 +332,46 @@ def serve(venue: Venue, host: str, port: int,
     server = _Server(config)
     node = venue.node
 
+    cluster = venue.cluster
+
+    def rejoins(exc: BaseException | None) -> bool:
+        """Whether the node stopped for the cluster's journal: deposed, or an append that got
+        no answer (its outcome unknown): it restarts as a follower and reads the stream."""
+        return cluster is not None and isinstance(exc, JournalFenced | StorageError)
+
     def node_stopped(exc: BaseException) -> None:  # the node has logged why
-        server.should_exit = server.force_exit = True
+        server.should_exit = True
+        if not rejoins(exc):  # a rejoining node answers what is in flight (503) first
+            server.force_exit = True
 
     node.on_failure = node_stopped
 
     async def main() -> None:
         settle_heap()
-        if venue.demo is not None and venue.demo_on:
-            start_demo(node, venue.demo)  # a timer of the scheduler, before it runs
-        elif venue.demo is not None:
-            await withdraw_quotes(node, venue.demo)  # its last quotes would rest untended
-        tasks = [asyncio.create_task(node.scheduler.run())]  # GTT expiry, the demo's ticks
-        if venue.replay_start:
-            replay_of(node).start()
+        tasks: list[asyncio.Task[Any]] = []
+
+        def start_writers() -> None:  # what only the leader runs: timers, the demo, a replay
+            if venue.demo is not None and venue.demo_on:
+                start_demo(node, venue.demo)  # a timer of the scheduler, before it runs
+            elif venue.demo is not None:  # its last quotes would rest untended
+                tasks.append(asyncio.create_task(withdraw_quotes(node, venue.demo)))
+            tasks.append(asyncio.create_task(node.scheduler.run()))  # GTT expiry, demo ticks
+            if venue.replay_start:
+                replay_of(node).start()
+
+        async def share_snapshot(path: Path) -> None:  # the leader's, to the object store
+            if cluster is not None and cluster.leading:
+                from sandex.cluster.snapshots import upload
+
+                await cluster.journal.call(upload(cluster.journal, path))
+
+        if cluster is None or cluster.leading:
+            start_writers()
+        if cluster is not None:
+            tasks.append(asyncio.create_task(cluster.run(node, start_writers)))
         if venue.data_dir is not None:
-            tasks.append(asyncio.create_task(snapshot_periodically(node, venue.data_dir)))
+            tasks.append(asyncio.create_task(snapshot_periodically(
+                node, venue.data_dir, share_snapshot if cluster is not None else None)))
         gateways: list[tuple[str, Any, int]] = []
         if fix is not None and venue.fix is not None and venue.drop_copy is not None \
                 and venue.market_data is not None:
@@ -331,8 +393,16 @@ def serve(venue: Venue, host: str, port: int,
                 await listener.close()
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, NodeStopped):
-                    await task  # a task that met the stopped node: the node logged why
+                try:
+                    await task
+                except (asyncio.CancelledError, NodeStopped):
+                    pass  # a task that met the stopped node: the node logged why
+                except Exception:
+                    log.exception("task %r failed", task)
+            if cluster is not None and cluster.leading and node.failure is None:
+                with contextlib.suppress(NodeStopped):
+                    await node.synced()
+                await cluster.resign()  # a standby takes over at once, not after the TTL
             await node.close()
             if venue.access is not None:
                 venue.access.flush()
@@ -348,4 +418,8 @@ def serve(venue: Venue, host: str, port: int,
             runner.run(main())
     finally:
         venue.close()
+    if rejoins(node.failure):
+        from sandex.cluster.role import REJOIN
+
+        return REJOIN
     return 1 if node.failure is not None else 0

@@ -34,8 +34,12 @@ def saved_json(saved: Saved) -> dict[str, Any]:
 
 
 def state_json(node: Node) -> dict[str, Any]:
-    """Where the venue is: journal position, state hash, venue time."""
-    return {"position": node.position, "state_hash": node_hash(node), "time": iso(node.now())}
+    """Where the venue is: journal position, state hash, venue time; in a cluster
+    (docs/cluster.md) also the leader epoch and, on a follower, who leads."""
+    state = {"position": node.position, "state_hash": node_hash(node), "time": iso(node.now())}
+    if node.epoch or node.follower_of is not None:  # a cluster's node
+        state.update(epoch=node.epoch, follower_of=node.follower_of)
+    return state
 
 
 def save(node: Node, name: str) -> SaveSnapshot:

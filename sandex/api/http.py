@@ -25,7 +25,7 @@ import msgspec
 from sandex.auth.keys import ApiKey
 from sandex.errors import Error
 from sandex.logs import AccessLog
-from sandex.node.node import NodeStopped
+from sandex.node.node import NodeStopped, NodeUnavailable
 
 log = logging.getLogger("sandex.rest")
 
@@ -206,6 +206,9 @@ def failed(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ApiError):
         request.error = exc.error.name
         return message_response(exc.message, exc.status)
+    if isinstance(exc, NodeUnavailable):  # a cluster's follower, or a deposed leader: 503
+        request.error = exc.error.name
+        return error_response(exc.error, *exc.fill())
     if isinstance(exc, NodeStopped):  # the node logged why, once; the server is on its way out
         log.warning("refused %s %s: the node has stopped", request.method, request.target)
     else:

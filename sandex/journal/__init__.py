@@ -10,12 +10,14 @@ are opaque bytes here; ``sandex.node.codec`` turns commands into records and bac
 from sandex.journal.store import (
     Journal,
     JournalCorrupt,
+    JournalFenced,
     JournalFormatError,
+    JournalUncertain,
     MemoryJournal,
     NullJournal,
     SqliteJournal,
     StorageError,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "JournalFormatError", "MemoryJournal", "NullJournal",
-           "SqliteJournal", "StorageError"]
+__all__ = ["Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError",
+           "JournalUncertain", "MemoryJournal", "NullJournal", "SqliteJournal", "StorageError"]

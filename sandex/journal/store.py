@@ -51,6 +51,16 @@ class StorageError(RuntimeError):
     """The file system or SQLite refused: the message names the file and the fault."""
 
 
+class JournalUncertain(StorageError):
+    """A replicated journal did not answer an append in time: the batch may or may not be in
+    it (``sandex.cluster``); the writer must read the log again before going on."""
+
+
+class JournalFenced(RuntimeError):
+    """A replicated journal refused an append because another writer extended the log
+    first (``sandex.cluster``): this writer was deposed, and nothing of the batch is kept."""
+
+
 # What a storage fault is, by SQLite's primary result code and by errno.
 _SQLITE_FAULTS = {
     sqlite3.SQLITE_FULL: "the disk is full",

@@ -15,6 +15,8 @@ from sandex.node.commands import (
     SetClock,
     SnapshotDeleted,
     SnapshotSaved,
+    Takeover,
+    TookOver,
 )
 from sandex.node.ids import Ids
 from sandex.node.node import Node
@@ -22,4 +24,4 @@ from sandex.node.node import Node
 __all__ = ["BASELINE", "Clock", "ClockMode", "ClockSet", "CreateApiKey", "DeleteSnapshot", "Ids",
            "KeyCreated", "KeyRevoked", "ManualClock", "Node", "RestoreSnapshot", "Restored",
            "RevokeApiKey", "SaveSnapshot", "SetClock", "SnapshotDeleted", "SnapshotSaved",
-           "SystemClock", "VenueClock"]
+           "SystemClock", "Takeover", "TookOver", "VenueClock"]

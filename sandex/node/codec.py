@@ -30,10 +30,11 @@ from sandex.node.commands import (
     RevokeApiKey,
     SaveSnapshot,
     SetClock,
+    Takeover,
 )
 
 JournalCommand: TypeAlias = (AnyCommand | CreateApiKey | RevokeApiKey | SetClock | SaveSnapshot
-                             | RestoreSnapshot | DeleteSnapshot)
+                             | RestoreSnapshot | DeleteSnapshot | Takeover)
 
 FORMAT: Final = 2  # what ``encode`` writes
 

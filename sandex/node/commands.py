@@ -58,6 +58,15 @@ class DeleteSnapshot(Command, frozen=True, gc=False, tag="delete_snapshot", kw_o
     name: str
 
 
+class Takeover(Command, frozen=True, gc=False, tag="takeover", kw_only=True):
+    """Node ``node`` leads from here, in leader epoch ``epoch`` (``sandex.cluster``): the first
+    record it appends after winning the lease. It changes no state; it marks in the journal
+    where each leader's history starts."""
+
+    epoch: int
+    node: str
+
+
 class SnapshotSaved(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
     time: int
     name: str
@@ -83,6 +92,12 @@ class ClockSet(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event
     time: int
     mode: ClockMode
     rate: float
+
+
+class TookOver(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+    time: int
+    epoch: int
+    node: str
 
 
 class KeyCreated(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):

@@ -25,6 +25,12 @@ In test mode a tracer (``Node.tracer``, ``sandex.api.tracer``) is told of each c
 journaled and of how long its reply waited for the group commit; otherwise that costs one
 attribute test per command.
 
+In a cluster (``sandex.cluster``, docs/cluster.md) a follower's node has ``follower_of`` set:
+commands are refused with ``NotLeader`` (503) and ``follow`` applies what the leader made
+durable; a leader whose append is refused by the replicated journal (``JournalFenced``) or
+never answered (``JournalUncertain``) stops with ``Deposed`` (503: outcome unknown), and the
+server restarts it as a follower.
+
 A refused command (a lone ``Rejected``) changed nothing, so it is neither journaled nor held;
 a ``Duplicate`` (an exactly-once retry) changed nothing either, but its answer waits until
 the original order is durable.
@@ -55,7 +61,7 @@ from sandex.core import (
     StartTransfer,
 )
 from sandex.errors import Error
-from sandex.journal import Journal, NullJournal
+from sandex.journal import Journal, JournalFenced, JournalUncertain, NullJournal
 from sandex.node import image
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
@@ -72,6 +78,8 @@ from sandex.node.commands import (
     SetClock,
     SnapshotDeleted,
     SnapshotSaved,
+    Takeover,
+    TookOver,
 )
 from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
@@ -106,6 +114,32 @@ class Tracer(Protocol):
 
 class NodeStopped(RuntimeError):
     """The node has stopped (see the module docstring): it accepts and answers nothing more."""
+
+
+class NodeUnavailable(NodeStopped):
+    """A refusal that is not a fault: answered 503 with ``error`` (a cluster's follower, or a
+    deposed leader)."""
+
+    error = Error.LEADER_CHANGED
+
+    def fill(self) -> tuple[object, ...]:
+        """What ``error``'s text is formatted with."""
+        return ()
+
+
+class NotLeader(NodeUnavailable):
+    """This node follows the leader's journal: it answers reads, and no command. Its one
+    argument says where the leader is."""
+
+    error = Error.NOT_LEADER
+
+    def fill(self) -> tuple[object, ...]:
+        return (self.args[0] if self.args else "unknown",)
+
+
+class Deposed(NodeUnavailable):
+    """Another node took over the journal (``sandex.cluster``): this one stops, and what was
+    in flight has an unknown outcome (503: retry with the same ``client_oid``)."""
 
 
 class JournalFailed(NodeStopped):
@@ -157,6 +191,9 @@ class Node:
         self.batches = 0  # group commits written (commands per fsync = position / batches)
         self.commit_seconds = Tally(COMMIT_BOUNDS)  # each group commit's write + fsync
         self.tracer: Tracer | None = None  # test mode only (``[testing] request_ids``)
+        # A cluster's follower (``sandex.cluster``): who leads; commands are refused (503)
+        self.follower_of: str | None = None
+        self.epoch = 0  # the leader epoch of the last ``Takeover`` applied (0: none)
 
     # -- time ---------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -187,7 +224,7 @@ class Node:
     # -- writing ------------------------------------------------------------------------------
     async def execute(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once it is durable."""
-        if self._stopped is not None:
+        if self._stopped is not None or self.follower_of is not None:
             raise self._refusal()
         events = self._apply_or_stop(command)
         if events:
@@ -223,7 +260,7 @@ class Node:
         As in ``execute``: a refusal is not journaled, a ``Duplicate`` waits for what was
         applied before it, and a command that raises stops the node.
         """
-        if self._stopped is not None:
+        if self._stopped is not None or self.follower_of is not None:
             raise self._refusal()
         results: list[list[Event]] = []
         blocking, journaled, waits = self.journal.blocking, False, False
@@ -272,7 +309,7 @@ class Node:
 
     def record(self, command: Command) -> list[Event]:
         """Apply and journal ``command`` synchronously (start-up and offline administration)."""
-        if self._stopped is not None:
+        if self._stopped is not None or self.follower_of is not None:
             raise self._refusal()
         if self._filling is not None or self._writing is not None:
             raise RuntimeError("record() while a group commit is in flight")
@@ -332,14 +369,19 @@ class Node:
     def _journal_failed(self, exc: BaseException, first: int, last: int,
                         quiet: bool = False) -> None:
         where = f"position {first}" if first == last else f"positions {first}..{last}"
+        if isinstance(exc, JournalFenced | JournalUncertain):  # a cluster: 503, outcome unknown
+            self._stop(exc, Deposed(f"stepping down at {where}: {exc}"), quiet=quiet)
+            return
         self._stop(exc, JournalFailed(
             f"journal write failed at {where}: {exc}; the node stops: nothing more is "
             f"accepted or answered, the journal ends at position {self.durable_position}"),
             quiet=quiet)
 
     def _refusal(self) -> NodeStopped:
-        """A fresh copy of what stopped the node, for one more caller."""
-        assert self._stopped is not None
+        """A fresh copy of what stopped the node, for one more caller (a follower's
+        refusal: ``NotLeader``)."""
+        if self._stopped is None:
+            return NotLeader(self.follower_of)
         return type(self._stopped)(*self._stopped.args)
 
     def _stop(self, exc: BaseException, error: NodeStopped,
@@ -384,6 +426,37 @@ class Node:
         if self.in_flight:
             await self._wait(new_records=False)
 
+    def depose(self, why: str) -> None:
+        """Another node leads now (``sandex.cluster``): stop with ``Deposed`` (503 to what
+        was in flight; the server restarts as a follower)."""
+        self._stop(JournalFenced(why), Deposed(why))
+
+    def follow(self, first: int, commands: list[Command]) -> None:
+        """Apply commands the leader made durable, from position ``first`` (a cluster
+        follower's tail, ``sandex.cluster``), and hand their events to the listeners.
+
+        A command refused here was accepted by the leader: the replicas diverged, and the node
+        stops (``EngineFault``), as for a command that raises.
+        """
+        if self._stopped is not None:
+            raise self._refusal()
+        if first != self.position + 1:
+            raise ValueError(f"follow from position {first}, the node is at {self.position}")
+        batches: list[list[Event]] = []
+        try:
+            for command in commands:
+                events = self._apply_or_stop(command)
+                if events and type(events[0]) in _UNCHANGED:
+                    error = EngineFault(f"{type(command).__name__} at journal position "
+                                        f"{self.position + 1} was refused on replay: this "
+                                        "node diverged from the leader; the node stops")
+                    self._stop(error, error)
+                    raise error
+                self.position = self.durable_position = self.position + 1
+                batches.append(events)
+        finally:
+            self._notify(batches)
+
     async def close(self) -> None:
         """Finish the batch in flight and release the journal."""
         if self._stopped is None:
@@ -412,6 +485,9 @@ class Node:
             return self._set_clock(command)  # type: ignore[arg-type]
         if kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
             return self._snapshot_command(command)  # type: ignore[arg-type]
+        if kind is Takeover:
+            self.epoch = command.epoch  # type: ignore[attr-defined]
+            return [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
         events = self.engine.apply(command)
         if kind is AdvanceClock:
             self.clock.reach(time)

@@ -36,16 +36,21 @@ PROGRESS_EVERY_S = 2.0
 
 
 def open_node(data_dir: Path | None, clock: Clock | None = None,
-              seed: int | None = None) -> Node:
-    """A node recovered from ``data_dir`` (``None``: ephemeral, in memory)."""
-    if data_dir is None:
+              seed: int | None = None, journal: Journal | None = None) -> Node:
+    """A node recovered from ``data_dir`` (``None``: ephemeral, in memory), whose journal is
+    ``journal`` if given (a replicated one, ``sandex.cluster``), else the data dir's file."""
+    if data_dir is None and journal is None:
         return Node(clock, Ids(seed), NullJournal())
-    data_dir.mkdir(parents=True, exist_ok=True)
-    paths = snapshot.paths(data_dir / SNAPSHOT_DIR)
-    # Only the tail after the newest snapshot is checksummed here; a replay from further
-    # back checksums what it reads.
-    journal = SqliteJournal(data_dir / JOURNAL_FILE,
-                            check_after=max((snapshot.position_of(p) for p in paths), default=0))
+    paths: list[Path] = []
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        paths = snapshot.paths(data_dir / SNAPSHOT_DIR)
+    if journal is None:
+        assert data_dir is not None
+        # Only the tail after the newest snapshot is checksummed here; a replay from further
+        # back checksums what it reads.
+        journal = SqliteJournal(data_dir / JOURNAL_FILE, check_after=max(
+            (snapshot.position_of(p) for p in paths), default=0))
     try:
         node = _from_snapshots(paths, journal, clock)
         replay(node, journal, after=node.position)
@@ -58,7 +63,7 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
     return node
 
 
-def _from_snapshots(paths: list[Path], journal: SqliteJournal, clock: Clock | None) -> Node:
+def _from_snapshots(paths: list[Path], journal: Journal, clock: Clock | None) -> Node:
     """A node at the newest usable snapshot, else a fresh one (one warning either way)."""
     problems: list[str] = []
     for path in paths:
@@ -75,7 +80,7 @@ def _from_snapshots(paths: list[Path], journal: SqliteJournal, clock: Clock | No
         log.warning("skipping snapshot: %s; rebuilding the state from the journal",
                     "; ".join(problems))
     if journal.first_position > 1:
-        raise JournalCorrupt(f"{journal.path}: records up to position "
+        raise JournalCorrupt(f"{_name(journal)}: records up to position "
                              f"{journal.first_position - 1} were compacted away and no usable "
                              "snapshot covers them")
     return Node(clock, None, journal)
@@ -202,12 +207,16 @@ class Verified:
         return all(check.problem is None for check in self.snapshots[:1])
 
 
-def verify(data_dir: Path) -> Verified:
+def verify(data_dir: Path, journal: Journal | None = None) -> Verified:
     """Checksum the whole journal, replay it from the start, and check every snapshot: it
-    loads under this code, and replay reproduces its state hash at its position."""
-    if not (data_dir / JOURNAL_FILE).exists():
-        raise FileNotFoundError(f"{data_dir / JOURNAL_FILE}: no journal here")
-    journal = SqliteJournal(data_dir / JOURNAL_FILE)  # checks every record
+    loads under this code, and replay reproduces its state hash at its position.
+
+    ``journal``: a replicated journal (``sandex.cluster``) to check instead of the data dir's
+    file; the data dir's snapshots, if any, are checked against it."""
+    if journal is None:
+        if not (data_dir / JOURNAL_FILE).exists():
+            raise FileNotFoundError(f"{data_dir / JOURNAL_FILE}: no journal here")
+        journal = SqliteJournal(data_dir / JOURNAL_FILE)  # checks every record
     try:
         paths = sorted(snapshot.paths(data_dir / SNAPSHOT_DIR), key=snapshot.position_of)
         node = _verify_base(paths, journal)
@@ -221,7 +230,7 @@ def verify(data_dir: Path) -> Verified:
                 continue
             replay(node, journal, node.position, position)
             if node.position != position:
-                raise JournalCorrupt(f"{journal.path}: ends at position {node.position}, "
+                raise JournalCorrupt(f"{_name(journal)}: ends at position {node.position}, "
                                      f"before the snapshot's {position}")
             at_newest = snapshot.node_hash(node)
             problem = _load(Node(None, None, NullJournal()), path, journal)
@@ -242,7 +251,7 @@ def verify(data_dir: Path) -> Verified:
         journal.close()
 
 
-def _verify_base(paths: list[Path], journal: SqliteJournal) -> Node:
+def _verify_base(paths: list[Path], journal: Journal) -> Node:
     """Where replay starts: a fresh node, or after a compaction the oldest usable snapshot
     that covers the removed records."""
     node = Node(None, None, NullJournal())
@@ -253,7 +262,7 @@ def _verify_base(paths: list[Path], journal: SqliteJournal) -> Node:
                 node, path, journal) is None:
             return node
         node = Node(None, None, NullJournal())
-    raise JournalCorrupt(f"{journal.path}: records up to position {journal.first_position - 1} "
+    raise JournalCorrupt(f"{_name(journal)}: records up to position {journal.first_position - 1} "
                          "were compacted away and no usable snapshot covers them")
 
 

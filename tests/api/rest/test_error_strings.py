@@ -804,6 +804,8 @@ NOT_OVER_REST = {
     Error.GATE_DROPPED: "sandex's gate (a test control): pinned in tests/races",
     Error.REPLAY_RUNNING: "the replay (administration): pinned in tests/replay",
     Error.REPLAY_NOT_LOADED: "the replay (administration): pinned in tests/replay",
+    Error.NOT_LEADER: "a cluster's follower (docs/cluster.md): pinned in tests/cluster",
+    Error.LEADER_CHANGED: "a cluster's deposed leader (docs/cluster.md): pinned in tests/cluster",
 }
 
 
