@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
+CORE_BUILD := $(VENV)/.built-core
 TEST_STAMP := $(VENV)/.installed-test
 CLUSTER_STAMP := $(VENV)/.installed-cluster
 ARGS ?=
@@ -12,7 +13,7 @@ ARGS ?=
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip setuptools
 
 # The package alone: what `make run` needs.
 $(RUN_STAMP): pyproject.toml | $(PY)
@@ -23,6 +24,13 @@ $(RUN_STAMP): pyproject.toml | $(PY)
 $(CLUSTER_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[cluster]'
 	touch $(RUN_STAMP) $(CLUSTER_STAMP)
+
+# The compiled core (setup.py): rebuilt when a compiled module or its .pxd changes. Without a
+# C compiler it says so and the pure-Python modules run (sandex/native.py decides at import).
+$(CORE_BUILD): $(wildcard sandex/core/*.py sandex/core/*.pxd) sandex/native.py setup.py \
+		| $(RUN_STAMP)
+	$(PY) setup.py --quiet build_ext --inplace
+	touch $(CORE_BUILD)
 
 # With its test extras (which include the cluster extra). cbpro 1.1.4 pins dependencies that no longer build, so it is
 # installed without them (its real needs are in the test extras).
@@ -41,14 +49,16 @@ browser:
 		echo "could not install chromium: the browser tests will be skipped"; \
 	fi
 
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) $(CORE_BUILD) browser
 	$(PY) -m ruff check sandex tests bench scripts
 	$(PY) -m mypy
 	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 	$(PY) -m pytest -n 2 -p no:cacheprovider
+	@echo "the core's tests again on its pure-Python modules (SANDEX_PURE_PYTHON=1):"
+	SANDEX_PURE_PYTHON=1 $(PY) -m pytest -n 2 -p no:cacheprovider tests/core
 
 # The venue on http://127.0.0.1:8000 with data in ./sandex-data; extra flags: make run ARGS="..."
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) $(CORE_BUILD)
 	$(VENV)/bin/sandex serve $(ARGS)
 
 lint: $(TEST_STAMP)
@@ -56,7 +66,7 @@ lint: $(TEST_STAMP)
 	$(PY) -m mypy
 	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) $(CORE_BUILD)
 	$(PY) bench/engine.py
 
 bench-journal: $(TEST_STAMP)
@@ -99,4 +109,4 @@ soak: $(TEST_STAMP)
 	$(PY) -m tests.support.soak_kit --seconds 60 --connections 500
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info sandex/core/*.c sandex/core/*.so sandex/core/*.html

@@ -14,6 +14,11 @@ orders near a random-walking mid, ~35 % cancels of live orders, ~5 % marketable 
   plus a simple taker loop popping makers from the best level (``streams.place``); ``Order``
   objects are made before the clock starts.
 
+* compiled and pure Python side by side: the core runs compiled when the extension is built
+  (``make bench`` builds it); the same stream is then run again in a subprocess on the
+  pure-Python modules (``SANDEX_PURE_PYTHON=1``) and both figures are printed
+  (``--one-build``: only this process's).
+
 Rates are wall clock (``perf_counter``); the CPU-time rate (``process_time``) is printed beside
 them because on a shared machine the wall clock also counts time spent waiting for a core.
 ``--json`` prints one JSON line of the figures on stdout (the human lines go to stderr).
@@ -27,6 +32,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -36,6 +42,7 @@ from typing import Any
 from kit import machine as describe_machine
 from streams import Stream, book_order, cancel, generate, place
 
+from sandex import native
 from sandex.core import Account, Engine, Rejected, check_invariants, state_hash
 from sandex.core.book import Book
 
@@ -133,6 +140,8 @@ def main() -> None:
                         help="check invariants after each run and compare state hashes")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON line of the figures on stdout (text to stderr)")
+    parser.add_argument("--one-build", action="store_true",
+                        help="skip the run of the other build (pure Python beside compiled)")
     args = parser.parse_args()
     out = sys.stderr if args.json else sys.stdout
 
@@ -143,6 +152,7 @@ def main() -> None:
     machine = describe_machine()
     load = os.getloadavg()[0]
     say(f"machine: {machine} | load {load:.1f}")
+    say(f"core: {native.describe()}")
 
     start = time.perf_counter()
     stream = generate(args.commands, args.seed, args.products, args.profiles)
@@ -176,6 +186,22 @@ def main() -> None:
     if args.check:
         say(f"invariants ok, state {runs[0]['state_hash'][:16]}")
 
+    pure = None
+    if native.compiled() and not args.one_build:  # the same stream on the pure-Python modules
+        command = [sys.executable, __file__, "--commands", str(args.commands), "--seed",
+                   str(args.seed), "--products", str(args.products), "--profiles",
+                   str(args.profiles), "--repeat", str(args.repeat), "--no-frozen",
+                   "--one-build", "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, check=True,
+                              env={**os.environ, native.PURE_ENV: "1"})
+        pure = json.loads(done.stdout.splitlines()[-1])
+        same = all(pure[k] == core[k] for k in ("trades", "events", "open_orders"))
+        say(f"full core, pure Python: {pure['core_cmds_per_s']:,} commands/s "
+            f"({pure['core_seconds']:.2f} s; {pure['core_cpu_cmds_per_s']:,}/s of CPU time): "
+            f"compiled {core['per_s'] / pure['core_cmds_per_s']:.2f}x wall, "
+            f"{core_cpu / pure['core_cpu_cmds_per_s']:.2f}x CPU"
+            f"{'' if same else ' -- RESULTS DIFFER'}")
+
     book = run_book(stream)
     say(f"book alone: {book['per_s']:,.0f} ops/s ({book['seconds']:.2f} s; "
         f"{book['cpu_per_s']:,.0f}/s of CPU time) | "
@@ -183,7 +209,8 @@ def main() -> None:
 
     if args.json:
         print(json.dumps({
-            "python": python, "machine": machine, "load": load, "commands": n, "seed": args.seed,
+            "python": python, "machine": machine, "load": load, "compiled": native.compiled(),
+            "commands": n, "seed": args.seed,
             "products": args.products, "profiles": args.profiles, "core_src": core_digest(),
             "mix": dict(mix), "core_cmds_per_s": round(core["per_s"]),
             "core_seconds": round(core["seconds"], 4), "repeat": len(runs),
@@ -196,6 +223,8 @@ def main() -> None:
             "book_seconds": round(book["seconds"], 4),
             "book_cpu_ops_per_s": round(book["cpu_per_s"]), "book_fills": book["fills"],
             "book_resting": book["resting"],
+            "pure_cmds_per_s": pure and pure["core_cmds_per_s"],
+            "pure_cpu_cmds_per_s": pure and pure["core_cpu_cmds_per_s"],
         }))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandex import __version__
+from sandex import __version__, native
 from sandex.scenario import Credentials
 
 
@@ -23,6 +23,7 @@ def banner(host: str, port: int, data_dir: Path | None, position: int,
         lines.append(f"  admin      {program} profile list --url {rest} --token {admin_token}")
     else:
         lines.append(f"  admin      {program} profile list --data-dir {data_dir}")
+    lines.append(f"  core       {native.describe()}")  # compiled, or why not (once, at start)
     for creds in credentials:
         lines += [f"  profile {creds.profile_id} ({', '.join(creds.permissions)})",
                   f"    key        {creds.key}",

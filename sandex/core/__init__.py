@@ -1,8 +1,11 @@
 """The venue core: a pure, deterministic state machine (commands in, events out).
 
-No I/O, clock, randomness, asyncio, SQL or JSON. See ``docs/architecture.md``.
+No I/O, clock, randomness, asyncio, SQL or JSON. See ``docs/architecture.md``. Its hot
+modules run compiled when the extension is built (``sandex.native``, imported first:
+it decides between the compiled and the pure-Python modules).
 """
 
+from sandex import native  # noqa: F401  (first: before any compiled module is imported)
 from sandex.core.commands import (
     AddAddress,
     AddCurrency,

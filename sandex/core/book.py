@@ -7,6 +7,9 @@
   its slot in the FIFO is skipped when it reaches the front, and a queue holding more dead
   slots than live ones is compacted (``level_dead_slots_max``).
 * The book stores ``Order`` objects; it never changes an order's fields.
+
+Compiled with the core (``book.pxd`` declares the fields and the methods the matching code
+calls directly).
 """
 
 from __future__ import annotations
@@ -14,21 +17,31 @@ from __future__ import annotations
 from collections import deque
 from heapq import heapify, heappop, heappush
 
+import cython
+
 from sandex.core.limits import heap_slack, level_dead_slots_max
-from sandex.core.model import Order, Side, Status
+from sandex.core.model import Side, Status
+from sandex.core.records import Order
 
 OPEN = Status.OPEN
 BUY = Side.BUY
 
 
+@cython.no_gc
+@cython.final
+@cython.cclass
 class Level:
     """The orders resting at one price. ``size``/``count`` cover live orders only."""
 
     __slots__ = ("count", "orders", "price", "size")
+    price: int
+    orders: deque[Order]
+    size: int
+    count: int
 
     def __init__(self, price: int) -> None:
         self.price = price
-        self.orders: deque[Order] = deque()
+        self.orders = deque()
         self.size = 0
         self.count = 0
 
@@ -36,16 +49,23 @@ class Level:
         return [order for order in self.orders if order.status is OPEN]
 
 
+@cython.no_gc
+@cython.final
+@cython.cclass
 class Book:
     """Bids and asks of one product."""
 
     __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids")
+    bids: dict[int, Level]
+    asks: dict[int, Level]
+    _bid_heap: list[int]
+    _ask_heap: list[int]
 
     def __init__(self) -> None:
-        self.bids: dict[int, Level] = {}
-        self.asks: dict[int, Level] = {}
-        self._bid_heap: list[int] = []  # negated prices
-        self._ask_heap: list[int] = []
+        self.bids = {}
+        self.asks = {}
+        self._bid_heap = []  # negated prices
+        self._ask_heap = []
 
     # -- best prices ---------------------------------------------------------------------------
     def best_bid(self) -> int | None:

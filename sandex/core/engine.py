@@ -12,7 +12,10 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
+import cython
+
 from sandex.core import account_admin, admin, funds, modify, replay
+from sandex.core.book import Book, Level
 from sandex.core.commands import (
     AddAddress,
     AddCurrency,
@@ -58,18 +61,16 @@ from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
 from sandex.core.model import (
-    Account,
     CancelReason,
     DoneReason,
-    Order,
     OrderType,
     ProductStatus,
-    Profile,
     Side,
     Status,
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.records import Account, Order, Profile
 from sandex.core.state import State
 from sandex.core.validation import check_order
 from sandex.errors import Error
@@ -85,18 +86,32 @@ ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
 
 
+@cython.final
+@cython.cclass
 class Engine(State):
-    """The venue core: its state, and a handler per command type (``_HANDLERS``)."""
+    """The venue core: its state, and a handler per command type (``apply``, ``_HANDLERS``).
+
+    Compiled with the core (``engine.pxd`` declares the methods the hot path calls directly).
+    """
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
-        events = self._events = []
-        _HANDLERS[type(command)](self, command)
+        events: list[Event] = []
+        self._events = events
+        if type(command) is PlaceOrder:  # the two commonest, called directly
+            self._place(command)
+        elif type(command) is CancelOrder:
+            self._cancel_order(command)
+        else:
+            _HANDLERS[type(command)](self, command)
         return events
 
     # -- orders --------------------------------------------------------------------------------
+    @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
+                   received=Account, order=Order, level=Level, open_count=dict,
+                   accounts=dict, events=list)
     def _place(self, cmd: PlaceOrder) -> None:
-        product = self.products.get(cmd.product_id)
+        product: Product | None = self.products.get(cmd.product_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
             return
@@ -294,6 +309,7 @@ class Engine(State):
             return
         self._start(order, product, t)
 
+    @cython.locals(book=Book)
     def _start(self, order: Order, product: Product, t: int, stops: bool = True,
                announce: bool = True) -> None:
         """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is
@@ -342,6 +358,7 @@ class Engine(State):
                 return True
         return False
 
+    @cython.locals(order=Order)
     def _trigger_stops(self, product: Product, t: int) -> None:
         """Start every stop that the prints since the last look trigger, then the ones those
         stops' trades trigger, in rounds (a loop, not recursion: cascades can be long)."""
@@ -356,6 +373,7 @@ class Engine(State):
                 self._start(order, product, t, stops=False)
 
     # -- cancels -------------------------------------------------------------------------------
+    @cython.locals(order=Order, product=Product)
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         if cmd.client_oid is None and (order_id := cmd.order_id) is not None:
@@ -381,6 +399,7 @@ class Engine(State):
         else:
             cancel(self, order, product, None, cmd.time)
 
+    @cython.locals(book=Book, level=Level, levels=dict, profile=Profile)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
@@ -507,9 +526,8 @@ class Engine(State):
         return best is not None and best >= price
 
 
+# every other command's handler (``apply`` calls ``_place`` and ``_cancel_order`` itself)
 _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {
-    PlaceOrder: Engine._place,
-    CancelOrder: Engine._cancel_order,
     CancelAll: Engine._cancel_all,
     ModifyOrder: lambda engine, cmd: modify.modify_order(engine, cmd, engine._trigger_stops),
     AdvanceClock: Engine._advance_clock,

@@ -43,7 +43,9 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.records import ORDER_FIELDS, order_fields
 from sandex.core.replay_state import ReplayState
+from sandex.core.state import STATE_FIELDS
 from sandex.core.stops import StopBook
 
 __all__ = ["EngineImage", "export", "restore", "shape"]
@@ -181,8 +183,8 @@ _ACCOUNT_FIELDS = ("hold_account", "recv_account")
 def shape() -> list[tuple[str, list[str]]]:
     """The attribute names of every class the image is read from (a snapshot's schema)."""
     return [
-        ("Engine", sorted(vars(Engine()))),
-        ("Order", sorted(Order.__struct_fields__)),
+        ("Engine", sorted(STATE_FIELDS)),
+        ("Order", sorted(ORDER_FIELDS)),
         *((kind.__name__, sorted(kind.__slots__))
           for kind in (Account, Profile, Product, Book, Level, StopBook, ReplayState)),
     ]
@@ -272,7 +274,7 @@ def _profile(profile: Profile) -> ProfileImage:
 
 
 def _order(order: Order) -> OrderImage:
-    fields = msgspec.structs.asdict(order)
+    fields = order_fields(order)
     for name in _ACCOUNT_FIELDS:
         fields[name] = fields[name].currency
     return OrderImage(**fields)

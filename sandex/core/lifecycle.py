@@ -14,17 +14,18 @@ make the same moves.
 
 from __future__ import annotations
 
+import cython
+
 from sandex.core.events import Activated, Done, Event, Opened, Received
 from sandex.core.model import (
     REPLAY_PROFILE_ID,
     CancelReason,
     DoneReason,
-    Order,
     OrderType,
-    Profile,
     Status,
 )
 from sandex.core.product import Product
+from sandex.core.records import Order, Profile
 from sandex.core.state import State
 
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
@@ -72,6 +73,7 @@ def cancel(state: State, order: Order, product: Product, reason: CancelReason | 
     close(state, order, product, CANCELED, reason, t, private=status is ACTIVE)
 
 
+@cython.locals(profile=Profile)
 def close(state: State, order: Order, product: Product, reason: DoneReason,
           cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
     """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.

@@ -8,7 +8,9 @@ total is conserved.
 
 from __future__ import annotations
 
-from sandex.core.book import Level
+import cython
+
+from sandex.core.book import Book, Level
 from sandex.core.events import Changed, Matched
 from sandex.core.holds import limit_buy_hold, size_for_funds
 from sandex.core.lifecycle import cancel, close, rest
@@ -16,7 +18,6 @@ from sandex.core.model import (
     REPLAY_PROFILE_ID,
     CancelReason,
     DoneReason,
-    Order,
     OrderType,
     Side,
     Status,
@@ -24,6 +25,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
+from sandex.core.records import Account, Order
 from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
@@ -40,6 +42,7 @@ TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
 # -- the taker ---------------------------------------------------------------------------------
+@cython.locals(book=Book, levels=dict)
 def take(state: State, order: Order, product: Product, t: int) -> None:
     """Match ``order`` against the book, then rest it or close it."""
     book = product.book
@@ -55,6 +58,7 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
     _finish_taker(state, order, product, stop_reason, t)
 
 
+@cython.locals(maker=Order)
 def _take_level(state: State, order: Order, product: Product, level: Level,
                 t: int) -> CancelReason | DoneReason | None:
     """Trade ``order`` against one level until either is used up.
@@ -134,6 +138,8 @@ def _finish_taker(state: State, order: Order, product: Product,
         close(state, order, product, CANCELED, TIME_IN_FORCE, t)
 
 # -- one trade -----------------------------------------------------------------------------
+@cython.locals(buyer=Order, seller=Order, held=Account, quote=Account,
+               received=Account)
 def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, product: Product,
            t: int) -> None:
     """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.

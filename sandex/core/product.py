@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import cython
+
 from sandex.core.book import Book
-from sandex.core.model import Order, ProductStatus
+from sandex.core.model import ProductStatus
+from sandex.core.records import Order
 from sandex.core.stops import StopBook
 
 
+@cython.no_gc
+@cython.final
+@cython.cclass
 class Product:
-    """``sequence`` numbers the product's public order events (§9.4); ``trade_id`` its trades."""
+    """``sequence`` numbers the product's public order events (§9.4); ``trade_id`` its trades.
+
+    Compiled with the core (``product.pxd``)."""
 
     __slots__ = ("base_currency", "base_increment", "book", "halted", "id", "last_price",
                  "min_market_funds", "print_high", "print_low", "quote_currency",
                  "quote_increment", "sequence", "status", "stops", "trade_id")
+    id: str
+    base_currency: str
+    quote_currency: str
+    base_increment: int
+    quote_increment: int
+    min_market_funds: int
+    status: ProductStatus
+    book: Book
+    stops: StopBook
+    sequence: int
+    trade_id: int
+    last_price: int | None
+    print_low: int | None
+    print_high: int | None
+    halted: list[Order] | None
 
     def __init__(self, id: str, base_currency: str, quote_currency: str, base_increment: int,
                  quote_increment: int, min_market_funds: int, status: ProductStatus) -> None:
@@ -27,11 +50,11 @@ class Product:
         self.stops = StopBook()
         self.sequence = 0
         self.trade_id = 0
-        self.last_price: int | None = None
+        self.last_price = None
         # the lowest and highest trade prices since the stops last looked: every print is a
         # "last trade price" for a moment, so a sweep through a stop's price triggers it
-        self.print_low: int | None = None
-        self.print_high: int | None = None
+        self.print_low = None
+        self.print_high = None
         # ``None`` while matching runs; while it is halted (``SetMatching``), the orders
         # accepted since, in arrival order (those canceled meanwhile are skipped on resume)
-        self.halted: list[Order] | None = None
+        self.halted = None

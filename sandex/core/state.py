@@ -3,48 +3,74 @@
 ``Engine`` is a ``State`` with the command handlers; the helper modules (``lifecycle``,
 ``matching``, ``admin``) are functions over a ``State``, so none of them declares or reaches
 into attributes declared elsewhere. A ``State`` is a plain object: what it holds is exactly
-what is listed here.
+what is listed here (``STATE_FIELDS``; compiled with the core, ``state.pxd`` declares them).
 """
 
 from __future__ import annotations
 
+import cython
+
 from sandex.core.events import Event
 from sandex.core.model import (
-    Account,
     Conversion,
     Currency,
-    Order,
     OrderRecord,
     PendingTransfer,
-    Profile,
     Report,
 )
 from sandex.core.product import Product
+from sandex.core.records import Account, Order, Profile
 from sandex.core.replay_state import ReplayState
 
+# every attribute of a ``State``, as a snapshot's schema names them (``sandex.core.image``)
+STATE_FIELDS = (
+    "products", "profiles", "_live", "_archive", "orders", "currencies", "fee_accounts",
+    "supply", "clock", "client_oid_dedup", "_expiries", "_order_number", "_entry_id", "_events",
+    "replay", "conversions", "reports", "pending_transfers")
 
+
+@cython.cclass
 class State:
     """The venue's state. Adapters read the public attributes and never write them."""
 
+    products: dict[str, Product]
+    profiles: dict[str, Profile]
+    _live: dict[str, Order]
+    _archive: dict[str, Order]
+    orders: OrderRecord
+    currencies: dict[str, Currency]
+    fee_accounts: dict[str, Account]
+    supply: dict[str, int]
+    clock: int
+    client_oid_dedup: bool
+    _expiries: list[tuple[int, int, Order]]
+    _order_number: int
+    _entry_id: int
+    _events: list[Event]
+    replay: ReplayState | None
+    conversions: dict[str, Conversion]
+    reports: dict[str, Report]
+    pending_transfers: dict[str, PendingTransfer]
+
     def __init__(self) -> None:
-        self.products: dict[str, Product] = {}
-        self.profiles: dict[str, Profile] = {}
+        self.products = {}
+        self.profiles = {}
         # Orders on record: the few live ones (hot, churned by every place and cancel) apart
         # from the many done ones with fills (inserted once), so the hot dict stays small.
-        self._live: dict[str, Order] = {}
-        self._archive: dict[str, Order] = {}
+        self._live = {}
+        self._archive = {}
         self.orders = OrderRecord(self._live, self._archive)
-        self.currencies: dict[str, Currency] = {}
-        self.fee_accounts: dict[str, Account] = {}
-        self.supply: dict[str, int] = {}  # deposits minus withdrawals, per currency
+        self.currencies = {}
+        self.fee_accounts = {}
+        self.supply = {}  # deposits minus withdrawals, per currency
         self.clock = 0  # the last AdvanceClock time, microseconds
         self.client_oid_dedup = True  # a reused client_oid answers its order (``SetVenue``)
-        self._expiries: list[tuple[int, int, Order]] = []  # (expire_time, number, order)
+        self._expiries = []  # (expire_time, number, order)
         self._order_number = 0  # the last order's arrival number
         self._entry_id = 0  # the last ledger entry id
-        self._events: list[Event] = []  # the events of the command being applied
-        self.replay: ReplayState | None = None  # the replay loaded, or the last one
-        self.conversions: dict[str, Conversion] = {}  # by id, in creation order
-        self.reports: dict[str, Report] = {}  # by id, in creation order
+        self._events = []  # the events of the command being applied
+        self.replay = None  # the replay loaded, or the last one
+        self.conversions = {}  # by id, in creation order
+        self.reports = {}  # by id, in creation order
         # transfers with the outside world not settled yet, in start order (``core.funds``)
-        self.pending_transfers: dict[str, PendingTransfer] = {}
+        self.pending_transfers = {}

@@ -10,18 +10,29 @@ from __future__ import annotations
 
 from heapq import heapify, heappop, heappush
 
+import cython
+
 from sandex.core.limits import heap_slack
-from sandex.core.model import Order, Status, StopType
+from sandex.core.model import Status, StopType
+from sandex.core.records import Order
 
 ACTIVE = Status.ACTIVE
 
 
+@cython.no_gc
+@cython.final
+@cython.cclass
 class StopBook:
+    """The untriggered stops of one product (compiled with the core: ``stops.pxd``)."""
+
     __slots__ = ("_entry", "_loss", "live")
+    _loss: list[tuple[int, int, Order]]
+    _entry: list[tuple[int, int, Order]]
+    live: int
 
     def __init__(self) -> None:
-        self._loss: list[tuple[int, int, Order]] = []  # (-stop_price, number, order)
-        self._entry: list[tuple[int, int, Order]] = []  # (stop_price, number, order)
+        self._loss = []  # (-stop_price, number, order)
+        self._entry = []  # (stop_price, number, order)
         self.live = 0
 
     def add(self, order: Order) -> None:

@@ -13,8 +13,8 @@ and the events and the whole state must be identical after every command.
 from __future__ import annotations
 
 import ast
-import inspect
 import pickle
+from pathlib import Path
 from typing import Any
 
 from hypothesis import event, given, settings
@@ -39,6 +39,7 @@ from sandex.core import (
 )
 from sandex.core import engine as engine_module
 from sandex.core.lifecycle import cancel
+from sandex.core.model import ORDER_FIELDS
 from sandex.core.validation import check_order, is_plain_limit
 from sandex.units import PRICE_SCALE, SIZE_TO_AMOUNT
 from tests.support.venue_kit import Venue
@@ -73,7 +74,7 @@ def state(engine: Engine) -> tuple[Any, ...]:
     def plain(order: Order) -> tuple[Any, ...]:
         return tuple((a.profile_id, a.currency) if name in ("hold_account", "recv_account")
                      else a for name, a in ((n, getattr(order, n))
-                                            for n in Order.__struct_fields__))
+                                            for n in ORDER_FIELDS))
 
     return (state_hash(engine), engine._order_number, engine._entry_id,
             sorted(plain(o) for o in engine.orders.values()),
@@ -193,7 +194,9 @@ class _Unwalrus(ast.NodeTransformer):
 
 
 def _function(module: Any, name: str) -> ast.FunctionDef:
-    tree = ast.parse(inspect.getsource(module))
+    # the module's source file (a compiled module's __file__ is its extension)
+    source = Path(module.__file__).parent / f"{module.__name__.rpartition('.')[2]}.py"
+    tree = ast.parse(source.read_text())
     return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
 
 

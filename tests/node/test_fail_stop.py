@@ -18,18 +18,27 @@ from sandex.node.node import EngineFault, JournalFailed, NodeStopped, TimeOutOfO
 from tests.support.node_kit import T0, GatedJournal, bid, settle, venue
 
 
-def fault_on(node: Node, order_id: str) -> None:
-    """Make the engine raise IndexError *after* applying the order ``order_id``: memory
-    changed (a hold, a resting order), the journal not, as a real bug would leave it."""
-    real = node.engine.apply
+class _Faulty:
+    """The node's engine, raising IndexError *after* applying the order ``order_id``."""
 
-    def apply(command):  # type: ignore[no-untyped-def]
-        events = real(command)
-        if getattr(command, "order_id", None) == order_id:
+    def __init__(self, engine: object, order_id: str) -> None:
+        self._engine, self._order_id = engine, order_id
+
+    def apply(self, command):  # type: ignore[no-untyped-def]
+        events = self._engine.apply(command)  # type: ignore[attr-defined]
+        if getattr(command, "order_id", None) == self._order_id:
             raise IndexError("list index out of range")
         return events
 
-    node.engine.apply = apply  # type: ignore[method-assign]
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+
+def fault_on(node: Node, order_id: str) -> None:
+    """Make the engine raise IndexError *after* applying the order ``order_id``: memory
+    changed (a hold, a resting order), the journal not, as a real bug would leave it. (The
+    engine is wrapped, not patched: a compiled engine's methods cannot be replaced.)"""
+    node.engine = _Faulty(node.engine, order_id)  # type: ignore[assignment]
 
 
 def test_an_engine_fault_stops_the_node_with_one_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -67,29 +67,37 @@ def run(script: str, data_dir: Path, pythonpath: str = "", cwd: Path | None = No
 
 
 ORDER_VARIANT = """
-    import sys, typing, msgspec
-    import sandex.core.model as model
-    Orig = model.Order
-    names = list(Orig.__struct_fields__)
-    hints = typing.get_type_hints(Orig)
-    defaults = dict(zip(names[len(names) - len(Orig.__struct_defaults__):],
-                        Orig.__struct_defaults__))
-    spec = [(n, hints[n], defaults[n]) if n in defaults else (n, hints[n]) for n in names]
+    import os, sys
+    os.environ["SANDEX_PURE_PYTHON"] = "1"  # compiled code builds orders in C: patch pure code
+    import sandex.core.records as records
+    Orig = records.Order
+    names = list(records.ORDER_FIELDS)
+    variant = list(names)
     if {mode!r} == "swap":
         i, j = names.index("maker_rate"), names.index("hold_rate")
-        spec[i], spec[j] = spec[j], spec[i]
+        variant[i], variant[j] = variant[j], variant[i]
     else:
-        spec.insert(names.index("post_only"), ("note", str | None, None))
-    Variant = msgspec.defstruct("Order", spec, kw_only=True, gc=False, module=model.__name__)
+        variant.insert(names.index("post_only"), "note")
+    defaults = dict(hold=0, status=records.PENDING, filled_size=0, executed_value=0,
+                    fill_fees=0, done_at=None, done_reason=None, cancel_reason=None, note=None)
+
+    class Variant:
+        __slots__ = tuple(variant)
+
+        def __init__(self, **fields):
+            for name in variant:
+                setattr(self, name, fields[name] if name in fields else defaults[name])
 
     def Order(*args, **kwargs):  # the engine builds orders positionally, in the old order
         return Variant(**dict(zip(names, args)), **kwargs)
 
-    Order.__struct_fields__ = Variant.__struct_fields__
     for module in list(sys.modules.values()):
-        if module.__name__.startswith("sandex") and getattr(module, "Order", None) is Orig:
-            module.Order = Order
-    assert list(Variant.__struct_fields__) != names
+        if getattr(module, "__name__", "").startswith("sandex"):
+            if getattr(module, "Order", None) is Orig:
+                module.Order = Order
+            if getattr(module, "ORDER_FIELDS", None) == tuple(names):
+                module.ORDER_FIELDS = tuple(variant)
+    assert variant != names
 """
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from sandex import native
 from tests.support.rest_kit import RawClient, free_port
 
 
@@ -30,7 +31,8 @@ def test_default_serve_prints_working_demo_credentials(tmp_path):
                              f"  web page   http://127.0.0.1:{port}/ui/"]
         assert lines[4].startswith(f"  data       {data}, journal position ")  # the scenario
         assert lines[5] == f"  admin      sandex profile list --data-dir {data}"
-        fields = dict(line.split() for line in lines[7:10])
+        assert lines[6] == f"  core       {native.describe()}"  # compiled, or why not
+        fields = dict(line.split() for line in lines[8:11])
         creds = (fields["key"], fields["secret"], fields["passphrase"])
         assert creds[2] == "sandexdemo"
         deadline = time.monotonic() + 20

@@ -1,0 +1,23 @@
+# The C layout of the compiled book (sandex/core/book.py).
+from sandex.core.records cimport Order
+
+
+cdef class Level:
+    cdef public object price
+    cdef public object orders
+    cdef public object size
+    cdef public Py_ssize_t count
+
+
+cdef class Book:
+    cdef public dict bids
+    cdef public dict asks
+    cdef public list _bid_heap
+    cdef public list _ask_heap
+
+    cpdef object best_bid(self)
+    cpdef object best_ask(self)
+    cpdef void add(self, Order order) except *
+    cpdef Level open_level(self, object side, object price)
+    cpdef void remove(self, Order order, object size) except *
+    cpdef void drop_level(self, object side, object price) except *

@@ -1,0 +1,19 @@
+# C-callable methods of the compiled engine (sandex/core/engine.py).
+from sandex.core.book cimport Book, Level
+from sandex.core.lifecycle cimport cancel, close, rest, retire
+from sandex.core.matching cimport take
+from sandex.core.records cimport Account, Order, Profile
+from sandex.core.product cimport Product
+from sandex.core.state cimport State
+
+
+cdef class Engine(State):
+    cpdef list apply(self, object command)
+    cpdef void _place(self, object cmd) except *
+    cpdef void _place_checked(self, object cmd, Product product, Profile profile) except *
+    cpdef void _accept(self, Order order, Product product, Profile profile, object t) except *
+    cpdef void _start(self, Order order, Product product, object t, bint stops=*,
+                      bint announce=*) except *
+    cpdef void _trigger_stops(self, Product product, object t) except *
+    cpdef void _cancel_order(self, object cmd) except *
+    cpdef void _cancel_resting(self, Order order, Product product, object t) except *

@@ -1,0 +1,5 @@
+# C-callable signatures of the compiled hold arithmetic (sandex/core/holds.py).
+cpdef object hold_rate(object maker_rate, object taker_rate)
+cpdef object limit_buy_hold(object size, object price, object rate)
+cpdef object net_funds(object specified_funds, object taker_rate)
+cpdef object size_for_funds(object funds, object price, object base_increment)

@@ -1,0 +1,21 @@
+# C-callable signatures of the compiled matching (sandex/core/matching.py).
+from sandex.core.book cimport Book, Level
+from sandex.core.holds cimport limit_buy_hold, size_for_funds
+from sandex.core.lifecycle cimport cancel, close, rest
+from sandex.core.records cimport Account, Order, Profile
+from sandex.core.product cimport Product
+from sandex.core.state cimport State
+
+cpdef void take(State state, Order order, Product product, object t) except *
+cdef object _take_level(State state, Order order, Product product, Level level, object t)
+cdef object _fill_size(Order order, Order maker, object price, object increment)
+cdef void _finish_taker(State state, Order order, Product product, object stop_reason,
+                        object t) except *
+cdef void _trade(State state, Order maker, Order taker, Level level, object size,
+                 Product product, object t) except *
+cdef object _self_trade(State state, Order taker, Order maker, Product product, Level level,
+                        object t)
+cdef object _self_trade_funds(State state, Order taker, Order maker, Product product,
+                              Level level, object t)
+cpdef void shrink(State state, Order order, object new_size, Product product, object t,
+                  str reason=*) except *

@@ -1,0 +1,58 @@
+# The C layout of the compiled records (sandex/core/records.py): every field public, so the
+# uncompiled modules and the adapters read and write them as attributes.
+
+cdef class Account:
+    cdef public str profile_id
+    cdef public str currency
+    cdef public object balance
+    cdef public object hold
+
+
+cdef class Order:
+    cdef public str id
+    cdef public object number
+    cdef public str profile_id
+    cdef public str product_id
+    cdef public object side
+    cdef public object type
+    cdef public object created_at
+    cdef public object price
+    cdef public object size
+    cdef public object remaining
+    cdef public object funds
+    cdef public object specified_funds
+    cdef public object funds_remaining
+    cdef public object time_in_force
+    cdef public object expire_time
+    cdef public object post_only
+    cdef public object stp
+    cdef public object stop
+    cdef public object stop_price
+    cdef public object client_oid
+    cdef public object maker_rate
+    cdef public object taker_rate
+    cdef public object hold_rate
+    cdef public Account hold_account
+    cdef public Account recv_account
+    cdef public object hold
+    cdef public object status
+    cdef public object filled_size
+    cdef public object executed_value
+    cdef public object fill_fees
+    cdef public object done_at
+    cdef public object done_reason
+    cdef public object cancel_reason
+
+
+cdef class Profile:
+    cdef public str id
+    cdef public str user_id
+    cdef public str name
+    cdef public object maker_rate
+    cdef public object taker_rate
+    cdef public object created_at
+    cdef public object active
+    cdef public dict accounts
+    cdef public dict live
+    cdef public dict by_client_oid
+    cdef public dict open_count

@@ -1,0 +1,213 @@
+"""The hot records of the core: ``Account`` (one currency of one profile), ``Order`` and
+``Profile``.
+
+Compiled as Cython extension types when the extension is built (``order.pxd`` declares
+their fields, so the compiled matching and lifecycle code reads and writes them as C struct
+members); uncompiled, the same classes are plain ``__slots__`` classes. Either way neither
+points back at a container that holds it. Quantities are Python ints (exact, unbounded):
+sizes and prices in 1e-8, amounts in 1e-16, whose products exceed 64 bits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cython
+
+from sandex.core.enums import (
+    CancelReason,
+    DoneReason,
+    OrderType,
+    Side,
+    Status,
+    StopType,
+    Stp,
+    TimeInForce,
+)
+
+PENDING = Status.PENDING
+
+
+@cython.no_gc
+@cython.final
+@cython.cclass
+class Account:
+    """One currency of one profile. ``available = balance - hold`` is never negative.
+
+    Settlement writes its fields on every fill. Compared by identity.
+    """
+
+    __slots__ = ("balance", "currency", "hold", "profile_id")
+    profile_id: str
+    currency: str
+    balance: int
+    hold: int
+
+    def __init__(self, profile_id: str, currency: str, balance: int = 0, hold: int = 0) -> None:
+        self.profile_id = profile_id
+        self.currency = currency
+        self.balance = balance
+        self.hold = hold
+
+    def __repr__(self) -> str:
+        return (f"Account(profile_id={self.profile_id!r}, currency={self.currency!r}, "
+                f"balance={self.balance!r}, hold={self.hold!r})")
+
+
+# The fields of an order, in the order ``Order`` takes them (snapshots name them, never
+# rely on this order: ``sandex.core.image``).
+ORDER_FIELDS = (
+    "id", "number", "profile_id", "product_id", "side", "type", "created_at", "price", "size",
+    "remaining", "funds", "specified_funds", "funds_remaining", "time_in_force", "expire_time",
+    "post_only", "stp", "stop", "stop_price", "client_oid", "maker_rate", "taker_rate",
+    "hold_rate", "hold_account", "recv_account", "hold", "status", "filled_size",
+    "executed_value", "fill_fees", "done_at", "done_reason", "cancel_reason")
+
+
+@cython.no_gc
+@cython.final
+@cython.cclass
+class Order:
+    """An order's whole state. Sizes and prices in 1e-8, amounts in 1e-16.
+
+    ``remaining`` is the size still to trade (``None`` for a funds-only market order, which
+    tracks ``funds_remaining`` instead). ``hold`` is what this order still reserves on
+    ``hold_account``; ``recv_account`` receives what it buys or sells into. Two orders are
+    equal when every field is (accounts by identity).
+    """
+
+    __slots__ = ORDER_FIELDS
+    id: str
+    number: int  # engine-wide arrival number: the tie-breaker for time priority
+    profile_id: str
+    product_id: str
+    side: Side
+    type: OrderType
+    created_at: int
+    price: int | None
+    size: int | None
+    remaining: int | None
+    funds: int | None  # spendable funds (after the fee reservation for market buys)
+    specified_funds: int | None  # funds as the user sent them
+    funds_remaining: int | None
+    time_in_force: TimeInForce
+    expire_time: int | None
+    post_only: bool
+    stp: Stp
+    stop: StopType | None
+    stop_price: int | None
+    client_oid: str | None
+    maker_rate: int
+    taker_rate: int
+    hold_rate: int  # the fee rate reserved by a limit buy's hold
+    hold_account: Account
+    recv_account: Account
+    hold: int
+    status: Status
+    filled_size: int
+    executed_value: int
+    fill_fees: int
+    done_at: int | None
+    done_reason: DoneReason | None
+    cancel_reason: CancelReason | None
+
+    def __init__(self, id: str, number: int, profile_id: str, product_id: str, side: Side,
+                 type: OrderType, created_at: int, price: int | None, size: int | None,
+                 remaining: int | None, funds: int | None, specified_funds: int | None,
+                 funds_remaining: int | None, time_in_force: TimeInForce,
+                 expire_time: int | None, post_only: bool, stp: Stp, stop: StopType | None,
+                 stop_price: int | None, client_oid: str | None, maker_rate: int,
+                 taker_rate: int, hold_rate: int, hold_account: Account, recv_account: Account,
+                 hold: int = 0, status: Status = PENDING, filled_size: int = 0,
+                 executed_value: int = 0, fill_fees: int = 0, done_at: int | None = None,
+                 done_reason: DoneReason | None = None,
+                 cancel_reason: CancelReason | None = None) -> None:
+        self.id = id
+        self.number = number
+        self.profile_id = profile_id
+        self.product_id = product_id
+        self.side = side
+        self.type = type
+        self.created_at = created_at
+        self.price = price
+        self.size = size
+        self.remaining = remaining
+        self.funds = funds
+        self.specified_funds = specified_funds
+        self.funds_remaining = funds_remaining
+        self.time_in_force = time_in_force
+        self.expire_time = expire_time
+        self.post_only = post_only
+        self.stp = stp
+        self.stop = stop
+        self.stop_price = stop_price
+        self.client_oid = client_oid
+        self.maker_rate = maker_rate
+        self.taker_rate = taker_rate
+        self.hold_rate = hold_rate
+        self.hold_account = hold_account
+        self.recv_account = recv_account
+        self.hold = hold
+        self.status = status
+        self.filled_size = filled_size
+        self.executed_value = executed_value
+        self.fill_fees = fill_fees
+        self.done_at = done_at
+        self.done_reason = done_reason
+        self.cancel_reason = cancel_reason
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in ORDER_FIELDS)
+        return f"Order({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in ORDER_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not a dict key, as before
+
+
+@cython.final
+@cython.cclass
+class Profile:
+    """A profile: its accounts, fee rates and indexes over its live orders."""
+
+    __slots__ = ("accounts", "active", "by_client_oid", "created_at", "id", "live", "maker_rate",
+                 "name", "open_count", "taker_rate", "user_id")
+    id: str
+    user_id: str
+    name: str
+    maker_rate: int
+    taker_rate: int
+    created_at: int
+    active: bool
+    accounts: dict[str, Account]
+    live: dict[str, Order]
+    by_client_oid: dict[str, Order]
+    open_count: dict[str, int]
+
+    def __init__(self, id: str, user_id: str, name: str, maker_rate: int, taker_rate: int,
+                 created_at: int) -> None:
+        self.id = id
+        self.user_id = user_id
+        self.name = name
+        self.maker_rate = maker_rate
+        self.taker_rate = taker_rate
+        self.created_at = created_at
+        self.active = True  # false once deactivated (``DeactivateProfile``): keys view-only
+        self.accounts = {}
+        self.live = {}  # open, active and pending orders, in arrival order
+        self.by_client_oid = {}  # the latest order on record per client_oid
+        self.open_count = {}  # product id -> open + active orders
+
+    def account(self, currency: str) -> Account:
+        account = self.accounts.get(currency)
+        if account is None:
+            account = self.accounts[currency] = Account(self.id, currency)
+        return account
+
+
+def order_fields(order: Order) -> dict[str, Any]:
+    """Every field of ``order`` by name (what ``Order(**fields)`` takes back)."""
+    return {name: getattr(order, name) for name in ORDER_FIELDS}

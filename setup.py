@@ -1,0 +1,57 @@
+"""Builds the compiled core: the modules of ``sandex.native.COMPILED``, compiled with
+Cython from the same ``.py`` files that run uncompiled (their ``.pxd`` files give the types).
+
+Everything else is in ``pyproject.toml``. Without Cython or a working C compiler the build
+says why and goes on: the package installs and runs the pure-Python modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+# sandex/native.py is the one list of the compiled modules (read, not imported)
+_NATIVE = (HERE / "sandex" / "native.py").read_text()
+COMPILED: tuple[str, ...] = ast.literal_eval(
+    _NATIVE.split("COMPILED = ", 1)[1].split(")", 1)[0] + ")")
+
+
+def _say(text: str) -> None:
+    print(f"sandex: {text}", file=sys.stderr)
+
+
+class OptionalBuildExt(build_ext):
+    """``build_ext`` that never fails the install: a failed compile leaves pure Python."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, missing headers: run uncompiled
+            _say(f"the compiled core was not built ({exc}); sandex runs as pure Python")
+
+    def build_extension(self, ext: object) -> None:
+        try:
+            super().build_extension(ext)  # type: ignore[arg-type]
+        except Exception as exc:
+            _say(f"could not compile {getattr(ext, 'name', ext)} ({exc}); "
+                 "sandex runs as pure Python")
+
+
+def extensions() -> list[object]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        _say("Cython is not installed: the core is not compiled, sandex runs as pure Python")
+        return []
+    modules = [f"sandex/core/{name}.py" for name in COMPILED]
+    return list(cythonize(
+        modules, language_level=3, quiet=True,
+        compiler_directives={"binding": True, "annotation_typing": False}))
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

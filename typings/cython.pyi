@@ -1,0 +1,13 @@
+# The part of Cython's pure-Python mode that sandex uses (Cython ships no stubs): what the
+# decorators and names mean to a type checker. Compiled, .pxd files give the C types.
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+compiled: bool
+
+def cclass(cls: _T) -> _T: ...
+def final(obj: _T) -> _T: ...
+def no_gc(cls: _T) -> _T: ...
+def locals(**types: Any) -> Callable[[_T], _T]: ...
