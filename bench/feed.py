@@ -3,7 +3,7 @@ and the latency between a command's durable commit and its delivery.
 
     cd /work/main && .venv/bin/python bench/feed.py [--subscribers 100,1000] [--seconds 5]
         [--rate R] [--channel full|matches|level2] [--ephemeral] [--baseline DIR]
-        [--client c|python]
+        [--connections 8] [--client c|python]
 
 For each N, three processes:
 
@@ -11,9 +11,10 @@ For each N, three processes:
   temporary data dir, so every command waits for its fsync; ``--ephemeral`` keeps it in
   memory), with one extra node listener inserted *before* the feed's that records
   ``time.monotonic()`` for each sequence number as its command becomes durable;
-* a driver: one keep-alive HTTP connection placing signed crossing orders (a sell, then a
-  buy that takes it: 6 ``full`` messages per pair) on BTC-USD, as fast as answers come back
-  or at ``--rate`` orders/s;
+* a driver: ``--connections`` (8) keep-alive HTTP connections, each placing signed crossing
+  orders (a sell, then a buy that takes it: 6 ``full`` messages per pair) on BTC-USD, as
+  fast as answers come back or at its share of ``--rate`` orders/s (one connection waits
+  for each fsync in turn and cannot offer the load);
 * the subscribers, all in one cheap client process: ``bench/feed_client.c`` compiled with the
   machine's C compiler (one epoll loop; per frame a header parse), or, with no compiler or
   ``--client python``, the same client in Python (``Subscriber``, raw asyncio protocols).
