@@ -294,3 +294,21 @@ def test_ticker_batch_sends_the_ticker_at_once(a: Feed, alice: RawClient,
     ticker = a.until(not_heartbeat)
     assert (ticker["type"], ticker["trade_id"]) == ("ticker", last["trade_id"])
     assert ticker["price"] == last["price"].rstrip("0").rstrip(".")  # trimmed, as /book
+
+
+def test_a_later_signed_subscribe_makes_the_connection_the_new_profiles(
+        alice: RawClient, bob: RawClient, a: Feed) -> None:
+    a.subscribe(["full"], ["BTC-USD"], creds=ALICE)
+    a.subscribe(["full"], ["BTC-USD"], creds=BOB)  # from now on Bob's connection
+    hers = place(alice, product_id="BTC-USD", side="buy", price="123", size="0.01")
+    his = place(bob, product_id="BTC-USD", side="sell", price="98765", size="0.01")
+    received = a.take(4, of_type("received", "open"))
+    assert [(m["type"], m["order_id"], m.get("profile_id")) for m in received] == [
+        ("received", hers["id"], None), ("open", hers["id"], None),
+        ("received", his["id"], BOB_PROFILE), ("open", his["id"], BOB_PROFILE)]
+    assert received[2]["user_id"] == BOB_USER and "user_id" not in received[0]
+    cancel(alice, hers["id"])
+    cancel(bob, his["id"])
+    done = a.take(2, of_type("done"))
+    assert [(m["order_id"], m.get("profile_id")) for m in done] == [
+        (hers["id"], None), (his["id"], BOB_PROFILE)]

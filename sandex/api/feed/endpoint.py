@@ -147,7 +147,7 @@ class Feed:
         session.probe = ReadProbe.of(send)
         if session.direct is not None:
             if self._flusher is None:
-                self._flusher = Flusher(loop, self.holds)
+                self._flusher = Flusher(loop, self.holds, self.limits.flush_gap_max_s)
             session.flusher = self._flusher
         writer = loop.create_task(_write(session, send, self.holds))
         reader = loop.create_task(self._read(session, receive))

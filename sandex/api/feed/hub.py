@@ -46,7 +46,7 @@ from sandex.api.feed.protocol import (
     parse,
     subscriptions,
 )
-from sandex.api.feed.session import Session
+from sandex.api.feed.session import Session, push_all
 from sandex.api.feed.state import FeedState, Level
 from sandex.core import (
     Activated,
@@ -80,6 +80,8 @@ class Hub:
         self._owners: dict[tuple[Session, str, str], str] = {}
         # channel -> product id -> subscribed sessions (a dict used as an ordered set)
         self.index: dict[str, dict[str, dict[Session, None]]] = {c: {} for c in CHANNELS}
+        # profile id -> its authenticated sessions (whose own orders get their own copies)
+        self.by_profile: dict[str, dict[Session, None]] = {}
         self._level2_pending: dict[str, tuple[dict[Level, None], int]] = {}
         self._tickers_changed: dict[str, None] = {}
 
@@ -96,7 +98,7 @@ class Hub:
             if isinstance(who, Failure):
                 session.push(render.encode(error(who.message, who.reason)))
                 return
-            session.identity = who
+            self._identify(session, who)
         added: dict[str, list[str]] = {}
         if result.subscribe:
             if session.identity is None and not AUTH_REQUIRED.isdisjoint(result.channels):
@@ -113,6 +115,21 @@ class Hub:
         session.accepted = True
         session.push(render.encode(subscriptions(session.channels())))
         self._first_messages(session, added)
+
+    def _identify(self, session: Session, who: Identity) -> None:
+        """``session`` is ``who``'s from now on (a later signed subscribe may change it)."""
+        self._unidentify(session)
+        session.identity = who
+        self.by_profile.setdefault(who.profile_id, {})[session] = None
+
+    def _unidentify(self, session: Session) -> None:
+        old = session.identity
+        if old is not None:
+            mine = self.by_profile.get(old.profile_id)
+            if mine is not None:
+                mine.pop(session, None)
+                if not mine:
+                    del self.by_profile[old.profile_id]
 
     def _refusal(self, session: Session, channels: dict[str, list[str]]) -> str | None:
         """Why a subscribe is refused as a whole (``balance`` rules, §9.4 limit), or None."""
@@ -195,6 +212,7 @@ class Hub:
 
     def remove(self, session: Session) -> None:
         """Forget a closed connection."""
+        self._unidentify(session)
         for channel, product_ids in session.subscriptions.items():
             for product_id in (product_ids or [_ANY_PRODUCT]):
                 self._unindex(channel, product_id, session)
@@ -272,6 +290,8 @@ class Hub:
         else:
             involved = (event.profile_id,)
         public = event.sequence is not None if kind is not Activated else False
+        by_profile = self.by_profile
+        owners = [by_profile[p] for p in involved if p in by_profile]  # usually none
         own_frames: dict[str, str] = {}
 
         def own(identity: Identity) -> str:
@@ -283,32 +303,29 @@ class Hub:
 
         subs = index[FULL].get(product_id)
         if subs:
-            _deliver(subs, involved, own, None if not public else lambda: render.encode(
+            _deliver(subs, owners, own, None if not public else lambda: render.encode(
                 render.order_event(event, None) if kind is not Matched else render.match(event)),
                 FULL, product_id)
         subs = index[USER].get(product_id)
-        if subs:
-            _deliver(subs, involved, own, None, USER, product_id)
+        if subs and owners:
+            _deliver(subs, owners, own, None, USER, product_id)
         if kind is Matched:
             subs = index[MATCHES].get(product_id)
             if subs:
-                _deliver(subs, involved, own, lambda: render.encode(render.match(event)),
+                _deliver(subs, owners, own, lambda: render.encode(render.match(event)),
                          MATCHES, product_id)
         if public:
             subs = index[LEVEL3].get(product_id)
             if subs:
                 compact = render.level3(event)
                 if compact is not None:
-                    frame = render.encode(compact)
-                    for s in subs:
-                        s.push(frame, LEVEL3, product_id)
+                    push_all(subs, render.encode(compact), LEVEL3, product_id)
 
     def _level2(self, product_id: str, levels: list[Level], time: int) -> None:
         subs = self.index[LEVEL2].get(product_id)
         if subs:
             frame = render.encode(render.l2update(self.state.products[product_id], levels, time))
-            for s in subs:
-                s.push(frame, LEVEL2, product_id)
+            push_all(subs, frame, LEVEL2, product_id)
         if self.index[LEVEL2_BATCH].get(product_id):
             pending = self._level2_pending.get(product_id)
             merged = pending[0] if pending is not None else {}
@@ -319,9 +336,7 @@ class Hub:
         subs = self.index[TICKER].get(product_id)
         if subs:
             tick = render.ticker(self.state, self.state.products[product_id], m.time, m.sequence)
-            frame = render.encode(tick)  # type: ignore[arg-type]
-            for s in subs:
-                s.push(frame, TICKER, product_id)
+            push_all(subs, render.encode(tick), TICKER, product_id)  # type: ignore[arg-type]
         self._tickers_changed[product_id] = None
 
     # -- timers --------------------------------------------------------------------------------
@@ -384,21 +399,21 @@ def _own_message(event: Any, kind: type, identity: Identity) -> dict[str, Any]:
 
 def _push_all(sessions: Iterable[Session], frame: str, channel: str,
               product_id: str | None = None) -> None:
-    for s in sessions:
-        s.push(frame, channel, product_id)
+    push_all(sessions, frame, channel, product_id)
 
 
-def _deliver(subs: Iterable[Session], involved: tuple[str, ...],
+def _deliver(subs: dict[Session, None], owners: list[dict[Session, None]],
              own: Callable[[Identity], str], public: Callable[[], str] | None,
              channel: str, product_id: str) -> None:
-    """Push each subscriber its own copy if its profile is ``involved``, else the public frame
-    (made once, on first need; ``None``: this channel has no public copy of the event)."""
-    frame = None
-    for s in subs:
-        who = s.identity
-        if who is not None and who.profile_id in involved:
-            s.push(own(who), channel, product_id)
-        elif public is not None:
-            if frame is None:
-                frame = public()
-            s.push(frame, channel, product_id)
+    """Push each subscriber whose profile is involved (``owners``: those profiles' sessions)
+    its own copy, every other one the public frame (``None``: this channel has none)."""
+    mine: dict[Session, None] = {}
+    for sessions in owners:
+        for s in sessions:
+            if s in subs:
+                mine[s] = None
+    for s in mine:
+        assert s.identity is not None  # in ``by_profile``
+        s.push(own(s.identity), channel, product_id)
+    if public is not None and len(mine) < len(subs):
+        push_all(subs, public(), channel, product_id, mine)

@@ -39,6 +39,12 @@ class FeedLimits:
     to autotuning it grows to ``tcp_wmem``'s maximum (4 MiB) per connection that stops
     reading, which both hides a slow consumer for thousands of messages and costs kernel
     memory; 128 KiB is plenty for loopback and LAN clients."""
+    flush_gap_max_s: float = 0.02
+    """The longest the feed waits after one write pass over its connections before the next
+    (``sandex.api.feed.flush``): passes are spaced by their own duration, so the writes leave
+    the rest of the server as much time as they take and carry every command committed
+    meanwhile; this caps what that adds to a frame's latency when a pass is long (thousands
+    of connections, a busy machine). 20 ms keeps commit-to-delivery well under 50 ms."""
     read_lag_max_s: float = 5.0
     """How long a client may leave a ping unanswered while it is being sent frames before it
     is cut as a slow consumer (``sandex.api.feed.progress``): the pong comes once it has read

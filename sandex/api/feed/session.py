@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
 from sandex.api.feed.auth import Identity
@@ -33,6 +33,8 @@ class FrameFilter(Protocol):
 
 
 class Session:
+    plain = True  # its pushes are plain enqueues unless ``fault`` is set (``push_all``)
+
     __slots__ = (
         "accepted",
         "bytes_max",
@@ -135,3 +137,33 @@ class Session:
     def channels(self) -> dict[str, list[str]]:
         """The current subscriptions, for the ``subscriptions`` reply."""
         return {name: list(ids) for name, ids in self.subscriptions.items()}
+
+
+def push_all(sessions: Iterable[Session], frame: str, channel: str, product_id: str | None,
+             skip: Collection[Session] = ()) -> None:
+    """``push`` one frame to every session but those in ``skip``: what the hub's fan-out does
+    for each message, so ``enqueue`` is written out here for the sessions with no fault rule
+    or tracing in the way (the same bounds, the same cut; a queue already holding frames is
+    already marked for the flusher or in its writer's hands, so only an empty one is)."""
+    size = len(frame)
+    for s in sessions:
+        if skip and s in skip:
+            continue
+        if s.fault is not None or not s.plain:
+            s.push(frame, channel, product_id)
+            continue
+        if s.closing:
+            continue
+        queue = s.queue
+        queued = s.queued_bytes + size
+        if queued > s.bytes_max or len(queue) >= s.queue_max:
+            s.cut()
+            continue
+        if not queue:
+            flusher = s.flusher
+            if flusher is not None:
+                flusher.mark(s)
+            else:
+                s.wake.set()
+        queue.append(frame)
+        s.queued_bytes = queued

@@ -25,6 +25,8 @@ class Deliveries(Protocol):
 
 
 class TracedSession(Session):
+    plain = False  # every push goes through ``push`` (``sandex.api.feed.session.push_all``)
+
     __slots__ = ("enqueued", "tracer")
 
     def __init__(self, client: str, queue_max: int, id: int, tracer: Deliveries,
