@@ -26,7 +26,7 @@ def make_run(clone: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, s
                                start_new_session=True, env={**os.environ, "PYTHON": "python3"})
     lines: list[str] = []
     fields: dict[str, str] = {}
-    deadline = time.monotonic() + 300  # the first run creates a virtualenv and installs
+    deadline = time.monotonic() + 600  # the first run creates a virtualenv, installs, compiles
     while "passphrase" not in fields:
         assert time.monotonic() < deadline, f"no credentials printed: {lines}"
         line = process.stdout.readline()  # type: ignore[union-attr]

@@ -61,6 +61,8 @@ def _erofs() -> None:
 
 
 def _engine(size: int) -> None:
+    # a compiled Engine's methods cannot be replaced: this server runs the pure-Python core
+    os.environ["SANDEX_PURE_PYTHON"] = "1"
     from sandex.core import Engine
 
     apply = Engine.apply
