@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.fix_kit import start_fix_server
-from tests.support.rest_kit import RawClient, Server
+from tests.support.fix_kit import QuickFixClient, start_fix_server
+from tests.support.rest_kit import ALICE, BOB, RawClient, Server
 
 Rest = type[RawClient]
 
@@ -34,3 +35,20 @@ def rest(fix_server: tuple[Server, int]) -> Rest:
             super().__init__(port, creds)
 
     return Client
+
+
+@pytest.fixture
+def bob(fix_port: int, tmp_path: Path) -> Iterator[QuickFixClient]:
+    """Bob's QuickFIX order entry session, logged on."""
+    client = QuickFixClient(fix_port, BOB, tmp_path / "bob")
+    client.start()
+    yield client
+    client.stop()
+
+
+@pytest.fixture
+def clean_orders(rest: Rest) -> Iterator[None]:
+    """After the test: Alice's and Bob's orders canceled (the venue is the module's)."""
+    yield
+    for creds in (ALICE, BOB):
+        rest(creds).delete("/orders")

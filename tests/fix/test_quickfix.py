@@ -4,7 +4,6 @@ Coinbase's sample session settings, against a real ``sandex serve``; REST on the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,9 @@ from tests.fix.conftest import Rest
 from tests.support.fix_kit import QuickFixClient, fix, new_id, start_fix_server
 from tests.support.rest_kit import ALICE, BOB, RawClient, Server
 
-pytestmark = pytest.mark.skipif(
-    fix is None, reason="quickfix-ssl (the test extras' FIX engine) is not installed")
-
-
-@pytest.fixture
-def bob(fix_port: int, tmp_path: Path) -> Iterator[QuickFixClient]:
-    client = QuickFixClient(fix_port, BOB, tmp_path / "bob")
-    client.start()
-    yield client
-    client.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean(rest: Rest) -> Iterator[None]:
-    yield
-    for creds in (ALICE, BOB):
-        rest(creds).delete("/orders")
+pytestmark = [pytest.mark.skipif(
+    fix is None, reason="quickfix-ssl (the test extras' FIX engine) is not installed"),
+    pytest.mark.usefixtures("clean_orders")]
 
 
 def limit(side: str, price: str, size: str, cl: str | None = None,

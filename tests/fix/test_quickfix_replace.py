@@ -4,8 +4,6 @@ priority proven by which order fills, fills carried over, the REST view, the fee
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,23 +13,9 @@ from tests.support.feed_kit import feed, of_type
 from tests.support.fix_kit import QuickFixClient, fix, new_id
 from tests.support.rest_kit import ALICE, BOB, BOB_PROFILE, Server
 
-pytestmark = pytest.mark.skipif(
-    fix is None, reason="quickfix-ssl (the test extras' FIX engine) is not installed")
-
-
-@pytest.fixture
-def bob(fix_port: int, tmp_path: Path) -> Iterator[QuickFixClient]:
-    client = QuickFixClient(fix_port, BOB, tmp_path / "bob")
-    client.start()
-    yield client
-    client.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean(rest: Rest) -> Iterator[None]:
-    yield
-    for creds in (ALICE, BOB):
-        rest(creds).delete("/orders")
+pytestmark = [pytest.mark.skipif(
+    fix is None, reason="quickfix-ssl (the test extras' FIX engine) is not installed"),
+    pytest.mark.usefixtures("clean_orders")]
 
 
 def place(bob: QuickFixClient, side: str, price: str, size: str) -> tuple[str, str]:
