@@ -134,6 +134,13 @@ def main() -> int:
     cluster.start()
     print(f"JetStream cluster up: --journal {cluster.url} --journal-monitor {cluster.monitors}",
           flush=True)
+    wait_for_stop_signal()
+    cluster.stop()
+    return 0
+
+
+def wait_for_stop_signal() -> None:
+    """Sleep until SIGINT (Ctrl-C) or SIGTERM."""
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -144,8 +151,6 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     while not stop:
         time.sleep(0.2)
-    cluster.stop()
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sandex.cluster.local import LocalCluster
+from sandex.cluster.local import LocalCluster, wait_for_stop_signal
 
 
 def _wait_http(url: str, seconds: float = 60.0) -> bool:
@@ -60,16 +60,7 @@ def main() -> int:
                   flush=True)
         print("Ctrl-C stops the cluster. Try: kill -9 the leader, and watch the standby "
               "take over (GET /admin/state says who leads).", flush=True)
-        stop = False
-
-        def on_signal(signum: int, frame: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        while not stop:
-            time.sleep(0.2)
+        wait_for_stop_signal()
     finally:
         for process in nodes:
             process.send_signal(signal.SIGTERM)
