@@ -32,24 +32,41 @@ def start_fix_server(*args: str, scenario: Path | None = None,
     """``sandex serve`` with FIX on free ports; ``(server, order entry port)``, the drop copy
     port as ``server.drop_copy_port``, market data as ``server.md_port`` (snapshots) and
     ``server.md_incremental_port``."""
-    port, drop_copy, md, md_incremental = free_port(), free_port(), free_port(), free_port()
-    extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
-             "--fix-md-port", str(md), "--fix-md-incremental-port", str(md_incremental),
-             *(["--fix-plaintext"] if plaintext else []), *args]
-    server = start_server(*extra, **({"scenario": scenario} if scenario else {}),
-                          data_dir=data_dir)
-    server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
-    server.md_port = md  # type: ignore[attr-defined]
-    server.md_incremental_port = md_incremental  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    for _ in range(5):  # another test's server may take a port between choosing and binding
+        ports = port, drop_copy, md, md_incremental = [free_port() for _ in range(4)]
+        if len(set(ports)) < 4:
+            continue
+        extra = ["--fix-order-port", str(port), "--fix-drop-copy-port", str(drop_copy),
+                 "--fix-md-port", str(md), "--fix-md-incremental-port", str(md_incremental),
+                 *(["--fix-plaintext"] if plaintext else []), *args]
+        server = start_server(*extra, **({"scenario": scenario} if scenario else {}),
+                              data_dir=data_dir)
+        server.drop_copy_port = drop_copy  # type: ignore[attr-defined]
+        server.md_port = md  # type: ignore[attr-defined]
+        server.md_incremental_port = md_incremental  # type: ignore[attr-defined]
+        if not _listening(ports):
+            server.stop()
+            raise RuntimeError(f"FIX ports never opened: {server.log()}")
+        time.sleep(0.2)  # a gateway that could not bind says so in the log as it tries
+        if "not started" not in server.log():
             return server, port
-        except OSError:
-            time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"FIX port never opened: {server.log()}")
+        server.stop()  # a port was taken by another server: its clients would reach that one
+    raise RuntimeError("no four free FIX ports in 5 attempts")
+
+
+def _listening(ports: list[int]) -> bool:
+    """Whether every port accepts a connection within 20 s."""
+    deadline = time.monotonic() + 20
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    return True
 
 
 def ms_now() -> str:
