@@ -166,6 +166,8 @@ class NatsJournal:
         self._thread.start()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
+        # ``append_here``'s connection, on the node's event loop
+        self._here: tuple[asyncio.AbstractEventLoop, Client, JetStreamContext] | None = None
         try:
             self.run(self._open(create), timeout=ready_s + 30)
         except BaseException:
@@ -304,8 +306,40 @@ class NatsJournal:
         batch = self.run(self.append_async(records))
         return batch.last
 
-    async def append_async(self, records: list[bytes]) -> Batch:
-        """``append`` on the client's loop (the cluster's takeover calls it through ``call``)."""
+    async def append_here(self, records: list[bytes]) -> int:
+        """``append`` awaited on the calling event loop (the node's group commit), through a
+        NATS connection of that loop's own: no thread hand-off per batch. The guarantees are
+        ``append``'s (the same compare-and-append, message id, retries and errors)."""
+        here = self._here
+        if here is None or here[0] is not asyncio.get_running_loop():
+            here = await self._connect_here()
+        batch = await self.append_async(records, here[2])
+        return batch.last
+
+    async def _connect_here(self) -> tuple[asyncio.AbstractEventLoop, Client, JetStreamContext]:
+        try:
+            client = await nats.connect(self.servers, connect_timeout=2,
+                                        max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                        allow_reconnect=True)
+        except (NatsError, OSError) as exc:
+            raise JournalUncertain(f"{self.url}: cannot connect to NATS ({exc!r})") from exc
+        self._here = (asyncio.get_running_loop(), client, client.jetstream(timeout=APPEND_TRY_S))
+        return self._here
+
+    async def close_here(self) -> None:
+        """Close the connection of ``append_here`` (on its loop, before ``close``)."""
+        here, self._here = self._here, None
+        if here is not None and here[0] is asyncio.get_running_loop():
+            try:
+                await here[1].close()
+            except Exception as exc:  # closing after a failure: say so, keep going
+                log.debug("closing the NATS connection: %r", exc)
+
+    async def append_async(self, records: list[bytes],
+                           js: JetStreamContext | None = None) -> Batch:
+        """``append`` on the client's loop (the cluster's takeover calls it through ``call``),
+        or on another loop through ``js``, a connection of that loop (``append_here``)."""
+        js = js if js is not None else self.js
         first, expected, epoch = self.last_position + 1, self.last_seq, self.epoch
         message_id = f"{epoch}:{first}"
         headers = {"Nats-Expected-Last-Sequence": str(expected), "Nats-Msg-Id": message_id,
@@ -315,12 +349,12 @@ class NatsJournal:
         deadline = time.monotonic() + APPEND_DEADLINE_S
         while True:
             try:
-                ack = await self.js.publish(self.subject, body, timeout=APPEND_TRY_S,
-                                            stream=self.stream, headers=headers)
+                ack = await js.publish(self.subject, body, timeout=APPEND_TRY_S,
+                                       stream=self.stream, headers=headers)
                 break
             except APIError as exc:
                 if exc.err_code == WRONG_LAST_SEQUENCE:
-                    if await self._landed(expected + 1, message_id):
+                    if await self._landed(js, expected + 1, message_id):
                         ack = None
                         break
                     raise JournalFenced(f"{self.path}: append of positions {first}.."
@@ -338,10 +372,10 @@ class NatsJournal:
         self.last_position, self.last_epoch = first + len(records) - 1, epoch
         return Batch(self.last_seq, epoch, first, records)
 
-    async def _landed(self, seq: int, message_id: str) -> bool:
+    async def _landed(self, js: JetStreamContext, seq: int, message_id: str) -> bool:
         """Whether the message at ``seq`` is this writer's (its ack was lost, then refused)."""
         try:
-            message = await self.js.get_msg(self.stream, seq)
+            message = await js.get_msg(self.stream, seq)
         except (NatsError, APIError):
             return False
         return (message.headers or {}).get("Nats-Msg-Id") == message_id

@@ -3,11 +3,13 @@
 ``SqliteJournal`` keeps checksummed records with contiguous positions in a SQLite file (WAL,
 ``synchronous=FULL``), truncating a torn tail on open and refusing any other corruption with
 ``JournalCorrupt``; ``MemoryJournal`` is the same interface in a list, ``NullJournal``
-(``--ephemeral``) keeps nothing. Records
+(``--ephemeral``) keeps nothing; a journal that is ``AppendsHere`` (JetStream) is appended
+to on the node's event loop. Records
 are opaque bytes here; ``sandex.node.codec`` turns commands into records and back.
 """
 
 from sandex.journal.store import (
+    AppendsHere,
     Journal,
     JournalCorrupt,
     JournalFenced,
@@ -19,5 +21,5 @@ from sandex.journal.store import (
     StorageError,
 )
 
-__all__ = ["Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError",
+__all__ = ["AppendsHere", "Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError",
            "JournalUncertain", "MemoryJournal", "NullJournal", "SqliteJournal", "StorageError"]

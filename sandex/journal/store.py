@@ -31,7 +31,7 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 log = logging.getLogger("sandex.journal")
 
@@ -135,6 +135,18 @@ class Journal(Protocol):
     def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AppendsHere(Protocol):
+    """A ``blocking`` journal whose appends can also be awaited on the node's event loop
+    (``append_here``: the same guarantees as ``append``, no writer thread): the JetStream
+    journal, whose appends are network round trips. ``close_here`` releases what
+    ``append_here`` opened on that loop, before ``close``."""
+
+    async def append_here(self, records: list[bytes]) -> int: ...
+
+    async def close_here(self) -> None: ...
 
 
 class NullJournal:

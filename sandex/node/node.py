@@ -4,8 +4,10 @@ It stamps each command with a strictly increasing time (so times double as uniqu
 applies it to the core or the key registry, and feeds the read models. ``execute`` is the
 one entry point for adapters: it applies the command at once, then holds the reply until the
 command is durable. Commands that arrive while a batch is being written form the next batch,
-so one fsync covers many commands; the write runs on a writer thread, never on the event
-loop. Listeners (the feed) see a command's events only after its batch is durable, in order.
+so one fsync covers many commands; the write runs on a writer thread, never blocking the event
+loop (a JetStream journal, ``AppendsHere``, is awaited on the loop itself: a network round
+trip needs no thread). Listeners (the feed) see a command's events only after its batch is
+durable, in order.
 ``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
 ``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
@@ -61,7 +63,7 @@ from sandex.core import (
     StartTransfer,
 )
 from sandex.errors import Error
-from sandex.journal import Journal, JournalFenced, JournalUncertain, NullJournal
+from sandex.journal import AppendsHere, Journal, JournalFenced, JournalUncertain, NullJournal
 from sandex.node import image
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
@@ -188,6 +190,8 @@ class Node:
         self._writing: list[asyncio.Future[None]] | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sandex-journal")
         self._flusher: asyncio.Task[None] | None = None
+        self._append_here = (self.journal.append_here if isinstance(self.journal, AppendsHere)
+                             else None)  # appended on the event loop (JetStream)
         self.batches = 0  # group commits written (commands per fsync = position / batches)
         self.commit_seconds = Tally(COMMIT_BOUNDS)  # each group commit's write + fsync
         self.tracer: Tracer | None = None  # test mode only (``[testing] request_ids``)
@@ -327,12 +331,18 @@ class Node:
     async def _flush(self) -> None:
         """Write batches until none is left; release each batch's replies and events."""
         loop = asyncio.get_running_loop()
+        here = self._append_here
         while self._filling is not None:
             waiters, records, events = self._filling, self._records, self._events
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
             first = self.durable_position + 1
             try:
-                took = await loop.run_in_executor(self._writer, self._append, records)
+                if here is not None:  # appended on this loop: no writer thread
+                    started = clock.perf_counter()
+                    await here(records)
+                    took = clock.perf_counter() - started
+                else:
+                    took = await loop.run_in_executor(self._writer, self._append, records)
             except BaseException as exc:  # disk full, I/O error: stop rather than diverge
                 self._journal_failed(exc, first, first + len(records) - 1)
                 return
@@ -462,6 +472,8 @@ class Node:
         if self._stopped is None:
             await self.synced()
         self._writer.shutdown(wait=True)
+        if isinstance(self.journal, AppendsHere):
+            await self.journal.close_here()
         self.journal.close()
 
     # -- applying -----------------------------------------------------------------------------
