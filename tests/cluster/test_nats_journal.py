@@ -97,6 +97,54 @@ def test_a_retried_append_is_answered_from_the_dedup_window(jetstream: LocalClus
         assert log.run(log.js.stream_info(stream)).state.messages == 1
 
 
+def test_the_nodes_group_commits_are_appended_on_its_own_loop_and_fenced_there(
+        jetstream: LocalCluster) -> None:
+    """``append_here``: a node's batches go out over a connection of its event loop (no
+    writer thread), with the same headers, dedup and compare-and-append as ``append``."""
+    import asyncio
+    import threading
+
+    stream = fresh_stream()
+    commands = [decode(record) for record in GOLDEN[:12]]
+    with journal(jetstream, stream) as log, journal(jetstream, stream) as rival:
+        log.epoch, rival.epoch = 3, 4
+        node = Node(journal=log)
+        threads: set[str] = set()
+        append = log.append
+
+        def on_a_thread(records: list[bytes]) -> int:  # the writer thread's path: unused
+            threads.add(threading.current_thread().name)
+            return append(records)
+
+        log.append = on_a_thread  # type: ignore[method-assign]
+
+        async def run() -> tuple[int, int]:
+            results = await asyncio.gather(*(node.execute(command)  # type: ignore[arg-type]
+                                             for command in commands))
+            assert all(events for events in results)
+            loop = asyncio.get_running_loop()
+            assert log._here is not None and log._here[0] is loop  # its own connection
+            assert log._here[1] is not log.client
+            batches = node.batches
+            assert rival.run(rival._last_seq()) == batches  # every batch is one message
+            rival.last_seq, rival.last_position = batches, node.durable_position
+            rival.append([GOLDEN[12]])  # another leader extends the stream
+            with pytest.raises(Exception) as refused:
+                await node.execute(decode(GOLDEN[12]))  # type: ignore[arg-type]
+            assert type(refused.value).__name__ == "Deposed"
+            assert "moved past sequence" in str(refused.value)
+            await log.close_here()
+            return node.durable_position, batches
+
+        durable, batches = asyncio.run(run())
+        assert threads == set() and durable == 12 and 1 <= batches <= 12
+        assert [body for _, body in rival.read()] == GOLDEN[:13]  # nothing of the refused one
+        message = rival.run(rival.js.get_msg(stream, 1))
+        assert message.headers is not None
+        assert message.headers["Nats-Msg-Id"] == "3:1"
+        assert message.headers["Nats-Expected-Last-Sequence"] == "0"
+
+
 def test_replaying_the_stream_gives_the_writers_state_hash(jetstream: LocalCluster,
                                                             tmp_path: Path) -> None:
     stream = fresh_stream()
