@@ -321,12 +321,20 @@ class NatsJournal:
         return batch.last
 
     async def _connect_here(self) -> tuple[asyncio.AbstractEventLoop, Client, JetStreamContext]:
-        try:
-            client = await nats.connect(self.servers, connect_timeout=2,
-                                        max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                                        allow_reconnect=True)
-        except (NatsError, OSError) as exc:
-            raise JournalUncertain(f"{self.url}: cannot connect to NATS ({exc!r})") from exc
+        """Connect on the running loop, retried for up to ``APPEND_DEADLINE_S`` (as an append
+        is): then ``JournalUncertain`` (nothing was appended; the node steps down)."""
+        deadline = time.monotonic() + APPEND_DEADLINE_S
+        while True:
+            try:
+                client = await nats.connect(self.servers, connect_timeout=2,
+                                            max_reconnect_attempts=-1,
+                                            reconnect_time_wait=0.2, allow_reconnect=True)
+                break
+            except (NatsError, OSError, TimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise JournalUncertain(f"{self.url}: cannot connect to NATS for "
+                                           f"{APPEND_DEADLINE_S} s ({exc!r})") from exc
+                await asyncio.sleep(0.2)
         self._here = (asyncio.get_running_loop(), client, client.jetstream(timeout=APPEND_TRY_S))
         return self._here
 
@@ -335,7 +343,7 @@ class NatsJournal:
         here, self._here = self._here, None
         if here is not None and here[0] is asyncio.get_running_loop():
             try:
-                await here[1].close()
+                await asyncio.wait_for(here[1].close(), 5)
             except Exception as exc:  # closing after a failure: say so, keep going
                 log.debug("closing the NATS connection: %r", exc)
 
