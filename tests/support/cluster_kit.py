@@ -306,13 +306,42 @@ def run_round(rig: Rig, scenario: str, seed: int, traders: int = 4) -> Round:
     stop.set()
     for thread in threads:
         thread.join(40)
-    problems += check_cluster(rig, seen)
+    problems += check_cluster_settled(rig, seen)
     if failover_s is not None and failover_s > FAILOVER_TARGET_S:
         problems.append(f"failover took {failover_s:.2f} s (target {FAILOVER_TARGET_S} s)")
     return Round(scenario, len(seen.placed) + len(seen.canceled), problems, failover_s)
 
 
-def check_cluster(rig: Rig, seen: Seen) -> list[str]:
+class Unsettled(Exception):
+    """The cluster changed under the check (a late takeover: a node restarting, the stream
+    moving on); the check starts again."""
+
+
+def check_cluster_settled(rig: Rig, seen: Seen, attempts: int = 3) -> list[str]:
+    """``check_cluster`` on a cluster that holds still. Killing a JetStream server can cost
+    the lease's bucket its leader, so a late takeover may depose the leader during the check
+    (nothing lost: it restarts as a follower and its port is briefly gone); the check is
+    then made again once the nodes serve, and what the last attempt finds is reported."""
+    for attempt in range(attempts):
+        try:
+            return check_cluster(rig, seen, strict=attempt == attempts - 1)
+        except Unsettled as exc:
+            print(f"the cluster moved during the check ({exc}); checking again",
+                  file=sys.stderr, flush=True)
+            for node in rig.nodes:
+                _wait(lambda node=node: _answers(node), 60, f"{node.name} to serve again")
+    raise AssertionError("unreachable")
+
+
+def _answers(node: SandexNode) -> bool:
+    try:
+        node.state()
+        return True
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+
+
+def check_cluster(rig: Rig, seen: Seen, strict: bool = True) -> list[str]:
     """What the cluster lost or got wrong after a round; empty when all is well."""
     problems: list[str] = []
     for attempt in range(10):  # a takeover may still append (a lease lost to a server's loss)
@@ -328,7 +357,12 @@ def check_cluster(rig: Rig, seen: Seen) -> list[str]:
         end = journal.run(journal._last_seq())
         problems += check_epochs(journal)
         for node in rig.nodes:  # each node, once it applied the whole stream
-            problems += [f"{node.name}: {p}" for p in check_survivors(node.port, seen)]
+            try:
+                problems += [f"{node.name}: {p}" for p in check_survivors(node.port, seen)]
+            except (OSError, http.client.HTTPException) as exc:
+                if not strict:
+                    raise Unsettled(f"{node.name} did not answer: {exc!r}") from exc
+                problems.append(f"{node.name}: did not answer the check ({exc!r})")
         replayed = open_node(None, journal=journal)
         try:
             check_invariants(replayed.engine)
@@ -342,6 +376,8 @@ def check_cluster(rig: Rig, seen: Seen) -> list[str]:
                 problems.append(f"{name}: at {state['position']} hash {state['state_hash']}; "
                                 f"the stream replays to {replayed.position} hash {expected}")
         if end != journal.last_seq:
+            if not strict:
+                raise Unsettled(f"the stream moved ({end} -> {journal.last_seq})")
             problems.append(f"the stream moved during the check ({end} -> {journal.last_seq})")
     return problems
 
