@@ -15,7 +15,10 @@ ack, the fill and the maker's fill report all sent). Prints ORDERS, the CPU seco
 loop over them and the CPU microseconds per order. Run it with ORDERS = 0 and ORDERS = N
 under cachegrind; the difference of the two instruction counts over N is the cost of one
 order (decode, session, gateway, node, journal record, reporter, encode). ``--src DIR`` runs
-the ``sandex`` package found in DIR (another build, for A/B).
+the ``sandex`` package found in DIR (another build, for A/B). ``--gc`` also times the garbage
+collector's pauses over the orders (CPU time of each collection, per generation), after a
+``gc.freeze()`` of the start-up state as ``sandex serve`` does: what order entry leaves
+behind for the collector to walk shows up as long young or full collections (latency tail).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import shutil
 import sys
 import tempfile
@@ -38,6 +42,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--disk", action="store_true", help="journal on disk (fsync)")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
+    parser.add_argument("--gc", action="store_true", help="time the collector's pauses")
     args = parser.parse_args()
     if args.src:
         sys.path.insert(0, str(Path(args.src).resolve()))
@@ -93,6 +98,15 @@ def main() -> None:
                                     (54, side), (40, "2"), (44, "100.00"),
                                     (38, "100000" if side == "2" else "0.1"), (59, "1")])
 
+    pauses: dict[int, list[float]] = {}  # generation -> CPU seconds of each collection
+    began = [0.0]
+
+    def collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.thread_time()
+        else:
+            pauses.setdefault(info["generation"], []).append(time.thread_time() - began[0])
+
     async def run() -> float:
         maker, taker = Client(1), Client(0)
         maker.logon()
@@ -103,6 +117,10 @@ def main() -> None:
             await asyncio.sleep(0.001)
         frames = [taker.order(n, "1") for n in range(args.orders)]
         taker.received.clear()
+        if args.gc:
+            gc.collect()
+            gc.freeze()  # as ``sandex serve`` after start-up
+            gc.callbacks.append(collection)
         started = time.process_time()
         sent = filled = acks = 0
         while sent < args.orders:
@@ -116,6 +134,8 @@ def main() -> None:
                 filled += data.count(b"\x0139=2\x01")
                 acks += data.count(b"\x01150=0\x01")
         took = time.process_time() - started
+        if args.gc:
+            gc.callbacks.remove(collection)
         assert acks == args.orders and filled == args.orders, (acks, filled)
         return took
 
@@ -125,6 +145,9 @@ def main() -> None:
             runner.run(venue.node.close())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for generation, each in sorted(pauses.items()):
+        print(f"gc generation {generation}: {len(each)} collections, {sum(each) * 1e3:.1f} ms "
+              f"CPU in all, longest {max(each) * 1e3:.2f} ms", file=sys.stderr)
     per = took / args.orders * 1e6 if args.orders else 0.0
     print(f"{args.orders} orders, window {args.window}, journal "
           f"{'disk' if args.disk else 'memory'}: {took:.3f} s CPU, {per:.1f} us/order "

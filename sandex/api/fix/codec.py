@@ -43,11 +43,12 @@ class Message:
     fields: list[tuple[int, str]]
     problem: Problem | None = None
     checksum_ok: bool = True
-    _index: dict[int, str] = field(default_factory=dict)
+    _index: dict[int, str] = field(default_factory=dict)  # given if already built
 
     def __post_init__(self) -> None:
         # The first occurrence of each tag (groups repeat theirs): built from the end.
-        self._index = dict(reversed(self.fields))
+        if not self._index:
+            self._index = dict(reversed(self.fields))
 
     @property
     def index(self) -> dict[int, str]:
@@ -105,8 +106,11 @@ def byte_sum(data: bytes | memoryview) -> int:
     """The sum of ``data``'s bytes, by ``zlib.adler32`` 256 bytes at a time: its low half is 1
     plus the bytes' sum modulo 65521, exact while 256 * 255 + 1 < 65521 (a C loop, where
     ``sum(data)`` makes an int object per byte)."""
-    if len(data) <= _CHUNK:
+    size = len(data)
+    if size <= _CHUNK:
         return (adler32(data) & 0xFFFF) - 1
+    if size <= 2 * _CHUNK:  # most reports: two calls, no view
+        return (adler32(data[:_CHUNK]) & 0xFFFF) + (adler32(data[_CHUNK:]) & 0xFFFF) - 2
     view = memoryview(data)
     return sum([(adler32(view[start:start + _CHUNK]) & 0xFFFF) - 1
                 for start in range(0, len(data), _CHUNK)])
@@ -182,9 +186,24 @@ def parse_body(body: bytes) -> Message:
     repeated header tag, 35 first) are split in one pass; anything else takes the careful
     field-by-field reading that says what is wrong (``parse_fields``)."""
     if body[-1:] == SOH and not (body.startswith(b"95=") or b"\x0195=" in body):
-        fields: list[tuple[int, str]] = []
-        append, tags = fields.append, _TAGS
-        for item in body[:-1].decode("latin-1").split("\x01"):
+        text = body[:-1].decode("latin-1")
+        items = text.split("\x01")
+        tags = _TAGS
+        if "=\x01" not in text and text[-1:] != "=":  # no value looks empty
+            try:  # every tag seen before (the usual case): one comprehension
+                fields = [(tags[tag], value) for tag, _, value in
+                          [item.partition("=") for item in items]]
+            except KeyError:
+                pass
+            else:
+                if fields[0][0] == 35 and all(value for _, value in fields):
+                    index = dict(reversed(fields))
+                    if len(index) == len(fields) or _header_unique(fields):
+                        return Message(fields, _index=index)
+                return parse_fields(body)
+        fields = []
+        append = fields.append
+        for item in items:
             tag_text, _, value = item.partition("=")
             tag = tags.get(tag_text)
             if tag is None:
@@ -197,11 +216,15 @@ def parse_body(body: bytes) -> Message:
             if not value:
                 return parse_fields(body)
             append((tag, value))
-        if fields[0][0] == 35:
-            header = [tag for tag, _ in fields if tag in HEADER_TAGS]
-            if len(header) == len(set(header)):
-                return Message(fields)
+        if fields[0][0] == 35 and _header_unique(fields):
+            return Message(fields)
     return parse_fields(body)
+
+
+def _header_unique(fields: list[tuple[int, str]]) -> bool:
+    """Whether no header tag repeats."""
+    header = [tag for tag, _ in fields if tag in HEADER_TAGS]
+    return len(header) == len(set(header))
 
 
 def parse_fields(body: bytes) -> Message:

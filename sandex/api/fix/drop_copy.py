@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message, Rendered
+from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import Track
@@ -107,7 +107,7 @@ class DropCopy(Reporter):
         self.tracks[order.id] = track
         return track
 
-    def _deliver(self, track: Track, body: Rendered) -> None:
+    def _deliver(self, track: Track, data: bytes, total: int) -> None:
         for session in self.profiles.get(track.profile_id, ()):
             if session.active:
-                session.send("8", body)
+                session.send_bytes("8", data, total)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message, Rendered
+from sandex.api.fix.codec import Message, Rendered, byte_sum
 from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
@@ -73,6 +73,7 @@ class MarketData:
         self.subscribers: dict[str, dict[Session, list[Any]]] = {}
         self.levels: dict[str, Levels] = {}  # products with level-2 subscribers
         self._tasks: set[asyncio.Task[None]] = set()
+        self._leads: dict[str, tuple[bytes, int]] = {}  # MDReqID -> its field and byte sum
 
     def authenticate(self, message: Message) -> Identity | Refusal:
         return check_logon(message, self.node.keys, SPEC, self.signatures())
@@ -243,15 +244,21 @@ class MarketData:
                 changed = levels.apply(event)
             entry = _entry(event)
             shared = None if entry is None else Rendered.of([(268, "1"), *entry])  # once
+            leads = self._leads
             for session, (request_id, covered, mode) in list(subscribed.items()):
                 if covered is None or sequence <= covered or not session.active:
                     continue  # before its snapshot is taken, or already in it
+                trade = type(event) is Matched and mode != L3 and mode[1]
+                if shared is not None and (mode == L3 or trade):
+                    lead = leads.get(request_id)  # the session's own field, then the entry
+                    if lead is None:
+                        if len(leads) > 10_000:  # MDReqIDs of sessions long gone
+                            leads.clear()
+                        data = f"262={request_id}\x01".encode("latin-1")
+                        lead = leads[request_id] = (data, byte_sum(data))
+                    session.send_bytes("X", lead[0] + shared.data, lead[1] + shared.total)
                 if mode == L3:
-                    if shared is not None:
-                        session.send("X", shared.after(f"262={request_id}\x01"))
                     continue
-                if shared is not None and type(event) is Matched and mode[1]:
-                    session.send("X", shared.after(f"262={request_id}\x01"))
                 if mode[0] and changed and levels is not None:
                     for level_entry in _level_entries(event, changed, levels):
                         session.send("X", [(262, request_id), (268, "1"), *level_entry])

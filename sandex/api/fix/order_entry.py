@@ -30,7 +30,7 @@ from msgspec.structs import replace
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.fee_tiers import FeeTier, tier_change
-from sandex.api.fix.codec import Message, Rendered
+from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import (
@@ -565,10 +565,10 @@ class OrderEntry(Reporter):
         if commands:
             self._spawn(run(), session)
 
-    def _deliver(self, track: Track, body: Rendered) -> None:
+    def _deliver(self, track: Track, data: bytes, total: int) -> None:
         session = self.sessions.get(track.key)
         if session is not None and session.active:
-            session.send("8", body)
+            session.send_bytes("8", data, total)
 
 
 def _fields(message: Message) -> dict[int, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from sandex.api.fix.codec import Rendered
+from sandex.api.fix.codec import byte_sum
 from sandex.api.fix.reports import Body, Track, cancel_text, fill_extra
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
 from sandex.core.model import CancelReason, DoneReason, TimeInForce
@@ -27,8 +27,9 @@ class Reporter(ABC):
         return None
 
     @abstractmethod
-    def _deliver(self, track: Track, body: Rendered) -> None:
-        """Send one report body (encoded once) to whoever gets this order's reports."""
+    def _deliver(self, track: Track, data: bytes, total: int) -> None:
+        """Send one report body (encoded once: ``data`` and its byte sum ``total``) to
+        whoever gets this order's reports."""
 
     def on_events(self, events: list[Event]) -> None:
         tracks = self.tracks
@@ -119,7 +120,8 @@ class Reporter(ABC):
                    exec_id=f"{track.order_id}-r{track.cl_ord_id}")
 
     def _send(self, track: Track, exec_type: str, status: str, time: int,
-              extra: Body | None = None, cl_ord_id: str | None = None,
+              extra: Body | str | None = None, cl_ord_id: str | None = None,
               orig: str | None = None, exec_id: str | None = None) -> None:
-        self._deliver(track, track.rendered(exec_type, status, time, extra, cl_ord_id, orig,
-                                            exec_id))
+        data = track.report_text(exec_type, status, time, extra, cl_ord_id, orig,
+                                 exec_id).encode("latin-1")
+        self._deliver(track, data, byte_sum(data))

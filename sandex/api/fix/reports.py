@@ -103,7 +103,7 @@ class Track:
             return "2" if self.size is not None and self.cum >= self.size else "4"
         return "1" if self.cum else "0"
 
-    def report(self, exec_type: str, status: str, time: int, extra: Body | None = None,
+    def report(self, exec_type: str, status: str, time: int, extra: Body | str | None = None,
                cl_ord_id: str | None = None, orig: str | None = None,
                exec_id: str | None = None) -> Body:
         """An ExecutionReport body in the order Coinbase's real reports show."""
@@ -111,7 +111,7 @@ class Track:
         return [(int(tag), value) for tag, _, value in
                 (item.partition("=") for item in text[:-1].split("\x01"))]
 
-    def rendered(self, exec_type: str, status: str, time: int, extra: Body | None = None,
+    def rendered(self, exec_type: str, status: str, time: int, extra: Body | str | None = None,
                  cl_ord_id: str | None = None, orig: str | None = None,
                  exec_id: str | None = None) -> Rendered:
         """``report`` encoded (what reporters send: framed for one session or many)."""
@@ -119,10 +119,11 @@ class Track:
                                 exec_id).encode("latin-1")
         return Rendered(data, byte_sum(data))
 
-    def report_text(self, exec_type: str, status: str, time: int, extra: Body | None = None,
-                    cl_ord_id: str | None = None, orig: str | None = None,
-                    exec_id: str | None = None) -> str:
-        """``report`` as tag=value SOH text: one template, the order's own fields cached."""
+    def report_text(self, exec_type: str, status: str, time: int,
+                    extra: Body | str | None = None, cl_ord_id: str | None = None,
+                    orig: str | None = None, exec_id: str | None = None) -> str:
+        """``report`` as tag=value SOH text: one template, the order's own fields cached;
+        ``extra`` (fields or their text) at the end."""
         self.reports += 1
         cl = cl_ord_id or self.cl_ord_id
         cum = self.cum
@@ -134,7 +135,9 @@ class Track:
         text = (f"{head}14={px(cum)}\x0117={exec_id}\x0137={self.order_id}\x01{orig_field}"
                 f"39={status}\x01{self._order_fields()}60={transact_time(time)}\x01"
                 f"150={exec_type}\x01151={px(self.leaves)}\x01{post_only}")
-        return text + render(extra) if extra else text
+        if not extra:
+            return text
+        return text + (extra if type(extra) is str else render(extra))  # type: ignore[arg-type]
 
     def _order_fields(self) -> str:
         """55 54 40 44 38 152 99 59: rendered once per order quantity (they rarely change)."""
@@ -166,10 +169,12 @@ class Track:
 
 
 def fill_extra(last_qty: int, last_px: int, trade_id: int, taker: bool, fee: int,
-               quote: str) -> Body:
-    return [(31, px(last_px)), (32, px(last_qty)), (1003, str(trade_id)),
-            (1057, "Y" if taker else "N"), (136, "1"), (137, amt(fee)), (138, quote),
-            (139, "4"), (891, "0")]
+               quote: str) -> str:
+    """A fill's own fields (31 32 1003 1057, then the fee group 136 137 138 139 891) as
+    tag=value SOH text."""
+    return (f"31={px(last_px)}\x0132={px(last_qty)}\x011003={trade_id}\x01"
+            f"1057={'Y' if taker else 'N'}\x01136=1\x01137={amt(fee)}\x01138={quote}\x01"
+            "139=4\x01891=0\x01")
 
 
 def cancel_text(reason: CancelReason | None) -> Body:

@@ -1,0 +1,73 @@
+"""A session's outgoing path (``Session.send``/``send_bytes``): the exact bytes, and a resend
+history the garbage collector does not have to walk."""
+
+from __future__ import annotations
+
+import gc
+
+from sandex.api.fix.codec import Decoder, Message, Rendered, byte_sum, encode
+from sandex.api.fix.logon import Identity
+from sandex.api.fix.session import Outbound, Session, State
+
+WALL = 1_796_299_263.026194  # 2026-12-03 12:01:03.026194 UTC
+STAMP = "20261203-12:01:03.026194"
+
+
+class Gateway:
+    limits = False
+
+    def wall(self) -> float:
+        return WALL
+
+
+def active_session() -> tuple[Session, list[bytes]]:
+    written: list[bytes] = []
+    session = Session(Gateway(), 0.0)  # type: ignore[arg-type]
+    session.writer = written.append
+    session.state = State.ACTIVE
+    session.identity = Identity("key1", "p1", 30, True, False, "", "")
+    session.out = Outbound(next_seq=7)
+    session._client_comp = "key1"
+    session._lead = "49=Coinbase\x0156=key1\x0134="
+    session.expected = 5
+    return session, written
+
+
+def test_send_frames_exactly_as_encode_with_the_session_header() -> None:
+    session, written = active_session()
+    body = [(11, "24f19a06-d902-44c2-9de2-e7d5fea7cc6a"), (39, "0"), (150, "0")]
+    session.send("8", body)
+    entry = Rendered.of([(268, "1"), (279, "0"), (270, "100.5")])
+    lead = b"262=md-1\x01"
+    session.send_bytes("X", lead + entry.data, byte_sum(lead) + entry.total)
+    header = [(49, "Coinbase"), (56, "key1"), (52, STAMP), (369, "4")]
+    assert written == [
+        encode("8", [*header[:2], (34, "7"), *header[2:]], body),
+        encode("X", [*header[:2], (34, "8"), *header[2:]],
+               [(262, "md-1"), (268, "1"), (279, "0"), (270, "100.5")])]
+    assert session.out is not None and session.out.next_seq == 9
+
+
+def test_the_history_is_untracked_by_the_gc_and_resends_the_same_body() -> None:
+    session, written = active_session()
+    session.send("8", [(11, "a"), (39, "0")])
+    session.send("0", [])  # a Heartbeat: never kept
+    assert session.out is not None
+    assert list(session.out.stored) == [7]
+    gc.collect(0)  # a young collection stops tracking a tuple of atoms
+    assert not gc.is_tracked(session.out.stored[7])
+    assert session.out.stored[7] == ("8", STAMP, b"11=a\x0139=0\x01", byte_sum(b"11=a\x0139=0\x01"),
+                                     WALL)
+    written.clear()
+    session.data_received(encode("2", [(49, "key1"), (56, "Coinbase"), (34, "5"),
+                                       (52, "20261203-06:41:03.026")],
+                                 [(7, "7"), (16, "0")]), 1.0)
+    decoder = Decoder()
+    decoder.feed(b"".join(written))
+    resent = decoder.next()
+    assert isinstance(resent, Message) and resent.checksum_ok
+    assert resent.fields[:9] == [(35, "8"), (49, "Coinbase"), (56, "key1"), (34, "7"), (43, "Y"),
+                                 (122, STAMP), (52, STAMP), (369, "5"), (11, "a")]
+    assert resent.get(39) == "0"
+    gap = decoder.next()  # the Heartbeat (8) is gap-filled
+    assert isinstance(gap, Message) and gap.msg_type == "4" and gap.get(36) == "9"
