@@ -55,7 +55,7 @@ test: $(TEST_STAMP) $(CORE_BUILD) browser
 	$(PY) -m mypy --strict sandex/core sandex/journal sandex/node
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 	@echo "the core's tests again on its pure-Python modules (SANDEX_PURE_PYTHON=1):"
-	SANDEX_PURE_PYTHON=1 $(PY) -m pytest -n 2 -p no:cacheprovider tests/core
+	SANDEX_PURE_PYTHON=1 $(PY) -m pytest -n 2 -p no:cacheprovider tests/core tests/replay/test_engine_rules.py
 
 # The venue on http://127.0.0.1:8000 with data in ./sandex-data; extra flags: make run ARGS="..."
 run: $(RUN_STAMP) $(CORE_BUILD)

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import ModuleType
 
 PURE_ENV = "SANDEX_PURE_PYTHON"
-# the hot model and the matching and settlement paths, in import order
+# the hot model, the matching and settlement paths and replayed liquidity, in import order
 COMPILED = ("records", "book", "stops", "product", "state", "holds", "lifecycle", "matching",
-            "engine")
+            "replay", "engine")
 _HERE = Path(__file__).resolve().parent / "core"
 _PACKAGE = "sandex.core"
 

@@ -70,6 +70,8 @@ REPLAY_USER_ID = "replay"
 FUNDS = 10**34  # amount units in each currency: more than any recording can move
 BUY, SELL = Side.BUY, Side.SELL
 OPEN = Status.OPEN
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+DC = Stp.DC
 
 
 def start(engine: State, cmd: StartReplay) -> None:
@@ -129,30 +131,34 @@ def batch(engine: State, cmd: ReplayBatch, accept: Accept) -> None:
     state.batches += 1
     state.line, state.source_time = cmd.line, cmd.source_time
     state.recorded_trades += cmd.recorded_trades
+    reproduced = user_fills = 0
     for event in engine._events:
         if type(event) is Matched:
             if event.maker_profile_id == REPLAY_PROFILE_ID:
                 if event.taker_profile_id == REPLAY_PROFILE_ID:
-                    state.reproduced_trades += 1
+                    reproduced += 1
             elif event.taker_profile_id == REPLAY_PROFILE_ID:
-                state.user_fills += 1
+                user_fills += 1
+    state.reproduced_trades += reproduced
+    state.user_fills += user_fills
 
 
 # -- level 3: recorded orders ----------------------------------------------------------------
 def _add(engine: State, accept: Accept, state: ReplayState, action: ReplayAdd, t: int) -> None:
-    product = engine.products[action.product_id]
-    if action.order_id in engine.orders:
+    order_id = action.order_id
+    if order_id in engine._live or order_id in engine._archive:
         return  # a recording that names an order twice: the first stands
-    size = action.size
-    hold = size * action.price if action.side is BUY else size * SIZE_TO_AMOUNT
-    _place(engine, accept, product, action.order_id, action.side, OrderType.LIMIT,
-           action.price, size, None, hold, t)
+    size, price, side = action.size, action.price, action.side
+    _place(engine, accept, engine.products[action.product_id], order_id, side, LIMIT, price,
+           size, None, size * price if side is BUY else size * SIZE_TO_AMOUNT, t)
 
 
 def _market(engine: State, accept: Accept, state: ReplayState, action: ReplayMarket,
             t: int) -> None:
     product = engine.products[action.product_id]
-    if action.order_id in engine.orders or (action.size is None and action.funds is None):
+    order_id = action.order_id
+    if order_id in engine._live or order_id in engine._archive or (
+            action.size is None and action.funds is None):
         return
     profile = engine.profiles[REPLAY_PROFILE_ID]
     held_in = product.quote_currency if action.side is BUY else product.base_currency
@@ -162,8 +168,8 @@ def _market(engine: State, accept: Accept, state: ReplayState, action: ReplayMar
     else:
         hold = (action.size * SIZE_TO_AMOUNT if action.size is not None
                 else available.balance - available.hold)
-    _place(engine, accept, product, action.order_id, action.side, OrderType.MARKET, None,
-           action.size, action.funds, hold, t)
+    _place(engine, accept, product, order_id, action.side, MARKET, None, action.size,
+           action.funds, hold, t)
 
 
 def _place(engine: State, accept: Accept, product: Product, order_id: str, side: Side,
@@ -171,14 +177,19 @@ def _place(engine: State, accept: Accept, product: Product, order_id: str, side:
            t: int, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
     """Accept and match a replay order (no checks: the replay maps onto the increments)."""
     profile = engine.profiles[REPLAY_PROFILE_ID]
-    held_in, received_in = ((product.quote_currency, product.base_currency) if side is BUY
-                            else (product.base_currency, product.quote_currency))
-    engine._order_number += 1
+    accounts = profile.accounts  # the replay's, made for each product's currencies by start
+    base, quote = accounts.get(product.base_currency), accounts.get(product.quote_currency)
+    if base is None or quote is None:  # a product the replay was not started on: made
+        for currency in ((product.quote_currency, product.base_currency) if side is BUY
+                         else (product.base_currency, product.quote_currency)):
+            profile.account(currency)  # held first, then received, as ever
+        base, quote = accounts[product.base_currency], accounts[product.quote_currency]
+    number = engine._order_number = engine._order_number + 1
     order = Order(
-        order_id, engine._order_number, REPLAY_PROFILE_ID, product.id, side, kind, t, price,
-        size, size, funds, funds, funds if kind is OrderType.MARKET else None, time_in_force,
-        None, False, Stp.DC, None, None, None, 0, 0, 0, profile.account(held_in),
-        profile.account(received_in), hold)
+        order_id, number, REPLAY_PROFILE_ID, product.id, side, kind, t, price,
+        size, size, funds, funds, funds if kind is MARKET else None, time_in_force,
+        None, False, DC, None, None, None, 0, 0, 0, quote if side is BUY else base,
+        base if side is BUY else quote, hold)
     accept(order, product, profile, t)
 
 

@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
+    REPLAY_PROFILE_ID,
     AddAddress,
     AdvanceClock,
     Command,
@@ -503,14 +504,18 @@ class Node:
         events = self.engine.apply(command)
         if kind is AdvanceClock:
             self.clock.reach(time)
+        ledger, market = self.ledger, self.market
         for event in events:
             event_kind = type(event)
             if event_kind is LedgerEntry:
-                self.ledger.on_entry(event)  # type: ignore[arg-type]
+                ledger.on_entry(event)  # type: ignore[arg-type]
             elif event_kind is Matched:
-                self.ledger.on_match(event, self.engine.products[event.product_id])  # type: ignore[arg-type, attr-defined]
-                self.fills.on_match(event)  # type: ignore[arg-type]
-                self.market.on_match(event)  # type: ignore[arg-type]
+                m: Matched = event  # type: ignore[assignment]
+                market.on_match(m)
+                if m.maker_profile_id != REPLAY_PROFILE_ID \
+                        or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
+                    ledger.on_match(m, self.engine.products[m.product_id])  # no fills, no
+                    self.fills.on_match(m)  # ledger (no one can read the replay's)
         if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
             for event in events:
                 if type(event) in TRANSFER_EVENTS:

@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,6 @@ from sandex.core import (
     EndReplay,
     Event,
     Rejected,
-    ReplayAction,
     ReplayBatch,
     StartReplay,
 )
@@ -54,6 +55,7 @@ log = logging.getLogger("sandex.replay")
 BATCH_EVENTS = 2_000  # source events per ReplayBatch (one journal record)
 IN_FLIGHT = 3  # batches applied but not yet durable, at full speed
 SPEEDS = ("clock", "max")
+_ACTIONS_OF, _TRADE_OF = itemgetter(0), itemgetter(1)  # of a ``Mapped`` event
 LOAD_ARGS = frozenset({"source", "format", "products", "price_scale", "size_scale", "speed",
                        "cancel_from", "create_products_from", "start"})
 
@@ -419,27 +421,22 @@ class ReplayController:
         """The next batch of at most ``limit`` events (those at or before source time
         ``until``), or ``None`` if none is due or the source failed or ended."""
         loaded = self.loaded
-        if loaded is None or loaded.stream is None:
+        if loaded is None or loaded.stream is None or loaded.done or self.state == "failed":
             return None
-        pop = loaded.stream.pop
-        actions: list[ReplayAction] = []
-        count = trades = 0
-        last: Mapped | None = None
-        while count < limit:
-            event = self._peek()
-            if event is None or (until is not None and event[3] > until):
-                break
-            pop()
-            actions.extend(event[0])
-            trades += event[1]
-            count += 1
-            last = event
-        if count == 0 or last is None:
+        try:
+            taken = loaded.stream.take(limit, until)
+        except StreamError as exc:
+            self._fail(str(exc))
             return None
-        loaded.since_start += count
+        if not taken:
+            self._peek()  # the end (``done``), or the next event is not due yet
+            return None
+        last = taken[-1]
+        loaded.since_start += len(taken)
         return ReplayBatch(time=stamp() if stamp is not None else self._node.stamp(),
-                           actions=tuple(actions), events=count, line=last[2],
-                           source_time=last[3], recorded_trades=trades)
+                           actions=tuple(chain.from_iterable(map(_ACTIONS_OF, taken))),
+                           events=len(taken), line=last[2], source_time=last[3],
+                           recorded_trades=sum(map(_TRADE_OF, taken)))
 
     def _peek(self) -> Mapped | None:
         """The next event, mapped; ``None`` at the end, or when it failed (file and line)."""

@@ -3,8 +3,9 @@ in a reader process.
 
 ``MappedStream`` is what the controller consumes: ``peek()`` gives the next ``Mapped`` event
 (its actions, whether it was a recorded trade, its line and source time) without taking it,
-``pop()`` takes it, and a recording that cannot go on raises ``StreamError`` whose text names
-the file and line. Two kinds:
+``pop()`` takes it, ``take(limit, until)`` takes the next ones at once (a batch), and a
+recording that cannot go on raises ``StreamError`` whose text names the file and line (from
+``take`` only when it took nothing: the events before the bad line come first). Two kinds:
 
 * ``InlineStream`` reads and maps in this process (small files: nothing to start);
 * ``ProcessStream`` runs the reader and the mapper in a child process
@@ -26,7 +27,6 @@ import struct
 import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Mapping as MappingABC
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +60,8 @@ class MappedStream(Protocol):
 
     def pop(self) -> None: ...
 
+    def take(self, limit: int, until: int | None) -> list[Mapped]: ...
+
     def close(self) -> None: ...
 
 
@@ -79,6 +81,7 @@ class InlineStream:
     def __init__(self, source: Source, mapper: Mapper) -> None:
         self._source, self._mapper = source, mapper
         self._next: Mapped | None = None
+        self._error: StreamError | None = None  # met by ``take`` after some events
         self.path, self.bytes_total = source.path, source.bytes_total
 
     @property
@@ -87,11 +90,30 @@ class InlineStream:
 
     def peek(self) -> Mapped | None:
         if self._next is None:
+            if self._error is not None:
+                raise self._error
             self._next = _map_next(self._source, self._mapper)
         return self._next
 
     def pop(self) -> None:
         self._next = None
+
+    def take(self, limit: int, until: int | None) -> list[Mapped]:
+        """The next ``limit`` events at most, those at or before source time ``until``
+        (``None``: any); fewer at the end."""
+        taken: list[Mapped] = []
+        try:
+            while len(taken) < limit:
+                event = self.peek()
+                if event is None or (until is not None and event[3] > until):
+                    break
+                self._next = None
+                taken.append(event)
+        except StreamError as exc:
+            if not taken:
+                raise
+            self._error = exc  # the next ``peek`` raises it
+        return taken
 
     def skip(self, count: int) -> None:
         """Take ``count`` events (mapped: the mapper's level sums come back too)."""
@@ -182,7 +204,8 @@ class ProcessStream:
     def __init__(self, spec: dict[str, Any], bytes_total: int) -> None:
         self.path, self.bytes_total = Path(spec["paths"][0]), bytes_total
         self._bytes_read = 0
-        self._events: deque[Mapped] = deque()
+        self._events: list[Mapped] = []  # the chunk being taken, from ``_at`` on
+        self._at = 0
         self._chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
         self._ended = False
         self._error: str | None = None
@@ -203,10 +226,10 @@ class ProcessStream:
 
     def ready(self) -> bool:
         """Whether ``peek`` can answer without waiting for the reader process."""
-        return bool(self._events) or self._ended or not self._chunks.empty()
+        return self._at < len(self._events) or self._ended or not self._chunks.empty()
 
     def peek(self) -> Mapped | None:
-        while not self._events:
+        while self._at >= len(self._events):
             if self._ended:
                 if self._error is not None:
                     raise StreamError(self._error)
@@ -223,14 +246,41 @@ class ProcessStream:
                     + ("" if code is None else f" (exit status {code})"))
                 continue
             chunk = self._decode(payload)
-            self._events.extend(chunk.events)
+            self._events, self._at = chunk.events, 0
             self._bytes_read = chunk.bytes_read
             if chunk.end or chunk.error is not None:
                 self._ended, self._error = True, chunk.error
-        return self._events[0]
+        return self._events[self._at]
 
     def pop(self) -> None:
-        self._events.popleft()
+        self._at += 1
+
+    def take(self, limit: int, until: int | None) -> list[Mapped]:
+        """As ``InlineStream.take``; whole runs of a chunk at once."""
+        taken: list[Mapped] = []
+        while len(taken) < limit:
+            if self._at >= len(self._events):
+                try:
+                    if self.peek() is None:
+                        break
+                except StreamError:
+                    if not taken:
+                        raise
+                    break  # the next ``peek`` raises it again
+            events, at = self._events, self._at
+            end = min(len(events), at + limit - len(taken))
+            if until is not None:  # up to the first event after ``until``
+                stop = at
+                while stop < end and events[stop][3] <= until:
+                    stop += 1
+                taken.extend(events[at:stop])
+                self._at = stop
+                if stop < end:
+                    break
+                continue
+            taken.extend(events[at:end])
+            self._at = end
+        return taken
 
     def close(self) -> None:
         if self._child.poll() is None:

@@ -29,6 +29,8 @@ class FillsView:
         self.by_product: dict[tuple[str, str], list[Fill]] = {}
 
     def on_match(self, m: Matched) -> None:
+        if m.maker_profile_id == m.taker_profile_id == REPLAY_PROFILE_ID:
+            return  # a replayed trade: both sides are the replay's (no one reads them)
         taker_side = Side.SELL if m.side is Side.BUY else Side.BUY
         self._add(Fill(m.trade_id, m.product_id, m.maker_order_id, m.maker_profile_id, "M",
                        m.price, m.size, m.maker_fee, m.side, m.time))

@@ -56,20 +56,14 @@ class MarketView:
         return market
 
     def on_match(self, m: Matched) -> None:
-        market = self.product(m.product_id)
+        market = self.products.get(m.product_id)
+        if market is None:
+            market = self.products[m.product_id] = ProductMarket()
         trades = market.trades
         trades.append(Trade(m.trade_id, m.time, m.price, m.size, m.side))
         if len(trades) > 2 * TRADES_KEPT:
             del trades[:-TRADES_KEPT]
-        start = m.time - m.time % MINUTE
-        candle = market.minutes.get(start)
-        if candle is None:
-            market.minutes[start] = Candle(start, m.price, m.price, m.price, m.price, m.size)
-        else:
-            candle.low = min(candle.low, m.price)
-            candle.high = max(candle.high, m.price)
-            candle.close = m.price
-            candle.volume += m.size
+        add_trade(market.minutes, m.time, m.price, m.size)
 
     def last_trade(self, product_id: str) -> Trade | None:
         trades = self.product(product_id).trades
@@ -94,17 +88,37 @@ class MarketView:
 
     def stats(self, product_id: str, now: int) -> tuple[Candle | None, int]:
         """The last 24 hours merged into one candle, and the last 30 days' volume."""
-        day: Candle | None = None
-        month_volume = 0
-        for minute, c in self.product(product_id).minutes.items():
-            if minute > now - 30 * DAY:
-                month_volume += c.volume
-            if minute <= now - DAY:
-                continue
-            if day is None:
-                day = Candle(minute, c.low, c.high, c.open, c.close, c.volume)
-            else:
-                day.low, day.high = min(day.low, c.low), max(day.high, c.high)
-                day.close = c.close
-                day.volume += c.volume
-        return day, month_volume
+        return stats_of(self.product(product_id).minutes, now)
+
+
+def add_trade(minutes: dict[int, Candle], time: int, price: int, size: int) -> None:
+    """Count a trade in its minute's candle (``minutes``: one product's, in time order)."""
+    start = time - time % MINUTE
+    candle = minutes.get(start)
+    if candle is None:
+        minutes[start] = Candle(start, price, price, price, price, size)
+        return
+    if price < candle.low:
+        candle.low = price
+    elif price > candle.high:
+        candle.high = price
+    candle.close = price
+    candle.volume += size
+
+
+def stats_of(minutes: dict[int, Candle], now: int) -> tuple[Candle | None, int]:
+    """The last 24 hours of ``minutes`` merged into one candle, and the last 30 days' volume."""
+    day: Candle | None = None
+    month_volume = 0
+    for minute, c in minutes.items():
+        if minute > now - 30 * DAY:
+            month_volume += c.volume
+        if minute <= now - DAY:
+            continue
+        if day is None:
+            day = Candle(minute, c.low, c.high, c.open, c.close, c.volume)
+        else:
+            day.low, day.high = min(day.low, c.low), max(day.high, c.high)
+            day.close = c.close
+            day.volume += c.volume
+    return day, month_volume

@@ -18,6 +18,8 @@ from sandex.core import (
     Received,
 )
 
+CANCELED = DoneReason.CANCELED
+
 
 class OrdersView:
     def __init__(self, engine: Engine) -> None:
@@ -26,16 +28,19 @@ class OrdersView:
 
     def on_events(self, events: list[Event]) -> None:
         orders = self._engine.orders
+        by_profile = self.by_profile
         for event in events:
-            if type(event) is Received or type(event) is Activated:
-                order = orders.get(event.order_id)
-                if order is not None and order.profile_id != REPLAY_PROFILE_ID:
-                    self.by_profile.setdefault(order.profile_id, {})[order.id] = order
-            elif (type(event) is Done and event.reason is DoneReason.CANCELED
-                  and event.order_id not in orders):
-                profile = self.by_profile.get(event.profile_id)
-                if profile is not None:
-                    profile.pop(event.order_id, None)
+            kind = type(event)
+            if kind is Received or kind is Activated:
+                if event.profile_id == REPLAY_PROFILE_ID:  # type: ignore[attr-defined]
+                    continue  # a replayed order (most events of a replay)
+                order = orders.get(event.order_id)  # type: ignore[attr-defined]
+                if order is not None:
+                    by_profile.setdefault(order.profile_id, {})[order.id] = order
+            elif kind is Done and event.reason is CANCELED:  # type: ignore[attr-defined]
+                profile = by_profile.get(event.profile_id)  # type: ignore[attr-defined]
+                if profile is not None and event.order_id not in orders:  # type: ignore[attr-defined]
+                    profile.pop(event.order_id, None)  # type: ignore[attr-defined]
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})

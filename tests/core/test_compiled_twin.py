@@ -1,5 +1,6 @@
 """The compiled core and the pure-Python core are twins: fed the same seeded random streams,
-they give the same events and the same state hash after every command.
+they give the same events and the same state hash after every command (replayed liquidity
+included: ``sandex.core.replay`` is compiled too).
 
 This process runs the compiled modules (the test is skipped, saying why, when the extension
 is not built); a subprocess runs the same ``.py`` files uncompiled (``SANDEX_PURE_PYTHON``).
@@ -22,7 +23,26 @@ import pytest
 
 import sandex.core.engine
 from sandex import native
-from sandex.core import Command, Engine, state_hash
+from sandex.core import (
+    AddProduct,
+    Command,
+    CreateProfile,
+    Deposit,
+    Engine,
+    PlaceOrder,
+    ReplayAction,
+    ReplayAdd,
+    ReplayBatch,
+    ReplayBook,
+    ReplayCancel,
+    ReplayLevel,
+    ReplayMarket,
+    ReplayReduce,
+    ReplayTake,
+    Side,
+    StartReplay,
+    state_hash,
+)
 from tests.core.streams import concretize, random_stream, setup_commands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +64,79 @@ def streams() -> list[tuple[str, list[Command]]]:
     for seed in SEEDS:
         mix = generate(MIX_COMMANDS, seed, n_products=2, n_profiles=4)
         named.append((f"bench mix seed {seed}", mix.setup + mix.commands))
+    for seed in SEEDS:
+        named.append((f"replay seed {seed}", replay_stream(random.Random(seed), 400)))
     return named
+
+
+def replay_stream(rng: random.Random, batches: int) -> list[Command]:
+    """A replay on BTC-USD: batches of every action kind around a price of 100 (recorded
+    orders resting, canceled, shrunk and taken; level-2 sizes and whole books), and a user's
+    orders among them."""
+    unit, product = 10**8, "BTC-USD"
+    commands: list[Command] = [
+        AddProduct(time=0, product_id=product, base_currency="BTC", quote_currency="USD",
+                   base_increment=unit // 1000, quote_increment=unit // 100,
+                   min_market_funds=10 * 10**16),
+        CreateProfile(time=0, profile_id="bot", user_id="u-bot", name="bot", maker_fee_rate=0,
+                      taker_fee_rate=0),
+        Deposit(time=0, profile_id="bot", currency="USD", amount=10**9 * 10**16,
+                transfer_id="d-usd"),
+        Deposit(time=0, profile_id="bot", currency="BTC", amount=10**6 * 10**16,
+                transfer_id="d-btc"),
+        StartReplay(time=0, source="rec.jsonl", sha256="ab" * 32, format="coinbase-full",
+                    products=(product,), seed="twin")]
+    ids: list[str] = []
+    number = 0
+
+    def price() -> int:
+        return rng.randint(9_900, 10_100) * unit // 100
+
+    def size() -> int:
+        return rng.randint(1, 3_000) * unit // 1000
+
+    for _ in range(batches):
+        actions: list[ReplayAction] = []
+        for _ in range(rng.randint(1, 12)):
+            side = rng.choice((Side.BUY, Side.SELL))
+            roll = rng.random()
+            if roll < 0.35 or not ids:
+                number += 1
+                ids.append(f"r-{number}")
+                actions.append(ReplayAdd(product_id=product, order_id=ids[-1], side=side,
+                                         price=price(), size=size()))
+            elif roll < 0.5:
+                actions.append(ReplayCancel(product_id=product, order_id=rng.choice(ids),
+                                            filled=rng.random() < 0.3))
+            elif roll < 0.6:
+                actions.append(ReplayReduce(product_id=product, order_id=rng.choice(ids),
+                                            size=size() // 2 + 1))
+            elif roll < 0.7:
+                number += 1
+                actions.append(ReplayMarket(product_id=product, order_id=f"m-{number}",
+                                            side=side, size=size()))
+            elif roll < 0.8:
+                actions.append(ReplayTake(product_id=product, side=side, price=price(),
+                                          size=size()))
+            elif roll < 0.97:
+                actions.append(ReplayLevel(product_id=product, side=side, price=price(),
+                                           size=rng.choice((0, size()))))
+            else:
+                actions.append(ReplayBook(
+                    product_id=product,
+                    bids=tuple((p, size()) for p in range(9_990 * unit // 100,
+                                                          9_950 * unit // 100, -unit)),
+                    asks=tuple((p, size()) for p in range(10_010 * unit // 100,
+                                                          10_050 * unit // 100, unit))))
+        commands.append(ReplayBatch(time=0, actions=tuple(actions), events=len(actions),
+                                    line=len(actions), source_time=1))
+        if rng.random() < 0.3:
+            number += 1
+            commands.append(PlaceOrder(time=0, order_id=f"bot-{number}", profile_id="bot",
+                                       product_id=product, side=rng.choice((Side.BUY,
+                                                                            Side.SELL)),
+                                       price=price(), size=size()))
+    return [msgspec.structs.replace(command, time=i + 1) for i, command in enumerate(commands)]
 
 
 def trace(commands: list[Command]) -> list[str]:

@@ -47,7 +47,7 @@ from sandex.api.feed.protocol import (
     subscriptions,
 )
 from sandex.api.feed.session import Session, push_all
-from sandex.api.feed.state import FeedState, Level
+from sandex.api.feed.state import FeedState, Level, Touched
 from sandex.core import (
     Activated,
     Changed,
@@ -248,37 +248,33 @@ class Hub:
 
     # -- durable events (the node listener) --------------------------------------------------
     def on_events(self, events: list[Event]) -> None:
-        """One durable command's events: update the mirror and queue every message."""
-        state = self.state
-        touched: dict[str, dict[Level, None]] = {}
-        matched: dict[str, Matched] = {}
-        time = 0
-        for event in events:
-            kind = type(event)
-            if kind in ORDER_EVENTS:
-                product_id: str = event.product_id  # type: ignore[attr-defined]
-                time = event.time  # type: ignore[attr-defined]
-                level = state.apply(event)
-                if level is not None:
-                    touched.setdefault(product_id, {})[level] = None
-                    if kind is Changed:  # a modify may also empty the level it left
-                        vacated = state.products[product_id].take_vacated()
-                        if vacated is not None:
-                            touched[product_id][vacated] = None
-                if kind is Matched:
-                    matched[product_id] = event  # type: ignore[assignment]
-                self._fan_out(event, kind, product_id)
-            elif kind is ProductUpdated:
-                state.add_product(event.product_id)  # type: ignore[attr-defined]
-                self.send_status()
-            elif kind is CurrencyAdded:
-                self.send_status()
-        for product_id, levels in touched.items():
-            self._level2(product_id, list(levels), time)
+        """One durable command's events: update the mirror and queue every message.
+
+        The mirror moves in one loop over the events (a replay batch brings thousands); the
+        messages go out in a second one, in event order, only if someone listens to order
+        events or a status changed (level 2 and tickers go after them, as always)."""
+        index = self.index
+        touched: Touched | None = {} if index[LEVEL2] or index[LEVEL2_BATCH] else None
+        matched, time, status = self.state.apply_all(events, touched)
+        if status or index[FULL] or index[USER] or index[MATCHES] or index[LEVEL3]:
+            self._messages(events)
+        if touched:
+            for product_id, levels in touched.items():
+                self._level2(product_id, list(levels), time)
         for product_id, m in matched.items():
             self._ticker(product_id, m)
         if self.balances.by_profile:  # someone watches balances (a call less otherwise)
             self.balances.on_events(events)
+
+    def _messages(self, events: list[Event]) -> None:
+        """Each event's order messages (``_fan_out``) and the status after a product or
+        currency change, in event order."""
+        for event in events:
+            kind = type(event)
+            if kind in ORDER_EVENTS:
+                self._fan_out(event, kind, event.product_id)  # type: ignore[attr-defined]
+            elif kind is ProductUpdated or kind is CurrencyAdded:
+                self.send_status()
 
     def _fan_out(self, event: Any, kind: type, product_id: str) -> None:
         index = self.index

@@ -9,31 +9,35 @@ changed only by the events the node hands its listeners after each command is du
   from which ``l2update`` sizes and the ``level2`` snapshot are read (equal to REST level 2
   at the same ``sequence``);
 * the product's last ``sequence`` and trade (heartbeat, ticker, ``last_match``);
-* a copy of the market view (trades, candles) for the ticker's 24-hour figures.
+* a copy of the market view's one-minute candles for the ticker's 24-hour figures.
 
 Pure: no clock, no I/O. Built once from the node's state when the feed starts (everything is
-durable then), then moved forward only by ``apply``.
+durable then), then moved forward only by ``apply_all`` (one command's events at a time: a
+replay batch brings thousands, so this is one loop, not a call per event).
 """
 
 from __future__ import annotations
 
-import copy
 from heapq import heapify, heappop, heappush
 
 from sandex.core import (
+    Activated,
     Changed,
+    CurrencyAdded,
     Done,
     Engine,
     Event,
     Matched,
     Opened,
     Product,
+    ProductUpdated,
+    Received,
     Side,
     Status,
 )
 from sandex.core.book import Book
 from sandex.views import Candle, MarketView, Trade
-from sandex.views.market import MINUTE
+from sandex.views.market import MINUTE, add_trade, stats_of
 
 BUY = Side.BUY
 OPEN = Status.OPEN
@@ -137,15 +141,19 @@ class MirrorBook:
 class ProductState:
     """One product as of the last durable command."""
 
-    __slots__ = ("book", "id", "last_match", "last_trade", "sequence", "vacated")
+    __slots__ = ("book", "id", "last_match", "last_trade", "minutes", "sequence", "vacated")
 
-    def __init__(self, product: Product, last_trade: Trade | None) -> None:
+    def __init__(self, product: Product, last_trade: Trade | None,
+                 minutes: dict[int, Candle]) -> None:
         self.id = product.id
         self.book = MirrorBook.of(product.book)
         self.sequence = product.sequence
-        self.last_trade = last_trade  # the ticker's price, size, time and trade id
+        # the ticker's price, size, time and trade id (a ``Matched`` has the fields of a
+        # ``Trade``: the last one is kept as it came)
+        self.last_trade: Trade | Matched | None = last_trade
         self.last_match: Matched | None = None  # ``last_match``; unknown before the feed ran
         self.vacated: Level | None = None  # see ``_modify``
+        self.minutes = minutes  # durable one-minute candles (the ticker's 24-hour figures)
 
     @property
     def last_trade_id(self) -> int:
@@ -162,8 +170,8 @@ class ProductState:
             return self.book.open(e.order_id, e.side is BUY, e.price, e.remaining_size)
         if kind is Matched:
             m: Matched = event  # type: ignore[assignment]
-            self.last_match = m
-            self.last_trade = Trade(m.trade_id, m.time, m.price, m.size, m.side)
+            self.last_match = self.last_trade = m
+            add_trade(self.minutes, m.time, m.price, m.size)
             return self.book.reduce(m.maker_order_id, m.size)
         if kind is Done:
             return self.book.remove(event.order_id)  # type: ignore[attr-defined]
@@ -194,39 +202,117 @@ class ProductState:
         return vacated
 
 
+Touched = dict[str, dict[Level, None]]  # product id -> the levels a command changed, in order
+
+
 class FeedState:
-    """Every product's ``ProductState`` plus the durable market view (24-hour stats)."""
+    """Every product's ``ProductState`` (each with its durable candles)."""
 
     def __init__(self, engine: Engine, market: MarketView) -> None:
         self.engine = engine  # product rules and currencies (changed only by admin commands)
-        self.market = copy.deepcopy(market)
         self.products: dict[str, ProductState] = {}
         for product in engine.products.values():
-            self.add_product(product.id)
+            self.add_product(product.id, market)
         self._stats: dict[str, tuple[tuple[int, int], tuple[Candle | None, int]]] = {}
 
-    def add_product(self, product_id: str) -> ProductState | None:
-        """Start following a product the engine has (a new product starts empty)."""
+    def add_product(self, product_id: str, market: MarketView | None = None
+                    ) -> ProductState | None:
+        """Start following a product the engine has, with its trades so far in ``market``
+        (a product created later starts with none)."""
         state = self.products.get(product_id)
         if state is None and product_id in self.engine.products:
+            minutes: dict[int, Candle] = {}
+            last_trade = None
+            if market is not None and product_id in market.products:
+                minutes = {start: Candle(c.start, c.low, c.high, c.open, c.close, c.volume)
+                           for start, c in market.products[product_id].minutes.items()}
+                last_trade = market.last_trade(product_id)
             state = self.products[product_id] = ProductState(
-                self.engine.products[product_id], self.market.last_trade(product_id))
+                self.engine.products[product_id], last_trade, minutes)
         return state
 
     def apply(self, event: Event) -> Level | None:
         """Move forward by one order event of a followed product (see ``ProductState``)."""
-        state = self.products[event.product_id]  # type: ignore[attr-defined]
-        if type(event) is Matched:
-            self.market.on_match(event)
-        return state.apply(event)
+        return self.products[event.product_id].apply(event)  # type: ignore[attr-defined]
+
+    def apply_all(self, events: list[Event], touched: Touched | None
+                  ) -> tuple[dict[str, Matched], int, bool]:
+        """Move forward by one command's events: order events of followed products (the
+        same as ``apply`` event by event, in one loop), and a new product is followed.
+        Each level changed is added to ``touched`` (unless ``None``: no one watches level 2).
+        Returns each product's last trade, the last order event's time, and whether a
+        product or a currency changed (the ``status`` channel's news)."""
+        products = self.products
+        matched: dict[str, Matched] = {}
+        time = 0
+        status = False
+        state: ProductState | None = None
+        level: Level | None
+        for event in events:
+            kind = type(event)
+            if kind is Opened:
+                e: Opened = event  # type: ignore[assignment]
+                if state is None or state.id != e.product_id:
+                    state = products[e.product_id]
+                state.sequence, time = e.sequence, e.time
+                level = state.book.open(e.order_id, e.side is BUY, e.price, e.remaining_size)
+            elif kind is Received:
+                r: Received = event  # type: ignore[assignment]
+                if state is None or state.id != r.product_id:
+                    state = products[r.product_id]
+                state.sequence, time = r.sequence, r.time
+                continue
+            elif kind is Done:
+                d: Done = event  # type: ignore[assignment]
+                if state is None or state.id != d.product_id:
+                    state = products[d.product_id]
+                if d.sequence is not None:
+                    state.sequence = d.sequence
+                time = d.time
+                level = state.book.remove(d.order_id)
+            elif kind is Matched:
+                m: Matched = event  # type: ignore[assignment]
+                if state is None or state.id != m.product_id:
+                    state = products[m.product_id]
+                state.sequence, time = m.sequence, m.time
+                state.last_match = state.last_trade = matched[m.product_id] = m
+                add_trade(state.minutes, time, m.price, m.size)
+                level = state.book.reduce(m.maker_order_id, m.size)
+            elif kind is Changed or kind is Activated:
+                if state is None or state.id != event.product_id:  # type: ignore[attr-defined]
+                    state = products[event.product_id]  # type: ignore[attr-defined]
+                time = event.time  # type: ignore[attr-defined]
+                level = state.apply(event)
+                if level is not None:
+                    vacated = state.take_vacated()  # a modify may also empty the level it left
+                    if touched is not None:
+                        levels = touched.setdefault(state.id, {})
+                        levels[level] = None
+                        if vacated is not None:
+                            levels[vacated] = None
+                continue
+            else:
+                if kind is ProductUpdated:
+                    self.add_product(event.product_id)  # type: ignore[attr-defined]
+                    status = True
+                elif kind is CurrencyAdded:
+                    status = True
+                continue
+            if level is not None and touched is not None:
+                found = touched.get(state.id)
+                if found is None:
+                    found = touched[state.id] = {}
+                found[level] = None
+        return matched, time, status
 
     def stats(self, product_id: str, now: int) -> tuple[Candle | None, int]:
         """``MarketView.stats`` over durable trades, cached until a trade or a new minute
         (the 24-hour and 30-day windows move by whole minutes)."""
-        key = (self.products[product_id].last_trade_id, now // MINUTE)
+        state = self.products[product_id]
+        key = (state.last_trade_id, now // MINUTE)
         cached = self._stats.get(product_id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        value = self.market.stats(product_id, now)
+        value = stats_of(state.minutes, now)
         self._stats[product_id] = (key, value)
         return value
