@@ -18,6 +18,8 @@ from sandex.core import (
     Received,
 )
 
+CANCELED = DoneReason.CANCELED
+
 
 class OrdersView:
     def __init__(self, engine: Engine) -> None:
@@ -25,17 +27,28 @@ class OrdersView:
         self.by_profile: dict[str, dict[str, Order]] = {}
 
     def on_events(self, events: list[Event]) -> None:
-        orders = self._engine.orders
+        record = self._engine.orders
+        live, archive, by_profile = record.live, record.archive, self.by_profile
         for event in events:
-            if type(event) is Received or type(event) is Activated:
-                order = orders.get(event.order_id)
-                if order is not None and order.profile_id != REPLAY_PROFILE_ID:
-                    self.by_profile.setdefault(order.profile_id, {})[order.id] = order
-            elif (type(event) is Done and event.reason is DoneReason.CANCELED
-                  and event.order_id not in orders):
-                profile = self.by_profile.get(event.profile_id)
-                if profile is not None:
-                    profile.pop(event.order_id, None)
+            kind = type(event)
+            if kind is Received or kind is Activated:
+                order_id = event.order_id  # type: ignore[attr-defined]
+                order = live.get(order_id)
+                if order is None:
+                    order = archive.get(order_id)
+                if order is not None:
+                    profile_id = order.profile_id
+                    if profile_id != REPLAY_PROFILE_ID:
+                        orders = by_profile.get(profile_id)
+                        if orders is None:
+                            orders = by_profile[profile_id] = {}
+                        orders[order.id] = order
+            elif kind is Done and event.reason is CANCELED:  # type: ignore[attr-defined]
+                order_id = event.order_id  # type: ignore[attr-defined]
+                if order_id not in live and order_id not in archive:  # purged
+                    profile = by_profile.get(event.profile_id)  # type: ignore[attr-defined]
+                    if profile is not None:
+                        profile.pop(order_id, None)
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})
