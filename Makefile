@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CLUSTER_STAMP := $(VENV)/.installed-cluster
 ARGS ?=
 
-.PHONY: test run lint bench bench-journal bench-ui crash-test soak clean browser ui-assets \
+.PHONY: test run lint bench bench-books bench-recovery bench-journal bench-ui crash-test soak clean browser ui-assets \
     ui-screenshot cluster-test cluster-up bench-cluster
 
 $(PY):
@@ -68,6 +68,21 @@ lint: $(TEST_STAMP)
 
 bench: $(TEST_STAMP) $(CORE_BUILD)
 	$(PY) bench/engine.py
+
+# sandex's full core beside the PyPI order books (bench/books/requirements.txt), which are
+# installed in their own environment, bench/books/.venv, never in sandex's.
+BOOKS_PY := bench/books/.venv/bin/python
+$(BOOKS_PY): bench/books/requirements.txt
+	$(PYTHON) -m venv bench/books/.venv
+	$(BOOKS_PY) -m pip install --quiet -r bench/books/requirements.txt
+	touch $(BOOKS_PY)
+
+bench-books: $(TEST_STAMP) $(CORE_BUILD) $(BOOKS_PY)
+	$(PY) bench/books/run.py $(ARGS)
+
+# Start-up on a data dir with no usable snapshot: replaying a journal of 1 M commands.
+bench-recovery: $(TEST_STAMP) $(CORE_BUILD)
+	$(PY) bench/recovery.py $(ARGS)
 
 bench-journal: $(TEST_STAMP)
 	$(PY) bench/journal.py

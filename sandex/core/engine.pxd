@@ -2,7 +2,7 @@
 from sandex.core.book cimport Book, Level
 from sandex.core.lifecycle cimport cancel, close, rest, retire
 from sandex.core.matching cimport take
-from sandex.core.records cimport Account, Order, Profile
+from sandex.core.records cimport Account, Order, Profile, new_order
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 

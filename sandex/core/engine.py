@@ -13,6 +13,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 import cython
+from msgspec.structs import astuple
 
 from sandex.core import account_admin, admin, funds, modify, replay
 from sandex.core.book import Book, Level
@@ -70,7 +71,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order, Profile
+from sandex.core.records import Account, Order, Profile, new_order
 from sandex.core.state import State
 from sandex.core.validation import check_order
 from sandex.errors import Error
@@ -111,21 +112,22 @@ class Engine(State):
                    received=Account, order=Order, level=Level, open_count=dict,
                    accounts=dict, events=list)
     def _place(self, cmd: PlaceOrder) -> None:
-        product: Product | None = self.products.get(cmd.product_id)
+        # every field read once (a msgspec Struct's fields are generic attribute reads from C)
+        (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
+         cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
+        product: Product | None = self.products.get(product_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
             return
-        profile = self.profiles.get(cmd.profile_id)
+        profile = self.profiles.get(profile_id)
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
-        client_oid = cmd.client_oid
         if client_oid is not None:
             prior = profile.by_client_oid.get(client_oid)
             if prior is not None and self.client_oid_dedup:  # a retry: answer that order
-                self._events.append(Duplicate(cmd.time, prior.id, profile.id))
+                self._events.append(Duplicate(t, prior.id, profile.id))
                 return
-        order_id = cmd.order_id
         if order_id in self._live or order_id in self._archive:
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
@@ -134,12 +136,11 @@ class Engine(State):
         # anything else goes through the general checks for the exact reject. The guard is
         # ``validation.is_plain_limit`` inline (a call costs 3 % of the core's instructions):
         # a test checks the two are the same expression.
-        price, size = cmd.price, cmd.size
         increment, base_increment = product.quote_increment, product.base_increment
-        if not (cmd.type is LIMIT and product.status is ONLINE and product.halted is None
-                and cmd.time_in_force is GTC and price is not None and size is not None
-                and cmd.funds is None
-                and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
+        if not (kind is LIMIT and product.status is ONLINE and product.halted is None
+                and time_in_force is GTC and price is not None and size is not None
+                and funds is None
+                and stop is None and stop_price is None and cancel_after is None
                 and price >= increment and size >= base_increment and not price % increment
                 and not size % base_increment
                 and (notional := size * price) >= product.min_market_funds):
@@ -151,7 +152,6 @@ class Engine(State):
         if count >= open_orders_per_product_max:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
-        side = cmd.side
         accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
@@ -170,7 +170,6 @@ class Engine(State):
         if held is None or hold > held.balance - held.hold or hold <= 0:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
-        post_only = cmd.post_only
         if post_only and crosses:
             self._events.append(reject(Error.POST_ONLY_MODE))
             return
@@ -178,10 +177,10 @@ class Engine(State):
         if received is None:  # attached on acceptance only: a refused order creates none
             received = accounts[received_in] = Account(profile.id, received_in)
         number = self._order_number = self._order_number + 1
-        t, profile_id = cmd.time, profile.id
-        order = Order(
+        profile_id = profile.id
+        order = new_order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
-            None, None, GTC, None, post_only, cmd.stp, None, None, client_oid,
+            None, None, GTC, None, post_only, stp, None, None, client_oid,
             maker_rate, taker_rate, rate, held, received, hold,
             PENDING if crosses else OPEN)
         held.hold += hold
@@ -271,7 +270,7 @@ class Engine(State):
         after = cmd.cancel_after
         expire = None if after is None else cmd.time + after.seconds * 1_000_000
         limit = cmd.type is LIMIT  # time in force and post-only mean nothing to market orders
-        return Order(
+        return new_order(
             cmd.order_id, 0, profile.id, product.id, cmd.side, cmd.type, cmd.time, price, size,
             size, funds, specified, funds_remaining, cmd.time_in_force if limit else GTC,
             expire if limit else None, cmd.post_only and limit, cmd.stp, cmd.stop,

@@ -37,28 +37,30 @@ class OrderRecord(Mapping[str, Order]):
     """Every order on record (live, and done with fills), by id: a read-only view over the
     engine's live index and its archive."""
 
-    __slots__ = ("_archive", "_live")
+    __slots__ = ("archive", "live")
 
     def __init__(self, live: dict[str, Order], archive: dict[str, Order]) -> None:
-        self._live = live
-        self._archive = archive
+        # the engine's two indexes (read them, never write them): the read models that run
+        # on every command look orders up in them directly, without a method call
+        self.live = live
+        self.archive = archive
 
     def __getitem__(self, order_id: str) -> Order:
-        order = self._live.get(order_id)
-        return order if order is not None else self._archive[order_id]
+        order = self.live.get(order_id)
+        return order if order is not None else self.archive[order_id]
 
     def get(self, order_id: str, default: Any = None) -> Any:
-        order = self._live.get(order_id)
-        return order if order is not None else self._archive.get(order_id, default)
+        order = self.live.get(order_id)
+        return order if order is not None else self.archive.get(order_id, default)
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._live or order_id in self._archive
+        return order_id in self.live or order_id in self.archive
 
     def __iter__(self) -> Iterator[str]:
-        return chain(self._archive, self._live)
+        return chain(self.archive, self.live)
 
     def __len__(self) -> int:
-        return len(self._live) + len(self._archive)
+        return len(self.live) + len(self.archive)
 
 
 class PendingTransfer(msgspec.Struct, frozen=True, gc=False, array_like=True):

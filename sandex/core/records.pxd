@@ -44,6 +44,16 @@ cdef class Order:
     cdef public object cancel_reason
 
 
+cpdef Order new_order(str id, object number, str profile_id, str product_id, object side,
+                      object type, object created_at, object price, object size,
+                      object remaining, object funds, object specified_funds,
+                      object funds_remaining, object time_in_force, object expire_time,
+                      object post_only, object stp, object stop, object stop_price,
+                      object client_oid, object maker_rate, object taker_rate,
+                      object hold_rate, Account hold_account, Account recv_account,
+                      object hold=*, object status=*)
+
+
 cdef class Profile:
     cdef public str id
     cdef public str user_id

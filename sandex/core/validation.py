@@ -7,6 +7,8 @@ the engine.
 
 from __future__ import annotations
 
+from msgspec.structs import astuple
+
 from sandex.core.commands import PlaceOrder
 from sandex.core.events import Rejected, reject
 from sandex.core.model import OrderType, ProductStatus, TimeInForce
@@ -57,12 +59,14 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
     a property test over wild commands proves it, and a test checks the inline copy is this
     same expression. A rule added to ``check_order`` must keep it true.
     """
-    price, size = cmd.price, cmd.size
+    # the same unpacking as ``_place``'s (a test compares the two); not all is read here
+    (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,  # noqa: RUF059
+     cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)  # noqa: RUF059
     increment, base_increment = product.quote_increment, product.base_increment
-    return (cmd.type is LIMIT and product.status is ONLINE and product.halted is None
-            and cmd.time_in_force is GTC and price is not None and size is not None
-            and cmd.funds is None
-            and cmd.stop is None and cmd.stop_price is None and cmd.cancel_after is None
+    return (kind is LIMIT and product.status is ONLINE and product.halted is None
+            and time_in_force is GTC and price is not None and size is not None
+            and funds is None
+            and stop is None and stop_price is None and cancel_after is None
             and price >= increment and size >= base_increment and not price % increment
             and not size % base_increment
             and size * price >= product.min_market_funds)

@@ -21,6 +21,9 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
     created_at: int
 
 
+BUY, SELL = Side.BUY, Side.SELL
+
+
 class FillsView:
     """Fills indexed by order and by (profile, product), each list in trade order."""
 
@@ -29,13 +32,30 @@ class FillsView:
         self.by_product: dict[tuple[str, str], list[Fill]] = {}
 
     def on_match(self, m: Matched) -> None:
+        """Both sides' fills (``_add`` of each, inline: a replay runs this per trade)."""
         if m.maker_profile_id == m.taker_profile_id == REPLAY_PROFILE_ID:
             return  # a replayed trade: both sides are the replay's (no one reads them)
-        taker_side = Side.SELL if m.side is Side.BUY else Side.BUY
-        self._add(Fill(m.trade_id, m.product_id, m.maker_order_id, m.maker_profile_id, "M",
-                       m.price, m.size, m.maker_fee, m.side, m.time))
-        self._add(Fill(m.trade_id, m.product_id, m.taker_order_id, m.taker_profile_id, "T",
-                       m.price, m.size, m.taker_fee, taker_side, m.time))
+        side, product_id = m.side, m.product_id
+        by_order, by_product = self.by_order, self.by_product
+        for fill in (
+                Fill(m.trade_id, product_id, m.maker_order_id, m.maker_profile_id, "M",
+                     m.price, m.size, m.maker_fee, side, m.time),
+                Fill(m.trade_id, product_id, m.taker_order_id, m.taker_profile_id, "T",
+                     m.price, m.size, m.taker_fee, SELL if side is BUY else BUY, m.time)):
+            profile_id = fill.profile_id
+            if profile_id == REPLAY_PROFILE_ID:
+                continue
+            orders = by_order.get(fill.order_id)
+            if orders is None:
+                by_order[fill.order_id] = [fill]
+            else:
+                orders.append(fill)
+            key = (profile_id, product_id)
+            fills = by_product.get(key)
+            if fills is None:
+                by_product[key] = [fill]
+            else:
+                fills.append(fill)
 
     def _add(self, fill: Fill) -> None:
         if fill.profile_id == REPLAY_PROFILE_ID:

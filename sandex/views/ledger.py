@@ -1,30 +1,85 @@
 """Each account's ledger (§5.4): every balance movement, oldest first (none for the replay
-profile, whose accounts no one can read)."""
+profile, whose accounts no one can read).
+
+A trade's entries (four to six per fill, ``sandex.core.settlement``) are expanded when its
+accounts' ledgers are first read, not when it happens: a trade appends itself to the pending
+tail of each account it moves, and ``for_account`` (or ``entries``) turns a tail into entries
+once. So the order path and a replay of the journal build no entry that nobody reads, and a
+ledger reads exactly as if every entry had been built at once.
+"""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
+
+# a trade not expanded yet: the match and its product's base and quote currencies
+_Trade: TypeAlias = tuple[Matched, str, str]
 
 
 class LedgerView:
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], list[LedgerEntry]] = {}
+        self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}
+        # per account, what happened since its ledger was last read, in order
+        self._tails: dict[tuple[str, str], list[LedgerEntry | _Trade]] = {}
+
+    @property
+    def entries(self) -> dict[tuple[str, str], list[LedgerEntry]]:
+        """Every account's entries, in order (all expanded)."""
+        for key in list(self._tails):
+            self._expand(key)
+        return self._entries
 
     def on_entry(self, entry: LedgerEntry) -> None:
-        if entry.profile_id == REPLAY_PROFILE_ID:
+        profile_id = entry.profile_id
+        if profile_id == REPLAY_PROFILE_ID:
             return
-        key = (entry.profile_id, entry.currency)
-        entries = self.entries.get(key)
+        key = (profile_id, entry.currency)
+        tail = self._tails.get(key)
+        if tail is not None:
+            tail.append(entry)
+            return
+        entries = self._entries.get(key)
         if entries is None:
-            entries = self.entries[key] = []
+            entries = self._entries[key] = []
         entries.append(entry)
 
     def on_match(self, match: Matched, product: Product) -> None:
-        """A trade's entries, expanded from the settlement it carries."""
-        if match.maker_profile_id == match.taker_profile_id == REPLAY_PROFILE_ID:
+        """A trade: noted on the accounts it moves (the seller's base and quote, the
+        buyer's quote and base; fees are in the quote), expanded when one is read."""
+        maker, taker = match.maker_profile_id, match.taker_profile_id
+        if maker == taker == REPLAY_PROFILE_ID:
             return  # a replayed trade: both sides are the replay's (no one reads them)
-        for entry in ledger_entries(match, product.base_currency, product.quote_currency):
-            self.on_entry(entry)
+        base, quote = product.base_currency, product.quote_currency
+        trade = (match, base, quote)
+        tails = self._tails
+        for profile_id in (maker,) if maker == taker else (maker, taker):
+            if profile_id == REPLAY_PROFILE_ID:
+                continue
+            for key in ((profile_id, base), (profile_id, quote)):
+                tail = tails.get(key)
+                if tail is None:
+                    tails[key] = [trade]
+                else:
+                    tail.append(trade)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
-        return self.entries.get((profile_id, currency), [])
+        key = (profile_id, currency)
+        if key in self._tails:
+            self._expand(key)
+        return self._entries.get(key, [])
+
+    def _expand(self, key: tuple[str, str]) -> None:
+        """Turn the account's pending tail into its entries."""
+        tail = self._tails.pop(key)
+        entries = self._entries.get(key)
+        if entries is None:
+            entries = self._entries[key] = []
+        profile_id, currency = key
+        for item in tail:
+            if type(item) is tuple:
+                entries.extend(e for e in ledger_entries(*item)
+                               if e.profile_id == profile_id and e.currency == currency)
+            else:
+                entries.append(item)  # type: ignore[arg-type]

@@ -27,20 +27,30 @@ class OrdersView:
         self.by_profile: dict[str, dict[str, Order]] = {}
 
     def on_events(self, events: list[Event]) -> None:
-        orders = self._engine.orders
-        by_profile = self.by_profile
+        record = self._engine.orders
+        live, archive, by_profile = record.live, record.archive, self.by_profile
         for event in events:
             kind = type(event)
             if kind is Received or kind is Activated:
                 if event.profile_id == REPLAY_PROFILE_ID:  # type: ignore[attr-defined]
                     continue  # a replayed order (most events of a replay)
-                order = orders.get(event.order_id)  # type: ignore[attr-defined]
+                order_id = event.order_id  # type: ignore[attr-defined]
+                order = live.get(order_id)
+                if order is None:
+                    order = archive.get(order_id)
                 if order is not None:
-                    by_profile.setdefault(order.profile_id, {})[order.id] = order
+                    profile_id = order.profile_id
+                    if profile_id != REPLAY_PROFILE_ID:
+                        orders = by_profile.get(profile_id)
+                        if orders is None:
+                            orders = by_profile[profile_id] = {}
+                        orders[order.id] = order
             elif kind is Done and event.reason is CANCELED:  # type: ignore[attr-defined]
-                profile = by_profile.get(event.profile_id)  # type: ignore[attr-defined]
-                if profile is not None and event.order_id not in orders:  # type: ignore[attr-defined]
-                    profile.pop(event.order_id, None)  # type: ignore[attr-defined]
+                order_id = event.order_id  # type: ignore[attr-defined]
+                if order_id not in live and order_id not in archive:  # purged
+                    profile = by_profile.get(event.profile_id)  # type: ignore[attr-defined]
+                    if profile is not None:
+                        profile.pop(order_id, None)
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})

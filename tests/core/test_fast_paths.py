@@ -213,3 +213,33 @@ def test_the_inline_guard_is_is_plain_limit() -> None:
     statements = {ast.dump(statement) for statement in place.body}
     for assignment in assignments:  # the names the expression reads mean the same
         assert ast.dump(assignment) in statements, ast.unparse(assignment)
+
+
+def test_the_inline_guard_unpacks_place_order_fields_in_their_order() -> None:
+    """``_place`` and ``is_plain_limit`` read a ``PlaceOrder`` with one ``astuple``: the
+    names they unpack it into are its fields, in the struct's order (``t`` is ``time``,
+    ``kind`` is ``type``), so a field added or moved fails here, not in a wrong read."""
+    guard = _function(validation, "is_plain_limit")
+    unpack = next(n for n in guard.body if isinstance(n, ast.Assign)
+                  and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+    names = [target.id for target in unpack.targets[0].elts]  # type: ignore[attr-defined]
+    renamed = {"t": "time", "kind": "type"}
+    assert tuple(renamed.get(name, name) for name in names) == PlaceOrder.__struct_fields__
+    place = _function(engine_module, "_place")
+    assert ast.dump(unpack) in {ast.dump(statement) for statement in place.body}
+
+
+def test_new_order_builds_what_order_builds() -> None:
+    """``records.new_order`` (the hot paths' constructor) gives the same order as ``Order``."""
+    from sandex.core.model import Account, OrderType, Status, Stp, TimeInForce
+    from sandex.core.records import new_order
+
+    held, received = Account("p", "USD", 10, 3), Account("p", "BTC")
+    args = ("o-1", 7, "p", "BTC-USD", Side.BUY, OrderType.LIMIT, 123, 5 * 10**8, 10**6, 10**6,
+            None, None, None, TimeInForce.GTC, None, True, Stp.CO, None, None, "c-1",
+            4000, 6000, 6000, held, received)
+    for extra in ((), (99,), (99, Status.OPEN)):
+        built, reference = new_order(*args, *extra), Order(*args, *extra)
+        assert type(built) is Order and built == reference
+        assert built.hold_account is held and built.recv_account is received
+        assert (built.filled_size, built.done_at, built.cancel_reason) == (0, None, None)

@@ -70,7 +70,7 @@ ORDER_VARIANT = """
     import os, sys
     os.environ["SANDEX_PURE_PYTHON"] = "1"  # compiled code builds orders in C: patch pure code
     import sandex.core.records as records
-    Orig = records.Order
+    Orig, OrigNew = records.Order, records.new_order
     names = list(records.ORDER_FIELDS)
     variant = list(names)
     if {mode!r} == "swap":
@@ -95,6 +95,8 @@ ORDER_VARIANT = """
         if getattr(module, "__name__", "").startswith("sandex"):
             if getattr(module, "Order", None) is Orig:
                 module.Order = Order
+            if getattr(module, "new_order", None) is OrigNew:  # Order's positional twin
+                module.new_order = Order
             if getattr(module, "ORDER_FIELDS", None) == tuple(names):
                 module.ORDER_FIELDS = tuple(variant)
     assert variant != names
