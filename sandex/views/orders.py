@@ -27,15 +27,19 @@ class OrdersView:
     def on_events(self, events: list[Event]) -> None:
         orders = self._engine.orders
         for event in events:
-            if type(event) is Received or type(event) is Activated:
-                order = orders.get(event.order_id)
+            kind = type(event)
+            if kind is Received or kind is Activated:
+                order = orders.get(event.order_id)  # type: ignore[attr-defined]
                 if order is not None and order.profile_id != REPLAY_PROFILE_ID:
-                    self.by_profile.setdefault(order.profile_id, {})[order.id] = order
-            elif (type(event) is Done and event.reason is DoneReason.CANCELED
-                  and event.order_id not in orders):
-                profile = self.by_profile.get(event.profile_id)
+                    mine = self.by_profile.get(order.profile_id)
+                    if mine is None:
+                        mine = self.by_profile[order.profile_id] = {}
+                    mine[order.id] = order
+            elif (kind is Done and event.reason is DoneReason.CANCELED  # type: ignore[attr-defined]
+                  and event.order_id not in orders):  # type: ignore[attr-defined]
+                profile = self.by_profile.get(event.profile_id)  # type: ignore[attr-defined]
                 if profile is not None:
-                    profile.pop(event.order_id, None)
+                    profile.pop(event.order_id, None)  # type: ignore[attr-defined]
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})
