@@ -250,33 +250,49 @@ class Hub:
     def on_events(self, events: list[Event]) -> None:
         """One durable command's events: update the mirror and queue every message."""
         state = self.state
-        touched: dict[str, dict[Level, None]] = {}
-        matched: dict[str, Matched] = {}
+        products = state.products
+        index = self.index
+        # whether anyone takes order events at all (most commands of a busy venue: nobody)
+        listening = bool(index[FULL] or index[USER] or index[MATCHES] or index[LEVEL3])
+        touched: dict[str, dict[Level, None]] | None = None
+        matched: dict[str, Matched] | None = None
         time = 0
         for event in events:
             kind = type(event)
             if kind in ORDER_EVENTS:
                 product_id: str = event.product_id  # type: ignore[attr-defined]
                 time = event.time  # type: ignore[attr-defined]
-                level = state.apply(event)
+                # ``FeedState.apply`` written out for what is not a trade (a call less)
+                level = state.apply(event) if kind is Matched else \
+                    products[product_id].apply(event)
                 if level is not None:
-                    touched.setdefault(product_id, {})[level] = None
+                    if touched is None:
+                        touched = {}
+                    changed = touched.get(product_id)
+                    if changed is None:
+                        changed = touched[product_id] = {}
+                    changed[level] = None
                     if kind is Changed:  # a modify may also empty the level it left
-                        vacated = state.products[product_id].take_vacated()
+                        vacated = products[product_id].take_vacated()
                         if vacated is not None:
-                            touched[product_id][vacated] = None
+                            changed[vacated] = None
                 if kind is Matched:
+                    if matched is None:
+                        matched = {}
                     matched[product_id] = event  # type: ignore[assignment]
-                self._fan_out(event, kind, product_id)
+                if listening:
+                    self._fan_out(event, kind, product_id)
             elif kind is ProductUpdated:
                 state.add_product(event.product_id)  # type: ignore[attr-defined]
                 self.send_status()
             elif kind is CurrencyAdded:
                 self.send_status()
-        for product_id, levels in touched.items():
-            self._level2(product_id, list(levels), time)
-        for product_id, m in matched.items():
-            self._ticker(product_id, m)
+        if touched is not None and (index[LEVEL2] or index[LEVEL2_BATCH]):
+            for product_id, levels in touched.items():
+                self._level2(product_id, list(levels), time)
+        if matched is not None:
+            for product_id, m in matched.items():
+                self._ticker(product_id, m)
         if self.balances.by_profile:  # someone watches balances (a call less otherwise)
             self.balances.on_events(events)
 
