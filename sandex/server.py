@@ -301,24 +301,12 @@ async def snapshot_periodically(node: Node, data_dir: Path,
                     log.warning("snapshot %s not shared: %r", path.name, exc)
 
 
-YOUNG_COLLECTION_AFTER = 20_000
-"""Container objects allocated (net) before the cyclic collector looks at the young ones:
-Python's default, 700, is crossed by the objects of the requests in flight alone (a
-group commit holds each waiting request's frames, request and events), so every few dozen
-requests a young collection walked them and moved them to the older generations, to be
-walked again there (``docs/performance.md``, "REST"). Freed by reference counting, as almost
-all of them are, they never count towards it."""
-
-
 def settle_heap() -> None:
     """Put what start-up built (modules, the scenario, the recovered state) out of the cyclic
     collector's sight: it lives as long as the process, and a full collection would walk all
-    of it again every few thousand requests; and collect the young generation less often
-    (``YOUNG_COLLECTION_AFTER``; ``docs/performance.md``, "REST")."""
+    of it again every few thousand requests (``docs/performance.md``, "REST")."""
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_AFTER, older, oldest)
 
 
 class _Server(uvicorn.Server):
