@@ -3,9 +3,12 @@ with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
 
     .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
         [--ephemeral] [--src DIR]
-    PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \\
-        .venv/bin/python bench/stack.py --app sandex --requests N    (and N = 0: the difference
-        over N is the instructions per request)
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=sys_call_tracing \\
+        --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
+        .venv/bin/python bench/stack.py --app sandex --requests N
+        (cg.out.2's "totals" over N: the instructions per request of the timed requests alone,
+        every thread's; start-up is in cg.out.1. A cachegrind count of N minus one of N = 0
+        also works, but carries start-up's own run-to-run variation, ~200 M instructions)
 
 ``C`` keep-alive connections of sandex's server stack (uvicorn's httptools protocol as
 subclassed by ``sandex.api.guard``, on uvloop), each with an in-memory transport instead of a
@@ -224,7 +227,10 @@ def main() -> None:
             # (a scrypt run), first allocations; N = 0 under cachegrind runs only this
             runner.run(drive(app, args.connections, 1))
             started = time.process_time()
-            answers, errors = runner.run(drive(app, args.connections, rounds))
+            # through sys.call_tracing, a C function nothing else calls: what callgrind's
+            # --toggle-collect=sys_call_tracing counts (the timed requests alone)
+            answers, errors = sys.call_tracing(
+                runner.run, (drive(app, args.connections, rounds),))
             cpu = time.process_time() - started
             if venue is not None:
                 runner.run(venue.node.close())

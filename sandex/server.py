@@ -39,6 +39,7 @@ from sandex.api.metrics import MetricsGateway, RequestMeter
 from sandex.api.rest.app import RestApp
 from sandex.api.rest.ratelimit import RateLimits
 from sandex.api.tracer import Tracer
+from sandex.api.ui import PREFIX as UI_PREFIX
 from sandex.api.ui import UiFiles, is_ui
 from sandex.cluster.options import ClusterOptions
 from sandex.core import REPLAY_PROFILE_ID, Rejected
@@ -48,7 +49,7 @@ from sandex.faults import faults_of
 from sandex.funds.config import install as install_funds
 from sandex.journal import JournalFenced, StorageError
 from sandex.logs import AccessLog
-from sandex.node import BASELINE, Node, SaveSnapshot, SystemClock
+from sandex.node import BASELINE, Batched, Node, SaveSnapshot, SystemClock
 from sandex.node.clock import SecondsClock
 from sandex.node.kinds import profile_kinds
 from sandex.node.node import NodeStopped
@@ -222,22 +223,23 @@ def build(scenario_path: str | Path | None = None, rate_limits: bool | None = No
     tracer = Tracer(node) if request_ids else None  # test mode: what each command did
     feed = Feed(node, feed_limits, signature_clock=signatures,  # on the same port (§9)
                 tracer=tracer)
-    node.listeners.append(feed.on_events if tracer is None else tracer.watch(feed.on_events))
+    node.listeners.append(Batched(feed.on_batch) if tracer is None
+                          else tracer.watch(feed.on_events))
     rest = RestApp(node, RateLimits(enabled=enabled), signatures, admin_openapi_paths(),
                    request_ids=request_ids, tracer=tracer, account=account_config)
     faults_of(node).start_with(rules)  # not state: installed at every start, never journaled
     install_funds(node, funds)  # likewise: payment methods, wallets, fees, delays
     engine_faults.sync(node)  # the engine rules' status windows, on the venue clock
-    node.listeners.append(rest.on_events)
+    node.listeners.append(Batched(rest.on_batch))
     fix = OrderEntry(node, enabled, signatures, wall_clock,  # FIX limits follow REST's switch
                      account_config.fee_tiers)
-    node.listeners.append(fix.on_events)
+    node.listeners.append(Batched(fix.on_batch))
     drop_copy = DropCopy(node, signatures, wall_clock)
-    node.listeners.append(drop_copy.on_events)
+    node.listeners.append(Batched(drop_copy.on_batch))
     market_data = (MarketData(node, signatures, wall_clock, snapshots=True),
                    MarketData(node, signatures, wall_clock, snapshots=False))
     for gateway in market_data:
-        node.listeners.append(gateway.on_events)
+        node.listeners.append(Batched(gateway.on_batch))
     gateway_commands: dict[str, Callable[[dict[str, Any]], Any]] = {
         "explain": rest.explain, "trace": rest.trace}  # REST's, asked through /admin/
     meter = RequestMeter()  # GET /metrics: loopback and the admin token, as /admin/
@@ -267,7 +269,7 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
                 handle: Callable[[Any], Awaitable[Any]] = admin
             elif path == METRICS_PATH and metrics is not None:
                 handle = metrics
-            elif is_ui(path):
+            elif path.startswith(UI_PREFIX) and is_ui(path):
                 handle = ui
             else:
                 handle = rest.handler()  # respond answers its exceptions

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandex.core import Event
-from sandex.node import Node, Restored
+from sandex.node import Batched, Node, Restored
 
 HELD_MAX = 256
 """Requests held at once by the gate (and replies by the reply holds); the gate refuses more
@@ -256,6 +256,12 @@ class Races:
             self.feed.release(all=True)
             self._changed()
 
+    def on_batch(self, batches: list[list[Event]]) -> None:
+        """``on_events`` for a whole group commit (``sandex.node.Batched``)."""
+        for events in batches:
+            if events and type(events[0]) is Restored:
+                self.on_events(events)
+
 
 _RACES: weakref.WeakKeyDictionary[Node, Races] = weakref.WeakKeyDictionary()
 
@@ -265,7 +271,7 @@ def races_of(node: Node) -> Races:
     races = _RACES.get(node)
     if races is None:
         races = _RACES[node] = Races()
-        node.listeners.append(races.on_events)
+        node.listeners.append(Batched(races.on_batch))
     return races
 
 

@@ -295,6 +295,33 @@ async def drop_connection(send: Send, receive: Receive | None = None, *,
                     pass
 
 
+_HEADER_NAMES: dict[bytes, str] = {}  # header names seen, decoded once
+_HEADER_NAMES_MAX = 512
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """An ASGI scope's headers by name (ASGI servers lower-case the names: uvicorn does, and
+    so does sandex's guard); values decoded as UTF-8, bytes that are not kept as surrogates.
+
+    The same as decoding each name as Latin-1 and each value as UTF-8 with
+    ``surrogateescape``, for less: a name seen before is looked up, and values are decoded
+    strictly (the fast path) unless one is not UTF-8."""
+    names = _HEADER_NAMES
+    headers: dict[str, str] = {}
+    try:
+        for name, value in raw:
+            text = names.get(name)
+            if text is None:
+                text = name.decode("latin-1")
+                if len(names) < _HEADER_NAMES_MAX:
+                    names[bytes(name)] = text
+            headers[text] = value.decode()
+    except UnicodeDecodeError:  # a value that is not UTF-8: keep its bytes as surrogates
+        return {name.decode("latin-1"): value.decode("utf-8", "surrogateescape")
+                for name, value in raw}
+    return headers
+
+
 class Disconnected(Exception):
     """The client went away (or the HTTP layer refused the request) before its body ended."""
 
@@ -321,10 +348,12 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         target = (raw_path + b"?" + query).decode("utf-8", "surrogateescape")
         query_string = query.decode("utf-8", "surrogateescape")
     else:
-        target, query_string = raw_path.decode("utf-8", "surrogateescape"), ""
-    # ASGI servers lower-case header names (uvicorn does, and so does sandex's guard)
-    headers = {name.decode("latin-1"): value.decode("utf-8", "surrogateescape")
-               for name, value in scope["headers"]}
+        try:
+            target = raw_path.decode()  # strict UTF-8: the fast path of the same text
+        except UnicodeDecodeError:
+            target = raw_path.decode("utf-8", "surrogateescape")
+        query_string = ""
+    headers = _headers(scope["headers"])
     client = scope.get("client")
     return Request(scope["method"], path, target, query_string, headers, body,
                    client[0] if client else "")

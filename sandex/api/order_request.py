@@ -47,16 +47,21 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     requested_profile = body.get("profile_id")
     if requested_profile is not None and requested_profile != profile_id:
         raise ApiError(Error.FORBIDDEN)
+    get = body.get  # an absent or null optional field costs a lookup, not a call
     side = _choice(body, "side", Side, required=True)
-    order_type = _order_type(body.get("type"))
+    order_type = _order_type(get("type"))
     echo: dict[str, str] = {}
-    price = _decimal(body, "price", PRICE_DECIMALS, product.quote_increment, echo)
+    price = None if get("price") is None else _decimal(
+        body, "price", PRICE_DECIMALS, product.quote_increment, echo)
     if order_type is OrderType.MARKET and price is not None:
         raise ApiError(Error.INVALID_PRICE, echo["price"])
-    size = _decimal(body, "size", PRICE_DECIMALS, product.base_increment, echo)
-    funds = _decimal(body, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
-    stop_price = _decimal(body, "stop_price", PRICE_DECIMALS, product.quote_increment, echo)
-    stop = _choice(body, "stop", StopType)
+    size = None if get("size") is None else _decimal(
+        body, "size", PRICE_DECIMALS, product.base_increment, echo)
+    funds = None if get("funds") is None else _decimal(
+        body, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
+    stop_price = None if get("stop_price") is None else _decimal(
+        body, "stop_price", PRICE_DECIMALS, product.quote_increment, echo)
+    stop = None if get("stop") is None else _choice(body, "stop", StopType)
     if stop is None and stop_price is not None:  # GUESS: ccxt sends stop_price alone
         stop = StopType.LOSS if side is Side.SELL else StopType.ENTRY
     if stop is not None and stop_price is None:
@@ -65,11 +70,14 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     command = PlaceOrder(
         time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
         side=side, type=order_type, price=price, size=size, funds=funds,
-        time_in_force=_time_in_force(body) if limit else TimeInForce.GTC,
-        cancel_after=_choice(body, "cancel_after", CancelAfter) if limit else None,
-        post_only=flag(body, "post_only") if limit else False,
-        stp=_choice(body, "stp", Stp) or Stp.DC, stop=stop, stop_price=stop_price,
-        client_oid=_client_oid(body.get("client_oid")))
+        time_in_force=TimeInForce.GTC if not limit or get("time_in_force") is None
+        else _time_in_force(body),
+        cancel_after=None if not limit or get("cancel_after") is None
+        else _choice(body, "cancel_after", CancelAfter),
+        post_only=False if not limit or get("post_only") is None else flag(body, "post_only"),
+        stp=Stp.DC if get("stp") is None else _choice(body, "stp", Stp) or Stp.DC,
+        stop=stop, stop_price=stop_price,
+        client_oid=None if get("client_oid") is None else _client_oid(get("client_oid")))
     return command, echo
 
 

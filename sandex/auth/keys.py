@@ -212,7 +212,7 @@ class KeyRegistry:
         the text), outside the registry so it never reaches a snapshot.
         """
         try:
-            data = passphrase.encode("utf-8")
+            data = passphrase.encode()  # UTF-8
         except UnicodeEncodeError:
             return False
         if api_key.kdf == KDF_LEGACY:

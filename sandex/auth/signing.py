@@ -35,6 +35,7 @@ _BLOCK = 64  # SHA-256 block size (RFC 2104 "B")
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 _prepared: dict[bytes, tuple[HashState, HashState]] = {}
+_UPPER_METHODS = frozenset({"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"})
 
 
 def sign(secret_b64: str, timestamp: str, method: str, request_path: str, body: bytes) -> str:
@@ -63,11 +64,19 @@ def signature_matches(
     Constant-time comparison (``hmac.compare_digest``). Never raises on client input: text that
     cannot be encoded, or a signature that is not ASCII, simply does not match.
     """
+    text = timestamp + (method if method in _UPPER_METHODS else method.upper()) + request_path
     try:
-        message = (timestamp + method.upper() + request_path).encode(_ENCODING, _ERRORS) + body
-        given = signature.encode("ascii")
+        message = text.encode()  # UTF-8, strict: the fast path of what clients send
+    except UnicodeEncodeError:  # surrogates: the raw bytes an adapter kept (surrogateescape)
+        try:
+            message = text.encode(_ENCODING, _ERRORS)
+        except UnicodeEncodeError:
+            return False
+    try:  # as UTF-8: a signature that is not ASCII can never match the base64 text
+        given = signature.encode()
     except UnicodeEncodeError:
         return False
+    message += body
     pads = _prepared.get(secret_key_bytes)
     if pads is None:
         pads = _prepare(secret_key_bytes)

@@ -124,3 +124,11 @@ def test_sign_and_verify_round_trip(
         return
     assert signature_matches(secret, timestamp, method, path, body, signature)
     assert not signature_matches(secret, timestamp, method, path, body + b"x", signature)
+
+
+def test_raw_bytes_kept_as_surrogates_and_a_lower_case_method_sign_as_sent() -> None:
+    path = b"/orders/caf\xe9".decode("utf-8", "surrogateescape")  # as read_request keeps it
+    signature = sign(SECRET, "1", "POST", path, b"{}")
+    assert signature_matches(SECRET_BYTES, "1", "POST", path, b"{}", signature)
+    assert signature_matches(SECRET_BYTES, "1", "post", path, b"{}", signature)
+    assert not signature_matches(SECRET_BYTES, "1", "POST", path, b"{}", signature + "\u00e9")

@@ -16,7 +16,7 @@ from sandex.core import (
 )
 from sandex.journal import MemoryJournal
 from sandex.node.codec import decode
-from sandex.node.node import JournalFailed
+from sandex.node.node import Batched, JournalFailed
 from tests.support.node_kit import GatedJournal, bid, settle, venue
 
 
@@ -166,3 +166,34 @@ def test_a_failing_listener_does_not_stall_replies_or_other_listeners():
     node.listeners += [broken, seen.append]
     events = asyncio.run(node.execute(bid(node)))
     assert seen == [events] and node.durable_position == 1
+
+
+def test_a_batched_listener_gets_each_group_commit_in_one_call_in_command_order():
+    journal = GatedJournal()
+    node = venue(journal)
+    calls: list[list[str]] = []
+    plain: list[str] = []
+    node.listeners.append(Batched(lambda batch: calls.append(
+        [events[0].order_id for events in batch])))  # type: ignore[attr-defined]
+    node.listeners.append(lambda events: plain.append(events[0].order_id))  # type: ignore[attr-defined]
+
+    async def scenario() -> list[str]:
+        first = asyncio.create_task(node.execute(bid(node)))
+        await settle()  # the first batch (one command) is on the writer thread
+        rest = [asyncio.create_task(node.execute(bid(node, 100 + i))) for i in range(1, 5)]
+        await settle()
+        journal.gate.set()
+        results = await asyncio.gather(first, *rest)
+        return [r[0].order_id for r in results]  # type: ignore[attr-defined]
+
+    ids = asyncio.run(scenario())
+    assert journal.batches == [1, 4]
+    assert calls == [ids[:1], ids[1:]]  # one call per group commit, commands in order
+    assert plain == ids  # a plain listener still hears each command on its own
+
+
+def test_a_batched_listener_called_with_one_commands_events_gets_a_batch_of_one():
+    got: list[list[list[int]]] = []
+    listener = Batched(got.append)
+    listener([1, 2])  # type: ignore[list-item]
+    assert got == [[[1, 2]]]

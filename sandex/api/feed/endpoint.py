@@ -104,6 +104,22 @@ class Feed:
         except Exception:
             log.exception("feed listener failed on %d events", len(events))
 
+    def on_batch(self, batches: list[list[Event]]) -> None:
+        """``on_events`` for each command of a group commit (``sandex.node.Batched``): one
+        call per commit on the way in, and still a failure logged per command."""
+        hub = self.hub
+        for events in batches:
+            try:
+                if self._already_mirrored:
+                    self._already_mirrored -= 1
+                elif events and type(events[0]) is Restored:
+                    self.restart(events[0])
+                    hub = self.hub
+                else:
+                    hub.on_events(events)
+            except Exception:
+                log.exception("feed listener failed on %d events", len(events))
+
     def restart(self, restored: Restored) -> None:
         """The venue went back to a snapshot, and its sequences with it: close every
         connection with 1012 (Service Restart; clients resubscribe and resync) and start the

@@ -162,7 +162,7 @@ class ProductState:
     def apply(self, event: Event) -> Level | None:
         """Move forward by one order event; the price level it changed, if any."""
         kind = type(event)
-        sequence = getattr(event, "sequence", None)
+        sequence = event.sequence  # type: ignore[attr-defined]  # every order event has one
         if sequence is not None:
             self.sequence = sequence
         if kind is Opened:

@@ -223,6 +223,13 @@ class MarketData:
                 del self.levels[symbol]
 
     # -- increments (node listener: called once a command is durable) ---------------------
+    def on_batch(self, batches: list[list[Event]]) -> None:
+        """``on_events`` for a whole group commit (``sandex.node.Batched``): one test when
+        no session subscribes."""
+        if self.subscribers:
+            for events in batches:
+                self.on_events(events)
+
     def on_events(self, events: list[Event]) -> None:
         if not self.subscribers:
             return

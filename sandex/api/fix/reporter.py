@@ -31,6 +31,13 @@ class Reporter(ABC):
         """Send one report body (encoded once: ``data`` and its byte sum ``total``) to
         whoever gets this order's reports."""
 
+    def on_batch(self, batches: list[list[Event]]) -> None:
+        """``on_events`` for a whole group commit (``sandex.node.Batched``): one test when
+        no order is followed."""
+        if self.tracks or self.watching:
+            for events in batches:
+                self.on_events(events)
+
     def on_events(self, events: list[Event]) -> None:
         tracks = self.tracks
         if not tracks and not self.watching:

@@ -78,6 +78,13 @@ class RestApp:
             if self.traces is not None:
                 self.traces.clear()  # the restored venue hands out the same order ids again
 
+    def on_batch(self, batches: list[list[Event]]) -> None:
+        """``on_events`` for a whole group commit (``sandex.node.Batched``): only a restore
+        concerns the gateway."""
+        for events in batches:
+            if events and type(events[0]) is Restored:
+                self.on_events(events)
+
     @cached_property
     def openapi(self) -> bytes:
         """The OpenAPI document of the routes, encoded once (``GET /openapi.json``)."""
@@ -188,7 +195,9 @@ class RestApp:
             return error_response(limited)
         if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):
             return await races.run(self, self.races, kind, route, request, params)
-        return await route.handler(self, request, **params)
+        if params:
+            return await route.handler(self, request, **params)
+        return await route.handler(self, request)
 
     async def inject(self, profile_id: str, kind: str, args: dict[str, Any]) -> tuple[int, Any]:
         """One order request as ``profile_id``, past the gate (``races.inject``)."""

@@ -50,11 +50,15 @@ class Route:
 
 class Router:
     """Static routes by (method, path); routes with parameters by (method, first segment),
-    tried in table order (every pattern's first segment is literal)."""
+    tried in table order (every pattern's first segment is literal). A route whose one
+    parameter is its last segment (``/orders/{order_id}``) is also found by (method, the
+    path before its last segment) when no other route of its group has as many segments
+    (so no other could match the same path): a lookup instead of a regular expression."""
 
     def __init__(self, routes: Sequence[Route]) -> None:
         self._static: dict[tuple[str, str], Route] = {}
         self._dynamic: dict[tuple[str, str], list[tuple[re.Pattern[str], Route]]] = {}
+        self._last: dict[tuple[str, str], tuple[Route, str]] = {}
         for route in routes:
             if "{" in route.pattern:
                 first = route.pattern[1:].partition("/")[0]
@@ -65,6 +69,14 @@ class Router:
                     (re.compile(f"^{regex}$"), route))
             else:
                 self._static[(route.method, route.pattern)] = route
+        for group in self._dynamic.values():
+            for _, route in group:
+                head, _, last = route.pattern.rpartition("/")
+                segments = route.pattern.count("/")
+                if ("{" not in head and last[:1] == "{" and last[-1:] == "}"
+                        and re.fullmatch(r"\w+", last[1:-1])
+                        and sum(r.pattern.count("/") == segments for _, r in group) == 1):
+                    self._last[(route.method, head)] = (route, last[1:-1])
         self.routes = routes
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -73,6 +85,10 @@ class Router:
         route = self._static.get((method, path))
         if route is not None:
             return route, {}
+        head, _, last = path.rpartition("/")
+        found_last = self._last.get((method, head))
+        if found_last is not None and last:
+            return found_last[0], {found_last[1]: last}
         for regex, route in self._dynamic.get((method, path[1:].partition("/")[0]), ()):
             found = regex.match(path)
             if found:

@@ -48,3 +48,39 @@ def test_parameter_routes_sharing_a_first_segment_are_tried_in_table_order() -> 
 def test_a_pattern_whose_first_segment_is_a_parameter_is_refused() -> None:
     with pytest.raises(ValueError, match="first segment must be literal"):
         Router([Route("GET", "/{kind}/list", _handler)])
+
+
+def _by_patterns(router: Router, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+    """What the router answered before it looked up last-segment routes: static routes, then
+    every parameter route of the first segment's group by its regular expression."""
+    if len(path) > 1 and path[-1] == "/":
+        path = path[:-1]
+    route = router._static.get((method, path))
+    if route is not None:
+        return route, {}
+    for regex, route in router._dynamic.get((method, path[1:].partition("/")[0]), ()):
+        found = regex.match(path)
+        if found:
+            return route, found.groupdict()
+    return None, {}
+
+
+def test_a_last_segment_parameter_is_found_by_lookup_exactly_as_by_its_pattern() -> None:
+    router = Router(ROUTES)
+    assert router._last[("DELETE", "/orders")][1] == "order_id"
+    segments = sorted({part for route in ROUTES for part in route.pattern.split("/")}
+                      | {"", "x", "BTC-USD", "client:a", "a b", "0b7a3c2e", "%2F", "a\n"})
+    paths = [f"/{a}" for a in segments] + [f"/{a}/{b}" for a in segments for b in segments]
+    paths += [f"/{a}/{b}/{c}" for a in segments[:12] for b in segments for c in segments[:12]]
+    paths += [p + "/" for p in paths[:2000]]
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        for path in paths:
+            assert router.match(method, path) == _by_patterns(router, method, path), path
+
+
+def test_a_last_segment_route_sharing_its_depth_with_another_is_left_to_table_order() -> None:
+    router = Router([Route("GET", "/things/{a}/special", _handler),
+                     Route("GET", "/things/x/{b}", _handler)])
+    assert ("GET", "/things/x") not in router._last  # both match /things/x/special
+    route, params = router.match("GET", "/things/x/special")
+    assert route is not None and route.pattern == "/things/{a}/special" and params == {"a": "x"}
