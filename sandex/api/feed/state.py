@@ -162,7 +162,7 @@ class ProductState:
     def apply(self, event: Event) -> Level | None:
         """Move forward by one order event; the price level it changed, if any."""
         kind = type(event)
-        sequence = event.sequence  # type: ignore[attr-defined]  # every order event has one
+        sequence = getattr(event, "sequence", None)  # an activation has none
         if sequence is not None:
             self.sequence = sequence
         if kind is Opened:
