@@ -3,6 +3,7 @@ printed credentials into ccxt, see a fill; a second ``make run`` keeps data and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,14 +28,22 @@ def make_run(clone: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, s
     lines: list[str] = []
     fields: dict[str, str] = {}
     deadline = time.monotonic() + 600  # the first run creates a virtualenv, installs, compiles
-    while "passphrase" not in fields:
-        assert time.monotonic() < deadline, f"no credentials printed: {lines}"
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        assert line, f"make run ended: {lines}"
-        lines.append(line.rstrip("\n"))
-        parts = line.split()
-        if len(parts) == 2 and parts[0] in ("key", "secret", "passphrase"):
-            fields[parts[0]] = parts[1]
+    try:
+        while "passphrase" not in fields:
+            assert time.monotonic() < deadline, f"no credentials printed: {lines}"
+            line = process.stdout.readline()  # type: ignore[union-attr]
+            assert line, f"make run ended: {lines}"
+            lines.append(line.rstrip("\n"))
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in ("key", "secret", "passphrase"):
+                fields[parts[0]] = parts[1]
+    except BaseException:
+        # make, its install or compile, and a server started late would outlive the test
+        # (seen: servers of timed-out runs still up half an hour later)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+        raise
     return process, fields, lines
 
 
