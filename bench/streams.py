@@ -88,7 +88,8 @@ def book_order(cmd: PlaceOrder, number: int, taker_rate: int, account: Account) 
 
 def place(book: Book, order: Order, increment: int) -> int:
     """Match ``order`` against ``book`` (price-time, at the maker's price), then rest a GTC
-    limit remainder; returns the number of fills. The simple taker of the book-alone figure.
+    limit remainder; returns the number of fills (and adds the size it took to the order's
+    ``filled_size``). The simple taker of the book-alone figure.
     """
     buy = order.side is BUY
     levels = book.asks if buy else book.bids
@@ -96,7 +97,7 @@ def place(book: Book, order: Order, increment: int) -> int:
     maker_side = SELL if buy else BUY
     limit = order.price if order.type is LIMIT else None
     remaining, funds = order.remaining, order.funds_remaining
-    fills = 0
+    fills = filled = 0
     while remaining != 0:
         price = best()
         if price is None or (limit is not None and (price > limit if buy else price < limit)):
@@ -121,6 +122,7 @@ def place(book: Book, order: Order, increment: int) -> int:
                     break
                 funds -= size * price
             fills += 1
+            filled += size
             level.size -= size
             maker.remaining -= size
             if maker.remaining == 0:
@@ -134,6 +136,7 @@ def place(book: Book, order: Order, increment: int) -> int:
                 if remaining == 0:
                     break
     order.remaining, order.funds_remaining = remaining, funds
+    order.filled_size += filled
     if remaining and limit is not None and order.time_in_force is GTC:
         order.status = OPEN
         book.add(order)

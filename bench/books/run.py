@@ -31,69 +31,16 @@ sys.path.insert(0, str(BENCH))
 
 from engine import run_book, run_core  # noqa: E402  (bench/ on the path first)
 from kit import machine  # noqa: E402
-from streams import PRODUCTS, SELL, Stream, book_order, cancel, generate  # noqa: E402
+from streams import PRODUCTS, Stream, book_order, cancel, generate, place  # noqa: E402
 
 from sandex import native  # noqa: E402
 from sandex.core.book import Book  # noqa: E402
-from sandex.core.model import Account, Order, OrderType, Side, Status, TimeInForce  # noqa: E402
+from sandex.core.model import Account, Order, OrderType, Side, TimeInForce  # noqa: E402
 
 PEERS = ("limit-order-book", "cython-orderbook", "liquibook", "lightmatchingengine",
          "akhil4n-orderbook")
 LIMIT, IOC, MARKET, CANCEL = 0, 1, 2, 3
-BUY, OPEN, DONE = Side.BUY, Status.OPEN, Status.DONE
-
-
-def _taker(book: Book, order: Order, increment: int) -> int:
-    """``streams.place`` that returns the size the taker filled (for funds orders)."""
-    buy = order.side is BUY
-    levels = book.asks if buy else book.bids
-    best = book.best_ask if buy else book.best_bid
-    limit = order.price if order.type is OrderType.LIMIT else None
-    remaining, funds = order.remaining, order.funds_remaining
-    filled = 0
-    while remaining != 0:
-        price = best()
-        if price is None or (limit is not None and (price > limit if buy else price < limit)):
-            break
-        level = levels[price]
-        queue = level.orders
-        while level.count:
-            maker = queue[0]
-            if maker.status is not OPEN:
-                queue.popleft()
-                continue
-            size = maker.remaining
-            if remaining is not None and remaining < size:
-                size = remaining
-            if funds is not None:
-                affordable = funds // price
-                affordable -= affordable % increment
-                if affordable < size:
-                    size = affordable
-                if size <= 0:
-                    remaining = 0
-                    break
-                funds -= size * price
-            filled += size
-            level.size -= size
-            maker.remaining -= size
-            if maker.remaining == 0:
-                maker.status = DONE
-                queue.popleft()
-                level.count -= 1
-                if level.count == 0:
-                    book.drop_level(SELL if buy else BUY, price)
-            if remaining is not None:
-                remaining -= size
-                if remaining == 0:
-                    break
-    order.remaining = remaining
-    if remaining and limit is not None and order.time_in_force is TimeInForce.GTC:
-        order.status = OPEN
-        book.add(order)
-    else:
-        order.status = DONE
-    return filled
+BUY = Side.BUY
 
 
 def peer_ops(stream: Stream) -> list[tuple[int, bool, int, int, int]]:
@@ -112,7 +59,8 @@ def peer_ops(stream: Stream) -> list[tuple[int, bool, int, int, int]]:
         cmd = stream.places[k]
         order = book_order(cmd, k, stream.taker_rates[cmd.profile_id], account)
         orders.append(order)
-        filled = _taker(book, order, increment)
+        place(book, order, increment)
+        filled = order.filled_size
         buy = cmd.side is BUY
         if cmd.type is OrderType.MARKET:
             ops.append((MARKET, buy, 0, cmd.size if cmd.size is not None else filled, k))
