@@ -3,7 +3,9 @@
 ``SqliteJournal`` is the embedded default: stdlib ``sqlite3`` in WAL mode with
 ``synchronous=FULL``, so a batch's transaction is on disk (fsync of the WAL) when ``append``
 returns, and survives a process crash or a power cut. One transaction per batch is the
-group commit: one fsync covers every command of the batch.
+group commit: one fsync covers every command of the batch. The log is copied into the
+database file by checkpoints on a thread of their own (``sandex.journal.checkpoint``), not
+inside a commit.
 
 Each record carries a CRC-32 of its body, and positions are contiguous from 1 (or from
 after the compaction point, see ``compact``). On open, positions are checked for gaps (a
@@ -32,6 +34,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from sandex.journal.checkpoint import Checkpointer
 
 log = logging.getLogger("sandex.journal")
 
@@ -216,6 +220,9 @@ class SqliteJournal:
                                      f"reads formats up to {FORMAT}: refusing to open it")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # Checkpoints run on a connection of their own, off the commit path (checkpoint.py).
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = Checkpointer(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS journal ("
                          "position INTEGER PRIMARY KEY, crc INTEGER NOT NULL, body BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value)")
@@ -305,6 +312,8 @@ class SqliteJournal:
                                 self.path, rollback)
             raise
         self.last_position = first + len(records) - 1
+        if self._checkpointer.committed(sum(map(len, records))):
+            self._checkpointer.here(self._db)  # the log's ceiling (checkpoint.py)
         return self.last_position
 
     def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
@@ -339,4 +348,5 @@ class SqliteJournal:
         return int(removed)
 
     def close(self) -> None:
+        self._checkpointer.close()  # its connection first: the writer's close checkpoints all
         self._db.close()
