@@ -4,7 +4,13 @@
 
 1. ``SqliteJournal.append`` with batches of 1, 10, 100 and 1,000 records of a real order
    command (one transaction, so one fsync of the WAL, per batch): records/s and the cost
-   of one commit.
+   of one commit (mean, p50, p99, the worst, and how many took over 1 ms: the WAL's
+   checkpoints show there), and the committing thread's own CPU per commit (on a loaded
+   machine the wall times are mostly the other processes; a checkpoint on the commit path
+   shows in the CPU's worst and its sum, copying pages). ``--store-only`` stops after this
+   part. To compare with another build, run this file with that build's Python, e.g.
+   ``/work/main/.venv/bin/python bench/journal.py --store-only`` (it imports the sandex that
+   Python has installed).
 2. ``Node.execute`` under group commit: ``C`` concurrent producers (1, 16, 64, 256) each
    placing an order and canceling it, back to back, every reply waiting for its fsync:
    durable commands/s, the mean batch size, and per-command latency (p50/p99). Nothing
@@ -56,13 +62,27 @@ def bench_store(parent: Path, total: int) -> None:
             journal = SqliteJournal(Path(tmp) / "journal.sqlite3")
             count = max(batch * 20, min(total, batch * 2000)) if batch > 1 else min(total, 2000)
             rounds = count // batch
-            started = time.perf_counter()
+            commits: list[float] = []
+            cpu: list[float] = []
+            clock, cpu_clock = time.perf_counter, time.thread_time
+            records = [record] * batch
+            started = clock()
             for _ in range(rounds):
-                journal.append([record] * batch)
-            elapsed = time.perf_counter() - started
+                began, began_cpu = clock(), cpu_clock()
+                journal.append(records)
+                cpu.append(cpu_clock() - began_cpu)
+                commits.append(clock() - began)
+            elapsed = clock() - started
             journal.close()
+        commits.sort()
+        cpu.sort()
         print(f"  batch {batch:>5,}: {rounds * batch / elapsed:>10,.0f} records/s, "
-              f"{elapsed / rounds * 1e3:6.2f} ms per commit")
+              f"{elapsed / rounds * 1e3:6.2f} ms per commit (p50 "
+              f"{percentile(commits, 0.50) * 1e3:5.2f}, p99 {percentile(commits, 0.99) * 1e3:5.2f},"
+              f" worst {commits[-1] * 1e3:6.2f} ms; {sum(c > 1e-3 for c in commits):,} of "
+              f"{rounds:,} over 1 ms)\n{'':14}the committing thread's CPU per commit: p50 "
+              f"{percentile(cpu, 0.50) * 1e3:5.2f}, p99 {percentile(cpu, 0.99) * 1e3:5.2f}, worst "
+              f"{cpu[-1] * 1e3:6.2f} ms, {sum(cpu) * 1e3:7.1f} ms in all")
 
 
 def setup(node: Node) -> None:
@@ -134,10 +154,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=40_000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--store-only", action="store_true",
+                        help="only the journal alone (part 1)")
     args = parser.parse_args()
     print(f"machine: {machine()}; data in {args.dir} ({filesystem(args.dir)})")
     bench_store(args.dir, args.commands)
-    bench_group_commit(args.dir, args.commands)
+    if not args.store_only:
+        bench_group_commit(args.dir, args.commands)
 
 
 if __name__ == "__main__":
