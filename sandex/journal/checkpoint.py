@@ -20,8 +20,9 @@ every frame has been copied. The thread therefore runs up to ``CATCH_UP`` checkp
 each copying what the writer added during the one before, until one copies all; when the
 writer is idle for a moment (below saturation, nearly always) the log is restarted and stays
 about ``EVERY_PAGES`` long. A writer that never pauses could still outrun it, so after about
-``CEILING_PAGES`` pages the writer runs a passive checkpoint itself, once: it copies only
-what the thread has not (usually a few pages), and its next transaction restarts the log.
+``CEILING_PAGES`` pages without the thread finding the log shorter than half that, the
+writer runs a passive checkpoint itself, once: it copies only what the thread has not
+(a few hundred pages at most), and its next transaction restarts the log.
 It never waits for the thread: while the thread is checkpointing, it tries again after its
 next commit.
 The log is bounded by about ``CEILING_PAGES`` pages whatever the load, and a failed
@@ -128,6 +129,8 @@ class Checkpointer:
                 self._fail(exc)
                 return
             self.checkpoints += 1
+            if frames < self.ceiling_pages // 2:
+                self._since_writer = 0  # the log is short (restarted): no need for the writer
             if busy or frames == before or self._closing:
                 return
             before = frames
