@@ -315,10 +315,15 @@ def main() -> int:
                                     / max(1.0, records), 1)
                         for name, pid in others.items()}
                 report.setdefault("others_cpu_us_per_req", {})[mode] = side
+                _, stored_bytes = nats.stream_state("SANDEX_JOURNAL")
                 report.setdefault("commits", {})[mode] = {
                     "batches_per_s": round(batches / took, 1),
                     "records_per_batch": round(records / max(1.0, batches), 1),
-                    "mean_commit_ms": round(1e3 * spent / max(1.0, batches), 2)}
+                    "mean_commit_ms": round(1e3 * spent / max(1.0, batches), 2),
+                    # the whole stream so far, as JetStream counts it (headers included):
+                    # what bench/cluster_floor.py's records should weigh
+                    "stream_bytes_per_record": round(
+                        stored_bytes / max(1.0, commits["sandex_journal_commands_total"]), 1)}
                 print(f"  {mode}: other processes' CPU per request (us): "
                       + ", ".join(f"{name} {us}" for name, us in side.items())
                       + f"; leader's group commits: {report['commits'][mode]}",

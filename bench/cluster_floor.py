@@ -124,7 +124,7 @@ class Tails:
 
 
 async def run_one(journal: NatsJournal, batch: list[bytes], seconds: float, tails: int,
-                  servers: list[int]) -> dict[str, Any]:
+                  servers: list[int], cluster: LocalCluster) -> dict[str, Any]:
     tailing = Tails(journal, tails)
     for _ in range(50):  # warm-up: connection, stream leader, consumers
         await journal.append_here(batch)
@@ -154,11 +154,14 @@ async def run_one(journal: NatsJournal, batch: list[bytes], seconds: float, tail
     server_system = sum(system for _, system in server_times)
     others = time.process_time() - process - cpu  # the tails' thread (and the journal's)
     tailing.close()
+    stored, stored_bytes = cluster.stream_state(journal.stream)
     done = messages * len(batch)
     per = 1e6 / done
     return {"batch": len(batch), "messages": messages, "records": done,
             "records_per_s": round(done / wall), "bytes_per_message":
             sum(map(len, batch)) + 8 * len(batch),
+            # as JetStream counts them (headers included): compare with bench/cluster.py's
+            "stream_bytes_per_record": round(stored_bytes / (stored * len(batch)), 1),
             "round_trip_ms": {"p50": round(percentile(trips, 0.5) * 1e3, 2),
                               "p99": round(percentile(trips, 0.99) * 1e3, 2)},
             "servers_us_per_record": round(sum(server_cpu) * per, 1),
@@ -203,7 +206,7 @@ def main() -> int:
                              batch: list[bytes] = batch) -> dict[str, Any]:
                     try:
                         return await run_one(journal, batch, args.seconds, args.tails,
-                                             servers)
+                                             servers, cluster)
                     finally:
                         await journal.close_here()
 
@@ -214,7 +217,8 @@ def main() -> int:
                 total = (result["servers_us_per_record"] + result["publisher_us_per_record"]
                          + result["tails_us_per_record"])
                 print(f"  batch {size:>4}: {result['records_per_s']:>7,} records/s "
-                      f"({result['bytes_per_message']:,} bytes a message), round trip p50 "
+                      f"({result['bytes_per_message']:,} bytes a message, "
+                      f"{result['stream_bytes_per_record']} stored a record), round trip p50 "
                       f"{result['round_trip_ms']['p50']} ms p99 "
                       f"{result['round_trip_ms']['p99']} ms; CPU per record: 3 servers "
                       f"{result['servers_us_per_record']} us "
