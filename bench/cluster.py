@@ -261,6 +261,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=64,
+                        help="rest.py's closed-loop clients at saturation (the README's: 64)")
     parser.add_argument("--staleness", type=float, default=10.0,
                         help="seconds of the follower staleness probe per load mode (0: skip)")
     parser.add_argument("--src", type=Path, help="run the sandex package of this checkout")
@@ -294,7 +296,8 @@ def main() -> int:
                 commits_before, clock_before = metrics(ports["a"], data / "a"), time.monotonic()
                 rest = subprocess.run(
                     [*rest_py, "--mode", mode, "--seconds", str(args.seconds), "--rate",
-                     str(args.rate)], capture_output=True, text=True, check=False)
+                     str(args.rate), "--connections", str(args.connections)],
+                    capture_output=True, text=True, check=False)
                 commits, took = metrics(ports["a"], data / "a"), time.monotonic() - clock_before
                 print(rest.stderr, file=sys.stderr, end="")
                 figures = json.loads(rest.stdout.strip().splitlines()[-1]) \
@@ -315,10 +318,15 @@ def main() -> int:
                                     / max(1.0, records), 1)
                         for name, pid in others.items()}
                 report.setdefault("others_cpu_us_per_req", {})[mode] = side
+                _, stored_bytes = nats.stream_state("SANDEX_JOURNAL")
                 report.setdefault("commits", {})[mode] = {
                     "batches_per_s": round(batches / took, 1),
                     "records_per_batch": round(records / max(1.0, batches), 1),
-                    "mean_commit_ms": round(1e3 * spent / max(1.0, batches), 2)}
+                    "mean_commit_ms": round(1e3 * spent / max(1.0, batches), 2),
+                    # the whole stream so far, as JetStream counts it (headers included):
+                    # what bench/cluster_floor.py's records should weigh
+                    "stream_bytes_per_record": round(
+                        stored_bytes / max(1.0, commits["sandex_journal_commands_total"]), 1)}
                 print(f"  {mode}: other processes' CPU per request (us): "
                       + ", ".join(f"{name} {us}" for name, us in side.items())
                       + f"; leader's group commits: {report['commits'][mode]}",

@@ -20,7 +20,7 @@ stream's replica count (3 or more) and, through each server's monitoring endpoin
 (``/varz``), that every server syncs on every write; anything less is refused
 (``UnsafeJournal``) unless ``unsafe=True`` (``--unsafe-journal``).
 
-nats-py is asyncio; the journal runs its client on its own event loop thread, so ``append``
+nats-py is asyncio; the journal runs its client on its own event loop thread (uvloop), so ``append``
 and ``read`` are plain blocking calls (start-up, ``sandex verify``), and ``call`` runs a
 coroutine there for the cluster's lease and tail (``sandex.cluster.role``): a busy server
 loop cannot delay a lease renewal. The node's group commits go through ``append_here``
@@ -72,6 +72,13 @@ WRONG_LAST_SEQUENCE = 10071  # JetStream's refusal of a compare-and-append
 READ_AHEAD = 64  # messages requested at once when reading
 
 _FRAME = struct.Struct(">II")
+new_client_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+try:  # the client's loop: uvloop as the server's (the standby's tail runs on it: every message)
+    import uvloop
+
+    new_client_loop = uvloop.new_event_loop
+except ImportError:  # a platform without uvloop (uvicorn[standard] brings it elsewhere)
+    pass
 _T = TypeVar("_T")
 
 
@@ -164,7 +171,7 @@ class NatsJournal:
         self.last_position = 0
         self.last_seq = 0  # the stream sequence of the last message read or appended
         self.last_epoch = 0  # the epoch of that message
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_client_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="sandex-nats")
         self._thread.start()

@@ -11,6 +11,7 @@ configuration sandex refuses). The binary is ``nats-server`` from the ``cluster`
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +95,23 @@ class LocalCluster:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"nats-server n{j} did not start")
                 time.sleep(0.05)
+
+    def stream_state(self, name: str) -> tuple[int, int]:
+        """Stream ``name``'s messages and bytes (JetStream's count: headers and subject
+        included), from the first server's monitoring endpoint that knows it (benchmarks)."""
+        for i in self.servers:
+            try:
+                with urllib.request.urlopen(self.monitor(i) + "/jsz?streams=true",
+                                            timeout=3) as reply:
+                    found = json.loads(reply.read())
+            except (OSError, ValueError):
+                continue
+            for account in found.get("account_details") or []:
+                for stream in account.get("stream_detail") or []:
+                    if stream.get("name") == name:
+                        state = stream.get("state") or {}
+                        return int(state.get("messages", 0)), int(state.get("bytes", 0))
+        raise LookupError(f"no server reports stream {name}")
 
     def kill(self, i: int) -> None:
         """``kill -9`` server ``i``."""

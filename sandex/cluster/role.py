@@ -27,6 +27,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from sandex.cluster.journal import Batch, NatsJournal, batch_of
+from sandex.core import Command
 from sandex.journal import JournalCorrupt, JournalFenced, StorageError
 from sandex.node import Takeover
 from sandex.node.codec import decode, encode
@@ -54,6 +56,7 @@ KEY = "leader"
 LEASE_TTL_S = 3.0
 POLL_S = 0.2  # how often a standby looks at the lease
 STALL_S = 1.0  # a tail that brought nothing this long looks at the stream's end
+FOLLOW_RUN = 64  # at most this many messages of the tail applied in one ``follow``
 REJOIN = 75  # the server's exit status when deposed: ``sandex serve`` restarts as a follower
 
 
@@ -231,6 +234,8 @@ class Cluster:
     async def _follow_then_take_over(self, node: Node) -> None:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
+        inbox: deque[Batch | BaseException] = deque()  # from the client's loop
+        waking = [False]  # a ``deliver`` is scheduled on the node's loop
         journal = self.journal
 
         async def on_message(message: object) -> None:  # on the client's loop
@@ -241,7 +246,15 @@ class Cluster:
                     journal.path)
             except JournalCorrupt as exc:
                 batch = exc
-            loop.call_soon_threadsafe(queue.put_nowait, batch)
+            inbox.append(batch)
+            if not waking[0]:  # one wake-up of the node's loop for what arrives meanwhile
+                waking[0] = True
+                loop.call_soon_threadsafe(deliver)
+
+        def deliver() -> None:  # on the node's loop
+            waking[0] = False
+            while inbox:
+                queue.put_nowait(inbox.popleft())
 
         async def subscribe() -> object:
             return await journal.js.subscribe(
@@ -250,10 +263,14 @@ class Cluster:
                 config=ConsumerConfig(opt_start_seq=max(1, journal.last_seq + 1)))
 
         subscription = await journal.call(subscribe())
+        held: Batch | BaseException | None = None  # taken from the queue, not applied yet
 
         async def resubscribe() -> object:  # from the message after the last one applied
+            nonlocal held
             with contextlib.suppress(Exception):
                 await journal.call(subscription.unsubscribe())  # type: ignore[attr-defined]
+            held = None
+            inbox.clear()
             while not queue.empty():
                 queue.get_nowait()
             return await journal.call(subscribe())
@@ -261,17 +278,32 @@ class Cluster:
         progress = time.monotonic()
         try:
             while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), POLL_S)
-                except TimeoutError:
-                    item = None
+                if held is not None:
+                    item, held = held, None
+                elif queue.empty():
+                    try:
+                        item = await asyncio.wait_for(queue.get(), POLL_S)
+                    except TimeoutError:
+                        item = None
+                else:
+                    item = queue.get_nowait()
                 if item is not None:
                     if isinstance(item, Batch) and item.seq > journal.last_seq + 1:
                         log.warning("%s: the tail skipped from message %d to %d; reading "
                                     "again", self.me, journal.last_seq, item.seq)
                         subscription = await resubscribe()
                         continue
-                    self._apply(node, item)
+                    if isinstance(item, Batch):  # with the messages that follow it, if here
+                        run = [item]
+                        while not queue.empty() and len(run) < FOLLOW_RUN:
+                            after = queue.get_nowait()
+                            if not isinstance(after, Batch) or after.seq != run[-1].seq + 1:
+                                held = after  # the next round looks at it
+                                break
+                            run.append(after)
+                        self._apply_run(node, run)
+                    else:
+                        self._apply(node, item)
                     progress = time.monotonic()
                     continue
                 if time.monotonic() - progress > STALL_S:  # a consumer lost with its server?
@@ -338,6 +370,39 @@ class Cluster:
         journal = self.journal
         journal.last_seq, journal.last_position, journal.last_epoch = (
             item.seq, item.last, item.epoch)
+
+    def _apply_run(self, node: Node, run: list[Batch]) -> None:
+        """Apply consecutive messages (sequences ``n, n+1, ...``) of the tail: those the
+        stream delivered while the node was busy. Each is checked as ``_apply`` checks one,
+        and their commands go to the node in one ``follow`` (one hand-over of their events
+        to the listeners), as the leader hands over a group commit's."""
+        if len(run) == 1:
+            self._apply(node, run[0])
+            return
+        first = position = node.position
+        commands: list[Command] = []
+        last: Batch | None = None
+        for item in run:
+            fresh = item.records[max(0, position + 1 - item.first):]
+            if not fresh:
+                continue
+            if item.last - len(fresh) + 1 != position + 1:
+                if commands:  # what came before it is good: apply it, then stop
+                    self._follow(node, first + 1, commands, last)
+                self._apply(node, item)  # raises: a gap
+                return
+            commands.extend(decode(body) for body in fresh)
+            position, last = item.last, item
+        if commands:
+            self._follow(node, first + 1, commands, last)
+
+    def _follow(self, node: Node, first: int, commands: list[Command],
+                last: Batch | None) -> None:
+        assert last is not None
+        node.follow(first, commands)
+        journal = self.journal
+        journal.last_seq, journal.last_position, journal.last_epoch = (
+            last.seq, last.last, last.epoch)
 
     async def _take_over(self, node: Node, revision: int) -> bool:
         """Read to the stream's end, append ``Takeover``; whether this node now leads."""
