@@ -27,6 +27,7 @@ OPEN = Status.OPEN
 BUY = Side.BUY
 
 
+@cython.freelist(64)
 @cython.no_gc
 @cython.final
 @cython.cclass

@@ -375,15 +375,17 @@ class Engine(State):
     @cython.locals(order=Order, product=Product)
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
-        if cmd.client_oid is None and (order_id := cmd.order_id) is not None:
+        # every field read once, as in _place (a test pins the names to the struct's fields)
+        t, profile_id, order_id, client_oid, product_id = astuple(cmd)
+        if client_oid is None and order_id is not None:
             order = self._live.get(order_id)
             if order is None:
                 order = self._archive.get(order_id)
-            if order is not None and order.profile_id != cmd.profile_id:
+            if order is not None and order.profile_id != profile_id:
                 order = None
         else:
-            order = self._find(cmd.profile_id, cmd.order_id, cmd.client_oid)
-        if order is None or (cmd.product_id is not None and order.product_id != cmd.product_id):
+            order = self._find(profile_id, order_id, client_oid)
+        if order is None or (product_id is not None and order.product_id != product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
             return
         product = self.products[order.product_id]
@@ -392,11 +394,11 @@ class Engine(State):
             return
         status = order.status
         if status is OPEN:
-            self._cancel_resting(order, product, cmd.time)
+            self._cancel_resting(order, product, t)
         elif status is DONE:
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
         else:
-            cancel(self, order, product, None, cmd.time)
+            cancel(self, order, product, None, t)
 
     @cython.locals(book=Book, level=Level, levels=dict, profile=Profile)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:

@@ -64,6 +64,7 @@ ORDER_FIELDS = (
     "executed_value", "fill_fees", "done_at", "done_reason", "cancel_reason")
 
 
+@cython.freelist(256)
 @cython.no_gc
 @cython.final
 @cython.cclass

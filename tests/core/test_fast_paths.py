@@ -229,6 +229,19 @@ def test_the_inline_guard_unpacks_place_order_fields_in_their_order() -> None:
     assert ast.dump(unpack) in {ast.dump(statement) for statement in place.body}
 
 
+def test_cancel_order_unpacks_its_fields_in_their_order() -> None:
+    """``_cancel_order`` reads a ``CancelOrder`` with one ``astuple`` too: the names it
+    unpacks are the struct's fields in order (``t`` is ``time``)."""
+    cancel = _function(engine_module, "_cancel_order")
+    unpack = next(n for n in cancel.body if isinstance(n, ast.Assign)
+                  and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+    names = [target.id for target in unpack.targets[0].elts]  # type: ignore[attr-defined]
+    assert tuple("time" if name == "t" else name for name in names) == (
+        CancelOrder.__struct_fields__)
+    assert CancelOrder.__struct_fields__ == (
+        "time", "profile_id", "order_id", "client_oid", "product_id")
+
+
 def test_new_order_builds_what_order_builds() -> None:
     """``records.new_order`` (the hot paths' constructor) gives the same order as ``Order``."""
     from sandex.core.model import Account, OrderType, Status, Stp, TimeInForce
