@@ -138,8 +138,9 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
                 raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
                                      f"{type(command).__name__} was refused "
                                      f"({events[0].message})")  # type: ignore[attr-defined]
-            node.position = node.durable_position = position  # what a command may read
+            node.position = position  # what the next command may read (SaveSnapshot)
             position += 1
+        node.durable_position = last
         now = time.monotonic()
         if now >= next_report:
             next_report = now + PROGRESS_EVERY_S

@@ -309,6 +309,7 @@ def test_read_chunks_are_contiguous_checked_and_stop_at_until(db: Path) -> None:
         (1, [b"one", b"two"]), (3, [b"three", b"four"]), (5, [b"five"])]
     assert list(journal.read_chunks(1, 4, size=10)) == [(2, [b"two", b"three", b"four"])]
     assert list(journal.read_chunks(5)) == []
+    assert list(journal.read_chunks(3, 99)) == [(4, [b"four", b"five"])]  # to the end
     journal.close()
 
 
