@@ -10,9 +10,9 @@ best of ``--repeat``:
 
 * ``open_node``: what ``sandex serve`` does before listening (journal open and check,
   decode, apply to the engine and the read models): **the recovery rate**, records/s;
-* its parts on the same file: the journal's open (checksums every record when no snapshot
-  covers them), reading every record (SQLite + checksum), reading and decoding, and applying
-  the decoded commands to a fresh ``Node`` and to a bare ``Engine``.
+* its parts on the same file: the journal's open as ``open_node`` does it (gaps, and the
+  last record's checksum), reading every record in chunks (SQLite + checksums), decoding the
+  chunks, and applying the decoded commands to a fresh ``Node`` and to a bare ``Engine``.
 
 ``--baseline DIR`` times ``open_node`` of another checkout (its ``.venv``, or this Python)
 on the same data dir in the same run, side by side. ``--keep PATH`` keeps (or reuses) the data
@@ -38,7 +38,7 @@ from kit import machine
 from sandex import native
 from sandex.core import Duplicate, Engine, Rejected
 from sandex.journal import SqliteJournal
-from sandex.node.codec import decode, encode
+from sandex.node.codec import decode_many, encode
 from sandex.node.node import Node
 from sandex.node.storage import JOURNAL_FILE, open_node
 
@@ -97,26 +97,25 @@ def measure_parts(data_dir: Path, repeat: int) -> dict[str, tuple[float, float]]
     path = data_dir / JOURNAL_FILE
     journal = SqliteJournal(path)
     try:
-        records = list(journal.read())
-        legacy_end = journal.legacy_end
+        chunks = list(journal.read_chunks())
     finally:
         journal.close()
-    commands = [decode(body, 1 if position <= legacy_end else 2) for position, body in records]
+    commands = [command for _, bodies in chunks for command in decode_many(bodies)]
 
-    def open_only() -> None:
-        SqliteJournal(path).close()
+    def open_only() -> None:  # as open_node opens it: the last record checked, the rest next
+        SqliteJournal(path, deferred=True).close()
 
     def read() -> None:
         j = SqliteJournal(path, check_after=1 << 62)
         try:
-            for _ in j.read():
+            for _ in j.read_chunks():
                 pass
         finally:
             j.close()
 
     def decode_only() -> None:
-        for position, body in records:
-            decode(body, 1 if position <= legacy_end else 2)
+        for _, bodies in chunks:
+            decode_many(bodies)
 
     def node_apply() -> None:
         node = Node()

@@ -59,6 +59,7 @@ _LEGACY_PREFIX: Final = b'{"command":"'
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(JournalCommand)
+_many_decoder = msgspec.json.Decoder(list[JournalCommand])
 
 
 encode: Callable[[msgspec.Struct], bytes] = _encoder.encode
@@ -71,6 +72,20 @@ def decode(record: bytes, format: int = FORMAT) -> JournalCommand:
     if format == 1:
         record = _upgrade(record)
     return _decoder.decode(record)
+
+
+def decode_many(records: list[bytes], format: int = FORMAT) -> list[JournalCommand]:
+    """``decode`` of each of ``records`` (replay), in one decoder call for a chunk in format
+    2; ``msgspec.DecodeError`` if one is not a command (``decode`` of each then says which)."""
+    if format == 1 or not records:
+        return [decode(record, format) for record in records]
+    try:
+        commands = _many_decoder.decode(b"[" + b",".join(records) + b"]")
+    except msgspec.DecodeError:
+        commands = []
+    if len(commands) != len(records):  # a bad record (or one that held two values)
+        return [_decoder.decode(record) for record in records]
+    return commands
 
 
 def _upgrade(record: bytes) -> bytes:

@@ -50,16 +50,21 @@ from typing import Any, Protocol
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
     REPLAY_PROFILE_ID,
+    Activated,
     AddAddress,
     AdvanceClock,
     Command,
     DeleteAddress,
+    Done,
+    DoneReason,
     Duplicate,
     Engine,
     Event,
     LedgerEntry,
     Matched,
+    Opened,
     PutEntry,
+    Received,
     Rejected,
     StartTransfer,
 )
@@ -99,6 +104,7 @@ COMMIT_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 Listener = Callable[[list[Event]], None]
 """Called with each durable command's events (a ``Batched`` one: once per group commit)."""
 log = logging.getLogger("sandex.node")
+CANCELED = DoneReason.CANCELED
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
 TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
 _TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
@@ -538,23 +544,32 @@ class Node:
         events = self.engine.apply(command)
         if kind is AdvanceClock:
             self.clock.reach(time)
-        ledger, market = self.ledger, self.market
+        # The read models, in one pass over the events (most are Received, Done, Opened)
+        orders = self.orders
         for event in events:
             event_kind = type(event)
-            if event_kind is LedgerEntry:
-                ledger.on_entry(event)  # type: ignore[arg-type]
+            if event_kind is Received:
+                orders.on_order(event)  # type: ignore[arg-type]
+            elif event_kind is Done:
+                if event.reason is CANCELED:  # type: ignore[attr-defined]
+                    orders.on_canceled(event)  # type: ignore[arg-type]
+            elif event_kind is Opened:
+                continue
             elif event_kind is Matched:
                 m: Matched = event  # type: ignore[assignment]
-                market.on_match(m)
+                self.market.on_match(m)
                 if m.maker_profile_id != REPLAY_PROFILE_ID \
                         or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                    ledger.on_match(m, self.engine.products[m.product_id])  # no fills, no
-                    self.fills.on_match(m)  # ledger (no one can read the replay's)
+                    self.ledger.on_match(m, self.engine.products[m.product_id])  # no fills,
+                    self.fills.on_match(m)  # no ledger (no one can read the replay's)
+            elif event_kind is LedgerEntry:
+                self.ledger.on_entry(event)  # type: ignore[arg-type]
+            elif event_kind is Activated:
+                orders.on_order(event)  # type: ignore[arg-type]
         if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
             for event in events:
                 if type(event) in TRANSFER_EVENTS:
                     self.transfers.on_event(event)
-        self.orders.on_events(events)
         return events
 
     def _set_clock(self, command: SetClock) -> list[Event]:

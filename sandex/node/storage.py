@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sandex.core import Duplicate, Rejected
 from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
 from sandex.node.clock import Clock
-from sandex.node.codec import FORMAT, decode
+from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
@@ -32,7 +33,8 @@ log = logging.getLogger("sandex.storage")
 
 JOURNAL_FILE = "journal.sqlite3"
 SNAPSHOT_DIR = "snapshots"
-PROGRESS_EVERY_S = 2.0
+PROGRESS_EVERY_S = 2.0  # between progress lines of a long replay (checked once a chunk)
+CHUNK = 4096  # records read, checked and decoded at a time by a replay
 
 
 def open_node(data_dir: Path | None, clock: Clock | None = None,
@@ -47,10 +49,10 @@ def open_node(data_dir: Path | None, clock: Clock | None = None,
         paths = snapshot.paths(data_dir / SNAPSHOT_DIR)
     if journal is None:
         assert data_dir is not None
-        # Only the tail after the newest snapshot is checksummed here; a replay from further
-        # back checksums what it reads.
+        # Only the last record after the newest snapshot is checksummed here (a torn tail):
+        # the replay checksums what it reads, so each record is read once.
         journal = SqliteJournal(data_dir / JOURNAL_FILE, check_after=max(
-            (snapshot.position_of(p) for p in paths), default=0))
+            (snapshot.position_of(p) for p in paths), default=0), deferred=True)
     try:
         node = _from_snapshots(paths, journal, clock)
         replay(node, journal, after=node.position)
@@ -109,32 +111,80 @@ def _load(node: Node, path: Path, journal: Journal) -> str | None:
 
 
 def replay(node: Node, journal: Journal, after: int = 0, until: int | None = None) -> None:
-    """Apply the journal's records after ``after`` (to ``until``) to ``node``, in order."""
+    """Apply the journal's records after ``after`` (to ``until``) to ``node``, in order: read,
+    checked and decoded a chunk at a time."""
     end = journal.last_position if until is None else until
     if end <= after:
         return
     log.info("replaying journal positions %d..%d", after + 1, end)
     started = time.monotonic()
     next_report = started + PROGRESS_EVERY_S
-    for position, body in journal.read(after):
-        if position > end:
-            break
-        try:
-            command = decode(body, 1 if position <= journal.legacy_end else FORMAT)
-        except msgspec.DecodeError as exc:
-            raise JournalCorrupt(f"{_name(journal)}: record at position {position} does not "
-                                 f"decode: {exc}") from None
-        events = node.apply(command)
-        if events and type(events[0]) in (Rejected, Duplicate):
-            raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
-                                 f"{type(command).__name__} was refused "
-                                 f"({events[0].message})")  # type: ignore[attr-defined]
-        node.position = node.durable_position = position
+    apply = node.apply
+    legacy_end = journal.legacy_end
+    for first, bodies in _chunks(journal, after, end):
+        last = first + len(bodies) - 1
+        if last <= legacy_end:
+            commands = _decode(journal, first, bodies, 1)
+        elif first > legacy_end:
+            commands = _decode(journal, first, bodies, FORMAT)
+        else:  # the chunk where format 2 begins
+            split = legacy_end - first + 1
+            commands = (_decode(journal, first, bodies[:split], 1)
+                        + _decode(journal, legacy_end + 1, bodies[split:], FORMAT))
+        position = first
+        for command in commands:
+            events = apply(command)
+            if events and type(events[0]) in _UNCHANGED:
+                raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
+                                     f"{type(command).__name__} was refused "
+                                     f"({events[0].message})")  # type: ignore[attr-defined]
+            node.position = position  # what the next command may read (SaveSnapshot)
+            position += 1
+        node.durable_position = last
         now = time.monotonic()
         if now >= next_report:
             next_report = now + PROGRESS_EVERY_S
-            log.info("replaying journal: %d of %d", position, end)
+            log.info("replaying journal: %d of %d", last, end)
     log.info("replayed to position %d in %.2f s", end, time.monotonic() - started)
+
+
+_UNCHANGED = (Rejected, Duplicate)
+
+
+def _chunks(journal: Journal, after: int, end: int) -> Iterator[tuple[int, list[bytes]]]:
+    """The records after ``after`` to ``end`` in chunks (first position, bodies): the SQLite
+    journal's own chunked read, else ``read`` gathered."""
+    if isinstance(journal, SqliteJournal):
+        yield from journal.read_chunks(after, end, CHUNK)
+        return
+    bodies: list[bytes] = []
+    first = after + 1
+    for position, body in journal.read(after):
+        if position > end:
+            break
+        bodies.append(body)
+        if len(bodies) == CHUNK:
+            yield first, bodies
+            first, bodies = position + 1, []
+    if bodies:
+        yield first, bodies
+
+
+def _decode(journal: Journal, first: int, bodies: list[bytes], format: int
+            ) -> list[JournalCommand]:
+    """The commands in ``bodies`` (from position ``first``); ``JournalCorrupt`` naming the
+    first record that does not decode."""
+    try:
+        return decode_many(bodies, format)
+    except msgspec.DecodeError:
+        pass
+    for position, body in enumerate(bodies, first):
+        try:
+            decode(body, format)
+        except msgspec.DecodeError as exc:
+            raise JournalCorrupt(f"{_name(journal)}: record at position {position} does not "
+                                 f"decode: {exc}") from None
+    raise AssertionError("a chunk that does not decode, of records that do")
 
 
 async def take_snapshot(node: Node, data_dir: Path) -> Path | None:

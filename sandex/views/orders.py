@@ -27,30 +27,40 @@ class OrdersView:
         self.by_profile: dict[str, dict[str, Order]] = {}
 
     def on_events(self, events: list[Event]) -> None:
-        record = self._engine.orders
-        live, archive, by_profile = record.live, record.archive, self.by_profile
+        """A command's events (``on_order`` and ``on_canceled`` of those they are about)."""
         for event in events:
             kind = type(event)
             if kind is Received or kind is Activated:
-                if event.profile_id == REPLAY_PROFILE_ID:  # type: ignore[attr-defined]
-                    continue  # a replayed order (most events of a replay)
-                order_id = event.order_id  # type: ignore[attr-defined]
-                order = live.get(order_id)
-                if order is None:
-                    order = archive.get(order_id)
-                if order is not None:
-                    profile_id = order.profile_id
-                    if profile_id != REPLAY_PROFILE_ID:
-                        orders = by_profile.get(profile_id)
-                        if orders is None:
-                            orders = by_profile[profile_id] = {}
-                        orders[order.id] = order
+                self.on_order(event)  # type: ignore[arg-type]
             elif kind is Done and event.reason is CANCELED:  # type: ignore[attr-defined]
-                order_id = event.order_id  # type: ignore[attr-defined]
-                if order_id not in live and order_id not in archive:  # purged
-                    profile = by_profile.get(event.profile_id)  # type: ignore[attr-defined]
-                    if profile is not None:
-                        profile.pop(order_id, None)
+                self.on_canceled(event)  # type: ignore[arg-type]
+
+    def on_order(self, event: Received | Activated) -> None:
+        """An order received, or a stop order accepted."""
+        if event.profile_id == REPLAY_PROFILE_ID:
+            return  # a replayed order (most events of a replay)
+        record = self._engine.orders
+        order_id = event.order_id
+        order = record.live.get(order_id)
+        if order is None:
+            order = record.archive.get(order_id)
+        if order is not None:
+            profile_id = order.profile_id
+            if profile_id != REPLAY_PROFILE_ID:
+                by_profile = self.by_profile
+                orders = by_profile.get(profile_id)
+                if orders is None:
+                    orders = by_profile[profile_id] = {}
+                orders[order.id] = order
+
+    def on_canceled(self, event: Done) -> None:
+        """An order canceled: gone from the view too if the engine purged it."""
+        record = self._engine.orders
+        order_id = event.order_id
+        if order_id not in record.live and order_id not in record.archive:  # purged
+            profile = self.by_profile.get(event.profile_id)
+            if profile is not None:
+                profile.pop(order_id, None)
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})

@@ -36,8 +36,13 @@ def old_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def test_a_format1_data_dir_opens_and_rebuilds_from_its_journal(
-        old_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("chunk", [4096, 2, 3])  # replay decodes a chunk at a time: one of
+def test_a_format1_data_dir_opens_and_rebuilds_from_its_journal(  # 2, 3 spans both formats
+        old_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        chunk: int) -> None:
+    import sandex.node.storage as storage
+
+    monkeypatch.setattr(storage, "CHUNK", chunk)
     expected = json.loads((old_dir / "expected.json").read_text())
     with caplog.at_level(logging.WARNING):
         node = open_node(old_dir)

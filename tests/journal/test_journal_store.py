@@ -34,7 +34,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.journal import JournalCorrupt, MemoryJournal, SqliteJournal, StorageError
-from sandex.node.codec import decode, encode
+from sandex.node.codec import decode, decode_many, encode
 from sandex.node.commands import CreateApiKey, RevokeApiKey
 
 RECORDS = [b"one", b"two", b"three", b"four", b"five"]
@@ -281,3 +281,80 @@ def test_codec_rejects_unknown_and_bad_records() -> None:
         decode(b'{"command":"Nope","time":1}')
     with pytest.raises(msgspec.DecodeError):
         decode(b"\x00not a record")
+
+
+# --- the deferred open (start-up's replay checks what it reads) and chunked reads ------------
+
+
+def test_a_deferred_open_checks_only_the_last_record_and_read_chunks_the_rest(
+        db: Path) -> None:
+    write(db, RECORDS)
+    tamper(db, "UPDATE journal SET crc = crc + 1 WHERE position = ?", 3)
+
+    journal = SqliteJournal(db, deferred=True)  # the last record is good: opens
+    assert journal.last_position == 5
+    chunks = journal.read_chunks(0, size=2)
+    assert next(chunks) == (1, [b"one", b"two"])
+    with pytest.raises(JournalCorrupt) as caught:  # the same words as a full check's
+        next(chunks)
+    assert str(caught.value) == (f"{db}: record at position 3 is corrupt (checksum mismatch) "
+                                 "and is not the last")
+    journal.close()
+
+
+def test_read_chunks_are_contiguous_checked_and_stop_at_until(db: Path) -> None:
+    write(db, RECORDS)
+    journal = SqliteJournal(db, deferred=True)
+    assert list(journal.read_chunks(0, size=2)) == [
+        (1, [b"one", b"two"]), (3, [b"three", b"four"]), (5, [b"five"])]
+    assert list(journal.read_chunks(1, 4, size=10)) == [(2, [b"two", b"three", b"four"])]
+    assert list(journal.read_chunks(5)) == []
+    assert list(journal.read_chunks(3, 99)) == [(4, [b"four", b"five"])]  # to the end
+    journal.close()
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_two_bad_records_at_the_end_refuse_and_change_nothing(db: Path, deferred: bool) -> None:
+    write(db, RECORDS)
+    tamper(db, "UPDATE journal SET crc = crc + 1 WHERE position >= ?", 4)
+    before = db.read_bytes()
+
+    with pytest.raises(JournalCorrupt) as caught:  # the last is not taken for a torn tail
+        SqliteJournal(db, deferred=deferred)
+    assert str(caught.value) == (f"{db}: record at position 4 is corrupt (checksum mismatch) "
+                                 "and is not the last")
+    assert db.read_bytes() == before
+    assert sidecars(db) == []
+
+
+def test_a_deferred_open_truncates_a_torn_tail(db: Path, caplog: pytest.LogCaptureFixture
+                                               ) -> None:
+    write(db, RECORDS)
+    tamper(db, "UPDATE journal SET body = X'00' WHERE position = ?", 5)
+    with caplog.at_level(logging.WARNING, logger="sandex.journal"):
+        journal = SqliteJournal(db, deferred=True)
+    assert f"{db}: torn tail: record at position 5 was never acknowledged; truncated" in [
+        r.getMessage() for r in caplog.records]
+    assert journal.last_position == 4
+    assert list(journal.read_chunks(0)) == [(1, RECORDS[:4])]
+    journal.close()
+
+
+def test_a_deferred_open_still_refuses_a_gap(db: Path) -> None:
+    write(db, RECORDS)
+    tamper(db, "DELETE FROM journal WHERE position = ?", 2)
+    with pytest.raises(JournalCorrupt, match="position 2 is missing"):
+        SqliteJournal(db, deferred=True)
+
+
+def test_decode_many_is_decode_of_each(db: Path) -> None:
+    records = [encode(command) for command in EVERY_COMMAND]
+    assert decode_many(records) == [decode(record) for record in records] == EVERY_COMMAND
+    assert decode_many([]) == []
+    with pytest.raises(msgspec.DecodeError):
+        decode_many([records[0], b"\x00not a record", records[1]])
+    two_in_one = records[0] + b"," + records[1]  # one record holding two values is not one
+    with pytest.raises(msgspec.DecodeError):
+        decode_many([two_in_one])
+    with pytest.raises(msgspec.DecodeError):
+        decode_many([two_in_one, records[2]])

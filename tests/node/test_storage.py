@@ -9,6 +9,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,8 @@ def test_a_long_replay_logs_its_progress(tmp_path: Path, caplog: pytest.LogCaptu
     trade(node, 2)
     end = node.position
     close(node)
-    monkeypatch.setattr(storage, "PROGRESS_EVERY_S", 0.0)  # a line per record
+    monkeypatch.setattr(storage, "PROGRESS_EVERY_S", 0.0)  # a line per chunk,
+    monkeypatch.setattr(storage, "CHUNK", 1)  # of one record
     with caplog.at_level(logging.INFO, "sandex.storage"):
         close(open_node(tmp_path))
     assert f"replaying journal positions 1..{end}" in caplog.text
@@ -324,3 +326,36 @@ def test_start_up_checks_only_the_tail_after_the_snapshot_and_verify_checks_all(
     assert done.returncode == 2
     assert done.stderr == (f"sandex: {tmp_path / JOURNAL_FILE}: record at position 5 is corrupt "
                            "(checksum mismatch) and is not the last\n")
+
+
+@pytest.mark.parametrize("chunk", [4096, 1, 4])
+def test_start_up_reads_each_record_once_and_refuses_a_corrupt_one_by_position(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    import sandex.node.storage as storage
+
+    monkeypatch.setattr(storage, "CHUNK", chunk)
+    node = build(SCENARIO, data_dir=tmp_path).node
+    trade(node, 3)
+    expected, end = snapshot.node_hash(node), node.position
+    close(node)
+    again = open_node(tmp_path)  # chunked replay: the same state as applied live
+    assert (again.position, snapshot.node_hash(again)) == (end, expected)
+    close(again)
+
+    path = tmp_path / JOURNAL_FILE
+    damage(path, 6)  # found by the replay's read, not the open, in the same words
+    before = path.read_bytes()
+    with pytest.raises(JournalCorrupt) as caught:
+        open_node(tmp_path)
+    assert str(caught.value) == (f"{path}: record at position 6 is corrupt (checksum "
+                                 "mismatch) and is not the last")
+    assert path.read_bytes() == before
+
+    con = sqlite3.connect(path)  # a record with a good checksum that is not a command
+    with con:
+        con.execute("UPDATE journal SET body = ?, crc = ? WHERE position = 6",
+                    (b'{"tag":"nope"}', zlib.crc32(b'{"tag":"nope"}')))
+    con.close()
+    with pytest.raises(JournalCorrupt) as caught:
+        open_node(tmp_path)
+    assert str(caught.value).startswith(f"{path}: record at position 6 does not decode: ")
