@@ -8,6 +8,7 @@ says why and goes on: the package installs and runs the pure-Python modules.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,13 @@ def _say(text: str) -> None:
 
 
 class OptionalBuildExt(build_ext):
-    """``build_ext`` that never fails the install: a failed compile leaves pure Python."""
+    """``build_ext`` that never fails the install: a failed compile leaves pure Python. The
+    modules compile in parallel, one per CPU, unless ``--parallel`` says otherwise."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def run(self) -> None:
         try:
