@@ -7,6 +7,9 @@ from sandex.core.product cimport Product
 from sandex.core.state cimport State
 
 
+cdef Py_ssize_t _DEAD_SLOTS_MAX
+
+
 cdef class Engine(State):
     cpdef list apply(self, object command)
     cpdef void _place(self, object cmd) except *

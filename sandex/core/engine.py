@@ -8,6 +8,7 @@ always give the same events, bit for bit. Adapters read state through the public
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
@@ -85,6 +86,10 @@ FOK = TimeInForce.FOK
 POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
+# compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
+_DEAD_SLOTS_MAX = level_dead_slots_max
+# a level's queue is a deque: its method called directly is cheaper from C than by name
+_append = deque.append
 
 
 @cython.final
@@ -110,7 +115,7 @@ class Engine(State):
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, open_count=dict,
-                   accounts=dict, events=list)
+                   accounts=dict, events=list, sequence=cython.longlong)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C)
         (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
@@ -203,7 +208,7 @@ class Engine(State):
         level = (book.bids if side is BUY else book.asks).get(price)  # Book.add, inline
         if level is None:
             level = book.open_level(side, price)
-        level.orders.append(order)
+        _append(level.orders, order)
         level.size += size
         level.count += 1
         sequence = product.sequence = sequence + 1
@@ -400,7 +405,8 @@ class Engine(State):
         else:
             cancel(self, order, product, None, t)
 
-    @cython.locals(book=Book, level=Level, levels=dict, profile=Profile)
+    @cython.locals(book=Book, level=Level, levels=dict, profile=Profile,
+                   sequence=cython.longlong, count=cython.Py_ssize_t)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
@@ -418,7 +424,7 @@ class Engine(State):
             del levels[price]
         else:
             level.size -= remaining
-            if len(level.orders) > 2 * count + level_dead_slots_max:
+            if len(level.orders) > 2 * count + _DEAD_SLOTS_MAX:
                 book.compact(level)
         hold = order.hold
         if hold:

@@ -13,8 +13,8 @@ cdef class Product:
     cdef public object status
     cdef public Book book
     cdef public StopBook stops
-    cdef public object sequence
-    cdef public object trade_id
+    cdef public long long sequence
+    cdef public long long trade_id
     cdef public object last_price
     cdef public object print_low
     cdef public object print_high

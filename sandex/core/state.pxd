@@ -14,8 +14,8 @@ cdef class State:
     cdef public object clock
     cdef public object client_oid_dedup
     cdef public list _expiries
-    cdef public object _order_number
-    cdef public object _entry_id
+    cdef public long long _order_number
+    cdef public long long _entry_id
     cdef public list _events
     cdef public object replay
     cdef public dict conversions
