@@ -14,6 +14,7 @@ cdef class Engine(State):
     cpdef list apply(self, object command)
     cpdef void _place(self, object cmd) except *
     cpdef void _place_checked(self, object cmd, Product product, Profile profile) except *
+    cpdef Order _new_order(self, object cmd, Product product, Profile profile)
     cpdef void _accept(self, Order order, Product product, Profile profile, object t) except *
     cpdef void _start(self, Order order, Product product, object t, bint stops=*,
                       bint announce=*) except *

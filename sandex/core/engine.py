@@ -115,7 +115,8 @@ class Engine(State):
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, open_count=dict,
-                   accounts=dict, events=list, sequence=cython.longlong)
+                   accounts=dict, events=list, sequence=cython.longlong,
+                   number=cython.longlong, trades_before=cython.longlong)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C)
         (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
@@ -214,6 +215,7 @@ class Engine(State):
         sequence = product.sequence = sequence + 1
         events.append(Opened(t, product_id, sequence, order_id, profile_id, side, price, size))
 
+    @cython.locals(order=Order)
     def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> None:
         """``_place`` of any order off the fast path: every check, in the order of §3.3."""
         price = cmd.price
@@ -238,9 +240,13 @@ class Engine(State):
         order.number = self._order_number
         self._accept(order, product, profile, cmd.time)
 
+    @cython.locals(held=Account, received=Account, accounts=dict)
     def _new_order(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Order | None:
         """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
-        buy = cmd.side is BUY
+        # every field read once, as in _place (a test checks the two unpack alike)
+        (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,  # noqa: RUF059
+         cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
+        buy = side is BUY
         accounts = profile.accounts
         held_in, received_in = ((product.quote_currency, product.base_currency) if buy
                                 else (product.base_currency, product.quote_currency))
@@ -251,10 +257,10 @@ class Engine(State):
         received = accounts.get(received_in) or Account(profile.id, received_in)
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = hold_rate(maker_rate, taker_rate)
-        size, funds, price = cmd.size, cmd.funds, cmd.price
         specified = funds_remaining = None
         available = held.balance - held.hold
-        if cmd.type is LIMIT:
+        limit = kind is LIMIT  # time in force and post-only mean nothing to market orders
+        if limit:
             assert price is not None  # check_order refuses a limit order without one
             if size is None:  # limit order with funds: the size those funds buy at its price
                 assert funds is not None
@@ -272,14 +278,12 @@ class Engine(State):
             hold = size * SIZE_TO_AMOUNT if size is not None else available
         if hold > available or hold <= 0:
             return None
-        after = cmd.cancel_after
-        expire = None if after is None else cmd.time + after.seconds * 1_000_000
-        limit = cmd.type is LIMIT  # time in force and post-only mean nothing to market orders
+        expire = None if cancel_after is None else t + cancel_after.seconds * 1_000_000
         return new_order(
-            cmd.order_id, 0, profile.id, product.id, cmd.side, cmd.type, cmd.time, price, size,
-            size, funds, specified, funds_remaining, cmd.time_in_force if limit else GTC,
-            expire if limit else None, cmd.post_only and limit, cmd.stp, cmd.stop,
-            cmd.stop_price, cmd.client_oid,
+            order_id, 0, profile.id, product.id, side, kind, t, price, size,
+            size, funds, specified, funds_remaining, time_in_force if limit else GTC,
+            expire if limit else None, post_only and limit, stp, stop,
+            stop_price, client_oid,
             maker_rate, taker_rate, rate, held, received, hold)
 
     def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
@@ -313,7 +317,7 @@ class Engine(State):
             return
         self._start(order, product, t)
 
-    @cython.locals(book=Book)
+    @cython.locals(book=Book, trades_before=cython.longlong)
     def _start(self, order: Order, product: Product, t: int, stops: bool = True,
                announce: bool = True) -> None:
         """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is

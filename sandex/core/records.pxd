@@ -10,7 +10,7 @@ cdef class Account:
 
 cdef class Order:
     cdef public str id
-    cdef public object number
+    cdef public long long number
     cdef public str profile_id
     cdef public str product_id
     cdef public object side
@@ -44,7 +44,7 @@ cdef class Order:
     cdef public object cancel_reason
 
 
-cpdef Order new_order(str id, object number, str profile_id, str product_id, object side,
+cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,
                       object type, object created_at, object price, object size,
                       object remaining, object funds, object specified_funds,
                       object funds_remaining, object time_in_force, object expire_time,

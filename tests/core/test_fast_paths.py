@@ -229,6 +229,16 @@ def test_the_inline_guard_unpacks_place_order_fields_in_their_order() -> None:
     assert ast.dump(unpack) in {ast.dump(statement) for statement in place.body}
 
 
+def test_new_order_unpacks_place_order_as_place_does() -> None:
+    """``_new_order`` (the orders off the fast path) reads the ``PlaceOrder`` with the same
+    one ``astuple`` as ``_place``, so its names mean the same fields."""
+    place = _function(engine_module, "_place")
+    unpack = next(n for n in place.body if isinstance(n, ast.Assign)
+                  and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+    new_order = _function(engine_module, "_new_order")
+    assert ast.dump(unpack) in {ast.dump(statement) for statement in new_order.body}
+
+
 def test_cancel_order_unpacks_its_fields_in_their_order() -> None:
     """``_cancel_order`` reads a ``CancelOrder`` with one ``astuple`` too: the names it
     unpacks are the struct's fields in order (``t`` is ``time``)."""
