@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Protocol
-from zlib import adler32
 
 from sandex.api.fix.codec import Decoder, Garbled, Message, Rendered, byte_sum, frame
 from sandex.api.fix.logon import COMP_ID, Identity, Refusal
@@ -98,6 +97,20 @@ _TRAILERS = [b"10=%03d\x01" % n for n in range(256)]  # CheckSum(10) by its valu
 _STARTS: dict[int, tuple[bytes, int]] = {}  # BodyLength -> BeginString and it, byte sum
 
 
+_NUMBERS: dict[int, tuple[bytes, int]] = {}  # n -> b"n SOH" and its byte sum
+
+
+def _number(n: int) -> tuple[bytes, int]:
+    """A MsgSeqNum or LastMsgSeqNumProcessed value and its SOH, with its byte sum: kept, as
+    a fan-out's sessions number their messages alike (cleared when it grows large)."""
+    data = b"%d\x01" % n
+    number = (data, byte_sum(data))
+    if len(_NUMBERS) >= 65_536:
+        _NUMBERS.clear()
+    _NUMBERS[n] = number
+    return number
+
+
 def _start(length: int) -> tuple[bytes, int]:
     """``8=FIXT.1.1 SOH 9=length SOH`` and its byte sum, kept for the next message as long."""
     data = b"8=FIXT.1.1\x019=%d\x01" % length
@@ -110,14 +123,14 @@ def _start(length: int) -> tuple[bytes, int]:
 class Sending:
     """One SendingTime for a whole fan-out (``Session.send_all``): made once, shared by every
     session. ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
-    (``SOH 52=... SOH 369=``), ``middle_sum`` its byte sum."""
+    (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
 
     __slots__ = ("middle", "middle_sum", "stamp", "wall")
 
     def __init__(self, wall: float) -> None:
         self.wall = wall
         self.stamp = sending_time(wall)
-        self.middle = f"\x0152={self.stamp}\x01369=".encode("latin-1")
+        self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
         self.middle_sum = byte_sum(self.middle)
 
 
@@ -246,12 +259,14 @@ class Session:
         ``send_bytes`` would make, one message after the other."""
         state = self.state
         out = self.out
-        if (state is not State.ACTIVE and state is not State.LOGGING_OUT) or out is None:
+        if (state is not State.ACTIVE and state is not State.LOGGING_OUT) or out is None \
+                or not messages:
             return
-        tail = b"%d\x01" % (self.expected - 1)
+        numbers = _NUMBERS
+        tail = numbers.get(self.expected - 1) or _number(self.expected - 1)
         middle = sending.middle
-        fixed = len(middle) + len(tail)  # 52 and 369: the same in every message
-        around = sending.middle_sum + (adler32(tail) & 0xFFFF) - 2  # - 2: adler32's two 1s
+        fixed = len(middle) + len(tail[0])  # 52 and 369: the same in every message
+        around = sending.middle_sum + tail[1]
         stamp, wall = sending.stamp, sending.wall
         heads = self._heads
         starts = _STARTS
@@ -263,11 +278,12 @@ class Session:
             if head is None:
                 text = f"35={msg_type}\x01{self._lead}".encode("latin-1")
                 head = heads[msg_type] = (text, byte_sum(text), len(text))
-            number = b"%d" % seq
-            length = head[2] + len(number) + fixed + len(data)
+            number = numbers.get(seq) or _number(seq)
+            length = head[2] + len(number[0]) + fixed + len(data)
             start = starts.get(length) or _start(length)
-            parts += (start[0], head[0], number, middle, tail, data, _TRAILERS[
-                (start[1] + head[1] + (adler32(number) & 0xFFFF) + around + total) & 255])
+            parts.append(b"".join((start[0], head[0], number[0], middle, tail[0], data,
+                                   _TRAILERS[(start[1] + head[1] + number[1] + around
+                                              + total) & 255])))
             if msg_type not in ADMIN_TYPES:
                 stored[seq] = (msg_type, stamp, data, total, wall)
                 if len(stored) > HISTORY_MAX:
@@ -275,7 +291,7 @@ class Session:
             seq += 1
         out.next_seq = seq
         out.last_active = wall
-        data = b"".join(parts)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         if self.write_now is not None:
             self.write_now(data)
         else:
