@@ -251,38 +251,50 @@ def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary
 
 
 def stages(path: Path, window: tuple[float, float]) -> dict[str, Any]:
-    """The server's stages per demo tick in ``window``, from ``fix_md_probe.py``'s stamps:
+    """The server's stages per demo tick with increments in ``window``, from
+    ``fix_md_probe.py``'s stamps:
     the timer's lateness (fired - due), applying its commands (fired - the commit's write
     starts), the write and fsync, the listeners before market data (durable - fan-out
-    start), the fan-out."""
+    start), the fan-out; and CPU time: the fan-out's, and the FIX transport writes' between
+    two ticks (all gateways: on a build that writes at the end of the step, the market
+    data's writes happen after the fan-out)."""
     records = [json.loads(line) for line in path.read_text().splitlines() if line]
     late: list[float] = []
     apply: list[float] = []
     commit: list[float] = []
     before: list[float] = []
     fan_out: list[float] = []
+    fan_out_cpu: list[float] = []
+    writes_cpu: list[float] = []
     fired: list[Any] | None = None
     written: list[Any] | None = None
     durable: float | None = None
+    previous: float | None = None  # when the last tick with increments fired
     for record in records:
+        if record[0] == "writes" and previous is not None and \
+                window[0] <= previous <= window[1]:
+            writes_cpu.append(record[1])  # the writes since that tick
         if record[0] == "fire":
-            fired, written, durable = record, None, None
+            fired, written, durable, previous = record, None, None, None
         elif record[0] == "append" and fired is not None and written is None:
             written = record
         elif record[0] == "notify" and written is not None and durable is None:
             durable = record[1]
         elif record[0] == "fan_out" and fired is not None and written is not None \
                 and durable is not None:
-            if window[0] <= fired[2] <= window[1]:
+            if record[5] and window[0] <= fired[2] <= window[1]:
+                previous = fired[2]
                 late.append(fired[2] - fired[1])
                 apply.append(written[1] - fired[2])
                 commit.append(durable - written[1])
                 before.append(record[1] - durable)
                 fan_out.append(record[2] - record[1])
+                fan_out_cpu.append(record[4])
             fired = None
     figures: dict[str, Any] = {"ticks": len(late)}
     for name, values in (("timer_late", late), ("apply", apply), ("commit", commit),
-                         ("listeners_before", before), ("fan_out", fan_out)):
+                         ("listeners_before", before), ("fan_out", fan_out),
+                         ("fan_out_cpu", fan_out_cpu), ("writes_cpu", writes_cpu)):
         found = percentiles(values, 1e-3)
         figures[f"{name}_p50"], figures[f"{name}_p99"] = found.get("p50"), found.get("p99")
     return figures
@@ -359,7 +371,9 @@ def main() -> None:
               f"{figures['commit_p50']}/{figures['commit_p99']}, listeners before "
               f"market data {figures['listeners_before_p50']}/"
               f"{figures['listeners_before_p99']}, fan-out {figures['fan_out_p50']}/"
-              f"{figures['fan_out_p99']}", file=sys.stderr)
+              f"{figures['fan_out_p99']}; CPU ms a tick: fan-out {figures['fan_out_cpu_p50']}/"
+              f"{figures['fan_out_cpu_p99']}, FIX transport writes {figures['writes_cpu_p50']}/"
+              f"{figures['writes_cpu_p99']}", file=sys.stderr)
 
 
 if __name__ == "__main__":
