@@ -94,9 +94,7 @@ def sending_time(wall: float) -> str:
 
 
 _TRAILERS = [b"10=%03d\x01" % n for n in range(256)]  # CheckSum(10) by its value
-_STARTS: dict[int, tuple[bytes, int]] = {}  # BodyLength -> BeginString and it, byte sum
-
-
+_STARTS: dict[int, tuple[bytes, int]] = {}  # BodyLength n -> 8=FIXT.1.1 SOH 9=n SOH, its sum
 _NUMBERS: dict[int, tuple[bytes, int]] = {}  # n -> b"n SOH" and its byte sum
 
 
@@ -105,7 +103,7 @@ def _number(n: int) -> tuple[bytes, int]:
     a fan-out's sessions number their messages alike (cleared when it grows large)."""
     data = b"%d\x01" % n
     number = (data, byte_sum(data))
-    if len(_NUMBERS) >= 65_536:
+    if len(_NUMBERS) >= 4096:  # a few hundred kilobytes at most
         _NUMBERS.clear()
     _NUMBERS[n] = number
     return number
@@ -115,7 +113,7 @@ def _start(length: int) -> tuple[bytes, int]:
     """``8=FIXT.1.1 SOH 9=length SOH`` and its byte sum, kept for the next message as long."""
     data = b"8=FIXT.1.1\x019=%d\x01" % length
     start = (data, byte_sum(data))
-    if len(_STARTS) < 65_536:  # bodies are at most codec.MAX_BODY long
+    if len(_STARTS) < 4096:  # the usual lengths are far fewer
         _STARTS[length] = start
     return start
 
