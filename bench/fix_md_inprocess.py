@@ -49,6 +49,7 @@ def main() -> None:
     for n in range(args.sessions):
         session = Session(Gateway(), 0.0, f"bench:{n}")  # type: ignore[arg-type]
         session.writer = written.append
+        session.write_now = written.append  # builds since send_all: its writes at once
         session.state = State.ACTIVE
         session.out = Outbound()
         session._client_comp = f"{n:032x}"  # as its Logon sets it

@@ -109,7 +109,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30)
 
 
 def start_server(command: list[str], port: int, log: Path,
-                 src: Path | None = None) -> subprocess.Popen[bytes]:
+                 src: Path | None = None, timeout: float = 30) -> subprocess.Popen[bytes]:
     """``command`` in a subprocess (stderr to ``log``), waited for until it answers.
 
     ``src``: a directory holding another ``sandex`` package (a patched copy) to run instead.
@@ -121,7 +121,7 @@ def start_server(command: list[str], port: int, log: Path,
         process = subprocess.Popen(command, cwd=src or ROOT, env=env,
                                    stdout=subprocess.DEVNULL, stderr=err)
     try:
-        wait_ready(port, process)
+        wait_ready(port, process, timeout)
     except SystemExit as exc:
         raise SystemExit(f"{exc}: {log.read_text()[-2000:]}") from None
     return process

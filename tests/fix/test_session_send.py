@@ -7,7 +7,7 @@ import gc
 
 from sandex.api.fix.codec import Decoder, Message, Rendered, byte_sum, encode
 from sandex.api.fix.logon import Identity
-from sandex.api.fix.session import Outbound, Session, State
+from sandex.api.fix.session import Outbound, Sending, Session, State
 
 WALL = 1_796_299_263.026194  # 2026-12-03 12:01:03.026194 UTC
 STAMP = "20261203-12:01:03.026194"
@@ -71,3 +71,30 @@ def test_the_history_is_untracked_by_the_gc_and_resends_the_same_body() -> None:
     assert resent.get(39) == "0"
     gap = decoder.next()  # the Heartbeat (8) is gap-filled
     assert isinstance(gap, Message) and gap.msg_type == "4" and gap.get(36) == "9"
+
+
+def test_send_all_writes_at_once_the_bytes_send_bytes_makes_and_keeps_the_same_history() -> None:
+    one, written = active_session()
+    entries = [(b"262=md-1\x01268=1\x01279=0\x0183=%d\x01" % n) for n in (9, 10, 11)]
+    messages = [("X", entries[0], byte_sum(entries[0])), ("f", entries[1], byte_sum(entries[1])),
+                ("X", entries[2], byte_sum(entries[2]))]
+    for msg_type, data, total in messages:
+        one.send_bytes(msg_type, data, total)
+    other, queued = active_session()
+    at_once: list[bytes] = []
+    other.write_now = at_once.append
+    other.send_all(messages, Sending(WALL))
+    assert queued == [] and at_once == [b"".join(written)]  # one write, not queued
+    assert one.out is not None and other.out is not None
+    assert other.out.next_seq == one.out.next_seq == 10
+    assert other.out.stored == one.out.stored
+    decoder = Decoder()
+    decoder.feed(at_once[0])
+    decoded = [decoder.next() for _ in messages]
+    assert all(isinstance(m, Message) and m.checksum_ok for m in decoded)
+    assert [(m.msg_type, m.get(34), m.get(52), m.get(369), m.get(83))  # type: ignore[union-attr]
+            for m in decoded] == [("X", "7", STAMP, "4", "9"), ("f", "8", STAMP, "4", "10"),
+                                  ("X", "9", STAMP, "4", "11")]
+    other.state = State.CLOSED  # a closed session sends nothing
+    other.send_all(messages, Sending(WALL))
+    assert len(at_once) == 1 and other.out.next_seq == 10

@@ -3,8 +3,11 @@
 Each connection owns one ``Session``; bytes read go to ``Session.data_received``. What the
 session sends in one event-loop step is gathered and written once at the end of the step
 (``call_soon``): a group commit's reports, or a read's replies, leave in one transport write
-(one system call) instead of one each. A session that is closed closes its socket once its
-last bytes are out. A timer ticks every session (heartbeats, timeouts).
+(one system call) instead of one each. A market data fan-out (``Session.send_all``) has
+already gathered a session's messages of a group commit: they are written at once
+(``write_now``), so the first sessions' bytes leave while the rest are being framed. A
+session that is closed closes its socket once its last bytes are out. A timer ticks every
+session (heartbeats, timeouts).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class _Connection(asyncio.Protocol):
         session = Session(self.listener.gateway, time.monotonic(),
                           f"{peer[0]}:{peer[1]}" if peer else "")
         session.writer = self._write
+        session.write_now = self._write_now
         self.session = session
         self.listener.connections.add(self)
 
@@ -74,6 +78,15 @@ class _Connection(asyncio.Protocol):
         if not pending:
             asyncio.get_running_loop().call_soon(self.flush)
         pending.append(data)
+
+    def _write_now(self, data: bytes) -> None:
+        """Write ``data`` now (a market data fan-out: each session as soon as its bytes are
+        ready), after whatever this step queued for the session before it."""
+        if self._pending:
+            self._pending.append(data)
+            self.flush()
+        elif self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def flush(self) -> None:
         """Write what the session sent since the last flush, in one transport write."""

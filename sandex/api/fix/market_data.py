@@ -27,7 +27,7 @@ from sandex.api.fix.codec import Message, Rendered, byte_sum
 from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
-from sandex.api.fix.session import Outbound, Session
+from sandex.api.fix.session import Outbound, Sending, Session, State
 from sandex.api.order_request import product_id_of
 from sandex.auth.keys import Permission
 from sandex.core import (
@@ -56,6 +56,7 @@ TRADING_STATUS = {"online": "full_trading", "post_only": "post_only",
 CHANGE_REASONS = {"modify_order": "CHANGE_REASON_MODIFY_ORDER",
                   "remainder_after_modification": "CHANGE_REASON_REMAINDER_AFTER_MODIFICATION"}
 SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
+ACTIVE = State.ACTIVE
 L3 = "L3"  # a subscription's mode: order by order; else (book levels, trades)
 
 
@@ -227,61 +228,90 @@ class MarketData:
         """``on_events`` for a whole group commit (``sandex.node.Batched``): one test when
         no session subscribes."""
         if self.subscribers:
-            for events in batches:
-                self.on_events(events)
+            self._fan_out([event for events in batches for event in events])
 
     def on_events(self, events: list[Event]) -> None:
-        if not self.subscribers:
-            return
-        for event in events:
-            product_id = getattr(event, "product_id", None)
-            subscribed = self.subscribers.get(product_id) if product_id else None
-            if not subscribed:
-                continue
-            if type(event) is ProductUpdated:
-                self._status(event, subscribed)
-                continue
-            sequence = getattr(event, "sequence", None)
-            if sequence is None:
-                continue  # private: not on the public feed
-            changed = None
-            levels = self.levels.get(product_id)  # type: ignore[arg-type]
-            if levels is not None and sequence > levels.sequence:
-                levels.sequence = sequence
-                changed = levels.apply(event)
-            entry = _entry(event)
-            shared = None if entry is None else Rendered.of([(268, "1"), *entry])  # once
-            leads = self._leads
-            for session, (request_id, covered, mode) in list(subscribed.items()):
-                if covered is None or sequence <= covered or not session.active:
-                    continue  # before its snapshot is taken, or already in it
-                trade = type(event) is Matched and mode != L3 and mode[1]
-                if shared is not None and (mode == L3 or trade):
-                    lead = leads.get(request_id)  # the session's own field, then the entry
-                    if lead is None:
-                        if len(leads) > 10_000:  # MDReqIDs of sessions long gone
-                            leads.clear()
-                        data = f"262={request_id}\x01".encode("latin-1")
-                        lead = leads[request_id] = (data, byte_sum(data))
-                    session.send_bytes("X", lead[0] + shared.data, lead[1] + shared.total)
-                if mode == L3:
-                    continue
-                if mode[0] and changed and levels is not None:
-                    for level_entry in _level_entries(event, changed, levels):
-                        session.send("X", [(262, request_id), (268, "1"), *level_entry])
+        if self.subscribers:
+            self._fan_out(events)
 
-    def _status(self, event: ProductUpdated, subscribed: dict[Session, list[Any]]) -> None:
-        """SecurityStatus (f) to the product's subscribers when its status changes."""
-        product = self.node.engine.products.get(event.product_id)
-        if product is None:
+    def _fan_out(self, events: list[Event]) -> None:
+        """Each event's entries encoded once (``_item``), then session by session its messages
+        of all the events, framed with one SendingTime and written at once (``send_all``)."""
+        items = [item for item in map(self._item, events) if item is not None]
+        if not items:
             return
-        for session, (request_id, covered, _) in list(subscribed.items()):
-            if covered is None or not session.active:
+        if len(items) == 1 or all(item[0] is items[0][0] for item in items):
+            sessions = list(items[0][0])  # one product (the usual case)
+        else:
+            sessions = list(dict.fromkeys(s for item in items for s in item[0]))
+        sending = Sending(self.wall())
+        leads = self._leads
+        for session in sessions:
+            if session.state is not ACTIVE:
                 continue
-            session.send("f", [(262, request_id), (55, product.id),
-                               (1682, TRADING_STATUS.get(event.status, "full_trading")),
-                               (969, px(product.quote_increment)),
-                               (29003, px(product.base_increment))])
+            messages: list[tuple[str, bytes, int]] = []
+            for subscribed, sequence, shared, trade, level_bodies in items:
+                subscription = subscribed.get(session)
+                if subscription is None:
+                    continue
+                request_id, covered, mode = subscription
+                if covered is None:
+                    continue  # its snapshot is not taken yet
+                lead = leads.get(request_id)  # the session's own field, then the entry
+                if lead is None:
+                    if len(leads) > 10_000:  # MDReqIDs of sessions long gone
+                        leads.clear()
+                    data = f"262={request_id}\x01".encode("latin-1")
+                    lead = leads[request_id] = (data, byte_sum(data))
+                if sequence is None:  # a SecurityStatus
+                    assert shared is not None
+                    messages.append(("f", lead[0] + shared.data, lead[1] + shared.total))
+                    continue
+                if sequence <= covered:
+                    continue  # already in its snapshot
+                if shared is not None and (mode == L3 or (trade and mode[1])):
+                    messages.append(("X", lead[0] + shared.data, lead[1] + shared.total))
+                if mode != L3 and mode[0]:
+                    for body in level_bodies:
+                        messages.append(("X", lead[0] + body.data, lead[1] + body.total))
+            if messages:
+                session.send_all(messages, sending)
+
+    def _item(self, event: Event) -> Item | None:
+        """What ``event`` sends, encoded once for every session: its product's subscribers,
+        its RptSeq (``None``: a SecurityStatus), its level-3 (or trade) entry, whether it is a
+        trade, its level-2 entries; ``None`` if nobody subscribes to it."""
+        product_id = getattr(event, "product_id", None)
+        subscribed = self.subscribers.get(product_id) if product_id else None
+        if not subscribed:
+            return None
+        if type(event) is ProductUpdated:
+            product = self.node.engine.products.get(event.product_id)
+            if product is None:
+                return None
+            return (subscribed, None, Rendered.of([
+                (55, product.id), (1682, TRADING_STATUS.get(event.status, "full_trading")),
+                (969, px(product.quote_increment)), (29003, px(product.base_increment))]),
+                False, ())
+        sequence = getattr(event, "sequence", None)
+        if sequence is None:
+            return None  # private: not on the public feed
+        changed = None
+        levels = self.levels.get(product_id)  # type: ignore[arg-type]
+        if levels is not None and sequence > levels.sequence:
+            levels.sequence = sequence
+            changed = levels.apply(event)
+        entry = _entry(event)
+        level_bodies: tuple[Rendered, ...] = ()
+        if changed and levels is not None:
+            level_bodies = tuple(Rendered.of([(268, "1"), *level_entry])
+                                 for level_entry in _level_entries(event, changed, levels))
+        return (subscribed, sequence, None if entry is None else Rendered.of(
+            [(268, "1"), *entry]), type(event) is Matched, level_bodies)
+
+
+# What an event sends to its product's subscribers (``MarketData._item``).
+Item = tuple[dict[Session, list[Any]], int | None, Rendered | None, bool, tuple[Rendered, ...]]
 
 
 def _mode(message: Message) -> tuple[Any, tuple[str, str] | None]:

@@ -93,6 +93,45 @@ def sending_time(wall: float) -> str:
     return f"{_second[1]}{micros:06d}"
 
 
+_TRAILERS = [b"10=%03d\x01" % n for n in range(256)]  # CheckSum(10) by its value
+_STARTS: dict[int, tuple[bytes, int]] = {}  # BodyLength n -> 8=FIXT.1.1 SOH 9=n SOH, its sum
+_NUMBERS: dict[int, tuple[bytes, int]] = {}  # n -> b"n SOH" and its byte sum
+
+
+def _number(n: int) -> tuple[bytes, int]:
+    """A MsgSeqNum or LastMsgSeqNumProcessed value and its SOH, with its byte sum: kept, as
+    a fan-out's sessions number their messages alike (cleared when it grows large)."""
+    data = b"%d\x01" % n
+    number = (data, byte_sum(data))
+    if len(_NUMBERS) >= 4096:  # a few hundred kilobytes at most
+        _NUMBERS.clear()
+    _NUMBERS[n] = number
+    return number
+
+
+def _start(length: int) -> tuple[bytes, int]:
+    """``8=FIXT.1.1 SOH 9=length SOH`` and its byte sum, kept for the next message as long."""
+    data = b"8=FIXT.1.1\x019=%d\x01" % length
+    start = (data, byte_sum(data))
+    if len(_STARTS) < 4096:  # the usual lengths are far fewer
+        _STARTS[length] = start
+    return start
+
+
+class Sending:
+    """One SendingTime for a whole fan-out (``Session.send_all``): made once, shared by every
+    session. ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
+    (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
+
+    __slots__ = ("middle", "middle_sum", "stamp", "wall")
+
+    def __init__(self, wall: float) -> None:
+        self.wall = wall
+        self.stamp = sending_time(wall)
+        self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
+        self.middle_sum = byte_sum(self.middle)
+
+
 class Session:
     def __init__(self, gateway: Gateway, now: float, peer: str = "") -> None:
         self.gateway = gateway
@@ -100,6 +139,8 @@ class Session:
         self.decoder = Decoder()
         self.outbox: list[bytes] = []  # what to write, unless ``writer`` writes it at once
         self.writer: Callable[[bytes], None] | None = None
+        # what ``send_all`` writes with: at once, not at the end of the step (else ``writer``)
+        self.write_now: Callable[[bytes], None] | None = None
         self.state = State.AWAIT_LOGON
         self.identity: Identity | None = None
         self.out: Outbound | None = None
@@ -112,6 +153,8 @@ class Session:
         self._tests = 0
         self._client_comp = ""
         self._lead = f"49={COMP_ID}\x0156=\x0134="  # the header up to MsgSeqNum's value
+        # MsgType -> the header from 35 up to MsgSeqNum's value: its bytes, byte sum, length
+        self._heads: dict[str, tuple[bytes, int, int]] = {}
 
     @property
     def closed(self) -> bool:
@@ -205,6 +248,52 @@ class Session:
             if len(stored) > HISTORY_MAX:
                 stored.popitem(last=False)
         out.last_active = wall
+
+    def send_all(self, messages: list[tuple[str, bytes, int]], sending: Sending) -> None:
+        """Number, frame and keep ``messages`` (MsgType, body bytes, their byte sum; each body
+        kept for resends as ``send_bytes`` keeps it), all with ``sending``'s SendingTime, and
+        write them in one write at once (``write_now``): a fan-out's session is written as soon
+        as its bytes are ready, not after every other session's. The bytes are those
+        ``send_bytes`` would make, one message after the other."""
+        state = self.state
+        out = self.out
+        if (state is not State.ACTIVE and state is not State.LOGGING_OUT) or out is None \
+                or not messages:
+            return
+        numbers = _NUMBERS
+        tail = numbers.get(self.expected - 1) or _number(self.expected - 1)
+        middle = sending.middle
+        fixed = len(middle) + len(tail[0])  # 52 and 369: the same in every message
+        around = sending.middle_sum + tail[1]
+        stamp, wall = sending.stamp, sending.wall
+        heads = self._heads
+        starts = _STARTS
+        stored = out.stored
+        seq = out.next_seq
+        parts: list[bytes] = []
+        for msg_type, data, total in messages:
+            head = heads.get(msg_type)
+            if head is None:
+                text = f"35={msg_type}\x01{self._lead}".encode("latin-1")
+                head = heads[msg_type] = (text, byte_sum(text), len(text))
+            number = numbers.get(seq) or _number(seq)
+            length = head[2] + len(number[0]) + fixed + len(data)
+            start = starts.get(length) or _start(length)
+            parts.append(b"".join((start[0], head[0], number[0], middle, tail[0], data,
+                                   _TRAILERS[(start[1] + head[1] + number[1] + around
+                                              + total) & 255])))
+            if msg_type not in ADMIN_TYPES:
+                stored[seq] = (msg_type, stamp, data, total, wall)
+                if len(stored) > HISTORY_MAX:
+                    stored.popitem(last=False)
+            seq += 1
+        out.next_seq = seq
+        out.last_active = wall
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if self.write_now is not None:
+            self.write_now(data)
+        else:
+            self._emit(data)
 
     def _frame(self, msg_type: str, seq: int, stamp: str,
                body: list[tuple[int, str]] | Rendered, resent: str | None = None) -> bytes:
@@ -340,6 +429,7 @@ class Session:
     def _logon(self, message: Message, now: float) -> None:
         self._client_comp = (message.get(49) or "")[:64] or "UNKNOWN"
         self._lead = f"49={COMP_ID}\x0156={self._client_comp}\x0134="
+        self._heads = {}
         if message.msg_type != "A":
             self.logout(now, Error.FIX_FIRST_NOT_LOGON)
             return
