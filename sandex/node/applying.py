@@ -9,7 +9,7 @@ command's events). Kept apart from ``sandex.node.node`` (asyncio, the group comm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sandex.core import (
     REPLAY_PROFILE_ID,
@@ -42,8 +42,8 @@ from sandex.node.commands import (
 )
 from sandex.views.transfers import KINDS
 
-if TYPE_CHECKING:
-    from sandex.node.node import Node
+# ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
+Node = Any
 
 CANCELED = DoneReason.CANCELED
 TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
@@ -74,14 +74,17 @@ def apply(node: Node, command: Command) -> list[Event]:
         node._last_time = time
     kind = type(command)
     if kind in _NODE_COMMANDS:  # one test for the core's commands
+        answer: list[Event]  # the node's own: Node._apply_key, _set_clock, _snapshot_command
         if kind is CreateApiKey or kind is RevokeApiKey:
-            return node._apply_key(command)  # type: ignore[arg-type]
-        if kind is SetClock:
-            return node._set_clock(command)  # type: ignore[arg-type]
-        if kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
-            return node._snapshot_command(command)  # type: ignore[arg-type]
-        node.epoch = command.epoch  # type: ignore[attr-defined]  # Takeover
-        return [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
+            answer = node._apply_key(command)
+        elif kind is SetClock:
+            answer = node._set_clock(command)
+        elif kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
+            answer = node._snapshot_command(command)
+        else:  # Takeover
+            node.epoch = command.epoch  # type: ignore[attr-defined]
+            answer = [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
+        return answer
     engine = node.engine
     events: list[Event] = engine.apply(command)
     if kind is AdvanceClock:
@@ -91,10 +94,10 @@ def apply(node: Node, command: Command) -> list[Event]:
     for event in events:
         event_kind = type(event)
         if event_kind is Received:
-            orders.on_order(event)  # type: ignore[arg-type]
+            orders.on_order(event)
         elif event_kind is Done:
             if event.reason is CANCELED:  # type: ignore[attr-defined]
-                orders.on_canceled(event)  # type: ignore[arg-type]
+                orders.on_canceled(event)
         elif event_kind is Opened:
             continue
         elif event_kind is Matched:
@@ -105,9 +108,9 @@ def apply(node: Node, command: Command) -> list[Event]:
                 node.ledger.on_match(m, engine.products[m.product_id])  # no fills,
                 node.fills.on_match(m)  # no ledger (no one can read the replay's)
         elif event_kind is LedgerEntry:
-            node.ledger.on_entry(event)  # type: ignore[arg-type]
+            node.ledger.on_entry(event)
         elif event_kind is Activated:
-            orders.on_order(event)  # type: ignore[arg-type]
+            orders.on_order(event)
     if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
         transfers = node.transfers
         for event in events:

@@ -35,7 +35,7 @@ log = logging.getLogger("sandex.storage")
 JOURNAL_FILE = "journal.sqlite3"
 SNAPSHOT_DIR = "snapshots"
 PROGRESS_EVERY_S = 2.0  # between progress lines of a long replay (checked once a chunk)
-CHUNK = 4096  # records read, checked and decoded at a time by a replay
+CHUNK = 512  # records read, checked and decoded at a time by a replay (docs/performance.md)
 
 
 def open_node(data_dir: Path | None, clock: Clock | None = None,
