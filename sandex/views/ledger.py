@@ -5,9 +5,7 @@ A trade's entries (four to six per fill, ``sandex.core.settlement``) are expande
 accounts' ledgers are first read, not when it happens: a trade appends itself to the pending
 tail of each account it moves, and ``for_account`` (or ``entries``) turns a tail into entries
 once. So the order path and a replay of the journal build no entry that nobody reads, and a
-ledger reads exactly as if every entry had been built at once. Trades are first noted in one
-list, and handed to their accounts' tails at the next read or ledger entry (in order): a
-replay then pays one append a trade.
+ledger reads exactly as if every entry had been built at once.
 """
 
 from __future__ import annotations
@@ -25,13 +23,10 @@ class LedgerView:
         self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}
         # per account, what happened since its ledger was last read, in order
         self._tails: dict[tuple[str, str], list[LedgerEntry | _Trade]] = {}
-        self._pending: list[_Trade] = []  # trades not on their accounts' tails yet, in order
 
     @property
     def entries(self) -> dict[tuple[str, str], list[LedgerEntry]]:
         """Every account's entries, in order (all expanded)."""
-        if self._pending:
-            self._distribute()
         for key in list(self._tails):
             self._expand(key)
         return self._entries
@@ -40,8 +35,6 @@ class LedgerView:
         profile_id = entry.profile_id
         if profile_id == REPLAY_PROFILE_ID:
             return
-        if self._pending:
-            self._distribute()
         key = (profile_id, entry.currency)
         tail = self._tails.get(key)
         if tail is not None:
@@ -53,33 +46,26 @@ class LedgerView:
         entries.append(entry)
 
     def on_match(self, match: Matched, product: Product) -> None:
-        """A trade: noted, handed to the accounts it moves at the next read or entry."""
-        if match.maker_profile_id == match.taker_profile_id == REPLAY_PROFILE_ID:
+        """A trade: noted on the accounts it moves (the seller's base and quote, the
+        buyer's quote and base; fees are in the quote), expanded when one is read."""
+        maker, taker = match.maker_profile_id, match.taker_profile_id
+        if maker == taker == REPLAY_PROFILE_ID:
             return  # a replayed trade: both sides are the replay's (no one reads them)
-        self._pending.append((match, product.base_currency, product.quote_currency))
-
-    def _distribute(self) -> None:
-        """Each trade noted since: on the tails of the accounts it moves (the seller's base and
-        quote, the buyer's quote and base; fees are in the quote), expanded when one is read."""
-        pending, self._pending = self._pending, []
+        base, quote = product.base_currency, product.quote_currency
+        trade = (match, base, quote)
         tails = self._tails
-        for trade in pending:
-            match, base, quote = trade
-            maker, taker = match.maker_profile_id, match.taker_profile_id
-            for profile_id in (maker,) if maker == taker else (maker, taker):
-                if profile_id == REPLAY_PROFILE_ID:
-                    continue
-                for key in ((profile_id, base), (profile_id, quote)):
-                    tail = tails.get(key)
-                    if tail is None:
-                        tails[key] = [trade]
-                    else:
-                        tail.append(trade)
+        for profile_id in (maker,) if maker == taker else (maker, taker):
+            if profile_id == REPLAY_PROFILE_ID:
+                continue
+            for key in ((profile_id, base), (profile_id, quote)):
+                tail = tails.get(key)
+                if tail is None:
+                    tails[key] = [trade]
+                else:
+                    tail.append(trade)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
         key = (profile_id, currency)
-        if self._pending:
-            self._distribute()
         if key in self._tails:
             self._expand(key)
         return self._entries.get(key, [])
