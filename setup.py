@@ -55,7 +55,7 @@ def extensions() -> list[object]:
     except ImportError:
         _say("Cython is not installed: the core is not compiled, sandex runs as pure Python")
         return []
-    modules = [f"sandex/core/{name}.py" for name in COMPILED]
+    modules = [f"sandex/{name.replace('.', '/')}.py" for name in COMPILED]
     return list(cythonize(
         modules, language_level=3, quiet=True,
         compiler_directives={"binding": True, "annotation_typing": False}))

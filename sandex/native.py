@@ -22,15 +22,17 @@ from types import ModuleType
 
 PURE_ENV = "SANDEX_PURE_PYTHON"
 # the hot model, the matching and settlement paths and replayed liquidity, in import order
-COMPILED = ("records", "book", "stops", "product", "state", "holds", "lifecycle", "matching",
-            "replay", "engine")
-_HERE = Path(__file__).resolve().parent / "core"
-_PACKAGE = "sandex.core"
+# (under ``sandex``), then the node's apply path (recovery, a standby): ``sandex.node.applying``
+COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
+            "core.holds", "core.lifecycle", "core.matching", "core.replay", "core.engine",
+            "node.applying")
+_HERE = Path(__file__).resolve().parent
+_PACKAGE = "sandex"
 
 
 def _extension(name: str) -> Path | None:
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = _HERE / f"{name}{suffix}"
+        path = _HERE / f"{name.replace('.', '/')}{suffix}"
         if path.exists():
             return path
     return None
@@ -45,8 +47,9 @@ def _why_pure() -> str | None:
         if built is None:
             return ("the compiled extension is not built (no C compiler or Cython at install; "
                     "`make test` or `pip install -e .` builds it)")
-        if (_HERE / f"{name}.py").stat().st_mtime > built.stat().st_mtime:
-            return f"sandex/core/{name}.py is newer than its build (`make test` rebuilds it)"
+        source = f"{name.replace('.', '/')}.py"
+        if (_HERE / source).stat().st_mtime > built.stat().st_mtime:
+            return f"sandex/{source} is newer than its build (`make test` rebuilds it)"
     return None
 
 

@@ -49,28 +49,16 @@ from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
 from sandex.core import (
-    REPLAY_PROFILE_ID,
-    Activated,
-    AddAddress,
-    AdvanceClock,
     Command,
-    DeleteAddress,
-    Done,
-    DoneReason,
     Duplicate,
     Engine,
     Event,
-    LedgerEntry,
-    Matched,
-    Opened,
-    PutEntry,
-    Received,
     Rejected,
-    StartTransfer,
 )
 from sandex.errors import Error
 from sandex.journal import AppendsHere, Journal, JournalFenced, JournalUncertain, NullJournal
-from sandex.node import image
+from sandex.node import applying, image
+from sandex.node.applying import TimeOutOfOrder as TimeOutOfOrder  # re-exported
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
 from sandex.node.commands import (
@@ -86,8 +74,6 @@ from sandex.node.commands import (
     SetClock,
     SnapshotDeleted,
     SnapshotSaved,
-    Takeover,
-    TookOver,
 )
 from sandex.node.digest import node_hash
 from sandex.node.ids import Ids
@@ -95,7 +81,6 @@ from sandex.node.saved import Saved
 from sandex.node.scheduler import Scheduler
 from sandex.node.tally import Tally
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
-from sandex.views.transfers import KINDS
 
 COMMIT_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                  1.0)
@@ -104,16 +89,7 @@ COMMIT_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 Listener = Callable[[list[Event]], None]
 """Called with each durable command's events (a ``Batched`` one: once per group commit)."""
 log = logging.getLogger("sandex.node")
-CANCELED = DoneReason.CANCELED
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
-TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
-_TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
-    StartTransfer, AdvanceClock, AddAddress, DeleteAddress, PutEntry})
-
-_NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
-    CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
-    Takeover})
-
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
 
@@ -181,10 +157,6 @@ class JournalFailed(NodeStopped):
 
 class EngineFault(NodeStopped):
     """Applying a command raised: memory may be half-changed, so the node stops."""
-
-
-class TimeOutOfOrder(AssertionError):
-    """A command stamped no later than the last one applied: a caller's bug (see ``stamp``)."""
 
 
 class Node:
@@ -518,59 +490,7 @@ class Node:
         self.journal.close()
 
     # -- applying -----------------------------------------------------------------------------
-    def apply(self, command: Command) -> list[Event]:
-        """Apply ``command`` to memory only (replay, and the first half of ``execute``).
-
-        Raises ``TimeOutOfOrder`` (changing nothing) if ``command`` is stamped no later than
-        the last command applied.
-        """
-        time = command.time
-        if time <= self._applied_time:
-            raise TimeOutOfOrder(f"{type(command).__name__} stamped {time}, not after the last "
-                                 f"command applied ({self._applied_time})")
-        self._applied_time = time
-        if time > self._last_time:
-            self._last_time = time
-        kind = type(command)
-        if kind in _NODE_COMMANDS:  # one test for the core's commands
-            if kind is CreateApiKey or kind is RevokeApiKey:
-                return self._apply_key(command)  # type: ignore[arg-type]
-            if kind is SetClock:
-                return self._set_clock(command)  # type: ignore[arg-type]
-            if kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
-                return self._snapshot_command(command)  # type: ignore[arg-type]
-            self.epoch = command.epoch  # type: ignore[attr-defined]  # Takeover
-            return [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
-        events = self.engine.apply(command)
-        if kind is AdvanceClock:
-            self.clock.reach(time)
-        # The read models, in one pass over the events (most are Received, Done, Opened)
-        orders = self.orders
-        for event in events:
-            event_kind = type(event)
-            if event_kind is Received:
-                orders.on_order(event)  # type: ignore[arg-type]
-            elif event_kind is Done:
-                if event.reason is CANCELED:  # type: ignore[attr-defined]
-                    orders.on_canceled(event)  # type: ignore[arg-type]
-            elif event_kind is Opened:
-                continue
-            elif event_kind is Matched:
-                m: Matched = event  # type: ignore[assignment]
-                self.market.on_match(m)
-                if m.maker_profile_id != REPLAY_PROFILE_ID \
-                        or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                    self.ledger.on_match(m, self.engine.products[m.product_id])  # no fills,
-                    self.fills.on_match(m)  # no ledger (no one can read the replay's)
-            elif event_kind is LedgerEntry:
-                self.ledger.on_entry(event)  # type: ignore[arg-type]
-            elif event_kind is Activated:
-                orders.on_order(event)  # type: ignore[arg-type]
-        if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
-            for event in events:
-                if type(event) in TRANSFER_EVENTS:
-                    self.transfers.on_event(event)
-        return events
+    apply = applying.apply  # (node, command) -> events: memory only (``sandex.node.applying``)
 
     def _set_clock(self, command: SetClock) -> list[Event]:
         self.clock.set(command.mode, command.rate, command.time)

@@ -12,6 +12,7 @@ whether it is usable. ``compact`` removes the records a verified snapshot covers
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -21,9 +22,9 @@ from pathlib import Path
 
 import msgspec
 
-from sandex.core import Duplicate, Rejected
 from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
+from sandex.node.applying import apply_run
 from sandex.node.clock import Clock
 from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
 from sandex.node.ids import Ids
@@ -34,7 +35,7 @@ log = logging.getLogger("sandex.storage")
 JOURNAL_FILE = "journal.sqlite3"
 SNAPSHOT_DIR = "snapshots"
 PROGRESS_EVERY_S = 2.0  # between progress lines of a long replay (checked once a chunk)
-CHUNK = 4096  # records read, checked and decoded at a time by a replay
+CHUNK = 512  # records read, checked and decoded at a time by a replay (docs/performance.md)
 
 
 def open_node(data_dir: Path | None, clock: Clock | None = None,
@@ -117,9 +118,18 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
     if end <= after:
         return
     log.info("replaying journal positions %d..%d", after + 1, end)
+    collecting = gc.isenabled()
+    gc.disable()  # a replay builds long-lived state only: no cycle collection while it runs
+    try:
+        _replay(node, journal, after, end)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     started = time.monotonic()
     next_report = started + PROGRESS_EVERY_S
-    apply = node.apply
     legacy_end = journal.legacy_end
     for first, bodies in _chunks(journal, after, end):
         last = first + len(bodies) - 1
@@ -131,24 +141,18 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
             split = legacy_end - first + 1
             commands = (_decode(journal, first, bodies[:split], 1)
                         + _decode(journal, legacy_end + 1, bodies[split:], FORMAT))
-        position = first
-        for command in commands:
-            events = apply(command)
-            if events and type(events[0]) in _UNCHANGED:
-                raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
-                                     f"{type(command).__name__} was refused "
-                                     f"({events[0].message})")  # type: ignore[attr-defined]
-            node.position = position  # what the next command may read (SaveSnapshot)
-            position += 1
+        refused = apply_run(node, commands, first)
+        if refused is not None:
+            position, refusal = refused
+            raise JournalCorrupt(f"{_name(journal)}: replay diverged at position {position}: "
+                                 f"{type(commands[position - first]).__name__} was refused "
+                                 f"({refusal.message})")  # type: ignore[attr-defined]
         node.durable_position = last
         now = time.monotonic()
         if now >= next_report:
             next_report = now + PROGRESS_EVERY_S
             log.info("replaying journal: %d of %d", last, end)
     log.info("replayed to position %d in %.2f s", end, time.monotonic() - started)
-
-
-_UNCHANGED = (Rejected, Duplicate)
 
 
 def _chunks(journal: Journal, after: int, end: int) -> Iterator[tuple[int, list[bytes]]]:

@@ -1,0 +1,136 @@
+"""Applying a command to a node's memory (``Node.apply``), and a replay's run of commands.
+
+The hot path of recovery and of a cluster's standby: every journaled command goes through
+``apply`` (the core or the node's own commands, then the read models fed in one pass over the
+command's events). Kept apart from ``sandex.node.node`` (asyncio, the group commit) so that
+``setup.py`` compiles it with the core (``sandex.native``); the same code runs uncompiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sandex.core import (
+    REPLAY_PROFILE_ID,
+    Activated,
+    AddAddress,
+    AdvanceClock,
+    Command,
+    DeleteAddress,
+    Done,
+    DoneReason,
+    Duplicate,
+    Event,
+    LedgerEntry,
+    Matched,
+    Opened,
+    PutEntry,
+    Received,
+    Rejected,
+    StartTransfer,
+)
+from sandex.node.commands import (
+    CreateApiKey,
+    DeleteSnapshot,
+    RestoreSnapshot,
+    RevokeApiKey,
+    SaveSnapshot,
+    SetClock,
+    Takeover,
+    TookOver,
+)
+from sandex.views.transfers import KINDS
+
+# ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
+Node = Any
+
+CANCELED = DoneReason.CANCELED
+TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
+_TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
+    StartTransfer, AdvanceClock, AddAddress, DeleteAddress, PutEntry})
+_NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
+    CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
+    Takeover})
+
+
+class TimeOutOfOrder(AssertionError):
+    """A command stamped no later than the last one applied: a caller's bug (see ``stamp``)."""
+
+
+def apply(node: Node, command: Command) -> list[Event]:
+    """Apply ``command`` to ``node``'s memory only (replay, and the first half of
+    ``Node.execute``).
+
+    Raises ``TimeOutOfOrder`` (changing nothing) if ``command`` is stamped no later than
+    the last command applied.
+    """
+    time = command.time
+    if time <= node._applied_time:
+        raise TimeOutOfOrder(f"{type(command).__name__} stamped {time}, not after the last "
+                             f"command applied ({node._applied_time})")
+    node._applied_time = time
+    if time > node._last_time:
+        node._last_time = time
+    kind = type(command)
+    if kind in _NODE_COMMANDS:  # one test for the core's commands
+        answer: list[Event]  # the node's own: Node._apply_key, _set_clock, _snapshot_command
+        if kind is CreateApiKey or kind is RevokeApiKey:
+            answer = node._apply_key(command)
+        elif kind is SetClock:
+            answer = node._set_clock(command)
+        elif kind is SaveSnapshot or kind is RestoreSnapshot or kind is DeleteSnapshot:
+            answer = node._snapshot_command(command)
+        else:  # Takeover
+            node.epoch = command.epoch  # type: ignore[attr-defined]
+            answer = [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
+        return answer
+    engine = node.engine
+    events: list[Event] = engine.apply(command)
+    if kind is AdvanceClock:
+        node.clock.reach(time)
+    # The read models, in one pass over the events (most are Received, Done, Opened)
+    orders = node.orders
+    for event in events:
+        event_kind = type(event)
+        if event_kind is Received:
+            orders.on_order(event)
+        elif event_kind is Done:
+            if event.reason is CANCELED:  # type: ignore[attr-defined]
+                orders.on_canceled(event)
+        elif event_kind is Opened:
+            continue
+        elif event_kind is Matched:
+            m: Matched = event  # type: ignore[assignment]
+            node.market.on_match(m)
+            if m.maker_profile_id != REPLAY_PROFILE_ID \
+                    or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
+                node.ledger.on_match(m, engine.products[m.product_id])  # no fills,
+                node.fills.on_match(m)  # no ledger (no one can read the replay's)
+        elif event_kind is LedgerEntry:
+            node.ledger.on_entry(event)
+        elif event_kind is Activated:
+            orders.on_order(event)
+    if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
+        transfers = node.transfers
+        for event in events:
+            if type(event) in TRANSFER_EVENTS:
+                transfers.on_event(event)
+    return events
+
+
+def apply_run(node: Node, commands: Sequence[Command], position: int
+              ) -> tuple[int, Event] | None:
+    """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
+    moving ``node.position`` to each as applied. At the first refused (``Rejected``,
+    ``Duplicate``: the journal holds only what was accepted) stop, and return its position
+    and refusal (``node.position`` is then at the command before it). ``None``: all applied."""
+    for command in commands:
+        events = apply(node, command)
+        if events:
+            kind = type(events[0])
+            if kind is Rejected or kind is Duplicate:
+                return position, events[0]
+        node.position = position  # what the next command may read (SaveSnapshot)
+        position += 1
+    return None
