@@ -105,14 +105,14 @@ class Request:
             found = (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
                      headers.get(HEADER_TIMESTAMP), headers.get(HEADER_PASSPHRASE))
             return None if found == _NONE_FOUND else found
-        found = tuple(map(raw.get, _ACCESS_NAMES))
-        if found == _NONE_FOUND:
+        values = tuple(map(raw.get, _ACCESS_NAMES))
+        if values == _NONE_FOUND:
             return None
         try:  # strict UTF-8, the fast path of what the whole dict would hold
-            if None not in found:
-                return tuple(map(bytes.decode, found))  # type: ignore[return-value]
+            if None not in values:
+                return tuple(map(bytes.decode, values))  # type: ignore[arg-type, return-value]
             return tuple(None if value is None else value.decode()  # type: ignore[return-value]
-                         for value in found)
+                         for value in values)
         except UnicodeDecodeError:
             headers = self.headers
             return (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
