@@ -35,12 +35,23 @@ def product_id_of(value: object) -> str | None:
     return value.strip().upper().replace("/", "-")
 
 
+_CANONICAL: dict[str, str] = {}  # product ids as sent -> ``product_id_of`` them, remembered
+_CANONICAL_MAX = 1024
+
+
 def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,
                 time: int) -> tuple[PlaceOrder, dict[str, str]]:
     """The command ``body`` asks for, and the numbers as sent (echoed by the reply)."""
-    if body.get("product_id") is None:
+    sent = body.get("product_id")
+    if sent is None:
         raise ApiError(Error.MISSING_FIELD, "product_id")
-    product_id = product_id_of(body["product_id"])
+    product_id = _CANONICAL.get(sent) if type(sent) is str else None
+    if product_id is None:
+        product_id = product_id_of(sent)
+        if product_id and type(sent) is str:
+            if len(_CANONICAL) >= _CANONICAL_MAX:
+                _CANONICAL.clear()
+            _CANONICAL[sent] = product_id
     product = engine.products.get(product_id) if product_id else None
     if product is None:
         raise ApiError(Error.PRODUCT_NOT_FOUND)
