@@ -33,7 +33,7 @@ from sandex.api.clocks import signature_clock
 from sandex.api.feed import Feed
 from sandex.api.fix import DropCopy, FixOptions, MarketData, OrderEntry, start_listeners
 from sandex.api.guard import HttpLimits, protocols
-from sandex.api.http import Receive, Scope, Send, respond
+from sandex.api.http import Handle, Receive, Scope, Send, http_app
 from sandex.api.metrics import PATH as METRICS_PATH
 from sandex.api.metrics import MetricsGateway, RequestMeter
 from sandex.api.rest.app import RestApp
@@ -261,23 +261,20 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
     HTTP request to REST; ``access`` logs each HTTP request, ``meter`` counts it."""
     ui = UiFiles()
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            path = scope["path"]
-            if path.startswith(ADMIN_PREFIX):
-                handle: Callable[[Any], Awaitable[Any]] = admin
-            elif path == METRICS_PATH and metrics is not None:
-                handle = metrics
-            elif path.startswith(UI_PREFIX) and is_ui(path):
-                handle = ui
-            else:
-                handle = rest.handler()  # respond answers its exceptions
-            await respond(scope, receive, send, handle, access, meter)
-        elif kind == "websocket":
-            await feed(scope, receive, send)
+    others = (ADMIN_PREFIX, METRICS_PATH, UI_PREFIX)  # what is not REST starts with one
 
-    return app
+    def pick(path: str) -> Handle:
+        if not path.startswith(others):  # one test for a REST path
+            return rest.handler()
+        if path.startswith(ADMIN_PREFIX):
+            return admin
+        if path == METRICS_PATH and metrics is not None:
+            return metrics
+        if path.startswith(UI_PREFIX) and is_ui(path):
+            return ui
+        return rest.handler()  # the app answers its exceptions
+
+    return http_app(pick, access, meter, feed)
 
 
 async def snapshot_periodically(node: Node, data_dir: Path,

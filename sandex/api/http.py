@@ -2,7 +2,7 @@
 
 Every response is JSON (``application/json; charset=utf-8``, as Coinbase sends, §1.2); every
 error is ``{"message": ...}`` with its status from ``sandex.errors`` and nothing else in it.
-``respond`` is the ASGI framing both gateways share: read the raw request, run a handler,
+``http_app`` is the ASGI framing both gateways share: read the raw request, run a handler,
 turn an ``ApiError`` or a bug into its JSON error, send the answer, write the access line.
 """
 
@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from sandex.auth.keys import ApiKey
+from sandex.auth.verify import HEADER_KEY, HEADER_PASSPHRASE, HEADER_SIGN, HEADER_TIMESTAMP
 from sandex.errors import Error
 from sandex.logs import AccessLog
 from sandex.node.node import NodeStopped, NodeUnavailable
@@ -60,11 +61,13 @@ class ApiError(Exception):
 class Request:
     """One HTTP request, with the raw target and body kept for signature checks (§2.3)."""
 
-    __slots__ = ("_json", "_query", "api_key", "body", "client", "command", "error", "headers",
-                 "method", "order_ref", "path", "query_string", "receive", "route", "target")
+    __slots__ = ("_headers", "_json", "_query", "api_key", "body", "client", "command", "error",
+                 "method", "order_ref", "path", "query_string", "raw_headers", "receive",
+                 "route", "target")
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
-                 headers: dict[str, str], body: bytes, client: str) -> None:
+                 headers: dict[str, str] | None, body: bytes, client: str,
+                 raw_headers: dict[bytes, bytes] | None = None) -> None:
         self.method = method
         self.path = path  # percent-decoded, for routing
         self.error: str | None = None  # the error-table name it was refused with (traces)
@@ -73,13 +76,47 @@ class Request:
         self.command: Any = None  # the order command a handler built (explained if refused)
         self.target = target  # raw path + "?" + raw query, for signing
         self.query_string = query_string
-        self.headers = headers  # lower-case names
+        self._headers = headers  # lower-case names; ``None``: decoded from ``raw_headers``
+        self.raw_headers = raw_headers  # as the ASGI server gave them (names lower-cased)
         self.body = body
         self.client = client
         self.api_key: ApiKey | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = None
         self.receive: Receive | None = None  # the connection's, to see a client go away
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers by (lower-case) name, values decoded as UTF-8 (bytes that are not
+        kept as surrogates); decoded on first use: the order path reads only the four
+        ``CB-ACCESS-*`` values (``access_headers``)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _headers((self.raw_headers or {}).items())
+        return headers
+
+    def access_headers(self) -> tuple[str | None, str | None, str | None, str | None] | None:
+        """The ``CB-ACCESS-KEY``, ``-SIGN``, ``-TIMESTAMP`` and ``-PASSPHRASE`` values
+        (``None`` for one absent), decoded as ``headers`` decodes them; ``None`` if none of
+        the four is there (``sandex.auth.verify.authenticate`` then looks at every name)."""
+        raw = self.raw_headers
+        if raw is None:
+            headers = self.headers
+            found = (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
+                     headers.get(HEADER_TIMESTAMP), headers.get(HEADER_PASSPHRASE))
+            return None if found == _NONE_FOUND else found
+        values = tuple(map(raw.get, _ACCESS_NAMES))
+        if values == _NONE_FOUND:
+            return None
+        try:  # strict UTF-8, the fast path of what the whole dict would hold
+            if None not in values:
+                return tuple(map(bytes.decode, values))  # type: ignore[arg-type, return-value]
+            return tuple(None if value is None else value.decode()  # type: ignore[return-value]
+                         for value in values)
+        except UnicodeDecodeError:
+            headers = self.headers
+            return (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
+                    headers.get(HEADER_TIMESTAMP), headers.get(HEADER_PASSPHRASE))
 
     @property
     def profile_id(self) -> str:
@@ -185,8 +222,10 @@ def error_response(error: Error, *args: object) -> Response:
     return message_response(error.format(*args), error.status)
 
 
-Handle = Callable[["Request"], Awaitable[Response]]
-"""A gateway's request handler; it may raise ``ApiError``."""
+Handle = Callable[["Request"], Awaitable[Response] | Response]
+"""A gateway's request handler; it may raise ``ApiError``. It may answer at once (a plain
+``Response``, no coroutine: the REST dispatch's refusals) or with an awaitable of one (a
+route's handler, which the dispatch hands back without awaiting it in a frame of its own)."""
 
 _COMMON_HEADERS = [(b"content-type", JSON_TYPE), (b"cache-control", b"no-store"),
                    (b"access-control-allow-origin", b"*"),
@@ -196,7 +235,8 @@ _COMMON_HEADERS = [(b"content-type", JSON_TYPE), (b"cache-control", b"no-store")
 async def answer(handle: Handle, request: Request) -> Response:
     """``handle(request)``, with an ``ApiError`` as its error and any other exception as 500."""
     try:
-        return await handle(request)
+        result = handle(request)
+        return result if isinstance(result, Response) else await result
     except Exception as exc:
         return failed(request, exc)
 
@@ -216,58 +256,78 @@ def failed(request: Request, exc: Exception) -> Response:
     return error_response(Error.INTERNAL_ERROR)
 
 
-async def respond(scope: Scope, receive: Receive, send: Send, handle: Handle,
-                  access: AccessLog | None, meter: Any = None) -> None:
-    """Serve one ASGI ``http`` request with ``handle`` (as ``answer`` does: an exception
-    becomes its error answer); ``access`` logs it if enabled, ``meter`` (a
-    ``sandex.api.metrics.RequestMeter``) counts it."""
-    started = time.perf_counter()
-    try:
-        request = await read_request(scope, receive)
-    except Disconnected:  # nothing to answer, nothing done
-        return
-    request.receive = receive
-    try:  # ``answer`` written out: one coroutine less between the server and the node
-        response = await handle(request)
-    except Exception as exc:
-        response = failed(request, exc)
-    headers = _COMMON_HEADERS
-    if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
-        if isinstance(response, Abort):
-            await drop_connection(send, receive, reset=response.reset)
-            if meter is not None:
-                meter.observe(request.method, request.route, 0,
-                              time.perf_counter() - started, request.error)
-            if access is not None and access.enabled:
-                access.request(request.client, request.method, request.target, 0,
-                               (time.perf_counter() - started) * 1e3)
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any = None,
+             websocket: ASGIApp | None = None) -> ASGIApp:
+    """The ASGI app that serves each ``http`` request with the handler ``pick`` chooses for
+    its path (as ``answer`` does: an exception becomes its error answer) and hands a
+    ``websocket`` scope to ``websocket``; ``access`` logs each request if enabled, ``meter``
+    (a ``sandex.api.metrics.RequestMeter``) counts it. The framing and the choice are one
+    coroutine: a frame less between the server and the node, on every request and on
+    every resume after a group commit."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket" and websocket is not None:
+                await websocket(scope, receive, send)
             return
-        if isinstance(response, HtmlResponse):
-            headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
-        elif isinstance(response, FileResponse):
-            headers = [(b"content-type", response.content_type)]
-        elif isinstance(response, TextResponse):
-            headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
-    body = response.body
-    length = (b"content-length", b"%d" % len(body))
-    await send({"type": "http.response.start", "status": response.status,
-                "headers": [*headers, *response.headers, length] if response.headers
-                else [*headers, length]})
-    await send({"type": "http.response.body", "body": body})
-    if meter is not None:  # RequestMeter.observe written out: the call would cost as much
-        seconds = time.perf_counter() - started
-        figures = meter.get((request.method, request.route)) or \
-            meter.figures(request.method, request.route)
-        status = response.status
-        statuses = figures.statuses
-        statuses[status] = statuses.get(status, 0) + 1
-        figures.counts[bisect_left(meter.bounds, seconds)] += 1
-        figures.total += seconds
-        if status == 429:
-            meter.refused(request.error)
-    if access is not None and access.enabled:
-        access.request(request.client, request.method, request.target, response.status,
-                       (time.perf_counter() - started) * 1e3)
+        started = time.perf_counter()
+        message = await receive()  # ``read_request`` written out: a coroutine less
+        if message.get("more_body", False) or message.get("type") == "http.disconnect":
+            try:
+                request = request_of(scope, await rest_of_body(message, receive))
+            except Disconnected:  # nothing to answer, nothing done
+                return
+        else:
+            request = request_of(scope, message.get("body", b""))
+        request.receive = receive
+        try:  # ``answer`` written out
+            result = pick(request.path)(request)
+            response = result if isinstance(result, Response) else await result
+        except Exception as exc:
+            response = failed(request, exc)
+        headers = _COMMON_HEADERS
+        if type(response) is not Response:  # a fault's answer (sandex.api.rest.faults)
+            if isinstance(response, Abort):
+                await drop_connection(send, receive, reset=response.reset)
+                if meter is not None:
+                    meter.observe(request.method, request.route, 0,
+                                  time.perf_counter() - started, request.error)
+                if access is not None and access.enabled:
+                    access.request(request.client, request.method, request.target, 0,
+                                   (time.perf_counter() - started) * 1e3)
+                return
+            if isinstance(response, HtmlResponse):
+                headers = [(b"content-type", b"text/html"), *_COMMON_HEADERS[1:]]
+            elif isinstance(response, FileResponse):
+                headers = [(b"content-type", response.content_type)]
+            elif isinstance(response, TextResponse):
+                headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
+        body = response.body
+        length = (b"content-length", b"%d" % len(body))
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [*headers, *response.headers, length] if response.headers
+                    else [*headers, length]})
+        await send({"type": "http.response.body", "body": body})
+        if meter is not None:  # RequestMeter.observe written out: the call would cost as much
+            seconds = time.perf_counter() - started
+            figures = meter.get((request.method, request.route)) or \
+                meter.figures(request.method, request.route)
+            status = response.status
+            statuses = figures.statuses
+            statuses[status] = statuses.get(status, 0) + 1
+            figures.counts[bisect_left(meter.bounds, seconds)] += 1
+            figures.total += seconds
+            if status == 429:
+                meter.refused(request.error)
+        if access is not None and access.enabled:
+            access.request(request.client, request.method, request.target, response.status,
+                           (time.perf_counter() - started) * 1e3)
+
+    return app
 
 
 async def drop_connection(send: Send, receive: Receive | None = None, *,
@@ -297,9 +357,12 @@ async def drop_connection(send: Send, receive: Receive | None = None, *,
 
 _HEADER_NAMES: dict[bytes, str] = {}  # header names seen, decoded once
 _HEADER_NAMES_MAX = 512
+_NONE_FOUND = (None, None, None, None)
+_ACCESS_NAMES = tuple(name.encode() for name in (HEADER_KEY, HEADER_SIGN, HEADER_TIMESTAMP,
+                                                  HEADER_PASSPHRASE))
 
 
-def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """An ASGI scope's headers by name (ASGI servers lower-case the names: uvicorn does, and
     so does sandex's guard); values decoded as UTF-8, bytes that are not kept as surrogates.
 
@@ -332,6 +395,14 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
     Raises ``Disconnected`` if the body never ends: a request cut short is never handled.
     """
     message = await receive()
+    if message.get("more_body", False) or message.get("type") == "http.disconnect":
+        return request_of(scope, await rest_of_body(message, receive))
+    return request_of(scope, message.get("body", b""))
+
+
+async def rest_of_body(message: dict[str, Any], receive: Receive) -> bytes:
+    """The whole body of a request whose first message is ``message`` and that is not all of
+    it (``more_body``), or ``Disconnected`` (the client left before the end)."""
     body = message.get("body", b"")
     if message.get("more_body", False):
         parts = [body]
@@ -341,6 +412,11 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         body = b"".join(parts)
     if message.get("type") == "http.disconnect":
         raise Disconnected
+    return body
+
+
+def request_of(scope: Scope, body: bytes) -> Request:
+    """The request of an ASGI ``http`` scope whose whole ``body`` was read."""
     path: str = scope["path"]
     raw_path: bytes = scope.get("raw_path") or path.encode()
     query: bytes = scope.get("query_string", b"")
@@ -353,7 +429,7 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         except UnicodeDecodeError:
             target = raw_path.decode("utf-8", "surrogateescape")
         query_string = ""
-    headers = _headers(scope["headers"])
     client = scope.get("client")
-    return Request(scope["method"], path, target, query_string, headers, body,
-                   client[0] if client else "")
+    # by name in one C call (a repeated name: the last, as ``_headers`` keeps); decoded on use
+    return Request(scope["method"], path, target, query_string, None, body,
+                   client[0] if client else "", dict(scope["headers"]))

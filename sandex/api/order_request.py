@@ -35,12 +35,23 @@ def product_id_of(value: object) -> str | None:
     return value.strip().upper().replace("/", "-")
 
 
+_CANONICAL: dict[str, str] = {}  # product ids as sent -> ``product_id_of`` them, remembered
+_CANONICAL_MAX = 1024
+
+
 def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,
                 time: int) -> tuple[PlaceOrder, dict[str, str]]:
     """The command ``body`` asks for, and the numbers as sent (echoed by the reply)."""
-    if body.get("product_id") is None:
+    sent = body.get("product_id")
+    if sent is None:
         raise ApiError(Error.MISSING_FIELD, "product_id")
-    product_id = product_id_of(body["product_id"])
+    product_id = _CANONICAL.get(sent) if type(sent) is str else None
+    if product_id is None:
+        product_id = product_id_of(sent)
+        if product_id and type(sent) is str:
+            if len(_CANONICAL) >= _CANONICAL_MAX:
+                _CANONICAL.clear()
+            _CANONICAL[sent] = product_id
     product = engine.products.get(product_id) if product_id else None
     if product is None:
         raise ApiError(Error.PRODUCT_NOT_FOUND)
@@ -48,25 +59,39 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     if requested_profile is not None and requested_profile != profile_id:
         raise ApiError(Error.FORBIDDEN)
     get = body.get  # an absent or null optional field costs a lookup, not a call
-    side = _choice(body, "side", Side, required=True)
-    order_type = _order_type(get("type"))
+    side = get("side")
+    side = _SIDES.get(side) if type(side) is str else None  # as sent by every client
+    if side is None:
+        side = _choice(body, "side", Side, required=True)
+    order_type = get("type")
+    order_type = _ORDER_TYPES_SENT.get(order_type) if type(order_type) is str else None
+    if order_type is None:
+        order_type = _order_type(get("type"))
     echo: dict[str, str] = {}
-    price = None if get("price") is None else _decimal(
-        body, "price", PRICE_DECIMALS, product.quote_increment, echo)
+    price = None if (value := get("price")) is None else _decimal(
+        value, "price", PRICE_DECIMALS, product.quote_increment, echo)
     if order_type is OrderType.MARKET and price is not None:
         raise ApiError(Error.INVALID_PRICE, echo["price"])
-    size = None if get("size") is None else _decimal(
-        body, "size", PRICE_DECIMALS, product.base_increment, echo)
-    funds = None if get("funds") is None else _decimal(
-        body, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
-    stop_price = None if get("stop_price") is None else _decimal(
-        body, "stop_price", PRICE_DECIMALS, product.quote_increment, echo)
+    size = None if (value := get("size")) is None else _decimal(
+        value, "size", PRICE_DECIMALS, product.base_increment, echo)
+    limit = order_type is OrderType.LIMIT
+    if body.keys() <= _PLAIN_FIELDS:  # none of the fields below: their defaults, no lookups
+        command = PlaceOrder(
+            time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
+            side=side, type=order_type, price=price, size=size, funds=None,
+            time_in_force=TimeInForce.GTC, cancel_after=None, post_only=False, stp=Stp.DC,
+            stop=None, stop_price=None,
+            client_oid=None if (value := get("client_oid")) is None else _client_oid(value))
+        return command, echo
+    funds = None if (value := get("funds")) is None else _decimal(
+        value, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
+    stop_price = None if (value := get("stop_price")) is None else _decimal(
+        value, "stop_price", PRICE_DECIMALS, product.quote_increment, echo)
     stop = None if get("stop") is None else _choice(body, "stop", StopType)
     if stop is None and stop_price is not None:  # GUESS: ccxt sends stop_price alone
         stop = StopType.LOSS if side is Side.SELL else StopType.ENTRY
     if stop is not None and stop_price is None:
         raise ApiError(Error.MISSING_FIELD, "stop_price")
-    limit = order_type is OrderType.LIMIT
     command = PlaceOrder(
         time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
         side=side, type=order_type, price=price, size=size, funds=funds,
@@ -82,6 +107,14 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
 
 
 _ORDER_TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
+# As clients send them (lower case): found with one lookup, anything else by ``_choice``
+_ORDER_TYPES_SENT: dict[str, OrderType] = dict(_ORDER_TYPES)
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+# The fields of an order with no funds, stop, time in force, expiry, post-only or STP flag:
+# a body with no other field needs no lookup of those (unknown fields are ignored anyway,
+# so one with any other name takes the full path)
+_PLAIN_FIELDS = frozenset({"product_id", "side", "type", "price", "size", "client_oid",
+                           "profile_id"})
 
 
 def _order_type(value: object) -> OrderType:
@@ -126,6 +159,8 @@ def flag(body: dict[str, Any], name: str) -> bool:
     raise ApiError(Error.INVALID_FIELD, name)
 
 
+_MAX_TEXT = 40  # ``parse_units``' longest text
+
 _TOO_ACCURATE = {
     "price": Error.PRICE_TOO_ACCURATE,
     "size": Error.SIZE_TOO_ACCURATE,
@@ -134,11 +169,18 @@ _TOO_ACCURATE = {
 }
 
 
-def _decimal(body: dict[str, Any], name: str, decimals: int, increment: int,
-             echo: dict[str, str]) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
+def _decimal(value: object, name: str, decimals: int, increment: int,
+             echo: dict[str, str]) -> int:
+    """The field ``name`` (sent as ``value``, not ``None``) in units of ``10**-decimals``,
+    echoed as sent; refused with its error-table row if it is not an exact number."""
+    if type(value) is str and value.isascii() and len(value) <= _MAX_TEXT:
+        # what clients send: digits and a point; the same as ``parse_units`` gives, directly
+        whole, _, fraction = value.partition(".")
+        if whole.isdigit() and (not fraction or fraction.isdigit()):
+            fraction = fraction.rstrip("0")
+            if len(fraction) <= decimals:
+                echo[name] = value
+                return int(whole + fraction.ljust(decimals, "0"))
     if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
         echo[name] = str(value)
         units = parse_units(value, decimals)

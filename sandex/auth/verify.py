@@ -42,6 +42,7 @@ __all__ = [
     "AuthFailure",
     "authenticate",
     "is_signed",
+    "verify",
 ]
 
 HEADER_KEY = "cb-access-key"
@@ -122,9 +123,26 @@ def authenticate(
     signature = headers.get(HEADER_SIGN)
     timestamp = headers.get(HEADER_TIMESTAMP)
     passphrase = headers.get(HEADER_PASSPHRASE)
+    if key is None and signature is None and timestamp is None and passphrase is None:
+        return _MISSING_KEY if is_signed(headers) else _UNAUTHORIZED
+    return verify(key, signature, timestamp, passphrase, method, raw_target, body, registry,
+                  now)
+
+
+def verify(
+    key: str | None,
+    signature: str | None,
+    timestamp: str | None,
+    passphrase: str | None,
+    method: str,
+    raw_target: str,
+    body: bytes,
+    registry: KeyRegistry,
+    now: float | None,
+) -> ApiKey | AuthFailure:
+    """``authenticate`` given the four §2.2 header values (``None``: absent), at least one of
+    them present (with none, ``authenticate`` decides from the other header names)."""
     if key is None:
-        if signature is None and timestamp is None and passphrase is None:
-            return _MISSING_KEY if is_signed(headers) else _UNAUTHORIZED
         return _MISSING_KEY
     if signature is None:
         return _MISSING_SIGN

@@ -9,6 +9,7 @@ decided in one place (``sandex.server.asgi``).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from functools import cached_property
 from typing import Any
 
@@ -31,7 +32,7 @@ from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
 from sandex.api.rest.trace import Traces, bucket_state
 from sandex.api.tracer import CURRENT, RequestNotes, Tracer
-from sandex.auth.verify import AuthFailure, authenticate
+from sandex.auth.verify import AuthFailure, authenticate, verify
 from sandex.core import Event
 from sandex.errors import Error
 from sandex.faults import faults_of
@@ -157,14 +158,23 @@ class RestApp:
     async def _answer(self, request: Request) -> Response:
         return await answer(self._dispatch, request)
 
-    async def _dispatch(self, request: Request) -> Response:
+    async def _synced(self, request: Request) -> Response:
+        """``_dispatch`` of a read once every command applied so far is durable."""
+        await self.node.synced()
+        result = self._dispatch(request, True)
+        return result if isinstance(result, Response) else await result
+
+    def _dispatch(self, request: Request, synced: bool = False) -> Response | Awaitable[Response]:
+        """The answer to ``request``: a refusal at once, else the route's handler's awaitable,
+        not awaited here (no coroutine frame of the dispatch's own on the way to the node and
+        back); may raise ``ApiError`` (the caller answers it, as ``answer`` does)."""
         route, params = self.router.match(request.method, request.path)
         if route is None:
             return error_response(Error.NOT_FOUND)
         request.route = route.pattern
         node = self.node
-        if route.method == "GET" and node.in_flight:
-            await node.synced()  # reads show nothing that is not yet durable
+        if route.method == "GET" and not synced and node.in_flight:
+            return self._synced(request)  # reads show nothing that is not yet durable
         limiter = self.rate_limiter
         limits = limiter.limits.enabled  # off: no bucket to check, no time to read
         now = node.now() / 1_000_000 if limits else 0.0
@@ -172,11 +182,14 @@ class RestApp:
             if limits and (limited := limiter.check_public(request.client, now)) is not None:
                 request.error = limited.name
                 return error_response(limited)
-            return await route.handler(self, request, **params)
+            return route.handler(self, request, **params)
         if limits and (blocked := limiter.check_auth(request.client, now)) is not None:
             request.error = blocked.name  # too many failed authentications: not even checked
             return error_response(blocked)
-        result = authenticate(request.headers, request.method, request.target, request.body,
+        found = request.access_headers()  # the four values alone, not the whole dict
+        result = verify(*found, request.method, request.target, request.body, node.keys,
+                        self.signature_clock()) if found is not None \
+            else authenticate(request.headers, request.method, request.target, request.body,
                               node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):
             if limits:
@@ -194,10 +207,10 @@ class RestApp:
             request.error = limited.name
             return error_response(limited)
         if self.races.active and (kind := races.GATED.get((route.method, route.pattern))):
-            return await races.run(self, self.races, kind, route, request, params)
+            return races.run(self, self.races, kind, route, request, params)
         if params:
-            return await route.handler(self, request, **params)
-        return await route.handler(self, request)
+            return route.handler(self, request, **params)
+        return route.handler(self, request)
 
     async def inject(self, profile_id: str, kind: str, args: dict[str, Any]) -> tuple[int, Any]:
         """One order request as ``profile_id``, past the gate (``races.inject``)."""

@@ -83,6 +83,14 @@ def new_order(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> dict[
     spendable funds the core reserved for a market buy (``specified_funds`` is what was sent).
     """
     market = cmd.type is OrderType.MARKET
+    if not market and cmd.stop is None and cmd.cancel_after is None and len(echo) == 2 \
+            and "funds" not in echo:  # a limit order's price and size: the one literal
+        return {"id": cmd.order_id, "price": echo["price"], "size": echo["size"],
+                "product_id": cmd.product_id, "profile_id": cmd.profile_id, "side": cmd.side,
+                "stp": cmd.stp, "type": cmd.type, "time_in_force": cmd.time_in_force,
+                "post_only": cmd.post_only, "created_at": iso(cmd.time), "fill_fees": "0",
+                "filled_size": "0", "executed_value": "0", "status": "pending",
+                "settled": False}
     out: dict[str, Any] = {"id": cmd.order_id}
     for name in ("price", "size"):
         if name in echo:

@@ -2,7 +2,7 @@
 
 The venue comes from ``sandex.server.build`` with a scenario file (the assembly ``sandex
 serve`` uses), and each request goes through its composed ASGI app with an in-memory
-``receive``/``send``: the same framing (``respond``: raw target, JSON headers, errors),
+``receive``/``send``: the same framing (``http_app``: raw target, JSON headers, errors),
 routing, authentication, rate limits and handlers as over the wire. The scope is what
 uvicorn's httptools parser makes of a request line: ``raw_path`` as sent, ``path``
 percent-decoded, ``query_string`` raw. The gateway's wall clock is the venue's own

@@ -1,0 +1,123 @@
+"""The order path's fast paths give what the general paths give, for every input.
+
+``parse_order`` skips the lookups of option fields a body does not have, and parses
+decimals sent as plain digit strings in line; ``wire.new_order`` builds a limit order's reply
+as one literal; ``Request.access_headers`` reads the four ``CB-ACCESS-*`` values from the
+raw header dict. Each is checked here against the path it shortcuts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandex.api.http import ApiError, Request, request_of
+from sandex.api.order_request import parse_order
+from sandex.api.rest import wire
+from sandex.auth.verify import HEADER_KEY, HEADER_PASSPHRASE, HEADER_SIGN, HEADER_TIMESTAMP
+from sandex.core import AddCurrency, AddProduct, CreateProfile, Engine
+from sandex.errors import Error
+from sandex.units import parse_units
+
+PROFILE = "0f0e0d0c-0b0a-4908-8706-050403020100"
+ORDER_ID = "11111111-2222-4333-8444-555555555555"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    engine = Engine()
+    engine.apply(AddCurrency(time=1, currency="BTC", name="Bitcoin", min_size=1))
+    engine.apply(AddCurrency(time=2, currency="USD", name="US Dollar", min_size=1))
+    engine.apply(AddProduct(time=3, product_id="BTC-USD", base_currency="BTC",
+                            quote_currency="USD", quote_increment=1_000_000,
+                            base_increment=1, min_market_funds=1))
+    engine.apply(CreateProfile(time=4, profile_id=PROFILE, user_id="u", name="p",
+                               maker_fee_rate=0, taker_fee_rate=0))
+    return engine
+
+
+def _parse(engine: Engine, body: dict[str, Any]) -> Any:
+    try:
+        return parse_order(body, engine, PROFILE, ORDER_ID, 5)
+    except ApiError as exc:
+        return exc.error, exc.message
+
+
+DECIMALS = ["10", "10.", "10.00", "10.50", "0.2", "0.20000000", "0.000000001", "0.0000000010",
+            "007.5", "1e3", ".5", "5.", "-1", "+1", " 1", "1 ", "1.2.3", "", "١٢", "12.٣",
+            "1_000", "nan", "Infinity", "0x10", "9" * 40, "9" * 41, "1." + "0" * 38,
+            "1." + "0" * 39, 10, 0, True, None, 1.5, [], {}]
+
+
+@pytest.mark.parametrize("price", DECIMALS, ids=repr)
+def test_a_price_or_size_parses_as_the_general_path_parses_it(engine: Engine, price: Any
+                                                               ) -> None:
+    for field in ("price", "size"):
+        body = {"product_id": "BTC-USD", "side": "buy", field: price,
+                "size" if field == "price" else "price": "1"}
+        # an unknown field sends the same body down the general path
+        assert _parse(engine, body) == _parse(engine, {**body, "x-unknown": 1})
+    command = _parse(engine, {"product_id": "BTC-USD", "side": "buy", "price": price,
+                              "size": "1"})
+    if isinstance(price, str) and not isinstance(command[0], Error):
+        assert command[0].price == parse_units(price, 8)
+        assert command[1]["price"] == price
+
+
+@pytest.mark.parametrize("body", [
+    {"side": "BUY", "type": "LIMIT"}, {"side": "Sell"}, {"side": 1}, {"side": None},
+    {"type": "market", "size": "1"}, {"type": "stop"}, {"type": None}, {"type": 5},
+    {"client_oid": "ABCDEF00-0000-4000-8000-000000000000"}, {"client_oid": "not-a-uuid"},
+    {"client_oid": 7}, {"profile_id": PROFILE}, {"profile_id": "someone-else"},
+    {"time_in_force": "IOC"}, {"post_only": "true"}, {"stp": "co"}, {"funds": "5"},
+    {"stop_price": "9"}, {"stop": "loss", "stop_price": "9"}, {"cancel_after": "min"},
+    {"time_in_force": None, "post_only": None, "stp": None, "funds": None},
+], ids=repr)
+def test_an_order_parses_the_same_with_or_without_the_general_path(
+        engine: Engine, body: dict[str, Any]) -> None:
+    full = {"product_id": "BTC-USD", "side": "buy", "price": "10.00", "size": "0.5", **body}
+    assert _parse(engine, full) == _parse(engine, {**full, "x-unknown": 1})
+
+
+def test_a_limit_orders_reply_is_the_general_one_field_for_field(engine: Engine) -> None:
+    command, echo = parse_order({"product_id": "BTC-USD", "side": "sell", "price": "10.5",
+                                 "size": "0.25"}, engine, PROFILE, ORDER_ID, 1_700_000_000_123_456)
+    fast = wire.new_order(command, echo, None)
+    # the general path builds the same reply when the literal does not apply (funds echoed)
+    general = wire.new_order(command, {**echo, "funds": "1"}, None)
+    del general["funds"]
+    assert list(fast.items()) == list(general.items())
+    assert fast == {"id": ORDER_ID, "price": "10.5", "size": "0.25", "product_id": "BTC-USD",
+                    "profile_id": PROFILE, "side": "sell", "stp": "dc", "type": "limit",
+                    "time_in_force": "GTC", "post_only": False,
+                    "created_at": "2023-11-14T22:13:20.123456Z", "fill_fees": "0",
+                    "filled_size": "0", "executed_value": "0", "status": "pending",
+                    "settled": False}
+
+
+def _request(headers: list[tuple[bytes, bytes]]) -> Request:
+    scope = {"type": "http", "method": "POST", "path": "/orders", "raw_path": b"/orders",
+             "query_string": b"", "headers": headers, "client": ("127.0.0.1", 5000)}
+    return request_of(scope, b"{}")
+
+
+@pytest.mark.parametrize("headers", [
+    [],
+    [(b"host", b"h"), (b"cb-access-key", b"k"), (b"cb-access-sign", b"s"),
+     (b"cb-access-timestamp", b"1"), (b"cb-access-passphrase", b"p")],
+    [(b"cb-access-key", b"k"), (b"cb-access-timestamp", b"")],
+    [(b"cb-access-sign", b"s")],
+    [(b"cb-access-other", b"x")],
+    [(b"cb-access-key", b"k\xc3\xa9y"), (b"cb-access-passphrase", b"p\xe9")],  # not UTF-8
+    [(b"cb-access-key", b"first"), (b"cb-access-key", b"last")],
+], ids=repr)
+def test_the_access_headers_are_those_of_the_whole_decoded_dict(
+        headers: list[tuple[bytes, bytes]]) -> None:
+    request = _request(headers)
+    found = request.access_headers()
+    decoded = _request(headers).headers
+    expected = tuple(decoded.get(name) for name in (HEADER_KEY, HEADER_SIGN, HEADER_TIMESTAMP,
+                                                    HEADER_PASSPHRASE))
+    assert found == (None if expected == (None, None, None, None) else expected)
+    assert request.headers == decoded
