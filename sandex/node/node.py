@@ -314,7 +314,10 @@ class Node:
         else:
             self._filling = [waiter]
             if self._writing is None:
-                self._flusher = loop.create_task(self._flush())
+                if self._append_here is not None:
+                    self._flusher = loop.create_task(self._flush())
+                else:  # next step, so that the rest of this one joins the batch
+                    loop.call_soon(self._write_next, loop)
         return waiter
 
     def record(self, command: Command) -> list[Event]:
@@ -335,39 +338,70 @@ class Node:
         return events
 
     async def _flush(self) -> None:
-        """Write batches until none is left; release each batch's replies and events."""
-        loop = asyncio.get_running_loop()
+        """Append batches on the loop (``AppendsHere``: JetStream) until none is left."""
         here = self._append_here
+        assert here is not None
         while self._filling is not None:
             waiters, records, events = self._filling, self._records, self._events
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
             first = self.durable_position + 1
             try:
-                if here is not None:  # appended on this loop: no writer thread
-                    started = clock.perf_counter()
-                    await here(records)
-                    took = clock.perf_counter() - started
-                else:
-                    took = await loop.run_in_executor(self._writer, self._append, records)
-            except BaseException as exc:  # disk full, I/O error: stop rather than diverge
+                started = clock.perf_counter()
+                await here(records)
+                took = clock.perf_counter() - started
+            except BaseException as exc:  # a fenced or unanswered append: stop
                 self._journal_failed(exc, first, first + len(records) - 1)
                 return
-            if self._stopped is not None:  # an engine fault while this batch was written
-                return
-            self.durable_position += len(records)
-            self.batches += 1
-            self.commit_seconds.add(took)
-            self._writing = None
-            self._notify(events)
-            for waiter in waiters:
-                if not waiter.done():  # a waiter whose request was canceled
-                    waiter.set_result(None)
+            self._committed(len(records), events, waiters, took)
 
-    def _append(self, records: list[bytes]) -> float:
-        """Write one batch (on the writer thread); the seconds it took, fsync included."""
+    def _write_next(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the batch filling up to the writer thread (on the loop). The thread calls
+        ``_written`` back on the loop itself: no task or future in between, so the reports
+        leave one event-loop step sooner than through ``run_in_executor``."""
+        if self._filling is None:  # the node stopped meanwhile
+            return
+        waiters, records, events = self._filling, self._records, self._events
+        self._writing, self._filling, self._records, self._events = waiters, None, [], []
+        self._writer.submit(self._write, loop, records, events, waiters)
+
+    def _write(self, loop: asyncio.AbstractEventLoop, records: list[bytes],
+               events: list[list[Event]], waiters: list[asyncio.Future[None]]) -> None:
+        """Write one batch (on the writer thread), then hand the outcome to the loop."""
         started = clock.perf_counter()
-        self.journal.append(records)
-        return clock.perf_counter() - started
+        try:
+            self.journal.append(records)
+        except BaseException as exc:  # disk full, I/O error: stop rather than diverge
+            loop.call_soon_threadsafe(self._write_failed, exc, len(records))
+            return
+        loop.call_soon_threadsafe(self._written, loop, len(records), events, waiters,
+                                  clock.perf_counter() - started)
+
+    def _write_failed(self, exc: BaseException, count: int) -> None:
+        first = self.durable_position + 1
+        self._journal_failed(exc, first, first + count - 1)
+
+    def _written(self, loop: asyncio.AbstractEventLoop, count: int,
+                 events: list[list[Event]], waiters: list[asyncio.Future[None]],
+                 took: float) -> None:
+        """A batch is durable (on the loop): release it, and write the next if one filled."""
+        self._committed(count, events, waiters, took)
+        if self._filling is not None and self._stopped is None:
+            self._write_next(loop)
+
+    def _committed(self, count: int, events: list[list[Event]],
+                   waiters: list[asyncio.Future[None]], took: float) -> None:
+        """A batch of ``count`` records is durable: its events to the listeners, then its
+        replies."""
+        if self._stopped is not None:  # an engine fault while this batch was written
+            return
+        self.durable_position += count
+        self.batches += 1
+        self.commit_seconds.add(took)
+        self._writing = None
+        self._notify(events)
+        for waiter in waiters:
+            if not waiter.done():  # a waiter whose request was canceled
+                waiter.set_result(None)
 
     def _apply_or_stop(self, command: Command) -> list[Event]:
         """``apply``, stopping the node if it raises (memory may be half-changed)."""

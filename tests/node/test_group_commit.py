@@ -197,3 +197,34 @@ def test_a_batched_listener_called_with_one_commands_events_gets_a_batch_of_one(
     listener = Batched(got.append)
     listener([1, 2])  # type: ignore[list-item]
     assert got == [[[1, 2]]]
+
+
+def test_a_written_batch_is_released_by_the_first_callback_after_the_write():
+    """The writer thread hands a durable batch straight back to the loop: its events reach
+    the listeners (and its replies are released) in the loop callback right after the write,
+    not one step later through a future waking a task, so reports leave sooner."""
+    steps: list[str] = []
+
+    class Marking(GatedJournal):
+        def append(self, records: list[bytes]) -> int:
+            position = super().append(records)
+            # Queued on the loop just before the writer thread hands the batch back.
+            loop.call_soon_threadsafe(lambda: loop.call_soon(steps.append, "next step"))
+            return position
+
+    journal = Marking()
+    journal.gate.set()
+    node = venue(journal)
+    node.listeners.append(lambda events: steps.append("events"))
+
+    async def scenario() -> None:
+        await node.execute(bid(node))
+        await settle()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert steps == ["events", "next step"]
+    assert node.durable_position == 1 and node.batches == 1 and node._flusher is None
