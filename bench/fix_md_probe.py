@@ -7,8 +7,8 @@ appending one JSON line to OUT (wall-clock ``time.time()`` seconds):
 
 * ``["fire", due, at]``: the demo's tick fired (``DemoTimer.fire``): its due time (venue µs,
   the TransactTime of its increments) and when it ran;
-* ``["append", start, end, records]``: a group commit written and fsynced (``Node._append``,
-  on the journal's writer thread);
+* ``["append", start, end, records]``: a group commit written and fsynced (``Node._write``,
+  ``Node._append`` in builds before it, on the journal's writer thread);
 * ``["notify", at, batches]``: a group commit became durable and its listeners start
   (``Node._notify``);
 * ``["fan_out", start, end, sessions, cpu, events]``: the market data gateway with snapshots
@@ -44,11 +44,19 @@ def install(path: str) -> None:
         out.write(json.dumps(record) + "\n")
 
     fire, notify, on_batch = DemoTimer.fire, Node._notify, MarketData.on_batch
-    append = Node._append
+    written = getattr(Node, "_write", None)  # the writer thread's batch since session 12
+    append = getattr(Node, "_append", None)  # before it
+
+    def timed_write(self: Any, loop: Any, records: list[bytes], *rest: Any) -> None:
+        start = clock()
+        assert written is not None
+        written(self, loop, records, *rest)
+        write("append", start, clock(), len(records))
 
     def timed_append(self: Any, records: list[bytes]) -> float:
         start = clock()
-        took = append(self, records)
+        assert append is not None
+        took: float = append(self, records)
         write("append", start, clock(), len(records))
         return took
 
@@ -89,7 +97,10 @@ def install(path: str) -> None:
 
     DemoTimer.fire = timed_fire  # type: ignore[method-assign]
     Node._notify = timed_notify  # type: ignore[method-assign]
-    Node._append = timed_append  # type: ignore[method-assign]
+    if append is not None:
+        Node._append = timed_append  # type: ignore[attr-defined]
+    else:
+        Node._write = timed_write  # type: ignore[method-assign]
     MarketData.on_batch = timed_on_batch  # type: ignore[method-assign]
 
 
