@@ -100,7 +100,7 @@ def install(path: str) -> None:
     if append is not None:
         Node._append = timed_append  # type: ignore[attr-defined]
     else:
-        Node._write = timed_write  # type: ignore[method-assign]
+        Node._write = timed_write  # type: ignore[method-assign,assignment]
     MarketData.on_batch = timed_on_batch  # type: ignore[method-assign]
 
 
