@@ -13,6 +13,22 @@ _V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # what uuid.UUID(version=4) clea
 _V4_SET = (0x8000 << 48) | (4 << 76)  # ... and sets: variant RFC 4122, version 4
 
 
+_POOL_BYTES = 4096  # random bytes drawn at once: 256 unseeded ids a system call
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # a hex digit's 2 low bits
+_pool: list[str] = []  # unseeded ids made ahead, shared by every ``Ids``
+
+
+def _refill() -> None:
+    """256 UUIDv4s from one ``os.urandom``: 122 random bits each, version and variant set
+    as ``uuid.uuid4()`` sets them."""
+    h = os.urandom(_POOL_BYTES).hex()
+    variant = _VARIANT
+    _pool.extend([f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{variant[h[i + 16]]}"
+                  f"{h[i + 17:i + 20]}-{h[i + 20:i + 32]}" for i in range(0, len(h), 32)])
+
+
+os.register_at_fork(after_in_child=_pool.clear)  # a forked child never reuses the parent's
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -48,7 +64,9 @@ class Ids:
 
     def uuid(self) -> str:
         if self._random is None:
-            return _v4(int.from_bytes(os.urandom(16)))
+            if not _pool:
+                _refill()
+            return _pool.pop()
         return _v4(self._random.getrandbits(128))
 
     def salt(self) -> bytes:
