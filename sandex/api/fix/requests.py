@@ -57,7 +57,9 @@ def decimal_units(fields: dict[int, str], tag: int, name: str) -> int | None:
 
 
 def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
-    """The REST body for a NewOrderSingle (or one entry of a NewOrderBatch)."""
+    """The REST body for a NewOrderSingle (or one entry of a NewOrderBatch). A field at its
+    REST default (GTC, not post-only, ``dc``, no funds) is left out, so a plain limit order
+    takes ``parse_order``'s short path."""
     body: dict[str, Any] = {"client_oid": cl_ord_id(fields.get(11))}
     for tag, name in ((55, "Symbol(55)"), (54, "Side(54)"), (40, "OrdType(40)")):
         if tag not in fields:
@@ -83,7 +85,9 @@ def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
         raise ApiError(Error.FIX_BAD_VALUE, "CashOrderQty(152)")
     if kind == "limit" and price is None:
         raise ApiError(Error.FIX_MISSING_TAG, "Price(44)")
-    body.update(size=size, funds=funds, price=price)
+    for name, value in (("size", size), ("funds", funds), ("price", price)):
+        if value is not None:
+            body[name] = value
     if fields[40] == "4":
         if stop is None:
             raise ApiError(Error.FIX_MISSING_TAG, "StopPx(99)")
@@ -101,11 +105,13 @@ def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
             raise ApiError(Error.FIX_UNSUPPORTED_TIF, tif)
         if tif not in TIFS:
             raise ApiError(Error.FIX_BAD_VALUE, "TimeInForce(59)")
-        body["time_in_force"] = TIFS[tif]
+        if tif != "1":
+            body["time_in_force"] = TIFS[tif]
         exec_inst = fields.get(18)
         if exec_inst not in (None, "A"):
             raise ApiError(Error.FIX_BAD_VALUE, "ExecInst(18)")
-        body["post_only"] = exec_inst == "A"
+        if exec_inst == "A":
+            body["post_only"] = True
     elif tif not in ("1", "3", "4"):  # a market order runs once whatever it says
         raise ApiError(Error.FIX_BAD_VALUE, "TimeInForce(59)")
     if 126 in fields:
@@ -115,5 +121,6 @@ def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
         stp = "N" if stp_default == "N" else "B" if stp_default == "Q" else "D"
     if stp not in STPS:
         raise ApiError(Error.FIX_BAD_VALUE, "SelfTradeType(7928)")
-    body["stp"] = STPS[stp]
+    if stp != "D":
+        body["stp"] = STPS[stp]
     return body
