@@ -349,19 +349,20 @@ class Session:
             return
         identity = self.identity
         assert identity is not None
-        if message.get(56) != COMP_ID or message.get(49) != identity.key:
+        index = message.index
+        if index.get(56) != COMP_ID or index.get(49) != identity.key:
             self._reject(message, 9, 56 if message.get(56) != COMP_ID else 49,
                          "CompID problem")
             self.logout(now, Error.FIX_TARGET_COMP_ID if message.get(56) != COMP_ID
                         else Error.FIX_USERNAME)
             return
-        seq_text = message.get(34) or ""
+        seq_text = index.get(34) or ""
         if not seq_text.isdigit() or len(seq_text) > 10:
             self.logout(now, Error.FIX_MISSING_TAG, "MsgSeqNum(34)")
             return
         seq = int(seq_text)
-        msg_type = message.msg_type
-        if msg_type == "4" and message.get(123) != "Y":  # Reset mode: numbers regardless
+        msg_type = index.get(35, "")
+        if msg_type == "4" and index.get(123) != "Y":  # Reset mode: numbers regardless
             self._sequence_reset(message, now)
             return
         if seq > self.expected:
@@ -376,6 +377,9 @@ class Session:
         if message.problem is not None:
             self._reject(message, message.problem.reason, message.problem.tag,
                          message.problem.text)
+            return
+        if msg_type not in ADMIN_TYPES:  # an order, a cancel, ...: the gateway's
+            self.gateway.on_message(self, message)
             return
         if msg_type == "0":
             if self.test_request is not None and message.get(112) == self.test_request:
@@ -392,10 +396,8 @@ class Session:
             self.close()
         elif msg_type == "3":
             return
-        elif msg_type == "A":
+        else:  # "A"
             self._reject(message, 99, 35, "Already logged on")
-        else:
-            self.gateway.on_message(self, message)
 
     def _over_limit(self, message: Message, now: float) -> bool:
         second, count, app = self._window
