@@ -110,4 +110,4 @@ class DropCopy(Reporter):
     def _deliver(self, track: Track, data: bytes, total: int) -> None:
         for session in self.profiles.get(track.profile_id, ()):
             if session.active:
-                session.send_bytes("8", data, total)
+                self._post(session, data, total)

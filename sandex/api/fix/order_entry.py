@@ -568,7 +568,7 @@ class OrderEntry(Reporter):
     def _deliver(self, track: Track, data: bytes, total: int) -> None:
         session = self.sessions.get(track.key)
         if session is not None and session.active:
-            session.send_bytes("8", data, total)
+            self._post(session, data, total)
 
 
 def _fields(message: Message) -> dict[int, str]:

@@ -4,15 +4,19 @@ shares (order entry: to the key's session; drop copy: to the profile's sessions)
 ``on_events`` is a node listener, called once a command is durable, in command order, so a
 report never shows what a crash could lose. Orders are followed by ``Track`` (sandex.api.fix.
 reports) from their own events; ``_adopt`` lets a gateway start following an order it sees
-being received (drop copy: any order of a watched profile).
+being received (drop copy: any order of a watched profile). The reports of a group commit
+(``on_batch``) are gathered per session and framed together (``Session.send_all``: one
+SendingTime for them all, one write).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from sandex.api.fix.codec import byte_sum
-from sandex.api.fix.reports import Body, Track, cancel_text, fill_extra
+from sandex.api.fix.reports import Body, Track, cancel_text, fill_fee, fill_lead
+from sandex.api.fix.session import Sending, Session
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
 from sandex.core.model import CancelReason, DoneReason, TimeInForce
 
@@ -22,6 +26,9 @@ MODIFY, REMAINDER = "modify_order", "remainder_after_modification"  # sandex.cor
 class Reporter(ABC):
     tracks: dict[str, Track]
     watching: bool = False  # whether ``_adopt`` may follow orders not tracked yet
+    wall: Callable[[], float]  # wall seconds (SendingTime)
+    # during ``on_batch``: each session's reports so far (MsgType, body, its byte sum)
+    _outgoing: dict[Session, list[tuple[str, bytes, int]]] | None = None
 
     def _adopt(self, event: Received | Activated) -> Track | None:
         return None
@@ -34,27 +41,43 @@ class Reporter(ABC):
     def on_batch(self, batches: list[list[Event]]) -> None:
         """``on_events`` for a whole group commit (``sandex.node.Batched``): one test when
         no order is followed."""
-        if self.tracks or self.watching:
+        if not self.tracks and not self.watching:
+            return
+        outgoing: dict[Session, list[tuple[str, bytes, int]]] = {}
+        self._outgoing = outgoing
+        try:
             for events in batches:
                 self.on_events(events)
+        finally:
+            self._outgoing = None
+        if outgoing:
+            sending = Sending(self.wall())
+            for session, messages in outgoing.items():
+                session.send_all(messages, sending)
+
+    def _post(self, session: Session, data: bytes, total: int) -> None:
+        """Send one report to ``session``: at once, or with its group commit's others."""
+        outgoing = self._outgoing
+        if outgoing is None:
+            session.send_bytes("8", data, total)
+            return
+        messages = outgoing.get(session)
+        if messages is None:
+            outgoing[session] = [("8", data, total)]
+        else:
+            messages.append(("8", data, total))
 
     def on_events(self, events: list[Event]) -> None:
         tracks = self.tracks
         if not tracks and not self.watching:
             return
-        last_fill: dict[str, int] = {}
-        filled: set[str] = set()
-        for index, event in enumerate(events):
-            kind = type(event)
-            if kind is Matched:
-                last_fill[event.maker_order_id] = index  # type: ignore[attr-defined]
-                last_fill[event.taker_order_id] = index  # type: ignore[attr-defined]
-            elif kind is Done and event.reason is DoneReason.FILLED:  # type: ignore[attr-defined]
-                filled.add(event.order_id)  # type: ignore[attr-defined]
+        last_fills: dict[str, int] | None = None  # ``_last_fills``, if a fill needs it
         for index, event in enumerate(events):
             kind = type(event)
             if kind is Matched:
                 assert isinstance(event, Matched)
+                lead: str | None = None
+                trade = ""
                 for order_id, taker, fee in (
                         (event.maker_order_id, False, event.maker_fee),
                         (event.taker_order_id, True, event.taker_fee)):
@@ -63,14 +86,19 @@ class Reporter(ABC):
                         continue
                     track.cum += event.size
                     track.value += event.price * event.size
-                    final = (track.size is not None and track.cum >= track.size) or (
-                        order_id in filled and last_fill.get(order_id) == index)
+                    final = track.size is not None and track.cum >= track.size
+                    if not final:  # no size reached (funds): its last fill before Done?
+                        if last_fills is None:
+                            last_fills = _last_fills(events)
+                        final = last_fills.get(order_id) == index
                     if final:
                         track.done = True
-                    extra = fill_extra(event.size, event.price, event.trade_id, taker, fee,
-                                       track.quote)
-                    self._send(track, "F", "2" if final else "1", event.time, extra,
-                               exec_id=f"{order_id}-{event.trade_id}")
+                    if lead is None:  # the fill's own fields: the same for both sides
+                        trade = str(event.trade_id)
+                        lead = fill_lead(event.size, event.price, trade)
+                    self._send(track, "F", "2" if final else "1", event.time,
+                               lead + fill_fee(taker, fee, track.quote),
+                               exec_id=f"{order_id}-{trade}")
                     if final:
                         del tracks[order_id]
             elif kind is Received or kind is Activated:
@@ -132,3 +160,17 @@ class Reporter(ABC):
         data = track.report_text(exec_type, status, time, extra, cl_ord_id, orig,
                                  exec_id).encode("latin-1")
         self._deliver(track, data, byte_sum(data))
+
+
+def _last_fills(events: list[Event]) -> dict[str, int]:
+    """The orders ``events`` fill (``Done`` FILLED) and the index of each one's last fill."""
+    last: dict[str, int] = {}
+    filled: set[str] = set()
+    for index, event in enumerate(events):
+        kind = type(event)
+        if kind is Matched:
+            last[event.maker_order_id] = index  # type: ignore[attr-defined]
+            last[event.taker_order_id] = index  # type: ignore[attr-defined]
+        elif kind is Done and event.reason is DoneReason.FILLED:  # type: ignore[attr-defined]
+            filled.add(event.order_id)  # type: ignore[attr-defined]
+    return {order_id: index for order_id, index in last.items() if order_id in filled}

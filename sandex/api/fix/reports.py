@@ -35,30 +35,45 @@ STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
 @lru_cache(maxsize=8192)
 def px(value: int) -> str:
     """A price or size as Coinbase prints it in FIX: no trailing zeros (cached: they repeat)."""
-    return format_trimmed(value, PRICE_DECIMALS)
+    return _trimmed(value, PRICE_DECIMALS)
 
 
 @lru_cache(maxsize=8192)
 def amt(value: int) -> str:
-    return format_trimmed(value, AMOUNT_DECIMALS)
+    return _trimmed(value, AMOUNT_DECIMALS)
+
+
+def _trimmed(value: int, decimals: int) -> str:
+    """``format_trimmed`` in one step for what reports print (not negative)."""
+    if value < 0:
+        return format_trimmed(value, decimals)
+    whole, fraction = divmod(value, 10 ** decimals)
+    if not fraction:
+        return str(whole)
+    return f"{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
 _last_time: list[object] = [None, ""]  # the last time formatted (a command's events share it)
+_last_second: list[object] = [None, ""]  # the last whole second formatted, up to its point
 
 
 def transact_time(us: int) -> str:
     """TransactTime(60): the venue's time (virtual clock allowed), microseconds."""
     if _last_time[0] == us:
         return _last_time[1]  # type: ignore[return-value]
-    text = iso(us)  # 2014-11-06T10:34:47.123456Z
-    text = f"{text[0:4]}{text[5:7]}{text[8:10]}-{text[11:26]}"
+    second, micro = divmod(us, 1_000_000)
+    if _last_second[0] != second:
+        text = iso(second * 1_000_000)  # 2014-11-06T10:34:47.000000Z
+        _last_second[0], _last_second[1] = second, \
+            f"{text[0:4]}{text[5:7]}{text[8:10]}-{text[11:20]}"
+    text = f"{_last_second[1]}{micro:06d}"
     _last_time[0], _last_time[1] = us, text
     return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Track:
-    """One order as FIX reports it."""
+    """One order as FIX reports it (slots: made per order, read by every report)."""
 
     order_id: str
     key: str  # the API key whose session gets its reports
@@ -144,18 +159,18 @@ class Track:
         cached = self._static
         if cached is not None and cached[0] == self.size:
             return cached[1]
-        fields: Body = [(55, self.symbol), (54, SIDES[self.side]), (40, self._ord_type())]
-        if self.price is not None:
-            fields.append((44, px(self.price)))
-        if self.size is not None:
-            fields.append((38, px(self.size)))
-        if self.funds is not None:
-            fields.append((152, amt(self.funds)))
-        if self.stop_price is not None:
-            fields.append((99, px(self.stop_price)))
-        fields.append((59, TIF_CODES[self.time_in_force]))
-        text = render(fields)
-        self._static = (self.size, text)
+        price, size, funds, stop = self.price, self.size, self.funds, self.stop_price
+        text = f"55={self.symbol}\x0154={SIDES[self.side]}\x0140={self._ord_type()}\x01"
+        if price is not None:
+            text += f"44={px(price)}\x01"
+        if size is not None:
+            text += f"38={px(size)}\x01"
+        if funds is not None:
+            text += f"152={amt(funds)}\x01"
+        if stop is not None:
+            text += f"99={px(stop)}\x01"
+        text += f"59={TIF_CODES[self.time_in_force]}\x01"
+        self._static = (size, text)
         return text
 
     def _avg(self) -> str:
@@ -168,12 +183,15 @@ class Track:
         return "1" if self.order_type is OrderType.MARKET else "2"
 
 
-def fill_extra(last_qty: int, last_px: int, trade_id: int, taker: bool, fee: int,
-               quote: str) -> str:
-    """A fill's own fields (31 32 1003 1057, then the fee group 136 137 138 139 891) as
-    tag=value SOH text."""
-    return (f"31={px(last_px)}\x0132={px(last_qty)}\x011003={trade_id}\x01"
-            f"1057={'Y' if taker else 'N'}\x01136=1\x01137={amt(fee)}\x01138={quote}\x01"
+def fill_lead(last_qty: int, last_px: int, trade_id: str) -> str:
+    """A fill's own fields both sides share (31 32 1003) as tag=value SOH text; a report
+    adds ``fill_fee``'s."""
+    return f"31={px(last_px)}\x0132={px(last_qty)}\x011003={trade_id}\x01"
+
+
+def fill_fee(taker: bool, fee: int, quote: str) -> str:
+    """A side's own fill fields (1057, then the fee group 136 137 138 139 891)."""
+    return (f"1057={'Y' if taker else 'N'}\x01136=1\x01137={amt(fee)}\x01138={quote}\x01"
             "139=4\x01891=0\x01")
 
 
