@@ -71,9 +71,9 @@ def transact_time(us: int) -> str:
     return text
 
 
-@dataclass(slots=True)
+@dataclass
 class Track:
-    """One order as FIX reports it (slots: made per order, read by every report)."""
+    """One order as FIX reports it."""
 
     order_id: str
     key: str  # the API key whose session gets its reports
