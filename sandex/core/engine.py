@@ -58,7 +58,7 @@ from sandex.core.events import (
     Received,
     reject,
 )
-from sandex.core.holds import hold_rate, limit_buy_hold, net_funds
+from sandex.core.holds import buy_hold, hold_rate, limit_buy_hold, net_funds
 from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
@@ -76,7 +76,7 @@ from sandex.core.records import Account, Order, Profile, new_order
 from sandex.core.state import State
 from sandex.core.validation import check_order
 from sandex.errors import Error
-from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
+from sandex.units import SIZE_TO_AMOUNT
 
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
@@ -164,7 +164,7 @@ class Engine(State):
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
         if side is BUY:
             held_in, received_in = product.quote_currency, product.base_currency
-            hold = notional + notional * rate // RATE_SCALE  # limit_buy_hold(), inline
+            hold = buy_hold(notional, rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
             crosses = best is not None and best <= price
         else:

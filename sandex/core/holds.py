@@ -7,8 +7,19 @@ than the buyer's limit.
 
 from __future__ import annotations
 
+import cython
+
 from sandex.core.limits import funds_truncation
 from sandex.units import RATE_SCALE
+
+if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
+    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+else:
+    from sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
+    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+
+_RATE_BOUND = 1 << 20  # a fee rate's (``NOTIONAL_BOUND``)
 
 
 def hold_rate(maker_rate: int, taker_rate: int) -> int:
@@ -18,7 +29,18 @@ def hold_rate(maker_rate: int, taker_rate: int) -> int:
 
 def limit_buy_hold(size: int, price: int, rate: int) -> int:
     """What a limit buy of ``size`` at ``price`` reserves: ``price * size * (1 + rate)``."""
-    notional = size * price
+    return buy_hold(size * price, rate)
+
+
+@cython.locals(amount=wide, fee_rate=wide)
+def buy_hold(notional: int, rate: int) -> int:
+    """``limit_buy_hold`` of an order worth ``notional``: ``notional`` and its fee at ``rate``
+    (truncated). Compiled, in C ``wide`` integers when both are small enough."""
+    if cython.compiled and small(notional) and small(rate):
+        amount, fee_rate = notional, rate
+        if (-NOTIONAL_BOUND < amount < NOTIONAL_BOUND
+                and -_RATE_BOUND < fee_rate < _RATE_BOUND):
+            return to_int(amount + amount * fee_rate // WIDE_RATE_SCALE)
     return notional + notional * rate // RATE_SCALE
 
 

@@ -5,6 +5,9 @@ from sandex.core.lifecycle cimport cancel, close, rest
 from sandex.core.records cimport Account, Order, Profile
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
+from sandex.core.wide cimport wide
+
+cdef long long _RATE_BOUND, _UNIT_BOUND
 
 cpdef void take(State state, Order order, Product product, object t) except *
 cdef object _take_level(State state, Order order, Product product, Level level, object t)
@@ -13,6 +16,15 @@ cdef void _finish_taker(State state, Order order, Product product, object stop_r
                         object t) except *
 cdef void _trade(State state, Order maker, Order taker, Level level, object size,
                  Product product, object t) except *
+cdef bint _fits_wide(State state, Order maker, Order taker, Order buyer, Order seller,
+                     Level level, object size, Product product) except -1
+cdef bint _below(object unit, long long bound) except -1
+cdef void _settle_wide(State state, Order maker, Order taker, Order buyer, Order seller,
+                       Level level, object size, Product product, object t,
+                       long long trade_id, long long sequence) except *
+cdef void _settle(State state, Order maker, Order taker, Order buyer, Order seller,
+                  Level level, object size, Product product, object t, long long trade_id,
+                  long long sequence) except *
 cdef object _self_trade(State state, Order taker, Order maker, Product product, Level level,
                         object t)
 cdef object _self_trade_funds(State state, Order taker, Order maker, Product product,

@@ -31,6 +31,15 @@ from sandex.core.records import Account, Order
 from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
+if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
+    from cython.cimports.sandex.core.wide import small, to_int, wide
+else:
+    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
+    from sandex.core.wide import small, to_int, wide
+
 BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
@@ -141,22 +150,24 @@ def _finish_taker(state: State, order: Order, product: Product,
         close(state, order, product, CANCELED, TIME_IN_FORCE, t)
 
 # -- one trade -----------------------------------------------------------------------------
-@cython.locals(buyer=Order, seller=Order, held=Account, quote=Account,
-               received=Account, fees=Account, trade_id=cython.longlong,
-               sequence=cython.longlong, entry=cython.longlong, extra=cython.longlong)
+# A fee rate below ``_RATE_BOUND`` and prices and sizes below ``_UNIT_BOUND`` keep a trade's
+# products (``price * size * rate``, ``remaining * limit * hold_rate``) and its sums of
+# amounts of at most 120 bits below 2**127 (compiled, C integers: ``matching.pxd``)
+_RATE_BOUND = 1 << 20
+_UNIT_BOUND = 1 << 53
+
+
+@cython.locals(buyer=Order, seller=Order, trade_id=cython.longlong, sequence=cython.longlong)
 def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, product: Product,
            t: int) -> None:
     """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
 
-    Both sides' balances and holds are written here, in one frame: the seller's base out
-    and quote in (less its fee), then the buyer's quote out (its hold released), its fee
-    and its base in. ``Matched`` carries the balances after, for the ledger.
+    Compiled, the amounts are settled in C ``wide`` integers (``_settle_wide``) when every
+    one the trade reads is small enough that no product or sum can overflow; else, and
+    uncompiled, in Python ints (``_settle``): the same arithmetic, the same results (the
+    twin test compares the two).
     """
     price = level.price
-    notional = price * size
-    maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
-    maker_fee = notional * maker_rate // RATE_SCALE
-    taker_fee = notional * taker_rate // RATE_SCALE
     trade_id = product.trade_id = product.trade_id + 1
     sequence = product.sequence = product.sequence + 1
     product.last_price = price
@@ -167,6 +178,170 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
         product.print_low = price
     elif price > high:
         product.print_high = price
+    if taker.side is BUY:
+        buyer, seller = taker, maker
+    else:
+        buyer, seller = maker, taker
+    if cython.compiled and _fits_wide(state, maker, taker, buyer, seller, level, size,
+                                      product):
+        _settle_wide(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
+                     sequence)
+    else:
+        _settle(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
+                sequence)
+
+
+def _fits_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
+               level: Level, size: int, product: Product) -> bool:
+    """Does every amount ``_settle_wide`` reads have at most 120 bits, and every price, size
+    and fee rate it multiplies fit its bound? Then nothing it computes can overflow."""
+    if not (_below(maker.maker_rate, _RATE_BOUND) and _below(taker.taker_rate, _RATE_BOUND)
+            and _below(level.price, _UNIT_BOUND) and _below(size, _UNIT_BOUND)):
+        return False
+    if buyer.type is LIMIT and not (_below(buyer.hold_rate, _RATE_BOUND)
+                                    and _below(buyer.remaining, _UNIT_BOUND)
+                                    and _below(buyer.price, _UNIT_BOUND)):
+        return False
+    remaining, funds = taker.remaining, taker.funds_remaining
+    return (small(level.size) and small(maker.remaining) and small(maker.filled_size)
+            and small(maker.executed_value) and small(maker.fill_fees)
+            and small(taker.filled_size) and small(taker.executed_value)
+            and small(taker.fill_fees) and small(seller.hold_account.balance)
+            and small(seller.hold_account.hold) and small(seller.hold)
+            and small(seller.recv_account.balance) and small(buyer.hold_account.balance)
+            and small(buyer.hold_account.hold) and small(buyer.hold)
+            and small(buyer.recv_account.balance)
+            and small(state.fee_accounts[product.quote_currency].balance)
+            and (remaining is None or small(remaining)) and (funds is None or small(funds)))
+
+
+@cython.locals(value=wide)
+def _below(unit: int | None, bound: int) -> bool:
+    """Is ``unit`` an int of magnitude below ``bound`` (a power of two up to 2**53)?"""
+    if unit is None or not small(unit):
+        return False
+    value = unit
+    return -bound < value < bound
+
+
+@cython.locals(held=Account, quote=Account, received=Account, fees=Account,
+               entry=cython.longlong, extra=cython.longlong, price=wide, size_=wide,
+               notional=wide, maker_fee=wide, taker_fee=wide, buyer_fee=wide,
+               seller_fee=wide, base=wide, left=wide, release=wide, limit=wide,
+               remaining=wide, rate=wide, value=wide)
+def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
+                 level: Level, size: int, product: Product, t: int, trade_id: int,
+                 sequence: int) -> None:
+    """``_settle`` in ``wide`` integers (``_fits_wide`` holds): each field is read, changed
+    and written back in the same order, so an account on both sides (a replayed order
+    trading with another) sees every change."""
+    price = level.price
+    size_ = size
+    notional = price * size_
+    maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
+    value = maker_rate
+    maker_fee = notional * value // WIDE_RATE_SCALE
+    value = taker_rate
+    taker_fee = notional * value // WIDE_RATE_SCALE
+    value = level.size
+    level.size = to_int(value - size_)
+    left_size = maker.remaining
+    assert left_size is not None  # a resting limit order
+    value = left_size
+    maker.remaining = to_int(value - size_)
+    value = maker.filled_size
+    maker.filled_size = to_int(value + size_)
+    value = maker.executed_value
+    maker.executed_value = to_int(value + notional)
+    value = maker.fill_fees
+    maker.fill_fees = to_int(value + maker_fee)
+    if taker.remaining is not None:
+        value = taker.remaining
+        taker.remaining = to_int(value - size_)
+    if taker.funds_remaining is not None:
+        value = taker.funds_remaining
+        taker.funds_remaining = to_int(value - notional)
+    value = taker.filled_size
+    taker.filled_size = to_int(value + size_)
+    value = taker.executed_value
+    taker.executed_value = to_int(value + notional)
+    value = taker.fill_fees
+    taker.fill_fees = to_int(value + taker_fee)
+    if buyer is taker:
+        buyer_fee, seller_fee = taker_fee, maker_fee
+    else:
+        buyer_fee, seller_fee = maker_fee, taker_fee
+    base = size_ * WIDE_SIZE_TO_AMOUNT
+    # the seller: base out of its hold, quote in, fee out
+    held = seller.hold_account
+    value = held.balance
+    held.balance = seller_base = to_int(value - base)
+    value = held.hold
+    held.hold = to_int(value - base)
+    value = seller.hold
+    seller.hold = to_int(value - base)
+    quote = seller.recv_account
+    value = quote.balance
+    value += notional
+    seller_quote = to_int(value)
+    quote.balance = to_int(value - seller_fee)
+    # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
+    quote = buyer.hold_account
+    if buyer.type is LIMIT:
+        left_size, limit_price = buyer.remaining, buyer.price
+        assert left_size is not None and limit_price is not None
+        remaining = left_size
+        limit = limit_price
+        left = remaining * limit
+        rate = buyer.hold_rate
+        value = buyer.hold
+        release = value - left - left * rate // WIDE_RATE_SCALE
+    else:
+        release = notional + buyer_fee
+    value = quote.hold
+    quote.hold = to_int(value - release)
+    value = buyer.hold
+    buyer.hold = to_int(value - release)
+    value = quote.balance
+    value -= notional
+    buyer_quote = to_int(value)
+    quote.balance = to_int(value - buyer_fee)
+    received = buyer.recv_account
+    value = received.balance
+    received.balance = buyer_base = to_int(value + base)
+    entry = state._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
+    extra = 3
+    if seller_fee:
+        extra += 1
+    if buyer_fee:
+        extra += 1
+    state._entry_id = entry + extra
+    fees = state.fee_accounts[product.quote_currency]  # typed: a C field, not a generic add
+    value = fees.balance
+    fees.balance = to_int(value + maker_fee + taker_fee)
+    state._events.append(Matched(
+        t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
+        taker.profile_id, maker.side, level.price, size, to_int(maker_fee),
+        to_int(taker_fee), maker_rate, taker_rate, entry, seller_base, seller_quote,
+        buyer_quote, buyer_base))
+
+
+@cython.locals(held=Account, quote=Account, received=Account, fees=Account,
+               entry=cython.longlong, extra=cython.longlong)
+def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
+            level: Level, size: int, product: Product, t: int, trade_id: int,
+            sequence: int) -> None:
+    """Move the amounts of a trade of ``size`` at the level's price, in Python ints.
+
+    Both sides' balances and holds are written here, in one frame: the seller's base out
+    and quote in (less its fee), then the buyer's quote out (its hold released), its fee
+    and its base in. ``Matched`` carries the balances after, for the ledger.
+    """
+    price = level.price
+    notional = price * size
+    maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
+    maker_fee = notional * maker_rate // RATE_SCALE
+    taker_fee = notional * taker_rate // RATE_SCALE
     level.size -= size
     remaining = maker.remaining
     assert remaining is not None  # a resting limit order
@@ -181,10 +356,10 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
     taker.filled_size += size
     taker.executed_value += notional
     taker.fill_fees += taker_fee
-    if taker.side is BUY:
-        buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+    if buyer is taker:
+        buyer_fee, seller_fee = taker_fee, maker_fee
     else:
-        buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+        buyer_fee, seller_fee = maker_fee, taker_fee
     base = size * SIZE_TO_AMOUNT
     # the seller: base out of its hold, quote in, fee out
     held = seller.hold_account

@@ -1,6 +1,7 @@
 """The compiled core and the pure-Python core are twins: fed the same seeded random streams,
 they give the same events and the same state hash after every command (replayed liquidity
-included: ``sandex.core.replay`` is compiled too).
+included: ``sandex.core.replay`` is compiled too; and amounts beyond the compiled core's C
+integers).
 
 This process runs the compiled modules (the test is skipped, saying why, when the extension
 is not built); a subprocess runs the same ``.py`` files uncompiled (``SANDEX_PURE_PYTHON``).
@@ -29,6 +30,7 @@ from sandex.core import (
     CreateProfile,
     Deposit,
     Engine,
+    OrderType,
     PlaceOrder,
     ReplayAction,
     ReplayAdd,
@@ -41,6 +43,7 @@ from sandex.core import (
     ReplayTake,
     Side,
     StartReplay,
+    TimeInForce,
     state_hash,
 )
 from tests.core.streams import concretize, random_stream, setup_commands
@@ -66,7 +69,39 @@ def streams() -> list[tuple[str, list[Command]]]:
         named.append((f"bench mix seed {seed}", mix.setup + mix.commands))
     for seed in SEEDS:
         named.append((f"replay seed {seed}", replay_stream(random.Random(seed), 400)))
+    for seed in SEEDS:
+        named.append((f"wide bounds seed {seed}", wide_stream(random.Random(seed), 400)))
     return named
+
+
+def wide_stream(rng: random.Random, orders: int) -> list[Command]:
+    """Trades on both sides of the bounds of the compiled core's C amounts
+    (``matching._fits_wide``): prices around 2**53, balances around 2**120 (some crossing it
+    as they trade, one far beyond) and the largest fee rate, so both settlements run and
+    must agree with Python's ints."""
+    product, unit = "BIG-USD", 1 << 53
+    commands: list[Command] = [
+        AddProduct(time=0, product_id=product, base_currency="BIG", quote_currency="USD",
+                   base_increment=1, quote_increment=1, min_market_funds=1)]
+    balances = (2**120 - 2**100, 2**125, 10**30, 2**120 + 5)
+    for i, balance in enumerate(balances):
+        commands.append(CreateProfile(time=0, profile_id=f"w{i}", user_id=f"u-w{i}",
+                                      name=f"w{i}", maker_fee_rate=999_999 if i % 2 else 0,
+                                      taker_fee_rate=999_999 - 1000 * i))
+        for currency in ("USD", "BIG"):
+            commands.append(Deposit(time=0, profile_id=f"w{i}", currency=currency,
+                                    amount=balance, transfer_id=f"d-{i}-{currency}"))
+    for number in range(orders):
+        side = rng.choice((Side.BUY, Side.SELL))
+        size = rng.choice((rng.randint(1, 1000), unit - rng.randint(0, 3)))
+        roll = rng.random()
+        kind = OrderType.MARKET if roll < 0.1 else OrderType.LIMIT
+        commands.append(PlaceOrder(
+            time=0, order_id=f"w-{number}", profile_id=f"w{rng.randrange(len(balances))}",
+            product_id=product, side=side, type=kind,
+            price=None if kind is OrderType.MARKET else unit + rng.randint(-8, 8),
+            size=size, time_in_force=TimeInForce.IOC if roll > 0.8 else TimeInForce.GTC))
+    return [msgspec.structs.replace(command, time=i + 1) for i, command in enumerate(commands)]
 
 
 def replay_stream(rng: random.Random, batches: int) -> list[Command]:

@@ -1,0 +1,55 @@
+# 128-bit C integers for the compiled core's amounts (sandex/core/wide.py is the uncompiled
+# meaning of each name). An amount (1e-16), price or size with at most 120 bits converts to
+# ``wide`` exactly from its digits; the callers check the bounds that keep every product and
+# sum they form below 2**127 (``small``), so the C arithmetic can neither overflow nor differ
+# from Python's.
+cdef extern from *:
+    """
+    #include <limits.h>
+    typedef __int128 sandex_wide;
+    #define SANDEX_RATE_SCALE ((sandex_wide)1000000)
+    #define SANDEX_SIZE_TO_AMOUNT ((sandex_wide)100000000)
+    #define SANDEX_NOTIONAL_BOUND (((sandex_wide)1) << 106)
+
+    /* An exact int of at most 120 bits (four 30-bit digits): converts from its digits. */
+    static CYTHON_INLINE int sandex_small(PyObject *x) {
+        if (!PyLong_CheckExact(x)) return 0;
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        Py_ssize_t n = Py_SIZE(x);
+        return (n < 0 ? -n : n) * PyLong_SHIFT <= 120;
+    #else
+        return _PyLong_NumBits(x) <= 120;
+    #endif
+    }
+
+    /* ``v`` as a Python int: one allocation, its digits written directly. */
+    static PyObject *sandex_wide_to_int(sandex_wide v) {
+        if (v >= LLONG_MIN && v <= LLONG_MAX) return PyLong_FromLongLong((long long)v);
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        unsigned __int128 a = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+        unsigned __int128 rest = a;
+        Py_ssize_t n = 0, i;
+        PyLongObject *result;
+        while (rest) { n++; rest >>= PyLong_SHIFT; }
+        result = _PyLong_New(n);
+        if (result == NULL) return NULL;
+        for (i = 0; i < n; i++) {
+            result->ob_digit[i] = (digit)(a & PyLong_MASK);
+            a >>= PyLong_SHIFT;
+        }
+        if (v < 0) Py_SET_SIZE(result, -n);
+        return (PyObject *)result;
+    #else
+        int one = 1;
+        return _PyLong_FromByteArray((unsigned char *)&v, sizeof(v), *(unsigned char *)&one, 1);
+    #endif
+    }
+    """
+    ctypedef long long wide "sandex_wide"
+    const wide RATE_SCALE "SANDEX_RATE_SCALE"
+    const wide SIZE_TO_AMOUNT "SANDEX_SIZE_TO_AMOUNT"
+    # below it, an amount times a fee rate below 2**20 stays below 2**126 (a C literal
+    # cannot spell it: GCC has no 128-bit constants)
+    const wide NOTIONAL_BOUND "SANDEX_NOTIONAL_BOUND"
+    bint small "sandex_small"(object x)
+    object to_int "sandex_wide_to_int"(wide v)

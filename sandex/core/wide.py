@@ -1,0 +1,28 @@
+"""Uncompiled meaning of ``wide.pxd``: the compiled core's 128-bit amounts.
+
+Compiled, ``matching`` settles a trade and ``holds`` a limit buy's hold in C ``__int128``
+when every amount they read has at most 120 bits (``small``) and the bounds they check hold,
+converting each result back with ``to_int``. Uncompiled, a Python int is already exact at
+any size: ``wide`` is ``int`` and ``to_int`` returns its argument (the callers take their
+``wide`` paths only compiled). The constants are the units' (a test checks ``wide.pxd``
+spells the same numbers).
+"""
+
+from __future__ import annotations
+
+from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
+
+__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "small", "to_int", "wide"]
+
+wide = int
+NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
+
+
+def small(value: object) -> bool:
+    """Whether ``value`` is an exact int of at most 120 bits (converts to ``wide`` exactly)."""
+    return type(value) is int and value.bit_length() <= 120
+
+
+def to_int(value: int) -> int:
+    """A ``wide`` as a Python int (uncompiled: it is one)."""
+    return value
