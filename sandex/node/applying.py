@@ -52,6 +52,7 @@ _TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the trans
 _NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
     CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
     Takeover})
+_VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to ``apply``
 
 
 class TimeOutOfOrder(AssertionError):
@@ -139,7 +140,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     try:
         for command in commands:
             kind = type(command)
-            if kind in _NODE_COMMANDS or kind in _TRANSFER_COMMANDS:  # AdvanceClock too
+            if kind in _VIA_APPLY:  # the node's own, the transfer ones, AdvanceClock
                 node._applied_time, node._last_time = applied, last
                 if position != start:
                     node.position = position - 1
