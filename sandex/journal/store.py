@@ -261,11 +261,20 @@ class SqliteJournal:
             raise
         return None if row is None else row[0]
 
+    def _extent(self) -> tuple[int, int, int]:
+        """The journal's record count, first and last position (0 if empty). Three
+        queries: ``MIN`` and ``MAX`` alone are one B-tree descent each, and ``COUNT(*)``
+        alone counts the cells of each page; together in one query they scan every row."""
+        db = self._db
+        count = db.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        low = db.execute("SELECT MIN(position) FROM journal").fetchone()[0]
+        high = db.execute("SELECT MAX(position) FROM journal").fetchone()[0]
+        return int(count), int(low or 0), int(high or 0)
+
     def _check(self, after: int) -> int:
         """Check positions are contiguous, and the records after ``after``; drop a torn
         tail; return the last good position."""
-        count, low, high = self._db.execute(
-            "SELECT COUNT(*), MIN(position), MAX(position) FROM journal").fetchone()
+        count, low, high = self._extent()
         if count and (low != self.first_position or high - low + 1 != count):
             self._find_gap()
         expected = max(after, self.first_position - 1) + 1
@@ -289,8 +298,7 @@ class SqliteJournal:
     def _check_last(self, after: int) -> int:
         """``_check`` for a journal whose records are all read next: check positions are
         contiguous and the last record after ``after``; if it is bad, the full check."""
-        count, low, high = self._db.execute(
-            "SELECT COUNT(*), MIN(position), MAX(position) FROM journal").fetchone()
+        count, low, high = self._extent()
         if count and (low != self.first_position or high - low + 1 != count):
             self._find_gap()
         if not count or high <= after:

@@ -52,6 +52,7 @@ _TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the trans
 _NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
     CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
     Takeover})
+_VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to ``apply``
 
 
 class TimeOutOfOrder(AssertionError):
@@ -89,8 +90,18 @@ def apply(node: Node, command: Command) -> list[Event]:
     events: list[Event] = engine.apply(command)
     if kind is AdvanceClock:
         node.clock.reach(time)
-    # The read models, in one pass over the events (most are Received, Done, Opened)
-    orders = node.orders
+    _feed(node, engine, node.orders, events)
+    if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
+        transfers = node.transfers
+        for event in events:
+            if type(event) in TRANSFER_EVENTS:
+                transfers.on_event(event)
+    return events
+
+
+def _feed(node: Node, engine: Any, orders: Any, events: list[Event]) -> None:
+    """The read models fed a core command's ``events``, in one pass (most are ``Received``,
+    ``Done``, ``Opened``); the transfers view apart (``apply``)."""
     for event in events:
         event_kind = type(event)
         if event_kind is Received:
@@ -111,26 +122,48 @@ def apply(node: Node, command: Command) -> list[Event]:
             node.ledger.on_entry(event)
         elif event_kind is Activated:
             orders.on_order(event)
-    if kind in _TRANSFER_COMMANDS:  # one test per command: the order path pays no more
-        transfers = node.transfers
-        for event in events:
-            if type(event) in TRANSFER_EVENTS:
-                transfers.on_event(event)
-    return events
 
 
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
-    moving ``node.position`` to each as applied. At the first refused (``Rejected``,
-    ``Duplicate``: the journal holds only what was accepted) stop, and return its position
-    and refusal (``node.position`` is then at the command before it). ``None``: all applied."""
-    for command in commands:
-        events = apply(node, command)
-        if events:
-            kind = type(events[0])
-            if kind is Rejected or kind is Duplicate:
-                return position, events[0]
-        node.position = position  # what the next command may read (SaveSnapshot)
-        position += 1
-    return None
+    as ``apply`` of each. At the first refused (``Rejected``, ``Duplicate``: the journal
+    holds only what was accepted) stop, and return its position and refusal. ``None``: all
+    applied. On return (or an exception) ``node.position`` is at the last command applied.
+
+    The run keeps the node's times, position, engine and orders view in locals and puts
+    them back in the node before a command that is not a plain core one (``apply`` runs
+    it: the node's own commands read and replace them) and when it ends."""
+    engine, orders = node.engine, node.orders
+    applied, last = node._applied_time, node._last_time
+    start = position
+    try:
+        for command in commands:
+            kind = type(command)
+            if kind in _VIA_APPLY:  # the node's own, the transfer ones, AdvanceClock
+                node._applied_time, node._last_time = applied, last
+                if position != start:
+                    node.position = position - 1
+                events = apply(node, command)
+                applied, last = node._applied_time, node._last_time
+                engine, orders = node.engine, node.orders
+            else:
+                time = command.time
+                if time <= applied:
+                    raise TimeOutOfOrder(f"{kind.__name__} stamped {time}, not after the "
+                                         f"last command applied ({applied})")
+                applied = time
+                if time > last:
+                    last = time
+                events = engine.apply(command)
+                _feed(node, engine, orders, events)
+            if events:
+                event_kind = type(events[0])
+                if event_kind is Rejected or event_kind is Duplicate:
+                    return position, events[0]
+            position += 1
+        return None
+    finally:
+        node._applied_time, node._last_time = applied, last
+        if position != start:
+            node.position = position - 1
