@@ -65,6 +65,8 @@ class RestApp:
         self.traces = Traces(tracer) if tracer is not None else None
         self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
         self.races.inject = self.inject
+        self.current: Handle = self.handler()  # ``handler()``, kept as the fault rules change
+        self.faults.faults.listeners.append(self._rules_changed)
 
     def explain(self, args: dict[str, Any]) -> dict[str, Any]:
         """``POST /admin/explain {"key", "request"}``: what ``POST /orders`` would answer."""
@@ -98,6 +100,10 @@ class RestApp:
         if self.traces is None and not self._fault_rules:
             return self._dispatch
         return self.handle
+
+    def _rules_changed(self) -> None:
+        """A fault rule was added or cleared: ``handler()`` may now be another."""
+        self.current = self.handler()
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``, errors included (never raises); a fault rule may
