@@ -121,6 +121,29 @@ class Batched:
         return f"Batched({self.on_batch!r})"
 
 
+class RestoreWatch:
+    """For a ``Batched`` listener that acts only on a ``Restored``: which commands of a group
+    commit restored a snapshot, found with one integer test for a commit that holds none
+    (almost all). The node counts the restores it applies (``Node.restores``); a commit is
+    looked through only while some of those have not yet been seen here (a restore applied
+    but not yet durable makes the commits before it looked through too, finding nothing)."""
+
+    __slots__ = ("node", "seen")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.seen: int = node.restores
+
+    def restores(self, batches: list[list[Event]]) -> list[list[Event]]:
+        """The events of each command of ``batches`` that restored a snapshot, in order."""
+        if self.node.restores == self.seen:
+            return []
+        found = [events for events in batches
+                 if events and type(events[0]) is Restored]  # type: ignore[comparison-overlap]
+        self.seen += len(found)
+        return found
+
+
 class NodeStopped(RuntimeError):
     """The node has stopped (see the module docstring): it accepts and answers nothing more."""
 
@@ -201,6 +224,7 @@ class Node:
         # A cluster's follower (``sandex.cluster``): who leads; commands are refused (503)
         self.follower_of: str | None = None
         self.epoch = 0  # the leader epoch of the last ``Takeover`` applied (0: none)
+        self.restores: int = 0  # ``Restored`` events made so far (``RestoreWatch``)
 
     # -- time ---------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -564,6 +588,7 @@ class Node:
             return [Rejected(Error.SNAPSHOT_DIVERGED.name, Error.SNAPSHOT_DIVERGED.format(name))]
         self._take(found.parts())
         self.ids = self.ids.fork(f"restore/{name}")
+        self.restores += 1
         return [Restored(command.time, name, found.state_hash,  # type: ignore[list-item]
                          self.position + 1)]
 
