@@ -121,6 +121,9 @@ class Batched:
         return f"Batched({self.on_batch!r})"
 
 
+_RESTORED: type = Restored  # a node command's event, not a core ``Event``
+
+
 class RestoreWatch:
     """For a ``Batched`` listener that acts only on a ``Restored``: which commands of a group
     commit restored a snapshot, found with one integer test for a commit that holds none
@@ -138,8 +141,7 @@ class RestoreWatch:
         """The events of each command of ``batches`` that restored a snapshot, in order."""
         if self.node.restores == self.seen:
             return []
-        found = [events for events in batches
-                 if events and type(events[0]) is Restored]  # type: ignore[comparison-overlap]
+        found = [events for events in batches if events and type(events[0]) is _RESTORED]
         self.seen += len(found)
         return found
 

@@ -16,8 +16,8 @@ from sandex.core import (
     Side,
 )
 from sandex.journal import MemoryJournal
-from sandex.node.codec import decode
 from sandex.node import Restored, RestoreSnapshot, SaveSnapshot
+from sandex.node.codec import decode
 from sandex.node.node import Batched, JournalFailed, RestoreWatch
 from tests.support.node_kit import GatedJournal, bid, settle, venue
 
