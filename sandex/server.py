@@ -265,7 +265,7 @@ def asgi(rest: RestApp, feed: Feed, admin: AdminGateway,
 
     def pick(path: str) -> Handle:
         if not path.startswith(others):  # one test for a REST path
-            return rest.handler()
+            return rest.current  # ``rest.handler()``, kept up to date by the gateway
         if path.startswith(ADMIN_PREFIX):
             return admin
         if path == METRICS_PATH and metrics is not None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandex.core import Event
-from sandex.node import Batched, Node, Restored
+from sandex.node import Batched, Node, Restored, RestoreWatch
 
 HELD_MAX = 256
 """Requests held at once by the gate (and replies by the reply holds); the gate refuses more
@@ -236,8 +236,9 @@ class Races:
     """The race controls of one node. ``active`` is true while any rule holds requests or
     replies: the REST gateway looks at nothing else while it is false."""
 
-    def __init__(self) -> None:
+    def __init__(self, restores: RestoreWatch | None = None) -> None:
         ids = itertools.count(1)
+        self.restores = restores  # which commands of a commit restored (else: look at each)
         self.active = False
         self.gate = Holds(ids, self._changed)
         self.replies = Holds(ids, self._changed)
@@ -258,6 +259,8 @@ class Races:
 
     def on_batch(self, batches: list[list[Event]]) -> None:
         """``on_events`` for a whole group commit (``sandex.node.Batched``)."""
+        if self.restores is not None:  # one test per commit that holds no restore
+            batches = self.restores.restores(batches)
         for events in batches:
             if events and type(events[0]) is Restored:
                 self.on_events(events)
@@ -270,7 +273,7 @@ def races_of(node: Node) -> Races:
     """The race controls of ``node``, made (and listening to it) on first use."""
     races = _RACES.get(node)
     if races is None:
-        races = _RACES[node] = Races()
+        races = _RACES[node] = Races(RestoreWatch(node))
         node.listeners.append(Batched(races.on_batch))
     return races
 

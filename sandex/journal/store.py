@@ -45,6 +45,7 @@ log = logging.getLogger("sandex.journal")
 FORMAT = 2  # 1: records before format2_from are format 1 (class-name tags)
 KNOWN_FORMATS = (1, 2)
 CHUNK = 4096  # records per ``read_chunks`` chunk (replay)
+INSERT_ROWS = 64  # rows per INSERT statement of ``append`` (so at most 64 distinct statements)
 
 
 class JournalCorrupt(RuntimeError):
@@ -124,6 +125,12 @@ def _storage_faults(doing: str) -> Callable[[_F], _F]:
                                    f"{describe(exc)}") from exc
         return wrapper  # type: ignore[return-value]
     return wrap
+
+
+@functools.cache
+def _insert_sql(rows: int) -> str:
+    """The INSERT of ``rows`` journal rows (positions, checksums, bodies) in one statement."""
+    return "INSERT INTO journal VALUES " + ", ".join(["(?, ?, ?)"] * rows)
 
 
 class Journal(Protocol):
@@ -331,11 +338,20 @@ class SqliteJournal:
         disk or an I/O error) and ``StorageError`` says what failed.
         """
         first = self.last_position + 1
-        rows = [(first + i, zlib.crc32(body), body) for i, body in enumerate(records)]
-        self._db.execute("BEGIN")
+        db = self._db
+        db.execute("BEGIN")
         try:
-            self._db.executemany("INSERT INTO journal VALUES (?, ?, ?)", rows)
-            self._db.execute("COMMIT")
+            # Up to INSERT_ROWS rows a statement (one step each), not one ``executemany`` step
+            # a row: the same rows for about a quarter fewer instructions a record
+            for start in range(0, len(records), INSERT_ROWS):
+                part = records[start:start + INSERT_ROWS]
+                values: list[int | bytes] = []
+                position = first + start
+                for body in part:
+                    values += (position, zlib.crc32(body), body)
+                    position += 1
+                db.execute(_insert_sql(len(part)), values)
+            db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:  # SQLite may already have rolled back (disk full)
                 try:

@@ -19,10 +19,10 @@ from sandex.node.commands import (
     TookOver,
 )
 from sandex.node.ids import Ids
-from sandex.node.node import Batched, Node
+from sandex.node.node import Batched, Node, RestoreWatch
 
 __all__ = ["BASELINE", "Batched", "Clock", "ClockMode", "ClockSet", "CreateApiKey",
            "DeleteSnapshot", "Ids", "KeyCreated", "KeyRevoked", "ManualClock", "Node",
-           "RestoreSnapshot", "Restored", "RevokeApiKey", "SaveSnapshot", "SetClock",
-           "SnapshotDeleted", "SnapshotSaved", "SystemClock", "Takeover", "TookOver",
-           "VenueClock"]
+           "RestoreSnapshot", "RestoreWatch", "Restored", "RevokeApiKey", "SaveSnapshot",
+           "SetClock", "SnapshotDeleted", "SnapshotSaved", "SystemClock", "Takeover",
+           "TookOver", "VenueClock"]

@@ -61,7 +61,10 @@ class VenueClock:
 
     def now_us(self) -> int:
         if self.mode is ClockMode.WALL:
-            return self.source.now_us()
+            source = self.source
+            if type(source) is SystemClock:  # its ``now_us`` written out: a call less a stamp
+                return time.time_ns() // 1000
+            return source.now_us()
         if self.rate == 0.0:
             return self._v0
         return self._v0 + int(self.rate * (self.source.now_us() - self._w0))

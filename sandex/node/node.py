@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as clock
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -119,6 +119,31 @@ class Batched:
 
     def __repr__(self) -> str:
         return f"Batched({self.on_batch!r})"
+
+
+_RESTORED: type = Restored  # a node command's event, not a core ``Event``
+
+
+class RestoreWatch:
+    """For a ``Batched`` listener that acts only on a ``Restored``: which commands of a group
+    commit restored a snapshot, found with one integer test for a commit that holds none
+    (almost all). The node counts the restores it applies (``Node.restores``); a commit is
+    looked through only while some of those have not yet been seen here (a restore applied
+    but not yet durable makes the commits before it looked through too, finding nothing)."""
+
+    __slots__ = ("node", "seen")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.seen: int = node.restores
+
+    def restores(self, batches: list[list[Event]]) -> list[list[Event]]:
+        """The events of each command of ``batches`` that restored a snapshot, in order."""
+        if self.node.restores == self.seen:
+            return []
+        found = [events for events in batches if events and type(events[0]) is _RESTORED]
+        self.seen += len(found)
+        return found
 
 
 class NodeStopped(RuntimeError):
@@ -201,6 +226,7 @@ class Node:
         # A cluster's follower (``sandex.cluster``): who leads; commands are refused (503)
         self.follower_of: str | None = None
         self.epoch = 0  # the leader epoch of the last ``Takeover`` applied (0: none)
+        self.restores: int = 0  # ``Restored`` events made so far (``RestoreWatch``)
 
     # -- time ---------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -231,6 +257,16 @@ class Node:
     # -- writing ------------------------------------------------------------------------------
     async def execute(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once it is durable."""
+        events, durable = self.submit(command)
+        if durable is not None:
+            await durable
+        return events
+
+    def submit(self, command: Command) -> tuple[list[Event], Awaitable[None] | None]:
+        """``execute`` in two steps: apply ``command`` now and return its events with what
+        to await before answering with them (``None``: nothing). For a caller that awaits
+        that itself (the REST order handlers): no coroutine of the node's own between the
+        caller and the group commit, on the way in and on the resume after it."""
         if self._stopped is not None or self.follower_of is not None:
             raise self._refusal()
         try:  # ``_apply_or_stop`` written out: a call less per command
@@ -240,27 +276,30 @@ class Node:
         if events:
             kind = type(events[0])
             if kind is Rejected:
-                return events  # changed nothing
-            if kind is Duplicate:
-                await self.synced()  # the retry's answer waits for the original order
-                return events
+                return events, None  # changed nothing
+            if kind is Duplicate:  # the retry's answer waits for the original order
+                return events, self._wait(new_records=False) if self.in_flight else None
         tracer = self.tracer
         note = tracer.applied(command, events, self.position + 1) if tracer is not None \
             else None
         if not self.journal.blocking:  # in memory: no I/O to wait for, no batch to form
             self.position = self.durable_position = self.journal.append([encode(command)])
             self._notify([events])
-            return events
+            return events, None
         self.position += 1
         self._records.append(encode(command))
         self._events.append(events)
         if tracer is None:
-            await self._wait(new_records=True)
-            return events
+            return events, self._wait(new_records=True)
         started = clock.perf_counter()
-        await self._wait(new_records=True)
+        return events, self._traced_wait(note, tracer, self._wait(new_records=True), started)
+
+    @staticmethod
+    async def _traced_wait(note: Any, tracer: Tracer, waiter: asyncio.Future[None],
+                           started: float) -> None:
+        """``waiter`` (the group commit's), then its time told to the tracer (test mode)."""
+        await waiter
         tracer.committed(note, clock.perf_counter() - started)
-        return events
 
     async def execute_all(self, commands: Iterable[Command]) -> list[list[Event]]:
         """Apply each of ``commands`` in one event-loop step, pulling each only once the one
@@ -551,6 +590,7 @@ class Node:
             return [Rejected(Error.SNAPSHOT_DIVERGED.name, Error.SNAPSHOT_DIVERGED.format(name))]
         self._take(found.parts())
         self.ids = self.ids.fork(f"restore/{name}")
+        self.restores += 1
         return [Restored(command.time, name, found.state_hash,  # type: ignore[list-item]
                          self.position + 1)]
 

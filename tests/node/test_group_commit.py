@@ -16,8 +16,9 @@ from sandex.core import (
     Side,
 )
 from sandex.journal import MemoryJournal
+from sandex.node import Restored, RestoreSnapshot, SaveSnapshot
 from sandex.node.codec import decode
-from sandex.node.node import Batched, JournalFailed
+from sandex.node.node import Batched, JournalFailed, RestoreWatch
 from tests.support.node_kit import GatedJournal, bid, settle, venue
 
 
@@ -224,3 +225,58 @@ def test_a_written_batch_is_released_by_the_first_callback_after_the_write():
         loop.close()
     assert seen == [(None, threading.get_ident())]  # on the loop's thread, in no task
     assert node.durable_position == 1 and node.batches == 1 and node._flusher is None
+
+
+def test_a_restore_watch_finds_each_restore_of_a_commit_and_skips_commits_with_none():
+    """``RestoreWatch`` gives the events of exactly the commands that restored, in each commit
+    (a restore applied while an earlier batch is written makes that commit looked through and
+    found empty), and nothing for commits without one."""
+    journal = GatedJournal()
+    node = venue(journal)
+    watch = RestoreWatch(node)
+    found: list[list[str]] = []
+    node.listeners.append(Batched(lambda batch: found.append(
+        [events[0].name for events in watch.restores(batch)])))  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        journal.gate.set()
+        await node.execute(bid(node, 100))
+        await node.execute(SaveSnapshot(time=node.stamp(), name="one"))
+        journal.gate.clear()
+        first = asyncio.create_task(node.execute(bid(node, 101)))
+        await settle()  # its batch is on the writer thread
+        rest = [asyncio.create_task(node.execute(bid(node, 102))),
+                asyncio.create_task(node.execute(RestoreSnapshot(
+                    time=node.stamp(), name="one", state_hash=node.saved["one"].state_hash))),
+                asyncio.create_task(node.execute(bid(node, 103)))]
+        await settle()
+        assert node.restores == 1 and watch.seen == 0
+        journal.gate.set()
+        results = await asyncio.gather(first, *rest)
+        assert type(results[2][0]) is Restored
+        await node.execute(bid(node, 104))
+
+    asyncio.run(scenario())
+    assert journal.batches == [1, 1, 1, 3, 1]
+    assert found == [[], [], [], ["one"], []]
+    assert watch.seen == node.restores == 1
+
+
+def test_submit_hands_back_the_events_and_the_wait_execute_awaits():
+    """``Node.submit`` applies at once; what it hands back resolves when the command is
+    durable (nothing to await for a refusal)."""
+    journal = GatedJournal()
+    node = venue(journal)
+
+    async def scenario() -> None:
+        events, durable = node.submit(bid(node, 100))
+        assert type(events[0]) is Received and durable is not None
+        await settle()
+        assert node.durable_position == 0 and not durable.done()  # type: ignore[attr-defined]
+        journal.gate.set()
+        await durable
+        assert node.durable_position == 1
+        refused, wait = node.submit(bid(node, 0))  # a price of zero: refused, not journaled
+        assert type(refused[0]) is Rejected and wait is None
+
+    asyncio.run(scenario())

@@ -36,7 +36,7 @@ from sandex.auth.verify import AuthFailure, authenticate, verify
 from sandex.core import Event
 from sandex.errors import Error
 from sandex.faults import faults_of
-from sandex.node import Node, Restored
+from sandex.node import Node, Restored, RestoreWatch
 
 __all__ = ["RestApp"]
 
@@ -52,6 +52,7 @@ class RestApp:
                  request_ids: bool = False, tracer: Tracer | None = None,
                  account: AccountConfig | None = None) -> None:
         self.node = node
+        self._restores = RestoreWatch(node)
         self.account = account if account is not None else AccountConfig()
         self.admin_paths = admin_paths  # the admin endpoint's part of ``/openapi.json``
         self.router = Router(ROUTES)
@@ -65,6 +66,8 @@ class RestApp:
         self.traces = Traces(tracer) if tracer is not None else None
         self.races = races_of(node)  # the gate and reply holds (``docs/testing.md``)
         self.races.inject = self.inject
+        self.current: Handle = self.handler()  # ``handler()``, kept as the fault rules change
+        self.faults.faults.listeners.append(self._rules_changed)
 
     def explain(self, args: dict[str, Any]) -> dict[str, Any]:
         """``POST /admin/explain {"key", "request"}``: what ``POST /orders`` would answer."""
@@ -81,10 +84,9 @@ class RestApp:
 
     def on_batch(self, batches: list[list[Event]]) -> None:
         """``on_events`` for a whole group commit (``sandex.node.Batched``): only a restore
-        concerns the gateway."""
-        for events in batches:
-            if events and type(events[0]) is Restored:
-                self.on_events(events)
+        concerns the gateway (one test per commit that holds none)."""
+        for events in self._restores.restores(batches):
+            self.on_events(events)
 
     @cached_property
     def openapi(self) -> bytes:
@@ -98,6 +100,10 @@ class RestApp:
         if self.traces is None and not self._fault_rules:
             return self._dispatch
         return self.handle
+
+    def _rules_changed(self) -> None:
+        """A fault rule was added or cleared: ``handler()`` may now be another."""
+        self.current = self.handler()
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``, errors included (never raises); a fault rule may

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandex.api.fee_tiers import apply_fee_tier
-from sandex.api.http import ApiError, Request, Response, json_response
+from sandex.api.http import ApiError, Request, Response, encode, json_response
 from sandex.api.order_request import parse_order, product_id_of
 from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
@@ -74,13 +74,18 @@ def _raise_if_rejected(events: list[Any]) -> None:
 
 async def place_order(app: Context, request: Request) -> Response:
     node = app.node
+    key = request.api_key  # ``request.profile_id`` without the property's call
+    assert key is not None, "private route without a key"
+    profile_id = key.profile_id
     if app.account.fee_tiers:  # the tier's rates first (nothing to do without tiers)
-        await apply_fee_tier(node, app.account.fee_tiers, request.profile_id)
-    command, echo = parse_order(request.json_object(), node.engine, request.profile_id,
+        await apply_fee_tier(node, app.account.fee_tiers, profile_id)
+    command, echo = parse_order(request.json_object(), node.engine, profile_id,
                                 node.ids.uuid(), node.stamp())
     request.order_ref = (command.order_id, command.client_oid)
     request.command = command
-    events = await node.execute(command)
+    events, durable = node.submit(command)  # ``node.execute`` without its coroutine
+    if durable is not None:
+        await durable
     first = events[0]
     if type(first) is Rejected:
         raise ApiError.rejected(first)
@@ -90,7 +95,7 @@ async def place_order(app: Context, request: Request) -> Response:
             raise ApiError(Error.NOT_FOUND)
         return json_response(wire.order(prior))
     funds = first.funds if isinstance(first, _FUNDED) else None
-    return json_response(wire.new_order(command, echo, funds))
+    return Response(encode(wire.new_order(command, echo, funds)))  # ``json_response``, a call less
 
 
 async def get_order(app: Context, request: Request, order_id: str) -> Response:
@@ -103,18 +108,24 @@ async def get_order(app: Context, request: Request, order_id: str) -> Response:
 
 async def cancel_order(app: Context, request: Request, order_id: str) -> Response:
     oid, client_oid = request.order_ref = order_ref(order_id)
+    key = request.api_key  # ``request.profile_id`` without the property's call
+    assert key is not None, "private route without a key"
+    mine = key.profile_id
     product_id = None
     if request.query_string or request.body:  # else neither scope is given: no lookups
         profile_id = _scope(request, "profile_id")
-        if profile_id is not None and profile_id != request.profile_id:
+        if profile_id is not None and profile_id != mine:
             raise ApiError(Error.ORDER_NOT_FOUND)
         product_id = product_id_of(_scope(request, "product_id"))
     node = app.node
-    events = await node.execute(CancelOrder(
-        time=node.stamp(), profile_id=request.profile_id, order_id=oid, client_oid=client_oid,
+    events, durable = node.submit(CancelOrder(  # ``node.execute`` without its coroutine
+        time=node.stamp(), profile_id=mine, order_id=oid, client_oid=client_oid,
         product_id=product_id))
-    _raise_if_rejected(events)
-    return json_response(order_id[len("client:"):] if client_oid else oid)
+    if durable is not None:
+        await durable
+    if len(events) == 1 and type(events[0]) is Rejected:  # ``_raise_if_rejected``, a call less
+        raise ApiError.rejected(events[0])
+    return Response(encode(order_id[len("client:"):] if client_oid else oid))
 
 
 async def cancel_all(app: Context, request: Request) -> Response:
