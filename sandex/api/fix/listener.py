@@ -65,6 +65,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        # uvloop keeps every write until the end of the event loop's step unless it takes the
+        # buffer over the high-water mark: at 0, a write leaves at once, so a fan-out's first
+        # session no longer waits for its last one (nothing here acts on the pause it signals)
+        self.transport.set_write_buffer_limits(high=0)
         peer = transport.get_extra_info("peername")
         session = Session(self.listener.gateway, time.monotonic(),
                           f"{peer[0]}:{peer[1]}" if peer else "")
