@@ -68,8 +68,7 @@ def apply(node: Node, command: Command) -> list[Event]:
     """
     time = command.time
     if time <= node._applied_time:
-        raise TimeOutOfOrder(f"{type(command).__name__} stamped {time}, not after the last "
-                             f"command applied ({node._applied_time})")
+        raise _out_of_order(command, node._applied_time)
     node._applied_time = time
     if time > node._last_time:
         node._last_time = time
@@ -97,6 +96,12 @@ def apply(node: Node, command: Command) -> list[Event]:
             if type(event) in TRANSFER_EVENTS:
                 transfers.on_event(event)
     return events
+
+
+def _out_of_order(command: Command, applied: int) -> TimeOutOfOrder:
+    """The refusal of ``command``, stamped no later than the last command ``applied``."""
+    return TimeOutOfOrder(f"{type(command).__name__} stamped {command.time}, not after the "
+                          f"last command applied ({applied})")
 
 
 def _feed(node: Node, engine: Any, orders: Any, events: list[Event]) -> None:
@@ -150,8 +155,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
             else:
                 time = command.time
                 if time <= applied:
-                    raise TimeOutOfOrder(f"{kind.__name__} stamped {time}, not after the "
-                                         f"last command applied ({applied})")
+                    raise _out_of_order(command, applied)
                 applied = time
                 if time > last:
                     last = time
