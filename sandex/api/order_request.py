@@ -40,8 +40,10 @@ _CANONICAL_MAX = 1024
 
 
 def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,
-                time: int) -> tuple[PlaceOrder, dict[str, str]]:
-    """The command ``body`` asks for, and the numbers as sent (echoed by the reply)."""
+                time: int, *, oid_checked: bool = False) -> tuple[PlaceOrder, dict[str, str]]:
+    """The command ``body`` asks for, and the numbers as sent (echoed by the reply).
+    ``oid_checked``: its ``client_oid`` is a lower-case UUID already (FIX's ClOrdID rule),
+    taken as it is."""
     sent = body.get("product_id")
     if sent is None:
         raise ApiError(Error.MISSING_FIELD, "product_id")
@@ -81,7 +83,8 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
             side=side, type=order_type, price=price, size=size, funds=None,
             time_in_force=TimeInForce.GTC, cancel_after=None, post_only=False, stp=Stp.DC,
             stop=None, stop_price=None,
-            client_oid=None if (value := get("client_oid")) is None else _client_oid(value))
+            client_oid=None if (value := get("client_oid")) is None
+            else value if oid_checked else _client_oid(value))
         return command, echo
     funds = None if (value := get("funds")) is None else _decimal(
         value, "funds", AMOUNT_DECIMALS, product.quote_increment, echo)
@@ -102,7 +105,8 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
         post_only=False if not limit or get("post_only") is None else flag(body, "post_only"),
         stp=Stp.DC if get("stp") is None else _choice(body, "stp", Stp) or Stp.DC,
         stop=stop, stop_price=stop_price,
-        client_oid=None if get("client_oid") is None else _client_oid(get("client_oid")))
+        client_oid=None if (value := get("client_oid")) is None
+        else value if oid_checked else _client_oid(value))
     return command, echo
 
 

@@ -14,17 +14,19 @@ _V4_SET = (0x8000 << 48) | (4 << 76)  # ... and sets: variant RFC 4122, version 
 
 
 _POOL_BYTES = 4096  # random bytes drawn at once: 256 unseeded ids a system call
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # a hex digit's 2 low bits
 _pool: list[str] = []  # unseeded ids made ahead, shared by every ``Ids``
+_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 4 in its high nibble
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: variant RFC 4122 (10xx)
+_GROUPS = re.compile("(.{8})(.{4})(.{4})(.{4})(.{12})", re.DOTALL)  # 32 hex digits: 8-4-4-4-12
 
 
 def _refill() -> None:
     """256 UUIDv4s from one ``os.urandom``: 122 random bits each, version and variant set
-    as ``uuid.uuid4()`` sets them."""
-    h = os.urandom(_POOL_BYTES).hex()
-    variant = _VARIANT
-    _pool.extend([f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{variant[h[i + 16]]}"
-                  f"{h[i + 17:i + 20]}-{h[i + 20:i + 32]}" for i in range(0, len(h), 32)])
+    as ``uuid.uuid4()`` sets them, every step over all 256 at once (C loops, no Python one)."""
+    raw = bytearray(os.urandom(_POOL_BYTES))
+    raw[6::16] = raw[6::16].translate(_VERSION)
+    raw[8::16] = raw[8::16].translate(_VARIANT)
+    _pool.extend(map("-".join, _GROUPS.findall(raw.hex())))
 
 
 os.register_at_fork(after_in_child=_pool.clear)  # a forked child never reuses the parent's

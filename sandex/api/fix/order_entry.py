@@ -40,7 +40,7 @@ from sandex.api.fix.reports import (
     transact_time,
 )
 from sandex.api.fix.requests import ORDER_TAGS, UUID4, cl_ord_id, decimal_units, order_body
-from sandex.api.fix.session import Outbound, Session
+from sandex.api.fix.session import Outbound, Session, State
 from sandex.api.http import ApiError
 from sandex.api.order_request import parse_order, product_id_of
 from sandex.auth.keys import Permission
@@ -72,6 +72,7 @@ KNOWN_APP_TYPES = frozenset({"D", "F", "G", "H", "q", "U4", "U6", "8", "9", "j",
                              "U7", "AH", "R", "S", "AI", "V", "W", "X", "Y", "x", "y", "f",
                              "AE", "AF", "AN", "AP", "BE"})
 _OUR_TYPES = frozenset({"D", "F", "G", "H", "q", "U4", "U6"})
+ACTIVE = State.ACTIVE
 
 
 class OrderEntry(Reporter):
@@ -244,7 +245,7 @@ class OrderEntry(Reporter):
         if existing is not None and existing.status is not Status.DONE:
             raise ApiError(Error.FIX_CLORDID_OPEN)
         command, _ = parse_order(body, node.engine, identity.profile_id, node.ids.uuid(),
-                                 node.stamp())
+                                 node.stamp(), oid_checked=True)  # ``cl_ord_id`` checked it
         return command
 
     def _track(self, session: Session, command: PlaceOrder) -> None:
@@ -567,7 +568,7 @@ class OrderEntry(Reporter):
 
     def _deliver(self, track: Track, data: bytes, total: int) -> None:
         session = self.sessions.get(track.key)
-        if session is not None and session.active:
+        if session is not None and session.state is ACTIVE:
             self._post(session, data, total)
 
 

@@ -18,9 +18,10 @@ from sandex.api.fix.codec import byte_sum
 from sandex.api.fix.reports import Body, Track, cancel_text, fill_fee, fill_lead
 from sandex.api.fix.session import Sending, Session
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
-from sandex.core.model import CancelReason, DoneReason, TimeInForce
+from sandex.core.model import CancelReason, DoneReason, OrderType, TimeInForce
 
 MODIFY, REMAINDER = "modify_order", "remainder_after_modification"  # sandex.core.modify
+LIMIT = OrderType.LIMIT
 
 
 class Reporter(ABC):
@@ -86,8 +87,11 @@ class Reporter(ABC):
                         continue
                     track.cum += event.size
                     track.value += event.price * event.size
-                    final = track.size is not None and track.cum >= track.size
-                    if not final:  # no size reached (funds): its last fill before Done?
+                    size = track.size
+                    final = size is not None and track.cum >= size
+                    # short of its size: only an order with funds (not a sized limit order,
+                    # done only at its size) may end now, if this is its last fill before Done
+                    if not final and (size is None or track.order_type is not LIMIT):
                         if last_fills is None:
                             last_fills = _last_fills(events)
                         final = last_fills.get(order_id) == index
@@ -97,8 +101,8 @@ class Reporter(ABC):
                         trade = str(event.trade_id)
                         lead = fill_lead(event.size, event.price, trade)
                     self._send(track, "F", "2" if final else "1", event.time,
-                               lead + fill_fee(taker, fee, track.quote),
-                               exec_id=f"{order_id}-{trade}")
+                               lead + fill_fee(taker, fee, track.quote), None, None,
+                               f"{order_id}-{trade}")
                     if final:
                         del tracks[order_id]
             elif kind is Received or kind is Activated:
@@ -109,7 +113,7 @@ class Reporter(ABC):
                     if kind is Received and track.funds is not None:
                         track.funds = event.funds or track.funds  # type: ignore[attr-defined]
                     self._send(track, "0", "0", event.time,  # type: ignore[attr-defined]
-                               exec_id=f"{track.order_id}-0")
+                               None, None, None, f"{track.order_id}-0")
             elif kind is Done:
                 assert isinstance(event, Done)
                 track = tracks.pop(event.order_id, None)

@@ -30,6 +30,7 @@ SIDES = {Side.BUY: "1", Side.SELL: "2"}
 TIF_CODES = {TimeInForce.GTC: "1", TimeInForce.IOC: "3", TimeInForce.FOK: "4",
              TimeInForce.GTT: "6"}
 STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
+SOH = "\x01"
 
 
 @lru_cache(maxsize=8192)
@@ -141,15 +142,20 @@ class Track:
         ``extra`` (fields or their text) at the end."""
         self.reports += 1
         cl = cl_ord_id or self.cl_ord_id
-        cum = self.cum
-        head = f"6={self._avg()}\x0111={cl}\x01" if cum and cl else \
-            f"6={self._avg()}\x01" if cum else f"11={cl}\x01" if cl else ""
-        exec_id = exec_id or f"{self.order_id}-s{self.reports}"
-        orig_field = f"41={orig}\x01" if orig else ""
-        post_only = "18=A\x01" if self.post_only else ""
-        text = (f"{head}14={px(cum)}\x0117={exec_id}\x0137={self.order_id}\x01{orig_field}"
-                f"39={status}\x01{self._order_fields()}60={transact_time(time)}\x01"
-                f"150={exec_type}\x01151={px(self.leaves)}\x01{post_only}")
+        cum, size = self.cum, self.size
+        if cum:  # AvgPx: executed value (1e-16) / size (1e-8) = price in 1e-8 (``_avg``)
+            head = f"6={px(self.value // cum)}\x0111={cl}\x01" if cl else \
+                f"6={px(self.value // cum)}\x01"
+        else:
+            head = f"11={cl}\x01" if cl else ""
+        leaves = 0 if self.done or size is None or size <= cum else size - cum  # ``leaves``
+        cached = self._static  # ``_order_fields`` unless the quantity changed
+        fields = cached[1] if cached is not None and cached[0] == size else \
+            self._order_fields()
+        text = (f"{head}14={px(cum)}\x0117={exec_id or f'{self.order_id}-s{self.reports}'}"
+                f"\x0137={self.order_id}\x01{f'41={orig}{SOH}' if orig else ''}"
+                f"39={status}\x01{fields}60={transact_time(time)}\x01"
+                f"150={exec_type}\x01151={px(leaves)}\x01{'18=A' + SOH if self.post_only else ''}")
         if not extra:
             return text
         return text + (extra if type(extra) is str else render(extra))  # type: ignore[arg-type]

@@ -37,7 +37,10 @@ def _number(fields: dict[int, str], tag: int, name: str) -> str | None:
     value = fields.get(tag)
     if value is None:
         return None
-    if not _NUMBER.fullmatch(value):
+    # ``_NUMBER.fullmatch`` by str methods (its \d is ``isdecimal``), without a regex call
+    whole, point, fraction = value.partition(".")
+    if not ((whole == "0" or ("1" <= whole[:1] <= "9" and whole.isdecimal()))
+            and (not point or fraction.isdecimal())):
         if re.fullmatch(r"0\d+(\.\d+)?", value):
             raise ApiError(Error.FIX_LEADING_ZEROS, name)
         raise ApiError(Error.FIX_BAD_VALUE, name)

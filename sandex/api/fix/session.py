@@ -166,18 +166,19 @@ class Session:
 
     # -- input ----------------------------------------------------------------------------
     def data_received(self, data: bytes, now: float) -> None:
-        if self.closed:
+        if self.state is State.CLOSED:
             return
-        self.decoder.feed(data)
-        while not self.closed:
-            item = self.decoder.next()
+        decoder = self.decoder
+        decoder.feed(data)
+        while self.state is not State.CLOSED:
+            item = decoder.next()
             if item is None:
                 return
-            if isinstance(item, Garbled):
+            if type(item) is Garbled:
                 self._garbled(item.text)
                 return
             self.last_received = now
-            self._receive(item, now)
+            self._receive(item, now)  # type: ignore[arg-type]
 
     def tick(self, now: float) -> None:
         """Timers: logon and logout timeouts, heartbeats, TestRequest, silence."""
