@@ -72,17 +72,16 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     echo: dict[str, str] = {}
     price = None if (value := get("price")) is None else _decimal(
         value, "price", PRICE_DECIMALS, product.quote_increment, echo)
-    if order_type is OrderType.MARKET and price is not None:
+    if order_type is _MARKET and price is not None:
         raise ApiError(Error.INVALID_PRICE, echo["price"])
     size = None if (value := get("size")) is None else _decimal(
         value, "size", PRICE_DECIMALS, product.base_increment, echo)
-    limit = order_type is OrderType.LIMIT
+    limit = order_type is _LIMIT
     if body.keys() <= _PLAIN_FIELDS:  # none of the fields below: their defaults, no lookups
-        command = PlaceOrder(
+        command = PlaceOrder(  # the others left at their defaults (msgspec matches each
+            # keyword given by name: 9 of them cost a third of 16)
             time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
-            side=side, type=order_type, price=price, size=size, funds=None,
-            time_in_force=TimeInForce.GTC, cancel_after=None, post_only=False, stp=Stp.DC,
-            stop=None, stop_price=None,
+            side=side, type=order_type, price=price, size=size,
             client_oid=None if (value := get("client_oid")) is None
             else value if oid_checked else _client_oid(value))
         return command, echo
@@ -111,6 +110,7 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
 
 
 _ORDER_TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
+_LIMIT, _MARKET = OrderType.LIMIT, OrderType.MARKET  # globals: an enum's member costs more
 # As clients send them (lower case): found with one lookup, anything else by ``_choice``
 _ORDER_TYPES_SENT: dict[str, OrderType] = dict(_ORDER_TYPES)
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
