@@ -31,6 +31,10 @@ TIF_CODES = {TimeInForce.GTC: "1", TimeInForce.IOC: "3", TimeInForce.FOK: "4",
              TimeInForce.GTT: "6"}
 STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
 SOH = "\x01"
+# the members a report tests, as globals (an enum member is a lookup on its class, and an
+# enum's hash, which a dict keyed by members takes, is a Python call on 3.11)
+_BUY, _GTC, _MARKET = Side.BUY, TimeInForce.GTC, OrderType.MARKET
+_SCALES = {PRICE_DECIMALS: 10 ** PRICE_DECIMALS, AMOUNT_DECIMALS: 10 ** AMOUNT_DECIMALS}
 
 
 @lru_cache(maxsize=8192)
@@ -48,10 +52,11 @@ def _trimmed(value: int, decimals: int) -> str:
     """``format_trimmed`` in one step for what reports print (not negative)."""
     if value < 0:
         return format_trimmed(value, decimals)
-    whole, fraction = divmod(value, 10 ** decimals)
+    scale = _SCALES[decimals]
+    whole, fraction = divmod(value, scale)
     if not fraction:
         return str(whole)
-    return f"{whole}.{fraction:0{decimals}d}".rstrip("0")
+    return f"{whole}.{str(scale + fraction)[1:].rstrip('0')}"  # zero-padded, no format spec
 
 
 _last_time: list[object] = [None, ""]  # the last time formatted (a command's events share it)
@@ -166,7 +171,9 @@ class Track:
         if cached is not None and cached[0] == self.size:
             return cached[1]
         price, size, funds, stop = self.price, self.size, self.funds, self.stop_price
-        text = f"55={self.symbol}\x0154={SIDES[self.side]}\x0140={self._ord_type()}\x01"
+        side, tif = self.side, self.time_in_force
+        text = (f"55={self.symbol}\x0154={'1' if side is _BUY else SIDES[side]}\x01"
+                f"40={self._ord_type()}\x01")
         if price is not None:
             text += f"44={px(price)}\x01"
         if size is not None:
@@ -175,7 +182,7 @@ class Track:
             text += f"152={amt(funds)}\x01"
         if stop is not None:
             text += f"99={px(stop)}\x01"
-        text += f"59={TIF_CODES[self.time_in_force]}\x01"
+        text += f"59={'1' if tif is _GTC else TIF_CODES[tif]}\x01"
         self._static = (size, text)
         return text
 
@@ -186,7 +193,7 @@ class Track:
     def _ord_type(self) -> str:
         if self.stop_price is not None:
             return "4"
-        return "1" if self.order_type is OrderType.MARKET else "2"
+        return "1" if self.order_type is _MARKET else "2"
 
 
 def fill_lead(last_qty: int, last_px: int, trade_id: str) -> str:
