@@ -31,8 +31,8 @@ TIF_CODES = {TimeInForce.GTC: "1", TimeInForce.IOC: "3", TimeInForce.FOK: "4",
              TimeInForce.GTT: "6"}
 STP_CODES = {Stp.DC: "D", Stp.CO: "O", Stp.CN: "N", Stp.CB: "B"}
 SOH = "\x01"
-# the members a report tests, as globals (an enum member is a lookup on its class, and an
-# enum's hash, which a dict keyed by members takes, is a Python call on 3.11)
+# the members a report tests, as globals (``Side.BUY`` is a lookup on the enum class: about
+# six times a global's instructions on 3.11)
 _BUY, _GTC, _MARKET = Side.BUY, TimeInForce.GTC, OrderType.MARKET
 _SCALES = {PRICE_DECIMALS: 10 ** PRICE_DECIMALS, AMOUNT_DECIMALS: 10 ** AMOUNT_DECIMALS}
 
