@@ -58,7 +58,14 @@ from sandex.core.events import (
     Received,
     reject,
 )
-from sandex.core.holds import buy_hold, hold_rate, limit_buy_hold, net_funds
+from sandex.core.holds import (
+    buy_hold,
+    covers,
+    hold_rate,
+    limit_buy_hold,
+    net_funds,
+    plain_notional,
+)
 from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
@@ -147,9 +154,8 @@ class Engine(State):
                 and time_in_force is GTC and price is not None and size is not None
                 and funds is None
                 and stop is None and stop_price is None and cancel_after is None
-                and price >= increment and size >= base_increment and not price % increment
-                and not size % base_increment
-                and (notional := size * price) >= product.min_market_funds):
+                and (notional := plain_notional(price, size, increment, base_increment,
+                                                product.min_market_funds)) is not None):
             self._place_checked(cmd, product, profile)
             return
         product_id = product.id
@@ -173,7 +179,7 @@ class Engine(State):
             best = book.best_bid()
             crosses = best is not None and best >= price
         held = accounts.get(held_in)
-        if held is None or hold > held.balance - held.hold or hold <= 0:
+        if held is None or not covers(held.balance, held.hold, hold):
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if post_only and crosses:
