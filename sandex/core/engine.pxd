@@ -9,6 +9,10 @@ from sandex.core.state cimport State
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t) _PLACE
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 
 
 cdef class Engine(State):
