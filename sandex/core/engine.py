@@ -199,7 +199,9 @@ class Engine(State):
             best = book.best_bid()
             crosses = best is not None and best >= price
         held = accounts.get(held_in)
-        if held is None or not covers(held.balance, held.hold, hold):
+        # compiled, in C ``wide`` integers when small (``covers``); uncompiled, inline
+        if held is None or not (covers(held.balance, held.hold, hold) if cython.compiled
+                                else 0 < hold <= held.balance - held.hold):
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if post_only and crosses:
