@@ -15,4 +15,5 @@ def locals(**types: Any) -> Callable[[_T], _T]: ...
 
 # C integer types for @locals (uncompiled, plain ints)
 longlong: type[int]
+bint: type[bool]
 Py_ssize_t: type[int]

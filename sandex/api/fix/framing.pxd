@@ -1,0 +1,38 @@
+# The C layout of the framing loop (sandex/api/fix/framing.py): the key's sequence and the
+# fan-out's SendingTime (with the session being framed) as extension types, their fields
+# public where session.py reads and writes them as attributes; ``Sending``'s steps and the
+# caches as C, so ``fan_out`` frames a session without a Python call.
+
+cdef class Outbound:
+    cdef public object next_seq
+    cdef public object stored
+    cdef public double last_active
+
+
+cdef class Sending:
+    cdef public object wall
+    cdef public str stamp
+    cdef public bytes middle
+    cdef public long long middle_sum
+    cdef str lead
+    cdef dict heads
+    cdef Outbound out
+    cdef object seq
+    cdef bytes tail
+    cdef Py_ssize_t fixed
+    cdef long long around
+    cdef list parts
+
+    cdef begin(self, str lead, dict heads, Outbound out, object expected)
+    cdef add(self, str msg_type, bytes data, object total)
+    cdef bytes end(self)
+
+
+cdef list _TRAILERS
+cdef list _STARTS
+cdef dict _NUMBERS
+cdef Py_ssize_t _KEPT
+
+cpdef bytes frame_all(str lead, dict heads, Outbound out, object expected, list messages,
+                      Sending sending)
+cpdef fan_out(list sessions, list items, Sending sending, dict leads, object active)

@@ -1,0 +1,266 @@
+"""Outgoing messages framed many sessions at a time: the market data fan-out's loop.
+
+A fan-out encodes each event's entry once (``MarketData._item``); then, session by session,
+``fan_out`` puts the session's MDReqID in front of each entry it subscribes to and
+``Sending`` frames the session's messages: BodyLength, MsgType, the CompIDs, MsgSeqNum, one
+SendingTime for the whole fan-out, LastMsgSeqNumProcessed, the body, CheckSum (the sum of the
+cached pieces' byte sums: no message is scanned twice), keeps each for resends in the key's
+``Outbound`` and returns them as one ``bytes`` for one write. ``Session.send_all`` frames
+with ``frame_all`` too, so the bytes are those ``Session.send_bytes`` makes, message by message.
+
+Compiled with Cython when the extension is built (``framing.pxd`` gives the types;
+``sandex.native`` lists it); uncompiled, the same code runs as Python and writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+import cython
+
+from sandex.api.fix.codec import byte_sum
+
+HISTORY_MAX = 10_000  # messages kept per key for resends (GUESS)
+_KEPT = HISTORY_MAX  # the same, a C integer when compiled
+ADMIN_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+L3 = "L3"  # a market data subscription's mode: order by order; else (book levels, trades)
+LEADS_MAX = 10_000  # MDReqID fields kept; more are of sessions long gone: forgotten at once
+
+# A sent application message kept for resends: (MsgType, SendingTime, body bytes, their byte
+# sum, wall seconds). A plain tuple of atoms on purpose: the garbage collector stops tracking
+# it, so thousands of them kept per key never lengthen a collection (the p99 of order entry).
+Stored = tuple[str, str, bytes, int, float]
+# What an event sends to its product's market data subscribers (``MarketData._item``): the
+# subscribers (session -> [MDReqID, the RptSeq its snapshot covered, mode]), the RptSeq
+# (``None``: a SecurityStatus), its level-3 or trade entry (bytes and byte sum), whether it is
+# a trade, its level-2 entries.
+Item = tuple[dict[Any, list[Any]], int | None, tuple[bytes, int] | None, bool,
+             tuple[tuple[bytes, int], ...]]
+
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+_TRAILERS = [b"10=%03d\x01" % n for n in range(256)]  # CheckSum(10) by its value
+_STARTS_MAX = 4096  # BodyLengths below it are kept
+# BodyLength n -> 8=FIXT.1.1 SOH 9=n SOH and its byte sum (made on first use)
+_STARTS: list[tuple[bytes, int] | None] = [None] * _STARTS_MAX
+_NUMBERS: dict[int, tuple[bytes, int]] = {}  # n -> b"n SOH" and its byte sum
+
+
+def sending_time(wall: float) -> str:
+    """UTCTimestamp with microseconds, as Coinbase sends (``20250408-03:34:32.789012``)."""
+    us = int(wall * 1_000_000)
+    second, micros = divmod(us, 1_000_000)
+    if _second[0] != second:
+        _second[0] = second
+        _second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y%m%d-%H:%M:%S.")
+    return f"{_second[1]}{micros:06d}"
+
+
+def _number(n: int) -> tuple[bytes, int]:
+    """A MsgSeqNum or LastMsgSeqNumProcessed value and its SOH, with its byte sum: kept, as
+    a fan-out's sessions number their messages alike (cleared when it grows large)."""
+    data = b"%d\x01" % n
+    number = (data, byte_sum(data))
+    if len(_NUMBERS) >= 4096:  # a few hundred kilobytes at most
+        _NUMBERS.clear()
+    _NUMBERS[n] = number
+    return number
+
+
+def _start(length: int) -> tuple[bytes, int]:
+    """``8=FIXT.1.1 SOH 9=length SOH`` and its byte sum, kept for the next message as long."""
+    data = b"8=FIXT.1.1\x019=%d\x01" % length
+    start = (data, byte_sum(data))
+    if length < _STARTS_MAX:  # the usual lengths are far fewer
+        _STARTS[length] = start
+    return start
+
+
+@cython.final
+@cython.cclass
+class Outbound:
+    """The server's side of a key's sequence: what survives a reconnect for resume."""
+
+    __slots__ = ("last_active", "next_seq", "stored")
+    next_seq: int
+    stored: OrderedDict[int, Stored]
+    last_active: float  # wall seconds of the last logon or message
+
+    def __init__(self, next_seq: int = 1, stored: OrderedDict[int, Stored] | None = None,
+                 last_active: float = 0.0) -> None:
+        self.next_seq = next_seq
+        self.stored = OrderedDict() if stored is None else stored
+        self.last_active = last_active
+
+    def reset(self) -> None:
+        self.next_seq = 1
+        self.stored.clear()
+
+
+@cython.final
+@cython.cclass
+class Sending:
+    """One SendingTime for a whole fan-out, and the framing of its sessions' messages, one
+    session after the other (``begin``, ``add`` per message, ``end``: ``frame_all``).
+    ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
+    (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
+
+    __slots__ = ("around", "fixed", "heads", "lead", "middle", "middle_sum", "out", "parts",
+                 "seq", "stamp", "tail", "wall")
+    wall: float
+    stamp: str
+    middle: bytes
+    middle_sum: int
+    # the session being framed: its header pieces, its next MsgSeqNum, its bytes so far
+    lead: str
+    heads: dict[str, tuple[bytes, int, int]]
+    out: Outbound | None
+    seq: int
+    tail: bytes  # LastMsgSeqNumProcessed's value and SOH
+    fixed: int  # the length of 52 and 369, the same in each of its messages
+    around: int  # their byte sum
+    parts: list[bytes]
+
+    def __init__(self, wall: float) -> None:
+        self.wall = wall
+        self.stamp = sending_time(wall)
+        self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
+        self.middle_sum = byte_sum(self.middle)
+        self.lead, self.heads, self.out, self.seq = "", {}, None, 0
+        self.tail, self.fixed, self.around, self.parts = b"", 0, 0, []
+
+    @cython.locals(tail=tuple)
+    def begin(self, lead: str, heads: dict[str, tuple[bytes, int, int]], out: Outbound,
+              expected: int) -> None:
+        """Start a session's messages: ``lead`` is its header from 49 to MsgSeqNum's value (its
+        CompIDs), ``heads`` its cache of ``35=type`` + ``lead``, ``out`` its sequence and
+        history, ``expected`` the client's next MsgSeqNum."""
+        tail = _NUMBERS.get(expected - 1)
+        if tail is None:
+            tail = _number(expected - 1)
+        self.tail = tail[0]
+        self.fixed = len(self.middle) + len(self.tail)
+        self.around = self.middle_sum + tail[1]
+        self.lead, self.heads, self.out, self.seq = lead, heads, out, out.next_seq
+        self.parts = []
+
+    @cython.locals(head=tuple, number=tuple, start=tuple, parts=list,
+                   length=cython.Py_ssize_t, check=cython.longlong, head_sum=cython.longlong,
+                   number_sum=cython.longlong, body_sum=cython.longlong)
+    def add(self, msg_type: str, data: bytes, total: int) -> None:
+        """Frame one message (MsgType, body bytes, their byte sum), next in number, and keep it
+        for resends unless it is an admin message."""
+        head = self.heads.get(msg_type)
+        if head is None:
+            text = f"35={msg_type}\x01{self.lead}".encode("latin-1")
+            head = self.heads[msg_type] = (text, byte_sum(text), len(text))
+        seq = self.seq
+        number = _NUMBERS.get(seq)
+        if number is None:
+            number = _number(seq)
+        length = head[2]
+        length += len(number[0]) + self.fixed + len(data)
+        start = _STARTS[length] if length < len(_STARTS) else None
+        if start is None:
+            start = _start(length)
+        head_sum = head[1]  # each sum to a C integer on its own: no int object made
+        number_sum = number[1]
+        body_sum = total
+        check = start[1]
+        check += head_sum + number_sum + body_sum + self.around
+        parts = self.parts
+        parts.append(start[0])  # compiled: each append in C, no tuple made
+        parts.append(head[0])
+        parts.append(number[0])
+        parts.append(self.middle)
+        parts.append(self.tail)
+        parts.append(data)
+        parts.append(_TRAILERS[check & 255])
+        if msg_type not in ADMIN_TYPES:
+            stored = self.out.stored  # type: ignore[union-attr]
+            stored[seq] = (msg_type, self.stamp, data, total, self.wall)
+            if len(stored) > _KEPT:
+                stored.popitem(last=False)
+        self.seq = seq + 1
+
+    def end(self) -> bytes:
+        """The session's messages as one ``bytes``; its next MsgSeqNum and last activity
+        recorded."""
+        out = self.out
+        assert out is not None
+        out.next_seq = self.seq
+        out.last_active = self.wall
+        self.out = None
+        return b"".join(self.parts)
+
+
+def frame_all(lead: str, heads: dict[str, tuple[bytes, int, int]], out: Outbound,
+              expected: int, messages: list[tuple[str, bytes, int]], sending: Sending) -> bytes:
+    """``messages`` (MsgType, body bytes, their byte sum) numbered from ``out.next_seq``, with
+    ``sending``'s SendingTime and LastMsgSeqNumProcessed ``expected - 1``, application ones
+    kept in ``out.stored``: one ``bytes`` (``Sending.begin`` says what the others are)."""
+    sending.begin(lead, heads, out, expected)
+    for msg_type, data, total in messages:
+        sending.add(msg_type, data, total)
+    return sending.end()
+
+
+@cython.locals(subscribed=dict, subscription=list, lead=tuple, shared=tuple, body=tuple,
+               framing=cython.bint)
+def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
+            leads: dict[str, tuple[bytes, int]], active: object) -> None:
+    """Each of ``sessions`` in state ``active``: its messages of ``items`` (its MDReqID in
+    front of each entry it subscribes to, ``X``, or ``f`` for a SecurityStatus) framed
+    (``sending``) and written at once (``write_now``, else as ``Session._emit``). ``leads``
+    caches each MDReqID's field and its byte sum."""
+    for session in sessions:
+        if session.state is not active:
+            continue
+        framing = False
+        for subscribed, sequence, shared, trade, level_bodies in items:
+            subscription = subscribed.get(session)
+            if subscription is None:
+                continue
+            request_id, covered, mode = subscription
+            if covered is None:
+                continue  # its snapshot is not taken yet
+            if sequence is not None and sequence <= covered:
+                continue  # already in its snapshot
+            wanted = sequence is None or (shared is not None and (
+                mode == L3 or (trade and mode[1])))  # a SecurityStatus, or its entry
+            levels = mode != L3 and mode[0] and level_bodies
+            if not wanted and not levels:
+                continue
+            if not framing:
+                out = session.out
+                if out is None:
+                    break
+                sending.begin(session._lead, session._heads, out, session.expected)
+                framing = True
+            lead = leads.get(request_id)  # the session's own field, then the entry
+            if lead is None:
+                lead = _lead(leads, request_id)
+            if wanted:
+                assert shared is not None
+                sending.add("f" if sequence is None else "X", lead[0] + shared[0],
+                            lead[1] + shared[1])
+            if levels:
+                for body in level_bodies:
+                    sending.add("X", lead[0] + body[0], lead[1] + body[1])
+        if framing:
+            data = sending.end()
+            write = session.write_now
+            if write is not None:
+                write(data)
+            else:
+                session._emit(data)
+
+
+def _lead(leads: dict[str, tuple[bytes, int]], request_id: str) -> tuple[bytes, int]:
+    """``262=request_id SOH`` and its byte sum, kept in ``leads``."""
+    if len(leads) > LEADS_MAX:  # MDReqIDs of sessions long gone
+        leads.clear()
+    data = f"262={request_id}\x01".encode("latin-1")
+    lead = leads[request_id] = (data, byte_sum(data))
+    return lead
