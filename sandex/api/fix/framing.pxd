@@ -14,16 +14,17 @@ cdef class Sending:
     cdef public str stamp
     cdef public bytes middle
     cdef public long long middle_sum
-    cdef str lead
+    cdef object session
     cdef dict heads
     cdef Outbound out
     cdef object seq
     cdef bytes tail
     cdef Py_ssize_t fixed
     cdef long long around
-    cdef list parts
+    cdef bytes first
+    cdef list more
 
-    cdef begin(self, str lead, dict heads, Outbound out, object expected)
+    cdef begin(self, object session, Outbound out)
     cdef add(self, str msg_type, bytes data, object total)
     cdef bytes end(self)
 
@@ -33,6 +34,13 @@ cdef list _STARTS
 cdef dict _NUMBERS
 cdef Py_ssize_t _KEPT
 
-cpdef bytes frame_all(str lead, dict heads, Outbound out, object expected, list messages,
-                      Sending sending)
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object op)
+
+cdef inline bytes _joined(bytes lead, bytes entry)
+cdef inline object _sum(long long a, long long b)
+cdef inline tuple _untracked(tuple stored)
+cdef bytes _message(bytes start, bytes head, bytes number, bytes middle, bytes tail, bytes data,
+                    bytes trailer)
+cpdef bytes frame_all(object session, Outbound out, list messages, Sending sending)
 cpdef fan_out(list sessions, list items, Sending sending, dict leads, object active)

@@ -22,6 +22,10 @@ import cython
 
 from sandex.api.fix.codec import byte_sum
 
+if cython.compiled:  # a message's pieces copied in C (``_message``)
+    from cython.cimports.cpython.bytes import PyBytes_AS_STRING, PyBytes_FromStringAndSize
+    from cython.cimports.libc.string import memcpy
+
 HISTORY_MAX = 10_000  # messages kept per key for resends (GUESS)
 _KEPT = HISTORY_MAX  # the same, a C integer when compiled
 ADMIN_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
@@ -106,55 +110,56 @@ class Sending:
     ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
     (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
 
-    __slots__ = ("around", "fixed", "heads", "lead", "middle", "middle_sum", "out", "parts",
-                 "seq", "stamp", "tail", "wall")
+    __slots__ = ("around", "first", "fixed", "heads", "middle", "middle_sum", "more", "out",
+                 "seq", "session", "stamp", "tail", "wall")
     wall: float
     stamp: str
     middle: bytes
     middle_sum: int
-    # the session being framed: its header pieces, its next MsgSeqNum, its bytes so far
-    lead: str
-    heads: dict[str, tuple[bytes, int, int]]
+    # the session being framed: its header pieces, its next MsgSeqNum, its messages so far
+    session: Any
+    heads: dict[str, tuple[bytes, int, int, bool]]  # MsgType -> 35 to 34=, sum, length, kept
     out: Outbound | None
     seq: int
     tail: bytes  # LastMsgSeqNumProcessed's value and SOH
     fixed: int  # the length of 52 and 369, the same in each of its messages
     around: int  # their byte sum
-    parts: list[bytes]
+    first: bytes | None  # its first message
+    more: list[bytes]  # and those after it
 
     def __init__(self, wall: float) -> None:
         self.wall = wall
         self.stamp = sending_time(wall)
         self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
         self.middle_sum = byte_sum(self.middle)
-        self.lead, self.heads, self.out, self.seq = "", {}, None, 0
-        self.tail, self.fixed, self.around, self.parts = b"", 0, 0, []
+        self.session, self.heads, self.out, self.seq = None, {}, None, 0
+        self.tail, self.fixed, self.around, self.first, self.more = b"", 0, 0, None, []
 
     @cython.locals(tail=tuple)
-    def begin(self, lead: str, heads: dict[str, tuple[bytes, int, int]], out: Outbound,
-              expected: int) -> None:
-        """Start a session's messages: ``lead`` is its header from 49 to MsgSeqNum's value (its
-        CompIDs), ``heads`` its cache of ``35=type`` + ``lead``, ``out`` its sequence and
-        history, ``expected`` the client's next MsgSeqNum."""
+    def begin(self, session: Any, out: Outbound) -> None:
+        """Start the messages of ``session`` (a ``Session``: its header cache ``_heads``, the
+        client's next MsgSeqNum ``expected``), numbered and kept in ``out``."""
+        self.heads = session._heads
+        expected = session.expected
         tail = _NUMBERS.get(expected - 1)
         if tail is None:
             tail = _number(expected - 1)
         self.tail = tail[0]
         self.fixed = len(self.middle) + len(self.tail)
         self.around = self.middle_sum + tail[1]
-        self.lead, self.heads, self.out, self.seq = lead, heads, out, out.next_seq
-        self.parts = []
+        self.session, self.out, self.seq = session, out, out.next_seq
 
-    @cython.locals(head=tuple, number=tuple, start=tuple, parts=list,
-                   length=cython.Py_ssize_t, check=cython.longlong, head_sum=cython.longlong,
-                   number_sum=cython.longlong, body_sum=cython.longlong)
+    @cython.locals(head=tuple, number=tuple, start=tuple, length=cython.Py_ssize_t,
+                   check=cython.longlong, head_sum=cython.longlong, number_sum=cython.longlong,
+                   body_sum=cython.longlong)
     def add(self, msg_type: str, data: bytes, total: int) -> None:
         """Frame one message (MsgType, body bytes, their byte sum), next in number, and keep it
         for resends unless it is an admin message."""
         head = self.heads.get(msg_type)
-        if head is None:
-            text = f"35={msg_type}\x01{self.lead}".encode("latin-1")
-            head = self.heads[msg_type] = (text, byte_sum(text), len(text))
+        if head is None:  # ``_lead``: the session's header from 49 to MsgSeqNum's value
+            text = f"35={msg_type}\x01{self.session._lead}".encode("latin-1")
+            head = self.heads[msg_type] = (text, byte_sum(text), len(text),
+                                           msg_type not in ADMIN_TYPES)
         seq = self.seq
         number = _NUMBERS.get(seq)
         if number is None:
@@ -169,17 +174,15 @@ class Sending:
         body_sum = total
         check = start[1]
         check += head_sum + number_sum + body_sum + self.around
-        parts = self.parts
-        parts.append(start[0])  # compiled: each append in C, no tuple made
-        parts.append(head[0])
-        parts.append(number[0])
-        parts.append(self.middle)
-        parts.append(self.tail)
-        parts.append(data)
-        parts.append(_TRAILERS[check & 255])
-        if msg_type not in ADMIN_TYPES:
+        message = _message(start[0], head[0], number[0], self.middle, self.tail, data,
+                           _TRAILERS[check & 255])
+        if self.first is None:
+            self.first = message
+        else:
+            self.more.append(message)
+        if head[3]:  # an application message: kept for resends
             stored = self.out.stored  # type: ignore[union-attr]
-            stored[seq] = (msg_type, self.stamp, data, total, self.wall)
+            stored[seq] = _untracked((msg_type, self.stamp, data, total, self.wall))
             if len(stored) > _KEPT:
                 stored.popitem(last=False)
         self.seq = seq + 1
@@ -191,23 +194,87 @@ class Sending:
         assert out is not None
         out.next_seq = self.seq
         out.last_active = self.wall
-        self.out = None
-        return b"".join(self.parts)
+        self.session = self.out = None
+        first = self.first
+        assert first is not None
+        self.first = None
+        if not self.more:
+            return first
+        data = b"".join([first, *self.more])
+        self.more.clear()
+        return data
 
 
-def frame_all(lead: str, heads: dict[str, tuple[bytes, int, int]], out: Outbound,
-              expected: int, messages: list[tuple[str, bytes, int]], sending: Sending) -> bytes:
-    """``messages`` (MsgType, body bytes, their byte sum) numbered from ``out.next_seq``, with
-    ``sending``'s SendingTime and LastMsgSeqNumProcessed ``expected - 1``, application ones
-    kept in ``out.stored``: one ``bytes`` (``Sending.begin`` says what the others are)."""
-    sending.begin(lead, heads, out, expected)
+@cython.locals(size=cython.Py_ssize_t, at=cython.p_char)
+def _message(start: bytes, head: bytes, number: bytes, middle: bytes, tail: bytes, data: bytes,
+             trailer: bytes) -> bytes:
+    """A message of its seven pieces: compiled, copied into one new ``bytes`` (no sequence of
+    them made, no buffer taken per piece as ``bytes.join`` does)."""
+    if cython.compiled:
+        size = (len(start) + len(head) + len(number) + len(middle) + len(tail) + len(data)
+                + len(trailer))
+        message = PyBytes_FromStringAndSize(cython.NULL, size)
+        at = PyBytes_AS_STRING(message)
+        memcpy(at, PyBytes_AS_STRING(start), len(start))
+        at += len(start)
+        memcpy(at, PyBytes_AS_STRING(head), len(head))
+        at += len(head)
+        memcpy(at, PyBytes_AS_STRING(number), len(number))
+        at += len(number)
+        memcpy(at, PyBytes_AS_STRING(middle), len(middle))
+        at += len(middle)
+        memcpy(at, PyBytes_AS_STRING(tail), len(tail))
+        at += len(tail)
+        memcpy(at, PyBytes_AS_STRING(data), len(data))
+        at += len(data)
+        memcpy(at, PyBytes_AS_STRING(trailer), len(trailer))
+    else:
+        message = b"".join((start, head, number, middle, tail, data, trailer))
+    return message
+
+
+@cython.locals(size=cython.Py_ssize_t, at=cython.p_char)
+def _joined(lead: bytes, entry: bytes) -> bytes:
+    """``lead + entry``: compiled, copied in C (no buffer taken per piece as ``+`` does)."""
+    if cython.compiled:
+        size = len(lead)
+        joined = PyBytes_FromStringAndSize(cython.NULL, size + len(entry))
+        at = PyBytes_AS_STRING(joined)
+        memcpy(at, PyBytes_AS_STRING(lead), size)
+        memcpy(at + size, PyBytes_AS_STRING(entry), len(entry))
+    else:
+        joined = lead + entry
+    return joined
+
+
+@cython.locals(a=cython.longlong, b=cython.longlong)
+def _sum(a: int, b: int) -> int:
+    """``a + b`` (byte sums), in C when compiled."""
+    return a + b
+
+
+def _untracked(stored: Stored) -> Stored:
+    """``stored``, no longer tracked by the garbage collector (compiled; uncompiled, its next
+    young collection does it, as for any tuple of atoms): a fan-out's history makes no work
+    for the collector."""
+    if cython.compiled:
+        PyObject_GC_UnTrack(stored)  # noqa: F821 (framing.pxd: from Python.h)
+    return stored
+
+
+def frame_all(session: Any, out: Outbound, messages: list[tuple[str, bytes, int]],
+              sending: Sending) -> bytes:
+    """``messages`` (MsgType, body bytes, their byte sum) of ``session`` numbered from
+    ``out.next_seq``, with ``sending``'s SendingTime and LastMsgSeqNumProcessed
+    ``session.expected - 1``, application ones kept in ``out.stored``: one ``bytes``."""
+    sending.begin(session, out)
     for msg_type, data, total in messages:
         sending.add(msg_type, data, total)
     return sending.end()
 
 
-@cython.locals(subscribed=dict, subscription=list, lead=tuple, shared=tuple, body=tuple,
-               framing=cython.bint)
+@cython.locals(subscribed=dict, last=dict, subscription=list, lead=tuple, shared=tuple,
+               body=tuple, framing=cython.bint)
 def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
             leads: dict[str, tuple[bytes, int]], active: object) -> None:
     """Each of ``sessions`` in state ``active``: its messages of ``items`` (its MDReqID in
@@ -218,8 +285,14 @@ def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
         if session.state is not active:
             continue
         framing = False
+        last = None
+        subscription = None
+        lead = None
         for subscribed, sequence, shared, trade, level_bodies in items:
-            subscription = subscribed.get(session)
+            if subscribed is not last:  # the items of one product share its subscription
+                last = subscribed
+                subscription = subscribed.get(session)
+                lead = None
             if subscription is None:
                 continue
             request_id, covered, mode = subscription
@@ -236,18 +309,17 @@ def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
                 out = session.out
                 if out is None:
                     break
-                sending.begin(session._lead, session._heads, out, session.expected)
+                sending.begin(session, out)
                 framing = True
-            lead = leads.get(request_id)  # the session's own field, then the entry
-            if lead is None:
-                lead = _lead(leads, request_id)
+            if lead is None:  # the session's own field, then the entry
+                lead = leads.get(request_id) or _lead(leads, request_id)
             if wanted:
                 assert shared is not None
-                sending.add("f" if sequence is None else "X", lead[0] + shared[0],
-                            lead[1] + shared[1])
+                sending.add("f" if sequence is None else "X", _joined(lead[0], shared[0]),
+                            _sum(lead[1], shared[1]))
             if levels:
                 for body in level_bodies:
-                    sending.add("X", lead[0] + body[0], lead[1] + body[1])
+                    sending.add("X", _joined(lead[0], body[0]), _sum(lead[1], body[1]))
         if framing:
             data = sending.end()
             write = session.write_now
@@ -255,7 +327,6 @@ def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
                 write(data)
             else:
                 session._emit(data)
-
 
 def _lead(leads: dict[str, tuple[bytes, int]], request_id: str) -> tuple[bytes, int]:
     """``262=request_id SOH`` and its byte sum, kept in ``leads``."""

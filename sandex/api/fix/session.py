@@ -193,7 +193,7 @@ class Session:
         if (state is not State.ACTIVE and state is not State.LOGGING_OUT) or out is None \
                 or not messages:
             return
-        data = frame_all(self._lead, self._heads, out, self.expected, messages, sending)
+        data = frame_all(self, out, messages, sending)
         if self.write_now is not None:
             self.write_now(data)
         else:
