@@ -17,7 +17,10 @@ cdef class Sending:
     cdef object session
     cdef dict heads
     cdef Outbound out
-    cdef object seq
+    cdef long long seq
+    cdef long long numbered
+    cdef tuple number
+    cdef long long tailed
     cdef bytes tail
     cdef Py_ssize_t fixed
     cdef long long around
@@ -33,6 +36,7 @@ cdef list _TRAILERS
 cdef list _STARTS
 cdef dict _NUMBERS
 cdef Py_ssize_t _KEPT
+cdef str _L3
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)

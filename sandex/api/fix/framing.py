@@ -30,6 +30,7 @@ HISTORY_MAX = 10_000  # messages kept per key for resends (GUESS)
 _KEPT = HISTORY_MAX  # the same, a C integer when compiled
 ADMIN_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 L3 = "L3"  # a market data subscription's mode: order by order; else (book levels, trades)
+_L3 = L3  # the same, a C global when compiled
 LEADS_MAX = 10_000  # MDReqID fields kept; more are of sessions long gone: forgotten at once
 
 # A sent application message kept for resends: (MsgType, SendingTime, body bytes, their byte
@@ -110,8 +111,8 @@ class Sending:
     ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
     (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
 
-    __slots__ = ("around", "first", "fixed", "heads", "middle", "middle_sum", "more", "out",
-                 "seq", "session", "stamp", "tail", "wall")
+    __slots__ = ("around", "first", "fixed", "heads", "middle", "middle_sum", "more", "number",
+                 "numbered", "out", "seq", "session", "stamp", "tail", "tailed", "wall")
     wall: float
     stamp: str
     middle: bytes
@@ -121,9 +122,12 @@ class Sending:
     heads: dict[str, tuple[bytes, int, int, bool]]  # MsgType -> 35 to 34=, sum, length, kept
     out: Outbound | None
     seq: int
+    tailed: int  # the client's next MsgSeqNum ``tail`` is for (one less)
     tail: bytes  # LastMsgSeqNumProcessed's value and SOH
     fixed: int  # the length of 52 and 369, the same in each of its messages
     around: int  # their byte sum
+    numbered: int  # the MsgSeqNum ``number`` is for
+    number: tuple[bytes, int]  # its text and SOH, their byte sum
     first: bytes | None  # its first message
     more: list[bytes]  # and those after it
 
@@ -133,23 +137,25 @@ class Sending:
         self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
         self.middle_sum = byte_sum(self.middle)
         self.session, self.heads, self.out, self.seq = None, {}, None, 0
-        self.tail, self.fixed, self.around, self.first, self.more = b"", 0, 0, None, []
+        self.tailed, self.tail, self.fixed, self.around = -1, b"", 0, 0
+        self.numbered, self.number, self.first, self.more = -1, (b"", 0), None, []
 
-    @cython.locals(tail=tuple)
+    @cython.locals(tail=tuple, expected=cython.longlong)
     def begin(self, session: Any, out: Outbound) -> None:
         """Start the messages of ``session`` (a ``Session``: its header cache ``_heads``, the
         client's next MsgSeqNum ``expected``), numbered and kept in ``out``."""
         self.heads = session._heads
         expected = session.expected
-        tail = _NUMBERS.get(expected - 1)
-        if tail is None:
-            tail = _number(expected - 1)
-        self.tail = tail[0]
-        self.fixed = len(self.middle) + len(self.tail)
-        self.around = self.middle_sum + tail[1]
+        if expected != self.tailed:  # as often alike
+            tail = _NUMBERS.get(expected - 1) or _number(expected - 1)
+            self.tail = tail[0]
+            self.fixed = len(self.middle) + len(self.tail)
+            self.around = self.middle_sum + tail[1]
+            self.tailed = expected
         self.session, self.out, self.seq = session, out, out.next_seq
 
-    @cython.locals(head=tuple, number=tuple, start=tuple, length=cython.Py_ssize_t,
+    @cython.locals(head=tuple, number=tuple, start=tuple, seq=cython.longlong,
+                   length=cython.Py_ssize_t,
                    check=cython.longlong, head_sum=cython.longlong, number_sum=cython.longlong,
                    body_sum=cython.longlong)
     def add(self, msg_type: str, data: bytes, total: int) -> None:
@@ -161,9 +167,10 @@ class Sending:
             head = self.heads[msg_type] = (text, byte_sum(text), len(text),
                                            msg_type not in ADMIN_TYPES)
         seq = self.seq
-        number = _NUMBERS.get(seq)
-        if number is None:
-            number = _number(seq)
+        if seq != self.numbered:  # the sessions of a fan-out are often numbered alike
+            self.number = _NUMBERS.get(seq) or _number(seq)
+            self.numbered = seq
+        number = self.number
         length = head[2]
         length += len(number[0]) + self.fixed + len(data)
         start = _STARTS[length] if length < len(_STARTS) else None
@@ -301,8 +308,8 @@ def fan_out(sessions: list[Any], items: list[Item], sending: Sending,
             if sequence is not None and sequence <= covered:
                 continue  # already in its snapshot
             wanted = sequence is None or (shared is not None and (
-                mode == L3 or (trade and mode[1])))  # a SecurityStatus, or its entry
-            levels = mode != L3 and mode[0] and level_bodies
+                mode == _L3 or (trade and mode[1])))  # a SecurityStatus, or its entry
+            levels = mode != _L3 and mode[0] and level_bodies
             if not wanted and not levels:
                 continue
             if not framing:
