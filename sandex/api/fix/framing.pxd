@@ -46,5 +46,5 @@ cdef inline object _sum(long long a, long long b)
 cdef inline tuple _untracked(tuple stored)
 cdef bytes _message(bytes start, bytes head, bytes number, bytes middle, bytes tail, bytes data,
                     bytes trailer)
-cpdef bytes frame_all(object session, Outbound out, list messages, Sending sending)
+cpdef bytes frame_all(object session, Outbound out, object messages, Sending sending)
 cpdef fan_out(list sessions, list items, Sending sending, dict leads, object active)
