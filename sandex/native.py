@@ -22,10 +22,11 @@ from types import ModuleType
 
 PURE_ENV = "SANDEX_PURE_PYTHON"
 # the hot model, the matching and settlement paths and replayed liquidity, in import order
-# (under ``sandex``), then the node's apply path (recovery, a standby): ``sandex.node.applying``
+# (under ``sandex``), then the node's apply path (recovery, a standby): ``sandex.node.applying``,
+# then FIX's framing loop (the market data fan-out): ``sandex.api.fix.framing``
 COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
             "core.holds", "core.lifecycle", "core.matching", "core.replay", "core.engine",
-            "node.applying")
+            "node.applying", "api.fix.framing")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE = "sandex"
 

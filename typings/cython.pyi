@@ -15,4 +15,7 @@ def locals(**types: Any) -> Callable[[_T], _T]: ...
 
 # C integer types for @locals (uncompiled, plain ints)
 longlong: type[int]
+bint: type[bool]
+p_char: Any  # char *
+NULL: Any
 Py_ssize_t: type[int]
