@@ -1,7 +1,7 @@
 """FIX order entry over one session: orders that match, each done at its durable fill report.
 
     .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R] [--ephemeral]
-        [--src DIR] [--epoll] [--floor] [--json]
+        [--src DIR] [--epoll] [--floor] [--stages] [--json]
 
 Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
 exists; this process pins itself to core 1) with its journal on (a temporary
@@ -27,6 +27,13 @@ Each phase also reports the server's CPU time per order (user + system, from /pr
 the machine's other load disturbs far less than the rates. The client is raw asyncio with a
 byte-level scan for ``11=`` and ``39=``; ``--json`` prints one JSON line of the figures.
 ``--src DIR`` runs the ``sandex`` package found in DIR (another build, for A/B).
+
+``--stages`` runs the server through ``bench/fix_probe.py``, which stamps each order's path
+through the server (wall time), and cuts every paced order's latency into: the client's
+lateness, the wire in, decoding and applying, the hand-off to the journal's writer thread,
+the write and fsync, the hand-back to the loop, the reports up to their transport write, the
+wire out (with the client's reading). Each stage's p50 and p99, and its mean over the slowest
+1 % of orders: where the tail comes from. The stamps cost a few µs an order.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
+import itertools
 import json
 import os
 import selectors
@@ -161,15 +170,22 @@ async def saturation(client: Client, seconds: float, window: int) -> dict[str, f
             **percentiles(latencies, 1e-3)}
 
 
-async def paced(client: Client, seconds: float, rate: float) -> dict[str, float]:
+async def paced(client: Client, seconds: float, rate: float,
+                times: dict[str, tuple[float, float, float]] | None = None
+                ) -> dict[str, float]:
+    """``rate`` orders/s for ``seconds``; ``times`` (if given) gets each order's due, sent
+    and filled ``time.perf_counter()`` by ClOrdID (``--stages``)."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
-    pending: list[asyncio.Future[float]] = []
+    pending: list[asyncio.Task[None]] = []
     start = time.perf_counter() + 0.05
     total = int(seconds * rate)
 
-    async def record(due: float, waiter: asyncio.Future[float]) -> None:
-        latencies.append(await waiter - due)
+    async def record(cl: str, due: float, sent: float, waiter: asyncio.Future[float]) -> None:
+        filled = await waiter
+        latencies.append(filled - due)
+        if times is not None:
+            times[cl] = (due, sent, filled)
 
     for n in range(total):
         due = start + n / rate
@@ -178,10 +194,68 @@ async def paced(client: Client, seconds: float, rate: float) -> dict[str, float]
             await asyncio.sleep(delay)
         cl, data = client.order("1")
         waiter = client.waiters[cl] = loop.create_future()
+        sent = time.perf_counter()
         client.writer.write(data)
-        pending.append(loop.create_task(record(due, waiter)))
+        pending.append(loop.create_task(record(cl, due, sent, waiter)))
     await asyncio.gather(*pending)
     return {"offered_per_s": rate, **percentiles(latencies, 1e-3)}
+
+
+STAGES = ("late", "wire_in", "apply", "to_writer", "write", "to_loop", "reports", "wire_out")
+
+
+def stages(path: Path, times: dict[str, tuple[float, float, float]],
+           offset: float) -> dict[str, Any]:
+    """Each paced order's latency cut into the server's stages (``bench/fix_probe.py``'s
+    stamps joined with the client's by ClOrdID and time; ``offset`` turns the client's
+    ``perf_counter`` into wall time): p50 and p99 of each stage, and each stage's mean over
+    the slowest 1 % of orders (where the tail comes from)."""
+    received: dict[str, tuple[float, float]] = {}
+    sent_out: dict[str, tuple[float, float]] = {}
+    writes: list[tuple[float, float]] = []
+    notifies: list[float] = []
+    for line in path.read_text().splitlines():
+        kind, *rest = json.loads(line)
+        if kind == "in":
+            for cl in rest[2]:
+                received[cl] = (rest[0], rest[1])
+        elif kind == "out":
+            for cl in rest[2]:
+                sent_out[cl] = (rest[0], rest[1])
+        elif kind == "write":
+            writes.append((rest[0], rest[1]))
+        elif kind == "notify":
+            notifies.append(rest[0])
+    writes.sort()
+    notifies.sort()
+    write_starts = [start for start, _ in writes]
+    rows: list[tuple[float, list[float]]] = []
+    for cl, (due, sent, filled) in times.items():
+        if cl not in received or cl not in sent_out:
+            continue
+        in_start, in_end = received[cl]
+        at = bisect.bisect_left(write_starts, in_end)
+        if at == len(writes):
+            continue
+        w_start, w_end = writes[at]
+        back = bisect.bisect_left(notifies, w_end)
+        if back == len(notifies):
+            continue
+        out_end = sent_out[cl][1]
+        points = [due + offset, sent + offset, in_start, in_end, w_start, w_end,
+                  notifies[back], out_end, filled + offset]
+        rows.append((filled - due, [(b - a) * 1e3 for a, b in itertools.pairwise(points)]))
+    if not rows:
+        return {"stages_joined": 0}
+    rows.sort(key=lambda row: row[0])
+    tail = rows[-max(1, len(rows) // 100):]
+    figures: dict[str, Any] = {"stages_joined": len(rows)}
+    for n, name in enumerate(STAGES):
+        values = sorted(row[1][n] for row in rows)
+        figures[name] = {"p50": round(values[len(values) // 2], 3),
+                         "p99": round(values[min(len(values) - 1, len(values) * 99 // 100)], 3),
+                         "tail_mean": round(sum(row[1][n] for row in tail) / len(tail), 3)}
+    return figures
 
 
 async def measured(pid: int, orders: int, phase: Any) -> dict[str, Any]:
@@ -210,8 +284,12 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     figures["saturation"] = await measured(pid, 0, saturation(taker, args.seconds,
                                                                 args.window))
+    times: dict[str, tuple[float, float, float]] | None = {} if args.stages else None
+    offset = time.time() - time.perf_counter()
     figures["paced"] = await measured(pid, int(args.seconds * args.rate),
-                                      paced(taker, args.seconds, args.rate))
+                                      paced(taker, args.seconds, args.rate, times))
+    if times is not None:
+        figures["stages"] = stages(args.stages, times, offset)
     for task in (maker_reader, taker_reader):
         task.cancel()
     return figures
@@ -294,6 +372,9 @@ def main() -> None:
                         help="pace on asyncio's default loop (millisecond timers), as before")
     parser.add_argument("--floor", action="store_true",
                         help="paced phase only, against a FIX echo: the client's own latency")
+    parser.add_argument("--stages", action="store_true",
+                        help="stamp the server's stages of each paced order "
+                             "(bench/fix_probe.py) and print where the latency goes")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1 \
@@ -322,7 +403,11 @@ def main() -> None:
         return
     http_port, fix_port = free_port(), free_port()
     where = ["--ephemeral"] if args.ephemeral else ["--data-dir", str(work / "data")]
-    command = [sys.executable, "-m", "sandex.cli", "serve", "--port", str(http_port),
+    launcher = ["-m", "sandex.cli"]
+    if args.stages:
+        args.stages = work / "stages.jsonl"
+        launcher = [str(Path(__file__).resolve().parent / "fix_probe.py"), str(args.stages)]
+    command = [sys.executable, *launcher, "serve", "--port", str(http_port),
                "--scenario", str(SCENARIO), "--no-rate-limit", "--no-demo", "--log-level",
                "warning", "--fix-order-port", str(fix_port), "--fix-plaintext", *where]
     if shutil.which("taskset") is not None:  # as bench/rest.py: server on core 0, us on 1
@@ -354,6 +439,14 @@ def main() -> None:
               f"p99 {pace['p99']} ms, max {pace['max']} ms; server CPU "
               f"{pace.get('server_cpu_us_per_order')} us/order, machine busy "
               f"{pace['machine_busy_cores']} cores", file=sys.stderr)
+        if "stages" in figures:
+            found = figures["stages"]
+            print(f"paced orders cut into stages ({found['stages_joined']} joined), ms "
+                  "p50 / p99 / mean over the slowest 1 %:", file=sys.stderr)
+            for name in STAGES:
+                if name in found:
+                    print(f"  {name:<10} {found[name]['p50']:>7} {found[name]['p99']:>7} "
+                          f"{found[name]['tail_mean']:>7}", file=sys.stderr)
 
 
 if __name__ == "__main__":

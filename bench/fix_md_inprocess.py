@@ -1,6 +1,6 @@
 """FIX market data fan-out in process: one trade increment to N level-3 sessions, for A/B.
 
-    .venv/bin/python bench/fix_md_inprocess.py EVENTS [--sessions 100] [--src DIR]
+    .venv/bin/python bench/fix_md_inprocess.py EVENTS [--sessions 100] [--per-commit 1] [--src DIR]
     PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no \\
         .venv/bin/python bench/fix_md_inprocess.py EVENTS [...]
 
@@ -10,7 +10,9 @@ writing into a list (no socket); EVENTS ``Matched`` events go through
 Prints the CPU microseconds per session and increment. Run it with EVENTS = 0 and EVENTS = E
 under cachegrind: the difference of the instruction counts over E * N is the cost of one
 increment to one session (encoding the entry once, then each session's MDReqID, header,
-checksum and resend history). ``--src DIR`` runs the ``sandex`` package found in DIR.
+checksum and resend history). ``--per-commit K`` hands the events over K at a time, as a group
+commit of K events does (the demo's ticks: about 5): each session's K increments go out in one
+write. ``--src DIR`` runs the ``sandex`` package found in DIR.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("events", type=int)
     parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--per-commit", type=int, default=1,
+                        help="events handed over together (one group commit)")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
     args = parser.parse_args()
     if args.src:
@@ -57,12 +61,13 @@ def main() -> None:
             session._lead = f"49=Coinbase\x0156={session._client_comp}\x0134="
         subscribed[session] = [f"md-{n:08x}", 0, L3]
     started = time.process_time()
-    for i in range(args.events):
+    step = max(1, args.per_commit)
+    for first in range(0, args.events, step):
         market_data.on_events([Matched(
             1_796_299_263_026_194 + i, "BTC-USD", 10 + i, 5 + i,
             "7bc7305f-1043-428c-bbba-beb988fd5ba8", "8bc7305f-1043-428c-bbba-beb988fd5ba8",
             "p1", "p2", Side.BUY, 10_000_000_000, 10_000_000, 0, 600_000_000_000_000, 0, 0,
-            1, 0, 0, 0, 0)])
+            1, 0, 0, 0, 0) for i in range(first, min(first + step, args.events))])
         assert len(written) == args.sessions
         written.clear()
     took = time.process_time() - started

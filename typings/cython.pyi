@@ -17,4 +17,7 @@ def wraparound(on: bool) -> Callable[[_T], _T]: ...
 
 # C integer types for @locals (uncompiled, plain ints)
 longlong: type[int]
+bint: type[bool]
+p_char: Any  # char *
+NULL: Any
 Py_ssize_t: type[int]

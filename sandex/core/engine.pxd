@@ -1,6 +1,6 @@
 # C-callable methods of the compiled engine (sandex/core/engine.py).
 from sandex.core.book cimport Book, Level
-from sandex.core.holds cimport buy_hold
+from sandex.core.holds cimport buy_hold, covers, plain_notional
 from sandex.core.lifecycle cimport cancel, close, rest, retire
 from sandex.core.matching cimport take
 from sandex.core.records cimport Account, Order, Profile, new_order
@@ -9,6 +9,10 @@ from sandex.core.state cimport State
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t) _PLACE
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 
 
 cdef class Engine(State):

@@ -58,7 +58,14 @@ from sandex.core.events import (
     Received,
     reject,
 )
-from sandex.core.holds import buy_hold, hold_rate, limit_buy_hold, net_funds
+from sandex.core.holds import (
+    buy_hold,
+    covers,
+    hold_rate,
+    limit_buy_hold,
+    net_funds,
+    plain_notional,
+)
 from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
@@ -78,6 +85,11 @@ from sandex.core.validation import check_order
 from sandex.errors import Error
 from sandex.units import SIZE_TO_AMOUNT
 
+if cython.compiled:  # a command's fields read from its slots (slots.pxd)
+    from cython.cimports.sandex.core.slots import field, offset
+else:
+    from sandex.core.slots import field, offset
+
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
@@ -90,6 +102,10 @@ GTC = TimeInForce.GTC
 _DEAD_SLOTS_MAX = level_dead_slots_max
 # a level's queue is a deque: its method called directly is cheaper from C than by name
 _append = deque.append
+# where a PlaceOrder's and a CancelOrder's fields are stored, in their fields' order (slots.pxd;
+# compiled, C integers: engine.pxd)
+_PLACE = tuple(offset(PlaceOrder, name) for name in PlaceOrder.__struct_fields__)
+_CANCEL = tuple(offset(CancelOrder, name) for name in CancelOrder.__struct_fields__)
 
 
 @cython.final
@@ -118,9 +134,20 @@ class Engine(State):
                    accounts=dict, events=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong)
     def _place(self, cmd: PlaceOrder) -> None:
-        # every field read once (a msgspec Struct's fields are generic attribute reads from C)
-        (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
-         cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
+        # every field read once (a msgspec Struct's fields are generic attribute reads from C):
+        # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
+        if cython.compiled and type(cmd) is PlaceOrder:
+            (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
+             cancel_after, post_only, stp, stop, stop_price, client_oid) = (
+                field(cmd, _PLACE[0]), field(cmd, _PLACE[1]), field(cmd, _PLACE[2]),
+                field(cmd, _PLACE[3]), field(cmd, _PLACE[4]), field(cmd, _PLACE[5]),
+                field(cmd, _PLACE[6]), field(cmd, _PLACE[7]), field(cmd, _PLACE[8]),
+                field(cmd, _PLACE[9]), field(cmd, _PLACE[10]), field(cmd, _PLACE[11]),
+                field(cmd, _PLACE[12]), field(cmd, _PLACE[13]), field(cmd, _PLACE[14]),
+                field(cmd, _PLACE[15]))
+        else:
+            (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
+             cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
         product: Product | None = self.products.get(product_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
@@ -147,9 +174,8 @@ class Engine(State):
                 and time_in_force is GTC and price is not None and size is not None
                 and funds is None
                 and stop is None and stop_price is None and cancel_after is None
-                and price >= increment and size >= base_increment and not price % increment
-                and not size % base_increment
-                and (notional := size * price) >= product.min_market_funds):
+                and (notional := plain_notional(price, size, increment, base_increment,
+                                                product.min_market_funds)) is not None):
             self._place_checked(cmd, product, profile)
             return
         product_id = product.id
@@ -173,7 +199,9 @@ class Engine(State):
             best = book.best_bid()
             crosses = best is not None and best >= price
         held = accounts.get(held_in)
-        if held is None or hold > held.balance - held.hold or hold <= 0:
+        # compiled, in C ``wide`` integers when small (``covers``); uncompiled, inline
+        if held is None or not (covers(held.balance, held.hold, hold) if cython.compiled
+                                else 0 < hold <= held.balance - held.hold):
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if post_only and crosses:
@@ -385,7 +413,12 @@ class Engine(State):
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         # every field read once, as in _place (a test pins the names to the struct's fields)
-        t, profile_id, order_id, client_oid, product_id = astuple(cmd)
+        if cython.compiled and type(cmd) is CancelOrder:
+            t, profile_id, order_id, client_oid, product_id = (
+                field(cmd, _CANCEL[0]), field(cmd, _CANCEL[1]), field(cmd, _CANCEL[2]),
+                field(cmd, _CANCEL[3]), field(cmd, _CANCEL[4]))
+        else:
+            t, profile_id, order_id, client_oid, product_id = astuple(cmd)
         if client_oid is None and order_id is not None:
             order = self._live.get(order_id)
             if order is None:

@@ -20,6 +20,7 @@ else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
 
 _RATE_BOUND = 1 << 20  # a fee rate's (``NOTIONAL_BOUND``)
+_UNIT_BOUND = 1 << 53  # a price's or size's in ``plain_notional``: their product below 2**106
 
 
 def hold_rate(maker_rate: int, taker_rate: int) -> int:
@@ -42,6 +43,42 @@ def buy_hold(notional: int, rate: int) -> int:
                 and -_RATE_BOUND < fee_rate < _RATE_BOUND):
             return to_int(amount + amount * fee_rate // WIDE_RATE_SCALE)
     return notional + notional * rate // RATE_SCALE
+
+
+@cython.locals(p=wide, s=wide, i=wide, b=wide, n=wide, m=wide)
+def plain_notional(price: int, size: int, increment: int, base_increment: int,
+                   min_funds: int) -> int | None:
+    """``size * price`` if ``price`` and ``size`` are positive multiples of their increments
+    and that notional reaches ``min_funds``; else ``None``. The arithmetic part of the fast
+    path's guard (``validation.is_plain_limit``). Compiled, in C ``wide`` integers when all
+    five are small enough (the same answer: positive operands, no product beyond 2**106)."""
+    if (cython.compiled and small(price) and small(size) and small(increment)
+            and small(base_increment) and small(min_funds)):
+        p, s, i, b = price, size, increment, base_increment
+        if i > 0 and b > 0 and p < _UNIT_BOUND and s < _UNIT_BOUND:
+            if p < i or s < b or p % i or s % b:
+                return None
+            n, m = s * p, min_funds
+            if n < m:
+                return None
+            return to_int(n)
+    if (price >= increment and size >= base_increment and not price % increment
+            and not size % base_increment):
+        notional = size * price
+        if notional >= min_funds:
+            return notional
+    return None
+
+
+@cython.locals(a=wide, h=wide, x=wide)
+def covers(balance: int, held: int, hold: int) -> bool:
+    """Does an account with ``balance`` of which ``held`` is on hold cover a new ``hold``,
+    and is that hold positive? (``0 < hold <= balance - held``; compiled, in C ``wide``
+    integers when all three are small.)"""
+    if cython.compiled and small(balance) and small(held) and small(hold):
+        a, h, x = balance, held, hold
+        return 0 < x <= a - h
+    return not (hold > balance - held or hold <= 0)
 
 
 def net_funds(specified_funds: int, taker_rate: int) -> int:

@@ -16,15 +16,14 @@ cdef void _finish_taker(State state, Order order, Product product, object stop_r
                         object t) except *
 cdef void _trade(State state, Order maker, Order taker, Level level, object size,
                  Product product, object t) except *
-cdef bint _fits_wide(State state, Order maker, Order taker, Order buyer, Order seller,
-                     Level level, object size, Product product) except -1
-cdef bint _below(object unit, long long bound) except -1
+cdef bint _fits_wide(Order maker, Order taker, Order buyer, Order seller, Level level,
+                     object size, Account fees) except -1
 cdef void _settle_wide(State state, Order maker, Order taker, Order buyer, Order seller,
                        Level level, object size, Product product, object t,
-                       long long trade_id, long long sequence) except *
+                       long long trade_id, long long sequence, Account fees) except *
 cdef void _settle(State state, Order maker, Order taker, Order buyer, Order seller,
                   Level level, object size, Product product, object t, long long trade_id,
-                  long long sequence) except *
+                  long long sequence, Account fees) except *
 cdef object _self_trade(State state, Order taker, Order maker, Product product, Level level,
                         object t)
 cdef object _self_trade_funds(State state, Order taker, Order maker, Product product,

@@ -34,11 +34,11 @@ from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from cython.cimports.sandex.core.wide import small, to_int, wide
+    from cython.cimports.sandex.core.wide import below, small, to_int, wide
 else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from sandex.core.wide import small, to_int, wide
+    from sandex.core.wide import below, small, to_int, wide
 
 BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
@@ -157,7 +157,8 @@ _RATE_BOUND = 1 << 20
 _UNIT_BOUND = 1 << 53
 
 
-@cython.locals(buyer=Order, seller=Order, trade_id=cython.longlong, sequence=cython.longlong)
+@cython.locals(buyer=Order, seller=Order, trade_id=cython.longlong, sequence=cython.longlong,
+               fees=Account)
 def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, product: Product,
            t: int) -> None:
     """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
@@ -182,25 +183,25 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
         buyer, seller = taker, maker
     else:
         buyer, seller = maker, taker
-    if cython.compiled and _fits_wide(state, maker, taker, buyer, seller, level, size,
-                                      product):
+    fees = state.fee_accounts[product.quote_currency]  # the venue's, for both paths
+    if cython.compiled and _fits_wide(maker, taker, buyer, seller, level, size, fees):
         _settle_wide(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
-                     sequence)
+                     sequence, fees)
     else:
         _settle(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
-                sequence)
+                sequence, fees)
 
 
-def _fits_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
-               level: Level, size: int, product: Product) -> bool:
+def _fits_wide(maker: Order, taker: Order, buyer: Order, seller: Order, level: Level,
+               size: int, fees: Account) -> bool:
     """Does every amount ``_settle_wide`` reads have at most 120 bits, and every price, size
     and fee rate it multiplies fit its bound? Then nothing it computes can overflow."""
-    if not (_below(maker.maker_rate, _RATE_BOUND) and _below(taker.taker_rate, _RATE_BOUND)
-            and _below(level.price, _UNIT_BOUND) and _below(size, _UNIT_BOUND)):
+    if not (below(maker.maker_rate, _RATE_BOUND) and below(taker.taker_rate, _RATE_BOUND)
+            and below(level.price, _UNIT_BOUND) and below(size, _UNIT_BOUND)):
         return False
-    if buyer.type is LIMIT and not (_below(buyer.hold_rate, _RATE_BOUND)
-                                    and _below(buyer.remaining, _UNIT_BOUND)
-                                    and _below(buyer.price, _UNIT_BOUND)):
+    if buyer.type is LIMIT and not (below(buyer.hold_rate, _RATE_BOUND)
+                                    and below(buyer.remaining, _UNIT_BOUND)
+                                    and below(buyer.price, _UNIT_BOUND)):
         return False
     remaining, funds = taker.remaining, taker.funds_remaining
     return (small(level.size) and small(maker.remaining) and small(maker.filled_size)
@@ -210,28 +211,18 @@ def _fits_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: O
             and small(seller.hold_account.hold) and small(seller.hold)
             and small(seller.recv_account.balance) and small(buyer.hold_account.balance)
             and small(buyer.hold_account.hold) and small(buyer.hold)
-            and small(buyer.recv_account.balance)
-            and small(state.fee_accounts[product.quote_currency].balance)
+            and small(buyer.recv_account.balance) and small(fees.balance)
             and (remaining is None or small(remaining)) and (funds is None or small(funds)))
 
 
-@cython.locals(value=wide)
-def _below(unit: int | None, bound: int) -> bool:
-    """Is ``unit`` an int of magnitude below ``bound`` (a power of two up to 2**53)?"""
-    if unit is None or not small(unit):
-        return False
-    value = unit
-    return -bound < value < bound
-
-
-@cython.locals(held=Account, quote=Account, received=Account, fees=Account,
+@cython.locals(held=Account, quote=Account, received=Account,
                entry=cython.longlong, extra=cython.longlong, price=wide, size_=wide,
                notional=wide, maker_fee=wide, taker_fee=wide, buyer_fee=wide,
                seller_fee=wide, base=wide, left=wide, release=wide, limit=wide,
                remaining=wide, rate=wide, value=wide)
 def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
                  level: Level, size: int, product: Product, t: int, trade_id: int,
-                 sequence: int) -> None:
+                 sequence: int, fees: Account) -> None:
     """``_settle`` in ``wide`` integers (``_fits_wide`` holds): each field is read, changed
     and written back in the same order, so an account on both sides (a replayed order
     trading with another) sees every change."""
@@ -316,7 +307,6 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     if buyer_fee:
         extra += 1
     state._entry_id = entry + extra
-    fees = state.fee_accounts[product.quote_currency]  # typed: a C field, not a generic add
     value = fees.balance
     fees.balance = to_int(value + maker_fee + taker_fee)
     state._events.append(Matched(
@@ -326,11 +316,11 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         buyer_quote, buyer_base))
 
 
-@cython.locals(held=Account, quote=Account, received=Account, fees=Account,
+@cython.locals(held=Account, quote=Account, received=Account,
                entry=cython.longlong, extra=cython.longlong)
 def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
             level: Level, size: int, product: Product, t: int, trade_id: int,
-            sequence: int) -> None:
+            sequence: int, fees: Account) -> None:
     """Move the amounts of a trade of ``size`` at the level's price, in Python ints.
 
     Both sides' balances and holds are written here, in one frame: the seller's base out
@@ -391,7 +381,6 @@ def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Orde
     if buyer_fee:
         extra += 1
     state._entry_id = entry + extra
-    fees = state.fee_accounts[product.quote_currency]  # typed: a C field, not a generic add
     fees.balance += maker_fee + taker_fee
     state._events.append(Matched(
         t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,

@@ -11,6 +11,7 @@ from msgspec.structs import astuple
 
 from sandex.core.commands import PlaceOrder
 from sandex.core.events import Rejected, reject
+from sandex.core.holds import plain_notional
 from sandex.core.model import OrderType, ProductStatus, TimeInForce
 from sandex.core.product import Product
 from sandex.errors import Error
@@ -67,9 +68,8 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
             and time_in_force is GTC and price is not None and size is not None
             and funds is None
             and stop is None and stop_price is None and cancel_after is None
-            and price >= increment and size >= base_increment and not price % increment
-            and not size % base_increment
-            and size * price >= product.min_market_funds)
+            and plain_notional(price, size, increment, base_increment,
+                               product.min_market_funds) is not None)
 
 
 def _check_time_in_force(cmd: PlaceOrder) -> Rejected | None:

@@ -22,6 +22,30 @@ cdef extern from *:
     #endif
     }
 
+    /* Is ``x`` an exact int of magnitude below ``bound`` (at most 2**62)? From its digits,
+       no conversion call; an int of more than two digits is never below it. */
+    static CYTHON_INLINE int sandex_below(PyObject *x, long long bound) {
+        long long v;
+        if (!PyLong_CheckExact(x)) return 0;
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        {
+            Py_ssize_t n = Py_SIZE(x);
+            const digit *d = ((PyLongObject *)x)->ob_digit;
+            if (n < -2 || n > 2) return 0;
+            v = n == 0 ? 0 : (long long)d[0];
+            if (n == 2 || n == -2) v |= (long long)d[1] << PyLong_SHIFT;
+            if (n < 0) v = -v;
+        }
+    #else
+        {
+            int overflow;
+            v = PyLong_AsLongLongAndOverflow(x, &overflow);
+            if (overflow) return 0;
+        }
+    #endif
+        return -bound < v && v < bound;
+    }
+
     /* ``v`` as a Python int: one allocation, its digits written directly. */
     static PyObject *sandex_wide_to_int(sandex_wide v) {
         if (v >= LLONG_MIN && v <= LLONG_MAX) return PyLong_FromLongLong((long long)v);
@@ -52,4 +76,5 @@ cdef extern from *:
     # cannot spell it: GCC has no 128-bit constants)
     const wide NOTIONAL_BOUND "SANDEX_NOTIONAL_BOUND"
     bint small "sandex_small"(object x)
+    bint below "sandex_below"(object x, long long bound)
     object to_int "sandex_wide_to_int"(wide v)

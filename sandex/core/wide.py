@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
-__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "small", "to_int", "wide"]
+__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "small", "to_int", "wide"]
 
 wide = int
 NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
@@ -21,6 +21,12 @@ NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
 def small(value: object) -> bool:
     """Whether ``value`` is an exact int of at most 120 bits (converts to ``wide`` exactly)."""
     return type(value) is int and value.bit_length() <= 120
+
+
+def below(value: object, bound: int) -> bool:
+    """Whether ``value`` is an exact int of magnitude below ``bound`` (a power of two up to
+    2**62)."""
+    return type(value) is int and -bound < value < bound
 
 
 def to_int(value: int) -> int:

@@ -44,7 +44,6 @@ import asyncio
 import logging
 import time as clock
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
@@ -80,6 +79,7 @@ from sandex.node.ids import Ids
 from sandex.node.saved import Saved
 from sandex.node.scheduler import Scheduler
 from sandex.node.tally import Tally
+from sandex.node.writer import WriterThread
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
 
 COMMIT_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -216,7 +216,7 @@ class Node:
         # future per waiter, so a canceled request cancels only its own wait.
         self._filling: list[asyncio.Future[None]] | None = None
         self._writing: list[asyncio.Future[None]] | None = None
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sandex-journal")
+        self._writer = WriterThread("sandex-journal")
         self._flusher: asyncio.Task[None] | None = None
         self._append_here = (self.journal.append_here if isinstance(self.journal, AppendsHere)
                              else None)  # appended on the event loop (JetStream)
@@ -557,7 +557,7 @@ class Node:
         """Finish the batch in flight and release the journal."""
         if self._stopped is None:
             await self.synced()
-        self._writer.shutdown(wait=True)
+        self._writer.shutdown()
         if isinstance(self.journal, AppendsHere):
             await self.journal.close_here()
         self.journal.close()

@@ -17,6 +17,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -200,6 +201,17 @@ def _function(module: Any, name: str) -> ast.FunctionDef:
     return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
 
 
+def _statements(function: ast.FunctionDef) -> set[str]:
+    """Every statement of ``function``, at any depth (the reads of a command's fields sit
+    in both branches of ``if cython.compiled``)."""
+    return {ast.dump(n) for n in ast.walk(function) if isinstance(n, ast.stmt)}
+
+
+def _unpack(function: ast.FunctionDef) -> ast.Assign:
+    return next(n for n in ast.walk(function) if isinstance(n, ast.Assign)
+                and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+
+
 def test_the_inline_guard_is_is_plain_limit() -> None:
     guard = _function(validation, "is_plain_limit")
     *assignments, returned = guard.body[1:]  # after the docstring
@@ -210,7 +222,7 @@ def test_the_inline_guard_is_is_plain_limit() -> None:
                   and "_place_checked" in ast.dump(n))
     assert isinstance(inline, ast.UnaryOp)
     assert ast.dump(_Unwalrus().visit(inline.operand)) == ast.dump(returned.value)
-    statements = {ast.dump(statement) for statement in place.body}
+    statements = _statements(place)
     for assignment in assignments:  # the names the expression reads mean the same
         assert ast.dump(assignment) in statements, ast.unparse(assignment)
 
@@ -226,15 +238,13 @@ def test_the_inline_guard_unpacks_place_order_fields_in_their_order() -> None:
     renamed = {"t": "time", "kind": "type"}
     assert tuple(renamed.get(name, name) for name in names) == PlaceOrder.__struct_fields__
     place = _function(engine_module, "_place")
-    assert ast.dump(unpack) in {ast.dump(statement) for statement in place.body}
+    assert ast.dump(unpack) in _statements(place)
 
 
 def test_new_order_unpacks_place_order_as_place_does() -> None:
     """``_new_order`` (the orders off the fast path) reads the ``PlaceOrder`` with the same
     one ``astuple`` as ``_place``, so its names mean the same fields."""
-    place = _function(engine_module, "_place")
-    unpack = next(n for n in place.body if isinstance(n, ast.Assign)
-                  and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+    unpack = _unpack(_function(engine_module, "_place"))
     new_order = _function(engine_module, "_new_order")
     assert ast.dump(unpack) in {ast.dump(statement) for statement in new_order.body}
 
@@ -243,13 +253,28 @@ def test_cancel_order_unpacks_its_fields_in_their_order() -> None:
     """``_cancel_order`` reads a ``CancelOrder`` with one ``astuple`` too: the names it
     unpacks are the struct's fields in order (``t`` is ``time``)."""
     cancel = _function(engine_module, "_cancel_order")
-    unpack = next(n for n in cancel.body if isinstance(n, ast.Assign)
-                  and isinstance(n.targets[0], ast.Tuple) and "astuple" in ast.dump(n.value))
+    unpack = _unpack(cancel)
     names = [target.id for target in unpack.targets[0].elts]  # type: ignore[attr-defined]
     assert tuple("time" if name == "t" else name for name in names) == (
         CancelOrder.__struct_fields__)
     assert CancelOrder.__struct_fields__ == (
         "time", "profile_id", "order_id", "client_oid", "product_id")
+
+
+@pytest.mark.parametrize(("name", "offsets"), [("_place", "_PLACE"), ("_cancel_order", "_CANCEL")])
+def test_the_slot_reads_are_the_astuple_unpack(name: str, offsets: str) -> None:
+    """Compiled, ``_place`` and ``_cancel_order`` read the command's slots directly: the
+    same names as their ``astuple`` unpack, the ``i``-th from the ``i``-th field's offset
+    (``_PLACE``/``_CANCEL`` list the offsets in the fields' order)."""
+    function = _function(engine_module, name)
+    unpack = _unpack(function)
+    slots = next(n for n in ast.walk(function) if isinstance(n, ast.Assign)
+                 and isinstance(n.value, ast.Tuple) and "field" in ast.dump(n.value))
+    assert ast.dump(slots.targets[0]) == ast.dump(unpack.targets[0])
+    assert [ast.unparse(value) for value in slots.value.elts] == [
+        f"field(cmd, {offsets}[{i}])" for i in range(len(slots.value.elts))]
+    command = PlaceOrder if name == "_place" else CancelOrder
+    assert len(slots.value.elts) == len(command.__struct_fields__)
 
 
 def test_new_order_builds_what_order_builds() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandex import units
 from sandex.core import Engine, Matched
+from sandex.core.holds import covers, plain_notional
 from sandex.core.wide import small
 from tests.core.test_compiled_twin import wide_stream
 
@@ -37,3 +38,29 @@ def test_the_wide_stream_trades_on_both_sides_of_the_bounds() -> None:
     balances = {max(trade.seller_quote_balance, trade.buyer_base_balance) >= 2**120
                 for trade in trades}
     assert len(trades) > 50 and prices == {True, False} and balances == {True, False}
+
+
+def _near_bounds(rnd: random.Random) -> int:
+    """An int on either side of a bound the C paths check (2**53, 120 bits), or small."""
+    base = rnd.choice([0, 1, 3, 10**6, 2**53, 2**106, 2**120, 2**125])
+    return rnd.choice([1, -1, 1, 1]) * (base + rnd.randint(-3, 3)) * rnd.choice([1, 1, 10**6])
+
+
+def test_plain_notional_and_covers_are_their_python_expressions() -> None:
+    """The fast path's guard and funds check (C ``wide`` when the values are small enough)
+    answer as the Python expressions they replace, on both sides of every bound."""
+    rnd = random.Random(7)
+    for _ in range(20_000):
+        price, size, increment, base, funds = (_near_bounds(rnd) for _ in range(5))
+        if rnd.random() < 0.5:  # on the grid, so the remainders and the product are reached
+            increment, base = abs(increment) or 1, abs(base) or 1
+            price, size = increment * rnd.randint(1, 9), base * rnd.randint(1, 9)
+        try:
+            expected = (size * price if price >= increment and size >= base
+                        and not price % increment and not size % base
+                        and size * price >= funds else None)
+        except ZeroDivisionError:
+            continue
+        assert plain_notional(price, size, increment, base, funds) == expected
+        balance, held, hold = (_near_bounds(rnd) for _ in range(3))
+        assert covers(balance, held, hold) is (not (hold > balance - held or hold <= 0))

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sandex.api.clocks import SignatureClock
-from sandex.api.fix.codec import Message, Rendered, byte_sum
+from sandex.api.fix.codec import Message, Rendered
+from sandex.api.fix.framing import L3, Item, Sending, fan_out
 from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
-from sandex.api.fix.session import Outbound, Sending, Session, State
+from sandex.api.fix.session import Outbound, Session, State
 from sandex.api.order_request import product_id_of
 from sandex.auth.keys import Permission
 from sandex.core import (
@@ -57,7 +58,6 @@ CHANGE_REASONS = {"modify_order": "CHANGE_REASON_MODIFY_ORDER",
                   "remainder_after_modification": "CHANGE_REASON_REMAINDER_AFTER_MODIFICATION"}
 SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
 ACTIVE = State.ACTIVE
-L3 = "L3"  # a subscription's mode: order by order; else (book levels, trades)
 
 
 class MarketData:
@@ -236,7 +236,7 @@ class MarketData:
 
     def _fan_out(self, events: list[Event]) -> None:
         """Each event's entries encoded once (``_item``), then session by session its messages
-        of all the events, framed with one SendingTime and written at once (``send_all``)."""
+        of all the events, framed with one SendingTime and written at once (``fan_out``)."""
         items = [item for item in map(self._item, events) if item is not None]
         if not items:
             return
@@ -244,38 +244,7 @@ class MarketData:
             sessions = list(items[0][0])  # one product (the usual case)
         else:
             sessions = list(dict.fromkeys(s for item in items for s in item[0]))
-        sending = Sending(self.wall())
-        leads = self._leads
-        for session in sessions:
-            if session.state is not ACTIVE:
-                continue
-            messages: list[tuple[str, bytes, int]] = []
-            for subscribed, sequence, shared, trade, level_bodies in items:
-                subscription = subscribed.get(session)
-                if subscription is None:
-                    continue
-                request_id, covered, mode = subscription
-                if covered is None:
-                    continue  # its snapshot is not taken yet
-                lead = leads.get(request_id)  # the session's own field, then the entry
-                if lead is None:
-                    if len(leads) > 10_000:  # MDReqIDs of sessions long gone
-                        leads.clear()
-                    data = f"262={request_id}\x01".encode("latin-1")
-                    lead = leads[request_id] = (data, byte_sum(data))
-                if sequence is None:  # a SecurityStatus
-                    assert shared is not None
-                    messages.append(("f", lead[0] + shared.data, lead[1] + shared.total))
-                    continue
-                if sequence <= covered:
-                    continue  # already in its snapshot
-                if shared is not None and (mode == L3 or (trade and mode[1])):
-                    messages.append(("X", lead[0] + shared.data, lead[1] + shared.total))
-                if mode != L3 and mode[0]:
-                    for body in level_bodies:
-                        messages.append(("X", lead[0] + body.data, lead[1] + body.total))
-            if messages:
-                session.send_all(messages, sending)
+        fan_out(sessions, items, Sending(self.wall()), self._leads, ACTIVE)
 
     def _item(self, event: Event) -> Item | None:
         """What ``event`` sends, encoded once for every session: its product's subscribers,
@@ -289,10 +258,10 @@ class MarketData:
             product = self.node.engine.products.get(event.product_id)
             if product is None:
                 return None
-            return (subscribed, None, Rendered.of([
+            status = Rendered.of([
                 (55, product.id), (1682, TRADING_STATUS.get(event.status, "full_trading")),
-                (969, px(product.quote_increment)), (29003, px(product.base_increment))]),
-                False, ())
+                (969, px(product.quote_increment)), (29003, px(product.base_increment))])
+            return (subscribed, None, (status.data, status.total), False, ())
         sequence = getattr(event, "sequence", None)
         if sequence is None:
             return None  # private: not on the public feed
@@ -302,16 +271,18 @@ class MarketData:
             levels.sequence = sequence
             changed = levels.apply(event)
         entry = _entry(event)
-        level_bodies: tuple[Rendered, ...] = ()
+        level_bodies: tuple[tuple[bytes, int], ...] = ()
         if changed and levels is not None:
-            level_bodies = tuple(Rendered.of([(268, "1"), *level_entry])
+            level_bodies = tuple(_encoded([(268, "1"), *level_entry])
                                  for level_entry in _level_entries(event, changed, levels))
-        return (subscribed, sequence, None if entry is None else Rendered.of(
-            [(268, "1"), *entry]), type(event) is Matched, level_bodies)
+        return (subscribed, sequence, None if entry is None else _encoded([(268, "1"), *entry]),
+                type(event) is Matched, level_bodies)
 
 
-# What an event sends to its product's subscribers (``MarketData._item``).
-Item = tuple[dict[Session, list[Any]], int | None, Rendered | None, bool, tuple[Rendered, ...]]
+def _encoded(body: Body) -> tuple[bytes, int]:
+    """``body``'s bytes and their byte sum, encoded once for every session (``fan_out``)."""
+    rendered = Rendered.of(body)
+    return rendered.data, rendered.total
 
 
 def _mode(message: Message) -> tuple[Any, tuple[str, str] | None]:

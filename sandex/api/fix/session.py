@@ -17,14 +17,20 @@ of each key, the server's numbers per key, and the application that handles orde
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Protocol
 
+from sandex import native  # noqa: F401  (first: it decides whether ``framing`` runs compiled)
 from sandex.api.fix.codec import Decoder, Garbled, Message, Rendered, byte_sum, frame
+from sandex.api.fix.framing import (
+    ADMIN_TYPES,
+    HISTORY_MAX,
+    Outbound,
+    Sending,
+    frame_all,
+    sending_time,
+)
 from sandex.api.fix.logon import COMP_ID, Identity, Refusal
 from sandex.errors import Error
 
@@ -32,11 +38,9 @@ LOGON_TIMEOUT_S = 10.0  # no Logon within it: the connection closes (QuickFIX's 
 LOGOUT_TIMEOUT_S = 2.0  # after our Logout, the client's reply is awaited this long
 RESEND_PAGE = 1000  # messages at most per ResendRequest (Coinbase)
 HISTORY_S = 3600.0  # older application messages are gap-filled (Coinbase: "1 hour")
-HISTORY_MAX = 10_000  # messages kept per key for resends (GUESS)
 RESUME_WITHIN_S = 86_400.0  # 141=N resumes if the key logged on within a day (Coinbase)
 FLOOD_PER_S = 200  # messages a second over which the session is logged out (Coinbase)
 APP_PER_S = 100  # application messages a second over which they are rejected (Coinbase)
-ADMIN_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 
 
 class State(Enum):
@@ -49,24 +53,6 @@ class State(Enum):
 # the states the per-message path tests, as globals: ``State.X`` is an attribute lookup on the
 # enum class, several times a global's cost on Python 3.11
 _AWAIT_LOGON, _LOGGING_OUT, _CLOSED = State.AWAIT_LOGON, State.LOGGING_OUT, State.CLOSED
-
-# A sent application message kept for resends: (MsgType, SendingTime, body bytes, their byte
-# sum, wall seconds). A plain tuple of atoms on purpose: the garbage collector stops tracking
-# it, so thousands of them kept per key never lengthen a collection (the p99 of order entry).
-Stored = tuple[str, str, bytes, int, float]
-
-
-@dataclass
-class Outbound:
-    """The server's side of a key's sequence: what survives a reconnect for resume."""
-
-    next_seq: int = 1
-    stored: OrderedDict[int, Stored] = field(default_factory=OrderedDict)
-    last_active: float = 0.0  # wall seconds of the last logon or message
-
-    def reset(self) -> None:
-        self.next_seq = 1
-        self.stored.clear()
 
 
 class Gateway(Protocol):
@@ -82,58 +68,6 @@ class Gateway(Protocol):
     def on_message(self, session: Session, message: Message) -> None: ...
     def on_rate_limited(self, session: Session, message: Message) -> None: ...
     def on_close(self, session: Session) -> None: ...
-
-
-_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
-
-
-def sending_time(wall: float) -> str:
-    """UTCTimestamp with microseconds, as Coinbase sends (``20250408-03:34:32.789012``)."""
-    us = int(wall * 1_000_000)
-    second, micros = divmod(us, 1_000_000)
-    if _second[0] != second:
-        _second[0] = second
-        _second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y%m%d-%H:%M:%S.")
-    return f"{_second[1]}{micros:06d}"
-
-
-_TRAILERS = [b"10=%03d\x01" % n for n in range(256)]  # CheckSum(10) by its value
-_STARTS: dict[int, tuple[bytes, int]] = {}  # BodyLength n -> 8=FIXT.1.1 SOH 9=n SOH, its sum
-_NUMBERS: dict[int, tuple[bytes, int]] = {}  # n -> b"n SOH" and its byte sum
-
-
-def _number(n: int) -> tuple[bytes, int]:
-    """A MsgSeqNum or LastMsgSeqNumProcessed value and its SOH, with its byte sum: kept, as
-    a fan-out's sessions number their messages alike (cleared when it grows large)."""
-    data = b"%d\x01" % n
-    number = (data, byte_sum(data))
-    if len(_NUMBERS) >= 4096:  # a few hundred kilobytes at most
-        _NUMBERS.clear()
-    _NUMBERS[n] = number
-    return number
-
-
-def _start(length: int) -> tuple[bytes, int]:
-    """``8=FIXT.1.1 SOH 9=length SOH`` and its byte sum, kept for the next message as long."""
-    data = b"8=FIXT.1.1\x019=%d\x01" % length
-    start = (data, byte_sum(data))
-    if len(_STARTS) < 4096:  # the usual lengths are far fewer
-        _STARTS[length] = start
-    return start
-
-
-class Sending:
-    """One SendingTime for a whole fan-out (``Session.send_all``): made once, shared by every
-    session. ``middle`` is the header from SendingTime to LastMsgSeqNumProcessed's value
-    (``52=... SOH 369=``), ``middle_sum`` its byte sum."""
-
-    __slots__ = ("middle", "middle_sum", "stamp", "wall")
-
-    def __init__(self, wall: float) -> None:
-        self.wall = wall
-        self.stamp = sending_time(wall)
-        self.middle = f"52={self.stamp}\x01369=".encode("latin-1")
-        self.middle_sum = byte_sum(self.middle)
 
 
 class Session:
@@ -265,36 +199,7 @@ class Session:
         if (state is not State.ACTIVE and state is not State.LOGGING_OUT) or out is None \
                 or not messages:
             return
-        numbers = _NUMBERS
-        tail = numbers.get(self.expected - 1) or _number(self.expected - 1)
-        middle = sending.middle
-        fixed = len(middle) + len(tail[0])  # 52 and 369: the same in every message
-        around = sending.middle_sum + tail[1]
-        stamp, wall = sending.stamp, sending.wall
-        heads = self._heads
-        starts = _STARTS
-        stored = out.stored
-        seq = out.next_seq
-        parts: list[bytes] = []
-        for msg_type, data, total in messages:
-            head = heads.get(msg_type)
-            if head is None:
-                text = f"35={msg_type}\x01{self._lead}".encode("latin-1")
-                head = heads[msg_type] = (text, byte_sum(text), len(text))
-            number = numbers.get(seq) or _number(seq)
-            length = head[2] + len(number[0]) + fixed + len(data)
-            start = starts.get(length) or _start(length)
-            parts.append(b"".join((start[0], head[0], number[0], middle, tail[0], data,
-                                   _TRAILERS[(start[1] + head[1] + number[1] + around
-                                              + total) & 255])))
-            if msg_type not in ADMIN_TYPES:
-                stored[seq] = (msg_type, stamp, data, total, wall)
-                if len(stored) > HISTORY_MAX:
-                    stored.popitem(last=False)
-            seq += 1
-        out.next_seq = seq
-        out.last_active = wall
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        data = frame_all(self, out, messages, sending)
         if self.write_now is not None:
             self.write_now(data)
         else:

@@ -1,0 +1,97 @@
+"""``sandex serve`` with stage stamps for ``bench/fix.py --stages`` (bench only).
+
+    python bench/fix_probe.py OUT serve [sandex serve's flags]
+
+Runs ``sandex.cli.main`` with four methods wrapped before the venue is built, each appending
+one JSON line to OUT (wall-clock ``time.time()`` seconds, the clock the client stamps with):
+
+* ``["in", start, end, [ClOrdID, ...]]``: a FIX connection's ``data_received`` (decoding,
+  the session, the order's command applied), with the ClOrdIDs of the NewOrderSingles it held;
+* ``["write", start, end, records]``: a group commit written and fsynced (``Node._write``, on
+  the journal's writer thread);
+* ``["notify", at]``: the loop took the durable batch back and its listeners start
+  (``Node._notify``);
+* ``["out", start, end, [ClOrdID, ...]]``: a FIX connection's transport write
+  (``_Connection.flush`` or ``_write_now``, a group commit's reports), with the ClOrdIDs of
+  the fill reports (``39=2``) it held.
+
+Only what the paced phase needs to join an order's stages; the scans cost a few µs a call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+
+def _ids(data: bytes, kind: bytes) -> list[str]:
+    """The ClOrdIDs of the messages in ``data`` holding ``kind`` (``35=D``, ``39=2``)."""
+    found = []
+    for message in data.split(b"\x0110="):
+        if b"\x01" + kind + b"\x01" in message and (at := message.find(b"\x0111=")) >= 0:
+            found.append(message[at + 4:message.find(b"\x01", at + 4)].decode())
+    return found
+
+
+def install(path: str) -> None:
+    from sandex.api.fix import listener
+    from sandex.node.node import Node
+
+    out = open(path, "a", buffering=1)  # noqa: SIM115  (open for the process's life)
+    clock = time.time
+
+    def write(*record: Any) -> None:
+        out.write(json.dumps(record) + "\n")
+
+    connection = listener._Connection
+    received, flush, now = connection.data_received, connection.flush, connection._write_now
+    written, notify = Node._write, Node._notify
+
+    def timed_received(self: Any, data: bytes) -> None:
+        start = clock()
+        received(self, data)
+        end = clock()
+        orders = _ids(data, b"35=D")
+        if orders:
+            write("in", start, end, orders)
+
+    def timed_flush(self: Any) -> None:
+        pending = b"".join(self._pending)
+        start = clock()
+        flush(self)
+        end = clock()
+        fills = _ids(pending, b"39=2")
+        if fills:
+            write("out", start, end, fills)
+
+    def timed_now(self: Any, data: bytes) -> None:
+        start = clock()
+        now(self, data)
+        end = clock()
+        fills = _ids(data, b"39=2")
+        if fills:
+            write("out", start, end, fills)
+
+    def timed_write(self: Any, loop: Any, records: list[bytes], *rest: Any) -> None:
+        start = clock()
+        written(self, loop, records, *rest)
+        write("write", start, clock(), len(records))
+
+    def timed_notify(self: Any, batches: list[Any]) -> None:
+        write("notify", clock())
+        notify(self, batches)
+
+    connection.data_received = timed_received  # type: ignore[method-assign]
+    connection.flush = timed_flush  # type: ignore[method-assign]
+    connection._write_now = timed_now  # type: ignore[method-assign]
+    Node._write = timed_write  # type: ignore[method-assign,assignment]
+    Node._notify = timed_notify  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    install(sys.argv[1])
+    from sandex.cli import main
+
+    sys.exit(main(sys.argv[2:]))
