@@ -1,7 +1,7 @@
 """FIX order entry over one session: orders that match, each done at its durable fill report.
 
     .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R] [--ephemeral]
-        [--src DIR] [--epoll] [--floor] [--stages] [--json]
+        [--src DIR] [--epoll] [--floor] [--stages [--tenure]] [--json]
 
 Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
 exists; this process pins itself to core 1) with its journal on (a temporary
@@ -33,7 +33,8 @@ through the server (wall time), and cuts every paced order's latency into: the c
 lateness, the wire in, decoding and applying, the hand-off to the journal's writer thread,
 the write and fsync, the hand-back to the loop, the reports up to their transport write, the
 wire out (with the client's reading). Each stage's p50 and p99, and its mean over the slowest
-1 % of orders: where the tail comes from. The stamps cost a few µs an order.
+1 % of orders: where the tail comes from; and the cyclic garbage collector's pauses of 1 ms
+or more during the paced phase. The stamps cost a few µs an order.
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ def stages(path: Path, times: dict[str, tuple[float, float, float]],
     sent_out: dict[str, tuple[float, float]] = {}
     writes: list[tuple[float, float]] = []
     notifies: list[float] = []
+    pauses: list[tuple[float, float, int]] = []  # the collector's, of 1 ms or more
     for line in path.read_text().splitlines():
         kind, *rest = json.loads(line)
         if kind == "in":
@@ -226,6 +228,8 @@ def stages(path: Path, times: dict[str, tuple[float, float, float]],
             writes.append((rest[0], rest[1]))
         elif kind == "notify":
             notifies.append(rest[0])
+        elif kind == "gc":
+            pauses.append((rest[0], rest[1], rest[2]))
     writes.sort()
     notifies.sort()
     write_starts = [start for start, _ in writes]
@@ -250,6 +254,13 @@ def stages(path: Path, times: dict[str, tuple[float, float, float]],
     rows.sort(key=lambda row: row[0])
     tail = rows[-max(1, len(rows) // 100):]
     figures: dict[str, Any] = {"stages_joined": len(rows)}
+    first = min(due for due, _, _ in times.values()) + offset
+    last = max(filled for _, _, filled in times.values()) + offset
+    during = [(end - start) * 1e3 for start, end, _ in pauses if first <= end and start <= last]
+    figures["gc_pauses"] = {"count": len(during), "longest_ms": round(max(during, default=0), 3),
+                            "total_ms": round(sum(during), 3),
+                            "generations": sorted({g for s, e, g in pauses
+                                                   if first <= e and s <= last})}
     for n, name in enumerate(STAGES):
         values = sorted(row[1][n] for row in rows)
         figures[name] = {"p50": round(values[len(values) // 2], 3),
@@ -375,8 +386,13 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true",
                         help="stamp the server's stages of each paced order "
                              "(bench/fix_probe.py) and print where the latency goes")
+    parser.add_argument("--tenure", action="store_true",
+                        help="with --stages: the server freezes the collector's survivors "
+                             "after each full collection (an experiment, bench/fix_probe.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.tenure:
+        os.environ["SANDEX_PROBE_TENURE"] = "1"  # read by bench/fix_probe.py in the server
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1 \
             and shutil.which("taskset") is not None:
         os.sched_setaffinity(0, {1})  # as below: the server (or echo) on core 0, us on 1
@@ -443,6 +459,10 @@ def main() -> None:
             found = figures["stages"]
             print(f"paced orders cut into stages ({found['stages_joined']} joined), ms "
                   "p50 / p99 / mean over the slowest 1 %:", file=sys.stderr)
+            gcs = found.get("gc_pauses", {})
+            print(f"  the collector's pauses of 1 ms or more meanwhile: {gcs.get('count')} "
+                  f"(generations {gcs.get('generations')}), longest {gcs.get('longest_ms')} "
+                  f"ms, {gcs.get('total_ms')} ms in all", file=sys.stderr)
             for name in STAGES:
                 if name in found:
                     print(f"  {name:<10} {found[name]['p50']:>7} {found[name]['p99']:>7} "

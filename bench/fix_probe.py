@@ -15,12 +15,22 @@ one JSON line to OUT (wall-clock ``time.time()`` seconds, the clock the client s
   (``_Connection.flush`` or ``_write_now``, a group commit's reports), with the ClOrdIDs of
   the fill reports (``39=2``) it held.
 
+* ``["gc", start, end, generation]``: a pause of the cyclic garbage collector of 1 ms or
+  more (``gc.callbacks``), which holds up everything on the event loop.
+
+With ``SANDEX_PROBE_TENURE=1`` in its environment (``bench/fix.py --tenure``) the server also
+freezes what survives each full collection (``gc.freeze()`` in a ``gc.callbacks`` hook), so
+the next one walks only what came since: an experiment on the collector's pauses, not what
+``sandex serve`` does.
+
 Only what the paced phase needs to join an order's stages; the scans cost a few µs a call.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -83,6 +93,21 @@ def install(path: str) -> None:
         write("notify", clock())
         notify(self, batches)
 
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = clock()
+        elif (end := clock()) - started[0] >= 0.001:
+            write("gc", started[0], end, info["generation"])
+
+    gc.callbacks.append(on_gc)
+    if os.environ.get("SANDEX_PROBE_TENURE"):
+        def tenure(phase: str, info: dict[str, int]) -> None:
+            if phase == "stop" and info["generation"] == 2:
+                gc.freeze()
+
+        gc.callbacks.append(tenure)
     connection.data_received = timed_received  # type: ignore[method-assign]
     connection.flush = timed_flush  # type: ignore[method-assign]
     connection._write_now = timed_now  # type: ignore[method-assign]
