@@ -26,8 +26,8 @@ def state_of(node: Node) -> dict[str, object]:
         "accounts": {p.id: {a.currency: [a.balance, a.hold] for a in p.accounts.values()}
                      for p in engine.profiles.values()},
         "fees": {c: a.balance for c, a in engine.fee_accounts.items()},
-        "fills": {k: [msgspec.to_builtins(f) for f in v]
-                  for k, v in node.fills.by_order.items()},
+        "fills": {k: [msgspec.to_builtins(f) for f in node.fills.for_order(k)]
+                  for k in node.fills.by_order},
         "listed": {p: list(by_id) for p, by_id in node.orders.by_profile.items()},
         "hash": snapshot.node_hash(node),
     })
