@@ -25,11 +25,12 @@ PURE_ENV = "SANDEX_PURE_PYTHON"
 # (under ``sandex``), then the node's apply path (recovery, a standby): ``sandex.node.applying``,
 # then FIX's per-message work: the decoder, the framing loop (the market data fan-out, order
 # entry's reports) and the ExecutionReports (``codec``, ``reports`` and ``reporter`` have no
-# .pxd: they compile as plain Python, but ``codec``'s byte loops are C)
+# .pxd: they compile as plain Python, but ``codec``'s byte loops are C), and the read models'
+# history lists the garbage collector does not walk (``views.history``)
 COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
             "core.holds", "core.lifecycle", "core.matching", "core.replay", "core.engine",
             "node.applying", "api.fix.codec", "api.fix.framing", "api.fix.reports",
-            "api.fix.reporter")
+            "api.fix.reporter", "views.history")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE = "sandex"
 

@@ -15,6 +15,7 @@ import msgspec
 
 from sandex.core import Engine, LedgerEntry
 from sandex.views.fills import Fill, FillsView
+from sandex.views.history import history
 from sandex.views.ledger import LedgerView
 from sandex.views.market import Candle, MarketView, Trade
 from sandex.views.orders import OrdersView
@@ -102,7 +103,7 @@ def restore(image: ViewsImage, engine: Engine,
         fills._add(Fill(*_astuple(row)))
     ledger = LedgerView()
     ledger.entries.update(
-        ((e.profile_id, e.currency), [LedgerEntry(*_astuple(r)) for r in e.entries])
+        ((e.profile_id, e.currency), history([LedgerEntry(*_astuple(r)) for r in e.entries]))
         for e in image.ledger)
     market = MarketView()
     for m in image.market:

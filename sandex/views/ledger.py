@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
+from sandex.views.history import history
 
 # a trade not expanded yet: the match and its product's base and quote currencies
 _Trade: TypeAlias = tuple[Matched, str, str]
@@ -42,7 +43,7 @@ class LedgerView:
             return
         entries = self._entries.get(key)
         if entries is None:
-            entries = self._entries[key] = []
+            entries = self._entries[key] = history([])
         entries.append(entry)
 
     def on_match(self, match: Matched, product: Product) -> None:
@@ -60,7 +61,7 @@ class LedgerView:
             for key in ((profile_id, base), (profile_id, quote)):
                 tail = tails.get(key)
                 if tail is None:
-                    tails[key] = [trade]
+                    tails[key] = history([trade])
                 else:
                     tail.append(trade)
 
@@ -75,7 +76,7 @@ class LedgerView:
         tail = self._tails.pop(key)
         entries = self._entries.get(key)
         if entries is None:
-            entries = self._entries[key] = []
+            entries = self._entries[key] = history([])
         profile_id, currency = key
         for item in tail:
             if type(item) is tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from sandex.core import Matched, Side
+from sandex.views.history import history
 
 MINUTE = 60_000_000  # microseconds
 DAY = 24 * 60 * MINUTE
@@ -41,7 +42,7 @@ class ProductMarket:
     __slots__ = ("minutes", "trades")
 
     def __init__(self) -> None:
-        self.trades: list[Trade] = []
+        self.trades: list[Trade] = history([])
         self.minutes: dict[int, Candle] = {}  # minute start -> candle, in time order
 
 

@@ -21,7 +21,7 @@ from tests.core.streams import concretize, random_stream, setup_commands
 
 def views_of(node: Node) -> tuple[object, ...]:
     """Everything the read models list (dict order aside, which nothing reads)."""
-    return (node.fills.by_order, node.fills.by_product, node.ledger.entries,
+    return (node.fills.by_order, node.fills.more, node.fills.by_product, node.ledger.entries,
             {p: (m.trades, m.minutes) for p, m in node.market.products.items()},
             {p: list(by_id) for p, by_id in node.orders.by_profile.items()},
             {p: [o is node.engine.orders[o.id] for o in by_id.values()]
