@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -72,8 +71,7 @@ def traces() -> dict[str, list[str]]:
     sessions = [_session(n, written[n], at_once=n != 3) for n in range(12)]
     full = sessions[4].out
     assert full is not None
-    full.stored = OrderedDict((seq, ("X", "s", b"262=x\x01", 384, WALL))
-                              for seq in range(1, HISTORY_MAX + 1))
+    full.stored = {seq: ("X", "s", b"262=x\x01", 384, WALL) for seq in range(1, HISTORY_MAX + 1)}
     full.next_seq = HISTORY_MAX + 1
     market_data = MarketData(None, None, lambda: WALL, True)  # type: ignore[arg-type]
     modes: list[object] = [L3, (False, True), L3, L3, L3, (True, True), L3, (False, True)]

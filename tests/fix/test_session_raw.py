@@ -244,6 +244,29 @@ def test_cancel_on_disconnect(fix_port: int, rest: Rest) -> None:
     assert bob.get("/orders").json() == []
 
 
+def test_cancel_on_disconnect_after_many_done_orders(fix_port: int, rest: Rest) -> None:
+    """The session's done orders are dropped from what it placed now and then (after 64
+    more than twice the live ones): its live orders are still the ones canceled."""
+    bob = rest(BOB)
+    resting = bob.post("/orders", {"product_id": "BTC-USD", "side": "buy", "price": "11.12",
+                                   "size": "0.5"}).json()
+    client = RawFix(fix_port)
+    client.logon(BOB, extra=[(8013, "S")])
+    for _ in range(150):  # immediate-or-cancel, nothing to match: each done at once
+        client.send("D", [*order("11.13")[:-1], (59, "3")])
+    done = 0
+    while done < 150:
+        report = client.expect("8")
+        done += report[39] == "4" or report[150] == "C"
+    client.send("D", order("11.14"))
+    placed = client.expect("8")[37]
+    client.close()
+    time.sleep(0.5)
+    open_ids = {o["id"] for o in bob.get("/orders").json()}
+    assert placed not in open_ids and resting["id"] in open_ids
+    bob.delete("/orders")
+
+
 def test_a_flood_over_the_rate_limit(tmp_path: Path) -> None:
     scenario = tmp_path / "limits.toml"
     scenario.write_text(SCENARIO.read_text().replace("rate_limits = false", "rate_limits = true"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gc
 
+from sandex import native
 from sandex.api.fix.codec import Decoder, Message, Rendered, byte_sum, encode
+from sandex.api.fix.framing import HISTORY_MAX, keep
 from sandex.api.fix.logon import Identity
 from sandex.api.fix.session import Outbound, Sending, Session, State
 
@@ -54,8 +56,11 @@ def test_the_history_is_untracked_by_the_gc_and_resends_the_same_body() -> None:
     session.send("0", [])  # a Heartbeat: never kept
     assert session.out is not None
     assert list(session.out.stored) == [7]
-    gc.collect(0)  # a young collection stops tracking a tuple of atoms
+    gc.collect()  # a collection stops tracking a tuple of atoms, and a dict of only those
     assert not gc.is_tracked(session.out.stored[7])
+    assert not gc.is_tracked(session.out.stored)
+    session.send("8", [(11, "b"), (39, "0")])  # compiled, kept untracked at once
+    assert not gc.is_tracked(session.out.stored) or not native.compiled()
     assert session.out.stored[7] == ("8", STAMP, b"11=a\x0139=0\x01", byte_sum(b"11=a\x0139=0\x01"),
                                      WALL)
     written.clear()
@@ -71,6 +76,19 @@ def test_the_history_is_untracked_by_the_gc_and_resends_the_same_body() -> None:
     assert resent.get(39) == "0"
     gap = decoder.next()  # the Heartbeat (8) is gap-filled
     assert isinstance(gap, Message) and gap.msg_type == "4" and gap.get(36) == "9"
+
+
+def test_the_history_keeps_the_last_numbers_messages() -> None:
+    out = Outbound()
+    for seq in range(1, HISTORY_MAX + 6):  # every third number an admin message: not kept
+        keep(out, seq, ("8", STAMP, b"11=%d\x01" % seq, 0, WALL) if seq % 3 else None)
+    assert min(out.stored) == 7 and max(out.stored) == HISTORY_MAX + 4  # 1-5 fell out
+    assert sorted(out.stored) == [seq for seq in range(6, HISTORY_MAX + 6) if seq % 3]
+    jump = 10 * HISTORY_MAX  # the numbers jumped (a resume at a higher number)
+    for seq in range(jump, jump + HISTORY_MAX):
+        keep(out, seq, ("8", STAMP, b"", 0, WALL))
+        assert len(out.stored) <= HISTORY_MAX  # the oldest dropped while more are kept
+    assert sorted(out.stored) == list(range(jump, jump + HISTORY_MAX))
 
 
 def test_send_all_writes_at_once_the_bytes_send_bytes_makes_and_keeps_the_same_history() -> None:

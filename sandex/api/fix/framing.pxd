@@ -44,6 +44,7 @@ cdef extern from "Python.h":
 cdef inline bytes _joined(bytes lead, bytes entry)
 cdef inline object _sum(long long a, long long b)
 cdef inline tuple _untracked(tuple stored)
+cpdef keep(Outbound out, long long seq, tuple stored)
 cdef bytes _message(bytes start, bytes head, bytes number, bytes middle, bytes tail, bytes data,
                     bytes trailer)
 cpdef bytes frame_all(object session, Outbound out, object messages, Sending sending)

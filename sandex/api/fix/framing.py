@@ -14,7 +14,6 @@ Compiled with Cython when the extension is built (``framing.pxd`` gives the type
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ if cython.compiled:  # a message's pieces copied in C (``_message``)
     from cython.cimports.cpython.bytes import PyBytes_AS_STRING, PyBytes_FromStringAndSize
     from cython.cimports.libc.string import memcpy
 
-HISTORY_MAX = 10_000  # messages kept per key for resends (GUESS)
+HISTORY_MAX = 10_000  # the last numbers whose messages a key keeps for resends (GUESS)
 _KEPT = HISTORY_MAX  # the same, a C integer when compiled
 ADMIN_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 L3 = "L3"  # a market data subscription's mode: order by order; else (book levels, trades)
@@ -34,8 +33,9 @@ _L3 = L3  # the same, a C global when compiled
 LEADS_MAX = 10_000  # MDReqID fields kept; more are of sessions long gone: forgotten at once
 
 # A sent application message kept for resends: (MsgType, SendingTime, body bytes, their byte
-# sum, wall seconds). A plain tuple of atoms on purpose: the garbage collector stops tracking
-# it, so thousands of them kept per key never lengthen a collection (the p99 of order entry).
+# sum, wall seconds). A plain tuple of atoms on purpose: the garbage collector does not track
+# it, nor the plain dict holding only such tuples (``keep``), so the thousands kept per key
+# never lengthen a collection (the p99 of order entry and market data).
 Stored = tuple[str, str, bytes, int, float]
 # What an event sends to its product's market data subscribers (``MarketData._item``): the
 # subscribers (session -> [MDReqID, the RptSeq its snapshot covered, mode]), the RptSeq
@@ -89,13 +89,13 @@ class Outbound:
 
     __slots__ = ("last_active", "next_seq", "stored")
     next_seq: int
-    stored: OrderedDict[int, Stored]
+    stored: dict[int, Stored]  # MsgSeqNum -> the application message sent with it (``keep``)
     last_active: float  # wall seconds of the last logon or message
 
-    def __init__(self, next_seq: int = 1, stored: OrderedDict[int, Stored] | None = None,
+    def __init__(self, next_seq: int = 1, stored: dict[int, Stored] | None = None,
                  last_active: float = 0.0) -> None:
         self.next_seq = next_seq
-        self.stored = OrderedDict() if stored is None else stored
+        self.stored = {} if stored is None else stored
         self.last_active = last_active
 
     def reset(self) -> None:
@@ -187,11 +187,8 @@ class Sending:
             self.first = message
         else:
             self.more.append(message)
-        if head[3]:  # an application message: kept for resends
-            stored = self.out.stored  # type: ignore[union-attr]
-            stored[seq] = _untracked((msg_type, self.stamp, data, total, self.wall))
-            if len(stored) > _KEPT:
-                stored.popitem(last=False)
+        keep(self.out, seq,  # type: ignore[arg-type]
+             (msg_type, self.stamp, data, total, self.wall) if head[3] else None)
         self.seq = seq + 1
 
     def end(self) -> bytes:
@@ -258,6 +255,21 @@ def _joined(lead: bytes, entry: bytes) -> bytes:
 def _sum(a: int, b: int) -> int:
     """``a + b`` (byte sums), in C when compiled."""
     return a + b
+
+
+def keep(out: Outbound, seq: int, stored: Stored | None) -> None:
+    """Number ``seq`` sent: ``stored``, its application message, kept for resends (``None``:
+    an admin message, never kept). A key keeps the messages of its last ``HISTORY_MAX``
+    numbers: each number sent drops the one that falls out (and the oldest ones while more
+    are kept, if the numbers jumped). ``out.stored`` is a plain dict of untracked tuples,
+    which the garbage collector stops tracking as a whole (a ``collections.OrderedDict`` is
+    always tracked: a full collection walked every kept message of every session)."""
+    kept = out.stored
+    kept.pop(seq - _KEPT, None)
+    if stored is not None:
+        kept[seq] = _untracked(stored)
+        while len(kept) > _KEPT:
+            del kept[next(iter(kept))]
 
 
 def _untracked(stored: Stored) -> Stored:

@@ -88,7 +88,9 @@ class OrderEntry(Reporter):
         self.sessions: dict[str, Session] = {}  # API key -> its live session
         self.outbounds: dict[str, Outbound] = {}
         self.tracks: dict[str, Track] = {}  # order id -> its FIX view, until done
-        self.placed: dict[Session, set[str]] = {}  # orders placed by each live connection
+        # orders placed by each live connection (those done are dropped now and then: every
+        # reader looks them up in ``tracks``, which keeps an order until it is done)
+        self.placed: dict[Session, set[str]] = {}
         self._queued: dict[Session, list[dict[int, str]]] = {}  # orders for the next step
         self._logons: dict[str, deque[float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -260,6 +262,8 @@ class OrderEntry(Reporter):
         placed = self.placed.get(session)
         if placed is not None:
             placed.add(command.order_id)
+            if len(placed) > 2 * len(self.tracks) + 64:  # its done orders: no use any more
+                placed.intersection_update(self.tracks)
 
     def _new_order(self, session: Session, message: Message) -> None:
         queue = self._queued.get(session)

@@ -25,10 +25,10 @@ from sandex import native  # noqa: F401  (first: it decides whether ``framing`` 
 from sandex.api.fix.codec import Decoder, Garbled, Message, Rendered, byte_sum, frame
 from sandex.api.fix.framing import (
     ADMIN_TYPES,
-    HISTORY_MAX,
     Outbound,
     Sending,
     frame_all,
+    keep,
     sending_time,
 )
 from sandex.api.fix.logon import COMP_ID, Identity, Refusal
@@ -181,11 +181,8 @@ class Session:
             (byte_sum(start + head) + total) % 256))))
         if now is not None:
             self.last_sent = now
-        if msg_type not in ADMIN_TYPES:
-            stored = out.stored
-            stored[seq] = (msg_type, stamp, data, total, wall)
-            if len(stored) > HISTORY_MAX:
-                stored.popitem(last=False)
+        keep(out, seq, (msg_type, stamp, data, total, wall)
+             if msg_type not in ADMIN_TYPES else None)
         out.last_active = wall
 
     def send_all(self, messages: list[tuple[str, bytes, int]], sending: Sending) -> None:
