@@ -265,7 +265,8 @@ def keep(out: Outbound, seq: int, stored: Stored | None) -> None:
     which the garbage collector stops tracking as a whole (a ``collections.OrderedDict`` is
     always tracked: a full collection walked every kept message of every session)."""
     kept = out.stored
-    kept.pop(seq - _KEPT, None)
+    if seq > _KEPT:
+        kept.pop(seq - _KEPT, None)
     if stored is not None:
         kept[seq] = _untracked(stored)
         while len(kept) > _KEPT:
