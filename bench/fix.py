@@ -1,7 +1,7 @@
 """FIX order entry over one session: orders that match, each done at its durable fill report.
 
     .venv/bin/python bench/fix.py [--seconds S] [--window W] [--rate R] [--ephemeral]
-        [--src DIR] [--epoll] [--floor] [--stages [--tenure]] [--json]
+        [--src DIR] [--epoll] [--floor] [--stages [--tenure]] [--server-cores 0,1] [--json]
 
 Starts ``sandex serve --no-rate-limit --no-demo`` (pinned to core 0 with ``taskset`` when it
 exists; this process pins itself to core 1) with its journal on (a temporary
@@ -403,6 +403,10 @@ def main() -> None:
     parser.add_argument("--tenure", action="store_true",
                         help="with --stages: the server freezes the collector's survivors "
                              "after each full collection (an experiment, bench/fix_probe.py)")
+    parser.add_argument("--server-cores", default="0",
+                        help="the cores the server may run on (taskset -c; default 0, and "
+                             "this process on 1): 0,1 lets its journal writer thread run "
+                             "beside this process instead of taking turns with its loop")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.tenure:
@@ -441,7 +445,7 @@ def main() -> None:
                "--scenario", str(SCENARIO), "--no-rate-limit", "--no-demo", "--log-level",
                "warning", "--fix-order-port", str(fix_port), "--fix-plaintext", *where]
     if shutil.which("taskset") is not None:  # as bench/rest.py: server on core 0, us on 1
-        command = ["taskset", "-c", "0", *command]
+        command = ["taskset", "-c", args.server_cores, *command]
     process = start_server(command, http_port, work / "server.log", args.src)
     try:
         with asyncio.Runner(loop_factory=lambda: client_loop(args.epoll)) as runner:
@@ -452,11 +456,13 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     figures["journal"] = "memory" if args.ephemeral else "disk (fsync per group commit)"
     figures["machine"] = machine()
+    figures["server_cores"] = args.server_cores
     if args.json:
         print(json.dumps(figures))
     else:
         sat, pace = figures["saturation"], figures["paced"]
-        print(f"{machine()}; journal {figures['journal']}", file=sys.stderr)
+        print(f"{machine()}; journal {figures['journal']}; server on core(s) "
+              f"{args.server_cores}", file=sys.stderr)
         if args.src:
             print(f"sandex from {args.src}", file=sys.stderr)
         if args.epoll:
