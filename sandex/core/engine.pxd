@@ -6,6 +6,7 @@ from sandex.core.matching cimport take
 from sandex.core.records cimport Account, Order, Profile, new_order
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
+from sandex.core.validation cimport check_order
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
