@@ -1,6 +1,8 @@
 # The C layout of the compiled book (sandex/core/book.py).
 from sandex.core.records cimport Order
 
+cdef Py_ssize_t _HEAP_SLACK, _DEAD_SLOTS_MAX
+
 
 cdef class Level:
     cdef public object price
@@ -14,6 +16,8 @@ cdef class Book:
     cdef public dict asks
     cdef public list _bid_heap
     cdef public list _ask_heap
+    cdef public Level _best_bid
+    cdef public Level _best_ask
 
     cpdef object best_bid(self)
     cpdef object best_ask(self)

@@ -2,7 +2,10 @@
 
 * Levels live in a dict per side (price -> ``Level``); best prices come from a heap per side
   with lazy deletion, so adding a level, finding the best price and emptying a level are
-  O(log n) amortised and the common case is O(1).
+  O(log n) amortised and the common case is O(1). The best level found is kept while it
+  is live (``count > 0``; a level leaves its dict exactly when its count drops to 0, and
+  never comes back), and a new level better than it replaces it: the common best-price
+  question reads one field, with no heap, dict or int work.
 * Cancel is O(1): the order is marked done by the engine and the level's totals drop at once;
   its slot in the FIFO is skipped when it reaches the front, and a queue holding more dead
   slots than live ones is compacted (``level_dead_slots_max``).
@@ -26,6 +29,9 @@ from sandex.core.records import Order
 OPEN = Status.OPEN
 _append = deque.append  # called directly: cheaper from C than by name
 BUY = Side.BUY
+# compiled, C integers (book.pxd): the compaction tests stay in C
+_HEAP_SLACK = heap_slack
+_DEAD_SLOTS_MAX = level_dead_slots_max
 
 
 @cython.freelist(64)
@@ -57,35 +63,52 @@ class Level:
 class Book:
     """Bids and asks of one product."""
 
-    __slots__ = ("_ask_heap", "_bid_heap", "asks", "bids")
+    __slots__ = ("_ask_heap", "_best_ask", "_best_bid", "_bid_heap", "asks", "bids")
     bids: dict[int, Level]
     asks: dict[int, Level]
     _bid_heap: list[int]
     _ask_heap: list[int]
+    _best_bid: Level | None
+    _best_ask: Level | None
 
     def __init__(self) -> None:
         self.bids = {}
         self.asks = {}
         self._bid_heap = []  # negated prices
         self._ask_heap = []
+        # the best level found last: the best of its side while its count is above 0
+        self._best_bid = None
+        self._best_ask = None
 
     # -- best prices ---------------------------------------------------------------------------
+    @cython.locals(level=Level)
     def best_bid(self) -> int | None:
+        level = self._best_bid
+        if level is not None and level.count:
+            return level.price
         heap, levels = self._bid_heap, self.bids
         while heap:
-            price = -heap[0]
-            if price in levels:
-                return price
+            level = levels.get(-heap[0])
+            if level is not None:
+                self._best_bid = level
+                return level.price
             heappop(heap)
+        self._best_bid = None
         return None
 
+    @cython.locals(level=Level)
     def best_ask(self) -> int | None:
+        level = self._best_ask
+        if level is not None and level.count:
+            return level.price
         heap, levels = self._ask_heap, self.asks
         while heap:
-            price = heap[0]
-            if price in levels:
-                return price
+            level = levels.get(heap[0])
+            if level is not None:
+                self._best_ask = level
+                return level.price
             heappop(heap)
+        self._best_ask = None
         return None
 
     # -- changes -------------------------------------------------------------------------------
@@ -100,15 +123,24 @@ class Book:
         level.size += order.remaining
         level.count += 1
 
+    @cython.locals(best=Level, levels=dict, heap=list)
     def open_level(self, side: Side, price: int) -> Level:
-        """A new, empty level at ``price`` (there is none yet), with its heap entry."""
+        """A new, empty level at ``price`` (there is none yet), with its heap entry; the best
+        of its side if it beats the live best one (a stale one is looked up again)."""
+        level = Level(price)
         if side is BUY:
             levels, heap, key = self.bids, self._bid_heap, -price
+            best = self._best_bid
+            if best is not None and best.count and price > best.price:
+                self._best_bid = level
         else:
             levels, heap, key = self.asks, self._ask_heap, price
-        level = levels[price] = Level(price)
+            best = self._best_ask
+            if best is not None and best.count and price < best.price:
+                self._best_ask = level
+        levels[price] = level
         heappush(heap, key)
-        if len(heap) > 2 * len(levels) + heap_slack:
+        if len(heap) > 2 * len(levels) + _HEAP_SLACK:
             self._compact_heap(side)
         return level
 
@@ -126,7 +158,7 @@ class Book:
             del levels[level.price]
             return
         level.size -= size
-        if len(level.orders) > 2 * level.count + level_dead_slots_max:
+        if len(level.orders) > 2 * level.count + _DEAD_SLOTS_MAX:
             self.compact(level)
 
     @staticmethod

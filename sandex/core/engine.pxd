@@ -1,11 +1,13 @@
 # C-callable methods of the compiled engine (sandex/core/engine.py).
 from sandex.core.book cimport Book, Level
-from sandex.core.holds cimport buy_hold, covers, plain_notional
+from sandex.core.holds cimport (buy_hold, covers, hold_rate, limit_buy_hold, net_funds,
+                                  plain_notional)
 from sandex.core.lifecycle cimport cancel, close, rest, retire
 from sandex.core.matching cimport take
 from sandex.core.records cimport Account, Order, Profile, new_order
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
+from sandex.core.validation cimport check_order
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX

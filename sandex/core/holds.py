@@ -45,7 +45,8 @@ def buy_hold(notional: int, rate: int) -> int:
     return notional + notional * rate // RATE_SCALE
 
 
-@cython.locals(p=wide, s=wide, i=wide, b=wide, n=wide, m=wide)
+@cython.locals(p=wide, s=wide, i=wide, b=wide, n=wide, m=wide, p64=cython.longlong,
+               s64=cython.longlong, i64=cython.longlong, b64=cython.longlong)
 def plain_notional(price: int, size: int, increment: int, base_increment: int,
                    min_funds: int) -> int | None:
     """``size * price`` if ``price`` and ``size`` are positive multiples of their increments
@@ -56,7 +57,12 @@ def plain_notional(price: int, size: int, increment: int, base_increment: int,
             and small(base_increment) and small(min_funds)):
         p, s, i, b = price, size, increment, base_increment
         if i > 0 and b > 0 and p < _UNIT_BOUND and s < _UNIT_BOUND:
-            if p < i or s < b or p % i or s % b:
+            if p < i or s < b:
+                return None
+            # 0 < i <= p < 2**53 and 0 < b <= s < 2**53: 64-bit remainders (one instruction
+            # each; a 128-bit one is a call of ~40)
+            p64, i64, s64, b64 = p, i, s, b
+            if p64 % i64 or s64 % b64:
                 return None
             n, m = s * p, min_funds
             if n < m:
