@@ -217,6 +217,9 @@ class Node:
         self._filling: list[asyncio.Future[None]] | None = None
         self._writing: list[asyncio.Future[None]] | None = None
         self._writer = WriterThread("sandex-journal")
+        # the event loop the node's callers run on (one thread's: the node is its single
+        # writer), kept while it runs
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._append_here = (self.journal.append_here if isinstance(self.journal, AppendsHere)
                              else None)  # appended on the event loop (JetStream)
@@ -344,7 +347,9 @@ class Node:
         """A future resolved when the newest batch is durable: the one filling up (which
         ``new_records`` have just joined; started, with the writer loop, if need be), else
         the one being written."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop  # ``get_running_loop`` is a ``getpid`` system call (Python 3.11)
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if self._filling is not None:
             self._filling.append(waiter)
