@@ -58,6 +58,7 @@ from sandex.errors import Error
 from sandex.journal import AppendsHere, Journal, JournalFenced, JournalUncertain, NullJournal
 from sandex.node import applying, image
 from sandex.node.applying import TimeOutOfOrder as TimeOutOfOrder  # re-exported
+from sandex.node.batched import Batched as Batched  # re-exported
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
 from sandex.node.commands import (
@@ -100,25 +101,6 @@ class Tracer(Protocol):
     def applied(self, command: Command, events: list[Event], position: int) -> Any: ...
 
     def committed(self, note: Any, waited_s: float) -> None: ...
-
-
-class Batched:
-    """A node listener that takes a whole group commit at once: ``on_batch`` gets the events of
-    each of its commands (one list per command, in command order) in one call, where a plain
-    listener is called once per command. For listeners with nothing to do for most commands
-    (a test per commit instead of a call per command). Called with one command's events, it
-    hands them on as a batch of one."""
-
-    __slots__ = ("on_batch",)
-
-    def __init__(self, on_batch: Callable[[list[list[Event]]], None]) -> None:
-        self.on_batch = on_batch
-
-    def __call__(self, events: list[Event]) -> None:
-        self.on_batch([events])
-
-    def __repr__(self) -> str:
-        return f"Batched({self.on_batch!r})"
 
 
 _RESTORED: type = Restored  # a node command's event, not a core ``Event``
