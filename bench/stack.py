@@ -2,7 +2,7 @@
 with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
 
     .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
-        [--ephemeral] [--src DIR]
+        [--ephemeral] [--src DIR] [--scheduler]
     PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=sys_call_tracing \\
         --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
         .venv/bin/python bench/stack.py --app sandex --requests N
@@ -157,6 +157,16 @@ async def drive(app: Any, connections: int, rounds: int) -> tuple[int, list[byte
     return sum(c.answers for c in clients), [e for c in clients for e in c.errors]
 
 
+async def _start(coroutine: Any) -> None:
+    """``coroutine`` as a task of the running loop, left running (``--scheduler``)."""
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _TASKS.add(task)
+    await asyncio.sleep(0)
+
+
+_TASKS: set[asyncio.Task[None]] = set()
+
+
 def client_only(connections: int, rounds: int) -> None:
     """What the clients do alone (sign and build every request), for subtracting."""
     from kit import SCENARIO, scenario_keys, sign
@@ -187,6 +197,9 @@ def main() -> None:
     parser.add_argument("--app", choices=("sandex", "ceiling", "both", "client"), default="both")
     parser.add_argument("--ephemeral", action="store_true", help="sandex without its journal")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
+    parser.add_argument("--scheduler", action="store_true",
+                        help="run the node's scheduler (GTT expiry, timers) as `sandex serve` "
+                             "does: its listener sees every durable command")
     args = parser.parse_args()
     setup_path(args.src)
     import uvloop
@@ -219,6 +232,8 @@ def main() -> None:
                 settle = getattr(server, "settle_heap", None)  # what serve does first
                 if settle is not None:
                     settle()
+                if args.scheduler:
+                    runner.run(_start(venue.node.scheduler.run()))
             else:
                 from ceiling import app_for
                 from kit import SCENARIO
@@ -232,6 +247,8 @@ def main() -> None:
             answers, errors = sys.call_tracing(
                 runner.run, (drive(app, args.connections, rounds),))
             cpu = time.process_time() - started
+            for task in _TASKS:
+                task.cancel()
             if venue is not None:
                 runner.run(venue.node.close())
                 batches = venue.node.batches

@@ -58,6 +58,7 @@ from sandex.errors import Error
 from sandex.journal import AppendsHere, Journal, JournalFenced, JournalUncertain, NullJournal
 from sandex.node import applying, image
 from sandex.node.applying import TimeOutOfOrder as TimeOutOfOrder  # re-exported
+from sandex.node.batched import Batched as Batched  # re-exported
 from sandex.node.clock import Clock, ClockMode, SystemClock, VenueClock
 from sandex.node.codec import encode
 from sandex.node.commands import (
@@ -100,25 +101,6 @@ class Tracer(Protocol):
     def applied(self, command: Command, events: list[Event], position: int) -> Any: ...
 
     def committed(self, note: Any, waited_s: float) -> None: ...
-
-
-class Batched:
-    """A node listener that takes a whole group commit at once: ``on_batch`` gets the events of
-    each of its commands (one list per command, in command order) in one call, where a plain
-    listener is called once per command. For listeners with nothing to do for most commands
-    (a test per commit instead of a call per command). Called with one command's events, it
-    hands them on as a batch of one."""
-
-    __slots__ = ("on_batch",)
-
-    def __init__(self, on_batch: Callable[[list[list[Event]]], None]) -> None:
-        self.on_batch = on_batch
-
-    def __call__(self, events: list[Event]) -> None:
-        self.on_batch([events])
-
-    def __repr__(self) -> str:
-        return f"Batched({self.on_batch!r})"
 
 
 _RESTORED: type = Restored  # a node command's event, not a core ``Event``
@@ -217,6 +199,9 @@ class Node:
         self._filling: list[asyncio.Future[None]] | None = None
         self._writing: list[asyncio.Future[None]] | None = None
         self._writer = WriterThread("sandex-journal")
+        # the event loop the node's callers run on (one thread's: the node is its single
+        # writer), kept while it runs
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._append_here = (self.journal.append_here if isinstance(self.journal, AppendsHere)
                              else None)  # appended on the event loop (JetStream)
@@ -344,7 +329,9 @@ class Node:
         """A future resolved when the newest batch is durable: the one filling up (which
         ``new_records`` have just joined; started, with the writer loop, if need be), else
         the one being written."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop  # ``get_running_loop`` is a ``getpid`` system call (Python 3.11)
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if self._filling is not None:
             self._filling.append(waiter)

@@ -37,6 +37,7 @@ from sandex.core import (
     TransferCompleted,
     TransferStarted,
 )
+from sandex.node.batched import Batched
 from sandex.node.clock import VenueClock
 from sandex.node.commands import ClockSet, Restored
 
@@ -271,7 +272,8 @@ class Scheduler:
         catches up in order, in chunks, the event loop free between them.
         """
         alarm = self._alarm = asyncio.Event()
-        self._host.listeners.append(self._on_events)
+        listener = Batched(self._on_batch)
+        self._host.listeners.append(listener)
         try:
             while True:
                 alarm.clear()
@@ -284,7 +286,7 @@ class Scheduler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(alarm.wait(), self._sleep_seconds(next_due))
         finally:
-            self._host.listeners.remove(self._on_events)
+            self._host.listeners.remove(listener)
             self._alarm = self._waiting_for = None
 
     def _sleep_seconds(self, next_due: tuple[int, Timer] | None) -> float:
@@ -298,25 +300,30 @@ class Scheduler:
         if self._alarm is not None:
             self._alarm.set()
 
-    def _on_events(self, events: list[Event]) -> None:
-        """A durable command's events: wake the runner if the clock moved, or if a new order
+    def _on_batch(self, batches: list[list[Event]]) -> None:
+        """A group commit's events: wake the runner if the clock moved, or if a new order
         (a GTT one) expires before the due time it sleeps toward. Expiry is the one timer other
-        commands move; every other change comes through ``add``/``rearm``, which wake it. Runs
-        for every command: kept to a type check or two."""
+        commands move; every other change comes through ``add``/``rearm``, which wake it. One
+        call a commit, a type check or two a command; the engine's next expiry is read once
+        (it is the same for every command of the batch: they were all applied before)."""
         alarm = self._alarm
-        if alarm is None or not events:
+        if alarm is None:
             return
-        kind: type = type(events[0])  # node events (``Restored``) ride with the core's
-        if kind is Restored:  # the clock went back to the snapshot's time
-            self.rearm(self._host.now())
-        elif alarm.is_set():
-            return
-        elif kind is Received:
+        received = False
+        for events in batches:
+            if not events:
+                continue
+            kind: type = type(events[0])  # node events (``Restored``) ride with the core's
+            if kind is Received:
+                received = True
+            elif kind is Restored:  # the clock went back to the snapshot's time
+                self.rearm(self._host.now())  # (which wakes the runner)
+            elif kind in _CLOCK_MOVES or kind is TransferStarted:  # a transfer may settle
+                alarm.set()  # sooner
+        if received and not alarm.is_set():
             due, waiting = self._host.engine.next_expiry(), self._waiting_for
             if due is not None and (waiting is None or due < waiting):
                 alarm.set()
-        elif kind in _CLOCK_MOVES or kind is TransferStarted:  # a transfer may settle sooner
-            alarm.set()
 
 
 _CLOCK_MOVES = (ClockSet, ClockAdvanced)
