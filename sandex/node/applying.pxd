@@ -1,6 +1,8 @@
 # A replay's inner call compiled as a C function (sandex/node/applying.py): ``apply`` and
-# ``apply_run`` feed the read models through it without a Python call.
+# ``apply_run`` feed the read models through it without a Python call, and call the orders
+# view's handlers and (when it is exactly an ``Engine``) the engine's ``apply`` as C functions.
 
+from sandex.core.engine cimport Engine
 from sandex.views.orders cimport OrdersView
 
 cdef _feed(object node, object engine, OrdersView orders, list events)
