@@ -22,15 +22,15 @@ from types import ModuleType
 
 PURE_ENV = "SANDEX_PURE_PYTHON"
 # the hot model, the matching and settlement paths and replayed liquidity, in import order
-# (under ``sandex``), then the node's apply path (recovery, a standby): the orders view it
-# feeds and ``sandex.node.applying``, then FIX's per-message work: the decoder, the framing
-# loop (the market data fan-out, order entry's reports) and the ExecutionReports (``codec``,
-# ``reports`` and ``reporter`` have no .pxd: they compile as plain Python, but ``codec``'s
-# byte loops are C)
+# (under ``sandex``), then the node's apply path (recovery, a standby): the read models it
+# feeds (``views.fills``, ``ledger``, ``market``, ``orders``) and ``sandex.node.applying``,
+# then FIX's per-message work: the decoder, the framing loop (the market data fan-out, order
+# entry's reports) and the ExecutionReports (``codec``, ``reports`` and ``reporter`` have no
+# .pxd: they compile as plain Python, but ``codec``'s byte loops are C)
 COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
             "core.holds", "core.lifecycle", "core.matching", "core.replay", "core.engine",
-            "views.orders", "node.applying", "api.fix.codec", "api.fix.framing",
-            "api.fix.reports", "api.fix.reporter")
+            "views.fills", "views.ledger", "views.market", "views.orders", "node.applying",
+            "api.fix.codec", "api.fix.framing", "api.fix.reports", "api.fix.reporter")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE = "sandex"
 

@@ -4,5 +4,10 @@
 
 from sandex.core.engine cimport Engine
 from sandex.views.orders cimport OrdersView
+from sandex.views.fills cimport FillsView
+from sandex.views.ledger cimport LedgerView
+from sandex.views.market cimport MarketView
+cimport cython
 
+@cython.locals(market=MarketView, ledger=LedgerView, fills=FillsView)
 cdef _feed(object node, object engine, OrdersView orders, list events)

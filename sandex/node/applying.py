@@ -122,13 +122,16 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
             continue
         elif event_kind is Matched:
             m: Matched = event  # type: ignore[assignment]
-            node.market.on_match(m)
+            market = node.market
+            market.on_match(m)
             if m.maker_profile_id != REPLAY_PROFILE_ID \
                     or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                node.ledger.on_match(m, engine.products[m.product_id])  # no fills,
-                node.fills.on_match(m)  # no ledger (no one can read the replay's)
+                ledger, fills = node.ledger, node.fills
+                ledger.on_match(m, engine.products[m.product_id])  # no fills,
+                fills.on_match(m)  # no ledger (no one can read the replay's)
         elif event_kind is LedgerEntry:
-            node.ledger.on_entry(event)
+            ledger = node.ledger
+            ledger.on_entry(event)
         elif event_kind is Activated:
             orders.on_order(event)  # type: ignore[arg-type]
 

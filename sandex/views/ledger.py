@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
+import cython
+
 from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
 
 # a trade not expanded yet: the match and its product's base and quote currencies
 _Trade: TypeAlias = tuple[Matched, str, str]
 
 
+@cython.cclass
 class LedgerView:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}
