@@ -1,4 +1,13 @@
 # A replay's inner call compiled as a C function (sandex/node/applying.py): ``apply`` and
-# ``apply_run`` feed the read models through it without a Python call.
+# ``apply_run`` feed the read models through it without a Python call, and call the orders
+# view's handlers and (when it is exactly an ``Engine``) the engine's ``apply`` as C functions.
 
-cdef _feed(object node, object engine, object orders, list events)
+from sandex.core.engine cimport Engine
+from sandex.views.orders cimport OrdersView
+from sandex.views.fills cimport FillsView
+from sandex.views.ledger cimport LedgerView
+from sandex.views.market cimport MarketView
+cimport cython
+
+@cython.locals(market=MarketView, ledger=LedgerView, fills=FillsView)
+cdef _feed(object node, object engine, OrdersView orders, list events)

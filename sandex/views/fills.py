@@ -3,6 +3,7 @@ profile: no one can ask for them, and a long recording would fill memory)."""
 
 from __future__ import annotations
 
+import cython
 import msgspec
 
 from sandex.core import REPLAY_PROFILE_ID, Matched, Side
@@ -25,6 +26,7 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
 BUY, SELL = Side.BUY, Side.SELL
 
 
+@cython.cclass
 class FillsView:
     """Fills indexed by order and by (profile, product), each list in trade order.
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
+import cython
+
 from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
 from sandex.views.history import history
 
@@ -19,6 +21,7 @@ from sandex.views.history import history
 _Trade: TypeAlias = tuple[Matched, str, str]
 
 
+@cython.cclass
 class LedgerView:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}

@@ -6,6 +6,7 @@ on request, so every granularity agrees with the same trades.
 
 from __future__ import annotations
 
+import cython
 import msgspec
 
 from sandex.core import Matched, Side
@@ -46,6 +47,7 @@ class ProductMarket:
         self.minutes: dict[int, Candle] = {}  # minute start -> candle, in time order
 
 
+@cython.cclass
 class MarketView:
     def __init__(self) -> None:
         self.products: dict[str, ProductMarket] = {}
