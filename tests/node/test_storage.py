@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from sandex.journal import JournalCorrupt
 from sandex.node import snapshot
 from sandex.node.node import Node
 from sandex.node.storage import (
+    CHILD_NICENESS,
     JOURNAL_FILE,
     SNAPSHOT_DIR,
     open_node,
@@ -72,6 +74,23 @@ def test_restart_without_a_snapshot_replays_the_whole_journal(tmp_path: Path) ->
     statuses = [again.engine.orders[i].status.value for i in ids]
     assert statuses == ["open", "done", "open"]  # the second was half filled, then canceled
     close(again)
+
+
+def test_the_snapshot_child_runs_behind_the_server(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    node = build(SCENARIO, data_dir=tmp_path).node
+    trade(node, 2)
+    seen = tmp_path / "niceness"
+    write = snapshot.write_temporary
+
+    def noted(*args: object) -> None:  # in the forked child
+        seen.write_text(str(os.nice(0)))
+        write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot, "write_temporary", noted)
+    assert asyncio.run(take_snapshot(node, tmp_path)) is not None
+    assert int(seen.read_text()) == min(os.nice(0) + CHILD_NICENESS, 19) == 19
+    close(node)
 
 
 def test_restart_from_snapshot_plus_tail_rebuilds_the_same_state(tmp_path: Path) -> None:
