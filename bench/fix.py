@@ -452,7 +452,11 @@ def main() -> None:
             figures = runner.run(run(args, fix_port, process.pid))
     finally:
         process.terminate()
-        process.wait(10)
+        try:  # a long run's history makes the shutdown snapshot take a while
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     figures["journal"] = "memory" if args.ephemeral else "disk (fsync per group commit)"
     figures["machine"] = machine()

@@ -94,8 +94,11 @@ def install(path: str) -> None:
         notify(self, batches)
 
     started = [0.0]
+    server = os.getpid()  # not a snapshot's forked child, whose collections are its own
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
+        if os.getpid() != server:
+            return
         if phase == "start":
             started[0] = clock()
         elif (end := clock()) - started[0] >= 0.001:
