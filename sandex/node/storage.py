@@ -219,7 +219,7 @@ async def take_snapshot(node: Node, data_dir: Path) -> Path | None:
             try:
                 os.nice(CHILD_NICENESS)
                 snapshot.write_temporary(temporary, position, node.dump_state(),
-                                         snapshot.node_hash(node))
+                                         snapshot.node_hash(node), paced=True)
                 code = 0
             finally:
                 os._exit(code)

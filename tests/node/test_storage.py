@@ -83,14 +83,26 @@ def test_the_snapshot_child_runs_behind_the_server(tmp_path: Path,
     seen = tmp_path / "niceness"
     write = snapshot.write_temporary
 
-    def noted(*args: object) -> None:  # in the forked child
-        seen.write_text(str(os.nice(0)))
-        write(*args)  # type: ignore[arg-type]
+    def noted(*args: object, **kwargs: object) -> None:  # in the forked child
+        seen.write_text(f"{os.nice(0)} {kwargs}")
+        write(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(snapshot, "write_temporary", noted)
     assert asyncio.run(take_snapshot(node, tmp_path)) is not None
-    assert int(seen.read_text()) == min(os.nice(0) + CHILD_NICENESS, 19) == 19
+    assert seen.read_text() == f"{min(os.nice(0) + CHILD_NICENESS, 19)} {{'paced': True}}"
+    assert min(os.nice(0) + CHILD_NICENESS, 19) == 19
     close(node)
+
+
+def test_a_paced_snapshot_file_is_the_same_file(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    state = bytes(range(256)) * 41  # 10,496 bytes: ten whole chunks and a part
+    monkeypatch.setattr(snapshot, "PACED_CHUNK", 1024)
+    monkeypatch.setattr(snapshot, "PACED_PAUSE_MAX_S", 0.001)
+    snapshot.write_temporary(tmp_path / "a.tmp", 7, state, "h")
+    snapshot.write_temporary(tmp_path / "b.tmp", 7, state, "h", paced=True)
+    assert (tmp_path / "a.tmp").read_bytes() == (tmp_path / "b.tmp").read_bytes()
+    assert (tmp_path / "b.tmp").read_bytes().endswith(state)
 
 
 def test_restart_from_snapshot_plus_tail_rebuilds_the_same_state(tmp_path: Path) -> None:
