@@ -12,10 +12,7 @@ the first command where they part is named.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
@@ -47,6 +44,7 @@ from sandex.core import (
     state_hash,
 )
 from tests.core.streams import concretize, random_stream, setup_commands
+from tests.support.twin_kit import pure_python_side
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (1, 2, 3)
@@ -198,11 +196,7 @@ def test_compiled_and_pure_python_cores_give_the_same_events_and_states() -> Non
     if not native.compiled():
         pytest.skip(f"the compiled core is not built ({native.WHY_PURE})")
     assert not str(sandex.core.engine.__file__).endswith(".py")  # this side is compiled
-    env = {**os.environ, native.PURE_ENV: "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", PURE_SIDE], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr
-    pure: dict[str, list[str]] = json.loads(done.stdout)
+    pure: dict[str, list[str]] = pure_python_side(PURE_SIDE, timeout=600)
     compiled = traces()
     assert list(compiled) == list(pure)
     for name, steps in compiled.items():

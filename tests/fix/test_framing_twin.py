@@ -8,12 +8,6 @@ reduces each session to its written bytes, its history and its next MsgSeqNum.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 import sandex.api.fix.framing
@@ -24,8 +18,8 @@ from sandex.api.fix.market_data import MarketData
 from sandex.api.fix.session import Session, State
 from sandex.core import Done, Event, Matched, Opened, Side
 from sandex.core.model import DoneReason
+from tests.support.twin_kit import pure_python_side
 
-ROOT = Path(__file__).resolve().parents[2]
 WALL = 1_796_299_263.026194
 MAKER, TAKER = "7bc7305f-1043-428c-bbba-beb988fd5ba8", "8bc7305f-1043-428c-bbba-beb988fd5ba8"
 
@@ -116,11 +110,7 @@ def test_compiled_and_pure_python_framing_write_the_same_bytes() -> None:
     if not native.compiled():
         pytest.skip(f"the compiled modules are not built ({native.WHY_PURE})")
     assert not str(sandex.api.fix.framing.__file__).endswith(".py")  # this side is compiled
-    env = {**os.environ, native.PURE_ENV: "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", PURE_SIDE], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    pure: dict[str, list[str]] = json.loads(done.stdout)
+    pure: dict[str, list[str]] = pure_python_side(PURE_SIDE, timeout=120)
     compiled = traces()
     assert sum(len(trace[0]) + len(trace[1]) for trace in compiled.values()) > 20_000
     for n, trace in compiled.items():
