@@ -67,22 +67,23 @@ def install(path: str) -> None:
         if orders:
             write("in", start, end, orders)
 
-    def timed_flush(self: Any) -> None:
-        pending = b"".join(self._pending)
-        start = clock()
-        flush(self)
-        end = clock()
-        fills = _ids(pending, b"39=2")
-        if fills:
-            write("out", start, end, fills)
-
-    def timed_now(self: Any, data: bytes) -> None:
-        start = clock()
-        now(self, data)
+    def sent(start: float, data: bytes) -> None:
+        """A transport write of ``data`` that began at ``start`` has ended."""
         end = clock()
         fills = _ids(data, b"39=2")
         if fills:
             write("out", start, end, fills)
+
+    def timed_flush(self: Any) -> None:
+        pending = b"".join(self._pending)
+        start = clock()
+        flush(self)
+        sent(start, pending)
+
+    def timed_now(self: Any, data: bytes) -> None:
+        start = clock()
+        now(self, data)
+        sent(start, data)
 
     def timed_write(self: Any, loop: Any, records: list[bytes], *rest: Any) -> None:
         start = clock()
