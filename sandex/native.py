@@ -21,19 +21,20 @@ from pathlib import Path
 from types import ModuleType
 
 PURE_ENV = "SANDEX_PURE_PYTHON"
-# the hot model, the matching and settlement paths, replayed liquidity and the order checks
-# (``core.validation``: the orders off the engine's fast path), in import order
-# (under ``sandex``), then the node's apply path (recovery, a standby): the read models it
-# feeds (``views.fills``, ``ledger``, ``market``, ``orders``, and ``views.history``: their
-# history lists, which the garbage collector does not walk) and ``sandex.node.applying``,
-# then FIX's per-message work: the decoder, the framing loop (the market data fan-out, order
-# entry's reports) and the ExecutionReports (``codec``, ``reports`` and ``reporter`` have no
-# .pxd: they compile as plain Python, but ``codec``'s byte loops are C)
+# the hot model, the hot events' builders (``core.emit``), the matching and settlement
+# paths, replayed liquidity and the order checks (``core.validation``: the orders off the
+# engine's fast path), in import order (under ``sandex``), then the node's apply path
+# (recovery, a standby): the read models it feeds (``views.fills``, ``ledger``, ``market``,
+# ``orders``, and ``views.history``: their history lists, which the garbage collector does
+# not walk) and ``sandex.node.applying``, then FIX's per-message work: the decoder, the
+# framing loop (the market data fan-out, order entry's reports) and the ExecutionReports
+# (``codec``, ``reports`` and ``reporter`` have no .pxd: they compile as plain Python, but
+# ``codec``'s byte loops are C)
 COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
-            "core.holds", "core.lifecycle", "core.matching", "core.replay", "core.validation",
-            "core.engine", "views.history", "views.fills", "views.ledger", "views.market",
-            "views.orders", "node.applying", "api.fix.codec", "api.fix.framing",
-            "api.fix.reports", "api.fix.reporter")
+            "core.holds", "core.emit", "core.lifecycle", "core.matching", "core.replay",
+            "core.validation", "core.engine", "views.history", "views.fills", "views.ledger",
+            "views.market", "views.orders", "node.applying", "api.fix.codec",
+            "api.fix.framing", "api.fix.reports", "api.fix.reporter")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE = "sandex"
 

@@ -50,12 +50,9 @@ from sandex.core.commands import (
 from sandex.core.events import (
     Activated,
     ClockAdvanced,
-    Done,
     Duplicate,
     Event,
-    Opened,
     ProductUpdated,
-    Received,
     reject,
 )
 from sandex.core.holds import (
@@ -89,6 +86,13 @@ if cython.compiled:  # a command's fields read from its slots (slots.pxd)
     from cython.cimports.sandex.core.slots import field, offset
 else:
     from sandex.core.slots import field, offset
+
+if cython.compiled:  # the hot events built from their slots (emit.py)
+    from cython.cimports.sandex.core.emit import new_done, new_opened, new_received
+else:
+    from sandex.core.events import Done as new_done
+    from sandex.core.events import Opened as new_opened
+    from sandex.core.events import Received as new_received
 
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
@@ -225,8 +229,8 @@ class Engine(State):
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
         events = self._events
-        events.append(Received(t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
-                               size, None, client_oid))
+        events.append(new_received(t, product_id, sequence, order_id, profile_id, side, LIMIT,
+                                   price, size, None, client_oid))
         if crosses:
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
@@ -241,7 +245,7 @@ class Engine(State):
         level.size += size
         level.count += 1
         sequence = product.sequence = sequence + 1
-        events.append(Opened(t, product_id, sequence, order_id, profile_id, side, price, size))
+        events.append(new_opened(t, product_id, sequence, order_id, profile_id, side, price, size))
 
     @cython.locals(order=Order)
     def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> None:
@@ -338,7 +342,7 @@ class Engine(State):
         queue = product.halted
         if queue is not None:  # matching halted: announced now, matched on resume
             product.sequence += 1
-            self._events.append(Received(
+            self._events.append(new_received(
                 t, product.id, product.sequence, order.id, order.profile_id, order.side,
                 order.type, order.price, order.size, order.funds, order.client_oid))
             queue.append(order)
@@ -354,7 +358,7 @@ class Engine(State):
         events = self._events
         if announce:
             product.sequence += 1
-            events.append(Received(
+            events.append(new_received(
                 t, product.id, product.sequence, order.id, order.profile_id, order.side,
                 order.type, order.price, order.size, order.funds, order.client_oid))
         price = order.price
@@ -471,8 +475,8 @@ class Engine(State):
         del profile.live[order_id]
         profile.open_count[product_id] -= 1
         sequence = product.sequence = product.sequence + 1
-        self._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
-                                 CANCELED, price, remaining, None))
+        self._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
+                                     CANCELED, price, remaining, None))
         retire(self, order, profile, hold, CANCELED, None, t)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:

@@ -28,6 +28,12 @@ from sandex.core.product import Product
 from sandex.core.records import Order, Profile
 from sandex.core.state import State
 
+if cython.compiled:  # the hot events built from their slots (emit.py)
+    from cython.cimports.sandex.core.emit import new_done, new_opened
+else:
+    from sandex.core.events import Done as new_done
+    from sandex.core.events import Opened as new_opened
+
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 CANCELED = DoneReason.CANCELED
@@ -54,8 +60,8 @@ def rest(state: State, order: Order, product: Product, t: int) -> None:
     order.status = OPEN
     product.book.add(order)
     product.sequence += 1
-    state._events.append(Opened(t, product.id, product.sequence, order.id, order.profile_id,
-                                order.side, price, remaining))
+    state._events.append(new_opened(t, product.id, product.sequence, order.id,
+                                    order.profile_id, order.side, price, remaining))
 
 
 def cancel(state: State, order: Order, product: Product, reason: CancelReason | None,
@@ -98,8 +104,8 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
         price = remaining = None
     else:
         price, remaining = order.price, order.remaining
-    state._events.append(Done(t, product_id, sequence, order_id, profile_id, order.side,
-                              reason, price, remaining, cancel_reason))
+    state._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
+                                  reason, price, remaining, cancel_reason))
     retire(state, order, profile, hold, reason, cancel_reason, t)
 
 

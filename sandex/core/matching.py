@@ -13,7 +13,7 @@ from collections import deque
 import cython
 
 from sandex.core.book import Book, Level
-from sandex.core.events import Changed, Matched
+from sandex.core.events import Changed
 from sandex.core.holds import limit_buy_hold, size_for_funds
 from sandex.core.lifecycle import cancel, close, rest
 from sandex.core.model import (
@@ -39,6 +39,11 @@ else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
     from sandex.core.wide import below, small, to_int, wide
+
+if cython.compiled:  # a trade's event built from its slots (emit.py)
+    from cython.cimports.sandex.core.emit import new_matched
+else:
+    from sandex.core.events import Matched as new_matched
 
 BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
@@ -309,7 +314,7 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     state._entry_id = entry + extra
     value = fees.balance
     fees.balance = to_int(value + maker_fee + taker_fee)
-    state._events.append(Matched(
+    state._events.append(new_matched(
         t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
         taker.profile_id, maker.side, level.price, size, to_int(maker_fee),
         to_int(taker_fee), maker_rate, taker_rate, entry, seller_base, seller_quote,
@@ -382,7 +387,7 @@ def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Orde
         extra += 1
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
-    state._events.append(Matched(
+    state._events.append(new_matched(
         t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
         taker.profile_id, maker.side, price, size, maker_fee, taker_fee, maker_rate,
         taker_rate, entry, seller_base, seller_quote, buyer_quote, buyer_base))

@@ -3,6 +3,9 @@
 # at a fixed offset its type's member descriptor names, and a msgspec Struct's fields are
 # such slots. ``offset`` finds that descriptor (or fails: a field that is not a plain object
 # slot); ``field`` reads the slot at an offset ``offset`` gave for the object's exact type.
+# ``buildable``, ``new`` and ``put`` build an instance the same way (sandex/core/emit.py):
+# ``new`` allocates it as msgspec's own ``Struct_vectorcall`` does for a ``gc=False`` type
+# (``tp_alloc``: zeroed, untracked), ``put`` writes each field once.
 cdef extern from *:
     """
     #include <structmember.h>
@@ -40,6 +43,43 @@ cdef extern from *:
         Py_INCREF(value);
         return value;
     }
+
+    /* 0 if instances of ``type`` can be built by ``new`` and ``put``: a type that is not
+       collected by the GC (msgspec's ``gc=False``), allocated by ``PyType_GenericAlloc``
+       and freed by ``PyObject_Free`` (the pair msgspec sets up for such a type), with no
+       finalizer, weak references or instance dict; -1 and a TypeError otherwise. */
+    static int sandex_slot_buildable(PyObject *type) {
+        PyTypeObject *tp = (PyTypeObject *)type;
+        if (!PyType_Check(type)
+                || PyType_HasFeature(tp, Py_TPFLAGS_HAVE_GC)
+                || PyType_HasFeature(tp, Py_TPFLAGS_IS_ABSTRACT)
+                || tp->tp_alloc != PyType_GenericAlloc
+                || tp->tp_free != PyObject_Free
+                || tp->tp_finalize != NULL
+                || tp->tp_dictoffset != 0
+                || tp->tp_weaklistoffset != 0
+                || tp->tp_itemsize != 0) {
+            PyErr_Format(PyExc_TypeError, "%R is not a type built from its slots", type);
+            return -1;
+        }
+        return 0;
+    }
+
+    /* A new instance of ``type`` (one ``buildable`` accepted) with every slot empty. */
+    static CYTHON_INLINE PyObject *sandex_slot_new(PyObject *type) {
+        return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+    }
+
+    /* Store ``value`` (a new reference taken) in the empty slot at ``offset`` of a new
+       instance from ``new``. */
+    static CYTHON_INLINE void sandex_slot_put(PyObject *obj, Py_ssize_t offset,
+                                              PyObject *value) {
+        Py_INCREF(value);
+        *(PyObject **)((char *)obj + offset) = value;
+    }
     """
     Py_ssize_t offset "sandex_slot_offset"(object type, object name) except -1
     object field "sandex_slot_field"(object obj, Py_ssize_t offset)
+    int buildable "sandex_slot_buildable"(object type) except -1
+    object new "sandex_slot_new"(object type)
+    void put "sandex_slot_put"(object obj, Py_ssize_t offset, object value)

@@ -1,0 +1,143 @@
+"""The hot path's events built from their slots: ``Received``, ``Opened``, ``Done``,
+``Matched``, about two a command.
+
+Compiled, each builder allocates its event as msgspec's ``Struct_vectorcall`` does for a
+``gc=False`` type (``tp_alloc``: zeroed, never tracked by the GC) and writes every field at
+the slot offset its type's member descriptor names (``slots.pxd``), one store and one
+incref a field, without the call's argument handling (defaults, keywords, GC tracking,
+``__post_init__``, none of which these types use). At import ``slots.buildable`` refuses a
+type whose allocation is not that pair (``PyType_GenericAlloc``, ``PyObject_Free``) and a
+``__post_init__`` is refused here, so a msgspec that changes either fails loudly.
+Uncompiled, each builder calls the event's constructor; the engine's modules use the
+constructors directly there (no extra call). The parameters are the events' fields in
+their order (``tests/core/test_emit.py`` checks the built events equal, and encode
+byte for byte as, the constructed ones, and that nothing leaks).
+"""
+
+from __future__ import annotations
+
+import cython
+
+from sandex.core.events import Done, Matched, Opened, Received
+from sandex.core.model import CancelReason, DoneReason, OrderType, Side
+
+if cython.compiled:
+    from cython.cimports.sandex.core.slots import buildable, new, offset, put
+else:
+    from sandex.core.slots import offset
+
+__all__ = ["new_done", "new_matched", "new_opened", "new_received"]
+
+
+def _offsets(type_: type) -> tuple[int, ...]:
+    """``type_``'s fields' slot offsets in their order, once it is checked buildable."""
+    if getattr(type_, "__post_init__", None) is not None:
+        raise TypeError(f"{type_!r} has a __post_init__: it cannot be built from its slots")
+    if cython.compiled:
+        buildable(type_)
+    fields: tuple[str, ...] = type_.__struct_fields__  # type: ignore[attr-defined]
+    return tuple(offset(type_, name) for name in fields)
+
+
+_RECEIVED = _offsets(Received)
+_OPENED = _offsets(Opened)
+_DONE = _offsets(Done)
+_MATCHED = _offsets(Matched)
+_Received, _Opened, _Done, _Matched = Received, Opened, Done, Matched
+
+
+def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+             side: Side, order_type: OrderType, price: int | None, size: int | None,
+             funds: int | None, client_oid: str | None) -> Received:
+    """``Received(...)``."""
+    if cython.compiled:
+        event = new(_Received)
+        put(event, _RECEIVED[0], time)
+        put(event, _RECEIVED[1], product_id)
+        put(event, _RECEIVED[2], sequence)
+        put(event, _RECEIVED[3], order_id)
+        put(event, _RECEIVED[4], profile_id)
+        put(event, _RECEIVED[5], side)
+        put(event, _RECEIVED[6], order_type)
+        put(event, _RECEIVED[7], price)
+        put(event, _RECEIVED[8], size)
+        put(event, _RECEIVED[9], funds)
+        put(event, _RECEIVED[10], client_oid)
+        return event  # type: ignore[no-any-return]
+    return Received(time, product_id, sequence, order_id, profile_id, side, order_type, price,
+                    size, funds, client_oid)
+
+
+def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+           side: Side, price: int, remaining_size: int) -> Opened:
+    """``Opened(...)``."""
+    if cython.compiled:
+        event = new(_Opened)
+        put(event, _OPENED[0], time)
+        put(event, _OPENED[1], product_id)
+        put(event, _OPENED[2], sequence)
+        put(event, _OPENED[3], order_id)
+        put(event, _OPENED[4], profile_id)
+        put(event, _OPENED[5], side)
+        put(event, _OPENED[6], price)
+        put(event, _OPENED[7], remaining_size)
+        return event  # type: ignore[no-any-return]
+    return Opened(time, product_id, sequence, order_id, profile_id, side, price,
+                  remaining_size)
+
+
+def new_done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
+         side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
+         cancel_reason: CancelReason | None) -> Done:
+    """``Done(...)``."""
+    if cython.compiled:
+        event = new(_Done)
+        put(event, _DONE[0], time)
+        put(event, _DONE[1], product_id)
+        put(event, _DONE[2], sequence)
+        put(event, _DONE[3], order_id)
+        put(event, _DONE[4], profile_id)
+        put(event, _DONE[5], side)
+        put(event, _DONE[6], reason)
+        put(event, _DONE[7], price)
+        put(event, _DONE[8], remaining_size)
+        put(event, _DONE[9], cancel_reason)
+        return event  # type: ignore[no-any-return]
+    return Done(time, product_id, sequence, order_id, profile_id, side, reason, price,
+                remaining_size, cancel_reason)
+
+
+def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_order_id: str,
+            taker_order_id: str, maker_profile_id: str, taker_profile_id: str, side: Side,
+            price: int, size: int, maker_fee: int, taker_fee: int, maker_fee_rate: int,
+            taker_fee_rate: int, entry_id: int, seller_base_balance: int,
+            seller_quote_balance: int, buyer_quote_balance: int,
+            buyer_base_balance: int) -> Matched:
+    """``Matched(...)``."""
+    if cython.compiled:
+        event = new(_Matched)
+        put(event, _MATCHED[0], time)
+        put(event, _MATCHED[1], product_id)
+        put(event, _MATCHED[2], sequence)
+        put(event, _MATCHED[3], trade_id)
+        put(event, _MATCHED[4], maker_order_id)
+        put(event, _MATCHED[5], taker_order_id)
+        put(event, _MATCHED[6], maker_profile_id)
+        put(event, _MATCHED[7], taker_profile_id)
+        put(event, _MATCHED[8], side)
+        put(event, _MATCHED[9], price)
+        put(event, _MATCHED[10], size)
+        put(event, _MATCHED[11], maker_fee)
+        put(event, _MATCHED[12], taker_fee)
+        put(event, _MATCHED[13], maker_fee_rate)
+        put(event, _MATCHED[14], taker_fee_rate)
+        put(event, _MATCHED[15], entry_id)
+        put(event, _MATCHED[16], seller_base_balance)
+        put(event, _MATCHED[17], seller_quote_balance)
+        put(event, _MATCHED[18], buyer_quote_balance)
+        put(event, _MATCHED[19], buyer_base_balance)
+        return event  # type: ignore[no-any-return]
+    return Matched(time, product_id, sequence, trade_id, maker_order_id, taker_order_id,
+                   maker_profile_id, taker_profile_id, side, price, size, maker_fee, taker_fee,
+                   maker_fee_rate, taker_fee_rate, entry_id, seller_base_balance,
+                   seller_quote_balance, buyer_quote_balance, buyer_base_balance)
