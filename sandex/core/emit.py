@@ -1,13 +1,16 @@
 """The hot path's events built from their slots: ``Received``, ``Opened``, ``Done``,
 ``Matched``, about two a command.
 
-Compiled, each builder allocates its event as msgspec's ``Struct_vectorcall`` does for a
-``gc=False`` type (``tp_alloc``: zeroed, never tracked by the GC) and writes every field at
-the slot offset its type's member descriptor names (``slots.pxd``), one store and one
-incref a field, without the call's argument handling (defaults, keywords, GC tracking,
-``__post_init__``, none of which these types use). At import ``slots.buildable`` refuses a
-type whose allocation is not that pair (``PyType_GenericAlloc``, ``PyObject_Free``) and a
-``__post_init__`` is refused here, so a msgspec that changes either fails loudly.
+Compiled, each builder allocates its event from the memory msgspec's ``Struct_vectorcall``
+gets for a ``gc=False`` type (its ``tp_alloc``, ``PyType_GenericAlloc``: ``PyObject_Malloc``,
+never tracked by the GC) and writes every field at the slot offset its type's member
+descriptor names (``slots.pxd``), one store and one incref a field, without the call's
+argument handling (defaults, keywords, GC tracking, ``__post_init__``, none of which these
+types use) and without zeroing first: at import a type is refused unless its fields' slots
+fill its instances exactly (every byte after the object header is written), ``slots.buildable``
+refuses one whose allocation is not that pair (``PyType_GenericAlloc``, freed by
+``PyObject_Free``) and a ``__post_init__`` is refused here, so a msgspec that changes any of
+them fails loudly.
 Uncompiled, each builder calls the event's constructor; the engine's modules use the
 constructors directly there (no extra call). The parameters are the events' fields in
 their order (``tests/core/test_emit.py`` checks the built events equal, and encode
@@ -15,6 +18,8 @@ byte for byte as, the constructed ones, and that nothing leaks).
 """
 
 from __future__ import annotations
+
+from struct import calcsize
 
 import cython
 
@@ -33,10 +38,14 @@ def _offsets(type_: type) -> tuple[int, ...]:
     """``type_``'s fields' slot offsets in their order, once it is checked buildable."""
     if getattr(type_, "__post_init__", None) is not None:
         raise TypeError(f"{type_!r} has a __post_init__: it cannot be built from its slots")
-    if cython.compiled:
-        buildable(type_)
     fields: tuple[str, ...] = type_.__struct_fields__  # type: ignore[attr-defined]
-    return tuple(offset(type_, name) for name in fields)
+    at = tuple(offset(type_, name) for name in fields)
+    if cython.compiled:  # byte offsets (uncompiled, ``offset`` gives the field's index)
+        buildable(type_)
+        header, size = object.__basicsize__, type_.__basicsize__
+        if sorted(at) != list(range(header, size, calcsize("P"))):  # one pointer a slot
+            raise TypeError(f"{type_!r}'s fields do not fill its instances")
+    return at
 
 
 _RECEIVED = _offsets(Received)

@@ -4,8 +4,9 @@
 # such slots. ``offset`` finds that descriptor (or fails: a field that is not a plain object
 # slot); ``field`` reads the slot at an offset ``offset`` gave for the object's exact type.
 # ``buildable``, ``new`` and ``put`` build an instance the same way (sandex/core/emit.py):
-# ``new`` allocates it as msgspec's own ``Struct_vectorcall`` does for a ``gc=False`` type
-# (``tp_alloc``: zeroed, untracked), ``put`` writes each field once.
+# ``new`` allocates it from the memory msgspec's own ``Struct_vectorcall`` gets for a
+# ``gc=False`` type (``tp_alloc`` is ``PyType_GenericAlloc``: ``PyObject_Malloc``, never
+# tracked by the GC), ``put`` writes each field once.
 cdef extern from *:
     """
     #include <structmember.h>
@@ -65,12 +66,18 @@ cdef extern from *:
         return 0;
     }
 
-    /* A new instance of ``type`` (one ``buildable`` accepted) with every slot empty. */
+    /* A new instance of ``type`` (one ``buildable`` accepted) from the allocator
+       ``tp_alloc`` would use, its slots not yet written: the caller ``put``s every field
+       before anything else sees it (the fields' slots must fill the instance, which
+       ``emit`` checks at import), so nothing is zeroed first. */
     static CYTHON_INLINE PyObject *sandex_slot_new(PyObject *type) {
-        return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+        PyTypeObject *tp = (PyTypeObject *)type;
+        PyObject *obj = (PyObject *)PyObject_Malloc(tp->tp_basicsize);
+        if (obj == NULL) return PyErr_NoMemory();
+        return PyObject_Init(obj, tp);  /* a reference to a heap type taken, as tp_alloc */
     }
 
-    /* Store ``value`` (a new reference taken) in the empty slot at ``offset`` of a new
+    /* Store ``value`` (a new reference taken) in the unwritten slot at ``offset`` of a new
        instance from ``new``. */
     static CYTHON_INLINE void sandex_slot_put(PyObject *obj, Py_ssize_t offset,
                                               PyObject *value) {

@@ -166,3 +166,22 @@ def test_the_builders_run_compiled_when_the_core_is() -> None:
     if not native.compiled():
         pytest.skip(f"the compiled core is not built ({native.WHY_PURE})")
     assert emit.__file__.endswith((".so", ".pyd"))
+
+
+def test_a_type_not_built_from_its_slots_is_refused() -> None:
+    class WithPostInit(msgspec.Struct, frozen=True, gc=False):
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        emit._offsets(WithPostInit)
+    if not native.compiled():
+        return
+
+    class Collected(msgspec.Struct, frozen=True):  # gc=True: tracked, freed by PyObject_GC_Del
+        a: int
+
+    with pytest.raises(TypeError, match="not a type built from its slots"):
+        emit._offsets(Collected)
