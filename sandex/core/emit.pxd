@@ -14,17 +14,17 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
 cdef object _Received, _Opened, _Done, _Matched
 
 cpdef object new_received(object time, object product_id, object sequence, object order_id,
-                      object profile_id, object side, object order_type, object price,
-                      object size, object funds, object client_oid)
+                          object profile_id, object side, object order_type, object price,
+                          object size, object funds, object client_oid)
 cpdef object new_opened(object time, object product_id, object sequence, object order_id,
-                    object profile_id, object side, object price, object remaining_size)
+                        object profile_id, object side, object price, object remaining_size)
 cpdef object new_done(object time, object product_id, object sequence, object order_id,
-                  object profile_id, object side, object reason, object price,
-                  object remaining_size, object cancel_reason)
+                      object profile_id, object side, object reason, object price,
+                      object remaining_size, object cancel_reason)
 cpdef object new_matched(object time, object product_id, object sequence, object trade_id,
-                     object maker_order_id, object taker_order_id, object maker_profile_id,
-                     object taker_profile_id, object side, object price, object size,
-                     object maker_fee, object taker_fee, object maker_fee_rate,
-                     object taker_fee_rate, object entry_id, object seller_base_balance,
-                     object seller_quote_balance, object buyer_quote_balance,
-                     object buyer_base_balance)
+                         object maker_order_id, object taker_order_id, object maker_profile_id,
+                         object taker_profile_id, object side, object price, object size,
+                         object maker_fee, object taker_fee, object maker_fee_rate,
+                         object taker_fee_rate, object entry_id, object seller_base_balance,
+                         object seller_quote_balance, object buyer_quote_balance,
+                         object buyer_base_balance)

@@ -1,16 +1,17 @@
 """The hot path's events built from their slots: ``Received``, ``Opened``, ``Done``,
 ``Matched``, about two a command.
 
-Compiled, each builder allocates its event from the memory msgspec's ``Struct_vectorcall``
-gets for a ``gc=False`` type (its ``tp_alloc``, ``PyType_GenericAlloc``: ``PyObject_Malloc``,
-never tracked by the GC) and writes every field at the slot offset its type's member
-descriptor names (``slots.pxd``), one store and one incref a field, without the call's
-argument handling (defaults, keywords, GC tracking, ``__post_init__``, none of which these
-types use) and without zeroing first: at import a type is refused unless its fields' slots
-fill its instances exactly (every byte after the object header is written), ``slots.buildable``
-refuses one whose allocation is not that pair (``PyType_GenericAlloc``, freed by
-``PyObject_Free``) and a ``__post_init__`` is refused here, so a msgspec that changes any of
-them fails loudly.
+Compiled, each builder takes its event's memory where msgspec's ``Struct_vectorcall`` gets
+it for a ``gc=False`` type (the type's ``tp_alloc``, ``PyType_GenericAlloc``, allocates from
+``PyObject_Malloc`` and never tracks it) and writes every field at the slot offset its
+type's member descriptor names (``slots.pxd``): one store and one incref a field, with none
+of the call's argument handling (keywords, defaults, GC untracking, ``__post_init__``: these
+types use none) and no zeroing first. At import a type is refused unless its fields' slots
+fill its instances exactly (every byte after the object header is written),
+``slots.buildable`` refuses one not allocated and freed by that pair (``PyType_GenericAlloc``,
+``PyObject_Free``) and a ``__post_init__`` is refused here: a msgspec that changes any of
+them fails the import loudly.
+
 Uncompiled, each builder calls the event's constructor; the engine's modules use the
 constructors directly there (no extra call). The parameters are the events' fields in
 their order (``tests/core/test_emit.py`` checks the built events equal, and encode
@@ -56,8 +57,8 @@ _Received, _Opened, _Done, _Matched = Received, Opened, Done, Matched
 
 
 def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
-             side: Side, order_type: OrderType, price: int | None, size: int | None,
-             funds: int | None, client_oid: str | None) -> Received:
+                 side: Side, order_type: OrderType, price: int | None, size: int | None,
+                 funds: int | None, client_oid: str | None) -> Received:
     """``Received(...)``."""
     if cython.compiled:
         event = new(_Received)
@@ -78,7 +79,7 @@ def new_received(time: int, product_id: str, sequence: int, order_id: str, profi
 
 
 def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
-           side: Side, price: int, remaining_size: int) -> Opened:
+               side: Side, price: int, remaining_size: int) -> Opened:
     """``Opened(...)``."""
     if cython.compiled:
         event = new(_Opened)
@@ -96,8 +97,8 @@ def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile
 
 
 def new_done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
-         side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
-         cancel_reason: CancelReason | None) -> Done:
+             side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
+             cancel_reason: CancelReason | None) -> Done:
     """``Done(...)``."""
     if cython.compiled:
         event = new(_Done)
@@ -117,11 +118,11 @@ def new_done(time: int, product_id: str, sequence: int | None, order_id: str, pr
 
 
 def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_order_id: str,
-            taker_order_id: str, maker_profile_id: str, taker_profile_id: str, side: Side,
-            price: int, size: int, maker_fee: int, taker_fee: int, maker_fee_rate: int,
-            taker_fee_rate: int, entry_id: int, seller_base_balance: int,
-            seller_quote_balance: int, buyer_quote_balance: int,
-            buyer_base_balance: int) -> Matched:
+                taker_order_id: str, maker_profile_id: str, taker_profile_id: str, side: Side,
+                price: int, size: int, maker_fee: int, taker_fee: int, maker_fee_rate: int,
+                taker_fee_rate: int, entry_id: int, seller_base_balance: int,
+                seller_quote_balance: int, buyer_quote_balance: int,
+                buyer_base_balance: int) -> Matched:
     """``Matched(...)``."""
     if cython.compiled:
         event = new(_Matched)
