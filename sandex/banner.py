@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sandex import __version__, native
+from sandex.core import emit
 from sandex.scenario import Credentials
 
 
@@ -24,6 +25,8 @@ def banner(host: str, port: int, data_dir: Path | None, position: int,
     else:
         lines.append(f"  admin      {program} profile list --data-dir {data_dir}")
     lines.append(f"  core       {native.describe()}")  # compiled, or why not (once, at start)
+    if emit.REFUSED is not None and native.compiled():
+        lines.append(f"  events     built by their constructors: {emit.REFUSED}")
     for creds in credentials:
         lines += [f"  profile {creds.profile_id} ({', '.join(creds.permissions)})",
                   f"    key        {creds.key}",

@@ -12,6 +12,7 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _MATCHED
 cdef object _Received, _Opened, _Done, _Matched
+cdef bint _BUILD
 
 cpdef object new_received(object time, object product_id, object sequence, object order_id,
                           object profile_id, object side, object order_type, object price,

@@ -9,8 +9,8 @@ of the call's argument handling (keywords, defaults, GC untracking, ``__post_ini
 types use none) and no zeroing first. At import a type is refused unless its fields' slots
 fill its instances exactly (every byte after the object header is written),
 ``slots.buildable`` refuses one not allocated and freed by that pair (``PyType_GenericAlloc``,
-``PyObject_Free``) and a ``__post_init__`` is refused here: a msgspec that changes any of
-them fails the import loudly.
+``PyObject_Free``) and a ``__post_init__`` is refused here: with a msgspec that changes any
+of them, the builders call the constructors (``REFUSED`` says why, and the start-up banner).
 
 Uncompiled, each builder calls the event's constructor; the engine's modules use the
 constructors directly there (no extra call). The parameters are the events' fields in
@@ -49,10 +49,18 @@ def _offsets(type_: type) -> tuple[int, ...]:
     return at
 
 
-_RECEIVED = _offsets(Received)
-_OPENED = _offsets(Opened)
-_DONE = _offsets(Done)
-_MATCHED = _offsets(Matched)
+try:
+    _RECEIVED = _offsets(Received)
+    _OPENED = _offsets(Opened)
+    _DONE = _offsets(Done)
+    _MATCHED = _offsets(Matched)
+    REFUSED: str | None = None
+except TypeError as exc:  # a msgspec that lays its Structs out otherwise: the constructors
+    _RECEIVED, _OPENED, _DONE, _MATCHED = (0,) * 11, (0,) * 8, (0,) * 10, (0,) * 20
+    REFUSED = str(exc)
+_BUILD = REFUSED is None
+"""False when a type was refused: every builder then calls its event's constructor (the
+start-up banner says why, ``native.describe``), so a newer msgspec never stops the venue."""
 _Received, _Opened, _Done, _Matched = Received, Opened, Done, Matched
 
 
@@ -60,7 +68,7 @@ def new_received(time: int, product_id: str, sequence: int, order_id: str, profi
                  side: Side, order_type: OrderType, price: int | None, size: int | None,
                  funds: int | None, client_oid: str | None) -> Received:
     """``Received(...)``."""
-    if cython.compiled:
+    if cython.compiled and _BUILD:
         event = new(_Received)
         put(event, _RECEIVED[0], time)
         put(event, _RECEIVED[1], product_id)
@@ -81,7 +89,7 @@ def new_received(time: int, product_id: str, sequence: int, order_id: str, profi
 def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
                side: Side, price: int, remaining_size: int) -> Opened:
     """``Opened(...)``."""
-    if cython.compiled:
+    if cython.compiled and _BUILD:
         event = new(_Opened)
         put(event, _OPENED[0], time)
         put(event, _OPENED[1], product_id)
@@ -100,7 +108,7 @@ def new_done(time: int, product_id: str, sequence: int | None, order_id: str, pr
              side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
              cancel_reason: CancelReason | None) -> Done:
     """``Done(...)``."""
-    if cython.compiled:
+    if cython.compiled and _BUILD:
         event = new(_Done)
         put(event, _DONE[0], time)
         put(event, _DONE[1], product_id)
@@ -124,7 +132,7 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
                 seller_quote_balance: int, buyer_quote_balance: int,
                 buyer_base_balance: int) -> Matched:
     """``Matched(...)``."""
-    if cython.compiled:
+    if cython.compiled and _BUILD:
         event = new(_Matched)
         put(event, _MATCHED[0], time)
         put(event, _MATCHED[1], product_id)

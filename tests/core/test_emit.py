@@ -185,3 +185,16 @@ def test_a_type_not_built_from_its_slots_is_refused() -> None:
 
     with pytest.raises(TypeError, match="not a type built from its slots"):
         emit._offsets(Collected)
+
+
+def test_a_refused_layout_leaves_the_constructors_and_the_banner_says_why(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A msgspec whose Structs the builders refuse does not stop the venue: the builders call
+    the constructors (``_BUILD`` false) and the start-up banner names the reason."""
+    from sandex import banner
+
+    assert emit.REFUSED is None  # this msgspec's layout is accepted
+    monkeypatch.setattr(emit, "REFUSED", "fields do not fill its instances")
+    monkeypatch.setattr(banner.native, "compiled", lambda: True)
+    text = banner.banner("127.0.0.1", 8000, None, 0, [], "token")
+    assert "  events     built by their constructors: fields do not fill its instances" in text
