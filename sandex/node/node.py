@@ -6,7 +6,7 @@ one entry point for adapters: it applies the command at once, then holds the rep
 command is durable. Commands that arrive while a batch is being written form the next batch,
 so one fsync covers many commands. A journal that is ``AppendsHere`` is awaited on the loop
 itself: SQLite's (its transaction written into the page cache there, its fsync a kernel
-request whose end the loop sees on an ``eventfd``: ``sandex.journal.walsync``) and
+request (io_uring) whose end the loop sees on an ``eventfd``: ``sandex.journal.walsync``) and
 JetStream's (a network round trip); any other journal whose ``append`` blocks runs on a
 writer thread, never blocking the event loop. Listeners (the feed) see a command's events
 only after its batch is durable, in order.

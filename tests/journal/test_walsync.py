@@ -1,5 +1,5 @@
 """The journal's commit sync: ``append_here`` on the event loop, the sync a kernel request
-(Linux AIO) or, without it, the loop's executor; every path as durable as ``append``."""
+(io_uring) or, without it, the loop's executor; every path as durable as ``append``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sandex.journal import SqliteJournal, StorageError
-from sandex.journal.aio import AioSync
+from sandex.journal.uring import UringSync
 
 
 def test_appends_on_the_loop_are_kept_in_order_with_the_blocking_ones(tmp_path: Path) -> None:
@@ -31,16 +31,16 @@ def test_appends_on_the_loop_are_kept_in_order_with_the_blocking_ones(tmp_path: 
     again.close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux AIO")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="io_uring")
 def test_on_linux_the_sync_is_a_kernel_request(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
     assert journal._wal.by_kernel
     journal.close()
 
 
-def test_without_aio_the_sync_runs_on_the_executor(tmp_path: Path,
+def test_without_io_uring_the_sync_runs_on_the_executor(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(AioSync, "open", classmethod(lambda cls, fd: None))
+    monkeypatch.setattr(UringSync, "open", classmethod(lambda cls, fd: None))
     synced: list[int] = []
     real = os.fdatasync
     monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(fd), real(fd))[1])
@@ -74,7 +74,7 @@ def test_a_failed_sync_is_a_storage_error_naming_the_file(tmp_path: Path) -> Non
     journal.close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux AIO")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="io_uring")
 def test_a_sync_whose_waiter_was_canceled_is_waited_for_before_the_next(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
 
