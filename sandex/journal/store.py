@@ -355,7 +355,7 @@ class SqliteJournal:
 
     async def append_here(self, records: list[bytes]) -> int:
         """``append`` on the event loop: the transaction written here (into the page cache),
-        its sync awaited (``WalSync.later``: the kernel's, no thread of ours blocked)."""
+        its sync awaited (``WalSync.later``: a kernel request, no Python thread blocked)."""
         position = self.write(records)
         try:
             await self._wal.later()
