@@ -30,8 +30,9 @@ byte-level scan for ``11=`` and ``39=``; ``--json`` prints one JSON line of the 
 
 ``--stages`` runs the server through ``bench/fix_probe.py``, which stamps each order's path
 through the server (wall time), and cuts every paced order's latency into: the client's
-lateness, the wire in, decoding and applying, the hand-off to the journal's writer thread,
-the write and fsync, the hand-back to the loop, the reports up to their transport write, the
+lateness, the wire in, decoding and applying, the wait for the journal's write (its writer
+thread in builds before docs/performance.md's seventh REST pass), the write and fsync, the
+hand-back to the loop, the reports up to their transport write, the
 wire out (with the client's reading). Each stage's p50 and p99, and its mean over the slowest
 1 % of orders: where the tail comes from; and the cyclic garbage collector's pauses of 1 ms
 or more during the paced phase. The stamps cost a few µs an order.

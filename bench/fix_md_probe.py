@@ -7,8 +7,9 @@ appending one JSON line to OUT (wall-clock ``time.time()`` seconds):
 
 * ``["fire", due, at]``: the demo's tick fired (``DemoTimer.fire``): its due time (venue µs,
   the TransactTime of its increments) and when it ran;
-* ``["append", start, end, records]``: a group commit written and fsynced (``Node._write``,
-  ``Node._append`` in builds before it, on the journal's writer thread);
+* ``["append", start, end, records]``: a group commit written and fsynced
+  (``SqliteJournal.append_here``, awaited on the event loop; in builds before it
+  ``Node._write`` or ``Node._append``, on the journal's writer thread);
 * ``["notify", at, batches]``: a group commit became durable and its listeners start
   (``Node._notify``);
 * ``["fan_out", start, end, sessions, cpu, events]``: the market data gateway with snapshots
@@ -34,6 +35,7 @@ def install(path: str) -> None:
     from sandex.api.fix import listener
     from sandex.api.fix.market_data import MarketData
     from sandex.demo.runner import DemoTimer
+    from sandex.journal.store import SqliteJournal
     from sandex.node.node import Node
 
     out = open(path, "a", buffering=1)  # noqa: SIM115  (open for the process's life)
@@ -46,6 +48,7 @@ def install(path: str) -> None:
     fire, notify, on_batch = DemoTimer.fire, Node._notify, MarketData.on_batch
     written = getattr(Node, "_write", None)  # the writer thread's batch since session 12
     append = getattr(Node, "_append", None)  # before it
+    here = getattr(SqliteJournal, "append_here", None)  # on the loop, since issue 18
 
     def timed_write(self: Any, loop: Any, records: list[bytes], *rest: Any) -> None:
         start = clock()
@@ -59,6 +62,13 @@ def install(path: str) -> None:
         took: float = append(self, records)
         write("append", start, clock(), len(records))
         return took
+
+    async def timed_here(self: Any, records: list[bytes]) -> int:
+        start = clock()
+        assert here is not None
+        end: int = await here(self, records)
+        write("append", start, clock(), len(records))
+        return end
 
     def timed_fire(self: Any, at: int) -> Any:
         write("writes", writes[0], writes[1])
@@ -101,6 +111,8 @@ def install(path: str) -> None:
         Node._append = timed_append  # type: ignore[attr-defined]
     else:
         Node._write = timed_write  # type: ignore[method-assign,assignment]
+    if here is not None:
+        SqliteJournal.append_here = timed_here  # type: ignore[method-assign]
     MarketData.on_batch = timed_on_batch  # type: ignore[method-assign]
 
 

@@ -7,8 +7,9 @@ one JSON line to OUT (wall-clock ``time.time()`` seconds, the clock the client s
 
 * ``["in", start, end, [ClOrdID, ...]]``: a FIX connection's ``data_received`` (decoding,
   the session, the order's command applied), with the ClOrdIDs of the NewOrderSingles it held;
-* ``["write", start, end, records]``: a group commit written and fsynced (``Node._write``, on
-  the journal's writer thread);
+* ``["write", start, end, records]``: a group commit written and fsynced
+  (``SqliteJournal.append_here``, awaited on the event loop; ``Node._write`` on the
+  journal's writer thread in builds before it);
 * ``["notify", at]``: the loop took the durable batch back and its listeners start
   (``Node._notify``);
 * ``["out", start, end, [ClOrdID, ...]]``: a FIX connection's transport write
@@ -47,6 +48,7 @@ def _ids(data: bytes, kind: bytes) -> list[str]:
 
 def install(path: str) -> None:
     from sandex.api.fix import listener
+    from sandex.journal.store import SqliteJournal
     from sandex.node.node import Node
 
     out = open(path, "a", buffering=1)  # noqa: SIM115  (open for the process's life)
@@ -58,6 +60,7 @@ def install(path: str) -> None:
     connection = listener._Connection
     received, flush, now = connection.data_received, connection.flush, connection._write_now
     written, notify = Node._write, Node._notify
+    here = getattr(SqliteJournal, "append_here", None)
 
     def timed_received(self: Any, data: bytes) -> None:
         start = clock()
@@ -90,6 +93,13 @@ def install(path: str) -> None:
         written(self, loop, records, *rest)
         write("write", start, clock(), len(records))
 
+    async def timed_here(self: Any, records: list[bytes]) -> int:
+        start = clock()
+        assert here is not None
+        end: int = await here(self, records)
+        write("write", start, clock(), len(records))
+        return end
+
     def timed_notify(self: Any, batches: list[Any]) -> None:
         write("notify", clock())
         notify(self, batches)
@@ -116,6 +126,8 @@ def install(path: str) -> None:
     connection.flush = timed_flush  # type: ignore[method-assign]
     connection._write_now = timed_now  # type: ignore[method-assign]
     Node._write = timed_write  # type: ignore[method-assign,assignment]
+    if here is not None:
+        SqliteJournal.append_here = timed_here  # type: ignore[method-assign]
     Node._notify = timed_notify  # type: ignore[method-assign]
 
 

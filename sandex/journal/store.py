@@ -1,11 +1,13 @@
 """The journal's storage: an append-only sequence of checksummed records.
 
-``SqliteJournal`` is the embedded default: stdlib ``sqlite3`` in WAL mode with
-``synchronous=FULL``, so a batch's transaction is on disk (fsync of the WAL) when ``append``
-returns, and survives a process crash or a power cut. One transaction per batch is the
-group commit: one fsync covers every command of the batch. The log is copied into the
-database file by checkpoints on a thread of their own (``sandex.journal.checkpoint``), not
-inside a commit.
+``SqliteJournal`` is the embedded default: stdlib ``sqlite3`` in WAL mode, so a batch's
+transaction is on disk (fsync of the WAL) when ``append`` returns, and survives a process
+crash or a power cut. One transaction per batch is the group commit: one fsync covers every
+command of the batch. That fsync is the journal's own (``sandex.journal.walsync``: SQLite runs
+``synchronous=NORMAL``, which is ``FULL`` without the log's sync at each commit), so that a
+batch can also be written on the event loop and its sync awaited there (``append_here``).
+The log is copied into the database file by checkpoints on a thread of their own
+(``sandex.journal.checkpoint``), not inside a commit.
 
 Each record carries a CRC-32 of its body, and positions are contiguous from 1 (or from
 after the compaction point, see ``compact``). On open, positions are checked for gaps (a
@@ -29,6 +31,7 @@ A storage fault (disk full, read-only file system, locked, I/O error) is raised 
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import functools
 import logging
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sandex.journal.checkpoint import Checkpointer
+from sandex.journal.walsync import WalSync
 
 log = logging.getLogger("sandex.journal")
 
@@ -155,9 +159,9 @@ class Journal(Protocol):
 @runtime_checkable
 class AppendsHere(Protocol):
     """A ``blocking`` journal whose appends can also be awaited on the node's event loop
-    (``append_here``: the same guarantees as ``append``, no writer thread): the JetStream
-    journal, whose appends are network round trips. ``close_here`` releases what
-    ``append_here`` opened on that loop, before ``close``."""
+    (``append_here``: the same guarantees as ``append``, no writer thread): SQLite's (the
+    sync a kernel request) and the JetStream journal (network round trips). ``close_here``
+    releases what ``append_here`` opened on that loop, before ``close``."""
 
     async def append_here(self, records: list[bytes]) -> int: ...
 
@@ -213,6 +217,7 @@ class SqliteJournal:
     """Records in ``journal.sqlite3`` under a data directory (see the module docstring)."""
 
     blocking = True
+    _ceiling = False  # whether the last write reached the log's ceiling (``Checkpointer``)
 
     @_storage_faults("open")
     def __init__(self, path: Path, check_after: int = 0, deferred: bool = False) -> None:
@@ -258,6 +263,11 @@ class SqliteJournal:
             self._db.execute("COMMIT")
         format2_from = self._meta("format2_from")
         self.legacy_end = format2_from - 1 if isinstance(format2_from, int) else 0
+        # From here on a commit is synced by ``_wal`` (what FULL did after each commit): the
+        # log exists (the write lock was taken above), so its descriptor stays valid while
+        # this connection is open
+        self._wal = WalSync(Path(f"{self.path}-wal"))
+        self._db.execute("PRAGMA synchronous=NORMAL")
 
     def _meta(self, name: str) -> object:
         try:
@@ -337,6 +347,34 @@ class SqliteJournal:
         On failure nothing of the batch is kept (rolled back, by SQLite itself after a full
         disk or an I/O error) and ``StorageError`` says what failed.
         """
+        position = self.write(records)
+        self._wal.now()
+        if self._ceiling:
+            self._checkpointer.here(self._db)
+        return position
+
+    async def append_here(self, records: list[bytes]) -> int:
+        """``append`` on the event loop: the transaction written here (into the page cache),
+        its sync awaited (``WalSync.later``: a kernel request, no Python thread blocked)."""
+        position = self.write(records)
+        try:
+            await self._wal.later()
+        except OSError as exc:
+            raise StorageError(f"{self.path}: cannot write the journal: "
+                               f"{describe(exc)}") from exc
+        if self._ceiling:  # copies pages and syncs the database file: not on the loop
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.here,
+                                                             self._db)
+        return position
+
+    async def close_here(self) -> None:
+        """Stop watching for ``append_here``'s syncs on this loop."""
+        self._wal.close_here()
+
+    @_storage_faults("write")
+    def write(self, records: list[bytes]) -> int:
+        """Write ``records`` in one transaction, not yet synced (``append`` syncs it);
+        ``StorageError`` as for ``append``."""
         first = self.last_position + 1
         db = self._db
         # A batch of up to INSERT_ROWS records is one INSERT, which SQLite runs as a
@@ -372,8 +410,8 @@ class SqliteJournal:
                                 self.path, rollback)
             raise
         self.last_position = first + len(records) - 1
-        if self._checkpointer.committed(sum(map(len, records))):
-            self._checkpointer.here(self._db)  # the log's ceiling (checkpoint.py)
+        # the log's ceiling (checkpoint.py): the writer's own checkpoint, after the sync
+        self._ceiling = self._checkpointer.committed(sum(map(len, records)))
         return self.last_position
 
     def read(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
@@ -436,9 +474,11 @@ class SqliteJournal:
         removed = self._db.execute("DELETE FROM journal WHERE position <= ?", (upto,)).rowcount
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_to', ?)", (upto,))
         self._db.execute("COMMIT")
+        self._wal.now()
         self.first_position = upto + 1
         return int(removed)
 
     def close(self) -> None:
         self._checkpointer.close()  # its connection first: the writer's close checkpoints all
+        self._wal.close()
         self._db.close()

@@ -4,10 +4,12 @@ It stamps each command with a strictly increasing time (so times double as uniqu
 applies it to the core or the key registry, and feeds the read models. ``execute`` is the
 one entry point for adapters: it applies the command at once, then holds the reply until the
 command is durable. Commands that arrive while a batch is being written form the next batch,
-so one fsync covers many commands; the write runs on a writer thread, never blocking the event
-loop (a JetStream journal, ``AppendsHere``, is awaited on the loop itself: a network round
-trip needs no thread). Listeners (the feed) see a command's events only after its batch is
-durable, in order.
+so one fsync covers many commands. A journal that is ``AppendsHere`` is awaited on the loop
+itself: SQLite's (its transaction written into the page cache there, its fsync a kernel
+request (io_uring) whose end the loop sees on an ``eventfd``: ``sandex.journal.walsync``) and
+JetStream's (a network round trip); any other journal whose ``append`` blocks runs on a
+writer thread, never blocking the event loop. Listeners (the feed) see a command's events
+only after its batch is durable, in order.
 ``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
 ``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
@@ -364,7 +366,8 @@ class Node:
         return events
 
     async def _flush(self) -> None:
-        """Append batches on the loop (``AppendsHere``: JetStream) until none is left."""
+        """Append batches on the loop (``AppendsHere``: SQLite, JetStream) until none is
+        left."""
         here = self._append_here
         assert here is not None
         while self._filling is not None:

@@ -37,16 +37,16 @@ def _full(pages: int) -> None:
 def _readonly(batches: int) -> None:
     from sandex.journal.store import SqliteJournal
 
-    append = SqliteJournal.append
+    write = SqliteJournal.write  # what ``append`` and ``append_here`` write a batch with
     written = [0]
 
     def refusing(self: Any, records: list[bytes]) -> int:
         written[0] += 1
         if written[0] > batches:
             self._db.execute("PRAGMA query_only = 1")
-        return append(self, records)  # type: ignore[no-any-return]
+        return write(self, records)  # type: ignore[no-any-return]
 
-    SqliteJournal.append = refusing  # type: ignore[method-assign]
+    SqliteJournal.write = refusing  # type: ignore[method-assign]
 
 
 def _erofs() -> None:
