@@ -9,5 +9,8 @@ from sandex.views.ledger cimport LedgerView
 from sandex.views.market cimport MarketView
 cimport cython
 
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _MATCHED
+
 @cython.locals(market=MarketView, ledger=LedgerView, fills=FillsView)
 cdef _feed(object node, object engine, OrdersView orders, list events)

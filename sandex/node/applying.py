@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import cython
+from msgspec.structs import astuple
 
 from sandex.core import (
     REPLAY_PROFILE_ID,
@@ -44,6 +45,11 @@ from sandex.node.commands import (
     TookOver,
 )
 from sandex.views.orders import OrdersView
+
+if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.pxd)
+    from cython.cimports.sandex.core.slots import field, offset
+else:
+    from sandex.core.slots import field, offset
 from sandex.views.transfers import KINDS
 
 # ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
@@ -57,6 +63,9 @@ _NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
     CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
     Takeover})
 _VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to ``apply``
+# where a Matched's first 13 fields (what the views read) are stored, in their order
+# (compiled: C integers, applying.pxd)
+_MATCHED = tuple(offset(Matched, name) for name in Matched.__struct_fields__[:13])
 
 
 class TimeOutOfOrder(AssertionError):
@@ -121,14 +130,32 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
         elif event_kind is Opened:
             continue
         elif event_kind is Matched:
-            m: Matched = event  # type: ignore[assignment]
+            # its fields read once for the three views: compiled, straight from its slots
+            if cython.compiled:
+                (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
+                 maker_profile_id, taker_profile_id, side, price, size, maker_fee,
+                 taker_fee) = (
+                    field(event, _MATCHED[0]), field(event, _MATCHED[1]),
+                    field(event, _MATCHED[2]), field(event, _MATCHED[3]),
+                    field(event, _MATCHED[4]), field(event, _MATCHED[5]),
+                    field(event, _MATCHED[6]), field(event, _MATCHED[7]),
+                    field(event, _MATCHED[8]), field(event, _MATCHED[9]),
+                    field(event, _MATCHED[10]), field(event, _MATCHED[11]),
+                    field(event, _MATCHED[12]))
+            else:
+                (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
+                 maker_profile_id, taker_profile_id, side, price, size, maker_fee,
+                 taker_fee) = astuple(event)[:13]
             market = node.market
-            market.on_match(m)
-            if m.maker_profile_id != REPLAY_PROFILE_ID \
-                    or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                ledger, fills = node.ledger, node.fills
-                ledger.on_match(m, engine.products[m.product_id])  # no fills,
-                fills.on_match(m)  # no ledger (no one can read the replay's)
+            market.on_trade(product_id, trade_id, time, price, size, side)
+            if maker_profile_id != REPLAY_PROFILE_ID \
+                    or taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
+                ledger, fills = node.ledger, node.fills  # no fills, no ledger (no one can
+                ledger.on_trade(event, maker_profile_id, taker_profile_id,  # read the replay's)
+                                engine.products[product_id])
+                fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,
+                               maker_profile_id, taker_profile_id, side, price, size,
+                               maker_fee, taker_fee, time)
         elif event_kind is LedgerEntry:
             ledger = node.ledger
             ledger.on_entry(event)
