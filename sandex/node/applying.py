@@ -66,6 +66,11 @@ _VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to
 # where a Matched's first 13 fields (what the views read) are stored, in their order
 # (compiled: C integers, applying.pxd)
 _MATCHED = tuple(offset(Matched, name) for name in Matched.__struct_fields__[:13])
+# and the fields of a ``Received`` and a ``Done`` the orders view reads
+_RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID = (
+    offset(Received, "order_id"), offset(Received, "profile_id"))
+_DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
+    offset(Done, "reason"), offset(Done, "order_id"), offset(Done, "profile_id"))
 
 
 class TimeOutOfOrder(AssertionError):
@@ -123,9 +128,17 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
     for event in events:
         event_kind = type(event)
         if event_kind is Received:
-            orders.on_order(event)  # type: ignore[arg-type]
+            if cython.compiled:  # its two fields the view reads, from their slots
+                orders.on_received(field(event, _RECEIVED_ORDER_ID),
+                                   field(event, _RECEIVED_PROFILE_ID))
+            else:
+                orders.on_order(event)  # type: ignore[arg-type]
         elif event_kind is Done:
-            if event.reason is CANCELED:  # type: ignore[attr-defined]
+            if cython.compiled:
+                if field(event, _DONE_REASON) is CANCELED:
+                    orders.on_cancel(field(event, _DONE_ORDER_ID),
+                                     field(event, _DONE_PROFILE_ID))
+            elif event.reason is CANCELED:  # type: ignore[attr-defined]
                 orders.on_canceled(event)  # type: ignore[arg-type]
         elif event_kind is Opened:
             continue
