@@ -19,6 +19,7 @@ from sandex.core import (
     Activated,
     AddAddress,
     AdvanceClock,
+    CancelOrder,
     Command,
     DeleteAddress,
     Done,
@@ -28,6 +29,7 @@ from sandex.core import (
     LedgerEntry,
     Matched,
     Opened,
+    PlaceOrder,
     PutEntry,
     Received,
     Rejected,
@@ -71,6 +73,8 @@ _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID = (
     offset(Received, "order_id"), offset(Received, "profile_id"))
 _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
     offset(Done, "reason"), offset(Done, "order_id"), offset(Done, "profile_id"))
+# and the time of the two commonest commands (a replay's run reads it)
+_PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
 
 
 class TimeOutOfOrder(AssertionError):
@@ -176,7 +180,8 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
             orders.on_order(event)  # type: ignore[arg-type]
 
 
-@cython.locals(orders=OrdersView, core=Engine)
+@cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
+               start=cython.longlong, events=list)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -196,16 +201,13 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     try:
         for command in commands:
             kind = type(command)
-            if kind in _VIA_APPLY:  # the node's own, the transfer ones, AdvanceClock
-                node._applied_time, node._last_time = applied, last
-                if position != start:
-                    node.position = position - 1
-                events = apply(node, command)
-                applied, last = node._applied_time, node._last_time
-                engine, orders = node.engine, node.orders
-                core = engine if type(engine) is Engine else None
-            else:
-                time = command.time
+            if kind is PlaceOrder or kind is CancelOrder or kind not in _VIA_APPLY:
+                if cython.compiled and kind is PlaceOrder:  # from its slot
+                    time = field(command, _PLACE_TIME)
+                elif cython.compiled and kind is CancelOrder:
+                    time = field(command, _CANCEL_TIME)
+                else:
+                    time = command.time
                 if time <= applied:
                     raise _out_of_order(command, applied)
                 applied = time
@@ -213,6 +215,14 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                     last = time
                 events = core.apply(command) if core is not None else engine.apply(command)
                 _feed(node, engine, orders, events)
+            else:  # the node's own, the transfer ones, AdvanceClock
+                node._applied_time, node._last_time = applied, last
+                if position != start:
+                    node.position = position - 1
+                events = apply(node, command)
+                applied, last = node._applied_time, node._last_time
+                engine, orders = node.engine, node.orders
+                core = engine if type(engine) is Engine else None
             if events:
                 event_kind = type(events[0])
                 if event_kind is Rejected or event_kind is Duplicate:
