@@ -131,19 +131,20 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
     ``Done``, ``Opened``); the transfers view apart (``apply``)."""
     for event in events:
         event_kind = type(event)
-        if event_kind is Received:
-            if cython.compiled:  # its two fields the view reads, from their slots
-                orders.on_received(field(event, _RECEIVED_ORDER_ID),
-                                   field(event, _RECEIVED_PROFILE_ID))
+        if event_kind is Received:  # the two fields the view reads (compiled: slots)
+            if cython.compiled:
+                order_id = field(event, _RECEIVED_ORDER_ID)
+                profile_id = field(event, _RECEIVED_PROFILE_ID)
             else:
-                orders.on_order(event)  # type: ignore[arg-type]
+                order_id, profile_id = event.order_id, event.profile_id  # type: ignore[attr-defined]
+            orders.on_received(order_id, profile_id)
         elif event_kind is Done:
             if cython.compiled:
                 if field(event, _DONE_REASON) is CANCELED:
                     orders.on_cancel(field(event, _DONE_ORDER_ID),
                                      field(event, _DONE_PROFILE_ID))
             elif event.reason is CANCELED:  # type: ignore[attr-defined]
-                orders.on_canceled(event)  # type: ignore[arg-type]
+                orders.on_cancel(event.order_id, event.profile_id)  # type: ignore[attr-defined]
         elif event_kind is Opened:
             continue
         elif event_kind is Matched:
