@@ -15,5 +15,5 @@ cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID
 cdef Py_ssize_t _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID
 cdef Py_ssize_t _PLACE_TIME, _CANCEL_TIME
 
-@cython.locals(market=MarketView, ledger=LedgerView, fills=FillsView)
-cdef _feed(object node, object engine, OrdersView orders, list events)
+cdef _feed(object node, object engine, OrdersView orders, list events,
+           MarketView market=*, LedgerView ledger=*, FillsView fills=*)

@@ -46,6 +46,9 @@ from sandex.node.commands import (
     Takeover,
     TookOver,
 )
+from sandex.views.fills import FillsView
+from sandex.views.ledger import LedgerView
+from sandex.views.market import MarketView
 from sandex.views.orders import OrdersView
 
 if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.pxd)
@@ -126,9 +129,12 @@ def _out_of_order(command: Command, applied: int) -> TimeOutOfOrder:
                           f"last command applied ({applied})")
 
 
-def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> None:
+def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
+          market: MarketView | None = None, ledger: LedgerView | None = None,
+          fills: FillsView | None = None) -> None:
     """The read models fed a core command's ``events``, in one pass (most are ``Received``,
-    ``Done``, ``Opened``); the transfers view apart (``apply``)."""
+    ``Done``, ``Opened``); the transfers view apart (``apply``). The market, ledger and
+    fills views are the node's, given by a replay's run (else read from the node)."""
     for event in events:
         event_kind = type(event)
         if event_kind is Received:  # the two fields the view reads (compiled: slots)
@@ -164,25 +170,28 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> N
                 (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
                  maker_profile_id, taker_profile_id, side, price, size, maker_fee,
                  taker_fee) = astuple(event)[:13]
-            market = node.market
+            if market is None or ledger is None or fills is None:
+                market, ledger, fills = node.market, node.ledger, node.fills
             market.on_trade(product_id, trade_id, time, price, size, side)
+            # a replayed trade (both sides the replay's): no fills, no ledger (no one can
             if maker_profile_id != REPLAY_PROFILE_ID \
-                    or taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                ledger, fills = node.ledger, node.fills  # no fills, no ledger (no one can
-                ledger.on_trade(event, maker_profile_id, taker_profile_id,  # read the replay's)
-                                engine.products[product_id])
+                    or taker_profile_id != REPLAY_PROFILE_ID:  # read the replay's)
+                ledger.on_trade(event, maker_profile_id,  # type: ignore[arg-type]
+                                taker_profile_id, engine.products[product_id])
                 fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,
                                maker_profile_id, taker_profile_id, side, price, size,
                                maker_fee, taker_fee, time)
         elif event_kind is LedgerEntry:
-            ledger = node.ledger
-            ledger.on_entry(event)
+            if ledger is None:
+                ledger = node.ledger
+            ledger.on_entry(event)  # type: ignore[arg-type]
         elif event_kind is Activated:
             orders.on_order(event)  # type: ignore[arg-type]
 
 
 @cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
-               start=cython.longlong, events=list)
+               start=cython.longlong, events=list, market=MarketView, ledger=LedgerView,
+               fills=FillsView)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -196,6 +205,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     engine's ``apply`` is a C call when the engine is exactly an ``Engine`` (``core``; a
     wrapped one, as the fault tests make, is called by name)."""
     engine, orders = node.engine, node.orders
+    market, ledger, fills = node.market, node.ledger, node.fills
     core = engine if type(engine) is Engine else None
     applied, last = node._applied_time, node._last_time
     start = position
@@ -215,7 +225,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 if time > last:
                     last = time
                 events = core.apply(command) if core is not None else engine.apply(command)
-                _feed(node, engine, orders, events)
+                _feed(node, engine, orders, events, market, ledger, fills)
             else:  # the node's own, the transfer ones, AdvanceClock
                 node._applied_time, node._last_time = applied, last
                 if position != start:
@@ -223,6 +233,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 events = apply(node, command)
                 applied, last = node._applied_time, node._last_time
                 engine, orders = node.engine, node.orders
+                market, ledger, fills = node.market, node.ledger, node.fills
                 core = engine if type(engine) is Engine else None
             if events:
                 event_kind = type(events[0])
