@@ -9,5 +9,11 @@ from sandex.views.ledger cimport LedgerView
 from sandex.views.market cimport MarketView
 cimport cython
 
-@cython.locals(market=MarketView, ledger=LedgerView, fills=FillsView)
-cdef _feed(object node, object engine, OrdersView orders, list events)
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _MATCHED
+cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID
+cdef Py_ssize_t _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID
+cdef Py_ssize_t _PLACE_TIME, _CANCEL_TIME
+
+cdef _feed(object node, object engine, OrdersView orders, list events,
+           MarketView market=*, LedgerView ledger=*, FillsView fills=*)

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import cython
+from msgspec.structs import astuple
 
 from sandex.core import (
     REPLAY_PROFILE_ID,
     Activated,
     AddAddress,
     AdvanceClock,
+    CancelOrder,
     Command,
     DeleteAddress,
     Done,
@@ -27,6 +29,7 @@ from sandex.core import (
     LedgerEntry,
     Matched,
     Opened,
+    PlaceOrder,
     PutEntry,
     Received,
     Rejected,
@@ -43,7 +46,15 @@ from sandex.node.commands import (
     Takeover,
     TookOver,
 )
+from sandex.views.fills import FillsView
+from sandex.views.ledger import LedgerView
+from sandex.views.market import MarketView
 from sandex.views.orders import OrdersView
+
+if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.pxd)
+    from cython.cimports.sandex.core.slots import field, offset
+else:
+    from sandex.core.slots import field, offset
 from sandex.views.transfers import KINDS
 
 # ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
@@ -57,6 +68,16 @@ _NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
     CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
     Takeover})
 _VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to ``apply``
+# where a Matched's first 13 fields (what the views read) are stored, in their order
+# (compiled: C integers, applying.pxd)
+_MATCHED = tuple(offset(Matched, name) for name in Matched.__struct_fields__[:13])
+# and the fields of a ``Received`` and a ``Done`` the orders view reads
+_RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID = (
+    offset(Received, "order_id"), offset(Received, "profile_id"))
+_DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
+    offset(Done, "reason"), offset(Done, "order_id"), offset(Done, "profile_id"))
+# and the time of the two commonest commands (a replay's run reads it)
+_PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
 
 
 class TimeOutOfOrder(AssertionError):
@@ -108,35 +129,69 @@ def _out_of_order(command: Command, applied: int) -> TimeOutOfOrder:
                           f"last command applied ({applied})")
 
 
-def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event]) -> None:
+def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
+          market: MarketView | None = None, ledger: LedgerView | None = None,
+          fills: FillsView | None = None) -> None:
     """The read models fed a core command's ``events``, in one pass (most are ``Received``,
-    ``Done``, ``Opened``); the transfers view apart (``apply``)."""
+    ``Done``, ``Opened``); the transfers view apart (``apply``). The market, ledger and
+    fills views are the node's, given by a replay's run (else read from the node)."""
     for event in events:
         event_kind = type(event)
-        if event_kind is Received:
-            orders.on_order(event)  # type: ignore[arg-type]
+        if event_kind is Received:  # the two fields the view reads (compiled: slots)
+            if cython.compiled:
+                order_id = field(event, _RECEIVED_ORDER_ID)
+                profile_id = field(event, _RECEIVED_PROFILE_ID)
+            else:
+                order_id, profile_id = event.order_id, event.profile_id  # type: ignore[attr-defined]
+            orders.on_received(order_id, profile_id)
         elif event_kind is Done:
-            if event.reason is CANCELED:  # type: ignore[attr-defined]
-                orders.on_canceled(event)  # type: ignore[arg-type]
+            if cython.compiled:
+                if field(event, _DONE_REASON) is CANCELED:
+                    orders.on_cancel(field(event, _DONE_ORDER_ID),
+                                     field(event, _DONE_PROFILE_ID))
+            elif event.reason is CANCELED:  # type: ignore[attr-defined]
+                orders.on_cancel(event.order_id, event.profile_id)  # type: ignore[attr-defined]
         elif event_kind is Opened:
             continue
         elif event_kind is Matched:
-            m: Matched = event  # type: ignore[assignment]
-            market = node.market
-            market.on_match(m)
-            if m.maker_profile_id != REPLAY_PROFILE_ID \
-                    or m.taker_profile_id != REPLAY_PROFILE_ID:  # else a replayed trade:
-                ledger, fills = node.ledger, node.fills
-                ledger.on_match(m, engine.products[m.product_id])  # no fills,
-                fills.on_match(m)  # no ledger (no one can read the replay's)
+            # its fields read once for the three views: compiled, straight from its slots
+            if cython.compiled:
+                (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
+                 maker_profile_id, taker_profile_id, side, price, size, maker_fee,
+                 taker_fee) = (
+                    field(event, _MATCHED[0]), field(event, _MATCHED[1]),
+                    field(event, _MATCHED[2]), field(event, _MATCHED[3]),
+                    field(event, _MATCHED[4]), field(event, _MATCHED[5]),
+                    field(event, _MATCHED[6]), field(event, _MATCHED[7]),
+                    field(event, _MATCHED[8]), field(event, _MATCHED[9]),
+                    field(event, _MATCHED[10]), field(event, _MATCHED[11]),
+                    field(event, _MATCHED[12]))
+            else:
+                (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
+                 maker_profile_id, taker_profile_id, side, price, size, maker_fee,
+                 taker_fee) = astuple(event)[:13]
+            if market is None or ledger is None or fills is None:
+                market, ledger, fills = node.market, node.ledger, node.fills
+            market.on_trade(product_id, trade_id, time, price, size, side)
+            # a replayed trade (both sides the replay's): no fills, no ledger (no one can
+            if maker_profile_id != REPLAY_PROFILE_ID \
+                    or taker_profile_id != REPLAY_PROFILE_ID:  # read the replay's)
+                ledger.on_trade(event, maker_profile_id,  # type: ignore[arg-type]
+                                taker_profile_id, engine.products[product_id])
+                fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,
+                               maker_profile_id, taker_profile_id, side, price, size,
+                               maker_fee, taker_fee, time)
         elif event_kind is LedgerEntry:
-            ledger = node.ledger
-            ledger.on_entry(event)
+            if ledger is None:
+                ledger = node.ledger
+            ledger.on_entry(event)  # type: ignore[arg-type]
         elif event_kind is Activated:
             orders.on_order(event)  # type: ignore[arg-type]
 
 
-@cython.locals(orders=OrdersView, core=Engine)
+@cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
+               start=cython.longlong, events=list, market=MarketView, ledger=LedgerView,
+               fills=FillsView)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -150,29 +205,36 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     engine's ``apply`` is a C call when the engine is exactly an ``Engine`` (``core``; a
     wrapped one, as the fault tests make, is called by name)."""
     engine, orders = node.engine, node.orders
+    market, ledger, fills = node.market, node.ledger, node.fills
     core = engine if type(engine) is Engine else None
     applied, last = node._applied_time, node._last_time
     start = position
     try:
         for command in commands:
             kind = type(command)
-            if kind in _VIA_APPLY:  # the node's own, the transfer ones, AdvanceClock
-                node._applied_time, node._last_time = applied, last
-                if position != start:
-                    node.position = position - 1
-                events = apply(node, command)
-                applied, last = node._applied_time, node._last_time
-                engine, orders = node.engine, node.orders
-                core = engine if type(engine) is Engine else None
-            else:
-                time = command.time
+            if kind is PlaceOrder or kind is CancelOrder or kind not in _VIA_APPLY:
+                if cython.compiled and kind is PlaceOrder:  # from its slot
+                    time = field(command, _PLACE_TIME)
+                elif cython.compiled and kind is CancelOrder:
+                    time = field(command, _CANCEL_TIME)
+                else:
+                    time = command.time
                 if time <= applied:
                     raise _out_of_order(command, applied)
                 applied = time
                 if time > last:
                     last = time
                 events = core.apply(command) if core is not None else engine.apply(command)
-                _feed(node, engine, orders, events)
+                _feed(node, engine, orders, events, market, ledger, fills)
+            else:  # the node's own, the transfer ones, AdvanceClock
+                node._applied_time, node._last_time = applied, last
+                if position != start:
+                    node.position = position - 1
+                events = apply(node, command)
+                applied, last = node._applied_time, node._last_time
+                engine, orders = node.engine, node.orders
+                market, ledger, fills = node.market, node.ledger, node.fills
+                core = engine if type(engine) is Engine else None
             if events:
                 event_kind = type(events[0])
                 if event_kind is Rejected or event_kind is Duplicate:

@@ -59,7 +59,6 @@ _LEGACY_PREFIX: Final = b'{"command":"'
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(JournalCommand)
-_many_decoder = msgspec.json.Decoder(list[JournalCommand])
 
 
 encode: Callable[[msgspec.Struct], bytes] = _encoder.encode
@@ -79,8 +78,8 @@ def decode_many(records: list[bytes], format: int = FORMAT) -> list[JournalComma
     2; ``msgspec.DecodeError`` if one is not a command (``decode`` of each then says which)."""
     if format == 1 or not records:
         return [decode(record, format) for record in records]
-    try:
-        commands = _many_decoder.decode(b"[" + b",".join(records) + b"]")
+    try:  # one value a line (a record's JSON has no raw newline): no copy to bracket it
+        commands = _decoder.decode_lines(b"\n".join(records))
     except msgspec.DecodeError:
         commands = []
     if len(commands) != len(records):  # a bad record (or one that held two values)

@@ -42,51 +42,51 @@ class FillsView:
         self.by_product: dict[tuple[str, str], list[Fill]] = {}
 
     def on_match(self, m: Matched) -> None:
-        """Both sides' fills (``_add`` of each, inline: a replay runs this per trade)."""
-        if m.maker_profile_id == m.taker_profile_id == REPLAY_PROFILE_ID:
-            return  # a replayed trade: both sides are the replay's (no one reads them)
-        side, product_id = m.side, m.product_id
-        by_order, more, by_product = self.by_order, self.more, self.by_product
-        for fill in (
-                Fill(m.trade_id, product_id, m.maker_order_id, m.maker_profile_id, "M",
-                     m.price, m.size, m.maker_fee, side, m.time),
-                Fill(m.trade_id, product_id, m.taker_order_id, m.taker_profile_id, "T",
-                     m.price, m.size, m.taker_fee, SELL if side is BUY else BUY, m.time)):
-            profile_id = fill.profile_id
-            if profile_id == REPLAY_PROFILE_ID:
-                continue
-            order_id = fill.order_id
-            first = by_order.get(order_id)
-            if first is None:
-                by_order[order_id] = fill
-            else:
-                orders = more.get(order_id)
-                if orders is None:
-                    more[order_id] = history([first, fill])
-                else:
-                    orders.append(fill)
-            key = (profile_id, product_id)
-            fills = by_product.get(key)
-            if fills is None:
-                by_product[key] = history([fill])
-            else:
-                fills.append(fill)
+        """Both sides' fills of the trade ``m`` (``on_trade`` of its fields)."""
+        self.on_trade(m.trade_id, m.product_id, m.maker_order_id, m.taker_order_id,
+                      m.maker_profile_id, m.taker_profile_id, m.side, m.price, m.size,
+                      m.maker_fee, m.taker_fee, m.time)
+
+    def on_trade(self, trade_id: int, product_id: str, maker_order_id: str,
+                 taker_order_id: str, maker_profile_id: str, taker_profile_id: str,
+                 side: Side, price: int, size: int, maker_fee: int, taker_fee: int,
+                 time: int) -> None:
+        """Both sides' fills of a trade, from its ``Matched``'s fields (a replay runs this
+        per trade: ``sandex.node.applying`` passes the fields it read once from the event's
+        slots)."""
+        # none for a side of the replay profile (a replayed trade: both are)
+        if maker_profile_id != REPLAY_PROFILE_ID:
+            self._put(Fill(trade_id, product_id, maker_order_id, maker_profile_id, "M", price,
+                           size, maker_fee, side, time),
+                      maker_order_id, maker_profile_id, product_id)
+        if taker_profile_id != REPLAY_PROFILE_ID:
+            self._put(Fill(trade_id, product_id, taker_order_id, taker_profile_id, "T", price,
+                           size, taker_fee, SELL if side is BUY else BUY, time),
+                      taker_order_id, taker_profile_id, product_id)
 
     def _add(self, fill: Fill) -> None:
-        if fill.profile_id == REPLAY_PROFILE_ID:
-            return
-        order_id = fill.order_id
-        first = self.by_order.get(order_id)
+        if fill.profile_id != REPLAY_PROFILE_ID:
+            self._put(fill, fill.order_id, fill.profile_id, fill.product_id)
+
+    def _put(self, fill: Fill, order_id: str, profile_id: str, product_id: str) -> None:
+        """``fill`` (of ``order_id``, ``profile_id``, ``product_id``: its own fields, passed
+        so that they are not read back) added to the order's and the profile's lists."""
+        by_order = self.by_order
+        first = by_order.get(order_id)
         if first is None:
-            self.by_order[order_id] = fill
-        elif (orders := self.more.get(order_id)) is None:
-            self.more[order_id] = history([first, fill])
+            by_order[order_id] = fill
         else:
-            orders.append(fill)
-        key = (fill.profile_id, fill.product_id)
-        fills = self.by_product.get(key)
+            more = self.more
+            orders = more.get(order_id)
+            if orders is None:
+                more[order_id] = history([first, fill])
+            else:
+                orders.append(fill)
+        key = (profile_id, product_id)
+        by_product = self.by_product
+        fills = by_product.get(key)
         if fills is None:
-            self.by_product[key] = history([fill])
+            by_product[key] = history([fill])
         else:
             fills.append(fill)
 

@@ -1,10 +1,14 @@
 # The C layout of the compiled ledger view (sandex/views/ledger.py): ``sandex.node.applying``
-# calls its handlers as C functions (typed: the dicts they index).
+# calls its handlers as C functions (typed: the dicts they index, the product it reads).
 cimport cython
+
+from sandex.core.product cimport Product as CProduct
 
 cdef class LedgerView:
     cdef public dict _entries
     cdef public dict _tails
+    cpdef on_match(self, object match, CProduct product)
+    cpdef on_trade(self, object match, str maker, str taker, CProduct product)
     @cython.locals(tails=dict)
-    cpdef on_match(self, object match, object product)
+    cdef _note(self, tuple trade, str profile_id, str base, str quote)
     cpdef on_entry(self, object entry)

@@ -50,23 +50,36 @@ class LedgerView:
         entries.append(entry)
 
     def on_match(self, match: Matched, product: Product) -> None:
-        """A trade: noted on the accounts it moves (the seller's base and quote, the
-        buyer's quote and base; fees are in the quote), expanded when one is read."""
-        maker, taker = match.maker_profile_id, match.taker_profile_id
-        if maker == taker == REPLAY_PROFILE_ID:
-            return  # a replayed trade: both sides are the replay's (no one reads them)
+        """The trade ``match`` of ``product`` (``on_trade``)."""
+        self.on_trade(match, match.maker_profile_id, match.taker_profile_id, product)
+
+    def on_trade(self, match: Matched, maker: str, taker: str, product: Product) -> None:
+        """A trade (``match``, its maker's and taker's profiles: ``sandex.node.applying``
+        read them once from its slots): noted on the accounts it moves (the seller's base and
+        quote, the buyer's quote and base; fees are in the quote), expanded when one is
+        read. None for a side of the replay profile (no one can read its accounts)."""
         base, quote = product.base_currency, product.quote_currency
         trade = (match, base, quote)
+        if maker != REPLAY_PROFILE_ID:
+            self._note(trade, maker, base, quote)
+        if taker != maker and taker != REPLAY_PROFILE_ID:
+            self._note(trade, taker, base, quote)
+
+    def _note(self, trade: _Trade, profile_id: str, base: str, quote: str) -> None:
+        """``trade`` appended to the tails of ``profile_id``'s ``base`` and ``quote``."""
         tails = self._tails
-        for profile_id in (maker,) if maker == taker else (maker, taker):
-            if profile_id == REPLAY_PROFILE_ID:
-                continue
-            for key in ((profile_id, base), (profile_id, quote)):
-                tail = tails.get(key)
-                if tail is None:
-                    tails[key] = history([trade])
-                else:
-                    tail.append(trade)
+        key = (profile_id, base)
+        tail = tails.get(key)
+        if tail is None:
+            tails[key] = history([trade])
+        else:
+            tail.append(trade)
+        key = (profile_id, quote)
+        tail = tails.get(key)
+        if tail is None:
+            tails[key] = history([trade])
+        else:
+            tail.append(trade)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
         key = (profile_id, currency)

@@ -59,14 +59,21 @@ class MarketView:
         return market
 
     def on_match(self, m: Matched) -> None:
-        market = self.products.get(m.product_id)
+        """The trade ``m`` (``on_trade`` of its fields)."""
+        self.on_trade(m.product_id, m.trade_id, m.time, m.price, m.size, m.side)
+
+    def on_trade(self, product_id: str, trade_id: int, time: int, price: int, size: int,
+                 side: Side) -> None:
+        """A trade, from its ``Matched``'s fields (a replay runs this per trade:
+        ``sandex.node.applying`` passes the fields it read once from the event's slots)."""
+        market = self.products.get(product_id)
         if market is None:
-            market = self.products[m.product_id] = ProductMarket()
+            market = self.products[product_id] = ProductMarket()
         trades = market.trades
-        trades.append(Trade(m.trade_id, m.time, m.price, m.size, m.side))
+        trades.append(Trade(trade_id, time, price, size, side))
         if len(trades) > 2 * TRADES_KEPT:
             del trades[:-TRADES_KEPT]
-        add_trade(market.minutes, m.time, m.price, m.size)
+        add_trade(market.minutes, time, price, size)
 
     def last_trade(self, product_id: str) -> Trade | None:
         trades = self.product(product_id).trades

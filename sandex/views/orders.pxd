@@ -1,8 +1,7 @@
 # The C layout of the compiled orders view (sandex/views/orders.py): ``sandex.node.applying``
-# calls its two handlers as C functions.
+# calls its handlers as C functions (``on_received``, ``on_cancel``: with the fields it read
+# from the event's slots).
 cimport cython
-
-from sandex.core.records cimport Order
 
 cdef class OrdersView:
     cdef public object _engine
@@ -10,7 +9,9 @@ cdef class OrdersView:
     cdef public dict _archive
     cdef public dict by_profile
 
-    @cython.locals(order=Order, orders=dict, by_profile=dict, profile_id=str)
     cpdef on_order(self, object event)
-    @cython.locals(profile=dict)
+    @cython.locals(orders=dict, by_profile=dict)
+    cpdef on_received(self, str order_id, str profile_id)
     cpdef on_canceled(self, object event)
+    @cython.locals(profile=dict)
+    cpdef on_cancel(self, str order_id, str profile_id)

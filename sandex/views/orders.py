@@ -22,7 +22,7 @@ from sandex.core import (
     Event,
     Received,
 )
-from sandex.core.records import Order  # the compiled record (orders.pxd types it)
+from sandex.core.records import Order
 
 CANCELED = DoneReason.CANCELED
 
@@ -46,27 +46,33 @@ class OrdersView:
                 self.on_canceled(event)  # type: ignore[arg-type]
 
     def on_order(self, event: Received | Activated) -> None:
-        """An order received, or a stop order accepted."""
-        if event.profile_id == REPLAY_PROFILE_ID:
+        """An order received, or a stop order accepted (``on_received``)."""
+        self.on_received(event.order_id, event.profile_id)
+
+    def on_received(self, order_id: str, profile_id: str) -> None:
+        """The order ``order_id`` of ``profile_id`` received, or accepted as a stop order
+        (``sandex.node.applying`` reads the two from the event's slots)."""
+        if profile_id == REPLAY_PROFILE_ID:
             return  # a replayed order (most events of a replay)
-        order_id = event.order_id
         order = self._live.get(order_id)
         if order is None:
             order = self._archive.get(order_id)
-        if order is not None:
-            profile_id = order.profile_id
-            if profile_id != REPLAY_PROFILE_ID:
-                by_profile = self.by_profile
-                orders = by_profile.get(profile_id)
-                if orders is None:
-                    orders = by_profile[profile_id] = {}
-                orders[order.id] = order
+        if order is not None:  # the event's order: its profile is the event's
+            by_profile = self.by_profile
+            orders = by_profile.get(profile_id)
+            if orders is None:
+                orders = by_profile[profile_id] = {}
+            orders[order_id] = order
 
     def on_canceled(self, event: Done) -> None:
-        """An order canceled: gone from the view too if the engine purged it."""
-        order_id = event.order_id
+        """An order canceled (``on_cancel``)."""
+        self.on_cancel(event.order_id, event.profile_id)
+
+    def on_cancel(self, order_id: str, profile_id: str) -> None:
+        """The order ``order_id`` of ``profile_id`` canceled: gone from the view too if the
+        engine purged it (``sandex.node.applying`` reads the two from the event's slots)."""
         if order_id not in self._live and order_id not in self._archive:  # purged
-            profile = self.by_profile.get(event.profile_id)
+            profile = self.by_profile.get(profile_id)
             if profile is not None:
                 profile.pop(order_id, None)
 

@@ -358,3 +358,8 @@ def test_decode_many_is_decode_of_each(db: Path) -> None:
         decode_many([two_in_one])
     with pytest.raises(msgspec.DecodeError):
         decode_many([two_in_one, records[2]])
+    two_lines = records[0] + b"\n" + records[1]  # nor one holding two lines
+    with pytest.raises(msgspec.DecodeError):
+        decode_many([two_lines, records[2]])
+    spread = records[0].replace(b",", b",\n", 1)  # JSON with a newline as its whitespace
+    assert decode_many([spread, records[1]]) == EVERY_COMMAND[:2]
