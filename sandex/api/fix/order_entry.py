@@ -463,16 +463,20 @@ class OrderEntry(Reporter):
     def _status(self, session: Session, message: Message) -> None:
         fields = _fields(message)
 
-        if self.node.in_flight:  # answer only what is durable
-            self._spawn(self._answer_status_later(session, fields), session)
+        report = self._status_report(session, fields)
+        if self.node.in_flight:  # read now, sent once all it shows is durable
+            self._spawn(self._send_when_durable(session, report), session)
         else:  # nothing in flight: at once, so replies keep the requests' order
-            self._answer_status(session, fields)
+            session.send("8", report)
 
-    async def _answer_status_later(self, session: Session, fields: dict[int, str]) -> None:
+    async def _send_when_durable(self, session: Session, report: Body) -> None:
+        """``report`` once every command applied before it was read is durable (reading after
+        the wait would let in what was applied between the wake-up and the read)."""
         await self.node.synced()
-        self._answer_status(session, fields)
+        session.send("8", report)
 
-    def _answer_status(self, session: Session, fields: dict[int, str]) -> None:
+    def _status_report(self, session: Session, fields: dict[int, str]) -> Body:
+        """The ExecutionReport (``150=I``) answering an OrderStatusRequest, as the state is."""
         node = self.node
         order_id = (fields.get(37) or "").lower() or None
         cl = fields.get(11)
@@ -486,8 +490,7 @@ class OrderEntry(Reporter):
                 body.append((55, fields[55]))
             body += [(60, transact_time(node.now())), (150, "I"), (151, "0"),
                      (58, Error.ORDER_NOT_FOUND.format())]
-            session.send("8", body)
-            return
+            return body
         assert session.identity is not None
         product = node.engine.products[order.product_id]
         track = self.tracks.get(order.id) or Track.of_order(
@@ -498,7 +501,7 @@ class OrderEntry(Reporter):
         if order.status is Status.DONE and order.done_reason is DoneReason.CANCELED:
             status = "4"
         view.reports = track.reports + 1000  # a status ExecID never repeats a report's
-        session.send("8", view.report("I", status, node.now(), cl_ord_id=cl or None))
+        return view.report("I", status, node.now(), cl_ord_id=cl or None)
 
     def _batch(self, session: Session, message: Message) -> None:
         batch_id = message.get(8014) or ""

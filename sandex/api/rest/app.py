@@ -16,6 +16,7 @@ from typing import Any
 from sandex.admin.races import races_of
 from sandex.api.clocks import SignatureClock
 from sandex.api.http import (
+    ApiError,
     Handle,
     Request,
     Response,
@@ -165,10 +166,18 @@ class RestApp:
         return await answer(self._dispatch, request)
 
     async def _synced(self, request: Request) -> Response:
-        """``_dispatch`` of a read once every command applied so far is durable."""
-        await self.node.synced()
-        result = self._dispatch(request, True)
-        return result if isinstance(result, Response) else await result
+        """``_dispatch`` of a read made while commands are in flight: read at once, answered
+        once every command applied before it is durable. (Waiting first and reading then
+        would let in what was applied between the wake-up and the read, not yet durable.)"""
+        node = self.node
+        try:
+            result = self._dispatch(request, True)
+            response = result if isinstance(result, Response) else await result
+        except ApiError:
+            await node.synced()  # a refusal too tells only what is durable
+            raise
+        await node.synced()
+        return response
 
     def _dispatch(self, request: Request, synced: bool = False) -> Response | Awaitable[Response]:
         """The answer to ``request``: a refusal at once, else the route's handler's awaitable,
