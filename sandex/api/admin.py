@@ -49,12 +49,15 @@ class AdminGateway:
         if extra is not None:
             if reading:
                 raise ApiError(Error.ADMIN_REFUSED, f"{name} takes a JSON body: send it with POST")
-            if self.node.in_flight:
-                await self.node.synced()  # like a read: nothing that is not yet durable
-            try:
-                return json_response(extra(args))
+            try:  # like a read: made at once, answered once what it shows is durable
+                answer = json_response(extra(args))
             except ValueError as exc:
+                if self.node.in_flight:
+                    await self.node.synced()
                 raise ApiError(Error.ADMIN_REFUSED, exc) from None
+            if self.node.in_flight:
+                await self.node.synced()
+            return answer
         try:
             return json_response(await run_online(self.node, name, args, read_only=reading))
         except NodeStopped:
