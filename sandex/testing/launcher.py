@@ -115,9 +115,10 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise StartError(f"exit status {self.process.returncode}")
-            try:
+            try:  # with the token: another venue that took the port first answers 401
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/time")
+                conn.request("GET", "/admin/clock",
+                             headers={"Authorization": f"Bearer {self.admin_token}"})
                 ready = conn.getresponse().status == 200
                 conn.close()
                 if ready:
