@@ -378,9 +378,9 @@ class SqliteJournal:
         first = self.last_position + 1
         db = self._db
         # A batch of up to INSERT_ROWS records is one INSERT, which SQLite runs as a
-        # transaction of its own (autocommit: all its rows or none, synced before it
-        # returns): no BEGIN and COMMIT statements, each a step and a reset with the GIL
-        # released and taken back around both
+        # transaction of its own (autocommit: all its rows or none; the log's sync is the
+        # caller's, ``WalSync``): no BEGIN and COMMIT statements, each a step and a reset
+        # with the GIL released and taken back around both
         single = len(records) <= INSERT_ROWS
         if not single:
             db.execute("BEGIN")
