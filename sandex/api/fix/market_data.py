@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.fix.codec import Message, Rendered
@@ -45,6 +45,7 @@ from sandex.core import (
 from sandex.core.model import DoneReason
 from sandex.errors import Error
 from sandex.node import Node
+from sandex.node.node import NodeStopped
 
 log = logging.getLogger("sandex.fix")
 
@@ -57,6 +58,16 @@ TRADING_STATUS = {"online": "full_trading", "post_only": "post_only",
 CHANGE_REASONS = {"modify_order": "CHANGE_REASON_MODIFY_ORDER",
                   "remainder_after_modification": "CHANGE_REASON_REMAINDER_AFTER_MODIFICATION"}
 SNAPSHOT_PAGE = 1000  # entries per W message (GUESS)
+
+
+class Snapshot(NamedTuple):
+    """A product's snapshot for one session, as read: the subscription it answers, the
+    RptSeq it covers, its W bodies (without the MDReqID, put in front when sent)."""
+
+    symbol: str
+    subscription: list[Any]
+    sequence: int
+    bodies: list[Body]
 ACTIVE = State.ACTIVE
 
 
@@ -75,6 +86,7 @@ class MarketData:
         self.levels: dict[str, Levels] = {}  # products with level-2 subscribers
         self._tasks: set[asyncio.Task[None]] = set()
         self._leads: dict[str, tuple[bytes, int]] = {}  # MDReqID -> its field and byte sum
+        self._fanned: dict[str, int] = {}  # product id -> the last RptSeq handed to fan-out
 
     def authenticate(self, message: Message) -> Identity | Refusal:
         return check_logon(message, self.node.keys, SPEC, self.signatures())
@@ -159,62 +171,95 @@ class MarketData:
         new = [s for s in symbols if session not in self.subscribers.get(s, {})]
         for symbol in new:  # from now on increments queue behind the snapshot
             self.subscribers.setdefault(symbol, {})[session] = [request_id, None, mode]
-        if self.node.in_flight:  # the snapshot shows only durable state
-            task = asyncio.get_running_loop().create_task(self._snapshots_later(session, new))
+        taken = [self._snapshot(session, symbol) for symbol in new]  # the state as it is now
+        if self.node.in_flight:  # sent once all it shows is durable
+            task = asyncio.get_running_loop().create_task(self._send_when_durable(session,
+                                                                                  taken))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
-            self._snapshots(session, new)
+            self._send(session, taken)
 
-    async def _snapshots_later(self, session: Session, symbols: list[str]) -> None:
-        await self.node.synced()
-        self._snapshots(session, symbols)
+    async def _send_when_durable(self, session: Session, taken: list[Snapshot]) -> None:
+        """``taken`` sent once every command applied before it was read is durable (reading
+        after the wait would let in what was applied between the wake-up and the read). A
+        snapshot whose product's increments went out meanwhile (the session, not yet covered,
+        skipped them) is read again, and waited for again if commands are in flight."""
+        try:
+            while True:
+                await self.node.synced()
+                fanned = self._fanned
+                if all(fanned.get(s.symbol, 0) <= s.sequence for s in taken):
+                    break
+                taken = [self._snapshot(session, s.symbol)
+                         if fanned.get(s.symbol, 0) > s.sequence and self._still(session, s)
+                         else s for s in taken]
+                if not self.node.in_flight:
+                    break
+        except NodeStopped:
+            return  # nothing more is durable: the gateway closes its sessions
+        self._send(session, taken)
 
-    def _snapshots(self, session: Session, symbols: list[str]) -> None:
-        for symbol in symbols:
-            subscription = self.subscribers.get(symbol, {}).get(session)
-            if subscription is None or not session.active:
-                continue
-            product = self.node.engine.products[symbol]
-            mode = subscription[2]
-            if mode != L3 and mode[0]:  # level 2
-                levels = self.levels.get(symbol)
-                if levels is None:
-                    levels = self.levels[symbol] = Levels(product.book, product.sequence)
-                subscription[1] = levels.sequence  # increments above it follow
-                if self.snapshots:
-                    self._level2_snapshot(session, subscription[0], symbol, levels)
-                continue
-            subscription[1] = product.sequence  # increments at or below it are in it
-            if not self.snapshots or mode != L3:  # trades only: no snapshot
-                continue
-            bids, asks = product.book.level3()
-            entries = [("0", e) for e in bids] + [("1", e) for e in asks]
-            pages = [entries[i:i + SNAPSHOT_PAGE]
-                     for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
-            for number, page in enumerate(pages, 1):
-                body: Body = [(262, subscription[0]), (83, str(product.sequence)),
-                              (893, "Y" if number == len(pages) else "N"), (55, symbol),
-                              (268, str(len(page)))]
-                for side, (price, size, order_id) in page:
-                    body += [(269, side), (278, order_id), (270, px(price)), (271, px(size))]
-                session.send("W", body)
+    def _snapshot(self, session: Session, symbol: str) -> Snapshot:
+        """``symbol``'s snapshot for ``session`` as the state is now: the RptSeq it covers and
+        its W bodies (none for the gateway without snapshots, or trades only)."""
+        product = self.node.engine.products[symbol]
+        subscription = self.subscribers[symbol][session]
+        mode = subscription[2]
+        if mode != L3 and mode[0]:  # level 2
+            levels = self.levels.get(symbol)
+            if levels is None:
+                levels = self.levels[symbol] = Levels(product.book, product.sequence)
+            bodies = self._level2_snapshot(symbol, levels) if self.snapshots else []
+            return Snapshot(symbol, subscription, levels.sequence, bodies)
+        if not self.snapshots or mode != L3:  # trades only: no snapshot
+            return Snapshot(symbol, subscription, product.sequence, [])
+        bids, asks = product.book.level3()
+        entries = [("0", e) for e in bids] + [("1", e) for e in asks]
+        pages = [entries[i:i + SNAPSHOT_PAGE]
+                 for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
+        bodies = []
+        for number, page in enumerate(pages, 1):
+            body: Body = [(83, str(product.sequence)),
+                          (893, "Y" if number == len(pages) else "N"), (55, symbol),
+                          (268, str(len(page)))]
+            for side, (price, size, order_id) in page:
+                body += [(269, side), (278, order_id), (270, px(price)), (271, px(size))]
+            bodies.append(body)
+        return Snapshot(symbol, subscription, product.sequence, bodies)
 
-    def _level2_snapshot(self, session: Session, request_id: str, symbol: str,
-                         levels: Levels) -> None:
-        """W of the aggregated book: ``269``, ``270``, ``271``, ``346`` orders per level, as
-        ``GET /products/{id}/book?level=2`` (bids best first, then offers)."""
+    def _still(self, session: Session, snapshot: Snapshot) -> bool:
+        """Whether ``snapshot``'s subscription is still the session's (not unsubscribed, or
+        subscribed anew, or gone, meanwhile)."""
+        return self.subscribers.get(snapshot.symbol, {}).get(session) is snapshot.subscription
+
+    def _send(self, session: Session, taken: list[Snapshot]) -> None:
+        """Each snapshot's W messages, MDReqID first; increments above its RptSeq follow."""
+        for snapshot in taken:
+            if not session.active or not self._still(session, snapshot):
+                continue
+            subscription = snapshot.subscription
+            subscription[1] = snapshot.sequence  # increments at or below it are in it
+            for body in snapshot.bodies:
+                session.send("W", [(262, subscription[0]), *body])
+
+    @staticmethod
+    def _level2_snapshot(symbol: str, levels: Levels) -> list[Body]:
+        """W bodies of the aggregated book: ``269``, ``270``, ``271``, ``346`` orders per
+        level, as ``GET /products/{id}/book?level=2`` (bids best first, then offers)."""
         bids, asks = levels.sides()
         entries = [("0", e) for e in bids] + [("1", e) for e in asks]
         pages = [entries[i:i + SNAPSHOT_PAGE]
                  for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
+        bodies = []
         for number, page in enumerate(pages, 1):
-            body: Body = [(262, request_id), (83, str(levels.sequence)),
+            body: Body = [(83, str(levels.sequence)),
                           (893, "Y" if number == len(pages) else "N"), (55, symbol),
                           (268, str(len(page)))]
             for side, (price, size, count) in page:
                 body += [(269, side), (270, px(price)), (271, px(size)), (346, str(count))]
-            session.send("W", body)
+            bodies.append(body)
+        return bodies
 
     def _forget_levels(self) -> None:
         """Stop following the books no level-2 subscriber watches any more."""
@@ -265,6 +310,7 @@ class MarketData:
         sequence = getattr(event, "sequence", None)
         if sequence is None:
             return None  # private: not on the public feed
+        self._fanned[product_id] = sequence  # type: ignore[index]
         changed = None
         levels = self.levels.get(product_id)  # type: ignore[arg-type]
         if levels is not None and sequence > levels.sequence:
