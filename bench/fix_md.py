@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,13 @@ from typing import Any
 from kit import (
     ROOT,
     Key,
+    commit_buckets,
     cpu_seconds,
     free_port,
     machine,
     machine_busy_seconds,
     percentiles,
+    slow_commits,
     start_server,
 )
 
@@ -192,8 +195,9 @@ def build_client(work: Path) -> Path | None:
 
 
 def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary: Path,
-          work: Path) -> dict[str, Any]:
-    """The C reader: N sessions in one epoll process (``fix_md_client.c``)."""
+          work: Path, commits: Callable[[], dict[str, int]]) -> dict[str, Any]:
+    """The C reader: N sessions in one epoll process (``fix_md_client.c``); ``commits``
+    reads the server's group-commit times (``commit_buckets``)."""
     openings = work / "openings"
     openings.write_bytes(b"".join(opening(key) + b"\n" for key in keys))  # signed now
     client = subprocess.Popen([str(binary), str(port), str(len(keys)), str(openings)],
@@ -205,6 +209,7 @@ def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary
             raise SystemExit("fix_md_client: not every session had its snapshot within 60 s")
         time.sleep(1.0)
         cpu, own = cpu_seconds(pid), cpu_seconds(client.pid)
+        committed = commits()
         busy, started, wall = machine_busy_seconds(), time.perf_counter(), time.time()
         client.stdin.write(b"start\n")
         client.stdin.flush()
@@ -214,6 +219,7 @@ def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary
         took, window = time.perf_counter() - started, (wall, time.time())
         cpu_after, own_after = cpu_seconds(pid), cpu_seconds(client.pid)
         busy = machine_busy_seconds() - busy
+        committed = slow_commits(committed, commits())
         result = json.loads(client.stdout.read())
     finally:
         if client.poll() is None:
@@ -241,7 +247,7 @@ def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary
         "events": len(events),
         "first_p50": first.get("p50"), "first_p99": first.get("p99"),
         "spread_p50": spread.get("p50"), "spread_p99": spread.get("p99"),
-        "machine_busy_cores": round(busy / took, 2)}
+        "machine_busy_cores": round(busy / took, 2), **committed}
     if increments and None not in (cpu, cpu_after, own, own_after):
         figures["server_cpu_us_per_increment"] = round(
             (cpu_after - cpu) / increments * 1e6, 1)  # type: ignore[operator]
@@ -331,8 +337,10 @@ def main() -> None:
     process = start_server(command, http_port, work / "server.log", args.src,
                            timeout=120)  # a busy machine: the scenario takes a while
     try:
+        token = (work / "data" / "admin.token").read_text().strip()
         if binary is not None:
-            figures = run_c(args, md_port, process.pid, keys, binary, work)
+            figures = run_c(args, md_port, process.pid, keys, binary, work,
+                            lambda: commit_buckets(http_port, token))
         else:
             figures = asyncio.run(run(args, md_port, process.pid, keys))
         window = figures.pop("window")
@@ -364,6 +372,11 @@ def main() -> None:
               f"{figures['spread_p50']} ms, p99 {figures['spread_p99']} ms", end="",
               file=sys.stderr)
     print(file=sys.stderr)
+    if "commits" in figures:
+        print(f"journal: {figures['commits']} group commits, write + fsync over 2.5 ms: "
+              f"{figures['commits_over_2_5ms']}, over 5 ms: {figures['commits_over_5ms']}, "
+              f"over 10 ms: {figures['commits_over_10ms']} (the disk's share of the tail)",
+              file=sys.stderr)
     if "ticks" in figures:
         print(f"server stages over {figures['ticks']} ticks (p50/p99 ms): timer late "
               f"{figures['timer_late_p50']}/{figures['timer_late_p99']}, commands "

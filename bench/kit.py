@@ -127,6 +127,33 @@ def start_server(command: list[str], port: int, log: Path,
     return process
 
 
+def commit_buckets(port: int, token: str) -> dict[str, int]:
+    """The server's group commits so far by write + fsync time: ``GET /metrics``'s cumulative
+    ``sandex_journal_commit_seconds`` buckets, upper bound (seconds, as text) -> count."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+    reply = conn.getresponse()
+    text = reply.read().decode()
+    conn.close()
+    if reply.status != 200:
+        raise SystemExit(f"GET /metrics answered {reply.status}: {text[:200]}")
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("sandex_journal_commit_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            found[bound] = int(float(line.rsplit(" ", 1)[1]))
+    return found
+
+
+def slow_commits(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Between two ``commit_buckets``: the group commits in all, and those over 2.5, 5 and
+    10 ms (the disk's share of a run's tail)."""
+    def over(bound: str) -> int:
+        return (after["+Inf"] - after[bound]) - (before["+Inf"] - before[bound])
+    return {"commits": after["+Inf"] - before["+Inf"], "commits_over_2_5ms": over("0.0025"),
+            "commits_over_5ms": over("0.005"), "commits_over_10ms": over("0.01")}
+
+
 # -- CPU accounting from /proc --------------------------------------------------------------------
 
 def machine_busy_seconds() -> float:
