@@ -3,9 +3,11 @@
 ``SqliteJournal`` is the embedded default: stdlib ``sqlite3`` in WAL mode, so a batch's
 transaction is on disk (fsync of the WAL) when ``append`` returns, and survives a process
 crash or a power cut. One transaction per batch is the group commit: one fsync covers every
-command of the batch. That fsync is the journal's own (``sandex.journal.walsync``: SQLite runs
-``synchronous=NORMAL``, which is ``FULL`` without the log's sync at each commit), so that a
-batch can also be written on the event loop and its sync awaited there (``append_here``).
+command of the batch. That fsync is the journal's own (``sandex.journal.walsync``: the writer's
+connection runs ``synchronous=OFF`` between commits, so SQLite syncs nothing inside a
+transaction, not even the log's header when the log starts over; ``FULL`` while it
+checkpoints, compacts or closes), so that a batch can also be written on the event loop and
+its sync awaited there (``append_here``) with no sync on the loop.
 The log is copied into the database file by checkpoints on a thread of their own
 (``sandex.journal.checkpoint``), not inside a commit.
 
@@ -32,6 +34,7 @@ A storage fault (disk full, read-only file system, locked, I/O error) is raised 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import logging
@@ -95,6 +98,10 @@ _OS_FAULTS = {
     errno.EPERM: "permission denied",
     errno.EIO: "an I/O error (the disk or the file system failed)",
 }
+
+
+SYNC_OFF = "PRAGMA synchronous=OFF"  # the writer's level between commits (``_open``)
+SYNC_FULL = "PRAGMA synchronous=FULL"  # its level while it checkpoints, compacts, closes
 
 
 def describe(exc: BaseException) -> str:
@@ -267,7 +274,13 @@ class SqliteJournal:
         # log exists (the write lock was taken above), so its descriptor stays valid while
         # this connection is open
         self._wal = WalSync(Path(f"{self.path}-wal"))
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # OFF, not NORMAL: in WAL mode they differ only in the syncs this connection makes
+        # itself, which are the log's header when a checkpointed log starts over (NORMAL
+        # syncs it inside the transaction's INSERT: on the event loop, ~1 commit in 250) and
+        # its own checkpoints. The header is covered by ``_wal``'s sync of that commit (an
+        # fdatasync flushes the whole file, header and frames); the checkpoints and the
+        # close, which copy the log into the database file, run at FULL (``_safely``)
+        self._db.execute(SYNC_OFF)
 
     def _meta(self, name: str) -> object:
         try:
@@ -350,7 +363,7 @@ class SqliteJournal:
         position = self.write(records)
         self._wal.now()
         if self._ceiling:
-            self._checkpointer.here(self._db)
+            self._checkpoint_here()
         return position
 
     async def append_here(self, records: list[bytes]) -> int:
@@ -363,9 +376,24 @@ class SqliteJournal:
             raise StorageError(f"{self.path}: cannot write the journal: "
                                f"{describe(exc)}") from exc
         if self._ceiling:  # copies pages and syncs the database file: not on the loop
-            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.here,
-                                                             self._db)
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpoint_here)
         return position
+
+    def _checkpoint_here(self) -> None:
+        """The writer's own checkpoint at the log's ceiling (``Checkpointer.here``), with the
+        syncs of a checkpoint: the log's before, the database file's after."""
+        with self._safely():
+            self._checkpointer.here(self._db)
+
+    @contextlib.contextmanager
+    def _safely(self) -> Iterator[None]:
+        """This connection at ``synchronous=FULL`` meanwhile (what copies the log into the
+        database file, or writes another file, syncs it), then back to OFF."""
+        self._db.execute(SYNC_FULL)
+        try:
+            yield
+        finally:
+            self._db.execute(SYNC_OFF)
 
     async def close_here(self) -> None:
         """Stop watching for ``append_here``'s syncs on this loop."""
@@ -463,6 +491,13 @@ class SqliteJournal:
         upto = min(upto, self.last_position)
         if upto < self.first_position:
             return 0
+        with self._safely():  # the archive is a file of its own, synced by SQLite
+            removed = self._compact(upto, archive)
+        self._wal.now()
+        self.first_position = upto + 1
+        return removed
+
+    def _compact(self, upto: int, archive: Path | None) -> int:
         if archive is not None:
             self._db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
             try:
@@ -474,11 +509,13 @@ class SqliteJournal:
         removed = self._db.execute("DELETE FROM journal WHERE position <= ?", (upto,)).rowcount
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted_to', ?)", (upto,))
         self._db.execute("COMMIT")
-        self._wal.now()
-        self.first_position = upto + 1
         return int(removed)
 
     def close(self) -> None:
         self._checkpointer.close()  # its connection first: the writer's close checkpoints all
         self._wal.close()
+        try:  # that last checkpoint syncs the database file before the log is removed
+            self._db.execute(SYNC_FULL)
+        except sqlite3.Error as exc:  # closed anyway: the log stays, and is read next time
+            log.warning("%s: could not ask for a synced close: %s", self.path, exc)
         self._db.close()

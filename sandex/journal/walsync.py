@@ -1,7 +1,9 @@
 """The sync that makes a ``SqliteJournal`` commit durable: ``fdatasync`` of its write-ahead log.
 
 SQLite's ``synchronous=FULL`` in WAL mode is ``NORMAL`` plus one sync of the log at the end
-of each commit; the journal runs ``NORMAL`` and makes that sync itself (``now``), or has the
+of each commit; the journal runs ``OFF`` (in WAL mode: ``NORMAL`` without the log header's
+sync when a checkpointed log starts over, which this sync covers too) and makes that sync
+itself (``now``), or has the
 kernel make it while the event loop goes on (``later``: ``sandex.journal.uring``, the end
 seen on an ``eventfd`` the loop watches). That lets a group commit be written on the event
 loop (SQLite's part of a commit is a few ``pwrite`` calls into the page cache) and awaited

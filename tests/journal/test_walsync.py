@@ -88,3 +88,54 @@ def test_a_sync_whose_waiter_was_canceled_is_waited_for_before_the_next(tmp_path
 
     assert asyncio.run(run()) == 2
     journal.close()
+
+
+def test_sqlite_syncs_nothing_in_a_commit_but_its_checkpoints_and_close_are_synced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between commits the writer runs ``synchronous=OFF`` (the commit's sync, and the log's
+    header when the log starts over, are ``WalSync``'s); its own checkpoint at the log's
+    ceiling and its close, which copy the log into the database file, run at FULL."""
+    from sandex.journal.checkpoint import Checkpointer
+
+    levels: list[tuple[str, int]] = []
+    real_here = Checkpointer.here
+
+    def here(self: Checkpointer, db: object) -> None:
+        levels.append(("here", db.execute("PRAGMA synchronous").fetchone()[0]))  # type: ignore[attr-defined]
+        real_here(self, db)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Checkpointer, "here", here)
+    monkeypatch.setattr(Checkpointer, "committed", lambda self, written: True)  # the ceiling
+    path = tmp_path / "journal.sqlite3"
+    journal = SqliteJournal(path)
+    level = journal._db.execute("PRAGMA synchronous").fetchone()[0]
+    assert level == 0  # OFF
+
+    async def run() -> None:
+        for n in range(3):
+            await journal.append_here([b"r%d" % n])
+        await journal.close_here()
+
+    asyncio.run(run())
+    journal.append([b"r3"])
+    assert levels == [("here", 2)] * 4  # FULL, on the loop's executor and blocking alike
+    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 0  # back to OFF
+
+    class Closing:  # the connection, noting its level when closed
+        def __init__(self, db: object) -> None:
+            self.db = db
+
+        def execute(self, *args: object) -> object:
+            return self.db.execute(*args)  # type: ignore[attr-defined]
+
+        def close(self) -> None:
+            levels.append(("close", self.db.execute("PRAGMA synchronous").fetchone()[0]))  # type: ignore[attr-defined]
+            self.db.close()  # type: ignore[attr-defined]
+
+    journal._db = Closing(journal._db)  # type: ignore[assignment]
+    journal.close()
+    assert levels[-1] == ("close", 2)
+    assert not Path(f"{path}-wal").exists()  # the last checkpoint copied it all
+    again = SqliteJournal(path)
+    assert [body for _, body in again.read(0)] == [b"r0", b"r1", b"r2", b"r3"]
+    again.close()
