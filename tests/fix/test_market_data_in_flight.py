@@ -10,16 +10,8 @@ from typing import Any
 
 from sandex.api.fix.codec import Message
 from sandex.api.fix.session import Outbound, Session, State
-from tests.api.rest.harness import InProcessClient, InProcessVenue
+from tests.api.rest.harness import InProcessVenue, SignedParts
 from tests.support.rest_kit import ALICE, BOB
-
-
-class Signed(InProcessClient):
-    """Signs a request and hands back its parts instead of sending it."""
-
-    def send(self, method: str, target: str, body: bytes,  # type: ignore[override]
-             headers: dict[str, str]) -> tuple[str, str, bytes, dict[str, str]]:
-        return method, target, body, headers
 
 
 def md_session(gateway: Any) -> tuple[Session, list[bytes]]:
@@ -47,7 +39,7 @@ def test_a_snapshot_waits_for_what_it_shows_and_what_came_after_follows_as_incre
         tmp_path: Path) -> None:
     venue = InProcessVenue(data_dir=tmp_path / "data")
     try:
-        alice, bob = Signed(venue, ALICE), Signed(venue, BOB)
+        alice, bob = SignedParts(venue, ALICE), SignedParts(venue, BOB)
         sell = venue.call(*alice.post("/orders", {  # type: ignore[misc]
             "product_id": "BTC-USD", "side": "sell", "price": "20000.00", "size": "0.01"}))
         assert sell.status == 200, sell.body
@@ -105,7 +97,7 @@ def test_a_snapshot_overtaken_by_increments_it_missed_is_read_again(tmp_path: Pa
     (the session, not yet covered, skipped them): it is read again, so nothing is lost."""
     venue = InProcessVenue(data_dir=tmp_path / "data")
     try:
-        alice, bob = Signed(venue, ALICE), Signed(venue, BOB)
+        alice, bob = SignedParts(venue, ALICE), SignedParts(venue, BOB)
         node = venue.venue.node
         market_data = venue.venue.market_data[0]
         session, written = md_session(market_data)

@@ -215,18 +215,11 @@ class MarketData:
         if not self.snapshots or mode != L3:  # trades only: no snapshot
             return Snapshot(symbol, subscription, product.sequence, [])
         bids, asks = product.book.level3()
-        entries = [("0", e) for e in bids] + [("1", e) for e in asks]
-        pages = [entries[i:i + SNAPSHOT_PAGE]
-                 for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
-        bodies = []
-        for number, page in enumerate(pages, 1):
-            body: Body = [(83, str(product.sequence)),
-                          (893, "Y" if number == len(pages) else "N"), (55, symbol),
-                          (268, str(len(page)))]
-            for side, (price, size, order_id) in page:
-                body += [(269, side), (278, order_id), (270, px(price)), (271, px(size))]
-            bodies.append(body)
-        return Snapshot(symbol, subscription, product.sequence, bodies)
+        entries = [(side, [(278, order_id), (270, px(price)), (271, px(size))])
+                   for side, rows in (("0", bids), ("1", asks))
+                   for price, size, order_id in rows]
+        return Snapshot(symbol, subscription, product.sequence,
+                        _pages(symbol, product.sequence, entries))
 
     def _still(self, session: Session, snapshot: Snapshot) -> bool:
         """Whether ``snapshot``'s subscription is still the session's (not unsubscribed, or
@@ -248,18 +241,9 @@ class MarketData:
         """W bodies of the aggregated book: ``269``, ``270``, ``271``, ``346`` orders per
         level, as ``GET /products/{id}/book?level=2`` (bids best first, then offers)."""
         bids, asks = levels.sides()
-        entries = [("0", e) for e in bids] + [("1", e) for e in asks]
-        pages = [entries[i:i + SNAPSHOT_PAGE]
-                 for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
-        bodies = []
-        for number, page in enumerate(pages, 1):
-            body: Body = [(83, str(levels.sequence)),
-                          (893, "Y" if number == len(pages) else "N"), (55, symbol),
-                          (268, str(len(page)))]
-            for side, (price, size, count) in page:
-                body += [(269, side), (270, px(price)), (271, px(size)), (346, str(count))]
-            bodies.append(body)
-        return bodies
+        entries = [(side, [(270, px(price)), (271, px(size)), (346, str(count))])
+                   for side, rows in (("0", bids), ("1", asks)) for price, size, count in rows]
+        return _pages(symbol, levels.sequence, entries)
 
     def _forget_levels(self) -> None:
         """Stop following the books no level-2 subscriber watches any more."""
@@ -323,6 +307,21 @@ class MarketData:
                                  for level_entry in _level_entries(event, changed, levels))
         return (subscribed, sequence, None if entry is None else _encoded([(268, "1"), *entry]),
                 type(event) is Matched, level_bodies)
+
+
+def _pages(symbol: str, sequence: int, entries: list[tuple[str, Body]]) -> list[Body]:
+    """W bodies of a snapshot at RptSeq ``sequence``: ``entries`` (each its side, ``269``,
+    and its fields) in pages of ``SNAPSHOT_PAGE``, ``893`` saying which is the last."""
+    pages = [entries[i:i + SNAPSHOT_PAGE]
+             for i in range(0, len(entries), SNAPSHOT_PAGE)] or [[]]
+    bodies = []
+    for number, page in enumerate(pages, 1):
+        body: Body = [(83, str(sequence)), (893, "Y" if number == len(pages) else "N"),
+                      (55, symbol), (268, str(len(page)))]
+        for side, fields in page:
+            body += [(269, side), *fields]
+        bodies.append(body)
+    return bodies
 
 
 def _encoded(body: Body) -> tuple[bytes, int]:

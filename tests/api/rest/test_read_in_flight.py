@@ -8,23 +8,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.api.rest.harness import InProcessClient, InProcessVenue
+from tests.api.rest.harness import InProcessVenue, SignedParts
 from tests.support.rest_kit import ALICE, BOB
-
-
-class Signed(InProcessClient):
-    """Signs a request and hands back its parts instead of sending it."""
-
-    def send(self, method: str, target: str, body: bytes,  # type: ignore[override]
-             headers: dict[str, str]) -> tuple[str, str, bytes, dict[str, str]]:
-        return method, target, body, headers
 
 
 def test_a_read_waits_for_what_it_shows_and_shows_nothing_applied_after_it(
         tmp_path: Path) -> None:
     venue = InProcessVenue(data_dir=tmp_path / "data")
     try:
-        alice, bob = Signed(venue, ALICE), Signed(venue, BOB)
+        alice, bob = SignedParts(venue, ALICE), SignedParts(venue, BOB)
         sell = venue.call(*alice.post("/orders", {  # type: ignore[misc]
             "product_id": "BTC-USD", "side": "sell", "price": "20000.00", "size": "0.01"}))
         assert sell.status == 200, sell.body
