@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sandex.journal.checkpoint import Checkpointer
+from sandex.journal.checksum import crc32
 from sandex.journal.walsync import WalSync
 
 log = logging.getLogger("sandex.journal")
@@ -315,7 +316,7 @@ class SqliteJournal:
             if bad is not None:
                 raise JournalCorrupt(f"{self.path}: record at position {bad} is corrupt "
                                      "(checksum mismatch) and is not the last")
-            if not isinstance(body, bytes) or zlib.crc32(body) != crc:
+            if not isinstance(body, bytes) or crc32(body) != crc:
                 bad = position
             expected = position + 1
         if bad is not None:
@@ -335,7 +336,7 @@ class SqliteJournal:
             return int(high) if count else self.first_position - 1
         crc, body = self._db.execute("SELECT crc, body FROM journal WHERE position = ?",
                                      (high,)).fetchone()
-        if not isinstance(body, bytes) or zlib.crc32(body) != crc:
+        if not isinstance(body, bytes) or crc32(body) != crc:
             return self._check(after)
         return int(high)
 
@@ -447,7 +448,7 @@ class SqliteJournal:
         for position, crc, body in self._db.execute(
                 "SELECT position, crc, body FROM journal WHERE position > ? ORDER BY position",
                 (after,)):
-            if not isinstance(body, bytes) or zlib.crc32(body) != crc:
+            if not isinstance(body, bytes) or crc32(body) != crc:
                 raise self._corrupt(position)
             yield position, body
 
@@ -463,7 +464,6 @@ class SqliteJournal:
             "SELECT crc, body FROM journal WHERE position > ? AND position <= ? "
             "ORDER BY position", (after, end))
         first = after + 1
-        crc32 = zlib.crc32
         while rows := cursor.fetchmany(size):
             crcs, bodies = zip(*rows, strict=True)
             try:
