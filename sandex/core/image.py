@@ -18,11 +18,13 @@ Pure: msgspec Structs and functions, no encoding, no I/O.
 from __future__ import annotations
 
 from heapq import heapify
+from typing import Any
 
 import msgspec
 
 from sandex.core.book import Book, Level
 from sandex.core.engine import Engine
+from sandex.core.limits import funds_max, unit_max
 from sandex.core.model import (
     FEE_PROFILE_ID,
     Account,
@@ -178,6 +180,12 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
+# an order's fields the venue bounds (a price's, size's or funds' own bound; fill totals that
+# of what such an order can fill: at most ``unit_max * unit_max`` or its funds)
+_BOUNDS = (("price", unit_max), ("size", unit_max), ("remaining", unit_max),
+           ("stop_price", unit_max), ("funds", funds_max), ("specified_funds", funds_max),
+           ("funds_remaining", funds_max), ("filled_size", funds_max),
+           ("executed_value", funds_max), ("fill_fees", funds_max))
 
 
 def shape() -> list[tuple[str, list[str]]]:
@@ -324,12 +332,28 @@ def _restore_order(engine: Engine, image: OrderImage) -> Order:
     if profile is None:
         raise ValueError(f"order {image.id}: unknown profile {image.profile_id}")
     fields = msgspec.structs.asdict(image)
+    beyond = _beyond_bound(fields)
+    if beyond is not None:
+        raise ValueError(f"order {image.id}: {beyond}={fields[beyond]} is beyond the venue's "
+                         f"bound (prices and sizes at most {unit_max}, funds at most "
+                         f"{funds_max} in the core's units: sandex.core.limits)")
     for name in _ACCOUNT_FIELDS:
         account = profile.accounts.get(fields[name])
         if account is None:
             raise ValueError(f"order {image.id}: no {fields[name]} account")
         fields[name] = account
     return Order(**fields)
+
+
+def _beyond_bound(fields: dict[str, Any]) -> str | None:
+    """The first of an order's fields beyond the venue's bound (``limits``), or ``None``:
+    the compiled core keeps an order's fill totals in 128-bit C fields, which the bound on
+    its prices, sizes and funds keeps from overflowing."""
+    for name, bound in _BOUNDS:
+        value = fields[name]
+        if value is not None and not 0 <= value <= bound:
+            return name
+    return None
 
 
 def _restore_product(engine: Engine, image: ProductImage) -> Product:

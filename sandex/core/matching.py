@@ -209,10 +209,8 @@ def _fits_wide(maker: Order, taker: Order, buyer: Order, seller: Order, level: L
                                     and below(buyer.price, _UNIT_BOUND)):
         return False
     remaining, funds = taker.remaining, taker.funds_remaining
-    return (small(level.size) and small(maker.remaining) and small(maker.filled_size)
-            and small(maker.executed_value) and small(maker.fill_fees)
-            and small(taker.filled_size) and small(taker.executed_value)
-            and small(taker.fill_fees) and small(seller.hold_account.balance)
+    # an order's fill totals are C fields already, kept below 2**120 by the venue's bound
+    return (small(level.size) and small(maker.remaining) and small(seller.hold_account.balance)
             and small(seller.hold_account.hold) and small(seller.hold)
             and small(seller.recv_account.balance) and small(buyer.hold_account.balance)
             and small(buyer.hold_account.hold) and small(buyer.hold)
@@ -245,24 +243,18 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     assert left_size is not None  # a resting limit order
     value = left_size
     maker.remaining = to_int(value - size_)
-    value = maker.filled_size
-    maker.filled_size = to_int(value + size_)
-    value = maker.executed_value
-    maker.executed_value = to_int(value + notional)
-    value = maker.fill_fees
-    maker.fill_fees = to_int(value + maker_fee)
+    maker.filled_size += size_
+    maker.executed_value += notional
+    maker.fill_fees += maker_fee
     if taker.remaining is not None:
         value = taker.remaining
         taker.remaining = to_int(value - size_)
     if taker.funds_remaining is not None:
         value = taker.funds_remaining
         taker.funds_remaining = to_int(value - notional)
-    value = taker.filled_size
-    taker.filled_size = to_int(value + size_)
-    value = taker.executed_value
-    taker.executed_value = to_int(value + notional)
-    value = taker.fill_fees
-    taker.fill_fees = to_int(value + taker_fee)
+    taker.filled_size += size_
+    taker.executed_value += notional
+    taker.fill_fees += taker_fee
     if buyer is taker:
         buyer_fee, seller_fee = taker_fee, maker_fee
     else:

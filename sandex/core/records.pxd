@@ -1,5 +1,8 @@
 # The C layout of the compiled records (sandex/core/records.py): every field public, so the
-# uncompiled modules and the adapters read and write them as attributes.
+# uncompiled modules and the adapters read and write them as attributes. An order's fill
+# totals are C 128-bit integers (``wide``): the venue's bound on its prices, sizes and funds
+# (``limits``) keeps them below 2**120; Python readers get an int converted on read.
+from sandex.core.wide cimport wide
 
 cdef class Account:
     cdef public str profile_id
@@ -36,9 +39,9 @@ cdef class Order:
     cdef public Account recv_account
     cdef public object hold
     cdef public object status
-    cdef public object filled_size
-    cdef public object executed_value
-    cdef public object fill_fees
+    cdef public wide filled_size
+    cdef public wide executed_value
+    cdef public wide fill_fees
     cdef public object done_at
     cdef public object done_reason
     cdef public object cancel_reason
