@@ -58,6 +58,9 @@ class Error(Enum):
     INVALID_PRODUCT = (400, "Invalid product")  # GUESS: bad increments or currencies
     CURRENCY_NOT_FOUND = (400, "Currency not found")  # GUESS
     INVALID_AMOUNT = (400, "Invalid amount")  # GUESS: non-positive deposit/withdraw/transfer
+    SUPPLY_TOO_LARGE = (400, "amount is too large. The venue holds at most {} {}")  # GUESS:
+    # sandex's bound on a currency's supply (limits.supply_max): a deposit, conversion or
+    # transfer that would pass it
     INVALID_FEE_RATE = (400, "Invalid fee rate")  # GUESS
     SAME_PROFILE_TRANSFER = (400, "from and to profiles must differ")  # GUESS
     CLOCK_BACKWARDS = (400, "Clock cannot move backwards")  # GUESS (sandex time control)

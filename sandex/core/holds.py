@@ -77,17 +77,6 @@ def plain_notional(price: int, size: int, increment: int, base_increment: int,
     return None
 
 
-@cython.locals(a=wide, h=wide, x=wide)
-def covers(balance: int, held: int, hold: int) -> bool:
-    """Does an account with ``balance`` of which ``held`` is on hold cover a new ``hold``,
-    and is that hold positive? (``0 < hold <= balance - held``; compiled, in C ``wide``
-    integers when all three are small.)"""
-    if cython.compiled and small(balance) and small(held) and small(hold):
-        a, h, x = balance, held, hold
-        return 0 < x <= a - h
-    return not (hold > balance - held or hold <= 0)
-
-
 def net_funds(specified_funds: int, taker_rate: int) -> int:
     """Spendable funds of a market buy: ``specified / (1 + taker_rate)``, to 8 decimals (§4.1)."""
     funds = specified_funds * RATE_SCALE // (RATE_SCALE + taker_rate)

@@ -37,4 +37,12 @@ reports_generating_max = 3
 # modify), checked when a snapshot is restored, skipped by a market replay; a journal
 # holding a larger order stops its replay ("replay diverged ... was refused").
 unit_max = 10**18  # the largest price, stop price or size
+
+# Each currency's supply on the venue (deposits, conversions in and settled transfers, less
+# withdrawals: ``State.supply``) at most 10**37 in 1e-16 units (10**21 of the currency; the
+# same choice). Every balance and hold is part of its currency's supply, so none passes
+# 10**37 < 2**124 either: accounts' balances and holds and an order's hold are C 128-bit
+# fields in the compiled core, and a trade's sums of two stay below 2**127. Refused with a
+# 400 when a deposit, conversion or transfer would pass it, checked at snapshot restore.
+supply_max = 10**37
 funds_max = 10**36  # the largest funds

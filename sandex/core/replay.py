@@ -44,6 +44,7 @@ from sandex.core.commands import (
     StartReplay,
 )
 from sandex.core.events import Matched, ProfileCreated, reject
+from sandex.core.funds import beyond_supply
 from sandex.core.lifecycle import cancel
 from sandex.core.limits import funds_max, unit_max
 from sandex.core.matching import shrink
@@ -92,7 +93,8 @@ def start(engine: State, cmd: StartReplay) -> None:
         product = engine.products[product_id]
         for currency in (product.base_currency, product.quote_currency):
             account = profile.account(currency)
-            if account.balance < FUNDS // 2:  # funded once per currency (and topped up)
+            if (account.balance < FUNDS // 2  # funded once per currency (and topped up),
+                    and beyond_supply(engine, currency, FUNDS) is None):  # within the bound
                 engine.supply[currency] = engine.supply.get(currency, 0) + FUNDS
                 account.balance += FUNDS
     engine.replay = ReplayState(cmd.source, cmd.sha256, cmd.format, cmd.products, cmd.seed,

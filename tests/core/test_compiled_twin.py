@@ -89,7 +89,7 @@ def bound_stream(rng: random.Random, orders: int) -> list[Command]:
                                       taker_fee_rate=999_999 - 1000 * i))
         for currency in ("USD", "MAX"):
             commands.append(Deposit(time=0, profile_id=f"m{i}", currency=currency,
-                                    amount=10**60, transfer_id=f"d-{i}-{currency}"))
+                                    amount=3 * 10**36, transfer_id=f"d-{i}-{currency}"))
     for number in range(orders):
         side = rng.choice((Side.BUY, Side.SELL))
         roll = rng.random()
@@ -110,13 +110,13 @@ def bound_stream(rng: random.Random, orders: int) -> list[Command]:
 def wide_stream(rng: random.Random, orders: int) -> list[Command]:
     """Trades on both sides of the bounds of the compiled core's C amounts
     (``matching._fits_wide``): prices around 2**53, balances around 2**120 (some crossing it
-    as they trade, one far beyond) and the largest fee rate, so both settlements run and
-    must agree with Python's ints."""
+    as they trade, one of 2**122: within the venue's supply bound, 10**37) and the largest
+    fee rate, so both settlements run and must agree with Python's ints."""
     product, unit = "BIG-USD", 1 << 53
     commands: list[Command] = [
         AddProduct(time=0, product_id=product, base_currency="BIG", quote_currency="USD",
                    base_increment=1, quote_increment=1, min_market_funds=1)]
-    balances = (2**120 - 2**100, 2**125, 10**30, 2**120 + 5)
+    balances = (2**120 - 2**100, 2**122, 10**30, 2**120 + 5)  # within the supply bound
     for i, balance in enumerate(balances):
         commands.append(CreateProfile(time=0, profile_id=f"w{i}", user_id=f"u-w{i}",
                                       name=f"w{i}", maker_fee_rate=999_999 if i % 2 else 0,
