@@ -30,12 +30,16 @@ class Error(Enum):
     CANCEL_AFTER_REQUIRES_GTT = (400, "cancel_after requires time_in_force GTT")  # GUESS
     GTT_REQUIRES_CANCEL_AFTER = (400, "time_in_force GTT requires cancel_after")  # GUESS
     PRICE_TOO_SMALL = (400, "price is too small. Minimum price is {}")  # GUESS, 8 dp like §12.1
+    PRICE_TOO_LARGE = (400, "price is too large. Maximum price is {}")  # GUESS: sandex's bound
     PRICE_TOO_ACCURATE = (400, "price is too accurate. Smallest unit is {}")  # §3.3
+    STOP_PRICE_TOO_LARGE = (400, "stop_price is too large. Maximum stop_price is {}")  # GUESS
     STOP_PRICE_TOO_ACCURATE = (400, "stop_price is too accurate. Smallest unit is {}")  # GUESS
     SIZE_TOO_SMALL = (400, "size is too small. Minimum size is {}")  # §3.3
+    SIZE_TOO_LARGE = (400, "size is too large. Maximum size is {}")  # GUESS: sandex's bound
     SIZE_TOO_ACCURATE = (400, "size is too accurate. Smallest unit is {}")  # §3.3
     FUNDS_TOO_SMALL = (400, "funds is too small. Minimum size is {}")  # §3.3
     FUNDS_TOO_ACCURATE = (400, "funds is too accurate. Smallest unit is {}")  # §3.3
+    FUNDS_TOO_LARGE = (400, "funds is too large. Maximum funds is {}")  # GUESS: sandex's bound
     NOTIONAL_TOO_SMALL = (400, "notional is too small. Minimum is {}")  # §3.3
     TOO_MANY_OPEN_ORDERS = (400, "Too many open orders")  # GUESS §4.1
     INSUFFICIENT_FUNDS = (400, "Insufficient funds")  # §3.3
@@ -54,6 +58,9 @@ class Error(Enum):
     INVALID_PRODUCT = (400, "Invalid product")  # GUESS: bad increments or currencies
     CURRENCY_NOT_FOUND = (400, "Currency not found")  # GUESS
     INVALID_AMOUNT = (400, "Invalid amount")  # GUESS: non-positive deposit/withdraw/transfer
+    SUPPLY_TOO_LARGE = (400, "amount is too large. The venue holds at most {} {}")  # GUESS:
+    # sandex's bound on a currency's supply (limits.supply_max): a deposit, conversion or
+    # transfer that would pass it
     INVALID_FEE_RATE = (400, "Invalid fee rate")  # GUESS
     SAME_PROFILE_TRANSFER = (400, "from and to profiles must differ")  # GUESS
     CLOCK_BACKWARDS = (400, "Clock cannot move backwards")  # GUESS (sandex time control)

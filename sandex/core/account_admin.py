@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sandex.core.commands import Convert, CreateReport, DeactivateProfile, RenameProfile
 from sandex.core.events import LedgerEntry, ProfileUpdated, reject
+from sandex.core.funds import beyond_supply
 from sandex.core.limits import reports_generating_max
 from sandex.core.model import Account, Conversion, LedgerKind, Profile, Report
 from sandex.core.state import State
@@ -50,6 +51,10 @@ def convert(state: State, cmd: Convert) -> None:
     held = profile.accounts.get(cmd.from_currency)
     if held is None or held.balance - held.hold < cmd.from_amount:
         state._events.append(reject(Error.INSUFFICIENT_FUNDS))
+        return
+    refused = beyond_supply(state, cmd.to_currency, cmd.to_amount)
+    if refused is not None:
+        state._events.append(refused)
         return
     assert kind is not None
     target = profile.account(cmd.to_currency)

@@ -25,6 +25,7 @@ from sandex.core.events import (
     ProfileCreated,
     reject,
 )
+from sandex.core.funds import beyond_supply
 from sandex.core.limits import fee_rate_max
 from sandex.core.model import (
     FEE_PROFILE_ID,
@@ -145,6 +146,10 @@ def _available(profile: Profile, currency: str) -> int:
 def deposit(state: State, cmd: Deposit) -> None:
     profile = _movement_target(state, cmd.profile_id, cmd.currency, cmd.amount)
     if profile is None:
+        return
+    refused = beyond_supply(state, cmd.currency, cmd.amount)
+    if refused is not None:
+        state._events.append(refused)
         return
     account = profile.account(cmd.currency)
     account.balance += cmd.amount

@@ -57,7 +57,6 @@ from sandex.core.events import (
 )
 from sandex.core.holds import (
     buy_hold,
-    covers,
     hold_rate,
     limit_buy_hold,
     net_funds,
@@ -86,6 +85,11 @@ if cython.compiled:  # a command's fields read from its slots (slots.pxd)
     from cython.cimports.sandex.core.slots import field, offset
 else:
     from sandex.core.slots import field, offset
+
+if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import wide
+else:
+    from sandex.core.wide import wide
 
 if cython.compiled:  # the hot events built from their slots (emit.py)
     from cython.cimports.sandex.core.emit import new_done, new_opened, new_received
@@ -136,7 +140,7 @@ class Engine(State):
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, open_count=dict,
                    accounts=dict, events=list, sequence=cython.longlong,
-                   number=cython.longlong, trades_before=cython.longlong)
+                   number=cython.longlong, trades_before=cython.longlong, need=wide)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -203,9 +207,10 @@ class Engine(State):
             best = book.best_bid()
             crosses = best is not None and best >= price
         held = accounts.get(held_in)
-        # compiled, in C ``wide`` integers when small (``covers``); uncompiled, inline
-        if held is None or not (covers(held.balance, held.hold, hold) if cython.compiled
-                                else 0 < hold <= held.balance - held.hold):
+        # compiled, in C ``wide`` integers: the account's fields are, and ``hold`` is at most
+        # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
+        need = hold
+        if held is None or not 0 < need <= held.balance - held.hold:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
             return
         if post_only and crosses:
@@ -219,9 +224,9 @@ class Engine(State):
         order = new_order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
             None, None, GTC, None, post_only, stp, None, None, client_oid,
-            maker_rate, taker_rate, rate, held, received, hold,
+            maker_rate, taker_rate, rate, held, received, need,
             PENDING if crosses else OPEN)
-        held.hold += hold
+        held.hold += need
         self._live[order_id] = order
         profile.live[order_id] = order
         open_count[product_id] = count + 1
@@ -447,7 +452,7 @@ class Engine(State):
             cancel(self, order, product, None, t)
 
     @cython.locals(book=Book, level=Level, levels=dict, profile=Profile,
-                   sequence=cython.longlong, count=cython.Py_ssize_t)
+                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 

@@ -15,13 +15,27 @@ from sandex.core.events import (
     AddressDeleted,
     EntryPut,
     LedgerEntry,
+    Rejected,
     TransferCompleted,
     TransferStarted,
     reject,
 )
+from sandex.core.limits import supply_max
 from sandex.core.model import DEPOSIT, WITHDRAW, LedgerKind, PendingTransfer
 from sandex.core.state import State
 from sandex.errors import Error
+from sandex.units import AMOUNT_DECIMALS, format_trimmed
+
+
+def beyond_supply(state: State, currency: str, amount: int) -> Rejected | None:
+    """The refusal of adding ``amount`` of ``currency`` to the venue (a deposit, a
+    conversion's proceeds) if it could take the currency's supply, with the deposits still
+    pending, beyond the venue's bound (``limits.supply_max``); else ``None``."""
+    pending = sum(p.amount for p in state.pending_transfers.values()
+                  if p.kind == DEPOSIT and p.currency == currency)
+    if state.supply.get(currency, 0) + pending + amount <= supply_max:
+        return None
+    return reject(Error.SUPPLY_TOO_LARGE, format_trimmed(supply_max, AMOUNT_DECIMALS), currency)
 
 
 def start(state: State, cmd: StartTransfer) -> None:
@@ -40,6 +54,10 @@ def start(state: State, cmd: StartTransfer) -> None:
         state._events.append(reject(Error.INVALID_FIELD, "transfer_id"))
         return
     withdraw = cmd.kind == WITHDRAW
+    refused = None if withdraw else beyond_supply(state, cmd.currency, cmd.amount)
+    if refused is not None:
+        state._events.append(refused)
+        return
     if withdraw:
         held = profile.accounts.get(cmd.currency)
         if held is None or held.balance - held.hold < cmd.amount:

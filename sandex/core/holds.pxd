@@ -8,6 +8,5 @@ cpdef object hold_rate(object maker_rate, object taker_rate)
 cpdef object limit_buy_hold(object size, object price, object rate)
 cpdef object plain_notional(object price, object size, object increment,
                             object base_increment, object min_funds)
-cpdef bint covers(object balance, object held, object hold) except -1
 cpdef object net_funds(object specified_funds, object taker_rate)
 cpdef object size_for_funds(object funds, object price, object base_increment)

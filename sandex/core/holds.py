@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import cython
 
-from sandex.core.limits import funds_truncation
+from sandex.core.limits import funds_truncation, unit_max
 from sandex.units import RATE_SCALE
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
@@ -50,7 +50,8 @@ def buy_hold(notional: int, rate: int) -> int:
 def plain_notional(price: int, size: int, increment: int, base_increment: int,
                    min_funds: int) -> int | None:
     """``size * price`` if ``price`` and ``size`` are positive multiples of their increments
-    and that notional reaches ``min_funds``; else ``None``. The arithmetic part of the fast
+    within the venue's bound (``limits.unit_max``) and that notional reaches ``min_funds``;
+    else ``None``. The arithmetic part of the fast
     path's guard (``validation.is_plain_limit``). Compiled, in C ``wide`` integers when all
     five are small enough (the same answer: positive operands, no product beyond 2**106)."""
     if (cython.compiled and small(price) and small(size) and small(increment)
@@ -68,23 +69,12 @@ def plain_notional(price: int, size: int, increment: int, base_increment: int,
             if n < m:
                 return None
             return to_int(n)
-    if (price >= increment and size >= base_increment and not price % increment
-            and not size % base_increment):
+    if (increment <= price <= unit_max and base_increment <= size <= unit_max
+            and not price % increment and not size % base_increment):
         notional = size * price
         if notional >= min_funds:
             return notional
     return None
-
-
-@cython.locals(a=wide, h=wide, x=wide)
-def covers(balance: int, held: int, hold: int) -> bool:
-    """Does an account with ``balance`` of which ``held`` is on hold cover a new ``hold``,
-    and is that hold positive? (``0 < hold <= balance - held``; compiled, in C ``wide``
-    integers when all three are small.)"""
-    if cython.compiled and small(balance) and small(held) and small(hold):
-        a, h, x = balance, held, hold
-        return 0 < x <= a - h
-    return not (hold > balance - held or hold <= 0)
 
 
 def net_funds(specified_funds: int, taker_rate: int) -> int:

@@ -18,11 +18,13 @@ Pure: msgspec Structs and functions, no encoding, no I/O.
 from __future__ import annotations
 
 from heapq import heapify
+from typing import Any
 
 import msgspec
 
 from sandex.core.book import Book, Level
 from sandex.core.engine import Engine
+from sandex.core.limits import funds_max, supply_max, unit_max
 from sandex.core.model import (
     FEE_PROFILE_ID,
     Account,
@@ -178,6 +180,12 @@ class EngineImage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
 
 
 _ACCOUNT_FIELDS = ("hold_account", "recv_account")
+# an order's fields the venue bounds (a price's, size's or funds' own bound; fill totals that
+# of what such an order can fill: at most ``unit_max * unit_max`` or its funds)
+_BOUNDS = (("price", unit_max), ("size", unit_max), ("remaining", unit_max),
+           ("stop_price", unit_max), ("funds", funds_max), ("specified_funds", funds_max),
+           ("funds_remaining", funds_max), ("filled_size", funds_max),
+           ("executed_value", funds_max), ("fill_fees", funds_max), ("hold", supply_max))
 
 
 def shape() -> list[tuple[str, list[str]]]:
@@ -287,6 +295,7 @@ def restore(image: EngineImage) -> Engine:
     ``ValueError`` if the image is inconsistent (an order naming an unknown account, a level
     naming an order that is not live): such an image cannot come from an engine.
     """
+    _check_supply(image)
     engine = Engine()
     engine.currencies.update((c.id, c) for c in image.currencies)
     engine.fee_accounts.update(
@@ -324,12 +333,44 @@ def _restore_order(engine: Engine, image: OrderImage) -> Order:
     if profile is None:
         raise ValueError(f"order {image.id}: unknown profile {image.profile_id}")
     fields = msgspec.structs.asdict(image)
+    beyond = _beyond_bound(fields)
+    if beyond is not None:
+        raise ValueError(f"order {image.id}: {beyond}={fields[beyond]} is beyond the venue's "
+                         f"bound (prices and sizes at most {unit_max}, funds at most "
+                         f"{funds_max}, holds at most {supply_max} in the core's units: "
+                         f"sandex.core.limits)")
     for name in _ACCOUNT_FIELDS:
         account = profile.accounts.get(fields[name])
         if account is None:
             raise ValueError(f"order {image.id}: no {fields[name]} account")
         fields[name] = account
     return Order(**fields)
+
+
+def _check_supply(image: EngineImage) -> None:
+    """``ValueError`` if a currency's supply, or an account's balance or hold, is beyond the
+    venue's bound (``limits.supply_max``): the compiled core keeps them in 128-bit C fields."""
+    accounts = [*image.fee_accounts, *(a for p in image.profiles for a in p.accounts)]
+    for currency, supply in image.supply.items():
+        if not supply <= supply_max:
+            raise ValueError(f"{currency} supply {supply} is beyond the venue's bound of "
+                             f"{supply_max} (1e-16 units: sandex.core.limits)")
+    for account in accounts:
+        for name, value in (("balance", account.balance), ("hold", account.hold)):
+            if not 0 <= value <= supply_max:
+                raise ValueError(f"an account's {account.currency} {name} {value} is beyond "
+                                 f"the venue's bound of {supply_max} (sandex.core.limits)")
+
+
+def _beyond_bound(fields: dict[str, Any]) -> str | None:
+    """The first of an order's fields beyond the venue's bound (``limits``), or ``None``:
+    the compiled core keeps an order's fill totals in 128-bit C fields, which the bound on
+    its prices, sizes and funds keeps from overflowing."""
+    for name, bound in _BOUNDS:
+        value = fields[name]
+        if value is not None and not 0 <= value <= bound:
+            return name
+    return None
 
 
 def _restore_product(engine: Engine, image: ProductImage) -> Product:

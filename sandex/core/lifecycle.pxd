@@ -2,10 +2,11 @@
 from sandex.core.records cimport Order, Profile
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
+from sandex.core.wide cimport wide
 
 cpdef void rest(State state, Order order, Product product, object t) except *
 cpdef void cancel(State state, Order order, Product product, object reason, object t) except *
 cpdef void close(State state, Order order, Product product, object reason,
                  object cancel_reason, object t, bint private=*) except *
-cpdef void retire(State state, Order order, Profile profile, object hold, object reason,
+cpdef void retire(State state, Order order, Profile profile, wide hold, object reason,
                   object cancel_reason, object t) except *

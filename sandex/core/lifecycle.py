@@ -28,6 +28,11 @@ from sandex.core.product import Product
 from sandex.core.records import Order, Profile
 from sandex.core.state import State
 
+if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import wide
+else:
+    from sandex.core.wide import wide
+
 if cython.compiled:  # the hot events built from their slots (emit.py)
     from cython.cimports.sandex.core.emit import new_done, new_opened
 else:
@@ -79,7 +84,7 @@ def cancel(state: State, order: Order, product: Product, reason: CancelReason | 
     close(state, order, product, CANCELED, reason, t, private=status is ACTIVE)
 
 
-@cython.locals(profile=Profile)
+@cython.locals(profile=Profile, hold=wide)
 def close(state: State, order: Order, product: Product, reason: DoneReason,
           cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
     """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.

@@ -27,3 +27,22 @@ funds_truncation = 10**8  # amount units: 1e-8
 # Coinbase: "up to 3 accounts reports and 3 fills reports per product generating at a time"
 # (changelog 2021-SEP-21); one more is refused until one is ready.
 reports_generating_max = 3
+
+# The venue's bound on what an order may name (sandex's choice: Coinbase documents none).
+# Prices, stop prices and sizes (1e-8 units) at most 10**18 (10,000,000,000 of the
+# currency), funds (1e-16 units) at most 10**36 (10**20 of the quote currency): an order's
+# fills then total at most 10**18 * 10**18 = 10**36 < 2**120 of quote (or its funds), so its
+# ``filled_size``, ``executed_value`` and ``fill_fees`` fit the compiled core's 128-bit C
+# fields (``records.pxd``) with room for every sum. Refused with a 400 at entry (and by
+# modify), checked when a snapshot is restored, skipped by a market replay; a journal
+# holding a larger order stops its replay ("replay diverged ... was refused").
+unit_max = 10**18  # the largest price, stop price or size
+
+# Each currency's supply on the venue (deposits, conversions in and settled transfers, less
+# withdrawals: ``State.supply``) at most 10**37 in 1e-16 units (10**21 of the currency; the
+# same choice). Every balance and hold is part of its currency's supply, so none passes
+# 10**37 < 2**124 either: accounts' balances and holds and an order's hold are C 128-bit
+# fields in the compiled core, and a trade's sums of two stay below 2**127. Refused with a
+# 400 when a deposit, conversion or transfer would pass it, checked at snapshot restore.
+supply_max = 10**37
+funds_max = 10**36  # the largest funds

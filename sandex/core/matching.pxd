@@ -16,8 +16,8 @@ cdef void _finish_taker(State state, Order order, Product product, object stop_r
                         object t) except *
 cdef void _trade(State state, Order maker, Order taker, Level level, object size,
                  Product product, object t) except *
-cdef bint _fits_wide(Order maker, Order taker, Order buyer, Order seller, Level level,
-                     object size, Account fees) except -1
+cdef bint _fits_wide(Order maker, Order taker, Order buyer, Level level,
+                     object size) except -1
 cdef void _settle_wide(State state, Order maker, Order taker, Order buyer, Order seller,
                        Level level, object size, Product product, object t,
                        long long trade_id, long long sequence, Account fees) except *

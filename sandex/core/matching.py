@@ -189,7 +189,7 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
     else:
         buyer, seller = maker, taker
     fees = state.fee_accounts[product.quote_currency]  # the venue's, for both paths
-    if cython.compiled and _fits_wide(maker, taker, buyer, seller, level, size, fees):
+    if cython.compiled and _fits_wide(maker, taker, buyer, level, size):
         _settle_wide(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
                      sequence, fees)
     else:
@@ -197,8 +197,7 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
                 sequence, fees)
 
 
-def _fits_wide(maker: Order, taker: Order, buyer: Order, seller: Order, level: Level,
-               size: int, fees: Account) -> bool:
+def _fits_wide(maker: Order, taker: Order, buyer: Order, level: Level, size: int) -> bool:
     """Does every amount ``_settle_wide`` reads have at most 120 bits, and every price, size
     and fee rate it multiplies fit its bound? Then nothing it computes can overflow."""
     if not (below(maker.maker_rate, _RATE_BOUND) and below(taker.taker_rate, _RATE_BOUND)
@@ -209,14 +208,9 @@ def _fits_wide(maker: Order, taker: Order, buyer: Order, seller: Order, level: L
                                     and below(buyer.price, _UNIT_BOUND)):
         return False
     remaining, funds = taker.remaining, taker.funds_remaining
-    return (small(level.size) and small(maker.remaining) and small(maker.filled_size)
-            and small(maker.executed_value) and small(maker.fill_fees)
-            and small(taker.filled_size) and small(taker.executed_value)
-            and small(taker.fill_fees) and small(seller.hold_account.balance)
-            and small(seller.hold_account.hold) and small(seller.hold)
-            and small(seller.recv_account.balance) and small(buyer.hold_account.balance)
-            and small(buyer.hold_account.hold) and small(buyer.hold)
-            and small(buyer.recv_account.balance) and small(fees.balance)
+    # an order's fill totals and hold and the accounts' balances and holds are C fields
+    # already, kept below 2**124 by the venue's bounds (``limits``)
+    return (small(level.size) and small(maker.remaining)
             and (remaining is None or small(remaining)) and (funds is None or small(funds)))
 
 
@@ -245,24 +239,18 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     assert left_size is not None  # a resting limit order
     value = left_size
     maker.remaining = to_int(value - size_)
-    value = maker.filled_size
-    maker.filled_size = to_int(value + size_)
-    value = maker.executed_value
-    maker.executed_value = to_int(value + notional)
-    value = maker.fill_fees
-    maker.fill_fees = to_int(value + maker_fee)
+    maker.filled_size += size_
+    maker.executed_value += notional
+    maker.fill_fees += maker_fee
     if taker.remaining is not None:
         value = taker.remaining
         taker.remaining = to_int(value - size_)
     if taker.funds_remaining is not None:
         value = taker.funds_remaining
         taker.funds_remaining = to_int(value - notional)
-    value = taker.filled_size
-    taker.filled_size = to_int(value + size_)
-    value = taker.executed_value
-    taker.executed_value = to_int(value + notional)
-    value = taker.fill_fees
-    taker.fill_fees = to_int(value + taker_fee)
+    taker.filled_size += size_
+    taker.executed_value += notional
+    taker.fill_fees += taker_fee
     if buyer is taker:
         buyer_fee, seller_fee = taker_fee, maker_fee
     else:
@@ -270,17 +258,14 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     base = size_ * WIDE_SIZE_TO_AMOUNT
     # the seller: base out of its hold, quote in, fee out
     held = seller.hold_account
-    value = held.balance
-    held.balance = seller_base = to_int(value - base)
-    value = held.hold
-    held.hold = to_int(value - base)
-    value = seller.hold
-    seller.hold = to_int(value - base)
+    held.balance -= base
+    seller_base = to_int(held.balance)
+    held.hold -= base
+    seller.hold -= base
     quote = seller.recv_account
-    value = quote.balance
-    value += notional
+    value = quote.balance + notional
     seller_quote = to_int(value)
-    quote.balance = to_int(value - seller_fee)
+    quote.balance = value - seller_fee
     # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
     quote = buyer.hold_account
     if buyer.type is LIMIT:
@@ -290,21 +275,17 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         limit = limit_price
         left = remaining * limit
         rate = buyer.hold_rate
-        value = buyer.hold
-        release = value - left - left * rate // WIDE_RATE_SCALE
+        release = buyer.hold - left - left * rate // WIDE_RATE_SCALE
     else:
         release = notional + buyer_fee
-    value = quote.hold
-    quote.hold = to_int(value - release)
-    value = buyer.hold
-    buyer.hold = to_int(value - release)
-    value = quote.balance
-    value -= notional
+    quote.hold -= release
+    buyer.hold -= release
+    value = quote.balance - notional
     buyer_quote = to_int(value)
-    quote.balance = to_int(value - buyer_fee)
+    quote.balance = value - buyer_fee
     received = buyer.recv_account
-    value = received.balance
-    received.balance = buyer_base = to_int(value + base)
+    received.balance += base
+    buyer_base = to_int(received.balance)
     entry = state._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
     extra = 3
     if seller_fee:
@@ -312,8 +293,7 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     if buyer_fee:
         extra += 1
     state._entry_id = entry + extra
-    value = fees.balance
-    fees.balance = to_int(value + maker_fee + taker_fee)
+    fees.balance += maker_fee + taker_fee
     state._events.append(new_matched(
         t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
         taker.profile_id, maker.side, level.price, size, to_int(maker_fee),

@@ -30,6 +30,7 @@ from sandex.core.commands import ModifyOrder
 from sandex.core.events import Changed, Opened, Rejected, reject
 from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import cancel
+from sandex.core.limits import unit_max
 from sandex.core.matching import take
 from sandex.core.model import CancelReason, Order, OrderType, ProductStatus, Side, Status
 from sandex.core.product import Product
@@ -126,6 +127,8 @@ def _refusal(order: Order, product: Product, cmd: ModifyOrder) -> Rejected | Non
     increment = product.base_increment
     if cmd.size < increment:
         return reject(Error.SIZE_TOO_SMALL, price_text(increment))
+    if cmd.size > unit_max:  # the venue's bound, as a place's
+        return reject(Error.SIZE_TOO_LARGE, price_text(unit_max))
     if cmd.size % increment:
         return reject(Error.SIZE_TOO_ACCURATE, price_text(increment))
     if cmd.size * cmd.price < product.min_market_funds:

@@ -1,11 +1,15 @@
 # The C layout of the compiled records (sandex/core/records.py): every field public, so the
-# uncompiled modules and the adapters read and write them as attributes.
+# uncompiled modules and the adapters read and write them as attributes. An order's fill
+# totals and hold and an account's balance and hold are C 128-bit integers (``wide``): the
+# venue's bounds (``limits``: an order's prices, sizes and funds; each currency's supply)
+# keep them below 2**124; Python readers get an int converted on read.
+from sandex.core.wide cimport wide
 
 cdef class Account:
     cdef public str profile_id
     cdef public str currency
-    cdef public object balance
-    cdef public object hold
+    cdef public wide balance
+    cdef public wide hold
 
 
 cdef class Order:
@@ -34,11 +38,11 @@ cdef class Order:
     cdef public object hold_rate
     cdef public Account hold_account
     cdef public Account recv_account
-    cdef public object hold
+    cdef public wide hold
     cdef public object status
-    cdef public object filled_size
-    cdef public object executed_value
-    cdef public object fill_fees
+    cdef public wide filled_size
+    cdef public wide executed_value
+    cdef public wide fill_fees
     cdef public object done_at
     cdef public object done_reason
     cdef public object cancel_reason
@@ -51,7 +55,7 @@ cpdef Order new_order(str id, long long number, str profile_id, str product_id, 
                       object post_only, object stp, object stop, object stop_price,
                       object client_oid, object maker_rate, object taker_rate,
                       object hold_rate, Account hold_account, Account recv_account,
-                      object hold=*, object status=*)
+                      wide hold=*, object status=*)
 
 
 cdef class Profile:

@@ -4,8 +4,10 @@
 Compiled as Cython extension types when the extension is built (``order.pxd`` declares
 their fields, so the compiled matching and lifecycle code reads and writes them as C struct
 members); uncompiled, the same classes are plain ``__slots__`` classes. Either way neither
-points back at a container that holds it. Quantities are Python ints (exact, unbounded):
-sizes and prices in 1e-8, amounts in 1e-16, whose products exceed 64 bits.
+points back at a container that holds it. Quantities are ints: sizes and prices in 1e-8,
+amounts in 1e-16, whose products exceed 64 bits. Compiled, an order's fill totals and hold
+and an account's balance and hold are C 128-bit fields (``records.pxd``), exact under the
+venue's bounds (``limits``); uncompiled, Python ints. Either way they read as ints.
 """
 
 from __future__ import annotations

@@ -44,7 +44,9 @@ from sandex.core.commands import (
     StartReplay,
 )
 from sandex.core.events import Matched, ProfileCreated, reject
+from sandex.core.funds import beyond_supply
 from sandex.core.lifecycle import cancel
+from sandex.core.limits import funds_max, unit_max
 from sandex.core.matching import shrink
 from sandex.core.model import (
     REPLAY_PROFILE_ID,
@@ -91,7 +93,8 @@ def start(engine: State, cmd: StartReplay) -> None:
         product = engine.products[product_id]
         for currency in (product.base_currency, product.quote_currency):
             account = profile.account(currency)
-            if account.balance < FUNDS // 2:  # funded once per currency (and topped up)
+            if (account.balance < FUNDS // 2  # funded once per currency (and topped up),
+                    and beyond_supply(engine, currency, FUNDS) is None):  # within the bound
                 engine.supply[currency] = engine.supply.get(currency, 0) + FUNDS
                 account.balance += FUNDS
     engine.replay = ReplayState(cmd.source, cmd.sha256, cmd.format, cmd.products, cmd.seed,
@@ -175,7 +178,11 @@ def _market(engine: State, accept: Accept, state: ReplayState, action: ReplayMar
 def _place(engine: State, accept: Accept, product: Product, order_id: str, side: Side,
            kind: OrderType, price: int | None, size: int | None, funds: int | None, hold: int,
            t: int, time_in_force: TimeInForce = TimeInForce.GTC) -> None:
-    """Accept and match a replay order (no checks: the replay maps onto the increments)."""
+    """Accept and match a replay order (no checks: the replay maps onto the increments), or
+    skip one beyond the venue's bound (``limits``: a recording never comes near it)."""
+    if ((price is not None and price > unit_max) or (size is not None and size > unit_max)
+            or (funds is not None and funds > funds_max)):
+        return
     profile = engine.profiles[REPLAY_PROFILE_ID]
     accounts = profile.accounts  # the replay's, made for each product's currencies by start
     base, quote = accounts.get(product.base_currency), accounts.get(product.quote_currency)

@@ -12,6 +12,7 @@ from msgspec.structs import astuple
 from sandex.core.commands import PlaceOrder
 from sandex.core.events import Rejected, reject
 from sandex.core.holds import plain_notional
+from sandex.core.limits import funds_max, unit_max
 from sandex.core.model import OrderType, ProductStatus, TimeInForce
 from sandex.core.product import Product
 from sandex.errors import Error
@@ -89,6 +90,9 @@ def _check_price(product: Product, price: int | None, field: str) -> Rejected | 
         return reject(Error.MISSING_FIELD, field)
     if price < increment:
         return reject(Error.PRICE_TOO_SMALL, price_text(increment))
+    if price > unit_max:  # the venue's bound (``limits``)
+        error = Error.PRICE_TOO_LARGE if field == "price" else Error.STOP_PRICE_TOO_LARGE
+        return reject(error, price_text(unit_max))
     if price % increment:
         error = Error.PRICE_TOO_ACCURATE if field == "price" else Error.STOP_PRICE_TOO_ACCURATE
         return reject(error, price_text(increment))
@@ -111,12 +115,16 @@ def _check_amounts(product: Product, cmd: PlaceOrder, market: bool) -> Rejected 
         increment = product.base_increment
         if size < increment:
             return reject(Error.SIZE_TOO_SMALL, price_text(increment))
+        if size > unit_max:
+            return reject(Error.SIZE_TOO_LARGE, price_text(unit_max))
         if size % increment:
             return reject(Error.SIZE_TOO_ACCURATE, price_text(increment))
     if funds is not None:
         unit = product.quote_increment * SIZE_TO_AMOUNT
         if funds % unit:
             return reject(Error.FUNDS_TOO_ACCURATE, price_text(product.quote_increment))
+        if funds > funds_max:
+            return reject(Error.FUNDS_TOO_LARGE, price_text(funds_max // SIZE_TO_AMOUNT))
         if funds <= 0 or (market and funds < product.min_market_funds):
             minimum = product.min_market_funds // SIZE_TO_AMOUNT
             return reject(Error.FUNDS_TOO_SMALL, price_text(minimum))
@@ -128,6 +136,8 @@ def _check_amounts(product: Product, cmd: PlaceOrder, market: bool) -> Rejected 
             size -= size % product.base_increment
             if size <= 0:
                 return reject(Error.SIZE_TOO_SMALL, price_text(product.base_increment))
+            if size > unit_max:  # funds 10**36 at a price of 1e-8 would buy 10**36
+                return reject(Error.SIZE_TOO_LARGE, price_text(unit_max))
         if size * cmd.price < product.min_market_funds:
             return reject(Error.NOTIONAL_TOO_SMALL,
                           format_trimmed(product.min_market_funds, AMOUNT_DECIMALS))

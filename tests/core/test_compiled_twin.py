@@ -43,6 +43,7 @@ from sandex.core import (
     TimeInForce,
     state_hash,
 )
+from sandex.core.limits import funds_max, unit_max
 from tests.core.streams import concretize, random_stream, setup_commands
 from tests.support.twin_kit import pure_python_side
 
@@ -69,19 +70,53 @@ def streams() -> list[tuple[str, list[Command]]]:
         named.append((f"replay seed {seed}", replay_stream(random.Random(seed), 400)))
     for seed in SEEDS:
         named.append((f"wide bounds seed {seed}", wide_stream(random.Random(seed), 400)))
+    for seed in SEEDS:
+        named.append((f"venue bound seed {seed}", bound_stream(random.Random(seed), 300)))
     return named
+
+
+def bound_stream(rng: random.Random, orders: int) -> list[Command]:
+    """Orders at and just beyond the venue's bound (``limits``: prices and sizes at most
+    10**18, funds at most 10**36), so both cores refuse the same ones and fill the rest to
+    the same totals (10**36 of quote and more, in the compiled core's 128-bit fields)."""
+    product = "MAX-USD"
+    commands: list[Command] = [
+        AddProduct(time=0, product_id=product, base_currency="MAX", quote_currency="USD",
+                   base_increment=1, quote_increment=1, min_market_funds=1)]
+    for i in range(3):
+        commands.append(CreateProfile(time=0, profile_id=f"m{i}", user_id=f"u-m{i}",
+                                      name=f"m{i}", maker_fee_rate=999_999 if i == 1 else 0,
+                                      taker_fee_rate=999_999 - 1000 * i))
+        for currency in ("USD", "MAX"):
+            commands.append(Deposit(time=0, profile_id=f"m{i}", currency=currency,
+                                    amount=3 * 10**36, transfer_id=f"d-{i}-{currency}"))
+    for number in range(orders):
+        side = rng.choice((Side.BUY, Side.SELL))
+        roll = rng.random()
+        near = (unit_max - rng.randint(0, 2), unit_max + rng.randint(1, 2), rng.randint(1, 1000))
+        price, size, funds = rng.choice(near), rng.choice(near), None
+        kind = OrderType.LIMIT
+        if roll < 0.15:
+            kind, price = OrderType.MARKET, None
+            if rng.random() < 0.5:
+                size, funds = None, funds_max + rng.choice((-1, 0, 1)) * 10**8
+        commands.append(PlaceOrder(
+            time=0, order_id=f"m-{number}", profile_id=f"m{rng.randrange(3)}",
+            product_id=product, side=side, type=kind, price=price, size=size, funds=funds,
+            time_in_force=TimeInForce.IOC if roll > 0.8 else TimeInForce.GTC))
+    return [msgspec.structs.replace(command, time=i + 1) for i, command in enumerate(commands)]
 
 
 def wide_stream(rng: random.Random, orders: int) -> list[Command]:
     """Trades on both sides of the bounds of the compiled core's C amounts
     (``matching._fits_wide``): prices around 2**53, balances around 2**120 (some crossing it
-    as they trade, one far beyond) and the largest fee rate, so both settlements run and
-    must agree with Python's ints."""
+    as they trade, one of 2**122: within the venue's supply bound, 10**37) and the largest
+    fee rate, so both settlements run and must agree with Python's ints."""
     product, unit = "BIG-USD", 1 << 53
     commands: list[Command] = [
         AddProduct(time=0, product_id=product, base_currency="BIG", quote_currency="USD",
                    base_increment=1, quote_increment=1, min_market_funds=1)]
-    balances = (2**120 - 2**100, 2**125, 10**30, 2**120 + 5)
+    balances = (2**120 - 2**100, 2**122, 10**30, 2**120 + 5)  # within the supply bound
     for i, balance in enumerate(balances):
         commands.append(CreateProfile(time=0, profile_id=f"w{i}", user_id=f"u-w{i}",
                                       name=f"w{i}", maker_fee_rate=999_999 if i % 2 else 0,
