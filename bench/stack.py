@@ -2,7 +2,7 @@
 with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
 
     .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
-        [--ephemeral] [--src DIR] [--scheduler]
+        [--ephemeral] [--src DIR] [--scheduler] [--gc]
     PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=sys_call_tracing \\
         --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
         .venv/bin/python bench/stack.py --app sandex --requests N
@@ -24,6 +24,9 @@ cachegrind count makes repeatable on a shared machine. Prints the process CPU pe
 (noisy) and, with ``--app both``, the client's own work (signing, building the bytes)
 measured alone and subtracted. Under cachegrind, ``--app client`` counts that client work
 alone: subtract its instructions per request from an app's for the server's share.
+``--gc`` adds, for the timed requests, the cyclic collector's collections by generation and
+the wall time spent in them (``gc.callbacks``), user and system CPU apart, and the resident
+set before and after (memory growth during the run).
 """
 
 from __future__ import annotations
@@ -167,6 +170,53 @@ async def _start(coroutine: Any) -> None:
 _TASKS: set[asyncio.Task[None]] = set()
 
 
+class CollectorWatch:
+    """``--gc``: collections by generation and their wall time, CPU and resident set over the
+    timed requests."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collections[info["generation"]] += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> CollectorWatch:
+        import gc
+        import resource
+        self._rss = self.rss_kb()
+        self._usage = resource.getrusage(resource.RUSAGE_SELF)
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+        import resource
+        gc.callbacks.remove(self)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.user = usage.ru_utime - self._usage.ru_utime
+        self.system = usage.ru_stime - self._usage.ru_stime
+        self.rss = (self._rss, self.rss_kb())
+
+    @staticmethod
+    def rss_kb() -> int:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4 if \
+            Path("/proc/self/statm").exists() else 0
+
+    def report(self, name: str, n: int) -> str:
+        gc_us = self.seconds / max(n, 1) * 1e6
+        return (f"{name}: user {self.user / max(n, 1) * 1e6:.1f} and system "
+                f"{self.system / max(n, 1) * 1e6:.1f} us of CPU per request; young, middle, "
+                f"full collections {self.collections[0]}, {self.collections[1]}, "
+                f"{self.collections[2]} ({gc_us:.2f} us per request in them); resident "
+                f"{self.rss[0]:,} -> {self.rss[1]:,} kB")
+
+
 def client_only(connections: int, rounds: int) -> None:
     """What the clients do alone (sign and build every request), for subtracting."""
     from kit import SCENARIO, scenario_keys, sign
@@ -197,6 +247,9 @@ def main() -> None:
     parser.add_argument("--app", choices=("sandex", "ceiling", "both", "client"), default="both")
     parser.add_argument("--ephemeral", action="store_true", help="sandex without its journal")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
+    parser.add_argument("--gc", action="store_true",
+                        help="the cyclic collector's collections and time, CPU user and system "
+                             "apart, resident set growth (timed requests)")
     parser.add_argument("--scheduler", action="store_true",
                         help="run the node's scheduler (GTT expiry, timers) as `sandex serve` "
                              "does: its listener sees every durable command")
@@ -241,12 +294,17 @@ def main() -> None:
             # one round first, untimed: imports, the first check of each key's passphrase
             # (a scrypt run), first allocations; N = 0 under cachegrind runs only this
             runner.run(drive(app, args.connections, 1))
+            watch = CollectorWatch() if args.gc else None
+            if watch is not None:
+                watch.__enter__()
             started = time.process_time()
             # through sys.call_tracing, a C function nothing else calls: what callgrind's
             # --toggle-collect=sys_call_tracing counts (the timed requests alone)
             answers, errors = sys.call_tracing(
                 runner.run, (drive(app, args.connections, rounds),))
             cpu = time.process_time() - started
+            if watch is not None:
+                watch.__exit__()
             for task in _TASKS:
                 task.cancel()
             if venue is not None:
@@ -258,6 +316,8 @@ def main() -> None:
         if errors or answers != n:
             raise SystemExit(f"{name}: {answers} answers of {n}; first error {errors[:1]}")
         per = cpu / max(n, 1) * 1e6
+        if watch is not None:
+            print(watch.report(name, n), file=sys.stderr)
         fsyncs = f", {batches} group commits" if batches else ""
         print(f"{name}: {per:.1f} us of process CPU per request, {per - client_us:.1f} without "
               f"the client's{fsyncs}", file=sys.stderr)
