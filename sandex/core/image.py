@@ -365,8 +365,12 @@ def _check_supply(image: EngineImage) -> None:
 def _beyond_bound(fields: dict[str, Any]) -> str | None:
     """The first of an order's fields beyond the venue's bound (``limits``), or ``None``:
     the compiled core keeps an order's fill totals in 128-bit C fields, which the bound on
-    its prices, sizes and funds keeps from overflowing."""
+    its prices, sizes and funds keeps from overflowing. A market order's ``price`` is not
+    bounded: order entry does not check it (nothing prices its fills: the makers' do)."""
+    market = fields["type"] is OrderType.MARKET
     for name, bound in _BOUNDS:
+        if market and name == "price":
+            continue
         value = fields[name]
         if value is not None and not 0 <= value <= bound:
             return name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import msgspec
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sandex.core import Command, check_invariants
@@ -35,6 +35,7 @@ def key(time: int) -> CreateApiKey:
 
 @settings(max_examples=80, deadline=None, database=None)
 @given(st.integers(0, 2**32), st.integers(1, 120), st.floats(0, 1))
+@example(seed=0, length=120, where=0.5)  # a market order with a price past the bound
 def test_restore_at_any_cut_continues_like_the_run_that_never_stopped(
         seed: int, length: int, where: float) -> None:
     setup = setup_commands()
