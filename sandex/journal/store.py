@@ -39,7 +39,6 @@ import errno
 import functools
 import logging
 import sqlite3
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -425,7 +424,7 @@ class SqliteJournal:
                 values: list[int | bytearray] = []
                 position = first + start
                 for body in part:
-                    values += (position, zlib.crc32(body), bytearray(body))
+                    values += (position, crc32(body), bytearray(body))
                     position += 1
                 db.execute(_insert_sql(len(part)), values)
             if not single:
