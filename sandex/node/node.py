@@ -45,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as clock
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
@@ -196,6 +196,7 @@ class Node:
         self.on_failure: Callable[[BaseException], None] | None = None
         self._records: list[bytes] = []  # the batch filling up
         self._events: list[list[Event]] = []
+        self._written_events: list[list[Event]] = []  # the batch being written's
         # Who waits for the batch filling up, and for the batch on the writer thread: one
         # future per waiter, so a canceled request cancels only its own wait.
         self._filling: list[asyncio.Future[None]] | None = None
@@ -373,6 +374,7 @@ class Node:
         while self._filling is not None:
             waiters, records, events = self._filling, self._records, self._events
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
+            self._written_events = events
             first = self.durable_position + 1
             try:
                 started = clock.perf_counter()
@@ -391,6 +393,7 @@ class Node:
             return
         waiters, records, events = self._filling, self._records, self._events
         self._writing, self._filling, self._records, self._events = waiters, None, [], []
+        self._written_events = events
         self._writer.submit(self._write, loop, records, events, waiters)
 
     def _write(self, loop: asyncio.AbstractEventLoop, records: list[bytes],
@@ -427,6 +430,7 @@ class Node:
         self.batches += 1
         self.commit_seconds.add(took)
         self._writing = None
+        self._written_events = []
         self._notify(events)
         for waiter in waiters:
             if not waiter.done():  # a waiter whose request was canceled
@@ -480,7 +484,7 @@ class Node:
                 if not waiter.done():
                     waiter.set_exception(error)
         self._writing = self._filling = None  # nothing is in flight any more: it failed
-        self._records, self._events = [], []
+        self._records, self._events, self._written_events = [], [], []
         if self.on_failure is not None:
             self.on_failure(exc)
 
@@ -501,6 +505,13 @@ class Node:
         memory may then be ahead of the disk for good)."""
         return (self._filling is not None or self._writing is not None
                 or self._stopped is not None)
+
+    def pending_events(self) -> Iterator[Event]:
+        """The events of the commands applied and not yet durable, oldest first (the batch
+        being written, then the one filling up): what memory shows that the disk does not."""
+        for batch in (self._written_events, self._events):
+            for events in batch:
+                yield from events
 
     async def synced(self) -> None:
         """Wait until every command applied so far is durable (and its events delivered).

@@ -47,9 +47,12 @@ from sandex.auth.keys import Permission
 from sandex.core import (
     CancelAll,
     CancelOrder,
+    Changed,
     Command,
+    Done,
     Duplicate,
     Event,
+    Matched,
     ModifyOrder,
     PlaceOrder,
     Rejected,
@@ -129,30 +132,58 @@ class OrderEntry(Reporter):
         self.sessions[session.identity.key] = session
         self.placed[session] = set()
         if session.identity.profile_id in self.inherited:
-            if self.node.in_flight:  # adopt from durable state only
+            self._inherit(session)
+            if session.identity.profile_id in self.inherited:  # a modify in flight
                 self._spawn(self._inherit_later(session), session)
-            else:
-                self._inherit(session)
         log.info("FIX order entry: %s logged on from %s", session.identity.key, session.peer)
 
     def _inherit(self, session: Session) -> None:
         """Report on the live orders of the session's profile from before the venue started
         (GUESS, after Coinbase's "ERs for orders placed in previous sessions are delivered
         to currently connected OE sessions"); OrderCancelReplaceRequest still wants the
-        connection that placed them."""
+        connection that placed them.
+
+        Each order is followed from its durable state: what a command in flight did to it
+        (``Node.pending_events``: a fill, its end) is taken back out of its track, so that
+        the reports of those events, once durable, count it once. An order a modify or a
+        decrement in flight changed is left for a later commit (``_inherit_later``).
+        """
         identity = session.identity
         assert identity is not None
         engine = self.node.engine
-        for order_id in self.inherited.pop(identity.profile_id, set()):
+        wanted = self.inherited.pop(identity.profile_id, set())
+        pending = _pending_by_order(self.node.pending_events(), wanted)
+        left = set()
+        for order_id in wanted:
             order = engine.orders.get(order_id)
-            if order is None or order.status is Status.DONE or order_id in self.tracks:
+            if order is None or order_id in self.tracks:
                 continue
+            events = pending.get(order_id, [])
+            if any(type(event) is Changed for event in events):
+                left.add(order_id)  # its size or price before it is not in the event
+                continue
+            if order.status is Status.DONE and not any(type(e) is Done for e in events):
+                continue  # done for good
             quote = engine.products[order.product_id].quote_currency
-            self.tracks[order_id] = Track.of_order(order, identity.key, None, quote)
+            track = Track.of_order(order, identity.key, None, quote)
+            for event in events:
+                if isinstance(event, Matched):
+                    track.cum -= event.size
+                    track.value -= event.price * event.size
+                elif isinstance(event, Done):
+                    track.done = False
+            self.tracks[order_id] = track
+        if left:
+            self.inherited[identity.profile_id] = left
 
     async def _inherit_later(self, session: Session) -> None:
-        await self.node.synced()
-        if session.active:
+        """``_inherit`` again after each commit while one of its orders waits."""
+        assert session.identity is not None
+        profile_id = session.identity.profile_id
+        while profile_id in self.inherited:
+            await self.node.synced()
+            if not session.active:
+                return
             self._inherit(session)
 
     def on_close(self, session: Session) -> None:
@@ -592,3 +623,19 @@ def _cxl_reason(error: Error) -> str:
     """CxlRejReason(102): 1 unknown order, else 2 (broker option)."""
     return "1" if error in (Error.ORDER_NOT_FOUND, Error.ORDER_ALREADY_DONE,
                             Error.NOT_FOUND) else "2"
+
+
+def _pending_by_order(events: Iterator[Event], order_ids: set[str]) -> dict[str, list[Event]]:
+    """The events of ``events`` that change one of ``order_ids``, by order, oldest first."""
+    by_order: dict[str, list[Event]] = {}
+    for event in events:
+        if isinstance(event, Matched):
+            ids: tuple[str, ...] = (event.maker_order_id, event.taker_order_id)
+        elif isinstance(event, (Done, Changed)):
+            ids = (event.order_id,)
+        else:
+            continue
+        for order_id in ids:
+            if order_id in order_ids:
+                by_order.setdefault(order_id, []).append(event)
+    return by_order
