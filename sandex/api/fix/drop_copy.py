@@ -10,19 +10,22 @@ start over (GUESS: no resume; Coinbase's drop copy has no resend either).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 from sandex.api.clocks import SignatureClock
+from sandex.api.fix.adoption import durable_track, pending_by_order, waits
 from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import Track
 from sandex.api.fix.session import Outbound, Session
 from sandex.auth.keys import Permission
-from sandex.core import Activated, Received
+from sandex.core import Activated, Done, Received
 from sandex.errors import Error
 from sandex.node import Node
+from sandex.node.node import NodeStopped
 
 log = logging.getLogger("sandex.fix")
 
@@ -41,6 +44,7 @@ class DropCopy(Reporter):
         self.sessions: dict[str, Session] = {}
         self.profiles: dict[str, dict[Session, None]] = {}
         self.tracks: dict[str, Track] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def watching(self) -> bool:  # type: ignore[override]
@@ -65,13 +69,48 @@ class DropCopy(Reporter):
         self.sessions[identity.key] = session
         watchers = self.profiles.setdefault(identity.profile_id, {})
         watchers[session] = None
-        engine = self.node.engine
-        for order in engine.profiles[identity.profile_id].live.values():
-            if order.id not in self.tracks:
-                quote = engine.products[order.product_id].quote_currency
-                track = self.tracks[order.id] = Track.of_order(order, "", None, quote)
-                track.reports = 1  # acknowledged before the session: no ack now
+        self._follow(identity.profile_id, None)
         log.info("FIX drop copy: %s logged on from %s", identity.key, session.peer)
+
+    def _follow(self, profile_id: str, order_ids: set[str] | None) -> None:
+        """Follow the profile's live orders (``order_ids``: those of them still waiting) as
+        the disk has them (``sandex.api.fix.adoption``): one done by a command in flight
+        too, one received by a command in flight from its ``Received`` (``_adopt``), one a
+        modify in flight changed after that commit."""
+        engine = self.node.engine
+        pending = pending_by_order(self.node.pending_events())
+        if order_ids is None:
+            order_ids = set(engine.profiles[profile_id].live)
+            order_ids.update(order_id for order_id, events in pending.items()
+                             if type(events[-1]) is Done)  # done, not yet durably
+        left = set()
+        for order_id in order_ids:
+            order = engine.orders.get(order_id)
+            if order is None or order.profile_id != profile_id or order_id in self.tracks:
+                continue
+            events = pending.get(order_id, [])
+            if any(type(event) is Received for event in events):
+                continue  # not on disk yet: ``_adopt`` follows it from its Received
+            if waits(events):
+                left.add(order_id)
+                continue
+            quote = engine.products[order.product_id].quote_currency
+            track = durable_track(order, "", quote, events)
+            if track is not None:
+                track.reports = 1  # acknowledged before the session: no ack now
+                self.tracks[order_id] = track
+        if left:
+            task = asyncio.get_running_loop().create_task(self._follow_later(profile_id, left))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _follow_later(self, profile_id: str, order_ids: set[str]) -> None:
+        try:
+            await self.node.synced()
+        except NodeStopped:
+            return
+        if profile_id in self.profiles:
+            self._follow(profile_id, order_ids)
 
     def on_close(self, session: Session) -> None:
         identity = session.identity

@@ -30,6 +30,7 @@ from msgspec.structs import replace
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.fee_tiers import FeeTier, tier_change
+from sandex.api.fix.adoption import durable_track, pending_by_order, waits
 from sandex.api.fix.codec import Message
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
@@ -47,12 +48,9 @@ from sandex.auth.keys import Permission
 from sandex.core import (
     CancelAll,
     CancelOrder,
-    Changed,
     Command,
-    Done,
     Duplicate,
     Event,
-    Matched,
     ModifyOrder,
     PlaceOrder,
     Rejected,
@@ -151,28 +149,20 @@ class OrderEntry(Reporter):
         identity = session.identity
         assert identity is not None
         engine = self.node.engine
-        wanted = self.inherited.pop(identity.profile_id, set())
-        pending = _pending_by_order(self.node.pending_events(), wanted)
+        pending = pending_by_order(self.node.pending_events())
         left = set()
-        for order_id in wanted:
+        for order_id in self.inherited.pop(identity.profile_id, set()):
             order = engine.orders.get(order_id)
             if order is None or order_id in self.tracks:
                 continue
             events = pending.get(order_id, [])
-            if any(type(event) is Changed for event in events):
-                left.add(order_id)  # its size or price before it is not in the event
+            if waits(events):
+                left.add(order_id)
                 continue
-            if order.status is Status.DONE and not any(type(e) is Done for e in events):
-                continue  # done for good
             quote = engine.products[order.product_id].quote_currency
-            track = Track.of_order(order, identity.key, None, quote)
-            for event in events:
-                if isinstance(event, Matched):
-                    track.cum -= event.size
-                    track.value -= event.price * event.size
-                elif isinstance(event, Done):
-                    track.done = False
-            self.tracks[order_id] = track
+            track = durable_track(order, identity.key, quote, events)
+            if track is not None:
+                self.tracks[order_id] = track
         if left:
             self.inherited[identity.profile_id] = left
 
@@ -624,18 +614,3 @@ def _cxl_reason(error: Error) -> str:
     return "1" if error in (Error.ORDER_NOT_FOUND, Error.ORDER_ALREADY_DONE,
                             Error.NOT_FOUND) else "2"
 
-
-def _pending_by_order(events: Iterator[Event], order_ids: set[str]) -> dict[str, list[Event]]:
-    """The events of ``events`` that change one of ``order_ids``, by order, oldest first."""
-    by_order: dict[str, list[Event]] = {}
-    for event in events:
-        if isinstance(event, Matched):
-            ids: tuple[str, ...] = (event.maker_order_id, event.taker_order_id)
-        elif isinstance(event, (Done, Changed)):
-            ids = (event.order_id,)
-        else:
-            continue
-        for order_id in ids:
-            if order_id in order_ids:
-                by_order.setdefault(order_id, []).append(event)
-    return by_order

@@ -1,6 +1,7 @@
-"""An order entry session that adopts its profile's orders from before a restart while commands
-are in flight follows each order from its durable state: a fill applied but not yet durable is
-counted once, when its report goes out."""
+"""A FIX session that starts to follow orders at a logon made while commands are in flight
+(order entry: its profile's orders from before a restart; drop copy: the profile's live
+orders) follows each order as the disk has it: a fill applied but not yet durable is counted
+once, when its report goes out, and an order received in flight is acknowledged."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB
 
 
 def oe_session(gateway: Any) -> tuple[Session, list[bytes]]:
-    """Alice's logged-on order entry session, its bytes in a list."""
+    """Alice's logged-on order entry (or drop copy) session, its bytes in a list."""
     written: list[bytes] = []
     session = Session(gateway, 0.0)
     session.writer = session.write_now = written.append
@@ -149,5 +150,46 @@ def test_an_order_a_modify_in_flight_changed_is_adopted_once_that_is_durable(
         assert (track.price, track.size, track.cum) == (20_500 * 10**8, 3_000_000, 0)
         assert ALICE_PROFILE not in gateway.inherited
         assert written == []  # nothing reported before anything happened to it after
+    finally:
+        venue.close()
+
+
+def test_drop_copy_follows_the_live_orders_as_the_disk_has_them(tmp_path: Path) -> None:
+    """Logged on while Bob's crossing buy (a fill of Alice's ask) and Alice's new bid are in
+    flight: one fill report, CumQty 0.01 of 0.02 (the code before read the fill into the
+    order and counted it again: 0.02, filled), and the bid's ack (before: no ack at all)."""
+    ask_id = resting_ask(tmp_path / "data")
+    venue = InProcessVenue(data_dir=tmp_path / "data")
+    try:
+        alice, bob = SignedParts(venue, ALICE), SignedParts(venue, BOB)
+        node = venue.venue.node
+        gateway = venue.venue.drop_copy
+        assert gateway is not None
+        session, written = oe_session(gateway)
+
+        async def race() -> str:
+            crossing = asyncio.create_task(venue._call(*bob.post(  # type: ignore[misc]
+                "/orders", {"product_id": "BTC-USD", "side": "buy", "price": "20000.00",
+                            "size": "0.01"})))
+            bid = asyncio.create_task(venue._call(*alice.post(  # type: ignore[misc]
+                "/orders", {"product_id": "BTC-USD", "side": "buy", "price": "19000.00",
+                            "size": "0.01"})))
+            await asyncio.sleep(0)
+            assert node.in_flight and node.engine.orders[ask_id].filled_size > 0
+            gateway.on_logon(session)
+            replies = await crossing, await bid
+            assert [reply.status for reply in replies] == [200, 200]
+            await node.synced()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return str(replies[1].json()["id"])
+
+        bid_id = venue.loop.run_until_complete(race())
+        sent = [dict(m) for m in messages(written)]
+        fills = [m for m in sent if m[150] == "F"]
+        assert [(m[37], m[39], m[14], m[151]) for m in fills] == [
+            (ask_id, "1", "0.01", "0.01")], sent
+        acks = [m for m in sent if m[150] == "0"]
+        assert [(m[37], m[39], m[151]) for m in acks] == [(bid_id, "0", "0.01")], sent
     finally:
         venue.close()
