@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sandex.core import ProductStatus, Side, TimeInForce
 
 
-@dataclass(frozen=True, slots=True)
-class OwnOrder:
-    """One of the maker's resting orders."""
+class OwnOrder(NamedTuple):
+    """One of the maker's resting orders (a tuple: a tick builds one for each)."""
 
     order_id: str
     side: Side

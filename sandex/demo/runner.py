@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from sandex.core import (
@@ -30,6 +30,7 @@ from sandex.core import (
     OrderType,
     PlaceOrder,
     Rejected,
+    Side,
     Status,
 )
 from sandex.demo.config import DemoConfig
@@ -191,12 +192,15 @@ def observe(engine: Engine, config: DemoConfig) -> dict[str, ProductView]:
     """What the demo sees of each configured product the venue has (read-only)."""
     maker_id = config.maker_profile_id
     own: dict[str, list[OwnOrder]] = {}
+    resting: dict[tuple[str, Side, int], int] = {}  # the maker's open orders at each level
     profile = engine.profiles.get(maker_id)
     if profile is not None:
         for order in profile.live.values():  # arrival order
             if order.status is OPEN:
                 own.setdefault(order.product_id, []).append(OwnOrder(
                     order.id, order.side, order.price, order.remaining))  # type: ignore[arg-type]
+                key = (order.product_id, order.side, order.price)
+                resting[key] = resting.get(key, 0) + 1  # type: ignore[index,arg-type]
     views: dict[str, ProductView] = {}
     for wanted in config.products:
         product = engine.products.get(wanted.product_id)
@@ -206,18 +210,20 @@ def observe(engine: Engine, config: DemoConfig) -> dict[str, ProductView]:
         views[product.id] = ProductView(
             product.id, product.status, product.quote_increment, product.base_increment,
             product.min_market_funds, book.best_bid(), book.best_ask(),
-            _others_best(book.bids, maker_id, descending=True),
-            _others_best(book.asks, maker_id, descending=False),
+            _others_best(book.bids, resting, (product.id, Side.BUY), max),
+            _others_best(book.asks, resting, (product.id, Side.SELL), min),
             product.last_price, tuple(own.get(product.id, ())))
     return views
 
 
-def _others_best(levels: dict[int, Level], maker_id: str, descending: bool) -> int | None:
-    """The best price on one side with an order that is not the maker's."""
-    for price in sorted(levels, reverse=descending):
-        if any(order.profile_id != maker_id for order in levels[price].live()):
-            return price
-    return None
+def _others_best(levels: dict[int, Level], resting: dict[tuple[str, Side, int], int],
+                 side: tuple[str, Side], best: Callable[[Iterable[int]], int]) -> int | None:
+    """The best price (``best``: ``max`` of the bids, ``min`` of the asks) of one side with
+    an order that is not the maker's: more live orders than the maker has open there."""
+    product_id, which = side
+    prices = [price for price, level in levels.items()
+              if level.count > resting.get((product_id, which, price), 0)]
+    return best(prices) if prices else None
 
 
 def problems(engine: Engine, config: DemoConfig) -> list[str]:
