@@ -20,7 +20,6 @@ Two ways to fire: ``fire_until`` (the runner, ``run``, when the clock reaches a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from sandex.core import (
     TransferCompleted,
     TransferStarted,
 )
+from sandex.node.alarm import open_alarm
 from sandex.node.batched import Batched
 from sandex.node.clock import VenueClock
 from sandex.node.commands import ClockSet, Restored
@@ -44,6 +44,9 @@ from sandex.node.commands import ClockSet, Restored
 Results = list[list[Event]]  # the events of each command of a firing, in order
 
 WAKE_MAX_S = 1.0  # the runner looks again at least this often (a clock moved, a timer added)
+# the shortest sleep toward a due time: on a timerfd (``sandex.node.alarm``), and on the
+# loop's millisecond timer (which may wake a fraction of a millisecond early)
+SLEEP_MIN_S, SLEEP_MIN_LOOP_S = 0.00005, 0.0005
 CHUNK_COMMANDS = 4096  # a chunk of firings ends past this many commands ...
 CHUNK_SECONDS = 0.01  # ... or this long on the event loop, so requests and the feed go on
 
@@ -272,6 +275,8 @@ class Scheduler:
         catches up in order, in chunks, the event loop free between them.
         """
         alarm = self._alarm = asyncio.Event()
+        timer = open_alarm(asyncio.get_running_loop(), alarm.set)  # to the µs where it can
+        shortest = SLEEP_MIN_S if timer.precise else SLEEP_MIN_LOOP_S
         listener = Batched(self._on_batch)
         self._host.listeners.append(listener)
         try:
@@ -283,17 +288,19 @@ class Scheduler:
                     await self.fire_until(host.now())
                     continue
                 self._waiting_for = None if next_due is None else next_due[0]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(alarm.wait(), self._sleep_seconds(next_due))
+                timer.arm(self._sleep_seconds(next_due, shortest))
+                await alarm.wait()
+                timer.disarm()
         finally:
+            timer.close()
             self._host.listeners.remove(listener)
             self._alarm = self._waiting_for = None
 
-    def _sleep_seconds(self, next_due: tuple[int, Timer] | None) -> float:
+    def _sleep_seconds(self, next_due: tuple[int, Timer] | None, shortest: float) -> float:
         if next_due is None:
             return WAKE_MAX_S
         real = self._host.clock.wall_seconds(max(0, next_due[0] - self._host.now()) / 1e6)
-        return WAKE_MAX_S if real is None else min(WAKE_MAX_S, max(0.0005, real))
+        return WAKE_MAX_S if real is None else min(WAKE_MAX_S, max(shortest, real))
 
     def wake(self) -> None:
         """Make the runner look again now (a clock moved, a timer added or re-anchored)."""
