@@ -33,7 +33,7 @@ $(CORE_BUILD): $(wildcard sandex/core/*.py sandex/core/*.pxd) sandex/node/applyi
 		sandex/api/fix/codec.py sandex/api/fix/reports.py sandex/api/fix/reporter.py \
 		sandex/api/fix/framing.py sandex/api/fix/framing.pxd \
 		sandex/views/history.py sandex/views/history.pxd \
-		sandex/native.py setup.py \
+		sandex/journal/rows.pyx sandex/native.py setup.py \
 		| $(RUN_STAMP)
 	$(PY) setup.py --quiet build_ext --inplace
 	touch $(CORE_BUILD)

@@ -45,8 +45,30 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)  # type: ignore[arg-type]
         except Exception as exc:
-            _say(f"could not compile {getattr(ext, 'name', ext)} ({exc}); "
-                 "sandex runs as pure Python")
+            name = getattr(ext, "name", ext)
+            runs = ("the journal's rows are read with Python's sqlite3"
+                    if name == "sandex.journal.rows" else "sandex runs as pure Python")
+            _say(f"could not compile {name} ({exc}); {runs}")
+
+
+def _journal_rows() -> list[object]:
+    """``sandex.journal.rows``, the replay's reader of the journal's rows in C, where SQLite's
+    header is (Debian's ``libsqlite3-dev``); else the journal reads with ``sqlite3``."""
+    from setuptools import Extension
+    include = os.environ.get("SQLITE3_INCLUDE", "/usr/include")
+    if not (Path(include) / "sqlite3.h").exists():
+        _say(f"no sqlite3.h in {include} (libsqlite3-dev): the journal's rows are read "
+             "with Python's sqlite3")
+        return []
+    from Cython.Build import cythonize
+    try:
+        return list(cythonize([Extension("sandex.journal.rows", ["sandex/journal/rows.pyx"],
+                                         include_dirs=[include], libraries=["sqlite3"])],
+                              language_level=3, quiet=True))
+    except Exception as exc:  # Cython refused it: the rest still builds
+        _say(f"sandex/journal/rows.pyx did not compile ({exc}): the journal's rows are read "
+             "with Python's sqlite3")
+        return []
 
 
 def extensions() -> list[object]:
@@ -58,7 +80,7 @@ def extensions() -> list[object]:
     modules = [f"sandex/{name.replace('.', '/')}.py" for name in COMPILED]
     return list(cythonize(
         modules, language_level=3, quiet=True,
-        compiler_directives={"binding": True, "annotation_typing": False}))
+        compiler_directives={"binding": True, "annotation_typing": False})) + _journal_rows()
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sandex import __version__, native
 from sandex.core import emit
+from sandex.journal import reader
 from sandex.scenario import Credentials
 
 
@@ -20,6 +21,8 @@ def banner(host: str, port: int, data_dir: Path | None, position: int,
              f"  feed       {feed}",
              f"  web page   {rest}/ui/",
              f"  data       {where}, journal position {position}"]
+    if data_dir is not None:  # how start-up read the journal: in C, or why not (once)
+        lines[-1] += f"; {reader.describe()}"
     if data_dir is None:
         lines.append(f"  admin      {program} profile list --url {rest} --token {admin_token}")
     else:

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from sandex.journal import reader
 from sandex.journal.checkpoint import Checkpointer
 from sandex.journal.checksum import crc32
 from sandex.journal.walsync import WalSync
@@ -218,6 +219,23 @@ class MemoryJournal:
 
     def close(self) -> None:
         pass
+
+
+class _CursorRows:
+    """``reader.Rows`` by ``sqlite3``: a cursor's rows, ``fetchmany`` a chunk."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def chunk(self, size: int) -> tuple[list[object], list[object]]:
+        rows = self._cursor.fetchmany(size)
+        if not rows:
+            return [], []
+        crcs, bodies = zip(*rows, strict=True)
+        return list(crcs), list(bodies)
+
+    def close(self) -> None:
+        self._cursor.close()
 
 
 class SqliteJournal:
@@ -455,28 +473,46 @@ class SqliteJournal:
                     size: int = CHUNK) -> Iterator[tuple[int, list[bytes]]]:
         """``read`` in chunks (replay): the records after ``after`` (to ``until``), as the
         first position of each chunk and up to ``size`` bodies, contiguous, each checked
-        against its checksum (a whole chunk in a few C calls)."""
+        against its checksum (a whole chunk in a few C calls). The rows are read in C where
+        ``sandex.journal.rows`` is built (``sandex.journal.reader``), else by ``sqlite3``."""
         end = self.last_position if until is None else min(until, self.last_position)
         # Positions were found contiguous on open (and appends keep them so): the rows in
         # order are the positions in order, checked by their number at the end.
-        cursor = self._db.execute(
-            "SELECT crc, body FROM journal WHERE position > ? AND position <= ? "
-            "ORDER BY position", (after, end))
+        rows = self._rows(after, end)
         first = after + 1
-        while rows := cursor.fetchmany(size):
-            crcs, bodies = zip(*rows, strict=True)
-            try:
-                good = list(map(crc32, bodies)) == list(crcs)
-            except TypeError:  # a body that is not a BLOB
-                good = False
-            if not good:
-                for position, (crc, body) in enumerate(rows, first):
-                    if not isinstance(body, bytes) or crc32(body) != crc:
-                        raise self._corrupt(position)
-            yield first, list(bodies)
-            first += len(rows)
+        try:
+            while True:
+                crcs, bodies = rows.chunk(size)
+                if not bodies:
+                    break
+                try:
+                    good = list(map(crc32, bodies)) == crcs
+                except TypeError:  # a body that is not a BLOB
+                    good = False
+                if not good:
+                    for position, crc, body in zip(range(first, first + len(bodies)), crcs,
+                                                   bodies, strict=True):
+                        if not isinstance(body, bytes) or crc32(body) != crc:
+                            raise self._corrupt(position)
+                yield first, bodies  # type: ignore[misc]  # all bytes: checked above
+                first += len(bodies)
+        finally:
+            rows.close()
         if first <= end:
             self._find_gap()  # fewer rows than positions: one is missing
+
+    def _rows(self, after: int, end: int) -> reader.Rows:
+        """The rows after ``after`` to ``end``: read in C on a read-only connection of the
+        reader's own when it is built and opens, else by ``sqlite3`` on this connection."""
+        if reader.OPEN is not None:
+            try:
+                return reader.OPEN(self.path, after, end)
+            except sqlite3.Error as exc:  # e.g. no read-only access: sqlite3 reads it
+                log.debug("%s: the C reader did not open (%s): reading with sqlite3",
+                          self.path, exc)
+        return _CursorRows(self._db.execute(
+            "SELECT crc, body FROM journal WHERE position > ? AND position <= ? "
+            "ORDER BY position", (after, end)))
 
     def _corrupt(self, position: int) -> JournalCorrupt:
         last = " and is not the last" if position < self.last_position else ""

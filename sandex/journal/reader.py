@@ -1,0 +1,54 @@
+"""Which reader a replay's ``SqliteJournal.read_chunks`` uses: the journal's rows read in C
+(``sandex.journal.rows``, built by ``setup.py`` where SQLite's header is), else Python's
+``sqlite3``. The two give the same rows, checksums and errors; the C one releases the GIL
+once a chunk instead of four times a row (docs/performance.md, issue 18's ninth pass).
+
+The C reader is not used when ``SANDEX_PURE_PYTHON=1`` is set (the tests run both ways),
+when its build is older than its source, or when it calls another copy of SQLite than
+``sqlite3`` does (two copies in one process drop each other's locks on the same file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from sandex import native
+
+
+class Rows(Protocol):
+    """The rows of a journal file after a position to another, a chunk a call."""
+
+    def chunk(self, size: int) -> tuple[list[object], list[object]]: ...
+
+    def close(self) -> None: ...
+
+
+def _load() -> tuple[Callable[[Path, int, int], Rows] | None, str]:
+    """The C reader's class, or ``None``; and what the banner says of it."""
+    if native.WHY_PURE is not None and native.PURE_ENV in native.WHY_PURE:
+        return None, f"journal rows read by Python's sqlite3 ({native.PURE_ENV} is set)"
+    try:
+        import sandex.journal.rows as rows
+    except ImportError:
+        return None, ("journal rows read by Python's sqlite3 (sandex.journal.rows is not built: no "
+                      "SQLite header or C compiler at install)")
+    import _sqlite3
+
+    source = Path(__file__).with_name("rows.pyx")
+    built = Path(rows.__file__ or "")
+    if source.exists() and source.stat().st_mtime > built.stat().st_mtime:
+        return None, ("journal rows read by Python's sqlite3 (sandex/journal/rows.pyx is "
+                      "newer than its build)")
+    if not rows.same_library(_sqlite3.__file__ or ""):
+        return None, "journal rows read by Python's sqlite3 (it links another copy of SQLite)"
+    return rows.Rows, "journal rows read in C (sandex.journal.rows)"
+
+
+OPEN, DESCRIPTION = _load()
+
+
+def describe() -> str:
+    """One line for the start-up banner: how a replay reads the journal."""
+    return DESCRIPTION

@@ -1,0 +1,233 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The journal's rows read in C (a replay's ``read_chunks``): a read-only connection of its
+own to the journal file steps the reader's SELECT and hands back a chunk's checksums and
+bodies per call, the GIL released once a chunk (``sqlite3`` releases it four times a row).
+
+Built only where SQLite's header and library are (``setup.py``); ``sandex.journal.store``
+reads with ``sqlite3`` otherwise. A row's values are the objects ``sqlite3`` gives for them
+(an INTEGER an ``int``, a BLOB ``bytes``, TEXT ``str``, REAL ``float``, NULL ``None``), so
+the caller's checks are the same either way.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcpy
+
+import os
+import sqlite3
+
+
+cdef extern from "sqlite3.h" nogil:
+    ctypedef struct sqlite3_db "sqlite3"
+    ctypedef struct sqlite3_stmt
+    ctypedef long long sqlite3_int64
+    int SQLITE_OK, SQLITE_ROW, SQLITE_DONE
+    int SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL
+    int SQLITE_OPEN_READONLY, SQLITE_OPEN_NOMUTEX
+    int sqlite3_open_v2(const char *filename, sqlite3_db **db, int flags, const char *vfs)
+    int sqlite3_close_v2(sqlite3_db *db)
+    int sqlite3_busy_timeout(sqlite3_db *db, int ms)
+    int sqlite3_prepare_v2(sqlite3_db *db, const char *sql, int nbytes, sqlite3_stmt **stmt,
+                           const char **tail)
+    int sqlite3_bind_int64(sqlite3_stmt *stmt, int index, sqlite3_int64 value)
+    int sqlite3_step(sqlite3_stmt *stmt)
+    int sqlite3_finalize(sqlite3_stmt *stmt)
+    int sqlite3_column_type(sqlite3_stmt *stmt, int column)
+    sqlite3_int64 sqlite3_column_int64(sqlite3_stmt *stmt, int column)
+    double sqlite3_column_double(sqlite3_stmt *stmt, int column)
+    const void *sqlite3_column_blob(sqlite3_stmt *stmt, int column)
+    const unsigned char *sqlite3_column_text(sqlite3_stmt *stmt, int column)
+    int sqlite3_column_bytes(sqlite3_stmt *stmt, int column)
+    int sqlite3_errcode(sqlite3_db *db)
+    int sqlite3_extended_errcode(sqlite3_db *db)
+    const char *sqlite3_errmsg(sqlite3_db *db)
+    void *sqlite3_open_v2_address "((void *) sqlite3_open_v2)"
+
+cdef extern from "<dlfcn.h>" nogil:
+    void *dlopen(const char *filename, int flags)
+    void *dlsym(void *handle, const char *symbol)
+    int dlclose(void *handle)
+    int RTLD_LAZY, RTLD_NOLOAD
+
+
+SQL = (b"SELECT crc, body FROM journal WHERE position > ? AND position <= ? "
+       b"ORDER BY position")
+cdef bytes _SQL = SQL
+
+# sqlite3's exception for a primary result code (``_pysqlite_seterror``'s table; any other
+# code is a ``DatabaseError``)
+_ERRORS = {2: sqlite3.InternalError, 12: sqlite3.InternalError, 7: MemoryError,
+           18: sqlite3.DataError, 19: sqlite3.IntegrityError, 20: sqlite3.IntegrityError,
+           21: sqlite3.InterfaceError, 25: sqlite3.InterfaceError,
+           **dict.fromkeys((1, 3, 4, 5, 6, 8, 9, 10, 13, 14, 15, 16, 17),
+                           sqlite3.OperationalError)}
+
+
+def same_library(str module_file):
+    """Whether ``sqlite3``'s extension (``module_file``) calls the very SQLite this module
+    does. Two copies of SQLite in one process drop each other's POSIX locks on the same file
+    (sqlite.org/howtocorrupt.html, 2.2.1), so the reader is used only if they are one."""
+    cdef void *handle = dlopen(os.fsencode(module_file), RTLD_LAZY | RTLD_NOLOAD)
+    cdef void *theirs
+    if handle == NULL:
+        return False
+    theirs = dlsym(handle, b"sqlite3_open_v2")
+    dlclose(handle)
+    return theirs != NULL and theirs == sqlite3_open_v2_address
+
+
+cdef object _value(sqlite3_stmt *stmt, int column):
+    """A column's value as ``sqlite3`` gives it (the rare row that is not INTEGER, BLOB)."""
+    cdef int kind = sqlite3_column_type(stmt, column)
+    cdef const char *data
+    if kind == SQLITE_INTEGER:
+        return sqlite3_column_int64(stmt, column)
+    if kind == SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, column)
+    if kind == SQLITE_BLOB:
+        data = <const char *> sqlite3_column_blob(stmt, column)
+        return PyBytes_FromStringAndSize(data, sqlite3_column_bytes(stmt, column))
+    if kind == SQLITE_TEXT:
+        data = <const char *> sqlite3_column_text(stmt, column)
+        return data[:sqlite3_column_bytes(stmt, column)].decode("utf-8", "replace")
+    return None
+
+
+cdef class Rows:
+    """The journal's rows after ``after`` to ``end``, in position order, a chunk a call."""
+
+    cdef sqlite3_db *db
+    cdef sqlite3_stmt *stmt
+    cdef char *buffer  # a chunk's bodies, copied while the GIL is released
+    cdef size_t capacity
+    cdef int64_t *crcs
+    cdef Py_ssize_t *ends
+    cdef Py_ssize_t rows  # capacity of ``crcs`` and ``ends``
+    cdef bint done
+
+    def __cinit__(self, path, sqlite3_int64 after, sqlite3_int64 end):
+        cdef int code
+        code = sqlite3_open_v2(os.fsencode(path), &self.db,
+                               SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
+        if code == SQLITE_OK:
+            sqlite3_busy_timeout(self.db, 5000)  # sqlite3.connect's default timeout
+            code = sqlite3_prepare_v2(self.db, _SQL, -1, &self.stmt, NULL)
+        if code == SQLITE_OK:
+            code = sqlite3_bind_int64(self.stmt, 1, after)
+        if code == SQLITE_OK:
+            code = sqlite3_bind_int64(self.stmt, 2, end)
+        if code != SQLITE_OK:
+            self._fail()
+
+    cdef int _fail(self) except -1:
+        error = self._error()
+        self.close()
+        raise error
+
+    cdef object _error(self):
+        cdef int code = sqlite3_errcode(self.db) if self.db != NULL else 7
+        message = (sqlite3_errmsg(self.db).decode("utf-8", "replace") if self.db != NULL
+                   else "out of memory")
+        error = _ERRORS.get(code & 0xFF, sqlite3.DatabaseError)(message)
+        if isinstance(error, sqlite3.Error):
+            error.sqlite_errorcode = (sqlite3_extended_errcode(self.db) if self.db != NULL
+                                      else code)
+        return error
+
+    cdef int _room(self, Py_ssize_t rows, size_t nbytes) noexcept nogil:
+        """Room for ``rows`` rows and ``nbytes`` of bodies: 0, or -1 out of memory."""
+        cdef void *grown
+        if rows > self.rows:
+            grown = realloc(self.crcs, rows * sizeof(int64_t))
+            if grown == NULL:
+                return -1
+            self.crcs = <int64_t *> grown
+            grown = realloc(self.ends, rows * sizeof(Py_ssize_t))
+            if grown == NULL:
+                return -1
+            self.ends = <Py_ssize_t *> grown
+            self.rows = rows
+        if nbytes > self.capacity:
+            grown = realloc(self.buffer, nbytes)
+            if grown == NULL:
+                return -1
+            self.buffer = <char *> grown
+            self.capacity = nbytes
+        return 0
+
+    def chunk(self, Py_ssize_t size):
+        """Up to ``size`` rows: their checksums and their bodies (empty lists at the end)."""
+        cdef list crcs = [], bodies = []
+        cdef Py_ssize_t count = 0, taken, i
+        cdef size_t used, length
+        cdef int code = SQLITE_ROW, kind
+        cdef bint odd, full
+        cdef const void *data
+        cdef sqlite3_stmt *stmt = self.stmt
+        if self.done or size <= 0:
+            return crcs, bodies
+        if self._room(size, 65536) < 0:
+            raise MemoryError()
+        while count < size:
+            # The common rows (an INTEGER checksum, a BLOB body) are copied out with the
+            # GIL released; a row of any other kind ends the run and is read with it.
+            taken = 0
+            used = 0
+            odd = full = False
+            with nogil:
+                while count + taken < size:
+                    code = sqlite3_step(stmt)
+                    if code != SQLITE_ROW:
+                        break
+                    if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
+                            or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
+                        odd = True
+                        break
+                    data = sqlite3_column_blob(stmt, 1)
+                    length = <size_t> sqlite3_column_bytes(stmt, 1)
+                    if used + length > self.capacity and self._room(
+                            size, 2 * (used + length)) < 0:
+                        full = True
+                        break
+                    memcpy(self.buffer + used, data, length)
+                    used += length
+                    self.crcs[taken] = sqlite3_column_int64(stmt, 0)
+                    self.ends[taken] = <Py_ssize_t> used
+                    taken += 1
+            if full:
+                raise MemoryError()
+            used = 0
+            for i in range(taken):
+                crcs.append(self.crcs[i])
+                bodies.append(PyBytes_FromStringAndSize(self.buffer + used,
+                                                        self.ends[i] - <Py_ssize_t> used))
+                used = <size_t> self.ends[i]
+            count += taken
+            if odd:
+                crcs.append(_value(stmt, 0))
+                bodies.append(_value(stmt, 1))
+                count += 1
+            elif code != SQLITE_ROW:
+                break
+        if code != SQLITE_ROW and code != SQLITE_DONE:
+            self._fail()
+        if code == SQLITE_DONE:
+            self.close()  # ends the read transaction now, not when the reader is dropped
+        return crcs, bodies
+
+    def close(self):
+        """Finalize the statement and close the connection (idempotent)."""
+        if self.stmt != NULL:
+            sqlite3_finalize(self.stmt)
+            self.stmt = NULL
+        if self.db != NULL:
+            sqlite3_close_v2(self.db)
+            self.db = NULL
+        self.done = True
+
+    def __dealloc__(self):
+        self.close()
+        free(self.buffer)
+        free(self.crcs)
+        free(self.ends)

@@ -1,0 +1,130 @@
+"""The journal's rows read in C (``sandex.journal.rows``) give what ``sqlite3`` gives: the
+same chunks, and the same refusal of a bad record whatever kind of value it holds."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandex.journal import JournalCorrupt, SqliteJournal, reader
+
+RECORDS = [b"one", b"two", b"", b"four" * 1000, b"five", b"six\x00", b"seven"] * 30
+READERS = ["sqlite3", "C"]
+
+
+@pytest.fixture(params=READERS)
+def which(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each test with the Python reader and with the C one (skipped where it is not built)."""
+    if request.param == "C":
+        if reader.OPEN is None:
+            pytest.skip(f"the C reader does not run here: {reader.describe()}")
+    else:
+        monkeypatch.setattr(reader, "OPEN", None)
+    yield str(request.param)
+
+
+def journal_of(path: Path, records: list[bytes]) -> Path:
+    journal = SqliteJournal(path)
+    journal.append(records)
+    journal.close()
+    return path
+
+
+def tamper(path: Path, sql: str, *params: object) -> None:
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(sql, params)
+    con.close()
+
+
+@pytest.mark.parametrize("size", [1, 7, 512])
+def test_chunks_are_the_records_in_order(tmp_path: Path, which: str, size: int) -> None:
+    journal = SqliteJournal(journal_of(tmp_path / "j.sqlite3", RECORDS), deferred=True)
+    chunks = list(journal.read_chunks(0, size=size))
+    assert [first for first, _ in chunks] == list(range(1, len(RECORDS) + 1, size))
+    assert [body for _, bodies in chunks for body in bodies] == RECORDS
+    assert all(type(body) is bytes for _, bodies in chunks for body in bodies)
+    assert list(journal.read_chunks(10, 12, size)) == (
+        [(11, RECORDS[10:12])] if size > 1 else [(11, [RECORDS[10]]), (12, [RECORDS[11]])])
+    assert list(journal.read_chunks(len(RECORDS))) == []
+    journal.close()
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE journal SET crc = crc + 1 WHERE position = ?",
+    "UPDATE journal SET body = 'text' WHERE position = ?",
+    "UPDATE journal SET body = NULL WHERE position = ?",
+    "UPDATE journal SET body = 1.5 WHERE position = ?",
+    "UPDATE journal SET crc = 'x' WHERE position = ?",
+    "UPDATE journal SET crc = NULL WHERE position = ?",
+])
+def test_a_bad_record_is_refused_in_the_same_words(tmp_path: Path, which: str,
+                                                   change: str) -> None:
+    path = journal_of(tmp_path / "j.sqlite3", RECORDS)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA ignore_check_constraints=ON")
+    con.execute("PRAGMA writable_schema=ON")  # NOT NULL is enforced on UPDATE: drop it
+    con.execute("UPDATE sqlite_schema SET sql = 'CREATE TABLE journal (position INTEGER "
+                "PRIMARY KEY, crc, body)' WHERE name = 'journal'")
+    con.commit()
+    con.close()
+    tamper(path, change, 100)
+    journal = SqliteJournal(path, deferred=True)
+    chunks = journal.read_chunks(0, size=64)
+    assert next(chunks) == (1, RECORDS[:64])
+    with pytest.raises(JournalCorrupt) as caught:
+        next(chunks)
+    assert str(caught.value) == (f"{path}: record at position 100 is corrupt (checksum "
+                                 "mismatch) and is not the last")
+    journal.close()
+
+
+def test_a_checksum_stored_as_a_real_of_the_same_value_passes(tmp_path: Path,
+                                                              which: str) -> None:
+    """``sqlite3`` gives a REAL as a ``float``, equal to the ``int`` checksum: accepted, as
+    it always was."""
+    path = journal_of(tmp_path / "j.sqlite3", RECORDS)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA writable_schema=ON")
+    con.execute("UPDATE sqlite_schema SET sql = 'CREATE TABLE journal (position INTEGER "
+                "PRIMARY KEY, crc, body)' WHERE name = 'journal'")
+    con.commit()
+    con.close()
+    tamper(path, "UPDATE journal SET crc = CAST(crc AS REAL) WHERE position = ?", 5)
+    journal = SqliteJournal(path, deferred=True)
+    assert [body for _, bodies in journal.read_chunks(0, size=3) for body in bodies] == RECORDS
+    journal.close()
+
+
+def test_a_missing_record_is_a_gap(tmp_path: Path, which: str) -> None:
+    path = journal_of(tmp_path / "j.sqlite3", RECORDS)
+    journal = SqliteJournal(path, deferred=True)
+    tamper(path, "DELETE FROM journal WHERE position = ?", 50)  # behind the journal's back
+    with pytest.raises(JournalCorrupt, match="gap in the journal: position 50 is missing"):
+        list(journal.read_chunks(0, size=512))
+    journal.close()
+
+
+def test_the_c_reader_uses_the_sqlite_that_sqlite3_uses() -> None:
+    if reader.OPEN is None:
+        pytest.skip(f"the C reader does not run here: {reader.describe()}")
+    import _sqlite3
+
+    from sandex.journal import rows
+
+    assert rows.same_library(_sqlite3.__file__ or "")
+    assert not rows.same_library("/nonexistent/_sqlite3.so")
+
+
+def test_a_read_error_is_sqlite3s(tmp_path: Path) -> None:
+    """A file that is not a database: the C reader raises what ``sqlite3`` would."""
+    if reader.OPEN is None:
+        pytest.skip(f"the C reader does not run here: {reader.describe()}")
+    path = tmp_path / "not.sqlite3"
+    path.write_bytes(b"not a database" * 1000)
+    with pytest.raises(sqlite3.DatabaseError) as caught:
+        reader.OPEN(path, 0, 10)
+    assert caught.value.sqlite_errorcode == sqlite3.SQLITE_NOTADB
