@@ -259,6 +259,7 @@ def watch_first_round(off: set[str]) -> None:
             return parsed
 
         orders.parse_order = parse  # type: ignore[assignment]
+        _RESTORE.append(lambda: setattr(orders, "parse_order", real_parse))
 
 
 _RESTORE: list[Any] = []
