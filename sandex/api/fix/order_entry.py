@@ -613,4 +613,3 @@ def _cxl_reason(error: Error) -> str:
     """CxlRejReason(102): 1 unknown order, else 2 (broker option)."""
     return "1" if error in (Error.ORDER_NOT_FOUND, Error.ORDER_ALREADY_DONE,
                             Error.NOT_FOUND) else "2"
-
