@@ -39,7 +39,10 @@ _DEAD_SLOTS_MAX = level_dead_slots_max
 @cython.final
 @cython.cclass
 class Level:
-    """The orders resting at one price. ``size``/``count`` cover live orders only."""
+    """The orders resting at one price. ``size``/``count`` cover live orders only.
+
+    Compiled, ``size`` is a C 128-bit field (``book.pxd``): the venue's bound on a size
+    (``limits.unit_max``) keeps it below 2**124; it reads as an int."""
 
     __slots__ = ("count", "orders", "price", "size")
     price: int
@@ -112,15 +115,16 @@ class Book:
         return None
 
     # -- changes -------------------------------------------------------------------------------
+    @cython.locals(level=Level)
     def add(self, order: Order) -> None:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
         price = order.price
-        assert price is not None and order.remaining
+        assert price is not None and order._remaining > 0
         level = (self.bids if order.side is BUY else self.asks).get(price)
         if level is None:
             level = self.open_level(order.side, price)
         _append(level.orders, order)
-        level.size += order.remaining
+        level.size += order._remaining
         level.count += 1
 
     @cython.locals(best=Level, levels=dict, heap=list)
@@ -144,6 +148,7 @@ class Book:
             self._compact_heap(side)
         return level
 
+    @cython.locals(level=Level, levels=dict)
     def remove(self, order: Order, size: int) -> None:
         """Take a resting order with ``size`` remaining out of the totals.
 
