@@ -12,6 +12,7 @@ cdef long long _RATE_BOUND, _UNIT_BOUND
 cpdef void take(State state, Order order, Product product, object t) except *
 cdef object _take_level(State state, Order order, Product product, Level level, object t)
 cdef long long _fill_size(Order order, Order maker, object price, object increment) except? -1
+cdef object _fill_size_int(Order order, object size, object price, object increment)
 cdef void _finish_taker(State state, Order order, Product product, object stop_reason,
                         object t) except *
 cdef void _trade(State state, Order maker, Order taker, Level level, long long size,

@@ -32,13 +32,13 @@ from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from cython.cimports.sandex.core.wide import below, to_int, wide
 else:
+    from sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from sandex.core.wide import below, to_int, wide
 
 if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
@@ -116,16 +116,48 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
     return None
 
 
-@cython.locals(size=cython.longlong)
+@cython.locals(size=cython.longlong, unit=wide, step=wide, amount=wide, cap=wide, rate=wide)
 def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
     """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold.
-    Compiled, ``size`` is C (a maker's size is below 10**18) and each cap a Python int:
-    what funds or a whole hold could buy has no such bound."""
+
+    Compiled, in C when the price, the increment and the taker's fee rate fit their bounds
+    and the hold is below ``NOTIONAL_BOUND`` (no product or quotient can overflow; a size is
+    below 10**18); else, and uncompiled, in Python ints (``_fill_size_int``): the same
+    arithmetic on non-negative operands, the same result."""
     size = maker._remaining  # a resting limit order: it has a size
     if 0 <= order._remaining < size:  # -1: sized by its funds
         size = order._remaining
+    if not (cython.compiled and below(price, _UNIT_BOUND) and below(increment, _UNIT_BOUND)
+            and below(order.taker_rate, _RATE_BOUND) and order.hold < NOTIONAL_BOUND):
+        return _fill_size_int(order, size, price, increment)
+    unit, step = price, increment
     if order._funds_remaining >= 0:
-        cap = size_for_funds(to_int(order._funds_remaining), price, increment)
+        amount = order._funds_remaining
+        cap = amount // unit
+        cap -= cap % step
+        if cap < size:
+            size = cap
+    if order.type is MARKET:
+        if order.side is BUY:
+            if order.specified_funds is None:  # size-only buy: bounded by the whole hold
+                rate = order.taker_rate
+                cap = order.hold * WIDE_RATE_SCALE // (unit * (WIDE_RATE_SCALE + rate))
+                cap -= cap % step
+                if cap < size:
+                    size = cap
+        elif order.size is None:  # funds-only sell: bounded by the base it holds
+            cap = order.hold // WIDE_SIZE_TO_AMOUNT
+            cap -= cap % step
+            if cap < size:
+                size = cap
+    return size
+
+
+def _fill_size_int(order: Order, size: int, price: int, increment: int) -> int:
+    """``_fill_size``'s caps on ``size`` in Python ints (what funds or a whole hold could
+    buy has no bound of its own)."""
+    if order.funds_remaining is not None:
+        cap = size_for_funds(order.funds_remaining, price, increment)
         if cap < size:
             size = cap
     if order.type is MARKET:
@@ -133,14 +165,10 @@ def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
             if order.specified_funds is None:  # size-only buy: bounded by the whole hold
                 per_unit = price * (RATE_SCALE + order.taker_rate)
                 affordable = order.hold * RATE_SCALE // per_unit
-                cap = affordable - affordable % increment
-                if cap < size:
-                    size = cap
+                size = min(size, affordable - affordable % increment)
         elif order.size is None:  # funds-only sell: bounded by the base it holds
             affordable = order.hold // SIZE_TO_AMOUNT
-            cap = affordable - affordable % increment
-            if cap < size:
-                size = cap
+            size = min(size, affordable - affordable % increment)
     return size
 
 
