@@ -26,3 +26,7 @@ cdef class Book:
     cpdef Level open_level(self, object side, object price)
     cpdef void remove(self, Order order, wide size) except *
     cpdef void drop_level(self, object side, object price) except *
+
+
+cdef Level _new_level(object price)
+cdef void _push(list heap, object key) except *

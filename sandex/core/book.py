@@ -131,7 +131,7 @@ class Book:
     def open_level(self, side: Side, price: int) -> Level:
         """A new, empty level at ``price`` (there is none yet), with its heap entry; the best
         of its side if it beats the live best one (a stale one is looked up again)."""
-        level = Level(price)
+        level = _new_level(price)
         if side is BUY:
             levels, heap, key = self.bids, self._bid_heap, -price
             best = self._best_bid
@@ -143,7 +143,10 @@ class Book:
             if best is not None and best.count and price < best.price:
                 self._best_ask = level
         levels[price] = level
-        heappush(heap, key)
+        if cython.compiled:
+            _push(heap, key)
+        else:
+            heappush(heap, key)
         if len(heap) > 2 * len(levels) + _HEAP_SLACK:
             self._compact_heap(side)
         return level
@@ -210,6 +213,39 @@ class Book:
             [_resting(level.price, o) for level in self.sorted_levels(side) for o in level.live()]
             for side in (Side.BUY, Side.SELL)
         )
+
+
+@cython.locals(level=Level)
+def _new_level(price: int) -> Level:
+    """``Level(price)``: compiled, a C call that writes its fields (no argument tuple, no
+    ``__init__`` call)."""
+    level = Level.__new__(Level)
+    level.price = price
+    level.orders = deque()
+    level.size = 0
+    level.count = 0
+    return level
+
+
+@cython.locals(pos=cython.Py_ssize_t, up=cython.Py_ssize_t, new=cython.longlong,
+               above=cython.longlong)
+def _push(heap: list[int], key: int) -> None:
+    """``heapq.heappush(heap, key)`` compiled: the same sift, so the same list after, with
+    the keys compared as C integers (a price is at most ``limits.unit_max``, 10**18, so it
+    and its negation fit in 64 bits) and no call through the module."""
+    heap.append(key)
+    pos = len(heap) - 1
+    new = key
+    while pos > 0:
+        up = (pos - 1) >> 1
+        parent = heap[up]
+        above = parent
+        if new < above:
+            heap[pos] = parent
+            pos = up
+            continue
+        break
+    heap[pos] = key
 
 
 def _aggregate(level: Level) -> tuple[int, int, int]:
