@@ -1,5 +1,6 @@
 # The C layout of the compiled book (sandex/core/book.py).
 from sandex.core.records cimport Order
+from sandex.core.wide cimport wide
 
 cdef Py_ssize_t _HEAP_SLACK, _DEAD_SLOTS_MAX
 
@@ -7,7 +8,7 @@ cdef Py_ssize_t _HEAP_SLACK, _DEAD_SLOTS_MAX
 cdef class Level:
     cdef public object price
     cdef public object orders
-    cdef public object size
+    cdef public wide size  # at most its count times 10**18: below 2**124
     cdef public Py_ssize_t count
 
 
@@ -23,5 +24,9 @@ cdef class Book:
     cpdef object best_ask(self)
     cpdef void add(self, Order order) except *
     cpdef Level open_level(self, object side, object price)
-    cpdef void remove(self, Order order, object size) except *
+    cpdef void remove(self, Order order, wide size) except *
     cpdef void drop_level(self, object side, object price) except *
+
+
+cdef Level _new_level(object price)
+cdef void _push(list heap, object key) except *

@@ -39,7 +39,10 @@ _DEAD_SLOTS_MAX = level_dead_slots_max
 @cython.final
 @cython.cclass
 class Level:
-    """The orders resting at one price. ``size``/``count`` cover live orders only."""
+    """The orders resting at one price. ``size``/``count`` cover live orders only.
+
+    Compiled, ``size`` is a C 128-bit field (``book.pxd``): the venue's bound on a size
+    (``limits.unit_max``) keeps it below 2**124; it reads as an int."""
 
     __slots__ = ("count", "orders", "price", "size")
     price: int
@@ -112,22 +115,23 @@ class Book:
         return None
 
     # -- changes -------------------------------------------------------------------------------
+    @cython.locals(level=Level)
     def add(self, order: Order) -> None:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
         price = order.price
-        assert price is not None and order.remaining
+        assert price is not None and order._remaining > 0
         level = (self.bids if order.side is BUY else self.asks).get(price)
         if level is None:
             level = self.open_level(order.side, price)
         _append(level.orders, order)
-        level.size += order.remaining
+        level.size += order._remaining
         level.count += 1
 
     @cython.locals(best=Level, levels=dict, heap=list)
     def open_level(self, side: Side, price: int) -> Level:
         """A new, empty level at ``price`` (there is none yet), with its heap entry; the best
         of its side if it beats the live best one (a stale one is looked up again)."""
-        level = Level(price)
+        level = _new_level(price)
         if side is BUY:
             levels, heap, key = self.bids, self._bid_heap, -price
             best = self._best_bid
@@ -139,11 +143,15 @@ class Book:
             if best is not None and best.count and price < best.price:
                 self._best_ask = level
         levels[price] = level
-        heappush(heap, key)
+        if cython.compiled:
+            _push(heap, key)
+        else:
+            heappush(heap, key)
         if len(heap) > 2 * len(levels) + _HEAP_SLACK:
             self._compact_heap(side)
         return level
 
+    @cython.locals(level=Level, levels=dict)
     def remove(self, order: Order, size: int) -> None:
         """Take a resting order with ``size`` remaining out of the totals.
 
@@ -205,6 +213,39 @@ class Book:
             [_resting(level.price, o) for level in self.sorted_levels(side) for o in level.live()]
             for side in (Side.BUY, Side.SELL)
         )
+
+
+@cython.locals(level=Level)
+def _new_level(price: int) -> Level:
+    """``Level(price)``: compiled, a C call that writes its fields (no argument tuple, no
+    ``__init__`` call)."""
+    level = Level.__new__(Level)
+    level.price = price
+    level.orders = deque()
+    level.size = 0
+    level.count = 0
+    return level
+
+
+@cython.locals(pos=cython.Py_ssize_t, up=cython.Py_ssize_t, new=cython.longlong,
+               above=cython.longlong)
+def _push(heap: list[int], key: int) -> None:
+    """``heapq.heappush(heap, key)`` compiled: the same sift, so the same list after, with
+    the keys compared as C integers (a price is at most ``limits.unit_max``, 10**18, so it
+    and its negation fit in 64 bits) and no call through the module."""
+    heap.append(key)
+    pos = len(heap) - 1
+    new = key
+    while pos > 0:
+        up = (pos - 1) >> 1
+        parent = heap[up]
+        above = parent
+        if new < above:
+            heap[pos] = parent
+            pos = up
+            continue
+        break
+    heap[pos] = key
 
 
 def _aggregate(level: Level) -> tuple[int, int, int]:

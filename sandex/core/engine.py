@@ -140,7 +140,8 @@ class Engine(State):
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, open_count=dict,
                    accounts=dict, events=list, sequence=cython.longlong,
-                   number=cython.longlong, trades_before=cython.longlong, need=wide)
+                   number=cython.longlong, trades_before=cython.longlong, need=wide,
+                   added=wide)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -247,7 +248,8 @@ class Engine(State):
         if level is None:
             level = book.open_level(side, price)
         _append(level.orders, order)
-        level.size += size
+        added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
+        level.size += added
         level.count += 1
         sequence = product.sequence = sequence + 1
         events.append(new_opened(t, product_id, sequence, order_id, profile_id, side, price, size))
@@ -452,7 +454,8 @@ class Engine(State):
             cancel(self, order, product, None, t)
 
     @cython.locals(book=Book, level=Level, levels=dict, profile=Profile,
-                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide)
+                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide,
+                   remaining=cython.longlong)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
@@ -460,8 +463,8 @@ class Engine(State):
         the purge or archive at the end is ``lifecycle.retire`` itself.
         """
         order.status = DONE
-        remaining, price, order_id = order.remaining, order.price, order.id
-        assert price is not None and remaining is not None  # an open order is a limit order
+        remaining, price, order_id = order._remaining, order.price, order.id
+        assert price is not None and remaining >= 0  # an open order is a limit order
         book = product.book
         levels = book.bids if order.side is BUY else book.asks
         level = levels[price]

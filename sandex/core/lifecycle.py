@@ -60,8 +60,8 @@ ENTERED_BY: dict[type[Event], Status] = {
 
 def rest(state: State, order: Order, product: Product, t: int) -> None:
     """Put a pending limit order with size left on the book."""
-    price, remaining = order.price, order.remaining
-    assert price is not None and remaining is not None
+    price, remaining = order.price, order._remaining
+    assert price is not None and remaining >= 0
     order.status = OPEN
     product.book.add(order)
     product.sequence += 1
@@ -74,10 +74,9 @@ def cancel(state: State, order: Order, product: Product, reason: CancelReason | 
     """Cancel a live order: out of the book or the stops, hold released, ``done``."""
     status = order.status
     if status is OPEN:
-        remaining = order.remaining
-        assert remaining is not None
+        assert order._remaining >= 0  # a resting limit order
         order.status = DONE
-        product.book.remove(order, remaining)
+        product.book.remove(order, order._remaining)
     elif status is ACTIVE:
         order.status = DONE
         product.stops.discard(order)
@@ -107,8 +106,8 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
         sequence = product.sequence = product.sequence + 1
     if order.type is MARKET:
         price = remaining = None
-    else:
-        price, remaining = order.price, order.remaining
+    else:  # a limit order always has a size
+        price, remaining = order.price, order._remaining
     state._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
                                   reason, price, remaining, cancel_reason))
     retire(state, order, profile, hold, reason, cancel_reason, t)

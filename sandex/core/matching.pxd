@@ -11,15 +11,16 @@ cdef long long _RATE_BOUND, _UNIT_BOUND
 
 cpdef void take(State state, Order order, Product product, object t) except *
 cdef object _take_level(State state, Order order, Product product, Level level, object t)
-cdef object _fill_size(Order order, Order maker, object price, object increment)
+cdef long long _fill_size(Order order, Order maker, object price, object increment) except? -1
+cdef object _fill_size_int(Order order, object size, object price, object increment)
 cdef void _finish_taker(State state, Order order, Product product, object stop_reason,
                         object t) except *
-cdef void _trade(State state, Order maker, Order taker, Level level, object size,
+cdef void _trade(State state, Order maker, Order taker, Level level, long long size,
                  Product product, object t) except *
 cdef bint _fits_wide(Order maker, Order taker, Order buyer, Level level,
-                     object size) except -1
+                     long long size) except -1
 cdef void _settle_wide(State state, Order maker, Order taker, Order buyer, Order seller,
-                       Level level, object size, Product product, object t,
+                       Level level, long long size, Product product, object t,
                        long long trade_id, long long sequence, Account fees) except *
 cdef void _settle(State state, Order maker, Order taker, Order buyer, Order seller,
                   Level level, object size, Product product, object t, long long trade_id,

@@ -32,13 +32,13 @@ from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from cython.cimports.sandex.core.wide import below, small, to_int, wide
 else:
+    from sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
-    from sandex.core.wide import below, small, to_int, wide
 
 if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
@@ -67,7 +67,7 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
     levels = book.asks if buy else book.bids
     limit = order.price if order.type is LIMIT else None
     stop_reason: CancelReason | DoneReason | None = None
-    while stop_reason is None and order.remaining != 0:
+    while stop_reason is None and order._remaining != 0:  # -1: sized by its funds
         best = book.best_ask() if buy else book.best_bid()
         if best is None or (limit is not None and (best > limit if buy else best < limit)):
             break
@@ -75,7 +75,7 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
     _finish_taker(state, order, product, stop_reason, t)
 
 
-@cython.locals(maker=Order)
+@cython.locals(maker=Order, size=cython.longlong, left=cython.longlong)
 def _take_level(state: State, order: Order, product: Product, level: Level,
                 t: int) -> CancelReason | DoneReason | None:
     """Trade ``order`` against one level until either is used up.
@@ -85,7 +85,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
     """
     orders = level.orders
     plain = order.type is LIMIT  # its size alone bounds a fill: no funds, a sized hold
-    while level.count and order.remaining != 0:
+    while level.count and order._remaining != 0:
         maker = orders[0]
         if maker.status is not OPEN:
             _popleft(orders)
@@ -95,9 +95,8 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             if reason is not None:
                 return reason
             continue
-        if plain:
-            size, left = maker.remaining, order.remaining
-            assert size is not None and left is not None  # both limit orders
+        if plain:  # both limit orders: both have a size
+            size, left = maker._remaining, order._remaining
             if left < size:
                 size = left
         else:
@@ -108,7 +107,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
                 return FILLED  # its funds are spent down to less than one increment
             return INSUFFICIENT_FUNDS
         _trade(state, maker, order, level, size, product, t)
-        if maker.remaining == 0:
+        if maker._remaining == 0:
             _popleft(orders)
             level.count -= 1
             if level.count == 0:
@@ -117,14 +116,50 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
     return None
 
 
+@cython.locals(size=cython.longlong, unit=wide, step=wide, amount=wide, cap=wide, rate=wide)
 def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
-    """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold."""
-    size = maker.remaining
-    assert size is not None  # a resting limit order
-    if order.remaining is not None and order.remaining < size:
-        size = order.remaining
+    """How much ``order`` can take from ``maker`` at ``price`` within its size, funds, hold.
+
+    Compiled, in C when the price, the increment and the taker's fee rate fit their bounds
+    and the hold is below ``NOTIONAL_BOUND`` (no product or quotient can overflow; a size is
+    below 10**18); else, and uncompiled, in Python ints (``_fill_size_int``): the same
+    arithmetic on non-negative operands, the same result."""
+    size = maker._remaining  # a resting limit order: it has a size
+    if 0 <= order._remaining < size:  # -1: sized by its funds
+        size = order._remaining
+    if not (cython.compiled and below(price, _UNIT_BOUND) and below(increment, _UNIT_BOUND)
+            and below(order.taker_rate, _RATE_BOUND) and order.hold < NOTIONAL_BOUND):
+        return _fill_size_int(order, size, price, increment)
+    unit, step = price, increment
+    if order._funds_remaining >= 0:
+        amount = order._funds_remaining
+        cap = amount // unit
+        cap -= cap % step
+        if cap < size:
+            size = cap
+    if order.type is MARKET:
+        if order.side is BUY:
+            if order.specified_funds is None:  # size-only buy: bounded by the whole hold
+                rate = order.taker_rate
+                cap = order.hold * WIDE_RATE_SCALE // (unit * (WIDE_RATE_SCALE + rate))
+                cap -= cap % step
+                if cap < size:
+                    size = cap
+        elif order.size is None:  # funds-only sell: bounded by the base it holds
+            cap = order.hold // WIDE_SIZE_TO_AMOUNT
+            cap -= cap % step
+            if cap < size:
+                size = cap
+    return size
+
+
+def _fill_size_int(order: Order, size: int, price: int, increment: int) -> int:
+    """``_fill_size``'s caps on ``size`` in Python ints (what funds or a whole hold could
+    buy has no bound of its own)."""
     if order.funds_remaining is not None:
-        size = min(size, size_for_funds(order.funds_remaining, price, increment))
+        cap = size_for_funds(order.funds_remaining, price, increment)
+        if cap < size:
+            size = cap
     if order.type is MARKET:
         if order.side is BUY:
             if order.specified_funds is None:  # size-only buy: bounded by the whole hold
@@ -139,7 +174,7 @@ def _fill_size(order: Order, maker: Order, price: int, increment: int) -> int:
 
 def _finish_taker(state: State, order: Order, product: Product,
                   stop_reason: CancelReason | DoneReason | None, t: int) -> None:
-    if order.remaining == 0 or stop_reason is FILLED:
+    if order._remaining == 0 or stop_reason is FILLED:
         if order.filled_size:
             close(state, order, product, FILLED, None, t)
         else:  # its funds could not buy a single increment
@@ -198,20 +233,16 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
 
 
 def _fits_wide(maker: Order, taker: Order, buyer: Order, level: Level, size: int) -> bool:
-    """Does every amount ``_settle_wide`` reads have at most 120 bits, and every price, size
-    and fee rate it multiplies fit its bound? Then nothing it computes can overflow."""
+    """Does every price, size and fee rate ``_settle_wide`` multiplies fit its bound? Then
+    nothing it computes can overflow: the amounts it adds to (an order's sizes, funds, fill
+    totals and hold, a level's size, the accounts' balances and holds) are C fields already,
+    kept below 2**124 by the venue's bounds (``limits``)."""
     if not (below(maker.maker_rate, _RATE_BOUND) and below(taker.taker_rate, _RATE_BOUND)
-            and below(level.price, _UNIT_BOUND) and below(size, _UNIT_BOUND)):
+            and below(level.price, _UNIT_BOUND) and size < _UNIT_BOUND):
         return False
-    if buyer.type is LIMIT and not (below(buyer.hold_rate, _RATE_BOUND)
-                                    and below(buyer.remaining, _UNIT_BOUND)
-                                    and below(buyer.price, _UNIT_BOUND)):
-        return False
-    remaining, funds = taker.remaining, taker.funds_remaining
-    # an order's fill totals and hold and the accounts' balances and holds are C fields
-    # already, kept below 2**124 by the venue's bounds (``limits``)
-    return (small(level.size) and small(maker.remaining)
-            and (remaining is None or small(remaining)) and (funds is None or small(funds)))
+    return buyer.type is not LIMIT or (below(buyer.hold_rate, _RATE_BOUND)
+                                       and buyer._remaining < _UNIT_BOUND
+                                       and below(buyer.price, _UNIT_BOUND))
 
 
 @cython.locals(held=Account, quote=Account, received=Account,
@@ -233,21 +264,15 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     maker_fee = notional * value // WIDE_RATE_SCALE
     value = taker_rate
     taker_fee = notional * value // WIDE_RATE_SCALE
-    value = level.size
-    level.size = to_int(value - size_)
-    left_size = maker.remaining
-    assert left_size is not None  # a resting limit order
-    value = left_size
-    maker.remaining = to_int(value - size_)
+    level.size -= size_
+    maker._remaining -= size  # a resting limit order: it has a size
     maker.filled_size += size_
     maker.executed_value += notional
     maker.fill_fees += maker_fee
-    if taker.remaining is not None:
-        value = taker.remaining
-        taker.remaining = to_int(value - size_)
-    if taker.funds_remaining is not None:
-        value = taker.funds_remaining
-        taker.funds_remaining = to_int(value - notional)
+    if taker._remaining >= 0:  # -1: none
+        taker._remaining -= size
+    if taker._funds_remaining >= 0:
+        taker._funds_remaining -= notional
     taker.filled_size += size_
     taker.executed_value += notional
     taker.fill_fees += taker_fee
@@ -269,9 +294,9 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
     quote = buyer.hold_account
     if buyer.type is LIMIT:
-        left_size, limit_price = buyer.remaining, buyer.price
-        assert left_size is not None and limit_price is not None
-        remaining = left_size
+        limit_price = buyer.price
+        assert limit_price is not None
+        remaining = buyer._remaining
         limit = limit_price
         left = remaining * limit
         rate = buyer.hold_rate
@@ -318,16 +343,14 @@ def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Orde
     maker_fee = notional * maker_rate // RATE_SCALE
     taker_fee = notional * taker_rate // RATE_SCALE
     level.size -= size
-    remaining = maker.remaining
-    assert remaining is not None  # a resting limit order
-    maker.remaining = remaining - size
+    maker._remaining -= size  # a resting limit order: it has a size
     maker.filled_size += size
     maker.executed_value += notional
     maker.fill_fees += maker_fee
-    if taker.remaining is not None:
-        taker.remaining -= size
-    if taker.funds_remaining is not None:
-        taker.funds_remaining -= notional
+    if taker._remaining >= 0:  # -1: none
+        taker._remaining -= size
+    if taker._funds_remaining >= 0:
+        taker._funds_remaining -= notional
     taker.filled_size += size
     taker.executed_value += notional
     taker.fill_fees += taker_fee
@@ -347,8 +370,8 @@ def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Orde
     # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
     quote = buyer.hold_account
     if buyer.type is LIMIT:
-        remaining, limit = buyer.remaining, buyer.price
-        assert remaining is not None and limit is not None
+        remaining, limit = buyer._remaining, buyer.price
+        assert limit is not None
         left = remaining * limit
         release = buyer.hold - left - left * buyer.hold_rate // RATE_SCALE
     else:
@@ -373,6 +396,7 @@ def _settle(state: State, maker: Order, taker: Order, buyer: Order, seller: Orde
         taker_rate, entry, seller_base, seller_quote, buyer_quote, buyer_base))
 
 # -- self-trade prevention (§4.9) ----------------------------------------------------------
+@cython.locals(taker_size=cython.longlong, maker_size=cython.longlong)
 def _self_trade(state: State, taker: Order, maker: Order, product: Product, level: Level,
                 t: int) -> CancelReason | None:
     """Apply the taker's STP flag to a resting order of the same profile.
@@ -385,10 +409,9 @@ def _self_trade(state: State, taker: Order, maker: Order, product: Product, leve
     if mode is not DC:  # co and cb cancel the resting order in full
         cancel(state, maker, product, STP_CANCEL, t)
         return STP_CANCEL if mode is CB else None
-    if taker.remaining is None:  # funds-only market order: compare in funds
+    if taker._remaining < 0:  # funds-only market order: compare in funds
         return _self_trade_funds(state, taker, maker, product, level, t)
-    taker_size, maker_size = taker.remaining, maker.remaining
-    assert maker_size is not None
+    taker_size, maker_size = taker._remaining, maker._remaining  # a resting limit order
     if maker_size < taker_size:
         cancel(state, maker, product, STP_CANCEL, t)
         shrink(state, taker, taker_size - maker_size, product, t)
@@ -403,13 +426,12 @@ def _self_trade(state: State, taker: Order, maker: Order, product: Product, leve
 
 def _self_trade_funds(state: State, taker: Order, maker: Order, product: Product, level: Level,
                       t: int) -> CancelReason | None:
-    funds = taker.funds_remaining
-    maker_size = maker.remaining
-    assert funds is not None and maker_size is not None
+    funds = to_int(taker._funds_remaining)  # a funds-only market order: it has funds
+    maker_size = maker._remaining  # a resting limit order: it has a size
     value = maker_size * level.price
     if value < funds:
         cancel(state, maker, product, STP_CANCEL, t)
-        taker.funds_remaining = funds - value
+        taker._funds_remaining = funds - value
         product.sequence += 1
         state._events.append(Changed(
             t, product.id, product.sequence, taker.id, taker.profile_id, taker.side, None,
@@ -429,9 +451,9 @@ def shrink(state: State, order: Order, new_size: int, product: Product, t: int,
            reason: str = "STP") -> None:
     """Decrement an order's remaining size (STP, or a replayed ``change``: ``reason``),
     releasing the hold it no longer needs; its level's size is the caller's."""
-    old_size = order.remaining
-    assert old_size is not None and 0 < new_size < old_size
-    order.remaining = new_size
+    old_size = order._remaining
+    assert 0 < new_size < old_size  # -1 (no size) is never shrunk
+    order._remaining = new_size
     if order.side is SELL:
         release = (old_size - new_size) * SIZE_TO_AMOUNT
     elif order.type is LIMIT:

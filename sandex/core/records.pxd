@@ -1,8 +1,10 @@
 # The C layout of the compiled records (sandex/core/records.py): every field public, so the
 # uncompiled modules and the adapters read and write them as attributes. An order's fill
-# totals and hold and an account's balance and hold are C 128-bit integers (``wide``): the
-# venue's bounds (``limits``: an order's prices, sizes and funds; each currency's supply)
-# keep them below 2**124; Python readers get an int converted on read.
+# totals and hold, its ``funds_remaining`` and an account's balance and hold are C 128-bit
+# integers (``wide``), its ``remaining`` a C 64-bit one: the venue's bounds (``limits``: an
+# order's prices, sizes and funds; each currency's supply) keep them below 2**124 and 10**18;
+# Python readers get an int converted on read. ``remaining``/``funds_remaining`` may be
+# ``None``: stored as -1 in ``_remaining``/``_funds_remaining`` (properties convert).
 from sandex.core.wide cimport wide
 
 cdef class Account:
@@ -22,10 +24,10 @@ cdef class Order:
     cdef public object created_at
     cdef public object price
     cdef public object size
-    cdef public object remaining
+    cdef public long long _remaining
     cdef public object funds
     cdef public object specified_funds
-    cdef public object funds_remaining
+    cdef public wide _funds_remaining
     cdef public object time_in_force
     cdef public object expire_time
     cdef public object post_only

@@ -6,8 +6,11 @@ their fields, so the compiled matching and lifecycle code reads and writes them 
 members); uncompiled, the same classes are plain ``__slots__`` classes. Either way neither
 points back at a container that holds it. Quantities are ints: sizes and prices in 1e-8,
 amounts in 1e-16, whose products exceed 64 bits. Compiled, an order's fill totals and hold
-and an account's balance and hold are C 128-bit fields (``records.pxd``), exact under the
-venue's bounds (``limits``); uncompiled, Python ints. Either way they read as ints.
+and ``funds_remaining`` and an account's balance and hold are C 128-bit fields, an order's
+``remaining`` a C 64-bit one (``records.pxd``), exact under the venue's bounds (``limits``);
+uncompiled, Python ints. Either way they read as ints. ``remaining`` and ``funds_remaining``
+(``None`` for some market orders) are stored as ``_remaining``/``_funds_remaining``, -1 for
+``None``, in both builds: the hot paths read those, everything else the properties.
 """
 
 from __future__ import annotations
@@ -64,6 +67,18 @@ ORDER_FIELDS = (
     "post_only", "stp", "stop", "stop_price", "client_oid", "maker_rate", "taker_rate",
     "hold_rate", "hold_account", "recv_account", "hold", "status", "filled_size",
     "executed_value", "fill_fees", "done_at", "done_reason", "cancel_reason")
+# the two nullable sizes are stored under another name, -1 for ``None`` (their properties)
+_STORED = {"remaining": "_remaining", "funds_remaining": "_funds_remaining"}
+_ORDER_SLOTS = tuple(_STORED.get(name, name) for name in ORDER_FIELDS)
+
+
+def _stored(value: int | None) -> int:
+    """``remaining``/``funds_remaining`` as stored: -1 for ``None``; never negative."""
+    if value is None:
+        return -1
+    if value < 0:
+        raise ValueError(f"a remaining size or funds cannot be negative: {value}")
+    return value
 
 
 @cython.freelist(256)
@@ -79,7 +94,7 @@ class Order:
     equal when every field is (accounts by identity).
     """
 
-    __slots__ = ORDER_FIELDS
+    __slots__ = _ORDER_SLOTS
     id: str
     number: int  # engine-wide arrival number: the tie-breaker for time priority
     profile_id: str
@@ -89,10 +104,10 @@ class Order:
     created_at: int
     price: int | None
     size: int | None
-    remaining: int | None
+    _remaining: int  # ``remaining``, -1 for None
     funds: int | None  # spendable funds (after the fee reservation for market buys)
     specified_funds: int | None  # funds as the user sent them
-    funds_remaining: int | None
+    _funds_remaining: int  # ``funds_remaining``, -1 for None
     time_in_force: TimeInForce
     expire_time: int | None
     post_only: bool
@@ -159,6 +174,24 @@ class Order:
         self.done_reason = done_reason
         self.cancel_reason = cancel_reason
 
+    @property
+    def remaining(self) -> int | None:
+        """The size still to trade; ``None`` for a funds-only market order."""
+        return None if self._remaining < 0 else self._remaining
+
+    @remaining.setter
+    def remaining(self, value: int | None) -> None:
+        self._remaining = _stored(value)
+
+    @property
+    def funds_remaining(self) -> int | None:
+        """The funds still to spend; ``None`` for an order sized in base."""
+        return None if self._funds_remaining < 0 else self._funds_remaining
+
+    @funds_remaining.setter
+    def funds_remaining(self, value: int | None) -> None:
+        self._funds_remaining = _stored(value)
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in ORDER_FIELDS)
         return f"Order({fields})"
@@ -193,10 +226,16 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
     order.created_at = created_at
     order.price = price
     order.size = size
-    order.remaining = remaining
+    if remaining is None:  # checked positive by the caller (order entry), else -1
+        order._remaining = -1
+    else:
+        order._remaining = remaining
     order.funds = funds
     order.specified_funds = specified_funds
-    order.funds_remaining = funds_remaining
+    if funds_remaining is None:
+        order._funds_remaining = -1
+    else:
+        order._funds_remaining = funds_remaining
     order.time_in_force = time_in_force
     order.expire_time = expire_time
     order.post_only = post_only

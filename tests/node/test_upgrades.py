@@ -81,8 +81,9 @@ ORDER_VARIANT = """
     defaults = dict(hold=0, status=records.PENDING, filled_size=0, executed_value=0,
                     fill_fees=0, done_at=None, done_reason=None, cancel_reason=None, note=None)
 
-    class Variant:
-        __slots__ = tuple(variant)
+    class Variant:  # the two nullable sizes stored as the core reads them (records._STORED)
+        __slots__ = tuple(records._STORED.get(name, name) for name in variant)
+        remaining, funds_remaining = Orig.remaining, Orig.funds_remaining
 
         def __init__(self, **fields):
             for name in variant:
