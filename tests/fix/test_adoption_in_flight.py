@@ -11,23 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from sandex.api.fix.logon import Identity
-from sandex.api.fix.session import Outbound, Session, State
+from sandex.api.fix.session import Session
 from sandex.core import ModifyOrder
 from tests.api.rest.harness import InProcessVenue, SignedParts
-from tests.fix.test_market_data_in_flight import messages
+from tests.fix.test_market_data_in_flight import md_session, messages
 from tests.support.rest_kit import ALICE, ALICE_PROFILE, BOB
 
 
 def oe_session(gateway: Any) -> tuple[Session, list[bytes]]:
     """Alice's logged-on order entry (or drop copy) session, its bytes in a list."""
-    written: list[bytes] = []
-    session = Session(gateway, 0.0)
-    session.writer = session.write_now = written.append
-    session.state = State.ACTIVE
-    session.out = Outbound()
+    session, written = md_session(gateway)
     session.identity = Identity(ALICE[0], ALICE_PROFILE, 30, True, False, "", "")
-    session._client_comp = "oe"
-    session._lead = "49=Coinbase\x0156=oe\x0134="
     return session, written
 
 
