@@ -114,6 +114,8 @@ def open_alarm(loop: asyncio.AbstractEventLoop,
     if sys.platform == "linux":
         try:
             return TimerfdAlarm(loop, callback)
-        except (OSError, AttributeError, NotImplementedError):
-            pass  # no timerfd here, or a loop that cannot watch descriptors
+        except (OSError, AttributeError, RuntimeError):
+            # no timerfd in this libc or sandbox, or a loop whose ``add_reader`` refuses
+            # descriptors (asyncio's proactor loop raises a RuntimeError subclass)
+            pass
     return LoopAlarm(loop, callback)

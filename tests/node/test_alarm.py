@@ -76,3 +76,24 @@ def test_the_timerfd_where_there_is_one_else_the_loops_timer(
         assert type(other) is LoopAlarm and not other.precise
         other.close()
     run(main())
+
+
+def test_a_loop_that_cannot_watch_a_descriptor_gets_the_loops_timer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As asyncio's proactor loop, whose ``add_reader`` is not implemented: the timerfd is
+    closed again and the loop's timer still calls back."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def refuse(fd: int, callback: object) -> None:
+            raise NotImplementedError
+
+        monkeypatch.setattr(loop, "add_reader", refuse)
+        fired: list[bool] = []
+        alarm = open_alarm(loop, lambda: fired.append(True))
+        assert type(alarm) is LoopAlarm
+        alarm.arm(0.002)
+        await asyncio.sleep(0.03)
+        assert fired == [True]
+        alarm.close()
+    run(main())
