@@ -17,9 +17,11 @@ from sandex.journal.store import (
     JournalUncertain,
     MemoryJournal,
     NullJournal,
+    Primes,
     SqliteJournal,
     StorageError,
 )
 
 __all__ = ["AppendsHere", "Journal", "JournalCorrupt", "JournalFenced", "JournalFormatError",
-           "JournalUncertain", "MemoryJournal", "NullJournal", "SqliteJournal", "StorageError"]
+           "JournalUncertain", "MemoryJournal", "NullJournal", "Primes", "SqliteJournal",
+           "StorageError"]

@@ -176,6 +176,15 @@ class AppendsHere(Protocol):
     async def close_here(self) -> None: ...
 
 
+@runtime_checkable
+class Primes(Protocol):
+    """A journal whose storage may be slow to wake after idling: ``prime`` starts, without
+    waiting, what wakes it for a commit that is known to come (SQLite's: a sync of its log
+    with nothing new, ``WalSync.prime``); whether it started one."""
+
+    def prime(self) -> bool: ...
+
+
 class NullJournal:
     """``--ephemeral``: positions advance, nothing is kept (nothing could be replayed)."""
 
@@ -416,6 +425,10 @@ class SqliteJournal:
     async def close_here(self) -> None:
         """Stop watching for ``append_here``'s syncs on this loop."""
         self._wal.close_here()
+
+    def prime(self) -> bool:
+        """Wake the disk for a commit that is known to come (``WalSync.prime``)."""
+        return self._wal.prime()
 
     @_storage_faults("write")
     def write(self, records: list[bytes]) -> int:

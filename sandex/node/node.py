@@ -57,7 +57,14 @@ from sandex.core import (
     Rejected,
 )
 from sandex.errors import Error
-from sandex.journal import AppendsHere, Journal, JournalFenced, JournalUncertain, NullJournal
+from sandex.journal import (
+    AppendsHere,
+    Journal,
+    JournalFenced,
+    JournalUncertain,
+    NullJournal,
+    Primes,
+)
 from sandex.node import applying, image
 from sandex.node.applying import TimeOutOfOrder as TimeOutOfOrder  # re-exported
 from sandex.node.batched import Batched as Batched  # re-exported
@@ -512,6 +519,14 @@ class Node:
         for batch in (self._written_events, self._events):
             for events in batch:
                 yield from events
+
+    def prime_storage(self) -> bool:
+        """Wake the journal's disk for commands that are known to come (the scheduler's next
+        timer), if it has one that sleeps (``Primes``) and nothing is in flight; whether a
+        prime started."""
+        journal = self.journal
+        return (isinstance(journal, Primes) and not self.in_flight
+                and self._stopped is None and journal.prime())
 
     async def synced(self) -> None:
         """Wait until every command applied so far is durable (and its events delivered).

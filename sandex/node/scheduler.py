@@ -47,6 +47,11 @@ WAKE_MAX_S = 1.0  # the runner looks again at least this often (a clock moved, a
 # the shortest sleep toward a due time: on a timerfd (``sandex.node.alarm``), and on the
 # loop's millisecond timer (which may wake a fraction of a millisecond early)
 SLEEP_MIN_S, SLEEP_MIN_LOOP_S = 0.00005, 0.0005
+# A timer's commands are committed as soon as they are applied; when the runner sleeps longer
+# than this toward a due time, it wakes this much before it to wake the journal's disk
+# (``Node.prime_storage``: a sync with nothing new, so the firing's commit does not meet a
+# disk that idled)
+PRIME_LEAD_S = 0.01
 CHUNK_COMMANDS = 4096  # a chunk of firings ends past this many commands ...
 CHUNK_SECONDS = 0.01  # ... or this long on the event loop, so requests and the feed go on
 
@@ -63,6 +68,8 @@ class Host(Protocol):
     def now(self) -> int: ...
 
     async def execute_all(self, commands: Iterable[Command]) -> Results: ...
+
+    def prime_storage(self) -> bool: ...
 
 
 @dataclass
@@ -288,7 +295,13 @@ class Scheduler:
                     await self.fire_until(host.now())
                     continue
                 self._waiting_for = None if next_due is None else next_due[0]
-                timer.arm(self._sleep_seconds(next_due, shortest))
+                sleep = self._sleep_seconds(next_due, shortest)
+                if next_due is not None and sleep < WAKE_MAX_S:  # toward the due time
+                    if sleep > PRIME_LEAD_S:
+                        sleep = max(shortest, sleep - PRIME_LEAD_S)  # wake early to prime
+                    else:
+                        host.prime_storage()  # (nothing if the journal synced just now)
+                timer.arm(sleep)
                 await alarm.wait()
                 timer.disarm()
         finally:
