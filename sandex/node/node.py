@@ -215,6 +215,7 @@ class Node:
         self._flusher: asyncio.Task[None] | None = None
         self._append_here = (self.journal.append_here if isinstance(self.journal, AppendsHere)
                              else None)  # appended on the event loop (JetStream)
+        self._prime = self.journal.prime if isinstance(self.journal, Primes) else None
         self.batches = 0  # group commits written (commands per fsync = position / batches)
         self.commit_seconds = Tally(COMMIT_BOUNDS)  # each group commit's write + fsync
         self.tracer: Tracer | None = None  # test mode only (``[testing] request_ids``)
@@ -524,9 +525,9 @@ class Node:
         """Wake the journal's disk for commands that are known to come (the scheduler's next
         timer), if it has one that sleeps (``Primes``) and nothing is in flight; whether a
         prime started."""
-        journal = self.journal
-        return (isinstance(journal, Primes) and not self.in_flight
-                and self._stopped is None and journal.prime())
+        prime = self._prime
+        return (prime is not None and not self.in_flight and self._stopped is None
+                and prime())
 
     async def synced(self) -> None:
         """Wait until every command applied so far is durable (and its events delivered).
