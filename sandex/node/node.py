@@ -523,11 +523,10 @@ class Node:
 
     def prime_storage(self) -> bool:
         """Wake the journal's disk for commands that are known to come (the scheduler's next
-        timer), if it has one that sleeps (``Primes``) and nothing is in flight; whether a
-        prime started."""
+        timer), if it has one that sleeps (``Primes``) and nothing is in flight (nor has the
+        node stopped); whether a prime started."""
         prime = self._prime
-        return (prime is not None and not self.in_flight and self._stopped is None
-                and prime())
+        return prime is not None and not self.in_flight and prime()
 
     async def synced(self) -> None:
         """Wait until every command applied so far is durable (and its events delivered).
