@@ -1,7 +1,8 @@
 """Which reader a replay's ``SqliteJournal.read_chunks`` uses: the journal's rows read in C
 (``sandex.journal.rows``, built by ``setup.py`` where SQLite's header is), else Python's
 ``sqlite3``. The two give the same rows, checksums and errors; the C one releases the GIL
-once a chunk instead of four times a row (docs/performance.md, issue 18's ninth pass).
+once a chunk instead of four times a row (docs/performance.md, issue 18's ninth pass), and
+checks a chunk's checksums with the same zlib-ng ``crc32`` called from C (tenth pass).
 
 The C reader is not used when ``SANDEX_PURE_PYTHON=1`` is set (the tests run both ways),
 when its build is older than its source, or when it calls another copy of SQLite than
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from zlib_ng import zlib_ng
+
 from sandex import native
 
 
@@ -21,6 +24,11 @@ class Rows(Protocol):
     """The rows of a journal file after a position to another, a chunk a call."""
 
     def chunk(self, size: int) -> tuple[list[object], list[object]]: ...
+
+    def lines(self, size: int) -> tuple[int, bytes]:
+        """Up to ``size`` rows checked here, their bodies joined by newlines (none holds
+        one), and how many; ``(0, b"")`` at a row the caller checks (``chunk``)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -43,7 +51,10 @@ def _load() -> tuple[Callable[[Path, int, int], Rows] | None, str]:
                       "newer than its build)")
     if not rows.same_library(_sqlite3.__file__ or ""):
         return None, "journal rows read by Python's sqlite3 (it links another copy of SQLite)"
-    return rows.Rows, "journal rows read in C (sandex.journal.rows)"
+    if not rows.use_crc32(zlib_ng.__file__ or ""):  # then ``lines`` leaves every row to ``chunk``
+        return rows.Rows, ("journal rows read in C (sandex.journal.rows; checksums checked in "
+                           "Python: zlib-ng's zng_crc32 not found)")
+    return rows.Rows, "journal rows read and checked in C (sandex.journal.rows)"
 
 
 OPEN, DESCRIPTION = _load()

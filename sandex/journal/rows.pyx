@@ -2,6 +2,8 @@
 """The journal's rows read in C (a replay's ``read_chunks``): a read-only connection of its
 own to the journal file steps the reader's SELECT and hands back a chunk's checksums and
 bodies per call, the GIL released once a chunk (``sqlite3`` releases it four times a row).
+``lines`` hands back a chunk's bodies already checked and joined by newlines (what the
+replay decodes), with zlib-ng's ``crc32`` called from C (``use_crc32``).
 
 Built only where SQLite's header and library are (``setup.py``); ``sandex.journal.store``
 reads with ``sqlite3`` otherwise. A row's values are the objects ``sqlite3`` gives for them
@@ -10,9 +12,10 @@ the caller's checks are the same either way.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.stdint cimport int64_t
+from cpython.ref cimport PyObject, Py_XDECREF
+from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 import os
 import sqlite3
@@ -43,6 +46,13 @@ cdef extern from "sqlite3.h" nogil:
     int sqlite3_extended_errcode(sqlite3_db *db)
     const char *sqlite3_errmsg(sqlite3_db *db)
     void *sqlite3_open_v2_address "((void *) sqlite3_open_v2)"
+
+cdef extern from "Python.h":
+    # the bytes of ``Rows.lines``, filled in place (owned references, managed by hand)
+    PyObject *_new_bytes "PyBytes_FromStringAndSize"(const char *data, Py_ssize_t size) \
+        except NULL
+    int _resize_bytes "_PyBytes_Resize"(PyObject **data, Py_ssize_t size) except -1
+    char *_bytes_of "PyBytes_AS_STRING"(PyObject *data) nogil
 
 cdef extern from "<dlfcn.h>" nogil:
     void *dlopen(const char *filename, int flags)
@@ -77,6 +87,28 @@ def same_library(str module_file):
     return theirs != NULL and theirs == sqlite3_open_v2_address
 
 
+ctypedef uint32_t (*crc32_t)(uint32_t crc, const unsigned char *data,
+                             uint32_t size) noexcept nogil
+cdef crc32_t _crc32 = NULL  # zlib-ng's ``zng_crc32`` (``use_crc32``), the checksum's own
+
+
+def use_crc32(str module_file):
+    """Check the checksums in C (``Rows.lines``) with the ``zng_crc32`` that zlib-ng's
+    extension ``module_file`` exports: the very function ``sandex.journal.checksum`` calls,
+    so the same values. Whether it was found, and gives CRC-32's check value."""
+    global _crc32
+    cdef void *handle = dlopen(os.fsencode(module_file), RTLD_LAZY | RTLD_NOLOAD)
+    cdef crc32_t found
+    if handle == NULL:
+        return False
+    found = <crc32_t> dlsym(handle, b"zng_crc32")
+    dlclose(handle)  # the module stays loaded: Python never unloads an extension
+    if found == NULL or found(0, <const unsigned char *> b"123456789", 9) != 0xCBF43926:
+        return False
+    _crc32 = found
+    return True
+
+
 cdef object _value(sqlite3_stmt *stmt, int column):
     """A column's value as ``sqlite3`` gives it (the rare row that is not INTEGER, BLOB)."""
     cdef int kind = sqlite3_column_type(stmt, column)
@@ -104,10 +136,13 @@ cdef class Rows:
     cdef int64_t *crcs
     cdef Py_ssize_t *ends
     cdef Py_ssize_t rows  # capacity of ``crcs`` and ``ends``
+    cdef Py_ssize_t line_capacity  # the bytes ``lines`` starts a chunk with
     cdef bint done
+    cdef bint pending  # the statement is on a row ``lines`` left for ``chunk``
 
     def __cinit__(self, path, sqlite3_int64 after, sqlite3_int64 end):
         cdef int code
+        self.line_capacity = 65536
         code = sqlite3_open_v2(os.fsencode(path), &self.db,
                                SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
         if code == SQLITE_OK:
@@ -162,11 +197,12 @@ cdef class Rows:
         cdef Py_ssize_t count = 0, taken, i
         cdef size_t used, length
         cdef int code = SQLITE_ROW, kind
-        cdef bint odd, full
+        cdef bint odd, full, stepped = self.pending  # on a row ``lines`` left
         cdef const void *data
         cdef sqlite3_stmt *stmt = self.stmt
         if self.done or size <= 0:
             return crcs, bodies
+        self.pending = False
         if self._room(size, 65536) < 0:
             raise MemoryError()
         while count < size:
@@ -177,9 +213,12 @@ cdef class Rows:
             odd = full = False
             with nogil:
                 while count + taken < size:
-                    code = sqlite3_step(stmt)
-                    if code != SQLITE_ROW:
-                        break
+                    if stepped:
+                        stepped = False
+                    else:
+                        code = sqlite3_step(stmt)
+                        if code != SQLITE_ROW:
+                            break
                     if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
                             or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
                         odd = True
@@ -215,6 +254,75 @@ cdef class Rows:
         if code == SQLITE_DONE:
             self.close()  # ends the read transaction now, not when the reader is dropped
         return crcs, bodies
+
+    def lines(self, Py_ssize_t size):
+        """Up to ``size`` rows' bodies joined by newlines, and how many: the rows whose
+        checksum is an INTEGER equal to the CRC-32 of their BLOB body (checked here, the GIL
+        released) and whose body holds no newline, so that the lines are the bodies. Any
+        other row (corrupt, of another kind, or not built with ``use_crc32``) ends the run
+        and is left for ``chunk``, whose rows the caller checks: ``(0, b"")`` then, as at
+        the end."""
+        cdef PyObject *out = NULL
+        cdef Py_ssize_t count = 0, capacity = self.line_capacity
+        cdef size_t used = 0, length = 0
+        cdef const unsigned char *data
+        cdef int code = SQLITE_ROW
+        cdef bint full = False, stepped = False
+        cdef sqlite3_stmt *stmt = self.stmt
+        cdef crc32_t crc32 = _crc32
+        if self.done or self.pending or size <= 0 or crc32 == NULL:
+            return 0, b""
+        out = _new_bytes(NULL, capacity)
+        try:
+            while True:
+                with nogil:
+                    while count < size:
+                        if stepped:  # on the row that did not fit
+                            stepped = False
+                        else:
+                            code = sqlite3_step(stmt)
+                            if code != SQLITE_ROW:
+                                break
+                        if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
+                                or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
+                            self.pending = True
+                            break
+                        data = <const unsigned char *> sqlite3_column_blob(stmt, 1)
+                        length = <size_t> sqlite3_column_bytes(stmt, 1)
+                        if length and (memchr(data, 10, length) != NULL or <sqlite3_int64>
+                                       crc32(0, data, <uint32_t> length)
+                                       != sqlite3_column_int64(stmt, 0)):
+                            self.pending = True
+                            break
+                        if not length and sqlite3_column_int64(stmt, 0) != 0:
+                            self.pending = True  # CRC-32 of no bytes is 0
+                            break
+                        if used + length + 1 > <size_t> capacity:
+                            full = True
+                            break
+                        if count:
+                            _bytes_of(out)[used] = 10
+                            used += 1
+                        if length:
+                            memcpy(_bytes_of(out) + used, data, length)
+                            used += length
+                        count += 1
+                if not full:
+                    break
+                full, stepped = False, True
+                capacity = <Py_ssize_t> (2 * (used + length + 1))
+                _resize_bytes(&out, capacity)
+            if code != SQLITE_ROW and code != SQLITE_DONE:
+                self._fail()
+            if code == SQLITE_DONE:
+                self.close()  # ends the read transaction now, not when the reader is dropped
+            if capacity > self.line_capacity:
+                self.line_capacity = capacity
+            _resize_bytes(&out, <Py_ssize_t> used)
+            joined = <object> out
+        finally:
+            Py_XDECREF(out)
+        return count, joined
 
     def close(self):
         """Finalize the statement and close the connection (idempotent)."""

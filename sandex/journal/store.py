@@ -243,6 +243,10 @@ class _CursorRows:
         crcs, bodies = zip(*rows, strict=True)
         return list(crcs), list(bodies)
 
+    def lines(self, size: int) -> tuple[int, bytes]:
+        """None checked here: every row is the caller's to check (``chunk``)."""
+        return 0, b""
+
     def close(self) -> None:
         self._cursor.close()
 
@@ -494,25 +498,54 @@ class SqliteJournal:
         rows = self._rows(after, end)
         first = after + 1
         try:
-            while True:
-                crcs, bodies = rows.chunk(size)
-                if not bodies:
-                    break
-                try:
-                    good = list(map(crc32, bodies)) == crcs
-                except TypeError:  # a body that is not a BLOB
-                    good = False
-                if not good:
-                    for position, crc, body in zip(range(first, first + len(bodies)), crcs,
-                                                   bodies, strict=True):
-                        if not isinstance(body, bytes) or crc32(body) != crc:
-                            raise self._corrupt(position)
-                yield first, bodies  # type: ignore[misc]  # all bytes: checked above
+            while bodies := self._checked(rows, first, size):
+                yield first, bodies
                 first += len(bodies)
         finally:
             rows.close()
         if first <= end:
             self._find_gap()  # fewer rows than positions: one is missing
+
+    def read_lines(self, after: int = 0, until: int | None = None, size: int = CHUNK
+                   ) -> Iterator[tuple[int, int, bytes, list[bytes] | None]]:
+        """``read_chunks`` as a replay decodes them: each chunk's first position, how many
+        records, their bodies joined by newlines, and the bodies; ``None`` for the bodies
+        when the C reader checked the chunk (``Rows.lines``: no body holds a newline, so
+        the lines are the bodies). Same records, checks and refusals as ``read_chunks``."""
+        end = self.last_position if until is None else min(until, self.last_position)
+        rows = self._rows(after, end)
+        first = after + 1
+        try:
+            while True:
+                count, joined = rows.lines(size)
+                if count:
+                    yield first, count, joined, None
+                    first += count
+                    continue
+                bodies = self._checked(rows, first, size)  # at a row ``lines`` left
+                if not bodies:
+                    break
+                yield first, len(bodies), b"\n".join(bodies), bodies
+                first += len(bodies)
+        finally:
+            rows.close()
+        if first <= end:
+            self._find_gap()  # fewer rows than positions: one is missing
+
+    def _checked(self, rows: reader.Rows, first: int, size: int) -> list[bytes]:
+        """``rows``' next chunk (from position ``first``), each body checked against its
+        checksum; empty at the end."""
+        crcs, bodies = rows.chunk(size)
+        try:
+            good = list(map(crc32, bodies)) == crcs
+        except TypeError:  # a body that is not a BLOB
+            good = False
+        if not good:
+            for position, crc, body in zip(range(first, first + len(bodies)), crcs, bodies,
+                                           strict=True):
+                if not isinstance(body, bytes) or crc32(body) != crc:
+                    raise self._corrupt(position)
+        return bodies  # type: ignore[return-value]  # all bytes: checked above
 
     def _rows(self, after: int, end: int) -> reader.Rows:
         """The rows after ``after`` to ``end``: read in C on a read-only connection of the

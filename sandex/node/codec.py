@@ -87,6 +87,13 @@ def decode_many(records: list[bytes], format: int = FORMAT) -> list[JournalComma
     return commands
 
 
+def decode_lines(lines: bytes) -> list[JournalCommand]:
+    """The commands of format 2 records joined by newlines (replay: ``decode_many`` of the
+    joined bodies, none of which holds a newline); ``msgspec.DecodeError`` if a line is not
+    one. The caller compares the count with its records' (a blank line gives none)."""
+    return _decoder.decode_lines(lines)
+
+
 def _upgrade(record: bytes) -> bytes:
     """A format-1 record with its tag renamed (format 1 always wrote the tag first)."""
     start = len(_LEGACY_PREFIX)

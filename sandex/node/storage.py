@@ -26,7 +26,7 @@ from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
 from sandex.node.applying import apply_run
 from sandex.node.clock import Clock
-from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
+from sandex.node.codec import FORMAT, JournalCommand, decode, decode_lines, decode_many
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
@@ -131,16 +131,19 @@ def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     started = time.monotonic()
     next_report = started + PROGRESS_EVERY_S
     legacy_end = journal.legacy_end
-    for first, bodies in _chunks(journal, after, end):
-        last = first + len(bodies) - 1
-        if last <= legacy_end:
-            commands = _decode(journal, first, bodies, 1)
-        elif first > legacy_end:
-            commands = _decode(journal, first, bodies, FORMAT)
-        else:  # the chunk where format 2 begins
-            split = legacy_end - first + 1
-            commands = (_decode(journal, first, bodies[:split], 1)
-                        + _decode(journal, legacy_end + 1, bodies[split:], FORMAT))
+    for first, count, joined, bodies in _chunks(journal, after, end):
+        last = first + count - 1
+        if first > legacy_end:
+            commands = _decode_lines(journal, first, count, joined, bodies)
+        else:
+            if bodies is None:  # no body holds a newline: the lines are the bodies
+                bodies = joined.split(b"\n")
+            if last <= legacy_end:
+                commands = _decode(journal, first, bodies, 1)
+            else:  # the chunk where format 2 begins
+                split = legacy_end - first + 1
+                commands = (_decode(journal, first, bodies[:split], 1)
+                            + _decode(journal, legacy_end + 1, bodies[split:], FORMAT))
         refused = apply_run(node, commands, first)
         if refused is not None:
             position, refusal = refused
@@ -155,11 +158,16 @@ def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     log.info("replayed to position %d in %.2f s", end, time.monotonic() - started)
 
 
-def _chunks(journal: Journal, after: int, end: int) -> Iterator[tuple[int, list[bytes]]]:
-    """The records after ``after`` to ``end`` in chunks (first position, bodies): the SQLite
-    journal's own chunked read, else ``read`` gathered."""
+Chunk = tuple[int, int, bytes, list[bytes] | None]
+"""A replay's chunk: its first position, how many records, their bodies joined by newlines,
+and the bodies (``None``: none holds a newline, they are the lines; ``read_lines``)."""
+
+
+def _chunks(journal: Journal, after: int, end: int) -> Iterator[Chunk]:
+    """The records after ``after`` to ``end`` in chunks: the SQLite journal's own chunked
+    read, else ``read`` gathered."""
     if isinstance(journal, SqliteJournal):
-        yield from journal.read_chunks(after, end, CHUNK)
+        yield from journal.read_lines(after, end, CHUNK)
         return
     bodies: list[bytes] = []
     first = after + 1
@@ -168,10 +176,25 @@ def _chunks(journal: Journal, after: int, end: int) -> Iterator[tuple[int, list[
             break
         bodies.append(body)
         if len(bodies) == CHUNK:
-            yield first, bodies
+            yield first, len(bodies), b"\n".join(bodies), bodies
             first, bodies = position + 1, []
     if bodies:
-        yield first, bodies
+        yield first, len(bodies), b"\n".join(bodies), bodies
+
+
+def _decode_lines(journal: Journal, first: int, count: int, joined: bytes,
+                  bodies: list[bytes] | None) -> list[JournalCommand]:
+    """The ``count`` format 2 commands of a chunk (``_chunks``) from position ``first``, in
+    one decoder call; ``JournalCorrupt`` naming the first record that does not decode."""
+    try:
+        commands = decode_lines(joined)
+    except msgspec.DecodeError:
+        commands = []
+    if len(commands) == count:
+        return commands
+    # a bad record, or one holding a newline (then ``bodies`` is given): record by record
+    return _decode(journal, first, joined.split(b"\n") if bodies is None else bodies,
+                   FORMAT)
 
 
 def _decode(journal: Journal, first: int, bodies: list[bytes], format: int

@@ -10,5 +10,5 @@ cdef class FillsView:
     cpdef on_trade(self, object trade_id, str product_id, str maker_order_id,
                    str taker_order_id, str maker_profile_id, str taker_profile_id, object side,
                    object price, object size, object maker_fee, object taker_fee, object time)
-    @cython.locals(by_order=dict, more=dict, by_product=dict)
+    @cython.locals(more=dict, by_product=dict)
     cdef _put(self, object fill, str order_id, str profile_id, str product_id)

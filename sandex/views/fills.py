@@ -71,11 +71,8 @@ class FillsView:
     def _put(self, fill: Fill, order_id: str, profile_id: str, product_id: str) -> None:
         """``fill`` (of ``order_id``, ``profile_id``, ``product_id``: its own fields, passed
         so that they are not read back) added to the order's and the profile's lists."""
-        by_order = self.by_order
-        first = by_order.get(order_id)
-        if first is None:
-            by_order[order_id] = fill
-        else:
+        first = self.by_order.setdefault(order_id, fill)  # one probe for an order's first
+        if first is not fill:
             more = self.more
             orders = more.get(order_id)
             if orders is None:

@@ -70,8 +70,10 @@ class OrdersView:
 
     def on_cancel(self, order_id: str, profile_id: str) -> None:
         """The order ``order_id`` of ``profile_id`` canceled: gone from the view too if the
-        engine purged it (``sandex.node.applying`` reads the two from the event's slots)."""
-        if order_id not in self._live and order_id not in self._archive:  # purged
+        engine purged it (``sandex.node.applying`` reads the two from the event's slots).
+        A done order has left the engine's live index (``retire``) before its ``Done`` is
+        fed: only the archive says whether it was kept."""
+        if order_id not in self._archive:  # purged
             profile = self.by_profile.get(profile_id)
             if profile is not None:
                 profile.pop(order_id, None)

@@ -1,8 +1,10 @@
 """The journal's rows read in C (``sandex.journal.rows``) give what ``sqlite3`` gives: the
-same chunks, and the same refusal of a bad record whatever kind of value it holds."""
+same chunks, and the same refusal of a bad record whatever kind of value it holds; and a
+replay's ``read_lines`` (checked in C, joined by newlines) the same records as ``read_chunks``."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,24 @@ from sandex.journal import JournalCorrupt, SqliteJournal, reader
 
 RECORDS = [b"one", b"two", b"", b"four" * 1000, b"five", b"six\x00", b"seven"] * 30
 READERS = ["sqlite3", "C"]
+READS = ["read_chunks", "read_lines"]
+
+
+def bodies_of(journal: SqliteJournal, read: str, after: int = 0, until: int | None = None,
+              size: int = 512) -> list[bytes]:
+    """The records ``read`` gives, in order; ``read_lines``' chunks checked to be contiguous,
+    of at most ``size``, and their lines the bodies."""
+    if read == "read_chunks":
+        return [body for _, bodies in journal.read_chunks(after, until, size)
+                for body in bodies]
+    found: list[bytes] = []
+    for first, count, joined, bodies in journal.read_lines(after, until, size):
+        assert first == after + 1 + len(found) and 0 < count <= size
+        if bodies is None:
+            bodies = joined.split(b"\n")
+        assert len(bodies) == count and joined == b"\n".join(bodies)
+        found += bodies
+    return found
 
 
 @pytest.fixture(params=READERS)
@@ -53,6 +73,44 @@ def test_chunks_are_the_records_in_order(tmp_path: Path, which: str, size: int) 
     journal.close()
 
 
+@pytest.mark.parametrize("size", [1, 7, 512])
+def test_lines_are_the_records_in_order(tmp_path: Path, which: str, size: int) -> None:
+    """Also records holding a newline (``Rows.lines`` leaves them to ``chunk``)."""
+    records = RECORDS + [b"eight\nlines", b"nine", b"\n", b"ten\n"] * 5 + RECORDS[:40]
+    journal = SqliteJournal(journal_of(tmp_path / "j.sqlite3", records), deferred=True)
+    assert bodies_of(journal, "read_lines", size=size) == records
+    assert bodies_of(journal, "read_lines", 10, 12, size) == records[10:12]
+    assert bodies_of(journal, "read_lines", 209, 215, size) == records[209:215]
+    assert list(journal.read_lines(len(records))) == []
+    journal.close()
+
+
+def test_lines_are_checked_in_c_when_it_reads(tmp_path: Path, which: str) -> None:
+    """The C reader checks the checksums itself (zlib-ng's ``zng_crc32``): the values the
+    journal wrote, random bodies and all."""
+    records = [os.urandom(n).replace(b"\n", b"") for n in range(0, 700, 7)]
+    journal = SqliteJournal(journal_of(tmp_path / "j.sqlite3", records), deferred=True)
+    chunks = list(journal.read_lines(0, size=64))
+    assert bodies_of(journal, "read_lines", size=64) == records
+    if which == "C":
+        assert [(first, count, bodies) for first, count, _, bodies in chunks] == [
+            (1, 64, None), (65, 36, None)]
+    journal.close()
+
+
+def test_the_c_reader_finds_zlib_ngs_crc32() -> None:
+    if reader.OPEN is None:
+        pytest.skip(f"the C reader does not run here: {reader.describe()}")
+    from zlib_ng import zlib_ng
+
+    from sandex.journal import rows
+
+    assert rows.use_crc32(zlib_ng.__file__ or "")
+    assert not rows.use_crc32("/nonexistent/zlib_ng.so")
+    assert rows.use_crc32(zlib_ng.__file__ or "")  # (the one found stays)
+    assert "checked in C" in reader.describe()
+
+
 @pytest.mark.parametrize("change", [
     "UPDATE journal SET crc = crc + 1 WHERE position = ?",
     "UPDATE journal SET body = 'text' WHERE position = ?",
@@ -79,7 +137,18 @@ def test_a_bad_record_is_refused_in_the_same_words(tmp_path: Path, which: str,
         next(chunks)
     assert str(caught.value) == (f"{path}: record at position 100 is corrupt (checksum "
                                  "mismatch) and is not the last")
+    read: list[bytes] = []
+    with pytest.raises(JournalCorrupt) as caught_too:
+        for chunk in journal.read_lines(0, size=64):
+            read += bodies_of_lines(chunk)
+    assert str(caught_too.value) == str(caught.value)
+    assert read == RECORDS[:99 if which == "C" else 64]  # C: up to the bad record
     journal.close()
+
+
+def bodies_of_lines(chunk: tuple[int, int, bytes, list[bytes] | None]) -> list[bytes]:
+    _, _, joined, bodies = chunk
+    return joined.split(b"\n") if bodies is None else bodies
 
 
 def test_a_checksum_stored_as_a_real_of_the_same_value_passes(tmp_path: Path,
@@ -96,6 +165,7 @@ def test_a_checksum_stored_as_a_real_of_the_same_value_passes(tmp_path: Path,
     tamper(path, "UPDATE journal SET crc = CAST(crc AS REAL) WHERE position = ?", 5)
     journal = SqliteJournal(path, deferred=True)
     assert [body for _, bodies in journal.read_chunks(0, size=3) for body in bodies] == RECORDS
+    assert bodies_of(journal, "read_lines", size=3) == RECORDS
     journal.close()
 
 
@@ -103,8 +173,9 @@ def test_a_missing_record_is_a_gap(tmp_path: Path, which: str) -> None:
     path = journal_of(tmp_path / "j.sqlite3", RECORDS)
     journal = SqliteJournal(path, deferred=True)
     tamper(path, "DELETE FROM journal WHERE position = ?", 50)  # behind the journal's back
-    with pytest.raises(JournalCorrupt, match="gap in the journal: position 50 is missing"):
-        list(journal.read_chunks(0, size=512))
+    for read in READS:
+        with pytest.raises(JournalCorrupt, match="gap in the journal: position 50 is missing"):
+            bodies_of(journal, read)
     journal.close()
 
 
