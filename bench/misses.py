@@ -50,9 +50,9 @@ class Profile:
                     costs = [int(v) for v in fields[1:]]
                     own = self.by_function[fn]
                     mine = self.by_object[obj]
-                    for i, value in enumerate(costs):
-                        own[i] += value
-                        mine[i] += value
+                    for i, cost in enumerate(costs):
+                        own[i] += cost
+                        mine[i] += cost
                     continue
                 key, _, value = line.rstrip("\n").partition("=")
                 if key in ("fn", "ob", "cfn", "cob", "fl", "fi", "fe", "cfi", "cfl"):
