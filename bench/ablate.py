@@ -89,12 +89,13 @@ def _args() -> tuple[set[str], list[str], int]:
     return off, rest, alternate
 
 
-def _src(rest: list[str]) -> str | None:
+def _option(rest: list[str], name: str) -> str | None:
+    """The value of ``stack.py``'s option ``name`` among ``rest`` (``None``: not given)."""
     for i, arg in enumerate(rest):
-        if arg == "--src":
+        if arg == name:
             return rest[i + 1]
-        if arg.startswith("--src="):
-            return arg[len("--src="):]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1:]
     return None
 
 
@@ -322,7 +323,10 @@ async def alternated(drive: Any, app: Any, connections: int, rounds: int,
 
 def main() -> None:
     off, rest, alternate = _args()
-    stack.setup_path(_src(rest))
+    stack.setup_path(_option(rest, "--src"))
+    # ``--warm``: an untimed run of its own before the untimed round (which instruments)
+    warm = 1 if int(_option(rest, "--warm") or 0) >= 2 * int(
+        _option(rest, "--connections") or 64) else 0
     if os.environ.get("ABLATE_INSTRUMENT"):  # a simulated cache is ~100 times slower: the
         from sandex.auth import verify  # requests would outlive their 30 s signatures
         verify.TIMESTAMP_WINDOW_S = 1 << 40  # type: ignore[misc]
@@ -346,9 +350,9 @@ def main() -> None:
     async def driven(app: Any, connections: int, count: int) -> Any:
         nonlocal rounds
         rounds += 1
-        if rounds == 1 and os.environ.get("ABLATE_INSTRUMENT"):
+        if rounds == 1 + warm and os.environ.get("ABLATE_INSTRUMENT"):
             instrument()
-        if rounds == 2 and venues:  # the timed run of sandex: after the untimed one
+        if rounds == 2 + warm and venues:  # the timed run of sandex: after the untimed one
             for undo in _RESTORE:
                 undo()
             patch_venue(off, venues[-1])

@@ -2,7 +2,7 @@
 with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
 
     .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
-        [--ephemeral] [--src DIR] [--scheduler] [--gc]
+        [--ephemeral] [--src DIR] [--scheduler] [--gc] [--warm W]
     PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=sys_call_tracing \\
         --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
         .venv/bin/python bench/stack.py --app sandex --requests N
@@ -26,7 +26,8 @@ measured alone and subtracted. Under cachegrind, ``--app client`` counts that cl
 alone: subtract its instructions per request from an app's for the server's share.
 ``--gc`` adds, for the timed requests, the cyclic collector's collections by generation and
 the wall time spent in them (``gc.callbacks``), user and system CPU apart, and the resident
-set before and after (memory growth during the run).
+set before and after (memory growth during the run). ``--warm W`` runs ``W`` requests more,
+untimed, before the timed ones (the state a longer run has built: ``bench/growth.py``).
 """
 
 from __future__ import annotations
@@ -253,6 +254,9 @@ def main() -> None:
     parser.add_argument("--scheduler", action="store_true",
                         help="run the node's scheduler (GTT expiry, timers) as `sandex serve` "
                              "does: its listener sees every durable command")
+    parser.add_argument("--warm", type=int, default=0,
+                        help="requests run untimed before the timed ones (the state a longer "
+                             "run builds)")
     args = parser.parse_args()
     setup_path(args.src)
     import uvloop
@@ -291,6 +295,9 @@ def main() -> None:
                 from ceiling import app_for
                 from kit import SCENARIO
                 app = app_for(SCENARIO)
+            warm = args.warm // (2 * args.connections)
+            if warm:  # what a longer run would have built before the timed requests
+                runner.run(drive(app, args.connections, warm))
             # one round first, untimed: imports, the first check of each key's passphrase
             # (a scrypt run), first allocations; N = 0 under cachegrind runs only this
             runner.run(drive(app, args.connections, 1))

@@ -67,7 +67,7 @@ class Request:
 
     def __init__(self, method: str, path: str, target: str, query_string: str,
                  headers: dict[str, str] | None, body: bytes, client: str,
-                 raw_headers: dict[bytes, bytes] | None = None) -> None:
+                 raw_headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.method = method
         self.path = path  # percent-decoded, for routing
         self.error: str | None = None  # the error-table name it was refused with (traces)
@@ -77,7 +77,9 @@ class Request:
         self.target = target  # raw path + "?" + raw query, for signing
         self.query_string = query_string
         self._headers = headers  # lower-case names; ``None``: decoded from ``raw_headers``
-        self.raw_headers = raw_headers  # as the ASGI server gave them (names lower-cased)
+        # as the ASGI server gave them (names lower-cased): its own list, no copy held while
+        # the request waits for the group commit
+        self.raw_headers = raw_headers
         self.body = body
         self.client = client
         self.api_key: ApiKey | None = None
@@ -92,20 +94,21 @@ class Request:
         ``CB-ACCESS-*`` values (``access_headers``)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = _headers((self.raw_headers or {}).items())
+            headers = self._headers = _headers(self.raw_headers or ())
         return headers
 
     def access_headers(self) -> tuple[str | None, str | None, str | None, str | None] | None:
         """The ``CB-ACCESS-KEY``, ``-SIGN``, ``-TIMESTAMP`` and ``-PASSPHRASE`` values
         (``None`` for one absent), decoded as ``headers`` decodes them; ``None`` if none of
         the four is there (``sandex.auth.verify.authenticate`` then looks at every name)."""
-        raw = self.raw_headers
-        if raw is None:
+        if self.raw_headers is None:
             headers = self.headers
             found = (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
                      headers.get(HEADER_TIMESTAMP), headers.get(HEADER_PASSPHRASE))
             return None if found == _NONE_FOUND else found
-        values = tuple(map(raw.get, _ACCESS_NAMES))
+        # by name in one C call (a repeated name: the last, as ``_headers`` keeps); the dict
+        # is freed here, while still in the caches, not held until the request is answered
+        values = tuple(map(dict(self.raw_headers).get, _ACCESS_NAMES))
         if values == _NONE_FOUND:
             return None
         try:  # strict UTF-8, the fast path of what the whole dict would hold
@@ -143,18 +146,30 @@ class Request:
     def json(self) -> Any:
         """The body as JSON (decimals as ``Decimal``); ``{}`` when there is none."""
         if self._json is None:
-            body = self.body.strip()
-            if not body:
-                self._json = {}
-            else:
-                try:
-                    self._json = _decoder.decode(body)
-                except (msgspec.DecodeError, ValueError):
-                    raise ApiError(Error.INVALID_JSON) from None
+            self._json = self._decoded()
         return self._json
+
+    def _decoded(self) -> Any:
+        body = self.body.strip()
+        if not body:
+            return {}
+        try:
+            return _decoder.decode(body)
+        except (msgspec.DecodeError, ValueError):
+            raise ApiError(Error.INVALID_JSON) from None
 
     def json_object(self) -> dict[str, Any]:
         data = self.json()
+        if not isinstance(data, dict):
+            raise ApiError(Error.INVALID_JSON)
+        return data
+
+    def json_once(self) -> dict[str, Any]:
+        """``json_object`` not kept on the request, for a handler that reads its body once
+        (``POST /orders``): the dict is freed as soon as it is read, while it is still in the
+        caches, not when the request is answered after the group commit (another read
+        decodes the body again)."""
+        data = self._json if self._json is not None else self._decoded()
         if not isinstance(data, dict):
             raise ApiError(Error.INVALID_JSON)
         return data
@@ -283,6 +298,7 @@ def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any
                 return
         else:
             request = request_of(scope, message.get("body", b""))
+        del message  # freed now, in the caches, not after the wait for the group commit
         request.receive = receive
         try:  # ``answer`` written out
             result = pick(request.path)(request)
@@ -430,6 +446,5 @@ def request_of(scope: Scope, body: bytes) -> Request:
             target = raw_path.decode("utf-8", "surrogateescape")
         query_string = ""
     client = scope.get("client")
-    # by name in one C call (a repeated name: the last, as ``_headers`` keeps); decoded on use
     return Request(scope["method"], path, target, query_string, None, body,
-                   client[0] if client else "", dict(scope["headers"]))
+                   client[0] if client else "", scope["headers"])  # decoded on use

@@ -79,7 +79,7 @@ async def place_order(app: Context, request: Request) -> Response:
     profile_id = key.profile_id
     if app.account.fee_tiers:  # the tier's rates first (nothing to do without tiers)
         await apply_fee_tier(node, app.account.fee_tiers, profile_id)
-    command, echo = parse_order(request.json_object(), node.engine, profile_id,
+    command, echo = parse_order(request.json_once(), node.engine, profile_id,
                                 node.ids.uuid(), node.stamp())
     request.order_ref = (command.order_id, command.client_oid)
     request.command = command
