@@ -40,6 +40,11 @@ else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
+if cython.compiled:  # ids compared from their hashes first (text.pxd)
+    from cython.cimports.sandex.core.text import same
+else:
+    from sandex.core.text import same
+
 if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
 else:
@@ -90,7 +95,9 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
         if maker.status is not OPEN:
             _popleft(orders)
             continue
-        if maker.profile_id == order.profile_id and maker.profile_id != REPLAY_PROFILE_ID:
+        if ((same(maker.profile_id, order.profile_id) if cython.compiled
+             else maker.profile_id == order.profile_id)
+                and maker.profile_id != REPLAY_PROFILE_ID):
             reason = _self_trade(state, order, maker, product, level, t)
             if reason is not None:
                 return reason
