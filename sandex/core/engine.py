@@ -249,6 +249,8 @@ class Engine(State):
         level = (book.bids if side is BUY else book.asks).get(price)  # Book.add, inline
         if level is None:
             level = book.open_level(side, price)
+        else:  # the level's own key (an equal int): its cancel finds the level by identity
+            order.price = level.price
         _append(level.orders, order)
         added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
         level.size += added
