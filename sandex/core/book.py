@@ -9,7 +9,9 @@
 * Cancel is O(1): the order is marked done by the engine and the level's totals drop at once;
   its slot in the FIFO is skipped when it reaches the front, and a queue holding more dead
   slots than live ones is compacted (``level_dead_slots_max``).
-* The book stores ``Order`` objects; it never changes an order's fields.
+* The book stores ``Order`` objects; it never changes an order's values (an order joining a
+  level takes the level's key as its ``price``, an equal int, so that dict lookups by it
+  find the key by identity instead of comparing two ints).
 
 Compiled with the core (``book.pxd`` declares the fields and the methods the matching code
 calls directly).
@@ -123,6 +125,8 @@ class Book:
         level = (self.bids if order.side is BUY else self.asks).get(price)
         if level is None:
             level = self.open_level(order.side, price)
+        else:  # the level's own key (an equal int): its cancel finds the level by identity
+            order.price = level.price
         _append(level.orders, order)
         level.size += order._remaining
         level.count += 1

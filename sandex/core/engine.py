@@ -102,7 +102,7 @@ BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 CANCELED = DoneReason.CANCELED
-FOK = TimeInForce.FOK
+FOK, IOC = TimeInForce.FOK, TimeInForce.IOC
 POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
@@ -173,14 +173,16 @@ class Engine(State):
         if order_id in self._live or order_id in self._archive:
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
-        # The common case, a plain GTC limit order well inside the rules, is placed here in
-        # one frame, with the same rejects, events and state as the general path would give;
-        # anything else goes through the general checks for the exact reject. The guard is
+        # The common case, a plain GTC limit order well inside the rules (or an IOC one, not
+        # post-only: it takes, then its leftover is canceled), is placed here in one frame,
+        # with the same rejects, events and state as the general path would give; anything
+        # else goes through the general checks for the exact reject. The guard is
         # ``validation.is_plain_limit`` inline (a call costs 3 % of the core's instructions):
         # a test checks the two are the same expression.
         increment, base_increment = product.quote_increment, product.base_increment
         if not (kind is LIMIT and product.status is ONLINE and product.halted is None
-                and time_in_force is GTC and price is not None and size is not None
+                and (time_in_force is GTC or (time_in_force is IOC and not post_only))
+                and price is not None and size is not None
                 and funds is None
                 and stop is None and stop_price is None and cancel_after is None
                 and (notional := plain_notional(price, size, increment, base_increment,
@@ -224,9 +226,9 @@ class Engine(State):
         profile_id = profile.id
         order = new_order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
-            None, None, GTC, None, post_only, stp, None, None, client_oid,
+            None, None, time_in_force, None, post_only, stp, None, None, client_oid,
             maker_rate, taker_rate, rate, held, received, need,
-            PENDING if crosses else OPEN)
+            PENDING if crosses or time_in_force is IOC else OPEN)
         held.hold += need
         self._live[order_id] = order
         profile.live[order_id] = order
@@ -237,7 +239,7 @@ class Engine(State):
         events = self._events
         events.append(new_received(t, product_id, sequence, order_id, profile_id, side, LIMIT,
                                    price, size, None, client_oid))
-        if crosses:
+        if crosses or time_in_force is IOC:  # an IOC order's leftover is canceled by take
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
             take(self, order, product, t)
@@ -247,6 +249,8 @@ class Engine(State):
         level = (book.bids if side is BUY else book.asks).get(price)  # Book.add, inline
         if level is None:
             level = book.open_level(side, price)
+        else:  # the level's own key (an equal int): its cancel finds the level by identity
+            order.price = level.price
         _append(level.orders, order)
         added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
         level.size += added

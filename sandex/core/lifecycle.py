@@ -33,6 +33,11 @@ if cython.compiled:  # C 128-bit amounts (wide.pxd)
 else:
     from sandex.core.wide import wide
 
+if cython.compiled:  # ids compared from their hashes first (text.pxd)
+    from cython.cimports.sandex.core.text import same
+else:
+    from sandex.core.text import same
+
 if cython.compiled:  # the hot events built from their slots (emit.py)
     from cython.cimports.sandex.core.emit import new_done, new_opened
 else:
@@ -120,7 +125,9 @@ def retire(state: State, order: Order, profile: Profile, hold: int, reason: Done
     stays flat however long the recording), else archive it with when and why it finished."""
     order_id = order.id
     del state._live[order_id]
-    if (reason is CANCELED and order.filled_size == 0) or profile.id == REPLAY_PROFILE_ID:
+    if ((reason is CANCELED and order.filled_size == 0)
+            or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
+                else profile.id == REPLAY_PROFILE_ID)):
         oid = order.client_oid
         if oid is not None and profile.by_client_oid.get(oid) is order:
             del profile.by_client_oid[oid]

@@ -10,13 +10,14 @@ from sandex.core.wide cimport wide
 cdef long long _RATE_BOUND, _UNIT_BOUND
 
 cpdef void take(State state, Order order, Product product, object t) except *
-cdef object _take_level(State state, Order order, Product product, Level level, object t)
+cdef object _take_level(State state, Order order, Product product, Level level, object t,
+                        Account fees)
 cdef long long _fill_size(Order order, Order maker, object price, object increment) except? -1
 cdef object _fill_size_int(Order order, object size, object price, object increment)
 cdef void _finish_taker(State state, Order order, Product product, object stop_reason,
                         object t) except *
 cdef void _trade(State state, Order maker, Order taker, Level level, long long size,
-                 Product product, object t) except *
+                 Product product, object t, Account fees) except *
 cdef bint _fits_wide(Order maker, Order taker, Order buyer, Level level,
                      long long size) except -1
 cdef void _settle_wide(State state, Order maker, Order taker, Order buyer, Order seller,

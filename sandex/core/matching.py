@@ -40,6 +40,11 @@ else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
+if cython.compiled:  # ids compared from their hashes first (text.pxd)
+    from cython.cimports.sandex.core.text import same
+else:
+    from sandex.core.text import same
+
 if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
 else:
@@ -59,7 +64,7 @@ TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
 # -- the taker ---------------------------------------------------------------------------------
-@cython.locals(book=Book, levels=dict)
+@cython.locals(book=Book, levels=dict, fees=Account)
 def take(state: State, order: Order, product: Product, t: int) -> None:
     """Match ``order`` against the book, then rest it or close it."""
     book = product.book
@@ -67,17 +72,18 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
     levels = book.asks if buy else book.bids
     limit = order.price if order.type is LIMIT else None
     stop_reason: CancelReason | DoneReason | None = None
+    fees = state.fee_accounts[product.quote_currency]  # the venue's: one lookup a taker
     while stop_reason is None and order._remaining != 0:  # -1: sized by its funds
         best = book.best_ask() if buy else book.best_bid()
         if best is None or (limit is not None and (best > limit if buy else best < limit)):
             break
-        stop_reason = _take_level(state, order, product, levels[best], t)
+        stop_reason = _take_level(state, order, product, levels[best], t, fees)
     _finish_taker(state, order, product, stop_reason, t)
 
 
 @cython.locals(maker=Order, size=cython.longlong, left=cython.longlong)
 def _take_level(state: State, order: Order, product: Product, level: Level,
-                t: int) -> CancelReason | DoneReason | None:
+                t: int, fees: Account) -> CancelReason | DoneReason | None:
     """Trade ``order`` against one level until either is used up.
 
     Returns why the taker must stop before its size is done: ``FILLED`` when its funds
@@ -90,7 +96,9 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
         if maker.status is not OPEN:
             _popleft(orders)
             continue
-        if maker.profile_id == order.profile_id and maker.profile_id != REPLAY_PROFILE_ID:
+        if ((same(maker.profile_id, order.profile_id) if cython.compiled
+             else maker.profile_id == order.profile_id)
+                and maker.profile_id != REPLAY_PROFILE_ID):
             reason = _self_trade(state, order, maker, product, level, t)
             if reason is not None:
                 return reason
@@ -106,7 +114,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             if funds is not None and funds // level.price < product.base_increment:
                 return FILLED  # its funds are spent down to less than one increment
             return INSUFFICIENT_FUNDS
-        _trade(state, maker, order, level, size, product, t)
+        _trade(state, maker, order, level, size, product, t, fees)
         if maker._remaining == 0:
             _popleft(orders)
             level.count -= 1
@@ -197,10 +205,9 @@ _RATE_BOUND = 1 << 20
 _UNIT_BOUND = 1 << 53
 
 
-@cython.locals(buyer=Order, seller=Order, trade_id=cython.longlong, sequence=cython.longlong,
-               fees=Account)
+@cython.locals(buyer=Order, seller=Order, trade_id=cython.longlong, sequence=cython.longlong)
 def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, product: Product,
-           t: int) -> None:
+           t: int, fees: Account) -> None:
     """Fill ``size`` between ``maker`` and ``taker`` at the maker's price, settling at once.
 
     Compiled, the amounts are settled in C ``wide`` integers (``_settle_wide``) when every
@@ -223,7 +230,6 @@ def _trade(state: State, maker: Order, taker: Order, level: Level, size: int, pr
         buyer, seller = taker, maker
     else:
         buyer, seller = maker, taker
-    fees = state.fee_accounts[product.quote_currency]  # the venue's, for both paths
     if cython.compiled and _fits_wide(maker, taker, buyer, level, size):
         _settle_wide(state, maker, taker, buyer, seller, level, size, product, t, trade_id,
                      sequence, fees)

@@ -77,6 +77,30 @@ cdef extern from *:
         return PyObject_Init(obj, tp);  /* a reference to a heap type taken, as tp_alloc */
     }
 
+    /* The ``tp_dealloc`` of a type ``buildable`` accepted whose fields' slots fill its
+       instances (``emit`` checks both): what msgspec's ``Struct_dealloc_nogc`` does for such
+       a type (no finalizer, no weak references: every slot released, ``tp_free``, the
+       type's reference given back), with the slots found by address instead of by walking
+       the member descriptors of the type and its bases. A subclass never gets it: msgspec
+       sets a subclass's own ``tp_dealloc`` when it creates it. */
+    static void sandex_slot_dealloc(PyObject *self) {
+        PyTypeObject *tp = Py_TYPE(self);
+        PyObject **slot = (PyObject **)((char *)self + sizeof(PyObject));
+        PyObject **end = (PyObject **)((char *)self + tp->tp_basicsize);
+        for (; slot < end; slot++) {
+            Py_XDECREF(*slot);
+        }
+        tp->tp_free(self);
+        Py_DECREF(tp);
+    }
+
+    /* Free instances of ``type`` with ``sandex_slot_dealloc`` (see there for when). */
+    static int sandex_slot_free_fast(PyObject *type) {
+        if (sandex_slot_buildable(type) < 0) return -1;
+        ((PyTypeObject *)type)->tp_dealloc = sandex_slot_dealloc;
+        return 0;
+    }
+
     /* Store ``value`` (a new reference taken) in the unwritten slot at ``offset`` of a new
        instance from ``new``. */
     static CYTHON_INLINE void sandex_slot_put(PyObject *obj, Py_ssize_t offset,
@@ -88,5 +112,6 @@ cdef extern from *:
     Py_ssize_t offset "sandex_slot_offset"(object type, object name) except -1
     object field "sandex_slot_field"(object obj, Py_ssize_t offset)
     int buildable "sandex_slot_buildable"(object type) except -1
+    int free_fast "sandex_slot_free_fast"(object type) except -1
     object new "sandex_slot_new"(object type)
     void put "sandex_slot_put"(object obj, Py_ssize_t offset, object value)

@@ -22,7 +22,8 @@ LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
 LIMIT_ONLY, POST_ONLY = ProductStatus.LIMIT_ONLY, ProductStatus.POST_ONLY
-IOC_FOK = (TimeInForce.IOC, TimeInForce.FOK)
+IOC = TimeInForce.IOC
+IOC_FOK = (IOC, TimeInForce.FOK)
 GTT = TimeInForce.GTT
 
 _CLOSED = {
@@ -53,8 +54,8 @@ def check_order(product: Product, cmd: PlaceOrder) -> Rejected | None:
 
 
 def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
-    """Is ``cmd`` a plain GTC limit order well inside ``product``'s rules, its product
-    matching (not halted)?
+    """Is ``cmd`` a plain GTC limit order (or IOC, not post-only) well inside ``product``'s
+    rules, its product matching (not halted)?
 
     The engine places such an order without ``check_order`` (its fast path, where this
     expression is written inline), so this must imply ``check_order(product, cmd) is None``:
@@ -66,7 +67,8 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
      cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)  # noqa: RUF059
     increment, base_increment = product.quote_increment, product.base_increment
     return (kind is LIMIT and product.status is ONLINE and product.halted is None
-            and time_in_force is GTC and price is not None and size is not None
+            and (time_in_force is GTC or (time_in_force is IOC and not post_only))
+            and price is not None and size is not None
             and funds is None
             and stop is None and stop_price is None and cancel_after is None
             and plain_notional(price, size, increment, base_increment,

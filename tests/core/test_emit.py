@@ -12,6 +12,7 @@ Uncompiled the builders are the constructors and the same checks hold.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 import tracemalloc
@@ -23,6 +24,7 @@ import pytest
 from sandex import native
 from sandex.core import (
     CancelOrder,
+    Changed,
     Deposit,
     Done,
     Engine,
@@ -87,6 +89,43 @@ def test_the_builders_take_and_give_back_one_reference_per_field() -> None:
         assert [sys.getrefcount(value) - 1000 for value in mine] == before
         del events
         assert [sys.getrefcount(value) for value in mine] == before
+
+
+def test_events_made_any_way_give_back_every_reference_when_freed() -> None:
+    """Compiled, the four types' instances are freed by one pass over their slots
+    (``slots.free_fast``): built, constructed, decoded or copied, each frees its fields and
+    gives back its type's reference, as msgspec's own dealloc does."""
+    for build, event_type, args in _cases():
+        mine = [value for value in args if type(value) in (int, str)]
+        before = [sys.getrefcount(value) for value in mine]
+        types_before = sys.getrefcount(event_type)
+        wire = msgspec.msgpack.encode(event_type(*args))
+        events = [build(*args) for _ in range(100)] + [event_type(*args) for _ in range(100)]
+        events += [msgspec.structs.replace(events[0]) for _ in range(100)]
+        decoded = [msgspec.msgpack.decode(wire, type=event_type) for _ in range(100)]
+        assert all(event == events[0] for event in decoded)
+        assert [sys.getrefcount(value) - 300 for value in mine] == before
+        del events, decoded
+        assert [sys.getrefcount(value) for value in mine] == before
+        assert sys.getrefcount(event_type) == types_before
+
+
+def test_a_subclass_of_a_built_type_is_freed_by_msgspec() -> None:
+    """A subclass (more fields, or collected by the GC) is freed by the dealloc msgspec gives
+    it, never by its base's pass over the base's slots: nothing it holds leaks."""
+    class More(Received, frozen=True, gc=False):
+        extra: Any = None
+
+    class Collected(Received, frozen=True):
+        extra: Any = None
+
+    for kind in (More, Collected):
+        extra = _fresh(99)
+        before = sys.getrefcount(extra)
+        made = [kind(*_cases()[0][2], extra=extra) for _ in range(100)]
+        assert sys.getrefcount(extra) == before + 100
+        del made
+        assert sys.getrefcount(extra) == before
 
 
 def test_many_built_events_leave_no_memory_behind() -> None:
@@ -166,6 +205,14 @@ def test_the_builders_run_compiled_when_the_core_is() -> None:
     if not native.compiled():
         pytest.skip(f"the compiled core is not built ({native.WHY_PURE})")
     assert emit.__file__.endswith((".so", ".pyd"))
+    # and the four types are freed by ``slots.free_fast``'s dealloc, the other events by
+    # msgspec's (``tp_dealloc``: after a type's object header, ``tp_name``, two sizes)
+    def dealloc(event_type: type) -> int | None:
+        word = ctypes.sizeof(ctypes.c_void_p)
+        return ctypes.c_void_p.from_address(id(event_type) + 6 * word).value
+
+    assert len({dealloc(t) for t in (Received, Opened, Done, Matched)}) == 1
+    assert dealloc(Received) != dealloc(Changed)
 
 
 def test_a_type_not_built_from_its_slots_is_refused() -> None:

@@ -49,7 +49,8 @@ PROFILES = ("alice", "bob", "carol")
 
 orders = st.lists(
     st.tuples(st.sampled_from(PROFILES), st.sampled_from([Side.BUY, Side.SELL]),
-              st.integers(95, 105), st.integers(1, 5), st.booleans(), st.booleans()),
+              st.integers(95, 105), st.integers(1, 5), st.booleans(), st.booleans(),
+              st.sampled_from([TimeInForce.GTC, TimeInForce.IOC])),
     min_size=1, max_size=40)
 
 
@@ -61,12 +62,13 @@ def venue() -> Venue:
     return v
 
 
-def place_command(v: Venue, spec: tuple[str, Side, int, int, bool, bool]) -> PlaceOrder:
-    profile, side, price, lots, with_oid, post_only = spec
+def place_command(v: Venue,
+                  spec: tuple[str, Side, int, int, bool, bool, TimeInForce]) -> PlaceOrder:
+    profile, side, price, lots, with_oid, post_only, time_in_force = spec
     order_id = v.next_id()
     return PlaceOrder(time=v.stamp(), order_id=order_id, profile_id=profile,
                       product_id="BTC-USD", side=side, price=price * 10**8,
-                      size=lots * 10**7, post_only=post_only,
+                      size=lots * 10**7, post_only=post_only, time_in_force=time_in_force,
                       client_oid=f"c-{order_id}" if with_oid else None)
 
 
