@@ -53,6 +53,7 @@ from typing import Any
 
 from kit import (
     SCENARIO,
+    build_c,
     cpu_seconds,
     free_port,
     machine,
@@ -232,15 +233,9 @@ def client_command(kind: str, port: int, count: int, message_file: str,
                    build_dir: str) -> tuple[list[str], str]:
     """The subscriber process's command line and what it is: the C client if ``kind`` allows
     and a C compiler builds it, else this file's Python client."""
-    if kind == "c":
-        binary = str(Path(build_dir) / "feed_client")
-        source = str(Path(__file__).resolve().parent / "feed_client.c")
-        compiler = os.environ.get("CC", "cc")
-        with contextlib.suppress(OSError):
-            built = subprocess.run([compiler, "-O2", "-o", binary, source],
-                                   capture_output=True).returncode == 0
-            if built:
-                return [binary, str(port), str(count), str(SAMPLED), message_file], "C (epoll)"
+    binary = build_c("feed_client", Path(build_dir)) if kind == "c" else None
+    if binary is not None:
+        return [str(binary), str(port), str(count), str(SAMPLED), message_file], "C (epoll)"
     return [sys.executable, __file__, "_subscribe", str(port), str(count), message_file], \
         "Python (asyncio)"
 

@@ -71,6 +71,7 @@ from typing import Any
 from kit import (
     SCENARIO,
     Key,
+    build_c,
     cpu_seconds,
     free_port,
     machine,
@@ -223,18 +224,6 @@ async def paced(client: Client, seconds: float, rate: float,
     finally:
         gc.enable()
     return {"offered_per_s": rate, **percentiles(latencies, 1e-3)}
-
-
-def build_pacer(work: Path) -> Path | None:
-    """``fix_pacer.c`` compiled with the machine's C compiler (``None``: none builds it)."""
-    binary = work / "fix_pacer"
-    source = Path(__file__).resolve().parent / "fix_pacer.c"
-    try:
-        built = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", str(binary),
-                                str(source)], capture_output=True).returncode == 0
-    except OSError:
-        return None
-    return binary if built else None
 
 
 async def paced_c(client: Client, reader: asyncio.Task[None], pacer: Path, seconds: float,
@@ -472,7 +461,7 @@ def main() -> None:
             and shutil.which("taskset") is not None:
         os.sched_setaffinity(0, {1})  # as below: the server (or echo) on core 0, us on 1
     work = Path(tempfile.mkdtemp(prefix="sandex-bench-fix-"))
-    args.pacer = build_pacer(work) if args.client == "c" and not args.epoll else None
+    args.pacer = build_c("fix_pacer", work) if args.client == "c" and not args.epoll else None
     pacer = "C (fix_pacer.c)" if args.pacer is not None else (
         f"Python ({'epoll' if args.epoll else 'select'} loop)")
     if args.floor:

@@ -49,6 +49,7 @@ from typing import Any
 from kit import (
     ROOT,
     Key,
+    build_c,
     commit_buckets,
     cpu_seconds,
     free_port,
@@ -180,18 +181,6 @@ async def run(args: argparse.Namespace, port: int, pid: int, keys: list[Key]
             (cpu_after - cpu) / stats["increments"] * 1e6, 1)
         figures["client_cpu_us_per_increment"] = round(own / stats["increments"] * 1e6, 1)
     return figures
-
-
-def build_client(work: Path) -> Path | None:
-    """``fix_md_client.c`` compiled with the machine's C compiler (``None``: none builds it)."""
-    binary = work / "fix_md_client"
-    source = Path(__file__).resolve().parent / "fix_md_client.c"
-    try:
-        built = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", str(binary),
-                                str(source)], capture_output=True).returncode == 0
-    except OSError:
-        return None
-    return binary if built else None
 
 
 def run_c(args: argparse.Namespace, port: int, pid: int, keys: list[Key], binary: Path,
@@ -333,7 +322,7 @@ def main() -> None:
         command = ["taskset", "-c", "0", *command]
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
             os.sched_setaffinity(0, {1})
-    binary = build_client(work) if args.client == "c" else None
+    binary = build_c("fix_md_client", work) if args.client == "c" else None
     process = start_server(command, http_port, work / "server.log", args.src,
                            timeout=120)  # a busy machine: the scenario takes a while
     try:

@@ -29,13 +29,26 @@ if str(ROOT) not in sys.path:
 
 from sandex.auth.signing import sign  # noqa: E402  (after the path set-up above)
 
-__all__ = ["ROOT", "SCENARIO", "Key", "cpu_model", "cpu_seconds", "filesystem", "free_port",
-           "machine", "machine_busy_seconds", "percentile", "percentiles", "scenario_keys",
-           "server_stack", "sign", "signed_headers", "source_digest", "start_server",
-           "versions", "wait_ready"]
+__all__ = ["ROOT", "SCENARIO", "Key", "build_c", "cpu_model", "cpu_seconds", "filesystem",
+           "free_port", "machine", "machine_busy_seconds", "percentile", "percentiles",
+           "scenario_keys", "server_stack", "sign", "signed_headers", "source_digest",
+           "start_server", "versions", "wait_ready"]
 
 
 # -- the machine ----------------------------------------------------------------------------------
+
+def build_c(name: str, work: Path) -> Path | None:
+    """``bench/<name>.c`` (a benchmark's cheap client) compiled with the machine's C compiler
+    (``$CC``, else ``cc``) into ``work``; ``None`` where none builds it."""
+    binary = work / name
+    source = Path(__file__).resolve().parent / f"{name}.c"
+    try:
+        built = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", str(binary),
+                                str(source)], capture_output=True).returncode == 0
+    except OSError:
+        return None
+    return binary if built else None
+
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (or what ``platform`` knows)."""
