@@ -18,11 +18,11 @@ ms, p90 3.8-12 ms against a thread's 0.3-1.7 and 0.7-5.2 on the loaded machine);
 worker is this process's own (p50 0.45-0.47, p90 0.67-5.5 in the same runs).
 
 ``prime`` wakes the disk before a commit that is known to come (the scheduler's next timer):
-a sync with nothing new to write, on a thread of its own, when the log has not been synced
-for ``PRIME_IDLE_S``. On the machine sandex is measured on (a VM's virtual disk), the first
-sync after about a second of idling takes ~5 ms in one case out of five to ten, and a sync
-with nothing to write a few milliseconds before it takes that away (docs/fix.md, "The disk
-woken before the tick").
+a sync with nothing new to write, on a second io_uring ring that nobody waits on (a thread
+where there is no io_uring), when the log has not been synced for ``PRIME_IDLE_S``. On the
+machine sandex is measured on (a VM's virtual disk), the first sync after about a second of
+idling takes ~5 ms in one case out of five to ten, and a sync with nothing to write a few
+milliseconds before it takes that away (docs/fix.md, "The disk woken before the tick").
 """
 
 from __future__ import annotations
