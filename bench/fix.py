@@ -79,6 +79,7 @@ from kit import (
     percentiles,
     scenario_keys,
     start_server,
+    steal_seconds,
 )
 
 from sandex.api.fix.codec import encode
@@ -322,9 +323,11 @@ def stages(path: Path, times: dict[str, tuple[float, float, float]],
 
 
 async def measured(pid: int, orders: int, phase: Any) -> dict[str, Any]:
-    """``phase``'s figures plus the server's CPU microseconds per order and the machine's
-    busy cores meanwhile (other load included)."""
+    """``phase``'s figures plus the server's CPU microseconds per order, the machine's busy
+    cores meanwhile (other load included) and each core's steal time meanwhile (ms the
+    hypervisor did not run it while it wanted to run: a stall no code here causes)."""
     cpu, busy, started = cpu_seconds(pid), machine_busy_seconds(), time.perf_counter()
+    steal = steal_seconds()
     figures: dict[str, Any] = await phase
     took = time.perf_counter() - started
     after = cpu_seconds(pid)
@@ -332,6 +335,8 @@ async def measured(pid: int, orders: int, phase: Any) -> dict[str, Any]:
     if cpu is not None and after is not None and count:
         figures["server_cpu_us_per_order"] = round((after - cpu) / count * 1e6, 1)
     figures["machine_busy_cores"] = round((machine_busy_seconds() - busy) / took, 2)
+    figures["steal_ms"] = [round((b - a) * 1e3) for a, b in zip(steal, steal_seconds(),
+                                                                 strict=False)]
     return figures
 
 
@@ -528,7 +533,8 @@ def main() -> None:
         print(f"paced {args.rate:.0f} orders/s: p50 {pace['p50']} ms, p90 {pace['p90']} ms, "
               f"p99 {pace['p99']} ms, max {pace['max']} ms; server CPU "
               f"{pace.get('server_cpu_us_per_order')} us/order, machine busy "
-              f"{pace['machine_busy_cores']} cores", file=sys.stderr)
+              f"{pace['machine_busy_cores']} cores, steal per core {pace['steal_ms']} ms",
+              file=sys.stderr)
         if "stages" in figures:
             found = figures["stages"]
             print(f"paced orders cut into stages ({found['stages_joined']} joined), ms "

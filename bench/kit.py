@@ -32,7 +32,7 @@ from sandex.auth.signing import sign  # noqa: E402  (after the path set-up above
 __all__ = ["ROOT", "SCENARIO", "Key", "build_c", "cpu_model", "cpu_seconds", "filesystem",
            "free_port", "machine", "machine_busy_seconds", "percentile", "percentiles",
            "scenario_keys", "server_stack", "sign", "signed_headers", "source_digest",
-           "start_server", "versions", "wait_ready"]
+           "start_server", "steal_seconds", "versions", "wait_ready"]
 
 
 # -- the machine ----------------------------------------------------------------------------------
@@ -177,6 +177,17 @@ def machine_busy_seconds() -> float:
     except (OSError, ValueError):
         return 0.0
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_seconds() -> list[float]:
+    """Each core's steal time so far (seconds the hypervisor ran something else while this
+    virtual CPU wanted to run), from /proc/stat; empty where it is not known."""
+    try:
+        with open("/proc/stat") as f:
+            rows = [line.split() for line in f if line.startswith("cpu") and line[3] != " "]
+        return [int(row[8]) / os.sysconf("SC_CLK_TCK") for row in rows]
+    except (OSError, ValueError, IndexError):
+        return []
 
 
 def cpu_seconds(pid: int | None) -> float | None:
