@@ -30,29 +30,7 @@ AT_SYNC = 10  # of the measured run (8 rounds: ~17 syncs at 64 connections)
 
 async def clients(app: Any, connections: int) -> list[stack.Connection]:
     """``stack.drive``'s clients, left open (``go`` runs them)."""
-    import uvicorn
-    from kit import SCENARIO, scenario_keys, sign
-    from loadgen import load_scenario
-    from uvicorn.server import ServerState
-
-    from sandex.api.guard import HttpLimits, protocols
-
-    http, _ = protocols(HttpLimits(connections_per_address=10_000))
-    config = uvicorn.Config(app, http=http, lifespan="off", log_level="warning",
-                            access_log=False, server_header=False, date_header=False,
-                            proxy_headers=False)
-    config.load()
-    state = ServerState()
-    keys = [k for k in scenario_keys(SCENARIO) if "trade" in k.permissions]
-    _, markets = load_scenario(SCENARIO, "127.0.0.1:8000")
-    loop = asyncio.get_running_loop()
-    made = []
-    for i in range(connections):
-        market = markets[(i // len(keys)) % len(markets)]
-        body = market.bodies[(i * 7) % len(market.bodies)][0]
-        made.append(stack.Connection(http(config=config, server_state=state, app_state={}),
-                                     keys[i % len(keys)], body, 0, loop.create_future(), sign))
-    return made
+    return stack.connections_to(app, connections, 0)
 
 
 async def go(open_clients: list[stack.Connection], rounds: int) -> None:

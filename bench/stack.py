@@ -128,8 +128,9 @@ class Connection:
             self.loop.call_soon(self.post)
 
 
-async def drive(app: Any, connections: int, rounds: int) -> tuple[int, list[bytes]]:
-    """``connections`` clients of ``rounds`` place-and-cancel each; (answers, errors)."""
+def connections_to(app: Any, connections: int, rounds: int) -> list[Connection]:
+    """``connections`` clients of ``app`` (on the running loop), each to make ``rounds``
+    place-and-cancel once posted: the scenario's trading keys in turn, the markets' bodies."""
     import uvicorn
     from kit import SCENARIO, scenario_keys, sign
     from loadgen import load_scenario
@@ -153,6 +154,12 @@ async def drive(app: Any, connections: int, rounds: int) -> tuple[int, list[byte
         done: asyncio.Future[None] = loop.create_future()
         clients.append(Connection(http(config=config, server_state=state, app_state={}),
                                   keys[i % len(keys)], body, rounds, done, sign))
+    return clients
+
+
+async def drive(app: Any, connections: int, rounds: int) -> tuple[int, list[bytes]]:
+    """``connections`` clients of ``rounds`` place-and-cancel each; (answers, errors)."""
+    clients = connections_to(app, connections, rounds)
     for client in clients:
         client.post()
     await asyncio.gather(*(c.done for c in clients))
