@@ -29,6 +29,13 @@ class Error(Enum):
     POST_ONLY_STOP = (400, "post_only is invalid with stop orders")  # GUESS (TPSL: none)
     CANCEL_AFTER_REQUIRES_GTT = (400, "cancel_after requires time_in_force GTT")  # GUESS
     GTT_REQUIRES_CANCEL_AFTER = (400, "time_in_force GTT requires cancel_after")  # GUESS
+    # an absolute expiry: FIX's GTD (59=6 with ExpireTime(126)); REST has only cancel_after
+    EXPIRE_TIME_REQUIRES_GTT = (400, "expire_time requires time_in_force GTT")  # GUESS
+    EXPIRE_TIME_AND_CANCEL_AFTER = (
+        400, "cancel_after and expire_time cannot both be set")  # GUESS
+    EXPIRE_TIME_PASSED = (400, "expire_time must be in the future")  # GUESS
+    # GUESS: the text; the 90 days are Coinbase's GTD limit
+    EXPIRE_TIME_TOO_FAR = (400, "expire_time must be at most 90 days ahead")
     PRICE_TOO_SMALL = (400, "price is too small. Minimum price is {}")  # GUESS, 8 dp like §12.1
     PRICE_TOO_LARGE = (400, "price is too large. Maximum price is {}")  # GUESS: sandex's bound
     PRICE_TOO_ACCURATE = (400, "price is too accurate. Smallest unit is {}")  # §3.3
@@ -218,7 +225,6 @@ class Error(Enum):
     FIX_CLORDID_OPEN = (400, "ClOrdID matches an open order")  # GUESS (enforced 2025-01-28)
     FIX_LEADING_ZEROS = (400, "Extra leading zeros are not accepted in {}")  # GUESS wording
     FIX_SIZE_AND_CASH = (400, "Only one of OrderQty(38) or CashOrderQty(152) may be specified")
-    FIX_UNSUPPORTED_TIF = (400, "TimeInForce(59)={} is not supported by sandex")  # GUESS
     FIX_UNSUPPORTED_TYPE = (400, "Unsupported Message Type")  # GUESS
     FIX_INVALID_MSG_TYPE = (400, "Invalid MsgType")  # FIX standard text for 373=11
     FIX_BATCH_SIZE = (400, "A batch holds 1 to {} orders")  # GUESS (limit: Coinbase's 15)

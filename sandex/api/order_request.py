@@ -40,10 +40,12 @@ _CANONICAL_MAX = 1024
 
 
 def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id: str,
-                time: int, *, oid_checked: bool = False) -> tuple[PlaceOrder, dict[str, str]]:
+                time: int, *, oid_checked: bool = False,
+                expire_time: int | None = None) -> tuple[PlaceOrder, dict[str, str]]:
     """The command ``body`` asks for, and the numbers as sent (echoed by the reply).
     ``oid_checked``: its ``client_oid`` is a lower-case UUID already (FIX's ClOrdID rule),
-    taken as it is."""
+    taken as it is. ``expire_time``: a GTT order's absolute expiry (FIX's ExpireTime; REST
+    has only ``cancel_after``)."""
     sent = body.get("product_id")
     if sent is None:
         raise ApiError(Error.MISSING_FIELD, "product_id")
@@ -105,7 +107,8 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
         stp=Stp.DC if get("stp") is None else _choice(body, "stp", Stp) or Stp.DC,
         stop=stop, stop_price=stop_price,
         client_oid=None if (value := get("client_oid")) is None
-        else value if oid_checked else _client_oid(value))
+        else value if oid_checked else _client_oid(value),
+        expire_time=expire_time if limit else None)
     return command, echo
 
 

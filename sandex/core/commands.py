@@ -38,7 +38,9 @@ class Command(msgspec.Struct, frozen=True, gc=False, tag_field="command", kw_onl
 
 
 class PlaceOrder(Command, frozen=True, gc=False, tag="place_order", kw_only=True):
-    """POST /orders (§4.1). Sizes and prices in 1e-8; ``funds`` in amount units (1e-16)."""
+    """POST /orders (§4.1). Sizes and prices in 1e-8; ``funds`` in amount units (1e-16).
+    A GTT order expires ``cancel_after`` after ``time`` (REST) or at ``expire_time`` (FIX's
+    GTD, ``ExpireTime(126)``): exactly one of the two."""
 
     order_id: str
     profile_id: str
@@ -55,6 +57,7 @@ class PlaceOrder(Command, frozen=True, gc=False, tag="place_order", kw_only=True
     stop: StopType | None = None
     stop_price: int | None = None
     client_oid: str | None = None
+    expire_time: int | None = None  # GTT's absolute expiry in microseconds (FIX's GTD)
 
 
 class CancelOrder(Command, frozen=True, gc=False, tag="cancel_order", kw_only=True):

@@ -12,7 +12,7 @@ from sandex.core.validation cimport check_order
 cdef Py_ssize_t _DEAD_SLOTS_MAX
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-      Py_ssize_t, Py_ssize_t) _PLACE
+      Py_ssize_t, Py_ssize_t, Py_ssize_t) _PLACE
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 
 

@@ -147,16 +147,16 @@ class Engine(State):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
         if cython.compiled and type(cmd) is PlaceOrder:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
-             cancel_after, post_only, stp, stop, stop_price, client_oid) = (
+             cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = (
                 field(cmd, _PLACE[0]), field(cmd, _PLACE[1]), field(cmd, _PLACE[2]),
                 field(cmd, _PLACE[3]), field(cmd, _PLACE[4]), field(cmd, _PLACE[5]),
                 field(cmd, _PLACE[6]), field(cmd, _PLACE[7]), field(cmd, _PLACE[8]),
                 field(cmd, _PLACE[9]), field(cmd, _PLACE[10]), field(cmd, _PLACE[11]),
                 field(cmd, _PLACE[12]), field(cmd, _PLACE[13]), field(cmd, _PLACE[14]),
-                field(cmd, _PLACE[15]))
+                field(cmd, _PLACE[15]), field(cmd, _PLACE[16]))
         else:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
-             cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
+             cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)
         product: Product | None = self.products.get(product_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
@@ -185,6 +185,7 @@ class Engine(State):
                 and price is not None and size is not None
                 and funds is None
                 and stop is None and stop_price is None and cancel_after is None
+                and expire_time is None
                 and (notional := plain_notional(price, size, increment, base_increment,
                                                 product.min_market_funds)) is not None):
             self._place_checked(cmd, product, profile)
@@ -288,7 +289,7 @@ class Engine(State):
         """The order ``cmd`` asks for with its hold, or ``None`` if funds do not cover it."""
         # every field read once, as in _place (a test checks the two unpack alike)
         (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,  # noqa: RUF059
-         cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)
+         cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)
         buy = side is BUY
         accounts = profile.accounts
         held_in, received_in = ((product.quote_currency, product.base_currency) if buy
@@ -321,7 +322,7 @@ class Engine(State):
             hold = size * SIZE_TO_AMOUNT if size is not None else available
         if hold > available or hold <= 0:
             return None
-        expire = None if cancel_after is None else t + cancel_after.seconds * 1_000_000
+        expire = expire_time if cancel_after is None else t + cancel_after.seconds * 1_000_000
         return new_order(
             order_id, 0, profile.id, product.id, side, kind, t, price, size,
             size, funds, specified, funds_remaining, time_in_force if limit else GTC,

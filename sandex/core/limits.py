@@ -46,3 +46,8 @@ unit_max = 10**18  # the largest price, stop price or size
 # 400 when a deposit, conversion or transfer would pass it, checked at snapshot restore.
 supply_max = 10**37
 funds_max = 10**36  # the largest funds
+
+# Coinbase's FIX docs: a GTD order's ExpireTime is at most 90 days after it is placed. The
+# core holds any GTT order with an absolute ``expire_time`` to it (FIX's GTD is the only way
+# to send one; REST's ``cancel_after`` is at most a day).
+expire_time_ahead_max = 90 * 86_400 * 1_000_000  # microseconds

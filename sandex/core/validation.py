@@ -12,7 +12,7 @@ from msgspec.structs import astuple
 from sandex.core.commands import PlaceOrder
 from sandex.core.events import Rejected, reject
 from sandex.core.holds import plain_notional
-from sandex.core.limits import funds_max, unit_max
+from sandex.core.limits import expire_time_ahead_max, funds_max, unit_max
 from sandex.core.model import OrderType, ProductStatus, TimeInForce
 from sandex.core.product import Product
 from sandex.errors import Error
@@ -64,13 +64,14 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
     """
     # the same unpacking as ``_place``'s (a test compares the two); not all is read here
     (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,  # noqa: RUF059
-     cancel_after, post_only, stp, stop, stop_price, client_oid) = astuple(cmd)  # noqa: RUF059
+     cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)  # noqa: RUF059
     increment, base_increment = product.quote_increment, product.base_increment
     return (kind is LIMIT and product.status is ONLINE and product.halted is None
             and (time_in_force is GTC or (time_in_force is IOC and not post_only))
             and price is not None and size is not None
             and funds is None
             and stop is None and stop_price is None and cancel_after is None
+            and expire_time is None
             and plain_notional(price, size, increment, base_increment,
                                product.min_market_funds) is not None)
 
@@ -81,8 +82,19 @@ def _check_time_in_force(cmd: PlaceOrder) -> Rejected | None:
         return reject(Error.POST_ONLY_TIME_IN_FORCE)
     if cmd.cancel_after is not None and tif is not GTT:
         return reject(Error.CANCEL_AFTER_REQUIRES_GTT)
-    if tif is GTT and cmd.cancel_after is None:
-        return reject(Error.GTT_REQUIRES_CANCEL_AFTER)
+    expire_time = cmd.expire_time
+    if expire_time is None:
+        if tif is GTT and cmd.cancel_after is None:
+            return reject(Error.GTT_REQUIRES_CANCEL_AFTER)
+        return None
+    if tif is not GTT:
+        return reject(Error.EXPIRE_TIME_REQUIRES_GTT)
+    if cmd.cancel_after is not None:
+        return reject(Error.EXPIRE_TIME_AND_CANCEL_AFTER)
+    if expire_time <= cmd.time:
+        return reject(Error.EXPIRE_TIME_PASSED)
+    if expire_time - cmd.time > expire_time_ahead_max:
+        return reject(Error.EXPIRE_TIME_TOO_FAR)
     return None
 
 

@@ -290,7 +290,8 @@ class Harness:
             funds = funds * RATE_SCALE // (RATE_SCALE + taker_rate)
             funds -= funds % 10**8
         limit = cmd.type is LIMIT  # time in force and post-only mean nothing to market orders
-        expire = cmd.time + cmd.cancel_after.seconds * SECOND if cmd.cancel_after else None
+        expire = cmd.time + cmd.cancel_after.seconds * SECOND if cmd.cancel_after \
+            else cmd.expire_time
         return Track(cmd.order_id, cmd.product_id, cmd.profile_id, cmd.side, cmd.type,
                      cmd.price, size, funds, cmd.time_in_force if limit else TimeInForce.GTC,
                      cmd.post_only and limit, cmd.stop, cmd.stop_price,

@@ -79,7 +79,8 @@ ODD = ["zero_size", "neg_size", "fine_size", "huge_size", "zero_price", "neg_pri
        "fine_price", "huge_price", "no_price", "size_and_funds", "no_amount", "zero_funds",
        "neg_funds", "fine_funds", "unknown_product", "unknown_profile", "stop_no_price",
        "stop_price_no_stop", "gtt_no_ca", "ca_no_gtt", "post_only_ioc", "market_with_price",
-       "huge_funds", "stop_huge_price", "tiny_funds", "market_fok", "market_post_only"]
+       "huge_funds", "stop_huge_price", "tiny_funds", "market_fok", "market_post_only",
+       "expire_gtc", "expire_and_ca", "expire_past", "expire_far"]
 
 KINDS = (["place"] * 20 + ["cancel"] * 4 + ["advance", "status", "fees", "deposit",
                                              "withdraw", "transfer", "cancel_all", "halt"])
@@ -93,7 +94,7 @@ FIELDS: dict[str, list[Any]] = {
     "funds": [0, 1, 2, 3, 4],
     "amount_mode": ["size", "size", "size", "funds", "both"],
     "tif": [TimeInForce.GTC] * 3 + [TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTT],
-    "cancel_after": ["min", "hour", "day"],
+    "cancel_after": ["min", "hour", "day", "at"],  # at: an absolute expire_time (FIX's GTD)
     "post_only": [False] * 5 + [True],
     "stp": [Stp.DC, Stp.CO, Stp.CN, Stp.CB],
     "stop": [None] * 6 + [StopType.LOSS, StopType.ENTRY],
@@ -171,6 +172,9 @@ class Concretizer:
             size = None
         tif: TimeInForce = f["tif"] if otype is LIMIT else TimeInForce.GTC
         cancel_after = f["cancel_after"] if tif is TimeInForce.GTT else None
+        expire_time = None
+        if cancel_after == "at":
+            cancel_after, expire_time = None, self.now + 90 * SECOND
         post_only = f["post_only"] and otype is LIMIT and tif in (TimeInForce.GTC,
                                                                    TimeInForce.GTT)
         stop = f["stop"]
@@ -209,6 +213,14 @@ class Concretizer:
                                       "time_in_force": TimeInForce.GTC, "cancel_after": None},
                 "market_fok": {"type": MARKET, "time_in_force": TimeInForce.FOK},
                 "market_post_only": {"type": MARKET, "post_only": True},
+                "expire_gtc": {"time_in_force": TimeInForce.GTC, "cancel_after": None,
+                               "expire_time": self.now + SECOND},
+                "expire_and_ca": {"time_in_force": TimeInForce.GTT, "cancel_after": "min",
+                                  "expire_time": self.now + SECOND},
+                "expire_past": {"time_in_force": TimeInForce.GTT, "cancel_after": None,
+                                "expire_time": self.now},
+                "expire_far": {"time_in_force": TimeInForce.GTT, "cancel_after": None,
+                               "expire_time": self.now + 90 * 86_400 * SECOND + 1},
             }[odd]
         else:
             odd_values = {}
@@ -217,7 +229,7 @@ class Concretizer:
             "product_id": product_id, "side": f["side"], "type": otype, "price": price,
             "size": size, "funds": funds, "time_in_force": tif, "cancel_after": cancel_after,
             "post_only": post_only, "stp": f["stp"], "stop": stop, "stop_price": stop_price,
-            "client_oid": f["client_oid"],
+            "client_oid": f["client_oid"], "expire_time": expire_time,
         }
         fields.update(odd_values)
         if fields["type"] is MARKET and odd not in ("market_fok", "market_post_only"):
@@ -226,7 +238,8 @@ class Concretizer:
             if fields["time_in_force"] is TimeInForce.FOK:
                 fields["time_in_force"] = TimeInForce.GTC
         ca = fields["cancel_after"]
-        expire = None if ca is None else self.now + CancelAfter(ca).seconds * SECOND
+        expire = fields["expire_time"] if ca is None \
+            else self.now + CancelAfter(ca).seconds * SECOND
         self.placed.append(Placed(fields["order_id"], fields["profile_id"],
                                   fields["product_id"], fields["client_oid"], expire))
         return msgspec.convert(fields, PlaceOrder)

@@ -67,6 +67,41 @@ def test_gtt_and_cancel_after_rules():
         "cancel_after requires time_in_force GTT")
 
 
+def test_an_absolute_expire_time_expires_the_gtt_order_then_and_not_before():
+    """FIX's GTD: ``time_in_force=GTT`` with ``expire_time`` (microseconds) in place of
+    ``cancel_after``; the order rests until the clock reaches that time."""
+    v = venue()
+    at = v.time + 1 + 90_500_000  # 90.5 s after the order's time
+    order_id, events = v.buy("alice", "90.00", "1", time_in_force="GTT", expire_time=at)
+    assert kinds(events) == ["Received", "Opened"]
+    assert v.engine.orders[order_id].expire_time == at
+    assert v.engine.next_expiry() == at
+    assert kinds(v.advance(90)) == ["ClockAdvanced"]
+    events = v.advance(1)
+    assert kinds(events) == ["ClockAdvanced", "Done"]
+    assert events[1].cancel_reason == "101:Time In Force"
+    assert v.balance("alice", "USD") == (amt("100000"), 0)
+
+
+def test_expire_time_rules():
+    v = venue()
+    day = 86_400_000_000
+    gtt = {"time_in_force": "GTT"}
+    cases = [  # (the fields, expire_time after the order's own time, the reject)
+        ({}, day, "expire_time requires time_in_force GTT"),
+        ({**gtt, "cancel_after": "min"}, day, "cancel_after and expire_time cannot both be set"),
+        (gtt, 0, "expire_time must be in the future"),
+        (gtt, -1, "expire_time must be in the future"),
+        (gtt, 90 * day + 1, "expire_time must be at most 90 days ahead"),
+    ]
+    for fields, ahead, text in cases:
+        now = v.time + 1  # the order's time
+        assert rejected(v.buy("alice", "90.00", "1", expire_time=now + ahead, **fields)[1]) \
+            == text
+    _, events = v.buy("alice", "90.00", "1", expire_time=v.time + 1 + 90 * day, **gtt)
+    assert kinds(events) == ["Received", "Opened"]  # exactly 90 days ahead: accepted
+
+
 def test_post_only_rests_or_is_rejected_when_it_would_take():
     v = venue()
     v.sell("alice", "100.00", "1")

@@ -34,7 +34,6 @@ FIX_TEXTS = {
     Error.FIX_LEADING_ZEROS: (("Price(44)",), "Extra leading zeros are not accepted in Price(44)"),
     Error.FIX_SIZE_AND_CASH: ((), "Only one of OrderQty(38) or CashOrderQty(152) may be "
                                   "specified"),
-    Error.FIX_UNSUPPORTED_TIF: (("6",), "TimeInForce(59)=6 is not supported by sandex"),
     Error.FIX_UNSUPPORTED_TYPE: ((), "Unsupported Message Type"),
     Error.FIX_INVALID_MSG_TYPE: ((), "Invalid MsgType"),
     Error.FIX_BATCH_SIZE: ((15,), "A batch holds 1 to 15 orders"),

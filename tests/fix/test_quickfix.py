@@ -4,6 +4,7 @@ Coinbase's sample session settings, against a real ``sandex serve``; REST on the
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,42 @@ def test_rejects_ioc_expiry_and_status(bob: QuickFixClient) -> None:
     missing = bob.expect("8")
     assert (missing[150], missing[37], missing[39], missing[58]) == (
         "I", "0", "8", "order not found")
+
+
+def _utc(moment: datetime) -> str:
+    """A UTCTimestamp in milliseconds, as QuickFIX and Coinbase's samples write them."""
+    return moment.strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+
+
+def test_gtd_rests_until_its_expire_time_then_expires(bob: QuickFixClient, rest: Rest) -> None:
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    cl = new_id()
+    bob.send("D", limit("buy", "12.00", "0.5", cl, t59="6", t126=_utc(at)))
+    ack = bob.expect("8")
+    assert (ack[150], ack[39], ack[59], ack[126]) == ("0", "0", "6", _utc(at))
+    order = rest(BOB).get(f"/orders/client:{cl}").json()
+    assert (order["id"], order["time_in_force"], order["expire_time"], order["status"]) == (
+        ack[37], "GTT", at.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), "open")
+    expired = bob.expect("8", timeout=10)
+    assert (expired[150], expired[39], expired[58], expired[11], expired[37]) == (
+        "C", "C", "101:Time In Force", cl, ack[37])
+    assert datetime.now(UTC) >= at  # not before its time
+    assert rest(BOB).get(f"/orders/{ack[37]}").status == 404  # an expired order is purged
+
+
+def test_gtd_refusals(bob: QuickFixClient) -> None:
+    soon = _utc(datetime.now(UTC) + timedelta(hours=1))
+    for extra, text in [
+            ({"t59": "6"}, "Required tag missing: ExpireTime(126)"),
+            ({"t126": soon}, "Invalid value for ExpireTime(126)"),  # without 59=6
+            ({"t59": "6", "t126": "2026-12-05T10:00:00Z"}, "Invalid value for ExpireTime(126)"),
+            ({"t59": "6", "t126": "20260230-10:00:00"}, "Invalid value for ExpireTime(126)"),
+            ({"t59": "6", "t126": "20200101-00:00:00.000"}, "expire_time must be in the future"),
+            ({"t59": "6", "t126": _utc(datetime.now(UTC) + timedelta(days=91))},
+             "expire_time must be at most 90 days ahead")]:
+        bob.send("D", limit("buy", "12.00", "0.5", **extra))
+        reject = bob.expect("8")
+        assert (reject[150], reject[39], reject[58]) == ("8", "8", text), extra
 
 
 def test_mass_cancel_and_replace(bob: QuickFixClient) -> None:

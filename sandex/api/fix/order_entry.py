@@ -40,7 +40,14 @@ from sandex.api.fix.reports import (
     Track,
     transact_time,
 )
-from sandex.api.fix.requests import ORDER_TAGS, UUID4, cl_ord_id, decimal_units, order_body
+from sandex.api.fix.requests import (
+    ORDER_TAGS,
+    UUID4,
+    cl_ord_id,
+    decimal_units,
+    expire_time,
+    order_body,
+)
 from sandex.api.fix.session import Outbound, Session, State
 from sandex.api.http import ApiError
 from sandex.api.order_request import parse_order, product_id_of
@@ -268,7 +275,8 @@ class OrderEntry(Reporter):
         if existing is not None and existing.status is not Status.DONE:
             raise ApiError(Error.FIX_CLORDID_OPEN)
         command, _ = parse_order(body, node.engine, identity.profile_id, node.ids.uuid(),
-                                 node.stamp(), oid_checked=True)  # ``cl_ord_id`` checked it
+                                 node.stamp(), oid_checked=True,  # ``cl_ord_id`` checked it
+                                 expire_time=expire_time(fields))
         return command
 
     def _track(self, session: Session, command: PlaceOrder) -> None:
@@ -279,7 +287,7 @@ class OrderEntry(Reporter):
             command.order_id, identity.key, identity.profile_id, command.client_oid or "",
             command.product_id, command.side, command.type, command.price, command.size,
             command.funds, command.time_in_force, command.post_only, command.stp,
-            command.stop_price, quote=product.quote_currency)
+            command.stop_price, quote=product.quote_currency, expire_time=command.expire_time)
         placed = self.placed.get(session)
         if placed is not None:
             placed.add(command.order_id)

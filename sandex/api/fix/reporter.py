@@ -18,7 +18,7 @@ from sandex.api.fix.codec import byte_sum
 from sandex.api.fix.reports import Body, Track, cancel_text, fill_fee, fill_lead
 from sandex.api.fix.session import Sending, Session
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
-from sandex.core.model import CancelReason, DoneReason, OrderType, TimeInForce
+from sandex.core.model import CancelReason, DoneReason, OrderType
 
 MODIFY, REMAINDER = "modify_order", "remainder_after_modification"  # sandex.core.modify
 LIMIT, FILLED = OrderType.LIMIT, DoneReason.FILLED  # globals: an enum's member costs more
@@ -120,9 +120,8 @@ class Reporter(ABC):
                 if track is None or event.reason is FILLED:
                     continue
                 track.done = True
-                expired = (event.cancel_reason is CancelReason.TIME_IN_FORCE
-                           and track.time_in_force in (TimeInForce.IOC, TimeInForce.FOK))
-                code = "C" if expired else "4"
+                # an IOC or FOK remainder, a GTD (GTT) order at its ExpireTime: Expired
+                code = "C" if event.cancel_reason is CancelReason.TIME_IN_FORCE else "4"
                 request, track.request_id = track.request_id, None
                 self._send(track, code, code, event.time, cancel_text(event.cancel_reason),
                            cl_ord_id=request, orig=track.cl_ord_id if request else None,

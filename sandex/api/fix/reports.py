@@ -77,6 +77,13 @@ def transact_time(us: int) -> str:
     return text
 
 
+def expire_text(us: int) -> str:
+    """ExpireTime(126) as Coinbase's reports print it: milliseconds
+    (``20250408-03:34:39.467``), or microseconds when the expiry has them."""
+    text = transact_time(us)
+    return text if us % 1000 else text[:-3]
+
+
 @dataclass
 class Track:
     """One order as FIX reports it."""
@@ -101,6 +108,7 @@ class Track:
     request_id: str | None = None  # 11 of the cancel that is in flight (41 = cl_ord_id)
     done: bool = False
     quote: str = ""  # the product's quote currency (fees)
+    expire_time: int | None = None  # a GTT order's (GTD on FIX), microseconds
     _static: tuple[int | None, str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -108,7 +116,7 @@ class Track:
         track = cls(order.id, key, order.profile_id, cl_ord_id or order.client_oid or "",
                     order.product_id, order.side, order.type, order.price, order.size,
                     order.specified_funds, order.time_in_force, order.post_only, order.stp,
-                    order.stop_price, quote=quote)
+                    order.stop_price, quote=quote, expire_time=order.expire_time)
         track.cum, track.value = order.filled_size, order.executed_value
         track.done = order.status is Status.DONE
         return track
@@ -166,7 +174,8 @@ class Track:
         return text + (extra if type(extra) is str else render(extra))  # type: ignore[arg-type]
 
     def _order_fields(self) -> str:
-        """55 54 40 44 38 152 99 59: rendered once per order quantity (they rarely change)."""
+        """55 54 40 44 38 152 99 59 126: rendered once per order quantity (they rarely
+        change)."""
         cached = self._static
         if cached is not None and cached[0] == self.size:
             return cached[1]
@@ -183,6 +192,8 @@ class Track:
         if stop is not None:
             text += f"99={px(stop)}\x01"
         text += f"59={'1' if tif is _GTC else TIF_CODES[tif]}\x01"
+        if self.expire_time is not None:
+            text += f"126={expire_text(self.expire_time)}\x01"
         self._static = (size, text)
         return text
 

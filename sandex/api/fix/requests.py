@@ -8,7 +8,9 @@ code as REST: ``sandex.api.order_request.parse_order`` and then the core.
 
 from __future__ import annotations
 
+import calendar
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sandex.api.http import ApiError
@@ -20,9 +22,31 @@ _NUMBER = re.compile(r"(0|[1-9]\d*)(\.\d+)?")
 
 SIDES = {"1": "buy", "2": "sell"}
 TYPES = {"1": "market", "2": "limit", "4": "limit"}  # 4: stop-limit (a limit with a stop)
-TIFS = {"1": "GTC", "3": "IOC", "4": "FOK"}
+TIFS = {"1": "GTC", "3": "IOC", "4": "FOK", "6": "GTT"}  # 6: GTD, with ExpireTime(126)
 STPS = {"D": "dc", "O": "co", "N": "cn", "B": "cb"}
 ORDER_TAGS = frozenset({11, 18, 38, 40, 44, 54, 55, 59, 99, 126, 152, 1109, 7928})
+
+
+_UTC_TIMESTAMP = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}|\d{9}))?")
+
+
+def expire_time(fields: dict[int, str]) -> int | None:
+    """ExpireTime(126) in microseconds since the epoch (``None`` if absent): a UTCTimestamp,
+    ``YYYYMMDD-HH:MM:SS`` with 0, 3, 6 or 9 fractional digits (nanoseconds truncated)."""
+    text = fields.get(126)
+    if text is None:
+        return None
+    match = _UTC_TIMESTAMP.fullmatch(text)
+    if match is None:
+        raise ApiError(Error.FIX_BAD_VALUE, "ExpireTime(126)")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:  # the 30th of February, hour 24, second 60 (FIX allows no leap second)
+        raise ApiError(Error.FIX_BAD_VALUE, "ExpireTime(126)") from None
+    fraction = match.group(7) or ""
+    micros = int((fraction + "000000")[:6])
+    return calendar.timegm(moment.utctimetuple()) * 1_000_000 + micros
 
 
 def cl_ord_id(value: str | None, tag: str = "ClOrdID(11)") -> str:
@@ -104,8 +128,6 @@ def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
         raise ApiError(Error.FIX_BAD_VALUE, "StopPx(99)")
     tif = fields.get(59, "1")
     if kind == "limit":
-        if tif == "6":
-            raise ApiError(Error.FIX_UNSUPPORTED_TIF, tif)
         if tif not in TIFS:
             raise ApiError(Error.FIX_BAD_VALUE, "TimeInForce(59)")
         if tif != "1":
@@ -117,8 +139,9 @@ def order_body(fields: dict[int, str], stp_default: str = "") -> dict[str, Any]:
             body["post_only"] = True
     elif tif not in ("1", "3", "4"):  # a market order runs once whatever it says
         raise ApiError(Error.FIX_BAD_VALUE, "TimeInForce(59)")
-    if 126 in fields:
-        raise ApiError(Error.FIX_BAD_VALUE, "ExpireTime(126)")
+    if (126 in fields) != (tif == "6"):  # ExpireTime "required iff 59=6"
+        raise ApiError(Error.FIX_BAD_VALUE if 126 in fields else Error.FIX_MISSING_TAG,
+                       "ExpireTime(126)")
     stp = fields.get(7928)
     if stp is None:
         stp = "N" if stp_default == "N" else "B" if stp_default == "Q" else "D"
