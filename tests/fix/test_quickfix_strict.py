@@ -6,6 +6,7 @@ and never delivered, so each ``expect`` below is the proof)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,6 +55,19 @@ def test_order_entry_validates_against_the_sandex_dictionary(fix_port: int, tmp_
         bob.send("D", [(11, new_id()), (55, "NOPE-USD"), (54, "1"), (40, "2"), (44, "1"),
                        (38, "1"), (59, "1")])
         assert bob.expect("8")[150] == "8"
+        gtd = new_id()  # 59=6 with 126: refused, then in the ack and the cancel's report
+        bob.send("D", [(11, gtd), (55, "BTC-USD"), (54, "1"), (40, "2"), (44, "100.00"),
+                       (38, "1"), (59, "6"), (126, "20990101-00:00:00.000")])
+        refused = bob.expect("8")
+        assert (refused[150], refused[58]) == ("8", "expire_time must be at most 90 days ahead")
+        expire = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+        bob.send("D", [(11, gtd), (55, "BTC-USD"), (54, "1"), (40, "2"), (44, "100.00"),
+                       (38, "1"), (59, "6"), (126, expire)])
+        ack = bob.expect("8")
+        assert (ack[150], ack[59], ack[126]) == ("0", "6", expire)
+        bob.send("F", [(11, new_id()), (41, gtd), (55, "BTC-USD")])
+        done = bob.expect("8")
+        assert (done[150], done[39], done[59], done[126]) == ("4", "4", "6", expire)
         assert bob.logged_on.is_set()
     finally:
         bob.stop()
