@@ -133,7 +133,7 @@ def _utc(moment: datetime) -> str:
 
 
 def test_gtd_rests_until_its_expire_time_then_expires(bob: QuickFixClient, rest: Rest) -> None:
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)  # 2 to 3 s ahead
     cl = new_id()
     bob.send("D", limit("buy", "12.00", "0.5", cl, t59="6", t126=_utc(at)))
     ack = bob.expect("8")
