@@ -190,14 +190,17 @@ def test_batches(bob: QuickFixClient) -> None:
     message.getHeader().setField(fix.MsgType("U6"))
     message.setField(8014, batch)
     message.setField(73, "3")
-    for cl, price in ((first, "14.00"), (second, "14.01"), (bad, "14.001")):
+    gtd = {"t59": "6", "t126": _utc(datetime.now(UTC) + timedelta(hours=1))}
+    for cl, price, extra in ((first, "14.00", {}), (second, "14.01", gtd), (bad, "14.001", {})):
         group = fix.Group(73, 11)
-        for tag, value in limit("buy", price, "0.5", cl):
+        for tag, value in limit("buy", price, "0.5", cl, **extra):
             group.setField(tag, value)
         message.addGroup(group)
     bob.send_raw(message)
     reports = {m[11]: m for m in (bob.expect("8"), bob.expect("8"), bob.expect("8"))}
     assert (reports[first][150], reports[second][150], reports[bad][150]) == ("0", "0", "8")
+    assert (reports[first][59], reports[second][59], reports[second][126]) == (
+        "1", "6", gtd["t126"])  # a batch's entry may be GTD
     cancel = fix.Message()
     cancel.getHeader().setField(fix.BeginString("FIXT.1.1"))
     cancel.getHeader().setField(fix.MsgType("U4"))
