@@ -26,17 +26,15 @@ its ASGI cycle marked disconnected: the app reads ``http.disconnect`` and answer
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, service_unavailable
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from sandex.api.cycle import LeanCycle
 from sandex.api.http import encode
 from sandex.errors import Error
 
@@ -129,7 +127,6 @@ class GuardedHttp(HttpToolsProtocol):
 
     limits: HttpLimits = HttpLimits()
     slots: _Slots = _Slots(HttpLimits().connections_per_address)
-    cycle: LeanCycle  # type: ignore[assignment]  # uvicorn's RequestResponseCycle, leaner
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -230,47 +227,9 @@ class GuardedHttp(HttpToolsProtocol):
             self._refuse(Error.BODY_TOO_LARGE)  # before a byte of it is read
             raise _Refused
         self._head_bytes = self._body_bytes = 0
-        self._start_cycle()
+        HttpToolsProtocol.on_headers_complete(self)
         self._phase = _BODY
         self._since = self.loop.time()
-
-    def _start_cycle(self) -> None:
-        """uvicorn's ``on_headers_complete`` (0.55) with sandex's ``LeanCycle`` for uvicorn's
-        ``RequestResponseCycle``: the scope completed, the request's cycle made and run (or
-        queued behind a pipelined one still answering)."""
-        parser = self.parser
-        scope = self.scope
-        http_version = parser.get_http_version()
-        scope["method"] = parser.get_method().decode("ascii")
-        if http_version != "1.1":
-            scope["http_version"] = http_version
-        if parser.should_upgrade() and self._should_upgrade():
-            return
-        parsed_url = httptools.parse_url(self.url)
-        raw_path = parsed_url.path
-        path = raw_path.decode("ascii")
-        if "%" in path:
-            path = urllib.parse.unquote(path)
-        root_path = self.root_path
-        scope["path"] = root_path + path
-        scope["raw_path"] = root_path.encode("ascii") + raw_path
-        scope["query_string"] = parsed_url.query or b""
-        limit = self.limit_concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
-            app = service_unavailable
-            self.logger.warning("Exceeded concurrency limit.")
-        else:
-            app = self.app
-        existing = self.cycle
-        cycle = self.cycle = LeanCycle(
-            scope, self.transport, self.flow, self.logger, self.access_logger,
-            self.access_log, self.server_state.default_headers, self.expect_100_continue,
-            http_version != "1.0" and parser.should_keep_alive(), self.on_response_complete)
-        if existing is None or existing.response_complete:
-            self._start_asgi_task(cycle, app)  # type: ignore[arg-type]
-        else:  # pipelined: queued until the one before it is answered
-            self.flow.pause_reading()
-            self.pipeline.appendleft((cycle, app))  # type: ignore[arg-type]
 
     def on_body(self, body: bytes) -> None:
         """uvicorn's (0.55), counting the body against its limit."""
@@ -284,7 +243,7 @@ class GuardedHttp(HttpToolsProtocol):
         cycle.body += body
         if len(cycle.body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
-        cycle.set()
+        cycle.message_event.set()
 
     def on_message_complete(self) -> None:
         """uvicorn's (0.55), ending the request's deadline."""
@@ -294,7 +253,7 @@ class GuardedHttp(HttpToolsProtocol):
         if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
             return
         cycle.more_body = False
-        cycle.set()
+        cycle.message_event.set()
 
     def _head_size(self) -> int:
         """The request line and headers as parsed, in bytes (near enough: separators)."""
@@ -312,7 +271,7 @@ class GuardedHttp(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             cycle.disconnected = True
-            cycle.set()
+            cycle.message_event.set()
 
     def _refuse(self, error: Error) -> None:
         """Answer ``error`` (unless an answer is already being sent) and close."""
