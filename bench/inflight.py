@@ -76,6 +76,7 @@ def new_objects(before: set[int], *own: Any) -> list[Any]:
     skip = {id(o) for o in own}
     for obj in own:
         skip.update(id(ref) for ref in gc.get_referents(obj))
+    skip.add(id(skip))
     now = [o for o in gc.get_objects() if id(o) not in before and id(o) not in skip]
     seen = {id(o) for o in now}
     found = list(now)
