@@ -145,7 +145,12 @@ async def transcript(protocol_class: type[Any], packets: list[bytes | None]) -> 
             protocol.data_received(packet)
         for _ in range(5):
             await asyncio.sleep(0)
-    await asyncio.sleep(0.03)
+    for _ in range(500):  # until every request is answered (a loaded machine is slow)
+        await asyncio.sleep(0.01)
+        if not protocol.tasks and not protocol.pipeline:
+            break
+    for _ in range(5):
+        await asyncio.sleep(0)
     if protocol.timeout_keep_alive_task is not None:
         protocol.timeout_keep_alive_task.cancel()
     timer = getattr(protocol, "_timer", None)
