@@ -9,6 +9,7 @@ command's events). Kept apart from ``sandex.node.node`` (asyncio, the group comm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from struct import calcsize
 from typing import Any
 
 import cython
@@ -52,7 +53,7 @@ from sandex.views.market import MarketView
 from sandex.views.orders import OrdersView
 
 if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.pxd)
-    from cython.cimports.sandex.core.slots import field, offset
+    from cython.cimports.sandex.core.slots import buildable, field, free_fast, offset
 else:
     from sandex.core.slots import field, offset
 if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
@@ -84,6 +85,25 @@ _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
 # and the time of the two commonest commands (a replay's run reads it)
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
 
+
+def _freed_by_slots(type_: type) -> bool:
+    """Compiled: ``type_``'s instances freed by one pass over their slots (``slots.free_fast``,
+    as the core's hot events are) if ``slots.buildable`` accepts the type and its fields'
+    slots fill its instances exactly; else (and uncompiled) False, msgspec's dealloc stays."""
+    if cython.compiled:
+        try:
+            buildable(type_)
+            at = sorted([offset(type_, name) for name in type_.__struct_fields__])
+        except TypeError:
+            return False
+        if at == list(range(object.__basicsize__, type_.__basicsize__, calcsize("P"))):
+            free_fast(type_)
+            return True
+    return False
+
+
+# the two commonest commands, decoded by a replay a chunk at a time and freed with it
+COMMANDS_FREED_BY_SLOTS = _freed_by_slots(PlaceOrder) and _freed_by_slots(CancelOrder)
 
 
 class TimeOutOfOrder(AssertionError):

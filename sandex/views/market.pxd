@@ -21,7 +21,6 @@ cdef extern from *:
     """
     void store "sandex_views_store"(object obj, Py_ssize_t offset, object value)
 
-cdef Py_ssize_t _TRIM_AT
 cdef long long _MINUTE_US
 cdef Py_ssize_t _LOW, _HIGH, _CLOSE, _VOLUME
 

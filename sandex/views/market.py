@@ -40,9 +40,8 @@ TRADES_KEPT = 50_000
 """The trades ``GET /products/{id}/trades`` can page back through, per product: the newest
 50,000 to 100,000 (trimmed in one step when twice over), so a venue that trades for days (a
 replay at full speed) keeps flat memory. Candles and 24-hour stats keep every minute."""
-# compiled: C integers (market.pxd), and where a candle's fields are stored
-_TRIM_AT, _MINUTE_US = 2 * TRADES_KEPT, MINUTE
-if cython.compiled:
+_MINUTE_US = MINUTE  # compiled: a C integer (market.pxd)
+if cython.compiled:  # where a candle's fields are stored
     _LOW, _HIGH, _CLOSE, _VOLUME = (
         offset(Candle, "low"), offset(Candle, "high"), offset(Candle, "close"),
         offset(Candle, "volume"))
@@ -84,7 +83,7 @@ class MarketView:
             market = self.products[product_id] = ProductMarket()
         trades = market.trades
         trades.append(Trade(trade_id, time, price, size, side))
-        if len(trades) > _TRIM_AT:
+        if len(trades) > 2 * TRADES_KEPT:
             del trades[:-TRADES_KEPT]
         add_trade(market.minutes, time, price, size)
 
