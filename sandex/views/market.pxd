@@ -31,7 +31,7 @@ cdef class ProductMarket:
 cdef class MarketView:
     cdef public dict products
     cpdef on_match(self, object m)
-    @cython.locals(market=ProductMarket, trades=list)
+    @cython.locals(market=ProductMarket, trades=list, kept=Py_ssize_t)
     cpdef on_trade(self, str product_id, object trade_id, object time, object price,
                    object size, object side)
 

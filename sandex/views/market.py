@@ -83,8 +83,9 @@ class MarketView:
             market = self.products[product_id] = ProductMarket()
         trades = market.trades
         trades.append(Trade(trade_id, time, price, size, side))
-        if len(trades) > 2 * TRADES_KEPT:
-            del trades[:-TRADES_KEPT]
+        kept = TRADES_KEPT  # compiled: a C integer (market.pxd), read where tests set it
+        if len(trades) > 2 * kept:
+            del trades[:-kept]
         add_trade(market.minutes, time, price, size)
 
     def last_trade(self, product_id: str) -> Trade | None:
