@@ -14,6 +14,7 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
 cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID
 cdef Py_ssize_t _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID
 cdef Py_ssize_t _PLACE_TIME, _CANCEL_TIME
+cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with sandex/views/equal.pxd's ``equal``
 
 cdef _feed(object node, object engine, OrdersView orders, list events,
            MarketView market=*, LedgerView ledger=*, FillsView fills=*)

@@ -9,6 +9,7 @@ command's events). Kept apart from ``sandex.node.node`` (asyncio, the group comm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from struct import calcsize
 from typing import Any
 
 import cython
@@ -52,15 +53,20 @@ from sandex.views.market import MarketView
 from sandex.views.orders import OrdersView
 
 if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.pxd)
-    from cython.cimports.sandex.core.slots import field, offset
+    from cython.cimports.sandex.core.slots import buildable, field, free_fast, offset
 else:
     from sandex.core.slots import field, offset
+if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
+    from cython.cimports.sandex.views.equal import equal
+else:
+    from sandex.views.equal import equal
 from sandex.views.transfers import KINDS
 
 # ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
 Node = Any
 
 CANCELED = DoneReason.CANCELED
+_REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (applying.pxd)
 TRANSFER_EVENTS = frozenset(KINDS)  # what the transfers view is built from, and the commands
 _TRANSFER_COMMANDS = frozenset({  # that give them (an advance settles the transfers due)
     StartTransfer, AdvanceClock, AddAddress, DeleteAddress, PutEntry})
@@ -78,6 +84,26 @@ _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
     offset(Done, "reason"), offset(Done, "order_id"), offset(Done, "profile_id"))
 # and the time of the two commonest commands (a replay's run reads it)
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
+
+
+def _freed_by_slots(type_: type) -> bool:
+    """Compiled: ``type_``'s instances freed by one pass over their slots (``slots.free_fast``,
+    as the core's hot events are) if ``slots.buildable`` accepts the type and its fields'
+    slots fill its instances exactly; else (and uncompiled) False, msgspec's dealloc stays."""
+    if cython.compiled:
+        try:
+            buildable(type_)
+            at = sorted([offset(type_, name) for name in type_.__struct_fields__])
+        except TypeError:
+            return False
+        if at == list(range(object.__basicsize__, type_.__basicsize__, calcsize("P"))):
+            free_fast(type_)
+            return True
+    return False
+
+
+# the two commonest commands, decoded by a replay a chunk at a time and freed with it
+COMMANDS_FREED_BY_SLOTS = _freed_by_slots(PlaceOrder) and _freed_by_slots(CancelOrder)
 
 
 class TimeOutOfOrder(AssertionError):
@@ -174,8 +200,10 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
                 market, ledger, fills = node.market, node.ledger, node.fills
             market.on_trade(product_id, trade_id, time, price, size, side)
             # a replayed trade (both sides the replay's): no fills, no ledger (no one can
-            if maker_profile_id != REPLAY_PROFILE_ID \
-                    or taker_profile_id != REPLAY_PROFILE_ID:  # read the replay's)
+            # read the replay's)
+            if not (equal(maker_profile_id, _REPLAY) and equal(taker_profile_id, _REPLAY)
+                    if cython.compiled
+                    else maker_profile_id == _REPLAY and taker_profile_id == _REPLAY):
                 ledger.on_trade(event, maker_profile_id,  # type: ignore[arg-type]
                                 taker_profile_id, engine.products[product_id])
                 fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,

@@ -2,13 +2,16 @@
 # calls its handlers as C functions (typed: the dicts they index).
 cimport cython
 
+cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
+
 cdef class FillsView:
     cdef public dict by_order
     cdef public dict more
     cdef public dict by_product
+    cdef public dict _lists
     cpdef on_match(self, object m)
     cpdef on_trade(self, object trade_id, str product_id, str maker_order_id,
                    str taker_order_id, str maker_profile_id, str taker_profile_id, object side,
                    object price, object size, object maker_fee, object taker_fee, object time)
-    @cython.locals(more=dict, by_product=dict)
+    @cython.locals(more=dict, lists=dict, fills=list)
     cdef _put(self, object fill, str order_id, str profile_id, str product_id)

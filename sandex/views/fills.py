@@ -9,6 +9,11 @@ import msgspec
 from sandex.core import REPLAY_PROFILE_ID, Matched, Side
 from sandex.views.history import history
 
+if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
+    from cython.cimports.sandex.views.equal import equal
+else:
+    from sandex.views.equal import equal
+
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
     trade_id: int
@@ -24,6 +29,7 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
 
 
 BUY, SELL = Side.BUY, Side.SELL
+_REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (fills.pxd)
 
 
 @cython.cclass
@@ -40,6 +46,9 @@ class FillsView:
         self.by_order: dict[str, Fill] = {}
         self.more: dict[str, list[Fill]] = {}
         self.by_product: dict[tuple[str, str], list[Fill]] = {}
+        # the same lists by profile, then product: a fill finds its list by two probes with
+        # strings instead of one with a new tuple (hashed, and compared item by item)
+        self._lists: dict[str, dict[str, list[Fill]]] = {}
 
     def on_match(self, m: Matched) -> None:
         """Both sides' fills of the trade ``m`` (``on_trade`` of its fields)."""
@@ -55,11 +64,13 @@ class FillsView:
         per trade: ``sandex.node.applying`` passes the fields it read once from the event's
         slots)."""
         # none for a side of the replay profile (a replayed trade: both are)
-        if maker_profile_id != REPLAY_PROFILE_ID:
+        if not (equal(maker_profile_id, _REPLAY) if cython.compiled
+                else maker_profile_id == _REPLAY):
             self._put(Fill(trade_id, product_id, maker_order_id, maker_profile_id, "M", price,
                            size, maker_fee, side, time),
                       maker_order_id, maker_profile_id, product_id)
-        if taker_profile_id != REPLAY_PROFILE_ID:
+        if not (equal(taker_profile_id, _REPLAY) if cython.compiled
+                else taker_profile_id == _REPLAY):
             self._put(Fill(trade_id, product_id, taker_order_id, taker_profile_id, "T", price,
                            size, taker_fee, SELL if side is BUY else BUY, time),
                       taker_order_id, taker_profile_id, product_id)
@@ -79,11 +90,12 @@ class FillsView:
                 more[order_id] = history([first, fill])
             else:
                 orders.append(fill)
-        key = (profile_id, product_id)
-        by_product = self.by_product
-        fills = by_product.get(key)
+        lists = self._lists.get(profile_id)
+        if lists is None:
+            lists = self._lists[profile_id] = {}
+        fills = lists.get(product_id)
         if fills is None:
-            by_product[key] = history([fill])
+            lists[product_id] = self.by_product[(profile_id, product_id)] = history([fill])
         else:
             fills.append(fill)
 

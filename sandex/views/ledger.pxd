@@ -2,13 +2,16 @@
 # calls its handlers as C functions (typed: the dicts they index, the product it reads).
 cimport cython
 
+cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
+
 from sandex.core.product cimport Product as CProduct
 
 cdef class LedgerView:
     cdef public dict _entries
     cdef public dict _tails
+    cdef public dict _pending
     cpdef on_match(self, object match, CProduct product)
     cpdef on_trade(self, object match, str maker, str taker, CProduct product)
-    @cython.locals(tails=dict)
+    @cython.locals(tails=dict, tail=list)
     cdef _note(self, tuple trade, str profile_id, str base, str quote)
     cpdef on_entry(self, object entry)

@@ -17,33 +17,46 @@ import cython
 from sandex.core import REPLAY_PROFILE_ID, LedgerEntry, Matched, Product, ledger_entries
 from sandex.views.history import history
 
+if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
+    from cython.cimports.sandex.views.equal import equal
+else:
+    from sandex.views.equal import equal
+
 # a trade not expanded yet: the match and its product's base and quote currencies
 _Trade: TypeAlias = tuple[Matched, str, str]
+_REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (ledger.pxd)
 
 
 @cython.cclass
 class LedgerView:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}
-        # per account, what happened since its ledger was last read, in order
-        self._tails: dict[tuple[str, str], list[LedgerEntry | _Trade]] = {}
+        # per account (by profile, then currency), what happened since its ledger was last
+        # read, in order: a trade's four notes probe by two strings, not by new tuples
+        self._tails: dict[str, dict[str, list[LedgerEntry | _Trade]]] = {}
+        # the accounts with a tail, in the order their tails began (``entries`` expands them
+        # in it, so that the accounts enter ``_entries`` as they did from one flat dict)
+        self._pending: dict[tuple[str, str], None] = {}
 
     @property
     def entries(self) -> dict[tuple[str, str], list[LedgerEntry]]:
         """Every account's entries, in order (all expanded)."""
-        for key in list(self._tails):
-            self._expand(key)
+        for profile_id, currency in list(self._pending):
+            self._expand(profile_id, currency)
         return self._entries
 
     def on_entry(self, entry: LedgerEntry) -> None:
         profile_id = entry.profile_id
-        if profile_id == REPLAY_PROFILE_ID:
+        if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
             return
-        key = (profile_id, entry.currency)
-        tail = self._tails.get(key)
-        if tail is not None:
-            tail.append(entry)
-            return
+        currency = entry.currency
+        tails = self._tails.get(profile_id)
+        if tails is not None:
+            tail = tails.get(currency)
+            if tail is not None:
+                tail.append(entry)
+                return
+        key = (profile_id, currency)
         entries = self._entries.get(key)
         if entries is None:
             entries = self._entries[key] = history([])
@@ -60,40 +73,47 @@ class LedgerView:
         read. None for a side of the replay profile (no one can read its accounts)."""
         base, quote = product.base_currency, product.quote_currency
         trade = (match, base, quote)
-        if maker != REPLAY_PROFILE_ID:
+        if not (equal(maker, _REPLAY) if cython.compiled else maker == _REPLAY):
             self._note(trade, maker, base, quote)
-        if taker != maker and taker != REPLAY_PROFILE_ID:
+        if not (equal(taker, maker) or equal(taker, _REPLAY) if cython.compiled
+                else taker in (maker, _REPLAY)):
             self._note(trade, taker, base, quote)
 
     def _note(self, trade: _Trade, profile_id: str, base: str, quote: str) -> None:
         """``trade`` appended to the tails of ``profile_id``'s ``base`` and ``quote``."""
-        tails = self._tails
-        key = (profile_id, base)
-        tail = tails.get(key)
+        tails = self._tails.get(profile_id)
+        if tails is None:
+            tails = self._tails[profile_id] = {}
+        tail = tails.get(base)
         if tail is None:
-            tails[key] = history([trade])
+            tails[base] = history([trade])
+            self._pending[(profile_id, base)] = None
         else:
             tail.append(trade)
-        key = (profile_id, quote)
-        tail = tails.get(key)
+        tail = tails.get(quote)
         if tail is None:
-            tails[key] = history([trade])
+            tails[quote] = history([trade])
+            self._pending[(profile_id, quote)] = None
         else:
             tail.append(trade)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
-        key = (profile_id, currency)
-        if key in self._tails:
-            self._expand(key)
-        return self._entries.get(key, [])
+        tails = self._tails.get(profile_id)
+        if tails is not None and currency in tails:
+            self._expand(profile_id, currency)
+        return self._entries.get((profile_id, currency), [])
 
-    def _expand(self, key: tuple[str, str]) -> None:
+    def _expand(self, profile_id: str, currency: str) -> None:
         """Turn the account's pending tail into its entries."""
-        tail = self._tails.pop(key)
+        tails = self._tails[profile_id]
+        tail = tails.pop(currency)
+        if not tails:
+            del self._tails[profile_id]
+        key = (profile_id, currency)
+        del self._pending[key]
         entries = self._entries.get(key)
         if entries is None:
             entries = self._entries[key] = history([])
-        profile_id, currency = key
         for item in tail:
             if type(item) is tuple:
                 entries.extend(e for e in ledger_entries(*item)

@@ -12,6 +12,9 @@ import msgspec
 from sandex.core import Matched, Side
 from sandex.views.history import history
 
+if cython.compiled:  # a candle's fields read and written by their slots (market.pxd)
+    from cython.cimports.sandex.core.slots import field, offset
+
 MINUTE = 60_000_000  # microseconds
 DAY = 24 * 60 * MINUTE
 
@@ -37,10 +40,19 @@ TRADES_KEPT = 50_000
 """The trades ``GET /products/{id}/trades`` can page back through, per product: the newest
 50,000 to 100,000 (trimmed in one step when twice over), so a venue that trades for days (a
 replay at full speed) keeps flat memory. Candles and 24-hour stats keep every minute."""
+_MINUTE_US = MINUTE  # compiled: a C integer (market.pxd)
+if cython.compiled:  # where a candle's fields are stored
+    _LOW, _HIGH, _CLOSE, _VOLUME = (
+        offset(Candle, "low"), offset(Candle, "high"), offset(Candle, "close"),
+        offset(Candle, "volume"))
 
 
+@cython.cclass
 class ProductMarket:
-    __slots__ = ("minutes", "trades")
+    """One product's trades and one-minute candles (compiled: a C struct, ``market.pxd``)."""
+
+    if not cython.compiled:
+        __slots__ = ("minutes", "trades")
 
     def __init__(self) -> None:
         self.trades: list[Trade] = history([])
@@ -71,8 +83,9 @@ class MarketView:
             market = self.products[product_id] = ProductMarket()
         trades = market.trades
         trades.append(Trade(trade_id, time, price, size, side))
-        if len(trades) > 2 * TRADES_KEPT:
-            del trades[:-TRADES_KEPT]
+        kept = TRADES_KEPT  # compiled: a C integer (market.pxd), read where tests set it
+        if len(trades) > 2 * kept:
+            del trades[:-kept]
         add_trade(market.minutes, time, price, size)
 
     def last_trade(self, product_id: str) -> Trade | None:
@@ -103,17 +116,31 @@ class MarketView:
 
 def add_trade(minutes: dict[int, Candle], time: int, price: int, size: int) -> None:
     """Count a trade in its minute's candle (``minutes``: one product's, in time order)."""
-    start = time - time % MINUTE
-    candle = minutes.get(start)
-    if candle is None:
-        minutes[start] = Candle(start, price, price, price, price, size)
-        return
-    if price < candle.low:
-        candle.low = price
-    elif price > candle.high:
-        candle.high = price
-    candle.close = price
-    candle.volume += size
+    if cython.compiled:  # the minute in C integers, the candle's fields by their slots
+        at = time
+        minute = at - at % _MINUTE_US  # Python's modulo (floor), as below
+        candle = minutes.get(minute)
+        if candle is None:
+            minutes[minute] = Candle(minute, price, price, price, price, size)
+            return
+        if price < field(candle, _LOW):
+            store(candle, _LOW, price)  # noqa: F821 (market.pxd)
+        elif price > field(candle, _HIGH):
+            store(candle, _HIGH, price)  # noqa: F821
+        store(candle, _CLOSE, price)  # noqa: F821
+        store(candle, _VOLUME, field(candle, _VOLUME) + size)  # noqa: F821
+    else:
+        start = time - time % MINUTE
+        candle = minutes.get(start)
+        if candle is None:
+            minutes[start] = Candle(start, price, price, price, price, size)
+            return
+        if price < candle.low:
+            candle.low = price
+        elif price > candle.high:
+            candle.high = price
+        candle.close = price
+        candle.volume += size
 
 
 def stats_of(minutes: dict[int, Candle], now: int) -> tuple[Candle | None, int]:

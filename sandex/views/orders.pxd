@@ -3,6 +3,8 @@
 # from the event's slots).
 cimport cython
 
+cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
+
 cdef class OrdersView:
     cdef public object _engine
     cdef public dict _live

@@ -24,7 +24,13 @@ from sandex.core import (
 )
 from sandex.core.records import Order
 
+if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
+    from cython.cimports.sandex.views.equal import equal
+else:
+    from sandex.views.equal import equal
+
 CANCELED = DoneReason.CANCELED
+_REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (orders.pxd)
 
 
 @cython.cclass
@@ -52,7 +58,7 @@ class OrdersView:
     def on_received(self, order_id: str, profile_id: str) -> None:
         """The order ``order_id`` of ``profile_id`` received, or accepted as a stop order
         (``sandex.node.applying`` reads the two from the event's slots)."""
-        if profile_id == REPLAY_PROFILE_ID:
+        if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
             return  # a replayed order (most events of a replay)
         order = self._live.get(order_id)
         if order is None:

@@ -70,8 +70,9 @@ def test_the_fills_by_order_hold_nothing_the_collector_tracks() -> None:
 @compiled_only
 def test_the_history_lists_are_not_walked_when_compiled() -> None:
     fills, ledger, market, _, _ = fed(49)
-    lists: list[list[Any]] = [*fills.by_product.values(), *fills.more.values(),
-                              *ledger._tails.values(), market.product("BTC-USD").trades]
+    tails = [tail for by_currency in ledger._tails.values() for tail in by_currency.values()]
+    lists: list[list[Any]] = [*fills.by_product.values(), *fills.more.values(), *tails,
+                              market.product("BTC-USD").trades]
     # both profiles' fills, the maker's order's, four accounts' pending trades, the trades
     assert len(lists) == 2 + 1 + 4 + 1 and all(len(items) >= 49 for items in lists)
     assert not any(gc.is_tracked(items) for items in lists)
