@@ -170,7 +170,7 @@ class Engine(State):
             if prior is not None and self.client_oid_dedup:  # a retry: answer that order
                 self._events.append(Duplicate(t, prior.id, profile.id))
                 return
-        if order_id in self._live or order_id in self._archive:
+        if order_id in self._live:  # live or archived: every order on record
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
             return
         # The common case, a plain GTC limit order well inside the rules (or an IOC one, not
@@ -435,9 +435,7 @@ class Engine(State):
         else:
             t, profile_id, order_id, client_oid, product_id = astuple(cmd)
         if client_oid is None and order_id is not None:
-            order = self._live.get(order_id)
-            if order is None:
-                order = self._archive.get(order_id)
+            order = self._live.get(order_id)  # live or archived
             if order is not None and order.profile_id != profile_id:
                 order = None
         else:

@@ -5,8 +5,7 @@ cimport cython
 
 cdef class OrdersView:
     cdef public object _engine
-    cdef public dict _live
-    cdef public dict _archive
+    cdef public dict _on_record
     cdef public dict by_profile
 
     cpdef on_order(self, object event)
