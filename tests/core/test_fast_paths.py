@@ -41,7 +41,7 @@ from sandex.core import (
 from sandex.core import engine as engine_module
 from sandex.core.lifecycle import cancel
 from sandex.core.model import ORDER_FIELDS
-from sandex.core.validation import check_order, is_plain_limit
+from sandex.core.validation import check_order, is_plain_limit, is_plain_market
 from sandex.units import PRICE_SCALE, SIZE_TO_AMOUNT
 from tests.support.venue_kit import Venue
 
@@ -109,6 +109,49 @@ def test_placing_a_plain_limit_order_inline_matches_the_general_path(specs: list
         assert state(v.engine) == state(twin)
 
 
+markets = st.tuples(
+    st.sampled_from((*PROFILES, "dave")), st.sampled_from([Side.BUY, Side.SELL]),
+    st.one_of(st.none(), st.integers(1, 60)),  # lots of 0.1
+    st.one_of(st.none(), st.integers(-1, 3_000_000)),  # funds in cents: some too small
+    st.one_of(st.none(), st.integers(95, 105)), st.sampled_from(Stp), st.booleans(),
+    st.sampled_from([TimeInForce.GTC, TimeInForce.IOC]))
+
+
+def market_command(v: Venue, spec: tuple[Any, ...]) -> PlaceOrder:
+    profile, side, lots, cents, price, stp, with_oid, time_in_force = spec
+    order_id = v.next_id()
+    return PlaceOrder(time=v.stamp(), order_id=order_id, profile_id=profile,
+                      product_id="BTC-USD", side=side, type=OrderType.MARKET,
+                      price=None if price is None else price * 10**8,
+                      size=None if lots is None else lots * 10**7,
+                      funds=None if cents is None else cents * 10**6 * SIZE_TO_AMOUNT, stp=stp,
+                      time_in_force=time_in_force, post_only=with_oid,
+                      client_oid=f"c-{order_id}" if with_oid else None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(orders.map(lambda specs: ("limit", specs)),
+                          markets.map(lambda spec: ("market", spec))), min_size=1, max_size=12))
+def test_placing_a_market_order_inline_matches_the_general_path(steps: list) -> None:
+    v = venue()
+    v.profile("dave", usd="50")  # no BTC account: a sell holds nothing, a buy attaches one
+    twin = pickle.loads(pickle.dumps(v.engine))
+    for kind, spec in steps:
+        if kind == "limit":  # a book to take from (the same fast path on both)
+            for limit_spec in spec:
+                cmd = place_command(v, limit_spec)
+                assert v.apply(cmd) == twin.apply(cmd)
+            continue
+        cmd = market_command(v, spec)
+        fast = v.apply(cmd)
+        product, profile = twin.products[cmd.product_id], twin.profiles[cmd.profile_id]
+        slow = general(twin, lambda: twin._place_checked(cmd, product, profile))  # noqa: B023
+        event(f"market order: {type(fast[0]).__name__}, trades: {len(fast) > 3}")
+        check_invariants(twin)
+        assert fast == slow
+        assert state(v.engine) == state(twin)
+
+
 @settings(max_examples=60, deadline=None)
 @given(orders, st.randoms(use_true_random=False))
 def test_canceling_an_open_order_inline_matches_the_general_path(specs: list, rnd: Any) -> None:
@@ -167,6 +210,12 @@ def wild_place_orders(draw: st.DrawFn) -> tuple[Product, PlaceOrder]:
         "funds": wild_ints(quote * SIZE_TO_AMOUNT), "time_in_force": st.sampled_from(TimeInForce),
         "cancel_after": st.one_of(st.none(), st.sampled_from(CancelAfter)),
         "stop": st.one_of(st.none(), st.sampled_from(StopType)), "stop_price": wild_ints(quote)}
+    if draw(st.booleans()):  # a plain market order, by size, funds or both
+        plain |= {"type": OrderType.MARKET, "price": None,
+                  "funds": draw(multiples(quote * SIZE_TO_AMOUNT))}
+        dropped = draw(st.sampled_from(["size", "funds", None]))
+        if dropped is not None:
+            plain[dropped] = None
     mode = draw(st.sampled_from(["plain", "one wild", "all wild"]))
     chosen = {"plain": [], "one wild": [draw(st.sampled_from(sorted(wild)))],
               "all wild": list(wild)}[mode]
@@ -186,6 +235,10 @@ def test_the_inline_guard_never_skips_a_rule(case: tuple[Product, PlaceOrder]) -
     plain = is_plain_limit(product, cmd)
     event(f"plain limit: {plain}")
     if plain:
+        assert check_order(product, cmd) is None
+    market = is_plain_market(product, cmd.type, cmd.size, cmd.funds, cmd.stop, cmd.stop_price)
+    event(f"plain market: {market}")
+    if market:
         assert check_order(product, cmd) is None
 
 
