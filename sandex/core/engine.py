@@ -288,7 +288,7 @@ class Engine(State):
             return
         received = accounts.get(received_in)
         attach = received is None  # attached on acceptance only
-        if attach:
+        if received is None:
             received = Account(profile.id, received_in)
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
