@@ -19,6 +19,7 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 cdef class Engine(State):
     cpdef list apply(self, object command)
     cpdef void _place(self, object cmd) except *
+    cdef void _refuse(self, str order_id, object error) except *
     cpdef void _place_market(self, Product product, Profile profile, object t, str order_id,
                              object side, object price, object size, object funds, object stp,
                              object client_oid) except *

@@ -171,9 +171,9 @@ class Engine(State):
             if prior is not None and self.client_oid_dedup:  # a retry: answer that order
                 self._events.append(Duplicate(t, prior.id, profile.id))
                 return
-        if order_id in self._live:  # live or archived: every order on record
-            self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
-            return
+        # An order id on record (live or archived) is refused before any other rule (it would
+        # corrupt the indexes): off the fast path here; on it, by the one probe that inserts
+        # the new order (``setdefault``), and by ``_refuse`` at its rarer rejects.
         # The common case, a plain GTC limit order well inside the rules (or an IOC one, not
         # post-only: it takes, then its leftover is canceled), is placed here in one frame,
         # with the same rejects, events and state as the general path would give; anything
@@ -188,7 +188,9 @@ class Engine(State):
                 and stop is None and stop_price is None and cancel_after is None
                 and (notional := plain_notional(price, size, increment, base_increment,
                                                 product.min_market_funds)) is not None):
-            if is_plain_market(product, kind, size, funds, stop, stop_price):
+            if order_id in self._live:
+                self._events.append(reject(Error.DUPLICATE_ORDER_ID))
+            elif is_plain_market(product, kind, size, funds, stop, stop_price):
                 self._place_market(product, profile, t, order_id, side, price, size, funds, stp,
                                    client_oid)
             else:
@@ -198,7 +200,7 @@ class Engine(State):
         open_count = profile.open_count
         count = open_count.get(product_id, 0)
         if count >= open_orders_per_product_max:
-            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
+            self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
         accounts = profile.accounts
         book = product.book
@@ -219,23 +221,29 @@ class Engine(State):
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
         need = hold
         if held is None or not 0 < need <= held.balance - held.hold:
-            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            self._refuse(order_id, Error.INSUFFICIENT_FUNDS)
             return
         if post_only and crosses:
-            self._events.append(reject(Error.POST_ONLY_MODE))
+            self._refuse(order_id, Error.POST_ONLY_MODE)
             return
         received = accounts.get(received_in)
-        if received is None:  # attached on acceptance only: a refused order creates none
-            received = accounts[received_in] = Account(profile.id, received_in)
-        number = self._order_number = self._order_number + 1
+        attach = received is None  # attached on acceptance only: a refused order creates none
+        if received is None:
+            received = Account(profile.id, received_in)
+        number = self._order_number + 1
         profile_id = profile.id
         order = new_order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
             None, None, time_in_force, None, post_only, stp, None, None, client_oid,
             maker_rate, taker_rate, rate, held, received, need,
             PENDING if crosses or time_in_force is IOC else OPEN)
+        if self._live.setdefault(order_id, order) is not order:  # the id is on record
+            self._events.append(reject(Error.DUPLICATE_ORDER_ID))
+            return
+        self._order_number = number
+        if attach:
+            accounts[received_in] = received
         held.hold += need
-        self._live[order_id] = order
         profile.live[order_id] = order
         open_count[product_id] = count + 1
         if client_oid is not None:
@@ -262,6 +270,12 @@ class Engine(State):
         level.count += 1
         sequence = product.sequence = sequence + 1
         events.append(new_opened(t, product_id, sequence, order_id, profile_id, side, price, size))
+
+    def _refuse(self, order_id: str, error: Error) -> None:
+        """Refuse a place on the fast path for ``error``, or for its id if that is on record
+        (the first rule: ``_place`` tests it there only when it inserts the order)."""
+        self._events.append(reject(
+            Error.DUPLICATE_ORDER_ID if order_id in self._live else error))
 
     @cython.locals(held=Account, received=Account, accounts=dict, open_count=dict, order=Order,
                    sequence=cython.longlong, trades_before=cython.longlong, available=wide,

@@ -31,6 +31,7 @@ from sandex.core import (
     Product,
     ProductStatus,
     Side,
+    Status,
     StopType,
     Stp,
     TimeInForce,
@@ -150,6 +151,49 @@ def test_placing_a_market_order_inline_matches_the_general_path(steps: list) -> 
         check_invariants(twin)
         assert fast == slow
         assert state(v.engine) == state(twin)
+
+
+def test_an_order_id_on_record_is_refused_before_any_other_rule() -> None:
+    """A place reusing the id of a live or an archived order is refused for that first, on
+    every path (the fast path tests it only when it inserts, and at its other rejects), and
+    changes nothing; a purged order's id is free again."""
+    v = venue()
+    v.profile("erin", usd="100")  # no BTC account: an accepted buy would attach one
+    resting = place_command(v, ("alice", Side.SELL, 104, 1, False, False, TimeInForce.GTC))
+    filled = place_command(v, ("bob", Side.SELL, 103, 1, False, False, TimeInForce.GTC))
+    purged = place_command(v, ("bob", Side.SELL, 105, 1, False, False, TimeInForce.GTC))
+    for cmd in (resting, filled, purged):
+        v.apply(cmd)
+    v.apply(place_command(v, ("carol", Side.BUY, 103, 1, False, False, TimeInForce.GTC)))
+    v.apply(CancelOrder(time=v.stamp(), profile_id="bob", order_id=purged.order_id))
+    assert v.engine.orders[filled.order_id].status is Status.DONE
+    assert purged.order_id not in v.engine.orders
+    fields = {"product_id": "BTC-USD", "side": Side.BUY, "price": 100 * 10**8, "size": 10**7}
+    cases = [  # each would be accepted, or refused for another rule, under a new id
+        {"profile_id": "erin"},
+        {"profile_id": "erin", "time_in_force": TimeInForce.IOC, "price": 110 * 10**8},
+        {"profile_id": "erin", "size": 10**12},  # INSUFFICIENT_FUNDS
+        {"profile_id": "alice", "price": 110 * 10**8, "post_only": True},  # POST_ONLY_MODE
+        {"profile_id": "erin", "type": OrderType.MARKET, "price": None},
+        {"profile_id": "erin", "type": OrderType.MARKET, "price": None, "size": None,
+         "funds": 10 * SIZE_TO_AMOUNT * 10**8},
+        {"profile_id": "erin", "stop": StopType.ENTRY, "stop_price": 101 * 10**8},
+        {"profile_id": "erin", "price": 1},  # PRICE_TOO_SMALL
+    ]
+    for order_id in (resting.order_id, filled.order_id):
+        for case in cases:
+            before = state(v.engine)
+            cmd = PlaceOrder(time=v.stamp(), order_id=order_id, **(fields | case))
+            events = v.apply(cmd)
+            assert [e.reason for e in events] == ["DUPLICATE_ORDER_ID"], (case, events)
+            assert state(v.engine) == before
+            assert "BTC" not in v.engine.profiles["erin"].accounts
+    for _ in range(500):  # TOO_MANY_OPEN_ORDERS under a new id
+        v.apply(PlaceOrder(time=v.stamp(), order_id=v.next_id(), profile_id="alice", **fields))
+    cmd = PlaceOrder(time=v.stamp(), order_id=resting.order_id, profile_id="alice", **fields)
+    assert [e.reason for e in v.apply(cmd)] == ["DUPLICATE_ORDER_ID"]
+    again = PlaceOrder(time=v.stamp(), order_id=purged.order_id, profile_id="erin", **fields)
+    assert type(v.apply(again)[0]).__name__ == "Received"
 
 
 @settings(max_examples=60, deadline=None)
