@@ -6,7 +6,7 @@ from sandex.core.matching cimport take
 from sandex.core.records cimport Account, Order, Profile, new_order
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
-from sandex.core.validation cimport check_order
+from sandex.core.validation cimport check_order, is_plain_market
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
@@ -19,6 +19,10 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 cdef class Engine(State):
     cpdef list apply(self, object command)
     cpdef void _place(self, object cmd) except *
+    cdef void _refuse(self, str order_id, object error) except *
+    cpdef void _place_market(self, Product product, Profile profile, object t, str order_id,
+                             object side, object price, object size, object funds, object stp,
+                             object client_oid) except *
     cpdef void _place_checked(self, object cmd, Product product, Profile profile) except *
     cpdef Order _new_order(self, object cmd, Product product, Profile profile)
     cpdef void _accept(self, Order order, Product product, Profile profile, object t) except *

@@ -72,12 +72,13 @@ from sandex.core.model import (
     ProductStatus,
     Side,
     Status,
+    Stp,
     TimeInForce,
 )
 from sandex.core.product import Product
 from sandex.core.records import Account, Order, Profile, new_order
 from sandex.core.state import State
-from sandex.core.validation import check_order
+from sandex.core.validation import check_order, is_plain_market
 from sandex.errors import Error
 from sandex.units import SIZE_TO_AMOUNT
 
@@ -99,7 +100,7 @@ else:
     from sandex.core.events import Received as new_received
 
 BUY = Side.BUY
-LIMIT = OrderType.LIMIT
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 CANCELED = DoneReason.CANCELED
 FOK, IOC = TimeInForce.FOK, TimeInForce.IOC
@@ -170,9 +171,9 @@ class Engine(State):
             if prior is not None and self.client_oid_dedup:  # a retry: answer that order
                 self._events.append(Duplicate(t, prior.id, profile.id))
                 return
-        if order_id in self._live or order_id in self._archive:
-            self._events.append(reject(Error.DUPLICATE_ORDER_ID))  # would corrupt the indexes
-            return
+        # An order id on record (live or archived) is refused before any other rule (it would
+        # corrupt the indexes): off the fast path here; on it, by the one probe that inserts
+        # the new order (``setdefault``), and by ``_refuse`` at its rarer rejects.
         # The common case, a plain GTC limit order well inside the rules (or an IOC one, not
         # post-only: it takes, then its leftover is canceled), is placed here in one frame,
         # with the same rejects, events and state as the general path would give; anything
@@ -188,13 +189,19 @@ class Engine(State):
                 and expire_time is None
                 and (notional := plain_notional(price, size, increment, base_increment,
                                                 product.min_market_funds)) is not None):
-            self._place_checked(cmd, product, profile)
+            if order_id in self._live:
+                self._events.append(reject(Error.DUPLICATE_ORDER_ID))
+            elif is_plain_market(product, kind, size, funds, stop, stop_price):
+                self._place_market(product, profile, t, order_id, side, price, size, funds, stp,
+                                   client_oid)
+            else:
+                self._place_checked(cmd, product, profile)
             return
         product_id = product.id
         open_count = profile.open_count
         count = open_count.get(product_id, 0)
         if count >= open_orders_per_product_max:
-            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
+            self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
         accounts = profile.accounts
         book = product.book
@@ -215,23 +222,29 @@ class Engine(State):
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
         need = hold
         if held is None or not 0 < need <= held.balance - held.hold:
-            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            self._refuse(order_id, Error.INSUFFICIENT_FUNDS)
             return
         if post_only and crosses:
-            self._events.append(reject(Error.POST_ONLY_MODE))
+            self._refuse(order_id, Error.POST_ONLY_MODE)
             return
         received = accounts.get(received_in)
-        if received is None:  # attached on acceptance only: a refused order creates none
-            received = accounts[received_in] = Account(profile.id, received_in)
-        number = self._order_number = self._order_number + 1
+        attach = received is None  # attached on acceptance only: a refused order creates none
+        if received is None:
+            received = Account(profile.id, received_in)
+        number = self._order_number + 1
         profile_id = profile.id
         order = new_order(
             order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size, None,
             None, None, time_in_force, None, post_only, stp, None, None, client_oid,
             maker_rate, taker_rate, rate, held, received, need,
             PENDING if crosses or time_in_force is IOC else OPEN)
+        if self._live.setdefault(order_id, order) is not order:  # the id is on record
+            self._events.append(reject(Error.DUPLICATE_ORDER_ID))
+            return
+        self._order_number = number
+        if attach:
+            accounts[received_in] = received
         held.hold += need
-        self._live[order_id] = order
         profile.live[order_id] = order
         open_count[product_id] = count + 1
         if client_oid is not None:
@@ -258,6 +271,80 @@ class Engine(State):
         level.count += 1
         sequence = product.sequence = sequence + 1
         events.append(new_opened(t, product_id, sequence, order_id, profile_id, side, price, size))
+
+    def _refuse(self, order_id: str, error: Error) -> None:
+        """Refuse a place on the fast path for ``error``, or for its id if that is on record
+        (the first rule: ``_place`` tests it there only when it inserts the order)."""
+        self._events.append(reject(
+            Error.DUPLICATE_ORDER_ID if order_id in self._live else error))
+
+    @cython.locals(held=Account, received=Account, accounts=dict, open_count=dict, order=Order,
+                   sequence=cython.longlong, trades_before=cython.longlong, available=wide,
+                   need=wide)
+    def _place_market(self, product: Product, profile: Profile, t: int, order_id: str,
+                      side: Side, price: int | None, size: int | None, funds: int | None,
+                      stp: Stp, client_oid: str | None) -> None:
+        """``_place_checked`` of a market order ``validation.is_plain_market`` admitted (so
+        ``check_order`` passes, and nothing halts or stops it), in one frame: the same
+        rejects, events and state (``_new_order``, ``_accept``, ``_start`` inline)."""
+        product_id = product.id
+        open_count = profile.open_count
+        count = open_count.get(product_id, 0)
+        if count >= open_orders_per_product_max:
+            self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
+            return
+        accounts = profile.accounts
+        buy = side is BUY
+        held_in, received_in = ((product.quote_currency, product.base_currency) if buy
+                                else (product.base_currency, product.quote_currency))
+        held = accounts.get(held_in)
+        if held is None:  # nothing to hold from; a refused order creates no account
+            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            return
+        received = accounts.get(received_in)
+        attach = received is None  # attached on acceptance only
+        if received is None:
+            received = Account(profile.id, received_in)
+        maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
+        rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
+        specified = funds_remaining = None
+        # compiled, in C ``wide`` integers: the guard bounds size and funds (``limits``), an
+        # account's fields are wide already
+        available = held.balance - held.hold
+        if buy:
+            if funds is not None:
+                specified, need = funds, funds
+                funds = funds_remaining = net_funds(funds, taker_rate)
+            else:
+                need = available  # §4.8: a size-only market buy holds the whole balance
+        else:
+            funds_remaining = funds
+            need = size * SIZE_TO_AMOUNT if size is not None else available
+        if need > available or need <= 0:
+            self._events.append(reject(Error.INSUFFICIENT_FUNDS))
+            return
+        number = self._order_number = self._order_number + 1
+        profile_id = profile.id
+        order = new_order(
+            order_id, number, profile_id, product_id, side, MARKET, t, price, size, size, funds,
+            specified, funds_remaining, GTC, None, False, stp, None, None, client_oid,
+            maker_rate, taker_rate, rate, held, received, need)
+        held.hold += need
+        if attach:
+            accounts[received_in] = received
+        self._live[order_id] = order
+        profile.live[order_id] = order
+        open_count[product_id] = count + 1
+        if client_oid is not None:
+            profile.by_client_oid[client_oid] = order
+        sequence = product.sequence = product.sequence + 1
+        self._events.append(new_received(t, product_id, sequence, order_id, profile_id, side,
+                                         MARKET, price, size, funds, client_oid))
+        trades_before = product.trade_id
+        product.print_low = product.print_high = None  # a new turn (see _start)
+        take(self, order, product, t)
+        if product.trade_id != trades_before and product.stops.live:
+            self._trigger_stops(product, t)
 
     @cython.locals(order=Order)
     def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> None:
@@ -436,9 +523,7 @@ class Engine(State):
         else:
             t, profile_id, order_id, client_oid, product_id = astuple(cmd)
         if client_oid is None and order_id is not None:
-            order = self._live.get(order_id)
-            if order is None:
-                order = self._archive.get(order_id)
+            order = self._live.get(order_id)  # live or archived
             if order is not None and order.profile_id != profile_id:
                 order = None
         else:

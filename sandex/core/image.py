@@ -2,7 +2,8 @@
 
 An image holds what replay would build and nothing derived: products with their levels (live
 orders in exact queue order), profiles with their accounts, every order on record (archive
-and live, each in its dict's order), currencies, fee accounts, supply and the counters.
+and live: the archive in the order its orders finished, the live ones in acceptance order),
+currencies, fee accounts, supply and the counters.
 ``restore`` rebuilds the rest (book totals and heaps, stop heaps, the expiry heap,
 ``profile.live``, ``by_client_oid``, ``open_count``), so an engine restored from an image
 answers every later command exactly as the engine it was exported from.
@@ -207,8 +208,8 @@ def export(engine: Engine) -> EngineImage:
         supply=dict(engine.supply),
         products=[_product(p) for p in engine.products.values()],
         profiles=[_profile(p) for p in engine.profiles.values()],
-        archive=[_order(o) for o in engine._archive.values()],
-        live=[_order(o) for o in engine._live.values()],
+        archive=[_order(o) for o in engine._archive],
+        live=[_order(o) for o in engine._live.values() if o.status is not Status.DONE],
         clock=engine.clock,
         order_number=engine._order_number,
         entry_id=engine._entry_id,
@@ -316,8 +317,12 @@ def restore(image: EngineImage) -> Engine:
         profile.active = p.active
     engine.conversions.update((c.id, c) for c in image.conversions)
     engine.reports.update((r.id, r) for r in image.reports)
-    engine._archive.update((o.id, _restore_order(engine, o)) for o in image.archive)
-    engine._live.update((o.id, _restore_order(engine, o)) for o in image.live)
+    engine._archive.extend(_restore_order(engine, o) for o in image.archive)
+    on_record = engine._live  # every order on record: the archived ones, then the live ones
+    on_record.update((o.id, o) for o in engine._archive)
+    on_record.update((o.id, _restore_order(engine, o)) for o in image.live)
+    if len(on_record) != len(image.archive) + len(image.live):
+        raise ValueError("an order id is on record twice")
     for p_image in image.products:
         engine.products[p_image.id] = _restore_product(engine, p_image)
     for transfer in image.transfers:
@@ -406,10 +411,11 @@ def _restore_product(engine: Engine, image: ProductImage) -> Product:
 def _index(engine: Engine) -> None:
     """Rebuild what the orders on record imply: profiles' live orders and indexes, the stop
     books and the expiry heap (ties in the heaps break on the arrival number, as they did)."""
-    for order in engine._archive.values():
+    for order in engine._archive:
         if order.client_oid is not None:
             engine.profiles[order.profile_id].by_client_oid[order.client_oid] = order
-    for order in engine._live.values():
+    live = [order for order in engine._live.values() if order.status is not Status.DONE]
+    for order in live:
         profile = engine.profiles[order.profile_id]
         profile.live[order.id] = order
         profile.open_count[order.product_id] = profile.open_count.get(order.product_id, 0) + 1
@@ -418,7 +424,7 @@ def _index(engine: Engine) -> None:
         if order.expire_time is not None:
             engine._expiries.append((order.expire_time, order.number, order))
     heapify(engine._expiries)
-    for order in sorted(engine._live.values(), key=_number):
+    for order in sorted(live, key=_number):
         if order.status is Status.ACTIVE:
             engine.products[order.product_id].stops.add(order)
 

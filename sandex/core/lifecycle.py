@@ -120,17 +120,17 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
 
 def retire(state: State, order: Order, profile: Profile, hold: int, reason: DoneReason,
            cancel_reason: CancelReason | None, t: int) -> None:
-    """Take a just-done order (its ``hold`` released) off the live index: forget it if it
-    was canceled with no fill (§4.3), or is a replayed order (no one can ask for it: memory
-    stays flat however long the recording), else archive it with when and why it finished."""
-    order_id = order.id
-    del state._live[order_id]
+    """Forget a just-done order (its ``hold`` released) if it was canceled with no fill
+    (§4.3), or is a replayed order (no one can ask for it: memory stays flat however long
+    the recording), else archive it with when and why it finished: it stays on record
+    (``State._live``; its status ``DONE`` says archived) and joins the archive's list."""
     if ((reason is CANCELED and order.filled_size == 0)
             or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
                 else profile.id == REPLAY_PROFILE_ID)):
         oid = order.client_oid
         if oid is not None and profile.by_client_oid.get(oid) is order:
             del profile.by_client_oid[oid]
+        del state._live[order.id]
     else:
         if hold:
             order.hold = 0
@@ -138,4 +138,4 @@ def retire(state: State, order: Order, profile: Profile, hold: int, reason: Done
         order.done_reason = reason
         if cancel_reason is not None:  # a live order has none yet
             order.cancel_reason = cancel_reason
-        state._archive[order_id] = order
+        state._archive.append(order)

@@ -9,7 +9,6 @@ where the rest of the package imports them from.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import chain
 from typing import Any
 
 import msgspec
@@ -34,33 +33,30 @@ from sandex.core.records import Profile as Profile
 
 
 class OrderRecord(Mapping[str, Order]):
-    """Every order on record (live, and done with fills), by id: a read-only view over the
-    engine's live index and its archive."""
+    """Every order on record (live, and done with fills), by id, in acceptance order: a
+    read-only view over the engine's index of them (``State._live``)."""
 
-    __slots__ = ("archive", "live")
+    __slots__ = ("by_id",)
 
-    def __init__(self, live: dict[str, Order], archive: dict[str, Order]) -> None:
-        # the engine's two indexes (read them, never write them): the read models that run
-        # on every command look orders up in them directly, without a method call
-        self.live = live
-        self.archive = archive
+    def __init__(self, by_id: dict[str, Order]) -> None:
+        # the engine's index (read it, never write it): the read models that run on every
+        # command look orders up in it directly, without a method call
+        self.by_id = by_id
 
     def __getitem__(self, order_id: str) -> Order:
-        order = self.live.get(order_id)
-        return order if order is not None else self.archive[order_id]
+        return self.by_id[order_id]
 
     def get(self, order_id: str, default: Any = None) -> Any:
-        order = self.live.get(order_id)
-        return order if order is not None else self.archive.get(order_id, default)
+        return self.by_id.get(order_id, default)
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self.live or order_id in self.archive
+        return order_id in self.by_id
 
     def __iter__(self) -> Iterator[str]:
-        return chain(self.archive, self.live)
+        return iter(self.by_id)
 
     def __len__(self) -> int:
-        return len(self.live) + len(self.archive)
+        return len(self.by_id)
 
 
 class PendingTransfer(msgspec.Struct, frozen=True, gc=False, array_like=True):

@@ -92,12 +92,9 @@ def modify_order(state: State, cmd: ModifyOrder, trigger_stops: TriggerStops) ->
 
 def _find(state: State, cmd: ModifyOrder) -> Order | None:
     """The profile's live order ``cmd`` names, or ``None`` with the reject appended."""
-    order = state._live.get(cmd.order_id)
-    if order is None:
-        order = state._archive.get(cmd.order_id)
-        error = Error.ORDER_ALREADY_DONE
-    else:
-        error = None
+    order = state._live.get(cmd.order_id)  # live or archived
+    error = (Error.ORDER_ALREADY_DONE if order is not None and order.status is Status.DONE
+             else None)
     if order is None or order.profile_id != cmd.profile_id or (
             cmd.product_id is not None and order.product_id != cmd.product_id):
         state._events.append(reject(Error.ORDER_NOT_FOUND))

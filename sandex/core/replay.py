@@ -149,7 +149,7 @@ def batch(engine: State, cmd: ReplayBatch, accept: Accept) -> None:
 # -- level 3: recorded orders ----------------------------------------------------------------
 def _add(engine: State, accept: Accept, state: ReplayState, action: ReplayAdd, t: int) -> None:
     order_id = action.order_id
-    if order_id in engine._live or order_id in engine._archive:
+    if order_id in engine._live:
         return  # a recording that names an order twice: the first stands
     size, price, side = action.size, action.price, action.side
     _place(engine, accept, engine.products[action.product_id], order_id, side, LIMIT, price,
@@ -160,7 +160,7 @@ def _market(engine: State, accept: Accept, state: ReplayState, action: ReplayMar
             t: int) -> None:
     product = engine.products[action.product_id]
     order_id = action.order_id
-    if order_id in engine._live or order_id in engine._archive or (
+    if order_id in engine._live or (
             action.size is None and action.funds is None):
         return
     profile = engine.profiles[REPLAY_PROFILE_ID]

@@ -6,7 +6,7 @@ cdef class State:
     cdef public dict products
     cdef public dict profiles
     cdef public dict _live
-    cdef public dict _archive
+    cdef public list _archive
     cdef public object orders
     cdef public dict currencies
     cdef public dict fee_accounts

@@ -36,7 +36,7 @@ class State:
     products: dict[str, Product]
     profiles: dict[str, Profile]
     _live: dict[str, Order]
-    _archive: dict[str, Order]
+    _archive: list[Order]
     orders: OrderRecord
     currencies: dict[str, Currency]
     fee_accounts: dict[str, Account]
@@ -55,11 +55,14 @@ class State:
     def __init__(self) -> None:
         self.products = {}
         self.profiles = {}
-        # Orders on record: the few live ones (hot, churned by every place and cancel) apart
-        # from the many done ones with fills (inserted once), so the hot dict stays small.
+        # Every order on record by id, in acceptance order: the live ones and the done ones
+        # with fills (``status`` says which: ``DONE`` is archived), so a place's duplicate
+        # test and a cancel's lookup are one probe, and a fill archives its order with no
+        # dict work. (The name predates the archive's move here: a snapshot's schema names
+        # the attributes.) ``_archive`` lists the done ones in the order they finished.
         self._live = {}
-        self._archive = {}
-        self.orders = OrderRecord(self._live, self._archive)
+        self._archive = []
+        self.orders = OrderRecord(self._live)
         self.currencies = {}
         self.fee_accounts = {}
         self.supply = {}  # deposits minus withdrawals, per currency

@@ -76,6 +76,27 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
                                product.min_market_funds) is not None)
 
 
+def is_plain_market(product: Product, kind: OrderType, size: int | None, funds: int | None,
+                    stop: object, stop_price: int | None) -> bool:
+    """Is a ``PlaceOrder`` of these fields a market order (not a stop) whose size and funds
+    are well inside ``product``'s rules, its product online and matching (not halted)?
+
+    The engine places such an order without ``check_order`` (``Engine._place_market``), so
+    this must imply ``check_order(product, cmd) is None``: a property test over wild commands
+    proves it. A rule added to ``check_order`` must keep it true.
+    """
+    if not (kind is MARKET and product.status is ONLINE and product.halted is None
+            and stop is None and stop_price is None):
+        return False
+    if size is None:
+        if funds is None:
+            return False
+    elif not (product.base_increment <= size <= unit_max and not size % product.base_increment):
+        return False
+    return funds is None or (not funds % (product.quote_increment * SIZE_TO_AMOUNT)
+                             and 0 < funds <= funds_max and funds >= product.min_market_funds)
+
+
 def _check_time_in_force(cmd: PlaceOrder) -> Rejected | None:
     tif = cmd.time_in_force
     if cmd.post_only and tif in IOC_FOK:

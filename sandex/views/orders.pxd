@@ -7,8 +7,7 @@ cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
 
 cdef class OrdersView:
     cdef public object _engine
-    cdef public dict _live
-    cdef public dict _archive
+    cdef public dict _on_record
     cdef public dict by_profile
 
     cpdef on_order(self, object event)

@@ -37,9 +37,8 @@ _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (orders.pxd)
 class OrdersView:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        # the engine's two order indexes (read, never written; the engine never rebinds them)
-        self._live: dict[str, Order] = engine.orders.live
-        self._archive: dict[str, Order] = engine.orders.archive
+        # the engine's orders on record by id (read, never written; never rebound)
+        self._on_record: dict[str, Order] = engine.orders.by_id
         self.by_profile: dict[str, dict[str, Order]] = {}
 
     def on_events(self, events: list[Event]) -> None:
@@ -60,9 +59,7 @@ class OrdersView:
         (``sandex.node.applying`` reads the two from the event's slots)."""
         if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
             return  # a replayed order (most events of a replay)
-        order = self._live.get(order_id)
-        if order is None:
-            order = self._archive.get(order_id)
+        order = self._on_record.get(order_id)
         if order is not None:  # the event's order: its profile is the event's
             by_profile = self.by_profile
             orders = by_profile.get(profile_id)
@@ -77,9 +74,9 @@ class OrdersView:
     def on_cancel(self, order_id: str, profile_id: str) -> None:
         """The order ``order_id`` of ``profile_id`` canceled: gone from the view too if the
         engine purged it (``sandex.node.applying`` reads the two from the event's slots).
-        A done order has left the engine's live index (``retire``) before its ``Done`` is
-        fed: only the archive says whether it was kept."""
-        if order_id not in self._archive:  # purged
+        The engine has purged or archived a done order (``retire``) before its ``Done`` is
+        fed: whether it is still on record says which."""
+        if order_id not in self._on_record:  # purged
             profile = self.by_profile.get(profile_id)
             if profile is not None:
                 profile.pop(order_id, None)

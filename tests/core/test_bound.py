@@ -66,7 +66,7 @@ def test_at_the_bound_fills_exactly():
     taker, events = v.buy("bob", MAX, MAX)
     assert "Matched" in kinds(events)
     for order_id, rate in ((maker, 4_000), (taker, 6_000)):
-        order = v.engine._archive[order_id]
+        order = v.engine.orders[order_id]
         assert order.filled_size == unit_max
         assert order.executed_value == unit_max * unit_max
         assert order.fill_fees == unit_max * unit_max * rate // 1_000_000

@@ -31,6 +31,7 @@ from sandex.core import (
     Product,
     ProductStatus,
     Side,
+    Status,
     StopType,
     Stp,
     TimeInForce,
@@ -41,7 +42,7 @@ from sandex.core import (
 from sandex.core import engine as engine_module
 from sandex.core.lifecycle import cancel
 from sandex.core.model import ORDER_FIELDS
-from sandex.core.validation import check_order, is_plain_limit
+from sandex.core.validation import check_order, is_plain_limit, is_plain_market
 from sandex.units import PRICE_SCALE, SIZE_TO_AMOUNT
 from tests.support.venue_kit import Venue
 
@@ -109,6 +110,92 @@ def test_placing_a_plain_limit_order_inline_matches_the_general_path(specs: list
         assert state(v.engine) == state(twin)
 
 
+markets = st.tuples(
+    st.sampled_from((*PROFILES, "dave")), st.sampled_from([Side.BUY, Side.SELL]),
+    st.one_of(st.none(), st.integers(1, 60)),  # lots of 0.1
+    st.one_of(st.none(), st.integers(-1, 3_000_000)),  # funds in cents: some too small
+    st.one_of(st.none(), st.integers(95, 105)), st.sampled_from(Stp), st.booleans(),
+    st.sampled_from([TimeInForce.GTC, TimeInForce.IOC]))
+
+
+def market_command(v: Venue, spec: tuple[Any, ...]) -> PlaceOrder:
+    profile, side, lots, cents, price, stp, with_oid, time_in_force = spec
+    order_id = v.next_id()
+    return PlaceOrder(time=v.stamp(), order_id=order_id, profile_id=profile,
+                      product_id="BTC-USD", side=side, type=OrderType.MARKET,
+                      price=None if price is None else price * 10**8,
+                      size=None if lots is None else lots * 10**7,
+                      funds=None if cents is None else cents * 10**6 * SIZE_TO_AMOUNT, stp=stp,
+                      time_in_force=time_in_force, post_only=with_oid,
+                      client_oid=f"c-{order_id}" if with_oid else None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(orders.map(lambda specs: ("limit", specs)),
+                          markets.map(lambda spec: ("market", spec))), min_size=1, max_size=12))
+def test_placing_a_market_order_inline_matches_the_general_path(steps: list) -> None:
+    v = venue()
+    v.profile("dave", usd="50")  # no BTC account: a sell holds nothing, a buy attaches one
+    twin = pickle.loads(pickle.dumps(v.engine))
+    for kind, spec in steps:
+        if kind == "limit":  # a book to take from (the same fast path on both)
+            for limit_spec in spec:
+                cmd = place_command(v, limit_spec)
+                assert v.apply(cmd) == twin.apply(cmd)
+            continue
+        cmd = market_command(v, spec)
+        fast = v.apply(cmd)
+        product, profile = twin.products[cmd.product_id], twin.profiles[cmd.profile_id]
+        slow = general(twin, lambda: twin._place_checked(cmd, product, profile))  # noqa: B023
+        event(f"market order: {type(fast[0]).__name__}, trades: {len(fast) > 3}")
+        check_invariants(twin)
+        assert fast == slow
+        assert state(v.engine) == state(twin)
+
+
+def test_an_order_id_on_record_is_refused_before_any_other_rule() -> None:
+    """A place reusing the id of a live or an archived order is refused for that first, on
+    every path (the fast path tests it only when it inserts, and at its other rejects), and
+    changes nothing; a purged order's id is free again."""
+    v = venue()
+    v.profile("erin", usd="100")  # no BTC account: an accepted buy would attach one
+    resting = place_command(v, ("alice", Side.SELL, 104, 1, False, False, TimeInForce.GTC))
+    filled = place_command(v, ("bob", Side.SELL, 103, 1, False, False, TimeInForce.GTC))
+    purged = place_command(v, ("bob", Side.SELL, 105, 1, False, False, TimeInForce.GTC))
+    for cmd in (resting, filled, purged):
+        v.apply(cmd)
+    v.apply(place_command(v, ("carol", Side.BUY, 103, 1, False, False, TimeInForce.GTC)))
+    v.apply(CancelOrder(time=v.stamp(), profile_id="bob", order_id=purged.order_id))
+    assert v.engine.orders[filled.order_id].status is Status.DONE
+    assert purged.order_id not in v.engine.orders
+    fields = {"product_id": "BTC-USD", "side": Side.BUY, "price": 100 * 10**8, "size": 10**7}
+    cases = [  # each would be accepted, or refused for another rule, under a new id
+        {"profile_id": "erin"},
+        {"profile_id": "erin", "time_in_force": TimeInForce.IOC, "price": 110 * 10**8},
+        {"profile_id": "erin", "size": 10**12},  # INSUFFICIENT_FUNDS
+        {"profile_id": "alice", "price": 110 * 10**8, "post_only": True},  # POST_ONLY_MODE
+        {"profile_id": "erin", "type": OrderType.MARKET, "price": None},
+        {"profile_id": "erin", "type": OrderType.MARKET, "price": None, "size": None,
+         "funds": 10 * SIZE_TO_AMOUNT * 10**8},
+        {"profile_id": "erin", "stop": StopType.ENTRY, "stop_price": 101 * 10**8},
+        {"profile_id": "erin", "price": 1},  # PRICE_TOO_SMALL
+    ]
+    for order_id in (resting.order_id, filled.order_id):
+        for case in cases:
+            before = state(v.engine)
+            cmd = PlaceOrder(time=v.stamp(), order_id=order_id, **(fields | case))
+            events = v.apply(cmd)
+            assert [e.reason for e in events] == ["DUPLICATE_ORDER_ID"], (case, events)
+            assert state(v.engine) == before
+            assert "BTC" not in v.engine.profiles["erin"].accounts
+    for _ in range(500):  # TOO_MANY_OPEN_ORDERS under a new id
+        v.apply(PlaceOrder(time=v.stamp(), order_id=v.next_id(), profile_id="alice", **fields))
+    cmd = PlaceOrder(time=v.stamp(), order_id=resting.order_id, profile_id="alice", **fields)
+    assert [e.reason for e in v.apply(cmd)] == ["DUPLICATE_ORDER_ID"]
+    again = PlaceOrder(time=v.stamp(), order_id=purged.order_id, profile_id="erin", **fields)
+    assert type(v.apply(again)[0]).__name__ == "Received"
+
+
 @settings(max_examples=60, deadline=None)
 @given(orders, st.randoms(use_true_random=False))
 def test_canceling_an_open_order_inline_matches_the_general_path(specs: list, rnd: Any) -> None:
@@ -167,6 +254,12 @@ def wild_place_orders(draw: st.DrawFn) -> tuple[Product, PlaceOrder]:
         "funds": wild_ints(quote * SIZE_TO_AMOUNT), "time_in_force": st.sampled_from(TimeInForce),
         "cancel_after": st.one_of(st.none(), st.sampled_from(CancelAfter)),
         "stop": st.one_of(st.none(), st.sampled_from(StopType)), "stop_price": wild_ints(quote)}
+    if draw(st.booleans()):  # a plain market order, by size, funds or both
+        plain |= {"type": OrderType.MARKET, "price": None,
+                  "funds": draw(multiples(quote * SIZE_TO_AMOUNT))}
+        dropped = draw(st.sampled_from(["size", "funds", None]))
+        if dropped is not None:
+            plain[dropped] = None
     mode = draw(st.sampled_from(["plain", "one wild", "all wild"]))
     chosen = {"plain": [], "one wild": [draw(st.sampled_from(sorted(wild)))],
               "all wild": list(wild)}[mode]
@@ -186,6 +279,10 @@ def test_the_inline_guard_never_skips_a_rule(case: tuple[Product, PlaceOrder]) -
     plain = is_plain_limit(product, cmd)
     event(f"plain limit: {plain}")
     if plain:
+        assert check_order(product, cmd) is None
+    market = is_plain_market(product, cmd.type, cmd.size, cmd.funds, cmd.stop, cmd.stop_price)
+    event(f"plain market: {market}")
+    if market:
         assert check_order(product, cmd) is None
 
 
