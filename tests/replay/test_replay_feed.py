@@ -44,9 +44,12 @@ def test_a_client_joining_a_full_speed_replay_sees_a_consistent_feed(tmp_path: P
         await controller.load({"source": str(path), "format": "coinbase-full",
                                "speed": "max"})
         controller.start()
-        while node.durable_position < node.position - 1 or (
-                (node.engine.replay.events if node.engine.replay else 0) < 4_000):
-            await asyncio.sleep(0)  # until the replay is well on, a batch or more in flight
+        deadline = asyncio.get_running_loop().time() + 120
+        product = node.engine.products["BTC-USD"]
+        while not (node.in_flight and product.sequence >= 4_000):
+            await asyncio.sleep(0)  # until the replay is well on, with a batch in flight
+            if asyncio.get_running_loop().time() > deadline:
+                break
         in_flight_when_joined.append(node.in_flight)
         feed.hub.handle(session, json.dumps({
             "type": "subscribe", "product_ids": ["BTC-USD"],
