@@ -37,32 +37,28 @@ from sandex.core import (
 )
 from sandex.core.model import CancelReason, DoneReason, OrderType
 from tests.core.streams import T0, setup_commands
-
-
-def _fresh(i: int) -> Any:
-    """A value of its own (no cache or interning shares it), so its count is this test's."""
-    return (1 << 40) + i
+from tests.support.refcounts_kit import assert_references_given_back, fresh
 
 
 def _cases() -> list[tuple[Any, type, tuple[Any, ...]]]:
     s = [f"s{i}-{id(object())}" for i in range(8)]  # strings made at run time: not interned
     return [
         (emit.new_received, Received,
-         (_fresh(1), s[0], _fresh(2), s[1], s[2], Side.BUY, OrderType.LIMIT, _fresh(3),
-          _fresh(4), None, s[3])),
+         (fresh(1), s[0], fresh(2), s[1], s[2], Side.BUY, OrderType.LIMIT, fresh(3),
+          fresh(4), None, s[3])),
         (emit.new_received, Received,
-         (_fresh(1), s[0], _fresh(2), s[1], s[2], Side.SELL, OrderType.MARKET, None, None,
-          _fresh(5), None)),
+         (fresh(1), s[0], fresh(2), s[1], s[2], Side.SELL, OrderType.MARKET, None, None,
+          fresh(5), None)),
         (emit.new_opened, Opened,
-         (_fresh(1), s[0], _fresh(2), s[1], s[2], Side.SELL, _fresh(3), _fresh(4))),
+         (fresh(1), s[0], fresh(2), s[1], s[2], Side.SELL, fresh(3), fresh(4))),
         (emit.new_done, Done,
-         (_fresh(1), s[0], _fresh(2), s[1], s[2], Side.BUY, DoneReason.CANCELED, _fresh(3),
-          _fresh(4), CancelReason.SELF_TRADE_PREVENTION)),
+         (fresh(1), s[0], fresh(2), s[1], s[2], Side.BUY, DoneReason.CANCELED, fresh(3),
+          fresh(4), CancelReason.SELF_TRADE_PREVENTION)),
         (emit.new_done, Done,
-         (_fresh(1), s[0], None, s[1], s[2], Side.SELL, DoneReason.FILLED, None, None, None)),
+         (fresh(1), s[0], None, s[1], s[2], Side.SELL, DoneReason.FILLED, None, None, None)),
         (emit.new_matched, Matched,
-         (_fresh(1), s[0], _fresh(2), _fresh(3), s[1], s[2], s[3], s[4], Side.BUY,
-          *(_fresh(10 + i) for i in range(11)))),
+         (fresh(1), s[0], fresh(2), fresh(3), s[1], s[2], s[3], s[4], Side.BUY,
+          *(fresh(10 + i) for i in range(11)))),
     ]
 
 
@@ -99,17 +95,16 @@ def test_events_made_any_way_give_back_every_reference_when_freed() -> None:
         wire = msgspec.msgpack.encode(event_type(*args))
         # msgspec keeps a reference to a type it first decodes into (its type info cache)
         msgspec.msgpack.decode(wire, type=event_type)
-        mine = [value for value in args if type(value) in (int, str)]
-        before = [sys.getrefcount(value) for value in mine]
-        types_before = sys.getrefcount(event_type)
-        events = [build(*args) for _ in range(100)] + [event_type(*args) for _ in range(100)]
-        events += [msgspec.structs.replace(events[0]) for _ in range(100)]
-        decoded = [msgspec.msgpack.decode(wire, type=event_type) for _ in range(100)]
-        assert all(event == events[0] for event in decoded)
-        assert [sys.getrefcount(value) - 300 for value in mine] == before
-        del events, decoded
-        assert [sys.getrefcount(value) for value in mine] == before
-        assert sys.getrefcount(event_type) == types_before
+
+        def make(build: Any = build, event_type: type = event_type, args: tuple[Any, ...] = args,
+                 wire: bytes = wire) -> tuple[list[Any], int]:
+            events = [build(*args) for _ in range(100)] + [event_type(*args) for _ in range(100)]
+            events += [msgspec.structs.replace(events[0]) for _ in range(100)]
+            decoded = [msgspec.msgpack.decode(wire, type=event_type) for _ in range(100)]
+            assert all(event == events[0] for event in decoded)
+            return events + decoded, 300  # the decoded ones hold values of their own
+
+        assert_references_given_back(event_type, args, make)
 
 
 def test_a_subclass_of_a_built_type_is_freed_by_msgspec() -> None:
@@ -122,7 +117,7 @@ def test_a_subclass_of_a_built_type_is_freed_by_msgspec() -> None:
         extra: Any = None
 
     for kind in (More, Collected):
-        extra = _fresh(99)
+        extra = fresh(99)
         before = sys.getrefcount(extra)
         made = [kind(*_cases()[0][2], extra=extra) for _ in range(100)]
         assert sys.getrefcount(extra) == before + 100

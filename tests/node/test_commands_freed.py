@@ -17,24 +17,20 @@ from sandex import native
 from sandex.core import AdvanceClock, CancelOrder, PlaceOrder, Received, Side
 from sandex.core.model import OrderType
 from sandex.node import applying
-
-
-def _fresh(i: int) -> Any:
-    """A value of its own (no cache or interning shares it), so its count is this test's."""
-    return (1 << 40) + i
+from tests.support.refcounts_kit import assert_references_given_back, fresh
 
 
 def _cases() -> list[tuple[type, dict[str, Any]]]:
     s = [f"s{i}-{id(object())}" for i in range(6)]  # made at run time: not interned
     return [
-        (PlaceOrder, {"time": _fresh(1), "order_id": s[0], "profile_id": s[1],
-                      "product_id": s[2], "side": Side.BUY, "price": _fresh(2),
-                      "size": _fresh(3), "client_oid": s[3]}),
-        (PlaceOrder, {"time": _fresh(1), "order_id": s[0], "profile_id": s[1],
+        (PlaceOrder, {"time": fresh(1), "order_id": s[0], "profile_id": s[1],
+                      "product_id": s[2], "side": Side.BUY, "price": fresh(2),
+                      "size": fresh(3), "client_oid": s[3], "expire_time": fresh(5)}),
+        (PlaceOrder, {"time": fresh(1), "order_id": s[0], "profile_id": s[1],
                       "product_id": s[2], "side": Side.SELL, "type": OrderType.MARKET,
-                      "funds": _fresh(4)}),
-        (CancelOrder, {"time": _fresh(1), "profile_id": s[4], "order_id": s[5]}),
-        (CancelOrder, {"time": _fresh(1), "profile_id": s[4], "client_oid": s[5],
+                      "funds": fresh(4)}),
+        (CancelOrder, {"time": fresh(1), "profile_id": s[4], "order_id": s[5]}),
+        (CancelOrder, {"time": fresh(1), "profile_id": s[4], "client_oid": s[5],
                        "product_id": s[2]}),
     ]
 
@@ -44,24 +40,23 @@ def test_commands_made_any_way_give_back_every_reference_when_freed() -> None:
     for kind, fields in _cases():
         wire = encoder.encode(kind(**fields))
         msgspec.json.decode(wire, type=kind)  # msgspec's decoding cache made (it holds kind)
-        mine = [value for value in fields.values() if type(value) in (int, str)]
-        before = [sys.getrefcount(value) for value in mine]
-        types_before = sys.getrefcount(kind)
-        made = [kind(**fields) for _ in range(100)]
-        made += [msgspec.structs.replace(made[0]) for _ in range(100)]
-        decoded = [msgspec.json.decode(wire, type=kind) for _ in range(100)]
-        assert all(command == made[0] for command in decoded)
-        assert [sys.getrefcount(value) - 200 for value in mine] == before
-        del made, decoded
-        assert [sys.getrefcount(value) for value in mine] == before
-        assert sys.getrefcount(kind) == types_before
+
+        def make(kind: type = kind, fields: dict[str, Any] = fields,
+                 wire: bytes = wire) -> tuple[list[Any], int]:
+            made = [kind(**fields) for _ in range(100)]
+            made += [msgspec.structs.replace(made[0]) for _ in range(100)]
+            decoded = [msgspec.json.decode(wire, type=kind) for _ in range(100)]
+            assert all(command == made[0] for command in decoded)
+            return made + decoded, 200  # the decoded ones hold values of their own
+
+        assert_references_given_back(kind, fields.values(), make)
 
 
 def test_a_subclass_keeps_msgspecs_dealloc() -> None:
     class More(PlaceOrder, frozen=True, gc=False, kw_only=True):
         extra: Any = None
 
-    extra = _fresh(99)
+    extra = fresh(99)
     before = sys.getrefcount(extra)
     made = [More(**_cases()[0][1], extra=extra) for _ in range(100)]
     assert sys.getrefcount(extra) == before + 100
