@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "clients.h"
 
 #define PER_ADDRESS 100
 
@@ -46,17 +47,6 @@ static size_t samples, samples_cap;
 static unsigned char *subscribe;
 static size_t subscribe_len;
 static int ready_count, count;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-    perror(what);
-    exit(1);
-}
 
 static void send_all(int fd, const unsigned char *data, size_t n) {
     while (n) {
@@ -182,7 +172,7 @@ static void readable(Conn *c, int epfd) {
         epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
         return;
     }
-    double t = now();
+    double t = mono();
     c->len += (size_t)k;
     if (!c->upgraded) {
         unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -261,7 +251,7 @@ int main(int argc, char **argv) {
                 char line[64];
                 if (read(0, line, sizeof line) < 0 && errno == EINTR) continue;
                 draining = 1; /* a line or the end of stdin */
-                quiet_since = now();
+                quiet_since = mono();
                 epoll_ctl(epfd, EPOLL_CTL_DEL, 0, NULL);
                 continue;
             }
@@ -286,8 +276,8 @@ int main(int argc, char **argv) {
             for (int i = 0; i < count; i++) total += conns[i].frames;
             if (total != seen) {
                 seen = total;
-                quiet_since = now();
-            } else if (now() - quiet_since >= 0.5) {
+                quiet_since = mono();
+            } else if (mono() - quiet_since >= 0.5) {
                 break;
             }
         }

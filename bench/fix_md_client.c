@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "clients.h"
 
 typedef struct {
     int fd, snapshot, closed;
@@ -51,11 +52,6 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-    perror(what);
-    exit(1);
 }
 
 /* "YYYYMMDD-HH:MM:SS.ffffff" (UTC) as seconds since the epoch; -1 if it is not that. */

@@ -25,17 +25,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-    perror(what);
-    exit(1);
-}
+#include "clients.h"
 
 static void arm(int timer, double at) {
     struct itimerspec spec = {0};
