@@ -117,9 +117,18 @@ def run_driver(port: int, seconds: float, rate: float | None, connections: int) 
                     "Content-Type": "application/json",
                     **signed_headers(key, "POST", "/orders", body)})
                 reply = conn.getresponse()
-                reply.read()
+                answer = reply.read()
+                if reply.status == 400 and b"Too many open orders" in answer:
+                    # racing connections leave orders resting (one's buy takes another's
+                    # sell): at the venue's 500 a profile's are canceled, the tape goes on
+                    conn.request("DELETE", "/orders", headers=signed_headers(
+                        key, "DELETE", "/orders"))
+                    reply = conn.getresponse()
+                    answer = reply.read()
+                    if reply.status == 200:
+                        continue  # this order not placed: the next one is
                 if reply.status != 200:
-                    failed.append(f"driver: {reply.status}")
+                    failed.append(f"driver: {reply.status} {answer[:200]!r}")
                     return
                 orders += 1
                 placed[index] = orders
