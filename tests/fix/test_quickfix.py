@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fix.conftest import Rest
+from tests.support.clients_kit import make_ccxt
 from tests.support.fix_kit import QuickFixClient, fix, new_id, start_fix_server
 from tests.support.rest_kit import ALICE, BOB, RawClient, Server
 
@@ -132,8 +133,11 @@ def _utc(moment: datetime) -> str:
     return moment.strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
 
 
-def test_gtd_rests_until_its_expire_time_then_expires(bob: QuickFixClient, rest: Rest) -> None:
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)  # 2 to 3 s ahead
+def test_gtd_rests_until_its_expire_time_then_expires(bob: QuickFixClient, rest: Rest,
+                                                     fix_server: tuple[Server, int]) -> None:
+    exchange = make_ccxt(fix_server[0], BOB)
+    exchange.load_markets()
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)  # 3 to 4 s ahead
     cl = new_id()
     bob.send("D", limit("buy", "12.00", "0.5", cl, t59="6", t126=_utc(at)))
     ack = bob.expect("8")
@@ -141,6 +145,10 @@ def test_gtd_rests_until_its_expire_time_then_expires(bob: QuickFixClient, rest:
     order = rest(BOB).get(f"/orders/client:{cl}").json()
     assert (order["id"], order["time_in_force"], order["expire_time"], order["status"]) == (
         ack[37], "GTT", at.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), "open")
+    seen = exchange.fetch_order(ack[37], "BTC/USD")  # a real client reads it as GTT
+    assert (seen["id"], seen["status"], seen["timeInForce"], seen["clientOrderId"],
+            seen["price"], seen["amount"], seen["info"]["expire_time"]) == (
+        ack[37], "open", "GTT", cl, 12.0, 0.5, order["expire_time"])
     expired = bob.expect("8", timeout=10)
     assert (expired[150], expired[39], expired[58], expired[11], expired[37]) == (
         "C", "C", "101:Time In Force", cl, ack[37])
