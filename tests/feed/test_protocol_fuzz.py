@@ -71,7 +71,7 @@ def _check(result: Change | Failure) -> None:
         assert len(ids) == len(set(ids))
 
 
-@settings(max_examples=600, derandomize=True, deadline=None,
+@settings(max_examples=400, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(messages)
 def test_parse_answers_any_message_with_a_change_or_a_failure(message: dict[str, Any]) -> None:
