@@ -33,7 +33,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import Any
 
 from sandex.admin.races import FeedHolds, races_of
@@ -94,6 +95,7 @@ class Feed:
         self.live = False
         self._ready_at = 0  # the journal position the mirror was rebuilt at (``ready``)
         self._last_matches: dict[str, Matched] = {}  # while dormant: ``last_match``'s
+        self._restores_seen = node.restores  # of them, those ``_dormant`` has had
         self._numbers = itertools.count(1)  # connection ids
         self.holds = races_of(node).feed  # connections whose frames wait (admin ``feed.hold``)
         self.holds.wake = self._wake_all
@@ -109,6 +111,7 @@ class Feed:
                 self._dormant([events])
             elif self._already_mirrored:  # applied before the hub was rebuilt: in it already
                 self._already_mirrored -= 1
+                _skipped(self.hub, events)
             elif events and type(events[0]) is Restored:
                 self.restart(events[0])
             else:
@@ -127,6 +130,7 @@ class Feed:
             try:
                 if self._already_mirrored:
                     self._already_mirrored -= 1
+                    _skipped(hub, events)
                 elif events and type(events[0]) is Restored:
                     self.restart(events[0])
                     hub = self.hub
@@ -138,32 +142,25 @@ class Feed:
     def _dormant(self, batches: list[list[Event]]) -> None:
         """What a dormant feed keeps of a group commit: each product's last trade (the
         ``last_match`` a ``matches`` subscriber gets first), forgotten on a restore (a
-        restarted hub knows none, ``restart``)."""
-        last = self._last_matches
-        for events in batches:
-            for event in events:
-                kind = type(event)
-                if kind is _MATCHED:
-                    last[event.product_id] = event  # type: ignore[attr-defined,assignment]
-                elif kind is _RESTORED:
-                    last.clear()
+        restarted hub knows none, ``restart``). A commit with neither (the node's count of
+        restores unchanged, no ``Matched`` among its events' types: one pass in C) costs
+        no loop in Python."""
+        if self.node.restores != self._restores_seen or \
+                _MATCHED in map(type, chain.from_iterable(batches)):
+            self._restores_seen += _note_matches(self._last_matches,
+                                                 chain.from_iterable(batches))
 
     def attach(self, session: Session) -> None:
         """Count ``session`` among the open connections, waking the mirror if it is
         dormant: a new hub built from the node's state as it stands, which may hold
         commands applied and not yet durable (their events, when durable, are skipped:
-        they are in it already). Until ``ready`` returns nothing may read it."""
+        they are in it already, but for their trades' ``last_match``). Until ``ready``
+        returns nothing may read it."""
         self.sessions[session] = None
         if self.live:
             return
         node = self.node
         last = self._last_matches
-        for event in node.pending_events():  # the skipped commands' trades and restores
-            kind = type(event)
-            if kind is _MATCHED:
-                last[event.product_id] = event  # type: ignore[attr-defined,assignment]
-            elif kind is _RESTORED:
-                last.clear()
         self.hub = hub = Hub(node, self.hub.signature_clock, self._subscription_limit())
         for product_id, matched in last.items():
             product = hub.state.products.get(product_id)
@@ -180,7 +177,10 @@ class Feed:
         self.hub.remove(session)
         if not self.sessions and self.live:
             self.live = False
-            self._already_mirrored = 0
+            self._already_mirrored = 0  # what is in flight now comes to ``_dormant`` too
+            node = self.node
+            self._restores_seen = node.restores - sum(
+                type(event) is _RESTORED for event in node.pending_events())
             last = self._last_matches
             for product_id, product in self.hub.state.products.items():
                 if product.last_match is not None:
@@ -354,6 +354,37 @@ class Feed:
             loop.call_later(interval, run)
 
         loop.call_later(interval, run)
+
+
+def _note_matches(last: dict[str, Matched], events: Iterable[Event]) -> int:
+    """Each product's last ``Matched`` of ``events`` kept in ``last``, all forgotten at a
+    ``Restored`` (a restored venue's last trade is unknown to a restarted hub); how many
+    of those there were."""
+    restores = 0
+    for event in events:
+        kind = type(event)
+        if kind is _MATCHED:
+            last[event.product_id] = event  # type: ignore[attr-defined,assignment]
+        elif kind is _RESTORED:
+            last.clear()
+            restores += 1
+    return restores
+
+
+def _skipped(hub: Hub, events: list[Event]) -> None:
+    """A command skipped, its effects in ``hub`` already (applied before the hub was
+    built): only its trades move ``last_match`` (a hub built from the node's state knows
+    none), and a restore forgets them all."""
+    products = hub.state.products
+    for event in events:
+        kind = type(event)
+        if kind is _MATCHED:
+            product = products.get(event.product_id)  # type: ignore[attr-defined]
+            if product is not None:
+                product.last_match = event  # type: ignore[assignment]
+        elif kind is _RESTORED:
+            for product in products.values():
+                product.last_match = None
 
 
 async def _write(session: Session, send: Send, holds: FeedHolds) -> None:
