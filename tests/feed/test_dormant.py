@@ -153,6 +153,7 @@ def test_a_feed_woken_mid_stream_sends_what_a_feed_kept_awake_sends() -> None:
         await traffic.run(10)  # trades while the second feed sleeps: its last_match
         await join(in_flight_rounds=4)  # woken while four rounds are in flight
         await traffic.run(6)  # asleep again
+        await asyncio.gather(*traffic.start(4))  # asleep, commits made while more is in flight
         await node.execute(SaveSnapshot(time=node.stamp(), name="s"))
         await join(in_flight_rounds=2)
         await traffic.run(3)
@@ -164,7 +165,7 @@ def test_a_feed_woken_mid_stream_sends_what_a_feed_kept_awake_sends() -> None:
         await join(in_flight_rounds=2, restore_first="s")  # a restore among what is in flight
         await traffic.run(2)
         await node.execute(restore("s"))
-        await traffic.run(1)  # a trade after the restore, asleep
+        await asyncio.gather(*traffic.start(1))  # a trade after the restore, asleep
         await join(in_flight_rounds=1)
 
     asyncio.run(scenario())

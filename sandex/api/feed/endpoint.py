@@ -35,6 +35,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from sandex.admin.races import FeedHolds, races_of
@@ -60,6 +61,7 @@ log = logging.getLogger("sandex.feed")
 
 PATHS = frozenset({"/", "/ws", "/ws/"})  # §9.1 (``ws://host:port`` is ``/``)
 _MATCHED: type = Matched
+_TRADE_ID = attrgetter("trade_id")  # a product's last trade id
 _RESTORED: type = Restored
 RESTART_CODE = 1012  # RFC 6455 "Service Restart": sent to every connection on a restore
 
@@ -96,6 +98,9 @@ class Feed:
         self._ready_at = 0  # the journal position the mirror was rebuilt at (``ready``)
         self._last_matches: dict[str, Matched] = {}  # while dormant: ``last_match``'s
         self._restores_seen = node.restores  # of them, those ``_dormant`` has had
+        # each product's last trade id when ``_dormant`` last had seen every trade applied
+        self._trades_seen: tuple[int, ...] = () if node.in_flight else tuple(
+            map(_TRADE_ID, node.engine.products.values()))
         self._numbers = itertools.count(1)  # connection ids
         self.holds = races_of(node).feed  # connections whose frames wait (admin ``feed.hold``)
         self.holds.wake = self._wake_all
@@ -142,13 +147,22 @@ class Feed:
     def _dormant(self, batches: list[list[Event]]) -> None:
         """What a dormant feed keeps of a group commit: each product's last trade (the
         ``last_match`` a ``matches`` subscriber gets first), forgotten on a restore (a
-        restarted hub knows none, ``restart``). A commit with neither (the node's count of
-        restores unchanged, no ``Matched`` among its events' types: one pass in C) costs
-        no loop in Python."""
-        if self.node.restores != self._restores_seen or \
-                _MATCHED in map(type, chain.from_iterable(batches)):
-            self._restores_seen += _note_matches(self._last_matches,
-                                                 chain.from_iterable(batches))
+        restarted hub knows none, ``restart``). A commit is looked through only if some
+        product's last trade id or the node's count of restores moved since every trade
+        and restore applied was last seen here (a tuple of the products' trade ids made and
+        compared in C: the rest of the time, no loop in Python)."""
+        node = self.node
+        products = node.engine.products
+        trades = tuple(map(_TRADE_ID, products.values()))  # one pass in C
+        if trades == self._trades_seen and node.restores == self._restores_seen:
+            return  # no trade nor restore since the last look: none in this commit
+        last = self._last_matches
+        self._restores_seen += _note_matches(last, chain.from_iterable(batches))
+        if not node.in_flight or all(
+                product.trade_id == (matched.trade_id if (matched := last.get(product_id))
+                                     is not None else 0)
+                for product_id, product in products.items()):
+            self._trades_seen = trades  # every trade applied so far is durable and seen
 
     def attach(self, session: Session) -> None:
         """Count ``session`` among the open connections, waking the mirror if it is
@@ -181,6 +195,7 @@ class Feed:
             node = self.node
             self._restores_seen = node.restores - sum(
                 type(event) is _RESTORED for event in node.pending_events())
+            self._trades_seen = ()  # the next commit looks, until it has seen them all
             last = self._last_matches
             for product_id, product in self.hub.state.products.items():
                 if product.last_match is not None:
