@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sandex.api.feed import Feed
+from sandex.api.feed import Feed, FeedLimits
 from sandex.api.feed.session import Session
 from sandex.api.feed.state import MirrorBook
 from sandex.auth.keys import KDF, hash_passphrase
@@ -23,6 +23,7 @@ from sandex.core import (
     Side,
 )
 from sandex.node import Batched, CreateApiKey, Node, RestoreSnapshot, SaveSnapshot
+from tests.feed.test_backpressure import SCOPE, FakeClient
 from tests.support.feed_kit import auth_fields
 from tests.support.node_kit import GatedJournal, settle, venue
 from tests.support.rest_kit import ALICE
@@ -217,3 +218,64 @@ def test_no_connection_leaves_the_mirror_untouched_and_keeps_last_match() -> Non
     assert product.last_match is not None
     assert product.last_match.trade_id == node.market.last_trade("BTC-USD").trade_id  # type: ignore[union-attr]
     assert product.sequence == node.engine.products["BTC-USD"].sequence
+
+
+def test_a_connection_waking_the_feed_is_served_once_what_it_shows_is_durable() -> None:
+    """Through the ASGI endpoint: the first connection, made while orders are in flight,
+    has its subscribe read only once they are durable; its snapshot is the book then. A
+    connection waiting so when the node stops is let go, and the feed sleeps again."""
+    node = _node()
+    journal = node.journal
+    assert isinstance(journal, GatedJournal)
+    feed = Feed(node, FeedLimits(rate_limits=False))
+    node.listeners.append(Batched(feed.on_batch))
+    traffic = Traffic(node)
+
+    async def scenario() -> None:
+        journal.gate.set()
+        await traffic.run(3)
+        journal.gate.clear()
+        pending = traffic.start(2)
+        await settle()
+        client = FakeClient()
+        client.inbox.put_nowait({"type": "websocket.connect"})
+        client.say({"type": "subscribe", "product_ids": ["BTC-USD"], "channels": ["level2"],
+                    **auth_fields(ALICE)})
+        served = asyncio.create_task(feed(SCOPE, client.receive, client.send))
+        await settle()
+        assert feed.live and client.sent == [{"type": "websocket.accept"}]  # waiting
+        journal.gate.set()
+        await asyncio.gather(*pending)
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            if len(client.frames()) >= 2:
+                break
+        book = node.engine.products["BTC-USD"].book
+        snapshot = client.frames()[1]
+        assert snapshot["type"] == "snapshot"
+        assert {_units(p) for p, _ in snapshot["bids"]} == {
+            p for p, level in book.bids.items() if level.count}
+        client.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(served, 2)
+        assert not feed.live and not feed.sessions
+
+        journal.gate.clear()
+        pending = traffic.start(1)
+        await settle()
+        second = FakeClient()
+        second.inbox.put_nowait({"type": "websocket.connect"})
+        served = asyncio.create_task(feed(SCOPE, second.receive, second.send))
+        await settle()
+        assert feed.live
+        journal.fail_with = OSError("disk gone")
+        journal.gate.set()
+        await asyncio.wait_for(served, 2)  # the node stopped: the connection is let go
+        assert not feed.live and not feed.sessions
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def _units(text: str) -> int:
+    whole, _, fraction = text.partition(".")
+    return int(whole) * 10**8 + int(fraction.ljust(8, "0")[:8])
