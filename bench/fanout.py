@@ -147,7 +147,7 @@ def main() -> None:
         session.direct = Direct.of(protocol.send)
         assert session.direct is not None
         session.flusher = flusher
-        feed.sessions[session] = None
+        feed.attach(session)
         feed.hub.handle(session, message)
     loop.run_until_complete(asyncio.sleep(0))  # the subscriptions replies and snapshots
     first = protocols[0].transport

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from sandex.api.http import ApiError, Request, request_of
@@ -94,6 +95,28 @@ def test_a_limit_orders_reply_is_the_general_one_field_for_field(engine: Engine)
                     "created_at": "2023-11-14T22:13:20.123456Z", "fill_fees": "0",
                     "filled_size": "0", "executed_value": "0", "status": "pending",
                     "settled": False}
+
+
+@pytest.mark.parametrize("body", [
+    {"price": "10.5", "size": "0.25"}, {"price": "10.50000", "size": "1"},
+    {"price": "10.5", "size": "0.25", "client_oid": "abcdef00-0000-4000-8000-000000000000"},
+    {"price": "10.5", "size": "0.25", "post_only": True, "time_in_force": "GTT",
+     "cancel_after": "hour"},
+    {"price": "10.5", "size": "0.25", "time_in_force": "IOC", "stp": "co"},
+    {"price": "10.5", "size": "0.25", "stop": "loss", "stop_price": "9"},
+    {"type": "market", "size": "0.25"}, {"type": "market", "funds": "10"},
+    {"type": "market", "funds": "10", "side": "buy"}, {"price": "10.5", "funds": "10"},
+    {"price": 10, "size": 1}, {"price": "10.5", "size": "0.25", "side": "buy"},
+], ids=repr)
+@pytest.mark.parametrize("funds", [None, 5 * 10**16])
+def test_a_new_orders_reply_bytes_are_its_dicts_encoded(
+        engine: Engine, body: dict[str, Any], funds: int | None) -> None:
+    """``new_order_body`` (a limit order's reply from a ``Struct``) writes exactly what
+    encoding ``new_order``'s dict writes, field order included."""
+    command, echo = parse_order({"product_id": "BTC-USD", "side": "sell", **body}, engine,
+                                PROFILE, ORDER_ID, 1_700_000_000_123_456)
+    expected = msgspec.json.encode(wire.new_order(command, echo, funds))
+    assert wire.new_order_body(command, echo, funds) == expected
 
 
 def _request(headers: list[tuple[bytes, bytes]]) -> Request:

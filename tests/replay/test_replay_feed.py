@@ -37,6 +37,7 @@ def test_a_client_joining_a_full_speed_replay_sees_a_consistent_feed(tmp_path: P
     feed = Feed(node, FeedLimits(rate_limits=False))
     node.listeners.append(feed.on_events)
     session = Session("127.0.0.1", 10**7)
+    feed.attach(session)  # connected from the start (the mirror is kept), subscribed late
     in_flight_when_joined: list[bool] = []
 
     async def main() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from sandex.api.feed import Feed
+from sandex.api.feed.session import Session
 from sandex.node import RestoreSnapshot, SaveSnapshot
 from tests.support.node_kit import GatedJournal, bid, settle, venue
 
@@ -15,6 +16,7 @@ def test_a_command_applied_while_a_restore_is_written_is_mirrored_once() -> None
     node = venue(journal)
     feed = Feed(node)
     node.listeners.append(feed.on_events)
+    feed.attach(Session("127.0.0.1", 100))  # a connection open: the mirror is kept
 
     async def scenario() -> None:
         journal.gate.set()

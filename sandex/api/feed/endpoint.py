@@ -33,7 +33,9 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from sandex.admin.races import FeedHolds, races_of
@@ -49,14 +51,18 @@ from sandex.api.feed.session import Session
 from sandex.api.feed.traced import Deliveries, TracedSession
 from sandex.api.http import Receive, Send, drop_connection
 from sandex.api.ratelimit import RateLimiter
-from sandex.core import Event
+from sandex.core import Event, Matched
 from sandex.errors import Error
 from sandex.faults import faults_of
 from sandex.node import Node, Restored
+from sandex.node.node import NodeStopped
 
 log = logging.getLogger("sandex.feed")
 
 PATHS = frozenset({"/", "/ws", "/ws/"})  # §9.1 (``ws://host:port`` is ``/``)
+_MATCHED: type = Matched
+_TRADE_ID = attrgetter("trade_id")  # a product's last trade id
+_RESTORED: type = Restored
 RESTART_CODE = 1012  # RFC 6455 "Service Restart": sent to every connection on a restore
 
 
@@ -84,6 +90,17 @@ class Feed:
         self._flusher: Flusher | None = None  # made with the first connection (needs a loop)
         self.faults = FeedFaults(faults_of(node), self.sessions)
         self._already_mirrored = 0  # commands to skip after a restart (see ``restart``)
+        # With no connection open the hub's mirror is dormant (``on_batch`` does nothing but
+        # keep each product's last trade for ``last_match``): woken, rebuilt from the node,
+        # by the next connection (``attach``), which waits (``ready``) until the commands
+        # the rebuilt mirror holds are durable before it reads or is sent anything.
+        self.live = False
+        self._ready_at = 0  # the journal position the mirror was rebuilt at (``ready``)
+        self._last_matches: dict[str, Matched] = {}  # while dormant: ``last_match``'s
+        self._restores_seen = node.restores  # of them, those ``_dormant`` has had
+        # each product's last trade id when ``_dormant`` last had seen every trade applied
+        self._trades_seen: tuple[int, ...] = () if node.in_flight else tuple(
+            map(_TRADE_ID, node.engine.products.values()))
         self._numbers = itertools.count(1)  # connection ids
         self.holds = races_of(node).feed  # connections whose frames wait (admin ``feed.hold``)
         self.holds.wake = self._wake_all
@@ -95,8 +112,11 @@ class Feed:
         Runs inside the node's commit step, so a bug here is logged, never raised: the feed
         must not be able to stop the venue."""
         try:
-            if self._already_mirrored:  # applied before the hub was rebuilt: in it already
+            if not self.live:
+                self._dormant([events])
+            elif self._already_mirrored:  # applied before the hub was rebuilt: in it already
                 self._already_mirrored -= 1
+                _skipped(self.hub, events)
             elif events and type(events[0]) is Restored:
                 self.restart(events[0])
             else:
@@ -107,11 +127,15 @@ class Feed:
     def on_batch(self, batches: list[list[Event]]) -> None:
         """``on_events`` for each command of a group commit (``sandex.node.Batched``): one
         call per commit on the way in, and still a failure logged per command."""
+        if not self.live:  # no connection: nothing to mirror (one test a commit)
+            self._dormant(batches)
+            return
         hub = self.hub
         for events in batches:
             try:
                 if self._already_mirrored:
                     self._already_mirrored -= 1
+                    _skipped(hub, events)
                 elif events and type(events[0]) is Restored:
                     self.restart(events[0])
                     hub = self.hub
@@ -119,6 +143,70 @@ class Feed:
                     hub.on_events(events)
             except Exception:
                 log.exception("feed listener failed on %d events", len(events))
+
+    def _dormant(self, batches: list[list[Event]]) -> None:
+        """What a dormant feed keeps of a group commit: each product's last trade (the
+        ``last_match`` a ``matches`` subscriber gets first), forgotten on a restore (a
+        restarted hub knows none, ``restart``). A commit is looked through only if some
+        product's last trade id or the node's count of restores moved since every trade
+        and restore applied was last seen here (a tuple of the products' trade ids made and
+        compared in C: the rest of the time, no loop in Python)."""
+        node = self.node
+        products = node.engine.products
+        trades = tuple(map(_TRADE_ID, products.values()))  # one pass in C
+        if trades == self._trades_seen and node.restores == self._restores_seen:
+            return  # no trade nor restore since the last look: none in this commit
+        last = self._last_matches
+        self._restores_seen += _note_matches(last, chain.from_iterable(batches))
+        if not node.in_flight or all(
+                product.trade_id == (matched.trade_id if (matched := last.get(product_id))
+                                     is not None else 0)
+                for product_id, product in products.items()):
+            self._trades_seen = trades  # every trade applied so far is durable and seen
+
+    def attach(self, session: Session) -> None:
+        """Count ``session`` among the open connections, waking the mirror if it is
+        dormant: a new hub built from the node's state as it stands, which may hold
+        commands applied and not yet durable (their events, when durable, are skipped:
+        they are in it already, but for their trades' ``last_match``). Until ``ready``
+        returns nothing may read it."""
+        self.sessions[session] = None
+        if self.live:
+            return
+        node = self.node
+        last = self._last_matches
+        self.hub = hub = Hub(node, self.hub.signature_clock, self._subscription_limit())
+        for product_id, matched in last.items():
+            product = hub.state.products.get(product_id)
+            if product is not None:
+                product.last_match = matched
+        last.clear()
+        self._already_mirrored = node.position - node.durable_position
+        self._ready_at = node.position
+        self.live = True
+
+    def detach(self, session: Session) -> None:
+        """Forget a closed connection; the last one leaves the mirror dormant."""
+        self.sessions.pop(session, None)
+        self.hub.remove(session)
+        if not self.sessions and self.live:
+            self.live = False
+            self._already_mirrored = 0  # what is in flight now comes to ``_dormant`` too
+            node = self.node
+            self._restores_seen = node.restores - sum(
+                type(event) is _RESTORED for event in node.pending_events())
+            self._trades_seen = ()  # the next commit looks, until it has seen them all
+            last = self._last_matches
+            for product_id, product in self.hub.state.products.items():
+                if product.last_match is not None:
+                    last[product_id] = product.last_match
+
+    async def ready(self) -> None:
+        """Once the mirror shows only durable commands (at once, unless ``attach`` woke it
+        while commands were in flight). Raises ``NodeStopped`` if the node stops first."""
+        node = self.node
+        while node.durable_position < self._ready_at and node.in_flight:
+            await node.synced()
 
     def restart(self, restored: Restored) -> None:
         """The venue went back to a snapshot, and its sequences with it: close every
@@ -157,7 +245,12 @@ class Feed:
 
     async def _serve(self, session: Session, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        self.sessions[session] = None
+        self.attach(session)
+        try:
+            await self.ready()
+        except NodeStopped:
+            self.detach(session)
+            return
         self.faults.arm(session)
         session.direct = Direct.of(send)
         session.probe = ReadProbe.of(send)
@@ -187,8 +280,7 @@ class Feed:
             await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
         finally:
             deadline.cancel()
-            self.sessions.pop(session, None)
-            self.hub.remove(session)
+            self.detach(session)
             session.closing = True
             reader.cancel()
             writer.cancel()
@@ -277,6 +369,37 @@ class Feed:
             loop.call_later(interval, run)
 
         loop.call_later(interval, run)
+
+
+def _note_matches(last: dict[str, Matched], events: Iterable[Event]) -> int:
+    """Each product's last ``Matched`` of ``events`` kept in ``last``, all forgotten at a
+    ``Restored`` (a restored venue's last trade is unknown to a restarted hub); how many
+    of those there were."""
+    restores = 0
+    for event in events:
+        kind = type(event)
+        if kind is _MATCHED:
+            last[event.product_id] = event  # type: ignore[attr-defined,assignment]
+        elif kind is _RESTORED:
+            last.clear()
+            restores += 1
+    return restores
+
+
+def _skipped(hub: Hub, events: list[Event]) -> None:
+    """A command skipped, its effects in ``hub`` already (applied before the hub was
+    built): only its trades move ``last_match`` (a hub built from the node's state knows
+    none), and a restore forgets them all."""
+    products = hub.state.products
+    for event in events:
+        kind = type(event)
+        if kind is _MATCHED:
+            product = products.get(event.product_id)  # type: ignore[attr-defined]
+            if product is not None:
+                product.last_match = event  # type: ignore[assignment]
+        elif kind is _RESTORED:
+            for product in products.values():
+                product.last_match = None
 
 
 async def _write(session: Session, send: Send, holds: FeedHolds) -> None:

@@ -95,7 +95,7 @@ async def place_order(app: Context, request: Request) -> Response:
             raise ApiError(Error.NOT_FOUND)
         return json_response(wire.order(prior))
     funds = first.funds if isinstance(first, _FUNDED) else None
-    return Response(encode(wire.new_order(command, echo, funds)))  # ``json_response``, a call less
+    return Response(wire.new_order_body(command, echo, funds))
 
 
 async def get_order(app: Context, request: Request, order_id: str) -> Response:

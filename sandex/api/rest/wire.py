@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from sandex.core import (
     Account,
     LedgerEntry,
@@ -120,6 +122,43 @@ def new_order(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> dict[
         out["stop"] = cmd.stop.value
         out["stop_price"] = echo["stop_price"]
     return out
+
+
+class _NewLimitOrder(msgspec.Struct, gc=False):
+    """``new_order``'s literal (a limit order's price and size) as msgspec encodes it from
+    fixed slots: its field names encoded once, not a dict's keys on every reply; the same
+    bytes, field for field in the same order."""
+
+    id: str
+    price: str
+    size: str
+    product_id: str
+    profile_id: str
+    side: Any
+    stp: Any
+    type: Any
+    time_in_force: Any
+    post_only: bool
+    created_at: str
+    fill_fees: str = "0"
+    filled_size: str = "0"
+    executed_value: str = "0"
+    status: str = "pending"
+    settled: bool = False
+
+
+_encode = msgspec.json.encode
+
+
+def new_order_body(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> bytes:
+    """``new_order`` encoded (the ``POST /orders`` reply's bytes); a limit order's from a
+    ``Struct`` (about half the work of the dict's)."""
+    if cmd.type is not OrderType.MARKET and cmd.stop is None and cmd.cancel_after is None \
+            and len(echo) == 2 and "funds" not in echo:
+        return _encode(_NewLimitOrder(
+            cmd.order_id, echo["price"], echo["size"], cmd.product_id, cmd.profile_id,
+            cmd.side, cmd.stp, cmd.type, cmd.time_in_force, cmd.post_only, iso(cmd.time)))
+    return _encode(new_order(cmd, echo, funds))
 
 
 def account(a: Account) -> dict[str, Any]:
