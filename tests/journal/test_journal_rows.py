@@ -199,36 +199,3 @@ def test_a_read_error_is_sqlite3s(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError) as caught:
         reader.OPEN(path, 0, 10)
     assert caught.value.sqlite_errorcode == sqlite3.SQLITE_NOTADB
-
-
-def test_the_c_reader_reads_the_next_chunk_ahead(tmp_path: Path) -> None:
-    """After a chunk that ended on a row, ``lines`` has a thread of its own read the next
-    one (``chunk`` may not step the statement meanwhile); the chunks are the same as read
-    one call at a time, and a reader closed or dropped while it reads ahead stops it."""
-    if reader.OPEN is None or "checked in C" not in reader.describe():
-        pytest.skip(f"the C reader does not check here: {reader.describe()}")
-    records = [b"r%d" % i * (i % 50) for i in range(3000)]
-    path = journal_of(tmp_path / "j.sqlite3", records)
-    rows = reader.OPEN(path, 0, len(records))
-    count, joined = rows.lines(100)
-    assert (count, joined) == (100, b"\n".join(records[:100]))
-    with pytest.raises(RuntimeError):
-        rows.chunk(100)  # the next chunk is being read
-    found = records[:100]
-    while count:
-        count, joined = rows.lines(100)
-        found += joined.split(b"\n") if count else []
-    assert found == records
-    rows.close()
-    for _ in range(20):  # closed, and dropped, while reading ahead
-        rows = reader.OPEN(path, 0, len(records))
-        assert rows.lines(7)[0] == 7
-        rows.close()
-        rows = reader.OPEN(path, 0, len(records))
-        assert rows.lines(7)[0] == 7
-        del rows
-    journal = SqliteJournal(path, deferred=True)
-    for _ in journal.read_lines(0, size=64):
-        break  # a replay's generator dropped after its first chunk
-    assert bodies_of(journal, "read_lines", size=64) == records
-    journal.close()
