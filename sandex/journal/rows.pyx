@@ -54,12 +54,6 @@ cdef extern from "Python.h":
     int _resize_bytes "_PyBytes_Resize"(PyObject **data, Py_ssize_t size) except -1
     char *_bytes_of "PyBytes_AS_STRING"(PyObject *data) nogil
 
-cdef extern from "<pthread.h>" nogil:
-    ctypedef unsigned long pthread_t
-    int pthread_create(pthread_t *thread, const void *attr, void *(*run)(void *) noexcept nogil,
-                       void *arg)
-    int pthread_join(pthread_t thread, void **result)
-
 cdef extern from "<dlfcn.h>" nogil:
     void *dlopen(const char *filename, int flags)
     void *dlsym(void *handle, const char *symbol)
@@ -132,64 +126,6 @@ cdef object _value(sqlite3_stmt *stmt, int column):
     return None
 
 
-cdef struct Fill:
-    # ``Rows.lines``' chunk being filled, by the caller or by the thread reading ahead
-    sqlite3_stmt *stmt
-    char *out  # the bytes' own buffer (``PyBytes_AS_STRING`` of ``Rows.out``)
-    Py_ssize_t capacity, count, size
-    size_t used, length
-    int code
-    bint full, stepped, pending
-
-
-cdef void _fill(Fill *f) noexcept nogil:
-    """Step rows into ``f.out`` until ``f.size`` of them, the end, a row left for ``chunk``
-    (``pending``), or one that does not fit (``full``, with ``stepped``: the statement is on
-    it). Touches no Python object: runs without the GIL, on the caller's thread or on the
-    one reading ahead."""
-    cdef const unsigned char *data
-    cdef crc32_t crc32 = _crc32
-    cdef sqlite3_stmt *stmt = f.stmt
-    cdef size_t length
-    f.full = False
-    while f.count < f.size:
-        if f.stepped:  # on the row that did not fit
-            f.stepped = False
-        else:
-            f.code = sqlite3_step(stmt)
-            if f.code != SQLITE_ROW:
-                break
-        if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
-                or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
-            f.pending = True
-            break
-        data = <const unsigned char *> sqlite3_column_blob(stmt, 1)
-        length = f.length = <size_t> sqlite3_column_bytes(stmt, 1)
-        if length and (memchr(data, 10, length) != NULL or <sqlite3_int64>
-                       crc32(0, data, <uint32_t> length) != sqlite3_column_int64(stmt, 0)):
-            f.pending = True
-            break
-        if not length and sqlite3_column_int64(stmt, 0) != 0:
-            f.pending = True  # CRC-32 of no bytes is 0
-            break
-        if f.used + length + 1 > <size_t> f.capacity:
-            f.full = True
-            break
-        if f.count:
-            f.out[f.used] = 10
-            f.used += 1
-        if length:
-            memcpy(f.out + f.used, data, length)
-            f.used += length
-        f.count += 1
-
-
-cdef void *_ahead(void *fill) noexcept nogil:
-    """The thread reading ahead: ``_fill`` of the chunk ``Rows.lines`` began."""
-    _fill(<Fill *> fill)
-    return NULL
-
-
 cdef class Rows:
     """The journal's rows after ``after`` to ``end``, in position order, a chunk a call."""
 
@@ -203,10 +139,6 @@ cdef class Rows:
     cdef Py_ssize_t line_capacity  # the bytes ``lines`` starts a chunk with
     cdef bint done
     cdef bint pending  # the statement is on a row ``lines`` left for ``chunk``
-    cdef PyObject *out  # the bytes ``fill`` fills in place (an owned reference)
-    cdef Fill fill
-    cdef bint ahead  # a thread of its own (``thread``) is filling the next chunk
-    cdef pthread_t thread
 
     def __cinit__(self, path, sqlite3_int64 after, sqlite3_int64 end):
         cdef int code
@@ -260,11 +192,7 @@ cdef class Rows:
         return 0
 
     def chunk(self, Py_ssize_t size):
-        """Up to ``size`` rows: their checksums and their bodies (empty lists at the end).
-        Never called while ``lines`` reads ahead: ``lines`` reads ahead only when a chunk
-        ended on a good row, and is called until it answers ``(0, b"")``."""
-        if self.ahead:
-            raise RuntimeError("chunk() while lines() reads ahead")
+        """Up to ``size`` rows: their checksums and their bodies (empty lists at the end)."""
         cdef list crcs = [], bodies = []
         cdef Py_ssize_t count = 0, taken, i
         cdef size_t used, length
@@ -327,87 +255,77 @@ cdef class Rows:
             self.close()  # ends the read transaction now, not when the reader is dropped
         return crcs, bodies
 
-    cdef int _start(self, Py_ssize_t size) except -1:
-        """Begin ``lines``' next chunk of up to ``size`` rows: a fresh ``out``."""
-        self.out = _new_bytes(NULL, self.line_capacity)
-        self.fill.stmt = self.stmt
-        self.fill.out = _bytes_of(self.out)
-        self.fill.capacity = self.line_capacity
-        self.fill.count = 0
-        self.fill.size = size
-        self.fill.used = self.fill.length = 0
-        self.fill.code = SQLITE_ROW
-        self.fill.full = self.fill.stepped = self.fill.pending = False
-        return 0
-
-    cdef int _join(self) except -1:
-        """Wait (the GIL released) for the thread reading ahead, if one is."""
-        if self.ahead:
-            with nogil:
-                pthread_join(self.thread, NULL)
-            self.ahead = False
-        return 0
-
     def lines(self, Py_ssize_t size):
         """Up to ``size`` rows' bodies joined by newlines, and how many: the rows whose
         checksum is an INTEGER equal to the CRC-32 of their BLOB body (checked here, the GIL
         released) and whose body holds no newline, so that the lines are the bodies. Any
         other row (corrupt, of another kind, or not built with ``use_crc32``) ends the run
         and is left for ``chunk``, whose rows the caller checks: ``(0, b"")`` then, as at
-        the end.
-
-        When a chunk ends on a row (neither the end nor a row left for ``chunk``), a thread
-        of its own, which never takes the GIL, steps, checks and copies the next chunk of as
-        many rows while the caller decodes and applies this one; the next call takes that
-        chunk (read with this call's ``size``) and finishes it here. The rows, checks,
-        errors and chunks are the same as when each call read its own."""
-        cdef PyObject *out
-        cdef Fill *fill = &self.fill
-        if self.ahead:
-            self._join()  # the next chunk was read ahead: finish it below
-        else:
-            if self.done or self.pending or size <= 0 or _crc32 == NULL:
-                return 0, b""
-            self._start(size)
-            with nogil:
-                _fill(fill)
-        out = self.out
-        self.out = NULL
+        the end."""
+        cdef PyObject *out = NULL
+        cdef Py_ssize_t count = 0, capacity = self.line_capacity
+        cdef size_t used = 0, length = 0
+        cdef const unsigned char *data
+        cdef int code = SQLITE_ROW
+        cdef bint full = False, stepped = False
+        cdef sqlite3_stmt *stmt = self.stmt
+        cdef crc32_t crc32 = _crc32
+        if self.done or self.pending or size <= 0 or crc32 == NULL:
+            return 0, b""
+        out = _new_bytes(NULL, capacity)
         try:
-            while fill.full:  # grow the bytes and go on from the row that did not fit
-                fill.stepped = True
-                fill.capacity = <Py_ssize_t> (2 * (fill.used + fill.length + 1))
-                _resize_bytes(&out, fill.capacity)
-                fill.out = _bytes_of(out)
+            while True:
                 with nogil:
-                    _fill(fill)
-            self.pending = fill.pending
-            if fill.code != SQLITE_ROW and fill.code != SQLITE_DONE:
+                    while count < size:
+                        if stepped:  # on the row that did not fit
+                            stepped = False
+                        else:
+                            code = sqlite3_step(stmt)
+                            if code != SQLITE_ROW:
+                                break
+                        if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
+                                or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
+                            self.pending = True
+                            break
+                        data = <const unsigned char *> sqlite3_column_blob(stmt, 1)
+                        length = <size_t> sqlite3_column_bytes(stmt, 1)
+                        if length and (memchr(data, 10, length) != NULL or <sqlite3_int64>
+                                       crc32(0, data, <uint32_t> length)
+                                       != sqlite3_column_int64(stmt, 0)):
+                            self.pending = True
+                            break
+                        if not length and sqlite3_column_int64(stmt, 0) != 0:
+                            self.pending = True  # CRC-32 of no bytes is 0
+                            break
+                        if used + length + 1 > <size_t> capacity:
+                            full = True
+                            break
+                        if count:
+                            _bytes_of(out)[used] = 10
+                            used += 1
+                        if length:
+                            memcpy(_bytes_of(out) + used, data, length)
+                            used += length
+                        count += 1
+                if not full:
+                    break
+                full, stepped = False, True
+                capacity = <Py_ssize_t> (2 * (used + length + 1))
+                _resize_bytes(&out, capacity)
+            if code != SQLITE_ROW and code != SQLITE_DONE:
                 self._fail()
-            if fill.code == SQLITE_DONE:
+            if code == SQLITE_DONE:
                 self.close()  # ends the read transaction now, not when the reader is dropped
-            if fill.capacity > self.line_capacity:
-                self.line_capacity = fill.capacity
-            _resize_bytes(&out, <Py_ssize_t> fill.used)
+            if capacity > self.line_capacity:
+                self.line_capacity = capacity
+            _resize_bytes(&out, <Py_ssize_t> used)
             joined = <object> out
         finally:
             Py_XDECREF(out)
-        count = fill.count
-        if fill.code == SQLITE_ROW and not self.pending and not self.done:
-            self._start(fill.size)
-            if pthread_create(&self.thread, NULL, _ahead, <void *> fill) == 0:
-                self.ahead = True
-            else:  # no thread: the next call reads its chunk itself
-                Py_XDECREF(self.out)
-                self.out = NULL
         return count, joined
 
     def close(self):
-        """Finalize the statement and close the connection (idempotent), after the thread
-        reading ahead, if one is, has stopped (its chunk is dropped)."""
-        self._join()
-        Py_XDECREF(self.out)
-        self.out = NULL
+        """Finalize the statement and close the connection (idempotent)."""
         if self.stmt != NULL:
             sqlite3_finalize(self.stmt)
             self.stmt = NULL
