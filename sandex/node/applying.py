@@ -13,6 +13,7 @@ from struct import calcsize
 from typing import Any
 
 import cython
+import msgspec
 from msgspec.structs import astuple
 
 from sandex.core import (
@@ -37,6 +38,8 @@ from sandex.core import (
     StartTransfer,
 )
 from sandex.core.engine import Engine
+from sandex.node.codec import decode as _decode_record
+from sandex.node.codec import decode_lines as _decode_lines
 from sandex.node.commands import (
     CreateApiKey,
     DeleteSnapshot,
@@ -56,6 +59,18 @@ if cython.compiled:  # a trade's fields read from its slots (sandex/core/slots.p
     from cython.cimports.sandex.core.slots import buildable, field, free_fast, offset
 else:
     from sandex.core.slots import field, offset
+if cython.compiled:  # the commonest records decoded in C (fastlines.pxd)
+    from cython.cimports.sandex.node.fastlines import (
+        SX_BOOL,
+        SX_ENUM,
+        SX_INT,
+        SX_STR,
+        sx_add_field,
+        sx_add_kind,
+        sx_lines,
+    )
+else:
+    SX_INT, SX_STR, SX_ENUM, SX_BOOL = 1, 2, 3, 4  # fastlines.pxd's kinds, unused uncompiled
 if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
     from cython.cimports.sandex.views.equal import equal
 else:
@@ -86,24 +101,94 @@ _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
 
 
-def _freed_by_slots(type_: type) -> bool:
-    """Compiled: ``type_``'s instances freed by one pass over their slots (``slots.free_fast``,
-    as the core's hot events are) if ``slots.buildable`` accepts the type and its fields'
-    slots fill its instances exactly; else (and uncompiled) False, msgspec's dealloc stays."""
+def _slotted(type_: type) -> bool:
+    """Compiled: whether instances of ``type_`` can be built and freed by their slots
+    (``slots.buildable`` accepts the type and its fields' slots fill its instances exactly);
+    uncompiled, False."""
     if cython.compiled:
         try:
             buildable(type_)
             at = sorted([offset(type_, name) for name in type_.__struct_fields__])
         except TypeError:
             return False
-        if at == list(range(object.__basicsize__, type_.__basicsize__, calcsize("P"))):
-            free_fast(type_)
-            return True
+        return at == list(range(object.__basicsize__, type_.__basicsize__, calcsize("P")))
+    return False
+
+
+def _freed_by_slots(type_: type) -> bool:
+    """Compiled: ``type_``'s instances freed by one pass over their slots (``slots.free_fast``,
+    as the core's hot events are) if ``_slotted``; else (and uncompiled) False, msgspec's
+    dealloc stays."""
+    if cython.compiled and _slotted(type_):
+        free_fast(type_)
+        return True
     return False
 
 
 # the two commonest commands, decoded by a replay a chunk at a time and freed with it
 COMMANDS_FREED_BY_SLOTS = _freed_by_slots(PlaceOrder) and _freed_by_slots(CancelOrder)
+
+
+def _field_kind(kind: Any) -> tuple[int, bool, tuple[bytes, ...], tuple[Any, ...]] | None:
+    """How ``fastlines`` decodes a field of msgspec type ``kind``: its C kind, whether None
+    is allowed, and an enum's values and members; ``None``: it does not (msgspec does)."""
+    nullable = False
+    if isinstance(kind, msgspec.inspect.UnionType) and len(kind.types) == 2 and isinstance(
+            kind.types[1], msgspec.inspect.NoneType):
+        kind, nullable = kind.types[0], True
+    if isinstance(kind, msgspec.inspect.IntType):
+        if (kind.gt, kind.ge, kind.lt, kind.le, kind.multiple_of) == (None,) * 5:
+            return SX_INT, nullable, (), ()
+    elif isinstance(kind, msgspec.inspect.StrType):
+        if (kind.min_length, kind.max_length, kind.pattern) == (None,) * 3:
+            return SX_STR, nullable, (), ()
+    elif isinstance(kind, msgspec.inspect.BoolType):
+        return SX_BOOL, nullable, (), ()
+    elif isinstance(kind, msgspec.inspect.EnumType):
+        members = tuple(kind.cls)
+        if 0 < len(members) <= 8 and all(type(m.value) is str and m.value.isascii()
+                                         for m in members):
+            return SX_ENUM, nullable, tuple(m.value.encode() for m in members), members
+    return None
+
+
+def _fast_kind(type_: type) -> bool:
+    """Compiled: ``type_``'s records decoded by ``fastlines`` (``decode_lines``) when they
+    have the shape it reads, if the type is built from its slots (``_slotted``), tagged in
+    the ``command`` field, and every field is one ``_field_kind`` reads with no default
+    factory; else (and uncompiled) False: msgspec decodes them."""
+    if cython.compiled and _slotted(type_):
+        info = msgspec.inspect.type_info(type_)
+        if (not isinstance(info, msgspec.inspect.StructType) or info.array_like
+                or info.tag_field != "command" or not isinstance(info.tag, str)):
+            return False
+        fields = [(f, _field_kind(f.type)) for f in info.fields]
+        if len(fields) > 24 or any(kind is None or f.default_factory is not msgspec.NODEFAULT
+                                   for f, kind in fields):
+            return False
+        index = sx_add_kind(type_, info.tag.encode())
+        for f, kind in fields:
+            assert kind is not None
+            sx_add_field(index, f.encode_name.encode(), kind[0], kind[1],
+                         offset(type_, f.name), f.required,
+                         None if f.required else f.default, kind[2], kind[3])
+        return True
+    return False
+
+
+# the two commonest commands' records decoded in C (compiled), the rest by msgspec
+COMMANDS_DECODED_IN_C = _fast_kind(PlaceOrder) and _fast_kind(CancelOrder)
+
+
+def decode_lines(lines: bytes) -> list[Any]:
+    """The commands of format 2 records joined by newlines (``codec.decode_lines``, what a
+    replay decodes a chunk at a time): compiled, a ``PlaceOrder``'s and a ``CancelOrder``'s
+    in the shape msgspec writes them built in C from their slots (``fastlines.pxd``), any
+    other line by msgspec (``codec.decode``); ``msgspec.DecodeError`` if a line is not a
+    command. Uncompiled, ``codec.decode_lines``."""
+    if cython.compiled and COMMANDS_DECODED_IN_C:
+        return sx_lines(lines, _decode_record)  # type: ignore[no-any-return]
+    return _decode_lines(lines)
 
 
 class TimeOutOfOrder(AssertionError):

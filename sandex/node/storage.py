@@ -24,9 +24,9 @@ import msgspec
 
 from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
 from sandex.node import snapshot
-from sandex.node.applying import apply_run
+from sandex.node.applying import apply_run, decode_lines
 from sandex.node.clock import Clock
-from sandex.node.codec import FORMAT, JournalCommand, decode, decode_lines, decode_many
+from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
 from sandex.node.ids import Ids
 from sandex.node.node import Node
 
@@ -185,7 +185,8 @@ def _chunks(journal: Journal, after: int, end: int) -> Iterator[Chunk]:
 def _decode_lines(journal: Journal, first: int, count: int, joined: bytes,
                   bodies: list[bytes] | None) -> list[JournalCommand]:
     """The ``count`` format 2 commands of a chunk (``_chunks``) from position ``first``, in
-    one decoder call; ``JournalCorrupt`` naming the first record that does not decode."""
+    one decoder call (``applying.decode_lines``: the commonest in C); ``JournalCorrupt``
+    naming the first record that does not decode."""
     try:
         commands = decode_lines(joined)
     except msgspec.DecodeError:

@@ -1,0 +1,207 @@
+"""A replay's chunk decoded by ``applying.decode_lines``: compiled, a ``PlaceOrder``'s and a
+``CancelOrder``'s records in the shape msgspec writes them are built in C from their slots
+(``sandex/node/fastlines.pxd``), every other line by msgspec. Whatever the line, the answer
+must be msgspec's: an equal command of the same type, field by field (the enums the same
+members), or a ``msgspec.DecodeError``."""
+
+from __future__ import annotations
+
+import gc
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from sandex import native
+from sandex.core import CancelOrder, PlaceOrder
+from sandex.core.model import CancelAfter, OrderType, Side, StopType, Stp, TimeInForce
+from sandex.node import applying, codec
+from sandex.node.codec import decode, encode
+
+GOLDEN = Path(__file__).parent.parent / "journal" / "golden_records.jsonl"
+
+
+def msgspecs(lines: bytes) -> list[Any] | type[msgspec.DecodeError]:
+    """What msgspec makes of ``lines``, one record a line: the commands, or the error (no
+    lines at all: none, as msgspec's ``decode_lines``). Uncompiled, ``decode_lines`` is
+    msgspec's own, which also skips a blank line (a replay's count check catches that)."""
+    if not lines:
+        return []
+    try:
+        if not applying.COMMANDS_DECODED_IN_C:
+            return codec.decode_lines(lines)
+        return [decode(line) for line in lines.split(b"\n")]
+    except msgspec.DecodeError:
+        return msgspec.DecodeError
+
+
+def ours(lines: bytes) -> list[Any] | type[msgspec.DecodeError]:
+    try:
+        return applying.decode_lines(lines)
+    except msgspec.DecodeError:
+        return msgspec.DecodeError
+
+
+def same(lines: bytes) -> None:
+    expected, got = msgspecs(lines), ours(lines)
+    if isinstance(expected, list):
+        assert isinstance(got, list), lines
+        assert got == expected, lines
+        for a, b in zip(got, expected, strict=True):
+            assert type(a) is type(b)
+            for name in a.__struct_fields__:
+                x, y = getattr(a, name), getattr(b, name)
+                assert type(x) is type(y) and x == y, (name, lines)
+                if isinstance(y, (Side, OrderType, TimeInForce, CancelAfter, Stp, StopType,
+                                  bool)) or y is None:
+                    assert x is y, name
+    else:
+        assert got is expected, lines
+
+
+def _commands(rng: random.Random, n: int) -> list[Any]:
+    def text() -> str:
+        return "".join(rng.choice("0123456789abcdef-") for _ in range(rng.choice([1, 32, 36])))
+
+    def amount() -> int:
+        return rng.choice([0, 1, 10**8, rng.randrange(10**18), rng.randrange(10**30), -5])
+
+    out: list[Any] = []
+    for _ in range(n):
+        if rng.random() < 0.6:
+            fields: dict[str, Any] = {"time": rng.randrange(1, 10**17), "order_id": text(),
+                                      "profile_id": text(), "product_id": text(),
+                                      "side": rng.choice(list(Side))}
+            for name, values in [("type", list(OrderType)), ("price", [None, amount()]),
+                                 ("size", [None, amount()]), ("funds", [None, amount()]),
+                                 ("time_in_force", list(TimeInForce)),
+                                 ("cancel_after", [None, *CancelAfter]),
+                                 ("post_only", [False, True]), ("stp", list(Stp)),
+                                 ("stop", [None, *StopType]),
+                                 ("stop_price", [None, amount()]),
+                                 ("client_oid", [None, text()]),
+                                 ("expire_time", [None, amount()])]:
+                if rng.random() < 0.3:
+                    fields[name] = rng.choice(values)
+            out.append(PlaceOrder(**fields))
+        else:
+            fields = {"time": rng.randrange(1, 10**17), "profile_id": text()}
+            for name in ("order_id", "client_oid", "product_id"):
+                if rng.random() < 0.5:
+                    fields[name] = text()
+            out.append(CancelOrder(**fields))
+    return out
+
+
+def test_commands_of_every_shape_decode_as_msgspec_decodes_them() -> None:
+    commands = _commands(random.Random(18), 3000)
+    lines = b"\n".join(encode(command) for command in commands)
+    assert applying.decode_lines(lines) == commands
+    same(lines)
+
+
+def test_the_golden_records_decode_as_msgspec_decodes_them() -> None:
+    lines = GOLDEN.read_bytes().rstrip(b"\n")
+    same(lines)
+    for line in lines.split(b"\n"):
+        same(line)
+
+
+PLACE = (b'{"command":"place_order","time":1700000000000026,"order_id":"025b","profile_id":'
+         b'"cd44","product_id":"BTC-USD","side":"buy","price":2999955000000,"size":3900000}')
+CANCEL = b'{"command":"cancel_order","time":17,"profile_id":"9b81","order_id":"f0df"}'
+
+
+@pytest.mark.parametrize("line", [
+    PLACE, CANCEL,
+    PLACE.replace(b'"buy"', b'"BUY"'),  # not a member's value
+    PLACE.replace(b'"buy"', b'"sell"'),
+    PLACE.replace(b'"price":2999955000000', b'"price":null'),
+    PLACE.replace(b'"side":"buy"', b'"side":null'),  # None where it is not allowed
+    PLACE.replace(b'"price":2999955000000', b'"price":2999955000000.0'),
+    PLACE.replace(b'"price":2999955000000', b'"price":3e12'),
+    PLACE.replace(b'"price":2999955000000', b'"price":02999955000000'),
+    PLACE.replace(b'"price":2999955000000', b'"price":-0'),
+    PLACE.replace(b'"price":2999955000000', b'"price":-12'),
+    PLACE.replace(b'"price":2999955000000', b'"price":999999999999999999'),
+    PLACE.replace(b'"price":2999955000000', b'"price":9999999999999999999'),
+    PLACE.replace(b'"price":2999955000000', b'"price":123456789012345678901234567890'),
+    PLACE.replace(b'"price":2999955000000', b'"price":-9223372036854775809'),
+    PLACE.replace(b'"price":2999955000000', b'"price":"1"'),
+    PLACE.replace(b'"price":2999955000000', b'"price":true'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"post_only":true}'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"post_only":1}'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"cancel_after":"day"}'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"client_oid":null}'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"unknown":1}'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000,"size":1}'),  # repeated
+    PLACE.replace(b'"size":3900000}', b'"size":3900000} '),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000}x'),
+    PLACE.replace(b'"size":3900000}', b'"size":3900000'),
+    PLACE.replace(b',"price"', b', "price"'),
+    PLACE.replace(b'"price":2999955000000,"size":3900000', b'"size":3900000,"price":1'),
+    PLACE.replace(b'"order_id":"025b",', b''),  # a required field left out
+    PLACE.replace(b'"025b"', b'"02\\u0035b"'),  # an escape
+    PLACE.replace(b'"025b"', b'"02\\"5b"'),
+    PLACE.replace(b'"025b"', "\"02\u00e95b\"".encode()),  # not ASCII
+    PLACE.replace(b'"025b"', b'"02\x015b"'),  # a control character
+    PLACE.replace(b'"025b"', b'""'),
+    PLACE.replace(b'"time":1700000000000026,', b''),
+    PLACE.replace(b'{"command":"place_order",', b'{') + b'',
+    b'{"time":1,"command":"cancel_order","profile_id":"p"}',  # the tag not first
+    b'{"command":"cancel_all","time":1,"profile_id":"p"}',
+    b'{"command":"nothing","time":1}',
+    b'{"command":"cancel_order"}',
+    b'{"command":"cancel_order","time":1,"profile_id":"p"',
+    b'{"command":"cancel_order","time":1,"profile_id":"p}',
+    b'{"command":"cancel_order","time":1,"profile_id":',
+    b'{"command":"cancel_order","time":-,"profile_id":"p"}',
+    b'{"command":"cancel_order","time":1,"profile_id":"p",}',
+    b'{"command":"cancel_order","time":1,"profile_id":"p","order_id":nul}',
+    b'{"command":"cancel_order","time":1,"profile_id":"p","order_id":null}',
+    b'{"command":"place_order",', b'{"command":"', b"{", b"", b"[]", b"null", b" ",
+])
+def test_a_line_decodes_as_msgspec_decodes_it(line: bytes) -> None:
+    same(line)
+    same(CANCEL + b"\n" + line + b"\n" + PLACE)
+
+
+def test_the_c_decoder_runs_compiled() -> None:
+    """Compiled, the two commands are decoded in C; uncompiled, by msgspec alone."""
+    assert applying.COMMANDS_DECODED_IN_C is (native.WHY_PURE is None)
+
+
+def test_decoded_commands_give_back_every_reference_when_freed() -> None:
+    """Built from their slots, each holds one reference to each field and to its type."""
+    lines = b"\n".join([PLACE, CANCEL] * 50)
+    applying.decode_lines(lines)  # caches made
+    gc.collect()
+    before = (sys.getrefcount(PlaceOrder), sys.getrefcount(CancelOrder),
+              sys.getrefcount(Side.BUY), sys.getrefcount(OrderType.LIMIT))
+    for _ in range(20):
+        commands = applying.decode_lines(lines)
+        assert commands[0].side is Side.BUY and commands[0].type is OrderType.LIMIT
+        assert sys.getrefcount(PlaceOrder) >= before[0] + 50
+        del commands
+    gc.collect()
+    after = (sys.getrefcount(PlaceOrder), sys.getrefcount(CancelOrder),
+             sys.getrefcount(Side.BUY), sys.getrefcount(OrderType.LIMIT))
+    assert after == before
+
+
+@pytest.mark.parametrize("odd", [b"\\\\", b"\\n", b"\x01", b"\x1f", b"\x7f", b"\x80",
+                                 "\u00e9".encode(), b"\xff", b" ", b"~", b"a"])
+def test_a_long_string_decodes_as_msgspec_decodes_it_wherever_it_holds_odd_bytes(
+        odd: bytes) -> None:
+    """The strings are scanned sixteen bytes at a time: an escape, a control byte, DEL or a
+    byte beyond ASCII at every place of a string longer than that, and near the line's
+    end (no read past it)."""
+    for length in (15, 16, 17, 33, 48):
+        for at in range(length):
+            text = b"x" * at + odd + b"y" * (length - at - 1)
+            same(PLACE.replace(b'"025b"', b'"' + text + b'"'))
+            same(CANCEL.replace(b'"f0df"', b'"' + text + b'"'))
+            same(CANCEL.replace(b'"f0df"}', b'"' + text))  # no closing quote: ends there
