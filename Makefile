@@ -27,7 +27,7 @@ $(CLUSTER_STAMP): pyproject.toml | $(PY)
 
 # The compiled core (setup.py): rebuilt when a compiled module or its .pxd changes. Without a
 # C compiler it says so and the pure-Python modules run (sandex/native.py decides at import).
-$(CORE_BUILD): $(wildcard sandex/core/*.py sandex/core/*.pxd) sandex/node/applying.py sandex/node/applying.pxd \
+$(CORE_BUILD): $(wildcard sandex/core/*.py sandex/core/*.pxd) sandex/node/applying.py $(wildcard sandex/node/*.pxd) \
 		sandex/views/fills.py sandex/views/ledger.py sandex/views/market.py sandex/views/orders.py \
 		$(wildcard sandex/views/*.pxd) \
 		sandex/api/fix/codec.py sandex/api/fix/reports.py sandex/api/fix/reporter.py \
