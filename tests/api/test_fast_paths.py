@@ -1,8 +1,8 @@
 """The order path's fast paths give what the general paths give, for every input.
 
 ``parse_order`` skips the lookups of option fields a body does not have, and parses
-decimals sent as plain digit strings in line; ``wire.new_order`` builds a limit order's reply
-as one literal; ``Request.access_headers`` reads the four ``CB-ACCESS-*`` values from the
+decimals sent as plain digit strings in line; ``wire.new_order_body`` encodes a limit order's
+reply from a ``Struct``; ``Request.access_headers`` reads the four ``CB-ACCESS-*`` values from the
 raw header dict. Each is checked here against the path it shortcuts.
 """
 
@@ -84,8 +84,8 @@ def test_an_order_parses_the_same_with_or_without_the_general_path(
 def test_a_limit_orders_reply_is_the_general_one_field_for_field(engine: Engine) -> None:
     command, echo = parse_order({"product_id": "BTC-USD", "side": "sell", "price": "10.5",
                                  "size": "0.25"}, engine, PROFILE, ORDER_ID, 1_700_000_000_123_456)
-    fast = wire.new_order(command, echo, None)
-    # the general path builds the same reply when the literal does not apply (funds echoed)
+    fast = msgspec.json.decode(wire.new_order_body(command, echo, None))
+    # the general path builds the same reply when the Struct does not apply (funds echoed)
     general = wire.new_order(command, {**echo, "funds": "1"}, None)
     del general["funds"]
     assert list(fast.items()) == list(general.items())

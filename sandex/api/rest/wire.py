@@ -85,14 +85,6 @@ def new_order(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> dict[
     spendable funds the core reserved for a market buy (``specified_funds`` is what was sent).
     """
     market = cmd.type is OrderType.MARKET
-    if not market and cmd.stop is None and cmd.cancel_after is None and len(echo) == 2 \
-            and "funds" not in echo:  # a limit order's price and size: the one literal
-        return {"id": cmd.order_id, "price": echo["price"], "size": echo["size"],
-                "product_id": cmd.product_id, "profile_id": cmd.profile_id, "side": cmd.side,
-                "stp": cmd.stp, "type": cmd.type, "time_in_force": cmd.time_in_force,
-                "post_only": cmd.post_only, "created_at": iso(cmd.time), "fill_fees": "0",
-                "filled_size": "0", "executed_value": "0", "status": "pending",
-                "settled": False}
     out: dict[str, Any] = {"id": cmd.order_id}
     for name in ("price", "size"):
         if name in echo:
@@ -125,9 +117,9 @@ def new_order(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> dict[
 
 
 class _NewLimitOrder(msgspec.Struct, gc=False):
-    """``new_order``'s literal (a limit order's price and size) as msgspec encodes it from
-    fixed slots: its field names encoded once, not a dict's keys on every reply; the same
-    bytes, field for field in the same order."""
+    """``new_order``'s reply for a limit order (its price and size echoed) as msgspec
+    encodes it from fixed slots: the field names encoded once, not a dict's keys on every
+    reply; the same bytes, field for field in the same order (``tests/api/test_fast_paths``)."""
 
     id: str
     price: str
@@ -154,7 +146,7 @@ def new_order_body(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> 
     """``new_order`` encoded (the ``POST /orders`` reply's bytes); a limit order's from a
     ``Struct`` (about half the work of the dict's)."""
     if cmd.type is not OrderType.MARKET and cmd.stop is None and cmd.cancel_after is None \
-            and len(echo) == 2 and "funds" not in echo:
+            and len(echo) == 2 and "funds" not in echo:  # a limit order's price and size
         return _encode(_NewLimitOrder(
             cmd.order_id, echo["price"], echo["size"], cmd.product_id, cmd.profile_id,
             cmd.side, cmd.stp, cmd.type, cmd.time_in_force, cmd.post_only, iso(cmd.time)))
