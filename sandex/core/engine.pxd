@@ -10,6 +10,9 @@ from sandex.core.validation cimport check_order, is_plain_market
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
+# the hot path's constants as C globals (read without the module dict's versioned lookup)
+cdef object BUY, LIMIT, MARKET, PENDING, OPEN, ACTIVE, DONE, CANCELED, FOK, IOC, POST_ONLY
+cdef object DISABLED, ONLINE, GTC, _PLACE_ORDER, _CANCEL_ORDER, _OPEN_MAX, _SIZE_TO_AMOUNT
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t) _PLACE

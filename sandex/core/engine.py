@@ -107,6 +107,11 @@ FOK, IOC = TimeInForce.FOK, TimeInForce.IOC
 POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
+# compiled, the names above and below are C globals (engine.pxd): each read is a load, not a
+# versioned lookup in the module's dict (~10 instructions and a reference each)
+_PLACE_ORDER, _CANCEL_ORDER = PlaceOrder, CancelOrder
+_OPEN_MAX = open_orders_per_product_max
+_SIZE_TO_AMOUNT = SIZE_TO_AMOUNT
 # compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
 _DEAD_SLOTS_MAX = level_dead_slots_max
 # a level's queue is a deque: its method called directly is cheaper from C than by name
@@ -129,9 +134,9 @@ class Engine(State):
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
         events: list[Event] = []
         self._events = events
-        if type(command) is PlaceOrder:  # the two commonest, called directly
+        if type(command) is _PLACE_ORDER:  # the two commonest, called directly
             self._place(command)
-        elif type(command) is CancelOrder:
+        elif type(command) is _CANCEL_ORDER:
             self._cancel_order(command)
         else:
             _HANDLERS[type(command)](self, command)
@@ -146,7 +151,7 @@ class Engine(State):
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
-        if cython.compiled and type(cmd) is PlaceOrder:
+        if cython.compiled and type(cmd) is _PLACE_ORDER:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
              cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = (
                 field(cmd, _PLACE[0]), field(cmd, _PLACE[1]), field(cmd, _PLACE[2]),
@@ -200,7 +205,7 @@ class Engine(State):
         product_id = product.id
         open_count = profile.open_count
         count = open_count.get(product_id, 0)
-        if count >= open_orders_per_product_max:
+        if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
         accounts = profile.accounts
@@ -214,7 +219,7 @@ class Engine(State):
             crosses = best is not None and best <= price
         else:
             held_in, received_in = product.base_currency, product.quote_currency
-            hold = size * SIZE_TO_AMOUNT
+            hold = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
             crosses = best is not None and best >= price
         held = accounts.get(held_in)
@@ -516,7 +521,7 @@ class Engine(State):
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         # every field read once, as in _place (a test pins the names to the struct's fields)
-        if cython.compiled and type(cmd) is CancelOrder:
+        if cython.compiled and type(cmd) is _CANCEL_ORDER:
             t, profile_id, order_id, client_oid, product_id = (
                 field(cmd, _CANCEL[0]), field(cmd, _CANCEL[1]), field(cmd, _CANCEL[2]),
                 field(cmd, _CANCEL[3]), field(cmd, _CANCEL[4]))
