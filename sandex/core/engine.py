@@ -76,7 +76,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order, Profile, new_order
+from sandex.core.records import Account, Order, Profile, Tally, accept_tally, new_order
 from sandex.core.state import State
 from sandex.core.validation import check_order, is_plain_market
 from sandex.errors import Error
@@ -110,7 +110,7 @@ GTC = TimeInForce.GTC
 # compiled, the names above and below are C globals (engine.pxd): each read is a load, not a
 # versioned lookup in the module's dict (~10 instructions and a reference each)
 _PLACE_ORDER, _CANCEL_ORDER = PlaceOrder, CancelOrder
-_OPEN_MAX = open_orders_per_product_max
+_OPEN_MAX = open_orders_per_product_max  # compiled, a C integer
 _SIZE_TO_AMOUNT = SIZE_TO_AMOUNT
 # compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
 _DEAD_SLOTS_MAX = level_dead_slots_max
@@ -144,7 +144,8 @@ class Engine(State):
 
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
-                   received=Account, order=Order, level=Level, open_count=dict,
+                   received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
+                   count=cython.longlong,
                    accounts=dict, events=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide)
@@ -203,8 +204,9 @@ class Engine(State):
                 self._place_checked(cmd, product, profile)
             return
         product_id = product.id
-        open_count = profile.open_count
-        count = open_count.get(product_id, 0)
+        tallies = profile._tallies  # its open orders in the product (``open_count``)
+        tally = tallies.get(product_id)
+        count = 0 if tally is None else tally.count
         if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
@@ -251,7 +253,11 @@ class Engine(State):
             accounts[received_in] = received
         held.hold += need
         profile.live[order_id] = order
-        open_count[product_id] = count + 1
+        if tally is None:  # the profile's first order in the product: its tally made
+            tally = Tally(profile)
+            tallies[product_id] = tally
+        tally.count = count + 1
+        order._tally = tally
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
@@ -283,7 +289,7 @@ class Engine(State):
         self._events.append(reject(
             Error.DUPLICATE_ORDER_ID if order_id in self._live else error))
 
-    @cython.locals(held=Account, received=Account, accounts=dict, open_count=dict, order=Order,
+    @cython.locals(held=Account, received=Account, accounts=dict, tally=Tally, order=Order,
                    sequence=cython.longlong, trades_before=cython.longlong, available=wide,
                    need=wide)
     def _place_market(self, product: Product, profile: Profile, t: int, order_id: str,
@@ -293,9 +299,8 @@ class Engine(State):
         ``check_order`` passes, and nothing halts or stops it), in one frame: the same
         rejects, events and state (``_new_order``, ``_accept``, ``_start`` inline)."""
         product_id = product.id
-        open_count = profile.open_count
-        count = open_count.get(product_id, 0)
-        if count >= open_orders_per_product_max:
+        tally = profile._tallies.get(product_id)
+        if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
         accounts = profile.accounts
@@ -339,7 +344,7 @@ class Engine(State):
             accounts[received_in] = received
         self._live[order_id] = order
         profile.live[order_id] = order
-        open_count[product_id] = count + 1
+        accept_tally(order, profile)
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
@@ -359,7 +364,8 @@ class Engine(State):
         if refused is not None:
             self._events.append(refused)
             return
-        if profile.open_count.get(product.id, 0) >= open_orders_per_product_max:
+        tally = profile._tallies.get(product.id)
+        if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
         order = self._new_order(cmd, product, profile)
@@ -429,7 +435,7 @@ class Engine(State):
             profile.accounts[received.currency] = received
         self._live[order.id] = order
         profile.live[order.id] = order
-        profile.open_count[product.id] = profile.open_count.get(product.id, 0) + 1
+        accept_tally(order, profile)
         if order.client_oid is not None:
             profile.by_client_oid[order.client_oid] = order
         if order.expire_time is not None:
@@ -549,7 +555,7 @@ class Engine(State):
             cancel(self, order, product, None, t)
 
     @cython.locals(book=Book, level=Level, levels=dict, profile=Profile,
-                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide,
+                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide, tally=Tally,
                    remaining=cython.longlong)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
@@ -574,9 +580,11 @@ class Engine(State):
         if hold:
             order.hold_account.hold -= hold
         product_id, profile_id = product.id, order.profile_id
-        profile = self.profiles[profile_id]
+        tally = order._tally  # its profile's, for its product: no lookup by either id
+        assert tally is not None  # set on acceptance (a live order's: a test checks)
+        profile = tally.profile
         del profile.live[order_id]
-        profile.open_count[product_id] -= 1
+        tally.count -= 1
         sequence = product.sequence = product.sequence + 1
         self._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
                                      CANCELED, price, remaining, None))
