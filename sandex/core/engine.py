@@ -145,7 +145,7 @@ class Engine(State):
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
-                   count=cython.longlong,
+                   count=cython.longlong, buy=cython.bint,
                    accounts=dict, events=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide)
@@ -214,7 +214,8 @@ class Engine(State):
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
-        if side is BUY:
+        buy = side is BUY
+        if buy:
             held_in, received_in = product.quote_currency, product.base_currency
             hold = buy_hold(notional, rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
@@ -224,7 +225,11 @@ class Engine(State):
             hold = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
             crosses = best is not None and best >= price
-        held = accounts.get(held_in)
+        # the profile's accounts in the product's two currencies: as its tally keeps them
+        # once found (an account is never replaced or removed), else by currency
+        held = None if tally is None else (tally.quote if buy else tally.base)
+        if held is None:
+            held = accounts.get(held_in)
         # compiled, in C ``wide`` integers: the account's fields are, and ``hold`` is at most
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
         need = hold
@@ -234,7 +239,9 @@ class Engine(State):
         if post_only and crosses:
             self._refuse(order_id, Error.POST_ONLY_MODE)
             return
-        received = accounts.get(received_in)
+        received = None if tally is None else (tally.base if buy else tally.quote)
+        if received is None:
+            received = accounts.get(received_in)
         attach = received is None  # attached on acceptance only: a refused order creates none
         if received is None:
             received = Account(profile.id, received_in)
@@ -258,6 +265,10 @@ class Engine(State):
             tallies[product_id] = tally
         tally.count = count + 1
         order._tally = tally
+        if buy:  # both the profile's now (the received one attached above if new)
+            tally.quote, tally.base = held, received
+        else:
+            tally.base, tally.quote = held, received
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1

@@ -81,6 +81,8 @@ cdef class Profile:
 cdef class Tally:
     cdef public Profile profile
     cdef public long long count
+    cdef public Account base
+    cdef public Account quote
 
 
 cpdef void accept_tally(Order order, Profile profile) except *

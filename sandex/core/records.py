@@ -330,15 +330,23 @@ def order_fields(order: Order) -> dict[str, Any]:
 class Tally:
     """A profile's open and active orders in one product (the per-product limit counts them),
     and the profile: each of those orders holds its tally (``Order._tally``), so a done one
-    reaches both without a lookup by profile or product id. Kept in ``Profile._tallies``."""
+    reaches both without a lookup by profile or product id. Kept in ``Profile._tallies``.
 
-    __slots__ = ("count", "profile")
+    ``base``/``quote``: the profile's accounts in the product's two currencies once an order
+    placed on the inline path found them (``None`` until then), so the next one reads them
+    here instead of by currency; an account is never replaced or removed from its profile."""
+
+    __slots__ = ("base", "count", "profile", "quote")
     profile: Profile
     count: int
+    base: Account | None
+    quote: Account | None
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.count = 0
+        self.base = None
+        self.quote = None
 
 
 @cython.locals(tally=Tally)

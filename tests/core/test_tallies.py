@@ -105,3 +105,22 @@ def test_a_snapshots_schema_still_names_open_count():
     assert names == sorted(PROFILE_FIELDS) == [
         "accounts", "active", "by_client_oid", "created_at", "id", "live", "maker_rate",
         "name", "open_count", "taker_rate", "user_id"]
+
+
+def test_the_tally_keeps_the_profiles_accounts_once_the_inline_path_found_them():
+    v = venue()
+    v.profile("carol", usd="1000")  # no BTC account yet: its first buy attaches one
+    carol = v.engine.profiles["carol"]
+    v.sell("bob", "100.00", "1")
+    v.buy("carol", None, funds="150", type="market")  # the market path: a tally, no accounts
+    v.buy("carol", "50.00", "1")  # then a limit order: found by currency, kept
+    tally = carol._tallies["BTC-USD"]
+    assert tally.quote is carol.accounts["USD"] and tally.base is carol.accounts["BTC"]
+    v.profile("dave", usd="1000")
+    dave = v.engine.profiles["dave"]
+    v.buy("dave", "50.00", "1")
+    assert "BTC" in dave.accounts  # attached on acceptance, and kept by the tally
+    assert dave._tallies["BTC-USD"].base is dave.accounts["BTC"]
+    v.check = False
+    assert rejected(v.sell("dave", "60.00", "1")[1]) == "Insufficient funds"  # read from it
+    check_invariants(v.engine)
