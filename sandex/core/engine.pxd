@@ -13,7 +13,7 @@ cdef Py_ssize_t _DEAD_SLOTS_MAX
 # the hot path's constants as C globals (read without the module dict's versioned lookup)
 cdef object BUY, LIMIT, MARKET, PENDING, OPEN, ACTIVE, DONE, CANCELED, FOK, IOC, POST_ONLY
 cdef object DISABLED, ONLINE, GTC, _PLACE_ORDER, _CANCEL_ORDER, _SIZE_TO_AMOUNT
-cdef long long _OPEN_MAX
+cdef long long _OPEN_MAX, _FEE_RATE_BOUND
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t) _PLACE

@@ -88,9 +88,13 @@ else:
     from sandex.core.slots import field, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import wide
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import wide
+    from sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
 if cython.compiled:  # the hot events built from their slots (emit.py)
     from cython.cimports.sandex.core.emit import new_done, new_opened, new_received
@@ -112,6 +116,7 @@ GTC = TimeInForce.GTC
 _PLACE_ORDER, _CANCEL_ORDER = PlaceOrder, CancelOrder
 _OPEN_MAX = open_orders_per_product_max  # compiled, a C integer
 _SIZE_TO_AMOUNT = SIZE_TO_AMOUNT
+_FEE_RATE_BOUND = 1 << 20  # a fee rate's in the inline hold (``holds.buy_hold``'s)
 # compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
 _DEAD_SLOTS_MAX = level_dead_slots_max
 # a level's queue is a deque: its method called directly is cheaper from C than by name
@@ -145,7 +150,7 @@ class Engine(State):
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
-                   count=cython.longlong, buy=cython.bint,
+                   count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
                    accounts=dict, events=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide)
@@ -215,14 +220,27 @@ class Engine(State):
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
         buy = side is BUY
+        # the hold: compiled, in C ``wide`` integers (``buy_hold`` inline, under its bounds:
+        # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
         if buy:
             held_in, received_in = product.quote_currency, product.base_currency
-            hold = buy_hold(notional, rate)  # limit_buy_hold() of its notional
+            if cython.compiled and small(notional) and small(rate):
+                amount, fee_rate = notional, rate
+                if (amount < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
+                    need = amount + amount * fee_rate // WIDE_RATE_SCALE
+                else:
+                    need = buy_hold(notional, rate)
+            else:
+                need = buy_hold(notional, rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
             crosses = best is not None and best <= price
         else:
             held_in, received_in = product.base_currency, product.quote_currency
-            hold = size * _SIZE_TO_AMOUNT
+            if cython.compiled:
+                need = size
+                need *= WIDE_SIZE_TO_AMOUNT
+            else:
+                need = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
             crosses = best is not None and best >= price
         # the profile's accounts in the product's two currencies: as its tally keeps them
@@ -230,9 +248,8 @@ class Engine(State):
         held = None if tally is None else (tally.quote if buy else tally.base)
         if held is None:
             held = accounts.get(held_in)
-        # compiled, in C ``wide`` integers: the account's fields are, and ``hold`` is at most
+        # compiled, in C ``wide`` integers: the account's fields are, and ``need`` is at most
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
-        need = hold
         if held is None or not 0 < need <= held.balance - held.hold:
             self._refuse(order_id, Error.INSUFFICIENT_FUNDS)
             return
