@@ -3,13 +3,17 @@ from sandex.core.book cimport Book, Level
 from sandex.core.holds cimport buy_hold, hold_rate, limit_buy_hold, net_funds, plain_notional
 from sandex.core.lifecycle cimport cancel, close, rest, retire
 from sandex.core.matching cimport take
-from sandex.core.records cimport Account, Order, Profile, new_order
+from sandex.core.records cimport Account, Order, Profile, Tally, accept_tally, new_order
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 from sandex.core.validation cimport check_order, is_plain_market
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
+# the hot path's constants as C globals (read without the module dict's versioned lookup)
+cdef object BUY, LIMIT, MARKET, PENDING, OPEN, ACTIVE, DONE, CANCELED, FOK, IOC, POST_ONLY
+cdef object DISABLED, ONLINE, GTC, _PLACE_ORDER, _CANCEL_ORDER, _SIZE_TO_AMOUNT
+cdef long long _OPEN_MAX, _FEE_RATE_BOUND
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t) _PLACE

@@ -76,7 +76,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order, Profile, new_order
+from sandex.core.records import Account, Order, Profile, Tally, accept_tally, new_order
 from sandex.core.state import State
 from sandex.core.validation import check_order, is_plain_market
 from sandex.errors import Error
@@ -88,9 +88,13 @@ else:
     from sandex.core.slots import field, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import wide
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import wide
+    from sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
 if cython.compiled:  # the hot events built from their slots (emit.py)
     from cython.cimports.sandex.core.emit import new_done, new_opened, new_received
@@ -107,6 +111,12 @@ FOK, IOC = TimeInForce.FOK, TimeInForce.IOC
 POST_ONLY, DISABLED = ProductStatus.POST_ONLY, ProductStatus.DISABLED
 ONLINE = ProductStatus.ONLINE
 GTC = TimeInForce.GTC
+# compiled, the names above and below are C globals (engine.pxd): each read is a load, not a
+# versioned lookup in the module's dict (~10 instructions and a reference each)
+_PLACE_ORDER, _CANCEL_ORDER = PlaceOrder, CancelOrder
+_OPEN_MAX = open_orders_per_product_max  # compiled, a C integer
+_SIZE_TO_AMOUNT = SIZE_TO_AMOUNT
+_FEE_RATE_BOUND = 1 << 20  # a fee rate's in the inline hold (``holds.buy_hold``'s)
 # compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
 _DEAD_SLOTS_MAX = level_dead_slots_max
 # a level's queue is a deque: its method called directly is cheaper from C than by name
@@ -129,9 +139,9 @@ class Engine(State):
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
         events: list[Event] = []
         self._events = events
-        if type(command) is PlaceOrder:  # the two commonest, called directly
+        if type(command) is _PLACE_ORDER:  # the two commonest, called directly
             self._place(command)
-        elif type(command) is CancelOrder:
+        elif type(command) is _CANCEL_ORDER:
             self._cancel_order(command)
         else:
             _HANDLERS[type(command)](self, command)
@@ -139,14 +149,15 @@ class Engine(State):
 
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
-                   received=Account, order=Order, level=Level, open_count=dict,
+                   received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
+                   count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
                    accounts=dict, events=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
-        if cython.compiled and type(cmd) is PlaceOrder:
+        if cython.compiled and type(cmd) is _PLACE_ORDER:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
              cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = (
                 field(cmd, _PLACE[0]), field(cmd, _PLACE[1]), field(cmd, _PLACE[2]),
@@ -198,36 +209,56 @@ class Engine(State):
                 self._place_checked(cmd, product, profile)
             return
         product_id = product.id
-        open_count = profile.open_count
-        count = open_count.get(product_id, 0)
-        if count >= open_orders_per_product_max:
+        tallies = profile._tallies  # its open orders in the product (``open_count``)
+        tally = tallies.get(product_id)
+        count = 0 if tally is None else tally.count
+        if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
         accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
-        if side is BUY:
+        buy = side is BUY
+        # the hold: compiled, in C ``wide`` integers (``buy_hold`` inline, under its bounds:
+        # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
+        if buy:
             held_in, received_in = product.quote_currency, product.base_currency
-            hold = buy_hold(notional, rate)  # limit_buy_hold() of its notional
+            if cython.compiled and small(notional) and small(rate):
+                amount, fee_rate = notional, rate
+                if (amount < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
+                    need = amount + amount * fee_rate // WIDE_RATE_SCALE
+                else:
+                    need = buy_hold(notional, rate)
+            else:
+                need = buy_hold(notional, rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
             crosses = best is not None and best <= price
         else:
             held_in, received_in = product.base_currency, product.quote_currency
-            hold = size * SIZE_TO_AMOUNT
+            if cython.compiled:
+                need = size
+                need *= WIDE_SIZE_TO_AMOUNT
+            else:
+                need = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
             crosses = best is not None and best >= price
-        held = accounts.get(held_in)
-        # compiled, in C ``wide`` integers: the account's fields are, and ``hold`` is at most
+        # the profile's accounts in the product's two currencies: as its tally keeps them
+        # once found (an account is never replaced or removed), else by currency
+        held = None if tally is None else (tally.quote if buy else tally.base)
+        if held is None:
+            held = accounts.get(held_in)
+        # compiled, in C ``wide`` integers: the account's fields are, and ``need`` is at most
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
-        need = hold
         if held is None or not 0 < need <= held.balance - held.hold:
             self._refuse(order_id, Error.INSUFFICIENT_FUNDS)
             return
         if post_only and crosses:
             self._refuse(order_id, Error.POST_ONLY_MODE)
             return
-        received = accounts.get(received_in)
+        received = None if tally is None else (tally.base if buy else tally.quote)
+        if received is None:
+            received = accounts.get(received_in)
         attach = received is None  # attached on acceptance only: a refused order creates none
         if received is None:
             received = Account(profile.id, received_in)
@@ -246,7 +277,15 @@ class Engine(State):
             accounts[received_in] = received
         held.hold += need
         profile.live[order_id] = order
-        open_count[product_id] = count + 1
+        if tally is None:  # the profile's first order in the product: its tally made
+            tally = Tally(profile)
+            tallies[product_id] = tally
+        tally.count = count + 1
+        order._tally = tally
+        if buy:  # both the profile's now (the received one attached above if new)
+            tally.quote, tally.base = held, received
+        else:
+            tally.base, tally.quote = held, received
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
@@ -278,7 +317,7 @@ class Engine(State):
         self._events.append(reject(
             Error.DUPLICATE_ORDER_ID if order_id in self._live else error))
 
-    @cython.locals(held=Account, received=Account, accounts=dict, open_count=dict, order=Order,
+    @cython.locals(held=Account, received=Account, accounts=dict, tally=Tally, order=Order,
                    sequence=cython.longlong, trades_before=cython.longlong, available=wide,
                    need=wide)
     def _place_market(self, product: Product, profile: Profile, t: int, order_id: str,
@@ -288,9 +327,8 @@ class Engine(State):
         ``check_order`` passes, and nothing halts or stops it), in one frame: the same
         rejects, events and state (``_new_order``, ``_accept``, ``_start`` inline)."""
         product_id = product.id
-        open_count = profile.open_count
-        count = open_count.get(product_id, 0)
-        if count >= open_orders_per_product_max:
+        tally = profile._tallies.get(product_id)
+        if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
         accounts = profile.accounts
@@ -334,7 +372,7 @@ class Engine(State):
             accounts[received_in] = received
         self._live[order_id] = order
         profile.live[order_id] = order
-        open_count[product_id] = count + 1
+        accept_tally(order, profile)
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
@@ -354,7 +392,8 @@ class Engine(State):
         if refused is not None:
             self._events.append(refused)
             return
-        if profile.open_count.get(product.id, 0) >= open_orders_per_product_max:
+        tally = profile._tallies.get(product.id)
+        if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
             return
         order = self._new_order(cmd, product, profile)
@@ -424,7 +463,7 @@ class Engine(State):
             profile.accounts[received.currency] = received
         self._live[order.id] = order
         profile.live[order.id] = order
-        profile.open_count[product.id] = profile.open_count.get(product.id, 0) + 1
+        accept_tally(order, profile)
         if order.client_oid is not None:
             profile.by_client_oid[order.client_oid] = order
         if order.expire_time is not None:
@@ -516,7 +555,7 @@ class Engine(State):
     def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         # every field read once, as in _place (a test pins the names to the struct's fields)
-        if cython.compiled and type(cmd) is CancelOrder:
+        if cython.compiled and type(cmd) is _CANCEL_ORDER:
             t, profile_id, order_id, client_oid, product_id = (
                 field(cmd, _CANCEL[0]), field(cmd, _CANCEL[1]), field(cmd, _CANCEL[2]),
                 field(cmd, _CANCEL[3]), field(cmd, _CANCEL[4]))
@@ -544,7 +583,7 @@ class Engine(State):
             cancel(self, order, product, None, t)
 
     @cython.locals(book=Book, level=Level, levels=dict, profile=Profile,
-                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide,
+                   sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide, tally=Tally,
                    remaining=cython.longlong)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
@@ -569,9 +608,11 @@ class Engine(State):
         if hold:
             order.hold_account.hold -= hold
         product_id, profile_id = product.id, order.profile_id
-        profile = self.profiles[profile_id]
+        tally = order._tally  # its profile's, for its product: no lookup by either id
+        assert tally is not None  # set on acceptance (a live order's: a test checks)
+        profile = tally.profile
         del profile.live[order_id]
-        profile.open_count[product_id] -= 1
+        tally.count -= 1
         sequence = product.sequence = product.sequence + 1
         self._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
                                      CANCELED, price, remaining, None))

@@ -46,7 +46,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import ORDER_FIELDS, order_fields
+from sandex.core.records import ORDER_FIELDS, PROFILE_FIELDS, accept_tally, order_fields
 from sandex.core.replay_state import ReplayState
 from sandex.core.state import STATE_FIELDS
 from sandex.core.stops import StopBook
@@ -194,7 +194,7 @@ def shape() -> list[tuple[str, list[str]]]:
     return [
         ("Engine", sorted(STATE_FIELDS)),
         ("Order", sorted(ORDER_FIELDS)),
-        *((kind.__name__, sorted(kind.__slots__))
+        *((kind.__name__, sorted(PROFILE_FIELDS if kind is Profile else kind.__slots__))
           for kind in (Account, Profile, Product, Book, Level, StopBook, ReplayState)),
     ]
 
@@ -418,7 +418,7 @@ def _index(engine: Engine) -> None:
     for order in live:
         profile = engine.profiles[order.profile_id]
         profile.live[order.id] = order
-        profile.open_count[order.product_id] = profile.open_count.get(order.product_id, 0) + 1
+        accept_tally(order, profile)
         if order.client_oid is not None:
             profile.by_client_oid[order.client_oid] = order
         if order.expire_time is not None:

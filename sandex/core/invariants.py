@@ -41,6 +41,16 @@ def check_invariants(engine: State) -> None:
         counts: dict[str, int] = {}
         for order in profile.live.values():
             counts[order.product_id] = counts.get(order.product_id, 0) + 1
+            # its tally is its profile's for its product (a done order reaches both by it)
+            tally = order._tally
+            assert tally is not None and tally is profile._tallies.get(order.product_id), (
+                f"{order.id} has not its profile's tally for {order.product_id}")
+            assert tally.profile is profile, f"{order.id}'s tally is another profile's"
+            product = engine.products[order.product_id]
+            for kept, currency in ((tally.base, product.base_currency),
+                                   (tally.quote, product.quote_currency)):
+                assert kept is None or kept is profile.accounts.get(currency), (
+                    f"{profile.id}'s tally for {order.product_id} keeps a stray {currency}")
         for product_id, count in profile.open_count.items():
             assert counts.get(product_id, 0) == count, f"open count of {profile.id} {product_id}"
         for transfer in engine.pending_transfers.values():

@@ -25,7 +25,7 @@ from sandex.core.model import (
     Status,
 )
 from sandex.core.product import Product
-from sandex.core.records import Order, Profile
+from sandex.core.records import Order, Profile, Tally
 from sandex.core.state import State
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
@@ -88,7 +88,7 @@ def cancel(state: State, order: Order, product: Product, reason: CancelReason | 
     close(state, order, product, CANCELED, reason, t, private=status is ACTIVE)
 
 
-@cython.locals(profile=Profile, hold=wide)
+@cython.locals(profile=Profile, hold=wide, tally=Tally)
 def close(state: State, order: Order, product: Product, reason: DoneReason,
           cancel_reason: CancelReason | None, t: int, private: bool = False) -> None:
     """Mark ``order`` done, release its hold, emit ``done``, purge it if it never filled.
@@ -102,9 +102,11 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
     if hold:
         order.hold_account.hold -= hold
     order_id, product_id, profile_id = order.id, product.id, order.profile_id
-    profile = state.profiles[profile_id]
+    tally = order._tally  # its profile's, for its product: no lookup by either id
+    assert tally is not None  # set on acceptance (a live order's: a test checks)
+    profile = tally.profile
     del profile.live[order_id]
-    profile.open_count[product_id] -= 1
+    tally.count -= 1
     if private:
         sequence = None
     else:

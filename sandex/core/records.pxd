@@ -7,6 +7,9 @@
 # ``None``: stored as -1 in ``_remaining``/``_funds_remaining`` (properties convert).
 from sandex.core.wide cimport wide
 
+cdef class Profile
+cdef class Tally
+
 cdef class Account:
     cdef public str profile_id
     cdef public str currency
@@ -48,6 +51,7 @@ cdef class Order:
     cdef public object done_at
     cdef public object done_reason
     cdef public object cancel_reason
+    cdef public Tally _tally
 
 
 cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,
@@ -71,4 +75,14 @@ cdef class Profile:
     cdef public dict accounts
     cdef public dict live
     cdef public dict by_client_oid
-    cdef public dict open_count
+    cdef public dict _tallies
+
+
+cdef class Tally:
+    cdef public Profile profile
+    cdef public long long count
+    cdef public Account base
+    cdef public Account quote
+
+
+cpdef void accept_tally(Order order, Profile profile) except *

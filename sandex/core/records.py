@@ -94,7 +94,7 @@ class Order:
     equal when every field is (accounts by identity).
     """
 
-    __slots__ = _ORDER_SLOTS
+    __slots__ = (*_ORDER_SLOTS, "_tally")
     id: str
     number: int  # engine-wide arrival number: the tie-breaker for time priority
     profile_id: str
@@ -128,6 +128,9 @@ class Order:
     done_at: int | None
     done_reason: DoneReason | None
     cancel_reason: CancelReason | None
+    # not a field (not imaged): its profile's tally of open orders in its product, set on
+    # acceptance (``accept_tally``), so a done order reaches both without a lookup
+    _tally: Tally | None
 
     def __init__(self, id: str, number: int, profile_id: str, product_id: str, side: Side,
                  type: OrderType, created_at: int, price: int | None, size: int | None,
@@ -173,6 +176,7 @@ class Order:
         self.done_at = done_at
         self.done_reason = done_reason
         self.cancel_reason = cancel_reason
+        self._tally = None
 
     @property
     def remaining(self) -> int | None:
@@ -256,7 +260,16 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
     order.done_at = None
     order.done_reason = None
     order.cancel_reason = None
+    if not cython.compiled:  # compiled, a new object's fields start as None
+        order._tally = None
     return order
+
+
+# A profile's attributes as a snapshot's schema names them (``image.shape``): its open-order
+# counts are read as ``open_count`` (a property over ``_tallies``, which is not imaged:
+# restoring rebuilds it from the live orders, as it rebuilt ``open_count``)
+PROFILE_FIELDS = ("accounts", "active", "by_client_oid", "created_at", "id", "live",
+                  "maker_rate", "name", "open_count", "taker_rate", "user_id")
 
 
 @cython.final
@@ -264,8 +277,8 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
 class Profile:
     """A profile: its accounts, fee rates and indexes over its live orders."""
 
-    __slots__ = ("accounts", "active", "by_client_oid", "created_at", "id", "live", "maker_rate",
-                 "name", "open_count", "taker_rate", "user_id")
+    __slots__ = ("_tallies", "accounts", "active", "by_client_oid", "created_at", "id", "live",
+                 "maker_rate", "name", "taker_rate", "user_id")
     id: str
     user_id: str
     name: str
@@ -276,7 +289,7 @@ class Profile:
     accounts: dict[str, Account]
     live: dict[str, Order]
     by_client_oid: dict[str, Order]
-    open_count: dict[str, int]
+    _tallies: dict[str, Tally]
 
     def __init__(self, id: str, user_id: str, name: str, maker_rate: int, taker_rate: int,
                  created_at: int) -> None:
@@ -290,7 +303,15 @@ class Profile:
         self.accounts = {}
         self.live = {}  # open, active and pending orders, in arrival order
         self.by_client_oid = {}  # the latest order on record per client_oid
-        self.open_count = {}  # product id -> open + active orders
+        # product id -> its tally of open + active orders (``open_count``), made when the
+        # profile's first order in that product is accepted
+        self._tallies = {}
+
+    @property
+    def open_count(self) -> dict[str, int]:
+        """Product id -> the profile's open and active orders there (a new dict; read-only
+        to adapters: what limits an order is the tallies')."""
+        return {product_id: tally.count for product_id, tally in self._tallies.items()}
 
     def account(self, currency: str) -> Account:
         account = self.accounts.get(currency)
@@ -302,3 +323,38 @@ class Profile:
 def order_fields(order: Order) -> dict[str, Any]:
     """Every field of ``order`` by name (what ``Order(**fields)`` takes back)."""
     return {name: getattr(order, name) for name in ORDER_FIELDS}
+
+
+@cython.final
+@cython.cclass
+class Tally:
+    """A profile's open and active orders in one product (the per-product limit counts them),
+    and the profile: each of those orders holds its tally (``Order._tally``), so a done one
+    reaches both without a lookup by profile or product id. Kept in ``Profile._tallies``.
+
+    ``base``/``quote``: the profile's accounts in the product's two currencies once an order
+    placed on the inline path found them (``None`` until then), so the next one reads them
+    here instead of by currency; an account is never replaced or removed from its profile."""
+
+    __slots__ = ("base", "count", "profile", "quote")
+    profile: Profile
+    count: int
+    base: Account | None
+    quote: Account | None
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.count = 0
+        self.base = None
+        self.quote = None
+
+
+@cython.locals(tally=Tally)
+def accept_tally(order: Order, profile: Profile) -> None:
+    """Count a just-accepted (or restored) live ``order`` in its profile's tally for its
+    product, made on the first, and give the order its tally."""
+    tally = profile._tallies.get(order.product_id)
+    if tally is None:
+        tally = profile._tallies[order.product_id] = Tally(profile)
+    tally.count += 1
+    order._tally = tally

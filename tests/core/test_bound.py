@@ -14,8 +14,10 @@ import msgspec
 import pytest
 
 from sandex.core import AddCurrency, Convert, ModifyOrder, StartTransfer, state_hash
+from sandex.core.holds import limit_buy_hold
 from sandex.core.image import export, restore
 from sandex.core.limits import funds_max, supply_max, unit_max
+from sandex.units import SIZE_TO_AMOUNT
 from tests.support.venue_kit import Venue, amt, kinds, px, rejected
 
 MAX = "10000000000"  # unit_max in 8 decimals
@@ -71,6 +73,27 @@ def test_at_the_bound_fills_exactly():
         assert order.executed_value == unit_max * unit_max
         assert order.fill_fees == unit_max * unit_max * rate // 1_000_000
         assert type(order.executed_value) is int
+
+
+@pytest.mark.parametrize(("price", "size"), [
+    (MAX, MAX),  # a notional of 10**36: beyond the inline hold's C bound (2**106), in ints
+    ("100000000", "1000000"),  # 10**32 units: just below it, in C
+    ("100.00", "0.5"),
+])
+def test_a_resting_buys_hold_is_limit_buy_hold_at_any_size(price, size):
+    """The inline place computes a limit buy's hold in C below ``NOTIONAL_BOUND`` and with
+    ``buy_hold`` above it: either way the hold is ``limit_buy_hold`` exactly."""
+    v = venue()
+    order_id, events = v.buy("bob", price, size)
+    assert kinds(events) == ["Received", "Opened"]
+    order = v.engine.orders[order_id]
+    rate = max(order.maker_rate, order.taker_rate)
+    assert order.hold == limit_buy_hold(px(size), px(price), rate)
+    assert v.balance("bob", "USD")[1] == order.hold
+    v = venue()  # a resting sell's hold: its size in amounts
+    sell_id, events = v.sell("alice", price, size)
+    assert kinds(events) == ["Received", "Opened"]
+    assert v.engine.orders[sell_id].hold == px(size) * SIZE_TO_AMOUNT
 
 
 def test_market_funds_at_the_bound_are_accepted():
