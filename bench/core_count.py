@@ -60,6 +60,16 @@ def _child(src: str, mode: str, path: str, n: int) -> None:
         apply(cmd)
 
 
+def instructions(command: list[str], env: dict[str, str]) -> int:
+    """The instructions ``command`` runs, counted by cachegrind (no cache simulation)."""
+    done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                           "--cachegrind-out-file=/dev/null", *command], env=env,
+                          capture_output=True, text=True, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    assert found, done.stderr[-2000:]
+    return int(found.group(1).replace(",", ""))
+
+
 def count(src: Path, n: int, pure: bool, mode: str = "apply") -> tuple[float, str]:
     python = src / ".venv" / "bin" / "python"
     exe = str(python if python.exists() else sys.executable)
@@ -75,15 +85,8 @@ def count(src: Path, n: int, pure: bool, mode: str = "apply") -> tuple[float, st
         # once without valgrind: .pyc files written, so neither counted run compiles any
         subprocess.run([exe, str(HERE), "--child", str(src), "apply", stream, "1"], env=env,
                        check=True)
-        totals = []
-        for k in (0, n):
-            done = subprocess.run(
-                ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-                 "--cachegrind-out-file=/dev/null", exe, str(HERE), "--child", str(src),
-                 mode, stream, str(k)], env=env, capture_output=True, text=True, check=True)
-            found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-            assert found, done.stderr[-2000:]
-            totals.append(int(found.group(1).replace(",", "")))
+        totals = [instructions([exe, str(HERE), "--child", str(src), mode, stream, str(k)], env)
+                  for k in (0, n)]
         how = subprocess.run([exe, "-c", "from sandex import native; print(native.describe())"],
                              env=env, capture_output=True, text=True, cwd=tmp).stdout.strip()
     return (totals[1] - totals[0]) / n, how

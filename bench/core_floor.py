@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import re
 import subprocess
 import sys
 import tempfile
@@ -86,6 +85,7 @@ def main() -> None:
     n = parser.parse_args().commands
     sys.path.insert(0, str(HERE.parent))
     from core_count import _child as make_stream
+    from core_count import instructions
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -96,14 +96,7 @@ def main() -> None:
         for mode in MODES:
             run = [sys.executable, str(HERE), "--child", str(work), mode, stream]
             subprocess.run([*run, "1"], env=env, check=True)  # .pyc written before counting
-            totals = []
-            for k in (0, n):
-                done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
-                                       "--cachegrind-out-file=/dev/null", *run, str(k)],
-                                      env=env, capture_output=True, text=True, check=True)
-                found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-                assert found, done.stderr[-2000:]
-                totals.append(int(found.group(1).replace(",", "")))
+            totals = [instructions([*run, str(k)], env) for k in (0, n)]
             counts[mode] = (totals[1] - totals[0]) / n
             print(f"{mode:7s} {counts[mode]:9,.0f} instructions/command", flush=True)
     print(f"beyond the floor (book, accounts, holds, fees, checks, orders): "
