@@ -36,8 +36,8 @@ def check_invariants(engine: State) -> None:
         # ``None`` and never the last, no order twice
         assert not profile._orders or profile._orders[-1] is not None, f"{profile.id} tail"
         assert sum(o is None for o in profile._orders) == profile._dead, f"{profile.id} dead"
-        for at, order in enumerate(profile._orders):
-            assert order is None or order._live_at == at, f"{order.id} not at its place"
+        for at, listed in enumerate(profile._orders):
+            assert listed is None or listed._live_at == at, f"{listed.id} not at its place"
         live = profile.live
         assert len(live) + profile._dead == len(profile._orders), f"{profile.id} twice"
         for order in live.values():

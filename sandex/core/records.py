@@ -371,30 +371,34 @@ def link(profile: Profile, order: Order) -> None:
     orders.append(order)
 
 
-@cython.locals(orders=list, at=cython.Py_ssize_t, dead=cython.Py_ssize_t, kept=list,
-               other=Order)
+@cython.boundscheck(False)  # ``at`` is checked against the list's length first
+@cython.wraparound(False)
+@cython.locals(orders=list, at=cython.Py_ssize_t, size=cython.Py_ssize_t,
+               dead=cython.Py_ssize_t, other=Order)
 def unlink(profile: Profile, order: Order) -> None:
     """Take a just-done ``order`` off its profile's live orders: its place becomes ``None``,
     and the list is compacted (the rest keep their order) once most of it is ``None``."""
     orders = profile._orders
-    at = order._live_at
-    if not (0 <= at < len(orders) and orders[at] is order):
+    at, size = order._live_at, len(orders)
+    if not (0 <= at < size and orders[at] is order):
         raise KeyError(order.id)  # as ``del live[id]`` of an order not there did
     order._live_at = -1
-    if at == len(orders) - 1:  # the newest: dropped, with the ``None`` places before it
+    if at == size - 1:  # the newest: dropped, with the ``None`` places before it
         orders.pop()
         dead = profile._dead
-        while dead and orders[len(orders) - 1] is None:
+        while dead and orders[at - 1] is None:
             orders.pop()
             dead -= 1
+            at -= 1
         profile._dead = dead
         return
     orders[at] = None
     dead = profile._dead = profile._dead + 1
-    if dead > 16 and 2 * dead > len(orders):
-        kept = [o for o in orders if o is not None]
+    if dead > 16 and 2 * dead > size:
+        kept: list[Order | None] = [o for o in orders if o is not None]
         for at in range(len(kept)):
             other = kept[at]
+            assert other is not None
             other._live_at = at
         profile._orders = kept
         profile._dead = 0
