@@ -1,6 +1,6 @@
 # C-callable builders of the hot events (sandex/core/emit.py): each field's slot offset, in
 # the fields' order, found at import; the builders write them directly.
-from sandex.core.slots cimport buildable, free_fast, new, offset, put
+from sandex.core.slots cimport buildable, free_keep, new, offset, put
 
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _RECEIVED

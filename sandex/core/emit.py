@@ -12,8 +12,9 @@ fill its instances exactly (every byte after the object header is written),
 ``PyObject_Free``) and a ``__post_init__`` is refused here: with a msgspec that changes any
 of them, the builders call the constructors (``REFUSED`` says why, and the start-up banner).
 The same checks let their instances, however made, be freed by one pass over their slots
-(``slots.free_fast``: every slot released, ``tp_free``, the type's reference given back,
-what msgspec's own ``gc=False`` dealloc does by walking each class's member descriptors).
+(``slots.free_keep``: every slot released, the type's reference given back, what msgspec's
+own ``gc=False`` dealloc does by walking each class's member descriptors; the block kept for
+the next event of its size the builders make, up to 64 a size, else ``tp_free``).
 
 Uncompiled, each builder calls the event's constructor; the engine's modules use the
 constructors directly there (no extra call). The parameters are the events' fields in
@@ -31,7 +32,7 @@ from sandex.core.events import Done, Matched, Opened, Received
 from sandex.core.model import CancelReason, DoneReason, OrderType, Side
 
 if cython.compiled:
-    from cython.cimports.sandex.core.slots import buildable, free_fast, new, offset, put
+    from cython.cimports.sandex.core.slots import buildable, free_keep, new, offset, put
 else:
     from sandex.core.slots import offset
 
@@ -65,9 +66,10 @@ _BUILD = REFUSED is None
 """False when a type was refused: every builder then calls its event's constructor (the
 start-up banner says why, ``native.describe``), so a newer msgspec never stops the venue."""
 _Received, _Opened, _Done, _Matched = Received, Opened, Done, Matched
-if cython.compiled and _BUILD:  # freed by one pass over their slots (``slots.pxd``)
+if cython.compiled and _BUILD:  # freed by one pass over their slots (``slots.pxd``), their
+    # memory kept for the next ones this module builds (up to 64 blocks a size)
     for _type in (_Received, _Opened, _Done, _Matched):
-        free_fast(_type)
+        free_keep(_type)
 
 
 def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,

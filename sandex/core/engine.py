@@ -76,7 +76,16 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order, Profile, Tally, accept_tally, new_order
+from sandex.core.records import (
+    Account,
+    Order,
+    Profile,
+    Tally,
+    accept_tally,
+    link,
+    new_order,
+    unlink,
+)
 from sandex.core.state import State
 from sandex.core.validation import check_order, is_plain_market
 from sandex.errors import Error
@@ -151,7 +160,7 @@ class Engine(State):
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
-                   accounts=dict, events=list, sequence=cython.longlong,
+                   accounts=dict, events=list, live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide)
     def _place(self, cmd: PlaceOrder) -> None:
@@ -276,7 +285,9 @@ class Engine(State):
         if attach:
             accounts[received_in] = received
         held.hold += need
-        profile.live[order_id] = order
+        live = profile._orders  # ``link``, inline: last among the profile's live orders
+        order._live_at = len(live)
+        live.append(order)
         if tally is None:  # the profile's first order in the product: its tally made
             tally = Tally(profile)
             tallies[product_id] = tally
@@ -371,7 +382,7 @@ class Engine(State):
         if attach:
             accounts[received_in] = received
         self._live[order_id] = order
-        profile.live[order_id] = order
+        link(profile, order)
         accept_tally(order, profile)
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
@@ -462,7 +473,7 @@ class Engine(State):
         if received.currency not in profile.accounts:
             profile.accounts[received.currency] = received
         self._live[order.id] = order
-        profile.live[order.id] = order
+        link(profile, order)
         accept_tally(order, profile)
         if order.client_oid is not None:
             profile.by_client_oid[order.client_oid] = order
@@ -611,7 +622,7 @@ class Engine(State):
         tally = order._tally  # its profile's, for its product: no lookup by either id
         assert tally is not None  # set on acceptance (a live order's: a test checks)
         profile = tally.profile
-        del profile.live[order_id]
+        unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
         self._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,

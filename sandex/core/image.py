@@ -46,7 +46,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import ORDER_FIELDS, PROFILE_FIELDS, accept_tally, order_fields
+from sandex.core.records import ORDER_FIELDS, PROFILE_FIELDS, accept_tally, link, order_fields
 from sandex.core.replay_state import ReplayState
 from sandex.core.state import STATE_FIELDS
 from sandex.core.stops import StopBook
@@ -417,7 +417,7 @@ def _index(engine: Engine) -> None:
     live = [order for order in engine._live.values() if order.status is not Status.DONE]
     for order in live:
         profile = engine.profiles[order.profile_id]
-        profile.live[order.id] = order
+        link(profile, order)
         accept_tally(order, profile)
         if order.client_oid is not None:
             profile.by_client_oid[order.client_oid] = order

@@ -27,11 +27,20 @@ def check_invariants(engine: State) -> None:
                 assert order.product_id == product.id and order.stop is None, order.id
                 assert order.id not in queued, f"{order.id} queued twice"
                 queued.add(order.id)
-                assert engine.profiles[order.profile_id].live.get(order.id) is order, (
+                orders = engine.profiles[order.profile_id]._orders
+                assert 0 <= order._live_at < len(orders) and orders[order._live_at] is order, (
                     f"{order.id} queued but not live")
     held: dict[int, int] = {}
     for profile in engine.profiles.values():
-        for order in profile.live.values():
+        # the live orders' list (``records.link``): each where it says, ``_dead`` places
+        # ``None`` and never the last, no order twice
+        assert not profile._orders or profile._orders[-1] is not None, f"{profile.id} tail"
+        assert sum(o is None for o in profile._orders) == profile._dead, f"{profile.id} dead"
+        for at, listed in enumerate(profile._orders):
+            assert listed is None or listed._live_at == at, f"{listed.id} not at its place"
+        live = profile.live
+        assert len(live) + profile._dead == len(profile._orders), f"{profile.id} twice"
+        for order in live.values():
             assert order.status in LIVE or order.id in queued, (
                 f"{order.id} in live with status {order.status}")
             assert engine.orders.get(order.id) is order, f"{order.id} live but not on record"
@@ -39,7 +48,7 @@ def check_invariants(engine: State) -> None:
             key = id(order.hold_account)
             held[key] = held.get(key, 0) + order.hold
         counts: dict[str, int] = {}
-        for order in profile.live.values():
+        for order in live.values():
             counts[order.product_id] = counts.get(order.product_id, 0) + 1
             # its tally is its profile's for its product (a done order reaches both by it)
             tally = order._tally

@@ -52,6 +52,7 @@ cdef class Order:
     cdef public object done_reason
     cdef public object cancel_reason
     cdef public Tally _tally
+    cdef public Py_ssize_t _live_at
 
 
 cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,
@@ -73,7 +74,8 @@ cdef class Profile:
     cdef public object created_at
     cdef public object active
     cdef public dict accounts
-    cdef public dict live
+    cdef public list _orders
+    cdef public Py_ssize_t _dead
     cdef public dict by_client_oid
     cdef public dict _tallies
 
@@ -85,4 +87,6 @@ cdef class Tally:
     cdef public Account quote
 
 
+cpdef void link(Profile profile, Order order) except *
+cpdef void unlink(Profile profile, Order order) except *
 cpdef void accept_tally(Order order, Profile profile) except *

@@ -94,7 +94,7 @@ class Order:
     equal when every field is (accounts by identity).
     """
 
-    __slots__ = (*_ORDER_SLOTS, "_tally")
+    __slots__ = (*_ORDER_SLOTS, "_live_at", "_tally")
     id: str
     number: int  # engine-wide arrival number: the tie-breaker for time priority
     profile_id: str
@@ -131,6 +131,8 @@ class Order:
     # not a field (not imaged): its profile's tally of open orders in its product, set on
     # acceptance (``accept_tally``), so a done order reaches both without a lookup
     _tally: Tally | None
+    # not a field (not imaged): where it is in its profile's ``_orders`` while live (``link``)
+    _live_at: int
 
     def __init__(self, id: str, number: int, profile_id: str, product_id: str, side: Side,
                  type: OrderType, created_at: int, price: int | None, size: int | None,
@@ -177,6 +179,7 @@ class Order:
         self.done_reason = done_reason
         self.cancel_reason = cancel_reason
         self._tally = None
+        self._live_at = -1
 
     @property
     def remaining(self) -> int | None:
@@ -260,8 +263,9 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
     order.done_at = None
     order.done_reason = None
     order.cancel_reason = None
-    if not cython.compiled:  # compiled, a new object's fields start as None
+    if not cython.compiled:  # compiled, a new object's fields start as None (and 0)
         order._tally = None
+        order._live_at = -1
     return order
 
 
@@ -277,8 +281,8 @@ PROFILE_FIELDS = ("accounts", "active", "by_client_oid", "created_at", "id", "li
 class Profile:
     """A profile: its accounts, fee rates and indexes over its live orders."""
 
-    __slots__ = ("_tallies", "accounts", "active", "by_client_oid", "created_at", "id", "live",
-                 "maker_rate", "name", "taker_rate", "user_id")
+    __slots__ = ("_dead", "_orders", "_tallies", "accounts", "active", "by_client_oid",
+                 "created_at", "id", "maker_rate", "name", "taker_rate", "user_id")
     id: str
     user_id: str
     name: str
@@ -287,7 +291,10 @@ class Profile:
     created_at: int
     active: bool
     accounts: dict[str, Account]
-    live: dict[str, Order]
+    # its live orders in acceptance order, a done one's place ``None`` until compacted
+    # (``link``/``unlink``; read as ``live``); ``_dead``: how many places are ``None``
+    _orders: list[Order | None]
+    _dead: int
     by_client_oid: dict[str, Order]
     _tallies: dict[str, Tally]
 
@@ -301,11 +308,18 @@ class Profile:
         self.created_at = created_at
         self.active = True  # false once deactivated (``DeactivateProfile``): keys view-only
         self.accounts = {}
-        self.live = {}  # open, active and pending orders, in arrival order
+        self._orders = []  # open, active and pending orders, in arrival order (``live``)
+        self._dead = 0
         self.by_client_oid = {}  # the latest order on record per client_oid
         # product id -> its tally of open + active orders (``open_count``), made when the
         # profile's first order in that product is accepted
         self._tallies = {}
+
+    @property
+    def live(self) -> dict[str, Order]:
+        """Order id -> the profile's open, active and pending orders, in arrival order (a new
+        dict; read-only to adapters: ``link`` and ``unlink`` change what it lists)."""
+        return {order.id: order for order in self._orders if order is not None}
 
     @property
     def open_count(self) -> dict[str, int]:
@@ -347,6 +361,47 @@ class Tally:
         self.count = 0
         self.base = None
         self.quote = None
+
+
+@cython.locals(orders=list)
+def link(profile: Profile, order: Order) -> None:
+    """List a just-accepted (or restored) ``order`` among its profile's live orders, last."""
+    orders = profile._orders
+    order._live_at = len(orders)
+    orders.append(order)
+
+
+@cython.boundscheck(False)  # ``at`` is checked against the list's length first
+@cython.wraparound(False)
+@cython.locals(orders=list, at=cython.Py_ssize_t, size=cython.Py_ssize_t,
+               dead=cython.Py_ssize_t, other=Order)
+def unlink(profile: Profile, order: Order) -> None:
+    """Take a just-done ``order`` off its profile's live orders: its place becomes ``None``,
+    and the list is compacted (the rest keep their order) once most of it is ``None``."""
+    orders = profile._orders
+    at, size = order._live_at, len(orders)
+    if not (0 <= at < size and orders[at] is order):
+        raise KeyError(order.id)  # as ``del live[id]`` of an order not there did
+    order._live_at = -1
+    if at == size - 1:  # the newest: dropped, with the ``None`` places before it
+        orders.pop()
+        dead = profile._dead
+        while dead and orders[at - 1] is None:
+            orders.pop()
+            dead -= 1
+            at -= 1
+        profile._dead = dead
+        return
+    orders[at] = None
+    dead = profile._dead = profile._dead + 1
+    if dead > 16 and 2 * dead > size:
+        kept: list[Order | None] = [o for o in orders if o is not None]
+        for at in range(len(kept)):
+            other = kept[at]
+            assert other is not None
+            other._live_at = at
+        profile._orders = kept
+        profile._dead = 0
 
 
 @cython.locals(tally=Tally)

@@ -70,10 +70,28 @@ cdef extern from *:
        ``tp_alloc`` would use, its slots not yet written: the caller ``put``s every field
        before anything else sees it (the fields' slots must fill the instance, which
        ``emit`` checks at import), so nothing is zeroed first. */
+    /* Freed instances kept for reuse, by size in pointers (``sandex_slot_dealloc`` pushes,
+       ``sandex_slot_new`` pops): each a block ``PyObject_Malloc`` gave for that size, its
+       first word the next one's address; at most ``SANDEX_SLOT_KEEP`` a size. One set per
+       module that includes this (a block freed by one module's dealloc is reused by that
+       module's ``new``, else freed when its list is full). */
+    #define SANDEX_SLOT_SIZES 32
+    #define SANDEX_SLOT_KEEP 64
+    static void *sandex_slot_kept[SANDEX_SLOT_SIZES];
+    static int sandex_slot_kept_n[SANDEX_SLOT_SIZES];
+
     static CYTHON_INLINE PyObject *sandex_slot_new(PyObject *type) {
         PyTypeObject *tp = (PyTypeObject *)type;
-        PyObject *obj = (PyObject *)PyObject_Malloc(tp->tp_basicsize);
-        if (obj == NULL) return PyErr_NoMemory();
+        size_t words = (size_t)tp->tp_basicsize / sizeof(void *);
+        PyObject *obj;
+        if (words < SANDEX_SLOT_SIZES && sandex_slot_kept[words] != NULL) {
+            obj = (PyObject *)sandex_slot_kept[words];
+            sandex_slot_kept[words] = *(void **)obj;
+            sandex_slot_kept_n[words]--;
+        } else {
+            obj = (PyObject *)PyObject_Malloc(tp->tp_basicsize);
+            if (obj == NULL) return PyErr_NoMemory();
+        }
         return PyObject_Init(obj, tp);  /* a reference to a heap type taken, as tp_alloc */
     }
 
@@ -94,10 +112,40 @@ cdef extern from *:
         Py_DECREF(tp);
     }
 
+    /* ``sandex_slot_dealloc``, the block kept for this module's ``new`` (the same size)
+       while fewer than ``SANDEX_SLOT_KEEP`` are, instead of ``tp_free``: for the types the
+       module builds with ``new`` (``emit``'s events), so a command's events reuse the last
+       command's memory. */
+    static void sandex_slot_dealloc_keep(PyObject *self) {
+        PyTypeObject *tp = Py_TYPE(self);
+        PyObject **slot = (PyObject **)((char *)self + sizeof(PyObject));
+        PyObject **end = (PyObject **)((char *)self + tp->tp_basicsize);
+        size_t words = (size_t)tp->tp_basicsize / sizeof(void *);
+        for (; slot < end; slot++) {
+            Py_XDECREF(*slot);
+        }
+        if (words < SANDEX_SLOT_SIZES && sandex_slot_kept_n[words] < SANDEX_SLOT_KEEP) {
+            *(void **)self = sandex_slot_kept[words];
+            sandex_slot_kept[words] = (void *)self;
+            sandex_slot_kept_n[words]++;
+        } else {
+            tp->tp_free(self);
+        }
+        Py_DECREF(tp);
+    }
+
     /* Free instances of ``type`` with ``sandex_slot_dealloc`` (see there for when). */
     static int sandex_slot_free_fast(PyObject *type) {
         if (sandex_slot_buildable(type) < 0) return -1;
         ((PyTypeObject *)type)->tp_dealloc = sandex_slot_dealloc;
+        return 0;
+    }
+
+    /* Free instances of ``type`` with ``sandex_slot_dealloc_keep``: their memory reused by
+       the calling module's ``new`` (see there). */
+    static int sandex_slot_free_keep(PyObject *type) {
+        if (sandex_slot_buildable(type) < 0) return -1;
+        ((PyTypeObject *)type)->tp_dealloc = sandex_slot_dealloc_keep;
         return 0;
     }
 
@@ -113,5 +161,6 @@ cdef extern from *:
     object field "sandex_slot_field"(object obj, Py_ssize_t offset)
     int buildable "sandex_slot_buildable"(object type) except -1
     int free_fast "sandex_slot_free_fast"(object type) except -1
+    int free_keep "sandex_slot_free_keep"(object type) except -1
     object new "sandex_slot_new"(object type)
     void put "sandex_slot_put"(object obj, Py_ssize_t offset, object value)

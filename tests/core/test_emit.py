@@ -89,7 +89,7 @@ def test_the_builders_take_and_give_back_one_reference_per_field() -> None:
 
 def test_events_made_any_way_give_back_every_reference_when_freed() -> None:
     """Compiled, the four types' instances are freed by one pass over their slots
-    (``slots.free_fast``): built, constructed, decoded or copied, each frees its fields and
+    (``slots.free_keep``): built, constructed, decoded or copied, each frees its fields and
     gives back its type's reference, as msgspec's own dealloc does."""
     for build, event_type, args in _cases():
         wire = msgspec.msgpack.encode(event_type(*args))
@@ -202,7 +202,7 @@ def test_the_builders_run_compiled_when_the_core_is() -> None:
     if not native.compiled():
         pytest.skip(f"the compiled core is not built ({native.WHY_PURE})")
     assert emit.__file__.endswith((".so", ".pyd"))
-    # and the four types are freed by ``slots.free_fast``'s dealloc, the other events by
+    # and the four types are freed by ``slots.free_keep``'s dealloc, the other events by
     # msgspec's (``tp_dealloc``: after a type's object header, ``tp_name``, two sizes)
     def dealloc(event_type: type) -> int | None:
         word = ctypes.sizeof(ctypes.c_void_p)

@@ -74,7 +74,7 @@ def test_the_two_commands_are_freed_by_slots_when_compiled() -> None:
         word = ctypes.sizeof(ctypes.c_void_p)
         return ctypes.c_void_p.from_address(id(kind) + 6 * word).value
 
-    # one pass over the slots (``slots.free_fast``: its copy in ``applying``, not the one
+    # one pass over the slots (``slots.free_fast``: its copy in ``applying``, not ``free_keep``
     # ``emit`` gave the core's events); other commands keep msgspec's own
     msgspecs = dealloc(AdvanceClock)
     assert dealloc(PlaceOrder) == dealloc(CancelOrder) != msgspecs

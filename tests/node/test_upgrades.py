@@ -82,14 +82,17 @@ ORDER_VARIANT = """
                     fill_fees=0, done_at=None, done_reason=None, cancel_reason=None, note=None)
 
     class Variant:  # the two nullable sizes stored as the core reads them (records._STORED)
-        # and the engine's own non-field attribute (its profile's tally: not imaged)
-        __slots__ = (*(records._STORED.get(name, name) for name in variant), "_tally")
+        # and the engine's own non-field attributes (its profile's tally, its place among the
+        # profile's live orders: not imaged)
+        __slots__ = (*(records._STORED.get(name, name) for name in variant), "_live_at",
+                     "_tally")
         remaining, funds_remaining = Orig.remaining, Orig.funds_remaining
 
         def __init__(self, **fields):
             for name in variant:
                 setattr(self, name, fields[name] if name in fields else defaults[name])
             self._tally = None
+            self._live_at = -1
 
     def Order(*args, **kwargs):  # the engine builds orders positionally, in the old order
         return Variant(**dict(zip(names, args)), **kwargs)
