@@ -84,6 +84,7 @@ from sandex.core.records import (
     accept_tally,
     link,
     new_order,
+    owner,
     unlink,
 )
 from sandex.core.state import State
@@ -621,7 +622,7 @@ class Engine(State):
         product_id, profile_id = product.id, order.profile_id
         tally = order._tally  # its profile's, for its product: no lookup by either id
         assert tally is not None  # set on acceptance (a live order's: a test checks)
-        profile = tally.profile
+        profile = owner(tally)
         unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1

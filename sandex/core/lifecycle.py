@@ -25,7 +25,7 @@ from sandex.core.model import (
     Status,
 )
 from sandex.core.product import Product
-from sandex.core.records import Order, Profile, Tally, unlink
+from sandex.core.records import Order, Profile, Tally, owner, unlink
 from sandex.core.state import State
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
@@ -104,7 +104,7 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
     order_id, product_id, profile_id = order.id, product.id, order.profile_id
     tally = order._tally  # its profile's, for its product: no lookup by either id
     assert tally is not None  # set on acceptance (a live order's: a test checks)
-    profile = tally.profile
+    profile = owner(tally)
     unlink(profile, order)
     tally.count -= 1
     if private:

@@ -81,12 +81,13 @@ cdef class Profile:
 
 
 cdef class Tally:
-    cdef public Profile profile
+    cdef void *_owner  # its profile, borrowed (``owner``)
     cdef public long long count
     cdef public Account base
     cdef public Account quote
 
 
+cpdef Profile owner(Tally tally)
 cpdef void link(Profile profile, Order order) except *
 cpdef void unlink(Profile profile, Order order) except *
 cpdef void accept_tally(Order order, Profile profile) except *

@@ -315,6 +315,15 @@ class Profile:
         # profile's first order in that product is accepted
         self._tallies = {}
 
+    def __dealloc__(self) -> None:
+        """Compiled: clear the pointers its tallies keep to it (``Tally``), so a tally left
+        alive by an order kept elsewhere never reads a freed profile."""
+        if cython.compiled:
+            tallies = self._tallies
+            if tallies is not None:
+                for tally in tallies.values():
+                    cython.cast(Tally, tally)._owner = cython.NULL
+
     @property
     def live(self) -> dict[str, Order]:
         """Order id -> the profile's open, active and pending orders, in arrival order (a new
@@ -348,19 +357,53 @@ class Tally:
 
     ``base``/``quote``: the profile's accounts in the product's two currencies once an order
     placed on the inline path found them (``None`` until then), so the next one reads them
-    here instead of by currency; an account is never replaced or removed from its profile."""
+    here instead of by currency; an account is never replaced or removed from its profile.
 
-    __slots__ = ("base", "count", "profile", "quote")
-    profile: Profile
+    Compiled, the tally points at its profile without a reference (``_owner``; read it with
+    ``owner``): the profile holds the tally, and its live orders, which the collector does not
+    track (``no_gc``), hold it too, so a reference back would make a cycle the collector
+    cannot see whole, and an engine dropped with live orders would never be freed. A profile
+    freed clears its tallies' pointers (``Profile.__dealloc__``); ``owner`` then raises."""
+
+    __slots__ = ("_owner", "base", "count", "quote")
     count: int
     base: Account | None
     quote: Account | None
 
     def __init__(self, profile: Profile) -> None:
-        self.profile = profile
+        if cython.compiled:
+            self._owner = cython.cast(cython.p_void, profile)
+        else:
+            self._owner = profile
         self.count = 0
         self.base = None
         self.quote = None
+
+    @property
+    def profile(self) -> Profile:
+        """The profile whose tally this is (``owner``)."""
+        return owner(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its profile (a test's saved state is a pickle of the engine)."""
+        return (_tally, (owner(self), self.count, self.base, self.quote))
+
+
+def owner(tally: Tally) -> Profile:
+    """``tally``'s profile; ``ReferenceError`` once that profile is freed (compiled)."""
+    if cython.compiled:
+        if tally._owner == cython.NULL:
+            raise ReferenceError("the tally's profile is gone")
+        return cython.cast(Profile, tally._owner)
+    else:
+        return tally._owner
+
+
+def _tally(profile: Profile, count: int, base: Account | None, quote: Account | None) -> Tally:
+    """A tally back from its pickle (``Tally.__reduce__``)."""
+    tally = Tally(profile)
+    tally.count, tally.base, tally.quote = count, base, quote
+    return tally
 
 
 @cython.locals(orders=list)

@@ -8,10 +8,16 @@ them, and that a snapshot's schema still names ``open_count`` (not the private n
 
 from __future__ import annotations
 
+import gc
+import pickle
+
+import pytest
+
 from sandex.core import image
 from sandex.core.invariants import check_invariants
 from sandex.core.limits import open_orders_per_product_max
 from sandex.core.records import PROFILE_FIELDS, Profile, Tally
+from sandex.native import compiled
 from tests.support.venue_kit import Venue, rejected
 
 
@@ -124,3 +130,48 @@ def test_the_tally_keeps_the_profiles_accounts_once_the_inline_path_found_them()
     v.check = False
     assert rejected(v.sell("dave", "60.00", "1")[1]) == "Insufficient funds"  # read from it
     check_invariants(v.engine)
+
+
+def _profiles_alive() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is Profile)
+
+
+def test_an_engine_dropped_with_live_orders_is_freed():
+    # A live order (not tracked by the collector) holds its tally and its profile holds the
+    # order: with a reference from the tally back to its profile, that cycle was invisible
+    # to the collector and every dropped engine with a resting order stayed in memory.
+    before = _profiles_alive()
+    for _ in range(3):
+        v = venue()
+        v.buy("alice", "50.00", "1")
+        v.sell("bob", "60.00", "2", product_id="ETH-USD")
+        assert len(v.engine.profiles["alice"].live) == 1
+        del v
+    assert _profiles_alive() == before
+
+
+def test_a_tally_kept_past_its_engine_never_reads_a_freed_profile():
+    v = venue()
+    order_id, _ = v.buy("alice", "50.00", "1")
+    order = v.engine.orders[order_id]
+    tally = order._tally
+    assert tally.profile is v.engine.profiles["alice"]
+    del v
+    gc.collect()
+    assert order._tally is tally and tally.count == 1  # the order and its tally outlive it
+    if compiled():
+        with pytest.raises(ReferenceError):
+            tally.profile  # noqa: B018 (compiled: the profile is freed, its pointer cleared)
+    else:
+        assert tally.profile.id == "alice"  # uncompiled: a reference, collected with it
+
+
+def test_a_tally_pickles_with_its_profile():
+    v = venue()
+    v.buy("alice", "50.00", "1")
+    alice = v.engine.profiles["alice"]
+    copy = pickle.loads(pickle.dumps(alice))
+    tally = copy._tallies["BTC-USD"]
+    assert tally.profile is copy and tally.count == 1
+    assert next(iter(copy.live.values()))._tally is tally
