@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from sandex.api.http import ApiError
 from sandex.core import (
     CancelAfter,
@@ -110,6 +112,76 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
         else value if oid_checked else _client_oid(value),
         expire_time=expire_time if limit else None)
     return command, echo
+
+
+class OrderFields(msgspec.Struct, gc=False):
+    """The fields ``parse_order`` reads of a body, as decoded (``None``: absent or ``null``,
+    which ``parse_order`` takes alike; any other field is ignored, as there)."""
+
+    product_id: Any = None
+    side: Any = None
+    type: Any = None
+    price: Any = None
+    size: Any = None
+    client_oid: Any = None
+    profile_id: Any = None
+    funds: Any = None
+    stop_price: Any = None
+    stop: Any = None
+    time_in_force: Any = None
+    cancel_after: Any = None
+    post_only: Any = None
+    stp: Any = None
+
+
+_FIELDS_DECODER = msgspec.json.Decoder(OrderFields, float_hook=Decimal)  # as ``Request.json``
+
+
+def order_fields(body: bytes) -> OrderFields | None:
+    """``body``'s order fields in one decode (no dict, no lookups), or ``None`` if it is not
+    a JSON object (``parse_order`` of its ``Request.json_object`` then answers as ever)."""
+    try:
+        return _FIELDS_DECODER.decode(body)
+    except (msgspec.DecodeError, ValueError):
+        return None
+
+
+def parse_fields(fields: OrderFields, engine: Engine, profile_id: str, order_id: str,
+                 time: int) -> tuple[PlaceOrder, dict[str, str]] | None:
+    """``parse_order``'s plain case (a known product as sent before, its usual side and
+    type, no funds, stop, time in force, expiry, post-only or STP) from ``order_fields``:
+    the same command and echo; ``None`` for anything else (``parse_order`` of the body's
+    dict decides, errors included: up to where this one returns ``None`` the two make the
+    same checks in the same order, and raise the same errors)."""
+    if (fields.funds is not None or fields.stop_price is not None or fields.stop is not None
+            or fields.time_in_force is not None or fields.cancel_after is not None
+            or fields.post_only is not None or fields.stp is not None):
+        return None
+    sent = fields.product_id
+    product_id = _CANONICAL.get(sent) if type(sent) is str else None
+    product = engine.products.get(product_id) if product_id else None
+    if product is None:
+        return None
+    requested_profile = fields.profile_id
+    if requested_profile is not None and requested_profile != profile_id:
+        return None
+    side = fields.side
+    side = _SIDES.get(side) if type(side) is str else None
+    order_type = fields.type
+    order_type = _ORDER_TYPES_SENT.get(order_type) if type(order_type) is str else None
+    if side is None or order_type is None:
+        return None
+    echo: dict[str, str] = {}
+    price = None if (value := fields.price) is None else _decimal(
+        value, "price", PRICE_DECIMALS, product.quote_increment, echo)
+    if order_type is _MARKET and price is not None:
+        raise ApiError(Error.INVALID_PRICE, echo["price"])
+    size = None if (value := fields.size) is None else _decimal(
+        value, "size", PRICE_DECIMALS, product.base_increment, echo)
+    return PlaceOrder(
+        time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
+        side=side, type=order_type, price=price, size=size,
+        client_oid=None if (value := fields.client_oid) is None else _client_oid(value)), echo
 
 
 _ORDER_TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}

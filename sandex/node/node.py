@@ -286,6 +286,12 @@ class Node:
         self._records.append(encode(command))
         self._events.append(events)
         if tracer is None:
+            filling = self._filling
+            loop = self._loop
+            if filling is not None and loop is not None and loop.is_running():
+                waiter = loop.create_future()  # ``_wait`` written out for a batch filling
+                filling.append(waiter)  # up (all but its first command): a call less
+                return events, waiter
             return events, self._wait(new_records=True)
         started = clock.perf_counter()
         return events, self._traced_wait(note, tracer, self._wait(new_records=True), started)

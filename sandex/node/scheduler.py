@@ -23,7 +23,8 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from operator import itemgetter
+from typing import Any, Protocol
 
 from sandex.core import (
     AdvanceClock,
@@ -329,6 +330,22 @@ class Scheduler:
         alarm = self._alarm
         if alarm is None:
             return
+        kinds: frozenset[type] | set[type]
+        try:  # each command's first event's kind, in C: no Python loop over the commit
+            kinds = set(map(type, map(_FIRST, batches)))
+        except IndexError:  # a command with no events: the loop below
+            kinds = _WAKES
+        # no restore, clock move or transfer: only whether it holds a new order
+        received = Received in kinds if kinds.isdisjoint(_WAKES) else \
+            self._woken(batches, alarm)
+        if received and not alarm.is_set():
+            due, waiting = self._host.engine.next_expiry(), self._waiting_for
+            if due is not None and (waiting is None or due < waiting):
+                alarm.set()
+
+    def _woken(self, batches: list[list[Event]], alarm: Any) -> bool:
+        """``_on_batch``'s look at each command of a commit that holds a restore, a clock
+        move or a transfer (or a command without events): whether it holds a new order."""
         received = False
         for events in batches:
             if not events:
@@ -340,13 +357,13 @@ class Scheduler:
                 self.rearm(self._host.now())  # (which wakes the runner)
             elif kind in _CLOCK_MOVES or kind is TransferStarted:  # a transfer may settle
                 alarm.set()  # sooner
-        if received and not alarm.is_set():
-            due, waiting = self._host.engine.next_expiry(), self._waiting_for
-            if due is not None and (waiting is None or due < waiting):
-                alarm.set()
+        return received
 
 
 _CLOCK_MOVES = (ClockSet, ClockAdvanced)
+# the kinds ``_woken`` looks at
+_WAKES: frozenset[type] = frozenset({Restored, *_CLOCK_MOVES, TransferStarted})
+_FIRST = itemgetter(0)
 
 
 def _lazy(make: Callable[[], Command]) -> Iterator[Command]:

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from sandex.api.http import ApiError, Request, request_of
-from sandex.api.order_request import parse_order
+from sandex.api.order_request import order_fields, parse_fields, parse_order
 from sandex.api.rest import wire
 from sandex.auth.verify import HEADER_KEY, HEADER_PASSPHRASE, HEADER_SIGN, HEADER_TIMESTAMP
 from sandex.core import AddCurrency, AddProduct, CreateProfile, Engine
@@ -144,3 +144,98 @@ def test_the_access_headers_are_those_of_the_whole_decoded_dict(
                                                     HEADER_PASSPHRASE))
     assert found == (None if expected == (None, None, None, None) else expected)
     assert request.headers == decoded
+
+
+def _one_decode(engine: Engine, raw: bytes) -> Any:
+    """``place_order``'s way: the body's fields in one decode (``parse_fields``), else
+    ``parse_order`` of the body's dict, as the handler falls back."""
+    try:
+        fields = order_fields(raw)
+        parsed = None if fields is None else parse_fields(fields, engine, PROFILE, ORDER_ID, 5)
+        if parsed is None:
+            parsed = parse_order(_json_object(raw), engine, PROFILE, ORDER_ID, 5)
+        return parsed
+    except ApiError as exc:
+        return exc.error, exc.message
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    return request_of({"type": "http", "method": "POST", "path": "/orders", "headers": []},
+                      raw).json_once()
+
+
+def _dict_path(engine: Engine, raw: bytes) -> Any:
+    try:
+        return parse_order(_json_object(raw), engine, PROFILE, ORDER_ID, 5)
+    except ApiError as exc:
+        return exc.error, exc.message
+
+
+RAW_BODIES = [
+    b"", b"  ", b"null", b"[]", b'"x"', b"5", b"{", b'{"product_id":"BTC-USD"', b"{}",
+    b'{"product_id":"BTC-USD","side":"buy","price":"10.00","size":"0.5","price":"11.00"}',
+    b'{"product_id":"BTC-USD","product_id":"ETH-USD","side":"buy","price":"1","size":"1"}',
+    b'{"product_id":"btc-usd","side":"buy","price":"1","size":"1"}',
+    b'{"product_id":"BTC/USD","side":"buy","price":"1","size":"1"}',
+    b'{"product_id":"NOPE-USD","side":"buy","price":"1","size":"1"}',
+    b'{"product_id":"BTC-USD","side":"buy","price":1.50,"size":1e-3}',
+    b'{"product_id":"BTC-USD","side":"buy","price":1E400,"size":"1"}',
+    b'{"product_id":"BTC-USD","side":"buy","price":123456789012345678901234567890,"size":"1"}',
+    b'{"pr\\u006fduct_id":"BTC-USD","side":"buy","price":"1","size":"1"}',
+    b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1","extra":{"a":[1,2]}}',
+    b'{"product_id":"BTC-USD","side":"sell","type":"market","size":"1"}',
+    b'{"product_id":"BTC-USD","side":"sell","type":"market","price":"1","size":"1"}',
+    b'{"product_id":"BTC-USD","side":"sell","type":"market","funds":"10"}',
+    b'\n {"product_id":"BTC-USD","side":"buy","price":"10.00","size":"0.5"} \n',
+    b'{"product_id":"BTC-USD","side":"buy","price":"10.00","size":"0.5"} x',
+]
+
+
+@pytest.mark.parametrize("raw", RAW_BODIES, ids=repr)
+def test_one_decode_parses_a_body_as_its_dict_parses(engine: Engine, raw: bytes) -> None:
+    _dict_path(engine, b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1"}')
+    assert _one_decode(engine, raw) == _dict_path(engine, raw)
+
+
+@pytest.mark.parametrize("price", DECIMALS, ids=repr)
+def test_one_decode_parses_every_decimal_as_its_dict_parses(engine: Engine, price: Any
+                                                             ) -> None:
+    _dict_path(engine, b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1"}')
+    for field, other in (("price", "size"), ("size", "price")):
+        for extra in ({}, {"type": "market"}, {"client_oid": None}):
+            raw = msgspec.json.encode({"product_id": "BTC-USD", "side": "buy", field: price,
+                                       other: "1", **extra})
+            assert _one_decode(engine, raw) == _dict_path(engine, raw)
+
+
+@pytest.mark.parametrize("body", [
+    {"side": "BUY", "type": "LIMIT"}, {"side": "Sell"}, {"side": 1}, {"side": None},
+    {"type": "market", "size": "1"}, {"type": "stop"}, {"type": None}, {"type": 5},
+    {"client_oid": "ABCDEF00-0000-4000-8000-000000000000"}, {"client_oid": "not-a-uuid"},
+    {"client_oid": 7}, {"profile_id": PROFILE}, {"profile_id": "someone-else"},
+    {"profile_id": None}, {"time_in_force": "IOC"}, {"post_only": "true"}, {"stp": "co"},
+    {"funds": "5"}, {"stop_price": "9"}, {"stop": "loss", "stop_price": "9"},
+    {"cancel_after": "min"}, {"post_only": False}, {"product_id": None},
+    {"product_id": 5}, {"product_id": ""},
+    {"time_in_force": None, "post_only": None, "stp": None, "funds": None},
+], ids=repr)
+def test_one_decode_parses_an_order_as_its_dict_parses(engine: Engine,
+                                                       body: dict[str, Any]) -> None:
+    _dict_path(engine, b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1"}')
+    full = {"product_id": "BTC-USD", "side": "buy", "price": "10.00", "size": "0.5", **body}
+    for extra in ({}, {"x-unknown": 1}):
+        raw = msgspec.json.encode({**full, **extra})
+        assert _one_decode(engine, raw) == _dict_path(engine, raw)
+
+
+def test_a_plain_order_takes_the_one_decode(engine: Engine) -> None:
+    raw = b'{"product_id":"BTC-USD","side":"buy","type":"limit","price":"10.00","size":"0.2"}'
+    _dict_path(engine, raw)  # the product id as sent is known from then on
+    fields = order_fields(raw)
+    assert fields is not None
+    parsed = parse_fields(fields, engine, PROFILE, ORDER_ID, 5)
+    assert parsed is not None and parsed == _dict_path(engine, raw)
+    for other in (b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1","stp":"co"}',
+                  b'{"product_id":"BTC-USD","side":"BUY","price":"1","size":"1"}'):
+        fields = order_fields(other)
+        assert fields is not None and parse_fields(fields, engine, PROFILE, ORDER_ID, 5) is None

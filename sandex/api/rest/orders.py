@@ -11,7 +11,7 @@ from typing import Any
 
 from sandex.api.fee_tiers import apply_fee_tier
 from sandex.api.http import ApiError, Request, Response, encode, json_response
-from sandex.api.order_request import parse_order, product_id_of
+from sandex.api.order_request import order_fields, parse_fields, parse_order, product_id_of
 from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
 from sandex.api.rest.routing import TRADE, VIEW_OR_TRADE, Context, Route
@@ -79,8 +79,15 @@ async def place_order(app: Context, request: Request) -> Response:
     profile_id = key.profile_id
     if app.account.fee_tiers:  # the tier's rates first (nothing to do without tiers)
         await apply_fee_tier(node, app.account.fee_tiers, profile_id)
-    command, echo = parse_order(request.json_once(), node.engine, profile_id,
-                                node.ids.uuid(), node.stamp())
+    fields = order_fields(request.body)  # one decode, no dict (``parse_fields``)
+    if fields is None:  # not a JSON object: ``parse_order`` says what is wrong
+        command, echo = parse_order(request.json_once(), node.engine, profile_id,
+                                    node.ids.uuid(), node.stamp())
+    else:  # the id and the stamp taken as ``parse_order``'s call takes them: after the body
+        order_id, time = node.ids.uuid(), node.stamp()
+        parsed = parse_fields(fields, node.engine, profile_id, order_id, time)
+        command, echo = parsed if parsed is not None else parse_order(
+            request.json_once(), node.engine, profile_id, order_id, time)
     request.order_ref = (command.order_id, command.client_oid)
     request.command = command
     events, durable = node.submit(command)  # ``node.execute`` without its coroutine
