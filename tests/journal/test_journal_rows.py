@@ -268,6 +268,7 @@ def test_the_read_ahead_ends_where_a_call_at_a_time_ends(tmp_path: Path) -> None
     path = journal_of(tmp_path / "j.sqlite3", records)
 
     def answers(slots: int, size: int) -> list[object]:
+        assert reader.OPEN is not None
         previous = c_rows.read_ahead(slots)
         try:
             rows = reader.OPEN(path, 0, len(records))
@@ -276,7 +277,7 @@ def test_the_read_ahead_ends_where_a_call_at_a_time_ends(tmp_path: Path) -> None
                 count, joined = rows.lines(size)
                 got.append((count, joined))
                 if not count:
-                    crcs, bodies = rows.chunk(size)
+                    _, bodies = rows.chunk(size)
                     got.append(bodies)
                     if not bodies:
                         break
