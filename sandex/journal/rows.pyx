@@ -145,11 +145,11 @@ cdef object _value(sqlite3_stmt *stmt, int column):
 
 
 # A replay's read ahead (``Rows.lines``): a thread of the reader's own steps, checks and
-# copies chunks into a ring of ``_slots`` buffers while the caller decodes and applies the
+# copies chunks into a ring of ``_slots`` buffers (32: 16 chunks of slack, ~1.6 MB of 512-record chunks) while the caller decodes and applies the
 # ones before. The thread sleeps when the ring is full and is woken only when half of it is
 # free again, and the caller waits only when the ring is empty: one wake-up for many chunks
 # (the twelfth pass's thread a chunk waited for a core once a chunk).
-cdef Py_ssize_t _slots = 8
+cdef Py_ssize_t _slots = 32
 cdef int _NOMEM = -1  # ``Ring.code``: a buffer could not grow
 
 
@@ -183,6 +183,7 @@ cdef struct Ring:
     bint ended  # the thread's: the last chunk is filled (``code``, ``pending`` say why)
     bint pending  # it ended on a row left for ``chunk``
     int code  # SQLITE_DONE, SQLITE_ROW (stopped, or pending), an error, or _NOMEM
+    Py_ssize_t reader_slept, caller_slept  # how often each waited (``Rows.waits``)
 
 
 cdef int _fill_slot(Ring *ring, Slot *slot) noexcept nogil:
@@ -241,6 +242,7 @@ cdef void *_read_ahead(void *arg) noexcept nogil:
         pthread_mutex_lock(&ring.lock)
         if ring.filled == ring.length:  # full: sleep until half of it is free
             while ring.filled > half and not ring.stop:
+                ring.reader_slept += 1
                 ring.reader_waits = True
                 pthread_cond_wait(&ring.space, &ring.lock)
             ring.reader_waits = False
@@ -491,6 +493,7 @@ cdef class Rows:
                 free(ring)
                 raise MemoryError()
             ring.length = _slots
+            ring.reader_slept = ring.caller_slept = 0
             pthread_mutex_init(&ring.lock, NULL)
             pthread_cond_init(&ring.space, NULL)
             pthread_cond_init(&ring.ready, NULL)
@@ -521,6 +524,7 @@ cdef class Rows:
         with nogil:
             pthread_mutex_lock(&ring.lock)
             while ring.filled == 0 and not ring.ended:
+                ring.caller_slept += 1
                 ring.caller_waits = True
                 pthread_cond_wait(&ring.ready, &ring.lock)
             ring.caller_waits = False
@@ -559,6 +563,13 @@ cdef class Rows:
             if ended and ring.code == SQLITE_DONE:
                 self.close()  # ends the read transaction now, not when the reader is dropped
         return take, joined
+
+    def waits(self):
+        """How often the thread reading ahead slept on a full ring, and the caller waited on
+        an empty one, since the reader opened (``(0, 0)`` if it never read ahead)."""
+        if self.ring == NULL:
+            return 0, 0
+        return self.ring.reader_slept, self.ring.caller_slept
 
     cdef int _join(self) except -1:
         """Stop the thread reading ahead, if one is, and wait for it (the GIL released)."""

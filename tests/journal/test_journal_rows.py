@@ -238,6 +238,11 @@ def test_the_c_reader_reads_chunks_ahead(tmp_path: Path) -> None:
                 found += joined.split(b"\n") if count else []
             assert found == records
             assert rows.lines(100) == (0, b"")
+            if slots:  # the caller waits only on an empty ring, the thread on a full one
+                reader_slept, caller_slept = rows.waits()
+                assert reader_slept <= 3000 // 100 and caller_slept <= 3000 // 100
+            else:
+                assert rows.waits() == (0, 0)
             rows.close()
         c_rows.read_ahead(4)
         for _ in range(20):  # closed, and dropped, while reading ahead
