@@ -145,10 +145,11 @@ cdef object _value(sqlite3_stmt *stmt, int column):
 
 
 # A replay's read ahead (``Rows.lines``): a thread of the reader's own steps, checks and
-# copies chunks into a ring of ``_slots`` buffers (32: 16 chunks of slack, ~1.6 MB of 512-record chunks) while the caller decodes and applies the
-# ones before. The thread sleeps when the ring is full and is woken only when half of it is
-# free again, and the caller waits only when the ring is empty: one wake-up for many chunks
-# (the twelfth pass's thread a chunk waited for a core once a chunk).
+# copies chunks into a ring of ``_slots`` buffers (32: ~3 MB of a replay's 512-record chunks)
+# while the caller decodes and applies the ones before. The thread sleeps when the ring is
+# full and is woken only when half of it is free again, and the caller waits only when the
+# ring is empty: one wake-up for many chunks (the twelfth pass's thread a chunk waited for a
+# core once a chunk).
 cdef Py_ssize_t _slots = 32
 cdef int _NOMEM = -1  # ``Ring.code``: a buffer could not grow
 
