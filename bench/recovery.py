@@ -101,10 +101,16 @@ def measure_open(data_dir: Path, repeat: int) -> dict[str, float]:
 
 
 def open_child(checkout: Path, data_dir: Path, repeat: int) -> dict[str, float]:
-    """``measure_open`` in a fresh process of ``checkout`` (its ``.venv``, or this Python)."""
+    """``measure_open`` in a fresh process of ``checkout`` (its ``.venv``, or this Python),
+    by ``checkout``'s own copy of this script where it has one: ``kit`` puts the script's
+    repository first on ``sys.path``, so this copy would time this checkout's ``sandex``
+    whatever ``PYTHONPATH`` says (as ``--baseline`` did before: it timed this checkout
+    twice)."""
     python = checkout / ".venv" / "bin" / "python"
+    script = checkout / "bench" / HERE.name
     done = subprocess.run(
-        [str(python if python.exists() else sys.executable), str(HERE),
+        [str(python if python.exists() else sys.executable),
+         str(script if script.exists() else HERE),
          "--open-only", str(data_dir), "--repeat", str(repeat)],
         capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": str(checkout)}, cwd=checkout)
