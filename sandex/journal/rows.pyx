@@ -149,18 +149,17 @@ cdef object _value(sqlite3_stmt *stmt, int column):
 # while the caller decodes and applies the ones before. The thread sleeps when the ring is
 # full and is woken only when half of it is free again, and the caller waits only when the
 # ring is empty: one wake-up for many chunks (the twelfth pass's thread a chunk waited for a
-# core once a chunk). Off unless asked for (``read_ahead``, ``SANDEX_READ_AHEAD`` by
-# ``sandex.journal.reader``): on the saturated shared machine it was measured on, it cut the
-# replay thread's CPU by ~10 % but not the wall time (docs/performance.md, recovery's
-# thirteenth pass); 32 is the length to try where a core is free.
-cdef Py_ssize_t _slots = 0
+# core once a chunk). ``read_ahead`` (``SANDEX_READ_AHEAD`` by ``sandex.journal.reader``)
+# sets it; 0 turns it off (docs/performance.md, recovery's thirteenth pass: the start-up's
+# wall −3 to −7 % on the machine when not saturated, level CPU, none on one core).
+cdef Py_ssize_t _slots = 32
 cdef int _NOMEM = -1  # ``Ring.code``: a buffer could not grow
 
 
 def read_ahead(Py_ssize_t slots):
-    """How many chunks ``Rows.lines`` reads ahead on a thread of its own (0, the default:
-    none, each call reads its chunk itself; 32 was measured); the readers' next ``lines``
-    calls use it. Returns the previous count."""
+    """How many chunks ``Rows.lines`` reads ahead on a thread of its own (32 by default; 0:
+    none, each call reads its chunk itself); the readers' next ``lines`` calls use it.
+    Returns the previous count."""
     global _slots
     previous = _slots
     _slots = 0 if slots < 2 else slots
@@ -414,7 +413,7 @@ cdef class Rows:
         and is left for ``chunk``, whose rows the caller checks: ``(0, b"")`` then, as at
         the end.
 
-        With ``read_ahead`` on (off by default), the first call starts a thread of the reader's
+        With ``read_ahead`` on (the default), the first call starts a thread of the reader's
         own that steps, checks and copies the next chunks (of this call's ``size``) into a
         ring of buffers while the caller decodes and applies the ones before; each call
         takes the next chunk from the ring. The rows, checks, errors and chunks are the same

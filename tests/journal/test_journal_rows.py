@@ -296,11 +296,12 @@ def test_the_read_ahead_ends_where_a_call_at_a_time_ends(tmp_path: Path) -> None
         assert answers(8, size) == answers(0, size)
 
 
-def test_the_read_ahead_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``SANDEX_READ_AHEAD`` sets the chunks read ahead (none by default, or if unreadable)."""
+def test_the_read_ahead_is_32_chunks_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SANDEX_READ_AHEAD`` sets the chunks read ahead (32 by default, or if unreadable; 0:
+    none)."""
     monkeypatch.delenv(reader.READ_AHEAD_ENV, raising=False)
-    assert reader._read_ahead() == 0
-    monkeypatch.setenv(reader.READ_AHEAD_ENV, "32")
     assert reader._read_ahead() == 32
-    monkeypatch.setenv(reader.READ_AHEAD_ENV, "many")
+    monkeypatch.setenv(reader.READ_AHEAD_ENV, "0")
     assert reader._read_ahead() == 0
+    monkeypatch.setenv(reader.READ_AHEAD_ENV, "many")
+    assert reader._read_ahead() == 32
