@@ -3,6 +3,8 @@
 ``sqlite3``. The two give the same rows, checksums and errors; the C one releases the GIL
 once a chunk instead of four times a row (docs/performance.md, issue 18's ninth pass), and
 checks a chunk's checksums with the same zlib-ng ``crc32`` called from C (tenth pass).
+A thread of its own reads 32 chunks ahead of the replay (thirteenth pass);
+``SANDEX_READ_AHEAD=N`` sets how many, ``0`` reads each chunk on the replay's thread.
 
 The C reader is not used when ``SANDEX_PURE_PYTHON=1`` is set (the tests run both ways),
 when its build is older than its source, or when it calls another copy of SQLite than
@@ -11,6 +13,7 @@ when its build is older than its source, or when it calls another copy of SQLite
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +21,9 @@ from typing import Protocol
 from zlib_ng import zlib_ng
 
 from sandex import native
+
+READ_AHEAD_ENV = "SANDEX_READ_AHEAD"
+READ_AHEAD = 32  # chunks read ahead by default
 
 
 class Rows(Protocol):
@@ -54,7 +60,22 @@ def _load() -> tuple[Callable[[Path, int, int], Rows] | None, str]:
     if not rows.use_crc32(zlib_ng.__file__ or ""):  # then ``lines`` leaves every row to ``chunk``
         return rows.Rows, ("journal rows read in C (sandex.journal.rows; checksums checked in "
                            "Python: zlib-ng's zng_crc32 not found)")
+    ahead = _read_ahead()
+    rows.read_ahead(ahead)
+    if ahead >= 2:
+        return rows.Rows, ("journal rows read and checked in C (sandex.journal.rows), "
+                           f"{ahead} chunks ahead on a thread of their own")
     return rows.Rows, "journal rows read and checked in C (sandex.journal.rows)"
+
+
+def _read_ahead() -> int:
+    """The chunks a replay reads ahead on a thread of the C reader's own: ``SANDEX_READ_AHEAD``
+    (0 or 1: none, each chunk read on the replay's thread), else 32 (docs/performance.md,
+    recovery's thirteenth pass)."""
+    try:
+        return max(0, int(os.environ.get(READ_AHEAD_ENV, str(READ_AHEAD))))
+    except ValueError:
+        return READ_AHEAD
 
 
 OPEN, DESCRIPTION = _load()

@@ -14,7 +14,7 @@ the caller's checks are the same either way.
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.ref cimport PyObject, Py_XDECREF
 from libc.stdint cimport int64_t, uint32_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memchr, memcpy
 
 import os
@@ -53,6 +53,24 @@ cdef extern from "Python.h":
         except NULL
     int _resize_bytes "_PyBytes_Resize"(PyObject **data, Py_ssize_t size) except -1
     char *_bytes_of "PyBytes_AS_STRING"(PyObject *data) nogil
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef unsigned long pthread_t
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    int pthread_create(pthread_t *thread, const void *attr, void *(*run)(void *) noexcept nogil,
+                       void *arg)
+    int pthread_join(pthread_t thread, void **result)
+    int pthread_mutex_init(pthread_mutex_t *mutex, const void *attr)
+    int pthread_mutex_destroy(pthread_mutex_t *mutex)
+    int pthread_mutex_lock(pthread_mutex_t *mutex)
+    int pthread_mutex_unlock(pthread_mutex_t *mutex)
+    int pthread_cond_init(pthread_cond_t *cond, const void *attr)
+    int pthread_cond_destroy(pthread_cond_t *cond)
+    int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+    int pthread_cond_signal(pthread_cond_t *cond)
 
 cdef extern from "<dlfcn.h>" nogil:
     void *dlopen(const char *filename, int flags)
@@ -126,6 +144,131 @@ cdef object _value(sqlite3_stmt *stmt, int column):
     return None
 
 
+# A replay's read ahead (``Rows.lines``): a thread of the reader's own steps, checks and
+# copies chunks into a ring of ``_slots`` buffers (32: ~3 MB of a replay's 512-record chunks)
+# while the caller decodes and applies the ones before. The thread sleeps when the ring is
+# full and is woken only when half of it is free again, and the caller waits only when the
+# ring is empty: one wake-up for many chunks (the twelfth pass's thread a chunk waited for a
+# core once a chunk). ``read_ahead`` (``SANDEX_READ_AHEAD`` by ``sandex.journal.reader``)
+# sets it; 0 turns it off (docs/performance.md, recovery's thirteenth pass: the start-up's
+# wall −3 to −7 % on the machine when not saturated, level CPU, none on one core).
+cdef Py_ssize_t _slots = 32
+cdef int _NOMEM = -1  # ``Ring.code``: a buffer could not grow
+
+
+def read_ahead(Py_ssize_t slots):
+    """How many chunks ``Rows.lines`` reads ahead on a thread of its own (32 by default; 0:
+    none, each call reads its chunk itself); the readers' next ``lines`` calls use it.
+    Returns the previous count."""
+    global _slots
+    previous = _slots
+    _slots = 0 if slots < 2 else slots
+    return previous
+
+
+cdef struct Slot:
+    char *data  # a chunk's bodies joined by newlines
+    size_t capacity, used
+    Py_ssize_t count  # its rows
+    Py_ssize_t taken  # of them already handed out (a call asking for fewer than ``count``)
+    size_t start  # where the rows not yet handed out begin
+
+
+cdef struct Ring:
+    sqlite3_stmt *stmt
+    Slot *slots
+    Py_ssize_t size  # rows a chunk
+    Py_ssize_t length, head, tail, filled  # slots; the caller's next, the thread's; filled
+    pthread_mutex_t lock
+    pthread_cond_t space  # the thread waits for half the ring free
+    pthread_cond_t ready  # the caller waits for a chunk
+    bint reader_waits, caller_waits
+    bint stop  # the caller's: stop now
+    bint ended  # the thread's: the last chunk is filled (``code``, ``pending`` say why)
+    bint pending  # it ended on a row left for ``chunk``
+    int code  # SQLITE_DONE, SQLITE_ROW (stopped, or pending), an error, or _NOMEM
+    Py_ssize_t reader_slept, caller_slept  # how often each waited (``Rows.waits``)
+
+
+cdef int _fill_slot(Ring *ring, Slot *slot) noexcept nogil:
+    """Step up to ``ring.size`` good rows into ``slot``: the last SQLite code, and
+    ``ring.pending`` set at a row left for ``chunk``. No Python object: runs without the GIL."""
+    cdef const unsigned char *data
+    cdef crc32_t crc32 = _crc32
+    cdef sqlite3_stmt *stmt = ring.stmt
+    cdef size_t length, capacity
+    cdef void *grown
+    cdef int code = SQLITE_ROW
+    slot.used = 0
+    slot.count = slot.taken = 0
+    slot.start = 0
+    while slot.count < ring.size:
+        code = sqlite3_step(stmt)
+        if code != SQLITE_ROW:
+            return code
+        if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER
+                or sqlite3_column_type(stmt, 1) != SQLITE_BLOB):
+            ring.pending = True
+            return code
+        data = <const unsigned char *> sqlite3_column_blob(stmt, 1)
+        length = <size_t> sqlite3_column_bytes(stmt, 1)
+        if length and (memchr(data, 10, length) != NULL or <sqlite3_int64>
+                       crc32(0, data, <uint32_t> length) != sqlite3_column_int64(stmt, 0)):
+            ring.pending = True
+            return code
+        if not length and sqlite3_column_int64(stmt, 0) != 0:
+            ring.pending = True  # CRC-32 of no bytes is 0
+            return code
+        if slot.used + length + 1 > slot.capacity:
+            capacity = 2 * (slot.used + length + 1)
+            grown = realloc(slot.data, capacity)
+            if grown == NULL:
+                return _NOMEM
+            slot.data = <char *> grown
+            slot.capacity = capacity
+        if slot.count:
+            slot.data[slot.used] = 10
+            slot.used += 1
+        if length:
+            memcpy(slot.data + slot.used, data, length)
+            slot.used += length
+        slot.count += 1
+    return code
+
+
+cdef void *_read_ahead(void *arg) noexcept nogil:
+    """The reading thread: fills the ring's slots in turn until the end, a row left for
+    ``chunk``, an error, or the caller's ``stop``."""
+    cdef Ring *ring = <Ring *> arg
+    cdef int code
+    cdef Py_ssize_t half = ring.length // 2
+    while True:
+        pthread_mutex_lock(&ring.lock)
+        if ring.filled == ring.length:  # full: sleep until half of it is free
+            while ring.filled > half and not ring.stop:
+                ring.reader_slept += 1
+                ring.reader_waits = True
+                pthread_cond_wait(&ring.space, &ring.lock)
+            ring.reader_waits = False
+        if ring.stop:
+            pthread_mutex_unlock(&ring.lock)
+            return NULL
+        pthread_mutex_unlock(&ring.lock)
+        code = _fill_slot(ring, &ring.slots[ring.tail])
+        pthread_mutex_lock(&ring.lock)
+        ring.tail = (ring.tail + 1) % ring.length
+        ring.filled += 1
+        if code != SQLITE_ROW or ring.pending:
+            ring.ended = True
+            ring.code = code
+        if ring.caller_waits:
+            pthread_cond_signal(&ring.ready)
+        if ring.ended:
+            pthread_mutex_unlock(&ring.lock)
+            return NULL
+        pthread_mutex_unlock(&ring.lock)
+
+
 cdef class Rows:
     """The journal's rows after ``after`` to ``end``, in position order, a chunk a call."""
 
@@ -139,6 +282,9 @@ cdef class Rows:
     cdef Py_ssize_t line_capacity  # the bytes ``lines`` starts a chunk with
     cdef bint done
     cdef bint pending  # the statement is on a row ``lines`` left for ``chunk``
+    cdef Ring *ring  # the read ahead's (``lines``), made at its first start
+    cdef bint ahead  # its thread (``thread``) has the statement: started, not joined
+    cdef pthread_t thread
 
     def __cinit__(self, path, sqlite3_int64 after, sqlite3_int64 end):
         cdef int code
@@ -192,7 +338,11 @@ cdef class Rows:
         return 0
 
     def chunk(self, Py_ssize_t size):
-        """Up to ``size`` rows: their checksums and their bodies (empty lists at the end)."""
+        """Up to ``size`` rows: their checksums and their bodies (empty lists at the end).
+        Never called while ``lines`` reads ahead: ``lines`` stops its thread before it
+        answers ``(0, b"")`` at a row left for ``chunk``."""
+        if self.ahead:
+            raise RuntimeError("chunk() while lines() reads ahead")
         cdef list crcs = [], bodies = []
         cdef Py_ssize_t count = 0, taken, i
         cdef size_t used, length
@@ -261,7 +411,14 @@ cdef class Rows:
         released) and whose body holds no newline, so that the lines are the bodies. Any
         other row (corrupt, of another kind, or not built with ``use_crc32``) ends the run
         and is left for ``chunk``, whose rows the caller checks: ``(0, b"")`` then, as at
-        the end."""
+        the end.
+
+        With ``read_ahead`` on (the default), the first call starts a thread of the reader's
+        own that steps, checks and copies the next chunks (of this call's ``size``) into a
+        ring of buffers while the caller decodes and applies the ones before; each call
+        takes the next chunk from the ring. The rows, checks, errors and chunks are the same
+        as when each call reads its own: a chunk holding a bad row or ending on an error is
+        answered as it would be, the thread stopped first."""
         cdef PyObject *out = NULL
         cdef Py_ssize_t count = 0, capacity = self.line_capacity
         cdef size_t used = 0, length = 0
@@ -270,8 +427,12 @@ cdef class Rows:
         cdef bint full = False, stepped = False
         cdef sqlite3_stmt *stmt = self.stmt
         cdef crc32_t crc32 = _crc32
+        if self.ahead:
+            return self._take(size)
         if self.done or self.pending or size <= 0 or crc32 == NULL:
             return 0, b""
+        if _slots and self._begin(size):
+            return self._take(size)
         out = _new_bytes(NULL, capacity)
         try:
             while True:
@@ -324,8 +485,113 @@ cdef class Rows:
             Py_XDECREF(out)
         return count, joined
 
+    cdef bint _begin(self, Py_ssize_t size) except -1:
+        """Start the thread reading ahead chunks of ``size`` rows: whether it started."""
+        cdef Ring *ring = self.ring
+        if ring == NULL:
+            ring = <Ring *> calloc(1, sizeof(Ring))
+            if ring == NULL:
+                raise MemoryError()
+            ring.slots = <Slot *> calloc(_slots, sizeof(Slot))
+            if ring.slots == NULL:
+                free(ring)
+                raise MemoryError()
+            ring.length = _slots
+            ring.reader_slept = ring.caller_slept = 0
+            pthread_mutex_init(&ring.lock, NULL)
+            pthread_cond_init(&ring.space, NULL)
+            pthread_cond_init(&ring.ready, NULL)
+            self.ring = ring
+        ring.stmt = self.stmt
+        ring.size = size
+        ring.head = ring.tail = ring.filled = 0
+        ring.reader_waits = ring.caller_waits = ring.stop = False
+        ring.ended = ring.pending = False
+        ring.code = SQLITE_ROW
+        if pthread_create(&self.thread, NULL, _read_ahead, <void *> ring) != 0:
+            return False  # no thread: this call reads its chunk itself
+        self.ahead = True
+        return True
+
+    cdef object _take(self, Py_ssize_t size):
+        """``lines``' answer from the ring: up to ``size`` rows of the next chunk (waiting,
+        the GIL released, while the ring is empty); at the chunk the thread ended on, the
+        thread joined and the end, the row left for ``chunk`` or the error taken as
+        ``lines`` takes them."""
+        cdef Ring *ring = self.ring
+        cdef Slot *slot
+        cdef bint ended, last
+        cdef Py_ssize_t take, i, half = ring.length // 2
+        cdef size_t end
+        cdef const char *at
+        cdef int code
+        with nogil:
+            pthread_mutex_lock(&ring.lock)
+            while ring.filled == 0 and not ring.ended:
+                ring.caller_slept += 1
+                ring.caller_waits = True
+                pthread_cond_wait(&ring.ready, &ring.lock)
+            ring.caller_waits = False
+            ended = ring.ended and ring.filled == 1  # the slot at ``head`` is the last
+            pthread_mutex_unlock(&ring.lock)
+        slot = &ring.slots[ring.head]
+        take = slot.count - slot.taken
+        if take > size:
+            take = size
+            at = slot.data + slot.start
+            for i in range(take):
+                at = <const char *> memchr(at, 10, slot.used - <size_t> (at - slot.data)) + 1
+            end = <size_t> (at - slot.data) - 1
+        else:
+            end = slot.used
+        last = slot.taken + take == slot.count
+        if last and ended:  # the thread has stopped: answer as ``lines`` would
+            self._join()
+            code = ring.code
+            self.pending = ring.pending
+            if code == _NOMEM:
+                raise MemoryError()
+            if code != SQLITE_ROW and code != SQLITE_DONE:
+                self._fail()
+        joined = PyBytes_FromStringAndSize(slot.data + slot.start,
+                                           <Py_ssize_t> (end - slot.start)) if take else b""
+        slot.taken += take
+        slot.start = end + 1
+        if last:
+            pthread_mutex_lock(&ring.lock)
+            ring.head = (ring.head + 1) % ring.length
+            ring.filled -= 1
+            if ring.reader_waits and ring.filled <= half:
+                pthread_cond_signal(&ring.space)
+            pthread_mutex_unlock(&ring.lock)
+            if ended and ring.code == SQLITE_DONE:
+                self.close()  # ends the read transaction now, not when the reader is dropped
+        return take, joined
+
+    def waits(self):
+        """How often the thread reading ahead slept on a full ring, and the caller waited on
+        an empty one, since the reader opened (``(0, 0)`` if it never read ahead)."""
+        if self.ring == NULL:
+            return 0, 0
+        return self.ring.reader_slept, self.ring.caller_slept
+
+    cdef int _join(self) except -1:
+        """Stop the thread reading ahead, if one is, and wait for it (the GIL released)."""
+        cdef Ring *ring = self.ring
+        if self.ahead:
+            with nogil:
+                pthread_mutex_lock(&ring.lock)
+                ring.stop = True
+                pthread_cond_signal(&ring.space)
+                pthread_mutex_unlock(&ring.lock)
+                pthread_join(self.thread, NULL)
+            self.ahead = False
+        return 0
+
     def close(self):
-        """Finalize the statement and close the connection (idempotent)."""
+        """Finalize the statement and close the connection (idempotent), after the thread
+        reading ahead, if one is, has stopped."""
+        self._join()
         if self.stmt != NULL:
             sqlite3_finalize(self.stmt)
             self.stmt = NULL
@@ -335,7 +601,16 @@ cdef class Rows:
         self.done = True
 
     def __dealloc__(self):
+        cdef Py_ssize_t i
         self.close()
+        if self.ring != NULL:
+            for i in range(self.ring.length):
+                free(self.ring.slots[i].data)
+            free(self.ring.slots)
+            pthread_mutex_destroy(&self.ring.lock)
+            pthread_cond_destroy(&self.ring.space)
+            pthread_cond_destroy(&self.ring.ready)
+            free(self.ring)
         free(self.buffer)
         free(self.crcs)
         free(self.ends)

@@ -289,8 +289,12 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
             if not (equal(maker_profile_id, _REPLAY) and equal(taker_profile_id, _REPLAY)
                     if cython.compiled
                     else maker_profile_id == _REPLAY and taker_profile_id == _REPLAY):
+                if cython.compiled and type(engine) is Engine:  # its C field
+                    product = cython.cast(Engine, engine).products[product_id]
+                else:
+                    product = engine.products[product_id]
                 ledger.on_trade(event, maker_profile_id,  # type: ignore[arg-type]
-                                taker_profile_id, engine.products[product_id])
+                                taker_profile_id, product)
                 fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,
                                maker_profile_id, taker_profile_id, side, price, size,
                                maker_fee, taker_fee, time)

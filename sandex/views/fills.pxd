@@ -3,6 +3,14 @@
 cimport cython
 
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
+# a ``Fill``'s fields' slot offsets in their order, and whether fills are built from them
+cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+      Py_ssize_t, Py_ssize_t, Py_ssize_t) _FILL
+cdef bint _BY_SLOTS
+
+cdef object _new_fill(object trade_id, str product_id, str order_id, str profile_id,
+                      str liquidity, object price, object size, object fee, object side,
+                      object created_at)
 
 cdef class FillsView:
     cdef public dict by_order

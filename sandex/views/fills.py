@@ -13,6 +13,9 @@ if cython.compiled:  # profile ids tested against the replay's by length first (
     from cython.cimports.sandex.views.equal import equal
 else:
     from sandex.views.equal import equal
+if cython.compiled:  # a fill built from its slots, as the core's events (sandex/core/emit.py)
+    from cython.cimports.sandex.core.slots import new, put
+from sandex.core.emit import _offsets
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
@@ -30,6 +33,34 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
 
 BUY, SELL = Side.BUY, Side.SELL
 _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (fills.pxd)
+try:  # compiled: where a ``Fill``'s fields are stored, in their order (C integers, fills.pxd)
+    _FILL = _offsets(Fill)
+    FILLS_BUILT_BY_SLOTS = bool(cython.compiled)
+except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
+    _FILL = (0,) * 10
+    FILLS_BUILT_BY_SLOTS = False
+_BY_SLOTS = FILLS_BUILT_BY_SLOTS  # compiled: a C flag (fills.pxd)
+
+
+def _new_fill(trade_id: int, product_id: str, order_id: str, profile_id: str, liquidity: str,
+              price: int, size: int, fee: int, side: Side, created_at: int) -> Fill:
+    """``Fill(...)`` of these fields: compiled, allocated and its slots written as ``emit``
+    builds the core's events (msgspec's constructor checks no type either), else by it."""
+    if cython.compiled and _BY_SLOTS:
+        fill = new(Fill)
+        put(fill, _FILL[0], trade_id)
+        put(fill, _FILL[1], product_id)
+        put(fill, _FILL[2], order_id)
+        put(fill, _FILL[3], profile_id)
+        put(fill, _FILL[4], liquidity)
+        put(fill, _FILL[5], price)
+        put(fill, _FILL[6], size)
+        put(fill, _FILL[7], fee)
+        put(fill, _FILL[8], side)
+        put(fill, _FILL[9], created_at)
+        return fill  # type: ignore[no-any-return]
+    return Fill(trade_id, product_id, order_id, profile_id, liquidity, price, size, fee, side,
+                created_at)
 
 
 @cython.cclass
@@ -66,13 +97,13 @@ class FillsView:
         # none for a side of the replay profile (a replayed trade: both are)
         if not (equal(maker_profile_id, _REPLAY) if cython.compiled
                 else maker_profile_id == _REPLAY):
-            self._put(Fill(trade_id, product_id, maker_order_id, maker_profile_id, "M", price,
-                           size, maker_fee, side, time),
+            self._put(_new_fill(trade_id, product_id, maker_order_id, maker_profile_id, "M",
+                                price, size, maker_fee, side, time),
                       maker_order_id, maker_profile_id, product_id)
         if not (equal(taker_profile_id, _REPLAY) if cython.compiled
                 else taker_profile_id == _REPLAY):
-            self._put(Fill(trade_id, product_id, taker_order_id, taker_profile_id, "T", price,
-                           size, taker_fee, SELL if side is BUY else BUY, time),
+            self._put(_new_fill(trade_id, product_id, taker_order_id, taker_profile_id, "T",
+                                price, size, taker_fee, SELL if side is BUY else BUY, time),
                       taker_order_id, taker_profile_id, product_id)
 
     def _add(self, fill: Fill) -> None:

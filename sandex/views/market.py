@@ -13,7 +13,8 @@ from sandex.core import Matched, Side
 from sandex.views.history import history
 
 if cython.compiled:  # a candle's fields read and written by their slots (market.pxd)
-    from cython.cimports.sandex.core.slots import field, offset
+    from cython.cimports.sandex.core.slots import field, new, offset, put
+from sandex.core.emit import _offsets
 
 MINUTE = 60_000_000  # microseconds
 DAY = 24 * 60 * MINUTE
@@ -45,6 +46,15 @@ if cython.compiled:  # where a candle's fields are stored
     _LOW, _HIGH, _CLOSE, _VOLUME = (
         offset(Candle, "low"), offset(Candle, "high"), offset(Candle, "close"),
         offset(Candle, "volume"))
+
+
+try:  # compiled: where a ``Trade``'s fields are stored, in their order (C integers, market.pxd)
+    _TRADE = _offsets(Trade)
+    TRADES_BUILT_BY_SLOTS = bool(cython.compiled)
+except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
+    _TRADE = (0,) * 5
+    TRADES_BUILT_BY_SLOTS = False
+_BY_SLOTS = TRADES_BUILT_BY_SLOTS  # compiled: a C flag (market.pxd)
 
 
 @cython.cclass
@@ -82,7 +92,16 @@ class MarketView:
         if market is None:
             market = self.products[product_id] = ProductMarket()
         trades = market.trades
-        trades.append(Trade(trade_id, time, price, size, side))
+        if cython.compiled and _BY_SLOTS:  # built as ``emit`` builds the core's events
+            trade = new(Trade)
+            put(trade, _TRADE[0], trade_id)
+            put(trade, _TRADE[1], time)
+            put(trade, _TRADE[2], price)
+            put(trade, _TRADE[3], size)
+            put(trade, _TRADE[4], side)
+            trades.append(trade)
+        else:
+            trades.append(Trade(trade_id, time, price, size, side))
         kept = TRADES_KEPT  # compiled: a C integer (market.pxd), read where tests set it
         if len(trades) > 2 * kept:
             del trades[:-kept]

@@ -14,7 +14,7 @@ import pytest
 from sandex.journal import JournalCorrupt, SqliteJournal, reader
 
 RECORDS = [b"one", b"two", b"", b"four" * 1000, b"five", b"six\x00", b"seven"] * 30
-READERS = ["sqlite3", "C"]
+READERS = ["sqlite3", "C", "C inline"]  # C: reading ahead on a thread
 READS = ["read_chunks", "read_lines"]
 
 
@@ -38,9 +38,16 @@ def bodies_of(journal: SqliteJournal, read: str, after: int = 0, until: int | No
 @pytest.fixture(params=READERS)
 def which(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each test with the Python reader and with the C one (skipped where it is not built)."""
-    if request.param == "C":
+    if request.param != "sqlite3":
         if reader.OPEN is None:
             pytest.skip(f"the C reader does not run here: {reader.describe()}")
+        from sandex.journal import rows
+
+        # "C": 32 chunks read ahead on a thread; "C inline": each ``lines`` call its own
+        previous = rows.read_ahead(32 if request.param == "C" else 0)
+        yield "C"
+        rows.read_ahead(previous)
+        return
     else:
         monkeypatch.setattr(reader, "OPEN", None)
     yield str(request.param)
@@ -199,3 +206,102 @@ def test_a_read_error_is_sqlite3s(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError) as caught:
         reader.OPEN(path, 0, 10)
     assert caught.value.sqlite_errorcode == sqlite3.SQLITE_NOTADB
+
+
+def test_the_c_reader_reads_chunks_ahead(tmp_path: Path) -> None:
+    """``lines`` has a thread of the reader's own fill a ring of chunks ahead (``chunk`` may
+    not step the statement meanwhile); the chunks are the same as read one call at a time,
+    whatever the ring's length and each call's size; a reader closed or dropped while it
+    reads ahead stops its thread."""
+    if reader.OPEN is None or "checked in C" not in reader.describe():
+        pytest.skip(f"the C reader does not check here: {reader.describe()}")
+    from sandex.journal import rows as c_rows
+
+    records = [b"r%d" % i * (i % 50) for i in range(3000)]
+    path = journal_of(tmp_path / "j.sqlite3", records)
+    previous = c_rows.read_ahead(8)
+    try:
+        for slots in (2, 3, 8, 0):
+            c_rows.read_ahead(slots)
+            rows = reader.OPEN(path, 0, len(records))
+            count, joined = rows.lines(100)
+            assert (count, joined) == (100, b"\n".join(records[:100]))
+            if slots:
+                with pytest.raises(RuntimeError):
+                    rows.chunk(100)  # the next chunks are being read
+            found = records[:100]
+            sizes = iter([100, 37, 250, 1, 100] * 100)  # fewer, and more, than the ring's
+            while count:
+                size = next(sizes)
+                count, joined = rows.lines(size)
+                assert count <= size
+                found += joined.split(b"\n") if count else []
+            assert found == records
+            assert rows.lines(100) == (0, b"")
+            if slots:  # the caller waits only on an empty ring (about once a chunk at most,
+                # a spurious wake-up aside), the thread on a full one
+                reader_slept, caller_slept = rows.waits()
+                assert reader_slept <= 3000 // 100 and caller_slept <= 3000 // 100 + 4
+            else:
+                assert rows.waits() == (0, 0)
+            rows.close()
+        c_rows.read_ahead(4)
+        for _ in range(20):  # closed, and dropped, while reading ahead
+            rows = reader.OPEN(path, 0, len(records))
+            assert rows.lines(7)[0] == 7
+            rows.close()
+            rows = reader.OPEN(path, 0, len(records))
+            assert rows.lines(7)[0] == 7
+            del rows
+        journal = SqliteJournal(path, deferred=True)
+        for _ in journal.read_lines(0, size=64):
+            break  # a replay's generator dropped after its first chunk
+        assert bodies_of(journal, "read_lines", size=64) == records
+        journal.close()
+    finally:
+        c_rows.read_ahead(previous)
+
+
+def test_the_read_ahead_ends_where_a_call_at_a_time_ends(tmp_path: Path) -> None:
+    """A run of good rows that ends exactly on a chunk's end, the end of the journal within
+    the ring, and a bad row as the first of a chunk: the same answers with the ring as
+    without."""
+    if reader.OPEN is None or "checked in C" not in reader.describe():
+        pytest.skip(f"the C reader does not check here: {reader.describe()}")
+    from sandex.journal import rows as c_rows
+
+    records = [b"x%d" % i for i in range(64)] + [b"bad\nline"] + [b"y%d" % i for i in range(10)]
+    path = journal_of(tmp_path / "j.sqlite3", records)
+
+    def answers(slots: int, size: int) -> list[object]:
+        assert reader.OPEN is not None
+        previous = c_rows.read_ahead(slots)
+        try:
+            rows = reader.OPEN(path, 0, len(records))
+            got: list[object] = []
+            while True:
+                count, joined = rows.lines(size)
+                got.append((count, joined))
+                if not count:
+                    _, bodies = rows.chunk(size)
+                    got.append(bodies)
+                    if not bodies:
+                        break
+            rows.close()
+            return got
+        finally:
+            c_rows.read_ahead(previous)
+
+    for size in (8, 16, 32, 64, 5, 100):
+        assert answers(8, size) == answers(0, size)
+
+
+def test_the_read_ahead_is_32_chunks_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SANDEX_READ_AHEAD`` sets the chunks read ahead (32 by default, or if unreadable; 0:
+    none)."""
+    monkeypatch.delenv(reader.READ_AHEAD_ENV, raising=False)
+    assert reader._read_ahead() == 32
+    monkeypatch.setenv(reader.READ_AHEAD_ENV, "0")
+    assert reader._read_ahead() == 0
+    monkeypatch.setenv(reader.READ_AHEAD_ENV, "many")
+    assert reader._read_ahead() == 32
