@@ -169,15 +169,7 @@ class Request:
         (``POST /orders``): the dict is freed as soon as it is read, while it is still in the
         caches, not when the request is answered after the group commit (another read
         decodes the body again)."""
-        data = self._json
-        if data is None:  # ``_decoded`` written out: a call less
-            body = self.body.strip()
-            if not body:
-                return {}
-            try:
-                data = _decoder.decode(body)
-            except (msgspec.DecodeError, ValueError):
-                raise ApiError(Error.INVALID_JSON) from None
+        data = self._json if self._json is not None else self._decoded()
         if not isinstance(data, dict):
             raise ApiError(Error.INVALID_JSON)
         return data
@@ -304,23 +296,8 @@ def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any
                 request = request_of(scope, await rest_of_body(message, receive))
             except Disconnected:  # nothing to answer, nothing done
                 return
-        else:  # ``request_of`` written out: a call less
-            path = scope["path"]
-            raw_path = scope.get("raw_path") or path.encode()
-            query = scope.get("query_string", b"")
-            if query:
-                target = (raw_path + b"?" + query).decode("utf-8", "surrogateescape")
-                query_string = query.decode("utf-8", "surrogateescape")
-            else:
-                try:
-                    target = raw_path.decode()  # strict UTF-8: the fast path of the same text
-                except UnicodeDecodeError:
-                    target = raw_path.decode("utf-8", "surrogateescape")
-                query_string = ""
-            client = scope.get("client")
-            request = Request(scope["method"], path, target, query_string, None,
-                              message.get("body", b""), client[0] if client else "",
-                              scope["headers"])
+        else:
+            request = request_of(scope, message.get("body", b""))
         del message  # freed now, in the caches, not after the wait for the group commit
         request.receive = receive
         try:  # ``answer`` written out
@@ -455,8 +432,7 @@ async def rest_of_body(message: dict[str, Any], receive: Receive) -> bytes:
 
 
 def request_of(scope: Scope, body: bytes) -> Request:
-    """The request of an ASGI ``http`` scope whose whole ``body`` was read (written out in
-    ``http_app`` for a body in one message: keep the two alike)."""
+    """The request of an ASGI ``http`` scope whose whole ``body`` was read."""
     path: str = scope["path"]
     raw_path: bytes = scope.get("raw_path") or path.encode()
     query: bytes = scope.get("query_string", b"")
