@@ -39,7 +39,7 @@ else:
 __all__ = ["new_done", "new_matched", "new_opened", "new_received"]
 
 
-def _offsets(type_: type) -> tuple[int, ...]:
+def field_offsets(type_: type) -> tuple[int, ...]:
     """``type_``'s fields' slot offsets in their order, once it is checked buildable."""
     if getattr(type_, "__post_init__", None) is not None:
         raise TypeError(f"{type_!r} has a __post_init__: it cannot be built from its slots")
@@ -54,10 +54,10 @@ def _offsets(type_: type) -> tuple[int, ...]:
 
 
 try:
-    _RECEIVED = _offsets(Received)
-    _OPENED = _offsets(Opened)
-    _DONE = _offsets(Done)
-    _MATCHED = _offsets(Matched)
+    _RECEIVED = field_offsets(Received)
+    _OPENED = field_offsets(Opened)
+    _DONE = field_offsets(Done)
+    _MATCHED = field_offsets(Matched)
     REFUSED: str | None = None
 except TypeError as exc:  # a msgspec that lays its Structs out otherwise: the constructors
     _RECEIVED, _OPENED, _DONE, _MATCHED = (0,) * 11, (0,) * 8, (0,) * 10, (0,) * 20

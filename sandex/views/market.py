@@ -14,7 +14,7 @@ from sandex.views.history import history
 
 if cython.compiled:  # a candle's fields read and written by their slots (market.pxd)
     from cython.cimports.sandex.core.slots import field, new, offset, put
-from sandex.core.emit import _offsets
+from sandex.core.emit import field_offsets
 
 MINUTE = 60_000_000  # microseconds
 DAY = 24 * 60 * MINUTE
@@ -49,7 +49,7 @@ if cython.compiled:  # where a candle's fields are stored
 
 
 try:  # compiled: where a ``Trade``'s fields are stored, in their order (C integers, market.pxd)
-    _TRADE = _offsets(Trade)
+    _TRADE = field_offsets(Trade)
     TRADES_BUILT_BY_SLOTS = bool(cython.compiled)
 except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
     _TRADE = (0,) * 5

@@ -220,7 +220,7 @@ def test_a_type_not_built_from_its_slots_is_refused() -> None:
             pass
 
     with pytest.raises(TypeError, match="__post_init__"):
-        emit._offsets(WithPostInit)
+        emit.field_offsets(WithPostInit)
     if not native.compiled():
         return
 
@@ -228,7 +228,7 @@ def test_a_type_not_built_from_its_slots_is_refused() -> None:
         a: int
 
     with pytest.raises(TypeError, match="not a type built from its slots"):
-        emit._offsets(Collected)
+        emit.field_offsets(Collected)
 
 
 def test_a_refused_layout_leaves_the_constructors_and_the_banner_says_why(
