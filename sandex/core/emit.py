@@ -53,6 +53,16 @@ def field_offsets(type_: type) -> tuple[int, ...]:
     return at
 
 
+
+def slot_layout(type_: type) -> tuple[tuple[int, ...], bool]:
+    """``field_offsets(type_)`` and whether instances are built from them (compiled), or
+    zeros and ``False`` when the type is refused (its constructor builds it then): how a
+    module outside the core builds its own records as ``emit`` builds the events."""
+    try:
+        return field_offsets(type_), bool(cython.compiled)
+    except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
+        return (0,) * len(type_.__struct_fields__), False  # type: ignore[attr-defined]
+
 try:
     _RECEIVED = field_offsets(Received)
     _OPENED = field_offsets(Opened)

@@ -15,7 +15,7 @@ else:
     from sandex.views.equal import equal
 if cython.compiled:  # a fill built from its slots, as the core's events (sandex/core/emit.py)
     from cython.cimports.sandex.core.slots import new, put
-from sandex.core.emit import field_offsets
+from sandex.core.emit import slot_layout
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
@@ -33,12 +33,8 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
 
 BUY, SELL = Side.BUY, Side.SELL
 _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (fills.pxd)
-try:  # compiled: where a ``Fill``'s fields are stored, in their order (C integers, fills.pxd)
-    _FILL = field_offsets(Fill)
-    FILLS_BUILT_BY_SLOTS = bool(cython.compiled)
-except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
-    _FILL = (0,) * 10
-    FILLS_BUILT_BY_SLOTS = False
+# compiled: where a ``Fill``'s fields are stored, in their order (C integers, fills.pxd)
+_FILL, FILLS_BUILT_BY_SLOTS = slot_layout(Fill)
 _BY_SLOTS = FILLS_BUILT_BY_SLOTS  # compiled: a C flag (fills.pxd)
 
 

@@ -14,7 +14,7 @@ from sandex.views.history import history
 
 if cython.compiled:  # a candle's fields read and written by their slots (market.pxd)
     from cython.cimports.sandex.core.slots import field, new, offset, put
-from sandex.core.emit import field_offsets
+from sandex.core.emit import slot_layout
 
 MINUTE = 60_000_000  # microseconds
 DAY = 24 * 60 * MINUTE
@@ -48,12 +48,8 @@ if cython.compiled:  # where a candle's fields are stored
         offset(Candle, "volume"))
 
 
-try:  # compiled: where a ``Trade``'s fields are stored, in their order (C integers, market.pxd)
-    _TRADE = field_offsets(Trade)
-    TRADES_BUILT_BY_SLOTS = bool(cython.compiled)
-except TypeError:  # a msgspec that lays its Structs out otherwise: the constructor
-    _TRADE = (0,) * 5
-    TRADES_BUILT_BY_SLOTS = False
+# compiled: where a ``Trade``'s fields are stored, in their order (C integers, market.pxd)
+_TRADE, TRADES_BUILT_BY_SLOTS = slot_layout(Trade)
 _BY_SLOTS = TRADES_BUILT_BY_SLOTS  # compiled: a C flag (market.pxd)
 
 
