@@ -81,6 +81,19 @@ def _read_ahead() -> int:
 OPEN, DESCRIPTION = _load()
 
 
+def use_scanner(capsule: object) -> bool:
+    """Have the C reader's thread scan each chunk it reads ahead with the scanner in
+    ``capsule`` (``sandex.node.applying.SCANNER``: the journal knows nothing of commands),
+    its records handed out by ``Rows.scanned``; ``None`` stops it. Whether the C reader
+    takes it (it is built and used)."""
+    if OPEN is None:
+        return False
+    import sandex.journal.rows as rows
+
+    rows.use_scanner(capsule)
+    return True
+
+
 def describe() -> str:
     """One line for the start-up banner: how a replay reads the journal."""
     return DESCRIPTION
