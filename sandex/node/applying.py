@@ -186,7 +186,9 @@ COMMANDS_DECODED_IN_C = _fast_kind(PlaceOrder) and _fast_kind(CancelOrder)
 # the scanner the journal reader's thread runs over a chunk read ahead (``fastlines``'
 # ``sx_scan_chunk`` in a capsule: ``sandex.journal.reader.use_scanner``), so that a replay's
 # thread only builds the objects (``decode_lines``' ``scan``); None: none (uncompiled)
-SCANNER: object = sx_scanner() if cython.compiled and COMMANDS_DECODED_IN_C else None
+SCANNER: object = None
+if cython.compiled and COMMANDS_DECODED_IN_C:
+    SCANNER = sx_scanner()
 
 
 def scan_lines(lines: bytes) -> bytes | None:

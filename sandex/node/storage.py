@@ -22,9 +22,8 @@ from pathlib import Path
 
 import msgspec
 
-from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
+from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal, reader
 from sandex.node import snapshot
-from sandex.journal import reader
 from sandex.node.applying import SCANNER, apply_run, decode_lines
 from sandex.node.clock import Clock
 from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
