@@ -37,6 +37,7 @@ cdef extern from *:
         const char *values[SX_MEMBERS];
         Py_ssize_t lengths[SX_MEMBERS];
         PyObject *objects[SX_MEMBERS];
+        PyObject *last;            /* a string's last value built (``sx_build``), or NULL */
     } sx_field;
 
     typedef struct {
@@ -96,6 +97,7 @@ cdef extern from *:
         f->offset = offset;
         f->fallback = required ? NULL : fallback;
         f->members = 0;
+        f->last = NULL;
         if (kind == SX_ENUM) {
             n = PyTuple_GET_SIZE(values);
             if (n > SX_MEMBERS || PyTuple_GET_SIZE(members) != n) {
@@ -158,9 +160,12 @@ cdef extern from *:
         uint64_t length;    /* the line's bytes, its newline left out */
         uint32_t present;   /* a bit a field written on the line */
         uint32_t nulls;     /* of them, written ``null`` */
-    } sx_head;              /* then one int64 a field of the kind, in its order: an int's
-                               value, a bool 0 or 1, an enum's member index, a string's
-                               start in the line << 32 | its length */
+    } sx_head;              /* then one int64 a field written (``present``), in the kind's
+                               order: an int's value, a bool 0 or 1, an enum's member
+                               index, a string's start in the line << 32 | its length, 0
+                               for ``null`` */
+    #define SX_RECORD(present) \\
+        ((uint32_t)(sizeof(sx_head) + __builtin_popcount(present) * sizeof(int64_t)))
 
     /* The line ``[p, end)`` scanned into ``head`` and ``values`` (room for SX_FIELDS): the
        kind's index, or -1 if the line is not of the shape above (msgspec's then). No
@@ -240,8 +245,8 @@ cdef extern from *:
                 } else return -1;
                 p = s + 1;
             }
-            present |= (uint32_t)1 << at;
-            values[at++] = value;
+            present |= (uint32_t)1 << at++;
+            *values++ = value;
         }
         if (p >= end || *p != '}' || p + 1 != end) return -1;
         for (i = 0; i < k->fields; i++)  /* a required field left out */
@@ -257,8 +262,9 @@ cdef extern from *:
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
     static PyObject *sx_build(int index, const char *line, const sx_head *head,
                               const int64_t *values) {
-        const sx_kind *k = &sx_kinds[index];
-        const sx_field *f;
+        sx_kind *k = &sx_kinds[index];
+        sx_field *f;
+        int64_t v;
         PyObject *slot[SX_FIELDS];
         PyObject *obj, *value;
         int i;
@@ -267,24 +273,39 @@ cdef extern from *:
             if (!(head->present & ((uint32_t)1 << i))) {
                 value = f->fallback;
                 Py_INCREF(value);
-            } else if (head->nulls & ((uint32_t)1 << i)) {
+                slot[i] = value;
+                continue;
+            }
+            v = *values++;
+            if (head->nulls & ((uint32_t)1 << i)) {
                 value = Py_None;
                 Py_INCREF(value);
             } else if (f->kind == SX_INT) {
-                value = PyLong_FromLongLong((long long)values[i]);
+                value = PyLong_FromLongLong((long long)v);
                 if (value == NULL) goto error;
             } else if (f->kind == SX_STR) {
-                Py_ssize_t length = (Py_ssize_t)((uint64_t)values[i] & 0xFFFFFFFFu);
-                if (((uint64_t)values[i] >> 32) + (uint64_t)length > head->length) goto bad;
-                value = PyUnicode_New(length, 127);
-                if (value == NULL) goto error;
-                memcpy(PyUnicode_DATA(value), line + ((uint64_t)values[i] >> 32), length);
+                /* the field's last string again (a product's id, a profile's) if it is
+                   the same text: equal, and one object fewer made and freed */
+                Py_ssize_t length = (Py_ssize_t)((uint64_t)v & 0xFFFFFFFFu);
+                const char *text = line + ((uint64_t)v >> 32);
+                if (((uint64_t)v >> 32) + (uint64_t)length > head->length) goto bad;
+                value = f->last;
+                if (value != NULL && PyUnicode_GET_LENGTH(value) == length
+                        && memcmp(PyUnicode_DATA(value), text, length) == 0) {
+                    Py_INCREF(value);
+                } else {
+                    value = PyUnicode_New(length, 127);
+                    if (value == NULL) goto error;
+                    memcpy(PyUnicode_DATA(value), text, length);
+                    Py_INCREF(value);
+                    Py_XSETREF(f->last, value);
+                }
             } else if (f->kind == SX_ENUM) {
-                if ((uint64_t)values[i] >= (uint64_t)f->members) goto bad;
-                value = f->objects[values[i]];
+                if ((uint64_t)v >= (uint64_t)f->members) goto bad;
+                value = f->objects[v];
                 Py_INCREF(value);
             } else {
-                value = values[i] ? Py_True : Py_False;
+                value = v ? Py_True : Py_False;
                 Py_INCREF(value);
             }
             slot[i] = value;
@@ -342,8 +363,7 @@ cdef extern from *:
             index = sx_scan(p, stop, head, (int64_t *)(head + 1));
             head->kind = index;
             head->length = (uint64_t)(stop - p);
-            head->size = (uint32_t)(sizeof(sx_head)
-                                    + (index < 0 ? 0 : sx_kinds[index].fields * sizeof(int64_t)));
+            head->size = index < 0 ? (uint32_t)sizeof(sx_head) : SX_RECORD(head->present);
             *used += head->size;
             p = stop == end ? end : stop + 1;
         }
@@ -442,8 +462,8 @@ cdef extern from *:
             head = (const sx_head *)at;
             if ((size_t)(stop - at) < sizeof(sx_head) || head->size < sizeof(sx_head)
                     || (size_t)(stop - at) < head->size || (uint64_t)(end - p) < head->length
-                    || head->kind >= sx_count || (head->kind >= 0 && head->size
-                        != sizeof(sx_head) + sx_kinds[head->kind].fields * sizeof(int64_t))
+                    || head->kind >= sx_count || (head->kind >= 0 && (head->size
+                        != SX_RECORD(head->present) || head->present >> sx_kinds[head->kind].fields))
                     || (p + head->length < end && p[head->length] != '\\n')
                     || (head->kind < 0 && head->size != sizeof(sx_head)))
                 goto mismatch;
