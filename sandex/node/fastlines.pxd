@@ -28,6 +28,7 @@ cdef extern from *:
 
     typedef struct {
         const char *name;          /* the key, as written */
+        uint64_t words[2];         /* its first 16 bytes, zero-padded (``sx_key``) */
         Py_ssize_t length;
         int kind;                  /* SX_INT, SX_STR, SX_ENUM, SX_BOOL */
         int nullable;              /* ``null`` decodes to None */
@@ -45,6 +46,7 @@ cdef extern from *:
         const char *tag;
         Py_ssize_t tag_length;
         int fields;
+        uint32_t required;         /* a bit a field with no default */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -71,6 +73,7 @@ cdef extern from *:
         k->tag = PyBytes_AS_STRING(tag);
         k->tag_length = PyBytes_GET_SIZE(tag);
         k->fields = 0;
+        k->required = 0;
         return sx_count++;
     }
 
@@ -92,6 +95,9 @@ cdef extern from *:
                 || sx_hold(members) < 0) return -1;
         f->name = PyBytes_AS_STRING(name);
         f->length = PyBytes_GET_SIZE(name);
+        f->words[0] = f->words[1] = 0;
+        memcpy(f->words, f->name, f->length < 16 ? f->length : 16);
+        if (required) k->required |= (uint32_t)1 << k->fields;
         f->kind = kind;
         f->nullable = nullable;
         f->offset = offset;
@@ -150,6 +156,42 @@ cdef extern from *:
         return NULL;
     }
 
+    /* Whether the key ``[p, p + length)`` (``length`` its field's: the caller checked) is
+       field ``f``'s: two 8-byte compares for a key of up to 16 bytes when 16 bytes can be
+       read before ``end``, else ``memcmp``. */
+    static CYTHON_INLINE int sx_key(const sx_field *f, const char *p, Py_ssize_t length,
+                                    const char *end) {
+        uint64_t a, b;
+        if (length <= 16 && end - p >= 16) {
+            memcpy(&a, p, 8);
+            memcpy(&b, p + 8, 8);
+            if (length < 8) {
+                a &= ((uint64_t)1 << (8 * length)) - 1;
+                b = 0;
+            } else if (length < 16) {
+                b &= length == 8 ? 0 : ((uint64_t)1 << (8 * (length - 8))) - 1;
+            }
+            return a == f->words[0] && b == f->words[1];
+        }
+        return memcmp(f->name, p, length) == 0;
+    }
+
+    /* The value of the 8 ASCII bytes at ``p`` as decimal digits, or -1 if one is not a
+       digit (little-endian: the first byte the most significant digit). */
+    static CYTHON_INLINE int64_t sx_digits8(const char *p) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (((v & 0xF0F0F0F0F0F0F0F0ULL)
+             | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
+                != 0x3333333333333333ULL)
+            return -1;
+        v -= 0x3030303030303030ULL;
+        v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+        v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+        v = (v * 10000 + (v >> 32)) & 0x00000000FFFFFFFFULL;
+        return (int64_t)v;
+    }
+
     /* A line's scan (``sx_scan``), what the command is built from (``sx_build``): the
        record ``sx_scan_chunk`` writes a line at a time on the journal reader's thread
        (``sandex.journal.rows``, ``use_scanner``), read by ``sx_lines_scanned`` on the
@@ -164,8 +206,13 @@ cdef extern from *:
                                order: an int's value, a bool 0 or 1, an enum's member
                                index, a string's start in the line << 32 | its length, 0
                                for ``null`` */
-    #define SX_RECORD(present) \\
-        ((uint32_t)(sizeof(sx_head) + __builtin_popcount(present) * sizeof(int64_t)))
+    static CYTHON_INLINE uint32_t sx_bits(uint32_t x) {  /* the bits set (no popcnt) */
+        x = x - ((x >> 1) & 0x55555555u);
+        x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+        x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+        return (x * 0x01010101u) >> 24;
+    }
+    #define SX_RECORD(present) ((uint32_t)(sizeof(sx_head) + sx_bits(present) * sizeof(int64_t)))
 
     /* The line ``[p, end)`` scanned into ``head`` and ``values`` (room for SX_FIELDS): the
        kind's index, or -1 if the line is not of the shape above (msgspec's then). No
@@ -176,7 +223,7 @@ cdef extern from *:
         const sx_kind *k = NULL;
         const sx_field *f;
         const char *s, *stop;
-        int i, at = 0, m, index = -1;
+        int i, at = 0, m, index = -1, written = 0;
         uint32_t present = 0, nulls = 0;
         head->present = head->nulls = 0;
         if (end - p < (Py_ssize_t)sizeof(head_text)
@@ -198,7 +245,7 @@ cdef extern from *:
             if (++p >= end || *p != '"') return -1;
             if ((s = sx_string(++p, end)) == NULL) return -1;
             while (at < k->fields && !(k->field[at].length == s - p
-                                       && memcmp(k->field[at].name, p, s - p) == 0)) at++;
+                                       && sx_key(&k->field[at], p, s - p, end))) at++;
             if (at == k->fields) return -1;  /* unknown, out of order or repeated */
             f = &k->field[at];
             p = s + 1;
@@ -217,6 +264,12 @@ cdef extern from *:
                 }
                 s = p;
                 stop = end - p > 19 ? p + 19 : end;  /* a 19th digit: too many */
+                while (stop - p >= 8) {  /* eight digits at a time */
+                    int64_t eight = sx_digits8(p);
+                    if (eight < 0) break;
+                    n = n * 100000000ULL + (unsigned long long)eight;
+                    p += 8;
+                }
                 while (p < stop && (unsigned char)(*p - '0') < 10) n = n * 10 + (*p++ - '0');
                 digits = (int)(p - s);
                 if (digits == 0 || digits > 18 || (*s == '0' && digits > 1)) return -1;
@@ -247,11 +300,12 @@ cdef extern from *:
             }
             present |= (uint32_t)1 << at++;
             *values++ = value;
+            written++;
         }
         if (p >= end || *p != '}' || p + 1 != end) return -1;
-        for (i = 0; i < k->fields; i++)  /* a required field left out */
-            if (!(present & ((uint32_t)1 << i)) && k->field[i].fallback == NULL) return -1;
+        if ((present & k->required) != k->required) return -1;  /* a required field left out */
         if ((uint64_t)(end - line) > 0xFFFFFFFFu) return -1;  /* a string's start: 32 bits */
+        head->size = (uint32_t)(sizeof(sx_head) + written * sizeof(int64_t));
         head->present = present;
         head->nulls = nulls;
         return index;
@@ -363,7 +417,7 @@ cdef extern from *:
             index = sx_scan(p, stop, head, (int64_t *)(head + 1));
             head->kind = index;
             head->length = (uint64_t)(stop - p);
-            head->size = index < 0 ? (uint32_t)sizeof(sx_head) : SX_RECORD(head->present);
+            if (index < 0) head->size = (uint32_t)sizeof(sx_head);
             *used += head->size;
             p = stop == end ? end : stop + 1;
         }

@@ -225,6 +225,21 @@ def test_decoded_from_a_scan_commands_give_back_every_reference_when_freed() -> 
     assert abs(after[3] - before[3]) < 50  # None's count moves with everything else
 
 
+def test_a_string_field_s_same_text_is_one_object_compiled() -> None:
+    """Compiled, a string field written with the text of its last value is that object again
+    (a product's id, a profile's: equal either way); other text a new one."""
+    other = PLACE.replace(b'"025b"', b'"025c"').replace(b'"cd44"', b'"cd45"')
+    for scanned in (False, True):
+        lines = b"\n".join([PLACE, CANCEL, PLACE, other, PLACE])
+        commands = applying.decode_lines(lines, applying.scan_lines(lines) if scanned else None)
+        assert [c.product_id for c in commands[::2]] == ["BTC-USD"] * 3
+        if applying.COMMANDS_DECODED_IN_C:
+            assert commands[0].product_id is commands[2].product_id is commands[3].product_id
+            assert commands[0].profile_id is commands[2].profile_id
+            assert commands[3].profile_id is not commands[4].profile_id
+            assert commands[3].profile_id == "cd45" and commands[4].profile_id == "cd44"
+
+
 def test_the_c_decoder_runs_compiled() -> None:
     """Compiled, the two commands are decoded in C; uncompiled, by msgspec alone."""
     assert applying.COMMANDS_DECODED_IN_C is (native.WHY_PURE is None)
@@ -331,3 +346,32 @@ def test_chunks_read_ahead_decode_from_their_scans_as_from_their_lines(
             c_rows.use_scanner(applying.SCANNER)
     finally:
         c_rows.read_ahead(previous)
+
+
+@pytest.mark.parametrize("digits", range(1, 21))
+def test_an_int_of_any_length_decodes_as_msgspec_decodes_it_whatever_byte_breaks_it(
+        digits: int) -> None:
+    """Digits are read eight at a time where eight can be: an int of 1 to 20 digits, with a
+    byte that is not a digit (or a leading zero) at every place, at a line's end or not."""
+    number = b"".join(b"%d" % ((i * 7 + 3) % 10) for i in range(digits))
+    number = b"1" + number[1:]
+    for line in (PLACE.replace(b"2999955000000", number),
+                 CANCEL.replace(b'"time":17', b'"time":' + number),
+                 PLACE.replace(b'"size":3900000}', b'"size":' + number + b"}")):
+        same(line)
+        for at in range(digits):
+            for odd in (b"a", b"/", b":", b".", b"\xfa", b"\xff", b"0", b"-", b" "):
+                same(line.replace(number, number[:at] + odd + number[at + 1:]))
+
+
+def test_a_key_decodes_as_msgspec_decodes_it_whatever_byte_is_changed() -> None:
+    """Keys are compared eight bytes at a time where sixteen can be read: every byte of
+    every key changed, near the line's end too."""
+    for line in (PLACE, CANCEL, PLACE.replace(b'"size":3900000}', b'"size":1,"client_oid":"c"}')):
+        at = 0
+        while (start := line.find(b'"', at)) >= 0:
+            stop = line.find(b'"', start + 1)
+            for i in range(start + 1, stop):
+                for odd in (b"_", b"x", b"\x00"):
+                    same(line[:i] + odd + line[i + 1:])
+            at = stop + 1
