@@ -5,6 +5,8 @@ once a chunk instead of four times a row (docs/performance.md, issue 18's ninth 
 checks a chunk's checksums with the same zlib-ng ``crc32`` called from C (tenth pass).
 A thread of its own reads 32 chunks ahead of the replay (thirteenth pass);
 ``SANDEX_READ_AHEAD=N`` sets how many, ``0`` reads each chunk on the replay's thread.
+That thread also scans each chunk's lines for the decode (``use_scanner``: the node's
+``applying.SCANNER``, fourteenth pass), so the replay's thread only makes the objects.
 
 The C reader is not used when ``SANDEX_PURE_PYTHON=1`` is set (the tests run both ways),
 when its build is older than its source, or when it calls another copy of SQLite than
