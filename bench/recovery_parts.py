@@ -38,6 +38,7 @@ PARTS = [  # (label, a regular expression matched against callgrind's function n
     ("decode (decode_lines)", r"applying_\d+decode_lines$"),
     ("reader on the replay's thread (Rows.lines)", r"rows_4Rows_\d+lines$"),
     ("reader's thread reading ahead (_read_ahead)", r"rows__read_ahead$"),
+    ("  its scan of the lines (sx_scan_chunk)", r"^sx_scan_chunk$"),
     ("sqlite3_step (either thread)", r"^sqlite3_step$"),
     ("crc32 (either thread)", r"^zng_crc32$"),
     ("lists freed (events, a chunk's commands)", r"^list_dealloc$"),

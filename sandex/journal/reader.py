@@ -5,6 +5,8 @@ once a chunk instead of four times a row (docs/performance.md, issue 18's ninth 
 checks a chunk's checksums with the same zlib-ng ``crc32`` called from C (tenth pass).
 A thread of its own reads 32 chunks ahead of the replay (thirteenth pass);
 ``SANDEX_READ_AHEAD=N`` sets how many, ``0`` reads each chunk on the replay's thread.
+That thread also scans each chunk's lines for the decode (``use_scanner``: the node's
+``applying.SCANNER``, fourteenth pass), so the replay's thread only makes the objects.
 
 The C reader is not used when ``SANDEX_PURE_PYTHON=1`` is set (the tests run both ways),
 when its build is older than its source, or when it calls another copy of SQLite than
@@ -79,6 +81,19 @@ def _read_ahead() -> int:
 
 
 OPEN, DESCRIPTION = _load()
+
+
+def use_scanner(capsule: object) -> bool:
+    """Have the C reader's thread scan each chunk it reads ahead with the scanner in
+    ``capsule`` (``sandex.node.applying.SCANNER``: the journal knows nothing of commands),
+    its records handed out by ``Rows.scanned``; ``None`` stops it. Whether the C reader
+    takes it (it is built and used)."""
+    if OPEN is None:
+        return False
+    import sandex.journal.rows as rows
+
+    rows.use_scanner(capsule)
+    return True
 
 
 def describe() -> str:

@@ -12,6 +12,7 @@ the caller's checks are the same either way.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_XDECREF
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, realloc
@@ -166,16 +167,43 @@ def read_ahead(Py_ssize_t slots):
     return previous
 
 
+# A scanner of a chunk's lines run by the reading thread once it has filled a slot
+# (``use_scanner``: ``sandex.node.fastlines``' ``sx_scan_chunk``, which finds each line's
+# fields and parses its integers so that the replay's thread only makes the objects). This
+# module knows nothing of the records it writes but that each begins with its size in bytes
+# (a ``uint32_t``): a chunk split by a call asking for fewer rows is split by them.
+ctypedef int (*scan_t)(const char *data, size_t size, Py_ssize_t count, char **table,
+                       size_t *capacity, size_t *used) noexcept nogil
+cdef scan_t _scan = NULL
+cdef const char *_SCANNER = b"sandex.node.fastlines.sx_scan_chunk"
+
+
+def use_scanner(capsule):
+    """Scan each chunk read ahead with the scanner in ``capsule`` (a ``PyCapsule`` named
+    ``sandex.node.fastlines.sx_scan_chunk``; ``None``: none) on the reading thread; its
+    records of the chunk a ``lines`` call answered are ``Rows.scanned()``. Readers started
+    after the call use it. Returns whether one was set before."""
+    global _scan
+    previous = _scan != NULL
+    _scan = NULL if capsule is None else <scan_t> PyCapsule_GetPointer(capsule, _SCANNER)
+    return previous
+
+
 cdef struct Slot:
     char *data  # a chunk's bodies joined by newlines
     size_t capacity, used
     Py_ssize_t count  # its rows
     Py_ssize_t taken  # of them already handed out (a call asking for fewer than ``count``)
     size_t start  # where the rows not yet handed out begin
+    char *table  # the scanner's records of its lines (``use_scanner``)
+    size_t table_capacity, table_used
+    size_t table_start  # where the records of the rows not yet handed out begin
+    bint scanned  # ``table`` holds its lines' records
 
 
 cdef struct Ring:
     sqlite3_stmt *stmt
+    scan_t scan  # ``_scan`` when the thread started
     Slot *slots
     Py_ssize_t size  # rows a chunk
     Py_ssize_t length, head, tail, filled  # slots; the caller's next, the thread's; filled
@@ -240,6 +268,7 @@ cdef void *_read_ahead(void *arg) noexcept nogil:
     """The reading thread: fills the ring's slots in turn until the end, a row left for
     ``chunk``, an error, or the caller's ``stop``."""
     cdef Ring *ring = <Ring *> arg
+    cdef Slot *slot
     cdef int code
     cdef Py_ssize_t half = ring.length // 2
     while True:
@@ -254,7 +283,13 @@ cdef void *_read_ahead(void *arg) noexcept nogil:
             pthread_mutex_unlock(&ring.lock)
             return NULL
         pthread_mutex_unlock(&ring.lock)
-        code = _fill_slot(ring, &ring.slots[ring.tail])
+        slot = &ring.slots[ring.tail]
+        code = _fill_slot(ring, slot)
+        slot.scanned = False
+        if ring.scan != NULL and slot.count:
+            slot.table_used = slot.table_start = 0
+            slot.scanned = ring.scan(slot.data, slot.used, slot.count, &slot.table,
+                                     &slot.table_capacity, &slot.table_used) == 0
         pthread_mutex_lock(&ring.lock)
         ring.tail = (ring.tail + 1) % ring.length
         ring.filled += 1
@@ -285,6 +320,7 @@ cdef class Rows:
     cdef Ring *ring  # the read ahead's (``lines``), made at its first start
     cdef bint ahead  # its thread (``thread``) has the statement: started, not joined
     cdef pthread_t thread
+    cdef object table  # the scanner's records of the chunk ``lines`` answered, or None
 
     def __cinit__(self, path, sqlite3_int64 after, sqlite3_int64 end):
         cdef int code
@@ -343,6 +379,7 @@ cdef class Rows:
         answers ``(0, b"")`` at a row left for ``chunk``."""
         if self.ahead:
             raise RuntimeError("chunk() while lines() reads ahead")
+        self.table = None
         cdef list crcs = [], bodies = []
         cdef Py_ssize_t count = 0, taken, i
         cdef size_t used, length
@@ -429,6 +466,7 @@ cdef class Rows:
         cdef crc32_t crc32 = _crc32
         if self.ahead:
             return self._take(size)
+        self.table = None
         if self.done or self.pending or size <= 0 or crc32 == NULL:
             return 0, b""
         if _slots and self._begin(size):
@@ -503,6 +541,7 @@ cdef class Rows:
             pthread_cond_init(&ring.ready, NULL)
             self.ring = ring
         ring.stmt = self.stmt
+        ring.scan = _scan
         ring.size = size
         ring.head = ring.tail = ring.filled = 0
         ring.reader_waits = ring.caller_waits = ring.stop = False
@@ -522,7 +561,7 @@ cdef class Rows:
         cdef Slot *slot
         cdef bint ended, last
         cdef Py_ssize_t take, i, half = ring.length // 2
-        cdef size_t end
+        cdef size_t end, table_end
         cdef const char *at
         cdef int code
         with nogil:
@@ -555,6 +594,17 @@ cdef class Rows:
                 self._fail()
         joined = PyBytes_FromStringAndSize(slot.data + slot.start,
                                            <Py_ssize_t> (end - slot.start)) if take else b""
+        self.table = None
+        if slot.scanned and take:  # the records of the rows taken: by their sizes
+            if last:
+                table_end = slot.table_used
+            else:
+                table_end = slot.table_start
+                for i in range(take):
+                    table_end += (<const uint32_t *> (slot.table + table_end))[0]
+            self.table = PyBytes_FromStringAndSize(
+                slot.table + slot.table_start, <Py_ssize_t> (table_end - slot.table_start))
+            slot.table_start = table_end
         slot.taken += take
         slot.start = end + 1
         if last:
@@ -567,6 +617,11 @@ cdef class Rows:
             if ended and ring.code == SQLITE_DONE:
                 self.close()  # ends the read transaction now, not when the reader is dropped
         return take, joined
+
+    def scanned(self):
+        """The scanner's records (``use_scanner``) of the lines the last ``lines`` call
+        answered, as bytes; ``None`` if it did not read them ahead or no scanner is set."""
+        return self.table
 
     def waits(self):
         """How often the thread reading ahead slept on a full ring, and the caller waited on
@@ -606,6 +661,7 @@ cdef class Rows:
         if self.ring != NULL:
             for i in range(self.ring.length):
                 free(self.ring.slots[i].data)
+                free(self.ring.slots[i].table)
             free(self.ring.slots)
             pthread_mutex_destroy(&self.ring.lock)
             pthread_cond_destroy(&self.ring.space)

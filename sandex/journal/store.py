@@ -507,25 +507,28 @@ class SqliteJournal:
             self._find_gap()  # fewer rows than positions: one is missing
 
     def read_lines(self, after: int = 0, until: int | None = None, size: int = CHUNK
-                   ) -> Iterator[tuple[int, int, bytes, list[bytes] | None]]:
+                   ) -> Iterator[tuple[int, int, bytes, list[bytes] | None, bytes | None]]:
         """``read_chunks`` as a replay decodes them: each chunk's first position, how many
-        records, their bodies joined by newlines, and the bodies; ``None`` for the bodies
-        when the C reader checked the chunk (``Rows.lines``: no body holds a newline, so
-        the lines are the bodies). Same records, checks and refusals as ``read_chunks``."""
+        records, their bodies joined by newlines, the bodies, and the lines' scan; ``None``
+        for the bodies when the C reader checked the chunk (``Rows.lines``: no body holds a
+        newline, so the lines are the bodies); the scan is what the C reader's thread wrote
+        of them (``reader.use_scanner``, ``Rows.scanned``), else ``None``. Same records,
+        checks and refusals as ``read_chunks``."""
         end = self.last_position if until is None else min(until, self.last_position)
         rows = self._rows(after, end)
+        scanned = getattr(rows, "scanned", None)
         first = after + 1
         try:
             while True:
                 count, joined = rows.lines(size)
                 if count:
-                    yield first, count, joined, None
+                    yield first, count, joined, None, scanned() if scanned else None
                     first += count
                     continue
                 bodies = self._checked(rows, first, size)  # at a row ``lines`` left
                 if not bodies:
                     break
-                yield first, len(bodies), b"\n".join(bodies), bodies
+                yield first, len(bodies), b"\n".join(bodies), bodies, None
                 first += len(bodies)
         finally:
             rows.close()

@@ -68,6 +68,9 @@ if cython.compiled:  # the commonest records decoded in C (fastlines.pxd)
         sx_add_field,
         sx_add_kind,
         sx_lines,
+        sx_lines_scanned,
+        sx_scan_lines,
+        sx_scanner,
     )
 else:
     SX_INT, SX_STR, SX_ENUM, SX_BOOL = 1, 2, 3, 4  # fastlines.pxd's kinds, unused uncompiled
@@ -180,13 +183,33 @@ def _fast_kind(type_: type) -> bool:
 COMMANDS_DECODED_IN_C = _fast_kind(PlaceOrder) and _fast_kind(CancelOrder)
 
 
-def decode_lines(lines: bytes) -> list[Any]:
+# the scanner the journal reader's thread runs over a chunk read ahead (``fastlines``'
+# ``sx_scan_chunk`` in a capsule: ``sandex.journal.reader.use_scanner``), so that a replay's
+# thread only builds the objects (``decode_lines``' ``scan``); None: none (uncompiled)
+SCANNER: object = None
+if cython.compiled and COMMANDS_DECODED_IN_C:
+    SCANNER = sx_scanner()
+
+
+def scan_lines(lines: bytes) -> bytes | None:
+    """What ``SCANNER`` writes of ``lines`` (a chunk's records joined by newlines) on the
+    journal reader's thread: ``decode_lines``' ``scan`` (for tests); None uncompiled."""
+    if cython.compiled and COMMANDS_DECODED_IN_C:
+        return sx_scan_lines(lines)  # type: ignore[no-any-return]
+    return None
+
+
+def decode_lines(lines: bytes, scan: bytes | None = None) -> list[Any]:
     """The commands of format 2 records joined by newlines (``codec.decode_lines``, what a
     replay decodes a chunk at a time): compiled, a ``PlaceOrder``'s and a ``CancelOrder``'s
     in the shape msgspec writes them built in C from their slots (``fastlines.pxd``), any
     other line by msgspec (``codec.decode``); ``msgspec.DecodeError`` if a line is not a
-    command. Uncompiled, ``codec.decode_lines``."""
+    command. ``scan``: the lines' records as ``SCANNER`` wrote them (on the journal reader's
+    thread), each line's fields found and integers parsed; the same commands, built from
+    them. Uncompiled, ``codec.decode_lines``."""
     if cython.compiled and COMMANDS_DECODED_IN_C:
+        if scan is not None:
+            return sx_lines_scanned(lines, scan, _decode_record)  # type: ignore[no-any-return]
         return sx_lines(lines, _decode_record)  # type: ignore[no-any-return]
     return _decode_lines(lines)
 

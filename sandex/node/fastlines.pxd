@@ -17,6 +17,7 @@ from cpython.ref cimport PyObject
 
 cdef extern from *:
     """
+    #include <stdint.h>
     #ifdef __SSE2__
     #include <emmintrin.h>
     #endif
@@ -27,6 +28,7 @@ cdef extern from *:
 
     typedef struct {
         const char *name;          /* the key, as written */
+        uint64_t words[2];         /* its first 16 bytes, zero-padded (``sx_key``) */
         Py_ssize_t length;
         int kind;                  /* SX_INT, SX_STR, SX_ENUM, SX_BOOL */
         int nullable;              /* ``null`` decodes to None */
@@ -36,6 +38,7 @@ cdef extern from *:
         const char *values[SX_MEMBERS];
         Py_ssize_t lengths[SX_MEMBERS];
         PyObject *objects[SX_MEMBERS];
+        PyObject *last;            /* a string's last value built (``sx_build``), or NULL */
     } sx_field;
 
     typedef struct {
@@ -43,6 +46,7 @@ cdef extern from *:
         const char *tag;
         Py_ssize_t tag_length;
         int fields;
+        uint32_t required;         /* a bit a field with no default */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -69,6 +73,7 @@ cdef extern from *:
         k->tag = PyBytes_AS_STRING(tag);
         k->tag_length = PyBytes_GET_SIZE(tag);
         k->fields = 0;
+        k->required = 0;
         return sx_count++;
     }
 
@@ -90,11 +95,15 @@ cdef extern from *:
                 || sx_hold(members) < 0) return -1;
         f->name = PyBytes_AS_STRING(name);
         f->length = PyBytes_GET_SIZE(name);
+        f->words[0] = f->words[1] = 0;
+        memcpy(f->words, f->name, f->length < 16 ? f->length : 16);
+        if (required) k->required |= (uint32_t)1 << k->fields;
         f->kind = kind;
         f->nullable = nullable;
         f->offset = offset;
         f->fallback = required ? NULL : fallback;
         f->members = 0;
+        f->last = NULL;
         if (kind == SX_ENUM) {
             n = PyTuple_GET_SIZE(values);
             if (n > SX_MEMBERS || PyTuple_GET_SIZE(members) != n) {
@@ -147,45 +156,105 @@ cdef extern from *:
         return NULL;
     }
 
-    /* The command on the line ``[p, end)``, a new reference; NULL with no error set if the
-       line is not of the shape above (msgspec's then), NULL with an error set if memory ran
-       out. */
-    static PyObject *sx_parse(const char *p, const char *end) {
-        static const char head[] = "{\\"command\\":\\"";
-        PyObject *values[SX_FIELDS];
-        PyObject *obj;
+    /* Whether the key ``[p, p + length)`` (``length`` its field's: the caller checked) is
+       field ``f``'s: two 8-byte compares for a key of up to 16 bytes when 16 bytes can be
+       read before ``end``, else ``memcmp``. */
+    static CYTHON_INLINE int sx_key(const sx_field *f, const char *p, Py_ssize_t length,
+                                    const char *end) {
+        uint64_t a, b;
+        if (length <= 16 && end - p >= 16) {
+            memcpy(&a, p, 8);
+            memcpy(&b, p + 8, 8);
+            if (length < 8) {
+                a &= ((uint64_t)1 << (8 * length)) - 1;
+                b = 0;
+            } else if (length < 16) {
+                b &= length == 8 ? 0 : ((uint64_t)1 << (8 * (length - 8))) - 1;
+            }
+            return a == f->words[0] && b == f->words[1];
+        }
+        return memcmp(f->name, p, length) == 0;
+    }
+
+    /* The value of the 8 ASCII bytes at ``p`` as decimal digits, or -1 if one is not a
+       digit (little-endian: the first byte the most significant digit). */
+    static CYTHON_INLINE int64_t sx_digits8(const char *p) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (((v & 0xF0F0F0F0F0F0F0F0ULL)
+             | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
+                != 0x3333333333333333ULL)
+            return -1;
+        v -= 0x3030303030303030ULL;
+        v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+        v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+        v = (v * 10000 + (v >> 32)) & 0x00000000FFFFFFFFULL;
+        return (int64_t)v;
+    }
+
+    /* A line's scan (``sx_scan``), what the command is built from (``sx_build``): the
+       record ``sx_scan_chunk`` writes a line at a time on the journal reader's thread
+       (``sandex.journal.rows``, ``use_scanner``), read by ``sx_lines_scanned`` on the
+       replay's. ``size`` first: the reader splits a chunk's records by it alone. */
+    typedef struct {
+        uint32_t size;      /* this record's bytes: the head and, for a kind, its values */
+        int32_t kind;       /* the kind's index, or -1: msgspec decodes the line */
+        uint64_t length;    /* the line's bytes, its newline left out */
+        uint32_t present;   /* a bit a field written on the line */
+        uint32_t nulls;     /* of them, written ``null`` */
+    } sx_head;              /* then one int64 a field written (``present``), in the kind's
+                               order: an int's value, a bool 0 or 1, an enum's member
+                               index, a string's start in the line << 32 | its length, 0
+                               for ``null`` */
+    static CYTHON_INLINE uint32_t sx_bits(uint32_t x) {  /* the bits set (no popcnt) */
+        x = x - ((x >> 1) & 0x55555555u);
+        x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+        x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+        return (x * 0x01010101u) >> 24;
+    }
+    #define SX_RECORD(present) ((uint32_t)(sizeof(sx_head) + sx_bits(present) * sizeof(int64_t)))
+
+    /* The line ``[p, end)`` scanned into ``head`` and ``values`` (room for SX_FIELDS): the
+       kind's index, or -1 if the line is not of the shape above (msgspec's then). No
+       Python object: runs without the GIL. */
+    static int sx_scan(const char *p, const char *end, sx_head *head, int64_t *values) {
+        static const char head_text[] = "{\\"command\\":\\"";
+        const char *line = p;
         const sx_kind *k = NULL;
         const sx_field *f;
         const char *s, *stop;
-        int i, at = 0, m;
-        if (end - p < (Py_ssize_t)sizeof(head) || memcmp(p, head, sizeof(head) - 1) != 0)
-            return NULL;
-        p += sizeof(head) - 1;
-        if ((s = sx_string(p, end)) == NULL) return NULL;
+        int i, at = 0, m, index = -1, written = 0;
+        uint32_t present = 0, nulls = 0;
+        head->present = head->nulls = 0;
+        if (end - p < (Py_ssize_t)sizeof(head_text)
+                || memcmp(p, head_text, sizeof(head_text) - 1) != 0)
+            return -1;
+        p += sizeof(head_text) - 1;
+        if ((s = sx_string(p, end)) == NULL) return -1;
         for (i = 0; i < sx_count; i++) {
             if (sx_kinds[i].tag_length == s - p && memcmp(sx_kinds[i].tag, p, s - p) == 0) {
                 k = &sx_kinds[i];
+                index = i;
                 break;
             }
         }
-        if (k == NULL) return NULL;
+        if (k == NULL) return -1;
         p = s + 1;
-        for (i = 0; i < k->fields; i++) values[i] = NULL;
         while (p < end && *p == ',') {
-            PyObject *value = NULL;
-            if (++p >= end || *p != '"') goto fail;
-            if ((s = sx_string(++p, end)) == NULL) goto fail;
+            int64_t value;
+            if (++p >= end || *p != '"') return -1;
+            if ((s = sx_string(++p, end)) == NULL) return -1;
             while (at < k->fields && !(k->field[at].length == s - p
-                                       && memcmp(k->field[at].name, p, s - p) == 0)) at++;
-            if (at == k->fields) goto fail;  /* unknown, out of order or repeated */
+                                       && sx_key(&k->field[at], p, s - p, end))) at++;
+            if (at == k->fields) return -1;  /* unknown, out of order or repeated */
             f = &k->field[at];
             p = s + 1;
-            if (p >= end || *p != ':' || ++p >= end) goto fail;
+            if (p >= end || *p != ':' || ++p >= end) return -1;
             if (*p == 'n') {
-                if (!f->nullable || end - p < 4 || memcmp(p, "null", 4) != 0) goto fail;
+                if (!f->nullable || end - p < 4 || memcmp(p, "null", 4) != 0) return -1;
                 p += 4;
-                value = Py_None;
-                Py_INCREF(value);
+                nulls |= (uint32_t)1 << at;
+                value = 0;
             } else if (f->kind == SX_INT) {
                 unsigned long long n = 0;
                 int negative = 0, digits;
@@ -195,49 +264,105 @@ cdef extern from *:
                 }
                 s = p;
                 stop = end - p > 19 ? p + 19 : end;  /* a 19th digit: too many */
+                while (stop - p >= 8) {  /* eight digits at a time */
+                    int64_t eight = sx_digits8(p);
+                    if (eight < 0) break;
+                    n = n * 100000000ULL + (unsigned long long)eight;
+                    p += 8;
+                }
                 while (p < stop && (unsigned char)(*p - '0') < 10) n = n * 10 + (*p++ - '0');
                 digits = (int)(p - s);
-                if (digits == 0 || digits > 18 || (*s == '0' && digits > 1)) goto fail;
-                if (p < end && *p != ',' && *p != '}') goto fail;  /* a fraction, exponent */
-                value = PyLong_FromLongLong(negative ? -(long long)n : (long long)n);
-                if (value == NULL) goto error;
+                if (digits == 0 || digits > 18 || (*s == '0' && digits > 1)) return -1;
+                if (p < end && *p != ',' && *p != '}') return -1;  /* a fraction, exponent */
+                value = negative ? -(long long)n : (long long)n;
             } else if (*p != '"') {
-                if (f->kind != SX_BOOL) goto fail;
+                if (f->kind != SX_BOOL) return -1;
                 if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
                     p += 4;
-                    value = Py_True;
+                    value = 1;
                 } else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
                     p += 5;
-                    value = Py_False;
-                } else goto fail;
-                Py_INCREF(value);
+                    value = 0;
+                } else return -1;
             } else {
-                if ((s = sx_string(++p, end)) == NULL) goto fail;
+                if ((s = sx_string(++p, end)) == NULL) return -1;
                 if (f->kind == SX_STR) {
-                    value = PyUnicode_New(s - p, 127);
-                    if (value == NULL) goto error;
-                    memcpy(PyUnicode_DATA(value), p, s - p);
+                    value = (int64_t)(((uint64_t)(p - line) << 32) | (uint64_t)(s - p));
                 } else if (f->kind == SX_ENUM) {
                     for (m = 0; m < f->members; m++) {
-                        if (f->lengths[m] == s - p && memcmp(f->values[m], p, s - p) == 0) {
-                            value = f->objects[m];
-                            Py_INCREF(value);
+                        if (f->lengths[m] == s - p && memcmp(f->values[m], p, s - p) == 0)
                             break;
-                        }
                     }
-                    if (value == NULL) goto fail;
-                } else goto fail;
+                    if (m == f->members) return -1;
+                    value = m;
+                } else return -1;
                 p = s + 1;
             }
-            values[at++] = value;
+            present |= (uint32_t)1 << at++;
+            *values++ = value;
+            written++;
         }
-        if (p >= end || *p != '}' || p + 1 != end) goto fail;
+        if (p >= end || *p != '}' || p + 1 != end) return -1;
+        if ((present & k->required) != k->required) return -1;  /* a required field left out */
+        if ((uint64_t)(end - line) > 0xFFFFFFFFu) return -1;  /* a string's start: 32 bits */
+        head->size = (uint32_t)(sizeof(sx_head) + written * sizeof(int64_t));
+        head->present = present;
+        head->nulls = nulls;
+        return index;
+    }
+
+    /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
+       NULL with an error set if memory ran out, NULL with none if ``values`` point past the
+       line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
+    static PyObject *sx_build(int index, const char *line, const sx_head *head,
+                              const int64_t *values) {
+        sx_kind *k = &sx_kinds[index];
+        sx_field *f;
+        int64_t v;
+        PyObject *slot[SX_FIELDS];
+        PyObject *obj, *value;
+        int i;
         for (i = 0; i < k->fields; i++) {
-            if (values[i] == NULL) {
-                if (k->field[i].fallback == NULL) goto fail;  /* a required field left out */
-                values[i] = k->field[i].fallback;
-                Py_INCREF(values[i]);
+            f = &k->field[i];
+            if (!(head->present & ((uint32_t)1 << i))) {
+                value = f->fallback;
+                Py_INCREF(value);
+                slot[i] = value;
+                continue;
             }
+            v = *values++;
+            if (head->nulls & ((uint32_t)1 << i)) {
+                value = Py_None;
+                Py_INCREF(value);
+            } else if (f->kind == SX_INT) {
+                value = PyLong_FromLongLong((long long)v);
+                if (value == NULL) goto error;
+            } else if (f->kind == SX_STR) {
+                /* the field's last string again (a product's id, a profile's) if it is
+                   the same text: equal, and one object fewer made and freed */
+                Py_ssize_t length = (Py_ssize_t)((uint64_t)v & 0xFFFFFFFFu);
+                const char *text = line + ((uint64_t)v >> 32);
+                if (((uint64_t)v >> 32) + (uint64_t)length > head->length) goto bad;
+                value = f->last;
+                if (value != NULL && PyUnicode_GET_LENGTH(value) == length
+                        && memcmp(PyUnicode_DATA(value), text, length) == 0) {
+                    Py_INCREF(value);
+                } else {
+                    value = PyUnicode_New(length, 127);
+                    if (value == NULL) goto error;
+                    memcpy(PyUnicode_DATA(value), text, length);
+                    Py_INCREF(value);
+                    Py_XSETREF(f->last, value);
+                }
+            } else if (f->kind == SX_ENUM) {
+                if ((uint64_t)v >= (uint64_t)f->members) goto bad;
+                value = f->objects[v];
+                Py_INCREF(value);
+            } else {
+                value = v ? Py_True : Py_False;
+                Py_INCREF(value);
+            }
+            slot[i] = value;
         }
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
@@ -246,14 +371,88 @@ cdef extern from *:
         }
         PyObject_Init(obj, (PyTypeObject *)k->type);
         for (i = 0; i < k->fields; i++)  /* each reference moves into its slot */
-            *(PyObject **)((char *)obj + k->field[i].offset) = values[i];
+            *(PyObject **)((char *)obj + k->field[i].offset) = slot[i];
         return obj;
-    fail:
-        for (i = 0; i < k->fields; i++) Py_XDECREF(values[i]);
-        return NULL;
+    bad:
     error:
-        for (i = 0; i < k->fields; i++) Py_XDECREF(values[i]);
+        while (--i >= 0) Py_DECREF(slot[i]);
         return NULL;
+    }
+
+    /* The command on the line ``[p, end)``, a new reference; NULL with no error set if the
+       line is not of the shape above (msgspec's then), NULL with an error set if memory ran
+       out. */
+    static PyObject *sx_parse(const char *p, const char *end) {
+        sx_head head;
+        int64_t values[SX_FIELDS];
+        int index = sx_scan(p, end, &head, values);
+        if (index < 0) return NULL;
+        return sx_build(index, p, &head, values);
+    }
+
+    /* The records (``sx_head`` and values) of the ``count`` lines of ``[data, data + size)``
+       (a chunk's bodies joined by newlines) appended to ``*table`` (``*used`` of
+       ``*capacity`` bytes, grown by realloc): 0, or -1 if memory ran out. The journal
+       reader's thread calls it (``use_scanner``), without the GIL: it reads only the C
+       tables, which are made at import and never change after. */
+    static int sx_scan_chunk(const char *data, size_t size, Py_ssize_t count, char **table,
+                             size_t *capacity, size_t *used) {
+        const char *p = data, *end = data + size, *stop;
+        size_t room;
+        Py_ssize_t n;
+        sx_head *head;
+        int index;
+        for (n = 0; n < count; n++) {
+            room = sizeof(sx_head) + SX_FIELDS * sizeof(int64_t);
+            if (*used + room > *capacity) {
+                size_t grown = 2 * (*used + room);
+                char *bigger = (char *)realloc(*table, grown);
+                if (bigger == NULL) return -1;
+                *table = bigger;
+                *capacity = grown;
+            }
+            stop = (const char *)memchr(p, '\\n', end - p);
+            if (stop == NULL) stop = end;
+            head = (sx_head *)(*table + *used);
+            index = sx_scan(p, stop, head, (int64_t *)(head + 1));
+            head->kind = index;
+            head->length = (uint64_t)(stop - p);
+            if (index < 0) head->size = (uint32_t)sizeof(sx_head);
+            *used += head->size;
+            p = stop == end ? end : stop + 1;
+        }
+        return 0;
+    }
+
+    /* The records ``sx_scan_chunk`` writes for ``lines`` (bytes; its lines: none if empty),
+       as bytes (what the reader's thread hands a replay; the tests' ``applying.scan_lines``). */
+    static PyObject *sx_scan_lines(PyObject *lines) {
+        char *table = NULL;
+        size_t capacity = 0, used = 0;
+        Py_ssize_t count = 0, i, size;
+        const char *data;
+        PyObject *out;
+        if (!PyBytes_Check(lines)) {
+            PyErr_SetString(PyExc_TypeError, "lines as bytes");
+            return NULL;
+        }
+        data = PyBytes_AS_STRING(lines);
+        size = PyBytes_GET_SIZE(lines);
+        if (size) count = 1;
+        for (i = 0; i < size; i++) count += data[i] == '\\n';
+        if (sx_scan_chunk(data, (size_t)size, count, &table, &capacity, &used) < 0) {
+            free(table);
+            return PyErr_NoMemory();
+        }
+        out = PyBytes_FromStringAndSize(table, (Py_ssize_t)used);
+        free(table);
+        return out;
+    }
+
+    /* ``sx_scan_chunk`` for the journal reader: a capsule of its address. */
+    static PyObject *sx_scanner(void) {
+        return PyCapsule_New((void *)sx_scan_chunk, "sandex.node.fastlines.sx_scan_chunk",
+                             NULL);
     }
 
     /* The commands of ``lines`` (bytes: records joined by newlines), a new list: each line
@@ -294,6 +493,67 @@ cdef extern from *:
         Py_DECREF(out);
         return NULL;
     }
+
+    /* ``sx_lines``, from the records ``sx_scan_chunk`` wrote for ``lines`` on the reader's
+       thread (``table``, bytes): the commands built from them, the lines it refused by
+       ``decode``. A table that does not describe ``lines`` line for line (it cannot be,
+       from the reader; checked all the same, so far as a table can be without the lines:
+       its records' sizes, kinds, line lengths, strings within their line, enum members)
+       is ignored: ``sx_lines`` then. */
+    static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode) {
+        const char *p, *end, *at, *stop;
+        const sx_head *head;
+        PyObject *out, *command, *line;
+        if (!PyBytes_Check(lines) || !PyBytes_Check(table) || PyBytes_GET_SIZE(lines) == 0)
+            return sx_lines(lines, decode);
+        p = PyBytes_AS_STRING(lines);
+        end = p + PyBytes_GET_SIZE(lines);
+        at = PyBytes_AS_STRING(table);
+        stop = at + PyBytes_GET_SIZE(table);
+        out = PyList_New(0);
+        if (out == NULL) return NULL;
+        for (;;) {
+            head = (const sx_head *)at;
+            if ((size_t)(stop - at) < sizeof(sx_head) || head->size < sizeof(sx_head)
+                    || (size_t)(stop - at) < head->size || (uint64_t)(end - p) < head->length
+                    || head->kind >= sx_count || (head->kind >= 0 && (head->size
+                        != SX_RECORD(head->present) || head->present >> sx_kinds[head->kind].fields))
+                    || (p + head->length < end && p[head->length] != '\\n')
+                    || (head->kind < 0 && head->size != sizeof(sx_head)))
+                goto mismatch;
+            if (head->kind >= 0) {
+                command = sx_build(head->kind, p, head, (const int64_t *)(head + 1));
+                if (command == NULL) {
+                    if (PyErr_Occurred()) goto error;
+                    goto mismatch;
+                }
+            } else {
+                line = PyBytes_FromStringAndSize(p, (Py_ssize_t)head->length);
+                if (line == NULL) goto error;
+                command = PyObject_CallOneArg(decode, line);
+                Py_DECREF(line);
+                if (command == NULL) goto error;
+            }
+            if (PyList_Append(out, command) < 0) {
+                Py_DECREF(command);
+                goto error;
+            }
+            Py_DECREF(command);
+            at += head->size;
+            if (p + head->length == end) {
+                if (at != stop) goto mismatch;
+                return out;
+            }
+            p += head->length + 1;
+            if (at == stop) goto mismatch;
+        }
+    mismatch:
+        Py_DECREF(out);
+        return sx_lines(lines, decode);
+    error:
+        Py_DECREF(out);
+        return NULL;
+    }
     """
     int SX_INT, SX_STR, SX_ENUM, SX_BOOL
     int sx_add_kind(object type, object tag) except -1
@@ -301,3 +561,6 @@ cdef extern from *:
                      int required, object fallback, object values, object members) except -1
     PyObject *sx_parse(const char *p, const char *end)
     object sx_lines(object lines, object decode)
+    object sx_lines_scanned(object lines, object table, object decode)
+    object sx_scanner()
+    object sx_scan_lines(object lines)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import msgspec
 
-from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal
+from sandex.journal import Journal, JournalCorrupt, NullJournal, SqliteJournal, reader
 from sandex.node import snapshot
-from sandex.node.applying import apply_run, decode_lines
+from sandex.node.applying import SCANNER, apply_run, decode_lines
 from sandex.node.clock import Clock
 from sandex.node.codec import FORMAT, JournalCommand, decode, decode_many
 from sandex.node.ids import Ids
@@ -36,6 +36,8 @@ JOURNAL_FILE = "journal.sqlite3"
 SNAPSHOT_DIR = "snapshots"
 PROGRESS_EVERY_S = 2.0  # between progress lines of a long replay (checked once a chunk)
 CHUNK = 512  # records read, checked and decoded at a time by a replay (docs/performance.md)
+# the C reader's thread finds a chunk's fields and parses its integers (``applying.SCANNER``)
+SCANNING = SCANNER is not None and reader.use_scanner(SCANNER)
 
 
 def open_node(data_dir: Path | None, clock: Clock | None = None,
@@ -131,10 +133,10 @@ def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     started = time.monotonic()
     next_report = started + PROGRESS_EVERY_S
     legacy_end = journal.legacy_end
-    for first, count, joined, bodies in _chunks(journal, after, end):
+    for first, count, joined, bodies, scan in _chunks(journal, after, end):
         last = first + count - 1
         if first > legacy_end:
-            commands = _decode_lines(journal, first, count, joined, bodies)
+            commands = _decode_lines(journal, first, count, joined, bodies, scan)
         else:
             if bodies is None:  # no body holds a newline: the lines are the bodies
                 bodies = joined.split(b"\n")
@@ -158,9 +160,10 @@ def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     log.info("replayed to position %d in %.2f s", end, time.monotonic() - started)
 
 
-Chunk = tuple[int, int, bytes, list[bytes] | None]
+Chunk = tuple[int, int, bytes, list[bytes] | None, bytes | None]
 """A replay's chunk: its first position, how many records, their bodies joined by newlines,
-and the bodies (``None``: none holds a newline, they are the lines; ``read_lines``)."""
+the bodies (``None``: none holds a newline, they are the lines; ``read_lines``), and the
+lines' scan by the C reader's thread (``SCANNER``; ``None``: none)."""
 
 
 def _chunks(journal: Journal, after: int, end: int) -> Iterator[Chunk]:
@@ -176,19 +179,21 @@ def _chunks(journal: Journal, after: int, end: int) -> Iterator[Chunk]:
             break
         bodies.append(body)
         if len(bodies) == CHUNK:
-            yield first, len(bodies), b"\n".join(bodies), bodies
+            yield first, len(bodies), b"\n".join(bodies), bodies, None
             first, bodies = position + 1, []
     if bodies:
-        yield first, len(bodies), b"\n".join(bodies), bodies
+        yield first, len(bodies), b"\n".join(bodies), bodies, None
 
 
 def _decode_lines(journal: Journal, first: int, count: int, joined: bytes,
-                  bodies: list[bytes] | None) -> list[JournalCommand]:
+                  bodies: list[bytes] | None, scan: bytes | None = None
+                  ) -> list[JournalCommand]:
     """The ``count`` format 2 commands of a chunk (``_chunks``) from position ``first``, in
-    one decoder call (``applying.decode_lines``: the commonest in C); ``JournalCorrupt``
-    naming the first record that does not decode."""
+    one decoder call (``applying.decode_lines``: the commonest in C, from ``scan`` when the
+    reader's thread scanned them); ``JournalCorrupt`` naming the first record that does
+    not decode."""
     try:
-        commands = decode_lines(joined)
+        commands = decode_lines(joined, scan)
     except msgspec.DecodeError:
         commands = []
     if len(commands) == count:

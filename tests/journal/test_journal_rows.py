@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +27,26 @@ def bodies_of(journal: SqliteJournal, read: str, after: int = 0, until: int | No
         return [body for _, bodies in journal.read_chunks(after, until, size)
                 for body in bodies]
     found: list[bytes] = []
-    for first, count, joined, bodies in journal.read_lines(after, until, size):
+    for first, count, joined, bodies, scan in journal.read_lines(after, until, size):
         assert first == after + 1 + len(found) and 0 < count <= size
+        if scan is not None:  # the scanner's records (a size first): one a line
+            assert bodies is None and scanned_lines(scan) == count
         if bodies is None:
             bodies = joined.split(b"\n")
         assert len(bodies) == count and joined == b"\n".join(bodies)
         found += bodies
     return found
+
+
+def scanned_lines(scan: bytes) -> int:
+    """How many lines ``scan`` (``Rows.scanned``) holds records of: each begins with its
+    size."""
+    at = lines = 0
+    while at < len(scan):
+        at += int.from_bytes(scan[at:at + 4], sys.byteorder)
+        lines += 1
+    assert at == len(scan)
+    return lines
 
 
 @pytest.fixture(params=READERS)
@@ -100,7 +114,7 @@ def test_lines_are_checked_in_c_when_it_reads(tmp_path: Path, which: str) -> Non
     chunks = list(journal.read_lines(0, size=64))
     assert bodies_of(journal, "read_lines", size=64) == records
     if which == "C":
-        assert [(first, count, bodies) for first, count, _, bodies in chunks] == [
+        assert [(first, count, bodies) for first, count, _, bodies, _ in chunks] == [
             (1, 64, None), (65, 36, None)]
     journal.close()
 
@@ -153,8 +167,9 @@ def test_a_bad_record_is_refused_in_the_same_words(tmp_path: Path, which: str,
     journal.close()
 
 
-def bodies_of_lines(chunk: tuple[int, int, bytes, list[bytes] | None]) -> list[bytes]:
-    _, _, joined, bodies = chunk
+def bodies_of_lines(chunk: tuple[int, int, bytes, list[bytes] | None, bytes | None]
+                    ) -> list[bytes]:
+    _, _, joined, bodies, _ = chunk
     return joined.split(b"\n") if bodies is None else bodies
 
 

@@ -39,10 +39,27 @@ def msgspecs(lines: bytes) -> list[Any] | type[msgspec.DecodeError]:
 
 
 def ours(lines: bytes) -> list[Any] | type[msgspec.DecodeError]:
+    """``decode_lines``' answer, checked to be the same from the lines' scan as the journal
+    reader's thread makes it (``applying.SCANNER``), and from scans that cannot be theirs
+    (cut, grown, of one line more, empty, garbage: the lines decoded as without one)."""
     try:
-        return applying.decode_lines(lines)
+        got: list[Any] | type[msgspec.DecodeError] = applying.decode_lines(lines)
     except msgspec.DecodeError:
-        return msgspec.DecodeError
+        got = msgspec.DecodeError
+    scan = applying.scan_lines(lines)
+    for table in ([scan, scan[:-1], scan + b"\0" * 8, applying.scan_lines(lines + b"\n"),
+                   b"", b"\xff" * 64]
+                  if scan is not None else []):
+        try:
+            again: list[Any] | type[msgspec.DecodeError] = applying.decode_lines(lines, table)
+        except msgspec.DecodeError:
+            again = msgspec.DecodeError
+        if isinstance(got, list):
+            assert isinstance(again, list) and again == got, lines
+            assert [type(a) for a in again] == [type(b) for b in got]
+        else:
+            assert again is got, lines
+    return got
 
 
 def same(lines: bytes) -> None:
@@ -169,6 +186,60 @@ def test_a_line_decodes_as_msgspec_decodes_it(line: bytes) -> None:
     same(CANCEL + b"\n" + line + b"\n" + PLACE)
 
 
+def test_a_chunk_decodes_from_its_scan_as_from_its_lines() -> None:
+    """The commands built from the records the reader's thread writes (``SCANNER``) are
+    those ``decode_lines`` builds from the lines, field by field."""
+    commands = _commands(random.Random(23), 2000)
+    lines = b"\n".join(encode(command) for command in commands)
+    scan = applying.scan_lines(lines)
+    if scan is None:
+        pytest.skip("uncompiled: no scanner")
+    got = applying.decode_lines(lines, scan)
+    assert got == commands
+    for a, b in zip(got, commands, strict=True):
+        assert type(a) is type(b)
+        for name in a.__struct_fields__:
+            x, y = getattr(a, name), getattr(b, name)
+            assert type(x) is type(y) and x == y
+            if y is None or isinstance(y, (bool, Side, OrderType)):
+                assert x is y
+
+
+def test_decoded_from_a_scan_commands_give_back_every_reference_when_freed() -> None:
+    lines = b"\n".join([PLACE, CANCEL] * 50)
+    scan = applying.scan_lines(lines)
+    if scan is None:
+        pytest.skip("uncompiled: no scanner")
+    applying.decode_lines(lines, scan)
+    gc.collect()
+    before = (sys.getrefcount(PlaceOrder), sys.getrefcount(CancelOrder),
+              sys.getrefcount(Side.BUY), sys.getrefcount(None))
+    for _ in range(20):
+        commands = applying.decode_lines(lines, scan)
+        assert commands[0].side is Side.BUY
+        del commands
+    gc.collect()
+    after = (sys.getrefcount(PlaceOrder), sys.getrefcount(CancelOrder),
+             sys.getrefcount(Side.BUY), sys.getrefcount(None))
+    assert after[:3] == before[:3]
+    assert abs(after[3] - before[3]) < 50  # None's count moves with everything else
+
+
+def test_a_string_field_s_same_text_is_one_object_compiled() -> None:
+    """Compiled, a string field written with the text of its last value is that object again
+    (a product's id, a profile's: equal either way); other text a new one."""
+    other = PLACE.replace(b'"025b"', b'"025c"').replace(b'"cd44"', b'"cd45"')
+    for scanned in (False, True):
+        lines = b"\n".join([PLACE, CANCEL, PLACE, other, PLACE])
+        commands = applying.decode_lines(lines, applying.scan_lines(lines) if scanned else None)
+        assert [c.product_id for c in commands[::2]] == ["BTC-USD"] * 3
+        if applying.COMMANDS_DECODED_IN_C:
+            assert commands[0].product_id is commands[2].product_id is commands[3].product_id
+            assert commands[0].profile_id is commands[2].profile_id
+            assert commands[3].profile_id is not commands[4].profile_id
+            assert commands[3].profile_id == "cd45" and commands[4].profile_id == "cd44"
+
+
 def test_the_c_decoder_runs_compiled() -> None:
     """Compiled, the two commands are decoded in C; uncompiled, by msgspec alone."""
     assert applying.COMMANDS_DECODED_IN_C is (native.WHY_PURE is None)
@@ -205,3 +276,102 @@ def test_a_long_string_decodes_as_msgspec_decodes_it_wherever_it_holds_odd_bytes
             same(PLACE.replace(b'"025b"', b'"' + text + b'"'))
             same(CANCEL.replace(b'"f0df"', b'"' + text + b'"'))
             same(CANCEL.replace(b'"f0df"}', b'"' + text))  # no closing quote: ends there
+
+
+def test_chunks_read_ahead_decode_from_their_scans_as_from_their_lines(
+        tmp_path: Path) -> None:
+    """The journal reader's thread scans each chunk it reads ahead (``SCANNER``, set by
+    ``sandex.node.storage``): at every ring length and call size (a chunk split by a call
+    asking for fewer rows), each call's scan holds a record a line and decodes to the
+    commands its lines decode to, good lines and refused ones alike; reading inline, or with
+    no scanner, none."""
+    from sandex.journal import SqliteJournal, reader
+    from sandex.node import storage
+
+    if reader.OPEN is None or "checked in C" not in reader.describe():
+        pytest.skip(f"the C reader does not check here: {reader.describe()}")
+    from sandex.journal import rows as c_rows
+
+    assert storage.SCANNING is (applying.SCANNER is not None)
+    records = [encode(command) for command in _commands(random.Random(6), 1500)]
+    records[700:700] = [b"not json", b"", PLACE.replace(b'"buy"', b'"BUY"'),
+                        CANCEL.replace(b'"f0df"', b'"f0\\u0064f"')]
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path)
+    journal.append(records)
+    journal.close()
+
+    def decoded(lines: bytes, scan: bytes | None) -> object:
+        try:
+            return applying.decode_lines(lines, scan)
+        except msgspec.DecodeError:
+            return msgspec.DecodeError
+
+    previous = c_rows.read_ahead(8)
+    try:
+        for slots in (2, 3, 8, 0):
+            c_rows.read_ahead(slots)
+            rows = reader.OPEN(path, 0, len(records))
+            sizes = iter([100, 37, 250, 1, 100, 3] * 100)
+            found: list[bytes] = []
+            while True:
+                count, joined = rows.lines(next(sizes))
+                if not count:
+                    break
+                found += joined.split(b"\n")
+                scan = rows.scanned()
+                if not slots or applying.SCANNER is None:
+                    assert scan is None
+                    continue
+                assert scan is not None
+                at = lines = 0
+                while at < len(scan):
+                    at += int.from_bytes(scan[at:at + 4], sys.byteorder)
+                    lines += 1
+                assert (at, lines) == (len(scan), count)
+                expected = decoded(joined, None)
+                got = decoded(joined, scan)
+                assert got == expected
+                if isinstance(got, list):
+                    assert [type(a) for a in got] == [type(b) for b in expected]  # type: ignore[union-attr]
+            assert found == records
+            rows.close()
+        c_rows.use_scanner(None)
+        try:
+            c_rows.read_ahead(8)
+            rows = reader.OPEN(path, 0, len(records))
+            assert rows.lines(100)[0] == 100 and rows.scanned() is None
+            rows.close()
+        finally:
+            c_rows.use_scanner(applying.SCANNER)
+    finally:
+        c_rows.read_ahead(previous)
+
+
+@pytest.mark.parametrize("digits", range(1, 21))
+def test_an_int_of_any_length_decodes_as_msgspec_decodes_it_whatever_byte_breaks_it(
+        digits: int) -> None:
+    """Digits are read eight at a time where eight can be: an int of 1 to 20 digits, with a
+    byte that is not a digit (or a leading zero) at every place, at a line's end or not."""
+    number = b"".join(b"%d" % ((i * 7 + 3) % 10) for i in range(digits))
+    number = b"1" + number[1:]
+    for line in (PLACE.replace(b"2999955000000", number),
+                 CANCEL.replace(b'"time":17', b'"time":' + number),
+                 PLACE.replace(b'"size":3900000}', b'"size":' + number + b"}")):
+        same(line)
+        for at in range(digits):
+            for odd in (b"a", b"/", b":", b".", b"\xfa", b"\xff", b"0", b"-", b" "):
+                same(line.replace(number, number[:at] + odd + number[at + 1:]))
+
+
+def test_a_key_decodes_as_msgspec_decodes_it_whatever_byte_is_changed() -> None:
+    """Keys are compared eight bytes at a time where sixteen can be read: every byte of
+    every key changed, near the line's end too."""
+    for line in (PLACE, CANCEL, PLACE.replace(b'"size":3900000}', b'"size":1,"client_oid":"c"}')):
+        at = 0
+        while (start := line.find(b'"', at)) >= 0:
+            stop = line.find(b'"', start + 1)
+            for i in range(start + 1, stop):
+                for odd in (b"_", b"x", b"\x00"):
+                    same(line[:i] + odd + line[i + 1:])
+            at = stop + 1
