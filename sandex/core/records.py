@@ -257,13 +257,13 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
     order.recv_account = recv_account
     order.hold = hold
     order.status = status
-    order.filled_size = 0
-    order.executed_value = 0
-    order.fill_fees = 0
-    order.done_at = None
-    order.done_reason = None
-    order.cancel_reason = None
-    if not cython.compiled:  # compiled, a new object's fields start as None (and 0)
+    if not cython.compiled:  # compiled, a new object's fields start as None (and 0): not
+        order.filled_size = 0  # written twice
+        order.executed_value = 0
+        order.fill_fees = 0
+        order.done_at = None
+        order.done_reason = None
+        order.cancel_reason = None
         order._tally = None
         order._live_at = -1
     return order
