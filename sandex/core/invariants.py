@@ -107,10 +107,10 @@ def _check_book(engine: State, product_id: str) -> None:
             assert level.size == sum(o.remaining or 0 for o in live), f"{product_id} {price} size"
             for order in live:
                 assert order.price == price and order.side is side and order.remaining, order.id
-    if bid is not None:
-        assert bid == max(book.bids)
+    if bid is not None:  # the best level kept is the one at the best price (``take``'s)
+        assert bid == max(book.bids) and book.bids[bid] is book._best_bid
     if ask is not None:
-        assert ask == min(book.asks)
+        assert ask == min(book.asks) and book.asks[ask] is book._best_ask
 
 
 def state_hash(engine: State) -> str:
