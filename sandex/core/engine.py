@@ -159,7 +159,8 @@ def notional_of(price: object, size: object, increment: object, base_increment: 
                 return -1
             n, m = s * p, min_funds
             return -1 if n < m else n
-    notional = plain_notional(price, size, increment, base_increment, min_funds)
+    notional = plain_notional(price, size, increment, base_increment,  # type: ignore[arg-type]
+                              min_funds)  # type: ignore[arg-type]
     return -1 if notional is None else notional
 
 
@@ -343,6 +344,8 @@ class Engine(State):
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
         _append(level.orders, order)
+        if cython.compiled:  # ``book.rests_at``, inline: the order keeps its level
+            order._level = cython.cast(cython.p_void, level)
         added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
         level.size += added
         level.count += 1
@@ -634,7 +637,14 @@ class Engine(State):
         assert price is not None and remaining >= 0  # an open order is a limit order
         book = product.book
         levels = book.bids if order.side is BUY else book.asks
-        level = levels[price]
+        # compiled, its level as it keeps it (``book.rests_at``): an open order rests at it,
+        # so the level is in its dict while its count, which counts the order, is above 0 (the
+        # proof: docs/performance.md, the fifteenth pass); by price if it keeps none
+        # (unpickled; uncompiled, always)
+        if cython.compiled and order._level != cython.NULL:
+            level = cython.cast(Level, order._level)
+        else:
+            level = levels[price]
         count = level.count = level.count - 1
         if count == 0:
             del levels[price]

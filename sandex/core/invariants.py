@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from sandex.core.book import keeps_level, level_is
 from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import LIVE
 from sandex.core.model import WITHDRAW, Order, OrderType, Side, Status
@@ -107,6 +108,9 @@ def _check_book(engine: State, product_id: str) -> None:
             assert level.size == sum(o.remaining or 0 for o in live), f"{product_id} {price} size"
             for order in live:
                 assert order.price == price and order.side is side and order.remaining, order.id
+                # the level it keeps is this one (none once unpickled: found by price)
+                assert level_is(order, level) or not keeps_level(order), (
+                    f"{order.id} keeps another level than {price}")
     if bid is not None:  # the best level kept is the one at the best price (``take``'s)
         assert bid == max(book.bids) and book.bids[bid] is book._best_bid
     if ask is not None:

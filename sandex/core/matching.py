@@ -64,7 +64,7 @@ TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
 # -- the taker ---------------------------------------------------------------------------------
-@cython.locals(book=Book, fees=Account)
+@cython.locals(book=Book, fees=Account, level=Level)
 def take(state: State, order: Order, product: Product, t: int) -> None:
     """Match ``order`` against the book, then rest it or close it."""
     book = product.book
@@ -78,8 +78,9 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
             break
         # the level at ``best``: the book's best level, which ``best_ask``/``best_bid`` keep
         # whenever they return a price (its own), so no lookup by price
-        stop_reason = _take_level(state, order, product,
-                                  book._best_ask if buy else book._best_bid, t, fees)
+        level = book._best_ask if buy else book._best_bid
+        assert level is not None
+        stop_reason = _take_level(state, order, product, level, t, fees)
     _finish_taker(state, order, product, stop_reason, t)
 
 

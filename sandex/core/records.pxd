@@ -53,6 +53,7 @@ cdef class Order:
     cdef public object cancel_reason
     cdef public Tally _tally
     cdef public Py_ssize_t _live_at
+    cdef void *_level  # its level while it rests there, borrowed (``book.level_is``)
 
 
 cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,

@@ -8,6 +8,8 @@ import random
 import re
 from pathlib import Path
 
+import pytest
+
 from sandex import units
 from sandex.core import Engine, Matched
 from sandex.core.engine import notional_of
@@ -80,10 +82,8 @@ def test_notional_of_is_plain_notional() -> None:
         try:
             expected = plain_notional(price, size, increment, base, funds)
         except ZeroDivisionError:
-            try:
+            with pytest.raises(ZeroDivisionError):
                 notional_of(price, size, increment, base, funds)
-            except ZeroDivisionError:
-                continue
-            raise AssertionError("notional_of did not raise")
+            continue
         assert notional_of(price, size, increment, base, funds) == (
             -1 if expected is None else expected)
