@@ -310,6 +310,8 @@ class Engine(State):
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))
             return
         self._order_number = number
+        if cython.compiled:  # its product, for its cancel (``records.product_is``)
+            order._product = cython.cast(cython.p_void, product)
         if attach:
             accounts[received_in] = received
         held.hold += need
@@ -611,7 +613,12 @@ class Engine(State):
         if order is None or (product_id is not None and order.product_id != product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
             return
-        product = self.products[order.product_id]
+        # compiled, the product as the order keeps it (a product is never removed or replaced
+        # while its engine lives: docs/performance.md, the fifteenth pass), else by its id
+        if cython.compiled and order._product != cython.NULL:
+            product = cython.cast(Product, order._product)
+        else:
+            product = self.products[order.product_id]
         if product.status is DISABLED:
             self._events.append(reject(Error.TRADING_DISABLED))
             return

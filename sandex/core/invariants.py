@@ -14,6 +14,7 @@ from sandex.core.book import keeps_level, level_is
 from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import LIVE
 from sandex.core.model import WITHDRAW, Order, OrderType, Side, Status
+from sandex.core.records import keeps_product, product_is
 from sandex.core.state import State
 from sandex.units import SIZE_TO_AMOUNT
 
@@ -45,6 +46,8 @@ def check_invariants(engine: State) -> None:
             assert order.status in LIVE or order.id in queued, (
                 f"{order.id} in live with status {order.status}")
             assert engine.orders.get(order.id) is order, f"{order.id} live but not on record"
+            assert (product_is(order, engine.products[order.product_id])
+                    or not keeps_product(order)), f"{order.id} keeps another product"
             _check_order(order)
             key = id(order.hold_account)
             held[key] = held.get(key, 0) + order.hold

@@ -94,7 +94,7 @@ class Order:
     equal when every field is (accounts by identity).
     """
 
-    __slots__ = (*_ORDER_SLOTS, "_level", "_live_at", "_tally")
+    __slots__ = (*_ORDER_SLOTS, "_level", "_live_at", "_product", "_tally")
     id: str
     number: int  # engine-wide arrival number: the tie-breaker for time priority
     profile_id: str
@@ -138,6 +138,10 @@ class Order:
     # cancel of an open order, which rests at it (``book.rests_at``; docs/performance.md);
     # uncompiled always ``None``
     _level: object
+    # not a field (not imaged): compiled, its product, a pointer without a reference set by
+    # the engine's inline place and read by a cancel (a product is never removed or replaced
+    # while its engine lives: docs/performance.md); else, and uncompiled, ``None``
+    _product: object
 
     def __init__(self, id: str, number: int, profile_id: str, product_id: str, side: Side,
                  type: OrderType, created_at: int, price: int | None, size: int | None,
@@ -185,8 +189,9 @@ class Order:
         self.cancel_reason = cancel_reason
         self._tally = None
         self._live_at = -1
-        if not cython.compiled:  # compiled, a null pointer
+        if not cython.compiled:  # compiled, null pointers
             self._level = None
+            self._product = None
 
     @property
     def remaining(self) -> int | None:
@@ -232,6 +237,7 @@ class Order:
         self._live_at = live_at
         if not cython.compiled:
             self._level = None
+            self._product = None
 
 
 def _blank_order() -> Order:
@@ -295,6 +301,7 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
         order._tally = None
         order._live_at = -1
         order._level = None
+        order._product = None
     return order
 
 
@@ -485,3 +492,18 @@ def accept_tally(order: Order, profile: Profile) -> None:
         tally = profile._tallies[order.product_id] = Tally(profile)
     tally.count += 1
     order._tally = tally
+
+
+def keeps_product(order: Order) -> bool:
+    """Does ``order`` keep its product (compiled, placed on the engine's inline path)?"""
+    if cython.compiled:
+        return order._product != cython.NULL
+    return False
+
+
+def product_is(order: Order, product: object) -> bool:
+    """Does ``order`` keep ``product`` (compared by address: no reference made)? For the
+    invariants."""
+    if cython.compiled:
+        return order._product == cython.cast(cython.p_void, product)
+    return order._product is product

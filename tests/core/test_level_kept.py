@@ -19,6 +19,7 @@ from sandex.core import book as book_module
 from sandex.core.book import keeps_level, level_is
 from sandex.core.commands import ModifyOrder
 from sandex.core.invariants import check_invariants
+from sandex.core.records import keeps_product, product_is
 from tests.support.venue_kit import Venue, px, rejected
 
 # uncompiled, an order keeps no level (``book.rests_at``): its cancel finds it by price
@@ -98,3 +99,22 @@ def test_an_unpickled_engine_cancels_by_price() -> None:
     assert rejected(v.cancel("alice", oid)) is None
     level = v.engine.products["BTC-USD"].book.bids[px("100.00")]
     assert level.count == 1 and level.size == px("2")
+
+
+def test_a_cancel_reaches_the_product_its_order_keeps() -> None:
+    """Compiled, an order placed on the inline path keeps its product (``Order._product``, a
+    pointer without a reference: a product is never removed or replaced while its engine
+    lives); one placed otherwise, or unpickled, keeps none and its cancel looks it up."""
+    v = _venue()
+    kept = v.buy("alice", "100.00", "1")[0]
+    order = v.engine.orders[kept]
+    assert keeps_product(order) is KEEPS
+    assert product_is(order, v.engine.products["BTC-USD"]) is KEEPS
+    assert rejected(v.cancel("alice", kept)) is None
+    post = v.buy("alice", "100.00", "1", time_in_force="GTT", cancel_after="hour")[0]  # checked
+    assert not keeps_product(v.engine.orders[post])
+    assert rejected(v.cancel("alice", post)) is None
+    again = v.buy("alice", "100.00", "1")[0]
+    v.engine = pickle.loads(pickle.dumps(v.engine))
+    assert not keeps_product(v.engine.orders[again])
+    assert rejected(v.cancel("alice", again)) is None
