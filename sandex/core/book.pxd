@@ -31,3 +31,7 @@ cdef class Book:
 
 cdef Level _new_level(object price)
 cdef void _push(list heap, object key) except *
+cdef void rests_at(Order order, Level level) noexcept
+cpdef void leaves(Order order) noexcept
+cpdef bint level_is(Order order, Level level) noexcept
+cpdef bint keeps_level(Order order) noexcept

@@ -128,6 +128,7 @@ class Book:
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
         _append(level.orders, order)
+        rests_at(order, level)
         level.size += order._remaining
         level.count += 1
 
@@ -217,6 +218,38 @@ class Book:
             [_resting(level.price, o) for level in self.sorted_levels(side) for o in level.live()]
             for side in (Side.BUY, Side.SELL)
         )
+
+
+def rests_at(order: Order, level: Level) -> None:
+    """``order`` joins ``level``'s queue: compiled, it keeps the level without a reference
+    (the level stays in its side's dict while its count, which counts the order, is above
+    0; a cancel of the open order reads it, ``docs/performance.md``). Uncompiled it keeps
+    none: a reference would make a cycle through the level's queue (the orders done there
+    wait in it) that only the collector frees, and its cancel finds the level by price."""
+    if cython.compiled:
+        order._level = cython.cast(cython.p_void, level)
+
+
+def leaves(order: Order) -> None:
+    """``order`` leaves its level's queue off the usual paths (a modify moving it): it keeps
+    no level until it joins one again."""
+    if cython.compiled:
+        order._level = cython.NULL
+
+
+def keeps_level(order: Order) -> bool:
+    """Does ``order`` keep a level (never uncompiled; not once unpickled)?"""
+    if cython.compiled:
+        return order._level != cython.NULL
+    return False
+
+
+def level_is(order: Order, level: Level) -> bool:
+    """Does ``order`` keep ``level`` as its own (compared by address: no reference made to
+    what it keeps)? For the invariants."""
+    if cython.compiled:
+        return order._level == cython.cast(cython.p_void, level)
+    return order._level is level
 
 
 @cython.locals(level=Level)

@@ -10,6 +10,7 @@ from sandex.core.validation cimport check_order, is_plain_market
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
+cdef long long _UNIT_BOUND
 # the hot path's constants as C globals (read without the module dict's versioned lookup)
 cdef object BUY, LIMIT, MARKET, PENDING, OPEN, ACTIVE, DONE, CANCELED, FOK, IOC, POST_ONLY
 cdef object DISABLED, ONLINE, GTC, _PLACE_ORDER, _CANCEL_ORDER, _SIZE_TO_AMOUNT
@@ -18,6 +19,12 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t) _PLACE
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
+
+from sandex.core.wide cimport wide
+
+
+cpdef wide notional_of(object price, object size, object increment, object base_increment,
+                       object min_funds) except? -2
 
 
 cdef class Engine(State):

@@ -98,11 +98,11 @@ else:
     from sandex.core.slots import field, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, small, wide
+    from sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
@@ -137,6 +137,33 @@ _PLACE = tuple(offset(PlaceOrder, name) for name in PlaceOrder.__struct_fields__
 _CANCEL = tuple(offset(CancelOrder, name) for name in CancelOrder.__struct_fields__)
 
 
+_UNIT_BOUND = 1 << 53  # ``holds.plain_notional``'s: a price's or size's in the C branch
+
+
+@cython.locals(p=wide, s=wide, i=wide, b=wide, n=wide, m=wide, p64=cython.longlong,
+               s64=cython.longlong, i64=cython.longlong, b64=cython.longlong)
+def notional_of(price: object, size: object, increment: object, base_increment: object,
+                min_funds: object) -> wide:
+    """``holds.plain_notional`` as a ``wide``, -1 for its ``None``: the fast path's guard and
+    its buy's hold without a Python int made for the notional and read back (compiled, the
+    same C branch, inline; else ``plain_notional`` itself, whose notional is at most
+    ``unit_max**2`` = 10**36, so a ``wide``). A test checks the two agree."""
+    if (cython.compiled and small(price) and small(size) and small(increment)
+            and small(base_increment) and small(min_funds)):
+        p, s, i, b = price, size, increment, base_increment
+        if i > 0 and b > 0 and p < _UNIT_BOUND and s < _UNIT_BOUND:
+            if p < i or s < b:
+                return -1
+            p64, i64, s64, b64 = p, i, s, b  # 64-bit remainders, as ``plain_notional``'s
+            if p64 % i64 or s64 % b64:
+                return -1
+            n, m = s * p, min_funds
+            return -1 if n < m else n
+    notional = plain_notional(price, size, increment, base_increment,  # type: ignore[arg-type]
+                              min_funds)  # type: ignore[arg-type]
+    return -1 if notional is None else notional
+
+
 @cython.final
 @cython.cclass
 class Engine(State):
@@ -163,7 +190,7 @@ class Engine(State):
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
                    accounts=dict, events=list, live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
-                   added=wide)
+                   added=wide, notional=wide)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -208,8 +235,8 @@ class Engine(State):
                 and funds is None
                 and stop is None and stop_price is None and cancel_after is None
                 and expire_time is None
-                and (notional := plain_notional(price, size, increment, base_increment,
-                                                product.min_market_funds)) is not None):
+                and (notional := notional_of(price, size, increment, base_increment,
+                                             product.min_market_funds)) >= 0):
             if order_id in self._live:
                 self._events.append(reject(Error.DUPLICATE_ORDER_ID))
             elif is_plain_market(product, kind, size, funds, stop, stop_price):
@@ -234,14 +261,14 @@ class Engine(State):
         # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
         if buy:
             held_in, received_in = product.quote_currency, product.base_currency
-            if cython.compiled and small(notional) and small(rate):
-                amount, fee_rate = notional, rate
-                if (amount < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
-                    need = amount + amount * fee_rate // WIDE_RATE_SCALE
+            if cython.compiled and small(rate):
+                fee_rate = rate  # the notional is ``wide`` already (``notional_of``)
+                if (notional < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
+                    need = notional + notional * fee_rate // WIDE_RATE_SCALE
                 else:
-                    need = buy_hold(notional, rate)
+                    need = buy_hold(to_int(notional), rate)
             else:
-                need = buy_hold(notional, rate)  # limit_buy_hold() of its notional
+                need = buy_hold(to_int(notional), rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
             crosses = best is not None and best <= price
         else:
@@ -283,6 +310,8 @@ class Engine(State):
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))
             return
         self._order_number = number
+        if cython.compiled:  # its product, for its cancel (``records.product_is``)
+            order._product = cython.cast(cython.p_void, product)
         if attach:
             accounts[received_in] = received
         held.hold += need
@@ -317,6 +346,8 @@ class Engine(State):
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
         _append(level.orders, order)
+        if cython.compiled:  # ``book.rests_at``, inline: the order keeps its level
+            order._level = cython.cast(cython.p_void, level)
         added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
         level.size += added
         level.count += 1
@@ -582,7 +613,12 @@ class Engine(State):
         if order is None or (product_id is not None and order.product_id != product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
             return
-        product = self.products[order.product_id]
+        # compiled, the product as the order keeps it (a product is never removed or replaced
+        # while its engine lives: docs/performance.md, the fifteenth pass), else by its id
+        if cython.compiled and order._product != cython.NULL:
+            product = cython.cast(Product, order._product)
+        else:
+            product = self.products[order.product_id]
         if product.status is DISABLED:
             self._events.append(reject(Error.TRADING_DISABLED))
             return
@@ -608,7 +644,14 @@ class Engine(State):
         assert price is not None and remaining >= 0  # an open order is a limit order
         book = product.book
         levels = book.bids if order.side is BUY else book.asks
-        level = levels[price]
+        # compiled, its level as it keeps it (``book.rests_at``): an open order rests at it,
+        # so the level is in its dict while its count, which counts the order, is above 0 (the
+        # proof: docs/performance.md, the fifteenth pass); by price if it keeps none
+        # (unpickled; uncompiled, always)
+        if cython.compiled and order._level != cython.NULL:
+            level = cython.cast(Level, order._level)
+        else:
+            level = levels[price]
         count = level.count = level.count - 1
         if count == 0:
             del levels[price]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 
+from sandex.core.book import keeps_level, level_is
 from sandex.core.holds import limit_buy_hold
 from sandex.core.lifecycle import LIVE
 from sandex.core.model import WITHDRAW, Order, OrderType, Side, Status
+from sandex.core.records import keeps_product, product_is
 from sandex.core.state import State
 from sandex.units import SIZE_TO_AMOUNT
 
@@ -44,6 +46,8 @@ def check_invariants(engine: State) -> None:
             assert order.status in LIVE or order.id in queued, (
                 f"{order.id} in live with status {order.status}")
             assert engine.orders.get(order.id) is order, f"{order.id} live but not on record"
+            assert (product_is(order, engine.products[order.product_id])
+                    or not keeps_product(order)), f"{order.id} keeps another product"
             _check_order(order)
             key = id(order.hold_account)
             held[key] = held.get(key, 0) + order.hold
@@ -107,10 +111,13 @@ def _check_book(engine: State, product_id: str) -> None:
             assert level.size == sum(o.remaining or 0 for o in live), f"{product_id} {price} size"
             for order in live:
                 assert order.price == price and order.side is side and order.remaining, order.id
-    if bid is not None:
-        assert bid == max(book.bids)
+                # the level it keeps is this one (none once unpickled: found by price)
+                assert level_is(order, level) or not keeps_level(order), (
+                    f"{order.id} keeps another level than {price}")
+    if bid is not None:  # the best level kept is the one at the best price (``take``'s)
+        assert bid == max(book.bids) and book.bids[bid] is book._best_bid
     if ask is not None:
-        assert ask == min(book.asks)
+        assert ask == min(book.asks) and book.asks[ask] is book._best_ask
 
 
 def state_hash(engine: State) -> str:

@@ -64,12 +64,11 @@ TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
 
 
 # -- the taker ---------------------------------------------------------------------------------
-@cython.locals(book=Book, levels=dict, fees=Account)
+@cython.locals(book=Book, fees=Account, level=Level)
 def take(state: State, order: Order, product: Product, t: int) -> None:
     """Match ``order`` against the book, then rest it or close it."""
     book = product.book
     buy = order.side is BUY
-    levels = book.asks if buy else book.bids
     limit = order.price if order.type is LIMIT else None
     stop_reason: CancelReason | DoneReason | None = None
     fees = state.fee_accounts[product.quote_currency]  # the venue's: one lookup a taker
@@ -77,7 +76,11 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
         best = book.best_ask() if buy else book.best_bid()
         if best is None or (limit is not None and (best > limit if buy else best < limit)):
             break
-        stop_reason = _take_level(state, order, product, levels[best], t, fees)
+        # the level at ``best``: the book's best level, which ``best_ask``/``best_bid`` keep
+        # whenever they return a price (its own), so no lookup by price
+        level = book._best_ask if buy else book._best_bid
+        assert level is not None
+        stop_reason = _take_level(state, order, product, level, t, fees)
     _finish_taker(state, order, product, stop_reason, t)
 
 

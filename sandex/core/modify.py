@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from heapq import heapify
 
-from sandex.core.book import Level
+from sandex.core.book import Level, leaves
 from sandex.core.commands import ModifyOrder
 from sandex.core.events import Changed, Opened, Rejected, reject
 from sandex.core.holds import limit_buy_hold
@@ -215,6 +215,7 @@ def _modify_resting(state: State, order: Order, product: Product, price: int, re
 def _unlink(level: Level, order: Order) -> None:
     """Take ``order``'s slot out of its level's queue (a modify moves it elsewhere)."""
     orders = level.orders
+    leaves(order)  # until it joins a level again (``Book.add``)
     for index, queued in enumerate(orders):
         if queued is order:
             del orders[index]

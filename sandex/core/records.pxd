@@ -53,6 +53,8 @@ cdef class Order:
     cdef public object cancel_reason
     cdef public Tally _tally
     cdef public Py_ssize_t _live_at
+    cdef void *_level  # its level while it rests there, borrowed (``book.level_is``)
+    cdef void *_product  # its product, borrowed (``product_is``)
 
 
 cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,
@@ -91,3 +93,5 @@ cpdef Profile owner(Tally tally)
 cpdef void link(Profile profile, Order order) except *
 cpdef void unlink(Profile profile, Order order) except *
 cpdef void accept_tally(Order order, Profile profile) except *
+cpdef bint keeps_product(Order order) noexcept
+cpdef bint product_is(Order order, object product) noexcept

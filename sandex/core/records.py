@@ -94,7 +94,7 @@ class Order:
     equal when every field is (accounts by identity).
     """
 
-    __slots__ = (*_ORDER_SLOTS, "_live_at", "_tally")
+    __slots__ = (*_ORDER_SLOTS, "_level", "_live_at", "_product", "_tally")
     id: str
     number: int  # engine-wide arrival number: the tie-breaker for time priority
     profile_id: str
@@ -133,6 +133,15 @@ class Order:
     _tally: Tally | None
     # not a field (not imaged): where it is in its profile's ``_orders`` while live (``link``)
     _live_at: int
+    # not a field (not imaged): compiled, the level it rests at, set when it joins one
+    # (``Book.add``, the engine's inline place), a pointer without a reference read only by a
+    # cancel of an open order, which rests at it (``book.rests_at``; docs/performance.md);
+    # uncompiled always ``None``
+    _level: object
+    # not a field (not imaged): compiled, its product, a pointer without a reference set by
+    # the engine's inline place and read by a cancel (a product is never removed or replaced
+    # while its engine lives: docs/performance.md); else, and uncompiled, ``None``
+    _product: object
 
     def __init__(self, id: str, number: int, profile_id: str, product_id: str, side: Side,
                  type: OrderType, created_at: int, price: int | None, size: int | None,
@@ -180,6 +189,9 @@ class Order:
         self.cancel_reason = cancel_reason
         self._tally = None
         self._live_at = -1
+        if not cython.compiled:  # compiled, null pointers
+            self._level = None
+            self._product = None
 
     @property
     def remaining(self) -> int | None:
@@ -209,6 +221,28 @@ class Order:
         return all(getattr(self, name) == getattr(other, name) for name in ORDER_FIELDS)
 
     __hash__ = None  # type: ignore[assignment]  # mutable: not a dict key, as before
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its fields and its tally and place (a test's saved state is a pickle of
+        the engine), without its level (compiled, a pointer: a cancel of an order that keeps
+        none finds its level by price); its state set once it is memoized (cycles)."""
+        return (_blank_order, (), (tuple([getattr(self, name) for name in _ORDER_SLOTS]),
+                                   self._tally, self._live_at))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        values, tally, live_at = state
+        for name, value in zip(_ORDER_SLOTS, values, strict=True):
+            setattr(self, name, value)
+        self._tally = tally
+        self._live_at = live_at
+        if not cython.compiled:
+            self._level = None
+            self._product = None
+
+
+def _blank_order() -> Order:
+    """An order to unpickle into (``Order.__reduce__``)."""
+    return Order.__new__(Order)
 
 
 @cython.locals(order=Order)
@@ -257,15 +291,17 @@ def new_order(id: str, number: int, profile_id: str, product_id: str, side: Side
     order.recv_account = recv_account
     order.hold = hold
     order.status = status
-    order.filled_size = 0
-    order.executed_value = 0
-    order.fill_fees = 0
-    order.done_at = None
-    order.done_reason = None
-    order.cancel_reason = None
-    if not cython.compiled:  # compiled, a new object's fields start as None (and 0)
+    if not cython.compiled:  # compiled, a new object's fields start as None (and 0): not
+        order.filled_size = 0  # written twice
+        order.executed_value = 0
+        order.fill_fees = 0
+        order.done_at = None
+        order.done_reason = None
+        order.cancel_reason = None
         order._tally = None
         order._live_at = -1
+        order._level = None
+        order._product = None
     return order
 
 
@@ -456,3 +492,18 @@ def accept_tally(order: Order, profile: Profile) -> None:
         tally = profile._tallies[order.product_id] = Tally(profile)
     tally.count += 1
     order._tally = tally
+
+
+def keeps_product(order: Order) -> bool:
+    """Does ``order`` keep its product (compiled, placed on the engine's inline path)?"""
+    if cython.compiled:
+        return order._product != cython.NULL
+    return False
+
+
+def product_is(order: Order, product: object) -> bool:
+    """Does ``order`` keep ``product`` (compared by address: no reference made)? For the
+    invariants."""
+    if cython.compiled:
+        return order._product == cython.cast(cython.p_void, product)
+    return order._product is product

@@ -292,6 +292,22 @@ class _Unwalrus(ast.NodeTransformer):
     def visit_NamedExpr(self, node: ast.NamedExpr) -> ast.AST:
         return self.visit(node.value)
 
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        """``notional_of(...) >= 0`` -> ``plain_notional(...) is not None``: the engine's
+        guard reads the notional as a C ``wide``, -1 for ``None`` (``test_wide`` checks the
+        two functions agree)."""
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        left = node.left
+        if (isinstance(left, ast.Call) and isinstance(left.func, ast.Name)
+                and left.func.id == "notional_of" and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.GtE)
+                and ast.dump(node.comparators[0]) == ast.dump(ast.Constant(0))):
+            call = ast.Call(func=ast.Name(id="plain_notional", ctx=ast.Load()),
+                            args=left.args, keywords=left.keywords)
+            return ast.Compare(left=call, ops=[ast.IsNot()],
+                               comparators=[ast.Constant(None)])
+        return node
+
 
 def _function(module: Any, name: str) -> ast.FunctionDef:
     # the module's source file (a compiled module's __file__ is its extension)

@@ -8,8 +8,11 @@ import random
 import re
 from pathlib import Path
 
+import pytest
+
 from sandex import units
 from sandex.core import Engine, Matched
+from sandex.core.engine import notional_of
 from sandex.core.holds import plain_notional
 from sandex.core.limits import unit_max
 from sandex.core.wide import small
@@ -65,3 +68,22 @@ def test_plain_notional_is_its_python_expression() -> None:
         except ZeroDivisionError:
             continue
         assert plain_notional(price, size, increment, base, funds) == expected
+
+
+def test_notional_of_is_plain_notional() -> None:
+    """The engine's guard (``notional_of``: the notional as a C ``wide``, -1 for ``None``)
+    answers as ``plain_notional`` on both sides of every bound, and raises where it does."""
+    rnd = random.Random(11)
+    for _ in range(20_000):
+        price, size, increment, base, funds = (_near_bounds(rnd) for _ in range(5))
+        if rnd.random() < 0.5:
+            increment, base = abs(increment) or 1, abs(base) or 1
+            price, size = increment * rnd.randint(1, 9), base * rnd.randint(1, 9)
+        try:
+            expected = plain_notional(price, size, increment, base, funds)
+        except ZeroDivisionError:
+            with pytest.raises(ZeroDivisionError):
+                notional_of(price, size, increment, base, funds)
+            continue
+        assert notional_of(price, size, increment, base, funds) == (
+            -1 if expected is None else expected)

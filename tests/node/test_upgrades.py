@@ -83,9 +83,9 @@ ORDER_VARIANT = """
 
     class Variant:  # the two nullable sizes stored as the core reads them (records._STORED)
         # and the engine's own non-field attributes (its profile's tally, its place among the
-        # profile's live orders: not imaged)
-        __slots__ = (*(records._STORED.get(name, name) for name in variant), "_live_at",
-                     "_tally")
+        # profile's live orders, its level and product: not imaged)
+        __slots__ = (*(records._STORED.get(name, name) for name in variant), "_level",
+                     "_live_at", "_product", "_tally")
         remaining, funds_remaining = Orig.remaining, Orig.funds_remaining
 
         def __init__(self, **fields):
@@ -93,6 +93,8 @@ ORDER_VARIANT = """
                 setattr(self, name, fields[name] if name in fields else defaults[name])
             self._tally = None
             self._live_at = -1
+            self._level = None
+            self._product = None
 
     def Order(*args, **kwargs):  # the engine builds orders positionally, in the old order
         return Variant(**dict(zip(names, args)), **kwargs)
