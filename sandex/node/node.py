@@ -8,8 +8,11 @@ so one fsync covers many commands. A journal that is ``AppendsHere`` is awaited 
 itself: SQLite's (its transaction written into the page cache there, its fsync a kernel
 request (io_uring) whose end the loop sees on an ``eventfd``: ``sandex.journal.walsync``) and
 JetStream's (a network round trip); any other journal whose ``append`` blocks runs on a
-writer thread, never blocking the event loop. Listeners (the feed) see a command's events
-only after its batch is durable, in order.
+writer thread, never blocking the event loop. On the loop, a batch smaller than the one
+written before it gathers first (``_gather``: a loop turn at a time while commands keep
+joining, to that size or until ``GATHER_TURNS`` turns add none), so that under load each
+commit's fixed cost (SQLite's writes and locks, the sync) is shared by more commands.
+Listeners (the feed) see a command's events only after its batch is durable, in order.
 ``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
 ``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
