@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kit import ROOT, SCENARIO, free_port, start_server
+from kit import ROOT, SCENARIO, commit_buckets, free_port, start_server
 
 TICK = os.sysconf("SC_CLK_TCK")
 Sample = dict[str, tuple[str, float, float, int, int]]
@@ -51,6 +51,12 @@ def threads(pid: int) -> Sample:
                             int(status["voluntary_ctxt_switches"]),
                             int(status["nonvoluntary_ctxt_switches"]))
     return found
+
+
+def process(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of ``pid``, all its threads (those ended too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def syscalls(path: Path) -> dict[str, int]:
@@ -93,9 +99,16 @@ def main() -> None:
         tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(server.pid), "-o",
                                    str(trace)], stderr=subprocess.DEVNULL) \
             if args.strace else None
+        token = Path(data.name) / "admin.token"
+        commits = (lambda: commit_buckets(port, token.read_text().strip())["+Inf"]) \
+            if args.app == "sandex" and token.exists() else (lambda: 0)
+        first = commits()
         before, started = threads(server.pid), time.perf_counter()
+        whole = process(server.pid)
         time.sleep(args.seconds - 1.0)
         after, seconds = threads(server.pid), time.perf_counter() - started
+        whole = tuple(b - a for a, b in zip(whole, process(server.pid), strict=True))
+        committed = commits() - first
         if tracer is not None:
             tracer.send_signal(signal.SIGINT)
             tracer.wait()
@@ -104,13 +117,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    report(args, result, before, after, seconds, syscalls(trace) if args.strace else None)
+    report(args, result, before, after, seconds, syscalls(trace) if args.strace else None,
+           committed, whole)
     data.cleanup()
     log.unlink(missing_ok=True)
 
 
 def report(args: argparse.Namespace, result: dict[str, Any], before: Sample, after: Sample,
-           seconds: float, calls: dict[str, int] | None) -> None:
+           seconds: float, calls: dict[str, int] | None, commits: int = 0,
+           whole: tuple[float, ...] = (0.0, 0.0)) -> None:
     rate = result["req_per_s"]
     requests = rate * seconds
     print(f"{args.app}{' from ' + str(args.src) if args.src else ''}: {rate:,} req/s, "
@@ -124,12 +139,17 @@ def report(args: argparse.Namespace, result: dict[str, Any], before: Sample, aft
         total_user += user
         total_system += system
         if user + system + voluntary:
-            print(f"  thread {tid}: user {1e6 * user / requests:6.1f} us/req, system "
+            print(f"  thread {tid} ({name}): user {1e6 * user / requests:6.1f} us/req, system "
                   f"{1e6 * system / requests:5.1f} us/req; switches {voluntary / requests:.3f}"
                   f" voluntary, {involuntary / requests:.3f} involuntary a request")
     print(f"  all threads: user {1e6 * total_user / requests:.1f}, system "
           f"{1e6 * total_system / requests:.1f} us/req ({requests:,.0f} requests in "
           f"{seconds:.1f} s)")
+    print(f"  the process (threads ended in the window too): user "
+          f"{1e6 * whole[0] / requests:.1f}, system {1e6 * whole[1] / requests:.1f} us/req")
+    if commits:
+        print(f"  group commits: {commits:,}, {requests / commits:.1f} requests a commit "
+              f"(the window's requests over the commits read from /metrics around it)")
     if calls:
         answers = calls.get("writev") or 1
         top = sorted(calls.items(), key=lambda item: -item[1])[:12]

@@ -8,8 +8,11 @@ so one fsync covers many commands. A journal that is ``AppendsHere`` is awaited 
 itself: SQLite's (its transaction written into the page cache there, its fsync a kernel
 request (io_uring) whose end the loop sees on an ``eventfd``: ``sandex.journal.walsync``) and
 JetStream's (a network round trip); any other journal whose ``append`` blocks runs on a
-writer thread, never blocking the event loop. Listeners (the feed) see a command's events
-only after its batch is durable, in order.
+writer thread, never blocking the event loop. On the loop, a batch smaller than the one
+written before it gathers first (``_gather``: a loop turn at a time while commands keep
+joining, to that size or until ``GATHER_TURNS`` turns add none), so that under load each
+commit's fixed cost (SQLite's writes and locks, the sync) is shared by more commands.
+Listeners (the feed) see a command's events only after its batch is durable, in order.
 ``execute_all`` applies several commands in one step with one wait (the scheduler's firings,
 ``sandex.node.scheduler``: GTT expiry, the demo's tick, an advance of the clock).
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time as clock
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -100,6 +104,11 @@ Listener = Callable[[list[Event]], None]
 """Called with each durable command's events (a ``Batched`` one: once per group commit)."""
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
+# How many event-loop turns in a row without a command joining end ``_gather`` (0: off, each
+# batch written as soon as the one before is durable). Two: a request read in one turn is
+# applied in the next (its task is scheduled after the flusher's), so one quiet turn is not
+# yet a sign that nothing more is coming.
+GATHER_TURNS = int(os.environ.get("SANDEX_GATHER_TURNS", "2"))
 SAVED_MAX = 32  # named snapshots kept at once (each holds a whole state in memory)
 
 
@@ -385,8 +394,14 @@ class Node:
         left."""
         here = self._append_here
         assert here is not None
+        last = 0  # the records of the batch written before
         while self._filling is not None:
+            if len(self._records) < last and GATHER_TURNS:
+                await self._gather(last)
+                if self._filling is None:  # the node stopped meanwhile
+                    return
             waiters, records, events = self._filling, self._records, self._events
+            last = len(records)
             self._writing, self._filling, self._records, self._events = waiters, None, [], []
             self._written_events = events
             first = self.durable_position + 1
@@ -398,6 +413,22 @@ class Node:
                 self._journal_failed(exc, first, first + len(records) - 1)
                 return
             self._committed(len(records), events, waiters, took)
+
+    async def _gather(self, target: int) -> None:
+        """Let the batch filling up grow to ``target`` records (the size of the batch written
+        before it) while commands keep joining it: a loop turn at a time, until it has them
+        or ``GATHER_TURNS`` turns in a row added none (the load fell: it goes as it is)."""
+        idle = 0
+        seen = len(self._records)
+        while idle < GATHER_TURNS:
+            await asyncio.sleep(0)
+            if self._filling is None:
+                return
+            now = len(self._records)
+            if now >= target:
+                return
+            idle = idle + 1 if now == seen else 0
+            seen = now
 
     def _write_next(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand the batch filling up to the writer thread (on the loop). The thread calls
