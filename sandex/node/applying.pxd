@@ -18,3 +18,8 @@ cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with sandex/views/equal.pxd's ``eq
 
 cdef _feed(object node, object engine, OrdersView orders, list events,
            MarketView market=*, LedgerView ledger=*, FillsView fills=*)
+
+# the types ``_feed`` and ``apply_run`` test events and commands against, and
+# ``DoneReason.CANCELED`` (C globals: a pointer compare each, no module dict lookup)
+cdef object _K_RECEIVED, _K_DONE, _K_OPENED, _K_MATCHED, _K_LEDGER_ENTRY, _K_ACTIVATED
+cdef object _K_PLACE, _K_CANCEL, _K_REJECTED, _K_DUPLICATE, _K_CANCELED

@@ -92,6 +92,13 @@ _NODE_COMMANDS = frozenset({  # what the node applies itself, not the core
     CreateApiKey, RevokeApiKey, SetClock, SaveSnapshot, RestoreSnapshot, DeleteSnapshot,
     Takeover})
 _VIA_APPLY = _NODE_COMMANDS | _TRANSFER_COMMANDS  # what a replay's run hands to ``apply``
+# the event and command types a replay's run and ``_feed`` test each event and command
+# against (compiled: C globals, applying.pxd, so each test is a pointer compare, not a
+# module dict lookup with its reference taken and given back)
+_K_RECEIVED, _K_DONE, _K_OPENED, _K_MATCHED, _K_LEDGER_ENTRY, _K_ACTIVATED = (
+    Received, Done, Opened, Matched, LedgerEntry, Activated)
+_K_PLACE, _K_CANCEL, _K_REJECTED, _K_DUPLICATE = PlaceOrder, CancelOrder, Rejected, Duplicate
+_K_CANCELED = DoneReason.CANCELED
 # where a Matched's first 13 fields (what the views read) are stored, in their order
 # (compiled: C integers, applying.pxd)
 _MATCHED = tuple(offset(Matched, name) for name in Matched.__struct_fields__[:13])
@@ -271,23 +278,23 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
     fills views are the node's, given by a replay's run (else read from the node)."""
     for event in events:
         event_kind = type(event)
-        if event_kind is Received:  # the two fields the view reads (compiled: slots)
+        if event_kind is _K_RECEIVED:  # the two fields the view reads (compiled: slots)
             if cython.compiled:
                 order_id = field(event, _RECEIVED_ORDER_ID)
                 profile_id = field(event, _RECEIVED_PROFILE_ID)
             else:
                 order_id, profile_id = event.order_id, event.profile_id  # type: ignore[attr-defined]
             orders.on_received(order_id, profile_id)
-        elif event_kind is Done:
+        elif event_kind is _K_DONE:
             if cython.compiled:
-                if field(event, _DONE_REASON) is CANCELED:
+                if field(event, _DONE_REASON) is _K_CANCELED:
                     orders.on_cancel(field(event, _DONE_ORDER_ID),
                                      field(event, _DONE_PROFILE_ID))
-            elif event.reason is CANCELED:  # type: ignore[attr-defined]
+            elif event.reason is _K_CANCELED:  # type: ignore[attr-defined]
                 orders.on_cancel(event.order_id, event.profile_id)  # type: ignore[attr-defined]
-        elif event_kind is Opened:
+        elif event_kind is _K_OPENED:
             continue
-        elif event_kind is Matched:
+        elif event_kind is _K_MATCHED:
             # its fields read once for the three views: compiled, straight from its slots
             if cython.compiled:
                 (time, product_id, _sequence, trade_id, maker_order_id, taker_order_id,
@@ -321,11 +328,11 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
                 fills.on_trade(trade_id, product_id, maker_order_id, taker_order_id,
                                maker_profile_id, taker_profile_id, side, price, size,
                                maker_fee, taker_fee, time)
-        elif event_kind is LedgerEntry:
+        elif event_kind is _K_LEDGER_ENTRY:
             if ledger is None:
                 ledger = node.ledger
             ledger.on_entry(event)  # type: ignore[arg-type]
-        elif event_kind is Activated:
+        elif event_kind is _K_ACTIVATED:
             orders.on_order(event)  # type: ignore[arg-type]
 
 
@@ -352,10 +359,10 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     try:
         for command in commands:
             kind = type(command)
-            if kind is PlaceOrder or kind is CancelOrder or kind not in _VIA_APPLY:
-                if cython.compiled and kind is PlaceOrder:  # from its slot
+            if kind is _K_PLACE or kind is _K_CANCEL or kind not in _VIA_APPLY:
+                if cython.compiled and kind is _K_PLACE:  # from its slot
                     time = field(command, _PLACE_TIME)
-                elif cython.compiled and kind is CancelOrder:
+                elif cython.compiled and kind is _K_CANCEL:
                     time = field(command, _CANCEL_TIME)
                 else:
                     time = command.time
@@ -377,7 +384,7 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 core = engine if type(engine) is Engine else None
             if events:
                 event_kind = type(events[0])
-                if event_kind is Rejected or event_kind is Duplicate:
+                if event_kind is _K_REJECTED or event_kind is _K_DUPLICATE:
                     return position, events[0]
             position += 1
         return None

@@ -7,6 +7,7 @@ cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t) _FILL
 cdef bint _BY_SLOTS
+cdef object _FILL_TYPE, _BUY, _SELL  # Fill, Side.BUY, Side.SELL
 
 cdef object _new_fill(object trade_id, str product_id, str order_id, str profile_id,
                       str liquidity, object price, object size, object fee, object side,

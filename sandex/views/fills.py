@@ -36,6 +36,8 @@ _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (fills.pxd)
 # compiled: where a ``Fill``'s fields are stored, in their order (C integers, fills.pxd)
 _FILL, FILLS_BUILT_BY_SLOTS = slot_layout(Fill)
 _BY_SLOTS = FILLS_BUILT_BY_SLOTS  # compiled: a C flag (fills.pxd)
+# compiled: C globals (fills.pxd), so a trade's fills name them without a module dict lookup
+_FILL_TYPE, _BUY, _SELL = Fill, BUY, SELL
 
 
 def _new_fill(trade_id: int, product_id: str, order_id: str, profile_id: str, liquidity: str,
@@ -43,7 +45,7 @@ def _new_fill(trade_id: int, product_id: str, order_id: str, profile_id: str, li
     """``Fill(...)`` of these fields: compiled, allocated and its slots written as ``emit``
     builds the core's events (msgspec's constructor checks no type either), else by it."""
     if cython.compiled and _BY_SLOTS:
-        fill = new(Fill)
+        fill = new(_FILL_TYPE)
         put(fill, _FILL[0], trade_id)
         put(fill, _FILL[1], product_id)
         put(fill, _FILL[2], order_id)
@@ -99,7 +101,7 @@ class FillsView:
         if not (equal(taker_profile_id, _REPLAY) if cython.compiled
                 else taker_profile_id == _REPLAY):
             self._put(_new_fill(trade_id, product_id, taker_order_id, taker_profile_id, "T",
-                                price, size, taker_fee, SELL if side is BUY else BUY, time),
+                                price, size, taker_fee, _SELL if side is _BUY else _BUY, time),
                       taker_order_id, taker_profile_id, product_id)
 
     def _add(self, fill: Fill) -> None:

@@ -26,6 +26,7 @@ cdef Py_ssize_t _LOW, _HIGH, _CLOSE, _VOLUME
 # a ``Trade``'s fields' slot offsets in their order, and whether trades are built from them
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _TRADE
 cdef bint _BY_SLOTS
+cdef object _TRADE_TYPE  # Trade
 
 cdef class ProductMarket:
     cdef public list trades

@@ -51,6 +51,7 @@ if cython.compiled:  # where a candle's fields are stored
 # compiled: where a ``Trade``'s fields are stored, in their order (C integers, market.pxd)
 _TRADE, TRADES_BUILT_BY_SLOTS = slot_layout(Trade)
 _BY_SLOTS = TRADES_BUILT_BY_SLOTS  # compiled: a C flag (market.pxd)
+_TRADE_TYPE = Trade  # compiled: a C global (market.pxd): no module dict lookup a trade
 
 
 @cython.cclass
@@ -89,7 +90,7 @@ class MarketView:
             market = self.products[product_id] = ProductMarket()
         trades = market.trades
         if cython.compiled and _BY_SLOTS:  # built as ``emit`` builds the core's events
-            trade = new(Trade)
+            trade = new(_TRADE_TYPE)
             put(trade, _TRADE[0], trade_id)
             put(trade, _TRADE[1], time)
             put(trade, _TRADE[2], price)
