@@ -19,5 +19,8 @@ def wraparound(on: bool) -> Callable[[_T], _T]: ...
 longlong: type[int]
 bint: type[bool]
 p_char: Any  # char *
+p_void: Any  # void *
+pp_void: Any  # void **
+p_longlong: Any  # long long *
 NULL: Any
 Py_ssize_t: type[int]

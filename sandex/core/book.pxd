@@ -13,9 +13,23 @@ cdef class Level:
     cdef public Py_ssize_t count
 
 
+# A side's index of its levels by price (compiled): open addressing, linear probing from a
+# Fibonacci hash of the price, backward-shift deletion; ``vals[i] == NULL`` is an empty slot.
+# Each slot names a level of the side's dict (no reference: the dict holds it), by the
+# same price (docs/performance.md, the sixteenth pass).
+cdef struct Index:
+    long long *keys
+    void **vals
+    Py_ssize_t mask
+    Py_ssize_t used
+    int shift
+
+
 cdef class Book:
-    cdef public dict bids
-    cdef public dict asks
+    cdef readonly dict bids
+    cdef readonly dict asks
+    cdef Index _bix
+    cdef Index _aix
     cdef public list _bid_heap
     cdef public list _ask_heap
     cdef public Level _best_bid
@@ -27,6 +41,16 @@ cdef class Book:
     cpdef Level open_level(self, object side, object price)
     cpdef void remove(self, Order order, wide size) except *
     cpdef void drop_level(self, object side, object price) except *
+    cpdef Level find(self, bint buy, long long price)
+    cpdef void forget(self, bint buy, Level level) except *
+
+
+cdef unsigned long long _GOLDEN
+cdef int index_init(Index *ix, int bits) except -1
+cdef void *index_get(Index *ix, long long key) noexcept
+cdef int index_put(Index *ix, long long key, void *val) except -1
+cdef void index_drop(Index *ix, long long key) noexcept
+cdef bint _agrees(dict levels, Index *ix) except -1
 
 
 cdef Level _new_level(object price)

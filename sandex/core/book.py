@@ -1,6 +1,10 @@
 """One product's order book: price levels with FIFO queues, price-time priority (§4.10).
 
-* Levels live in a dict per side (price -> ``Level``); best prices come from a heap per side
+* Levels live in a dict per side (price -> ``Level``), read by the views, images and
+  invariants; compiled, the hot paths find a level by price in a C index per side beside it
+  (``Index``: a Fibonacci hash of the price, whose every value is a multiple of 10**6 and so
+  crowds CPython's int-keyed dict), which makes and drops its entries where the dict does
+  (``open_level``, ``forget``). Best prices come from a heap per side
   with lazy deletion, so adding a level, finding the best price and emptying a level are
   O(log n) amortised and the common case is O(1). The best level found is kept while it
   is live (``count > 0``; a level leaves its dict exactly when its count drops to 0, and
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heapify, heappop, heappush
+from typing import Any
 
 import cython
 
@@ -28,12 +33,17 @@ from sandex.core.limits import heap_slack, level_dead_slots_max
 from sandex.core.model import Side, Status
 from sandex.core.records import Order
 
+if cython.compiled:
+    from cython.cimports.libc.stdlib import calloc, free
+
 OPEN = Status.OPEN
 _append = deque.append  # called directly: cheaper from C than by name
 BUY = Side.BUY
 # compiled, C integers (book.pxd): the compaction tests stay in C
 _HEAP_SLACK = heap_slack
 _DEAD_SLOTS_MAX = level_dead_slots_max
+_GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / the golden ratio, odd: the index's multiplier
+_INDEX_BITS = 4  # a side's index starts with 2**4 slots and doubles when half full
 
 
 @cython.freelist(64)
@@ -76,6 +86,19 @@ class Book:
     _best_bid: Level | None
     _best_ask: Level | None
 
+    def __cinit__(self) -> None:
+        """Compiled: each side's index, empty (also for a book made by ``__new__``)."""
+        if cython.compiled:
+            index_init(cython.address(self._bix), _INDEX_BITS)
+            index_init(cython.address(self._aix), _INDEX_BITS)
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            free(self._bix.keys)
+            free(self._bix.vals)
+            free(self._aix.keys)
+            free(self._aix.vals)
+
     def __init__(self) -> None:
         self.bids = {}
         self.asks = {}
@@ -85,15 +108,59 @@ class Book:
         self._best_bid = None
         self._best_ask = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its fields (a test's saved state is a pickle of the engine); the
+        index is rebuilt from the dicts (``__setstate__``)."""
+        return (Book, (), (self.bids, self.asks, self._bid_heap, self._ask_heap,
+                           self._best_bid, self._best_ask))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.bids, self.asks, self._bid_heap, self._ask_heap, self._best_bid,
+         self._best_ask) = state
+        if cython.compiled:
+            for price, level in self.bids.items():
+                index_put(cython.address(self._bix), price, cython.cast(cython.p_void, level))
+            for price, level in self.asks.items():
+                index_put(cython.address(self._aix), price, cython.cast(cython.p_void, level))
+
+    # -- the levels by price -------------------------------------------------------------------
+    @cython.locals(found=cython.p_void)
+    def find(self, buy: bool, price: int) -> Level | None:
+        """The level at ``price`` on the bids (``buy``) or asks, or ``None``: compiled, from
+        the side's index, which names the level its dict holds at that price."""
+        if cython.compiled:
+            found = index_get(cython.address(self._bix) if buy else cython.address(self._aix),
+                              price)
+            if found == cython.NULL:
+                return None
+            return cython.cast(Level, found)
+        return (self.bids if buy else self.asks).get(price)
+
+    def forget(self, buy: bool, level: Level) -> None:
+        """Drop an emptied ``level`` (count 0) from its side: its index, then its dict (the
+        caller's reference keeps the level alive through both)."""
+        if cython.compiled:
+            index_drop(cython.address(self._bix) if buy else cython.address(self._aix),
+                       level.price)
+        del (self.bids if buy else self.asks)[level.price]
+
+    def index_agrees(self) -> bool:
+        """Does each side's index name exactly its dict's levels, each at its price (for the
+        invariants)? Uncompiled there is no index."""
+        if cython.compiled:
+            return (_agrees(self.bids, cython.address(self._bix))
+                    and _agrees(self.asks, cython.address(self._aix)))
+        return True
+
     # -- best prices ---------------------------------------------------------------------------
     @cython.locals(level=Level)
     def best_bid(self) -> int | None:
         level = self._best_bid
         if level is not None and level.count:
             return level.price
-        heap, levels = self._bid_heap, self.bids
+        heap = self._bid_heap
         while heap:
-            level = levels.get(-heap[0])
+            level = self.find(True, -heap[0])
             if level is not None:
                 self._best_bid = level
                 return level.price
@@ -106,9 +173,9 @@ class Book:
         level = self._best_ask
         if level is not None and level.count:
             return level.price
-        heap, levels = self._ask_heap, self.asks
+        heap = self._ask_heap
         while heap:
-            level = levels.get(heap[0])
+            level = self.find(False, heap[0])
             if level is not None:
                 self._best_ask = level
                 return level.price
@@ -122,7 +189,7 @@ class Book:
         """Rest ``order`` (status open, ``remaining`` > 0) at the back of its price level."""
         price = order.price
         assert price is not None and order._remaining > 0
-        level = (self.bids if order.side is BUY else self.asks).get(price)
+        level = self.find(order.side is BUY, price)
         if level is None:
             level = self.open_level(order.side, price)
         else:  # the level's own key (an equal int): its cancel finds the level by identity
@@ -147,6 +214,9 @@ class Book:
             best = self._best_ask
             if best is not None and best.count and price < best.price:
                 self._best_ask = level
+        if cython.compiled:  # first: a price beyond 64 bits raises before the dict changes
+            index_put(cython.address(self._bix) if side is BUY else cython.address(self._aix),
+                      price, cython.cast(cython.p_void, level))
         levels[price] = level
         if cython.compiled:
             _push(heap, key)
@@ -156,7 +226,7 @@ class Book:
             self._compact_heap(side)
         return level
 
-    @cython.locals(level=Level, levels=dict)
+    @cython.locals(level=Level, buy=cython.bint)
     def remove(self, order: Order, size: int) -> None:
         """Take a resting order with ``size`` remaining out of the totals.
 
@@ -164,11 +234,13 @@ class Book:
         """
         price = order.price
         assert price is not None
-        levels = self.bids if order.side is BUY else self.asks
-        level = levels[price]
+        buy = order.side is BUY
+        level = self.find(buy, price)
+        if level is None:
+            raise KeyError(price)
         level.count -= 1
         if level.count == 0:
-            del levels[level.price]
+            self.forget(buy, level)
             return
         level.size -= size
         if len(level.orders) > 2 * level.count + _DEAD_SLOTS_MAX:
@@ -179,9 +251,14 @@ class Book:
         """Drop the dead slots of a level's queue (orders no longer open)."""
         level.orders = deque(o for o in level.orders if o.status is OPEN)
 
+    @cython.locals(level=Level, buy=cython.bint)
     def drop_level(self, side: Side, price: int) -> None:
         """Forget an emptied level (its heap entry goes lazily)."""
-        del (self.bids if side is BUY else self.asks)[price]
+        buy = side is BUY
+        level = self.find(buy, price)
+        if level is None:
+            raise KeyError(price)
+        self.forget(buy, level)
 
     def _compact_heap(self, side: Side) -> None:
         if side is Side.BUY:
@@ -283,6 +360,107 @@ def _push(heap: list[int], key: int) -> None:
             continue
         break
     heap[pos] = key
+
+
+# -- the index (compiled only: book.pxd declares the C arguments; uncompiled, never called) -----
+@cython.locals(keys=cython.p_longlong, vals=cython.pp_void, size=cython.Py_ssize_t)
+def index_init(ix: Any, bits: int) -> int:
+    """Make ``ix`` an empty index of ``2**bits`` slots (its old arrays are the caller's; on
+    failure it is left as it was)."""
+    if cython.compiled:
+        size = cython.cast(cython.Py_ssize_t, 1) << bits
+        keys = cython.cast(cython.p_longlong, calloc(size, cython.sizeof(cython.longlong)))
+        vals = cython.cast(cython.pp_void, calloc(size, cython.sizeof(cython.p_void)))
+        if keys == cython.NULL or vals == cython.NULL:
+            free(keys)
+            free(vals)
+            raise MemoryError()
+        ix.keys, ix.vals, ix.mask, ix.used, ix.shift = keys, vals, size - 1, 0, 64 - bits
+    return 0
+
+
+@cython.locals(i=cython.Py_ssize_t, found=cython.p_void)
+def index_get(ix: Any, key: int) -> Any:
+    """The level at ``key`` in ``ix``, or NULL: the slot the key's Fibonacci hash names,
+    then the next ones up to the first empty."""
+    if cython.compiled:
+        i = cython.cast(cython.Py_ssize_t,
+                        (cython.cast(cython.ulonglong, key) * _GOLDEN) >> ix.shift)
+        while True:
+            found = ix.vals[i]
+            if found == cython.NULL or ix.keys[i] == key:
+                return found
+            i = (i + 1) & ix.mask
+    return cython.NULL
+
+
+@cython.locals(i=cython.Py_ssize_t, j=cython.Py_ssize_t, size=cython.Py_ssize_t,
+               bits=cython.Py_ssize_t, keys=cython.p_longlong, vals=cython.pp_void)
+def index_put(ix: Any, key: int, val: Any) -> int:
+    """Name ``val`` at ``key`` in ``ix`` (in place of what it named there, if anything),
+    doubling its slots first when it would be more than half full."""
+    if cython.compiled:
+        if 2 * (ix.used + 1) > ix.mask + 1:
+            keys, vals, size, bits = ix.keys, ix.vals, ix.mask + 1, 65 - ix.shift
+            index_init(ix, bits)  # raises with ``ix`` as it was
+            for j in range(size):
+                if vals[j] != cython.NULL:
+                    index_put(ix, keys[j], vals[j])
+            free(keys)
+            free(vals)
+        i = cython.cast(cython.Py_ssize_t,
+                        (cython.cast(cython.ulonglong, key) * _GOLDEN) >> ix.shift)
+        while ix.vals[i] != cython.NULL:
+            if ix.keys[i] == key:
+                ix.vals[i] = val
+                return 0
+            i = (i + 1) & ix.mask
+        ix.keys[i] = key
+        ix.vals[i] = val
+        ix.used += 1
+    return 0
+
+
+@cython.locals(i=cython.Py_ssize_t, j=cython.Py_ssize_t, home=cython.Py_ssize_t,
+               mask=cython.Py_ssize_t)
+def index_drop(ix: Any, key: int) -> None:
+    """Drop ``key`` from ``ix`` (nothing if it is not there): each later entry of its run
+    whose probe passes the emptied slot moves back into it (no tombstones, so a probe ends
+    at the first empty slot)."""
+    if cython.compiled:
+        mask = ix.mask
+        i = cython.cast(cython.Py_ssize_t,
+                        (cython.cast(cython.ulonglong, key) * _GOLDEN) >> ix.shift)
+        while True:
+            if ix.vals[i] == cython.NULL:
+                return
+            if ix.keys[i] == key:
+                break
+            i = (i + 1) & mask
+        ix.used -= 1
+        j = i
+        while True:
+            j = (j + 1) & mask
+            if ix.vals[j] == cython.NULL:
+                break
+            home = cython.cast(cython.Py_ssize_t,
+                               (cython.cast(cython.ulonglong, ix.keys[j]) * _GOLDEN) >> ix.shift)
+            if ((j - home) & mask) >= ((j - i) & mask):  # its probe from home passes i
+                ix.keys[i] = ix.keys[j]
+                ix.vals[i] = ix.vals[j]
+                i = j
+        ix.vals[i] = cython.NULL
+
+
+def _agrees(levels: dict[int, Level], ix: Any) -> bool:
+    """Does ``ix`` name exactly the levels of ``levels``, each at its price?"""
+    if cython.compiled:
+        if ix.used != len(levels):
+            return False
+        for price, level in levels.items():
+            if index_get(ix, price) != cython.cast(cython.p_void, level):
+                return False
+    return True
 
 
 def _aggregate(level: Level) -> tuple[int, int, int]:

@@ -103,8 +103,11 @@ def _check_book(engine: State, product_id: str) -> None:
     book = engine.products[product_id].book
     bid, ask = book.best_bid(), book.best_ask()
     assert bid is None or ask is None or bid < ask, f"{product_id} crossed: {bid} >= {ask}"
+    # compiled, each side's C index names exactly its dict's levels, each at its price
+    assert book.index_agrees(), f"{product_id} index disagrees with the levels"
     for levels, side in ((book.bids, Side.BUY), (book.asks, Side.SELL)):
         for price, level in levels.items():
+            assert book.find(side is Side.BUY, price) is level, f"{product_id} find {price}"
             live = level.live()
             assert live, f"{product_id} empty level {price}"
             assert level.count == len(live), f"{product_id} level {price} count"

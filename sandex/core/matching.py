@@ -122,7 +122,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             _popleft(orders)
             level.count -= 1
             if level.count == 0:
-                product.book.drop_level(maker.side, level.price)
+                product.book.forget(maker.side is BUY, level)  # the level itself: no lookup
             close(state, maker, product, FILLED, None, t)
     return None
 

@@ -176,8 +176,9 @@ def _modify_resting(state: State, order: Order, product: Product, price: int, re
     old_price, old_remaining = order.price, order.remaining
     assert old_price is not None and old_remaining is not None  # an open limit order
     book = product.book
-    levels = book.bids if order.side is BUY else book.asks
-    level = levels[old_price]
+    buy = order.side is BUY
+    level = book.find(buy, old_price)
+    assert level is not None  # an open order rests at its level
     events = state._events
     if price == old_price and remaining <= old_remaining:  # keeps its place in the queue
         level.size -= old_remaining - remaining
@@ -186,7 +187,7 @@ def _modify_resting(state: State, order: Order, product: Product, price: int, re
         _unlink(level, order)
         level.count -= 1
         if level.count == 0:
-            del levels[old_price]
+            book.forget(buy, level)
         else:
             level.size -= old_remaining
         order.price, order.remaining = price, remaining
