@@ -455,12 +455,32 @@ cdef extern from *:
                              NULL);
     }
 
+    /* The command ``decode`` (msgspec's) makes of the ``length`` bytes at ``p``, a line
+       the C paths do not build; NULL with its error. */
+    static PyObject *sx_decoded(const char *p, Py_ssize_t length, PyObject *decode) {
+        PyObject *command, *line = PyBytes_FromStringAndSize(p, length);
+        if (line == NULL) return NULL;
+        command = PyObject_CallOneArg(decode, line);
+        Py_DECREF(line);
+        return command;
+    }
+
+    /* ``command`` (a new reference, or NULL with its error) appended to ``out`` and given
+       up: 0, or -1 with the error. */
+    static int sx_append(PyObject *out, PyObject *command) {
+        int failed;
+        if (command == NULL) return -1;
+        failed = PyList_Append(out, command);
+        Py_DECREF(command);
+        return failed;
+    }
+
     /* The commands of ``lines`` (bytes: records joined by newlines), a new list: each line
        by ``sx_parse``, or else by ``decode`` (msgspec's, called with the line as bytes),
        whose error, if it raises, this raises. */
     static PyObject *sx_lines(PyObject *lines, PyObject *decode) {
         const char *p, *end, *stop;
-        PyObject *out, *command, *line;
+        PyObject *out, *command;
         if (!PyBytes_Check(lines)) {
             PyErr_SetString(PyExc_TypeError, "lines as bytes");
             return NULL;
@@ -475,17 +495,9 @@ cdef extern from *:
             command = sx_parse(p, stop);
             if (command == NULL) {
                 if (PyErr_Occurred()) goto error;
-                line = PyBytes_FromStringAndSize(p, stop - p);
-                if (line == NULL) goto error;
-                command = PyObject_CallOneArg(decode, line);
-                Py_DECREF(line);
-                if (command == NULL) goto error;
+                command = sx_decoded(p, stop - p, decode);
             }
-            if (PyList_Append(out, command) < 0) {
-                Py_DECREF(command);
-                goto error;
-            }
-            Py_DECREF(command);
+            if (sx_append(out, command) < 0) goto error;
             if (stop == end) return out;
             p = stop + 1;
         }
@@ -503,7 +515,7 @@ cdef extern from *:
     static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode) {
         const char *p, *end, *at, *stop;
         const sx_head *head;
-        PyObject *out, *command, *line;
+        PyObject *out, *command;
         if (!PyBytes_Check(lines) || !PyBytes_Check(table) || PyBytes_GET_SIZE(lines) == 0)
             return sx_lines(lines, decode);
         p = PyBytes_AS_STRING(lines);
@@ -528,17 +540,9 @@ cdef extern from *:
                     goto mismatch;
                 }
             } else {
-                line = PyBytes_FromStringAndSize(p, (Py_ssize_t)head->length);
-                if (line == NULL) goto error;
-                command = PyObject_CallOneArg(decode, line);
-                Py_DECREF(line);
-                if (command == NULL) goto error;
+                command = sx_decoded(p, (Py_ssize_t)head->length, decode);
             }
-            if (PyList_Append(out, command) < 0) {
-                Py_DECREF(command);
-                goto error;
-            }
-            Py_DECREF(command);
+            if (sx_append(out, command) < 0) goto error;
             at += head->size;
             if (p + head->length == end) {
                 if (at != stop) goto mismatch;
