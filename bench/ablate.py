@@ -203,19 +203,11 @@ def patch_venue(off: set[str], venue: Any) -> None:
     if "lifo" in off:
         from sandex.node.node import Node
 
+        released = Node._committed
+
         def committed(self: Any, count: int, events: list[Any], waiters: list[Any],
                       took: float) -> None:  # ``Node._committed``, newest waiter first
-            if self._stopped is not None:
-                return
-            self.durable_position += count
-            self.batches += 1
-            self.commit_seconds.add(took)
-            self._writing = None
-            self._written_events = []
-            self._notify(events)
-            for waiter in reversed(waiters):
-                if not waiter.done():
-                    waiter.set_result(None)
+            released(self, count, events, waiters[::-1], took)
 
         _set(Node, "_committed", committed)
     if "parse" in off:
