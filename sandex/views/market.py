@@ -110,12 +110,12 @@ class MarketView:
             at = time
             minute = at - at % _MINUTE_US  # Python's modulo (floor), as ``add_trade``
             if (minute == market._minute and market._version != 0
-                    and version(market.minutes) == market._version):
+                    and version(market.minutes) == market._version):  # noqa: F821
                 _count(market._candle, price, size)
             else:
                 market._candle = add_trade(market.minutes, time, price, size)
                 market._minute = minute
-                market._version = version(market.minutes)
+                market._version = version(market.minutes)  # noqa: F821 (market.pxd)
         else:
             add_trade(market.minutes, time, price, size)
 
