@@ -71,6 +71,7 @@ if cython.compiled:  # the commonest records decoded in C (fastlines.pxd)
         sx_lines_scanned,
         sx_scan_lines,
         sx_scanner,
+        sx_texts_again,
     )
 else:
     SX_INT, SX_STR, SX_ENUM, SX_BOOL = 1, 2, 3, 4  # fastlines.pxd's kinds, unused uncompiled
@@ -204,6 +205,14 @@ def scan_lines(lines: bytes) -> bytes | None:
     if cython.compiled and COMMANDS_DECODED_IN_C:
         return sx_scan_lines(lines)  # type: ignore[no-any-return]
     return None
+
+
+def texts_again() -> None:
+    """Compiled, every string field of the commands decoded in C looks its texts up again
+    (``fastlines``' ``sx_texts``: a field whose texts were rarely found stops for a while),
+    each from a fresh trial; for tests (a decode's strings are equal either way)."""
+    if cython.compiled and COMMANDS_DECODED_IN_C:
+        sx_texts_again()
 
 
 def decode_lines(lines: bytes, scan: bytes | None = None) -> list[Any]:

@@ -39,6 +39,9 @@ cdef extern from *:
         Py_ssize_t lengths[SX_MEMBERS];
         PyObject *objects[SX_MEMBERS];
         PyObject *last;            /* a string's last value built (``sx_build``), or NULL */
+        int texts;                 /* a string's text looked up in ``sx_texts`` (``sx_text``) */
+        int tries, hits;           /* lookups and finds in this trial of ``sx_texts`` */
+        int idle;                  /* strings built since the trial found too few */
     } sx_field;
 
     typedef struct {
@@ -51,6 +54,18 @@ cdef extern from *:
     } sx_kind;
 
     static sx_kind sx_kinds[SX_KINDS];
+
+    /* The strings built last, by their text (``sx_text``): a field of a few values (a
+       profile's id: eight in the bench's journal, in any order) gets one object a value, so
+       the strings of every command naming that profile are one object (made, hashed and
+       freed once; the engine's and the views' dict probes by it find it by identity). A
+       field whose texts are rarely found again (an order's id) stops looking them up after
+       a trial of ``SX_TRIAL`` strings, and tries again ``SX_IDLE`` strings later. Any field
+       and kind share the table (a place's and a cancel's profile ids are one object). */
+    #define SX_TEXT_BITS 8
+    #define SX_TRIAL 4096
+    #define SX_IDLE 65536
+    static PyObject *sx_texts[1 << SX_TEXT_BITS];
     static int sx_count = 0;
     static PyObject *sx_keep = NULL;  /* the bytes and objects the tables point into */
 
@@ -104,6 +119,8 @@ cdef extern from *:
         f->fallback = required ? NULL : fallback;
         f->members = 0;
         f->last = NULL;
+        f->texts = kind == SX_STR;
+        f->tries = f->hits = f->idle = 0;
         if (kind == SX_ENUM) {
             n = PyTuple_GET_SIZE(values);
             if (n > SX_MEMBERS || PyTuple_GET_SIZE(members) != n) {
@@ -311,6 +328,66 @@ cdef extern from *:
         return index;
     }
 
+    /* The string of the ``length`` ASCII bytes at ``text`` (field ``f``'s value), a new
+       reference: its last value again if the same text, else (while ``f`` looks texts up)
+       the one ``sx_texts`` holds of this text, else a new one; NULL if memory ran out. */
+    static CYTHON_INLINE PyObject *sx_text(sx_field *f, const char *text, Py_ssize_t length) {
+        PyObject *value = f->last, **slot = NULL;
+        uint64_t w = 0;
+        int found;
+        if (value != NULL && PyUnicode_GET_LENGTH(value) == length
+                && memcmp(PyUnicode_DATA(value), text, length) == 0) {
+            Py_INCREF(value);
+            return value;
+        }
+        if (f->texts) {
+            /* its slot: the last 8 bytes (ids differ most at their end) and the length */
+            if (length >= 8) memcpy(&w, text + length - 8, 8);
+            else memcpy(&w, text, length);
+            w ^= (uint64_t)length << 56;
+            slot = &sx_texts[(w * 0x9E3779B97F4A7C15ULL) >> (64 - SX_TEXT_BITS)];
+            value = *slot;
+            found = value != NULL && PyUnicode_GET_LENGTH(value) == length
+                    && memcmp(PyUnicode_DATA(value), text, length) == 0;
+            f->hits += found;
+            if (++f->tries == SX_TRIAL) {  /* the trial's end: found at least half the time? */
+                f->texts = 2 * f->hits >= f->tries;
+                f->tries = f->hits = 0;
+            }
+            if (found) {
+                Py_INCREF(value);
+                Py_INCREF(value);
+                Py_XSETREF(f->last, value);
+                return value;
+            }
+        } else if (++f->idle == SX_IDLE) {
+            f->idle = 0;
+            f->texts = 1;
+        }
+        value = PyUnicode_New(length, 127);
+        if (value == NULL) return NULL;
+        memcpy(PyUnicode_DATA(value), text, length);
+        Py_INCREF(value);
+        Py_XSETREF(f->last, value);
+        if (slot != NULL) {
+            Py_INCREF(value);
+            Py_XSETREF(*slot, value);
+        }
+        return value;
+    }
+
+    /* Every string field looking its texts up again, a fresh trial each (for tests: the
+       trials' state is the process's). */
+    static void sx_texts_again(void) {
+        int i, j;
+        for (i = 0; i < sx_count; i++)
+            for (j = 0; j < sx_kinds[i].fields; j++) {
+                sx_field *f = &sx_kinds[i].field[j];
+                f->texts = f->kind == SX_STR;
+                f->tries = f->hits = f->idle = 0;
+            }
+    }
+
     /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
@@ -338,22 +415,14 @@ cdef extern from *:
                 value = PyLong_FromLongLong((long long)v);
                 if (value == NULL) goto error;
             } else if (f->kind == SX_STR) {
-                /* the field's last string again (a product's id, a profile's) if it is
-                   the same text: equal, and one object fewer made and freed */
+                /* the field's last string again (a product's id) if it is the same text,
+                   or the one of this text built before (a profile's id): equal, and one
+                   object fewer made, hashed and freed */
                 Py_ssize_t length = (Py_ssize_t)((uint64_t)v & 0xFFFFFFFFu);
                 const char *text = line + ((uint64_t)v >> 32);
                 if (((uint64_t)v >> 32) + (uint64_t)length > head->length) goto bad;
-                value = f->last;
-                if (value != NULL && PyUnicode_GET_LENGTH(value) == length
-                        && memcmp(PyUnicode_DATA(value), text, length) == 0) {
-                    Py_INCREF(value);
-                } else {
-                    value = PyUnicode_New(length, 127);
-                    if (value == NULL) goto error;
-                    memcpy(PyUnicode_DATA(value), text, length);
-                    Py_INCREF(value);
-                    Py_XSETREF(f->last, value);
-                }
+                value = sx_text(f, text, length);
+                if (value == NULL) goto error;
             } else if (f->kind == SX_ENUM) {
                 if ((uint64_t)v >= (uint64_t)f->members) goto bad;
                 value = f->objects[v];
@@ -568,3 +637,4 @@ cdef extern from *:
     object sx_lines_scanned(object lines, object table, object decode)
     object sx_scanner()
     object sx_scan_lines(object lines)
+    void sx_texts_again()

@@ -21,6 +21,21 @@ cdef extern from *:
     """
     void store "sandex_views_store"(object obj, Py_ssize_t offset, object value)
 
+cdef extern from *:
+    """
+    /* The dict's version tag (CPython 3.11: a new one on every change of any entry, none
+       ever given twice), or 0 where there is none to read (then nothing is cached on it). */
+    static CYTHON_INLINE unsigned long long sandex_views_version(PyObject *d) {
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        return (unsigned long long)((PyDictObject *)d)->ma_version_tag;
+    #else
+        (void)d;
+        return 0;
+    #endif
+    }
+    """
+    unsigned long long version "sandex_views_version"(dict d)
+
 cdef long long _MINUTE_US
 cdef Py_ssize_t _LOW, _HIGH, _CLOSE, _VOLUME
 # a ``Trade``'s fields' slot offsets in their order, and whether trades are built from them
@@ -31,13 +46,21 @@ cdef object _TRADE_TYPE  # Trade
 cdef class ProductMarket:
     cdef public list trades
     cdef public dict minutes
+    # the candle of the minute of the last trade counted (``on_trade``), and ``minutes``'
+    # version then: the same minute and version (nothing in ``minutes`` changed since) find
+    # it without a probe; version 0: none
+    cdef long long _minute
+    cdef object _candle
+    cdef unsigned long long _version
 
 cdef class MarketView:
     cdef public dict products
     cpdef on_match(self, object m)
-    @cython.locals(market=ProductMarket, trades=list, kept=Py_ssize_t)
+    @cython.locals(market=ProductMarket, trades=list, kept=Py_ssize_t, at=cython.longlong,
+                   minute=cython.longlong)
     cpdef on_trade(self, str product_id, object trade_id, object time, object price,
                    object size, object side)
 
 @cython.locals(at=cython.longlong, minute=cython.longlong)
 cpdef add_trade(dict minutes, object time, object price, object size)
+cdef void _count(object candle, object price, object size)

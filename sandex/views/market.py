@@ -64,6 +64,8 @@ class ProductMarket:
     def __init__(self) -> None:
         self.trades: list[Trade] = history([])
         self.minutes: dict[int, Candle] = {}  # minute start -> candle, in time order
+        if cython.compiled:  # the last trade's minute's candle, and ``minutes``' version
+            self._minute, self._candle, self._version = 0, None, 0
 
 
 @cython.cclass
@@ -102,7 +104,20 @@ class MarketView:
         kept = TRADES_KEPT  # compiled: a C integer (market.pxd), read where tests set it
         if len(trades) > 2 * kept:
             del trades[:-kept]
-        add_trade(market.minutes, time, price, size)
+        if cython.compiled:
+            # the last trade's minute again, ``minutes`` unchanged since (its version): its
+            # candle without a probe by a new int (most trades: a minute holds many)
+            at = time
+            minute = at - at % _MINUTE_US  # Python's modulo (floor), as ``add_trade``
+            if (minute == market._minute and market._version != 0
+                    and version(market.minutes) == market._version):  # noqa: F821
+                _count(market._candle, price, size)
+            else:
+                market._candle = add_trade(market.minutes, time, price, size)
+                market._minute = minute
+                market._version = version(market.minutes)  # noqa: F821 (market.pxd)
+        else:
+            add_trade(market.minutes, time, price, size)
 
     def last_trade(self, product_id: str) -> Trade | None:
         trades = self.product(product_id).trades
@@ -130,33 +145,42 @@ class MarketView:
         return stats_of(self.product(product_id).minutes, now)
 
 
-def add_trade(minutes: dict[int, Candle], time: int, price: int, size: int) -> None:
-    """Count a trade in its minute's candle (``minutes``: one product's, in time order)."""
+def add_trade(minutes: dict[int, Candle], time: int, price: int, size: int) -> Candle:
+    """Count a trade in its minute's candle (``minutes``: one product's, in time order);
+    that candle."""
     if cython.compiled:  # the minute in C integers, the candle's fields by their slots
         at = time
         minute = at - at % _MINUTE_US  # Python's modulo (floor), as below
         candle = minutes.get(minute)
         if candle is None:
-            minutes[minute] = Candle(minute, price, price, price, price, size)
-            return
+            candle = minutes[minute] = Candle(minute, price, price, price, price, size)
+            return candle
+        _count(candle, price, size)
+        return candle
+    start = time - time % MINUTE
+    candle = minutes.get(start)
+    if candle is None:
+        candle = minutes[start] = Candle(start, price, price, price, price, size)
+        return candle
+    if price < candle.low:
+        candle.low = price
+    elif price > candle.high:
+        candle.high = price
+    candle.close = price
+    candle.volume += size
+    return candle
+
+
+def _count(candle: Candle, price: int, size: int) -> None:
+    """Compiled: a trade of ``price`` and ``size`` counted in ``candle`` (its minute's: its
+    fields by their slots); uncompiled, not called (``add_trade`` writes them)."""
+    if cython.compiled:
         if price < field(candle, _LOW):
             store(candle, _LOW, price)  # noqa: F821 (market.pxd)
         elif price > field(candle, _HIGH):
             store(candle, _HIGH, price)  # noqa: F821
         store(candle, _CLOSE, price)  # noqa: F821
         store(candle, _VOLUME, field(candle, _VOLUME) + size)  # noqa: F821
-    else:
-        start = time - time % MINUTE
-        candle = minutes.get(start)
-        if candle is None:
-            minutes[start] = Candle(start, price, price, price, price, size)
-            return
-        if price < candle.low:
-            candle.low = price
-        elif price > candle.high:
-            candle.high = price
-        candle.close = price
-        candle.volume += size
 
 
 def stats_of(minutes: dict[int, Candle], now: int) -> tuple[Candle | None, int]:

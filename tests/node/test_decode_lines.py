@@ -230,6 +230,7 @@ def test_a_string_field_s_same_text_is_one_object_compiled() -> None:
     (a product's id, a profile's: equal either way); other text a new one."""
     other = PLACE.replace(b'"025b"', b'"025c"').replace(b'"cd44"', b'"cd45"')
     for scanned in (False, True):
+        applying.texts_again()  # earlier tests' random ids may have ended a trial
         lines = b"\n".join([PLACE, CANCEL, PLACE, other, PLACE])
         commands = applying.decode_lines(lines, applying.scan_lines(lines) if scanned else None)
         assert [c.product_id for c in commands[::2]] == ["BTC-USD"] * 3
@@ -238,6 +239,49 @@ def test_a_string_field_s_same_text_is_one_object_compiled() -> None:
             assert commands[0].profile_id is commands[2].profile_id
             assert commands[3].profile_id is not commands[4].profile_id
             assert commands[3].profile_id == "cd45" and commands[4].profile_id == "cd44"
+    # a text built before, not the last, is that object too (``sx_texts``; texts no other
+    # test writes, so the first is built and kept)
+    first = PLACE.replace(b'"cd44"', b'"texts-a"').replace(b'"025b"', b'"texts-c"')
+    second = first.replace(b'"texts-a"', b'"texts-b"').replace(b'"texts-c"', b'"texts-d"')
+    for scanned in (False, True):
+        applying.texts_again()
+        lines = b"\n".join([first, second, first])
+        commands = applying.decode_lines(lines, applying.scan_lines(lines) if scanned else None)
+        assert [c.profile_id for c in commands] == ["texts-a", "texts-b", "texts-a"]
+        if applying.COMMANDS_DECODED_IN_C:
+            assert commands[2].profile_id is commands[0].profile_id
+            assert commands[2].order_id is commands[0].order_id
+
+
+def test_a_string_field_s_texts_over_trials_compiled() -> None:
+    """Over more lines than a trial of the texts table (4,096 strings a field), with every
+    order id new and the profile ids a few in turn: every command equal to msgspec's; once
+    the order ids' fields have ended their trial (they stop looking texts up, so stop
+    putting them in the table), a profile's id one object (its field keeps looking up)."""
+    profiles = [f"{n:032x}" for n in range(1, 9)]
+    records = []
+    for n in range(20_000):
+        if n % 3 == 2:
+            records.append(CancelOrder(time=n + 1, order_id=f"{n - 1:032x}",
+                                       profile_id=profiles[n % 7]))
+        else:
+            records.append(PlaceOrder(time=n + 1, order_id=f"{n:032x}",
+                                      profile_id=profiles[n * 5 % 8], product_id="BTC-USD",
+                                      side=Side.BUY if n % 2 else Side.SELL,
+                                      price=3_000_000_000_000 + n, size=1_000_000))
+    lines = b"\n".join(encode(r) for r in records)
+    for scanned in (False, True):
+        applying.texts_again()
+        commands = applying.decode_lines(lines,
+                                         applying.scan_lines(lines) if scanned else None)
+        assert commands == records
+        if applying.COMMANDS_DECODED_IN_C:
+            by_text: dict[str, set[int]] = {}
+            for c in commands[-5000:]:
+                by_text.setdefault(c.profile_id, set()).add(id(c.profile_id))
+            assert sorted(by_text) == profiles
+            assert all(len(ids) == 1 for ids in by_text.values())
+            assert len({c.order_id for c in commands}) == 20_000 - 20_000 // 3
 
 
 def test_the_c_decoder_runs_compiled() -> None:
