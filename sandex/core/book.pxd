@@ -3,7 +3,7 @@ from sandex.core.records cimport Order
 from sandex.core.wide cimport wide
 
 cdef Py_ssize_t _HEAP_SLACK, _DEAD_SLOTS_MAX
-cdef object OPEN, BUY, _append  # C globals: read without the module dict's lookup
+cdef object OPEN, BUY  # C globals: read without the module dict's lookup
 
 
 cdef class Level:

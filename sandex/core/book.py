@@ -36,8 +36,14 @@ from sandex.core.records import Order
 if cython.compiled:
     from cython.cimports.libc.stdlib import calloc, free
 
+if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
+    from cython.cimports.sandex.core.fifo import bind, push
+
+    bind(deque, deque.append, deque.popleft)
+else:
+    from sandex.core.fifo import push
+
 OPEN = Status.OPEN
-_append = deque.append  # called directly: cheaper from C than by name
 BUY = Side.BUY
 # compiled, C integers (book.pxd): the compaction tests stay in C
 _HEAP_SLACK = heap_slack
@@ -194,7 +200,7 @@ class Book:
             level = self.open_level(order.side, price)
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
-        _append(level.orders, order)
+        push(level.orders, order)
         rests_at(order, level)
         level.size += order._remaining
         level.count += 1
