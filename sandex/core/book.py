@@ -37,7 +37,7 @@ if cython.compiled:
     from cython.cimports.libc.stdlib import calloc, free
 
 if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
-    from cython.cimports.sandex.core.fifo import bind, push
+    from cython.cimports.sandex.core.fifo import bind, new, push
 
     bind(deque, deque.append, deque.popleft)
 else:
@@ -341,7 +341,10 @@ def _new_level(price: int) -> Level:
     ``__init__`` call)."""
     level = Level.__new__(Level)
     level.price = price
-    level.orders = deque()
+    if cython.compiled:  # the deque's tp_new alone (fifo.pxd), not a call of the type
+        level.orders = new(deque)
+    else:
+        level.orders = deque()
     level.size = 0
     level.count = 0
     return level

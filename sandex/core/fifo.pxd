@@ -6,12 +6,13 @@
 # function the descriptor wraps. Each module that cimports this keeps its own pointers:
 # ``bind`` (at its import) checks that the descriptors are the deque's METH_O and
 # METH_NOARGS methods; before it, or for a queue that is not exactly a deque, ``push`` and
-# ``pop`` call the methods by name, as before.
+# ``pop`` call the methods by name, as before, and ``new`` calls the type.
 cdef extern from *:
     """
     static PyTypeObject *sandex_fifo_type = NULL;
     static PyCFunction sandex_fifo_append = NULL;
     static PyCFunction sandex_fifo_popleft = NULL;
+    static PyObject *sandex_fifo_noargs = NULL;
 
     static PyCFunction sandex_fifo_meth(PyObject *descr, PyObject *type, int flags) {
         PyMethodDef *def;
@@ -36,6 +37,7 @@ cdef extern from *:
         }
         if (!(a = sandex_fifo_meth(append, type, METH_O))) return -1;
         if (!(p = sandex_fifo_meth(popleft, type, METH_NOARGS))) return -1;
+        if (!sandex_fifo_noargs && !(sandex_fifo_noargs = PyTuple_New(0))) return -1;
         sandex_fifo_append = a;
         sandex_fifo_popleft = p;
         sandex_fifo_type = (PyTypeObject *)type;
@@ -53,6 +55,14 @@ cdef extern from *:
         return 0;
     }
 
+    /* A new empty deque: its type's tp_new alone (deque_init would only read a bound and
+       an iterable, and there are none), not a call of the type. */
+    static CYTHON_INLINE PyObject *sandex_fifo_new(PyObject *fallback) {
+        if (__builtin_expect(sandex_fifo_type != NULL, 1))
+            return sandex_fifo_type->tp_new(sandex_fifo_type, sandex_fifo_noargs, NULL);
+        return PyObject_CallNoArgs(fallback);
+    }
+
     static CYTHON_INLINE PyObject *sandex_fifo_pop(PyObject *q) {
         if (__builtin_expect(Py_TYPE(q) == sandex_fifo_type, 1))
             return sandex_fifo_popleft(q, NULL);
@@ -62,3 +72,4 @@ cdef extern from *:
     int bind "sandex_fifo_bind"(object type, object append, object popleft) except -1
     int push "sandex_fifo_push"(object q, object item) except -1
     object pop "sandex_fifo_pop"(object q)
+    object new "sandex_fifo_new"(object fallback)

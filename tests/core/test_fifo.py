@@ -70,3 +70,13 @@ def test_push_and_pop_are_the_deque_methods() -> None:
     assert fifo.pop(q) == 1 and list(q) == [2]
     with pytest.raises(IndexError):
         fifo.pop(deque())
+
+
+def test_a_new_level_has_an_empty_unbounded_deque() -> None:
+    v = _venue()
+    oid = v.buy("alice", "99.00", "1")[0]
+    level = v.engine.products["BTC-USD"].book.bids[px("99.00")]
+    assert type(level.orders) is deque and level.orders.maxlen is None
+    assert [o.id for o in level.orders] == [oid]
+    level.orders.appendleft(level.orders.pop())  # an ordinary deque: every method works
+    assert len(level.orders) == 1
