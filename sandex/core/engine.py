@@ -98,12 +98,10 @@ else:
     from sandex.core.slots import field, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
-    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
-    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
 if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
@@ -269,7 +267,7 @@ class Engine(State):
             if cython.compiled and small(rate):
                 fee_rate = rate  # the notional is ``wide`` already (``notional_of``)
                 if (notional < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
-                    need = notional + notional * fee_rate // WIDE_RATE_SCALE
+                    need = notional + div_scale(notional * fee_rate)
                 else:
                     need = buy_hold(to_int(notional), rate)
             else:

@@ -13,11 +13,9 @@ from sandex.core.limits import funds_truncation, unit_max
 from sandex.units import RATE_SCALE
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
-    from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, small, to_int, wide
-    from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
+    from sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
 
 _RATE_BOUND = 1 << 20  # a fee rate's (``NOTIONAL_BOUND``)
 _UNIT_BOUND = 1 << 53  # a price's or size's in ``plain_notional``: their product below 2**106
@@ -41,7 +39,7 @@ def buy_hold(notional: int, rate: int) -> int:
         amount, fee_rate = notional, rate
         if (-NOTIONAL_BOUND < amount < NOTIONAL_BOUND
                 and -_RATE_BOUND < fee_rate < _RATE_BOUND):
-            return to_int(amount + amount * fee_rate // WIDE_RATE_SCALE)
+            return to_int(amount + div_scale(amount * fee_rate))  # // RATE_SCALE
     return notional + notional * rate // RATE_SCALE
 
 

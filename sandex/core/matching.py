@@ -32,11 +32,11 @@ from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, below, to_int, wide
+    from sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
@@ -276,9 +276,9 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     notional = price * size_
     maker_rate, taker_rate = maker.maker_rate, taker.taker_rate
     value = maker_rate
-    maker_fee = notional * value // WIDE_RATE_SCALE
+    maker_fee = div_scale(notional * value)  # // RATE_SCALE, without libgcc's division
     value = taker_rate
-    taker_fee = notional * value // WIDE_RATE_SCALE
+    taker_fee = div_scale(notional * value)
     level.size -= size_
     maker._remaining -= size  # a resting limit order: it has a size
     maker.filled_size += size_
@@ -315,7 +315,7 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         limit = limit_price
         left = remaining * limit
         rate = buyer.hold_rate
-        release = buyer.hold - left - left * rate // WIDE_RATE_SCALE
+        release = buyer.hold - left - div_scale(left * rate)
     else:
         release = notional + buyer_fee
     quote.hold -= release

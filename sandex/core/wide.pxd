@@ -68,6 +68,30 @@ cdef extern from *:
         return _PyLong_FromByteArray((unsigned char *)&v, sizeof(v), *(unsigned char *)&one, 1);
     #endif
     }
+
+    /* ``x // SANDEX_RATE_SCALE`` (floor), exact for every ``x``: a non-negative ``x`` by long
+       division in 64-bit steps by the constant, which the compiler makes multiplications
+       (one when ``x`` is below 2**64, three at most), where ``/`` of an ``__int128`` is a
+       call of libgcc's 128-bit division (``__divmodti4``); a negative ``x`` (a negative fee
+       rate) by that division, floored as Python floors. */
+    static CYTHON_INLINE sandex_wide sandex_div_scale(sandex_wide x) {
+        const unsigned long long d = 1000000ULL;  /* SANDEX_RATE_SCALE: below 2**32 */
+        if (x >= 0) {
+            unsigned long long hi = (unsigned long long)((unsigned __int128)x >> 64);
+            unsigned long long lo = (unsigned long long)x;
+            unsigned long long qh, q1, q0, r, n;
+            if (hi == 0) return (sandex_wide)(lo / d);
+            qh = hi / d; r = hi % d;            /* r < d < 2**20 */
+            n = (r << 32) | (lo >> 32);         /* below d * 2**32 */
+            q1 = n / d; r = n % d;              /* q1 < 2**32 */
+            n = (r << 32) | (lo & 0xFFFFFFFFULL);
+            q0 = n / d;                         /* q0 < 2**32 */
+            return (sandex_wide)(((unsigned __int128)qh << 64) | ((q1 << 32) | q0));
+        } else {
+            sandex_wide q = x / SANDEX_RATE_SCALE;
+            return q * SANDEX_RATE_SCALE != x ? q - 1 : q;
+        }
+    }
     """
     ctypedef long long wide "sandex_wide"
     const wide RATE_SCALE "SANDEX_RATE_SCALE"
@@ -78,3 +102,4 @@ cdef extern from *:
     bint small "sandex_small"(object x)
     bint below "sandex_below"(object x, long long bound)
     object to_int "sandex_wide_to_int"(wide v)
+    wide div_scale "sandex_div_scale"(wide x)  # x // RATE_SCALE, floored

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
-__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "small", "to_int", "wide"]
+__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale", "small", "to_int",
+           "wide"]
 
 wide = int
 NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
@@ -32,3 +33,8 @@ def below(value: object, bound: int) -> bool:
 def to_int(value: int) -> int:
     """A ``wide`` as a Python int (uncompiled: it is one)."""
     return value
+
+
+def div_scale(value: int) -> int:
+    """``value // RATE_SCALE`` (compiled, the 128-bit floor division without libgcc's call)."""
+    return value // RATE_SCALE

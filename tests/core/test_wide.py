@@ -13,7 +13,7 @@ import pytest
 from sandex import units
 from sandex.core import Engine, Matched
 from sandex.core.engine import notional_of
-from sandex.core.holds import plain_notional
+from sandex.core.holds import buy_hold, plain_notional
 from sandex.core.limits import unit_max
 from sandex.core.wide import small
 from tests.core.test_compiled_twin import wide_stream
@@ -87,3 +87,27 @@ def test_notional_of_is_plain_notional() -> None:
             continue
         assert notional_of(price, size, increment, base, funds) == (
             -1 if expected is None else expected)
+
+
+def test_buy_hold_divides_by_the_scale_as_python_floors() -> None:
+    """``buy_hold``'s C branch divides ``amount * rate`` by the scale with ``div_scale`` (long
+    division in 64-bit steps for a non-negative product, libgcc's 128-bit division floored
+    for a negative one): it answers as the Python expression, on both sides of 2**64 and
+    every bound, for both signs of the amount and the rate, exact multiples of the scale and
+    their neighbours included."""
+    rnd = random.Random(13)
+    scale = units.RATE_SCALE
+    amounts = [0, 1, scale - 1, scale, scale + 1, 2**32, 2**44, 2**63, 2**64 - 1, 2**64,
+               2**64 + 1, 2**96, 2**105, 2**106 - 1, 2**106, 2**120]
+    rates = [0, 1, -1, 999, scale - 1, scale, 2**19, 2**20 - 1, 2**20, -(2**20 - 1)]
+    cases = [(a, r) for a in amounts for r in rates]
+    for _ in range(30_000):
+        bits = rnd.choice([10, 40, 63, 64, 65, 80, 100, 105, 106, 107])
+        amount = rnd.getrandbits(bits)
+        if rnd.random() < 0.3:  # a product that is a multiple of the scale, or next to one
+            cases.append((amount // scale * scale + rnd.choice([-1, 0, 1]), rnd.choice([1, -1])))
+        else:
+            cases.append((amount, rnd.randint(-(2**20), 2**20)))
+    for amount, rate in cases:
+        for a in (amount, -amount):
+            assert buy_hold(a, rate) == a + a * rate // scale, (a, rate)
