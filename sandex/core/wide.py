@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
-__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale", "small", "to_int",
-           "wide"]
+__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale", "small",
+           "to_int", "wide"]
 
 wide = int
 NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
