@@ -46,17 +46,34 @@ cdef extern from *:
         return -bound < v && v < bound;
     }
 
-    /* ``v`` as a Python int: one allocation, its digits written directly. */
-    static PyObject *sandex_wide_to_int(sandex_wide v) {
+    /* ``v`` as a Python int: one allocation, its digits written directly. Beyond 64 bits
+       (an account's balance in 1e-16 units) the digit count comes from the bit length
+       (``__builtin_clzll`` of the high word) and, below 2**124, the digits from two 64-bit
+       words (the low 60 bits, then the rest shifted down once), not a loop of 128-bit
+       shifts; from 2**124, that loop. */
+    static CYTHON_INLINE PyObject *sandex_wide_to_int(sandex_wide v) {
         if (v >= LLONG_MIN && v <= LLONG_MAX) return PyLong_FromLongLong((long long)v);
-    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
         unsigned __int128 a = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
-        unsigned __int128 rest = a;
-        Py_ssize_t n = 0, i;
-        PyLongObject *result;
-        while (rest) { n++; rest >>= PyLong_SHIFT; }
-        result = _PyLong_New(n);
+        unsigned long long hi = (unsigned long long)(a >> 64);
+        /* its bit length: 64 when the high word is 0 (|v| from 2**63 to 2**64 - 1) */
+        Py_ssize_t n = hi ? (128 - __builtin_clzll(hi) + PyLong_SHIFT - 1) / PyLong_SHIFT : 3;
+        Py_ssize_t i;
+        PyLongObject *result = _PyLong_New(n);
         if (result == NULL) return NULL;
+        if ((a >> 124) == 0) {  /* n is 3 to 5; the rest above the low 60 bits in one word */
+            unsigned long long lo = (unsigned long long)a;
+            unsigned long long up = (unsigned long long)(a >> 60);
+            digit *d = result->ob_digit;
+            d[0] = (digit)(lo & PyLong_MASK);
+            d[1] = (digit)((lo >> PyLong_SHIFT) & PyLong_MASK);
+            for (i = 2; i < n; i++) {
+                d[i] = (digit)(up & PyLong_MASK);
+                up >>= PyLong_SHIFT;
+            }
+            if (v < 0) Py_SET_SIZE(result, -n);
+            return (PyObject *)result;
+        }
         for (i = 0; i < n; i++) {
             result->ob_digit[i] = (digit)(a & PyLong_MASK);
             a >>= PyLong_SHIFT;

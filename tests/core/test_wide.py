@@ -101,6 +101,9 @@ def test_buy_hold_divides_by_the_scale_as_python_floors() -> None:
                2**64 + 1, 2**96, 2**105, 2**106 - 1, 2**106, 2**120]
     rates = [0, 1, -1, 999, scale - 1, scale, 2**19, 2**20 - 1, 2**20, -(2**20 - 1)]
     cases = [(a, r) for a in amounts for r in rates]
+    # every bit length to the C branch's bound (``to_int``'s digits: one to four 30-bit digits
+    # and each word's edge), both signs below
+    cases += [(2**k + d, r) for k in range(106) for d in (-1, 0, 1) for r in (0, 1, -1)]
     for _ in range(30_000):
         bits = rnd.choice([10, 40, 63, 64, 65, 80, 100, 105, 106, 107])
         amount = rnd.getrandbits(bits)
