@@ -285,7 +285,14 @@ class Engine(State):
             crosses = best is not None and best >= price
         # the profile's accounts in the product's two currencies: as its tally keeps them
         # once found (an account is never replaced or removed), else by currency
-        held = None if tally is None else (tally.quote if buy else tally.base)
+        # (as statements, not a conditional expression: compiled, that is an ``object`` whose
+        # ``Account`` type is tested at run time; each branch here is typed already)
+        if tally is None:
+            held = None
+        elif buy:
+            held = tally.quote
+        else:
+            held = tally.base
         if held is None:
             held = accounts.get(held_in)
         # compiled, in C ``wide`` integers: the account's fields are, and ``need`` is at most
@@ -296,7 +303,12 @@ class Engine(State):
         if post_only and crosses:
             self._refuse(order_id, Error.POST_ONLY_MODE)
             return
-        received = None if tally is None else (tally.base if buy else tally.quote)
+        if tally is None:
+            received = None
+        elif buy:
+            received = tally.base
+        else:
+            received = tally.quote
         if received is None:
             received = accounts.get(received_in)
         attach = received is None  # attached on acceptance only: a refused order creates none
