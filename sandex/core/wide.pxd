@@ -92,7 +92,8 @@ cdef extern from *:
        call of libgcc's 128-bit division (``__divmodti4``); a negative ``x`` (a negative fee
        rate) by that division, floored as Python floors. */
     static CYTHON_INLINE sandex_wide sandex_div_scale(sandex_wide x) {
-        const unsigned long long d = 1000000ULL;  /* SANDEX_RATE_SCALE: below 2**32 */
+        /* the scale: below 2**32, so each step's dividend below fits 64 bits (a test checks) */
+        const unsigned long long d = (unsigned long long)SANDEX_RATE_SCALE;
         if (x >= 0) {
             unsigned long long hi = (unsigned long long)((unsigned __int128)x >> 64);
             unsigned long long lo = (unsigned long long)x;

@@ -26,6 +26,8 @@ def test_the_c_constants_are_the_units() -> None:
     defined = dict(re.findall(r"#define SANDEX_(\w+) \(\(sandex_wide\)(\d+)\)", text))
     assert defined == {"RATE_SCALE": str(units.RATE_SCALE),
                        "SIZE_TO_AMOUNT": str(units.SIZE_TO_AMOUNT)}
+    # ``div_scale``'s long division shifts a remainder below the scale up by 32 bits
+    assert 0 < units.RATE_SCALE < 2**32
 
 
 def test_small_is_at_most_120_bits_of_an_exact_int() -> None:
