@@ -30,13 +30,17 @@ import cython
 
 from sandex.core.events import Done, Matched, Opened, Received
 from sandex.core.model import CancelReason, DoneReason, OrderType, Side
+from sandex.core.state import State
 
 if cython.compiled:
     from cython.cimports.sandex.core.slots import buildable, free_keep, new, offset, put
 else:
     from sandex.core.slots import offset
 
-__all__ = ["new_done", "new_matched", "new_opened", "new_received"]
+__all__ = ["emit_done", "emit_opened", "emit_received", "new_done", "new_matched",
+           "new_opened", "new_received"]
+
+_CANCELED = DoneReason.CANCELED  # compiled: a C global (emit.pxd)
 
 
 def field_offsets(type_: type) -> tuple[int, ...]:
@@ -82,10 +86,10 @@ if cython.compiled and _BUILD:  # freed by one pass over their slots (``slots.px
         free_keep(_type)
 
 
-def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
-                 side: Side, order_type: OrderType, price: int | None, size: int | None,
-                 funds: int | None, client_oid: str | None) -> Received:
-    """``Received(...)``."""
+def _received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+               side: Side, order_type: OrderType, price: int | None, size: int | None,
+               funds: int | None, client_oid: str | None) -> Received:
+    """``new_received``'s body: inline in it and in ``emit_received`` (compiled)."""
     if cython.compiled and _BUILD:
         event = new(_Received)
         put(event, _RECEIVED[0], time)
@@ -104,9 +108,17 @@ def new_received(time: int, product_id: str, sequence: int, order_id: str, profi
                     size, funds, client_oid)
 
 
-def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
-               side: Side, price: int, remaining_size: int) -> Opened:
-    """``Opened(...)``."""
+def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+                 side: Side, order_type: OrderType, price: int | None, size: int | None,
+                 funds: int | None, client_oid: str | None) -> Received:
+    """``Received(...)``."""
+    return _received(time, product_id, sequence, order_id, profile_id, side, order_type, price,
+                     size, funds, client_oid)
+
+
+def _opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+            side: Side, price: int, remaining_size: int) -> Opened:
+    """``new_opened``'s body: inline in it and in ``emit_opened`` (compiled)."""
     if cython.compiled and _BUILD:
         event = new(_Opened)
         put(event, _OPENED[0], time)
@@ -122,10 +134,17 @@ def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile
                   remaining_size)
 
 
-def new_done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
-             side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
-             cancel_reason: CancelReason | None) -> Done:
-    """``Done(...)``."""
+def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
+               side: Side, price: int, remaining_size: int) -> Opened:
+    """``Opened(...)``."""
+    return _opened(time, product_id, sequence, order_id, profile_id, side, price,
+                   remaining_size)
+
+
+def _done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
+          side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
+          cancel_reason: CancelReason | None) -> Done:
+    """``new_done``'s body: inline in it and in ``emit_done`` (compiled)."""
     if cython.compiled and _BUILD:
         event = new(_Done)
         put(event, _DONE[0], time)
@@ -141,6 +160,14 @@ def new_done(time: int, product_id: str, sequence: int | None, order_id: str, pr
         return event  # type: ignore[no-any-return]
     return Done(time, product_id, sequence, order_id, profile_id, side, reason, price,
                 remaining_size, cancel_reason)
+
+
+def new_done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
+             side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
+             cancel_reason: CancelReason | None) -> Done:
+    """``Done(...)``."""
+    return _done(time, product_id, sequence, order_id, profile_id, side, reason, price,
+                 remaining_size, cancel_reason)
 
 
 def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_order_id: str,
@@ -177,3 +204,47 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
                    maker_profile_id, taker_profile_id, side, price, size, maker_fee, taker_fee,
                    maker_fee_rate, taker_fee_rate, entry_id, seller_base_balance,
                    seller_quote_balance, buyer_quote_balance, buyer_base_balance)
+
+
+# The engine's emission points of the three hot kinds (``sink.py``): each appends its event
+# to the state's ``_events``, or, given a replay's sink (``_sink``), notes there what the
+# read models read of it (nothing of an ``Opened``), from the same values. (Compiled, each
+# answers 0, -1 on an error: no ``PyErr_Occurred`` test after a call.)
+
+
+def emit_received(state: State, time: int, product_id: str, sequence: int, order_id: str,
+                  profile_id: str, side: Side, order_type: OrderType, price: int | None,
+                  size: int | None, funds: int | None, client_oid: str | None) -> None:
+    """``state``'s events given a ``Received(...)``; with a sink, its order's and profile's
+    ids."""
+    if state._sink is None:
+        state._events.append(_received(time, product_id, sequence, order_id, profile_id, side,
+                                       order_type, price, size, funds, client_oid))
+    else:
+        notes = state._sink.notes
+        notes.append(order_id)
+        notes.append(profile_id)
+
+
+def emit_opened(state: State, time: int, product_id: str, sequence: int, order_id: str,
+                profile_id: str, side: Side, price: int, remaining_size: int) -> None:
+    """``state``'s events given an ``Opened(...)``; with a sink, nothing (no view reads
+    it)."""
+    if state._sink is None:
+        state._events.append(_opened(time, product_id, sequence, order_id, profile_id, side,
+                                     price, remaining_size))
+
+
+def emit_done(state: State, time: int, product_id: str, sequence: int | None, order_id: str,
+              profile_id: str, side: Side, reason: DoneReason, price: int | None,
+              remaining_size: int | None, cancel_reason: CancelReason | None) -> None:
+    """``state``'s events given a ``Done(...)``; with a sink, a canceled order's and
+    profile's ids."""
+    if state._sink is None:
+        state._events.append(_done(time, product_id, sequence, order_id, profile_id, side,
+                                   reason, price, remaining_size, cancel_reason))
+    elif reason is _CANCELED:
+        notes = state._sink.notes
+        notes.append(None)
+        notes.append(order_id)
+        notes.append(profile_id)
