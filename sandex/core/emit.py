@@ -206,6 +206,11 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
                    seller_quote_balance, buyer_quote_balance, buyer_base_balance)
 
 
+if not cython.compiled:  # uncompiled, the emission points call the constructors themselves
+    # (one Python call fewer an event; compiled, the names are C functions: not rebound)
+    globals().update(_received=Received, _opened=Opened, _done=Done)
+
+
 # The engine's emission points of the three hot kinds (``sink.py``): each appends its event
 # to the state's ``_events``, or, given a replay's sink (``_sink``), notes there what the
 # read models read of it (nothing of an ``Opened``), from the same values. (Compiled, each
