@@ -3,7 +3,7 @@ from sandex.core.records cimport Order
 from sandex.core.wide cimport wide
 
 cdef Py_ssize_t _HEAP_SLACK, _DEAD_SLOTS_MAX
-cdef object OPEN, BUY, _append  # C globals: read without the module dict's lookup
+cdef object OPEN, BUY  # C globals: read without the module dict's lookup
 
 
 cdef class Level:
@@ -55,6 +55,7 @@ cdef bint _agrees(dict levels, Index *ix) except -1
 
 cdef Level _new_level(object price)
 cdef void _push(list heap, object key) except *
+cpdef void _pop(list heap) except *
 cdef void rests_at(Order order, Level level) noexcept
 cpdef void leaves(Order order) noexcept
 cpdef bint level_is(Order order, Level level) noexcept

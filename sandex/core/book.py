@@ -36,8 +36,14 @@ from sandex.core.records import Order
 if cython.compiled:
     from cython.cimports.libc.stdlib import calloc, free
 
+if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
+    from cython.cimports.sandex.core.fifo import bind, new, push
+
+    bind(deque, deque.append, deque.popleft)
+else:
+    from sandex.core.fifo import push
+
 OPEN = Status.OPEN
-_append = deque.append  # called directly: cheaper from C than by name
 BUY = Side.BUY
 # compiled, C integers (book.pxd): the compaction tests stay in C
 _HEAP_SLACK = heap_slack
@@ -164,7 +170,10 @@ class Book:
             if level is not None:
                 self._best_bid = level
                 return level.price
-            heappop(heap)
+            if cython.compiled:  # heapq's pop, the keys compared in C
+                _pop(heap)
+            else:
+                heappop(heap)
         self._best_bid = None
         return None
 
@@ -179,7 +188,10 @@ class Book:
             if level is not None:
                 self._best_ask = level
                 return level.price
-            heappop(heap)
+            if cython.compiled:  # heapq's pop, the keys compared in C
+                _pop(heap)
+            else:
+                heappop(heap)
         self._best_ask = None
         return None
 
@@ -194,7 +206,7 @@ class Book:
             level = self.open_level(order.side, price)
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
-        _append(level.orders, order)
+        push(level.orders, order)
         rests_at(order, level)
         level.size += order._remaining
         level.count += 1
@@ -335,7 +347,10 @@ def _new_level(price: int) -> Level:
     ``__init__`` call)."""
     level = Level.__new__(Level)
     level.price = price
-    level.orders = deque()
+    if cython.compiled:  # the deque's tp_new alone (fifo.pxd), not a call of the type
+        level.orders = new(deque)
+    else:
+        level.orders = deque()
     level.size = 0
     level.count = 0
     return level
@@ -360,6 +375,41 @@ def _push(heap: list[int], key: int) -> None:
             continue
         break
     heap[pos] = key
+
+
+@cython.locals(n=cython.Py_ssize_t, pos=cython.Py_ssize_t, child=cython.Py_ssize_t,
+               limit=cython.Py_ssize_t, up=cython.Py_ssize_t, new=cython.longlong,
+               left=cython.longlong, right=cython.longlong, above=cython.longlong)
+def _pop(heap: list[int]) -> None:
+    """``heapq.heappop(heap)`` compiled, the popped key dropped: the same sifts as CPython's
+    (the smaller child moved up to a leaf, then the last key sifted up from there), so the
+    same list after, with the keys compared as C integers (``_push``'s bound) and no call
+    through the module."""
+    last = heap.pop()
+    n = len(heap)
+    pos = 0
+    limit = n >> 1
+    while pos < limit:
+        child = 2 * pos + 1
+        if child + 1 < n:
+            left = heap[child]
+            right = heap[child + 1]
+            if not left < right:
+                child += 1
+        heap[pos] = heap[child]
+        pos = child
+    new = last
+    while pos > 0:
+        up = (pos - 1) >> 1
+        parent = heap[up]
+        above = parent
+        if new < above:
+            heap[pos] = parent
+            pos = up
+            continue
+        break
+    if n:
+        heap[pos] = last
 
 
 # -- the index (compiled only: book.pxd declares the C arguments; uncompiled, never called) -----

@@ -106,6 +106,13 @@ else:
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
+if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
+    from cython.cimports.sandex.core.fifo import bind, push
+
+    bind(deque, deque.append, deque.popleft)
+else:
+    from sandex.core.fifo import push
+
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
     from cython.cimports.sandex.core.emit import emit_done, emit_opened, emit_received
 else:
@@ -127,8 +134,6 @@ _SIZE_TO_AMOUNT = SIZE_TO_AMOUNT
 _FEE_RATE_BOUND = 1 << 20  # a fee rate's in the inline hold (``holds.buy_hold``'s)
 # compiled, a C integer (engine.pxd): the cancel's compaction test stays in C
 _DEAD_SLOTS_MAX = level_dead_slots_max
-# a level's queue is a deque: its method called directly is cheaper from C than by name
-_append = deque.append
 # where a PlaceOrder's and a CancelOrder's fields are stored, in their fields' order (slots.pxd;
 # compiled, C integers: engine.pxd)
 _PLACE = tuple(offset(PlaceOrder, name) for name in PlaceOrder.__struct_fields__)
@@ -345,7 +350,7 @@ class Engine(State):
             level = book.open_level(side, price)
         else:  # the level's own key (an equal int): its cancel finds the level by identity
             order.price = level.price
-        _append(level.orders, order)
+        push(level.orders, order)
         if cython.compiled:  # ``book.rests_at``, inline: the order keeps its level
             order._level = cython.cast(cython.p_void, level)
         added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum

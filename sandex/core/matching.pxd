@@ -10,7 +10,7 @@ from sandex.core.wide cimport wide
 cdef long long _RATE_BOUND, _UNIT_BOUND
 # the matching's constants as C globals (read without the module dict's versioned lookup)
 cdef object BUY, SELL, OPEN, DONE, ACTIVE, LIMIT, MARKET, FILLED, CANCELED, STP_CANCEL
-cdef object CN, DC, CB, INSUFFICIENT_FUNDS, INSUFFICIENT_LIQUIDITY, TIME_IN_FORCE, _popleft
+cdef object CN, DC, CB, INSUFFICIENT_FUNDS, INSUFFICIENT_LIQUIDITY, TIME_IN_FORCE
 
 cpdef void take(State state, Order order, Product product, object t) except *
 cdef object _take_level(State state, Order order, Product product, Level level, object t,

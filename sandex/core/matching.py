@@ -45,6 +45,13 @@ if cython.compiled:  # ids compared from their hashes first (text.pxd)
 else:
     from sandex.core.text import same
 
+if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
+    from cython.cimports.sandex.core.fifo import bind, pop
+
+    bind(deque, deque.append, deque.popleft)
+else:
+    from sandex.core.fifo import pop
+
 if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
 else:
@@ -57,7 +64,6 @@ FILLED, CANCELED = DoneReason.FILLED, DoneReason.CANCELED
 STP_CANCEL = CancelReason.SELF_TRADE_PREVENTION
 RESTS = (TimeInForce.GTC, TimeInForce.GTT)
 CN, DC, CB = Stp.CN, Stp.DC, Stp.CB
-_popleft = deque.popleft  # a level's queue: called directly, cheaper from C than by name
 INSUFFICIENT_FUNDS = CancelReason.INSUFFICIENT_FUNDS
 INSUFFICIENT_LIQUIDITY = CancelReason.INSUFFICIENT_LIQUIDITY
 TIME_IN_FORCE = CancelReason.TIME_IN_FORCE
@@ -97,7 +103,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
     while level.count and order._remaining != 0:
         maker = orders[0]
         if maker.status is not OPEN:
-            _popleft(orders)
+            pop(orders)
             continue
         if ((same(maker.profile_id, order.profile_id) if cython.compiled
              else maker.profile_id == order.profile_id)
@@ -119,7 +125,7 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             return INSUFFICIENT_FUNDS
         _trade(state, maker, order, level, size, product, t, fees)
         if maker._remaining == 0:
-            _popleft(orders)
+            pop(orders)
             level.count -= 1
             if level.count == 0:
                 product.book.forget(maker.side is BUY, level)  # the level itself: no lookup
