@@ -16,10 +16,11 @@ The same checks let their instances, however made, be freed by one pass over the
 own ``gc=False`` dealloc does by walking each class's member descriptors; the block kept for
 the next event of its size the builders make, up to 64 a size, else ``tp_free``).
 
-Uncompiled, each builder calls the event's constructor; the engine's modules use the
-constructors directly there (no extra call). The parameters are the events' fields in
-their order (``tests/core/test_emit.py`` checks the built events equal, and encode
-byte for byte as, the constructed ones, and that nothing leaks).
+Uncompiled, each builder calls the event's constructor, and so do the emission points the
+engine's modules call (``emit_received``, ``emit_opened``, ``emit_done``: the event, or a
+replay's notes, ``sink.py``). The parameters are the events' fields in their order
+(``tests/core/test_emit.py`` checks the built events equal, and encode byte for byte as, the
+constructed ones, and that nothing leaks).
 """
 
 from __future__ import annotations

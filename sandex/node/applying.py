@@ -387,9 +387,9 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     it notes a ``Received``'s and a canceled ``Done``'s ids there instead of building those
     events and an ``Opened`` (no view reads one), and the orders view is fed the command's
     notes (``_noted``) before its other events (``_feed``); a place's and a cancel's events
-    (few: a trade's, a refusal) go to one list the run keeps, as ``Engine.apply`` would
-    put them in a new one. The commands ``apply`` runs
-    see no sink (their events are fed there), nor does the live path (``Node.execute``)."""
+    (few: a trade's, a refusal) go to one list the run keeps, where ``Engine.apply`` would
+    make a new one. The commands ``apply`` runs see no sink (their events are fed there),
+    nor does the live path (``Node.execute``)."""
     engine, orders = node.engine, node.orders
     market, ledger, fills = node.market, node.ledger, node.fills
     core = engine if type(engine) is Engine else None
