@@ -15,17 +15,8 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
 cdef object _Received, _Opened, _Done, _Matched
 cdef bint _BUILD
 cdef object _CANCELED
+cdef State _SCRATCH
 
-# the three hot builders' bodies, inline in ``new_*`` and in the emission points below
-cdef inline object _received(object time, object product_id, object sequence, object order_id,
-                             object profile_id, object side, object order_type, object price,
-                             object size, object funds, object client_oid)
-cdef inline object _opened(object time, object product_id, object sequence, object order_id,
-                           object profile_id, object side, object price,
-                           object remaining_size)
-cdef inline object _done(object time, object product_id, object sequence, object order_id,
-                         object profile_id, object side, object reason, object price,
-                         object remaining_size, object cancel_reason)
 cpdef object new_received(object time, object product_id, object sequence, object order_id,
                           object profile_id, object side, object order_type, object price,
                           object size, object funds, object client_oid)
