@@ -29,6 +29,9 @@ ROOT = HERE.parent.parent
 PARTS = [  # (label, a regular expression matched against callgrind's function names)
     ("replay's run of a chunk (apply_run)", r"applying_\d+apply_run$"),
     ("  engine apply", r"engine_6Engine_apply$"),
+    ("  engine _place (a replay's run calls it for a place)", r"engine_6Engine__place$"),
+    ("  engine _cancel_order (and for a cancel)", r"engine_6Engine__cancel_order$"),
+    ("  _noted (the orders view fed a sink's notes)", r"applying__noted$"),
     ("  _feed (the read models)", r"applying__feed$"),
     ("    fills on_trade", r"FillsView_on_trade$"),
     ("    orders on_received", r"OrdersView_on_received$"),

@@ -30,10 +30,10 @@ PURE_ENV = "SANDEX_PURE_PYTHON"
 # framing loop (the market data fan-out, order entry's reports) and the ExecutionReports
 # (``codec``, ``reports`` and ``reporter`` have no .pxd: they compile as plain Python, but
 # ``codec``'s byte loops are C)
-COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.state",
-            "core.holds", "core.emit", "core.lifecycle", "core.matching", "core.replay",
-            "core.validation", "core.engine", "views.history", "views.fills", "views.ledger",
-            "views.market", "views.orders", "node.applying", "api.fix.codec",
+COMPILED = ("core.records", "core.book", "core.stops", "core.product", "core.sink",
+            "core.state", "core.holds", "core.emit", "core.lifecycle", "core.matching",
+            "core.replay", "core.validation", "core.engine", "views.history", "views.fills",
+            "views.ledger", "views.market", "views.orders", "node.applying", "api.fix.codec",
             "api.fix.framing", "api.fix.reports", "api.fix.reporter")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE = "sandex"

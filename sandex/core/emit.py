@@ -16,10 +16,11 @@ The same checks let their instances, however made, be freed by one pass over the
 own ``gc=False`` dealloc does by walking each class's member descriptors; the block kept for
 the next event of its size the builders make, up to 64 a size, else ``tp_free``).
 
-Uncompiled, each builder calls the event's constructor; the engine's modules use the
-constructors directly there (no extra call). The parameters are the events' fields in
-their order (``tests/core/test_emit.py`` checks the built events equal, and encode
-byte for byte as, the constructed ones, and that nothing leaks).
+Uncompiled, each builder calls the event's constructor, and so do the emission points the
+engine's modules call (``emit_received``, ``emit_opened``, ``emit_done``: the event, or a
+replay's notes, ``sink.py``). The parameters are the events' fields in their order
+(``tests/core/test_emit.py`` checks the built events equal, and encode byte for byte as, the
+constructed ones, and that nothing leaks).
 """
 
 from __future__ import annotations
@@ -28,15 +29,19 @@ from struct import calcsize
 
 import cython
 
-from sandex.core.events import Done, Matched, Opened, Received
+from sandex.core.events import Done, Event, Matched, Opened, Received
 from sandex.core.model import CancelReason, DoneReason, OrderType, Side
+from sandex.core.state import State
 
 if cython.compiled:
     from cython.cimports.sandex.core.slots import buildable, free_keep, new, offset, put
 else:
     from sandex.core.slots import offset
 
-__all__ = ["new_done", "new_matched", "new_opened", "new_received"]
+__all__ = ["emit_done", "emit_opened", "emit_received", "new_done", "new_matched",
+           "new_opened", "new_received"]
+
+_CANCELED = DoneReason.CANCELED  # compiled: a C global (emit.pxd)
 
 
 def field_offsets(type_: type) -> tuple[int, ...]:
@@ -80,67 +85,39 @@ if cython.compiled and _BUILD:  # freed by one pass over their slots (``slots.px
     # memory kept for the next ones this module builds (up to 64 blocks a size)
     for _type in (_Received, _Opened, _Done, _Matched):
         free_keep(_type)
+_SCRATCH = State()  # where ``new_received`` etc. have the emission points put their event
 
 
 def new_received(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
                  side: Side, order_type: OrderType, price: int | None, size: int | None,
                  funds: int | None, client_oid: str | None) -> Received:
-    """``Received(...)``."""
-    if cython.compiled and _BUILD:
-        event = new(_Received)
-        put(event, _RECEIVED[0], time)
-        put(event, _RECEIVED[1], product_id)
-        put(event, _RECEIVED[2], sequence)
-        put(event, _RECEIVED[3], order_id)
-        put(event, _RECEIVED[4], profile_id)
-        put(event, _RECEIVED[5], side)
-        put(event, _RECEIVED[6], order_type)
-        put(event, _RECEIVED[7], price)
-        put(event, _RECEIVED[8], size)
-        put(event, _RECEIVED[9], funds)
-        put(event, _RECEIVED[10], client_oid)
-        return event  # type: ignore[no-any-return]
-    return Received(time, product_id, sequence, order_id, profile_id, side, order_type, price,
-                    size, funds, client_oid)
+    """``Received(...)``, built by ``emit_received`` (the engine's emission point)."""
+    events: list[Event] = []
+    _SCRATCH._events = events
+    emit_received(_SCRATCH, time, product_id, sequence, order_id, profile_id, side, order_type,
+                  price, size, funds, client_oid)
+    return events.pop()  # type: ignore[return-value]
 
 
 def new_opened(time: int, product_id: str, sequence: int, order_id: str, profile_id: str,
                side: Side, price: int, remaining_size: int) -> Opened:
-    """``Opened(...)``."""
-    if cython.compiled and _BUILD:
-        event = new(_Opened)
-        put(event, _OPENED[0], time)
-        put(event, _OPENED[1], product_id)
-        put(event, _OPENED[2], sequence)
-        put(event, _OPENED[3], order_id)
-        put(event, _OPENED[4], profile_id)
-        put(event, _OPENED[5], side)
-        put(event, _OPENED[6], price)
-        put(event, _OPENED[7], remaining_size)
-        return event  # type: ignore[no-any-return]
-    return Opened(time, product_id, sequence, order_id, profile_id, side, price,
-                  remaining_size)
+    """``Opened(...)``, built by ``emit_opened`` (the engine's emission point)."""
+    events: list[Event] = []
+    _SCRATCH._events = events
+    emit_opened(_SCRATCH, time, product_id, sequence, order_id, profile_id, side, price,
+                remaining_size)
+    return events.pop()  # type: ignore[return-value]
 
 
 def new_done(time: int, product_id: str, sequence: int | None, order_id: str, profile_id: str,
              side: Side, reason: DoneReason, price: int | None, remaining_size: int | None,
              cancel_reason: CancelReason | None) -> Done:
-    """``Done(...)``."""
-    if cython.compiled and _BUILD:
-        event = new(_Done)
-        put(event, _DONE[0], time)
-        put(event, _DONE[1], product_id)
-        put(event, _DONE[2], sequence)
-        put(event, _DONE[3], order_id)
-        put(event, _DONE[4], profile_id)
-        put(event, _DONE[5], side)
-        put(event, _DONE[6], reason)
-        put(event, _DONE[7], price)
-        put(event, _DONE[8], remaining_size)
-        put(event, _DONE[9], cancel_reason)
-        return event  # type: ignore[no-any-return]
-    return Done(time, product_id, sequence, order_id, profile_id, side, reason, price,
-                remaining_size, cancel_reason)
+    """``Done(...)``, built by ``emit_done`` (the engine's emission point)."""
+    events: list[Event] = []
+    _SCRATCH._events = events
+    emit_done(_SCRATCH, time, product_id, sequence, order_id, profile_id, side, reason, price,
+              remaining_size, cancel_reason)
+    return events.pop()  # type: ignore[return-value]
 
 
 def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_order_id: str,
@@ -177,3 +154,89 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
                    maker_profile_id, taker_profile_id, side, price, size, maker_fee, taker_fee,
                    maker_fee_rate, taker_fee_rate, entry_id, seller_base_balance,
                    seller_quote_balance, buyer_quote_balance, buyer_base_balance)
+
+
+# The engine's emission points of the three hot kinds (``sink.py``): each appends its event
+# to the state's ``_events``, or, given a replay's sink (``_sink``), notes there what the
+# read models read of it (nothing of an ``Opened``), from the same values. (Compiled, each
+# answers 0, -1 on an error: no ``PyErr_Occurred`` test after a call; each builds its event
+# in its own body, no builder called: the engine's call is the only one.)
+
+
+def emit_received(state: State, time: int, product_id: str, sequence: int, order_id: str,
+                  profile_id: str, side: Side, order_type: OrderType, price: int | None,
+                  size: int | None, funds: int | None, client_oid: str | None) -> None:
+    """``state``'s events given a ``Received(...)``; with a sink, its order's and profile's
+    ids."""
+    if state._sink is None:
+        if cython.compiled and _BUILD:
+            event = new(_Received)
+            put(event, _RECEIVED[0], time)
+            put(event, _RECEIVED[1], product_id)
+            put(event, _RECEIVED[2], sequence)
+            put(event, _RECEIVED[3], order_id)
+            put(event, _RECEIVED[4], profile_id)
+            put(event, _RECEIVED[5], side)
+            put(event, _RECEIVED[6], order_type)
+            put(event, _RECEIVED[7], price)
+            put(event, _RECEIVED[8], size)
+            put(event, _RECEIVED[9], funds)
+            put(event, _RECEIVED[10], client_oid)
+        else:
+            event = Received(time, product_id, sequence, order_id, profile_id, side,
+                             order_type, price, size, funds, client_oid)
+        state._events.append(event)
+    else:
+        notes = state._sink.notes
+        notes.append(order_id)
+        notes.append(profile_id)
+
+
+def emit_opened(state: State, time: int, product_id: str, sequence: int, order_id: str,
+                profile_id: str, side: Side, price: int, remaining_size: int) -> None:
+    """``state``'s events given an ``Opened(...)``; with a sink, nothing (no view reads
+    it)."""
+    if state._sink is None:
+        if cython.compiled and _BUILD:
+            event = new(_Opened)
+            put(event, _OPENED[0], time)
+            put(event, _OPENED[1], product_id)
+            put(event, _OPENED[2], sequence)
+            put(event, _OPENED[3], order_id)
+            put(event, _OPENED[4], profile_id)
+            put(event, _OPENED[5], side)
+            put(event, _OPENED[6], price)
+            put(event, _OPENED[7], remaining_size)
+        else:
+            event = Opened(time, product_id, sequence, order_id, profile_id, side, price,
+                           remaining_size)
+        state._events.append(event)
+
+
+def emit_done(state: State, time: int, product_id: str, sequence: int | None, order_id: str,
+              profile_id: str, side: Side, reason: DoneReason, price: int | None,
+              remaining_size: int | None, cancel_reason: CancelReason | None) -> None:
+    """``state``'s events given a ``Done(...)``; with a sink, a canceled order's and
+    profile's ids."""
+    if state._sink is None:
+        if cython.compiled and _BUILD:
+            event = new(_Done)
+            put(event, _DONE[0], time)
+            put(event, _DONE[1], product_id)
+            put(event, _DONE[2], sequence)
+            put(event, _DONE[3], order_id)
+            put(event, _DONE[4], profile_id)
+            put(event, _DONE[5], side)
+            put(event, _DONE[6], reason)
+            put(event, _DONE[7], price)
+            put(event, _DONE[8], remaining_size)
+            put(event, _DONE[9], cancel_reason)
+        else:
+            event = Done(time, product_id, sequence, order_id, profile_id, side, reason,
+                         price, remaining_size, cancel_reason)
+        state._events.append(event)
+    elif reason is _CANCELED:
+        notes = state._sink.notes
+        notes.append(None)
+        notes.append(order_id)
+        notes.append(profile_id)

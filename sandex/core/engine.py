@@ -111,12 +111,10 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
 else:
     from sandex.core.fifo import push
 
-if cython.compiled:  # the hot events built from their slots (emit.py)
-    from cython.cimports.sandex.core.emit import new_done, new_opened, new_received
+if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
+    from cython.cimports.sandex.core.emit import emit_done, emit_opened, emit_received
 else:
-    from sandex.core.events import Done as new_done
-    from sandex.core.events import Opened as new_opened
-    from sandex.core.events import Received as new_received
+    from sandex.core.emit import emit_done, emit_opened, emit_received
 
 BUY = Side.BUY
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
@@ -191,7 +189,7 @@ class Engine(State):
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
                    received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
-                   accounts=dict, events=list, live=list, sequence=cython.longlong,
+                   accounts=dict, live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide, notional=wide)
     def _place(self, cmd: PlaceOrder) -> None:
@@ -345,9 +343,8 @@ class Engine(State):
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
-        events = self._events
-        events.append(new_received(t, product_id, sequence, order_id, profile_id, side, LIMIT,
-                                   price, size, None, client_oid))
+        emit_received(self, t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
+                      size, None, client_oid)
         if crosses or time_in_force is IOC:  # an IOC order's leftover is canceled by take
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
@@ -370,7 +367,7 @@ class Engine(State):
         level.size += added
         level.count += 1
         sequence = product.sequence = sequence + 1
-        events.append(new_opened(t, product_id, sequence, order_id, profile_id, side, price, size))
+        emit_opened(self, t, product_id, sequence, order_id, profile_id, side, price, size)
 
     def _refuse(self, order_id: str, error: Error) -> None:
         """Refuse a place on the fast path for ``error``, or for its id if that is on record
@@ -437,8 +434,8 @@ class Engine(State):
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
-        self._events.append(new_received(t, product_id, sequence, order_id, profile_id, side,
-                                         MARKET, price, size, funds, client_oid))
+        emit_received(self, t, product_id, sequence, order_id, profile_id, side, MARKET, price,
+                      size, funds, client_oid)
         trades_before = product.trade_id
         product.print_low = product.print_high = None  # a new turn (see _start)
         take(self, order, product, t)
@@ -541,9 +538,9 @@ class Engine(State):
         queue = product.halted
         if queue is not None:  # matching halted: announced now, matched on resume
             product.sequence += 1
-            self._events.append(new_received(
-                t, product.id, product.sequence, order.id, order.profile_id, order.side,
-                order.type, order.price, order.size, order.funds, order.client_oid))
+            emit_received(
+                self, t, product.id, product.sequence, order.id, order.profile_id, order.side,
+                order.type, order.price, order.size, order.funds, order.client_oid)
             queue.append(order)
             return
         self._start(order, product, t)
@@ -554,12 +551,11 @@ class Engine(State):
         """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is
         false (the caller is already running them), start the stops its trades trigger.
         ``announce`` false: its ``received`` went out already (an order queued by a halt)."""
-        events = self._events
         if announce:
             product.sequence += 1
-            events.append(new_received(
-                t, product.id, product.sequence, order.id, order.profile_id, order.side,
-                order.type, order.price, order.size, order.funds, order.client_oid))
+            emit_received(
+                self, t, product.id, product.sequence, order.id, order.profile_id, order.side,
+                order.type, order.price, order.size, order.funds, order.client_oid)
         price = order.price
         if order.type is LIMIT and order.time_in_force in RESTS:
             assert price is not None
@@ -688,8 +684,8 @@ class Engine(State):
         unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
-        self._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
-                                     CANCELED, price, remaining, None))
+        emit_done(self, t, product_id, sequence, order_id, profile_id, order.side, CANCELED,
+                  price, remaining, None)
         retire(self, order, profile, hold, CANCELED, None, t)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:

@@ -38,11 +38,10 @@ if cython.compiled:  # ids compared from their hashes first (text.pxd)
 else:
     from sandex.core.text import same
 
-if cython.compiled:  # the hot events built from their slots (emit.py)
-    from cython.cimports.sandex.core.emit import new_done, new_opened
+if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
+    from cython.cimports.sandex.core.emit import emit_done, emit_opened
 else:
-    from sandex.core.events import Done as new_done
-    from sandex.core.events import Opened as new_opened
+    from sandex.core.emit import emit_done, emit_opened
 
 PENDING, OPEN, ACTIVE, DONE = Status.PENDING, Status.OPEN, Status.ACTIVE, Status.DONE
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
@@ -70,8 +69,8 @@ def rest(state: State, order: Order, product: Product, t: int) -> None:
     order.status = OPEN
     product.book.add(order)
     product.sequence += 1
-    state._events.append(new_opened(t, product.id, product.sequence, order.id,
-                                    order.profile_id, order.side, price, remaining))
+    emit_opened(state, t, product.id, product.sequence, order.id, order.profile_id, order.side,
+                price, remaining)
 
 
 def cancel(state: State, order: Order, product: Product, reason: CancelReason | None,
@@ -115,8 +114,8 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
         price = remaining = None
     else:  # a limit order always has a size
         price, remaining = order.price, order._remaining
-    state._events.append(new_done(t, product_id, sequence, order_id, profile_id, order.side,
-                                  reason, price, remaining, cancel_reason))
+    emit_done(state, t, product_id, sequence, order_id, profile_id, order.side, reason, price,
+              remaining, cancel_reason)
     retire(state, order, profile, hold, reason, cancel_reason, t)
 
 

@@ -1,6 +1,8 @@
 # The C layout of the compiled state (sandex/core/state.py): every field public, and an
 # instance dict (tests wrap an engine's methods on the instance).
 
+from sandex.core.sink cimport Sink
+
 cdef class State:
     cdef dict __dict__
     cdef public dict products
@@ -21,3 +23,4 @@ cdef class State:
     cdef public dict conversions
     cdef public dict reports
     cdef public dict pending_transfers
+    cdef public Sink _sink

@@ -3,7 +3,8 @@
 ``Engine`` is a ``State`` with the command handlers; the helper modules (``lifecycle``,
 ``matching``, ``admin``) are functions over a ``State``, so none of them declares or reaches
 into attributes declared elsewhere. A ``State`` is a plain object: what it holds is exactly
-what is listed here (``STATE_FIELDS``; compiled with the core, ``state.pxd`` declares them).
+what is listed here (``STATE_FIELDS``; compiled with the core, ``state.pxd`` declares them),
+and ``_sink``, which is not state: a replay's notes in place of the hot events (``sink.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sandex.core.model import (
 from sandex.core.product import Product
 from sandex.core.records import Account, Order, Profile
 from sandex.core.replay_state import ReplayState
+from sandex.core.sink import Sink
 
 # every attribute of a ``State``, as a snapshot's schema names them (``sandex.core.image``)
 STATE_FIELDS = (
@@ -51,6 +53,7 @@ class State:
     conversions: dict[str, Conversion]
     reports: dict[str, Report]
     pending_transfers: dict[str, PendingTransfer]
+    _sink: Sink | None
 
     def __init__(self) -> None:
         self.products = {}
@@ -77,3 +80,6 @@ class State:
         self.reports = {}  # by id, in creation order
         # transfers with the outside world not settled yet, in start order (``core.funds``)
         self.pending_transfers = {}
+        # a replay's notes in place of the hot events (``sink.py``); None: the events built
+        # (always on the live path). Not state: no snapshot holds it.
+        self._sink = None

@@ -3,6 +3,7 @@
 # view's handlers and (when it is exactly an ``Engine``) the engine's ``apply`` as C functions.
 
 from sandex.core.engine cimport Engine
+from sandex.core.sink cimport Sink
 from sandex.views.orders cimport OrdersView
 from sandex.views.fills cimport FillsView
 from sandex.views.ledger cimport LedgerView
@@ -18,6 +19,8 @@ cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with sandex/views/equal.pxd's ``eq
 
 cdef _feed(object node, object engine, OrdersView orders, list events,
            MarketView market=*, LedgerView ledger=*, FillsView fills=*)
+cdef Py_ssize_t _noted(OrdersView orders, list notes, Py_ssize_t seen) except -1
+cdef Py_ssize_t _NOTES_KEPT
 
 # the types ``_feed`` and ``apply_run`` test events and commands against, and
 # ``DoneReason.CANCELED`` (C globals: a pointer compare each, no module dict lookup)

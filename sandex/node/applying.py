@@ -38,6 +38,7 @@ from sandex.core import (
     StartTransfer,
 )
 from sandex.core.engine import Engine
+from sandex.core.sink import Sink
 from sandex.node.codec import decode as _decode_record
 from sandex.node.codec import decode_lines as _decode_lines
 from sandex.node.commands import (
@@ -108,6 +109,9 @@ _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID = (
     offset(Received, "order_id"), offset(Received, "profile_id"))
 _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
     offset(Done, "reason"), offset(Done, "order_id"), offset(Done, "profile_id"))
+# a replay's run empties its sink's notes once it has read more than this many (compiled: a
+# C integer, applying.pxd): their list's memory is kept in between
+_NOTES_KEPT = 4096
 # and the time of the two commonest commands (a replay's run reads it)
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
 
@@ -345,9 +349,27 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
             orders.on_order(event)  # type: ignore[arg-type]
 
 
+@cython.locals(count=cython.Py_ssize_t, i=cython.Py_ssize_t)
+def _noted(orders: OrdersView, notes: list[Any], seen: int) -> int:
+    """The orders view fed what a replay's engine noted (``sandex.core.sink``) after the
+    first ``seen`` notes, in place of a command's ``Received`` and canceled ``Done`` events,
+    in their order, as ``_feed`` feeds those events; where the notes end now."""
+    count = len(notes)
+    i = seen
+    while i < count:
+        order_id = notes[i]
+        if order_id is None:  # canceled: its order's and profile's ids follow
+            orders.on_cancel(notes[i + 1], notes[i + 2])
+            i += 3
+        else:  # received
+            orders.on_received(order_id, notes[i + 1])
+            i += 2
+    return count
+
+
 @cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
                start=cython.longlong, events=list, market=MarketView, ledger=LedgerView,
-               fills=FillsView)
+               fills=FillsView, sink=Sink, notes=list, seen=cython.Py_ssize_t, kept=list)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -359,10 +381,23 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     them back in the node before a command that is not a plain core one (``apply`` runs
     it: the node's own commands read and replace them) and when it ends. Compiled, the
     engine's ``apply`` is a C call when the engine is exactly an ``Engine`` (``core``; a
-    wrapped one, as the fault tests make, is called by name)."""
+    wrapped one, as the fault tests make, is called by name).
+
+    An exact ``Engine`` runs the plain core commands with a ``Sink`` (``sandex.core.sink``):
+    it notes a ``Received``'s and a canceled ``Done``'s ids there instead of building those
+    events and an ``Opened`` (no view reads one), and the orders view is fed the command's
+    notes (``_noted``) before its other events (``_feed``); a place's and a cancel's events
+    (few: a trade's, a refusal) go to one list the run keeps, where ``Engine.apply`` would
+    make a new one. The commands ``apply`` runs see no sink (their events are fed there),
+    nor does the live path (``Node.execute``)."""
     engine, orders = node.engine, node.orders
     market, ledger, fills = node.market, node.ledger, node.fills
     core = engine if type(engine) is Engine else None
+    sink = Sink()
+    notes, seen = sink.notes, 0  # the notes the orders view has read
+    kept: list[Event] = []
+    if core is not None:
+        core._sink = sink
     applied, last = node._applied_time, node._last_time
     start = position
     try:
@@ -380,17 +415,39 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 applied = time
                 if time > last:
                     last = time
-                events = core.apply(command) if core is not None else engine.apply(command)
-                _feed(node, engine, orders, events, market, ledger, fills)
+                if core is not None:
+                    if kind is _K_PLACE or kind is _K_CANCEL:  # ``Engine.apply``'s two,
+                        if kept:  # their events in the run's one list (no list a command)
+                            del kept[:]
+                        core._events = events = kept
+                        if kind is _K_PLACE:
+                            core._place(command)  # type: ignore[arg-type]
+                        else:
+                            core._cancel_order(command)  # type: ignore[arg-type]
+                    else:
+                        events = core.apply(command)
+                    if len(notes) != seen:
+                        seen = _noted(orders, notes, seen)
+                        if seen > _NOTES_KEPT:  # read: their memory kept for the next
+                            del notes[:]
+                            seen = 0
+                else:
+                    events = engine.apply(command)
+                if events:
+                    _feed(node, engine, orders, events, market, ledger, fills)
             else:  # the node's own, the transfer ones, AdvanceClock
                 node._applied_time, node._last_time = applied, last
                 if position != start:
                     node.position = position - 1
+                if core is not None:  # ``apply`` feeds its events: none noted
+                    core._sink = None
                 events = apply(node, command)
                 applied, last = node._applied_time, node._last_time
                 engine, orders = node.engine, node.orders
                 market, ledger, fills = node.market, node.ledger, node.fills
                 core = engine if type(engine) is Engine else None
+                if core is not None:
+                    core._sink = sink
             if events:
                 event_kind = type(events[0])
                 if event_kind is _K_REJECTED or event_kind is _K_DUPLICATE:
@@ -398,6 +455,8 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
             position += 1
         return None
     finally:
+        if core is not None:  # the live path's engine builds every event
+            core._sink = None
         node._applied_time, node._last_time = applied, last
         if position != start:
             node.position = position - 1
