@@ -14,21 +14,13 @@ import pytest
 
 from sandex.core import book as book_module
 from sandex.core import fifo
-from tests.support.venue_kit import Venue, px
+from tests.support.venue_kit import px, two_traders
 
 COMPILED = not book_module.__file__.endswith(".py")
 
 
-def _venue() -> Venue:
-    v = Venue()  # check_invariants after every command
-    v.product("BTC-USD")
-    v.profile("alice", usd="100000000", btc="100000")
-    v.profile("bob", usd="100000000", btc="100000")
-    return v
-
-
 def test_orders_queue_and_fill_in_arrival_order() -> None:
-    v = _venue()
+    v = two_traders()
     ids = [v.sell("alice", "100.00", "1")[0] for _ in range(4)]  # the inline place
     level = v.engine.products["BTC-USD"].book.asks[px("100.00")]
     assert type(level.orders) is deque
@@ -51,7 +43,7 @@ def test_a_queue_that_is_not_a_deque_uses_the_methods() -> None:
             calls.append("popleft")
             return super().popleft()
 
-    v = _venue()
+    v = two_traders()
     first = v.sell("alice", "100.00", "1")[0]
     level = v.engine.products["BTC-USD"].book.asks[px("100.00")]
     level.orders = Queue(level.orders)
@@ -73,7 +65,7 @@ def test_push_and_pop_are_the_deque_methods() -> None:
 
 
 def test_a_new_level_has_an_empty_unbounded_deque() -> None:
-    v = _venue()
+    v = two_traders()
     oid = v.buy("alice", "99.00", "1")[0]
     level = v.engine.products["BTC-USD"].book.bids[px("99.00")]
     assert type(level.orders) is deque and level.orders.maxlen is None

@@ -12,6 +12,16 @@ import random
 from sandex.core.book import _pop
 
 
+def _pops_as_heapq(keys: list[int]) -> None:
+    """``keys`` heapified, then popped to empty by both: the lists equal after every pop."""
+    heapq.heapify(keys)
+    ours, theirs = list(keys), list(keys)
+    while theirs:
+        heapq.heappop(theirs)
+        _pop(ours)
+        assert ours == theirs
+
+
 def test_pop_leaves_the_list_heapq_leaves() -> None:
     rng = random.Random(17)
     for size in [*range(40), 63, 64, 65, 127, 128, 129, 500]:
@@ -19,19 +29,8 @@ def test_pop_leaves_the_list_heapq_leaves() -> None:
             keys = [rng.choice((-1, 1)) * rng.randrange(1, 3_000) * 10**6 for _ in range(size)]
             if rng.random() < 0.3:  # repeated keys (a price pushed again)
                 keys += keys[: size // 2]
-            heapq.heapify(keys)
-            ours, theirs = list(keys), list(keys)
-            while theirs:
-                heapq.heappop(theirs)
-                _pop(ours)
-                assert ours == theirs
+            _pops_as_heapq(keys)
 
 
 def test_pop_of_the_extreme_prices() -> None:
-    keys = [2**63 - 1, 1, -(2**63 - 1), 10**18, -(10**18), 0]
-    heapq.heapify(keys)
-    ours, theirs = list(keys), list(keys)
-    while theirs:
-        heapq.heappop(theirs)
-        _pop(ours)
-        assert ours == theirs
+    _pops_as_heapq([2**63 - 1, 1, -(2**63 - 1), 10**18, -(10**18), 0])

@@ -18,7 +18,7 @@ from sandex.core.book import Book
 from sandex.core.commands import ModifyOrder
 from sandex.core.limits import unit_max
 from sandex.core.model import Side
-from tests.support.venue_kit import Venue, px, rejected
+from tests.support.venue_kit import px, rejected, two_traders
 
 TICK = 10**6  # a cent in 1e-8 units: every price's low 6 bits are 0, the dict's bad case
 
@@ -85,10 +85,7 @@ def test_a_pickled_book_finds_its_levels() -> None:
 
 def test_places_fills_modifies_and_cancels_keep_the_index() -> None:
     rng = random.Random(6)
-    v = Venue()  # check_invariants after every command: the index agrees
-    v.product("BTC-USD")
-    v.profile("alice", usd="100000000", btc="100000")
-    v.profile("bob", usd="100000000", btc="100000")
+    v = two_traders()  # check_invariants after every command: the index agrees
     live: list[tuple[str, str]] = []
     for _ in range(800):
         who = rng.choice(("alice", "bob"))

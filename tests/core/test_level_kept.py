@@ -20,22 +20,14 @@ from sandex.core.book import keeps_level, level_is
 from sandex.core.commands import ModifyOrder
 from sandex.core.invariants import check_invariants
 from sandex.core.records import keeps_product, product_is
-from tests.support.venue_kit import Venue, px, rejected
+from tests.support.venue_kit import px, rejected, two_traders
 
 # uncompiled, an order keeps no level (``book.rests_at``): its cancel finds it by price
 KEEPS = not book_module.__file__.endswith(".py")
 
 
-def _venue() -> Venue:
-    v = Venue()  # check_invariants after every command
-    v.product("BTC-USD")
-    v.profile("alice", usd="100000000", btc="100000")
-    v.profile("bob", usd="100000000", btc="100000")
-    return v
-
-
 def test_a_level_emptied_and_made_again_is_the_one_a_cancel_finds() -> None:
-    v = _venue()
+    v = two_traders()
     first = v.buy("alice", "100.00", "1")[0]
     v.cancel("alice", first)  # the level is emptied and freed
     assert px("100.00") not in v.engine.products["BTC-USD"].book.bids
@@ -48,7 +40,7 @@ def test_a_level_emptied_and_made_again_is_the_one_a_cancel_finds() -> None:
 
 
 def test_a_modified_order_keeps_its_new_level() -> None:
-    v = _venue()
+    v = two_traders()
     moved = v.buy("alice", "100.00", "1")[0]
     stays = v.buy("alice", "100.00", "1")[0]
     v.apply(ModifyOrder(time=v.stamp(), profile_id="alice", order_id=moved,
@@ -63,7 +55,7 @@ def test_a_modified_order_keeps_its_new_level() -> None:
 
 def test_random_places_modifies_fills_and_cancels_keep_every_level() -> None:
     rnd = random.Random(5)
-    v = _venue()
+    v = two_traders()
     live: list[str] = []
     for _ in range(600):
         roll = rnd.random()
@@ -91,7 +83,7 @@ def test_random_places_modifies_fills_and_cancels_keep_every_level() -> None:
 
 def test_an_unpickled_engine_cancels_by_price() -> None:
     """A pickled order keeps no level (not a field): its cancel looks the level up."""
-    v = _venue()
+    v = two_traders()
     oid = v.buy("alice", "100.00", "1")[0]
     v.buy("alice", "100.00", "2")
     v.engine = pickle.loads(pickle.dumps(v.engine))
@@ -105,7 +97,7 @@ def test_a_cancel_reaches_the_product_its_order_keeps() -> None:
     """Compiled, an order placed on the inline path keeps its product (``Order._product``, a
     pointer without a reference: a product is never removed or replaced while its engine
     lives); one placed otherwise, or unpickled, keeps none and its cancel looks it up."""
-    v = _venue()
+    v = two_traders()
     kept = v.buy("alice", "100.00", "1")[0]
     order = v.engine.orders[kept]
     assert keeps_product(order) is KEEPS

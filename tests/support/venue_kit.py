@@ -130,6 +130,16 @@ class Venue:
         return account.balance, account.hold
 
 
+def two_traders() -> Venue:
+    """BTC-USD with ``alice`` and ``bob`` funded far beyond any test's orders (invariants
+    checked after every command)."""
+    v = Venue()
+    v.product("BTC-USD")
+    v.profile("alice", usd="100000000", btc="100000")
+    v.profile("bob", usd="100000000", btc="100000")
+    return v
+
+
 def kinds(events: list[Event]) -> list[str]:
     """Event type names, without ledger entries: the shape of what happened."""
     return [type(e).__name__ for e in events if type(e).__name__ != "LedgerEntry"]
