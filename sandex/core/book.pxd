@@ -54,6 +54,7 @@ cdef bint _agrees(dict levels, Index *ix) except -1
 
 
 cdef Level _new_level(object price)
+cdef void _sift_up(list heap, Py_ssize_t pos, object key) except *
 cdef void _push(list heap, object key) except *
 cpdef void _pop(list heap) except *
 cdef void rests_at(Order order, Level level) noexcept

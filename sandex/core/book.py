@@ -356,14 +356,11 @@ def _new_level(price: int) -> Level:
     return level
 
 
-@cython.locals(pos=cython.Py_ssize_t, up=cython.Py_ssize_t, new=cython.longlong,
-               above=cython.longlong)
-def _push(heap: list[int], key: int) -> None:
-    """``heapq.heappush(heap, key)`` compiled: the same sift, so the same list after, with
-    the keys compared as C integers (a price is at most ``limits.unit_max``, 10**18, so it
-    and its negation fit in 64 bits) and no call through the module."""
-    heap.append(key)
-    pos = len(heap) - 1
+@cython.locals(up=cython.Py_ssize_t, new=cython.longlong, above=cython.longlong)
+def _sift_up(heap: list[int], pos: int, key: int) -> None:
+    """``key`` written at ``pos`` or above it, each larger parent moved down a place:
+    heapq's ``_siftdown`` to the root, the keys compared as C integers (a price is at most
+    ``limits.unit_max``, 10**18, so it and its negation fit in 64 bits)."""
     new = key
     while pos > 0:
         up = (pos - 1) >> 1
@@ -377,14 +374,20 @@ def _push(heap: list[int], key: int) -> None:
     heap[pos] = key
 
 
+def _push(heap: list[int], key: int) -> None:
+    """``heapq.heappush(heap, key)`` compiled: the same sift, so the same list after, and no
+    call through the module."""
+    heap.append(key)
+    _sift_up(heap, len(heap) - 1, key)
+
+
 @cython.locals(n=cython.Py_ssize_t, pos=cython.Py_ssize_t, child=cython.Py_ssize_t,
-               limit=cython.Py_ssize_t, up=cython.Py_ssize_t, new=cython.longlong,
-               left=cython.longlong, right=cython.longlong, above=cython.longlong)
+               limit=cython.Py_ssize_t, left=cython.longlong, right=cython.longlong)
 def _pop(heap: list[int]) -> None:
     """``heapq.heappop(heap)`` compiled, the popped key dropped: the same sifts as CPython's
     (the smaller child moved up to a leaf, then the last key sifted up from there), so the
-    same list after, with the keys compared as C integers (``_push``'s bound) and no call
-    through the module."""
+    same list after, with the keys compared as C integers and no call through the
+    module."""
     last = heap.pop()
     n = len(heap)
     pos = 0
@@ -398,18 +401,8 @@ def _pop(heap: list[int]) -> None:
                 child += 1
         heap[pos] = heap[child]
         pos = child
-    new = last
-    while pos > 0:
-        up = (pos - 1) >> 1
-        parent = heap[up]
-        above = parent
-        if new < above:
-            heap[pos] = parent
-            pos = up
-            continue
-        break
     if n:
-        heap[pos] = last
+        _sift_up(heap, pos, last)
 
 
 # -- the index (compiled only: book.pxd declares the C arguments; uncompiled, never called) -----
