@@ -5,7 +5,7 @@
 ``Engine.apply`` takes a Python command and returns a list of Python events; any core behind
 that interface, in any language, reads the command's fields, finds its product and profile,
 indexes the new order's id (hashing it once), builds the events and frees them. This builds
-``bench/core_floor.pyx`` (Cython, with the core's own slot readers and event builders: the
+``bench/core_floor.pyx`` (Cython, with the core's own slot readers and emission points: the
 fastest ways sandex has) in a temporary directory and counts, as ``core_count.py`` does
 (cachegrind, two runs, the difference over N, ``PYTHONHASHSEED=0``), on the bench stream:
 

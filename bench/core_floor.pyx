@@ -5,7 +5,8 @@ holds: the command's fields, its product and profile, the id index, the events."
 from sandex.core.commands import CancelOrder, PlaceOrder
 from sandex.core.model import DoneReason
 from sandex.core.slots cimport field, offset
-from sandex.core.emit cimport new_done, new_opened, new_received
+from sandex.core.emit cimport emit_done, emit_opened, emit_received
+from sandex.core.state cimport State
 
 cdef Py_ssize_t P_TIME = offset(PlaceOrder, "time")
 cdef Py_ssize_t P_ID = offset(PlaceOrder, "order_id")
@@ -23,6 +24,7 @@ CANCELED = DoneReason.CANCELED
 
 cdef class Floor:
     cdef dict products, profiles, ids
+    cdef State state  # where the emission points append, as the engine's own state
     cdef long long sequence
     cdef int events_only
 
@@ -32,9 +34,11 @@ cdef class Floor:
         self.ids = {}
         self.sequence = 0
         self.events_only = events_only
+        self.state = State()
 
     def apply(self, command):
         cdef list events = []
+        self.state._events = events
         cdef object t, order_id, profile_id, product_id, side, placed
         if type(command) is PlaceOrder:
             t = field(command, P_TIME)
@@ -48,12 +52,12 @@ cdef class Floor:
                 if self.ids.setdefault(order_id, command) is not command:
                     return events
             self.sequence += 1
-            events.append(new_received(t, product_id, self.sequence, order_id, profile_id, side,
-                                       field(command, P_TYPE), field(command, P_PRICE),
-                                       field(command, P_SIZE), None, field(command, P_CLIENT)))
+            emit_received(self.state, t, product_id, self.sequence, order_id, profile_id, side,
+                          field(command, P_TYPE), field(command, P_PRICE),
+                          field(command, P_SIZE), None, field(command, P_CLIENT))
             self.sequence += 1
-            events.append(new_opened(t, product_id, self.sequence, order_id, profile_id, side,
-                                     field(command, P_PRICE), field(command, P_SIZE)))
+            emit_opened(self.state, t, product_id, self.sequence, order_id, profile_id, side,
+                        field(command, P_PRICE), field(command, P_SIZE))
         elif type(command) is CancelOrder:
             t = field(command, C_TIME)
             order_id = field(command, C_ID)
@@ -67,6 +71,6 @@ cdef class Floor:
                 product_id = field(placed, P_PRODUCT)
                 side = field(placed, P_SIDE)
             self.sequence += 1
-            events.append(new_done(t, product_id, self.sequence, order_id,
-                                   field(command, C_PROFILE), side, CANCELED, None, None, None))
+            emit_done(self.state, t, product_id, self.sequence, order_id,
+                      field(command, C_PROFILE), side, CANCELED, None, None, None)
         return events
