@@ -66,6 +66,7 @@ from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
 from sandex.core.model import (
+    REPLAY_PROFILE_ID,
     CancelReason,
     DoneReason,
     OrderType,
@@ -110,6 +111,11 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
     bind(deque, deque.append, deque.popleft)
 else:
     from sandex.core.fifo import push
+
+if cython.compiled:  # ids compared from their hashes first (text.pxd)
+    from cython.cimports.sandex.core.text import same
+else:
+    from sandex.core.text import same
 
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
     from cython.cimports.sandex.core.emit import emit_done, emit_opened, emit_received
@@ -646,12 +652,14 @@ class Engine(State):
 
     @cython.locals(book=Book, level=Level, profile=Profile, buy=cython.bint,
                    sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide, tally=Tally,
-                   remaining=cython.longlong)
+                   remaining=cython.longlong, live=list, at=cython.Py_ssize_t,
+                   dead=cython.Py_ssize_t, size=cython.Py_ssize_t)
     def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
         Gives the same events and state as ``Book.remove`` then ``lifecycle.close`` would;
-        the purge or archive at the end is ``lifecycle.retire`` itself.
+        the unlink and the purge or archive at the end are ``records.unlink`` and
+        ``lifecycle.retire``, inline in their common cases (the rest by the calls).
         """
         order.status = DONE
         remaining, price, order_id = order._remaining, order.price, order.id
@@ -681,12 +689,34 @@ class Engine(State):
         tally = order._tally  # its profile's, for its product: no lookup by either id
         assert tally is not None  # set on acceptance (a live order's: a test checks)
         profile = owner(tally)
-        unlink(profile, order)
+        # ``unlink``, inline when its place is not the list's last and no compaction is due
+        # (a test checks the two leave the same list)
+        live, at = profile._orders, order._live_at
+        size = len(live)
+        dead = profile._dead + 1
+        if 0 <= at < size - 1 and live[at] is order and (dead <= 16 or 2 * dead <= size):
+            order._live_at = -1
+            live[at] = None
+            profile._dead = dead
+        else:
+            unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
         emit_done(self, t, product_id, sequence, order_id, profile_id, order.side, CANCELED,
                   price, remaining, None)
-        retire(self, order, profile, hold, CANCELED, None, t)
+        # ``retire(self, order, profile, hold, CANCELED, None, t)``, inline
+        if order.filled_size == 0 or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
+                                      else profile.id == REPLAY_PROFILE_ID):
+            oid = order.client_oid
+            if oid is not None and profile.by_client_oid.get(oid) is order:
+                del profile.by_client_oid[oid]
+            del self._live[order_id]
+        else:
+            if hold:
+                order.hold = 0
+            order.done_at = t
+            order.done_reason = CANCELED
+            self._archive.append(order)
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""

@@ -1,0 +1,76 @@
+"""An owner's cancel of an open order (``Engine._cancel_resting``: ``records.unlink`` and
+``lifecycle.retire`` inline in their common cases) against ``lifecycle.cancel``, the general
+move, on a twin venue: the same events and the same state after every cancel (the profile's
+live list with its ``None`` places, compaction and dropped tail, each order's place, the
+orders on record, the archive, the client-oid index), for unfilled orders (purged), partly
+filled ones (archived) and orders with client ids.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from sandex.core.invariants import check_invariants
+from sandex.core.lifecycle import cancel
+from sandex.core.records import Profile
+from tests.support.venue_kit import Venue
+
+
+def _venue() -> Venue:
+    v = Venue()
+    v.product("BTC-USD")
+    v.profile("alice", usd="100000000", btc="100000")
+    v.profile("bob", usd="100000000", btc="100000")
+    return v
+
+
+def _shape(profile: Profile) -> tuple[list[str | None], int, list[int]]:
+    orders = profile._orders
+    return ([None if o is None else o.id for o in orders], profile._dead,
+            [-1 if o is None else o._live_at for o in orders])
+
+
+def _state(v: Venue) -> tuple[object, ...]:
+    engine = v.engine
+    alice = engine.profiles["alice"]
+    return (_shape(alice), sorted(engine._live), [o.id for o in engine._archive],
+            sorted(alice.by_client_oid), [(o.id, o.done_reason, o.done_at, o.hold)
+                                          for o in engine._archive])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_inline_cancel_is_lifecycle_cancel(seed: int) -> None:
+    rng = random.Random(seed)
+    a, b = _venue(), _venue()
+    placed: list[str] = []
+    for i in range(120):
+        side = "buy" if rng.random() < 0.5 else "sell"
+        price = f"{(100 + rng.randrange(20)) if side == 'buy' else (130 + rng.randrange(20))}.00"
+        kw = {"client_oid": str(uuid.UUID(int=rng.getrandbits(128)))} if i % 3 == 0 else {}
+        for v in (a, b):
+            oid, _ = v.order("alice", side, price, "2", order_id=f"o{i}", **kw)
+        placed.append(oid)
+    # bob fills some of alice's best orders in part: those are archived when canceled
+    for v in (a, b):
+        v.sell("bob", "119.00", "3", order_id="bs")
+        v.buy("bob", "130.00", "3", order_id="bb")
+    assert _state(a) == _state(b)
+    live = [oid for oid in placed if a.engine._live[oid].status.value == "open"]
+    rng.shuffle(live)
+    if seed % 2:  # the newest first: the dropped tail
+        live.sort(key=lambda oid: -int(oid[1:]))
+    for oid in live:
+        events_a = a.cancel("alice", oid)
+        engine = b.engine
+        order = engine._live[oid]
+        engine._events = events_b = []
+        cancel(engine, order, engine.products["BTC-USD"], None, b.stamp())
+        assert events_a == events_b
+        assert _state(a) == _state(b)
+        check_invariants(a.engine)
+    assert a.engine.profiles["alice"]._orders == []
+    canceled = [o for o in a.engine._archive if o.done_reason.value == "canceled"]
+    assert canceled and all(o.filled_size for o in canceled)  # the archive's branch ran
