@@ -1,8 +1,8 @@
 # C-callable signatures of the compiled matching (sandex/core/matching.py).
 from sandex.core.book cimport Book, Level
 from sandex.core.holds cimport limit_buy_hold, size_for_funds
-from sandex.core.lifecycle cimport cancel, close, rest
-from sandex.core.records cimport Account, Order, Profile
+from sandex.core.lifecycle cimport cancel, close, rest, retire
+from sandex.core.records cimport Account, Order, Profile, Tally, owner, unlink
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 from sandex.core.wide cimport wide
@@ -15,6 +15,7 @@ cdef object CN, DC, CB, INSUFFICIENT_FUNDS, INSUFFICIENT_LIQUIDITY, TIME_IN_FORC
 cpdef void take(State state, Order order, Product product, object t) except *
 cdef object _take_level(State state, Order order, Product product, Level level, object t,
                         Account fees)
+cdef void _close_filled(State state, Order maker, Product product, object t) except *
 cdef long long _fill_size(Order order, Order maker, object price, object increment) except? -1
 cdef object _fill_size_int(Order order, object size, object price, object increment)
 cdef void _finish_taker(State state, Order order, Product product, object stop_reason,

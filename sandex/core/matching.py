@@ -15,7 +15,7 @@ import cython
 from sandex.core.book import Book, Level
 from sandex.core.events import Changed
 from sandex.core.holds import limit_buy_hold, size_for_funds
-from sandex.core.lifecycle import cancel, close, rest
+from sandex.core.lifecycle import cancel, close, rest, retire
 from sandex.core.model import (
     REPLAY_PROFILE_ID,
     CancelReason,
@@ -27,7 +27,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order
+from sandex.core.records import Account, Order, Profile, Tally, owner, unlink
 from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
@@ -56,6 +56,11 @@ if cython.compiled:  # a trade's event built from its slots (emit.py)
     from cython.cimports.sandex.core.emit import new_matched
 else:
     from sandex.core.events import Matched as new_matched
+
+if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
+    from cython.cimports.sandex.core.emit import emit_done
+else:
+    from sandex.core.emit import emit_done
 
 BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
@@ -129,8 +134,47 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             level.count -= 1
             if level.count == 0:
                 product.book.forget(maker.side is BUY, level)  # the level itself: no lookup
-            close(state, maker, product, FILLED, None, t)
+            _close_filled(state, maker, product, t)
     return None
+
+
+@cython.locals(profile=Profile, hold=wide, tally=Tally, live=list, at=cython.Py_ssize_t,
+               dead=cython.Py_ssize_t, count=cython.Py_ssize_t, sequence=cython.longlong)
+def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
+    """``close(state, maker, product, FILLED, None, t)`` of a maker just filled, in one frame:
+    its ``records.unlink`` and ``lifecycle.retire`` inline in their common cases (the rest
+    by the calls). A maker is a resting limit order: its price and size left (0) are its
+    ``done``'s, and a filled order is archived unless it is a replayed one. A test compares
+    the two on a twin venue."""
+    maker.status = DONE
+    hold = maker.hold
+    if hold:
+        maker.hold_account.hold -= hold
+    tally = maker._tally  # its profile's, for its product: no lookup by either id
+    assert tally is not None  # set on acceptance (a live order's: a test checks)
+    profile = owner(tally)
+    # ``unlink``, inline when its place is not the list's last and no compaction is due
+    live, at = profile._orders, maker._live_at
+    count = len(live)
+    dead = profile._dead + 1
+    if 0 <= at < count - 1 and live[at] is maker and (dead <= 16 or 2 * dead <= count):
+        maker._live_at = -1
+        live[at] = None
+        profile._dead = dead
+    else:
+        unlink(profile, maker)
+    tally.count -= 1
+    sequence = product.sequence = product.sequence + 1
+    emit_done(state, t, product.id, sequence, maker.id, maker.profile_id, maker.side, FILLED,
+              maker.price, maker._remaining, None)
+    if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
+        retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
+        return
+    if hold:  # ``retire``'s archive, inline
+        maker.hold = 0
+    maker.done_at = t
+    maker.done_reason = FILLED
+    state._archive.append(maker)
 
 
 @cython.locals(size=cython.longlong, unit=wide, step=wide, amount=wide, cap=wide, rate=wide)

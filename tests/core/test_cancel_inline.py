@@ -3,7 +3,8 @@
 move, on a twin venue: the same events and the same state after every cancel (the profile's
 live list with its ``None`` places, compaction and dropped tail, each order's place, the
 orders on record, the archive, the client-oid index), for unfilled orders (purged), partly
-filled ones (archived) and orders with client ids.
+filled ones (archived) and orders with client ids; and a filled maker's close
+(``matching._close_filled``, the same two inline) against ``lifecycle.close``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import uuid
 
 import pytest
 
+from sandex.core import matching
 from sandex.core.invariants import check_invariants
-from sandex.core.lifecycle import cancel
+from sandex.core.lifecycle import cancel, close
+from sandex.core.model import DoneReason
 from sandex.core.records import Profile
 from tests.support.venue_kit import Venue
 
@@ -74,3 +77,33 @@ def test_the_inline_cancel_is_lifecycle_cancel(seed: int) -> None:
     assert a.engine.profiles["alice"]._orders == []
     canceled = [o for o in a.engine._archive if o.done_reason.value == "canceled"]
     assert canceled and all(o.filled_size for o in canceled)  # the archive's branch ran
+
+
+@pytest.mark.skipif(matching.__file__.endswith((".so", ".pyd")),
+                    reason="replaces a module function: uncompiled only (the twin test "
+                           "compares the compiled core's events with these)")
+@pytest.mark.parametrize("seed", range(4))
+def test_a_filled_makers_inline_close_is_lifecycle_close(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``matching._close_filled`` against ``lifecycle.close(..., FILLED, None, t)``: the same
+    events and state over a stream of crossing orders that fill makers whole."""
+    rng = random.Random(seed)
+    a, b = _venue(), _venue()
+    with monkeypatch.context() as m:
+        m.setattr(matching, "_close_filled", lambda state, maker, product, t: close(
+            state, maker, product, DoneReason.FILLED, None, t))
+        for i in range(400):
+            who = "alice" if rng.random() < 0.6 else "bob"
+            side = "buy" if rng.random() < 0.5 else "sell"
+            price = f"{100 + rng.randrange(10)}.00"
+            size = str(1 + rng.randrange(3))
+            kw = {"client_oid": str(uuid.UUID(int=rng.getrandbits(128)))} if i % 4 == 0 else {}
+            events_b = b.order(who, side, price, size, order_id=f"o{i}", **kw)[1]
+            m.undo()
+            events_a = a.order(who, side, price, size, order_id=f"o{i}", **kw)[1]
+            m.setattr(matching, "_close_filled", lambda state, maker, product, t: close(
+                state, maker, product, DoneReason.FILLED, None, t))
+            assert events_a == events_b
+            assert _state(a) == _state(b)
+            assert _shape(a.engine.profiles["bob"]) == _shape(b.engine.profiles["bob"])
+    assert any(o.done_reason is DoneReason.FILLED for o in a.engine._archive)
