@@ -62,7 +62,7 @@ from sandex.core.holds import (
     net_funds,
     plain_notional,
 )
-from sandex.core.lifecycle import cancel, close, rest, retire
+from sandex.core.lifecycle import cancel, close, rest
 from sandex.core.limits import level_dead_slots_max, open_orders_per_product_max
 from sandex.core.matching import RESTS, take
 from sandex.core.model import (
