@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from sandex.core import matching
+from sandex.core.events import Event
 from sandex.core.invariants import check_invariants
 from sandex.core.lifecycle import cancel, close
 from sandex.core.model import DoneReason
@@ -69,13 +70,14 @@ def test_the_inline_cancel_is_lifecycle_cancel(seed: int) -> None:
         events_a = a.cancel("alice", oid)
         engine = b.engine
         order = engine._live[oid]
-        engine._events = events_b = []
+        events_b: list[Event] = []
+        engine._events = events_b
         cancel(engine, order, engine.products["BTC-USD"], None, b.stamp())
         assert events_a == events_b
         assert _state(a) == _state(b)
         check_invariants(a.engine)
     assert a.engine.profiles["alice"]._orders == []
-    canceled = [o for o in a.engine._archive if o.done_reason.value == "canceled"]
+    canceled = [o for o in a.engine._archive if o.done_reason is DoneReason.CANCELED]
     assert canceled and all(o.filled_size for o in canceled)  # the archive's branch ran
 
 
