@@ -456,6 +456,8 @@ cdef extern from *:
         int64_t values[SX_FIELDS];
         int index = sx_scan(p, end, &head, values);
         if (index < 0) return NULL;
+        head.length = (uint64_t)(end - p);  /* ``sx_build``'s bound (``sx_scan`` sets none:
+                                               left unset, a stack word's garbage) */
         return sx_build(index, p, &head, values);
     }
 
