@@ -219,17 +219,22 @@ def texts_again() -> None:
         sx_texts_again()
 
 
-def decode_lines(lines: bytes, scan: bytes | None = None) -> list[Any]:
+def decode_lines(lines: bytes, scan: bytes | None = None,
+                 spare: list[Any] | None = None) -> list[Any]:
     """The commands of format 2 records joined by newlines (``codec.decode_lines``, what a
     replay decodes a chunk at a time): compiled, a ``PlaceOrder``'s and a ``CancelOrder``'s
     in the shape msgspec writes them built in C from their slots (``fastlines.pxd``), any
     other line by msgspec (``codec.decode``); ``msgspec.DecodeError`` if a line is not a
     command. ``scan``: the lines' records as ``SCANNER`` wrote them (on the journal reader's
     thread), each line's fields found and integers parsed; the same commands, built from
-    them. Uncompiled, ``codec.decode_lines``."""
+    them. ``spare``: the last chunk's commands, applied and held by nothing else (a
+    replay's); compiled with ``scan``, a command of theirs that only the list holds is
+    taken out (its place there None) and refilled as one of these, where one would be
+    allocated (and that one freed with the list). Uncompiled, ``codec.decode_lines``."""
     if cython.compiled and COMMANDS_DECODED_IN_C:
         if scan is not None:
-            return sx_lines_scanned(lines, scan, _decode_record)  # type: ignore[no-any-return]
+            return sx_lines_scanned(  # type: ignore[no-any-return]
+                lines, scan, _decode_record, spare)
         return sx_lines(lines, _decode_record)  # type: ignore[no-any-return]
     return _decode_lines(lines)
 

@@ -392,7 +392,7 @@ cdef extern from *:
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
     static PyObject *sx_build(int index, const char *line, const sx_head *head,
-                              const int64_t *values) {
+                              const int64_t *values, PyObject *reuse) {
         sx_kind *k = &sx_kinds[index];
         sx_field *f;
         int64_t v;
@@ -433,6 +433,15 @@ cdef extern from *:
             }
             slot[i] = value;
         }
+        if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled */
+            for (i = 0; i < k->fields; i++) {
+                PyObject **at = (PyObject **)((char *)reuse + k->field[i].offset);
+                value = *at;
+                *at = slot[i];
+                Py_XDECREF(value);
+            }
+            return reuse;
+        }
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
             PyErr_NoMemory();
@@ -456,7 +465,28 @@ cdef extern from *:
         int64_t values[SX_FIELDS];
         int index = sx_scan(p, end, &head, values);
         if (index < 0) return NULL;
-        return sx_build(index, p, &head, values);
+        head.length = (uint64_t)(end - p);  /* ``sx_build``'s bound (``sx_scan`` sets none:
+                                               left unset, a stack word's garbage) */
+        return sx_build(index, p, &head, values, NULL);
+    }
+
+    /* A command of ``type`` in ``spare`` (a list: the last chunk's commands, applied) at or
+       after ``*at`` that only ``spare`` holds, taken out (its place there None) and handed
+       over with that reference, ``*at`` past it; NULL if none is left. ``sx_build`` refills
+       it: no allocation, no ``PyObject_Init``, no dealloc when ``spare`` is freed. */
+    static CYTHON_INLINE PyObject *sx_take(PyObject *spare, Py_ssize_t *at, PyObject *type) {
+        Py_ssize_t n = PyList_GET_SIZE(spare);
+        PyObject **items = ((PyListObject *)spare)->ob_item;
+        PyObject *o;
+        while (*at < n) {
+            o = items[(*at)++];
+            if (o != NULL && (PyObject *)Py_TYPE(o) == type && Py_REFCNT(o) == 1) {
+                Py_INCREF(Py_None);
+                items[*at - 1] = Py_None;
+                return o;
+            }
+        }
+        return NULL;
     }
 
     /* The records (``sx_head`` and values) of the ``count`` lines of ``[data, data + size)``
@@ -581,10 +611,13 @@ cdef extern from *:
        from the reader; checked all the same, so far as a table can be without the lines:
        its records' sizes, kinds, line lengths, strings within their line, enum members)
        is ignored: ``sx_lines`` then. */
-    static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode) {
+    static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode,
+                                      PyObject *spare) {
         const char *p, *end, *at, *stop;
         const sx_head *head;
-        PyObject *out, *command;
+        PyObject *out, *command, *reuse;
+        Py_ssize_t taken[SX_KINDS] = {0};  /* each kind's place in ``spare`` (``sx_take``) */
+        if (!PyList_CheckExact(spare)) spare = NULL;  /* None: every command new */
         if (!PyBytes_Check(lines) || !PyBytes_Check(table) || PyBytes_GET_SIZE(lines) == 0)
             return sx_lines(lines, decode);
         p = PyBytes_AS_STRING(lines);
@@ -603,8 +636,11 @@ cdef extern from *:
                     || (head->kind < 0 && head->size != sizeof(sx_head)))
                 goto mismatch;
             if (head->kind >= 0) {
-                command = sx_build(head->kind, p, head, (const int64_t *)(head + 1));
+                reuse = spare == NULL ? NULL
+                    : sx_take(spare, &taken[head->kind], sx_kinds[head->kind].type);
+                command = sx_build(head->kind, p, head, (const int64_t *)(head + 1), reuse);
                 if (command == NULL) {
+                    Py_XDECREF(reuse);
                     if (PyErr_Occurred()) goto error;
                     goto mismatch;
                 }
@@ -634,7 +670,7 @@ cdef extern from *:
                      int required, object fallback, object values, object members) except -1
     PyObject *sx_parse(const char *p, const char *end)
     object sx_lines(object lines, object decode)
-    object sx_lines_scanned(object lines, object table, object decode)
+    object sx_lines_scanned(object lines, object table, object decode, object spare)
     object sx_scanner()
     object sx_scan_lines(object lines)
     void sx_texts_again()

@@ -133,10 +133,11 @@ def _replay(node: Node, journal: Journal, after: int, end: int) -> None:
     started = time.monotonic()
     next_report = started + PROGRESS_EVERY_S
     legacy_end = journal.legacy_end
+    commands: list[JournalCommand] | None = None  # the last chunk's, applied: ``spare``
     for first, count, joined, bodies, scan in _chunks(journal, after, end):
         last = first + count - 1
         if first > legacy_end:
-            commands = _decode_lines(journal, first, count, joined, bodies, scan)
+            commands = _decode_lines(journal, first, count, joined, bodies, scan, commands)
         else:
             if bodies is None:  # no body holds a newline: the lines are the bodies
                 bodies = joined.split(b"\n")
@@ -186,14 +187,15 @@ def _chunks(journal: Journal, after: int, end: int) -> Iterator[Chunk]:
 
 
 def _decode_lines(journal: Journal, first: int, count: int, joined: bytes,
-                  bodies: list[bytes] | None, scan: bytes | None = None
-                  ) -> list[JournalCommand]:
+                  bodies: list[bytes] | None, scan: bytes | None = None,
+                  spare: list[JournalCommand] | None = None) -> list[JournalCommand]:
     """The ``count`` format 2 commands of a chunk (``_chunks``) from position ``first``, in
     one decoder call (``applying.decode_lines``: the commonest in C, from ``scan`` when the
-    reader's thread scanned them); ``JournalCorrupt`` naming the first record that does
-    not decode."""
+    reader's thread scanned them; ``spare``, the last chunk's commands, applied: the
+    objects only it holds refilled, none allocated for them); ``JournalCorrupt`` naming the
+    first record that does not decode."""
     try:
-        commands = decode_lines(joined, scan)
+        commands = decode_lines(joined, scan, spare)
     except msgspec.DecodeError:
         commands = []
     if len(commands) == count:

@@ -419,3 +419,46 @@ def test_a_key_decodes_as_msgspec_decodes_it_whatever_byte_is_changed() -> None:
                 for odd in (b"_", b"x", b"\x00"):
                     same(line[:i] + odd + line[i + 1:])
             at = stop + 1
+
+
+def test_a_spent_chunk_s_commands_refilled() -> None:
+    """``spare`` (a replay's last chunk, applied): compiled with a scan, a command of a kind
+    only the list holds is taken out (its place None) and refilled as one of the new chunk
+    (the same object, msgspec's fields); one held elsewhere, or of another kind, stays;
+    the answer is msgspec's either way, and uncompiled ``spare`` changes nothing."""
+    records: list[Any] = []
+    for n in range(300):
+        if n % 3 == 2:
+            records.append(CancelOrder(time=n + 1, order_id=f"{n - 1:032x}",
+                                       profile_id=f"{n % 5:032x}"))
+        else:
+            records.append(PlaceOrder(time=n + 1, order_id=f"{n:032x}",
+                                      profile_id=f"{n % 7:032x}", product_id="BTC-USD",
+                                      side=Side.BUY if n % 2 else Side.SELL,
+                                      price=3_000_000_000_000 + n, size=1_000_000 + n,
+                                      client_oid=f"{n:08x}" if n % 4 else None))
+    old_lines = b"\n".join(encode(r) for r in records[:150])
+    new_lines = b"\n".join(encode(r) for r in records[150:])
+    for scanned in (False, True):
+        spare = applying.decode_lines(old_lines)
+        held = spare[0]  # held elsewhere too: never refilled
+        others = {id(c) for c in spare}
+        before = [id(c) for c in spare]  # (not the objects: a reference is a holder)
+        commands = applying.decode_lines(
+            new_lines, applying.scan_lines(new_lines) if scanned else None, spare)
+        assert commands == records[150:]
+        assert [type(c) for c in commands] == [type(r) for r in records[150:]]
+        assert held is spare[0] and held == records[0]
+        refilled = [c for c in commands if id(c) in others]
+        if scanned and applying.COMMANDS_DECODED_IN_C:
+            assert len(refilled) == 149  # every one but the held
+            assert spare.count(None) == 149
+        else:
+            assert refilled == [] and [id(c) for c in spare] == before
+        # a place's record refilled as a cancel (or the other way) never: the kinds' counts
+        taken = sum(1 for c in spare if c is None)
+        assert taken == len(refilled)
+        # the refilled commands live on as the new chunk's: unchanged by freeing the old
+        del spare, held
+        gc.collect()
+        assert commands == records[150:]
