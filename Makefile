@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CLUSTER_STAMP := $(VENV)/.installed-cluster
 ARGS ?=
 
-.PHONY: test run lint bench bench-books bench-recovery bench-journal bench-ui crash-test soak clean browser ui-assets \
+.PHONY: test run lint pgo bench bench-books bench-recovery bench-journal bench-ui crash-test soak clean browser ui-assets \
     ui-screenshot cluster-test cluster-up bench-cluster
 
 $(PY):
@@ -36,6 +36,12 @@ $(CORE_BUILD): $(wildcard sandex/core/*.py sandex/core/*.pxd) sandex/node/applyi
 		sandex/journal/rows.pyx sandex/native.py setup.py \
 		| $(RUN_STAMP)
 	$(PY) setup.py --quiet build_ext --inplace
+	touch $(CORE_BUILD)
+
+# The compiled core built profile-guided (setup.py, SANDEX_PGO=1): an instrumented build, the
+# committed training run bench/pgo_train.py, the build again with its profile (docs/performance.md).
+pgo: | $(RUN_STAMP)
+	SANDEX_PGO=1 $(PY) setup.py --quiet build_ext --inplace
 	touch $(CORE_BUILD)
 
 # With its test extras (which include the cluster extra). cbpro 1.1.4 pins dependencies that no longer build, so it is
