@@ -506,19 +506,35 @@ def _self_trade_funds(state: State, taker: Order, maker: Order, product: Product
     return STP_CANCEL
 
 
+@cython.locals(old_size=cython.longlong, size=cython.longlong, release=wide, amount=wide,
+               rate=wide)
 def shrink(state: State, order: Order, new_size: int, product: Product, t: int,
            reason: str = "STP") -> None:
     """Decrement an order's remaining size (STP, or a replayed ``change``: ``reason``),
-    releasing the hold it no longer needs; its level's size is the caller's."""
+    releasing the hold it no longer needs; its level's size is the caller's.
+
+    Compiled, the release in C ``wide`` integers (a size below 2**63, the hold's amounts
+    below 2**124; a limit buy's new hold as ``holds.buy_hold``'s C branch when its price,
+    size and rate fit ``_fits_wide``'s bounds, else by ``limit_buy_hold``): the same numbers
+    as the Python ints uncompiled, without a conversion of the hold to an int and back."""
     old_size = order._remaining
     assert 0 < new_size < old_size  # -1 (no size) is never shrunk
-    order._remaining = new_size
+    size = new_size
+    order._remaining = size
     if order.side is SELL:
-        release = (old_size - new_size) * SIZE_TO_AMOUNT
+        release = old_size - size
+        release *= WIDE_SIZE_TO_AMOUNT
     elif order.type is LIMIT:
         price = order.price
         assert price is not None
-        release = order.hold - limit_buy_hold(new_size, price, order.hold_rate)
+        hold_rate = order.hold_rate
+        if (cython.compiled and below(price, _UNIT_BOUND) and size < _UNIT_BOUND
+                and below(hold_rate, _RATE_BOUND)):
+            amount, rate = price, hold_rate
+            amount *= size
+            release = order.hold - amount - div_scale(amount * rate)
+        else:
+            release = order.hold - limit_buy_hold(new_size, price, hold_rate)
     else:
         release = 0  # a market buy keeps its funds hold; only its size shrinks
     order.hold -= release
