@@ -378,11 +378,11 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         extra += 1
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
-    state._events.append(new_matched(
-        t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
-        taker.profile_id, maker.side, level.price, size, to_int(maker_fee),
-        to_int(taker_fee), maker_rate, taker_rate, entry, seller_base, seller_quote,
-        buyer_quote, buyer_base))
+    state._events.append(new_matched(  # its C integers by ``to_int``: one allocation each
+        t, product.id, to_int(sequence), to_int(trade_id), maker.id, taker.id,
+        maker.profile_id, taker.profile_id, maker.side, level.price, to_int(size_),
+        to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, to_int(entry),
+        seller_base, seller_quote, buyer_quote, buyer_base))
 
 
 @cython.locals(held=Account, quote=Account, received=Account,
