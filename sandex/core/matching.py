@@ -165,8 +165,8 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
         unlink(profile, maker)
     tally.count -= 1
     sequence = product.sequence = product.sequence + 1
-    emit_done(state, t, product.id, sequence, maker.id, maker.profile_id, maker.side, FILLED,
-              maker.price, maker._remaining, None)
+    emit_done(state, t, product.id, to_int(sequence), maker.id, maker.profile_id, maker.side,
+              FILLED, maker.price, 0, None)  # filled: nothing left
     if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
         retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
         return
