@@ -730,8 +730,8 @@ class Engine(State):
             unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
-        emit_done(self, t, product_id, sequence, order_id, profile_id, order.side, CANCELED,
-                  price, remaining, None)
+        emit_done(self, t, product_id, to_int(sequence), order_id, profile_id, order.side,
+                  CANCELED, price, remaining, None)
         # ``retire(self, order, profile, hold, CANCELED, None, t)``, inline
         if order.filled_size == 0 or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
                                       else profile.id == REPLAY_PROFILE_ID):

@@ -165,8 +165,8 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
         unlink(profile, maker)
     tally.count -= 1
     sequence = product.sequence = product.sequence + 1
-    emit_done(state, t, product.id, sequence, maker.id, maker.profile_id, maker.side, FILLED,
-              maker.price, maker._remaining, None)
+    emit_done(state, t, product.id, to_int(sequence), maker.id, maker.profile_id, maker.side,
+              FILLED, maker.price, 0, None)  # filled: nothing left
     if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
         retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
         return
@@ -378,11 +378,11 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         extra += 1
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
-    state._events.append(new_matched(
-        t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
-        taker.profile_id, maker.side, level.price, size, to_int(maker_fee),
-        to_int(taker_fee), maker_rate, taker_rate, entry, seller_base, seller_quote,
-        buyer_quote, buyer_base))
+    state._events.append(new_matched(  # its C integers by ``to_int``: one allocation each
+        t, product.id, to_int(sequence), to_int(trade_id), maker.id, taker.id,
+        maker.profile_id, taker.profile_id, maker.side, level.price, to_int(size_),
+        to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, to_int(entry),
+        seller_base, seller_quote, buyer_quote, buyer_base))
 
 
 @cython.locals(held=Account, quote=Account, received=Account,
@@ -506,19 +506,35 @@ def _self_trade_funds(state: State, taker: Order, maker: Order, product: Product
     return STP_CANCEL
 
 
+@cython.locals(old_size=cython.longlong, size=cython.longlong, release=wide, amount=wide,
+               rate=wide)
 def shrink(state: State, order: Order, new_size: int, product: Product, t: int,
            reason: str = "STP") -> None:
     """Decrement an order's remaining size (STP, or a replayed ``change``: ``reason``),
-    releasing the hold it no longer needs; its level's size is the caller's."""
+    releasing the hold it no longer needs; its level's size is the caller's.
+
+    Compiled, the release in C ``wide`` integers (a size below 2**63, the hold's amounts
+    below 2**124; a limit buy's new hold as ``holds.buy_hold``'s C branch when its price,
+    size and rate fit ``_fits_wide``'s bounds, else by ``limit_buy_hold``): the same numbers
+    as the Python ints uncompiled, without a conversion of the hold to an int and back."""
     old_size = order._remaining
     assert 0 < new_size < old_size  # -1 (no size) is never shrunk
-    order._remaining = new_size
+    size = new_size
+    order._remaining = size
     if order.side is SELL:
-        release = (old_size - new_size) * SIZE_TO_AMOUNT
+        release = old_size - size
+        release *= WIDE_SIZE_TO_AMOUNT
     elif order.type is LIMIT:
         price = order.price
         assert price is not None
-        release = order.hold - limit_buy_hold(new_size, price, order.hold_rate)
+        hold_rate = order.hold_rate
+        if (cython.compiled and below(price, _UNIT_BOUND) and size < _UNIT_BOUND
+                and below(hold_rate, _RATE_BOUND)):
+            amount, rate = price, hold_rate
+            amount *= size
+            release = order.hold - amount - div_scale(amount * rate)
+        else:
+            release = order.hold - limit_buy_hold(new_size, price, hold_rate)
     else:
         release = 0  # a market buy keeps its funds hold; only its size shrinks
     order.hold -= release

@@ -51,15 +51,59 @@ cdef extern from *:
        (``__builtin_clzll`` of the high word) and, below 2**124, the digits from two 64-bit
        words (the low 60 bits, then the rest shifted down once), not a loop of 128-bit
        shifts; from 2**124, that loop. */
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+    /* A new int of ``n`` digits (1 to 5), its digits the caller's to write: what
+       ``_PyLong_New`` does (the object's memory from ``PyObject_Malloc``, which its dealloc
+       frees; ``PyLong_Type`` is static, so no type reference), without its bound test and
+       call. */
+    static CYTHON_INLINE PyLongObject *sandex_long_alloc(Py_ssize_t n, int negative) {
+        PyLongObject *r = (PyLongObject *)PyObject_Malloc(
+            offsetof(PyLongObject, ob_digit) + (size_t)n * sizeof(digit));
+        if (r == NULL) return (PyLongObject *)PyErr_NoMemory();
+        Py_SET_TYPE(r, &PyLong_Type);
+        Py_SET_SIZE(r, negative ? -n : n);
+        _Py_NewReference((PyObject *)r);
+        return r;
+    }
+    #endif
+
     static CYTHON_INLINE PyObject *sandex_wide_to_int(sandex_wide v) {
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        if (v >= LLONG_MIN && v <= LLONG_MAX) {
+            /* -5 to 256: the interpreter's shared small ints, as ``PyLong_FromLongLong``
+               answers; else one to three digits written here */
+            unsigned long long m;
+            PyLongObject *r;
+            if (v >= -5 && v <= 256) return PyLong_FromLong((long)v);
+            m = v < 0 ? 0ULL - (unsigned long long)(long long)v : (unsigned long long)v;
+            if (m <= PyLong_MASK) {
+                r = sandex_long_alloc(1, v < 0);
+                if (r == NULL) return NULL;
+                r->ob_digit[0] = (digit)m;
+            } else if (m >> (2 * PyLong_SHIFT) == 0) {
+                r = sandex_long_alloc(2, v < 0);
+                if (r == NULL) return NULL;
+                r->ob_digit[0] = (digit)(m & PyLong_MASK);
+                r->ob_digit[1] = (digit)(m >> PyLong_SHIFT);
+            } else {
+                r = sandex_long_alloc(3, v < 0);
+                if (r == NULL) return NULL;
+                r->ob_digit[0] = (digit)(m & PyLong_MASK);
+                r->ob_digit[1] = (digit)((m >> PyLong_SHIFT) & PyLong_MASK);
+                r->ob_digit[2] = (digit)(m >> (2 * PyLong_SHIFT));
+            }
+            return (PyObject *)r;
+        }
+    #else
         if (v >= LLONG_MIN && v <= LLONG_MAX) return PyLong_FromLongLong((long long)v);
+    #endif
     #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
         unsigned __int128 a = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
         unsigned long long hi = (unsigned long long)(a >> 64);
         /* its bit length: 64 when the high word is 0 (|v| from 2**63 to 2**64 - 1) */
         Py_ssize_t n = hi ? (128 - __builtin_clzll(hi) + PyLong_SHIFT - 1) / PyLong_SHIFT : 3;
         Py_ssize_t i;
-        PyLongObject *result = _PyLong_New(n);
+        PyLongObject *result = sandex_long_alloc(n, 0);
         if (result == NULL) return NULL;
         if ((a >> 124) == 0) {  /* n is 3 to 5; the rest above the low 60 bits in one word */
             unsigned long long lo = (unsigned long long)a;

@@ -116,3 +116,21 @@ def test_buy_hold_divides_by_the_scale_as_python_floors() -> None:
     for amount, rate in cases:
         for a in (amount, -amount):
             assert buy_hold(a, rate) == a + a * rate // scale, (a, rate)
+
+
+def test_to_int_writes_every_digit_count_of_both_signs() -> None:
+    """``to_int`` (compiled: through ``buy_hold``'s C branch at a zero rate, ``a + 0``) of
+    the values next to each 30-bit digit boundary, both signs: one to three digits written
+    by hand below 2**63, the interpreter's shared ints from -5 to 256, the bit-length path
+    beyond."""
+    values = set(range(-7, 260))
+    for bits in (30, 60, 63, 64, 90, 105):
+        for v in (2**bits - 1, 2**bits, 2**bits + 1):
+            values.update((v, -v))
+    for a in sorted(values):
+        got = buy_hold(a, 0)
+        assert got == a and type(got) is int, a
+        assert got.bit_length() == a.bit_length()
+        assert str(got) == str(a) and hash(got) == hash(a)
+        if -5 <= a <= 256:
+            assert got is int(str(a))  # the shared small int, as PyLong_FromLong answers
