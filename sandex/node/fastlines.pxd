@@ -388,6 +388,51 @@ cdef extern from *:
             }
     }
 
+    /* ``old`` (a spent command's value, which only that command holds) made the int ``v``
+       in place, where ``PyLong_FromLongLong`` would allocate one (and the command's refill
+       free ``old``): 1 if done, 0 if not (not an exact int held once, a value a small int
+       would be (those are CPython's shared objects), more digits than ``old`` has, or not
+       CPython 3.11's layout). Nothing else can see ``old``: no one else holds it. */
+    static CYTHON_INLINE int sx_int_again(PyObject *old, int64_t v) {
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        uint64_t u;
+        Py_ssize_t have, n = 0;
+        digit d[(64 + PyLong_SHIFT - 1) / PyLong_SHIFT];
+        if (Py_REFCNT(old) != 1 || !PyLong_CheckExact(old) || (v >= -5 && v <= 256))
+            return 0;
+        have = Py_SIZE(old) < 0 ? -Py_SIZE(old) : Py_SIZE(old);
+        u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        while (u != 0) {
+            d[n++] = (digit)(u & PyLong_MASK);
+            u >>= PyLong_SHIFT;
+        }
+        if (n > have) return 0;
+        memcpy(((PyLongObject *)old)->ob_digit, d, (size_t)n * sizeof(digit));
+        Py_SET_SIZE(old, v < 0 ? -n : n);
+        return 1;
+    #else
+        (void)old; (void)v;
+        return 0;
+    #endif
+    }
+
+    /* ``old`` (a spent command's value, which only that command holds) made the ASCII text
+       ``[text, text + length)`` in place, where ``sx_text`` would build a string (and the
+       refill free ``old``): 1 if done, 0 if not (not an exact, compact ASCII string of that
+       length held once and not interned). Its hash is forgotten (computed again when
+       asked). */
+    static CYTHON_INLINE int sx_text_again(PyObject *old, const char *text, Py_ssize_t length) {
+        if (Py_REFCNT(old) != 1 || !PyUnicode_CheckExact(old) || !PyUnicode_IS_COMPACT_ASCII(old)
+                || PyUnicode_GET_LENGTH(old) != length || PyUnicode_CHECK_INTERNED(old))
+            return 0;
+    #if PY_VERSION_HEX < 0x030C0000
+        if (((PyASCIIObject *)old)->wstr != NULL) return 0;  /* a wide copy made of it */
+    #endif
+        memcpy(PyUnicode_DATA(old), text, (size_t)length);
+        ((PyASCIIObject *)old)->hash = -1;
+        return 1;
+    }
+
     /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
@@ -412,8 +457,14 @@ cdef extern from *:
                 value = Py_None;
                 Py_INCREF(value);
             } else if (f->kind == SX_INT) {
-                value = PyLong_FromLongLong((long long)v);
-                if (value == NULL) goto error;
+                /* the spent command's int of this field, if only it holds it: rewritten */
+                value = reuse == NULL ? NULL : *(PyObject **)((char *)reuse + f->offset);
+                if (value != NULL && sx_int_again(value, v)) {
+                    Py_INCREF(value);
+                } else {
+                    value = PyLong_FromLongLong((long long)v);
+                    if (value == NULL) goto error;
+                }
             } else if (f->kind == SX_STR) {
                 /* the field's last string again (a product's id) if it is the same text,
                    or the one of this text built before (a profile's id): equal, and one
@@ -421,8 +472,22 @@ cdef extern from *:
                 Py_ssize_t length = (Py_ssize_t)((uint64_t)v & 0xFFFFFFFFu);
                 const char *text = line + ((uint64_t)v >> 32);
                 if (((uint64_t)v >> 32) + (uint64_t)length > head->length) goto bad;
-                value = sx_text(f, text, length);
-                if (value == NULL) goto error;
+                /* a text the table does not give (an order's id: new each command) in the
+                   spent command's string of this field, if only it holds it */
+                value = reuse == NULL || f->texts
+                    ? NULL : *(PyObject **)((char *)reuse + f->offset);
+                if (value != NULL && (f->last == NULL || PyUnicode_GET_LENGTH(f->last) != length
+                                      || memcmp(PyUnicode_DATA(f->last), text, length) != 0)
+                        && sx_text_again(value, text, length)) {
+                    Py_INCREF(value);
+                    if (++f->idle == SX_IDLE) {  /* as ``sx_text`` counts a text not looked up */
+                        f->idle = 0;
+                        f->texts = 1;
+                    }
+                } else {
+                    value = sx_text(f, text, length);
+                    if (value == NULL) goto error;
+                }
             } else if (f->kind == SX_ENUM) {
                 if ((uint64_t)v >= (uint64_t)f->members) goto bad;
                 value = f->objects[v];
