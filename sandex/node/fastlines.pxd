@@ -678,10 +678,11 @@ cdef extern from *:
        is ignored: ``sx_lines`` then. */
     static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode,
                                       PyObject *spare) {
-        const char *p, *end, *at, *stop;
+        const char *p, *end, *at, *stop, *head_at;
         const sx_head *head;
         PyObject *out, *command, *reuse;
         Py_ssize_t taken[SX_KINDS] = {0};  /* each kind's place in ``spare`` (``sx_take``) */
+        Py_ssize_t count = 0, made = 0;  /* the table's records; the commands put so far */
         if (!PyList_CheckExact(spare)) spare = NULL;  /* None: every command new */
         if (!PyBytes_Check(lines) || !PyBytes_Check(table) || PyBytes_GET_SIZE(lines) == 0)
             return sx_lines(lines, decode);
@@ -689,7 +690,13 @@ cdef extern from *:
         end = p + PyBytes_GET_SIZE(lines);
         at = PyBytes_AS_STRING(table);
         stop = at + PyBytes_GET_SIZE(table);
-        out = PyList_New(0);
+        /* the table's records counted first (a step a record): the list made at its size,
+           each command put in its place, not appended (no growth by reallocations) */
+        for (head_at = at; (size_t)(stop - head_at) >= sizeof(sx_head)
+                && ((const sx_head *)head_at)->size >= sizeof(sx_head)
+                && ((const sx_head *)head_at)->size <= (size_t)(stop - head_at); count++)
+            head_at += ((const sx_head *)head_at)->size;
+        out = PyList_New(count);
         if (out == NULL) return NULL;
         for (;;) {
             head = (const sx_head *)at;
@@ -711,11 +718,16 @@ cdef extern from *:
                 }
             } else {
                 command = sx_decoded(p, (Py_ssize_t)head->length, decode);
+                if (command == NULL) goto error;
             }
-            if (sx_append(out, command) < 0) goto error;
+            if (made == count) {  /* more lines than records (not the reader's table) */
+                Py_DECREF(command);
+                goto mismatch;
+            }
+            PyList_SET_ITEM(out, made++, command);
             at += head->size;
             if (p + head->length == end) {
-                if (at != stop) goto mismatch;
+                if (at != stop || made != count) goto mismatch;
                 return out;
             }
             p += head->length + 1;
