@@ -101,3 +101,21 @@ def test_ledger_view_copy_keeps_its_own_tails() -> None:
     for m in matches[:5]:
         early.on_match(m, product)
     assert view.entries == early.entries
+
+
+def test_market_view_follows_its_products() -> None:
+    from sandex.views.market import MarketView, ProductMarket
+
+    view = MarketView()
+    product = "BTC-USD"
+    for n in range(10):
+        view.on_trade(product, n, 60_000_000 * n, 100 + n, 1, Side.BUY)
+    first = view.products[product]
+    view.products[product] = replaced = ProductMarket()  # replaced: the next trade goes there
+    view.on_trade(product, 10, 600_000_000, 110, 1, Side.BUY)
+    assert [t.trade_id for t in first.trades] == list(range(10))
+    assert [t.trade_id for t in replaced.trades] == [10]
+    copy = pickle.loads(pickle.dumps(view))
+    copy.on_trade(product, 11, 660_000_000, 111, 1, Side.BUY)
+    assert [t.trade_id for t in copy.products[product].trades] == [10, 11]
+    assert [t.trade_id for t in replaced.trades] == [10]
