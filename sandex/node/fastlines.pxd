@@ -448,9 +448,10 @@ cdef extern from *:
             f = &k->field[i];
             if (!(head->present & ((uint32_t)1 << i))) {
                 value = f->fallback;
+                if (reuse != NULL && *(PyObject **)((char *)reuse + f->offset) == value)
+                    continue;  /* a spent command's default left as it is */
                 Py_INCREF(value);
-                slot[i] = value;
-                continue;
+                goto put;
             }
             v = *values++;
             if (head->nulls & ((uint32_t)1 << i)) {
@@ -496,17 +497,18 @@ cdef extern from *:
                 value = v ? Py_True : Py_False;
                 Py_INCREF(value);
             }
-            slot[i] = value;
-        }
-        if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled */
-            for (i = 0; i < k->fields; i++) {
-                PyObject **at = (PyObject **)((char *)reuse + k->field[i].offset);
-                value = *at;
-                *at = slot[i];
-                Py_XDECREF(value);
+        put:
+            if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled in
+                                     place, field by field, its old value given back */
+                PyObject **at = (PyObject **)((char *)reuse + f->offset);
+                PyObject *old = *at;
+                *at = value;
+                Py_XDECREF(old);
+            } else {
+                slot[i] = value;
             }
-            return reuse;
         }
+        if (reuse != NULL) return reuse;
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
             PyErr_NoMemory();
@@ -518,6 +520,7 @@ cdef extern from *:
         return obj;
     bad:
     error:
+        if (reuse != NULL) return NULL;  /* its fields its own (the caller frees it) */
         while (--i >= 0) Py_DECREF(slot[i]);
         return NULL;
     }
