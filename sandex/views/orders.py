@@ -93,8 +93,12 @@ class OrdersView:
             return  # a replayed order (most events of a replay)
         order = self._on_record.get(order_id)
         if order is not None:  # the event's order: its profile is the event's
-            if cython.compiled:
-                self._profile(profile_id, True)[order_id] = order
+            if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
+                orders = kept_get(cython.address(self._kept),
+                                  kept_version(self.by_profile), profile_id, None)
+                if orders is None:
+                    orders = self._profile(profile_id, True)
+                orders[order_id] = order
                 return
             by_profile = self.by_profile
             orders = by_profile.get(profile_id)
