@@ -15,8 +15,11 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py
 cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID
 cdef Py_ssize_t _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID
 cdef Py_ssize_t _PLACE_TIME, _CANCEL_TIME
+cdef object _KEPT_PRODUCT_ID, _KEPT_PRODUCT  # the last trade's product (``_feed``)
+cdef unsigned long long _KEPT_PRODUCTS  # and the engine's ``products``' version then
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with sandex/views/equal.pxd's ``equal``
 
+@cython.locals(products=dict)
 cdef _feed(object node, object engine, OrdersView orders, list events,
            MarketView market=*, LedgerView ledger=*, FillsView fills=*)
 cdef Py_ssize_t _noted(OrdersView orders, list notes, Py_ssize_t seen) except -1

@@ -80,6 +80,8 @@ if cython.compiled:  # profile ids tested against the replay's by length first (
     from cython.cimports.sandex.views.equal import equal
 else:
     from sandex.views.equal import equal
+if cython.compiled:  # a trade's product found where its id led last (kept.pxd's version)
+    from cython.cimports.sandex.views.kept import kept_version
 from sandex.views.transfers import KINDS
 
 # ``node`` below is a ``sandex.node.node.Node``, typed ``Any``: that module imports this one
@@ -114,6 +116,12 @@ _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
 _NOTES_KEPT = 4096
 # and the time of the two commonest commands (a replay's run reads it)
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
+# compiled: the last trade's product id and product, and the engine's ``products``' version
+# then (C globals, applying.pxd): a trade of that product, the dict unchanged, finds it
+# without a probe (``_feed``)
+_KEPT_PRODUCT_ID: Any = None
+_KEPT_PRODUCT: Any = None
+_KEPT_PRODUCTS = 0
 
 
 def _slotted(type_: type) -> bool:
@@ -338,7 +346,15 @@ def _feed(node: Node, engine: Any, orders: OrdersView, events: list[Event],
                     if cython.compiled
                     else maker_profile_id == _REPLAY and taker_profile_id == _REPLAY):
                 if cython.compiled and type(engine) is Engine:  # its C field
-                    product = cython.cast(Engine, engine).products[product_id]
+                    global _KEPT_PRODUCT_ID, _KEPT_PRODUCT, _KEPT_PRODUCTS
+                    products = cython.cast(Engine, engine).products
+                    if (product_id is _KEPT_PRODUCT_ID and _KEPT_PRODUCTS != 0
+                            and kept_version(products) == _KEPT_PRODUCTS):
+                        product = _KEPT_PRODUCT
+                    else:
+                        product = products[product_id]
+                        _KEPT_PRODUCT_ID, _KEPT_PRODUCT = product_id, product
+                        _KEPT_PRODUCTS = kept_version(products)
                 else:
                     product = engine.products[product_id]
                 ledger.on_trade(event, maker_profile_id,  # type: ignore[arg-type]

@@ -388,6 +388,51 @@ cdef extern from *:
             }
     }
 
+    /* ``old`` (a spent command's value, which only that command holds) made the int ``v``
+       in place, where ``PyLong_FromLongLong`` would allocate one (and the command's refill
+       free ``old``): 1 if done, 0 if not (not an exact int held once, a value a small int
+       would be (those are CPython's shared objects), more digits than ``old`` has, or not
+       CPython 3.11's layout). Nothing else can see ``old``: no one else holds it. */
+    static CYTHON_INLINE int sx_int_again(PyObject *old, int64_t v) {
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        uint64_t u;
+        Py_ssize_t have, n = 0;
+        digit d[(64 + PyLong_SHIFT - 1) / PyLong_SHIFT];
+        if (Py_REFCNT(old) != 1 || !PyLong_CheckExact(old) || (v >= -5 && v <= 256))
+            return 0;
+        have = Py_SIZE(old) < 0 ? -Py_SIZE(old) : Py_SIZE(old);
+        u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        while (u != 0) {
+            d[n++] = (digit)(u & PyLong_MASK);
+            u >>= PyLong_SHIFT;
+        }
+        if (n > have) return 0;
+        memcpy(((PyLongObject *)old)->ob_digit, d, (size_t)n * sizeof(digit));
+        Py_SET_SIZE(old, v < 0 ? -n : n);
+        return 1;
+    #else
+        (void)old; (void)v;
+        return 0;
+    #endif
+    }
+
+    /* ``old`` (a spent command's value, which only that command holds) made the ASCII text
+       ``[text, text + length)`` in place, where ``sx_text`` would build a string (and the
+       refill free ``old``): 1 if done, 0 if not (not an exact, compact ASCII string of that
+       length held once and not interned). Its hash is forgotten (computed again when
+       asked). */
+    static CYTHON_INLINE int sx_text_again(PyObject *old, const char *text, Py_ssize_t length) {
+        if (Py_REFCNT(old) != 1 || !PyUnicode_CheckExact(old) || !PyUnicode_IS_COMPACT_ASCII(old)
+                || PyUnicode_GET_LENGTH(old) != length || PyUnicode_CHECK_INTERNED(old))
+            return 0;
+    #if PY_VERSION_HEX < 0x030C0000
+        if (((PyASCIIObject *)old)->wstr != NULL) return 0;  /* a wide copy made of it */
+    #endif
+        memcpy(PyUnicode_DATA(old), text, (size_t)length);
+        ((PyASCIIObject *)old)->hash = -1;
+        return 1;
+    }
+
     /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
@@ -403,17 +448,24 @@ cdef extern from *:
             f = &k->field[i];
             if (!(head->present & ((uint32_t)1 << i))) {
                 value = f->fallback;
+                if (reuse != NULL && *(PyObject **)((char *)reuse + f->offset) == value)
+                    continue;  /* a spent command's default left as it is */
                 Py_INCREF(value);
-                slot[i] = value;
-                continue;
+                goto put;
             }
             v = *values++;
             if (head->nulls & ((uint32_t)1 << i)) {
                 value = Py_None;
                 Py_INCREF(value);
             } else if (f->kind == SX_INT) {
-                value = PyLong_FromLongLong((long long)v);
-                if (value == NULL) goto error;
+                /* the spent command's int of this field, if only it holds it: rewritten */
+                value = reuse == NULL ? NULL : *(PyObject **)((char *)reuse + f->offset);
+                if (value != NULL && sx_int_again(value, v)) {
+                    Py_INCREF(value);
+                } else {
+                    value = PyLong_FromLongLong((long long)v);
+                    if (value == NULL) goto error;
+                }
             } else if (f->kind == SX_STR) {
                 /* the field's last string again (a product's id) if it is the same text,
                    or the one of this text built before (a profile's id): equal, and one
@@ -421,8 +473,22 @@ cdef extern from *:
                 Py_ssize_t length = (Py_ssize_t)((uint64_t)v & 0xFFFFFFFFu);
                 const char *text = line + ((uint64_t)v >> 32);
                 if (((uint64_t)v >> 32) + (uint64_t)length > head->length) goto bad;
-                value = sx_text(f, text, length);
-                if (value == NULL) goto error;
+                /* a text the table does not give (an order's id: new each command) in the
+                   spent command's string of this field, if only it holds it */
+                value = reuse == NULL || f->texts
+                    ? NULL : *(PyObject **)((char *)reuse + f->offset);
+                if (value != NULL && (f->last == NULL || PyUnicode_GET_LENGTH(f->last) != length
+                                      || memcmp(PyUnicode_DATA(f->last), text, length) != 0)
+                        && sx_text_again(value, text, length)) {
+                    Py_INCREF(value);
+                    if (++f->idle == SX_IDLE) {  /* as ``sx_text`` counts a text not looked up */
+                        f->idle = 0;
+                        f->texts = 1;
+                    }
+                } else {
+                    value = sx_text(f, text, length);
+                    if (value == NULL) goto error;
+                }
             } else if (f->kind == SX_ENUM) {
                 if ((uint64_t)v >= (uint64_t)f->members) goto bad;
                 value = f->objects[v];
@@ -431,17 +497,18 @@ cdef extern from *:
                 value = v ? Py_True : Py_False;
                 Py_INCREF(value);
             }
-            slot[i] = value;
-        }
-        if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled */
-            for (i = 0; i < k->fields; i++) {
-                PyObject **at = (PyObject **)((char *)reuse + k->field[i].offset);
-                value = *at;
-                *at = slot[i];
-                Py_XDECREF(value);
+        put:
+            if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled in
+                                     place, field by field, its old value given back */
+                PyObject **at = (PyObject **)((char *)reuse + f->offset);
+                PyObject *old = *at;
+                *at = value;
+                Py_XDECREF(old);
+            } else {
+                slot[i] = value;
             }
-            return reuse;
         }
+        if (reuse != NULL) return reuse;
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
             PyErr_NoMemory();
@@ -453,6 +520,7 @@ cdef extern from *:
         return obj;
     bad:
     error:
+        if (reuse != NULL) return NULL;  /* its fields its own (the caller frees it) */
         while (--i >= 0) Py_DECREF(slot[i]);
         return NULL;
     }
@@ -613,10 +681,11 @@ cdef extern from *:
        is ignored: ``sx_lines`` then. */
     static PyObject *sx_lines_scanned(PyObject *lines, PyObject *table, PyObject *decode,
                                       PyObject *spare) {
-        const char *p, *end, *at, *stop;
+        const char *p, *end, *at, *stop, *head_at;
         const sx_head *head;
         PyObject *out, *command, *reuse;
         Py_ssize_t taken[SX_KINDS] = {0};  /* each kind's place in ``spare`` (``sx_take``) */
+        Py_ssize_t count = 0, made = 0;  /* the table's records; the commands put so far */
         if (!PyList_CheckExact(spare)) spare = NULL;  /* None: every command new */
         if (!PyBytes_Check(lines) || !PyBytes_Check(table) || PyBytes_GET_SIZE(lines) == 0)
             return sx_lines(lines, decode);
@@ -624,7 +693,13 @@ cdef extern from *:
         end = p + PyBytes_GET_SIZE(lines);
         at = PyBytes_AS_STRING(table);
         stop = at + PyBytes_GET_SIZE(table);
-        out = PyList_New(0);
+        /* the table's records counted first (a step a record): the list made at its size,
+           each command put in its place, not appended (no growth by reallocations) */
+        for (head_at = at; (size_t)(stop - head_at) >= sizeof(sx_head)
+                && ((const sx_head *)head_at)->size >= sizeof(sx_head)
+                && ((const sx_head *)head_at)->size <= (size_t)(stop - head_at); count++)
+            head_at += ((const sx_head *)head_at)->size;
+        out = PyList_New(count);
         if (out == NULL) return NULL;
         for (;;) {
             head = (const sx_head *)at;
@@ -646,11 +721,16 @@ cdef extern from *:
                 }
             } else {
                 command = sx_decoded(p, (Py_ssize_t)head->length, decode);
+                if (command == NULL) goto error;
             }
-            if (sx_append(out, command) < 0) goto error;
+            if (made == count) {  /* more lines than records (not the reader's table) */
+                Py_DECREF(command);
+                goto mismatch;
+            }
+            PyList_SET_ITEM(out, made++, command);
             at += head->size;
             if (p + head->length == end) {
-                if (at != stop) goto mismatch;
+                if (at != stop || made != count) goto mismatch;
                 return out;
             }
             p += head->length + 1;

@@ -3,6 +3,8 @@ profile: no one can ask for them, and a long recording would fill memory)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import cython
 import msgspec
 
@@ -13,6 +15,8 @@ if cython.compiled:  # profile ids tested against the replay's by length first (
     from cython.cimports.sandex.views.equal import equal
 else:
     from sandex.views.equal import equal
+if cython.compiled:  # a profile's list of a product without probes (kept.pxd)
+    from cython.cimports.sandex.views.kept import kept_clear, kept_get, kept_put, kept_version
 if cython.compiled:  # a fill built from its slots, as the core's events (sandex/core/emit.py)
     from cython.cimports.sandex.core.slots import new, put
 from sandex.core.emit import slot_layout
@@ -79,6 +83,15 @@ class FillsView:
         # strings instead of one with a new tuple (hashed, and compared item by item)
         self._lists: dict[str, dict[str, list[Fill]]] = {}
 
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            kept_clear(cython.address(self._kept))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its dicts (``sandex.node.saved``'s snapshots in memory); compiled, the
+        kept references (``kept.pxd``) are not state: a copy starts with none."""
+        return _fills_view, (self.by_order, self.more, self.by_product, self._lists)
+
     def on_match(self, m: Matched) -> None:
         """Both sides' fills of the trade ``m`` (``on_trade`` of its fields)."""
         self.on_trade(m.trade_id, m.product_id, m.maker_order_id, m.taker_order_id,
@@ -119,14 +132,26 @@ class FillsView:
                 more[order_id] = history([first, fill])
             else:
                 orders.append(fill)
+        if cython.compiled:  # the list kept by the profile's and product's ids (kept.pxd),
+            # while ``_lists`` is unchanged (no list in it is ever replaced)
+            version = kept_version(self._lists)
+            fills = kept_get(cython.address(self._kept), version,
+                             profile_id, product_id)
+            if fills is not None:
+                fills.append(fill)
+                return
         lists = self._lists.get(profile_id)
         if lists is None:
             lists = self._lists[profile_id] = {}
         fills = lists.get(product_id)
         if fills is None:
-            lists[product_id] = self.by_product[(profile_id, product_id)] = history([fill])
+            fills = lists[product_id] = self.by_product[(profile_id, product_id)] = history(
+                [fill])
         else:
             fills.append(fill)
+        if cython.compiled:
+            kept_put(cython.address(self._kept), kept_version(self._lists),
+                     profile_id, product_id, fills, None)
 
     def for_order(self, order_id: str) -> list[Fill]:
         """The order's fills in trade order (a new list for an order filled once)."""
@@ -138,3 +163,10 @@ class FillsView:
 
     def for_product(self, profile_id: str, product_id: str) -> list[Fill]:
         return self.by_product.get((profile_id, product_id), [])
+
+
+def _fills_view(by_order: Any, more: Any, by_product: Any, lists: Any) -> FillsView:
+    """A ``FillsView`` of these dicts (its pickle's: ``FillsView.__reduce__``)."""
+    view = FillsView.__new__(FillsView)
+    view.by_order, view.more, view.by_product, view._lists = by_order, more, by_product, lists
+    return view

@@ -10,7 +10,7 @@ ledger reads exactly as if every entry had been built at once.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import cython
 
@@ -21,6 +21,14 @@ if cython.compiled:  # profile ids tested against the replay's by length first (
     from cython.cimports.sandex.views.equal import equal
 else:
     from sandex.views.equal import equal
+if cython.compiled:  # an account's tails without probes (kept.pxd)
+    from cython.cimports.sandex.views.kept import (
+        kept_clear,
+        kept_get,
+        kept_put,
+        kept_second,
+        kept_version,
+    )
 
 # a trade not expanded yet: the match and its product's base and quote currencies
 _Trade: TypeAlias = tuple[Matched, str, str]
@@ -37,6 +45,15 @@ class LedgerView:
         # the accounts with a tail, in the order their tails began (``entries`` expands them
         # in it, so that the accounts enter ``_entries`` as they did from one flat dict)
         self._pending: dict[tuple[str, str], None] = {}
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            kept_clear(cython.address(self._kept))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its dicts (``sandex.node.saved``'s snapshots in memory); compiled, the
+        kept references (``kept.pxd``) are not state: a copy starts with none."""
+        return _ledger_view, (self._entries, self._tails, self._pending)
 
     @property
     def entries(self) -> dict[tuple[str, str], list[LedgerEntry]]:
@@ -74,28 +91,45 @@ class LedgerView:
         base, quote = product.base_currency, product.quote_currency
         trade = (match, base, quote)
         if not (equal(maker, _REPLAY) if cython.compiled else maker == _REPLAY):
-            self._note(trade, maker, base, quote)
+            self._note(trade, maker, base, quote, product)
         if not (equal(taker, maker) or equal(taker, _REPLAY) if cython.compiled
                 else taker in (maker, _REPLAY)):
-            self._note(trade, taker, base, quote)
+            self._note(trade, taker, base, quote, product)
 
-    def _note(self, trade: _Trade, profile_id: str, base: str, quote: str) -> None:
-        """``trade`` appended to the tails of ``profile_id``'s ``base`` and ``quote``."""
+    def _note(self, trade: _Trade, profile_id: str, base: str, quote: str,
+              product: Product) -> None:
+        """``trade`` appended to the tails of ``profile_id``'s ``base`` and ``quote`` (the
+        currencies of ``product``). Compiled, the two tails are kept by the profile's id
+        and the product (``kept.pxd``, while ``_tails`` is unchanged and no tail has been
+        expanded since: ``_expand`` empties the table), so a profile's next trade of that
+        product finds them without a probe."""
+        if cython.compiled:
+            version = kept_version(self._tails)
+            tail = kept_get(cython.address(self._kept), version,
+                            profile_id, product)
+            if tail is not None:
+                tail.append(trade)
+                tail = kept_second(cython.address(self._kept), profile_id)
+                tail.append(trade)
+                return
         tails = self._tails.get(profile_id)
         if tails is None:
             tails = self._tails[profile_id] = {}
         tail = tails.get(base)
         if tail is None:
-            tails[base] = history([trade])
+            tail = tails[base] = history([trade])
             self._pending[(profile_id, base)] = None
         else:
             tail.append(trade)
-        tail = tails.get(quote)
-        if tail is None:
-            tails[quote] = history([trade])
+        tail2 = tails.get(quote)
+        if tail2 is None:
+            tail2 = tails[quote] = history([trade])
             self._pending[(profile_id, quote)] = None
         else:
-            tail.append(trade)
+            tail2.append(trade)
+        if cython.compiled:
+            kept_put(cython.address(self._kept), kept_version(self._tails),
+                     profile_id, product, tail, tail2)
 
     def for_account(self, profile_id: str, currency: str) -> list[LedgerEntry]:
         tails = self._tails.get(profile_id)
@@ -105,6 +139,8 @@ class LedgerView:
 
     def _expand(self, profile_id: str, currency: str) -> None:
         """Turn the account's pending tail into its entries."""
+        if cython.compiled:  # the tails kept by ``_note`` may be this one
+            kept_clear(cython.address(self._kept))
         tails = self._tails[profile_id]
         tail = tails.pop(currency)
         if not tails:
@@ -120,3 +156,10 @@ class LedgerView:
                                if e.profile_id == profile_id and e.currency == currency)
             else:
                 entries.append(item)  # type: ignore[arg-type]
+
+
+def _ledger_view(entries: Any, tails: Any, pending: Any) -> LedgerView:
+    """A ``LedgerView`` of these dicts (its pickle's: ``LedgerView.__reduce__``)."""
+    view = LedgerView.__new__(LedgerView)
+    view._entries, view._tails, view._pending = entries, tails, pending
+    return view

@@ -55,9 +55,14 @@ cdef class ProductMarket:
 
 cdef class MarketView:
     cdef public dict products
+    # the last trade's product id and its market, and ``products``' version then
+    # (``on_trade``: the same id, ``products`` unchanged, finds it without a probe; 0: none)
+    cdef object _kept_id
+    cdef ProductMarket _kept
+    cdef unsigned long long _kept_version
     cpdef on_match(self, object m)
     @cython.locals(market=ProductMarket, trades=list, kept=Py_ssize_t, at=cython.longlong,
-                   minute=cython.longlong)
+                   minute=cython.longlong, products=dict)
     cpdef on_trade(self, str product_id, object trade_id, object time, object price,
                    object size, object side)
 

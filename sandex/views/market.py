@@ -87,9 +87,21 @@ class MarketView:
                  side: Side) -> None:
         """A trade, from its ``Matched``'s fields (a replay runs this per trade:
         ``sandex.node.applying`` passes the fields it read once from the event's slots)."""
-        market = self.products.get(product_id)
-        if market is None:
-            market = self.products[product_id] = ProductMarket()
+        if cython.compiled:  # the last trade's product's, ``products`` unchanged since
+            products = self.products
+            if (product_id is self._kept_id and self._kept_version != 0
+                    and version(products) == self._kept_version):  # noqa: F821
+                market = self._kept
+            else:
+                market = products.get(product_id)
+                if market is None:
+                    market = products[product_id] = ProductMarket()
+                self._kept_id, self._kept = product_id, market
+                self._kept_version = version(products)  # noqa: F821 (market.pxd)
+        else:
+            market = self.products.get(product_id)
+            if market is None:
+                market = self.products[product_id] = ProductMarket()
         trades = market.trades
         if cython.compiled and _BY_SLOTS:  # built as ``emit`` builds the core's events
             trade = new(_TRADE_TYPE)

@@ -2,6 +2,7 @@
 # calls its handlers as C functions (``on_received``, ``on_cancel``: with the fields it read
 # from the event's slots).
 cimport cython
+from sandex.views.kept cimport sandex_kept
 
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
 
@@ -9,6 +10,10 @@ cdef class OrdersView:
     cdef public object _engine
     cdef public dict _on_record
     cdef public dict by_profile
+    cdef sandex_kept _kept  # each profile's dict where ``by_profile`` led last (kept.pxd)
+
+    @cython.locals(by_profile=dict, version=cython.ulonglong, orders=dict)
+    cdef dict _profile(self, str profile_id, bint make)
 
     cpdef on_order(self, object event)
     @cython.locals(orders=dict, by_profile=dict)

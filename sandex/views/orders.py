@@ -11,6 +11,8 @@ commonest read-model work); the same code runs uncompiled.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cython
 
 from sandex.core import (
@@ -28,6 +30,8 @@ if cython.compiled:  # profile ids tested against the replay's by length first (
     from cython.cimports.sandex.views.equal import equal
 else:
     from sandex.views.equal import equal
+if cython.compiled:  # a profile's dict without a probe of ``by_profile`` (kept.pxd)
+    from cython.cimports.sandex.views.kept import kept_clear, kept_get, kept_put, kept_version
 
 CANCELED = DoneReason.CANCELED
 _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (orders.pxd)
@@ -40,6 +44,34 @@ class OrdersView:
         # the engine's orders on record by id (read, never written; never rebound)
         self._on_record: dict[str, Order] = engine.orders.by_id
         self.by_profile: dict[str, dict[str, Order]] = {}
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            kept_clear(cython.address(self._kept))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its dicts (``sandex.node.saved``'s snapshots in memory); compiled, the
+        kept references (``kept.pxd``) are not state: a copy starts with none."""
+        return _orders_view, (self._engine, self._on_record, self.by_profile)
+
+    def _profile(self, profile_id: str, make: bool) -> dict[str, Order] | None:
+        """Compiled: ``by_profile[profile_id]`` (made empty if ``make`` and there is none;
+        else None), found where it was found last while ``by_profile`` is unchanged (its
+        version: ``kept.pxd``), without a probe; uncompiled, not called."""
+        if cython.compiled:
+            by_profile = self.by_profile
+            version = kept_version(by_profile)
+            orders = kept_get(cython.address(self._kept), version, profile_id, None)
+            if orders is None:
+                orders = by_profile.get(profile_id)
+                if orders is None:
+                    if not make:
+                        return None
+                    orders = by_profile[profile_id] = {}
+                    version = kept_version(by_profile)
+                kept_put(cython.address(self._kept), version, profile_id, None, orders, None)
+            return orders
+        return None
 
     def on_events(self, events: list[Event]) -> None:
         """A command's events (``on_order`` and ``on_canceled`` of those they are about)."""
@@ -61,6 +93,13 @@ class OrdersView:
             return  # a replayed order (most events of a replay)
         order = self._on_record.get(order_id)
         if order is not None:  # the event's order: its profile is the event's
+            if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
+                orders = kept_get(cython.address(self._kept),
+                                  kept_version(self.by_profile), profile_id, None)
+                if orders is None:
+                    orders = self._profile(profile_id, True)
+                orders[order_id] = order
+                return
             by_profile = self.by_profile
             orders = by_profile.get(profile_id)
             if orders is None:
@@ -77,9 +116,19 @@ class OrdersView:
         The engine has purged or archived a done order (``retire``) before its ``Done`` is
         fed: whether it is still on record says which."""
         if order_id not in self._on_record:  # purged
-            profile = self.by_profile.get(profile_id)
+            if cython.compiled:
+                profile = self._profile(profile_id, False)
+            else:
+                profile = self.by_profile.get(profile_id)
             if profile is not None:
                 profile.pop(order_id, None)
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})
+
+
+def _orders_view(engine: Any, on_record: Any, by_profile: Any) -> OrdersView:
+    """A ``OrdersView`` of these dicts (its pickle's: ``OrdersView.__reduce__``)."""
+    view = OrdersView.__new__(OrdersView)
+    view._engine, view._on_record, view.by_profile = engine, on_record, by_profile
+    return view
