@@ -24,7 +24,10 @@ def make_run(clone: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, s
     """``make run`` on ``port``; its banner's credentials and lines once it is ready."""
     process = subprocess.Popen(["make", "run", f"ARGS=--port {port}"], cwd=clone,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               start_new_session=True, env={**os.environ, "PYTHON": "python3"})
+                               start_new_session=True,
+                               # built plain: the suite's own `make test` ran the default,
+                               # profile-guided build (twice the compile) already
+                               env={**os.environ, "PYTHON": "python3", "SANDEX_PGO": "0"})
     lines: list[str] = []
     fields: dict[str, str] = {}
     deadline = time.monotonic() + 600  # the first run creates a virtualenv, installs, compiles
