@@ -10,7 +10,6 @@ from sandex.core.validation cimport check_order, is_plain_market
 
 
 cdef Py_ssize_t _DEAD_SLOTS_MAX
-cdef long long _UNIT_BOUND
 # the hot path's constants as C globals (read without the module dict's versioned lookup)
 cdef object BUY, LIMIT, MARKET, PENDING, OPEN, ACTIVE, DONE, CANCELED, FOK, IOC, POST_ONLY
 cdef object DISABLED, ONLINE, GTC, _PLACE_ORDER, _CANCEL_ORDER, _SIZE_TO_AMOUNT

@@ -99,10 +99,18 @@ else:
     from sandex.core.slots import field, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
+    from cython.cimports.sandex.core.wide import (
+        NO_UNIT,
+        NOTIONAL_BOUND,
+        div_scale,
+        small,
+        to_int,
+        unit,
+        wide,
+    )
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, div_scale, small, to_int, wide
+    from sandex.core.wide import NO_UNIT, NOTIONAL_BOUND, div_scale, small, to_int, unit, wide
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
 if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
@@ -144,28 +152,36 @@ _PLACE = tuple(offset(PlaceOrder, name) for name in PlaceOrder.__struct_fields__
 _CANCEL = tuple(offset(CancelOrder, name) for name in CancelOrder.__struct_fields__)
 
 
-_UNIT_BOUND = 1 << 53  # ``holds.plain_notional``'s: a price's or size's in the C branch
-
-
-@cython.locals(p=wide, s=wide, i=wide, b=wide, n=wide, m=wide, p64=cython.longlong,
-               s64=cython.longlong, i64=cython.longlong, b64=cython.longlong)
+@cython.locals(n=wide, m=wide, p64=cython.longlong, s64=cython.longlong, i64=cython.longlong,
+               b64=cython.longlong, m64=cython.longlong)
 def notional_of(price: object, size: object, increment: object, base_increment: object,
                 min_funds: object) -> wide:
     """``holds.plain_notional`` as a ``wide``, -1 for its ``None``: the fast path's guard and
     its buy's hold without a Python int made for the notional and read back (compiled, the
     same C branch, inline; else ``plain_notional`` itself, whose notional is at most
-    ``unit_max**2`` = 10**36, so a ``wide``). A test checks the two agree."""
-    if (cython.compiled and small(price) and small(size) and small(increment)
-            and small(base_increment) and small(min_funds)):
-        p, s, i, b = price, size, increment, base_increment
-        if i > 0 and b > 0 and p < _UNIT_BOUND and s < _UNIT_BOUND:
-            if p < i or s < b:
-                return -1
-            p64, i64, s64, b64 = p, i, s, b  # 64-bit remainders, as ``plain_notional``'s
-            if p64 % i64 or s64 % b64:
-                return -1
-            n, m = s * p, min_funds
-            return -1 if n < m else n
+    ``unit_max**2`` = 10**36, so a ``wide``). A test checks the two agree.
+
+    Compiled, the four operands are read from their digits by ``unit`` (an exact int below
+    2**53 in magnitude, else ``NO_UNIT``), one test each where ``small`` and Cython's generic
+    128-bit conversion were two; ``plain_notional``'s C branch takes no case this one
+    leaves (its operands below 2**53 are these; any other it answers ``None``, -1 here)."""
+    if cython.compiled:
+        p64, s64 = unit(price), unit(size)
+        i64, b64 = unit(increment), unit(base_increment)
+        if p64 != NO_UNIT and s64 != NO_UNIT and i64 > 0 and b64 > 0:
+            m64 = unit(min_funds)
+            if m64 != NO_UNIT or small(min_funds):
+                if p64 < i64 or s64 < b64:
+                    return -1
+                if p64 % i64 or s64 % b64:  # 64-bit remainders, as ``plain_notional``'s
+                    return -1
+                n = s64
+                n *= p64  # below 2**106: in ``wide``
+                if m64 != NO_UNIT:
+                    m = m64
+                else:
+                    m = min_funds
+                return -1 if n < m else n
     notional = plain_notional(price, size, increment, base_increment,  # type: ignore[arg-type]
                               min_funds)  # type: ignore[arg-type]
     return -1 if notional is None else notional

@@ -46,6 +46,31 @@ cdef extern from *:
         return -bound < v && v < bound;
     }
 
+    /* ``x`` as a C ``long long`` when it is an exact int of magnitude below 2**53 (at most
+       two 30-bit digits), from its digits with no conversion call; else ``LLONG_MIN``
+       (``NO_UNIT``). The fast place's prices, sizes and increments. */
+    static CYTHON_INLINE long long sandex_unit(PyObject *x) {
+        long long v;
+        if (!PyLong_CheckExact(x)) return LLONG_MIN;
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
+        {
+            Py_ssize_t n = Py_SIZE(x);
+            const digit *d = ((PyLongObject *)x)->ob_digit;
+            if (n < -2 || n > 2) return LLONG_MIN;
+            v = n == 0 ? 0 : (long long)d[0];
+            if (n == 2 || n == -2) v |= (long long)d[1] << PyLong_SHIFT;
+            if (n < 0) v = -v;
+        }
+    #else
+        {
+            int overflow;
+            v = PyLong_AsLongLongAndOverflow(x, &overflow);
+            if (overflow) return LLONG_MIN;
+        }
+    #endif
+        return (-(1LL << 53) < v && v < (1LL << 53)) ? v : LLONG_MIN;
+    }
+
     /* ``v`` as a Python int: one allocation, its digits written directly. Beyond 64 bits
        (an account's balance in 1e-16 units) the digit count comes from the bit length
        (``__builtin_clzll`` of the high word) and, below 2**124, the digits from two 64-bit
@@ -163,5 +188,7 @@ cdef extern from *:
     const wide NOTIONAL_BOUND "SANDEX_NOTIONAL_BOUND"
     bint small "sandex_small"(object x)
     bint below "sandex_below"(object x, long long bound)
+    const long long NO_UNIT "LLONG_MIN"
+    long long unit "sandex_unit"(object x)  # NO_UNIT unless an exact int below 2**53
     object to_int "sandex_wide_to_int"(wide v)
     wide div_scale "sandex_div_scale"(wide x)  # x // RATE_SCALE, floored

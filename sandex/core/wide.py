@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
-__all__ = ["NOTIONAL_BOUND", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale", "small",
-           "to_int", "wide"]
+__all__ = ["NOTIONAL_BOUND", "NO_UNIT", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale",
+           "small", "to_int", "unit", "wide"]
 
 wide = int
 NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
@@ -28,6 +28,16 @@ def below(value: object, bound: int) -> bool:
     """Whether ``value`` is an exact int of magnitude below ``bound`` (a power of two up to
     2**62)."""
     return type(value) is int and -bound < value < bound
+
+
+NO_UNIT = -(1 << 63)  # ``unit``'s answer for anything else (C's ``LLONG_MIN``)
+
+
+def unit(value: object) -> int:
+    """``value`` if it is an exact int of magnitude below 2**53, else ``NO_UNIT``."""
+    if type(value) is int and -(1 << 53) < value < (1 << 53):
+        return value
+    return NO_UNIT
 
 
 def to_int(value: int) -> int:
