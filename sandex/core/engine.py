@@ -213,7 +213,7 @@ class Engine(State):
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
                    accounts=dict, live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
-                   added=wide, notional=wide)
+                   added=wide, notional=wide, amount_of=wide, units=cython.longlong)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -280,6 +280,14 @@ class Engine(State):
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
         buy = side is BUY
+        # the size as a ``wide`` once (its hold, the order's remaining, the level's size): from
+        # its digits by ``unit`` when below 2**53 (every size the C guard passed), else by
+        # Cython's conversion
+        units = unit(size)
+        if units != NO_UNIT:
+            amount_of = units
+        else:
+            amount_of = size
         # the hold: compiled, in C ``wide`` integers (``buy_hold`` inline, under its bounds:
         # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
         if buy:
@@ -297,7 +305,7 @@ class Engine(State):
         else:
             held_in, received_in = product.base_currency, product.quote_currency
             if cython.compiled:
-                need = size
+                need = amount_of
                 need *= WIDE_SIZE_TO_AMOUNT
             else:
                 need = size * _SIZE_TO_AMOUNT
@@ -350,7 +358,7 @@ class Engine(State):
             order.created_at = t
             order.price = price
             order.size = size
-            order._remaining = size
+            order._remaining = amount_of
             order._funds_remaining = -1
             order.time_in_force = time_in_force
             order.post_only = post_only
@@ -413,7 +421,7 @@ class Engine(State):
         push(level.orders, order)
         if cython.compiled:  # ``book.rests_at``, inline: the order keeps its level
             order._level = cython.cast(cython.p_void, level)
-        added = size  # compiled, to ``wide`` as ``level.size`` is: no Python-int sum
+        added = amount_of  # compiled, a ``wide`` as ``level.size`` is: no Python-int sum
         level.size += added
         level.count += 1
         sequence = product.sequence = sequence + 1

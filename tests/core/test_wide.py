@@ -15,7 +15,7 @@ from sandex.core import Engine, Matched
 from sandex.core.engine import notional_of
 from sandex.core.holds import buy_hold, plain_notional
 from sandex.core.limits import unit_max
-from sandex.core.wide import small
+from sandex.core.wide import NO_UNIT, small, unit
 from tests.core.test_compiled_twin import wide_stream
 
 WIDE_PXD = Path(__file__).resolve().parents[2] / "sandex" / "core" / "wide.pxd"
@@ -85,6 +85,38 @@ def test_notional_of_is_plain_notional() -> None:
             expected = plain_notional(price, size, increment, base, funds)
         except ZeroDivisionError:
             with pytest.raises(ZeroDivisionError):
+                notional_of(price, size, increment, base, funds)
+            continue
+        assert notional_of(price, size, increment, base, funds) == (
+            -1 if expected is None else expected)
+
+
+def test_unit_is_an_exact_int_below_2_to_the_53() -> None:
+    """``unit`` (uncompiled here; compiled it is C, read from one or two 30-bit digits)."""
+    assert NO_UNIT == -(2**63)
+    for value in (0, 1, -1, 2**30 - 1, 2**30, 2**53 - 1, -(2**53 - 1)):
+        assert unit(value) == value
+    for value in (2**53, -(2**53), 2**60, 2**63, None, True, 1.0):
+        assert unit(value) == NO_UNIT
+
+
+def test_notional_of_at_the_digit_and_unit_edges() -> None:
+    """The compiled guard reads its four operands by ``unit`` (one or two digits, below
+    2**53) and ``min_funds`` by ``unit`` or ``small``: on each side of those edges, for both
+    signs and non-ints, it answers as ``plain_notional``."""
+    edges = [0, 1, 2, 7, 2**30 - 1, 2**30, 2**30 + 1, 2**52, 2**53 - 1, 2**53, 2**53 + 1,
+             2**60 - 1, 2**60, 2**60 + 1, 2**63, 10**18, 2**120, 2**121]
+    values: list[object] = [*edges, *(-e for e in edges if e), True, None]
+    rnd = random.Random(17)
+    cases = [(p, s, i, b, m) for p in (2**30, 2**53 - 1, 2**53) for s in (2**30, 2**53 - 2)
+             for i in (1, 2**30) for b in (1, 2) for m in values]
+    for _ in range(20_000):
+        cases.append(tuple(rnd.choice(values) for _ in range(5)))  # type: ignore[arg-type]
+    for price, size, increment, base, funds in cases:
+        try:
+            expected = plain_notional(price, size, increment, base, funds)  # type: ignore[arg-type]
+        except (ZeroDivisionError, TypeError) as error:
+            with pytest.raises(type(error)):
                 notional_of(price, size, increment, base, funds)
             continue
         assert notional_of(price, size, increment, base, funds) == (
