@@ -177,7 +177,7 @@ def notional_of(price: object, size: object, increment: object, base_increment: 
                     return -1
                 n = s64
                 n *= p64  # below 2**106: in ``wide``
-                if m64 != NO_UNIT:
+                if m64 != NO_UNIT:  # noqa: SIM108 (a C int and an object: no ternary)
                     m = m64
                 else:
                     m = min_funds
@@ -213,7 +213,10 @@ class Engine(State):
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
                    accounts=dict, live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
-                   added=wide, notional=wide, amount_of=wide, units=cython.longlong)
+                   added=wide, notional=wide, amount_of=wide, units=cython.longlong,
+                   rate_units=cython.longlong, taker_units=cython.longlong,
+                   price_units=cython.longlong, best_units=cython.longlong,
+                   crosses=cython.bint)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -278,13 +281,27 @@ class Engine(State):
         accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
-        rate = maker_rate if maker_rate > taker_rate else taker_rate  # hold_rate(), inline
+        # ``hold_rate()``, inline; compiled, the two rates compared as C integers when both are
+        # below 2**53 (``unit``, from their digits), not by Python's compare
+        if cython.compiled:  # (uncompiled, no C values: the Python compares below)
+            rate_units, taker_units = unit(maker_rate), unit(taker_rate)
+            price_units = unit(price)  # the same for the best price's compare and the find
+            units = unit(size)
+        else:
+            rate_units = taker_units = price_units = units = NO_UNIT
+        if cython.compiled and rate_units != NO_UNIT and taker_units != NO_UNIT:
+            if rate_units > taker_units:
+                rate = maker_rate
+            else:
+                rate, rate_units = taker_rate, taker_units
+        else:
+            rate = maker_rate if maker_rate > taker_rate else taker_rate
+            rate_units = NO_UNIT
         buy = side is BUY
         # the size as a ``wide`` once (its hold, the order's remaining, the level's size): from
         # its digits by ``unit`` when below 2**53 (every size the C guard passed), else by
         # Cython's conversion
-        units = unit(size)
-        if units != NO_UNIT:
+        if units != NO_UNIT:  # noqa: SIM108 (a C int and an object: no ternary)
             amount_of = units
         else:
             amount_of = size
@@ -292,16 +309,21 @@ class Engine(State):
         # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
         if buy:
             held_in, received_in = product.quote_currency, product.base_currency
-            if cython.compiled and small(rate):
-                fee_rate = rate  # the notional is ``wide`` already (``notional_of``)
-                if (notional < NOTIONAL_BOUND and -_FEE_RATE_BOUND < fee_rate < _FEE_RATE_BOUND):
-                    need = notional + div_scale(notional * fee_rate)
-                else:
-                    need = buy_hold(to_int(notional), rate)
+            # (a rate ``unit`` refuses is at least 2**53 in magnitude: beyond the C bound)
+            if (cython.compiled and rate_units != NO_UNIT and notional < NOTIONAL_BOUND
+                    and -_FEE_RATE_BOUND < rate_units < _FEE_RATE_BOUND):
+                fee_rate = rate_units  # the notional is ``wide`` already (``notional_of``)
+                need = notional + div_scale(notional * fee_rate)
             else:
                 need = buy_hold(to_int(notional), rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
-            crosses = best is not None and best <= price
+            if best is None:
+                crosses = False
+            elif cython.compiled and price_units != NO_UNIT and (
+                    best_units := unit(best)) != NO_UNIT:  # C integers: no Python compare
+                crosses = best_units <= price_units
+            else:
+                crosses = best <= price
         else:
             held_in, received_in = product.base_currency, product.quote_currency
             if cython.compiled:
@@ -310,7 +332,13 @@ class Engine(State):
             else:
                 need = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
-            crosses = best is not None and best >= price
+            if best is None:
+                crosses = False
+            elif cython.compiled and price_units != NO_UNIT and (
+                    best_units := unit(best)) != NO_UNIT:
+                crosses = best_units >= price_units
+            else:
+                crosses = best >= price
         # the profile's accounts in the product's two currencies: as its tally keeps them
         # once found (an account is never replaced or removed), else by currency
         # (as statements, not a conditional expression: compiled, that is an ``object`` whose
@@ -411,7 +439,10 @@ class Engine(State):
                 self._trigger_stops(product, t)
             return
         if cython.compiled:  # Book.add, inline: by the side's C index (book.Index)
-            level = book.find(buy, price)
+            if price_units != NO_UNIT:  # noqa: SIM108 (its C value already: no conversion)
+                level = book.find(buy, price_units)
+            else:
+                level = book.find(buy, price)
         else:  # no index: the dict (one Python call fewer than ``find``)
             level = (book.bids if buy else book.asks).get(price)
         if level is None:
