@@ -282,29 +282,31 @@ class Engine(State):
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         # ``hold_rate()``, inline; compiled, the two rates compared as C integers when both are
-        # below 2**53 (``unit``, from their digits), not by Python's compare
-        if cython.compiled:  # (uncompiled, no C values: the Python compares below)
+        # below 2**53 (``unit``, from their digits), not by Python's compare; the price's C
+        # value kept for the best price's compare and the level's find; the size as a ``wide``
+        # once (its hold, the order's remaining, the level's size), from its digits by
+        # ``unit`` when below 2**53 (every size the C guard passed), else by Cython's
+        # conversion. Uncompiled, the Python expressions alone (no C values)
+        if cython.compiled:
             rate_units, taker_units = unit(maker_rate), unit(taker_rate)
-            price_units = unit(price)  # the same for the best price's compare and the find
-            units = unit(size)
-        else:
-            rate_units = taker_units = price_units = units = NO_UNIT
-        if cython.compiled and rate_units != NO_UNIT and taker_units != NO_UNIT:
-            if rate_units > taker_units:
-                rate = maker_rate
+            if rate_units != NO_UNIT and taker_units != NO_UNIT:
+                if rate_units > taker_units:
+                    rate = maker_rate
+                else:
+                    rate, rate_units = taker_rate, taker_units
             else:
-                rate, rate_units = taker_rate, taker_units
+                rate = maker_rate if maker_rate > taker_rate else taker_rate
+                rate_units = NO_UNIT
+            price_units = unit(price)
+            units = unit(size)
+            if units != NO_UNIT:  # noqa: SIM108 (a C int and an object: no ternary)
+                amount_of = units
+            else:
+                amount_of = size
         else:
             rate = maker_rate if maker_rate > taker_rate else taker_rate
-            rate_units = NO_UNIT
-        buy = side is BUY
-        # the size as a ``wide`` once (its hold, the order's remaining, the level's size): from
-        # its digits by ``unit`` when below 2**53 (every size the C guard passed), else by
-        # Cython's conversion
-        if units != NO_UNIT:  # noqa: SIM108 (a C int and an object: no ternary)
-            amount_of = units
-        else:
             amount_of = size
+        buy = side is BUY
         # the hold: compiled, in C ``wide`` integers (``buy_hold`` inline, under its bounds:
         # the guard keeps the notional at most ``unit_max**2`` and a size at most ``unit_max``)
         if buy:
@@ -317,13 +319,11 @@ class Engine(State):
             else:
                 need = buy_hold(to_int(notional), rate)  # limit_buy_hold() of its notional
             best = book.best_ask()
-            if best is None:
-                crosses = False
-            elif cython.compiled and price_units != NO_UNIT and (
-                    best_units := unit(best)) != NO_UNIT:  # C integers: no Python compare
+            if (cython.compiled and best is not None and price_units != NO_UNIT
+                    and (best_units := unit(best)) != NO_UNIT):  # C integers: no Python compare
                 crosses = best_units <= price_units
             else:
-                crosses = best <= price
+                crosses = best is not None and best <= price
         else:
             held_in, received_in = product.base_currency, product.quote_currency
             if cython.compiled:
@@ -332,13 +332,11 @@ class Engine(State):
             else:
                 need = size * _SIZE_TO_AMOUNT
             best = book.best_bid()
-            if best is None:
-                crosses = False
-            elif cython.compiled and price_units != NO_UNIT and (
-                    best_units := unit(best)) != NO_UNIT:
+            if (cython.compiled and best is not None and price_units != NO_UNIT
+                    and (best_units := unit(best)) != NO_UNIT):
                 crosses = best_units >= price_units
             else:
-                crosses = best >= price
+                crosses = best is not None and best >= price
         # the profile's accounts in the product's two currencies: as its tally keeps them
         # once found (an account is never replaced or removed), else by currency
         # (as statements, not a conditional expression: compiled, that is an ``object`` whose
