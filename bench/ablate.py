@@ -26,8 +26,10 @@ instructions (under callgrind, as ``stack.py``) and in CPU time.
   timestamp window still checked); ``hmac``, ``passphrase``: one of them;
 * ``reply``: the order reply's dict and its JSON encoding (a constant ``{"id":...}``);
 * ``meter``: ``GET /metrics``' request meter (``http_app`` without it);
-* ``parse``: the order body's parse and checks (``parse_order``: the first round's command
-  again with a fresh id and stamp);
+* ``parse``: the order body's decode, parse and checks (``order_fields``, ``parse_fields``
+  and ``parse_order``: the first round's command again with a fresh id and stamp; until the
+  seventeenth pass only ``parse_order`` was stubbed, which ``place_order`` no longer calls
+  for a plain order since the thirteenth: ``stubbed: {}``, nothing was switched off);
 * ``lifo``: not a part but an order: a durable batch's replies resumed newest first (the
   last requests' objects are the likeliest still cached) instead of oldest first
   (``Node._committed``; tried in the thirteenth pass, not kept).
@@ -222,7 +224,12 @@ def patch_venue(off: set[str], venue: Any) -> None:
             STUBBED["parse"] += 1
             return replace(command, order_id=order_id, time=time), echo
 
+        # what ``place_order`` calls since the thirteenth pass: ``order_fields`` (the
+        # body's one decode) then ``parse_fields`` (``parse_order`` only when that says no)
         _set(orders, "parse_order", parse_order)
+        _set(orders, "order_fields", lambda body: _FIELDS)
+        _set(orders, "parse_fields", lambda fields, engine, profile_id, order_id, time:
+             parse_order(None, engine, profile_id, order_id, time))
 
 
 _MISSING = object()
@@ -253,6 +260,7 @@ class _Placed(str):
 
 _SEEN: dict[type, list[Any]] = {}  # a command kind's events in the untimed round (``apply``)
 _PARSED: dict[str, Any] = {}  # a profile's order as parsed in the untimed round (``parse``)
+_FIELDS = object()  # ``order_fields``' answer with ``parse`` off: any but ``None``
 
 
 def watch_first_round(off: set[str]) -> None:
@@ -277,8 +285,18 @@ def watch_first_round(off: set[str]) -> None:
             _PARSED.setdefault(profile_id, parsed)
             return parsed
 
+        real_fields = orders.parse_fields
+
+        def fields(fields: Any, engine: Any, profile_id: str, *args: Any) -> Any:
+            parsed = real_fields(fields, engine, profile_id, *args)
+            if parsed is not None:
+                _PARSED.setdefault(profile_id, parsed)
+            return parsed
+
         orders.parse_order = parse  # type: ignore[assignment]
+        orders.parse_fields = fields  # type: ignore[assignment]
         _RESTORE.append(lambda: setattr(orders, "parse_order", real_parse))
+        _RESTORE.append(lambda: setattr(orders, "parse_fields", real_fields))
 
 
 _RESTORE: list[Any] = []

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from sandex.api import order_request
 from sandex.api.http import ApiError, Request, request_of
 from sandex.api.order_request import order_fields, parse_fields, parse_order
 from sandex.api.rest import wire
@@ -239,3 +240,30 @@ def test_a_plain_order_takes_the_one_decode(engine: Engine) -> None:
                   b'{"product_id":"BTC-USD","side":"BUY","price":"1","size":"1"}'):
         fields = order_fields(other)
         assert fields is not None and parse_fields(fields, engine, PROFILE, ORDER_ID, 5) is None
+
+
+@pytest.mark.parametrize("price", DECIMALS, ids=repr)
+def test_a_remembered_decimal_parses_as_a_first_one(engine: Engine, price: Any) -> None:
+    """``_UNITS``: a plain price or size text seen before is answered from memory with the
+    units and echo (and errors) it got the first time, and as the dict path answers it."""
+    _dict_path(engine, b'{"product_id":"BTC-USD","side":"buy","price":"1","size":"1"}')
+    for field, other in (("price", "size"), ("size", "price")):
+        for extra in ({}, {"type": "market"}):
+            raw = msgspec.json.encode({"product_id": "BTC-USD", "side": "buy", field: price,
+                                       other: "1", **extra})
+            order_request._UNITS.clear()
+            first = _one_decode(engine, raw)  # parsed, and remembered if plain
+            again = _one_decode(engine, raw)  # from memory if it was
+            assert first == again == _dict_path(engine, raw)
+    order_request._UNITS.clear()
+    _one_decode(engine, b'{"product_id":"BTC-USD","side":"buy","price":"10.50","size":"1"}')
+    assert order_request._UNITS == {"10.50": 1_050_000_000, "1": 100_000_000}
+
+
+def test_the_remembered_decimals_are_bounded(engine: Engine) -> None:
+    order_request._UNITS.clear()
+    for i in range(order_request._UNITS_MAX + 10):
+        raw = b'{"product_id":"BTC-USD","side":"buy","price":"%d.5","size":"1"}' % (i + 1)
+        command, echo = _one_decode(engine, raw)
+        assert command.price == (i + 1) * 10**8 + 5 * 10**7 and echo["price"] == f"{i + 1}.5"
+    assert 0 < len(order_request._UNITS) <= order_request._UNITS_MAX
