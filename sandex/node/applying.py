@@ -378,13 +378,13 @@ def _noted(orders: OrdersView, notes: list[Any], seen: int) -> int:
     count = len(notes)
     i = seen
     while i < count:
-        order_id = notes[i]
-        if order_id is None:  # canceled: its order's and profile's ids follow
-            orders.on_cancel(notes[i + 1], notes[i + 2])
-            i += 3
-        else:  # received
-            orders.on_received(order_id, notes[i + 1])
+        order = notes[i]
+        if order is None:  # canceled: its order follows
+            orders.on_noted_cancel(notes[i + 1])
             i += 2
+        else:  # received
+            orders.on_noted(order)
+            i += 1
     return count
 
 
