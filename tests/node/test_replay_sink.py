@@ -30,6 +30,7 @@ from sandex.core.invariants import state_hash
 from sandex.core.records import Order
 from sandex.core.sink import Sink
 from sandex.node import applying, image
+from sandex.node.applying import TimeOutOfOrder
 from sandex.node.node import Node
 from tests.core.streams import PRODUCTS, concretize, random_stream, setup_commands
 
@@ -208,3 +209,27 @@ def test_the_notes_orders_purged_archived_and_a_profile_s_first_order_purged() -
         replayed = _replayed(accepted, chunk)
         assert _contents(replayed) == _contents(fed)
         assert "p3" not in replayed.orders.by_profile
+
+
+@pytest.mark.parametrize("shift", [0, 2**60, 2**61 + 12345])  # two digits; three (objects)
+def test_a_run_s_times_compared_as_apply_compares_them(shift: int) -> None:
+    """``apply_run`` compares each command's time with the last applied and the latest
+    seen (compiled, from the two ints' digits when both have at most two 30-bit digits,
+    else as objects): the same node as ``apply``'s, and a time not after the last applied
+    refused, equal or earlier, with nothing of it applied."""
+    rng = random.Random(7)
+    commands = [msgspec.structs.replace(command, time=command.time + shift)
+                for command in _stamped(concretize(random_stream(rng, 300)))]
+    fed, accepted = _accepted(commands)
+    replayed = _replayed(accepted, 50)
+    assert _contents(replayed) == _contents(fed)
+    assert replayed._applied_time == replayed._last_time == fed._applied_time
+    assert replayed._applied_time == accepted[-1].time
+    last = accepted[-1]
+    for time in (last.time, last.time - 1, last.time - 2**31, -1):
+        again = _replayed(accepted, 50)
+        late = msgspec.structs.replace(last, time=time)
+        with pytest.raises(TimeOutOfOrder, match="not after the last command applied"):
+            applying.apply_run(again, [late], len(accepted) + 1)
+        assert _contents(again) == _contents(fed)
+        assert again.position == len(accepted)
