@@ -37,6 +37,25 @@ cdef extern from *:
     """
     int time_cmp "sandex_time_cmp"(object a, object b)
 
+cdef extern from *:
+    """
+    /* Empty the run's list of a command's events keeping its item array (``del l[:]``
+       makes a slice, gives the array back, and the next command's append takes one again):
+       its size set to 0 first, then its items released, the last first, as CPython's own
+       clear does. Only for a list no destructor of its items appends to (the events'
+       are plain structs); past 4,096 slots, the array is given back as before. */
+    static CYTHON_INLINE int sandex_list_empty(PyObject *l) {
+        PyListObject *a = (PyListObject *)l;
+        Py_ssize_t i = Py_SIZE(a);
+        PyObject **item = a->ob_item;
+        if (a->allocated > 4096) return PyList_SetSlice(l, 0, i, NULL);
+        Py_SET_SIZE(a, 0);
+        while (--i >= 0) Py_XDECREF(item[i]);
+        return 0;
+    }
+    """
+    int list_empty "sandex_list_empty"(list l) except -1
+
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _MATCHED
 cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID

@@ -453,7 +453,10 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 if core is not None:
                     if kind is _K_PLACE or kind is _K_CANCEL:  # ``Engine.apply``'s two,
                         if kept:  # their events in the run's one list (no list a command)
-                            del kept[:]
+                            if cython.compiled:  # its memory kept (applying.pxd)
+                                list_empty(kept)  # noqa: F821
+                            else:
+                                del kept[:]
                         core._events = events = kept
                         if kind is _K_PLACE:
                             core._place(command)  # type: ignore[arg-type]
