@@ -54,7 +54,7 @@ cdef class Floor:
             self.sequence += 1
             emit_received(self.state, t, product_id, self.sequence, order_id, profile_id, side,
                           field(command, P_TYPE), field(command, P_PRICE),
-                          field(command, P_SIZE), None, field(command, P_CLIENT))
+                          field(command, P_SIZE), None, field(command, P_CLIENT), None)
             self.sequence += 1
             emit_opened(self.state, t, product_id, self.sequence, order_id, profile_id, side,
                         field(command, P_PRICE), field(command, P_SIZE))
@@ -72,5 +72,5 @@ cdef class Floor:
                 side = field(placed, P_SIDE)
             self.sequence += 1
             emit_done(self.state, t, product_id, self.sequence, order_id,
-                      field(command, C_PROFILE), side, CANCELED, None, None, None)
+                      field(command, C_PROFILE), side, CANCELED, None, None, None, None)
         return events

@@ -38,6 +38,8 @@ PARTS = [  # (label, a regular expression matched against callgrind's function n
     ("    market on_trade", r"MarketView_on_trade$"),
     ("    ledger on_trade", r"LedgerView_on_trade$"),
     ("    orders on_cancel", r"OrdersView_on_cancel$"),
+    ("    orders on_noted (a received order's note)", r"OrdersView_on_noted$"),
+    ("    orders on_noted_cancel (a canceled order's note)", r"OrdersView_on_noted_cancel$"),
     ("decode (decode_lines)", r"applying_\d+decode_lines$"),
     ("reader on the replay's thread (Rows.lines)", r"rows_4Rows_\d+lines$"),
     ("reader's thread reading ahead (_read_ahead)", r"rows__read_ahead$"),

@@ -38,10 +38,11 @@ cpdef object new_matched(object time, object product_id, object sequence, object
 cpdef int emit_received(State state, object time, object product_id,
                          object sequence, object order_id, object profile_id, object side,
                          object order_type, object price, object size, object funds,
-                         object client_oid) except -1
+                         object client_oid, object order) except -1
 cpdef int emit_opened(State state, object time, object product_id,
                        object sequence, object order_id, object profile_id, object side,
                        object price, object remaining_size) except -1
 cpdef int emit_done(State state, object time, object product_id, object sequence,
                      object order_id, object profile_id, object side, object reason,
-                     object price, object remaining_size, object cancel_reason) except -1
+                     object price, object remaining_size, object cancel_reason,
+                     object order) except -1

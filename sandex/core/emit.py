@@ -26,6 +26,7 @@ constructed ones, and that nothing leaks).
 from __future__ import annotations
 
 from struct import calcsize
+from typing import TYPE_CHECKING
 
 import cython
 
@@ -37,6 +38,8 @@ if cython.compiled:
     from cython.cimports.sandex.core.slots import buildable, free_keep, new, offset, put
 else:
     from sandex.core.slots import offset
+if TYPE_CHECKING:
+    from sandex.core.records import Order
 
 __all__ = ["emit_done", "emit_opened", "emit_received", "new_done", "new_matched",
            "new_opened", "new_received"]
@@ -95,7 +98,7 @@ def new_received(time: int, product_id: str, sequence: int, order_id: str, profi
     events: list[Event] = []
     _SCRATCH._events = events
     emit_received(_SCRATCH, time, product_id, sequence, order_id, profile_id, side, order_type,
-                  price, size, funds, client_oid)
+                  price, size, funds, client_oid, None)
     return events.pop()  # type: ignore[return-value]
 
 
@@ -116,7 +119,7 @@ def new_done(time: int, product_id: str, sequence: int | None, order_id: str, pr
     events: list[Event] = []
     _SCRATCH._events = events
     emit_done(_SCRATCH, time, product_id, sequence, order_id, profile_id, side, reason, price,
-              remaining_size, cancel_reason)
+              remaining_size, cancel_reason, None)
     return events.pop()  # type: ignore[return-value]
 
 
@@ -165,9 +168,10 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
 
 def emit_received(state: State, time: int, product_id: str, sequence: int, order_id: str,
                   profile_id: str, side: Side, order_type: OrderType, price: int | None,
-                  size: int | None, funds: int | None, client_oid: str | None) -> None:
-    """``state``'s events given a ``Received(...)``; with a sink, its order's and profile's
-    ids."""
+                  size: int | None, funds: int | None, client_oid: str | None,
+                  order: Order | None) -> None:
+    """``state``'s events given a ``Received(...)``; with a sink, ``order`` (the received
+    ``Order``: its ids are its fields, and the orders view keeps it without a probe)."""
     if state._sink is None:
         if cython.compiled and _BUILD:
             event = new(_Received)
@@ -187,9 +191,7 @@ def emit_received(state: State, time: int, product_id: str, sequence: int, order
                              order_type, price, size, funds, client_oid)
         state._events.append(event)
     else:
-        notes = state._sink.notes
-        notes.append(order_id)
-        notes.append(profile_id)
+        state._sink.notes.append(order)
 
 
 def emit_opened(state: State, time: int, product_id: str, sequence: int, order_id: str,
@@ -215,9 +217,10 @@ def emit_opened(state: State, time: int, product_id: str, sequence: int, order_i
 
 def emit_done(state: State, time: int, product_id: str, sequence: int | None, order_id: str,
               profile_id: str, side: Side, reason: DoneReason, price: int | None,
-              remaining_size: int | None, cancel_reason: CancelReason | None) -> None:
-    """``state``'s events given a ``Done(...)``; with a sink, a canceled order's and
-    profile's ids."""
+              remaining_size: int | None, cancel_reason: CancelReason | None,
+              order: Order | None) -> None:
+    """``state``'s events given a ``Done(...)``; with a sink, a canceled ``order`` (after
+    ``None``: the view reads whether ``retire`` purged it from the order)."""
     if state._sink is None:
         if cython.compiled and _BUILD:
             event = new(_Done)
@@ -238,5 +241,4 @@ def emit_done(state: State, time: int, product_id: str, sequence: int | None, or
     elif reason is _CANCELED:
         notes = state._sink.notes
         notes.append(None)
-        notes.append(order_id)
-        notes.append(profile_id)
+        notes.append(order)

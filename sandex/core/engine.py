@@ -428,7 +428,7 @@ class Engine(State):
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
         emit_received(self, t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
-                      size, None, client_oid)
+                      size, None, client_oid, order)
         if crosses or time_in_force is IOC:  # an IOC order's leftover is canceled by take
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
@@ -522,7 +522,7 @@ class Engine(State):
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
         emit_received(self, t, product_id, sequence, order_id, profile_id, side, MARKET, price,
-                      size, funds, client_oid)
+                      size, funds, client_oid, order)
         trades_before = product.trade_id
         product.print_low = product.print_high = None  # a new turn (see _start)
         take(self, order, product, t)
@@ -627,7 +627,7 @@ class Engine(State):
             product.sequence += 1
             emit_received(
                 self, t, product.id, product.sequence, order.id, order.profile_id, order.side,
-                order.type, order.price, order.size, order.funds, order.client_oid)
+                order.type, order.price, order.size, order.funds, order.client_oid, order)
             queue.append(order)
             return
         self._start(order, product, t)
@@ -642,7 +642,7 @@ class Engine(State):
             product.sequence += 1
             emit_received(
                 self, t, product.id, product.sequence, order.id, order.profile_id, order.side,
-                order.type, order.price, order.size, order.funds, order.client_oid)
+                order.type, order.price, order.size, order.funds, order.client_oid, order)
         price = order.price
         if order.type is LIMIT and order.time_in_force in RESTS:
             assert price is not None
@@ -784,7 +784,7 @@ class Engine(State):
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
         emit_done(self, t, product_id, to_int(sequence), order_id, profile_id, order.side,
-                  CANCELED, price, remaining, None)
+                  CANCELED, price, remaining, None, order)
         # ``retire(self, order, profile, hold, CANCELED, None, t)``, inline
         if order.filled_size == 0 or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
                                       else profile.id == REPLAY_PROFILE_ID):

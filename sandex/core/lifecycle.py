@@ -115,7 +115,7 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
     else:  # a limit order always has a size
         price, remaining = order.price, order._remaining
     emit_done(state, t, product_id, sequence, order_id, profile_id, order.side, reason, price,
-              remaining, cancel_reason)
+              remaining, cancel_reason, order)
     retire(state, order, profile, hold, reason, cancel_reason, t)
 
 

@@ -166,7 +166,7 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
     tally.count -= 1
     sequence = product.sequence = product.sequence + 1
     emit_done(state, t, product.id, to_int(sequence), maker.id, maker.profile_id, maker.side,
-              FILLED, maker.price, 0, None)  # filled: nothing left
+              FILLED, maker.price, 0, None, maker)  # filled: nothing left
     if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
         retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
         return

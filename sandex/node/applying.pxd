@@ -10,6 +10,52 @@ from sandex.views.ledger cimport LedgerView
 from sandex.views.market cimport MarketView
 cimport cython
 
+cdef extern from *:
+    """
+    /* ``a`` against ``b`` when both are exact ints of at most two 30-bit digits (a
+       command's time, in microseconds, is): -1, 0 or 1 as ``a`` is below, equal to or
+       above ``b``, from their digits; 2 otherwise (the caller compares the objects). */
+    static CYTHON_INLINE int sandex_time_cmp(PyObject *a, PyObject *b) {
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        Py_ssize_t n, m;
+        long long x, y;
+        if (!PyLong_CheckExact(a) || !PyLong_CheckExact(b)) return 2;
+        n = Py_SIZE(a); m = Py_SIZE(b);
+        if (n < -2 || n > 2 || m < -2 || m > 2) return 2;
+        x = n == 0 ? 0 : (long long)((PyLongObject *)a)->ob_digit[0];
+        if (n == 2 || n == -2) x |= (long long)((PyLongObject *)a)->ob_digit[1] << 30;
+        if (n < 0) x = -x;
+        y = m == 0 ? 0 : (long long)((PyLongObject *)b)->ob_digit[0];
+        if (m == 2 || m == -2) y |= (long long)((PyLongObject *)b)->ob_digit[1] << 30;
+        if (m < 0) y = -y;
+        return (x > y) - (x < y);
+    #else
+        (void)a; (void)b;
+        return 2;
+    #endif
+    }
+    """
+    int time_cmp "sandex_time_cmp"(object a, object b)
+
+cdef extern from *:
+    """
+    /* Empty the run's list of a command's events keeping its item array (``del l[:]``
+       makes a slice, gives the array back, and the next command's append takes one again):
+       its size set to 0 first, then its items released, the last first, as CPython's own
+       clear does. Only for a list no destructor of its items appends to (the events'
+       are plain structs); past 4,096 slots, the array is given back as before. */
+    static CYTHON_INLINE int sandex_list_empty(PyObject *l) {
+        PyListObject *a = (PyListObject *)l;
+        Py_ssize_t i = Py_SIZE(a);
+        PyObject **item = a->ob_item;
+        if (a->allocated > 4096) return PyList_SetSlice(l, 0, i, NULL);
+        Py_SET_SIZE(a, 0);
+        while (--i >= 0) Py_XDECREF(item[i]);
+        return 0;
+    }
+    """
+    int list_empty "sandex_list_empty"(list l) except -1
+
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _MATCHED
 cdef Py_ssize_t _RECEIVED_ORDER_ID, _RECEIVED_PROFILE_ID

@@ -378,19 +378,20 @@ def _noted(orders: OrdersView, notes: list[Any], seen: int) -> int:
     count = len(notes)
     i = seen
     while i < count:
-        order_id = notes[i]
-        if order_id is None:  # canceled: its order's and profile's ids follow
-            orders.on_cancel(notes[i + 1], notes[i + 2])
-            i += 3
-        else:  # received
-            orders.on_received(order_id, notes[i + 1])
+        order = notes[i]
+        if order is None:  # canceled: its order follows
+            orders.on_noted_cancel(notes[i + 1])
             i += 2
+        else:  # received
+            orders.on_noted(order)
+            i += 1
     return count
 
 
 @cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
                start=cython.longlong, events=list, market=MarketView, ledger=LedgerView,
-               fills=FillsView, sink=Sink, notes=list, seen=cython.Py_ssize_t, kept=list)
+               fills=FillsView, sink=Sink, notes=list, seen=cython.Py_ssize_t, kept=list,
+               rank=cython.Py_ssize_t)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -431,15 +432,31 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                     time = field(command, _CANCEL_TIME)
                 else:
                     time = command.time
-                if time <= applied:
-                    raise _out_of_order(command, applied)
-                applied = time
-                if time > last:
-                    last = time
+                if cython.compiled:  # from the two ints' digits (``time_cmp``, applying.pxd)
+                    rank = time_cmp(time, applied)  # noqa: F821
+                    if rank == 2:
+                        rank = 1 if time > applied else 0
+                    if rank <= 0:
+                        raise _out_of_order(command, applied)
+                    applied = time
+                    rank = time_cmp(time, last)  # noqa: F821
+                    if rank == 2:
+                        rank = 1 if time > last else 0
+                    if rank > 0:
+                        last = time
+                else:
+                    if time <= applied:
+                        raise _out_of_order(command, applied)
+                    applied = time
+                    if time > last:
+                        last = time
                 if core is not None:
                     if kind is _K_PLACE or kind is _K_CANCEL:  # ``Engine.apply``'s two,
                         if kept:  # their events in the run's one list (no list a command)
-                            del kept[:]
+                            if cython.compiled:  # its memory kept (applying.pxd)
+                                list_empty(kept)  # noqa: F821
+                            else:
+                                del kept[:]
                         core._events = events = kept
                         if kind is _K_PLACE:
                             core._place(command)  # type: ignore[arg-type]

@@ -3,8 +3,10 @@
 # from the event's slots).
 cimport cython
 from sandex.views.kept cimport sandex_kept
+from sandex.core.records cimport Order
 
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
+cdef object _DONE  # Status.DONE
 
 cdef class OrdersView:
     cdef public object _engine
@@ -21,3 +23,7 @@ cdef class OrdersView:
     cpdef on_canceled(self, object event)
     @cython.locals(profile=dict)
     cpdef on_cancel(self, str order_id, str profile_id)
+    @cython.locals(orders=dict, by_profile=dict, profile_id=str, order_id=str)
+    cdef int on_noted(self, Order order) except -1
+    @cython.locals(profile=dict, profile_id=str)
+    cdef int on_noted_cancel(self, Order order) except -1

@@ -24,6 +24,7 @@ from sandex.core import (
     Event,
     Received,
 )
+from sandex.core.enums import Status
 from sandex.core.records import Order
 
 if cython.compiled:  # profile ids tested against the replay's by length first (equal.pxd)
@@ -35,6 +36,7 @@ if cython.compiled:  # a profile's dict without a probe of ``by_profile`` (kept.
 
 CANCELED = DoneReason.CANCELED
 _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (orders.pxd)
+_DONE = Status.DONE  # compiled: a C global (orders.pxd)
 
 
 @cython.cclass
@@ -122,6 +124,51 @@ class OrdersView:
                 profile = self.by_profile.get(profile_id)
             if profile is not None:
                 profile.pop(order_id, None)
+
+    def on_noted(self, order: Order) -> int:
+        """A replay's note of an order received (``sandex.core.sink``): ``on_received`` of
+        its ids, with the ``Order`` the note carries in place of the engine's, which
+        ``on_received`` probes for. Read after the command, as the event would be fed: the
+        order is still on record unless the command purged it, and ``retire`` purges a done
+        order only if it was canceled with no fill (the replay profile's, skipped here).
+        (Answers 0: compiled, -1 is an error.)"""
+        profile_id = order.profile_id
+        if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
+            return 0
+        if order.filled_size == 0 and order.status is _DONE:  # purged (its cancel noted next)
+            return 0
+        order_id = order.id
+        if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
+            orders = kept_get(cython.address(self._kept),
+                              kept_version(self.by_profile), profile_id, None)
+            if orders is None:
+                orders = self._profile(profile_id, True)
+            orders[order_id] = order
+            return 0
+        by_profile = self.by_profile
+        orders = by_profile.get(profile_id)
+        if orders is None:
+            orders = by_profile[profile_id] = {}
+        orders[order_id] = order
+        return 0
+
+    def on_noted_cancel(self, order: Order) -> int:
+        """A replay's note of an order canceled: ``on_cancel`` of its ids, whether the
+        engine purged it read from the order (``retire``: canceled with no fill; the
+        replay profile's orders are never in this view) in place of a probe of the
+        engine's orders. (Answers 0: compiled, -1 is an error.)"""
+        if order.filled_size != 0:  # archived: still on record
+            return 0
+        profile_id = order.profile_id
+        if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
+            return 0
+        if cython.compiled:
+            profile = self._profile(profile_id, False)
+        else:
+            profile = self.by_profile.get(profile_id)
+        if profile is not None:
+            profile.pop(order.id, None)
+        return 0
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
         return self.by_profile.get(profile_id, {})

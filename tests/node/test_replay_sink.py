@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from sandex.core import (
+    REPLAY_PROFILE_ID,
     CancelOrder,
     Command,
     Done,
@@ -22,10 +23,14 @@ from sandex.core import (
     PlaceOrder,
     Received,
     Rejected,
+    Side,
+    TimeInForce,
 )
 from sandex.core.invariants import state_hash
+from sandex.core.records import Order
 from sandex.core.sink import Sink
 from sandex.node import applying, image
+from sandex.node.applying import TimeOutOfOrder
 from sandex.node.node import Node
 from tests.core.streams import PRODUCTS, concretize, random_stream, setup_commands
 
@@ -137,17 +142,27 @@ def test_the_engine_with_a_sink_notes_and_builds_none_of_the_three() -> None:
         finally:
             node.engine._sink = None
         assert not any(type(event) in (Received, Opened, Done) for event in events)
-    # the ids the events hold, in their order
+    # the orders the events are about, in their order: a received one's ``Order``, a
+    # canceled one's after ``None``
     again = Node()
-    want: list[str | None] = []
+    want: list[tuple[str, str] | None] = []
+    purged = 0
     for command in accepted:
         for event in again.engine.apply(command):
             if type(event) is Received:
-                want += [event.order_id, event.profile_id]
+                want.append((event.order_id, event.profile_id))
             elif type(event) is Done and event.reason is DoneReason.CANCELED:
-                want += [None, event.order_id, event.profile_id]
-    assert sink.notes == want
-    assert len(want) > 200 and want.count(None) > 20
+                want += [None, (event.order_id, event.profile_id)]
+                # the note's order says whether ``retire`` purged it: canceled with no fill
+                # (the replay profile's are purged whatever they filled; never in the view)
+                on_record = event.order_id in again.engine._live
+                if event.profile_id != REPLAY_PROFILE_ID:
+                    assert on_record is (sink.notes[len(want) - 1].filled_size != 0)
+                purged += not on_record
+    got = [None if note is None else (note.id, note.profile_id) for note in sink.notes]
+    assert all(note is None or type(note) is Order for note in sink.notes)
+    assert got == want
+    assert len(want) > 200 and want.count(None) > 20 and purged > 10
     assert state_hash(node.engine) == state_hash(again.engine) == state_hash(fed.engine)
 
 
@@ -160,3 +175,61 @@ def test_the_live_path_builds_every_event() -> None:
         kinds |= {type(event) for event in applying.apply(node, command)}
         assert node.engine._sink is None
     assert {Received, Opened, Done} <= kinds
+
+
+def test_the_notes_orders_purged_archived_and_a_profile_s_first_order_purged() -> None:
+    """The orders view fed a replay's notes (the ``Order``; whether its cancel purged it
+    read from the order) holds what the events' path holds: a profile whose first order is
+    an IOC that fills nothing (purged by its own command) gets no dict; an order canceled
+    with no fill leaves the view, one canceled after a fill stays (archived)."""
+    btc = PRODUCTS["BTC-USD"]
+    price, lot = btc.mid, btc.base_inc
+    setup = setup_commands()
+    t = setup[0].time
+
+    def place(n: int, profile: str, side: Side, **kw: object) -> PlaceOrder:
+        fields: dict[str, object] = {"price": price, "size": 10 * lot, **kw}
+        return PlaceOrder(time=t + n, order_id=f"o{n}", profile_id=profile,
+                          product_id="BTC-USD", side=side, **fields)  # type: ignore[arg-type]
+
+    commands: list[Command] = [
+        place(1, "p3", Side.BUY, time_in_force=TimeInForce.IOC),  # p3's first: purged
+        place(2, "p1", Side.SELL),  # rests
+        place(3, "p2", Side.BUY, size=4 * lot),  # fills o2 in part
+        CancelOrder(time=t + 4, profile_id="p1", order_id="o2"),  # filled: archived
+        place(5, "p1", Side.SELL, price=price + 5 * btc.quote_inc),  # rests
+        CancelOrder(time=t + 6, profile_id="p1", order_id="o5"),  # no fill: purged
+        place(7, "p0", Side.BUY, price=price - 5 * btc.quote_inc),  # rests
+    ]
+    fed, accepted = _accepted(_stamped(commands))
+    assert len(accepted) == len(setup) + len(commands)
+    assert "p3" not in fed.orders.by_profile
+    assert list(fed.orders.by_profile["p1"]) == ["o2"]
+    for chunk in (1, 3, len(accepted)):
+        replayed = _replayed(accepted, chunk)
+        assert _contents(replayed) == _contents(fed)
+        assert "p3" not in replayed.orders.by_profile
+
+
+@pytest.mark.parametrize("shift", [0, 2**60, 2**61 + 12345])  # two digits; three (objects)
+def test_a_run_s_times_compared_as_apply_compares_them(shift: int) -> None:
+    """``apply_run`` compares each command's time with the last applied and the latest
+    seen (compiled, from the two ints' digits when both have at most two 30-bit digits,
+    else as objects): the same node as ``apply``'s, and a time not after the last applied
+    refused, equal or earlier, with nothing of it applied."""
+    rng = random.Random(7)
+    commands = [msgspec.structs.replace(command, time=command.time + shift)
+                for command in _stamped(concretize(random_stream(rng, 300)))]
+    fed, accepted = _accepted(commands)
+    replayed = _replayed(accepted, 50)
+    assert _contents(replayed) == _contents(fed)
+    assert replayed._applied_time == replayed._last_time == fed._applied_time
+    assert replayed._applied_time == accepted[-1].time
+    last = accepted[-1]
+    for time in (last.time, last.time - 1, last.time - 2**31, -1):
+        again = _replayed(accepted, 50)
+        late = msgspec.structs.replace(last, time=time)
+        with pytest.raises(TimeOutOfOrder, match="not after the last command applied"):
+            applying.apply_run(again, [late], len(accepted) + 1)
+        assert _contents(again) == _contents(fed)
+        assert again.position == len(accepted)
