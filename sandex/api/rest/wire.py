@@ -141,14 +141,47 @@ class _NewLimitOrder(msgspec.Struct, gc=False):
 
 _encode = msgspec.json.encode
 
+_PLAIN: set[str] = set()
+"""Texts msgspec encodes as themselves between quotes (nothing escaped): the echoed price
+and size, the product and profile ids a limit order's reply template takes as they are."""
+_PLAIN_MAX = 4096
+_TAIL = ('","fill_fees":"0","filled_size":"0","executed_value":"0","status":"pending",'
+         '"settled":false}')
+
+
+def _plain(text: str) -> bool:
+    """Whether msgspec encodes ``text`` as itself between quotes; remembered if so."""
+    if _encode(text) != b'"' + text.encode() + b'"':
+        return False
+    if len(_PLAIN) >= _PLAIN_MAX:
+        _PLAIN.clear()
+    _PLAIN.add(text)
+    return True
+
 
 def new_order_body(cmd: PlaceOrder, echo: dict[str, str], funds: int | None) -> bytes:
-    """``new_order`` encoded (the ``POST /orders`` reply's bytes); a limit order's from a
-    ``Struct`` (about half the work of the dict's)."""
+    """``new_order`` encoded (the ``POST /orders`` reply's bytes). A limit order's from a
+    template when its texts need no escaping (``_PLAIN``): the constant parts as they are,
+    the four enums' values (``StrEnum``s: ``str.join`` takes their text without a call),
+    the time's text; else from a ``Struct`` (about half the work of the dict's). The same
+    bytes every way (``tests/api/test_fast_paths``, ``tests/api/test_reply_template``)."""
     if cmd.type is not OrderType.MARKET and cmd.stop is None and cmd.cancel_after is None \
             and len(echo) == 2 and "funds" not in echo:  # a limit order's price and size
+        price, size, product_id, profile_id = \
+            echo["price"], echo["size"], cmd.product_id, cmd.profile_id
+        plain = _PLAIN
+        if (price in plain or _plain(price)) and (size in plain or _plain(size)) and \
+                (product_id in plain or _plain(product_id)) and \
+                (profile_id in plain or _plain(profile_id)):
+            return "".join((
+                '{"id":"', cmd.order_id, '","price":"', price, '","size":"', size,
+                '","product_id":"', product_id, '","profile_id":"', profile_id,
+                '","side":"', cmd.side, '","stp":"', cmd.stp, '","type":"', cmd.type,
+                '","time_in_force":"', cmd.time_in_force,
+                '","post_only":true,"created_at":"' if cmd.post_only
+                else '","post_only":false,"created_at":"', iso(cmd.time), _TAIL)).encode()
         return _encode(_NewLimitOrder(
-            cmd.order_id, echo["price"], echo["size"], cmd.product_id, cmd.profile_id,
+            cmd.order_id, price, size, product_id, profile_id,
             cmd.side, cmd.stp, cmd.type, cmd.time_in_force, cmd.post_only, iso(cmd.time)))
     return _encode(new_order(cmd, echo, funds))
 
