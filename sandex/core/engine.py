@@ -783,8 +783,14 @@ class Engine(State):
             unlink(profile, order)
         tally.count -= 1
         sequence = product.sequence = product.sequence + 1
+        if cython.compiled:  # its size left as the order's size int when they are equal
+            left = order.size  # (nothing traded or shrunk; ``unit`` reads it, below 2**53):
+            if unit(left) != remaining:  # no new int for the event, none freed after it
+                left = to_int(remaining)
+        else:
+            left = remaining
         emit_done(self, t, product_id, to_int(sequence), order_id, profile_id, order.side,
-                  CANCELED, price, remaining, None, order)
+                  CANCELED, price, left, None, order)
         # ``retire(self, order, profile, hold, CANCELED, None, t)``, inline
         if order.filled_size == 0 or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled
                                       else profile.id == REPLAY_PROFILE_ID):

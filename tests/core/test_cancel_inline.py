@@ -109,3 +109,27 @@ def test_a_filled_makers_inline_close_is_lifecycle_close(
             assert _state(a) == _state(b)
             assert _shape(a.engine.profiles["bob"]) == _shape(b.engine.profiles["bob"])
     assert any(o.done_reason is DoneReason.FILLED for o in a.engine._archive)
+
+
+@pytest.mark.parametrize("size", ["0.0256", "2", "10.73741823", "10.73741824", "1000"])
+def test_an_inline_cancels_size_left_is_the_orders_size_or_what_is_left(size: str) -> None:
+    """An owner's cancel writes the order's size left in its ``done``: compiled, the size's
+    own int when nothing has traded (no new int), else the number left; the same values
+    either way (one and two 30-bit digits, on both sides of 2**30)."""
+    v = _venue()
+    oid, events = v.buy("alice", "100.00", size, order_id="whole")
+    assert [type(e).__name__ for e in events] == ["Received", "Opened"]
+    order = v.engine._live[oid]
+    placed = order.size
+    assert placed is not None
+    (done,) = v.cancel("alice", oid)
+    assert type(done).__name__ == "Done"
+    assert type(done.remaining_size) is int and done.remaining_size == placed
+    if matching.__file__.endswith((".so", ".pyd")):
+        assert done.remaining_size is placed
+    # partly filled: the size left is its own number, and the order is archived
+    oid, _ = v.buy("alice", "100.00", "3", order_id="part")
+    v.sell("bob", "100.00", "1", order_id="taker")
+    (done,) = v.cancel("alice", oid)
+    assert type(done.remaining_size) is int and done.remaining_size == 2 * 10**8
+    assert v.engine._live[oid].filled_size == 10**8
