@@ -50,6 +50,7 @@ cdef extern from *:
         Py_ssize_t tag_length;
         int fields;
         uint32_t required;         /* a bit a field with no default */
+        int hashed;                /* the field hashed by the scan (``sx_head``), or -1 */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -89,6 +90,7 @@ cdef extern from *:
         k->tag_length = PyBytes_GET_SIZE(tag);
         k->fields = 0;
         k->required = 0;
+        k->hashed = -1;
         return sx_count++;
     }
 
@@ -121,6 +123,10 @@ cdef extern from *:
         f->last = NULL;
         f->texts = kind == SX_STR;
         f->tries = f->hits = f->idle = 0;
+        /* a command's order id: a new text each command (the texts table never finds it),
+           which the engine's dicts hash on the replay's thread: the scan hashes it */
+        if (kind == SX_STR && f->length == 8 && memcmp(f->name, "order_id", 8) == 0)
+            k->hashed = k->fields;
         if (kind == SX_ENUM) {
             n = PyTuple_GET_SIZE(values);
             if (n > SX_MEMBERS || PyTuple_GET_SIZE(members) != n) {
@@ -219,6 +225,9 @@ cdef extern from *:
         uint64_t length;    /* the line's bytes, its newline left out */
         uint32_t present;   /* a bit a field written on the line */
         uint32_t nulls;     /* of them, written ``null`` */
+        int64_t hash;       /* the kind's hashed field's string's hash (``sx_kind``'s
+                               ``hashed``: ``_Py_HashBytes`` of its text, what ``hash`` of
+                               the string is), or -1: none (absent, ``null``, no such field) */
     } sx_head;              /* then one int64 a field written (``present``), in the kind's
                                order: an int's value, a bool 0 or 1, an enum's member
                                index, a string's start in the line << 32 | its length, 0
@@ -243,6 +252,7 @@ cdef extern from *:
         int i, at = 0, m, index = -1, written = 0;
         uint32_t present = 0, nulls = 0;
         head->present = head->nulls = 0;
+        head->hash = -1;
         if (end - p < (Py_ssize_t)sizeof(head_text)
                 || memcmp(p, head_text, sizeof(head_text) - 1) != 0)
             return -1;
@@ -305,6 +315,8 @@ cdef extern from *:
                 if ((s = sx_string(++p, end)) == NULL) return -1;
                 if (f->kind == SX_STR) {
                     value = (int64_t)(((uint64_t)(p - line) << 32) | (uint64_t)(s - p));
+                    /* no Python object: the hash secret is the process's, set at start */
+                    if (at == k->hashed) head->hash = (int64_t)_Py_HashBytes(p, s - p);
                 } else if (f->kind == SX_ENUM) {
                     for (m = 0; m < f->members; m++) {
                         if (f->lengths[m] == s - p && memcmp(f->values[m], p, s - p) == 0)
@@ -489,6 +501,12 @@ cdef extern from *:
                     value = sx_text(f, text, length);
                     if (value == NULL) goto error;
                 }
+                /* its hash from the scan (the reader's thread), where it is not computed yet
+                   (a string made or rewritten here): what ``hash`` would compute of it (an
+                   ASCII string's hash is ``_Py_HashBytes`` of its bytes) */
+                if (i == k->hashed && head->hash != -1 && PyUnicode_IS_COMPACT_ASCII(value)
+                        && ((PyASCIIObject *)value)->hash == -1)
+                    ((PyASCIIObject *)value)->hash = (Py_hash_t)head->hash;
             } else if (f->kind == SX_ENUM) {
                 if ((uint64_t)v >= (uint64_t)f->members) goto bad;
                 value = f->objects[v];

@@ -499,3 +499,38 @@ def test_a_spent_command_s_values_rewritten_where_only_it_holds_them() -> None:
     del spare
     gc.collect()
     assert commands == new_records
+
+
+def _cached_hash(text: str) -> int:
+    """The hash CPython keeps in a string (-1: not computed yet), read from its object
+    (CPython 3.11's ``PyASCIIObject``: the reference count, type, length, then the hash)."""
+    import ctypes
+
+    return ctypes.c_ssize_t.from_address(id(text) + 3 * ctypes.sizeof(ctypes.c_ssize_t)).value
+
+
+def test_an_order_id_s_hash_comes_from_the_scan() -> None:
+    """Compiled, the reader's thread hashes a place's and a cancel's order id as it scans
+    (``sx_head``'s ``hash``), and the string built from the scan holds that hash, made new or
+    rewritten in a spent command alike: the hash ``hash`` computes of a copy of its text
+    (under this process's hash secret), never another string's."""
+    rng = random.Random(29)
+    first, second = _commands(rng, 1500), _commands(rng, 1500)
+    for chunk in (first, second):  # a few of the same text, and empty ones
+        chunk[7] = PlaceOrder(time=5, order_id="", profile_id="p", product_id="x",
+                              side=Side.BUY)
+        chunk[8] = CancelOrder(time=6, profile_id="p", order_id=chunk[9].profile_id)
+    spare: list[Any] | None = None
+    for commands in (first, second):
+        lines = b"\n".join(encode(command) for command in commands)
+        got = applying.decode_lines(lines, applying.scan_lines(lines), spare)
+        assert got == commands
+        ids = [c.order_id for c in got if c.order_id is not None]
+        assert len(ids) > 1000
+        kept = [_cached_hash(text) for text in ids]
+        assert [hash(text) for text in ids] == [hash("".join(list(text))) for text in ids]
+        if (applying.SCANNER is not None and sys.implementation.name == "cpython"
+                and sys.version_info[:2] == (3, 11)):
+            assert sum(1 for value in kept if value != -1) >= 0.9 * len(ids)
+            assert all(value in (-1, hash(text)) for value, text in zip(kept, ids, strict=True))
+        spare = got
