@@ -534,3 +534,28 @@ def test_an_order_id_s_hash_comes_from_the_scan() -> None:
             assert sum(1 for value in kept if value != -1) >= 0.9 * len(ids)
             assert all(value in (-1, hash(text)) for value, text in zip(kept, ids, strict=True))
         spare = got
+
+
+def test_a_text_against_the_last_one_at_every_length_and_place() -> None:
+    """A string field's text compared with its last value's (``fastlines``' ``sx_same``:
+    blocks of 16, 8 and 4 bytes, the last overlapping) at every length up to 40 and a
+    difference at every byte: the same text the same object (compiled), any other a string
+    of its own text."""
+    for length in range(41):
+        base = "".join("0123456789abcdef"[(7 * i + length) % 16] for i in range(length))
+        places = [PlaceOrder(time=1 + 2 * i, order_id=f"o{length}-{i}", profile_id=base,
+                             product_id="BTC-USD", side=Side.BUY)
+                  for i in range(2)]
+        for at in range(length):
+            changed = base[:at] + ("x" if base[at] != "x" else "y") + base[at + 1:]
+            places.append(PlaceOrder(time=10 + at, order_id=f"p{length}-{at}",
+                                     profile_id=changed, product_id="BTC-USD", side=Side.SELL))
+            places.append(PlaceOrder(time=100 + at, order_id=f"q{length}-{at}",
+                                     profile_id=base, product_id="BTC-USD", side=Side.SELL))
+        lines = b"\n".join(encode(place) for place in places)
+        for scan in (None, applying.scan_lines(lines)):
+            got = applying.decode_lines(lines, scan)
+            assert got == places
+            assert [c.profile_id for c in got] == [p.profile_id for p in places]
+            if applying.COMMANDS_DECODED_IN_C:
+                assert got[1].profile_id is got[0].profile_id
