@@ -438,12 +438,15 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                         rank = 1 if time > applied else 0
                     if rank <= 0:
                         raise _out_of_order(command, applied)
+                    if last is applied:  # the latest seen is the last applied (most runs:
+                        last = time      # both the last command's): ``time`` is after it
+                    else:
+                        rank = time_cmp(time, last)  # noqa: F821
+                        if rank == 2:
+                            rank = 1 if time > last else 0
+                        if rank > 0:
+                            last = time
                     applied = time
-                    rank = time_cmp(time, last)  # noqa: F821
-                    if rank == 2:
-                        rank = 1 if time > last else 0
-                    if rank > 0:
-                        last = time
                 else:
                     if time <= applied:
                         raise _out_of_order(command, applied)

@@ -50,6 +50,7 @@ cdef extern from *:
         Py_ssize_t tag_length;
         int fields;
         uint32_t required;         /* a bit a field with no default */
+        int hashed;                /* the field hashed by the scan (``sx_head``), or -1 */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -89,6 +90,7 @@ cdef extern from *:
         k->tag_length = PyBytes_GET_SIZE(tag);
         k->fields = 0;
         k->required = 0;
+        k->hashed = -1;
         return sx_count++;
     }
 
@@ -121,6 +123,10 @@ cdef extern from *:
         f->last = NULL;
         f->texts = kind == SX_STR;
         f->tries = f->hits = f->idle = 0;
+        /* a command's order id: a new text each command (the texts table never finds it),
+           which the engine's dicts hash on the replay's thread: the scan hashes it */
+        if (kind == SX_STR && f->length == 8 && memcmp(f->name, "order_id", 8) == 0)
+            k->hashed = k->fields;
         if (kind == SX_ENUM) {
             n = PyTuple_GET_SIZE(values);
             if (n > SX_MEMBERS || PyTuple_GET_SIZE(members) != n) {
@@ -219,6 +225,9 @@ cdef extern from *:
         uint64_t length;    /* the line's bytes, its newline left out */
         uint32_t present;   /* a bit a field written on the line */
         uint32_t nulls;     /* of them, written ``null`` */
+        int64_t hash;       /* the kind's hashed field's string's hash (``sx_kind``'s
+                               ``hashed``: ``_Py_HashBytes`` of its text, what ``hash`` of
+                               the string is), or -1: none (absent, ``null``, no such field) */
     } sx_head;              /* then one int64 a field written (``present``), in the kind's
                                order: an int's value, a bool 0 or 1, an enum's member
                                index, a string's start in the line << 32 | its length, 0
@@ -243,6 +252,7 @@ cdef extern from *:
         int i, at = 0, m, index = -1, written = 0;
         uint32_t present = 0, nulls = 0;
         head->present = head->nulls = 0;
+        head->hash = -1;
         if (end - p < (Py_ssize_t)sizeof(head_text)
                 || memcmp(p, head_text, sizeof(head_text) - 1) != 0)
             return -1;
@@ -305,6 +315,8 @@ cdef extern from *:
                 if ((s = sx_string(++p, end)) == NULL) return -1;
                 if (f->kind == SX_STR) {
                     value = (int64_t)(((uint64_t)(p - line) << 32) | (uint64_t)(s - p));
+                    /* no Python object: the hash secret is the process's, set at start */
+                    if (at == k->hashed) head->hash = (int64_t)_Py_HashBytes(p, s - p);
                 } else if (f->kind == SX_ENUM) {
                     for (m = 0; m < f->members; m++) {
                         if (f->lengths[m] == s - p && memcmp(f->values[m], p, s - p) == 0)
@@ -328,6 +340,49 @@ cdef extern from *:
         return index;
     }
 
+    /* Whether the ``n`` bytes at ``a`` and at ``b`` are the same, inline (a string's text
+       against a kept string's: ``memcmp`` was a library call each, ~4 a record): 16 bytes
+       at a time where SSE2 is, the last block overlapping, then 8 or 4 bytes the same way;
+       never reading outside either's ``n`` bytes. */
+    static CYTHON_INLINE int sx_same(const char *a, const char *b, Py_ssize_t n) {
+        uint64_t x, y;
+        uint32_t u, v;
+        Py_ssize_t i;
+    #ifdef __SSE2__
+        if (n >= 16) {
+            for (i = 0; i + 16 < n; i += 16)
+                if (_mm_movemask_epi8(_mm_cmpeq_epi8(
+                        _mm_loadu_si128((const __m128i *)(a + i)),
+                        _mm_loadu_si128((const __m128i *)(b + i)))) != 0xFFFF)
+                    return 0;
+            return _mm_movemask_epi8(_mm_cmpeq_epi8(
+                _mm_loadu_si128((const __m128i *)(a + n - 16)),
+                _mm_loadu_si128((const __m128i *)(b + n - 16)))) == 0xFFFF;
+        }
+    #endif
+        if (n >= 8) {
+            for (i = 0; i + 8 < n; i += 8) {
+                memcpy(&x, a + i, 8);
+                memcpy(&y, b + i, 8);
+                if (x != y) return 0;
+            }
+            memcpy(&x, a + n - 8, 8);
+            memcpy(&y, b + n - 8, 8);
+            return x == y;
+        }
+        if (n >= 4) {
+            memcpy(&u, a, 4);
+            memcpy(&v, b, 4);
+            if (u != v) return 0;
+            memcpy(&u, a + n - 4, 4);
+            memcpy(&v, b + n - 4, 4);
+            return u == v;
+        }
+        for (i = 0; i < n; i++)
+            if (a[i] != b[i]) return 0;
+        return 1;
+    }
+
     /* The string of the ``length`` ASCII bytes at ``text`` (field ``f``'s value), a new
        reference: its last value again if the same text, else (while ``f`` looks texts up)
        the one ``sx_texts`` holds of this text, else a new one; NULL if memory ran out. */
@@ -336,7 +391,7 @@ cdef extern from *:
         uint64_t w = 0;
         int found;
         if (value != NULL && PyUnicode_GET_LENGTH(value) == length
-                && memcmp(PyUnicode_DATA(value), text, length) == 0) {
+                && sx_same((const char *)PyUnicode_DATA(value), text, length)) {
             Py_INCREF(value);
             return value;
         }
@@ -348,7 +403,7 @@ cdef extern from *:
             slot = &sx_texts[(w * 0x9E3779B97F4A7C15ULL) >> (64 - SX_TEXT_BITS)];
             value = *slot;
             found = value != NULL && PyUnicode_GET_LENGTH(value) == length
-                    && memcmp(PyUnicode_DATA(value), text, length) == 0;
+                    && sx_same((const char *)PyUnicode_DATA(value), text, length);
             f->hits += found;
             if (++f->tries == SX_TRIAL) {  /* the trial's end: found at least half the time? */
                 f->texts = 2 * f->hits >= f->tries;
@@ -478,7 +533,8 @@ cdef extern from *:
                 value = reuse == NULL || f->texts
                     ? NULL : *(PyObject **)((char *)reuse + f->offset);
                 if (value != NULL && (f->last == NULL || PyUnicode_GET_LENGTH(f->last) != length
-                                      || memcmp(PyUnicode_DATA(f->last), text, length) != 0)
+                                      || !sx_same((const char *)PyUnicode_DATA(f->last),
+                                                  text, length))
                         && sx_text_again(value, text, length)) {
                     Py_INCREF(value);
                     if (++f->idle == SX_IDLE) {  /* as ``sx_text`` counts a text not looked up */
@@ -489,6 +545,12 @@ cdef extern from *:
                     value = sx_text(f, text, length);
                     if (value == NULL) goto error;
                 }
+                /* its hash from the scan (the reader's thread), where it is not computed yet
+                   (a string made or rewritten here): what ``hash`` would compute of it (an
+                   ASCII string's hash is ``_Py_HashBytes`` of its bytes) */
+                if (i == k->hashed && head->hash != -1 && PyUnicode_IS_COMPACT_ASCII(value)
+                        && ((PyASCIIObject *)value)->hash == -1)
+                    ((PyASCIIObject *)value)->hash = (Py_hash_t)head->hash;
             } else if (f->kind == SX_ENUM) {
                 if ((uint64_t)v >= (uint64_t)f->members) goto bad;
                 value = f->objects[v];

@@ -36,6 +36,68 @@ cdef extern from *:
     """
     unsigned long long version "sandex_views_version"(dict d)
 
+cdef extern from *:
+    """
+    /* ``a`` against ``b`` when both are exact ints of at most two 30-bit digits (a price
+       is): -1, 0 or 1 as ``a`` is below, equal to or above ``b``, from their digits; 2
+       otherwise (the caller compares the objects). */
+    static CYTHON_INLINE int sandex_views_cmp(PyObject *a, PyObject *b) {
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        Py_ssize_t n, m;
+        long long x, y;
+        if (!PyLong_CheckExact(a) || !PyLong_CheckExact(b)) return 2;
+        n = Py_SIZE(a); m = Py_SIZE(b);
+        if (n < -2 || n > 2 || m < -2 || m > 2) return 2;
+        x = n == 0 ? 0 : (long long)((PyLongObject *)a)->ob_digit[0];
+        if (n == 2 || n == -2) x |= (long long)((PyLongObject *)a)->ob_digit[1] << 30;
+        if (n < 0) x = -x;
+        y = m == 0 ? 0 : (long long)((PyLongObject *)b)->ob_digit[0];
+        if (m == 2 || m == -2) y |= (long long)((PyLongObject *)b)->ob_digit[1] << 30;
+        if (m < 0) y = -y;
+        return (x > y) - (x < y);
+    #else
+        (void)a; (void)b;
+        return 2;
+    #endif
+    }
+
+    /* The int in the slot at ``offset`` of ``obj`` made itself plus ``size`` in place (a
+       candle's volume: ``store`` of a new sum allocates it and frees the old), where only
+       the slot holds it (no one else can see it change), both are exact non-negative ints
+       of at most two 30-bit digits and the sum needs no more digits than the int has
+       (CPython 3.11's layout): 1 if done, 0 if not (the caller stores a new sum). */
+    static CYTHON_INLINE int sandex_views_add(PyObject *obj, Py_ssize_t offset,
+                                              PyObject *size) {
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        PyObject *old = *(PyObject **)((char *)obj + offset);
+        Py_ssize_t n, m;
+        unsigned long long x, y;
+        if (Py_REFCNT(old) != 1 || !PyLong_CheckExact(old) || !PyLong_CheckExact(size))
+            return 0;
+        n = Py_SIZE(old); m = Py_SIZE(size);
+        if (n < 1 || n > 2 || m < 0 || m > 2) return 0;
+        x = ((PyLongObject *)old)->ob_digit[0];
+        if (n == 2) x |= (unsigned long long)((PyLongObject *)old)->ob_digit[1] << 30;
+        y = m == 0 ? 0 : ((PyLongObject *)size)->ob_digit[0];
+        if (m == 2) y |= (unsigned long long)((PyLongObject *)size)->ob_digit[1] << 30;
+        x += y;  /* below 2**61 */
+        if ((x >> 30) >= ((unsigned long long)1 << 30) || (n == 1 && (x >> 30) != 0))
+            return 0;  /* needs more digits than ``old`` has */
+        ((PyLongObject *)old)->ob_digit[0] = (digit)(x & PyLong_MASK);
+        if (n == 2) {
+            ((PyLongObject *)old)->ob_digit[1] = (digit)(x >> 30);
+            if ((x >> 30) == 0) Py_SET_SIZE(old, 1);  /* cannot happen (sums grow) */
+        }
+        return 1;
+    #else
+        (void)obj; (void)offset; (void)size;
+        return 0;
+    #endif
+    }
+    """
+    int compare "sandex_views_cmp"(object a, object b)
+    int add_in_place "sandex_views_add"(object obj, Py_ssize_t offset, object size)
+
 cdef long long _MINUTE_US
 cdef Py_ssize_t _LOW, _HIGH, _CLOSE, _VOLUME
 # a ``Trade``'s fields' slot offsets in their order, and whether trades are built from them
@@ -68,4 +130,5 @@ cdef class MarketView:
 
 @cython.locals(at=cython.longlong, minute=cython.longlong)
 cpdef add_trade(dict minutes, object time, object price, object size)
+@cython.locals(rank=int)
 cdef void _count(object candle, object price, object size)

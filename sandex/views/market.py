@@ -186,13 +186,22 @@ def add_trade(minutes: dict[int, Candle], time: int, price: int, size: int) -> C
 def _count(candle: Candle, price: int, size: int) -> None:
     """Compiled: a trade of ``price`` and ``size`` counted in ``candle`` (its minute's: its
     fields by their slots); uncompiled, not called (``add_trade`` writes them)."""
-    if cython.compiled:
-        if price < field(candle, _LOW):
+    if cython.compiled:  # the compares from the ints' digits, the volume added in place
+        # (``compare``, ``add_in_place``: market.pxd), else as objects
+        rank = compare(price, field(candle, _LOW))  # noqa: F821 (market.pxd)
+        if rank == 2:
+            rank = -1 if price < field(candle, _LOW) else 0
+        if rank < 0:
             store(candle, _LOW, price)  # noqa: F821 (market.pxd)
-        elif price > field(candle, _HIGH):
-            store(candle, _HIGH, price)  # noqa: F821
+        else:
+            rank = compare(price, field(candle, _HIGH))  # noqa: F821
+            if rank == 2:
+                rank = 1 if price > field(candle, _HIGH) else 0
+            if rank > 0:
+                store(candle, _HIGH, price)  # noqa: F821
         store(candle, _CLOSE, price)  # noqa: F821
-        store(candle, _VOLUME, field(candle, _VOLUME) + size)  # noqa: F821
+        if not add_in_place(candle, _VOLUME, size):  # noqa: F821
+            store(candle, _VOLUME, field(candle, _VOLUME) + size)  # noqa: F821
 
 
 def stats_of(minutes: dict[int, Candle], now: int) -> tuple[Candle | None, int]:

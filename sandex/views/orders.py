@@ -162,8 +162,11 @@ class OrdersView:
         profile_id = order.profile_id
         if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
             return 0
-        if cython.compiled:
-            profile = self._profile(profile_id, False)
+        if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
+            profile = kept_get(cython.address(self._kept),
+                               kept_version(self.by_profile), profile_id, None)
+            if profile is None:
+                profile = self._profile(profile_id, False)
         else:
             profile = self.by_profile.get(profile_id)
         if profile is not None:

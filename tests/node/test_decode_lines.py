@@ -499,3 +499,63 @@ def test_a_spent_command_s_values_rewritten_where_only_it_holds_them() -> None:
     del spare
     gc.collect()
     assert commands == new_records
+
+
+def _cached_hash(text: str) -> int:
+    """The hash CPython keeps in a string (-1: not computed yet), read from its object
+    (CPython 3.11's ``PyASCIIObject``: the reference count, type, length, then the hash)."""
+    import ctypes
+
+    return ctypes.c_ssize_t.from_address(id(text) + 3 * ctypes.sizeof(ctypes.c_ssize_t)).value
+
+
+def test_an_order_id_s_hash_comes_from_the_scan() -> None:
+    """Compiled, the reader's thread hashes a place's and a cancel's order id as it scans
+    (``sx_head``'s ``hash``), and the string built from the scan holds that hash, made new or
+    rewritten in a spent command alike: the hash ``hash`` computes of a copy of its text
+    (under this process's hash secret), never another string's."""
+    rng = random.Random(29)
+    first, second = _commands(rng, 1500), _commands(rng, 1500)
+    for chunk in (first, second):  # a few of the same text, and empty ones
+        chunk[7] = PlaceOrder(time=5, order_id="", profile_id="p", product_id="x",
+                              side=Side.BUY)
+        chunk[8] = CancelOrder(time=6, profile_id="p", order_id=chunk[9].profile_id)
+    spare: list[Any] | None = None
+    for commands in (first, second):
+        lines = b"\n".join(encode(command) for command in commands)
+        got = applying.decode_lines(lines, applying.scan_lines(lines), spare)
+        assert got == commands
+        ids = [c.order_id for c in got if c.order_id is not None]
+        assert len(ids) > 1000
+        kept = [_cached_hash(text) for text in ids]
+        assert [hash(text) for text in ids] == [hash("".join(list(text))) for text in ids]
+        if (applying.SCANNER is not None and sys.implementation.name == "cpython"
+                and sys.version_info[:2] == (3, 11)):
+            assert sum(1 for value in kept if value != -1) >= 0.9 * len(ids)
+            assert all(value in (-1, hash(text)) for value, text in zip(kept, ids, strict=True))
+        spare = got
+
+
+def test_a_text_against_the_last_one_at_every_length_and_place() -> None:
+    """A string field's text compared with its last value's (``fastlines``' ``sx_same``:
+    blocks of 16, 8 and 4 bytes, the last overlapping) at every length up to 40 and a
+    difference at every byte: the same text the same object (compiled), any other a string
+    of its own text."""
+    for length in range(41):
+        base = "".join("0123456789abcdef"[(7 * i + length) % 16] for i in range(length))
+        places = [PlaceOrder(time=1 + 2 * i, order_id=f"o{length}-{i}", profile_id=base,
+                             product_id="BTC-USD", side=Side.BUY)
+                  for i in range(2)]
+        for at in range(length):
+            changed = base[:at] + ("x" if base[at] != "x" else "y") + base[at + 1:]
+            places.append(PlaceOrder(time=10 + at, order_id=f"p{length}-{at}",
+                                     profile_id=changed, product_id="BTC-USD", side=Side.SELL))
+            places.append(PlaceOrder(time=100 + at, order_id=f"q{length}-{at}",
+                                     profile_id=base, product_id="BTC-USD", side=Side.SELL))
+        lines = b"\n".join(encode(place) for place in places)
+        for scan in (None, applying.scan_lines(lines)):
+            got = applying.decode_lines(lines, scan)
+            assert got == places
+            assert [c.profile_id for c in got] == [p.profile_id for p in places]
+            if applying.COMMANDS_DECODED_IN_C:
+                assert got[1].profile_id is got[0].profile_id
