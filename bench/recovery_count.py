@@ -11,8 +11,9 @@ recover (stable on a shared machine, unlike the wall clock). ``--baseline DIR`` 
 checkout (its ``.venv``) on the same data dir in the same run.
 
 Both runs end as a process does: the interpreter's exit frees the node (its views, orders and
-books: its graph holds cycles, so the exit's last collection frees it), about a quarter of the
-whole on the bench's journal. That is no part of the start-up ``bench/recovery.py`` times (a
+books: its graph holds cycles, so the exit's last collection frees it): ~560 a record of the
+~10,550 on the bench's 20k journal (the imports' own teardown is in both runs: subtracted).
+That is no part of the start-up ``bench/recovery.py`` times (a
 server keeps its node; the timed ``open_node`` returns before it is freed), so the two runs
 are counted again ending with ``os._exit`` (no teardown): the start-up's own instructions a
 record, printed after the whole (``--whole-only``: not counted).
