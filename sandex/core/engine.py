@@ -232,12 +232,18 @@ class Engine(State):
         else:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
              cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)
-        # (the state's dicts hold only their records: cast, not type-tested, compiled)
-        product: Product | None = cython.cast(Product, self.products.get(product_id))
+        # compiled, the state's dicts (which hold only their records) read by a cast, not a
+        # type test; both probes first (neither has an effect), then the rejects in order
+        product: Product | None
+        if cython.compiled:
+            product = cython.cast(Product, self.products.get(product_id))
+            profile = cython.cast(Profile, self.profiles.get(profile_id))
+        else:
+            product = self.products.get(product_id)
+            profile = self.profiles.get(profile_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
             return
-        profile = cython.cast(Profile, self.profiles.get(profile_id))
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
@@ -274,7 +280,10 @@ class Engine(State):
             return
         product_id = product.id
         tallies = profile._tallies  # its open orders in the product (``open_count``)
-        tally = cython.cast(Tally, tallies.get(product_id))
+        if cython.compiled:
+            tally = cython.cast(Tally, tallies.get(product_id))
+        else:
+            tally = tallies.get(product_id)
         count = 0 if tally is None else tally.count
         if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
