@@ -6,6 +6,7 @@ account)."""
 
 from __future__ import annotations
 
+from sandex.core import state_hash
 from sandex.core.engine import reject
 from sandex.errors import Error
 from tests.support.venue_kit import rejected, two_traders
@@ -17,7 +18,7 @@ def _message(error: Error) -> str | None:
 
 def test_unknown_product_first_then_unknown_profile() -> None:
     v = two_traders()
-    before = v.engine.state_hash() if hasattr(v.engine, "state_hash") else None
+    before = state_hash(v.engine)
     for profile_id in ("alice", "nobody"):
         _, events = v.buy(profile_id, "100", "1", product_id="ETH-EUR")
         assert rejected(events) == _message(Error.PRODUCT_NOT_FOUND)
@@ -28,8 +29,7 @@ def test_unknown_product_first_then_unknown_profile() -> None:
     assert "nobody" not in v.engine.profiles
     assert not v.engine.profiles["alice"]._tallies
     assert not v.engine._live
-    if before is not None:
-        assert v.engine.state_hash() == before
+    assert state_hash(v.engine) == before
 
 
 def test_known_product_and_profile_place() -> None:
