@@ -216,7 +216,7 @@ class Engine(State):
                    added=wide, notional=wide, amount_of=wide, units=cython.longlong,
                    rate_units=cython.longlong, taker_units=cython.longlong,
                    price_units=cython.longlong, best_units=cython.longlong,
-                   crosses=cython.bint)
+                   crosses=cython.bint, attach=cython.bint)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
@@ -232,11 +232,18 @@ class Engine(State):
         else:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
              cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)
-        product: Product | None = self.products.get(product_id)
+        # compiled, the state's dicts (which hold only their records) read by a cast, not a
+        # type test; both probes first (neither has an effect), then the rejects in order
+        product: Product | None
+        if cython.compiled:
+            product = cython.cast(Product, self.products.get(product_id))
+            profile = cython.cast(Profile, self.profiles.get(profile_id))
+        else:
+            product = self.products.get(product_id)
+            profile = self.profiles.get(profile_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
             return
-        profile = self.profiles.get(profile_id)
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
             return
@@ -273,7 +280,10 @@ class Engine(State):
             return
         product_id = product.id
         tallies = profile._tallies  # its open orders in the product (``open_count``)
-        tally = tallies.get(product_id)
+        if cython.compiled:
+            tally = cython.cast(Tally, tallies.get(product_id))
+        else:
+            tally = tallies.get(product_id)
         count = 0 if tally is None else tally.count
         if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
@@ -374,7 +384,7 @@ class Engine(State):
             # with ``None`` (funds, its remaining, expiry, stop) are ``None`` in a new object
             # already, so only the rest are written, without a call of 27 arguments (the twin
             # test compares the two by the state hash after every command)
-            order = Order.__new__(Order)
+            order = cython.cast(Order, Order.__new__(Order))  # an Order: no type test
             order.id = order_id
             order.number = number
             order.profile_id = profile_id

@@ -49,7 +49,7 @@ cdef extern from *:
     /* ``x`` as a C ``long long`` when it is an exact int of magnitude below 2**53 (at most
        two 30-bit digits), from its digits with no conversion call; else ``LLONG_MIN``
        (``NO_UNIT``). The fast place's prices, sizes and increments. */
-    static CYTHON_INLINE long long sandex_unit(PyObject *x) {
+    static CYTHON_INLINE __attribute__((always_inline)) long long sandex_unit(PyObject *x) {
         long long v;
         if (!PyLong_CheckExact(x)) return LLONG_MIN;
     #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION)
