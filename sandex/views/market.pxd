@@ -5,6 +5,7 @@
 # ``field``: a ``Candle`` is a mutable, ``gc=False`` msgspec Struct, whose attribute writes
 # store the value in its slot and release the old one, as ``store`` does).
 cimport cython
+from sandex.core.digits cimport digits_cmp as compare
 
 cdef extern from *:
     """
@@ -38,29 +39,6 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* ``a`` against ``b`` when both are exact ints of at most two 30-bit digits (a price
-       is): -1, 0 or 1 as ``a`` is below, equal to or above ``b``, from their digits; 2
-       otherwise (the caller compares the objects). */
-    static CYTHON_INLINE int sandex_views_cmp(PyObject *a, PyObject *b) {
-    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
-        Py_ssize_t n, m;
-        long long x, y;
-        if (!PyLong_CheckExact(a) || !PyLong_CheckExact(b)) return 2;
-        n = Py_SIZE(a); m = Py_SIZE(b);
-        if (n < -2 || n > 2 || m < -2 || m > 2) return 2;
-        x = n == 0 ? 0 : (long long)((PyLongObject *)a)->ob_digit[0];
-        if (n == 2 || n == -2) x |= (long long)((PyLongObject *)a)->ob_digit[1] << 30;
-        if (n < 0) x = -x;
-        y = m == 0 ? 0 : (long long)((PyLongObject *)b)->ob_digit[0];
-        if (m == 2 || m == -2) y |= (long long)((PyLongObject *)b)->ob_digit[1] << 30;
-        if (m < 0) y = -y;
-        return (x > y) - (x < y);
-    #else
-        (void)a; (void)b;
-        return 2;
-    #endif
-    }
-
     /* The int in the slot at ``offset`` of ``obj`` made itself plus ``size`` in place (a
        candle's volume: ``store`` of a new sum allocates it and frees the old), where only
        the slot holds it (no one else can see it change), both are exact non-negative ints
@@ -95,7 +73,6 @@ cdef extern from *:
     #endif
     }
     """
-    int compare "sandex_views_cmp"(object a, object b)
     int add_in_place "sandex_views_add"(object obj, Py_ssize_t offset, object size)
 
 cdef long long _MINUTE_US
