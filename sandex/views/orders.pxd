@@ -18,12 +18,13 @@ cdef class OrdersView:
     cdef dict _profile(self, str profile_id, bint make)
 
     cpdef on_order(self, object event)
-    @cython.locals(orders=dict, by_profile=dict)
     cpdef on_received(self, str order_id, str profile_id)
+    @cython.locals(orders=dict, by_profile=dict)
+    cdef inline int _keep(self, str profile_id, str order_id, object order) except -1
     cpdef on_canceled(self, object event)
     @cython.locals(profile=dict)
     cpdef on_cancel(self, str order_id, str profile_id)
-    @cython.locals(orders=dict, by_profile=dict, profile_id=str, order_id=str)
+    @cython.locals(profile_id=str)
     cdef int on_noted(self, Order order) except -1
     @cython.locals(profile=dict, profile_id=str)
     cdef int on_noted_cancel(self, Order order) except -1

@@ -95,18 +95,24 @@ class OrdersView:
             return  # a replayed order (most events of a replay)
         order = self._on_record.get(order_id)
         if order is not None:  # the event's order: its profile is the event's
-            if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
-                orders = kept_get(cython.address(self._kept),
-                                  kept_version(self.by_profile), profile_id, None)
-                if orders is None:
-                    orders = self._profile(profile_id, True)
-                orders[order_id] = order
-                return
-            by_profile = self.by_profile
-            orders = by_profile.get(profile_id)
+            self._keep(profile_id, order_id, order)
+
+    def _keep(self, profile_id: str, order_id: str, order: Order) -> int:
+        """``order`` put in its profile's dict, made if new. (Answers 0: compiled, -1 is an
+        error.)"""
+        if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
+            orders = kept_get(cython.address(self._kept),
+                              kept_version(self.by_profile), profile_id, None)
             if orders is None:
-                orders = by_profile[profile_id] = {}
+                orders = self._profile(profile_id, True)
             orders[order_id] = order
+            return 0
+        by_profile = self.by_profile
+        orders = by_profile.get(profile_id)
+        if orders is None:
+            orders = by_profile[profile_id] = {}
+        orders[order_id] = order
+        return 0
 
     def on_canceled(self, event: Done) -> None:
         """An order canceled (``on_cancel``)."""
@@ -137,20 +143,7 @@ class OrdersView:
             return 0
         if order.filled_size == 0 and order.status is _DONE:  # purged (its cancel noted next)
             return 0
-        order_id = order.id
-        if cython.compiled:  # the kept dict's lookup inline (``_profile`` on a miss)
-            orders = kept_get(cython.address(self._kept),
-                              kept_version(self.by_profile), profile_id, None)
-            if orders is None:
-                orders = self._profile(profile_id, True)
-            orders[order_id] = order
-            return 0
-        by_profile = self.by_profile
-        orders = by_profile.get(profile_id)
-        if orders is None:
-            orders = by_profile[profile_id] = {}
-        orders[order_id] = order
-        return 0
+        return self._keep(profile_id, order.id, order)
 
     def on_noted_cancel(self, order: Order) -> int:
         """A replay's note of an order canceled: ``on_cancel`` of its ids, whether the
