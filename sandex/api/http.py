@@ -108,14 +108,19 @@ class Request:
             return None if found == _NONE_FOUND else found
         # by name in one C call (a repeated name: the last, as ``_headers`` keeps); the dict
         # is freed here, while still in the caches, not held until the request is answered
-        values = tuple(map(dict(self.raw_headers).get, _ACCESS_NAMES))
-        if values == _NONE_FOUND:
-            return None
+        # (each value looked up and tested by identity, decoded by its method: no ``map``,
+        # no tuples compared, whose ``==`` and ``in`` against ``None`` cost ~4,400
+        # instructions a request more: the nineteenth pass)
+        get = dict(self.raw_headers).get
+        key, sign, stamp, phrase = get(_KEY), get(_SIGN), get(_TIMESTAMP), get(_PASSPHRASE)
         try:  # strict UTF-8, the fast path of what the whole dict would hold
-            if None not in values:
-                return tuple(map(bytes.decode, values))  # type: ignore[arg-type, return-value]
+            if key is not None and sign is not None and stamp is not None \
+                    and phrase is not None:
+                return key.decode(), sign.decode(), stamp.decode(), phrase.decode()
+            if key is None and sign is None and stamp is None and phrase is None:
+                return None
             return tuple(None if value is None else value.decode()  # type: ignore[return-value]
-                         for value in values)
+                         for value in (key, sign, stamp, phrase))
         except UnicodeDecodeError:
             headers = self.headers
             return (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
@@ -381,6 +386,7 @@ _HEADER_NAMES_MAX = 512
 _NONE_FOUND = (None, None, None, None)
 _ACCESS_NAMES = tuple(name.encode() for name in (HEADER_KEY, HEADER_SIGN, HEADER_TIMESTAMP,
                                                   HEADER_PASSPHRASE))
+_KEY, _SIGN, _TIMESTAMP, _PASSPHRASE = _ACCESS_NAMES
 
 
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

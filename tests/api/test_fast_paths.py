@@ -147,6 +147,24 @@ def test_the_access_headers_are_those_of_the_whole_decoded_dict(
     assert request.headers == decoded
 
 
+_ACCESS = (b"cb-access-key", b"cb-access-sign", b"cb-access-timestamp", b"cb-access-passphrase")
+
+
+@pytest.mark.parametrize("present", range(16))
+@pytest.mark.parametrize("value", [b"v", b"", b"\xff"], ids=repr)  # plain, empty, not UTF-8
+def test_each_subset_of_the_four_access_headers_is_read_as_the_whole_dict_reads_it(
+        present: int, value: bytes) -> None:
+    """The four values looked up one by one and tested by identity (the nineteenth pass):
+    every subset of them present, with a plain, an empty and a non-UTF-8 value."""
+    headers = [(b"host", b"h")] + [(name, value + bytes([48 + i]))
+                                   for i, name in enumerate(_ACCESS) if present >> i & 1]
+    found = _request(headers).access_headers()
+    decoded = _request(headers).headers
+    expected = tuple(decoded.get(name) for name in (HEADER_KEY, HEADER_SIGN, HEADER_TIMESTAMP,
+                                                    HEADER_PASSPHRASE))
+    assert found == (None if expected == (None, None, None, None) else expected)
+
+
 def _one_decode(engine: Engine, raw: bytes) -> Any:
     """``place_order``'s way: the body's fields in one decode (``parse_fields``), else
     ``parse_order`` of the body's dict, as the handler falls back."""
