@@ -17,16 +17,27 @@ _POOL_BYTES = 4096  # random bytes drawn at once: 256 unseeded ids a system call
 _pool: list[str] = []  # unseeded ids made ahead, shared by every ``Ids``
 _VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 4 in its high nibble
 _VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: variant RFC 4122 (10xx)
-_GROUPS = re.compile("(.{8})(.{4})(.{4})(.{4})(.{12})", re.DOTALL)  # 32 hex digits: 8-4-4-4-12
+# The pool's text: 37 bytes an id (8-4-4-4-12 hex digits, a space), its dashes and spaces
+# in place; each of the 32 digits of every id moved in by one strided slice (C loops)
+_POOL_IDS = _POOL_BYTES // 16
+_DASHES = (8, 13, 18, 23)
+_BLANK = bytes(0x2D if j in _DASHES else 0x20 if j == 36 else 0x30 for j in range(37)) * _POOL_IDS
+_MOVES = tuple((slice(to, None, 37), slice(digit, None, 32)) for digit, to in
+               enumerate(j for j in range(36) if j not in _DASHES))
 
 
 def _refill() -> None:
     """256 UUIDv4s from one ``os.urandom``: 122 random bits each, version and variant set
-    as ``uuid.uuid4()`` sets them, every step over all 256 at once (C loops, no Python one)."""
+    as ``uuid.uuid4()`` sets them, every step over all 256 at once (C loops; the Python
+    loop is over the 32 digit places, not the ids)."""
     raw = bytearray(os.urandom(_POOL_BYTES))
     raw[6::16] = raw[6::16].translate(_VERSION)
     raw[8::16] = raw[8::16].translate(_VARIANT)
-    _pool.extend(map("-".join, _GROUPS.findall(raw.hex())))
+    digits = raw.hex().encode()
+    text = bytearray(_BLANK)
+    for to, digit in _MOVES:  # 32 slices of 256 bytes: ~1,700 instructions an id in all,
+        text[to] = digits[digit]  # against ~4,400 for a regex's groups joined (19th pass)
+    _pool.extend(text.decode().split())
 
 
 os.register_at_fork(after_in_child=_pool.clear)  # a forked child never reuses the parent's
