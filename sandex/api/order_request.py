@@ -188,10 +188,15 @@ def parse_fields(fields: OrderFields, engine: Engine, profile_id: str, order_id:
         echo["size"] = value
     else:
         size = _decimal(value, "size", PRICE_DECIMALS, product.base_increment, echo)
+    if (value := fields.client_oid) is None:  # its default: a keyword less to match (msgspec
+        # looks each keyword up among the 16 fields: ~110 instructions one, the 19th pass)
+        return PlaceOrder(time=time, order_id=order_id, profile_id=profile_id,
+                          product_id=product.id, side=side, type=order_type, price=price,
+                          size=size), echo
     return PlaceOrder(
         time=time, order_id=order_id, profile_id=profile_id, product_id=product.id,
         side=side, type=order_type, price=price, size=size,
-        client_oid=None if (value := fields.client_oid) is None else _client_oid(value)), echo
+        client_oid=_client_oid(value)), echo
 
 
 _ORDER_TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
