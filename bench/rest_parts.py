@@ -1,0 +1,179 @@
+"""The REST order path's parts, each alone on a real venue: what a part costs a call, in
+instructions, without the rest of the request around it (the nineteenth REST pass).
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \\
+        --toggle-collect=sys_call_tracing --dump-after=sys_call_tracing \\
+        --callgrind-out-file=parts.cg .venv/bin/python bench/rest_parts.py \\
+        --calls 5000 --parts none,request,route_post,route_delete,access,auth,ids
+
+A venue as ``bench/stack.py`` builds it (the bench scenario, a SQLite journal) serves one
+round of ``stack.drive`` (untimed), which gives a real signed ``POST /orders`` and
+``DELETE /orders/{id}`` (their ASGI scopes and bodies); then each part named is a loop of
+``--calls`` calls run through ``sys.call_tracing`` (what ``--toggle-collect`` counts), one
+callgrind dump a part, in the order named. A part's cost a call is its dump's total over
+``--calls`` less ``none``'s (the empty loop, ~190 a turn). Under callgrind the script
+switches instrumentation on itself (``callgrind_control``) after the venue is built.
+``--src DIR``: the sandex package of another checkout (main's build, say).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import stack  # noqa: E402
+
+
+def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
+             delete: tuple[Any, bytes]) -> dict[str, Callable[[int], None]]:
+    """The loops, by part name, over the captured requests."""
+    from sandex.api import http
+    from sandex.api.order_request import order_fields, parse_fields
+    from sandex.api.rest.orders import order_ref
+    from sandex.auth.verify import verify
+
+    request_of = http.request_of
+    node = venue.node
+    posted, deleted = request_of(*post), request_of(*delete)
+    found = posted.access_headers()
+    assert found is not None
+    keys, clock, match = node.keys, rest.signature_clock, rest.router.match
+    uuid, stamp, engine = node.ids.uuid, node.stamp, node.engine
+    body, target, path = posted.body, posted.target, deleted.path
+    fields = order_fields(body)
+    key = verify(*found, "POST", target, body, keys, clock())
+    profile_id = key.profile_id  # type: ignore[union-attr]
+    segment = path.rpartition("/")[2]
+    response = http.Response
+
+    def none(n: int) -> None:
+        for _ in range(n):
+            pass
+
+    def request(n: int) -> None:  # a POST's and a DELETE's
+        for _ in range(n):
+            request_of(*post)
+            request_of(*delete)
+
+    def route_post(n: int) -> None:
+        for _ in range(n):
+            match("POST", "/orders")
+
+    def route_delete(n: int) -> None:
+        for _ in range(n):
+            match("DELETE", path)
+
+    def access(n: int) -> None:  # a POST's and a DELETE's
+        for _ in range(n):
+            posted.access_headers()
+            deleted.access_headers()
+
+    def auth(n: int) -> None:
+        for _ in range(n):
+            verify(*found, "POST", target, body, keys, clock())
+
+    def ids(n: int) -> None:  # a POST's id and time
+        for _ in range(n):
+            uuid()
+            stamp()
+
+    def fields_(n: int) -> None:
+        for _ in range(n):
+            order_fields(body)
+
+    def parse(n: int) -> None:
+        for i in range(n):
+            parse_fields(fields, engine, profile_id, "x", i)  # type: ignore[arg-type]
+
+    def profile(n: int) -> None:
+        get = engine.profiles.get
+        for _ in range(n):
+            get(profile_id)
+
+    def dispatch(n: int) -> None:  # a POST up to its handler's coroutine, not run
+        for _ in range(n):
+            rest._dispatch(posted).close()
+
+    def reply(n: int) -> None:
+        for _ in range(n):
+            response(b"x")
+
+    def ref(n: int) -> None:
+        for _ in range(n):
+            order_ref(segment)
+
+    return {"none": none, "request": request, "route_post": route_post,
+            "route_delete": route_delete, "access": access, "auth": auth, "ids": ids,
+            "fields": fields_, "parse": parse, "profile": profile, "dispatch": dispatch,
+            "response": reply, "order_ref": ref}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--parts", default="none,request,route_post,route_delete,access,"
+                        "auth,ids,fields,parse,profile,dispatch,response,order_ref")
+    parser.add_argument("--src", help="the directory holding the sandex package to run")
+    args = parser.parse_args()
+    stack.setup_path(args.src)
+    import uvloop
+    from kit import SCENARIO
+
+    from sandex import server
+    from sandex.api import http
+    from sandex.api.rest import app as rest_app
+    from sandex.auth import verify
+
+    verify.TIMESTAMP_WINDOW_S = 1 << 40  # callgrind is slow
+    captured: list[tuple[Any, bytes]] = []
+    real = http.request_of
+
+    def capturing(scope: Any, body: bytes) -> Any:
+        if len(captured) < 8:
+            captured.append((dict(scope), body))
+        return real(scope, body)
+
+    rests: list[Any] = []
+    init = rest_app.RestApp.__init__
+
+    def keep(self: Any, *a: Any, **k: Any) -> None:
+        rests.append(self)
+        init(self, *a, **k)
+
+    http.request_of = capturing
+    rest_app.RestApp.__init__ = keep  # type: ignore[method-assign]
+    data = tempfile.TemporaryDirectory(prefix="sandex-parts-")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        venue = server.build(SCENARIO, rate_limits=False, demo=False,
+                             data_dir=Path(data.name) / "d")
+        runner.run(stack.drive(venue.app, 2, 1))
+        http.request_of = real
+        post = next(c for c in captured if c[0]["method"] == "POST")
+        delete = next(c for c in captured if c[0]["method"] == "DELETE")
+        loops = parts_of(venue, rests[-1], post, delete)
+        names = args.parts.split(",")
+        unknown = [name for name in names if name not in loops]
+        if unknown:
+            parser.error(f"unknown parts {unknown}: one of {sorted(loops)}")
+        if "vgpreload" in os.environ.get("LD_PRELOAD", ""):  # under valgrind
+            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
+                           stdout=subprocess.DEVNULL, check=False)
+        for name in names:
+            loops[name](100)  # warm: the first calls' caches and specialisations
+            sys.call_tracing(loops[name], (args.calls,))
+            print(name, file=sys.stderr)
+        runner.run(venue.node.close())
+
+
+if __name__ == "__main__":
+    main()
