@@ -40,6 +40,7 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
     from sandex.api import http
     from sandex.api.order_request import order_fields, parse_fields
     from sandex.api.rest.orders import order_ref
+    from sandex.auth.signing import signature_matches
     from sandex.auth.verify import verify
 
     request_of = http.request_of
@@ -82,6 +83,24 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
         for _ in range(n):
             verify(*found, "POST", target, body, keys, clock())
 
+    secret = key.secret_bytes  # type: ignore[union-attr]
+    _, sign, stamp_text, phrase = found
+    assert sign is not None and stamp_text is not None and phrase is not None
+
+    def signature(n: int) -> None:  # ``verify``'s HMAC check alone
+        for _ in range(n):
+            signature_matches(secret, stamp_text, "POST", target, body, sign)
+
+    def passphrase(n: int) -> None:  # ``verify``'s passphrase check alone (its memo)
+        check = keys.passphrase_ok
+        for _ in range(n):
+            check(key, phrase)
+
+    def key_get(n: int) -> None:  # ``verify``'s key lookup alone
+        get = keys.get
+        for _ in range(n):
+            get(found[0])
+
     def ids(n: int) -> None:  # a POST's id and time
         for _ in range(n):
             uuid()
@@ -115,14 +134,16 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
     return {"none": none, "request": request, "route_post": route_post,
             "route_delete": route_delete, "access": access, "auth": auth, "ids": ids,
             "fields": fields_, "parse": parse, "profile": profile, "dispatch": dispatch,
-            "response": reply, "order_ref": ref}
+            "response": reply, "order_ref": ref, "signature": signature,
+            "passphrase": passphrase, "key_get": key_get}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--parts", default="none,request,route_post,route_delete,access,"
-                        "auth,ids,fields,parse,profile,dispatch,response,order_ref")
+                        "auth,signature,passphrase,key_get,ids,fields,parse,profile,dispatch,response,"
+                        "order_ref")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
     args = parser.parse_args()
     stack.setup_path(args.src)
