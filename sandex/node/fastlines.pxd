@@ -51,6 +51,9 @@ cdef extern from *:
         int fields;
         uint32_t required;         /* a bit a field with no default */
         int hashed;                /* the field hashed by the scan (``sx_head``), or -1 */
+        Py_ssize_t offsets[SX_FIELDS];   /* each field's ``offset`` and ``fallback`` again, */
+        PyObject *fallbacks[SX_FIELDS];  /* packed: a spent command's defaults checked by
+                                            them (``sx_build``), not by ``field``'s stride */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -119,6 +122,8 @@ cdef extern from *:
         f->nullable = nullable;
         f->offset = offset;
         f->fallback = required ? NULL : fallback;
+        k->offsets[k->fields] = offset;
+        k->fallbacks[k->fields] = f->fallback;
         f->members = 0;
         f->last = NULL;
         f->texts = kind == SX_STR;
@@ -491,7 +496,10 @@ cdef extern from *:
     /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
-    static PyObject *sx_build(int index, const char *line, const sx_head *head,
+    #if defined(__GNUC__)
+    __attribute__((always_inline))  /* into its replay's caller: no call a record */
+    #endif
+    static CYTHON_INLINE PyObject *sx_build(int index, const char *line, const sx_head *head,
                               const int64_t *values, PyObject *reuse) {
         sx_kind *k = &sx_kinds[index];
         sx_field *f;
@@ -499,12 +507,31 @@ cdef extern from *:
         PyObject *slot[SX_FIELDS];
         PyObject *obj, *value;
         int i;
-        for (i = 0; i < k->fields; i++) {
+        uint32_t todo = ((uint32_t)1 << k->fields) - 1;  /* every field (SX_FIELDS < 32) */
+        if (reuse != NULL) {
+            /* a spent command's fields left out here, found by their bits alone (no test of
+               every field in turn): its default put where its slot holds another value; a
+               default already there (the common case: commands of a kind mostly leave out
+               the same fields) left as it is. Then only the fields written, in order. */
+            uint32_t absent = todo & ~head->present;
+            while (absent != 0) {
+                int j = __builtin_ctz(absent);
+                PyObject **at = (PyObject **)((char *)reuse + k->offsets[j]);
+                PyObject *old = *at;
+                absent &= absent - 1;
+                if (old != k->fallbacks[j]) {
+                    Py_INCREF(k->fallbacks[j]);
+                    *at = k->fallbacks[j];
+                    Py_XDECREF(old);
+                }
+            }
+            todo = head->present;
+        }
+        for (; todo != 0; todo &= todo - 1) {
+            i = __builtin_ctz(todo);  /* in order; with no ``reuse``, every field */
             f = &k->field[i];
-            if (!(head->present & ((uint32_t)1 << i))) {
+            if (!(head->present & ((uint32_t)1 << i))) {  /* only with no ``reuse`` */
                 value = f->fallback;
-                if (reuse != NULL && *(PyObject **)((char *)reuse + f->offset) == value)
-                    continue;  /* a spent command's default left as it is */
                 Py_INCREF(value);
                 goto put;
             }
@@ -571,6 +598,7 @@ cdef extern from *:
             }
         }
         if (reuse != NULL) return reuse;
+        i = k->fields;  /* every slot filled (``error`` gives them back) */
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
             PyErr_NoMemory();
