@@ -24,6 +24,10 @@ cdef extern from *:
     #define SX_KINDS 4
     #define SX_FIELDS 24
     #define SX_MEMBERS 8
+    /* A compact ASCII string's text (``PyUnicode_DATA`` without its tests of the kind):
+       every string these tables keep or rewrite is one (``PyUnicode_New(n, 127)``, or
+       checked so by ``sx_text_again``) */
+    #define SX_ASCII(o) ((char *)((PyASCIIObject *)(o) + 1))
     enum { SX_INT = 1, SX_STR = 2, SX_ENUM = 3, SX_BOOL = 4 };
 
     typedef struct {
@@ -51,6 +55,9 @@ cdef extern from *:
         int fields;
         uint32_t required;         /* a bit a field with no default */
         int hashed;                /* the field hashed by the scan (``sx_head``), or -1 */
+        Py_ssize_t offsets[SX_FIELDS];   /* each field's ``offset`` and ``fallback`` again, */
+        PyObject *fallbacks[SX_FIELDS];  /* packed: a spent command's defaults checked by
+                                            them (``sx_build``), not by ``field``'s stride */
         sx_field field[SX_FIELDS];
     } sx_kind;
 
@@ -119,6 +126,8 @@ cdef extern from *:
         f->nullable = nullable;
         f->offset = offset;
         f->fallback = required ? NULL : fallback;
+        k->offsets[k->fields] = offset;
+        k->fallbacks[k->fields] = f->fallback;
         f->members = 0;
         f->last = NULL;
         f->texts = kind == SX_STR;
@@ -391,7 +400,7 @@ cdef extern from *:
         uint64_t w = 0;
         int found;
         if (value != NULL && PyUnicode_GET_LENGTH(value) == length
-                && sx_same((const char *)PyUnicode_DATA(value), text, length)) {
+                && sx_same(SX_ASCII(value), text, length)) {
             Py_INCREF(value);
             return value;
         }
@@ -403,7 +412,7 @@ cdef extern from *:
             slot = &sx_texts[(w * 0x9E3779B97F4A7C15ULL) >> (64 - SX_TEXT_BITS)];
             value = *slot;
             found = value != NULL && PyUnicode_GET_LENGTH(value) == length
-                    && sx_same((const char *)PyUnicode_DATA(value), text, length);
+                    && sx_same(SX_ASCII(value), text, length);
             f->hits += found;
             if (++f->tries == SX_TRIAL) {  /* the trial's end: found at least half the time? */
                 f->texts = 2 * f->hits >= f->tries;
@@ -421,7 +430,7 @@ cdef extern from *:
         }
         value = PyUnicode_New(length, 127);
         if (value == NULL) return NULL;
-        memcpy(PyUnicode_DATA(value), text, length);
+        memcpy(SX_ASCII(value), text, length);
         Py_INCREF(value);
         Py_XSETREF(f->last, value);
         if (slot != NULL) {
@@ -483,7 +492,7 @@ cdef extern from *:
     #if PY_VERSION_HEX < 0x030C0000
         if (((PyASCIIObject *)old)->wstr != NULL) return 0;  /* a wide copy made of it */
     #endif
-        memcpy(PyUnicode_DATA(old), text, (size_t)length);
+        memcpy(SX_ASCII(old), text, (size_t)length);
         ((PyASCIIObject *)old)->hash = -1;
         return 1;
     }
@@ -491,7 +500,10 @@ cdef extern from *:
     /* The command of kind ``index`` scanned (``sx_scan``) from ``line``, a new reference;
        NULL with an error set if memory ran out, NULL with none if ``values`` point past the
        line or name no enum member (not ``sx_scan``'s: ``sx_lines_scanned``'s check). */
-    static PyObject *sx_build(int index, const char *line, const sx_head *head,
+    #if defined(__GNUC__)
+    __attribute__((always_inline))  /* into its replay's caller: no call a record */
+    #endif
+    static CYTHON_INLINE PyObject *sx_build(int index, const char *line, const sx_head *head,
                               const int64_t *values, PyObject *reuse) {
         sx_kind *k = &sx_kinds[index];
         sx_field *f;
@@ -499,15 +511,39 @@ cdef extern from *:
         PyObject *slot[SX_FIELDS];
         PyObject *obj, *value;
         int i;
-        for (i = 0; i < k->fields; i++) {
-            f = &k->field[i];
-            if (!(head->present & ((uint32_t)1 << i))) {
-                value = f->fallback;
-                if (reuse != NULL && *(PyObject **)((char *)reuse + f->offset) == value)
-                    continue;  /* a spent command's default left as it is */
-                Py_INCREF(value);
-                goto put;
+        /* the fields left out (SX_FIELDS < 32), then the fields written, each by its bits
+           alone (no test of every field in turn) */
+        const uint32_t left = (((uint32_t)1 << k->fields) - 1) & ~head->present;
+        uint32_t absent = left, todo = head->present;
+        i = 0;
+        if ((head->present & k->required) != k->required)
+            return NULL;  /* a required field left out (not ``sx_scan``'s record) */
+        if (reuse != NULL) {
+            /* a spent command's: its default put where its slot holds another value; a
+               default already there (the common case: commands of a kind mostly leave out
+               the same fields) left as it is */
+            while (absent != 0) {
+                int j = __builtin_ctz(absent);
+                PyObject **at = (PyObject **)((char *)reuse + k->offsets[j]);
+                PyObject *old = *at;
+                absent &= absent - 1;
+                if (old != k->fallbacks[j]) {
+                    Py_INCREF(k->fallbacks[j]);
+                    *at = k->fallbacks[j];
+                    Py_XDECREF(old);
+                }
             }
+        } else {
+            while (absent != 0) {
+                int j = __builtin_ctz(absent);
+                absent &= absent - 1;
+                slot[j] = k->fallbacks[j];
+                Py_INCREF(slot[j]);
+            }
+        }
+        for (; todo != 0; todo &= todo - 1) {
+            i = __builtin_ctz(todo);  /* in order: ``values`` holds them so */
+            f = &k->field[i];
             v = *values++;
             if (head->nulls & ((uint32_t)1 << i)) {
                 value = Py_None;
@@ -533,7 +569,7 @@ cdef extern from *:
                 value = reuse == NULL || f->texts
                     ? NULL : *(PyObject **)((char *)reuse + f->offset);
                 if (value != NULL && (f->last == NULL || PyUnicode_GET_LENGTH(f->last) != length
-                                      || !sx_same((const char *)PyUnicode_DATA(f->last),
+                                      || !sx_same(SX_ASCII(f->last),
                                                   text, length))
                         && sx_text_again(value, text, length)) {
                     Py_INCREF(value);
@@ -559,7 +595,6 @@ cdef extern from *:
                 value = v ? Py_True : Py_False;
                 Py_INCREF(value);
             }
-        put:
             if (reuse != NULL) {  /* a spent command of this kind (``sx_take``): refilled in
                                      place, field by field, its old value given back */
                 PyObject **at = (PyObject **)((char *)reuse + f->offset);
@@ -571,6 +606,7 @@ cdef extern from *:
             }
         }
         if (reuse != NULL) return reuse;
+        i = k->fields;  /* every slot filled (``error`` gives them back) */
         obj = (PyObject *)PyObject_Malloc(((PyTypeObject *)k->type)->tp_basicsize);
         if (obj == NULL) {
             PyErr_NoMemory();
@@ -583,7 +619,10 @@ cdef extern from *:
     bad:
     error:
         if (reuse != NULL) return NULL;  /* its fields its own (the caller frees it) */
-        while (--i >= 0) Py_DECREF(slot[i]);
+        /* the slots filled: every default, and the fields written before field ``i`` */
+        for (todo = left | (head->present & (((uint32_t)1 << i) - 1)); todo != 0;
+                todo &= todo - 1)
+            Py_DECREF(slot[__builtin_ctz(todo)]);
         return NULL;
     }
 
