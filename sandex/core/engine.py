@@ -120,6 +120,10 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
 else:
     from sandex.core.fifo import push
 
+if cython.compiled:  # a new Order's fields written once (made.pxd)
+    from cython.cimports.sandex.core.made import OrderSlots, put
+    from cython.cimports.sandex.core.records import blank_order
+
 if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same
 else:
@@ -380,33 +384,44 @@ class Engine(State):
             received = Account(profile.id, received_in)
         number = self._order_number + 1
         profile_id = profile.id
-        if cython.compiled:  # ``new_order(...)`` below, inline: the fields it would write
-            # with ``None`` (funds, its remaining, expiry, stop) are ``None`` in a new object
-            # already, so only the rest are written, without a call of 27 arguments (the twin
-            # test compares the two by the state hash after every command)
-            order = cython.cast(Order, Order.__new__(Order))  # an Order: no type test
-            order.id = order_id
+        if cython.compiled:  # ``new_order(...)`` below, inline, its object fields written
+            # once into a blank block (``made.pxd``: no ``None`` written by ``tp_new`` and
+            # dropped here; every object field written, ``None`` where ``new_order`` writes
+            # it), without a call of 27 arguments (the twin test compares the two by the state
+            # hash after every command)
+            order = blank_order()
+            slots = cython.cast(cython.pointer(OrderSlots), order)
+            slots.id = put(order_id)
+            slots.profile_id = put(profile_id)
+            slots.product_id = put(product_id)
+            slots.side = put(side)
+            slots.type = put(LIMIT)
+            slots.created_at = put(t)
+            slots.price = put(price)
+            slots.size = put(size)
+            slots.funds = put(None)
+            slots.specified_funds = put(None)
+            slots.time_in_force = put(time_in_force)
+            slots.expire_time = put(None)
+            slots.post_only = put(post_only)
+            slots.stp = put(stp)
+            slots.stop = put(None)
+            slots.stop_price = put(None)
+            slots.client_oid = put(client_oid)
+            slots.maker_rate = put(maker_rate)
+            slots.taker_rate = put(taker_rate)
+            slots.hold_rate = put(rate)
+            slots.hold_account = put(held)
+            slots.recv_account = put(received)
+            slots.status = put(PENDING if crosses or time_in_force is IOC else OPEN)
+            slots.done_at = put(None)
+            slots.done_reason = put(None)
+            slots.cancel_reason = put(None)
+            slots._tally = put(None)
             order.number = number
-            order.profile_id = profile_id
-            order.product_id = product_id
-            order.side = side
-            order.type = LIMIT
-            order.created_at = t
-            order.price = price
-            order.size = size
             order._remaining = amount_of
             order._funds_remaining = -1
-            order.time_in_force = time_in_force
-            order.post_only = post_only
-            order.stp = stp
-            order.client_oid = client_oid
-            order.maker_rate = maker_rate
-            order.taker_rate = taker_rate
-            order.hold_rate = rate
-            order.hold_account = held
-            order.recv_account = received
             order.hold = need
-            order.status = PENDING if crosses or time_in_force is IOC else OPEN
         else:
             order = new_order(
                 order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size,
