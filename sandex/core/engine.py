@@ -94,9 +94,9 @@ from sandex.errors import Error
 from sandex.units import SIZE_TO_AMOUNT
 
 if cython.compiled:  # a command's fields read from its slots (slots.pxd)
-    from cython.cimports.sandex.core.slots import field, offset
+    from cython.cimports.sandex.core.slots import field, holds, offset
 else:
-    from sandex.core.slots import field, offset
+    from sandex.core.slots import field, holds, offset
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
     from cython.cimports.sandex.core.wide import (
@@ -119,6 +119,10 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
     bind(deque, deque.append, deque.popleft)
 else:
     from sandex.core.fifo import push
+
+if cython.compiled:  # a new Order's fields written once (made.pxd)
+    from cython.cimports.sandex.core.made import OrderSlots, put
+    from cython.cimports.sandex.core.records import blank_order
 
 if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same
@@ -216,22 +220,32 @@ class Engine(State):
                    added=wide, notional=wide, amount_of=wide, units=cython.longlong,
                    rate_units=cython.longlong, taker_units=cython.longlong,
                    price_units=cython.longlong, best_units=cython.longlong,
-                   crosses=cython.bint, attach=cython.bint)
+                   crosses=cython.bint, attach=cython.bint, plain_fields=cython.bint,
+                   sliced=cython.bint)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
-        # compiled, straight from its slots (no tuple, no call); else with one ``astuple``
+        # compiled, straight from its slots (no tuple, no call); else with one ``astuple``.
+        # Compiled, the six fields the fast path only compares with a constant (its type,
+        # funds, expiry and stop) are compared in their slots (``holds``: no reference taken
+        # and dropped), and read as objects only off the fast path
         if cython.compiled and type(cmd) is _PLACE_ORDER:
-            (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
-             cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = (
+            (t, order_id, profile_id, product_id, side, price, size, time_in_force, post_only,
+             stp, client_oid) = (
                 field(cmd, _PLACE[0]), field(cmd, _PLACE[1]), field(cmd, _PLACE[2]),
-                field(cmd, _PLACE[3]), field(cmd, _PLACE[4]), field(cmd, _PLACE[5]),
-                field(cmd, _PLACE[6]), field(cmd, _PLACE[7]), field(cmd, _PLACE[8]),
-                field(cmd, _PLACE[9]), field(cmd, _PLACE[10]), field(cmd, _PLACE[11]),
-                field(cmd, _PLACE[12]), field(cmd, _PLACE[13]), field(cmd, _PLACE[14]),
-                field(cmd, _PLACE[15]), field(cmd, _PLACE[16]))
+                field(cmd, _PLACE[3]), field(cmd, _PLACE[4]), field(cmd, _PLACE[6]),
+                field(cmd, _PLACE[7]), field(cmd, _PLACE[9]), field(cmd, _PLACE[11]),
+                field(cmd, _PLACE[12]), field(cmd, _PLACE[15]))
+            plain_fields = (holds(cmd, _PLACE[5], LIMIT) and holds(cmd, _PLACE[8], None)
+                            and holds(cmd, _PLACE[13], None) and holds(cmd, _PLACE[14], None)
+                            and holds(cmd, _PLACE[10], None) and holds(cmd, _PLACE[16], None))
+            sliced = True
         else:
             (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,
              cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)
+            plain_fields = (kind is LIMIT and funds is None and stop is None
+                            and stop_price is None and cancel_after is None
+                            and expire_time is None)
+            sliced = False
         # compiled, the state's dicts (which hold only their records) read by a cast, not a
         # type test; both probes first (neither has an effect), then the rejects in order
         product: Product | None
@@ -262,14 +276,15 @@ class Engine(State):
         # ``validation.is_plain_limit`` inline (a call costs 3 % of the core's instructions):
         # a test checks the two are the same expression.
         increment, base_increment = product.quote_increment, product.base_increment
-        if not (kind is LIMIT and product.status is ONLINE and product.halted is None
+        if not (plain_fields and product.status is ONLINE and product.halted is None
                 and (time_in_force is GTC or (time_in_force is IOC and not post_only))
                 and price is not None and size is not None
-                and funds is None
-                and stop is None and stop_price is None and cancel_after is None
-                and expire_time is None
                 and (notional := notional_of(price, size, increment, base_increment,
                                              product.min_market_funds)) >= 0):
+            if sliced:  # compiled: the fields compared in their slots, now as objects
+                kind, funds, stop, stop_price = (
+                    field(cmd, _PLACE[5]), field(cmd, _PLACE[8]), field(cmd, _PLACE[13]),
+                    field(cmd, _PLACE[14]))
             if order_id in self._live:
                 self._events.append(reject(Error.DUPLICATE_ORDER_ID))
             elif is_plain_market(product, kind, size, funds, stop, stop_price):
@@ -380,33 +395,44 @@ class Engine(State):
             received = Account(profile.id, received_in)
         number = self._order_number + 1
         profile_id = profile.id
-        if cython.compiled:  # ``new_order(...)`` below, inline: the fields it would write
-            # with ``None`` (funds, its remaining, expiry, stop) are ``None`` in a new object
-            # already, so only the rest are written, without a call of 27 arguments (the twin
-            # test compares the two by the state hash after every command)
-            order = cython.cast(Order, Order.__new__(Order))  # an Order: no type test
-            order.id = order_id
+        if cython.compiled:  # ``new_order(...)`` below, inline, its object fields written
+            # once into a blank block (``made.pxd``: no ``None`` written by ``tp_new`` and
+            # dropped here; every object field written, ``None`` where ``new_order`` writes
+            # it), without a call of 27 arguments (the twin test compares the two by the state
+            # hash after every command)
+            order = blank_order()
+            slots = cython.cast(cython.pointer(OrderSlots), order)
+            slots.id = put(order_id)
+            slots.profile_id = put(profile_id)
+            slots.product_id = put(product_id)
+            slots.side = put(side)
+            slots.type = put(LIMIT)
+            slots.created_at = put(t)
+            slots.price = put(price)
+            slots.size = put(size)
+            slots.funds = put(None)
+            slots.specified_funds = put(None)
+            slots.time_in_force = put(time_in_force)
+            slots.expire_time = put(None)
+            slots.post_only = put(post_only)
+            slots.stp = put(stp)
+            slots.stop = put(None)
+            slots.stop_price = put(None)
+            slots.client_oid = put(client_oid)
+            slots.maker_rate = put(maker_rate)
+            slots.taker_rate = put(taker_rate)
+            slots.hold_rate = put(rate)
+            slots.hold_account = put(held)
+            slots.recv_account = put(received)
+            slots.status = put(PENDING if crosses or time_in_force is IOC else OPEN)
+            slots.done_at = put(None)
+            slots.done_reason = put(None)
+            slots.cancel_reason = put(None)
+            slots._tally = put(None)
             order.number = number
-            order.profile_id = profile_id
-            order.product_id = product_id
-            order.side = side
-            order.type = LIMIT
-            order.created_at = t
-            order.price = price
-            order.size = size
             order._remaining = amount_of
             order._funds_remaining = -1
-            order.time_in_force = time_in_force
-            order.post_only = post_only
-            order.stp = stp
-            order.client_oid = client_oid
-            order.maker_rate = maker_rate
-            order.taker_rate = taker_rate
-            order.hold_rate = rate
-            order.hold_account = held
-            order.recv_account = received
             order.hold = need
-            order.status = PENDING if crosses or time_in_force is IOC else OPEN
         else:
             order = new_order(
                 order_id, number, profile_id, product_id, side, LIMIT, t, price, size, size,

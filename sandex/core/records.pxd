@@ -57,6 +57,7 @@ cdef class Order:
     cdef void *_product  # its product, borrowed (``product_is``)
 
 
+cdef Order blank_order()  # its object fields NULL: see made.pxd
 cpdef Order new_order(str id, long long number, str profile_id, str product_id, object side,
                       object type, object created_at, object price, object size,
                       object remaining, object funds, object specified_funds,

@@ -32,6 +32,9 @@ from sandex.core.enums import (
 
 PENDING = Status.PENDING
 
+if cython.compiled:  # an Order's block without tp_new's None writes (made.pxd)
+    from cython.cimports.sandex.core.made import order_blank
+
 
 @cython.no_gc
 @cython.final
@@ -243,6 +246,15 @@ class Order:
 def _blank_order() -> Order:
     """An order to unpickle into (``Order.__reduce__``)."""
     return Order.__new__(Order)
+
+
+def blank_order() -> Order:
+    """Compiled, a new ``Order`` whose object fields are all NULL (``made.pxd``: the caller
+    writes every one through ``OrderSlots`` before anything sees it); uncompiled, never
+    called (the engine's compiled place alone uses it): ``Order.__new__``."""
+    if cython.compiled:
+        return cython.cast(Order, order_blank(Order))
+    return Order.__new__(Order)  # pragma: no cover
 
 
 @cython.locals(order=Order)

@@ -149,6 +149,13 @@ cdef extern from *:
         return 0;
     }
 
+    /* Does the slot at ``offset`` hold ``value`` itself? Its object compared, no reference
+       taken (an empty slot holds nothing: false, and ``field`` raises for it after). */
+    static CYTHON_INLINE int sandex_slot_is(PyObject *obj, Py_ssize_t offset,
+                                            PyObject *value) {
+        return *(PyObject **)((char *)obj + offset) == value;
+    }
+
     /* Store ``value`` (a new reference taken) in the unwritten slot at ``offset`` of a new
        instance from ``new``. */
     static CYTHON_INLINE void sandex_slot_put(PyObject *obj, Py_ssize_t offset,
@@ -159,6 +166,7 @@ cdef extern from *:
     """
     Py_ssize_t offset "sandex_slot_offset"(object type, object name) except -1
     object field "sandex_slot_field"(object obj, Py_ssize_t offset)
+    bint holds "sandex_slot_is"(object obj, Py_ssize_t offset, object value) noexcept
     int buildable "sandex_slot_buildable"(object type) except -1
     int free_fast "sandex_slot_free_fast"(object type) except -1
     int free_keep "sandex_slot_free_keep"(object type) except -1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["field", "offset"]
+__all__ = ["field", "holds", "offset"]
 
 
 def offset(type_: type, name: str) -> int:
@@ -24,3 +24,8 @@ def offset(type_: type, name: str) -> int:
 def field(obj: Any, at: int) -> Any:
     """The field stored at ``at`` (uncompiled: by its index)."""
     return getattr(obj, obj.__struct_fields__[at])
+
+
+def holds(obj: Any, at: int, value: object) -> bool:
+    """Is the field stored at ``at`` ``value`` itself (compiled: no reference taken)?"""
+    return field(obj, at) is value

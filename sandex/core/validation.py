@@ -65,13 +65,13 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
     # the same unpacking as ``_place``'s (a test compares the two); not all is read here
     (t, order_id, profile_id, product_id, side, kind, price, size, funds, time_in_force,  # noqa: RUF059
      cancel_after, post_only, stp, stop, stop_price, client_oid, expire_time) = astuple(cmd)  # noqa: RUF059
+    plain_fields = (kind is LIMIT and funds is None and stop is None
+                    and stop_price is None and cancel_after is None
+                    and expire_time is None)
     increment, base_increment = product.quote_increment, product.base_increment
-    return (kind is LIMIT and product.status is ONLINE and product.halted is None
+    return (plain_fields and product.status is ONLINE and product.halted is None
             and (time_in_force is GTC or (time_in_force is IOC and not post_only))
             and price is not None and size is not None
-            and funds is None
-            and stop is None and stop_price is None and cancel_after is None
-            and expire_time is None
             and plain_notional(price, size, increment, base_increment,
                                product.min_market_funds) is not None)
 

@@ -380,16 +380,41 @@ def test_cancel_order_unpacks_its_fields_in_their_order() -> None:
 def test_the_slot_reads_are_the_astuple_unpack(name: str, offsets: str) -> None:
     """Compiled, ``_place`` and ``_cancel_order`` read the command's slots directly: the
     same names as their ``astuple`` unpack, the ``i``-th from the ``i``-th field's offset
-    (``_PLACE``/``_CANCEL`` list the offsets in the fields' order)."""
+    (``_PLACE``/``_CANCEL`` list the offsets in the fields' order). Those ``_place`` only
+    compares with a constant are compared in their slots first (``holds``): the same
+    compares as its uncompiled ``plain_fields``, each the field of its name; every field is
+    read or compared (``_place_checked`` reads the command again itself)."""
     function = _function(engine_module, name)
-    unpack = _unpack(function)
-    slots = next(n for n in ast.walk(function) if isinstance(n, ast.Assign)
-                 and isinstance(n.value, ast.Tuple) and "field" in ast.dump(n.value))
-    assert ast.dump(slots.targets[0]) == ast.dump(unpack.targets[0])
-    assert [ast.unparse(value) for value in slots.value.elts] == [
-        f"field(cmd, {offsets}[{i}])" for i in range(len(slots.value.elts))]
+    names = [t.id for t in _unpack(function).targets[0].elts]  # type: ignore[attr-defined]
+    read: dict[int, str] = {}
+    for n in ast.walk(function):
+        if (isinstance(n, ast.Assign) and isinstance(n.value, ast.Tuple)
+                and "field" in ast.dump(n.value)):
+            targets = n.targets[0].elts  # type: ignore[attr-defined]
+            assert len(targets) == len(n.value.elts)
+            for target, value in zip(targets, n.value.elts, strict=True):
+                text = ast.unparse(value)
+                assert text.startswith(f"field(cmd, {offsets}[") and text.endswith("])"), text
+                i = int(text[len(f"field(cmd, {offsets}["):-2])
+                assert target.id == names[i], (target.id, i)
+                read[i] = target.id
+    held, compared = set(), set()
+    for n in ast.walk(function):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "holds":
+            text = ast.unparse(n)
+            i = int(text[len(f"holds(cmd, {offsets}["):text.index("]")])
+            held.add(f"{names[i]} is {ast.unparse(n.args[2])}")
+            compared.add(i)
     command = PlaceOrder if name == "_place" else CancelOrder
-    assert len(slots.value.elts) == len(command.__struct_fields__)
+    assert sorted(set(read) | compared) == list(range(len(command.__struct_fields__)))
+    if name == "_cancel_order":
+        assert not held
+        return
+    plain = next(n for n in ast.walk(function) if isinstance(n, ast.Assign)
+                 and ast.unparse(n.targets[0]) == "plain_fields"
+                 and "holds" not in ast.dump(n.value))
+    compares = {ast.unparse(c) for c in ast.walk(plain.value) if isinstance(c, ast.Compare)}
+    assert held == compares and len(held) == 6
 
 
 def test_new_order_builds_what_order_builds() -> None:
