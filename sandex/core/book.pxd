@@ -37,12 +37,12 @@ cdef class Book:
 
     cpdef object best_bid(self)
     cpdef object best_ask(self)
-    cpdef int add(self, Order order) except -1
+    cpdef void add(self, Order order) except *
     cpdef Level open_level(self, object side, object price)
-    cpdef int remove(self, Order order, wide size) except -1
-    cpdef int drop_level(self, object side, object price) except -1
+    cpdef void remove(self, Order order, wide size) except *
+    cpdef void drop_level(self, object side, object price) except *
     cpdef Level find(self, bint buy, long long price)
-    cpdef int forget(self, bint buy, Level level) except -1
+    cpdef void forget(self, bint buy, Level level) except *
 
 
 cdef unsigned long long _GOLDEN
@@ -54,9 +54,9 @@ cdef bint _agrees(dict levels, Index *ix) except -1
 
 
 cdef Level _new_level(object price)
-cdef int _sift_up(list heap, Py_ssize_t pos, object key) except -1
-cdef int _push(list heap, object key) except -1
-cpdef int _pop(list heap) except -1
+cdef void _sift_up(list heap, Py_ssize_t pos, object key) except *
+cdef void _push(list heap, object key) except *
+cpdef void _pop(list heap) except *
 cdef void rests_at(Order order, Level level) noexcept
 cpdef void leaves(Order order) noexcept
 cpdef bint level_is(Order order, Level level) noexcept

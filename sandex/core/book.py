@@ -253,10 +253,10 @@ class Book:
         level.count -= 1
         if level.count == 0:
             self.forget(buy, level)
-        else:
-            level.size -= size
-            if len(level.orders) > 2 * level.count + _DEAD_SLOTS_MAX:
-                self.compact(level)
+            return
+        level.size -= size
+        if len(level.orders) > 2 * level.count + _DEAD_SLOTS_MAX:
+            self.compact(level)
 
     @staticmethod
     def compact(level: Level) -> None:

@@ -28,16 +28,16 @@ cpdef wide notional_of(object price, object size, object increment, object base_
 
 cdef class Engine(State):
     cpdef list apply(self, object command)
-    cpdef int _place(self, object cmd) except -1
-    cdef int _refuse(self, str order_id, object error) except -1
-    cpdef int _place_market(self, Product product, Profile profile, object t, str order_id,
-                            object side, object price, object size, object funds, object stp,
-                            object client_oid) except -1
-    cpdef int _place_checked(self, object cmd, Product product, Profile profile) except -1
+    cpdef void _place(self, object cmd) except *
+    cdef void _refuse(self, str order_id, object error) except *
+    cpdef void _place_market(self, Product product, Profile profile, object t, str order_id,
+                             object side, object price, object size, object funds, object stp,
+                             object client_oid) except *
+    cpdef void _place_checked(self, object cmd, Product product, Profile profile) except *
     cpdef Order _new_order(self, object cmd, Product product, Profile profile)
-    cpdef int _accept(self, Order order, Product product, Profile profile, object t) except -1
-    cpdef int _start(self, Order order, Product product, object t, bint stops=*,
-                     bint announce=*) except -1
-    cpdef int _trigger_stops(self, Product product, object t) except -1
-    cpdef int _cancel_order(self, object cmd) except -1
-    cpdef int _cancel_resting(self, Order order, Product product, object t) except -1
+    cpdef void _accept(self, Order order, Product product, Profile profile, object t) except *
+    cpdef void _start(self, Order order, Product product, object t, bint stops=*,
+                      bint announce=*) except *
+    cpdef void _trigger_stops(self, Product product, object t) except *
+    cpdef void _cancel_order(self, object cmd) except *
+    cpdef void _cancel_resting(self, Order order, Product product, object t) except *

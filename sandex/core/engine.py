@@ -222,7 +222,7 @@ class Engine(State):
                    price_units=cython.longlong, best_units=cython.longlong,
                    crosses=cython.bint, attach=cython.bint, plain_fields=cython.bint,
                    sliced=cython.bint)
-    def _place(self, cmd: PlaceOrder) -> int:
+    def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``.
         # Compiled, the six fields the fast path only compares with a constant (its type,
@@ -257,15 +257,15 @@ class Engine(State):
             profile = self.profiles.get(profile_id)
         if product is None:
             self._events.append(reject(Error.PRODUCT_NOT_FOUND))
-            return 0
+            return
         if profile is None:
             self._events.append(reject(Error.PROFILE_NOT_FOUND))
-            return 0
+            return
         if client_oid is not None:
             prior = profile.by_client_oid.get(client_oid)
             if prior is not None and self.client_oid_dedup:  # a retry: answer that order
                 self._events.append(Duplicate(t, prior.id, profile.id))
-                return 0
+                return
         # An order id on record (live or archived) is refused before any other rule (it would
         # corrupt the indexes): off the fast path here; on it, by the one probe that inserts
         # the new order (``setdefault``), and by ``_refuse`` at its rarer rejects.
@@ -292,7 +292,7 @@ class Engine(State):
                                    client_oid)
             else:
                 self._place_checked(cmd, product, profile)
-            return 0
+            return
         product_id = product.id
         tallies = profile._tallies  # its open orders in the product (``open_count``)
         if cython.compiled:
@@ -302,7 +302,7 @@ class Engine(State):
         count = 0 if tally is None else tally.count
         if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
-            return 0
+            return
         accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
@@ -378,10 +378,10 @@ class Engine(State):
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
         if held is None or not 0 < need <= held.balance - held.hold:
             self._refuse(order_id, Error.INSUFFICIENT_FUNDS)
-            return 0
+            return
         if post_only and crosses:
             self._refuse(order_id, Error.POST_ONLY_MODE)
-            return 0
+            return
         if tally is None:
             received = None
         elif buy:
@@ -441,7 +441,7 @@ class Engine(State):
                 PENDING if crosses or time_in_force is IOC else OPEN)
         if self._live.setdefault(order_id, order) is not order:  # the id is on record
             self._events.append(reject(Error.DUPLICATE_ORDER_ID))
-            return 0
+            return
         self._order_number = number
         if cython.compiled:  # its product, for its cancel (``records.product_is``)
             order._product = cython.cast(cython.p_void, product)
@@ -471,7 +471,7 @@ class Engine(State):
             take(self, order, product, t)
             if product.trade_id != trades_before and product.stops.live:
                 self._trigger_stops(product, t)
-            return 0
+            return
         if cython.compiled:  # Book.add, inline: by the side's C index (book.Index)
             if price_units != NO_UNIT:  # noqa: SIM108 (its C value already: no conversion)
                 level = book.find(buy, price_units)
@@ -491,21 +491,19 @@ class Engine(State):
         level.count += 1
         sequence = product.sequence = sequence + 1
         emit_opened(self, t, product_id, sequence, order_id, profile_id, side, price, size)
-        return 0
 
-    def _refuse(self, order_id: str, error: Error) -> int:
+    def _refuse(self, order_id: str, error: Error) -> None:
         """Refuse a place on the fast path for ``error``, or for its id if that is on record
         (the first rule: ``_place`` tests it there only when it inserts the order)."""
         self._events.append(reject(
             Error.DUPLICATE_ORDER_ID if order_id in self._live else error))
-        return 0
 
     @cython.locals(held=Account, received=Account, accounts=dict, tally=Tally, order=Order,
                    sequence=cython.longlong, trades_before=cython.longlong, available=wide,
                    need=wide)
     def _place_market(self, product: Product, profile: Profile, t: int, order_id: str,
                       side: Side, price: int | None, size: int | None, funds: int | None,
-                      stp: Stp, client_oid: str | None) -> int:
+                      stp: Stp, client_oid: str | None) -> None:
         """``_place_checked`` of a market order ``validation.is_plain_market`` admitted (so
         ``check_order`` passes, and nothing halts or stops it), in one frame: the same
         rejects, events and state (``_new_order``, ``_accept``, ``_start`` inline)."""
@@ -513,7 +511,7 @@ class Engine(State):
         tally = profile._tallies.get(product_id)
         if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
-            return 0
+            return
         accounts = profile.accounts
         buy = side is BUY
         held_in, received_in = ((product.quote_currency, product.base_currency) if buy
@@ -521,7 +519,7 @@ class Engine(State):
         held = accounts.get(held_in)
         if held is None:  # nothing to hold from; a refused order creates no account
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
-            return 0
+            return
         received = accounts.get(received_in)
         attach = received is None  # attached on acceptance only
         if received is None:
@@ -543,7 +541,7 @@ class Engine(State):
             need = size * SIZE_TO_AMOUNT if size is not None else available
         if need > available or need <= 0:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
-            return 0
+            return
         number = self._order_number = self._order_number + 1
         profile_id = profile.id
         order = new_order(
@@ -566,34 +564,32 @@ class Engine(State):
         take(self, order, product, t)
         if product.trade_id != trades_before and product.stops.live:
             self._trigger_stops(product, t)
-        return 0
 
     @cython.locals(order=Order)
-    def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> int:
+    def _place_checked(self, cmd: PlaceOrder, product: Product, profile: Profile) -> None:
         """``_place`` of any order off the fast path: every check, in the order of §3.3."""
         price = cmd.price
         refused = check_order(product, cmd)
         if refused is not None:
             self._events.append(refused)
-            return 0
+            return
         tally = profile._tallies.get(product.id)
         if tally is not None and tally.count >= _OPEN_MAX:
             self._events.append(reject(Error.TOO_MANY_OPEN_ORDERS))
-            return 0
+            return
         order = self._new_order(cmd, product, profile)
         if order is None:
             self._events.append(reject(Error.INSUFFICIENT_FUNDS))
-            return 0
+            return
         if (order.post_only or product.status is POST_ONLY) and order.stop is None:
             assert price is not None  # a limit order: market orders are refused above
             best = product.book.best_ask() if order.side is BUY else product.book.best_bid()
             if best is not None and (best <= price if order.side is BUY else best >= price):
                 self._events.append(reject(Error.POST_ONLY_MODE))
-                return 0
+                return
         self._order_number += 1
         order.number = self._order_number
         self._accept(order, product, profile, cmd.time)
-        return 0
 
     @cython.locals(held=Account, received=Account, accounts=dict)
     def _new_order(self, cmd: PlaceOrder, product: Product, profile: Profile) -> Order | None:
@@ -641,7 +637,7 @@ class Engine(State):
             stop_price, client_oid,
             maker_rate, taker_rate, rate, held, received, hold)
 
-    def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> int:
+    def _accept(self, order: Order, product: Product, profile: Profile, t: int) -> None:
         order.hold_account.hold += order.hold
         received = order.recv_account
         if received.currency not in profile.accounts:
@@ -661,7 +657,7 @@ class Engine(State):
             self._events.append(Activated(
                 t, product.id, order.id, order.profile_id, order.side, stop, stop_price,
                 order.price, order.size, order.funds))
-            return 0
+            return
         queue = product.halted
         if queue is not None:  # matching halted: announced now, matched on resume
             product.sequence += 1
@@ -669,13 +665,12 @@ class Engine(State):
                 self, t, product.id, product.sequence, order.id, order.profile_id, order.side,
                 order.type, order.price, order.size, order.funds, order.client_oid, order)
             queue.append(order)
-            return 0
+            return
         self._start(order, product, t)
-        return 0
 
     @cython.locals(book=Book, trades_before=cython.longlong)
     def _start(self, order: Order, product: Product, t: int, stops: bool = True,
-               announce: bool = True) -> int:
+               announce: bool = True) -> None:
         """Announce a new (or just-triggered) order and match it; then, unless ``stops`` is
         false (the caller is already running them), start the stops its trades trigger.
         ``announce`` false: its ``received`` went out already (an order queued by a halt)."""
@@ -696,17 +691,16 @@ class Engine(State):
                 crosses = best is not None and best >= price
             if not crosses:  # nothing to match: rest at once
                 rest(self, order, product, t)
-                return 0
+                return
         trades_before = product.trade_id
         if order.time_in_force is FOK and not self._fok_fillable(order, product):
             close(self, order, product, DoneReason.CANCELED, CancelReason.TIME_IN_FORCE, t)
-            return 0
+            return
         if stops:  # a new turn: only its own prints may trigger stops
             product.print_low = product.print_high = None
         take(self, order, product, t)
         if stops and product.trade_id != trades_before and product.stops.live:
             self._trigger_stops(product, t)
-        return 0
 
     def _fok_fillable(self, order: Order, product: Product) -> bool:
         """Can the book fill all of ``order`` at its limit? Own orders count (§4.1)."""
@@ -723,7 +717,7 @@ class Engine(State):
         return False
 
     @cython.locals(order=Order)
-    def _trigger_stops(self, product: Product, t: int) -> int:
+    def _trigger_stops(self, product: Product, t: int) -> None:
         """Start every stop that the prints since the last look trigger, then the ones those
         stops' trades trigger, in rounds (a loop, not recursion: cascades can be long)."""
         stops = product.stops
@@ -735,11 +729,10 @@ class Engine(State):
             for order in fired:
                 order.status = Status.PENDING
                 self._start(order, product, t, stops=False)
-        return 0
 
     # -- cancels -------------------------------------------------------------------------------
     @cython.locals(order=Order, product=Product)
-    def _cancel_order(self, cmd: CancelOrder) -> int:
+    def _cancel_order(self, cmd: CancelOrder) -> None:
         """Cancel one order by id or client_oid, scoped to its profile (and product if given)."""
         # every field read once, as in _place (a test pins the names to the struct's fields)
         if cython.compiled and type(cmd) is _CANCEL_ORDER:
@@ -756,7 +749,7 @@ class Engine(State):
             order = self._find(profile_id, order_id, client_oid)
         if order is None or (product_id is not None and order.product_id != product_id):
             self._events.append(reject(Error.ORDER_NOT_FOUND))
-            return 0
+            return
         # compiled, the product as the order keeps it (a product is never removed or replaced
         # while its engine lives: docs/performance.md, the fifteenth pass), else by its id
         if cython.compiled and order._product != cython.NULL:
@@ -765,7 +758,7 @@ class Engine(State):
             product = self.products[order.product_id]
         if product.status is DISABLED:
             self._events.append(reject(Error.TRADING_DISABLED))
-            return 0
+            return
         status = order.status
         if status is OPEN:
             self._cancel_resting(order, product, t)
@@ -773,13 +766,12 @@ class Engine(State):
             self._events.append(reject(Error.ORDER_ALREADY_DONE))
         else:
             cancel(self, order, product, None, t)
-        return 0
 
     @cython.locals(book=Book, level=Level, profile=Profile, buy=cython.bint,
                    sequence=cython.longlong, count=cython.Py_ssize_t, hold=wide, tally=Tally,
                    remaining=cython.longlong, live=list, at=cython.Py_ssize_t,
                    dead=cython.Py_ssize_t, size=cython.Py_ssize_t)
-    def _cancel_resting(self, order: Order, product: Product, t: int) -> int:
+    def _cancel_resting(self, order: Order, product: Product, t: int) -> None:
         """``lifecycle.cancel`` of an open order by its owner, inline (the common cancel).
 
         Gives the same events and state as ``Book.remove`` then ``lifecycle.close`` would;
@@ -848,7 +840,6 @@ class Engine(State):
             order.done_at = t
             order.done_reason = CANCELED
             self._archive.append(order)
-        return 0
 
     def _find(self, profile_id: str, order_id: str | None, client_oid: str | None) -> Order | None:
         """The profile's order on record by id or client_oid; never another profile's."""

@@ -7,9 +7,9 @@ from sandex.core.wide cimport wide
 # the moves' constants as C globals (read without the module dict's versioned lookup)
 cdef object PENDING, OPEN, ACTIVE, DONE, LIMIT, MARKET, CANCELED
 
-cpdef int rest(State state, Order order, Product product, object t) except -1
-cpdef int cancel(State state, Order order, Product product, object reason, object t) except -1
-cpdef int close(State state, Order order, Product product, object reason,
-                object cancel_reason, object t, bint private=*) except -1
-cpdef int retire(State state, Order order, Profile profile, wide hold, object reason,
-                 object cancel_reason, object t) except -1
+cpdef void rest(State state, Order order, Product product, object t) except *
+cpdef void cancel(State state, Order order, Product product, object reason, object t) except *
+cpdef void close(State state, Order order, Product product, object reason,
+                 object cancel_reason, object t, bint private=*) except *
+cpdef void retire(State state, Order order, Profile profile, wide hold, object reason,
+                  object cancel_reason, object t) except *

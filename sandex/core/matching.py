@@ -169,12 +169,12 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
               FILLED, maker.price, 0, None, maker)  # filled: nothing left
     if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
         retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
-    else:
-        if hold:  # ``retire``'s archive, inline
-            maker.hold = 0
-        maker.done_at = t
-        maker.done_reason = FILLED
-        state._archive.append(maker)
+        return
+    if hold:  # ``retire``'s archive, inline
+        maker.hold = 0
+    maker.done_at = t
+    maker.done_reason = FILLED
+    state._archive.append(maker)
 
 
 @cython.locals(size=cython.longlong, unit=wide, step=wide, amount=wide, cap=wide, rate=wide)

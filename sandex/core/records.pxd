@@ -91,8 +91,8 @@ cdef class Tally:
 
 
 cpdef Profile owner(Tally tally)
-cpdef int link(Profile profile, Order order) except -1
-cpdef int unlink(Profile profile, Order order) except -1
-cpdef int accept_tally(Order order, Profile profile) except -1
+cpdef void link(Profile profile, Order order) except *
+cpdef void unlink(Profile profile, Order order) except *
+cpdef void accept_tally(Order order, Profile profile) except *
 cpdef bint keeps_product(Order order) noexcept
 cpdef bint product_is(Order order, object product) noexcept

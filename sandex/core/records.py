@@ -482,17 +482,17 @@ def unlink(profile: Profile, order: Order) -> None:
             dead -= 1
             at -= 1
         profile._dead = dead
-    else:
-        orders[at] = None
-        dead = profile._dead = profile._dead + 1
-        if dead > 16 and 2 * dead > size:
-            kept: list[Order | None] = [o for o in orders if o is not None]
-            for at in range(len(kept)):
-                other = kept[at]
-                assert other is not None
-                other._live_at = at
-            profile._orders = kept
-            profile._dead = 0
+        return
+    orders[at] = None
+    dead = profile._dead = profile._dead + 1
+    if dead > 16 and 2 * dead > size:
+        kept: list[Order | None] = [o for o in orders if o is not None]
+        for at in range(len(kept)):
+            other = kept[at]
+            assert other is not None
+            other._live_at = at
+        profile._orders = kept
+        profile._dead = 0
 
 
 @cython.locals(tally=Tally)
