@@ -2,7 +2,6 @@
 # the fields' order, found at import; the builders write them directly.
 from sandex.core.slots cimport buildable, free_keep, new, offset, put
 from sandex.core.state cimport State
-from sandex.core.wide cimport put_int, to_int, wide
 
 cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t,
       Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _RECEIVED
@@ -47,10 +46,3 @@ cpdef int emit_done(State state, object time, object product_id, object sequence
                      object order_id, object profile_id, object side, object reason,
                      object price, object remaining_size, object cancel_reason,
                      object order) except -1
-cdef int emit_matched(State state, object time, object product_id, long long sequence,
-                      long long trade_id, object maker_order_id, object taker_order_id,
-                      object maker_profile_id, object taker_profile_id, object side,
-                      object price, wide size, wide maker_fee, wide taker_fee,
-                      object maker_fee_rate, object taker_fee_rate, long long entry_id,
-                      wide seller_base_balance, wide seller_quote_balance,
-                      wide buyer_quote_balance, wide buyer_base_balance) except -1

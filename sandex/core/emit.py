@@ -36,15 +36,13 @@ from sandex.core.state import State
 
 if cython.compiled:
     from cython.cimports.sandex.core.slots import buildable, free_keep, new, offset, put
-    from cython.cimports.sandex.core.wide import put_int, to_int
 else:
     from sandex.core.slots import offset
-    from sandex.core.wide import to_int
 if TYPE_CHECKING:
     from sandex.core.records import Order
 
-__all__ = ["emit_done", "emit_matched", "emit_opened", "emit_received", "new_done",
-           "new_matched", "new_opened", "new_received"]
+__all__ = ["emit_done", "emit_opened", "emit_received", "new_done", "new_matched",
+           "new_opened", "new_received"]
 
 _CANCELED = DoneReason.CANCELED  # compiled: a C global (emit.pxd)
 
@@ -160,53 +158,6 @@ def new_matched(time: int, product_id: str, sequence: int, trade_id: int, maker_
                    maker_fee_rate, taker_fee_rate, entry_id, seller_base_balance,
                    seller_quote_balance, buyer_quote_balance, buyer_base_balance)
 
-
-
-@cython.locals(failed=cython.int)
-def emit_matched(state: State, time: int, product_id: str, sequence: int, trade_id: int,
-                 maker_order_id: str, taker_order_id: str, maker_profile_id: str,
-                 taker_profile_id: str, side: Side, price: int, size: int, maker_fee: int,
-                 taker_fee: int, maker_fee_rate: int, taker_fee_rate: int, entry_id: int,
-                 seller_base_balance: int, seller_quote_balance: int,
-                 buyer_quote_balance: int, buyer_base_balance: int) -> None:
-    """``state``'s events given a ``Matched(...)`` whose ten integers (sequence, trade id,
-    size, the two fees, entry id, the four balances) are C values (``matching._settle_wide``
-    's): compiled, each made by ``to_int`` straight into its slot, its one reference the
-    event's (no temporary held and dropped by the caller, no ``put`` taking its own).
-    A failed allocation leaves ``None`` in that slot (the event whole, for its dealloc) and
-    raises ``MemoryError``. (Compiled, 0, -1 on an error.)"""
-    if cython.compiled and _BUILD:
-        event = new(_Matched)
-        put(event, _MATCHED[0], time)
-        put(event, _MATCHED[1], product_id)
-        failed = put_int(event, _MATCHED[2], sequence)
-        failed |= put_int(event, _MATCHED[3], trade_id)
-        put(event, _MATCHED[4], maker_order_id)
-        put(event, _MATCHED[5], taker_order_id)
-        put(event, _MATCHED[6], maker_profile_id)
-        put(event, _MATCHED[7], taker_profile_id)
-        put(event, _MATCHED[8], side)
-        put(event, _MATCHED[9], price)
-        failed |= put_int(event, _MATCHED[10], size)
-        failed |= put_int(event, _MATCHED[11], maker_fee)
-        failed |= put_int(event, _MATCHED[12], taker_fee)
-        put(event, _MATCHED[13], maker_fee_rate)
-        put(event, _MATCHED[14], taker_fee_rate)
-        failed |= put_int(event, _MATCHED[15], entry_id)
-        failed |= put_int(event, _MATCHED[16], seller_base_balance)
-        failed |= put_int(event, _MATCHED[17], seller_quote_balance)
-        failed |= put_int(event, _MATCHED[18], buyer_quote_balance)
-        failed |= put_int(event, _MATCHED[19], buyer_base_balance)
-        if failed:
-            raise MemoryError
-        state._events.append(event)
-    else:
-        state._events.append(new_matched(
-            time, product_id, to_int(sequence), to_int(trade_id), maker_order_id,
-            taker_order_id, maker_profile_id, taker_profile_id, side, price, to_int(size),
-            to_int(maker_fee), to_int(taker_fee), maker_fee_rate, taker_fee_rate,
-            to_int(entry_id), to_int(seller_base_balance), to_int(seller_quote_balance),
-            to_int(buyer_quote_balance), to_int(buyer_base_balance)))
 
 # The engine's emission points of the three hot kinds (``sink.py``): each appends its event
 # to the state's ``_events``, or, given a replay's sink (``_sink``), notes there what the

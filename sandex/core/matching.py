@@ -58,9 +58,9 @@ else:
     from sandex.core.events import Matched as new_matched
 
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
-    from cython.cimports.sandex.core.emit import emit_done, emit_matched
+    from cython.cimports.sandex.core.emit import emit_done
 else:
-    from sandex.core.emit import emit_done, emit_matched
+    from sandex.core.emit import emit_done
 
 BUY, SELL = Side.BUY, Side.SELL
 OPEN, DONE, ACTIVE = Status.OPEN, Status.DONE, Status.ACTIVE
@@ -308,8 +308,7 @@ def _fits_wide(maker: Order, taker: Order, buyer: Order, level: Level, size: int
                entry=cython.longlong, extra=cython.longlong, price=wide, size_=wide,
                notional=wide, maker_fee=wide, taker_fee=wide, buyer_fee=wide,
                seller_fee=wide, base=wide, left=wide, release=wide, limit=wide,
-               remaining=wide, rate=wide, value=wide, seller_base=wide, seller_quote=wide,
-               buyer_quote=wide, buyer_base=wide)
+               remaining=wide, rate=wide, value=wide)
 def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller: Order,
                  level: Level, size: int, product: Product, t: int, trade_id: int,
                  sequence: int, fees: Account) -> None:
@@ -344,12 +343,12 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     # the seller: base out of its hold, quote in, fee out
     held = seller.hold_account
     held.balance -= base
-    seller_base = held.balance
+    seller_base = to_int(held.balance)
     held.hold -= base
     seller.hold -= base
     quote = seller.recv_account
     value = quote.balance + notional
-    seller_quote = value
+    seller_quote = to_int(value)
     quote.balance = value - seller_fee
     # the buyer: quote out of its hold (releasing what the fill no longer needs), base in
     quote = buyer.hold_account
@@ -366,11 +365,11 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     quote.hold -= release
     buyer.hold -= release
     value = quote.balance - notional
-    buyer_quote = value
+    buyer_quote = to_int(value)
     quote.balance = value - buyer_fee
     received = buyer.recv_account
     received.balance += base
-    buyer_base = received.balance
+    buyer_base = to_int(received.balance)
     entry = state._entry_id + 1  # the trade's ledger entries: 4, and one per fee charged
     extra = 3
     if seller_fee:
@@ -379,11 +378,11 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         extra += 1
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
-    # its ten C integers made into the event's slots by ``to_int`` (``emit_matched``)
-    emit_matched(state, t, product.id, sequence, trade_id, maker.id, taker.id, maker.profile_id,
-                 taker.profile_id, maker.side, level.price, size_, maker_fee, taker_fee,
-                 maker_rate, taker_rate, entry, seller_base, seller_quote, buyer_quote,
-                 buyer_base)
+    state._events.append(new_matched(  # its C integers by ``to_int``: one allocation each
+        t, product.id, to_int(sequence), to_int(trade_id), maker.id, taker.id,
+        maker.profile_id, taker.profile_id, maker.side, level.price, to_int(size_),
+        to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, to_int(entry),
+        seller_base, seller_quote, buyer_quote, buyer_base))
 
 
 @cython.locals(held=Account, quote=Account, received=Account,

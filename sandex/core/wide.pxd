@@ -179,22 +179,6 @@ cdef extern from *:
             return q * SANDEX_RATE_SCALE != x ? q - 1 : q;
         }
     }
-
-    /* ``to_int(v)`` stored in the unwritten slot at ``offset`` of a new instance from
-       ``slots.new`` (an event ``emit`` builds), its one reference the slot's: no temporary
-       held and dropped, no reference taken by ``put``. 0, or -1 (the error set) when the
-       allocation failed: then ``None`` is stored, so the instance is whole for its dealloc. */
-    static CYTHON_INLINE int sandex_wide_put_int(PyObject *obj, Py_ssize_t offset,
-                                                 sandex_wide v) {
-        PyObject *value = sandex_wide_to_int(v);
-        int failed = value == NULL;
-        if (failed) {
-            value = Py_None;
-            Py_INCREF(value);
-        }
-        *(PyObject **)((char *)obj + offset) = value;
-        return -failed;
-    }
     """
     ctypedef long long wide "sandex_wide"
     const wide RATE_SCALE "SANDEX_RATE_SCALE"
@@ -207,5 +191,4 @@ cdef extern from *:
     const long long NO_UNIT "LLONG_MIN"
     long long unit "sandex_unit"(object x)  # NO_UNIT unless an exact int below 2**53
     object to_int "sandex_wide_to_int"(wide v)
-    int put_int "sandex_wide_put_int"(object obj, Py_ssize_t offset, wide v) noexcept
     wide div_scale "sandex_div_scale"(wide x)  # x // RATE_SCALE, floored
