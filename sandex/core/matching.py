@@ -32,12 +32,11 @@ from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import (
-        NOTIONAL_BOUND, below, div_scale, to_int, unit, wide)
+    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, unit, wide
+    from sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
@@ -379,14 +378,9 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
         extra += 1
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
-    # the fill's size: the maker's own size (an equal int, shared) when this trade fills the
-    # whole of it (about half the bench's trades), else made
-    filled = maker.size
-    if maker._remaining != 0 or unit(filled) != size:
-        filled = to_int(size_)
     state._events.append(new_matched(  # its C integers by ``to_int``: one allocation each
         t, product.id, to_int(sequence), to_int(trade_id), maker.id, taker.id,
-        maker.profile_id, taker.profile_id, maker.side, level.price, filled,
+        maker.profile_id, taker.profile_id, maker.side, level.price, to_int(size_),
         to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, to_int(entry),
         seller_base, seller_quote, buyer_quote, buyer_base))
 
