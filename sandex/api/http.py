@@ -119,11 +119,11 @@ class Request:
                 key, sign, stamp, phrase = _access_values(raw)
             except KeyError:
                 get = raw.get
-                found = (get(_KEY), get(_SIGN), get(_TIMESTAMP), get(_PASSPHRASE))
-                if found == _NONE_FOUND:
+                values = (get(_KEY), get(_SIGN), get(_TIMESTAMP), get(_PASSPHRASE))
+                if values == _NONE_FOUND:
                     return None
                 return tuple(None if value is None else value.decode()  # type: ignore[return-value]
-                             for value in found)
+                             for value in values)
             return key.decode(), sign.decode(), stamp.decode(), phrase.decode()
         except UnicodeDecodeError:
             headers = self.headers
@@ -462,5 +462,28 @@ def request_of(scope: Scope, body: bytes) -> Request:
             target = raw_path.decode("utf-8", "surrogateescape")
         query_string = ""
     client = scope.get("client")
-    return Request(scope["method"], path, target, query_string, None, body,
-                   client[0] if client else "", scope["headers"])  # decoded on use
+    # ``Request(...)`` written out: the type's call of a Python ``__init__`` (no frame of its
+    # own in 3.11's eval loop, eight arguments) costs more than the sixteen stores; the
+    # stores are ``__init__``'s, in its order (``tests/api/test_request_of.py`` holds the
+    # two to the same slots and values)
+    request = _new_request(Request)
+    request.method = scope["method"]
+    request.path = path
+    request.error = None
+    request.route = None
+    request.order_ref = None
+    request.command = None
+    request.target = target
+    request.query_string = query_string
+    request._headers = None  # decoded on use from the server's own list
+    request.raw_headers = scope["headers"]
+    request.body = body
+    request.client = client[0] if client else ""
+    request.api_key = None
+    request._query = None
+    request._json = None
+    request.receive = None
+    return request
+
+
+_new_request = object.__new__

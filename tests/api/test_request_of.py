@@ -1,0 +1,53 @@
+"""``request_of`` writes the ``Request``'s slots itself (the twentieth REST pass: no
+``__init__`` call): it must set every slot ``Request(...)`` sets, to the same values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandex.api.http import Request, request_of
+
+
+def _slots(request: Request) -> dict[str, Any]:
+    return {name: getattr(request, name) for name in Request.__slots__}
+
+
+def _scope(**changes: Any) -> dict[str, Any]:
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/orders",
+                             "raw_path": b"/orders", "query_string": b"",
+                             "headers": [(b"cb-access-key", b"k")],
+                             "client": ("10.0.0.1", 5555)}
+    scope.update(changes)
+    return {name: value for name, value in scope.items() if value is not None}
+
+
+@pytest.mark.parametrize("scope", [
+    _scope(),
+    _scope(method="DELETE", path="/orders/abc", raw_path=b"/orders/abc"),
+    _scope(method="GET", query_string=b"status=open&status=done"),
+    _scope(raw_path=None),  # no raw_path: the path's own bytes
+    _scope(raw_path=b""),  # an empty raw_path: the same
+    _scope(path="/orders/\u00e9", raw_path=b"/orders/%C3%A9"),
+    _scope(path="/orders/x", raw_path=b"/orders/\xff"),  # not UTF-8: surrogateescape
+    _scope(query_string=b"a=\xff"),
+    _scope(client=None),  # no client: ""
+    _scope(headers=[]),
+], ids=lambda scope: repr(sorted(scope.items()))[:60])
+def test_request_of_sets_every_slot_as_request_init_does(scope: dict[str, Any]) -> None:
+    body = b'{"size": "1"}'
+    made = request_of(scope, body)
+    path = scope["path"]
+    raw_path = scope.get("raw_path") or path.encode()
+    query = scope.get("query_string", b"")
+    target = (raw_path + b"?" + query if query else raw_path).decode("utf-8",
+                                                                      "surrogateescape")
+    client = scope.get("client")
+    expected = Request(scope["method"], path, target,
+                       query.decode("utf-8", "surrogateescape"), None, body,
+                       client[0] if client else "", scope["headers"])
+    assert _slots(made) == _slots(expected)
+    assert made.raw_headers is scope["headers"]  # the server's own list, no copy
+    assert made.headers == expected.headers
+    assert made.access_headers() == expected.access_headers()
