@@ -209,12 +209,11 @@ def verify_found(
     # ``KeyRegistry.passphrase_ok``'s memo read here; it decides what is not remembered
     if api_key.kdf != KDF_LEGACY:
         try:
-            memo = (api_key.passphrase_hash, _blake2s(api_key.salt + passphrase.encode()).digest())
+            known = _verified.get(_blake2s(api_key.salt + passphrase.encode()).digest())
         except UnicodeEncodeError:
             return _INVALID_PASSPHRASE
-        known = _verified.get(memo)
-        if known is not None:
-            return api_key if known else _INVALID_PASSPHRASE
+        if known is not None and known[0] == api_key.passphrase_hash:
+            return api_key if known[1] else _INVALID_PASSPHRASE
     if not registry.passphrase_ok(api_key, passphrase):
         return _INVALID_PASSPHRASE
     return api_key

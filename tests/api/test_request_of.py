@@ -1,5 +1,6 @@
-"""``request_of`` writes the ``Request``'s slots itself (the twentieth REST pass: no
-``__init__`` call): it must set every slot ``Request(...)`` sets, to the same values."""
+"""``request_of`` writes the ``Request``'s slots itself, ``ok_response`` the ``Response``'s
+(the twentieth REST pass: no ``__init__`` call): each must set every slot the class's
+constructor sets, to the same values."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandex.api.http import Request, request_of
+from sandex.api.http import Request, Response, ok_response, request_of
 
 
 def _slots(request: Request) -> dict[str, Any]:
@@ -51,3 +52,11 @@ def test_request_of_sets_every_slot_as_request_init_does(scope: dict[str, Any]) 
     assert made.raw_headers is scope["headers"]  # the server's own list, no copy
     assert made.headers == expected.headers
     assert made.access_headers() == expected.access_headers()
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b'"0b7a3c2e-5f1d-4e8a-9c6b-2d4f8e1a7b3c"'])
+def test_ok_response_is_response_of_its_body(body: bytes) -> None:
+    made, expected = ok_response(body), Response(body)
+    assert type(made) is Response
+    assert {name: getattr(made, name) for name in Response.__slots__} == \
+        {name: getattr(expected, name) for name in Response.__slots__}
