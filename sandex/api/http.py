@@ -296,6 +296,11 @@ def failed(request: Request, exc: Exception) -> Response:
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+_LENGTHS_MAX = 4096
+_LENGTHS: list[tuple[bytes, bytes] | None] = [None] * _LENGTHS_MAX
+"""``(b"content-length", text)`` by body size below ``_LENGTHS_MAX``, made when a size is
+first answered (an order's replies are a few sizes: their pairs stay in the caches)."""
+
 
 def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any = None,
              websocket: ASGIApp | None = None) -> ASGIApp:
@@ -351,7 +356,12 @@ def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any
             elif isinstance(response, TextResponse):
                 headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
         body = response.body
-        length = (b"content-length", b"%d" % len(body))
+        size = len(body)  # the header's pair made once a size (``b"%d" %`` costs ~900)
+        length = _LENGTHS[size] if size < _LENGTHS_MAX else None
+        if length is None:
+            length = (b"content-length", b"%d" % size)
+            if size < _LENGTHS_MAX:
+                _LENGTHS[size] = length
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [*headers, *response.headers, length] if response.headers
                     else [*headers, length]})

@@ -60,3 +60,39 @@ def test_ok_response_is_response_of_its_body(body: bytes) -> None:
     assert type(made) is Response
     assert {name: getattr(made, name) for name in Response.__slots__} == \
         {name: getattr(expected, name) for name in Response.__slots__}
+
+
+def test_content_length_is_each_body_size_in_decimal() -> None:
+    """``http_app`` takes the ``content-length`` pair from ``_LENGTHS`` by size (made on a
+    size's first answer): every size below the table's end, its end and past it, each twice
+    (made, then remembered), answers its own decimal size, after the common headers."""
+    import asyncio
+
+    from sandex.api import http
+
+    sizes = [*range(0, 1100), 4094, 4095, 4096, 4097, 65_536, 1_000_001]
+    answered: list[list[tuple[bytes, bytes]]] = []
+
+    def pick(path: str) -> Any:
+        return lambda request: Response(b"x" * int(path[1:]))
+
+    async def run() -> None:
+        app = http.http_app(pick, None)
+        for size in sizes * 2:
+            messages = iter([{"type": "http.request", "body": b""}])
+
+            async def receive() -> dict[str, Any]:
+                return next(messages)
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    answered.append(message["headers"])
+
+            scope = {"type": "http", "method": "GET", "path": f"/{size}", "headers": []}
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    assert len(answered) == 2 * len(sizes)
+    for size, headers in zip(sizes * 2, answered, strict=True):
+        assert headers[-1] == (b"content-length", str(size).encode())
+        assert headers[:-1] == http._COMMON_HEADERS
