@@ -79,10 +79,8 @@ def test_content_length_is_each_body_size_in_decimal() -> None:
     async def run() -> None:
         app = http.http_app(pick, None)
         for size in sizes * 2:
-            messages = iter([{"type": "http.request", "body": b""}])
-
             async def receive() -> dict[str, Any]:
-                return next(messages)
+                return {"type": "http.request", "body": b""}
 
             async def send(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
