@@ -14,6 +14,13 @@ callgrind dump a part, in the order named. A part's cost a call is its dump's to
 ``--calls`` less ``none``'s (the empty loop, ~190 a turn). Under callgrind the script
 switches instrumentation on itself (``callgrind_control``) after the venue is built.
 ``--src DIR``: the sandex package of another checkout (main's build, say).
+
+``submit`` and ``apply`` (the twentieth pass) run inside the event loop: ``--calls`` pairs of
+a resting order (``parse_fields`` of the captured body, a fresh id and stamp) and its
+cancel, made outside the count, then ``Node.submit`` of each (one batch filling up, written
+after the count) or ``Node.apply`` of each (the engine and the listeners alone, nothing
+journaled); ``submit`` less ``apply``, over ``2 * calls``, is what ``submit`` does beyond
+applying, a command (the journal record's encode, the future, the batch's lists).
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import stack  # noqa: E402
+
+IN_LOOP: dict[str, tuple[Callable[[int], Any], Callable[[Any], None]]] = {}
+"""Parts run inside the event loop (``Node.submit`` needs its batch): by name, the maker of
+their work (outside the count) and the loop over it (``--calls`` place-and-cancel pairs)."""
 
 
 def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
@@ -83,6 +94,16 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
         for _ in range(n):
             verify(*found, "POST", target, body, keys, clock())
 
+    verify_found = getattr(sys.modules["sandex.auth.verify"], "verify_found", None)
+
+    def auth_found(n: int) -> None:  # what the app calls: ``verify_found`` where it exists
+        if verify_found is None:  # main before the twentieth pass: ``verify(*found, ...)``
+            for _ in range(n):
+                verify(*found, "POST", target, body, keys, clock())
+            return
+        for _ in range(n):
+            verify_found(found, "POST", target, body, keys, clock())
+
     secret = key.secret_bytes  # type: ignore[union-attr]
     _, sign, stamp_text, phrase = found
     assert sign is not None and stamp_text is not None and phrase is not None
@@ -127,15 +148,49 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
         for _ in range(n):
             response(b"x")
 
+    ok = getattr(http, "ok_response", http.Response)  # the order replies' (twentieth pass)
+
+    def ok_reply(n: int) -> None:
+        for _ in range(n):
+            ok(b"x")
+
     def ref(n: int) -> None:
         for _ in range(n):
             order_ref(segment)
+
+    from sandex.core.commands import CancelOrder
+
+    def pairs(n: int) -> list[tuple[Any, Any]]:  # fresh orders and their cancels, stamped
+        made = []
+        for _ in range(n):
+            oid = uuid()
+            parsed = parse_fields(fields, engine, profile_id, oid, stamp())  # type: ignore[arg-type]
+            assert parsed is not None
+            made.append((parsed[0], CancelOrder(time=stamp(), profile_id=profile_id,
+                                                order_id=oid, client_oid=None,
+                                                product_id=None)))
+        return made
+
+    submit, apply = node.submit, node.apply
+
+    def submits(work: list[tuple[Any, Any]]) -> None:  # in the running loop: one batch
+        for place, cancel in work:
+            submit(place)
+            submit(cancel)
+
+    def applies(work: list[tuple[Any, Any]]) -> None:  # the same commands, engine alone
+        for place, cancel in work:
+            apply(place)
+            apply(cancel)
+
+    IN_LOOP.update(submit=(pairs, submits), apply=(pairs, applies))
 
     return {"none": none, "request": request, "route_post": route_post,
             "route_delete": route_delete, "access": access, "auth": auth, "ids": ids,
             "fields": fields_, "parse": parse, "profile": profile, "dispatch": dispatch,
             "response": reply, "order_ref": ref, "signature": signature,
-            "passphrase": passphrase, "key_get": key_get}
+            "passphrase": passphrase, "key_get": key_get, "auth_found": auth_found, "ok": ok_reply,
+            "submit": none, "apply": none}
 
 
 def main() -> None:
@@ -190,6 +245,19 @@ def main() -> None:
             subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
                            stdout=subprocess.DEVNULL, check=False)
         for name in names:
+            if name in IN_LOOP:
+                make, run = IN_LOOP[name]
+
+                async def in_loop(make: Any = make, run: Any = run) -> None:
+                    run(make(100))
+                    await venue.node.synced()
+                    work = make(args.calls)
+                    sys.call_tracing(run, (work,))
+                    await venue.node.synced()
+
+                runner.run(in_loop())
+                print(name, file=sys.stderr)
+                continue
             loops[name](100)  # warm: the first calls' caches and specialisations
             sys.call_tracing(loops[name], (args.calls,))
             print(name, file=sys.stderr)

@@ -17,6 +17,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -107,20 +108,23 @@ class Request:
                      headers.get(HEADER_TIMESTAMP), headers.get(HEADER_PASSPHRASE))
             return None if found == _NONE_FOUND else found
         # by name in one C call (a repeated name: the last, as ``_headers`` keeps); the dict
-        # is freed here, while still in the caches, not held until the request is answered
-        # (each value looked up and tested by identity, decoded by its method: no ``map``,
-        # no tuples compared, whose ``==`` and ``in`` against ``None`` cost ~4,400
-        # instructions a request more: the nineteenth pass)
-        get = dict(self.raw_headers).get
-        key, sign, stamp, phrase = get(_KEY), get(_SIGN), get(_TIMESTAMP), get(_PASSPHRASE)
+        # is freed here, while still in the caches, not held until the request is answered;
+        # the four values by one ``itemgetter`` (a ``KeyError`` when one is absent: the
+        # mixed cases below), each decoded by its method (no ``map``, no tuples compared
+        # with ``None``: the nineteenth pass; no bound ``get`` and four calls of it: the
+        # twentieth)
+        raw = dict(self.raw_headers)
         try:  # strict UTF-8, the fast path of what the whole dict would hold
-            if key is not None and sign is not None and stamp is not None \
-                    and phrase is not None:
-                return key.decode(), sign.decode(), stamp.decode(), phrase.decode()
-            if key is None and sign is None and stamp is None and phrase is None:
-                return None
-            return tuple(None if value is None else value.decode()  # type: ignore[return-value]
-                         for value in (key, sign, stamp, phrase))
+            try:
+                key, sign, stamp, phrase = _access_values(raw)
+            except KeyError:
+                get = raw.get
+                values = (get(_KEY), get(_SIGN), get(_TIMESTAMP), get(_PASSPHRASE))
+                if values == _NONE_FOUND:
+                    return None
+                return tuple(None if value is None else value.decode()  # type: ignore[return-value]
+                             for value in values)
+            return key.decode(), sign.decode(), stamp.decode(), phrase.decode()
         except UnicodeDecodeError:
             headers = self.headers
             return (headers.get(HEADER_KEY), headers.get(HEADER_SIGN),
@@ -188,6 +192,20 @@ class Response:
         self.body = body
         self.status = status
         self.headers = headers
+
+
+def ok_response(body: bytes) -> Response:
+    """``Response(body)`` (200, the common headers) without the type's call of a Python
+    ``__init__`` (the order replies: ~500 instructions less; ``tests/api/test_request_of.py``
+    holds it to ``Response(body)``'s slots)."""
+    response = _new_response(Response)
+    response.body = body
+    response.status = 200
+    response.headers = None
+    return response
+
+
+_new_response = object.__new__
 
 
 class Abort(Response):
@@ -278,6 +296,11 @@ def failed(request: Request, exc: Exception) -> Response:
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+_LENGTHS_MAX = 4096
+_LENGTHS: list[tuple[bytes, bytes] | None] = [None] * _LENGTHS_MAX
+"""``(b"content-length", text)`` by body size below ``_LENGTHS_MAX``, made when a size is
+first answered (an order's replies are a few sizes: their pairs stay in the caches)."""
+
 
 def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any = None,
              websocket: ASGIApp | None = None) -> ASGIApp:
@@ -333,7 +356,12 @@ def http_app(pick: Callable[[str], Handle], access: AccessLog | None, meter: Any
             elif isinstance(response, TextResponse):
                 headers = [(b"content-type", response.content_type), *_COMMON_HEADERS[1:]]
         body = response.body
-        length = (b"content-length", b"%d" % len(body))
+        size = len(body)  # the header's pair made once a size (``b"%d" %`` costs ~900)
+        length = _LENGTHS[size] if size < _LENGTHS_MAX else None
+        if length is None:
+            length = (b"content-length", b"%d" % size)
+            if size < _LENGTHS_MAX:
+                _LENGTHS[size] = length
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [*headers, *response.headers, length] if response.headers
                     else [*headers, length]})
@@ -387,6 +415,7 @@ _NONE_FOUND = (None, None, None, None)
 _ACCESS_NAMES = tuple(name.encode() for name in (HEADER_KEY, HEADER_SIGN, HEADER_TIMESTAMP,
                                                   HEADER_PASSPHRASE))
 _KEY, _SIGN, _TIMESTAMP, _PASSPHRASE = _ACCESS_NAMES
+_access_values = itemgetter(*_ACCESS_NAMES)  # the four values of the raw dict, or KeyError
 
 
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -457,5 +486,28 @@ def request_of(scope: Scope, body: bytes) -> Request:
             target = raw_path.decode("utf-8", "surrogateescape")
         query_string = ""
     client = scope.get("client")
-    return Request(scope["method"], path, target, query_string, None, body,
-                   client[0] if client else "", scope["headers"])  # decoded on use
+    # ``Request(...)`` written out: the type's call of a Python ``__init__`` (no frame of its
+    # own in 3.11's eval loop, eight arguments) costs more than the sixteen stores; the
+    # stores are ``__init__``'s, in its order (``tests/api/test_request_of.py`` holds the
+    # two to the same slots and values)
+    request = _new_request(Request)
+    request.method = scope["method"]
+    request.path = path
+    request.error = None
+    request.route = None
+    request.order_ref = None
+    request.command = None
+    request.target = target
+    request.query_string = query_string
+    request._headers = None  # decoded on use from the server's own list
+    request.raw_headers = scope["headers"]
+    request.body = body
+    request.client = client[0] if client else ""
+    request.api_key = None
+    request._query = None
+    request._json = None
+    request.receive = None
+    return request
+
+
+_new_request = object.__new__

@@ -59,8 +59,11 @@ def hash_passphrase(salt: bytes, passphrase: str, kdf: str = KDF) -> bytes:
     raise ValueError(f"unknown passphrase KDF {kdf!r}")
 
 
-_verified: dict[tuple[bytes, bytes], bool] = {}
-"""Memo of ``KeyRegistry.passphrase_ok`` for slow-KDF keys (a pure function's answers)."""
+_verified: dict[bytes, tuple[bytes, bool]] = {}
+"""Memo of ``KeyRegistry.passphrase_ok`` for slow-KDF keys (a pure function's answers): by
+the BLAKE2s of the salted passphrase, the key's stored hash it was checked against and the
+answer (an answer holds only for that stored hash; a pair as the dict's key, made, hashed and
+compared on every signed request, cost ~600 instructions more)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,14 +223,16 @@ class KeyRegistry:
         if api_key.kdf == KDF_LEGACY:
             return hmac.compare_digest(hashlib.sha256(api_key.salt + data).digest(),
                                        api_key.passphrase_hash)
-        memo = (api_key.passphrase_hash, hashlib.blake2s(api_key.salt + data).digest())
+        memo = hashlib.blake2s(api_key.salt + data).digest()
         known = _verified.get(memo)
-        if known is None:
-            if len(_verified) >= VERIFIED_MAX:
-                _verified.clear()
-            candidate = hash_passphrase(api_key.salt, passphrase, api_key.kdf)
-            known = _verified[memo] = hmac.compare_digest(candidate, api_key.passphrase_hash)
-        return known
+        if known is not None and known[0] == api_key.passphrase_hash:
+            return known[1]
+        if len(_verified) >= VERIFIED_MAX:
+            _verified.clear()
+        candidate = hash_passphrase(api_key.salt, passphrase, api_key.kdf)
+        ok = hmac.compare_digest(candidate, api_key.passphrase_hash)
+        _verified[memo] = (api_key.passphrase_hash, ok)
+        return ok
 
     # Last, so that ``list`` in the annotations above still means the builtin.
     def list(self, profile_id: str | None = None) -> tuple[ApiKey, ...]:

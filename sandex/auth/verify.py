@@ -25,11 +25,14 @@ No HTTP and no clock: headers are a mapping, ``now`` (seconds since the epoch) i
 
 from __future__ import annotations
 
+from binascii import b2a_base64 as _b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass
+from hashlib import blake2s as _blake2s
+from hmac import compare_digest as _compare_digest
 
-from sandex.auth.keys import ApiKey, KeyRegistry
-from sandex.auth.signing import signature_matches
+from sandex.auth.keys import KDF_LEGACY, ApiKey, KeyRegistry, _verified
+from sandex.auth.signing import _UPPER_METHODS, _prepare, _prepared, signature_matches
 from sandex.errors import Error
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "authenticate",
     "is_signed",
     "verify",
+    "verify_found",
 ]
 
 HEADER_KEY = "cb-access-key"
@@ -142,39 +146,99 @@ def verify(
 ) -> ApiKey | AuthFailure:
     """``authenticate`` given the four §2.2 header values (``None``: absent), at least one of
     them present (with none, ``authenticate`` decides from the other header names)."""
+    return verify_found((key, signature, timestamp, passphrase), method, raw_target, body,
+                        registry, now)
+
+
+def verify_found(
+    found: tuple[str | None, str | None, str | None, str | None],
+    method: str,
+    raw_target: str,
+    body: bytes,
+    registry: KeyRegistry,
+    now: float | None,
+) -> ApiKey | AuthFailure:
+    """``verify`` of the four values as one tuple (``Request.access_headers``' answer).
+
+    What a valid request passes is written out here, in one frame: the key's lookup (the
+    registry's dict), the window of a whole-seconds timestamp, the HMAC from the memoised
+    pads (``signing.signature_matches``' fast path) and the passphrase memo's answer
+    (``KeyRegistry.passphrase_ok``'s); anything else (a missing value, a timestamp with a
+    sign or a point, text that is not strict UTF-8, a passphrase not yet remembered or a
+    legacy key's) goes to the functions that decide it, with the same answers.
+    """
+    key, signature, timestamp, passphrase = found
+    if key is None or signature is None or timestamp is None or passphrase is None:
+        return _missing(key, signature, timestamp)
+
+    api_key = registry._keys.get(key)  # ``registry.get`` without its frame
+    if api_key is None:
+        return _INVALID_API_KEY
+
+    if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 18:
+        # What every client sends: whole seconds. int/float comparisons are exact in Python.
+        if now is not None:
+            seconds = int(timestamp)
+            if not seconds - TIMESTAMP_WINDOW_S <= now <= seconds + TIMESTAMP_WINDOW_S:
+                return _TIMESTAMP_EXPIRED
+    else:
+        refused = _timestamp_refused(timestamp, now)
+        if refused is not None:
+            return refused
+
+    # ``signature_matches`` written out for strict UTF-8 text (what clients send)
+    secret = api_key.secret_bytes
+    pads = _prepared.get(secret)
+    try:
+        message = (timestamp + (method if method in _UPPER_METHODS else method.upper())
+                   + raw_target).encode() + body
+        given = signature.encode()
+    except UnicodeEncodeError:  # surrogates: the raw bytes an adapter kept, or no match
+        if not signature_matches(secret, timestamp, method, raw_target, body, signature):
+            return _INVALID_SIGNATURE
+    else:
+        if pads is None:
+            pads = _prepare(secret)
+        inner = pads[0].copy()
+        inner.update(message)
+        outer = pads[1].copy()
+        outer.update(inner.digest())
+        if not _compare_digest(_b2a_base64(outer.digest(), newline=False), given):
+            return _INVALID_SIGNATURE
+
+    # ``KeyRegistry.passphrase_ok``'s memo read here; it decides what is not remembered
+    if api_key.kdf != KDF_LEGACY:
+        try:
+            known = _verified.get(_blake2s(api_key.salt + passphrase.encode()).digest())
+        except UnicodeEncodeError:
+            return _INVALID_PASSPHRASE
+        if known is not None and known[0] == api_key.passphrase_hash:
+            return api_key if known[1] else _INVALID_PASSPHRASE
+    if not registry.passphrase_ok(api_key, passphrase):
+        return _INVALID_PASSPHRASE
+    return api_key
+
+
+def _missing(key: str | None, signature: str | None, timestamp: str | None) -> AuthFailure:
+    """The refusal of a request missing some of the four values: the first in §2.2's order."""
     if key is None:
         return _MISSING_KEY
     if signature is None:
         return _MISSING_SIGN
     if timestamp is None:
         return _MISSING_TIMESTAMP
-    if passphrase is None:
-        return _MISSING_PASSPHRASE
+    return _MISSING_PASSPHRASE
 
-    api_key = registry.get(key)
-    if api_key is None:
-        return _INVALID_API_KEY
 
-    if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 18:
-        # What every client sends: whole seconds. int/float comparisons are exact in Python.
-        seconds = int(timestamp)
-        if now is not None and not (
-                seconds - TIMESTAMP_WINDOW_S <= now <= seconds + TIMESTAMP_WINDOW_S):
-            return _TIMESTAMP_EXPIRED
-    else:
-        parsed = _parse_timestamp(timestamp)
-        if parsed is None:
-            return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
-        if now is not None and not _within_window(parsed[0], parsed[1], now):
-            return _TIMESTAMP_EXPIRED
-
-    if not signature_matches(api_key.secret_bytes, timestamp, method, raw_target, body,
-                             signature):
-        return _INVALID_SIGNATURE
-
-    if not registry.passphrase_ok(api_key, passphrase):
-        return _INVALID_PASSPHRASE
-    return api_key
+def _timestamp_refused(timestamp: str, now: float | None) -> AuthFailure | None:
+    """The refusal of a timestamp that is not plain whole seconds, or ``None`` if it is well
+    formed and (``now`` given) within the window."""
+    parsed = _parse_timestamp(timestamp)
+    if parsed is None:
+        return _TIMESTAMP_EXPIRED if _is_non_finite(timestamp) else _INVALID_TIMESTAMP
+    if now is not None and not _within_window(parsed[0], parsed[1], now):
+        return _TIMESTAMP_EXPIRED
+    return None
 
 
 def _parse_timestamp(text: str) -> tuple[int, int] | None:

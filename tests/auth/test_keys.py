@@ -134,6 +134,36 @@ def test_the_kdf_runs_once_per_key_and_presented_passphrase(
     assert runs == ["once-per-process", "wrong"]
 
 
+def test_the_memo_answers_only_for_the_stored_hash_it_was_checked_against() -> None:
+    """The memo is by the BLAKE2s of the salted passphrase (the twentieth REST pass) and
+    keeps the stored hash each answer was checked against: two keys of the same salt, one
+    of "alpha" and one of "beta", each answer their own passphrase and refuse the other's,
+    in either order, again and again (each check replacing the other's entry), and through
+    ``verify`` (which reads the memo itself) the same."""
+    from sandex.auth.signing import sign
+    from sandex.auth.verify import AuthFailure, verify
+
+    registry = KeyRegistry()
+    alpha = registry.create(**{**GOOD, "key": "key-alpha", "passphrase": "alpha"})
+    beta = registry.create(**{**GOOD, "key": "key-beta", "passphrase": "beta"})
+    assert alpha.salt == beta.salt and alpha.passphrase_hash != beta.passphrase_hash
+    keys._verified.clear()
+    for _ in range(3):
+        for api_key, own, other in ((alpha, "alpha", "beta"), (beta, "beta", "alpha")):
+            assert KeyRegistry.passphrase_ok(api_key, own)
+            assert not KeyRegistry.passphrase_ok(api_key, other)
+            assert KeyRegistry.passphrase_ok(api_key, own)
+            for phrase, ok in ((own, True), (other, False), (other, False), (own, True)):
+                signature = sign(SECRET, "1700000000", "GET", "/orders", b"")
+                found = verify(api_key.key, signature, "1700000000", phrase, "GET",
+                               "/orders", b"", registry, 1_700_000_000.0)
+                if ok:
+                    assert found is api_key
+                else:
+                    assert isinstance(found, AuthFailure)
+                    assert (found.status, found.message) == (401, "Invalid Passphrase")
+
+
 def test_get_and_revoke() -> None:
     registry = KeyRegistry()
     api_key = make(registry)

@@ -33,7 +33,7 @@ from sandex.api.rest.routes import ROUTES
 from sandex.api.rest.routing import Router, authorize
 from sandex.api.rest.trace import Traces, bucket_state
 from sandex.api.tracer import CURRENT, RequestNotes, Tracer
-from sandex.auth.verify import AuthFailure, authenticate, verify
+from sandex.auth.verify import AuthFailure, authenticate, verify_found
 from sandex.core import Event
 from sandex.errors import Error
 from sandex.faults import faults_of
@@ -202,8 +202,8 @@ class RestApp:
             request.error = blocked.name  # too many failed authentications: not even checked
             return error_response(blocked)
         found = request.access_headers()  # the four values alone, not the whole dict
-        result = verify(*found, request.method, request.target, request.body, node.keys,
-                        self.signature_clock()) if found is not None \
+        result = verify_found(found, request.method, request.target, request.body,
+                              node.keys, self.signature_clock()) if found is not None \
             else authenticate(request.headers, request.method, request.target, request.body,
                               node.keys, self.signature_clock())
         if isinstance(result, AuthFailure):

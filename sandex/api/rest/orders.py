@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandex.api.fee_tiers import apply_fee_tier
-from sandex.api.http import ApiError, Request, Response, encode, json_response
+from sandex.api.http import ApiError, Request, Response, encode, json_response, ok_response
 from sandex.api.order_request import order_fields, parse_fields, parse_order, product_id_of
 from sandex.api.rest import wire
 from sandex.api.rest.pagination import by_created_at, by_trade_id, page, parse_limit
@@ -103,7 +103,7 @@ async def place_order(app: Context, request: Request) -> Response:
             raise ApiError(Error.NOT_FOUND)
         return json_response(wire.order(prior))
     funds = first.funds if isinstance(first, _FUNDED) else None
-    return Response(wire.new_order_body(command, echo, funds))
+    return ok_response(wire.new_order_body(command, echo, funds))
 
 
 async def get_order(app: Context, request: Request, order_id: str) -> Response:
@@ -133,7 +133,7 @@ async def cancel_order(app: Context, request: Request, order_id: str) -> Respons
         await durable
     if len(events) == 1 and type(events[0]) is Rejected:  # ``_raise_if_rejected``, a call less
         raise ApiError.rejected(events[0])
-    return Response(encode(order_id[len("client:"):] if client_oid else oid))
+    return ok_response(encode(order_id[len("client:"):] if client_oid else oid))
 
 
 async def cancel_all(app: Context, request: Request) -> Response:

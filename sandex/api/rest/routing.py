@@ -49,14 +49,16 @@ class Route:
 
 
 class Router:
-    """Static routes by (method, path); routes with parameters by (method, first segment),
+    """Static routes by path and method; routes with parameters by (method, first segment),
     tried in table order (every pattern's first segment is literal). A route whose one
     parameter is its last segment (``/orders/{order_id}``) is also found by (method, the
     path before its last segment) when no other route of its group has as many segments
     (so no other could match the same path): a lookup instead of a regular expression."""
 
     def __init__(self, routes: Sequence[Route]) -> None:
-        self._static: dict[tuple[str, str], Route] = {}
+        # static routes by path, then method: two lookups of the request's own texts, no
+        # (method, path) tuple made, hashed and compared each request (~470 instructions)
+        self._by_path: dict[str, dict[str, Route]] = {}
         self._dynamic: dict[tuple[str, str], list[tuple[re.Pattern[str], Route]]] = {}
         self._last: dict[tuple[str, str], tuple[Route, str]] = {}
         for route in routes:
@@ -68,7 +70,7 @@ class Router:
                 self._dynamic.setdefault((route.method, first), []).append(
                     (re.compile(f"^{regex}$"), route))
             else:
-                self._static[(route.method, route.pattern)] = route
+                self._by_path.setdefault(route.pattern, {})[route.method] = route
         for group in self._dynamic.values():
             for _, route in group:
                 head, _, last = route.pattern.rpartition("/")
@@ -82,9 +84,11 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         if len(path) > 1 and path[-1] == "/":
             path = path[:-1]
-        route = self._static.get((method, path))
-        if route is not None:
-            return route, {}
+        methods = self._by_path.get(path)
+        if methods is not None:
+            route = methods.get(method)
+            if route is not None:
+                return route, {}
         head, _, last = path.rpartition("/")
         found_last = self._last.get((method, head))
         if found_last is not None and last:

@@ -55,7 +55,8 @@ def _by_patterns(router: Router, method: str, path: str) -> tuple[Route | None, 
     every parameter route of the first segment's group by its regular expression."""
     if len(path) > 1 and path[-1] == "/":
         path = path[:-1]
-    route = router._static.get((method, path))
+    static = {(r.method, r.pattern): r for r in router.routes if "{" not in r.pattern}
+    route = static.get((method, path))
     if route is not None:
         return route, {}
     for regex, route in router._dynamic.get((method, path[1:].partition("/")[0]), ()):
@@ -84,3 +85,25 @@ def test_a_last_segment_route_sharing_its_depth_with_another_is_left_to_table_or
     assert ("GET", "/things/x") not in router._last  # both match /things/x/special
     route, params = router.match("GET", "/things/x/special")
     assert route is not None and route.pattern == "/things/{a}/special" and params == {"a": "x"}
+
+
+def test_each_static_route_is_found_by_its_path_then_method_as_by_the_pair() -> None:
+    """The static routes are looked up by path, then method (the twentieth pass): every
+    static route of the table answers its own (method, path), with and without a trailing
+    slash; the same path with another method answers as the pair's table would; a route
+    named twice keeps the later, as the pair's dict kept it."""
+    router = Router(ROUTES)
+    static = [r for r in ROUTES if "{" not in r.pattern]
+    assert static
+    for route in static:
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "get"):
+            for path in (route.pattern, route.pattern + "/"):
+                assert router.match(method, path) == _by_patterns(router, method, path)
+        assert router.match(route.method, route.pattern) == (route, {})
+    twice = Router([Route("GET", "/a", _handler), Route("POST", "/a", _handler),
+                    Route("GET", "/a", _handler, fills_bucket=True)])
+    found, params = twice.match("GET", "/a")
+    assert found is not None and found.fills_bucket and params == {}
+    found, _ = twice.match("POST", "/a")
+    assert found is not None and found.method == "POST"
+    assert twice.match("PUT", "/a") == (None, {})
