@@ -76,10 +76,16 @@ def signature_matches(
         given = signature.encode()
     except UnicodeEncodeError:
         return False
-    message += body
-    pads = _prepared.get(secret_key_bytes)
+    return digest_matches(secret_key_bytes, message + body, given)
+
+
+def digest_matches(secret: bytes, message: bytes, given: bytes) -> bool:
+    """Whether ``given`` is the base64 HMAC-SHA256 of ``message`` under ``secret`` (the
+    padded states memoised; constant-time comparison): ``signature_matches``' last step, and
+    ``verify.verify_found``'s for a request in strict UTF-8."""
+    pads = _prepared.get(secret)
     if pads is None:
-        pads = _prepare(secret_key_bytes)
+        pads = _prepare(secret)
     inner = pads[0].copy()
     inner.update(message)
     outer = pads[1].copy()

@@ -25,14 +25,12 @@ No HTTP and no clock: headers are a mapping, ``now`` (seconds since the epoch) i
 
 from __future__ import annotations
 
-from binascii import b2a_base64 as _b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import blake2s as _blake2s
-from hmac import compare_digest as _compare_digest
 
 from sandex.auth.keys import KDF_LEGACY, ApiKey, KeyRegistry, _verified
-from sandex.auth.signing import _UPPER_METHODS, _prepare, _prepared, signature_matches
+from sandex.auth.signing import _UPPER_METHODS, digest_matches, signature_matches
 from sandex.errors import Error
 
 __all__ = [
@@ -186,24 +184,17 @@ def verify_found(
         if refused is not None:
             return refused
 
-    # ``signature_matches`` written out for strict UTF-8 text (what clients send)
-    secret = api_key.secret_bytes
-    pads = _prepared.get(secret)
+    # ``signature_matches`` for strict UTF-8 text (what clients send): its last step alone
     try:
         message = (timestamp + (method if method in _UPPER_METHODS else method.upper())
                    + raw_target).encode() + body
         given = signature.encode()
     except UnicodeEncodeError:  # surrogates: the raw bytes an adapter kept, or no match
-        if not signature_matches(secret, timestamp, method, raw_target, body, signature):
+        if not signature_matches(api_key.secret_bytes, timestamp, method, raw_target, body,
+                                 signature):
             return _INVALID_SIGNATURE
     else:
-        if pads is None:
-            pads = _prepare(secret)
-        inner = pads[0].copy()
-        inner.update(message)
-        outer = pads[1].copy()
-        outer.update(inner.digest())
-        if not _compare_digest(_b2a_base64(outer.digest(), newline=False), given):
+        if not digest_matches(api_key.secret_bytes, message, given):
             return _INVALID_SIGNATURE
 
     # ``KeyRegistry.passphrase_ok``'s memo read here; it decides what is not remembered
