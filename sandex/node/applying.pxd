@@ -99,11 +99,9 @@ cdef extern from *:
     }
 
     #if SANDEX_AHEAD
-    #define SANDEX_CHAIN 3  /* how many places of a probe's chain are fetched */
     /* A prefetch the compiler keeps: GCC 12 dropped ``__builtin_prefetch`` of a pointer
-       read from the dict once ``sandex_chain`` was inlined with its step constant (its
-       dead-code pass: no prefetch of the keys at all), so on x86-64 it is the instruction
-       itself. */
+       read from a dict in an earlier version of this code (its dead-code pass), so on
+       x86-64 it is the instruction itself. */
     #if defined(__x86_64__)
     #define SANDEX_FETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
     #else
@@ -116,105 +114,149 @@ cdef extern from *:
         if (d->ma_values != NULL || dk->dk_kind != 1) return NULL;
         return dk;
     }
-    /* One step of the prefetch of ``id``'s probe of ``dk`` (dictobject.c's
-       ``unicodekeys_lookup_unicode``: the index slots ``hash & mask``, then ``i * 5 +
-       perturb + 1``, ``perturb`` shifted by 5, up to the first empty one; each occupied
-       slot's entry, whose key's hash it compares, and the text and value of the entry it
-       finds): ``step`` 0 fetches the chain's first SANDEX_CHAIN slots (their places depend
-       on the hash alone); 1 reads them (fetched) and fetches the entries they name; 2 reads
-       those (fetched) and fetches their keys; 3 (``value``) reads the keys (fetched) and
-       fetches the found entry's text and value. Every read is bounded by the dict's
-       current keys: a resize in between only makes a prefetch useless. */
-    static CYTHON_INLINE void sandex_chain(sandex_dkeys *dk, PyObject *id, int step) {
-        Py_hash_t hash = ((PyASCIIObject *)id)->hash;
-        size_t mask = ((size_t)1 << dk->dk_log2_size) - 1;
-        size_t perturb = (size_t)hash, i = (size_t)hash & mask;
-        int log2 = dk->dk_log2_size, width = dk->dk_log2_index_bytes - log2, n;
-        sandex_dentry *entries = (sandex_dentry *)(
-            dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
-        Py_ssize_t ix, used = dk->dk_nentries;
-        for (n = 0; n < SANDEX_CHAIN; n++) {
-            char *slot = dk->dk_indices + (i << width);
-            if (step == 0) SANDEX_FETCH(slot);
-            else {
-                if (log2 < 8) ix = *(int8_t *)slot;
-                else if (log2 < 16) ix = *(int16_t *)slot;
-                else if (log2 < 32) ix = *(int32_t *)slot;
-                else ix = (Py_ssize_t)*(int64_t *)slot;
-                if (ix == -1 || ix >= used) return;  /* empty: the probe ends here */
-                if (ix >= 0) {
-                    sandex_dentry *entry = entries + ix;
-                    PyObject *key;
-                    if (step == 1) SANDEX_FETCH(entry);
-                    else if ((key = entry->me_key) != NULL) {
-                        if (step == 2) SANDEX_FETCH(key);
-                        else if (key == id || ((PyASCIIObject *)key)->hash == hash) {
-                            SANDEX_FETCH((char *)key + 64);
-                            SANDEX_FETCH(entry->me_value);
-                            return;
-                        }
-                    }
-                }
-            }
-            perturb >>= 5;
-            i = mask & (i * 5 + perturb + 1);
-        }
+    /* What a command ahead's first probe of a dict reads, kept from one step to the next:
+       the dict's keys and their size then, the index slot (``hash & mask``) and the entry
+       it names. A later step reads there only if the dict has those keys still, of that
+       size (so the slot and the entry are inside the keys it has now). */
+    typedef struct {
+        sandex_dkeys *keys;
+        char *slot;
+        Py_ssize_t ix;
+        uint8_t log2;
+    } sandex_probe;
+    /* A command ahead (a ring of 8 by its place in the run): its id, the engine's probe,
+       and the orders view's dict of its profile (borrowed: used only while ``by_profile``
+       is in the same state, its version, so still holds it) and the probe of it. */
+    typedef struct {
+        PyObject *command, *id, *by_profile, *orders;
+        uint64_t version;
+        int cancel;
+        sandex_probe probe[2];
+    } sandex_ring;
+    static sandex_ring sandex_rings[8];
+
+    /* Step 0: the index slot of ``id``'s first probe of ``dict`` fetched. */
+    static CYTHON_INLINE void sandex_probe_slot(sandex_probe *p, PyObject *dict,
+                                                PyObject *id) {
+        sandex_dkeys *dk = sandex_ahead_keys(dict);
+        size_t i;
+        p->keys = dk;
+        if (dk == NULL) return;
+        p->log2 = dk->dk_log2_size;
+        i = (size_t)((PyASCIIObject *)id)->hash & (((size_t)1 << p->log2) - 1);
+        p->slot = dk->dk_indices + (i << (dk->dk_log2_index_bytes - p->log2));
+        SANDEX_FETCH(p->slot);
+    }
+    /* Whether ``dict`` has the keys ``p`` was made for still, of the same size. */
+    static CYTHON_INLINE int sandex_probe_same(sandex_probe *p, PyObject *dict) {
+        sandex_dkeys *dk = (sandex_dkeys *)((PyDictObject *)dict)->ma_keys;
+        return p->keys != NULL && dk == p->keys && dk->dk_log2_size == p->log2;
+    }
+    /* Step 1: the slot read (fetched), the entry it names fetched. */
+    static CYTHON_INLINE void sandex_probe_entry(sandex_probe *p, PyObject *dict) {
+        sandex_dkeys *dk = p->keys;
+        Py_ssize_t ix;
+        p->ix = -1;
+        if (!sandex_probe_same(p, dict)) return;
+        if (p->log2 < 8) ix = *(int8_t *)p->slot;
+        else if (p->log2 < 16) ix = *(int16_t *)p->slot;
+        else if (p->log2 < 32) ix = *(int32_t *)p->slot;
+        else ix = (Py_ssize_t)*(int64_t *)p->slot;
+        if (ix < 0 || ix >= dk->dk_nentries) return;
+        p->ix = ix;
+        SANDEX_FETCH((sandex_dentry *)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes))
+                     + ix);
+    }
+    /* Step 2: the entry read (fetched), its key fetched (the probe compares its hash) and,
+       for a cancel, its value (the order). */
+    static CYTHON_INLINE void sandex_probe_key(sandex_probe *p, PyObject *dict, int cancel) {
+        sandex_dkeys *dk = p->keys;
+        sandex_dentry *entry;
+        if (p->ix < 0 || !sandex_probe_same(p, dict) || p->ix >= dk->dk_nentries) return;
+        entry = (sandex_dentry *)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes))
+                + p->ix;
+        if (entry->me_key == NULL) return;
+        SANDEX_FETCH(entry->me_key);
+        if (cancel) SANDEX_FETCH(entry->me_value);
+    }
+    /* The orders view's dict of ``profile`` (borrowed) if ``by_profile``'s first probe of
+       it finds that very string (the decode makes a profile's id one object), else NULL. */
+    static CYTHON_INLINE PyObject *sandex_profile_orders(PyObject *by_profile,
+                                                        PyObject *profile) {
+        sandex_probe p;
+        sandex_dkeys *dk;
+        sandex_dentry *entry;
+        Py_ssize_t ix;
+        if (profile == NULL || !PyUnicode_CheckExact(profile)
+                || ((PyASCIIObject *)profile)->hash == -1) return NULL;
+        dk = sandex_ahead_keys(by_profile);
+        if (dk == NULL) return NULL;
+        p.log2 = dk->dk_log2_size;
+        ix = (size_t)((PyASCIIObject *)profile)->hash & (((size_t)1 << p.log2) - 1);
+        p.slot = dk->dk_indices + (ix << (dk->dk_log2_index_bytes - p.log2));
+        if (p.log2 < 8) ix = *(int8_t *)p.slot;
+        else if (p.log2 < 16) ix = *(int16_t *)p.slot;
+        else if (p.log2 < 32) ix = *(int32_t *)p.slot;
+        else ix = (Py_ssize_t)*(int64_t *)p.slot;
+        if (ix < 0 || ix >= dk->dk_nentries) return NULL;
+        entry = (sandex_dentry *)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes))
+                + ix;
+        if (entry->me_key != profile || entry->me_value == NULL
+                || !PyDict_CheckExact(entry->me_value)) return NULL;
+        return entry->me_value;
     }
     #endif
 
-    #if SANDEX_AHEAD
-    /* The profile's dict of the orders view (``by_profile``'s) for a command ahead, found
-       at its step 0 and kept here by its place in the run (a ring of 8) for its later steps;
-       used only while ``by_profile`` is the same dict in the same state (its version: then
-       it still holds the kept dict, which is alive). */
-    typedef struct { PyObject *command, *by_profile, *orders; uint64_t version; } sandex_ring;
-    static sandex_ring sandex_rings[8];
-    #endif
-
-    /* Before a run applies ``commands[i]``: step 0 of the probe of ``dict`` by the id of
-       ``commands[i + 4]``, step 1 by that of ``commands[i + 3]``, ... (``sandex_chain``);
-       ``apart`` commands between steps; the same in the orders view's dict of the
-       command's profile (``by_profile``'s, where there is one: None, none). */
+    /* Before a run applies ``commands[i]``: step 0 of the probes by the id of
+       ``commands[i + 3]`` (of the engine's ``dict`` and of the orders view's dict of its
+       profile, ``by_profile``'s; None: none), step 1 of ``commands[i + 2]``'s, step 2 of
+       ``commands[i + 1]``'s; ``apart`` commands between steps. */
     static CYTHON_INLINE void sandex_ahead(PyObject *dict, PyObject *commands, Py_ssize_t i,
             Py_ssize_t apart, PyObject *place, Py_ssize_t place_at, PyObject *cancel,
             Py_ssize_t cancel_at, PyObject *by_profile, Py_ssize_t place_profile_at,
             Py_ssize_t cancel_profile_at) {
     #if SANDEX_AHEAD
-        PyObject *id, *command, *profile, *orders;
-        sandex_dkeys *dk = sandex_ahead_keys(dict), *pk;
+        PyObject *id, *command;
         sandex_ring *ring;
-        Py_ssize_t at;
-        int step;
-        if (dk == NULL) return;
-        /* its dict of str keys only: a lookup there runs no Python code */
-        if (by_profile == Py_None || sandex_ahead_keys(by_profile) == NULL) by_profile = NULL;
-        for (step = 0; step < 4; step++) {
-            at = i + (4 - step) * apart;
-            id = sandex_ahead_id(commands, at, place, place_at, cancel, cancel_at);
-            if (id == NULL) continue;
-            sandex_chain(dk, id, step);
-            if (by_profile == NULL) continue;
+        Py_ssize_t at = i + 3 * apart;
+        int orders;
+        if (by_profile == Py_None) by_profile = NULL;
+        id = sandex_ahead_id(commands, at, place, place_at, cancel, cancel_at);
+        if (id != NULL) {
             command = PyList_GET_ITEM(commands, at);
             ring = &sandex_rings[at & 7];
-            if (step == 0) {
-                profile = *(PyObject **)((char *)command + (
-                    Py_TYPE(command) == (PyTypeObject *)place ? place_profile_at
-                                                              : cancel_profile_at));
-                orders = NULL;
-                if (profile != NULL && PyUnicode_CheckExact(profile)
-                        && ((PyASCIIObject *)profile)->hash != -1)
-                    orders = _PyDict_GetItem_KnownHash(
-                        by_profile, profile, ((PyASCIIObject *)profile)->hash);
-                if (orders != NULL && !PyDict_CheckExact(orders)) orders = NULL;
-                ring->command = command;
-                ring->by_profile = by_profile;
-                ring->orders = orders;
+            ring->command = command;
+            ring->id = id;
+            ring->cancel = Py_TYPE(command) == (PyTypeObject *)cancel;
+            sandex_probe_slot(&ring->probe[0], dict, id);
+            ring->orders = NULL;
+            ring->by_profile = by_profile;
+            if (by_profile != NULL) {
                 ring->version = ((PyDictObject *)by_profile)->ma_version_tag;
-            } else if (ring->command != command || ring->by_profile != by_profile
-                       || ring->version != ((PyDictObject *)by_profile)->ma_version_tag)
-                continue;
-            if (ring->orders != NULL && (pk = sandex_ahead_keys(ring->orders)) != NULL)
-                sandex_chain(pk, id, step);
+                ring->orders = sandex_profile_orders(by_profile, *(PyObject **)(
+                    (char *)command + (ring->cancel ? cancel_profile_at : place_profile_at)));
+                if (ring->orders != NULL) sandex_probe_slot(&ring->probe[1], ring->orders, id);
+            }
+        }
+        at = i + 2 * apart;
+        if (at < PyList_GET_SIZE(commands)) {
+            ring = &sandex_rings[at & 7];
+            if (ring->command == PyList_GET_ITEM(commands, at)) {
+                sandex_probe_entry(&ring->probe[0], dict);
+                orders = ring->orders != NULL && ring->by_profile == by_profile
+                    && ((PyDictObject *)by_profile)->ma_version_tag == ring->version;
+                if (orders) sandex_probe_entry(&ring->probe[1], ring->orders);
+            }
+        }
+        at = i + apart;
+        if (at < PyList_GET_SIZE(commands)) {
+            ring = &sandex_rings[at & 7];
+            if (ring->command == PyList_GET_ITEM(commands, at)) {
+                sandex_probe_key(&ring->probe[0], dict, ring->cancel);
+                orders = ring->orders != NULL && ring->by_profile == by_profile
+                    && ((PyDictObject *)by_profile)->ma_version_tag == ring->version;
+                if (orders) sandex_probe_key(&ring->probe[1], ring->orders, ring->cancel);
+            }
         }
     #endif
     }
