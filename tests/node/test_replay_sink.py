@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import random
 import sys
+from typing import Any
 
 import msgspec
 import pytest
@@ -252,11 +253,14 @@ def test_a_run_s_prefetch_reads_no_dict_but_one_of_str_keys(other_keys: str) -> 
     for chunk in (1, 3, 4, 5, 61):
         for as_list in (True, False):
             node = Node()
-            dicts = {"engine": [node.engine._live], "orders": [node.orders.by_profile],
-                     "none": []}[other_keys]
+            dicts: list[dict[Any, Any]] = []
+            if other_keys == "engine":
+                dicts.append(node.engine._live)
+            elif other_keys == "orders":
+                dicts.append(node.orders.by_profile)
             for d in dicts:
-                d[0] = None  # type: ignore[index]
-                del d[0]  # type: ignore[arg-type]
+                d[0] = None
+                del d[0]
             for start in range(0, len(accepted), chunk):
                 run = accepted[start:start + chunk]
                 assert applying.apply_run(
