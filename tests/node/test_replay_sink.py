@@ -6,10 +6,7 @@ path never has a sink."""
 
 from __future__ import annotations
 
-import ctypes
 import random
-import sys
-from typing import Any
 
 import msgspec
 import pytest
@@ -236,73 +233,3 @@ def test_a_run_s_times_compared_as_apply_compares_them(shift: int) -> None:
             applying.apply_run(again, [late], len(accepted) + 1)
         assert _contents(again) == _contents(fed)
         assert again.position == len(accepted)
-
-
-@pytest.mark.parametrize("other_keys", ["engine", "orders", "none"])
-def test_a_run_s_prefetch_reads_no_dict_but_one_of_str_keys(other_keys: str) -> None:
-    """Compiled, a run prefetches the probes of the engine's order index and of the orders
-    view's dict of a command's profile for the next commands (``applying.pxd``'s
-    ``sandex_ahead``, CPython 3.11's dict layout read for a dict of str keys only): a dict
-    made of general keys (a non-str key put in and taken out again: its keys stay general)
-    is not read, and either way the run leaves what the events leave, in runs shorter than
-    the four commands it looks ahead and longer, of a list and of a tuple."""
-    rng = random.Random(11)
-    commands = _stamped(concretize(random_stream(rng, 900)))
-    accepted = _accepted(commands)[1]
-    fed = _fed(accepted)
-    for chunk in (1, 3, 4, 5, 61):
-        for as_list in (True, False):
-            node = Node()
-            dicts: list[dict[Any, Any]] = []
-            if other_keys == "engine":
-                dicts.append(node.engine._live)
-            elif other_keys == "orders":
-                dicts.append(node.orders.by_profile)
-            for d in dicts:
-                d[0] = None
-                del d[0]
-            for start in range(0, len(accepted), chunk):
-                run = accepted[start:start + chunk]
-                assert applying.apply_run(
-                    node, run if as_list else tuple(run), start + 1) is None
-            assert _contents(node) == _contents(fed)
-
-
-@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="CPython 3.11's dict layout")
-@pytest.mark.parametrize("size", [100, 5_000, 200_000])
-def test_the_dict_layout_the_prefetch_reads(size: int) -> None:
-    """What ``sandex_chain`` (applying.pxd) reads of a dict of str keys, read here by
-    ``ctypes`` at the same offsets (its keys at 32, their ``dk_log2_size``,
-    ``dk_log2_index_bytes``, ``dk_kind`` at 8, ``dk_nentries`` at 24, the index at 32, the
-    16-byte entries after it; a str's hash at 24), and its probe order (``hash & mask``, then
-    ``i * 5 + perturb + 1``): every key is found at the entry its chain names (indexes of 1,
-    2 and 4 bytes), within the first three places for most."""
-    rng = random.Random(size)
-    d = {f"{rng.getrandbits(128):032x}": i for i in range(size)}
-    for key in rng.sample(list(d), size // 5):
-        del d[key]  # dummies in the chains, as the engine's purges leave
-    keys = ctypes.c_void_p.from_address(id(d) + 32).value
-    assert keys is not None
-    log2, index_bytes, kind = (ctypes.c_uint8 * 3).from_address(keys + 8)
-    assert kind == 1 and ctypes.c_void_p.from_address(id(d) + 40).value is None
-    used = ctypes.c_ssize_t.from_address(keys + 24).value
-    indices, width = keys + 32, index_bytes - log2
-    entries = indices + (1 << index_bytes)
-    slot_type = {0: ctypes.c_int8, 1: ctypes.c_int16, 2: ctypes.c_int32}[width]
-    mask, within = (1 << log2) - 1, 0
-    for key in d:
-        hashed = ctypes.c_ssize_t.from_address(id(key) + 24).value
-        assert hashed == hash(key)
-        perturb = i = hashed & (2**64 - 1)
-        i &= mask
-        for place in range(64):
-            ix = slot_type.from_address(indices + (i << width)).value
-            assert ix != -1 and ix < used  # never empty before the key
-            if ix >= 0 and ctypes.c_void_p.from_address(entries + 16 * ix).value == id(key):
-                within += place < 3
-                break
-            perturb >>= 5
-            i = mask & (i * 5 + perturb + 1)
-        else:
-            raise AssertionError("not found")
-    assert within > 0.9 * len(d)
