@@ -116,9 +116,6 @@ _DONE_REASON, _DONE_ORDER_ID, _DONE_PROFILE_ID = (
 _NOTES_KEPT = 4096
 # and the time of the two commonest commands (a replay's run reads it)
 _PLACE_TIME, _CANCEL_TIME = offset(PlaceOrder, "time"), offset(CancelOrder, "time")
-# and their order id, whose probe of the engine's order index a run prefetches (compiled:
-# ``ahead``, applying.pxd)
-_PLACE_ID, _CANCEL_ID = offset(PlaceOrder, "order_id"), offset(CancelOrder, "order_id")
 # compiled: the last trade's product id and product, and the engine's ``products``' version
 # then (C globals, applying.pxd): a trade of that product, the dict unchanged, finds it
 # without a probe (``_feed``)
@@ -394,7 +391,7 @@ def _noted(orders: OrdersView, notes: list[Any], seen: int) -> int:
 @cython.locals(orders=OrdersView, core=Engine, position=cython.longlong,
                start=cython.longlong, events=list, market=MarketView, ledger=LedgerView,
                fills=FillsView, sink=Sink, notes=list, seen=cython.Py_ssize_t, kept=list,
-               rank=cython.Py_ssize_t, ahead_commands=list)
+               rank=cython.Py_ssize_t)
 def apply_run(node: Node, commands: Sequence[Command], position: int
               ) -> tuple[int, Event] | None:
     """Apply ``commands`` (a replay's chunk, the first at journal ``position``) to ``node``,
@@ -425,13 +422,8 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
         core._sink = sink
     applied, last = node._applied_time, node._last_time
     start = position
-    # compiled: the engine's index prefetched for the next commands (``ahead``)
-    ahead_commands = commands if cython.compiled and type(commands) is list else None
     try:
         for command in commands:
-            if cython.compiled and ahead_commands is not None and core is not None:
-                ahead(core._live, ahead_commands, position - start,  # noqa: F821
-                      _K_PLACE, _PLACE_ID, _K_CANCEL, _CANCEL_ID)
             kind = type(command)
             if kind is _K_PLACE or kind is _K_CANCEL or kind not in _VIA_APPLY:
                 if cython.compiled and kind is _K_PLACE:  # from its slot
