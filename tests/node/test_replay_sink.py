@@ -306,23 +306,3 @@ def test_the_dict_layout_the_prefetch_reads(size: int) -> None:
         else:
             raise AssertionError("not found")
     assert within > 0.9 * len(d)
-
-
-@pytest.mark.skipif(not applying.__file__.endswith(".so"), reason="compiled: its madvise")
-def test_a_run_s_large_dicts_on_huge_pages_leave_what_the_events_leave() -> None:
-    """Enough orders that the engine's index and the fills view's ``by_order`` resize past
-    2^18 slots, so a run's end advises their new keys objects huge (and collapses them):
-    the node is the one the events build, bit for bit (an ``madvise`` only maps memory)."""
-    commands: list[Command] = []
-    spec = PRODUCTS["BTC-USD"]
-    for i in range(50_000):  # a resting order and the one filling it: both kept, archived
-        maker, taker = ("p1", "p2") if i % 2 else ("p2", "p1")
-        for profile, side in ((maker, Side.BUY), (taker, Side.SELL)):
-            commands.append(PlaceOrder(
-                time=1_700_000_000_000_000, order_id=f"h{i}{side.value}", profile_id=profile,
-                product_id="BTC-USD", side=side, price=spec.mid, size=spec.base_inc))
-    commands = _stamped(commands)
-    fed = _fed(commands)
-    replayed = _replayed(commands, 4_093)
-    assert len(replayed.engine._live) >= 100_000, len(replayed.engine._live)
-    assert _contents(replayed) == _contents(fed)
