@@ -265,60 +265,6 @@ cdef extern from *:
                               object place, Py_ssize_t place_at, object cancel,
                               Py_ssize_t cancel_at, object by_profile,
                               Py_ssize_t place_profile_at, Py_ssize_t cancel_profile_at)
-
-# A replay's run asks the kernel to back the large dicts' keys objects (``Engine._live``'s,
-# the fills view's ``by_order``'s) with huge pages (docs/performance.md, recovery's
-# twenty-fifth pass): once a chunk it compares the dict's keys pointer with the one it saw
-# last; on a change (a resize) it ``madvise``s the 2 MiB-aligned pages inside the new keys
-# object ``MADV_HUGEPAGE`` and, its index being written already (the resize's memset), asks
-# for them at once (``MADV_COLLAPSE``, Linux 6.1: refused harmlessly before). Nothing read
-# or written changes: it only tells the kernel how to map memory, and its failure is
-# ignored. CPython 3.11's layout only (the keys object's size), Linux only.
-cdef extern from *:
-    """
-    #if SANDEX_AHEAD && defined(__linux__)
-    #include <sys/mman.h>
-    #include <stdint.h>
-    #include <stdlib.h>
-    #ifndef MADV_HUGEPAGE
-    #define MADV_HUGEPAGE 14
-    #endif
-    #ifndef MADV_COLLAPSE
-    #define MADV_COLLAPSE 25
-    #endif
-    #define SANDEX_HUGE 1
-    static void *sandex_huge_seen[4];
-    static int sandex_huge_mode = -1;
-    #endif
-    /* If ``dict``'s keys object is not the one seen last at ``which`` (0 to 3), and has
-       whole 2 MiB pages inside it, advise them huge (and collapse them). */
-    static void sandex_huge(PyObject *dict, int which) {
-    #if SANDEX_HUGE
-        sandex_dkeys *dk;
-        size_t size, entries, first, last;
-        const size_t huge = (size_t)2 << 20;
-        if (sandex_huge_mode < 0) {
-            const char *mode = getenv("SANDEX_HUGE");
-            sandex_huge_mode = mode == NULL ? 2 : atoi(mode);
-        }
-        if (sandex_huge_mode == 0 || which < 0 || which > 3) return;
-        if (((PyDictObject *)dict)->ma_values != NULL) return;
-        dk = (sandex_dkeys *)((PyDictObject *)dict)->ma_keys;
-        if ((void *)dk == sandex_huge_seen[which]) return;
-        sandex_huge_seen[which] = (void *)dk;
-        if (dk->dk_log2_size < 16) return;
-        entries = (((size_t)1 << dk->dk_log2_size) << 1) / 3;  /* USABLE_FRACTION */
-        size = sizeof(sandex_dkeys) + ((size_t)1 << dk->dk_log2_index_bytes)
-            + entries * (dk->dk_kind == 0 ? 3 * sizeof(void *) : 2 * sizeof(void *));
-        first = ((uintptr_t)dk + huge - 1) & ~(huge - 1);
-        last = ((uintptr_t)dk + size) & ~(huge - 1);
-        if (last <= first) return;
-        if (madvise((void *)first, last - first, MADV_HUGEPAGE) != 0) return;
-        if (sandex_huge_mode >= 2) (void)madvise((void *)first, last - first, MADV_COLLAPSE);
-    #endif
-    }
-    """
-    void huge "sandex_huge"(dict d, int which)
 cdef Py_ssize_t _PLACE_PROFILE, _CANCEL_PROFILE
 cdef Py_ssize_t _PLACE_ID, _CANCEL_ID  # a place's and a cancel's ``order_id`` slot
 cdef Py_ssize_t _AHEAD  # how many commands apart its steps are (0: no prefetch)

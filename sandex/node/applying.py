@@ -516,10 +516,6 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
     finally:
         if core is not None:  # the live path's engine builds every event
             core._sink = None
-            if cython.compiled:  # a resize's keys on huge pages (``huge``), once a run
-                huge(core._live, 0)  # noqa: F821
-                if fills is not None:
-                    huge(fills.by_order, 1)  # noqa: F821
         node._applied_time, node._last_time = applied, last
         if position != start:
             node.position = position - 1
