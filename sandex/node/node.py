@@ -51,6 +51,7 @@ import os
 import time as clock
 from asyncio import InvalidStateError
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from itertools import repeat
 from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
@@ -105,6 +106,7 @@ Listener = Callable[[list[Event]], None]
 """Called with each durable command's events (a ``Batched`` one: once per group commit)."""
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
+_set_result = asyncio.Future.set_result  # a batch's waiters released in C (``_committed``)
 # How many event-loop turns in a row without a command joining end ``_gather`` (0: off, each
 # batch written as soon as the one before is durable). Two: a request read in one turn is
 # applied in the next (its task is scheduled after the flusher's), so one quiet turn is not
@@ -481,11 +483,12 @@ class Node:
         self._writing = None
         self._written_events = []
         self._notify(events)
-        for waiter in waiters:  # no ``done()`` call a waiter: only a canceled one is done
-            try:  # noqa: SIM105 (``suppress`` is a context manager a waiter)
-                waiter.set_result(None)
-            except InvalidStateError:  # a waiter whose request was canceled
-                pass
+        try:  # each waiter's ``set_result(None)`` in C (it answers None: ``any`` runs them all)
+            any(map(_set_result, waiters, repeat(None)))
+        except (InvalidStateError, TypeError):  # a canceled waiter (its request gone), or a
+            for waiter in waiters:  # future of another type: the rest one by one, in order
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _apply_or_stop(self, command: Command) -> list[Event]:
         """``apply``, stopping the node if it raises (memory may be half-changed)."""
