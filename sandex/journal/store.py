@@ -40,6 +40,7 @@ import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -53,6 +54,7 @@ log = logging.getLogger("sandex.journal")
 FORMAT = 2  # 1: records before format2_from are format 1 (class-name tags)
 KNOWN_FORMATS = (1, 2)
 CHUNK = 4096  # records per ``read_chunks`` chunk (replay)
+_flat = chain.from_iterable  # the rows' values in one list (``write``)
 INSERT_ROWS = 64  # rows per INSERT statement of ``append`` (so at most 64 distinct statements)
 
 
@@ -453,15 +455,14 @@ class SqliteJournal:
             # bound from a ``bytearray``: the same BLOB, but ``bytes`` is not among the types
             # ``sqlite3`` binds without asking for an adapter first (a failed attribute
             # lookup whose AttributeError message is formatted and dropped, ~3,000
-            # instructions a record)
+            # instructions a record). Each row's three values are made by ``zip`` and ``map``
+            # in C, not a Python loop's tuple a record (the same list, in the same order)
             for start in range(0, len(records), INSERT_ROWS):
-                part = records[start:start + INSERT_ROWS]
-                values: list[int | bytearray] = []
+                part = records if single else records[start:start + INSERT_ROWS]
                 position = first + start
-                for body in part:
-                    values += (position, crc32(body), bytearray(body))
-                    position += 1
-                db.execute(_insert_sql(len(part)), values)
+                db.execute(_insert_sql(len(part)), list(_flat(zip(
+                    range(position, position + len(part)), map(crc32, part),
+                    map(bytearray, part), strict=False))))
             if not single:
                 db.execute("COMMIT")
         except BaseException:

@@ -104,6 +104,31 @@ def test_batches_return_last_position_and_read_after(kind: str, db: Path) -> Non
     journal.close()
 
 
+@pytest.mark.parametrize("sizes", [[1, 63, 64, 65], [128, 129, 1], [200, 2, 64]])
+def test_batches_across_the_statement_bound_keep_each_rows_position_crc_and_body(
+        db: Path, sizes: list[int]) -> None:
+    """``write``'s rows (made by ``zip``/``map`` since REST's twenty-first pass): each batch,
+    one statement or several, stores each record at its position with its CRC, in order."""
+    from sandex.journal.checksum import crc32
+    from sandex.journal.store import INSERT_ROWS
+
+    assert INSERT_ROWS == 64  # the sizes straddle it
+    journal = SqliteJournal(db)
+    made: list[bytes] = []
+    for size in sizes:
+        batch = [b"r%d-%s" % (len(made) + i, b"x" * ((len(made) + i) % 7)) for i in range(size)]
+        assert journal.append(batch) == len(made) + size
+        made += batch
+    journal.close()
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT position, crc, body FROM journal ORDER BY position").fetchall()
+    con.close()
+    assert rows == [(i, crc32(body), body) for i, body in enumerate(made, start=1)]
+    journal = SqliteJournal(db)
+    assert list(journal.read()) == list(enumerate(made, start=1))
+    journal.close()
+
+
 def test_batch_is_one_transaction(db: Path) -> None:
     write(db, [b"a"])
     tamper(db, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.body = X'626164' "

@@ -280,3 +280,52 @@ def test_submit_hands_back_the_events_and_the_wait_execute_awaits():
         assert type(refused[0]) is Rejected and wait is None
 
     asyncio.run(scenario())
+
+
+class _OtherFuture:
+    """A waiter that is not an ``asyncio.Future`` (``set_result`` and ``done`` only)."""
+
+    def __init__(self) -> None:
+        self.result: object = "unset"
+
+    def done(self) -> bool:
+        return self.result != "unset"
+
+    def set_result(self, result: object) -> None:
+        assert not self.done()
+        self.result = result
+
+
+@pytest.mark.parametrize("canceled", [(), (0,), (2,), (4,), (0, 1, 2, 3, 4)])
+@pytest.mark.parametrize("other", [None, 0, 3])
+def test_a_batch_releases_every_waiter_but_the_canceled_in_order(canceled, other):
+    """``_committed`` (the waiters by ``set_result`` in C since REST's twenty-first pass): a
+    canceled waiter anywhere, or a future of another type, leaves each other waiter answered
+    once, in order."""
+    node = venue(MemoryJournal())
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        waiters: list = [loop.create_future() for _ in range(5)]
+        if other is not None:
+            waiters[other] = _OtherFuture()
+        order: list[int] = []
+        for i, waiter in enumerate(waiters):
+            if i in canceled and i != other:
+                waiter.cancel()
+            elif isinstance(waiter, asyncio.Future):
+                waiter.add_done_callback(lambda _, i=i: order.append(i))
+        node._committed(0, [], waiters, 0.0)
+        await asyncio.sleep(0)
+        for i, waiter in enumerate(waiters):
+            if i in canceled and i != other:
+                assert waiter.cancelled()
+            elif isinstance(waiter, asyncio.Future):
+                assert waiter.result() is None
+            else:
+                assert waiter.result is None
+        answered = [i for i in range(5)
+                    if isinstance(waiters[i], asyncio.Future) and i not in canceled]
+        assert order == answered
+
+    asyncio.run(scenario())
