@@ -1,5 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper.
-PYTHON ?= python3
+# The Python the venvs are made with: python3, or another CPython of its version on this machine
+# that has libpython linked in when python3's is a shared library (the same code runs faster on
+# it: scripts/pick_python.py says which and why). make PYTHON=python3 ... to choose yourself.
+PYTHON ?= $(shell python3 scripts/pick_python.py || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
