@@ -25,8 +25,9 @@ applying, a command (the journal record's encode, the future, the batch's lists)
 The flusher's per-record work (REST's twenty-first pass): ``write`` is
 ``SqliteJournal.write`` of ``--calls`` records (the pairs' encoded commands, made before the
 count) in batches of 60 into a journal of its own, not synced (the rows made and bound, the
-INSERT stepped); ``commit`` is ``Node._committed`` of ``--calls`` pending futures in batches
-of 60 (the waiters released; no events, the node's counters put back after). Each over
+INSERT stepped); ``commit`` is ``Node._committed`` of ``--calls`` records in batches
+of 60, one pending future a batch since REST's twenty-second pass (set; no events, the
+node's counters put back after). Each over
 ``--calls`` is a record's.
 """
 
