@@ -342,6 +342,7 @@ def test_a_canceled_request_ends_at_once_and_its_batch_commits_for_the_rest(
         journal.gate.set()
         await asyncio.gather(first, *(t for i, t in enumerate(waiting) if i not in canceled))
         assert resumed == [-1] + [i for i in range(5) if i not in canceled]
+        await node.synced()  # all canceled: nobody else waits for their batch's commit
 
     asyncio.run(scenario())
     assert journal.batches == ([1] if writing else [1, 5])
