@@ -207,9 +207,15 @@ def patch_venue(off: set[str], venue: Any) -> None:
 
         released = Node._committed
 
-        def committed(self: Any, count: int, events: list[Any], waiters: list[Any],
+        def committed(self: Any, count: int, events: list[Any], waiter: Any,
                       took: float) -> None:  # ``Node._committed``, newest waiter first
-            released(self, count, events, waiters[::-1], took)
+            callbacks = list(waiter._callbacks or ())  # one future a batch (REST's twenty-
+            # second pass): its tasks' wake-ups reversed
+            for callback, _ in callbacks:
+                waiter.remove_done_callback(callback)
+            for callback, context in reversed(callbacks):
+                waiter.add_done_callback(callback, context=context)
+            released(self, count, events, waiter, took)
 
         _set(Node, "_committed", committed)
     if "parse" in off:

@@ -168,10 +168,10 @@ def main() -> None:
             if syncs == AT_SYNC and args.objects:
                 shots["found"] = new_objects(shots["before"], shots, shots["held"],
                                              shots["before"])
-                shots["waiting"] = len(node._writing or ())
+                shots["waiting"] = len(getattr(node._writing, "_callbacks", None) or ())
             elif syncs == AT_SYNC:
                 shots["busy"] = tracemalloc.take_snapshot()
-                shots["waiting"] = len(node._writing or ())
+                shots["waiting"] = len(getattr(node._writing, "_callbacks", None) or ())
             return real()
 
         wal.later = later

@@ -25,8 +25,9 @@ applying, a command (the journal record's encode, the future, the batch's lists)
 The flusher's per-record work (REST's twenty-first pass): ``write`` is
 ``SqliteJournal.write`` of ``--calls`` records (the pairs' encoded commands, made before the
 count) in batches of 60 into a journal of its own, not synced (the rows made and bound, the
-INSERT stepped); ``commit`` is ``Node._committed`` of ``--calls`` pending futures in batches
-of 60 (the waiters released; no events, the node's counters put back after). Each over
+INSERT stepped); ``commit`` is ``Node._committed`` of ``--calls`` records in batches
+of 60, one pending future a batch since REST's twenty-second pass (set; no events, the
+node's counters put back after). Each over
 ``--calls`` is a record's.
 """
 
@@ -206,15 +207,14 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
     journal = SqliteJournal(Path(spare.name) / "journal.sqlite3")
     KEPT.append(spare)  # removed at exit, not when this returns
 
-    def waiters(n: int) -> list[list[Any]]:  # in the running loop: each batch's futures
-        loop = asyncio.get_running_loop()
-        made = [loop.create_future() for _ in range(n)]
-        return [made[i:i + BATCH] for i in range(0, len(made), BATCH)]
+    def waiters(n: int) -> list[tuple[int, Any]]:  # in the running loop: each batch's size
+        loop = asyncio.get_running_loop()  # and its one future (REST's twenty-second pass)
+        return [(min(BATCH, n - i), loop.create_future()) for i in range(0, n, BATCH)]
 
-    def commits(work: list[list[Any]]) -> None:  # ``_committed`` of each batch: its waiters
-        durable, batches = node.durable_position, node.batches  # released (no events)
-        for batch in work:
-            node._committed(len(batch), [], batch, 0.0)
+    def commits(work: list[tuple[int, Any]]) -> None:  # ``_committed`` of each batch: its
+        durable, batches = node.durable_position, node.batches  # future set (no events)
+        for size, batch in work:
+            node._committed(size, [], batch, 0.0)
         node.durable_position, node.batches = durable, batches
 
     IN_LOOP.update(submit=(pairs, submits), apply=(pairs, applies), commit=(waiters, commits))

@@ -49,9 +49,7 @@ import asyncio
 import logging
 import os
 import time as clock
-from asyncio import InvalidStateError
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from itertools import repeat
 from typing import Any, Protocol
 
 from sandex.auth.keys import KeyRegistry
@@ -106,7 +104,6 @@ Listener = Callable[[list[Event]], None]
 """Called with each durable command's events (a ``Batched`` one: once per group commit)."""
 log = logging.getLogger("sandex.node")
 _UNCHANGED = (Rejected, Duplicate)  # a command answered so changed nothing: not journaled
-_set_result = asyncio.Future.set_result  # a batch's waiters released in C (``_committed``)
 # How many event-loop turns in a row without a command joining end ``_gather`` (0: off, each
 # batch written as soon as the one before is durable). Two: a request read in one turn is
 # applied in the next (its task is scheduled after the flusher's), so one quiet turn is not
@@ -220,9 +217,11 @@ class Node:
         self._events: list[list[Event]] = []
         self._written_events: list[list[Event]] = []  # the batch being written's
         # Who waits for the batch filling up, and for the batch on the writer thread: one
-        # future per waiter, so a canceled request cancels only its own wait.
-        self._filling: list[asyncio.Future[None]] | None = None
-        self._writing: list[asyncio.Future[None]] | None = None
+        # future a batch, shared by its waiters (each task awaits it), whose ``cancel`` is
+        # ``_refuse_cancel``: a canceled request ends alone, the batch's future stays.
+        self._filling: asyncio.Future[None] | None = None
+        self._writing: asyncio.Future[None] | None = None
+        self._refuse = self._refuse_cancel  # bound once: set on each batch's future
         self._writer = WriterThread("sandex-journal")
         # the event loop the node's callers run on (one thread's: the node is its single
         # writer), kept while it runs
@@ -301,12 +300,9 @@ class Node:
         self._records.append(encode(command))
         self._events.append(events)
         if tracer is None:
-            filling = self._filling
-            loop = self._loop
-            if filling is not None and loop is not None and loop.is_running():
-                waiter = loop.create_future()  # ``_wait`` written out for a batch filling
-                filling.append(waiter)  # up (all but its first command): a call less
-                return events, waiter
+            filling = self._filling  # the batch filling up's future (all but its first
+            if filling is not None:  # command): ``_wait`` written out, a call less
+                return events, filling
             return events, self._wait(new_records=True)
         started = clock.perf_counter()
         return events, self._traced_wait(note, tracer, self._wait(new_records=True), started)
@@ -364,19 +360,46 @@ class Node:
         loop = self._loop  # ``get_running_loop`` is a ``getpid`` system call (Python 3.11)
         if loop is None or not loop.is_running():
             loop = self._loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        if self._filling is not None:
-            self._filling.append(waiter)
-        elif self._writing is not None and not new_records:
-            self._writing.append(waiter)
-        else:
-            self._filling = [waiter]
+        waiter = self._filling
+        if waiter is None:
+            waiter = self._writing
+            if waiter is not None and not new_records:
+                return waiter
+            waiter = self._filling = loop.create_future()
+            # one future for the whole batch: a task canceled while it awaits it calls its
+            # ``cancel``, which must not cancel it for the others (``_refuse_cancel``)
+            waiter.cancel = self._refuse  # type: ignore[method-assign]
             if self._writing is None:
                 if self._append_here is not None:
                     self._flusher = loop.create_task(self._flush())
                 else:  # next step, so that the rest of this one joins the batch
                     loop.call_soon(self._write_next, loop)
         return waiter
+
+    def _refuse_cancel(self, msg: Any = None) -> bool:
+        """A batch's future's ``cancel`` (set on the instance: an ``asyncio.Future`` of exactly
+        that type, so that the C task's fast path stays): refused, as for a future done. The
+        task canceled while it awaited it (the only caller: a task's ``cancel`` calls its
+        waiter's) then marks itself to be canceled at its next step; ``_release_canceled``,
+        on the next loop turn, gives it that step at once (today's timing: a canceled future
+        wakes its task on the next turn too) instead of at the batch's commit."""
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon(self._release_canceled)
+        return False
+
+    def _release_canceled(self) -> None:
+        """Wake now each task marked canceled that awaits a batch's future: its wake-up taken
+        off the future and called, the future not done, so the task's step raises
+        ``CancelledError`` into it (asyncio's C and Python tasks both: a pending task's
+        ``_must_cancel`` overrides the exception its wake-up meets). The other waiters stay."""
+        for waiter in (self._writing, self._filling):
+            if waiter is None or waiter.done():
+                continue  # a batch done wakes its canceled tasks itself
+            for callback, _ in list(waiter._callbacks or ()):
+                if getattr(getattr(callback, "__self__", None), "_must_cancel", False):
+                    waiter.remove_done_callback(callback)
+                    callback(waiter)
 
     def record(self, command: Command) -> list[Event]:
         """Apply and journal ``command`` synchronously (start-up and offline administration)."""
@@ -448,7 +471,7 @@ class Node:
         self._writer.submit(self._write, loop, records, events, waiters)
 
     def _write(self, loop: asyncio.AbstractEventLoop, records: list[bytes],
-               events: list[list[Event]], waiters: list[asyncio.Future[None]]) -> None:
+               events: list[list[Event]], waiters: asyncio.Future[None]) -> None:
         """Write one batch (on the writer thread), then hand the outcome to the loop."""
         started = clock.perf_counter()
         try:
@@ -464,7 +487,7 @@ class Node:
         self._journal_failed(exc, first, first + count - 1)
 
     def _written(self, loop: asyncio.AbstractEventLoop, count: int,
-                 events: list[list[Event]], waiters: list[asyncio.Future[None]],
+                 events: list[list[Event]], waiters: asyncio.Future[None],
                  took: float) -> None:
         """A batch is durable (on the loop): release it, and write the next if one filled."""
         self._committed(count, events, waiters, took)
@@ -472,9 +495,9 @@ class Node:
             self._write_next(loop)
 
     def _committed(self, count: int, events: list[list[Event]],
-                   waiters: list[asyncio.Future[None]], took: float) -> None:
+                   waiters: asyncio.Future[None], took: float) -> None:
         """A batch of ``count`` records is durable: its events to the listeners, then its
-        replies."""
+        replies (its one future: each task awaiting it resumes, in the order they came)."""
         if self._stopped is not None:  # an engine fault while this batch was written
             return
         self.durable_position += count
@@ -483,12 +506,8 @@ class Node:
         self._writing = None
         self._written_events = []
         self._notify(events)
-        try:  # each waiter's ``set_result(None)`` in C (it answers None: ``any`` runs them all)
-            any(map(_set_result, waiters, repeat(None)))
-        except (InvalidStateError, TypeError):  # a canceled waiter (its request gone), or a
-            for waiter in waiters:  # future of another type: the rest one by one, in order
-                if not waiter.done():
-                    waiter.set_result(None)
+        if not waiters.done():  # (its ``cancel`` refuses: only ``_stop`` sets it otherwise)
+            waiters.set_result(None)
 
     def _apply_or_stop(self, command: Command) -> list[Event]:
         """``apply``, stopping the node if it raises (memory may be half-changed)."""
@@ -533,10 +552,9 @@ class Node:
         self.failure, self._stopped = exc, error
         if not quiet:
             log.critical("%s", error, exc_info=exc_info)
-        for waiters in (self._writing, self._filling):
-            for waiter in waiters or ():
-                if not waiter.done():
-                    waiter.set_exception(error)
+        for waiter in (self._writing, self._filling):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)  # to each task awaiting it, as ``error`` itself
         self._writing = self._filling = None  # nothing is in flight any more: it failed
         self._records, self._events, self._written_events = [], [], []
         if self.on_failure is not None:

@@ -282,50 +282,115 @@ def test_submit_hands_back_the_events_and_the_wait_execute_awaits():
     asyncio.run(scenario())
 
 
-class _OtherFuture:
-    """A waiter that is not an ``asyncio.Future`` (``set_result`` and ``done`` only)."""
+class _Tracer:
+    """Test mode's tracer, reduced to its two calls."""
 
     def __init__(self) -> None:
-        self.result: object = "unset"
+        self.committed_notes: list[object] = []
 
-    def done(self) -> bool:
-        return self.result != "unset"
+    def applied(self, command: object, events: object, position: int) -> object:
+        return position
 
-    def set_result(self, result: object) -> None:
-        assert not self.done()
-        self.result = result
+    def committed(self, note: object, waited_s: float) -> None:
+        self.committed_notes.append(note)
 
 
-@pytest.mark.parametrize("canceled", [(), (0,), (2,), (4,), (0, 1, 2, 3, 4)])
-@pytest.mark.parametrize("other", [None, 0, 3])
-def test_a_batch_releases_every_waiter_but_the_canceled_in_order(canceled, other):
-    """``_committed`` (the waiters by ``set_result`` in C since REST's twenty-first pass): a
-    canceled waiter anywhere, or a future of another type, leaves each other waiter answered
-    once, in order."""
-    node = venue(MemoryJournal())
+@pytest.mark.parametrize("canceled", [(), (0,), (2,), (4,), (0, 1, 2, 3, 4), (1, 3)])
+@pytest.mark.parametrize("writing", [False, True])
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_canceled_request_ends_at_once_and_its_batch_commits_for_the_rest(
+        canceled, writing, traced):
+    """One future a batch (REST's twenty-second pass), shared by its waiters: a request
+    canceled while it waits (first, in the middle, last, all of them, two) ends on the next
+    loop turns, before the batch is durable, and does not cancel or delay the others, who
+    resume in their order once it is; the canceled commands are journaled all the same.
+    ``writing``: the waiters wait for the batch on the writer thread (retries of an order on
+    record, ``Duplicate``, and ``synced``), not the one filling up; ``traced``: test mode's
+    tracer wraps each wait."""
+    journal = GatedJournal()
+    node = venue(journal)
+    if traced:
+        node.tracer = _Tracer()  # type: ignore[assignment]
+    resumed: list[int] = []
+
+    async def request(i: int, command) -> None:
+        events, durable = node.submit(command)
+        assert durable is not None
+        await durable
+        resumed.append(i)
+        assert type(events[0]) in (Received, Duplicate)
 
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        waiters: list = [loop.create_future() for _ in range(5)]
-        if other is not None:
-            waiters[other] = _OtherFuture()
-        order: list[int] = []
-        for i, waiter in enumerate(waiters):
-            if i in canceled and i != other:
-                waiter.cancel()
-            elif isinstance(waiter, asyncio.Future):
-                waiter.add_done_callback(lambda _, i=i: order.append(i))
-        node._committed(0, [], waiters, 0.0)
-        await asyncio.sleep(0)
-        for i, waiter in enumerate(waiters):
-            if i in canceled and i != other:
-                assert waiter.cancelled()
-            elif isinstance(waiter, asyncio.Future):
-                assert waiter.result() is None
+        if writing:  # one order on the writer thread; then five retries of it wait for it
+            oid = "11111111-2222-4333-8444-555555555555"
+            first = asyncio.create_task(request(-1, bid(node, 100, client_oid=oid)))
+            await settle()
+            waiting = [asyncio.create_task(request(i, bid(node, 100, client_oid=oid)))
+                       for i in range(5)]
+        else:
+            first = asyncio.create_task(request(-1, bid(node, 100)))
+            await settle()  # on the writer thread now: the next five fill the next batch
+            waiting = [asyncio.create_task(request(i, bid(node, 101 + i))) for i in range(5)]
+        await settle()
+        assert node.in_flight and not first.done()
+        for i in canceled:
+            waiting[i].cancel()
+        await settle()
+        for i, task in enumerate(waiting):  # the canceled ended now, the batch not durable
+            assert task.done() == (i in canceled) and (i not in canceled or task.cancelled())
+        assert node.durable_position == 0 and resumed == []
+        journal.gate.set()
+        await asyncio.gather(first, *(t for i, t in enumerate(waiting) if i not in canceled))
+        assert resumed == [-1] + [i for i in range(5) if i not in canceled]
+        await node.synced()  # all canceled: nobody else waits for their batch's commit
+
+    asyncio.run(scenario())
+    assert journal.batches == ([1] if writing else [1, 5])
+    assert node.durable_position == node.position and not node.in_flight
+
+
+@pytest.mark.parametrize("canceled", [(), (0,), (1,), (2,), (0, 1, 2)])
+def test_a_failed_commit_reaches_every_waiter_of_the_batch_but_the_canceled(canceled):
+    """Fail-stop with one future a batch: each waiter still waiting gets the journal's
+    failure (``JournalFailed``), the canceled ones their ``CancelledError``."""
+    journal = GatedJournal()
+    journal.fail_with = OSError("disk gone")
+    node = venue(journal)
+
+    async def scenario() -> None:
+        tasks = [asyncio.create_task(node.execute(bid(node, 100 + i))) for i in range(3)]
+        await settle()
+        for i in canceled:
+            tasks[i].cancel()
+        await settle()
+        journal.gate.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for i, outcome in enumerate(outcomes):
+            if i in canceled:
+                assert isinstance(outcome, asyncio.CancelledError)
             else:
-                assert waiter.result is None
-        answered = [i for i in range(5)
-                    if isinstance(waiters[i], asyncio.Future) and i not in canceled]
-        assert order == answered
+                assert isinstance(outcome, JournalFailed)
+        for _ in range(2000):  # all canceled: nobody waited for the failure to arrive
+            if node.failure is not None:
+                break
+            await asyncio.sleep(0.001)
+
+    asyncio.run(scenario())
+    assert node.failure is not None and node.durable_position == 0
+
+
+def test_a_batch_shares_one_future_whose_cancel_refuses():
+    """What the commands of a batch await is one ``asyncio.Future`` of exactly that type
+    (the C task's fast path), whose ``cancel`` answers False and leaves it pending."""
+    journal = GatedJournal()
+    node = venue(journal)
+
+    async def scenario() -> None:
+        _, first = node.submit(bid(node, 100))
+        _, second = node.submit(bid(node, 101))
+        assert first is second and type(first) is asyncio.Future
+        assert first.cancel() is False and not first.done()
+        journal.gate.set()
+        await first
 
     asyncio.run(scenario())
