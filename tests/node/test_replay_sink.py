@@ -351,7 +351,7 @@ def test_a_deferral_settles_before_a_node_command_and_then_ends() -> None:
     late = msgspec.structs.replace(deposit, time=accepted[middle - 1].time + 1,
                                    transfer_id="d-late")
     shifted = [msgspec.structs.replace(c, time=c.time + 1) for c in accepted[middle:]]
-    commands = accepted[:middle] + [late] + shifted
+    commands = [*accepted[:middle], late, *shifted]
     fed = _fed(commands)
     node = Node()
     assert node.orders.defer()
