@@ -5,21 +5,8 @@ cimport cython
 from sandex.views.kept cimport sandex_kept
 from sandex.core.records cimport Order
 
-cdef extern from *:
-    """
-    /* A prefetch of ``p``'s first line (``settle``'s loop, a few orders ahead); on x86-64
-       the instruction itself (GCC may drop ``__builtin_prefetch`` of a pointer it reads). */
-    #if defined(__x86_64__)
-    #define SANDEX_ORDERS_FETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
-    #else
-    #define SANDEX_ORDERS_FETCH(p) __builtin_prefetch((p), 0, 3)
-    #endif
-    """
-    void orders_fetch "SANDEX_ORDERS_FETCH"(object p)
-
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
 cdef object _DONE  # Status.DONE
-cdef Py_ssize_t _AHEAD  # settle's prefetch distance
 
 cdef class OrdersView:
     cdef public object _engine
@@ -45,6 +32,5 @@ cdef class OrdersView:
     cpdef bint defer(self) except -1
     cpdef settle(self, bint end=*)
     @cython.locals(by_profile=dict, orders=dict, last=dict, last_id=str, order=Order,
-                   profile_id=str, ids=list, values=list, i=cython.Py_ssize_t,
-                   count=cython.Py_ssize_t)
+                   profile_id=str)
     cdef _put_on_record(self, dict on_record)

@@ -37,7 +37,6 @@ if cython.compiled:  # a profile's dict without a probe of ``by_profile`` (kept.
 CANCELED = DoneReason.CANCELED
 _REPLAY = REPLAY_PROFILE_ID  # compiled: a C global (orders.pxd)
 _DONE = Status.DONE  # compiled: a C global (orders.pxd)
-_AHEAD = 8  # ``settle``'s prefetch: how many orders ahead (compiled: orders.pxd)
 
 
 @cython.cclass
@@ -226,17 +225,7 @@ class OrdersView:
             orders.clear()
         last_id: str | None = None
         last: dict[str, Order] | None = None
-        # compiled: the ids and orders in two lists (a read of the record's entries only),
-        # so that the order and the id (its key: the same string) _AHEAD places on are
-        # fetched while this one is put (each is elsewhere on the heap: a miss apiece)
-        ids = list(on_record)
-        values = list(on_record.values())
-        count = len(values)
-        for i in range(count):
-            if cython.compiled and i + _AHEAD < count:
-                orders_fetch(values[i + _AHEAD])
-                orders_fetch(ids[i + _AHEAD])
-            order = values[i]
+        for order in on_record.values():
             profile_id = order.profile_id
             if profile_id is not last_id:  # most runs of orders: one profile's
                 if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
@@ -245,7 +234,7 @@ class OrdersView:
                 if last is None:
                     last = by_profile[profile_id] = {}
                 last_id = profile_id
-            last[ids[i]] = order  # type: ignore[index]
+            last[order.id] = order  # type: ignore[index]
 
 
 def _orders_view(engine: Any, on_record: Any, by_profile: Any) -> OrdersView:
