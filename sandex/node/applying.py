@@ -495,6 +495,8 @@ def apply_run(node: Node, commands: Sequence[Command], position: int
                 if events:
                     _feed(node, engine, orders, events, market, ledger, fills)
             else:  # the node's own, the transfer ones, AdvanceClock
+                if orders is not None and orders._deferred:  # its orders put before it
+                    orders.settle(False)                    # runs (``OrdersView.defer``)
                 node._applied_time, node._last_time = applied, last
                 if position != start:
                     node.position = position - 1

@@ -122,9 +122,14 @@ def replay(node: Node, journal: Journal, after: int = 0, until: int | None = Non
     log.info("replaying journal positions %d..%d", after + 1, end)
     collecting = gc.isenabled()
     gc.disable()  # a replay builds long-lived state only: no cycle collection while it runs
+    # from nothing, the orders view's orders put once at the end (``OrdersView.defer``)
+    orders = node.orders
+    deferred = orders is not None and orders.defer()
     try:
         _replay(node, journal, after, end)
     finally:
+        if deferred:
+            orders.settle()
         if collecting:
             gc.enable()
 

@@ -13,6 +13,7 @@ cdef class OrdersView:
     cdef public dict _on_record
     cdef public dict by_profile
     cdef sandex_kept _kept  # each profile's dict where ``by_profile`` led last (kept.pxd)
+    cdef public bint _deferred  # a replay's orders put at its end (``defer``, ``settle``)
 
     @cython.locals(by_profile=dict, version=cython.ulonglong, orders=dict)
     cdef dict _profile(self, str profile_id, bint make)
@@ -28,3 +29,8 @@ cdef class OrdersView:
     cdef int on_noted(self, Order order) except -1
     @cython.locals(profile=dict, profile_id=str)
     cdef int on_noted_cancel(self, Order order) except -1
+    cpdef bint defer(self) except -1
+    cpdef settle(self, bint end=*)
+    @cython.locals(by_profile=dict, orders=dict, last=dict, last_id=str, order=Order,
+                   profile_id=str)
+    cdef _put_on_record(self, dict on_record)

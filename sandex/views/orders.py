@@ -46,6 +46,9 @@ class OrdersView:
         # the engine's orders on record by id (read, never written; never rebound)
         self._on_record: dict[str, Order] = engine.orders.by_id
         self.by_profile: dict[str, dict[str, Order]] = {}
+        # a replay from nothing: orders kept and purged at its end, not a record at a time
+        # (``defer``, ``settle``)
+        self._deferred = False
 
     def __dealloc__(self) -> None:
         if cython.compiled:
@@ -53,7 +56,9 @@ class OrdersView:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its dicts (``sandex.node.saved``'s snapshots in memory); compiled, the
-        kept references (``kept.pxd``) are not state: a copy starts with none."""
+        kept references (``kept.pxd``) are not state: a copy starts with none; nor is a
+        deferral: its orders are put first (``settle``)."""
+        self.settle(False)
         return _orders_view, (self._engine, self._on_record, self.by_profile)
 
     def _profile(self, profile_id: str, make: bool) -> dict[str, Order] | None:
@@ -105,13 +110,15 @@ class OrdersView:
                               kept_version(self.by_profile), profile_id, None)
             if orders is None:
                 orders = self._profile(profile_id, True)
-            orders[order_id] = order
+            if not self._deferred:  # deferred: its dict made, the order put by ``settle``
+                orders[order_id] = order
             return 0
         by_profile = self.by_profile
         orders = by_profile.get(profile_id)
         if orders is None:
             orders = by_profile[profile_id] = {}
-        orders[order_id] = order
+        if not self._deferred:
+            orders[order_id] = order
         return 0
 
     def on_canceled(self, event: Done) -> None:
@@ -122,7 +129,10 @@ class OrdersView:
         """The order ``order_id`` of ``profile_id`` canceled: gone from the view too if the
         engine purged it (``sandex.node.applying`` reads the two from the event's slots).
         The engine has purged or archived a done order (``retire``) before its ``Done`` is
-        fed: whether it is still on record says which."""
+        fed: whether it is still on record says which. (Deferred: nothing to take out,
+        ``settle`` puts only the orders on record.)"""
+        if self._deferred:
+            return
         if order_id not in self._on_record:  # purged
             if cython.compiled:
                 profile = self._profile(profile_id, False)
@@ -167,11 +177,69 @@ class OrdersView:
         return 0
 
     def for_profile(self, profile_id: str) -> dict[str, Order]:
+        self.settle(False)  # a deferral's orders put first (none: nothing done)
         return self.by_profile.get(profile_id, {})
+
+    def defer(self) -> bool:
+        """Start a replay's deferral if the view and the engine hold no order yet (a replay
+        from the journal's start): until ``settle``, an order received only makes its
+        profile's dict (where it would be made: ``by_profile``'s order of profiles kept) and
+        a cancel takes nothing out; ``settle`` then puts each order the engine has on record
+        (``_on_record``, in its order: the orders' creation order, as they were received)
+        in its profile's dict, but the replay profile's. The same dicts as fed a record at a
+        time: from nothing, the view's orders are the engine's on record, the replay
+        profile's left out (``retire`` purges exactly the orders a canceled ``Done`` takes
+        out of the view, before it is fed; an order enters the engine's record when it is
+        received or, a stop order, accepted, and its ``Received``/``Activated`` is fed in
+        that order). Saves the 1 M replay's probes of these dicts (docs/performance.md,
+        recovery's twenty-sixth pass). Whether it started."""
+        if self._deferred:
+            return True
+        if len(self._on_record) != 0:
+            return False
+        for orders in self.by_profile.values():
+            if len(orders) != 0:
+                return False
+        self._deferred = True
+        return True
+
+    def settle(self, end: bool = True) -> None:
+        """The orders a deferral (``defer``) left out put in their profiles' dicts; the
+        deferral ended if ``end`` or if there were any (a replay's node command settles
+        the view before it runs, ``end`` false: a deferral goes on only while the engine
+        has no order, so a replay settles at most twice the orders it holds)."""
+        if not self._deferred:
+            return
+        on_record = self._on_record
+        if len(on_record) != 0:
+            self._deferred = False
+            self._put_on_record(on_record)
+        elif end:
+            self._deferred = False
+
+    def _put_on_record(self, on_record: dict[str, Order]) -> None:
+        """Each order of ``on_record`` (in its order) put in its profile's dict (made if
+        none), but the replay profile's."""
+        by_profile = self.by_profile
+        for orders in by_profile.values():
+            orders.clear()
+        last_id: str | None = None
+        last: dict[str, Order] | None = None
+        for order in on_record.values():
+            profile_id = order.profile_id
+            if profile_id is not last_id:  # most runs of orders: one profile's
+                if equal(profile_id, _REPLAY) if cython.compiled else profile_id == _REPLAY:
+                    continue
+                last = by_profile.get(profile_id)
+                if last is None:
+                    last = by_profile[profile_id] = {}
+                last_id = profile_id
+            last[order.id] = order  # type: ignore[index]
 
 
 def _orders_view(engine: Any, on_record: Any, by_profile: Any) -> OrdersView:
     """A ``OrdersView`` of these dicts (its pickle's: ``OrdersView.__reduce__``)."""
     view = OrdersView.__new__(OrdersView)
     view._engine, view._on_record, view.by_profile = engine, on_record, by_profile
+    view._deferred = False
     return view

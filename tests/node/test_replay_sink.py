@@ -306,3 +306,76 @@ def test_the_dict_layout_the_prefetch_reads(size: int) -> None:
         else:
             raise AssertionError("not found")
     assert within > 0.9 * len(d)
+
+
+def _deferred(commands: list[Command], chunk: int) -> Node:
+    """``_replayed`` with the orders view deferred (``OrdersView.defer``: what
+    ``storage.replay`` does from nothing), settled at the end."""
+    node = Node()
+    assert node.orders.defer()
+    try:
+        for start in range(0, len(commands), chunk):
+            assert applying.apply_run(node, commands[start:start + chunk], start + 1) is None
+    finally:
+        node.orders.settle()
+    assert not node.orders._deferred
+    return node
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_deferred_orders_view_settles_to_what_the_events_leave(seed: int) -> None:
+    """Places, cancels (purged and archived), modifies, stops, IOCs, the replay profile's
+    orders: the view deferred and settled holds the same dicts, in the same order, of the
+    same ``Order`` objects as the view fed every event."""
+    rng = random.Random(seed)
+    commands = _stamped(_with_modifies(rng, concretize(random_stream(rng, 1_500))))
+    accepted = _accepted(commands)[1]
+    fed = _fed(accepted)
+    for chunk in (1, 97, len(accepted)):
+        deferred = _deferred(accepted, chunk)
+        assert _contents(deferred) == _contents(fed)
+        for orders in deferred.orders.by_profile.values():
+            for order_id, order in orders.items():
+                assert deferred.engine._live[order_id] is order
+
+
+def test_a_deferral_settles_before_a_node_command_and_then_ends() -> None:
+    """A node command after orders (a deposit) finds the view settled, and the rest of the
+    replay feeds it a record at a time; the setup's node commands, with no order yet, do
+    not end it."""
+    rng = random.Random(5)
+    accepted = _accepted(_stamped(concretize(random_stream(rng, 600))))[1]
+    setup = setup_commands()
+    deposit = next(c for c in setup if type(c).__name__ == "Deposit")
+    middle = len(accepted) // 2
+    late = msgspec.structs.replace(deposit, time=accepted[middle - 1].time + 1,
+                                   transfer_id="d-late")
+    shifted = [msgspec.structs.replace(c, time=c.time + 1) for c in accepted[middle:]]
+    commands = [*accepted[:middle], late, *shifted]
+    fed = _fed(commands)
+    node = Node()
+    assert node.orders.defer()
+    assert applying.apply_run(node, commands[:len(setup)], 1) is None
+    assert node.orders._deferred  # the setup's node commands: no order yet
+    assert applying.apply_run(node, commands[len(setup):], len(setup) + 1) is None
+    assert not node.orders._deferred  # settled before the deposit, then ended
+    node.orders.settle()
+    assert _contents(node) == _contents(fed)
+    assert sum(len(orders) for orders in fed.orders.by_profile.values()) > 20
+
+
+def test_no_deferral_once_the_engine_or_the_view_holds_an_order() -> None:
+    """``defer`` refuses a view or an engine with orders (a snapshot restored: the view's
+    orders are not the engine's record's projection there), and a read settles."""
+    rng = random.Random(7)
+    accepted = _accepted(_stamped(concretize(random_stream(rng, 300))))[1]
+    node = _replayed(accepted, len(accepted))
+    assert len(node.engine._live) > 0
+    assert not node.orders.defer()
+    deferred = Node()
+    assert deferred.orders.defer()
+    assert applying.apply_run(deferred, accepted, 1) is None
+    profile = next(iter(node.orders.by_profile))
+    assert list(deferred.orders.for_profile(profile)) == list(node.orders.for_profile(profile))
+    assert not deferred.orders._deferred  # the read settled it
+    assert _contents(deferred) == _contents(node)
