@@ -221,7 +221,7 @@ class Engine(State):
                    rate_units=cython.longlong, taker_units=cython.longlong,
                    price_units=cython.longlong, best_units=cython.longlong,
                    crosses=cython.bint, attach=cython.bint, plain_fields=cython.bint,
-                   sliced=cython.bint, best_level=Level)
+                   sliced=cython.bint)
     def _place(self, cmd: PlaceOrder) -> None:
         # every field read once (a msgspec Struct's fields are generic attribute reads from C):
         # compiled, straight from its slots (no tuple, no call); else with one ``astuple``.
@@ -343,11 +343,7 @@ class Engine(State):
                 need = notional + div_scale(notional * fee_rate)
             else:
                 need = buy_hold(to_int(notional), rate)  # limit_buy_hold() of its notional
-            best_level = book._best_ask
-            if best_level is not None and best_level.count:
-                best = best_level.price
-            else:
-                best = book.best_ask()
+            best = book.best_ask()
             if (cython.compiled and best is not None and price_units != NO_UNIT
                     and (best_units := unit(best)) != NO_UNIT):  # C integers: no Python compare
                 crosses = best_units <= price_units
@@ -360,11 +356,7 @@ class Engine(State):
                 need *= WIDE_SIZE_TO_AMOUNT
             else:
                 need = size * _SIZE_TO_AMOUNT
-            best_level = book._best_bid
-            if best_level is not None and best_level.count:
-                best = best_level.price
-            else:
-                best = book.best_bid()
+            best = book.best_bid()
             if (cython.compiled and best is not None and price_units != NO_UNIT
                     and (best_units := unit(best)) != NO_UNIT):
                 crosses = best_units >= price_units
@@ -818,10 +810,7 @@ class Engine(State):
         product_id, profile_id = product.id, order.profile_id
         tally = order._tally  # its profile's, for its product: no lookup by either id
         assert tally is not None  # set on acceptance (a live order's: a test checks)
-        if cython.compiled and tally._owner != cython.NULL:
-            profile = cython.cast(Profile, tally._owner)
-        else:
-            profile = owner(tally)
+        profile = owner(tally)
         # ``unlink``, inline when its place is not the list's last and no compaction is due
         # (a test checks the two leave the same list)
         live, at = profile._orders, order._live_at
