@@ -10,7 +10,10 @@ instructions on a busy machine (wall clock does not). ``PYTHONHASHSEED=0``. Each
 runs with its own ``.venv`` when it has one (``--baseline /work/main``); ``--pure`` runs the
 pure-Python modules (``SANDEX_PURE_PYTHON=1``); ``--node`` applies through a ``Node`` (the
 engine and the read models, what recovery's replay does per record; refused commands
-included, which a journal never holds).
+included, which a journal never holds); ``--decoded`` round-trips each command through
+msgspec's JSON first, so its strings are fresh objects as production's decoders (REST, FIX,
+the journal's replay) give them, not the stream's shared ones (the pickle keeps which are one
+object: the generator's cancel names its order by the place's own id string).
 """
 
 from __future__ import annotations
@@ -31,12 +34,22 @@ ROOT = HERE.parent.parent
 def _child(src: str, mode: str, path: str, n: int) -> None:
     sys.path.insert(0, src)
     sys.path.insert(1, str(HERE.parent))
-    if mode == "make":
+    if mode in ("make", "make-decoded"):
         from streams import generate
 
         stream = generate(n, seed=1)
-        with open(path, "wb") as f:
-            pickle.dump((stream.setup, stream.commands), f)
+        setup, commands = stream.setup, stream.commands
+        if mode == "make-decoded":  # each command through msgspec, as production's come
+            import msgspec
+
+            from sandex.core.commands import AnyCommand
+
+            decode = msgspec.json.Decoder(AnyCommand).decode
+            encode = msgspec.json.Encoder().encode
+            setup = [decode(encode(cmd)) for cmd in setup]
+            commands = [decode(encode(cmd)) for cmd in commands]
+        with open(path, "wb") as f:  # the pickle keeps which strings are one object
+            pickle.dump((setup, commands), f)
         return
     with open(path, "rb") as f:
         setup, commands = pickle.load(f)
@@ -70,7 +83,8 @@ def instructions(command: list[str], env: dict[str, str]) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def count(src: Path, n: int, pure: bool, mode: str = "apply") -> tuple[float, str]:
+def count(src: Path, n: int, pure: bool, mode: str = "apply",
+          decoded: bool = False) -> tuple[float, str]:
     python = src / ".venv" / "bin" / "python"
     exe = str(python if python.exists() else sys.executable)
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(src)}
@@ -80,7 +94,8 @@ def count(src: Path, n: int, pure: bool, mode: str = "apply") -> tuple[float, st
         env.pop("SANDEX_PURE_PYTHON", None)
     with tempfile.TemporaryDirectory() as tmp:
         stream = f"{tmp}/stream.pickle"
-        subprocess.run([exe, str(HERE), "--child", str(src), "make", stream, str(n)], env=env,
+        subprocess.run([exe, str(HERE), "--child", str(src),
+                        "make-decoded" if decoded else "make", stream, str(n)], env=env,
                        check=True)
         # once without valgrind: .pyc files written, so neither counted run compiles any
         subprocess.run([exe, str(HERE), "--child", str(src), "apply", stream, "1"], env=env,
@@ -102,11 +117,14 @@ def main() -> None:
     parser.add_argument("--pure", action="store_true", help="the pure-Python modules")
     parser.add_argument("--node", action="store_true",
                         help="apply through a Node (engine + read models, as replay does)")
+    parser.add_argument("--decoded", action="store_true",
+                        help="each command decoded by msgspec from its JSON (production's "
+                             "fresh strings: no id shared with the setup's or another's)")
     args = parser.parse_args()
     results = []
     for src in [ROOT, *args.baseline]:
         per, how = count(src.resolve(), args.commands, args.pure,
-                         "node" if args.node else "apply")
+                         "node" if args.node else "apply", args.decoded)
         results.append(per)
         versus = "" if len(results) == 1 else f" ({per / results[0] - 1:+.1%} vs this checkout)"
         print(f"{src}: {per:,.0f} instructions/command [{how}]{versus}", flush=True)

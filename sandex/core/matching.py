@@ -112,7 +112,8 @@ def _take_level(state: State, order: Order, product: Product, level: Level,
             continue
         if ((same(maker.profile_id, order.profile_id) if cython.compiled
              else maker.profile_id == order.profile_id)
-                and maker.profile_id != REPLAY_PROFILE_ID):
+                and not (same(maker.profile_id, REPLAY_PROFILE_ID) if cython.compiled
+                         else maker.profile_id == REPLAY_PROFILE_ID)):
             reason = _self_trade(state, order, maker, product, level, t)
             if reason is not None:
                 return reason
