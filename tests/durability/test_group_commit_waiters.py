@@ -185,7 +185,7 @@ def group_commits(log: str) -> int:
 def test_a_client_that_leaves_its_batch_leaves_the_others_their_replies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data_dir = tmp_path / "data"
-    inject(monkeypatch, f"slowsync:{SLOW_MS}")
+    inject(monkeypatch, f"slowsync:{SLOW_MS},cancels")
     server = start_server("--no-rate-limit", data_dir=data_dir)
     try:
         waiters = Waiters(server.port)
@@ -208,6 +208,8 @@ def test_a_client_that_leaves_its_batch_leaves_the_others_their_replies(
         code, log = stop(server)
     assert code == 0, log
     assert_quiet(log)
+    # a client that leaves cancels nothing: uvicorn lets its handler run to its end
+    assert "batch future: cancel refused" not in log
     # the opener's batch, the waiters' (all of them in one), the last order's
     assert group_commits(log) == 3, log
     heal(monkeypatch)
@@ -283,3 +285,67 @@ def test_a_batch_whose_write_fails_refuses_each_of_its_waiters_alike(
     finally:
         server.stop()
     assert set(orders) == {order(90)["client_oid"]}, orders
+
+
+def test_a_replay_paused_while_its_batches_wait_leaves_the_orders_beside_them_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one task in the server that is canceled while it awaits a batch's future: a
+    replay at full speed, paused (``ReplayController._stop_running`` cancels the batches in
+    flight: "only their wait for the journal ends"). Signed orders wait in the same group
+    commits meanwhile: each gets its own reply; what the replay applied stays applied and
+    durable, once: after a restart it goes on from there and ends with every event of the
+    recording."""
+    from tests.replay.test_replay_live import admin
+    from tests.replay.test_replay_products import products_file
+    from tests.support.recordings_kit import framed, level2_messages, write
+
+    messages = list(level2_messages(40_000, product="XBT-USD"))
+    source = write(tmp_path / "xbt-l2.jsonl", framed(messages))
+    # the recording's events: a snapshot and a match count one each, an update its changes
+    events = sum(len(m["changes"]) if m["type"] == "l2update" else 1 for m in messages)
+    data_dir = tmp_path / "data"
+    inject(monkeypatch, "slowsync:300,cancels")
+    server = start_server("--no-rate-limit", "--no-demo", data_dir=data_dir)
+    try:
+        status, loaded = admin(server, data_dir, "replay.load", {
+            "source": str(source), "format": "coinbase-level2",
+            "create_products_from": str(products_file(tmp_path)), "speed": "max",
+            "start": True})
+        assert status == 200, loaded
+        time.sleep(0.5)  # batches in flight, one on the disk
+        waiters = Waiters(server.port, drop=False)
+        threads = [threading.Thread(target=waiters.place, args=(i,)) for i in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.1)  # they wait in the batch filling up, with the replay's
+        status, paused = admin(server, data_dir, "replay.pause", {})
+        assert status == 200 and paused["state"] == "paused", paused
+        for thread in threads:
+            thread.join(30)
+        ids = check_own_replies(waiters)
+        assert 0 < paused["events"] < events, (paused, events)
+        time.sleep(1.0)  # every batch applied is durable now
+        _, still = admin(server, data_dir, "replay.status", {})
+        assert (still["state"], still["events"]) == ("paused", paused["events"]), still
+        orders = book(server.port)
+        assert {orders[order(i)["client_oid"]]["id"] for i in range(CLIENTS)} == set(
+            ids.values())
+    finally:
+        code, log = stop(server)
+    assert code == 0, log
+    assert_quiet(log)
+    assert "batch future: cancel refused" in log, log  # the pause canceled a batch's waiter
+    heal(monkeypatch)
+    server = start_server("--no-rate-limit", "--no-demo", data_dir=data_dir)
+    try:
+        assert book(server.port) == orders
+        _, again = admin(server, data_dir, "replay.status", {})
+        assert (again["state"], again["events"]) == ("paused", paused["events"]), again
+        status, _ = admin(server, data_dir, "replay.start", {})
+        assert status == 200
+        _, done = admin(server, data_dir, "replay.wait", {"timeout": 60})
+        assert (done["state"], done["events"]) == ("finished", events), (done, events)
+    finally:
+        code, log = stop(server)
+    assert code == 0, log
+    assert_quiet(log)

@@ -17,6 +17,11 @@ the kernel's own errors, produced for real, only the moment is chosen:
   sync would make it wait: requests that come meanwhile join the next batch and wait for it;
   with OK, the batches after the first OK are refused by SQLite (``query_only``: the
   SQLITE_READONLY of ``readonly``), so a batch with many waiters fails.
+* ``cancels``: no fault, a witness: each cancel a batch's shared future refuses
+  (``Node._refuse_cancel``: a task canceled while it waited for a group commit) is logged at
+  INFO, "batch future: cancel refused", so a test can tell the path was taken.
+
+Several faults are given separated by commas.
 """
 
 from __future__ import annotations
@@ -99,7 +104,26 @@ def _slowsync(ms: int, ok: int | None) -> None:
     SqliteJournal.append_here = slow  # type: ignore[method-assign]
 
 
+def _cancels() -> None:
+    import logging
+
+    from sandex.node.node import Node
+
+    refuse = Node._refuse_cancel
+
+    def witnessed(self: Any, msg: Any = None) -> bool:
+        logging.getLogger("sandex").info("batch future: cancel refused")
+        return refuse(self, msg)
+
+    Node._refuse_cancel = witnessed  # type: ignore[method-assign]
+
+
 def _install(spec: str) -> None:
+    for one in spec.split(","):
+        _install_one(one)
+
+
+def _install_one(spec: str) -> None:
     kind, _, value = spec.partition(":")
     if kind == "full":
         _full(int(value))
@@ -109,6 +133,8 @@ def _install(spec: str) -> None:
         _erofs()
     elif kind == "engine":
         _engine(int(value))
+    elif kind == "cancels":
+        _cancels()
     elif kind == "slowsync":
         ms, _, ok = value.partition(":")
         _slowsync(int(ms), int(ok) if ok else None)
