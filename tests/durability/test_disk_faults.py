@@ -24,12 +24,18 @@ from tests.support.crash_kit import ALICE, BOB, Seen, check_survivors, trader
 from tests.support.rest_kit import SCENARIO, RawClient, free_port, start_server
 
 FAULTS = Path(__file__).parent / "faults"
+CHECKOUT = Path(__file__).parents[2]  # the sandex under test
 
 
 def inject(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
-    """Servers started from now on in this test run with ``fault``."""
+    """Servers started from now on in this test run with ``fault``.
+
+    The checkout comes right after the faults on the server's path: ``sitecustomize`` imports
+    sandex before Python puts the current directory on the path, so without it that import
+    (and so the whole server) is the installed sandex's, an editable install's checkout,
+    which need not be this one (another git worktree's)."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")])))
+        filter(None, [str(FAULTS), str(CHECKOUT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("SANDEX_TEST_FAULT", fault)
 
 

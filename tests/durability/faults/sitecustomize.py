@@ -12,6 +12,16 @@ the kernel's own errors, produced for real, only the moment is chosen:
   read-only file system;
 * ``engine:SIZE``: the engine raises IndexError *after* applying an order of SIZE (units of
   1e-8): memory changed, the journal not, as a real bug would leave it.
+* ``slowsync:MS`` or ``slowsync:MS:OK``: each group commit the node writes on its event loop
+  (``SqliteJournal.append_here``) waits MS milliseconds before its write, as a slow disk's
+  sync would make it wait: requests that come meanwhile join the next batch and wait for it;
+  with OK, the batches after the first OK are refused by SQLite (``query_only``: the
+  SQLITE_READONLY of ``readonly``), so a batch with many waiters fails.
+* ``cancels``: no fault, a witness: each cancel a batch's shared future refuses
+  (``Node._refuse_cancel``: a task canceled while it waited for a group commit) is logged at
+  INFO, "batch future: cancel refused", so a test can tell the path was taken.
+
+Several faults are given separated by commas.
 """
 
 from __future__ import annotations
@@ -76,7 +86,44 @@ def _engine(size: int) -> None:
     Engine.apply = faulty  # type: ignore[method-assign]
 
 
+def _slowsync(ms: int, ok: int | None) -> None:
+    import asyncio
+
+    from sandex.journal.store import SqliteJournal
+
+    append_here = SqliteJournal.append_here
+    written = [0]
+
+    async def slow(self: Any, records: list[bytes]) -> int:
+        await asyncio.sleep(ms / 1000)
+        written[0] += 1
+        if ok is not None and written[0] > ok:
+            self._db.execute("PRAGMA query_only = 1")
+        return await append_here(self, records)  # type: ignore[no-any-return]
+
+    SqliteJournal.append_here = slow  # type: ignore[method-assign]
+
+
+def _cancels() -> None:
+    import logging
+
+    from sandex.node.node import Node
+
+    refuse = Node._refuse_cancel
+
+    def witnessed(self: Any, msg: Any = None) -> bool:
+        logging.getLogger("sandex").info("batch future: cancel refused")
+        return refuse(self, msg)
+
+    Node._refuse_cancel = witnessed  # type: ignore[method-assign]
+
+
 def _install(spec: str) -> None:
+    for one in spec.split(","):
+        _install_one(one)
+
+
+def _install_one(spec: str) -> None:
     kind, _, value = spec.partition(":")
     if kind == "full":
         _full(int(value))
@@ -86,6 +133,11 @@ def _install(spec: str) -> None:
         _erofs()
     elif kind == "engine":
         _engine(int(value))
+    elif kind == "cancels":
+        _cancels()
+    elif kind == "slowsync":
+        ms, _, ok = value.partition(":")
+        _slowsync(int(ms), int(ok) if ok else None)
     else:
         raise SystemExit(f"SANDEX_TEST_FAULT: unknown fault {spec!r}")
 
