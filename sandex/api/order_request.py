@@ -54,11 +54,16 @@ def parse_order(body: dict[str, Any], engine: Engine, profile_id: str, order_id:
     product_id = _CANONICAL.get(sent) if type(sent) is str else None
     if product_id is None:
         product_id = product_id_of(sent)
+        product = engine.products.get(product_id) if product_id else None
         if product_id and type(sent) is str:
             if len(_CANONICAL) >= _CANONICAL_MAX:
                 _CANONICAL.clear()
-            _CANONICAL[sent] = product_id
-    product = engine.products.get(product_id) if product_id else None
+            # the product table's own key object when known: ``parse_fields``' probe by it
+            # then matches by identity (an equal string that is another object costs the
+            # dict a ``memcmp``; its hash is cached either way)
+            _CANONICAL[sent] = product.id if product is not None else product_id
+    else:
+        product = engine.products.get(product_id)
     if product is None:
         raise ApiError(Error.PRODUCT_NOT_FOUND)
     requested_profile = body.get("profile_id")

@@ -285,3 +285,25 @@ def test_the_remembered_decimals_are_bounded(engine: Engine) -> None:
         command, echo = _one_decode(engine, raw)
         assert command.price == (i + 1) * 10**8 + 5 * 10**7 and echo["price"] == f"{i + 1}.5"
     assert 0 < len(order_request._UNITS) <= order_request._UNITS_MAX
+
+
+def test_a_remembered_product_id_is_the_product_tables_own_key(engine: Engine) -> None:
+    """``_CANONICAL`` keeps the product table's key object for a known product (its probes
+    then match by identity), the canonical text for an unknown one; the commands are equal."""
+    order_request._CANONICAL.clear()
+    for sent in ("btc-usd", "BTC/USD", "BTC-USD"):
+        command, _ = _parse(engine, {"product_id": sent, "side": "buy", "price": "1",
+                                     "size": "1"})
+        stored = next(key for key in engine.products if key == "BTC-USD")
+        assert order_request._CANONICAL[sent] is stored
+        assert command.product_id is stored
+        fields = order_fields(msgspec.json.encode({"product_id": sent, "side": "buy",
+                                                   "type": "limit", "price": "1",
+                                                   "size": "1"}))
+        assert fields is not None
+        parsed = parse_fields(fields, engine, PROFILE, ORDER_ID, 5)
+        assert parsed is not None and parsed[0] == command
+    assert _parse(engine, {"product_id": "eth-usd", "side": "buy", "price": "1",
+                           "size": "1"}) == (Error.PRODUCT_NOT_FOUND, "Product not found")
+    assert order_request._CANONICAL["eth-usd"] == "ETH-USD"
+    order_request._CANONICAL.clear()
