@@ -144,6 +144,17 @@ def book(port: int) -> dict[str, dict[str, str]]:
     return found
 
 
+def book_after_restart(monkeypatch: pytest.MonkeyPatch, data_dir: Path
+                       ) -> dict[str, dict[str, str]]:
+    """``book`` of a server started again on ``data_dir`` with its faults healed."""
+    heal(monkeypatch)
+    server = start_server("--no-rate-limit", data_dir=data_dir)
+    try:
+        return book(server.port)
+    finally:
+        server.stop()
+
+
 def same(got: dict[str, Any], sent: dict[str, str]) -> bool:
     """Whether an order as answered is ``sent`` (its numbers compared as numbers)."""
     return (Decimal(got["price"]), Decimal(got["size"]), got["side"], got["product_id"]) == (
@@ -240,12 +251,7 @@ def test_a_server_told_to_stop_answers_the_batch_that_waits(
     assert code == 0, log
     assert_quiet(log)
     assert len(ids) == CLIENTS, waiters.replies
-    heal(monkeypatch)
-    server = start_server("--no-rate-limit", data_dir=data_dir)
-    try:
-        orders = book(server.port)
-    finally:
-        server.stop()
+    orders = book_after_restart(monkeypatch, data_dir)
     for i in range(CLIENTS + DROPPED):
         found = orders[order(i)["client_oid"]]
         assert same(found, order(i)) and found["status"] == "open", found
@@ -278,12 +284,7 @@ def test_a_batch_whose_write_fails_refuses_each_of_its_waiters_alike(
     answers = [replies for _, replies in sorted(waiters.replies.items())]
     assert answers == [[(500, answers[0][0][1])]] * CLIENTS, answers
     assert set(answers[0][0][1]) == {"message"}
-    heal(monkeypatch)
-    server = start_server("--no-rate-limit", data_dir=data_dir)
-    try:
-        orders = book(server.port)
-    finally:
-        server.stop()
+    orders = book_after_restart(monkeypatch, data_dir)
     assert set(orders) == {order(90)["client_oid"]}, orders
 
 
