@@ -20,13 +20,9 @@ cdef class FillsView:
     cdef public dict by_product
     cdef public dict _lists
     cdef sandex_kept _kept  # a profile's list of a product, by both ids (kept.pxd)
-    # each side's last order (``_put``): its id, its first fill, its list in ``more`` or None
-    cdef object _id0, _first0, _more0, _id1, _first1, _more1
     cpdef on_match(self, object m)
     cpdef on_trade(self, object trade_id, str product_id, str maker_order_id,
                    str taker_order_id, str maker_profile_id, str taker_profile_id, object side,
                    object price, object size, object maker_fee, object taker_fee, object time)
-    @cython.locals(more=dict, lists=dict, fills=list, version=cython.ulonglong, orders=list)
-    cdef _put(self, object fill, str order_id, str profile_id, str product_id, int at)
-
-cdef _forget(FillsView view)
+    @cython.locals(more=dict, lists=dict, fills=list, version=cython.ulonglong)
+    cdef _put(self, object fill, str order_id, str profile_id, str product_id)

@@ -82,13 +82,6 @@ class FillsView:
         # the same lists by profile, then product: a fill finds its list by two probes with
         # strings instead of one with a new tuple (hashed, and compared item by item)
         self._lists: dict[str, dict[str, list[Fill]]] = {}
-        # each side's last order (``_put``): its id, its first fill, its list in ``more``
-        self._id0: str | None = None
-        self._first0: Fill | None = None
-        self._more0: list[Fill] | None = None
-        self._id1: str | None = None
-        self._first1: Fill | None = None
-        self._more1: list[Fill] | None = None
 
     def __dealloc__(self) -> None:
         if cython.compiled:
@@ -117,64 +110,28 @@ class FillsView:
                 else maker_profile_id == _REPLAY):
             self._put(_new_fill(trade_id, product_id, maker_order_id, maker_profile_id, "M",
                                 price, size, maker_fee, side, time),
-                      maker_order_id, maker_profile_id, product_id, 0)
+                      maker_order_id, maker_profile_id, product_id)
         if not (equal(taker_profile_id, _REPLAY) if cython.compiled
                 else taker_profile_id == _REPLAY):
             self._put(_new_fill(trade_id, product_id, taker_order_id, taker_profile_id, "T",
                                 price, size, taker_fee, _SELL if side is _BUY else _BUY, time),
-                      taker_order_id, taker_profile_id, product_id, 1)
+                      taker_order_id, taker_profile_id, product_id)
 
     def _add(self, fill: Fill) -> None:
         if fill.profile_id != REPLAY_PROFILE_ID:
-            self._put(fill, fill.order_id, fill.profile_id, fill.product_id, 2)
+            self._put(fill, fill.order_id, fill.profile_id, fill.product_id)
 
-    def _put(self, fill: Fill, order_id: str, profile_id: str, product_id: str,
-             at: int) -> None:
+    def _put(self, fill: Fill, order_id: str, profile_id: str, product_id: str) -> None:
         """``fill`` (of ``order_id``, ``profile_id``, ``product_id``: its own fields, passed
-        so that they are not read back) added to the order's and the profile's lists.
-
-        ``at`` is the side of the trade (0 the maker, 1 the taker; 2 neither): each side's
-        last order is kept (its id object, its first fill, its list in ``more`` or None), so
-        the next fill of the same order on that side (a taker sweeping levels, a maker taken
-        by a run of takers) finds its fills without probing ``by_order`` and ``more``. The
-        id is compared by identity (a replay's fills name the engine's id objects; another
-        equal string only takes the probes)."""
-        more = self.more
-        if at == 0 and order_id is self._id0:
-            orders = self._more0
+        so that they are not read back) added to the order's and the profile's lists."""
+        first = self.by_order.setdefault(order_id, fill)  # one probe for an order's first
+        if first is not fill:
+            more = self.more
+            orders = more.get(order_id)
             if orders is None:
-                orders = more[order_id] = history([self._first0, fill])
-                self._more0 = orders
-                if order_id is self._id1:
-                    self._more1 = orders
+                more[order_id] = history([first, fill])
             else:
                 orders.append(fill)
-        elif at == 1 and order_id is self._id1:
-            orders = self._more1
-            if orders is None:
-                orders = more[order_id] = history([self._first1, fill])
-                self._more1 = orders
-                if order_id is self._id0:
-                    self._more0 = orders
-            else:
-                orders.append(fill)
-        else:
-            first = self.by_order.setdefault(order_id, fill)  # one probe for an order's first
-            orders = None
-            if first is not fill:
-                orders = more.get(order_id)
-                if orders is None:
-                    orders = more[order_id] = history([first, fill])
-                    if order_id is self._id0:  # the other side's kept order: its list now
-                        self._more0 = orders
-                    if order_id is self._id1:
-                        self._more1 = orders
-                else:
-                    orders.append(fill)
-            if at == 0:
-                self._id0, self._first0, self._more0 = order_id, first, orders
-            elif at == 1:
-                self._id1, self._first1, self._more1 = order_id, first, orders
         if cython.compiled:  # the list kept by the profile's and product's ids (kept.pxd),
             # while ``_lists`` is unchanged (no list in it is ever replaced)
             version = kept_version(self._lists)
@@ -212,11 +169,4 @@ def _fills_view(by_order: Any, more: Any, by_product: Any, lists: Any) -> FillsV
     """A ``FillsView`` of these dicts (its pickle's: ``FillsView.__reduce__``)."""
     view = FillsView.__new__(FillsView)
     view.by_order, view.more, view.by_product, view._lists = by_order, more, by_product, lists
-    _forget(view)
     return view
-
-
-def _forget(view: FillsView) -> None:
-    """No side's last order kept (``FillsView._put``): a new view's, a copy's."""
-    view._id0 = view._first0 = view._more0 = None
-    view._id1 = view._first1 = view._more1 = None
