@@ -4,6 +4,9 @@ cimport cython
 
 cdef str _REPLAY  # REPLAY_PROFILE_ID, tested with equal.pxd's ``equal``
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object op)
+
 from sandex.core.product cimport Product as CProduct
 from sandex.views.kept cimport sandex_kept
 

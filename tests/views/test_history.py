@@ -76,6 +76,9 @@ def test_the_history_lists_are_not_walked_when_compiled() -> None:
     # both profiles' fills, the maker's order's, four accounts' pending trades, the trades
     assert len(lists) == 2 + 1 + 4 + 1 and all(len(items) >= 49 for items in lists)
     assert not any(gc.is_tracked(items) for items in lists)
+    # and the pending trades themselves ((match, base, quote) tuples), untracked when made
+    assert not any(gc.is_tracked(trade) or gc.is_tracked(trade[0])
+                   for tail in tails for trade in tail)
     ledger.for_account("maker", "USD")  # expanded into entries: a history list too
     assert not gc.is_tracked(ledger._entries[("maker", "USD")])
     assert not gc.is_tracked(history([1, 2]))
