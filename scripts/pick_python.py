@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import NamedTuple
 
 DEFAULT = "python3"
 _PROBE = (
@@ -30,10 +31,19 @@ _PROBE = (
 )
 
 
-def probe(python: str) -> tuple[str, str, str, bool | None, bool, str] | None:
-    """What ``python`` is: its real path, ``X.Y``, implementation, whether ``libpython`` is
-    a shared library in it (``None``: cannot tell), whether it can make a venv and build the
-    core, its full version; ``None`` if it does not run."""
+class Build(NamedTuple):
+    """What a Python is (``probe``)."""
+
+    path: str  # its executable's real path
+    version: str  # X.Y
+    name: str  # sys.implementation.name
+    shared: bool | None  # libpython a shared library in it (None: cannot tell)
+    ok: bool  # can make a venv and build the core
+    full: str  # its full version
+
+
+def probe(python: str) -> Build | None:
+    """What ``python`` is; ``None`` if it does not run."""
     try:
         out = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True,
                              timeout=30, check=True).stdout.split()
@@ -42,7 +52,8 @@ def probe(python: str) -> tuple[str, str, str, bool | None, bool, str] | None:
     if len(out) != 6:
         return None
     path, version, name, shared, ok, full = out
-    return path, version, name, {"True": True, "False": False}.get(shared), ok == "True", full
+    return Build(path, version, name, {"True": True, "False": False}.get(shared), ok == "True",
+                 full)
 
 
 def candidates(version: str) -> list[str]:
@@ -58,17 +69,18 @@ def candidates(version: str) -> list[str]:
 
 def pick() -> str:
     first = probe(DEFAULT)
-    if first is None or first[2] != "cpython" or first[3] is not True:
+    if first is None or first.name != "cpython" or first.shared is not True:
         return DEFAULT  # not CPython, libpython linked in already, or cannot tell
-    for candidate in candidates(first[1]):
+    for candidate in candidates(first.version):
         other = probe(candidate)
-        if other is not None and other[0] != first[0] and other[2] == "cpython" \
-                and other[3] is False and other[4]:
-            print(f"sandex: using {other[0]} (CPython {other[5]}, libpython linked in) rather "
-                  f"than python3 ({first[0]}, CPython {first[5]}, libpython shared): the same "
-                  f"code runs faster on it (docs/performance.md, \"The interpreter\"); "
+        if other is not None and other.path != first.path and other.name == "cpython" \
+                and other.shared is False and other.ok:
+            print(f"sandex: using {other.path} (CPython {other.full}, libpython linked in) "
+                  f"rather than python3 ({first.path}, CPython {first.full}, libpython "
+                  f"shared): the same code runs faster on it (docs/performance.md, "
+                  f"\"The interpreter\"); "
                   f"make PYTHON=python3 to use python3", file=sys.stderr)
-            return other[0]
+            return other.path
     return DEFAULT
 
 

@@ -22,8 +22,9 @@ def _script() -> ModuleType:
     return module
 
 
-PYENV = ("/opt/pyenv/3.11.7/bin/python3.11", "3.11", "cpython", True, True, "3.11.7")
-DISTRO = ("/usr/bin/python3.11", "3.11", "cpython", False, True, "3.11.2")
+PICK = _script()
+PYENV = PICK.Build("/opt/pyenv/3.11.7/bin/python3.11", "3.11", "cpython", True, True, "3.11.7")
+DISTRO = PICK.Build("/usr/bin/python3.11", "3.11", "cpython", False, True, "3.11.2")
 
 
 def _picked(monkeypatch: pytest.MonkeyPatch,
@@ -45,12 +46,11 @@ def test_a_shared_libpython_gives_way_to_a_linked_in_one_of_its_version(
 @pytest.mark.parametrize("probes, found", [
     ({"python3": DISTRO}, ["/usr/bin/python3.11"]),  # linked in already
     ({"python3": PYENV}, ["/shims/python3.11"]),  # nothing else
-    ({"python3": PYENV, "/usr/bin/python3.11": (*DISTRO[:4], False, "3.11.2")},
+    ({"python3": PYENV, "/usr/bin/python3.11": DISTRO._replace(ok=False)},
      ["/usr/bin/python3.11"]),  # no venv or no headers there
-    ({"python3": PYENV, "/usr/bin/python3.11": ("/usr/bin/python3.11", "3.11", "pypy",
-                                                False, True, "3.11.2")},
+    ({"python3": PYENV, "/usr/bin/python3.11": DISTRO._replace(name="pypy")},
      ["/usr/bin/python3.11"]),  # not CPython
-    ({"python3": (*PYENV[:3], None, True, "3.11.7"), "/usr/bin/python3.11": DISTRO},
+    ({"python3": PYENV._replace(shared=None), "/usr/bin/python3.11": DISTRO},
      ["/usr/bin/python3.11"]),  # cannot tell (no /proc)
     ({"python3": None}, []),  # python3 does not run: make says so itself
 ])
@@ -64,9 +64,9 @@ def test_the_probe_reads_this_python() -> None:
     pick = _script()
     seen = pick.probe(sys.executable)
     assert seen is not None
-    assert seen[1] == f"{sys.version_info[0]}.{sys.version_info[1]}"
-    assert seen[2] == sys.implementation.name
-    assert seen[5] == sys.version.split()[0]
+    assert seen.version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert seen.name == sys.implementation.name
+    assert seen.full == sys.version.split()[0]
     assert pick.probe("/nonexistent/python") is None
 
 
