@@ -9,7 +9,7 @@ import dataclasses
 
 import msgspec
 
-from sandex.core import Command
+from sandex.core import Command, Event
 from sandex.node import snapshot
 from sandex.node.codec import decode, encode
 from sandex.node.commands import CreateApiKey
@@ -28,7 +28,7 @@ def key_of(profile_id: str, name: str = "k") -> CreateApiKey:
                         salt=b"salt", permissions=("view", "trade"), profile_id=profile_id)
 
 
-def built(*commands: Command) -> tuple[Node, list[list[object]]]:
+def built(*commands: Command) -> tuple[Node, list[list[Event]]]:
     """A node given the core's setup and ``commands``, each stamped after the last (the node
     takes strictly increasing stamps only)."""
     node = Node()
