@@ -43,12 +43,16 @@ process, one venue: the pairs share the machine's load of the moment) and prints
 request of each block, and the mean difference. Under callgrind, ``ABLATE_INSTRUMENT=1`` with
 ``--instr-atstart=no`` leaves start-up uninstrumented (several times faster; the timed
 requests' counts are the same) and widens the signatures' 30 s window, which requests under a
-simulated cache would outlive:
+simulated cache would outlive; it also dumps just before and just after the timed requests
+(``bench/cgmarks.py``: ``cg.out.2`` is their part; ``--dump-before/after=sys_call_tracing``
+did that until Debian's stripped interpreter, where it dumps nothing):
 
     ABLATE_INSTRUMENT=1 PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \\
-        [--cache-sim=yes --branch-sim=yes --LL=524288,8,64] --dump-before=sys_call_tracing \\
-        --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
+        [--cache-sim=yes --branch-sim=yes --LL=524288,8,64] --callgrind-out-file=cg.out \\
         .venv/bin/python bench/ablate.py --off PART --app sandex --requests 2048 --scheduler
+
+``--recovered`` (``stack.py``'s): the venue's state recovered from its journal, as a
+restarted server's.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import cgmarks  # noqa: E402
 import stack  # noqa: E402
 
 IDLE_S = 0.0005  # ``idle``: about a sync's median on this machine's disk (seventh pass)
@@ -372,6 +377,7 @@ def main() -> None:
     if os.environ.get("ABLATE_INSTRUMENT"):  # a simulated cache is ~100 times slower: the
         from sandex.auth import verify  # requests would outlive their 30 s signatures
         verify.TIMESTAMP_WINDOW_S = 1 << 40  # type: ignore[misc]
+        cgmarks.mark()  # the timed requests' own dump (Debian's python has no symbols)
     patch_modules(off)
     watch_first_round(off)
     from sandex import server

@@ -2,9 +2,13 @@
 instructions, without the rest of the request around it (the nineteenth REST pass).
 
     PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \\
-        --toggle-collect=sys_call_tracing --dump-after=sys_call_tracing \\
         --callgrind-out-file=parts.cg .venv/bin/python bench/rest_parts.py \\
         --calls 5000 --parts none,request,route_post,route_delete,access,auth,ids
+
+(Each part's dump is made by callgrind's client request around its ``sys.call_tracing``,
+``bench/cgmarks.py``: ``parts.cg.2``, ``.4``, ... are the parts in order, each named in its
+``Trigger`` line; ``--toggle-collect=sys_call_tracing --dump-after=sys_call_tracing`` did it
+until Debian's stripped interpreter, where they count nothing.)
 
 A venue as ``bench/stack.py`` builds it (the bench scenario, a SQLite journal) serves one
 round of ``stack.drive`` (untimed), which gives a real signed ``POST /orders`` and
@@ -46,6 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import cgmarks  # noqa: E402
 import stack  # noqa: E402
 
 BATCH = 60  # records a group commit in the whole run (2,048 requests, 34 commits)
@@ -285,10 +290,13 @@ def main() -> None:
         unknown = [name for name in names if name not in loops]
         if unknown:
             parser.error(f"unknown parts {unknown}: one of {sorted(loops)}")
+        current = ["none"]
         if "vgpreload" in os.environ.get("LD_PRELOAD", ""):  # under valgrind
             subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
                            stdout=subprocess.DEVNULL, check=False)
+            cgmarks.mark(lambda: f"part {current[0]}")  # each part's own dump
         for name in names:
+            current[0] = name
             if name in IN_LOOP:
                 make, run = IN_LOOP[name]
 

@@ -256,6 +256,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--app", choices=("sandex", "ceiling", "both", "client"), default="both")
     parser.add_argument("--ephemeral", action="store_true", help="sandex without its journal")
+    parser.add_argument("--recovered", action="store_true",
+                        help="sandex's venue built, closed and built again on its data dir "
+                             "before the runs (its state recovered from the journal, as a "
+                             "restarted server's: the keys and profiles decoded, not made)")
     parser.add_argument("--src", help="the directory holding the sandex package to run")
     parser.add_argument("--gc", action="store_true",
                         help="the cyclic collector's collections and time, CPU user and system "
@@ -294,6 +298,10 @@ def main() -> None:
                 venue = server.build(SCENARIO, rate_limits=False, demo=False,
                                      data_dir=None if args.ephemeral
                                      else Path(data_dir.name) / "d")
+                if args.recovered and not args.ephemeral:
+                    runner.run(venue.node.close())
+                    venue = server.build(SCENARIO, rate_limits=False, demo=False,
+                                         data_dir=Path(data_dir.name) / "d")
                 app = venue.app
                 settle = getattr(server, "settle_heap", None)  # what serve does first
                 if settle is not None:

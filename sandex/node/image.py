@@ -12,6 +12,7 @@ shape of the classes it is read from: a snapshot written under another schema is
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Final, NamedTuple
 
 import msgspec
@@ -19,6 +20,7 @@ import msgspec
 from sandex.auth.keys import ApiKey, KeyRegistry
 from sandex.core import image as core_image
 from sandex.core.engine import Engine
+from sandex.core.records import Profile
 from sandex.node.clock import ClockMode
 from sandex.views import FillsView, LedgerView, MarketView, OrdersView, TransfersView
 from sandex.views import image as views_image
@@ -88,8 +90,8 @@ def restore(state: NodeImage) -> NodeParts:
     """Fresh live objects from ``state`` (its named snapshots aside); raises if inconsistent."""
     engine = core_image.restore(state.engine)
     fills, ledger, market, orders, transfers = views_image.restore(state.views, engine)
-    return NodeParts(engine, restore_keys(state.keys), fills, ledger, market, orders,
-                     state.last_time, state.clock_mode, state.clock_rate, transfers)
+    return NodeParts(engine, restore_keys(state.keys, engine.profiles), fills, ledger, market,
+                     orders, state.last_time, state.clock_mode, state.clock_rate, transfers)
 
 
 def encode(image: NodeImage) -> bytes:
@@ -101,9 +103,14 @@ def decode(data: bytes) -> NodeImage:
     return _decoder.decode(data)
 
 
-def restore_keys(keys: list[ApiKey]) -> KeyRegistry:
+def restore_keys(keys: list[ApiKey], profiles: Mapping[str, Profile]) -> KeyRegistry:
+    """The registry of ``keys``; a key whose profile is in ``profiles`` holds that table's own
+    id object (an equal string: each probe by it then hits by identity, not by ``memcmp``)."""
     registry = KeyRegistry()
+    get = profiles.get
     for key in keys:
+        profile = get(key.profile_id)
         registry.add(key.key, key.secret, key.passphrase_hash, key.salt, key.permissions,
-                     key.profile_id, key.created_at, key.kdf)
+                     key.profile_id if profile is None else profile.id, key.created_at,
+                     key.kdf)
     return registry

@@ -679,11 +679,13 @@ class Node:
             if not self.keys.revoke(command.key):
                 return [Rejected(Error.INVALID_API_KEY.name, Error.INVALID_API_KEY.format())]
             return [KeyRevoked(command.time, command.key)]  # type: ignore[list-item]
-        if command.profile_id not in self.engine.profiles:
+        profile = self.engine.profiles.get(command.profile_id)
+        if profile is None:
             return [Rejected(Error.PROFILE_NOT_FOUND.name, Error.PROFILE_NOT_FOUND.format())]
-        try:
+        try:  # the key holds the profile table's own id object (an equal string): each probe
+            # by it (the gateway's, the engine's, the views', the limiter's) hits by identity
             self.keys.add(command.key, command.secret, command.passphrase_hash, command.salt,
-                          command.permissions, command.profile_id, command.time, command.kdf)
+                          command.permissions, profile.id, command.time, command.kdf)
         except ValueError as exc:
             return [Rejected(Error.INVALID_FIELD.name, Error.INVALID_FIELD.format(f"key: {exc}"))]
         return [KeyCreated(command.time, command.key, command.profile_id)]  # type: ignore[list-item]
