@@ -134,13 +134,22 @@ class KeyRegistry:
         self._keys: dict[str, ApiKey] = {}
         self._passed: dict[str, tuple[ApiKey, str]] = {}
         """The passphrase that last verified for a key, by key string, with that key
-        (``remember``): in this process's memory only, never journaled, imaged or logged
-        (the registry's state is ``_keys``), one entry a live key at most. ``verify_found``
+        (``remember``): in this process's memory only, never journaled, imaged, pickled or
+        logged (the registry's state is ``_keys``), one entry a live key at most. ``verify_found``
         reads the key from it (one probe for both) and compares a request's passphrase
         with it (``hmac.compare_digest``) before any hash. Revoking the key drops it (so
         an entry's key is always ``_keys``' own: ``add`` refuses a key string in use).
         It holds the passphrase in clear: the process already holds every key's HMAC
         secret in clear (``ApiKey.secret``), the more sensitive credential."""
+
+    def __getstate__(self) -> dict[str, ApiKey]:
+        """A pickle (``sandex.node.saved``'s named snapshots) holds the keys alone: never
+        ``_passed``'s passphrases; a registry unpickled starts with none remembered."""
+        return self._keys
+
+    def __setstate__(self, keys: dict[str, ApiKey]) -> None:
+        self._keys = keys
+        self._passed = {}
 
     def __len__(self) -> int:
         return len(self._keys)

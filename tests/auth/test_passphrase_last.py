@@ -93,3 +93,25 @@ def test_remember_keeps_only_a_live_key() -> None:
     assert registry._passed == {}
     registry.remember(api_key, "phrase")
     assert registry._passed == {"k1": (api_key, "phrase")}
+
+
+def test_a_pickle_of_the_registry_holds_no_remembered_passphrase() -> None:
+    """``sandex.node.saved`` pickles the node's parts, the registry among them: the keys go
+    in, the remembered passphrases do not; the registry unpickled answers the same."""
+    import pickle
+
+    phrase = "memo-only-7f3a9c"
+    registry = KeyRegistry()
+    api_key = registry.create("k1", SECRET, phrase, ["view"], "default", b"s", 0)
+    assert _verify(registry, "k1", phrase) is api_key
+    assert registry._passed == {"k1": (api_key, phrase)}
+    blob = pickle.dumps(registry, protocol=5)
+    assert phrase.encode() not in blob
+    restored = pickle.loads(blob)
+    assert restored._passed == {}
+    assert restored.list() == registry.list()
+    again = restored.get("k1")
+    assert again is not None and again == api_key
+    assert _verify(restored, "k1", phrase) is again
+    assert restored._passed == {"k1": (again, phrase)}
+    assert _verify(restored, "k1", "other") is _INVALID_PASSPHRASE
