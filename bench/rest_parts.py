@@ -19,6 +19,11 @@ callgrind dump a part, in the order named. A part's cost a call is its dump's to
 switches instrumentation on itself (``callgrind_control``) after the venue is built.
 ``--src DIR``: the sandex package of another checkout (main's build, say).
 
+``order_ref_held`` (REST's twenty-fifth pass) is ``order_ref`` as the cancel calls it since,
+with the engine's orders by id, of fresh copies (made before the count) of the id of an
+order the engine holds (a cancel's id while its order rests); on main, ``order_ref`` of the
+same texts.
+
 ``submit`` and ``apply`` (the twentieth pass) run inside the event loop: ``--calls`` pairs of
 a resting order (``parse_fields`` of the captured body, a fresh id and stamp) and its
 cancel, made outside the count, then ``Node.submit`` of each (one batch filling up, written
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import subprocess
 import sys
@@ -176,6 +182,30 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
         for _ in range(n):
             order_ref(segment)
 
+    held = engine._live  # the engine's orders by id (REST's twenty-fifth pass: ``held``)
+    copies: list[str] = []  # a resting order's id as fresh texts, as a request's path gives
+    rests: list[str] = []  # it (no hash yet); the order placed on first use (``apply``)
+
+    def resting() -> str:
+        if not rests:
+            place = pairs(1)[0][0]
+            node.apply(place)
+            rests.append(place.order_id)
+        assert rests[0] in held
+        return rests[0]
+
+    def ref_held(n: int) -> None:  # what the cancel calls since: the id probed first
+        texts = copies if len(copies) >= n else [(resting() + "-")[:-1] for _ in range(n)]
+        if "held" not in inspect.signature(order_ref).parameters:  # main before that pass
+            for i in range(n):
+                order_ref(texts[i])
+            return
+        for i in range(n):
+            order_ref(texts[i], held)
+
+    PREPARE["order_ref_held"] = lambda n: copies.__setitem__(
+        slice(None), [(resting() + "-")[:-1] for _ in range(n)])
+
     from sandex.core.commands import CancelOrder
 
     def pairs(n: int) -> list[tuple[Any, Any]]:  # fresh orders and their cancels, stamped
@@ -237,7 +267,7 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
     return {"none": none, "request": request, "route_post": route_post,
             "route_delete": route_delete, "access": access, "auth": auth, "ids": ids,
             "fields": fields_, "parse": parse, "profile": profile, "dispatch": dispatch,
-            "response": reply, "order_ref": ref, "signature": signature,
+            "response": reply, "order_ref": ref, "order_ref_held": ref_held, "signature": signature,
             "passphrase": passphrase, "key_get": key_get, "auth_found": auth_found, "ok": ok_reply,
             "submit": none, "apply": none, "commit": none, "write": write_part}
 

@@ -128,10 +128,28 @@ def _check_permissions(permissions: Iterable[Permission | str]) -> frozenset[Per
 class KeyRegistry:
     """Every live API key, by key string. Iteration order is creation order."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_keys", "_passed")
 
     def __init__(self) -> None:
         self._keys: dict[str, ApiKey] = {}
+        self._passed: dict[str, tuple[ApiKey, str]] = {}
+        """The passphrase that last verified for a key, by key string, with that key
+        (``remember``): in this process's memory only, never journaled, imaged, pickled or
+        logged (the registry's state is ``_keys``), one entry a live key at most. ``verify_found``
+        reads the key from it (one probe for both) and compares a request's passphrase
+        with it (``hmac.compare_digest``) before any hash. Revoking the key drops it (so
+        an entry's key is always ``_keys``' own: ``add`` refuses a key string in use).
+        It holds the passphrase in clear: the process already holds every key's HMAC
+        secret in clear (``ApiKey.secret``), the more sensitive credential."""
+
+    def __getstate__(self) -> dict[str, ApiKey]:
+        """A pickle (``sandex.node.saved``'s named snapshots) holds the keys alone: never
+        ``_passed``'s passphrases; a registry unpickled starts with none remembered."""
+        return self._keys
+
+    def __setstate__(self, keys: dict[str, ApiKey]) -> None:
+        self._keys = keys
+        self._passed = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -200,7 +218,15 @@ class KeyRegistry:
 
     def revoke(self, key: str) -> bool:
         """Remove a key; ``True`` if it existed. Requests signed with it then fail (§2.5)."""
+        self._passed.pop(key, None)  # its remembered passphrase goes with it
         return self._keys.pop(key, None) is not None
+
+    def remember(self, api_key: ApiKey, passphrase: str) -> None:
+        """Keep ``passphrase``, which ``passphrase_ok`` has just accepted for ``api_key``,
+        as the key's last verified one (``_passed``), if the key is live and the text ASCII
+        (what ``hmac.compare_digest`` compares as text; any other stays on the hash's way)."""
+        if passphrase.isascii() and self._keys.get(api_key.key) is api_key:
+            self._passed[api_key.key] = (api_key, passphrase)
 
     def get(self, key: str) -> ApiKey | None:
         """The live key with this key string, or ``None``."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import blake2s as _blake2s
+from hmac import compare_digest as _compare_digest
 
 from sandex.auth.keys import KDF_LEGACY, ApiKey, KeyRegistry, _verified
 from sandex.auth.signing import _UPPER_METHODS, digest_matches, signature_matches
@@ -169,9 +170,15 @@ def verify_found(
     if key is None or signature is None or timestamp is None or passphrase is None:
         return _missing(key, signature, timestamp)
 
-    api_key = registry._keys.get(key)  # ``registry.get`` without its frame
-    if api_key is None:
-        return _INVALID_API_KEY
+    # the key and the passphrase that last verified for it (``KeyRegistry._passed``, which
+    # holds only live keys), else the key alone (``registry.get`` without its frame)
+    passed = registry._passed.get(key)
+    if passed is None:
+        api_key = registry._keys.get(key)
+        if api_key is None:
+            return _INVALID_API_KEY
+    else:
+        api_key = passed[0]
 
     if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 18:
         # What every client sends: whole seconds. int/float comparisons are exact in Python.
@@ -197,6 +204,15 @@ def verify_found(
         if not digest_matches(api_key.secret_bytes, message, given):
             return _INVALID_SIGNATURE
 
+    # the passphrase that last verified for this key: compared as text in constant time,
+    # no hash; a ``TypeError`` for a passphrase not ASCII (the remembered one is): the
+    # hash's way below, as any other passphrase
+    if passed is not None:
+        try:
+            if _compare_digest(passed[1], passphrase):
+                return api_key
+        except TypeError:
+            pass
     # ``KeyRegistry.passphrase_ok``'s memo read here; it decides what is not remembered
     if api_key.kdf != KDF_LEGACY:
         try:
@@ -204,9 +220,13 @@ def verify_found(
         except UnicodeEncodeError:
             return _INVALID_PASSPHRASE
         if known is not None and known[0] == api_key.passphrase_hash:
-            return api_key if known[1] else _INVALID_PASSPHRASE
+            if not known[1]:
+                return _INVALID_PASSPHRASE
+            registry.remember(api_key, passphrase)
+            return api_key
     if not registry.passphrase_ok(api_key, passphrase):
         return _INVALID_PASSPHRASE
+    registry.remember(api_key, passphrase)
     return api_key
 
 

@@ -38,3 +38,31 @@ def test_order_ref_answers_as_before(text: str) -> None:
     except ApiError as exc:
         got = exc.error
     assert got == _old(text)
+
+
+@pytest.mark.parametrize("text", [
+    UUID, UUID.upper(), UUID.replace("-", ""), UUID[:-1], "", "client:", "client:ABC",
+    "İ" + UUID[1:], UUID + "\n",
+], ids=repr)
+def test_an_id_the_engine_does_not_hold_is_checked_as_before(text: str) -> None:
+    """``held`` (REST's twenty-fifth pass: the engine's orders by id) answers only for the
+    text it holds; any other text, a held id's other spellings included, is checked."""
+    held = {UUID.replace("3f", "00"): object(), "4" * 36: object()}
+    try:
+        got: tuple[str | None, str | None] | Error = order_ref(text, held)
+    except ApiError as exc:
+        got = exc.error
+    assert got == _old(text)
+
+
+def test_an_id_the_engine_holds_is_answered_as_the_check_answers_it() -> None:
+    """Every id the engine holds was minted by the node's ``Ids.uuid``: ``order_ref`` answers
+    it unchecked, and the answer is the check's (the id itself, no client_oid)."""
+    from sandex.node.ids import Ids
+
+    ids = Ids(seed=7)
+    held = {ids.uuid(): None for _ in range(200)}
+    for order_id in held:
+        text = "".join(order_id)  # another object, as a request's path gives it
+        assert text is not order_id
+        assert order_ref(text, held) == order_ref(text) == _old(text) == (order_id, None)
