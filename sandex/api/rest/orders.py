@@ -45,11 +45,13 @@ def order_ref(text: str, held: Container[str] = ()) -> tuple[str | None, str | N
     """``(order_id, client_oid)`` from a path segment; ``Invalid order id`` if malformed.
 
     ``held``: the engine's orders by id (``Engine._live``: the open orders and the done
-    ones kept). An id it holds is answered as it is, unchecked: every order id the engine
-    holds was minted by the node (``Ids.uuid``: the lower-case 8-4-4-4-12 form the check
+    ones kept). An id it holds is answered as it is, unchecked: every order a gateway places
+    has an id minted by the node (``Ids.uuid``: the lower-case 8-4-4-4-12 form the check
     below accepts), so the check could only pass; the probe hashes the text once, and the
     engine's own probe of the same text after it reuses that hash. Any other text is
-    checked as before."""
+    checked as before. (A replay's orders keep their recording's ids, which its source need
+    not give as UUIDs: such an id, held, is looked up, and being the replay's, not found,
+    where a text the venue does not hold is refused as malformed.)"""
     if text in held:
         return text, None
     if text.startswith("client:"):
