@@ -129,9 +129,9 @@ else:
     from sandex.core.text import same, same_id
 
 if cython.compiled:  # the best price's and the owner's common case inline (peek.pxd)
-    from cython.cimports.sandex.core.peek import best_ask_of, best_bid_of, owner_of
+    from cython.cimports.sandex.core.peek import best_ask_of, best_bid_of, level_at, owner_of
 else:
-    from sandex.core.peek import best_ask_of, best_bid_of, owner_of
+    from sandex.core.peek import best_ask_of, best_bid_of, level_at, owner_of
 
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
     from cython.cimports.sandex.core.emit import emit_done, emit_opened, emit_received
@@ -477,8 +477,8 @@ class Engine(State):
                 self._trigger_stops(product, t)
             return
         if cython.compiled:  # Book.add, inline: by the side's C index (book.Index)
-            if price_units != NO_UNIT:  # noqa: SIM108 (its C value already: no conversion)
-                level = book.find(buy, price_units)
+            if price_units != NO_UNIT:  # its C value already: no conversion
+                level = level_at(book, buy, price_units)
             else:
                 level = book.find(buy, price)
         else:  # no index: the dict (one Python call fewer than ``find``)

@@ -5,7 +5,7 @@
 # registers, the caller's spills around it), and GCC can neither inline nor profile-guide
 # across it; these take the common case in the caller's own code and call for the rest
 # (docs/performance.md, the core's twenty-sixth and twenty-seventh passes).
-from sandex.core.book cimport Book, Level
+from sandex.core.book cimport Book, Level, index_get
 from sandex.core.records cimport Profile, Tally, owner
 
 
@@ -31,3 +31,16 @@ cdef inline Profile owner_of(Tally tally):
     if tally._owner != NULL:
         return <Profile>tally._owner
     return owner(tally)
+
+
+# ``book.find(buy, price)`` (compiled): the level its side's index names at ``price``, or
+# ``None``; one call (the index's probe) where ``find`` was two.
+cdef inline Level level_at(Book book, bint buy, long long price):
+    cdef void *found
+    if buy:
+        found = index_get(&book._bix, price)
+    else:
+        found = index_get(&book._aix, price)
+    if found == NULL:
+        return None
+    return <Level>found

@@ -1,9 +1,10 @@
 """``peek.pxd``'s inline reads and their uncompiled twins (``peek.py``) give the same results:
 a book's best bid and ask (its cached best level's price while the level holds an order,
-else ``Book.best_bid``/``best_ask``'s walk of the heap) and a tally's profile (``owner``,
-which raises once the profile is freed). The inline bodies are ``cdef``: a probe module
-that cimports them is compiled here (compiled core and a C compiler only) and called on the
-same books and tallies as the twins, in random and edge states."""
+else ``Book.best_bid``/``best_ask``'s walk of the heap), a level by its price
+(``Book.find``) and a tally's profile (``owner``, which raises once the profile is freed).
+The inline bodies are ``cdef``: a probe module that cimports them is compiled here
+(compiled core and a C compiler only) and called on the same books and tallies as the
+twins, in random and edge states."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ PROBE = """\
 # cython: language_level=3
 from sandex.core.book cimport Book
 from sandex.core.records cimport Tally
-from sandex.core.peek cimport best_ask_of, best_bid_of, owner_of
+from sandex.core.peek cimport best_ask_of, best_bid_of, level_at, owner_of
 
 
 def bid(Book book):
@@ -44,6 +45,10 @@ def ask(Book book):
 
 def who(Tally tally):
     return owner_of(tally)
+
+
+def at(Book book, bint buy, long long price):
+    return level_at(book, buy, price)
 """
 
 
@@ -100,6 +105,14 @@ def _same_reads(inline: ModuleType | None, book: Book) -> None:
                 == [True, True]
             assert after_inline[2:] == after_twin[2:]
         assert len(_state(book)[2]) <= len(before[2]) and len(_state(book)[3]) <= len(before[3])
+    # each side's levels, and prices beside them that name none
+    for buy, levels in ((True, book.bids), (False, book.asks)):
+        for price in {*levels, *(p + d for p in levels for d in (-1, 1)), 1, 2**40}:
+            level = levels.get(price)
+            assert peek.level_at(book, buy, price) is level
+            assert book.find(buy, price) is level
+            if inline is not None:
+                assert inline.at(book, buy, price) is level
 
 
 def test_an_empty_book(inline: ModuleType | None) -> None:
