@@ -3,7 +3,7 @@ from sandex.core.book cimport Book, Level
 from sandex.core.holds cimport buy_hold, hold_rate, limit_buy_hold, net_funds, plain_notional
 from sandex.core.lifecycle cimport cancel, close, rest
 from sandex.core.matching cimport take
-from sandex.core.records cimport Account, Order, Profile, Tally, accept_tally, link, new_order, owner, unlink
+from sandex.core.records cimport Account, Order, Profile, Tally, accept_tally, link, new_order, unlink
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 from sandex.core.validation cimport check_order, is_plain_market

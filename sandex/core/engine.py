@@ -85,7 +85,6 @@ from sandex.core.records import (
     accept_tally,
     link,
     new_order,
-    owner,
     unlink,
 )
 from sandex.core.state import State
@@ -128,6 +127,11 @@ if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same, same_id
 else:
     from sandex.core.text import same, same_id
+
+if cython.compiled:  # the best price's and the owner's common case inline (peek.pxd)
+    from cython.cimports.sandex.core.peek import best_ask_of, best_bid_of, level_at, owner_of
+else:
+    from sandex.core.peek import best_ask_of, best_bid_of, level_at, owner_of
 
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
     from cython.cimports.sandex.core.emit import emit_done, emit_opened, emit_received
@@ -343,7 +347,7 @@ class Engine(State):
                 need = notional + div_scale(notional * fee_rate)
             else:
                 need = buy_hold(to_int(notional), rate)  # limit_buy_hold() of its notional
-            best = book.best_ask()
+            best = best_ask_of(book)
             if (cython.compiled and best is not None and price_units != NO_UNIT
                     and (best_units := unit(best)) != NO_UNIT):  # C integers: no Python compare
                 crosses = best_units <= price_units
@@ -356,7 +360,7 @@ class Engine(State):
                 need *= WIDE_SIZE_TO_AMOUNT
             else:
                 need = size * _SIZE_TO_AMOUNT
-            best = book.best_bid()
+            best = best_bid_of(book)
             if (cython.compiled and best is not None and price_units != NO_UNIT
                     and (best_units := unit(best)) != NO_UNIT):
                 crosses = best_units >= price_units
@@ -473,8 +477,8 @@ class Engine(State):
                 self._trigger_stops(product, t)
             return
         if cython.compiled:  # Book.add, inline: by the side's C index (book.Index)
-            if price_units != NO_UNIT:  # noqa: SIM108 (its C value already: no conversion)
-                level = book.find(buy, price_units)
+            if price_units != NO_UNIT:  # its C value already: no conversion
+                level = level_at(book, buy, price_units)
             else:
                 level = book.find(buy, price)
         else:  # no index: the dict (one Python call fewer than ``find``)
@@ -810,7 +814,7 @@ class Engine(State):
         product_id, profile_id = product.id, order.profile_id
         tally = order._tally  # its profile's, for its product: no lookup by either id
         assert tally is not None  # set on acceptance (a live order's: a test checks)
-        profile = owner(tally)
+        profile = owner_of(tally)
         # ``unlink``, inline when its place is not the list's last and no compaction is due
         # (a test checks the two leave the same list)
         live, at = profile._orders, order._live_at

@@ -1,5 +1,5 @@
 # C-callable signatures of the compiled lifecycle moves (sandex/core/lifecycle.py).
-from sandex.core.records cimport Order, Profile, Tally, owner, unlink
+from sandex.core.records cimport Order, Profile, Tally, unlink
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 from sandex.core.wide cimport wide

@@ -25,7 +25,7 @@ from sandex.core.model import (
     Status,
 )
 from sandex.core.product import Product
-from sandex.core.records import Order, Profile, Tally, owner, unlink
+from sandex.core.records import Order, Profile, Tally, unlink
 from sandex.core.state import State
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
@@ -37,6 +37,11 @@ if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same
 else:
     from sandex.core.text import same
+
+if cython.compiled:  # the owner's common case inline (peek.pxd)
+    from cython.cimports.sandex.core.peek import owner_of
+else:
+    from sandex.core.peek import owner_of
 
 if cython.compiled:  # the hot events built from their slots, or a replay's notes (emit.py)
     from cython.cimports.sandex.core.emit import emit_done, emit_opened
@@ -103,7 +108,7 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
     order_id, product_id, profile_id = order.id, product.id, order.profile_id
     tally = order._tally  # its profile's, for its product: no lookup by either id
     assert tally is not None  # set on acceptance (a live order's: a test checks)
-    profile = owner(tally)
+    profile = owner_of(tally)
     unlink(profile, order)
     tally.count -= 1
     if private:

@@ -2,7 +2,7 @@
 from sandex.core.book cimport Book, Level
 from sandex.core.holds cimport limit_buy_hold, size_for_funds
 from sandex.core.lifecycle cimport cancel, close, rest, retire
-from sandex.core.records cimport Account, Order, Profile, Tally, owner, unlink
+from sandex.core.records cimport Account, Order, Profile, Tally, unlink
 from sandex.core.product cimport Product
 from sandex.core.state cimport State
 from sandex.core.wide cimport wide

@@ -27,7 +27,7 @@ from sandex.core.model import (
     TimeInForce,
 )
 from sandex.core.product import Product
-from sandex.core.records import Account, Order, Profile, Tally, owner, unlink
+from sandex.core.records import Account, Order, Profile, Tally, unlink
 from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
@@ -44,6 +44,11 @@ if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same
 else:
     from sandex.core.text import same
+
+if cython.compiled:  # the best price's and the owner's common case inline (peek.pxd)
+    from cython.cimports.sandex.core.peek import best_ask_of, best_bid_of, owner_of
+else:
+    from sandex.core.peek import best_ask_of, best_bid_of, owner_of
 
 if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
     from cython.cimports.sandex.core.fifo import bind, pop
@@ -84,7 +89,7 @@ def take(state: State, order: Order, product: Product, t: int) -> None:
     stop_reason: CancelReason | DoneReason | None = None
     fees = state.fee_accounts[product.quote_currency]  # the venue's: one lookup a taker
     while stop_reason is None and order._remaining != 0:  # -1: sized by its funds
-        best = book.best_ask() if buy else book.best_bid()
+        best = best_ask_of(book) if buy else best_bid_of(book)
         if best is None or (limit is not None and (best > limit if buy else best < limit)):
             break
         # the level at ``best``: the book's best level, which ``best_ask``/``best_bid`` keep
@@ -153,7 +158,7 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
         maker.hold_account.hold -= hold
     tally = maker._tally  # its profile's, for its product: no lookup by either id
     assert tally is not None  # set on acceptance (a live order's: a test checks)
-    profile = owner(tally)
+    profile = owner_of(tally)
     # ``unlink``, inline when its place is not the list's last and no compaction is due
     live, at = profile._orders, maker._live_at
     count = len(live)
