@@ -49,8 +49,10 @@ NO_BYTES_READ_CFLAGS = ("-fno-stack-protector",)
 # ``binding=False`` for the engine's modules: their ``def`` and ``cpdef`` functions are plain
 # builtin functions and method descriptors, which CPython 3.11's calls specialise
 # (``PRECALL_BUILTIN_O``, ``..._METHOD_DESCRIPTOR_...``), not cyfunctions called through
-# vectorcall. Nothing of the core is assigned as a method of a Python class (as
-# ``Node.apply = applying.apply`` is: ``node.applying`` and the rest keep ``binding=True``)
+# vectorcall; and ``always_allow_keywords=False``: a function of one argument (``apply``,
+# ``Book.add``) is ``METH_O``, its argument not parsed for keywords (none of its callers names
+# it). Nothing of the core is assigned as a method of a Python class (as ``Node.apply =
+# applying.apply`` is: ``node.applying`` and the rest keep ``binding=True``)
 UNBOUND = ("core.",)
 PGO_ENV = "SANDEX_PGO"
 PGO_DIR = HERE / "build" / "pgo"  # the instrumented build's counts (.gcda), one per module
@@ -208,6 +210,7 @@ def extensions() -> list[object]:
                    if name.startswith(UNBOUND) == unbound]
         built += cythonize(modules, language_level=3, quiet=True,
                            compiler_directives={"binding": not unbound,
+                                                "always_allow_keywords": not unbound,
                                                 "annotation_typing": False})
     return built + _journal_rows()
 

@@ -124,9 +124,11 @@ def test_the_core_compiles_without_binding_the_rest_with(setup_py: ModuleType,
     setup_py.extensions()
     binding = {module: directives["binding"] for modules, directives in calls
                for module in modules}
+    keywords = {module: directives["always_allow_keywords"] for modules, directives in calls
+                for module in modules}
     compiled = {f"sandex/{name.replace('.', '/')}.py": name for name in setup_py.COMPILED}
     assert set(compiled) <= set(binding)
     for path, name in compiled.items():
-        assert binding[path] is not name.startswith("core."), name
+        assert binding[path] is keywords[path] is not name.startswith("core."), name
     # Node.apply is node.applying's function, bound as a method: it needs a cyfunction
     assert binding["sandex/node/applying.py"] is True
