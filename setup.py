@@ -38,6 +38,22 @@ COMPILED: tuple[str, ...] = ast.literal_eval(
 # built with (Debian's CPython says -O2: +2.4 % instructions a command). Calls into
 # libpython through the GOT, not a PLT stub: 5,080 -> 5,042 instructions a command
 EXTRA_CFLAGS = ("-O3", "-fno-plt", "-fno-semantic-interposition", "-fvisibility=hidden")
+# Debian's CFLAGS bring -fstack-protector-strong: a canary checked at the return of every
+# function with a local array or a local whose address is taken (most of Cython's: the
+# arguments' arrays). The modules named here read no bytes from outside the process, only
+# Python objects and C integers (the engine, the read models), so they are built without it;
+# FIX's codec and framing, the journal's row reader and ``node.applying`` (its scanner parses
+# the journal's lines in C) keep it. Build flags' second pass, docs/performance.md
+NO_BYTES_READ = ("sandex.core.", "sandex.views.")
+NO_BYTES_READ_CFLAGS = ("-fno-stack-protector",)
+# ``binding=False`` for the engine's modules: their ``def`` and ``cpdef`` functions are plain
+# builtin functions and method descriptors, which CPython 3.11's calls specialise
+# (``PRECALL_BUILTIN_O``, ``..._METHOD_DESCRIPTOR_...``), not cyfunctions called through
+# vectorcall; and ``always_allow_keywords=False``: a function of one argument (``apply``,
+# ``Book.add``) is ``METH_O``, its argument not parsed for keywords (none of its callers names
+# it). Nothing of the core is assigned as a method of a Python class (as ``Node.apply =
+# applying.apply`` is: ``node.applying`` and the rest keep ``binding=True``)
+UNBOUND = ("core.",)
 PGO_ENV = "SANDEX_PGO"
 PGO_DIR = HERE / "build" / "pgo"  # the instrumented build's counts (.gcda), one per module
 PGO_TRAIN = HERE / "bench" / "pgo_train.py"
@@ -74,6 +90,7 @@ class OptionalBuildExt(build_ext):
     modules compile in parallel, one per CPU, unless ``--parallel`` says otherwise."""
 
     flags: tuple[str, ...] = ()  # EXTRA_CFLAGS the compiler accepts
+    no_bytes_flags: tuple[str, ...] = ()  # NO_BYTES_READ_CFLAGS the compiler accepts
     stage: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # PGO's flags: compile, link
     compiler_name: str | None = None
     failures = 0  # modules that did not compile, so far
@@ -87,6 +104,7 @@ class OptionalBuildExt(build_ext):
         try:
             self.flags = tuple(accepted(
                 [*EXTRA_CFLAGS, *shlex.split(os.environ.get("SANDEX_CFLAGS", ""))]))
+            self.no_bytes_flags = tuple(accepted(list(NO_BYTES_READ_CFLAGS)))
             if os.environ.get(PGO_ENV, "") not in ("", "0"):
                 self.run_pgo()
             else:
@@ -146,13 +164,15 @@ class OptionalBuildExt(build_ext):
             own = (list(getattr(ext, "extra_compile_args", [])),
                    list(getattr(ext, "extra_link_args", [])))
             ext.sandex_args = own  # type: ignore[attr-defined]
-        ext.extra_compile_args = [*own[0], *self.flags, *self.stage[0]]  # type: ignore[attr-defined]
+        name = str(getattr(ext, "name", ext))
+        mine = self.no_bytes_flags if name.startswith(NO_BYTES_READ) else ()
+        ext.extra_compile_args = [*own[0], *mine, *self.flags,  # type: ignore[attr-defined]
+                                  *self.stage[0]]
         ext.extra_link_args = [*own[1], *self.stage[1]]  # type: ignore[attr-defined]
         try:
             super().build_extension(ext)  # type: ignore[arg-type]
         except Exception as exc:
             self.failures += 1
-            name = getattr(ext, "name", ext)
             runs = ("the journal's rows are read with Python's sqlite3"
                     if name == "sandex.journal.rows" else "sandex runs as pure Python")
             _say(f"could not compile {name} ({exc}); {runs}")
@@ -184,10 +204,15 @@ def extensions() -> list[object]:
     except ImportError:
         _say("Cython is not installed: the core is not compiled, sandex runs as pure Python")
         return []
-    modules = [f"sandex/{name.replace('.', '/')}.py" for name in COMPILED]
-    return list(cythonize(
-        modules, language_level=3, quiet=True,
-        compiler_directives={"binding": True, "annotation_typing": False})) + _journal_rows()
+    built: list[object] = []
+    for unbound in (True, False):
+        modules = [f"sandex/{name.replace('.', '/')}.py" for name in COMPILED
+                   if name.startswith(UNBOUND) == unbound]
+        built += cythonize(modules, language_level=3, quiet=True,
+                           compiler_directives={"binding": not unbound,
+                                                "always_allow_keywords": not unbound,
+                                                "annotation_typing": False})
+    return built + _journal_rows()
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -83,3 +83,52 @@ def test_a_module_that_does_not_compile_is_counted(setup_py: ModuleType,
     command.build_extension(Extension("sandex.core.book", ["book.c"]))
     assert command.failures == 1
     assert "could not compile sandex.core.book" in capsys.readouterr().err
+
+
+def test_only_the_modules_that_read_no_bytes_lose_the_stack_protector(
+        setup_py: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    from setuptools import Distribution, Extension
+    from setuptools.command.build_ext import build_ext
+
+    seen: dict[str, list[str]] = {}
+
+    def build_extension(self: Any, ext: Any) -> None:
+        seen[ext.name] = list(ext.extra_compile_args)
+
+    monkeypatch.setattr(build_ext, "build_extension", build_extension)
+    command = setup_py.OptionalBuildExt(Distribution())
+    command.flags = ("-O3",)
+    command.no_bytes_flags = ("-fno-stack-protector",)
+    for name in ("sandex.core.engine", "sandex.views.orders", "sandex.node.applying",
+                 "sandex.api.fix.codec", "sandex.journal.rows"):
+        command.build_extension(Extension(name, ["x.c"]))
+    assert seen == {"sandex.core.engine": ["-fno-stack-protector", "-O3"],
+                    "sandex.views.orders": ["-fno-stack-protector", "-O3"],
+                    "sandex.node.applying": ["-O3"], "sandex.api.fix.codec": ["-O3"],
+                    "sandex.journal.rows": ["-O3"]}
+
+
+def test_the_core_compiles_without_binding_the_rest_with(setup_py: ModuleType,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("Cython.Build")
+    import Cython.Build
+
+    calls: list[tuple[list[str], dict[str, object]]] = []
+
+    def cythonize(modules: list[Any], **kw: Any) -> list[object]:
+        if "compiler_directives" in kw:  # the compiled modules' calls, not the journal's rows
+            calls.append((list(modules), dict(kw["compiler_directives"])))
+        return []
+
+    monkeypatch.setattr(Cython.Build, "cythonize", cythonize)
+    setup_py.extensions()
+    binding = {module: directives["binding"] for modules, directives in calls
+               for module in modules}
+    keywords = {module: directives["always_allow_keywords"] for modules, directives in calls
+                for module in modules}
+    compiled = {f"sandex/{name.replace('.', '/')}.py": name for name in setup_py.COMPILED}
+    assert set(compiled) <= set(binding)
+    for path, name in compiled.items():
+        assert binding[path] is keywords[path] is not name.startswith("core."), name
+    # Node.apply is node.applying's function, bound as a method: it needs a cyfunction
+    assert binding["sandex/node/applying.py"] is True
