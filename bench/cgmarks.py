@@ -15,6 +15,7 @@ instructions."""
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,9 +41,17 @@ def dumper() -> Callable[[bytes], None]:
     return dump
 
 
+def under_valgrind() -> bool:
+    """Whether this process runs under valgrind (its preloaded core library)."""
+    return "vgpreload" in os.environ.get("LD_PRELOAD", "")
+
+
 def mark(name: Callable[[], str] = lambda: "sys.call_tracing") -> None:
     """Each later ``sys.call_tracing`` call between two dumps (``before NAME``, ``NAME``:
-    ``name()`` read at the call)."""
+    ``name()`` read at the call). Once a process: a second call changes nothing (a bench
+    that marks may import another that does too)."""
+    if getattr(sys.call_tracing, "cgmarked", False):
+        return
     dump = dumper()
     call_tracing = sys.call_tracing
 
@@ -54,4 +63,5 @@ def mark(name: Callable[[], str] = lambda: "sys.call_tracing") -> None:
         finally:
             dump(why)
 
+    marked.cgmarked = True  # type: ignore[attr-defined]
     sys.call_tracing = marked

@@ -8,10 +8,11 @@ leaves no order resting, so every repetition finds the mirror as the first did.
 
     .venv/bin/python bench/listeners.py [--src DIR] [--rounds R] [--repeat N]
     PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \\
-        --dump-before=sys_call_tracing --dump-after=sys_call_tracing \\
         --callgrind-out-file=cg.out .venv/bin/python bench/listeners.py ...
         (cg.out.2's "totals" over the commands printed: the listeners' instructions a
-        command; ``LISTENERS_INSTRUMENT=1`` turns instrumentation on for the timed part)
+        command; ``LISTENERS_INSTRUMENT=1`` turns instrumentation on for the timed part;
+        under valgrind its dumps are made by callgrind's client request, ``bench/cgmarks.py``,
+        since Debian's stripped interpreter has no ``sys_call_tracing`` symbol to dump at)
 
 Prints the commands and group commits recorded and the CPU a command of the timed replays.
 """
@@ -38,8 +39,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50, help="timed replays of them")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
+    import cgmarks
     import stack
     stack.setup_path(args.src)
+    if cgmarks.under_valgrind():
+        cgmarks.mark()
     import uvloop
     from kit import SCENARIO
 

@@ -5,7 +5,7 @@
 
 Each file is the timed requests' dump of a ``--cache-sim=yes`` run (``bench/ablate.py``'s
 docstring: ``ABLATE_INSTRUMENT=1 ... valgrind --tool=callgrind --instr-atstart=no
---cache-sim=yes --LL=... --dump-before=sys_call_tracing --dump-after=sys_call_tracing``),
+--cache-sim=yes --LL=...``; its timed part's dumps made by ``bench/cgmarks.py``),
 each of ``N`` requests. Prints each function's exclusive instructions, D1 read and write
 misses and last-level (LL) read and write misses per request in each file, the top ``K``
 functions by the first file's ``--by`` events (default ``DLmr,DLmw``: the LL's data misses),

@@ -3,11 +3,13 @@ with its journal on beside the no-engine ceiling (``bench/ceiling.py``).
 
     .venv/bin/python bench/stack.py [--requests N] [--connections C] [--app sandex|ceiling|both]
         [--ephemeral] [--src DIR] [--scheduler] [--gc] [--warm W]
-    PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=sys_call_tracing \\
-        --dump-after=sys_call_tracing --callgrind-out-file=cg.out \\
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=cg.out \\
         .venv/bin/python bench/stack.py --app sandex --requests N
         (cg.out.2's "totals" over N: the instructions per request of the timed requests alone,
-        every thread's; start-up is in cg.out.1. A cachegrind count of N minus one of N = 0
+        every thread's; start-up is in cg.out.1. Under valgrind the timed part's dumps are
+        made by callgrind's client request, ``bench/cgmarks.py``:
+        ``--dump-before/after=sys_call_tracing`` made them until Debian's stripped
+        interpreter, where they dump nothing. A cachegrind count of N minus one of N = 0
         also works, but carries start-up's own run-to-run variation, ~200 M instructions)
 
 ``C`` keep-alive connections of sandex's server stack (uvicorn's httptools protocol as
@@ -272,6 +274,9 @@ def main() -> None:
                              "run builds)")
     args = parser.parse_args()
     setup_path(args.src)
+    import cgmarks  # bench/, beside this file
+    if cgmarks.under_valgrind():  # the timed part's own dumps (Debian's python: no symbols)
+        cgmarks.mark()
     import uvloop
 
     rounds = args.requests // (2 * args.connections)
