@@ -24,6 +24,7 @@ from sandex.core.wide cimport wide
 
 cpdef wide notional_of(object price, object size, object increment, object base_increment,
                        object min_funds) except? -2
+cpdef wide notional_in(Product product, object price, object size) except? -2
 
 
 cdef class Engine(State):

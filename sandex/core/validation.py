@@ -68,11 +68,10 @@ def is_plain_limit(product: Product, cmd: PlaceOrder) -> bool:
     plain_fields = (kind is LIMIT and funds is None and stop is None
                     and stop_price is None and cancel_after is None
                     and expire_time is None)
-    increment, base_increment = product.quote_increment, product.base_increment
     return (plain_fields and product.status is ONLINE and product.halted is None
             and (time_in_force is GTC or (time_in_force is IOC and not post_only))
             and price is not None and size is not None
-            and plain_notional(price, size, increment, base_increment,
+            and plain_notional(price, size, product.quote_increment, product.base_increment,
                                product.min_market_funds) is not None)
 
 

@@ -293,17 +293,23 @@ class _Unwalrus(ast.NodeTransformer):
         return self.visit(node.value)
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        """``notional_of(...) >= 0`` -> ``plain_notional(...) is not None``: the engine's
-        guard reads the notional as a C ``wide``, -1 for ``None`` (``test_wide`` checks the
-        two functions agree)."""
+        """``notional_in(product, price, size) >= 0`` -> ``plain_notional(price, size,
+        product.quote_increment, product.base_increment, product.min_market_funds) is not
+        None``: the engine's guard reads the notional as a C ``wide``, -1 for ``None``, the
+        product's rules as its C values (``test_wide`` checks ``notional_in`` is
+        ``notional_of`` of those three, and that one ``plain_notional``)."""
         node = self.generic_visit(node)  # type: ignore[assignment]
         left = node.left
         if (isinstance(left, ast.Call) and isinstance(left.func, ast.Name)
-                and left.func.id == "notional_of" and len(node.ops) == 1
+                and left.func.id == "notional_in" and len(node.ops) == 1
                 and isinstance(node.ops[0], ast.GtE)
-                and ast.dump(node.comparators[0]) == ast.dump(ast.Constant(0))):
+                and ast.dump(node.comparators[0]) == ast.dump(ast.Constant(0))
+                and len(left.args) == 3 and not left.keywords):
+            product, price, size = left.args
+            rules = [ast.Attribute(value=product, attr=name, ctx=ast.Load())
+                     for name in ("quote_increment", "base_increment", "min_market_funds")]
             call = ast.Call(func=ast.Name(id="plain_notional", ctx=ast.Load()),
-                            args=left.args, keywords=left.keywords)
+                            args=[price, size, *rules], keywords=[])
             return ast.Compare(left=call, ops=[ast.IsNot()],
                                comparators=[ast.Constant(None)])
         return node

@@ -12,10 +12,15 @@ import pytest
 
 from sandex import units
 from sandex.core import Engine, Matched
-from sandex.core.engine import notional_of
+from sandex.core.commands import AddProduct, SetMatching, SetProductStatus
+from sandex.core.engine import notional_in, notional_of
+from sandex.core.enums import ProductStatus
 from sandex.core.holds import buy_hold, plain_notional
+from sandex.core.image import export, restore
 from sandex.core.limits import unit_max
+from sandex.core.product import Product
 from sandex.core.wide import NO_UNIT, small, unit
+from sandex.native import compiled
 from tests.core.test_compiled_twin import wide_stream
 
 WIDE_PXD = Path(__file__).resolve().parents[2] / "sandex" / "core" / "wide.pxd"
@@ -98,6 +103,79 @@ def test_unit_is_an_exact_int_below_2_to_the_53() -> None:
         assert unit(value) == value
     for value in (2**53, -(2**53), 2**60, 2**63, None, True, 1.0):
         assert unit(value) == NO_UNIT
+
+
+def _rules(product: Product) -> tuple[int, int, int]:
+    return product.quote_increment, product.base_increment, product.min_market_funds
+
+
+def test_notional_in_is_notional_of_the_products_rules() -> None:
+    """The engine's guard (``notional_in``: compiled, the product's rules as the C values it
+    made once, ``Product.plain_rules``) answers as ``notional_of`` of the product's own
+    increments and minimum funds, for rules on each side of ``unit``'s and ``small``'s edges
+    (and non-positive increments: not plain, ``notional_of``'s path) and prices and sizes
+    on each side of theirs."""
+    edges = [1, 2, 7, 2**30 - 1, 2**30, 2**30 + 1, 2**53 - 1, 2**53, 2**60, 10**16, 2**120,
+             2**121]
+    rules = [*edges, 0, -1, -(2**30), -(2**53), -(2**121)]
+    rnd = random.Random(29)
+    products = [Product("X-Y", "X", "Y", base, quote, funds, ProductStatus.ONLINE)
+                for base in (1, 2**30, 2**53 - 1, 2**53, 0, -3) for quote in (1, 7, 2**53, -1)
+                for funds in rules]
+    values = [*edges, *(e * k for e in (1, 2**30, 2**53 - 1) for k in (2, 3, 10**8)),
+              *(-e for e in edges), 0]
+    for product in products:
+        quote, base, _ = _rules(product)
+        for _ in range(60):
+            price, size = rnd.choice(values), rnd.choice(values)
+            if rnd.random() < 0.4 and quote > 0 and base > 0:  # on the increments' grid
+                price, size = quote * rnd.randint(1, 10**6), base * rnd.randint(1, 10**6)
+            try:
+                expected = notional_of(price, size, *_rules(product))
+            except ZeroDivisionError:
+                with pytest.raises(ZeroDivisionError):
+                    notional_in(product, price, size)
+                continue
+            assert notional_in(product, price, size) == expected, (_rules(product), price, size)
+
+
+def test_a_products_c_rules_follow_it_through_admin_commands_and_images() -> None:
+    """The C rules are made with the product (``AddProduct``, and a snapshot's restore); the
+    admin commands change its status and its matching, never its rules, and compiled the
+    rules are read-only, so the C values cannot go stale: after each command and through an
+    image, ``notional_in`` still answers as ``notional_of`` of the product's rules."""
+    engine = Engine()
+    grid = [(10**8 * k, 10**6 * j) for k in (1, 3, 7919) for j in (1, 2, 10**4)]
+    for product_id, (base, quote, funds) in {
+            "A-B": (10**6, 10**6, 10**16), "C-D": (1, 2**53, 2**121),
+            "E-F": (2**30 + 1, 3, 0)}.items():
+        engine.apply(AddProduct(time=0, product_id=product_id, base_currency=product_id[0],
+                                quote_currency=product_id[2], base_increment=base,
+                                quote_increment=quote, min_market_funds=funds))
+    commands = [SetProductStatus(time=0, product_id="A-B", status=ProductStatus.LIMIT_ONLY),
+                SetMatching(time=0, product_id="C-D", halted=True),
+                SetProductStatus(time=0, product_id="E-F", status=ProductStatus.ONLINE),
+                SetMatching(time=0, product_id="C-D", halted=False)]
+
+    def agree(engine: Engine) -> None:
+        for product in engine.products.values():
+            quote, base, _ = _rules(product)
+            for price, size in [*grid, (quote * 9, base * 4), (quote, base), (quote + 1, base)]:
+                assert notional_in(product, price, size) == notional_of(
+                    price, size, *_rules(product))
+
+    agree(engine)
+    for command in commands:
+        engine.apply(command)
+        agree(engine)
+    copy = restore(export(engine))
+    assert {k: _rules(p) for k, p in copy.products.items()} == {
+        k: _rules(p) for k, p in engine.products.items()}
+    agree(copy)
+    if compiled():
+        for name in ("quote_increment", "base_increment", "min_market_funds"):
+            with pytest.raises(AttributeError):
+                setattr(engine.products["A-B"], name, 1)
 
 
 def test_notional_of_at_the_digit_and_unit_edges() -> None:
