@@ -22,6 +22,8 @@ cdef (Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) _CANCEL
 from sandex.core.wide cimport wide
 
 
+cdef wide _c_notional(long long p64, long long s64, long long i64, long long b64,
+                      wide m) noexcept
 cpdef wide notional_of(object price, object size, object increment, object base_increment,
                        object min_funds) except? -2
 cpdef wide notional_in(Product product, object price, object size) except? -2

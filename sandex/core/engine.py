@@ -160,7 +160,23 @@ _PLACE = tuple(offset(PlaceOrder, name) for name in PlaceOrder.__struct_fields__
 _CANCEL = tuple(offset(CancelOrder, name) for name in CancelOrder.__struct_fields__)
 
 
-@cython.locals(n=wide, m=wide, p64=cython.longlong, s64=cython.longlong, i64=cython.longlong,
+@cython.locals(n=wide)
+def _c_notional(p64: int, s64: int, i64: int, b64: int, m: int) -> int:
+    """The C branch ``notional_of`` and ``notional_in`` share (compiled only; a C function,
+    ``engine.pxd``, which GCC inlines in both): -1 for a price
+    or size off its increment (64-bit remainders, as ``plain_notional``'s) or a notional
+    below the minimum funds ``m``, else the notional ``size * price`` (below 2**106: in
+    ``wide``)."""
+    if p64 < i64 or s64 < b64:
+        return -1
+    if p64 % i64 or s64 % b64:
+        return -1
+    n = s64
+    n *= p64
+    return -1 if n < m else n
+
+
+@cython.locals(m=wide, p64=cython.longlong, s64=cython.longlong, i64=cython.longlong,
                b64=cython.longlong, m64=cython.longlong)
 def notional_of(price: object, size: object, increment: object, base_increment: object,
                 min_funds: object) -> wide:
@@ -179,24 +195,17 @@ def notional_of(price: object, size: object, increment: object, base_increment: 
         if p64 != NO_UNIT and s64 != NO_UNIT and i64 > 0 and b64 > 0:
             m64 = unit(min_funds)
             if m64 != NO_UNIT or small(min_funds):
-                if p64 < i64 or s64 < b64:
-                    return -1
-                if p64 % i64 or s64 % b64:  # 64-bit remainders, as ``plain_notional``'s
-                    return -1
-                n = s64
-                n *= p64  # below 2**106: in ``wide``
                 if m64 != NO_UNIT:  # noqa: SIM108 (a C int and an object: no ternary)
                     m = m64
                 else:
                     m = min_funds
-                return -1 if n < m else n
+                return _c_notional(p64, s64, i64, b64, m)
     notional = plain_notional(price, size, increment, base_increment,  # type: ignore[arg-type]
                               min_funds)  # type: ignore[arg-type]
     return -1 if notional is None else notional
 
 
-@cython.locals(n=wide, p64=cython.longlong, s64=cython.longlong, i64=cython.longlong,
-               b64=cython.longlong)
+@cython.locals(p64=cython.longlong, s64=cython.longlong)
 def notional_in(product: Product, price: object, size: object) -> wide:
     """``notional_of`` of ``price`` and ``size`` under ``product``'s rules: compiled, when the
     product's rules are C values (``Product.plain_rules``, made once with it), its C branch
@@ -207,14 +216,8 @@ def notional_in(product: Product, price: object, size: object) -> wide:
     if cython.compiled and product.plain_rules:
         p64, s64 = unit(price), unit(size)
         if p64 != NO_UNIT and s64 != NO_UNIT:
-            i64, b64 = product.quote_units, product.base_units
-            if p64 < i64 or s64 < b64:
-                return -1
-            if p64 % i64 or s64 % b64:  # 64-bit remainders, as ``plain_notional``'s
-                return -1
-            n = s64
-            n *= p64  # below 2**106: in ``wide``
-            return -1 if n < product.min_funds else n
+            return _c_notional(p64, s64, product.quote_units, product.base_units,
+                               product.min_funds)
     return notional_of(price, size, product.quote_increment, product.base_increment,
                        product.min_market_funds)
 
