@@ -163,10 +163,9 @@ _CANCEL = tuple(offset(CancelOrder, name) for name in CancelOrder.__struct_field
 @cython.locals(n=wide)
 def _c_notional(p64: int, s64: int, i64: int, b64: int, m: int) -> int:
     """The C branch ``notional_of`` and ``notional_in`` share (compiled only; a C function,
-    ``engine.pxd``, which GCC inlines in both): -1 for a price
-    or size off its increment (64-bit remainders, as ``plain_notional``'s) or a notional
-    below the minimum funds ``m``, else the notional ``size * price`` (below 2**106: in
-    ``wide``)."""
+    ``engine.pxd``, which GCC inlines in both): -1 for a price or size off its increment
+    (64-bit remainders, as ``plain_notional``'s) or a notional below the minimum funds
+    ``m``, else the notional ``size * price`` (below 2**106: in ``wide``)."""
     if p64 < i64 or s64 < b64:
         return -1
     if p64 % i64 or s64 % b64:
