@@ -459,7 +459,7 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
 async def rest_of_body(message: dict[str, Any], receive: Receive) -> bytes:
     """The whole body of a request whose first message is ``message`` and that is not all of
     it (``more_body``), or ``Disconnected`` (the client left before the end)."""
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if message.get("more_body", False):
         parts = [body]
         while message.get("more_body", False):

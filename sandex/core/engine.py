@@ -968,6 +968,11 @@ class Engine(State):
         best = product.book.best_bid()
         return best is not None and best >= price
 
+    @property
+    def orders_on_record(self) -> dict[str, Order]:
+        """Every order on record by id, live or done and kept (the engine's dict: read only)."""
+        return self._live
+
 
 # every other command's handler (``apply`` calls ``_place`` and ``_cancel_order`` itself)
 _HANDLERS: dict[type[Command], Callable[[Engine, Any], None]] = {

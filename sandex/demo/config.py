@@ -14,7 +14,7 @@ from typing import Any
 from sandex.units import PRICE_DECIMALS, parse_units
 
 FRACTION_DECIMALS = 6
-FRACTION_SCALE = 10**FRACTION_DECIMALS  # fractions (spacing, drift, chance) in 1e-6
+FRACTION_SCALE: int = 10**FRACTION_DECIMALS  # fractions (spacing, drift, chance) in 1e-6
 
 # Each level is an order, and Coinbase allows 500 open orders per product and profile; a
 # ladder deeper than this is not "light" any more (it costs journal traffic on every move).

@@ -284,7 +284,7 @@ def apply(node: Node, command: Command) -> list[Event]:
             answer = node._snapshot_command(command)
         else:  # Takeover
             node.epoch = command.epoch  # type: ignore[attr-defined]
-            answer = [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined, list-item]
+            answer = [TookOver(time, command.epoch, command.node)]  # type: ignore[attr-defined]
         return answer
     engine = node.engine
     events: list[Event] = engine.apply(command)

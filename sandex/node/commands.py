@@ -7,9 +7,7 @@ is stamped, so the journal holds only the hash (§2.1: Coinbase keeps only a sal
 
 from __future__ import annotations
 
-import msgspec
-
-from sandex.core import Command
+from sandex.core import Command, Event
 from sandex.node.clock import ClockMode
 
 
@@ -67,18 +65,18 @@ class Takeover(Command, frozen=True, gc=False, tag="takeover", kw_only=True):
     node: str
 
 
-class SnapshotSaved(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class SnapshotSaved(Event, frozen=True, gc=False, tag=True):
     time: int
     name: str
     state_hash: str
 
 
-class SnapshotDeleted(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class SnapshotDeleted(Event, frozen=True, gc=False, tag=True):
     time: int
     name: str
 
 
-class Restored(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class Restored(Event, frozen=True, gc=False, tag=True):
     """The venue went back to snapshot ``name``: sequences, balances and (on a virtual clock)
     time go back; gateways drop what they derived from the state before."""
 
@@ -88,24 +86,24 @@ class Restored(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event
     position: int  # the restore's journal position (listeners hear later ones afterwards)
 
 
-class ClockSet(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class ClockSet(Event, frozen=True, gc=False, tag=True):
     time: int
     mode: ClockMode
     rate: float
 
 
-class TookOver(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class TookOver(Event, frozen=True, gc=False, tag=True):
     time: int
     epoch: int
     node: str
 
 
-class KeyCreated(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class KeyCreated(Event, frozen=True, gc=False, tag=True):
     time: int
     key: str
     profile_id: str
 
 
-class KeyRevoked(msgspec.Struct, frozen=True, gc=False, tag=True, tag_field="event"):
+class KeyRevoked(Event, frozen=True, gc=False, tag=True):
     time: int
     key: str

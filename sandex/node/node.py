@@ -121,9 +121,6 @@ class Tracer(Protocol):
     def committed(self, note: Any, waited_s: float) -> None: ...
 
 
-_RESTORED: type = Restored  # a node command's event, not a core ``Event``
-
-
 class RestoreWatch:
     """For a ``Batched`` listener that acts only on a ``Restored``: which commands of a group
     commit restored a snapshot, found with one integer test for a commit that holds none
@@ -141,7 +138,7 @@ class RestoreWatch:
         """The events of each command of ``batches`` that restored a snapshot, in order."""
         if self.node.restores == self.seen:
             return []
-        found = [events for events in batches if events and type(events[0]) is _RESTORED]
+        found = [events for events in batches if events and type(events[0]) is Restored]
         self.seen += len(found)
         return found
 
@@ -647,7 +644,7 @@ class Node:
 
     def _set_clock(self, command: SetClock) -> list[Event]:
         self.clock.set(command.mode, command.rate, command.time)
-        return [ClockSet(command.time, command.mode, command.rate)]  # type: ignore[list-item]
+        return [ClockSet(command.time, command.mode, command.rate)]
 
     def _snapshot_command(self, command: SaveSnapshot | RestoreSnapshot | DeleteSnapshot
                           ) -> list[Event]:
@@ -659,26 +656,26 @@ class Node:
             saved = Saved.of(name, self.position + 1, command.time,
                              node_hash(self.engine, self.keys, self.clock.mode), self._parts())
             self.saved[name] = saved
-            return [SnapshotSaved(command.time, name, saved.state_hash)]  # type: ignore[list-item]
+            return [SnapshotSaved(command.time, name, saved.state_hash)]
         found = self.saved.get(name)
         if found is None:
             return [Rejected(Error.SNAPSHOT_NOT_FOUND.name, Error.SNAPSHOT_NOT_FOUND.format(name))]
         if isinstance(command, DeleteSnapshot):
             del self.saved[name]
-            return [SnapshotDeleted(command.time, name)]  # type: ignore[list-item]
+            return [SnapshotDeleted(command.time, name)]
         if found.state_hash != command.state_hash:  # a replay that saved another state
             return [Rejected(Error.SNAPSHOT_DIVERGED.name, Error.SNAPSHOT_DIVERGED.format(name))]
         self._take(found.parts())
         self.ids = self.ids.fork(f"restore/{name}")
         self.restores += 1
-        return [Restored(command.time, name, found.state_hash,  # type: ignore[list-item]
+        return [Restored(command.time, name, found.state_hash,
                          self.position + 1)]
 
     def _apply_key(self, command: CreateApiKey | RevokeApiKey) -> list[Event]:
         if isinstance(command, RevokeApiKey):
             if not self.keys.revoke(command.key):
                 return [Rejected(Error.INVALID_API_KEY.name, Error.INVALID_API_KEY.format())]
-            return [KeyRevoked(command.time, command.key)]  # type: ignore[list-item]
+            return [KeyRevoked(command.time, command.key)]
         profile = self.engine.profiles.get(command.profile_id)
         if profile is None:
             return [Rejected(Error.PROFILE_NOT_FOUND.name, Error.PROFILE_NOT_FOUND.format())]
@@ -688,7 +685,7 @@ class Node:
                           command.permissions, profile.id, command.time, command.kdf)
         except ValueError as exc:
             return [Rejected(Error.INVALID_FIELD.name, Error.INVALID_FIELD.format(f"key: {exc}"))]
-        return [KeyCreated(command.time, command.key, command.profile_id)]  # type: ignore[list-item]
+        return [KeyCreated(command.time, command.key, command.profile_id)]
 
     # -- snapshots ----------------------------------------------------------------------------
     def dump_state(self) -> bytes:

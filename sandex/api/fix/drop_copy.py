@@ -17,10 +17,11 @@ from collections.abc import Callable
 from sandex.api.clocks import SignatureClock
 from sandex.api.fix.adoption import durable_track, pending_by_order, waits
 from sandex.api.fix.codec import Message
+from sandex.api.fix.framing import Outbound
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import Track
-from sandex.api.fix.session import Outbound, Session
+from sandex.api.fix.session import Session
 from sandex.auth.keys import Permission
 from sandex.core import Activated, Done, Received
 from sandex.errors import Error

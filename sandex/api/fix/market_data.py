@@ -24,11 +24,11 @@ from typing import Any, NamedTuple
 
 from sandex.api.clocks import SignatureClock
 from sandex.api.fix.codec import Message, Rendered
-from sandex.api.fix.framing import L3, Item, Sending, fan_out
+from sandex.api.fix.framing import L3, Item, Outbound, Sending, fan_out
 from sandex.api.fix.levels import Level, Levels
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reports import Body, amt, px, transact_time
-from sandex.api.fix.session import Outbound, Session, State
+from sandex.api.fix.session import Session, State
 from sandex.api.order_request import product_id_of
 from sandex.auth.keys import Permission
 from sandex.core import (

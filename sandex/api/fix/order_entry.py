@@ -32,6 +32,7 @@ from sandex.api.clocks import SignatureClock
 from sandex.api.fee_tiers import FeeTier, tier_change
 from sandex.api.fix.adoption import durable_track, pending_by_order, waits
 from sandex.api.fix.codec import Message
+from sandex.api.fix.framing import Outbound
 from sandex.api.fix.logon import Identity, LogonSpec, Refusal, check_logon
 from sandex.api.fix.reporter import Reporter
 from sandex.api.fix.reports import (
@@ -48,7 +49,7 @@ from sandex.api.fix.requests import (
     expire_time,
     order_body,
 )
-from sandex.api.fix.session import Outbound, Session, State
+from sandex.api.fix.session import Session, State
 from sandex.api.http import ApiError
 from sandex.api.order_request import parse_order, product_id_of
 from sandex.auth.keys import Permission

@@ -15,8 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from sandex.api.fix.codec import byte_sum
+from sandex.api.fix.framing import Sending
 from sandex.api.fix.reports import Body, Track, cancel_text, fill_fee, fill_lead
-from sandex.api.fix.session import Sending, Session
+from sandex.api.fix.session import Session
 from sandex.core import Activated, Changed, Done, Event, Matched, Received
 from sandex.core.model import CancelReason, DoneReason, OrderType
 

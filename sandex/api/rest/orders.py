@@ -44,7 +44,7 @@ SORT_KEYS = {
 def order_ref(text: str, held: Container[str] = ()) -> tuple[str | None, str | None]:
     """``(order_id, client_oid)`` from a path segment; ``Invalid order id`` if malformed.
 
-    ``held``: the engine's orders by id (``Engine._live``: the open orders and the done
+    ``held``: the engine's orders by id (``Engine.orders_on_record``: the open orders and the done
     ones kept). An id it holds is answered as it is, unchecked: every order a gateway places
     has an id minted by the node (``Ids.uuid``: the lower-case 8-4-4-4-12 form the check
     below accepts), so the check could only pass; the probe hashes the text once, and the
@@ -119,7 +119,7 @@ async def place_order(app: Context, request: Request) -> Response:
 
 
 async def get_order(app: Context, request: Request, order_id: str) -> Response:
-    oid, client_oid = request.order_ref = order_ref(order_id, app.node.engine._live)
+    oid, client_oid = request.order_ref = order_ref(order_id, app.node.engine.orders_on_record)
     order = app.node.engine.find_order(request.profile_id, oid, client_oid)
     if order is None:
         raise ApiError(Error.NOT_FOUND)
@@ -127,7 +127,7 @@ async def get_order(app: Context, request: Request, order_id: str) -> Response:
 
 
 async def cancel_order(app: Context, request: Request, order_id: str) -> Response:
-    oid, client_oid = request.order_ref = order_ref(order_id, app.node.engine._live)
+    oid, client_oid = request.order_ref = order_ref(order_id, app.node.engine.orders_on_record)
     key = request.api_key  # ``request.profile_id`` without the property's call
     assert key is not None, "private route without a key"
     mine = key.profile_id

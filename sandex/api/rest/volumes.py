@@ -89,7 +89,8 @@ async def trading_volumes(app: Context, request: Request, user_id: str) -> Respo
         return format_units(part * 100 * 10**4 // whole, 4) if whole else "0.0000"
 
     def rank(index: int | None) -> str:
-        key = (lambda v: v[0] + v[1]) if index is None else (lambda v: v[index])
+        def key(v: list[int]) -> int:
+            return v[0] + v[1] if index is None else v[index]
         mine = key([maker, taker])
         return str(1 + sum(1 for v in users.values() if key(v) > mine)) if mine else ""
 
