@@ -117,7 +117,8 @@ def main() -> None:
     dumps = []
     for i, src in enumerate([args.src, *args.baseline]):
         out = folder / f"cg-{mode}-{i}.out"
-        dumps.append(f"{src.resolve().name}={simulate(src.resolve(), mode, str(stream), args.LL, out)}")
+        dump = simulate(src.resolve(), mode, str(stream), args.LL, out)
+        dumps.append(f"{src.resolve().name}={dump}")
     subprocess.run([sys.executable, str(HERE.parent / "misses.py"), "--requests",
                     str(args.commands), "--top", str(args.top), "--objects", *dumps], check=True)
 

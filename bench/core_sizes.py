@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from streams import generate  # noqa: E402
+from streams import generate
 
-from sandex.core import Engine  # noqa: E402
+from sandex.core import Engine
 
 
 def sizes(n: int) -> dict[str, str]:
@@ -55,7 +55,8 @@ def sizes(n: int) -> dict[str, str]:
         book = product.book
         out[f"{product.id} levels bid/ask"] = f"{len(book.bids):,} / {len(book.asks):,}"
         out[f"{product.id} heaps bid/ask"] = f"{len(book._bid_heap):,} / {len(book._ask_heap):,}"
-        out[f"{product.id} resting orders"] = f"{sum(lv.count for s in (book.bids, book.asks) for lv in s.values()):,}"
+        resting = sum(lv.count for s in (book.bids, book.asks) for lv in s.values())
+        out[f"{product.id} resting orders"] = f"{resting:,}"
     row("_expiries", engine._expiries)
     out["allocated blocks grown by"] = f"{sys.getallocatedblocks() - blocks:,}"
     out["peak RSS"] = f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
