@@ -20,11 +20,11 @@ cdef class Account:
 cdef class Order:
     # The fields in the order of their use (docs/performance.md, the core's twenty-ninth pass:
     # the engine's cache behaviour): Cython lays them out as declared, so what a cancel of a
-    # resting order and a maker's fill read and write is in the first 208 bytes (four cache
-    # lines, where the declaration order spread it over six); what only a place writes and
-    # the adapters read comes after, the 16-byte ``wide`` fields together (no padding: 352
-    # bytes, 368 before). Nothing else depends on this order (pickles and images name each
-    # field; ``made.OrderSlots`` names them too).
+    # resting order and a maker's fill read and write is in the first 208 bytes (three or
+    # four cache lines, where the declaration order spread it over all six or seven); what
+    # only a place writes and the adapters read comes after, the 16-byte ``wide`` fields
+    # together (no padding: 352 bytes, 368 before). Nothing else depends on this order
+    # (pickles and images name each field; ``made.OrderSlots`` names them too).
     cdef public str id
     cdef public str profile_id
     cdef public object side
