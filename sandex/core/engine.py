@@ -119,6 +119,9 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
 else:
     from sandex.core.fifo import push
 
+if cython.compiled:  # the events list kept from one command to the next (kept.pxd)
+    from cython.cimports.cpython.object import PyObject
+    from cython.cimports.sandex.core.kept import kept_list
 if cython.compiled:  # a new Order's fields written once (made.pxd)
     from cython.cimports.sandex.core.made import OrderSlots, put
     from cython.cimports.sandex.core.records import blank_order
@@ -231,7 +234,24 @@ class Engine(State):
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
-        events: list[Event] = []
+        # compiled, a list of an earlier command emptied and reused once its caller has
+        # dropped it (``kept.pxd``: no list allocated and freed a command): the last
+        # command's (a caller that drops each list before the next ``apply``), else the one
+        # before it, kept as ``_spare`` (a caller that holds each until the next one
+        # replaces it, as ``events = apply(cmd)`` in a loop does); else a new list, the
+        # last one kept as the spare. Uncompiled, a new list
+        events: list[Event]
+        if cython.compiled:  # each field borrowed by a cast: its count is the engine's alone
+            if kept_list(cython.cast(cython.pointer(PyObject), self._events)):
+                events = self._events
+            elif kept_list(cython.cast(cython.pointer(PyObject), self._spare)):
+                events = self._spare
+                self._spare = self._events
+            else:
+                events = []
+                self._spare = self._events
+        else:
+            events = []
         self._events = events
         if type(command) is _PLACE_ORDER:  # the two commonest, called directly
             self._place(command)
