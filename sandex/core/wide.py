@@ -45,10 +45,10 @@ def to_int(value: int) -> int:
     return value
 
 
-event_int = int
-"""A ``wide`` as a Python int for an event's field (compiled, ``to_int`` from a ring of kept
-ints, one rewritten when only the ring holds it; uncompiled an int is one: ``int`` of an
-exact int is that int, a builtin call where a function of ours was a Python frame)."""
+def event_int(value: int) -> int:
+    """A C ``long long`` as a Python int for an event's field (compiled, ``to_int`` from a
+    ring of kept ints, one rewritten when only the ring holds it; uncompiled it is one)."""
+    return value
 
 
 def div_scale(value: int) -> int:
