@@ -10,7 +10,10 @@ instructions on a busy machine (wall clock does not). ``PYTHONHASHSEED=0``. Each
 runs with its own ``.venv`` when it has one (``--baseline /work/main``); ``--pure`` runs the
 pure-Python modules (``SANDEX_PURE_PYTHON=1``); ``--node`` applies through a ``Node`` (the
 engine and the read models, what recovery's replay does per record; refused commands
-included, which a journal never holds); ``--decoded`` round-trips each command through
+included, which a journal never holds); ``--held`` keeps each
+command's events list until the next command's replaces it (``bench/engine.py``'s loop; the
+engine reuses a list only once its caller has dropped it, docs/performance.md's thirtieth core
+pass); ``--decoded`` round-trips each command through
 msgspec's JSON first, so its strings are fresh objects as production's decoders (REST, FIX,
 the journal's replay) give them, not the stream's shared ones (the pickle keeps which are one
 object: the generator's cancel names its order by the place's own id string).
@@ -69,6 +72,12 @@ def _child(src: str, mode: str, path: str, n: int) -> None:
     apply = Engine().apply
     for cmd in setup:
         apply(cmd)
+    if mode == "held":  # each command's events held until the next one's replace them
+        events = None
+        for cmd in commands[:n]:
+            events = apply(cmd)
+        del events
+        return
     for cmd in commands[:n]:
         apply(cmd)
 
@@ -117,6 +126,10 @@ def main() -> None:
     parser.add_argument("--pure", action="store_true", help="the pure-Python modules")
     parser.add_argument("--node", action="store_true",
                         help="apply through a Node (engine + read models, as replay does)")
+    parser.add_argument("--held", action="store_true",
+                        help="hold each command's events until the next command's replace "
+                             "them (``events = apply(cmd)``, as bench/engine.py's loop does); "
+                             "by default each list is dropped at once")
     parser.add_argument("--decoded", action="store_true",
                         help="each command decoded by msgspec from its JSON (production's "
                              "fresh strings: no id shared with the setup's or another's)")
@@ -124,7 +137,8 @@ def main() -> None:
     results = []
     for src in [ROOT, *args.baseline]:
         per, how = count(src.resolve(), args.commands, args.pure,
-                         "node" if args.node else "apply", args.decoded)
+                         "node" if args.node else "held" if args.held else "apply",
+                         args.decoded)
         results.append(per)
         versus = "" if len(results) == 1 else f" ({per / results[0] - 1:+.1%} vs this checkout)"
         print(f"{src}: {per:,.0f} instructions/command [{how}]{versus}", flush=True)

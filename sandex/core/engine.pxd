@@ -30,6 +30,7 @@ cpdef wide notional_in(Product product, object price, object size) except? -2
 
 
 cdef class Engine(State):
+    cdef list _spare  # an earlier command's events list, for reuse (``apply``, ``kept.pxd``)
     cpdef list apply(self, object command)
     cpdef void _place(self, object cmd) except *
     cdef void _refuse(self, str order_id, object error) except *

@@ -102,6 +102,7 @@ if cython.compiled:  # C 128-bit amounts (wide.pxd)
         NO_UNIT,
         NOTIONAL_BOUND,
         div_scale,
+        event_int,
         small,
         to_int,
         unit,
@@ -109,7 +110,16 @@ if cython.compiled:  # C 128-bit amounts (wide.pxd)
     )
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NO_UNIT, NOTIONAL_BOUND, div_scale, small, to_int, unit, wide
+    from sandex.core.wide import (
+        NO_UNIT,
+        NOTIONAL_BOUND,
+        div_scale,
+        event_int,
+        small,
+        to_int,
+        unit,
+        wide,
+    )
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
 if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
@@ -119,6 +129,9 @@ if cython.compiled:  # a level's queue by the deque's own C functions (fifo.pxd)
 else:
     from sandex.core.fifo import push
 
+if cython.compiled:  # the events list kept from one command to the next (kept.pxd)
+    from cython.cimports.cpython.object import PyObject
+    from cython.cimports.sandex.core.kept import kept_list
 if cython.compiled:  # a new Order's fields written once (made.pxd)
     from cython.cimports.sandex.core.made import OrderSlots, put
     from cython.cimports.sandex.core.records import blank_order
@@ -231,7 +244,24 @@ class Engine(State):
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its events (a single ``Rejected`` if it was refused)."""
-        events: list[Event] = []
+        # compiled, a list of an earlier command emptied and reused once its caller has
+        # dropped it (``kept.pxd``: no list allocated and freed a command): the last
+        # command's (a caller that drops each list before the next ``apply``), else the one
+        # before it, kept as ``_spare`` (a caller that holds each until the next one
+        # replaces it, as ``events = apply(cmd)`` in a loop does); else a new list, the
+        # last one kept as the spare. Uncompiled, a new list
+        events: list[Event]
+        if cython.compiled:  # each field borrowed by a cast: its count is the engine's alone
+            if kept_list(cython.cast(cython.pointer(PyObject), self._events)):
+                events = self._events
+            elif kept_list(cython.cast(cython.pointer(PyObject), self._spare)):
+                events = self._spare
+                self._spare = self._events
+            else:
+                events = []
+                self._spare = self._events
+        else:
+            events = []
         self._events = events
         if type(command) is _PLACE_ORDER:  # the two commonest, called directly
             self._place(command)
@@ -491,7 +521,8 @@ class Engine(State):
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
-        emit_received(self, t, product_id, sequence, order_id, profile_id, side, LIMIT, price,
+        emit_received(self, t, product_id, event_int(sequence), order_id, profile_id, side, LIMIT,
+                      price,
                       size, None, client_oid, order)
         if crosses or time_in_force is IOC:  # an IOC order's leftover is canceled by take
             trades_before = product.trade_id
@@ -518,7 +549,8 @@ class Engine(State):
         level.size += added
         level.count += 1
         sequence = product.sequence = sequence + 1
-        emit_opened(self, t, product_id, sequence, order_id, profile_id, side, price, size)
+        emit_opened(self, t, product_id, event_int(sequence), order_id, profile_id, side, price,
+                    size)
 
     def _refuse(self, order_id: str, error: Error) -> None:
         """Refuse a place on the fast path for ``error``, or for its id if that is on record
@@ -585,7 +617,8 @@ class Engine(State):
         if client_oid is not None:
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
-        emit_received(self, t, product_id, sequence, order_id, profile_id, side, MARKET, price,
+        emit_received(self, t, product_id, event_int(sequence), order_id, profile_id, side, MARKET,
+                      price,
                       size, funds, client_oid, order)
         trades_before = product.trade_id
         product.print_low = product.print_high = None  # a new turn (see _start)
@@ -858,7 +891,7 @@ class Engine(State):
                 left = to_int(remaining)
         else:
             left = remaining
-        emit_done(self, t, product_id, to_int(sequence), order_id, profile_id, order.side,
+        emit_done(self, t, product_id, event_int(sequence), order_id, profile_id, order.side,
                   CANCELED, price, left, None, order)
         # ``retire(self, order, profile, hold, CANCELED, None, t)``, inline
         if order.filled_size == 0 or (same(profile.id, REPLAY_PROFILE_ID) if cython.compiled

@@ -29,9 +29,9 @@ from sandex.core.records import Order, Profile, Tally, unlink
 from sandex.core.state import State
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import wide
+    from cython.cimports.sandex.core.wide import event_int, wide
 else:
-    from sandex.core.wide import wide
+    from sandex.core.wide import event_int, wide
 
 if cython.compiled:  # ids compared from their hashes first (text.pxd)
     from cython.cimports.sandex.core.text import same
@@ -74,8 +74,8 @@ def rest(state: State, order: Order, product: Product, t: int) -> None:
     order.status = OPEN
     product.book.add(order)
     product.sequence += 1
-    emit_opened(state, t, product.id, product.sequence, order.id, order.profile_id, order.side,
-                price, remaining)
+    emit_opened(state, t, product.id, event_int(product.sequence), order.id, order.profile_id,
+                order.side, price, remaining)
 
 
 def cancel(state: State, order: Order, product: Product, reason: CancelReason | None,
@@ -114,7 +114,8 @@ def close(state: State, order: Order, product: Product, reason: DoneReason,
     if private:
         sequence = None
     else:
-        sequence = product.sequence = product.sequence + 1
+        product.sequence += 1
+        sequence = event_int(product.sequence)  # from the ring of kept ints (wide.pxd)
     if order.type is MARKET:
         price = remaining = None
     else:  # a limit order always has a size

@@ -32,11 +32,18 @@ from sandex.core.state import State
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 if cython.compiled:  # C 128-bit amounts (wide.pxd)
-    from cython.cimports.sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
+    from cython.cimports.sandex.core.wide import (
+        NOTIONAL_BOUND,
+        below,
+        div_scale,
+        event_int,
+        to_int,
+        wide,
+    )
     from cython.cimports.sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from cython.cimports.sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 else:
-    from sandex.core.wide import NOTIONAL_BOUND, below, div_scale, to_int, wide
+    from sandex.core.wide import NOTIONAL_BOUND, below, div_scale, event_int, to_int, wide
     from sandex.core.wide import RATE_SCALE as WIDE_RATE_SCALE
     from sandex.core.wide import SIZE_TO_AMOUNT as WIDE_SIZE_TO_AMOUNT
 
@@ -171,7 +178,7 @@ def _close_filled(state: State, maker: Order, product: Product, t: int) -> None:
         unlink(profile, maker)
     tally.count -= 1
     sequence = product.sequence = product.sequence + 1
-    emit_done(state, t, product.id, to_int(sequence), maker.id, maker.profile_id, maker.side,
+    emit_done(state, t, product.id, event_int(sequence), maker.id, maker.profile_id, maker.side,
               FILLED, maker.price, 0, None, maker)  # filled: nothing left
     if same(profile.id, REPLAY_PROFILE_ID) if cython.compiled else profile.id == REPLAY_PROFILE_ID:
         retire(state, maker, profile, hold, FILLED, None, t)  # purged: no one can ask for it
@@ -385,9 +392,9 @@ def _settle_wide(state: State, maker: Order, taker: Order, buyer: Order, seller:
     state._entry_id = entry + extra
     fees.balance += maker_fee + taker_fee
     state._events.append(new_matched(  # its C integers by ``to_int``: one allocation each
-        t, product.id, to_int(sequence), to_int(trade_id), maker.id, taker.id,
+        t, product.id, event_int(sequence), event_int(trade_id), maker.id, taker.id,
         maker.profile_id, taker.profile_id, maker.side, level.price, to_int(size_),
-        to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, to_int(entry),
+        to_int(maker_fee), to_int(taker_fee), maker_rate, taker_rate, event_int(entry),
         seller_base, seller_quote, buyer_quote, buyer_base))
 
 

@@ -179,6 +179,40 @@ cdef extern from *:
             return q * SANDEX_RATE_SCALE != x ? q - 1 : q;
         }
     }
+
+    /* ``v`` as a Python int for an event's field (a sequence, a trade or entry id, a size):
+       ``to_int(v)``, except that a value of one positive digit above the shared small ints
+       (257 to 2**30 - 1) is written into an int this module made before, when nothing but
+       its ring of kept ints holds that int any more (the event that carried it freed), in
+       place of a new one: no allocation, and none freed when the event is. An int held by
+       anything else (an event a caller keeps, a record) is never touched: its slot in the
+       ring takes a new int then. Every int in the ring has exactly one digit, so one written
+       digit is its whole value (its size and sign stay 1). The ring is this module's (a
+       static of its own in each module that calls this), 128 ints. */
+    #define SANDEX_KEPT_INTS 128
+    static CYTHON_INLINE PyObject *sandex_event_int(long long v) {
+    #if PY_VERSION_HEX < 0x030C0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        static PyObject *kept[SANDEX_KEPT_INTS];
+        static unsigned int at;
+        if (v > 256 && v <= (long long)PyLong_MASK) {
+            PyObject **slot = &kept[at++ & (SANDEX_KEPT_INTS - 1)];
+            PyObject *o = *slot;
+            if (o != NULL && Py_REFCNT(o) == 1) {
+                ((PyLongObject *)o)->ob_digit[0] = (digit)v;
+            } else {
+                PyLongObject *r = sandex_long_alloc(1, 0);
+                if (r == NULL) return NULL;
+                r->ob_digit[0] = (digit)v;
+                *slot = (PyObject *)r;
+                Py_XDECREF(o);  /* held elsewhere (or NULL): only the ring's reference */
+                o = (PyObject *)r;
+            }
+            Py_INCREF(o);
+            return o;
+        }
+    #endif
+        return sandex_wide_to_int((sandex_wide)v);
+    }
     """
     ctypedef long long wide "sandex_wide"
     const wide RATE_SCALE "SANDEX_RATE_SCALE"
@@ -191,4 +225,5 @@ cdef extern from *:
     const long long NO_UNIT "LLONG_MIN"
     long long unit "sandex_unit"(object x)  # NO_UNIT unless an exact int below 2**53
     object to_int "sandex_wide_to_int"(wide v)
+    object event_int "sandex_event_int"(long long v)  # to_int, from a ring of kept ints
     wide div_scale "sandex_div_scale"(wide x)  # x // RATE_SCALE, floored

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sandex.units import RATE_SCALE, SIZE_TO_AMOUNT
 
 __all__ = ["NOTIONAL_BOUND", "NO_UNIT", "RATE_SCALE", "SIZE_TO_AMOUNT", "below", "div_scale",
-           "small", "to_int", "unit", "wide"]
+           "event_int", "small", "to_int", "unit", "wide"]
 
 wide = int
 NOTIONAL_BOUND = 1 << 106  # times a fee rate below 2**20: below 2**126
@@ -42,6 +42,12 @@ def unit(value: object) -> int:
 
 def to_int(value: int) -> int:
     """A ``wide`` as a Python int (uncompiled: it is one)."""
+    return value
+
+
+def event_int(value: int) -> int:
+    """A C ``long long`` as a Python int for an event's field (compiled, ``to_int`` from a
+    ring of kept ints, one rewritten when only the ring holds it; uncompiled it is one)."""
     return value
 
 
