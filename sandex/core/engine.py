@@ -522,8 +522,7 @@ class Engine(State):
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
         emit_received(self, t, product_id, event_int(sequence), order_id, profile_id, side, LIMIT,
-                      price,
-                      size, None, client_oid, order)
+                      price, size, None, client_oid, order)
         if crosses or time_in_force is IOC:  # an IOC order's leftover is canceled by take
             trades_before = product.trade_id
             product.print_low = product.print_high = None  # a new turn (see _start)
@@ -618,8 +617,7 @@ class Engine(State):
             profile.by_client_oid[client_oid] = order
         sequence = product.sequence = product.sequence + 1
         emit_received(self, t, product_id, event_int(sequence), order_id, profile_id, side, MARKET,
-                      price,
-                      size, funds, client_oid, order)
+                      price, size, funds, client_oid, order)
         trades_before = product.trade_id
         product.print_low = product.print_high = None  # a new turn (see _start)
         take(self, order, product, t)
