@@ -8,18 +8,14 @@ a C compiler only); the engine's events are checked by the twin and kept-list te
 from __future__ import annotations
 
 import random
-import shutil
-import sys
-import sysconfig
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from sandex.core import engine as engine_module
 from sandex.core import wide
+from tests.support.probe_kit import compile_probe
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPILED = engine_module.__file__ is not None and engine_module.__file__.endswith(
     (".so", ".pyd"))
 RING = 128  # SANDEX_KEPT_INTS
@@ -42,27 +38,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> ModuleType | None:
     """The compiled probe of ``event_int``, or ``None`` uncompiled (the twin only)."""
     if not COMPILED:
         return None
-    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
-        pytest.skip("no C compiler")
-    cython_build = pytest.importorskip("Cython.Build")
-    from setuptools import Distribution, Extension  # type: ignore[import-untyped]
-    from setuptools.command.build_ext import build_ext  # type: ignore[import-untyped]
-
-    where = tmp_path_factory.mktemp("event_int_probe")
-    (where / "sandex_event_int_probe.pyx").write_text(PROBE)
-    extensions = cython_build.cythonize(
-        [Extension("sandex_event_int_probe", [str(where / "sandex_event_int_probe.pyx")])],
-        include_path=[str(ROOT)], quiet=True, build_dir=str(where))
-    command = build_ext(Distribution({"ext_modules": extensions}))
-    command.build_lib = command.build_temp = str(where)
-    command.ensure_finalized()
-    command.run()
-    sys.path.insert(0, str(where))
-    try:
-        import sandex_event_int_probe  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(where))
-    return sandex_event_int_probe  # type: ignore[no-any-return]
+    return compile_probe(tmp_path_factory, "sandex_event_int_probe", PROBE)
 
 
 def _makers(probe: ModuleType | None) -> list[object]:

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import gc
 import random
-import shutil
-import sys
-import sysconfig
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,9 +19,9 @@ from sandex.core import book as book_module
 from sandex.core import peek
 from sandex.core.book import Book
 from sandex.core.records import Profile, Tally, owner
+from tests.support.probe_kit import compile_probe
 from tests.support.venue_kit import two_traders
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPILED = book_module.__file__ is not None and book_module.__file__.endswith((".so", ".pyd"))
 
 PROBE = """\
@@ -57,27 +53,7 @@ def inline(tmp_path_factory: pytest.TempPathFactory) -> ModuleType | None:
     """The compiled probe of ``peek.pxd``'s bodies, or ``None`` uncompiled (twins only)."""
     if not COMPILED:
         return None
-    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
-        pytest.skip("no C compiler")
-    cython_build = pytest.importorskip("Cython.Build")
-    from setuptools import Distribution, Extension  # type: ignore[import-untyped]
-    from setuptools.command.build_ext import build_ext  # type: ignore[import-untyped]
-
-    where = tmp_path_factory.mktemp("peek_probe")
-    (where / "sandex_peek_probe.pyx").write_text(PROBE)
-    extensions = cython_build.cythonize(
-        [Extension("sandex_peek_probe", [str(where / "sandex_peek_probe.pyx")])],
-        include_path=[str(ROOT)], quiet=True, build_dir=str(where))
-    command = build_ext(Distribution({"ext_modules": extensions}))
-    command.build_lib = command.build_temp = str(where)
-    command.ensure_finalized()
-    command.run()
-    sys.path.insert(0, str(where))
-    try:
-        import sandex_peek_probe  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(where))
-    return sandex_peek_probe  # type: ignore[no-any-return]
+    return compile_probe(tmp_path_factory, "sandex_peek_probe", PROBE)
 
 
 def _state(book: Book) -> tuple[Any, ...]:
