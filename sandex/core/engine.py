@@ -273,9 +273,9 @@ class Engine(State):
 
     # -- orders --------------------------------------------------------------------------------
     @cython.locals(product=Product, profile=Profile, prior=Order, book=Book, held=Account,
-                   received=Account, order=Order, level=Level, tallies=dict, tally=Tally,
+                   received=Account, order=Order, level=Level, tally=Tally,
                    count=cython.longlong, buy=cython.bint, amount=wide, fee_rate=wide,
-                   accounts=dict, live=list, sequence=cython.longlong,
+                   live=list, sequence=cython.longlong,
                    number=cython.longlong, trades_before=cython.longlong, need=wide,
                    added=wide, notional=wide, amount_of=wide, units=cython.longlong,
                    rate_units=cython.longlong, taker_units=cython.longlong,
@@ -352,16 +352,16 @@ class Engine(State):
                 self._place_checked(cmd, product, profile)
             return
         product_id = product.id
-        tallies = profile._tallies  # its open orders in the product (``open_count``)
+        # its open orders in the product (``open_count``); the profile's two dicts read where
+        # used, not held in locals (a reference taken and dropped each: the thirty-first pass)
         if cython.compiled:
-            tally = cython.cast(Tally, tallies.get(product_id))
+            tally = cython.cast(Tally, profile._tallies.get(product_id))
         else:
-            tally = tallies.get(product_id)
+            tally = profile._tallies.get(product_id)
         count = 0 if tally is None else tally.count
         if count >= _OPEN_MAX:
             self._refuse(order_id, Error.TOO_MANY_OPEN_ORDERS)
             return
-        accounts = profile.accounts
         book = product.book
         maker_rate, taker_rate = profile.maker_rate, profile.taker_rate
         # ``hold_rate()``, inline; compiled, the two rates compared as C integers when both are
@@ -431,7 +431,7 @@ class Engine(State):
         else:
             held = tally.base
         if held is None:
-            held = accounts.get(held_in)
+            held = profile.accounts.get(held_in)
         # compiled, in C ``wide`` integers: the account's fields are, and ``need`` is at most
         # ``unit_max**2 * (1 + rate)`` (the venue's bound, which the guard checked)
         if held is None or not 0 < need <= held.balance - held.hold:
@@ -447,7 +447,7 @@ class Engine(State):
         else:
             received = tally.quote
         if received is None:
-            received = accounts.get(received_in)
+            received = profile.accounts.get(received_in)
         attach = received is None  # attached on acceptance only: a refused order creates none
         if received is None:
             received = Account(profile.id, received_in)
@@ -504,14 +504,14 @@ class Engine(State):
         if cython.compiled:  # its product, for its cancel (``records.product_is``)
             order._product = cython.cast(cython.p_void, product)
         if attach:
-            accounts[received_in] = received
+            profile.accounts[received_in] = received
         held.hold += need
         live = profile._orders  # ``link``, inline: last among the profile's live orders
         order._live_at = len(live)
         live.append(order)
         if tally is None:  # the profile's first order in the product: its tally made
             tally = Tally(profile)
-            tallies[product_id] = tally
+            profile._tallies[product_id] = tally
         tally.count = count + 1
         order._tally = tally
         if buy:  # both the profile's now (the received one attached above if new)

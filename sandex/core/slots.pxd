@@ -95,6 +95,22 @@ cdef extern from *:
         return PyObject_Init(obj, tp);  /* a reference to a heap type taken, as tp_alloc */
     }
 
+    /* Every slot from ``slot`` to ``end`` released, the first first (as one loop would),
+       four a turn: an event's dozen slots cost ~6 instructions each instead of 8 (the
+       loop's step and test once for four; the thirty-first pass). */
+    static CYTHON_INLINE void sandex_slot_release(PyObject **slot, PyObject **end) {
+        Py_ssize_t n = end - slot;
+        for (; n >= 4; n -= 4, slot += 4) {
+            Py_XDECREF(slot[0]);
+            Py_XDECREF(slot[1]);
+            Py_XDECREF(slot[2]);
+            Py_XDECREF(slot[3]);
+        }
+        for (; n > 0; n--, slot++) {
+            Py_XDECREF(*slot);
+        }
+    }
+
     /* The ``tp_dealloc`` of a type ``buildable`` accepted whose fields' slots fill its
        instances (``emit`` checks both): what msgspec's ``Struct_dealloc_nogc`` does for such
        a type (no finalizer, no weak references: every slot released, ``tp_free``, the
@@ -105,9 +121,7 @@ cdef extern from *:
         PyTypeObject *tp = Py_TYPE(self);
         PyObject **slot = (PyObject **)((char *)self + sizeof(PyObject));
         PyObject **end = (PyObject **)((char *)self + tp->tp_basicsize);
-        for (; slot < end; slot++) {
-            Py_XDECREF(*slot);
-        }
+        sandex_slot_release(slot, end);
         tp->tp_free(self);
         Py_DECREF(tp);
     }
@@ -121,9 +135,7 @@ cdef extern from *:
         PyObject **slot = (PyObject **)((char *)self + sizeof(PyObject));
         PyObject **end = (PyObject **)((char *)self + tp->tp_basicsize);
         size_t words = (size_t)tp->tp_basicsize / sizeof(void *);
-        for (; slot < end; slot++) {
-            Py_XDECREF(*slot);
-        }
+        sandex_slot_release(slot, end);
         if (words < SANDEX_SLOT_SIZES && sandex_slot_kept_n[words] < SANDEX_SLOT_KEEP) {
             *(void **)self = sandex_slot_kept[words];
             sandex_slot_kept[words] = (void *)self;
