@@ -42,9 +42,9 @@ def sizes(n: int) -> dict[str, str]:
         size = sys.getsizeof(obj)
         out[name] = f"{len(obj) if length is None else length:,} ({size / 1024:,.0f} KiB)"  # type: ignore[arg-type]
 
-    row("_live (orders on record)", engine._live)
+    row("_live (orders on record)", engine.orders_on_record)
     row("_archive (done with fills)", engine._archive)
-    statuses = Counter(str(o.status) for o in engine._live.values())
+    statuses = Counter(str(o.status) for o in engine.orders_on_record.values())
     out["_live by status"] = ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items()))
     profiles = list(engine.profiles.values())
     out["profiles' _orders (sum)"] = f"{sum(len(p._orders) for p in profiles):,} " \

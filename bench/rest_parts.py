@@ -182,7 +182,7 @@ def parts_of(venue: Any, rest: Any, post: tuple[Any, bytes],
         for _ in range(n):
             order_ref(segment)
 
-    held = engine._live  # the engine's orders by id (REST's twenty-fifth pass: ``held``)
+    held = engine.orders_on_record  # the engine's orders by id (REST's twenty-fifth pass: ``held``)
     copies: list[str] = []  # a resting order's id as fresh texts, as a request's path gives
     rests: list[str] = []  # it (no hash yet); the order placed on first use (``apply``)
 
