@@ -57,6 +57,30 @@ def core_digest() -> str:
     return digest.hexdigest()[:10]
 
 
+def apply_all(commands: list[Any], apply: Any, rejects: list[str]) -> int:
+    """The timed loop: ``apply`` each command; the events' count, each reject's reason in
+    ``rejects``. Run through ``sys.call_tracing``, a call ``bench/books/count.py`` counts
+    alone under callgrind."""
+    n_events = 0
+    for cmd in commands:
+        events = apply(cmd)
+        n_events += len(events)
+        if events and type(events[0]) is Rejected:
+            rejects.append(events[0].reason)
+    return n_events
+
+
+def place_all(ops: list[tuple[int, Book, Any, int]]) -> int:
+    """The bare book's timed loop (as ``apply_all``): each op's place or cancel; the fills."""
+    fills = 0
+    for op, book, order, increment in ops:
+        if op:
+            cancel(book, order)
+        else:
+            fills += place(book, order, increment)
+    return fills
+
+
 def run_core(stream: Stream, frozen: bool, check: bool) -> dict[str, Any]:
     """Apply the stream to a fresh engine; time the trading commands."""
     engine = Engine()
@@ -66,7 +90,6 @@ def run_core(stream: Stream, frozen: bool, check: bool) -> dict[str, Any]:
     commands = stream.commands
     apply = engine.apply
     rejects: list[str] = []
-    n_events = 0
     gc.collect()
     if frozen:
         gc.freeze()
@@ -74,11 +97,7 @@ def run_core(stream: Stream, frozen: bool, check: bool) -> dict[str, Any]:
     before = [s["collections"] for s in gc.get_stats()]
     try:
         start, cpu_start = time.perf_counter(), time.process_time()
-        for cmd in commands:
-            events = apply(cmd)
-            n_events += len(events)
-            if events and type(events[0]) is Rejected:
-                rejects.append(events[0].reason)
+        n_events = sys.call_tracing(apply_all, (commands, apply, rejects))
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu_start
     finally:
@@ -110,13 +129,8 @@ def run_book(stream: Stream) -> dict[str, Any]:
               for i, cmd in enumerate(stream.places)]
     ops = [(op, books[p], orders[k], stream.increments[p]) for op, p, k in stream.book_ops]
     gc.collect()
-    fills = 0
     start, cpu_start = time.perf_counter(), time.process_time()
-    for op, book, order, increment in ops:
-        if op:
-            cancel(book, order)
-        else:
-            fills += place(book, order, increment)
+    fills = sys.call_tracing(place_all, (ops,))
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
     resting = sum(level.count for b in books for side in (b.bids, b.asks)

@@ -16,7 +16,10 @@ and CPU), and the orders it holds at the end (same as ``resting``: it replayed t
 
 Each book is used the way its documentation shows; where a book lacks IOC or market orders,
 the adapter does what the stream asks with what it has (see each ``run_*``). Order objects
-are made inside the timed loop, as the books' own APIs make them per order.
+are made inside the timed loop, as the books' own APIs make them per order. Each timed loop
+is a function whose names are its arguments (locals, as a loop written inline reads them),
+run through ``sys.call_tracing``: under callgrind (``bench/books/count.py``) that call is
+its own dump, so its instructions are counted alone.
 """
 
 from __future__ import annotations
@@ -27,10 +30,19 @@ import pickle
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 LIMIT, IOC, MARKET, CANCEL = 0, 1, 2, 3
 Op = tuple[int, bool, int, int, int]
+
+
+def timed(loop: Callable[..., Any], *args: Any) -> tuple[float, float, Any]:
+    """Wall and CPU seconds of ``loop(*args)`` (through ``sys.call_tracing``), and its value."""
+    gc.collect()
+    start, cpu = time.perf_counter(), time.process_time()
+    value = sys.call_tracing(loop, args)
+    return time.perf_counter() - start, time.process_time() - cpu, value
 
 
 def run_limit_order_book(ops: list[Op]) -> tuple[float, float, int]:
@@ -38,22 +50,23 @@ def run_limit_order_book(ops: list[Op]) -> tuple[float, float, int]:
     from limit_order_book import LimitOrderBook
 
     book = LimitOrderBook()
-    limit, market, cancel, has = book.limit, book.market, book.cancel, book.has
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    for kind, buy, price, quantity, number in ops:
-        if kind == CANCEL:
-            if has(number):
-                cancel(number)
-        elif kind == LIMIT:
-            limit(buy, number, quantity, price)
-        elif kind == MARKET:
-            market(buy, number, quantity)
-        else:  # no IOC: a limit order, its remainder (if it rests) canceled at once
-            limit(buy, number, quantity, price)
-            if has(number):
-                cancel(number)
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    def loop(ops: list[Op], limit: Any, market: Any, cancel: Any, has: Any) -> None:
+        for kind, buy, price, quantity, number in ops:
+            if kind == CANCEL:
+                if has(number):
+                    cancel(number)
+            elif kind == LIMIT:
+                limit(buy, number, quantity, price)
+            elif kind == MARKET:
+                market(buy, number, quantity)
+            else:  # no IOC: a limit order, its remainder (if it rests) canceled at once
+                limit(buy, number, quantity, price)
+                if has(number):
+                    cancel(number)
+
+    has = book.has
+    wall, cpu, _ = timed(loop, ops, book.limit, book.market, book.cancel, has)
     resting = sum(1 for _, _, _, _, number in ops if has(number))
     return wall, cpu, resting
 
@@ -65,29 +78,30 @@ def _akhil4n_like(module: Any, ops: list[Op]) -> tuple[float, float, int]:
     market_order = getattr(module, "MarketOrder", None)
     bid, ask = Side.BID, Side.ASK
     book = Book()
-    add_limit, add_market, cancel = book.add_limit_order, book.add_market_order, book.cancel_order
-    ids: dict[int, str] = {}
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    for kind, buy, price, quantity, number in ops:
-        if kind == CANCEL:
-            order_id = ids.get(number)
-            if order_id is not None:
-                cancel(order_id)
-        elif kind == MARKET:
-            side = bid if buy else ask
-            if market_order is not None:
-                add_market(market_order(side=side, original_quantity=quantity))
+
+    def loop(ops: list[Op], Order: Any, market_order: Any, bid: Any, ask: Any, add_limit: Any,
+             add_market: Any, cancel: Any, ids: dict[int, str]) -> None:
+        for kind, buy, price, quantity, number in ops:
+            if kind == CANCEL:
+                order_id = ids.get(number)
+                if order_id is not None:
+                    cancel(order_id)
+            elif kind == MARKET:
+                side = bid if buy else ask
+                if market_order is not None:
+                    add_market(market_order(side=side, original_quantity=quantity))
+                else:
+                    add_market(Order(side=side, price=0, original_quantity=quantity))
             else:
-                add_market(Order(side=side, price=0, original_quantity=quantity))
-        else:
-            order = Order(side=bid if buy else ask, price=price, original_quantity=quantity)
-            add_limit(order)
-            if kind == IOC:
-                cancel(order.order_id)  # its remainder, if any rests
-            else:
-                ids[number] = order.order_id
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                order = Order(side=bid if buy else ask, price=price, original_quantity=quantity)
+                add_limit(order)
+                if kind == IOC:
+                    cancel(order.order_id)  # its remainder, if any rests
+                else:
+                    ids[number] = order.order_id
+
+    wall, cpu, _ = timed(loop, ops, Order, market_order, bid, ask, book.add_limit_order,
+                         book.add_market_order, book.cancel_order, {})
     resting = sum(len(level.queue) for side in (book.bids, book.asks) for level in side.values())
     return wall, cpu, resting
 
@@ -112,23 +126,24 @@ def run_liquibook(ops: list[Op]) -> tuple[float, float, int]:
 
     book = liquibook.DepthOrderBook()
     book.set_symbol("BTC-USD")
-    simple, add, cancel, ioc = (liquibook.SimpleOrder, book.add, book.cancel,
-                                liquibook.oc_immediate_or_cancel)
-    orders: dict[int, Any] = {}
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    for kind, buy, price, quantity, number in ops:
-        if kind == CANCEL:
-            order = orders.pop(number, None)
-            if order is not None:
-                cancel(order)
-        elif kind == LIMIT:
-            order = simple(buy, price, quantity)
-            add(order)
-            orders[number] = order
-        else:
-            add(simple(buy, 0 if kind == MARKET else price, quantity), ioc)
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    def loop(ops: list[Op], simple: Any, add: Any, cancel: Any, ioc: Any,
+             orders: dict[int, Any]) -> None:
+        for kind, buy, price, quantity, number in ops:
+            if kind == CANCEL:
+                order = orders.pop(number, None)
+                if order is not None:
+                    cancel(order)
+            elif kind == LIMIT:
+                order = simple(buy, price, quantity)
+                add(order)
+                orders[number] = order
+            else:
+                add(simple(buy, 0 if kind == MARKET else price, quantity), ioc)
+
+    orders: dict[int, Any] = {}  # the book's orders kept alive (SWIG) until it is read
+    wall, cpu, _ = timed(loop, ops, liquibook.SimpleOrder, book.add, book.cancel,
+                         liquibook.oc_immediate_or_cancel, orders)
     resting = sum(tracker.open_qty() > 0 for side in (book.bids(), book.asks())
                   for tracker in side.values())
     return wall, cpu, resting
@@ -142,24 +157,24 @@ def run_lightmatchingengine(ops: list[Op]) -> tuple[float, float, int]:
     from lightmatchingengine.lightmatchingengine import LightMatchingEngine, Side
 
     engine = LightMatchingEngine()
-    add, cancel = engine.add_order, engine.cancel_order
-    buy_side, sell_side = Side.BUY, Side.SELL
-    orders: dict[int, Any] = {}
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    for kind, buy, price, quantity, number in ops:
-        if kind == CANCEL:
-            order = orders.pop(number, None)
-            if order is not None and order.leaves_qty > 0:
+
+    def loop(ops: list[Op], add: Any, cancel: Any, buy_side: Any, sell_side: Any,
+             orders: dict[int, Any]) -> None:
+        for kind, buy, price, quantity, number in ops:
+            if kind == CANCEL:
+                order = orders.pop(number, None)
+                if order is not None and order.leaves_qty > 0:
+                    cancel(order.order_id, "BTC-USD")
+                continue
+            order, _ = add("BTC-USD", 0 if kind == MARKET else price, quantity,
+                           buy_side if buy else sell_side)
+            if kind == LIMIT:
+                orders[number] = order
+            elif order.leaves_qty > 0:
                 cancel(order.order_id, "BTC-USD")
-            continue
-        order, _ = add("BTC-USD", 0 if kind == MARKET else price, quantity,
-                       buy_side if buy else sell_side)
-        if kind == LIMIT:
-            orders[number] = order
-        elif order.leaves_qty > 0:
-            cancel(order.order_id, "BTC-USD")
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    wall, cpu, _ = timed(loop, ops, engine.add_order, engine.cancel_order, Side.BUY, Side.SELL,
+                         {})
     book = engine.order_books.get("BTC-USD")
     resting = 0 if book is None else sum(
         len(level) for side in (book.bids, book.asks) for level in side.values())
@@ -177,6 +192,11 @@ BOOKS: dict[str, Callable[[list[Op]], tuple[float, float, int]]] = {
 
 def main() -> None:
     name, path = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/: cgmarks
+    from cgmarks import mark, under_valgrind
+
+    if under_valgrind():  # bench/books/count.py: the timed loop its own callgrind dump
+        mark()
     with open(path, "rb") as f:
         ops, expected = pickle.load(f)
     wall, cpu, resting = BOOKS[name](ops)
