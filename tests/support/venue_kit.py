@@ -91,7 +91,8 @@ class Venue:
 
     def deposit(self, profile_id: str, currency: str, amount: str) -> list[Event]:
         return self.apply(Deposit(time=self.stamp(), profile_id=profile_id, currency=currency,
-                                  amount=amt(amount), transfer_id=self.next_id("t")))
+                                  amount=parse_units(amount, AMOUNT_DECIMALS),
+                                  transfer_id=self.next_id("t")))
 
     # -- trading -----------------------------------------------------------------------------
     def order(self, profile_id: str, side: str, price: str | None = None, size: str | None = None,
