@@ -1,7 +1,8 @@
 """The PyPI order books of ``bench/books/run.py``, each driven by one seeded stream of ops.
 
 Runs in the peers' own environment (``bench/books/.venv``, ``requirements.txt`` beside this
-file), never sandex's: standard library only, plus the book it is asked to time.
+file), never sandex's: standard library only (and ``bench/cgmarks.py``, which is too), plus
+the book it is asked to time.
 
     bench/books/.venv/bin/python bench/books/peers.py BOOK OPS_FILE
 
