@@ -70,7 +70,7 @@ browser:
 
 test: $(TEST_STAMP) $(CORE_BUILD) browser
 	$(PY) -m ruff check sandex tests bench scripts
-	$(PY) -m mypy --strict sandex
+	$(PY) -m mypy --strict sandex tests/support
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 	@echo "the core's tests again on its pure-Python modules (SANDEX_PURE_PYTHON=1):"
 	SANDEX_PURE_PYTHON=1 $(PY) -m pytest -n 2 -p no:cacheprovider tests/core tests/replay/test_engine_rules.py
@@ -81,7 +81,7 @@ run: $(RUN_STAMP) $(CORE_BUILD)
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check sandex tests bench scripts
-	$(PY) -m mypy --strict sandex
+	$(PY) -m mypy --strict sandex tests/support
 
 bench: $(TEST_STAMP) $(CORE_BUILD)
 	$(PY) bench/engine.py

@@ -61,7 +61,8 @@ class Feed:
         return self.until(lambda m: m["type"] in ("subscriptions", "error"))
 
     def recv(self, timeout: float = 5.0) -> Message:
-        return json.loads(self.ws.recv(timeout=timeout))
+        message: Message = json.loads(self.ws.recv(timeout=timeout))
+        return message
 
     def until(self, wanted: Callable[[Message], bool], timeout: float = 5.0) -> Message:
         """The next message ``wanted`` accepts, skipping the others."""
@@ -87,7 +88,7 @@ def feed(server: Server, path: str = "/", **kw: Any) -> Iterator[Feed]:
 
 
 def not_heartbeat(message: Message) -> bool:
-    return message["type"] != "heartbeat"
+    return bool(message["type"] != "heartbeat")
 
 
 def of_type(*kinds: str) -> Callable[[Message], bool]:
@@ -98,7 +99,8 @@ def place(client: RawClient, **fields: Any) -> Message:
     """``POST /orders`` that must succeed; returns the order."""
     reply = client.post("/orders", fields)
     assert reply.status == 200, reply.body
-    return reply.json()
+    body: Message = reply.json()
+    return body
 
 
 def cancel(client: RawClient, order_id: str) -> None:
@@ -109,7 +111,8 @@ def cancel(client: RawClient, order_id: str) -> None:
 def book(client: RawClient, product_id: str, level: int) -> Message:
     reply = client.get(f"/products/{product_id}/book?level={level}")
     assert reply.status == 200, reply.body
-    return reply.json()
+    body: Message = reply.json()
+    return body
 
 
 def scenario_with(tmp: Path, feed_table: str, rate_limits: bool = False) -> Path:

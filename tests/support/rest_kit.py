@@ -47,7 +47,8 @@ BANK = "ba4c0000-0000-4000-8000-000000000001"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass

@@ -19,7 +19,7 @@ ORDER_FIELDS = sorted(set(OrderImage.__struct_fields__) - {"hold_account", "recv
 def state_of(node: Node) -> dict[str, object]:
     """Every order (by field name), balance, hold and fill, and the state hash."""
     engine = node.engine
-    return msgspec.to_builtins({
+    state: dict[str, object] = msgspec.to_builtins({
         "orders": {o.id: [getattr(o, f) for f in ORDER_FIELDS] + [o.hold_account.currency,
                                                                    o.recv_account.currency]
                    for o in engine.orders.values()},
@@ -31,6 +31,7 @@ def state_of(node: Node) -> dict[str, object]:
         "listed": {p: list(by_id) for p, by_id in node.orders.by_profile.items()},
         "hash": snapshot.node_hash(node),
     })
+    return state
 
 
 def replayed_hash(data_dir: Path) -> str:

@@ -90,9 +90,10 @@ class Venue:
         return profile_id
 
     def deposit(self, profile_id: str, currency: str, amount: str) -> list[Event]:
+        units = parse_units(amount, AMOUNT_DECIMALS)
+        assert units is not None, amount
         return self.apply(Deposit(time=self.stamp(), profile_id=profile_id, currency=currency,
-                                  amount=parse_units(amount, AMOUNT_DECIMALS),
-                                  transfer_id=self.next_id("t")))
+                                  amount=units, transfer_id=self.next_id("t")))
 
     # -- trading -----------------------------------------------------------------------------
     def order(self, profile_id: str, side: str, price: str | None = None, size: str | None = None,
