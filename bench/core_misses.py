@@ -5,23 +5,22 @@
 
 The engine bench's stream (``streams.generate(N, seed=1)``, as ``bench/engine.py`` and
 ``bench/core_count.py``) is pickled once; each checkout then runs under ``valgrind
---tool=callgrind --cache-sim=yes`` (D1 32 KB 8-way, the last level ``--LL``: this VM's L2
-is 1 MiB 8-way a core, ``/sys/devices/system/cpu/cpu0/cache``), applies the setup, collects
-the garbage as the bench does and applies the ``N`` commands inside ``sys.call_tracing``,
-which ``bench/cgmarks.py`` brackets with two callgrind dumps: the ``.2`` dump is the timed
-run alone, the whole stream (the state grows over it: live orders, done orders, levels).
-``--book``: the bench's "book alone" run instead (``Book.add``/``remove`` and the simple
-taker loop over the same flow, its ``Order`` objects made before the dumps). Prints
-``bench/misses.py``'s table by function and by shared object (instructions, D1 read and
-write misses, last-level read and write misses a command), the first checkout's top
-functions by last-level data misses, and the totals. ``PYTHONHASHSEED=0``. ``--keep`` keeps
-the dumps.
+--tool=callgrind --cache-sim=yes`` (D1 32 KB 8-way, the last level ``--LL``: this VM's L2 is 1
+MiB 8-way a core, ``/sys/devices/system/cpu/cpu0/cache``), applies the setup, collects the
+garbage and applies the ``N`` commands by the bench's own timed loop (``bench/engine.py``'s
+``run_core``: ``apply_all`` inside ``sys.call_tracing``), which ``bench/cgmarks.py`` brackets
+with two callgrind dumps: the ``.2`` dump is the timed run alone, the whole stream (the state
+grows over it: live orders, done orders, levels). ``--book``: the bench's "book alone" run
+instead (``run_book``: ``Book.add``/``remove`` and the simple taker loop over the same flow,
+its ``Order`` objects made before the dumps). Prints ``bench/misses.py``'s table by function
+and by shared object (instructions, D1 read and write misses, last-level read and write misses
+a command), the first checkout's top functions by last-level data misses, and the totals.
+``PYTHONHASHSEED=0``. ``--keep`` keeps the dumps.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import pickle
 import subprocess
@@ -44,41 +43,15 @@ def _child(src: str, mode: str, path: str) -> None:
             pickle.dump(stream, f)
         return
     import cgmarks
+    from engine import run_book, run_core
 
     with open(path, "rb") as f:
         stream = pickle.load(f)
+    cgmarks.mark(lambda: mode)  # the bench's own timed loop, through ``sys.call_tracing``
     if mode == "book":
-        from streams import book_order, cancel, place
-
-        from sandex.core.book import Book
-        from sandex.core.model import Account
-
-        account = Account("bench", "X")
-        books = [Book() for _ in stream.increments]
-        orders = [book_order(cmd, i, stream.taker_rates[cmd.profile_id], account)
-                  for i, cmd in enumerate(stream.places)]
-        ops = [(op, books[p], orders[k], stream.increments[p]) for op, p, k in stream.book_ops]
-
-        def run() -> None:
-            for op, book, order, increment in ops:
-                if op:
-                    cancel(book, order)
-                else:
-                    place(book, order, increment)
+        run_book(stream)
     else:
-        from sandex.core import Engine
-
-        apply = Engine().apply
-        for cmd in stream.setup:
-            apply(cmd)
-        commands = stream.commands
-
-        def run() -> None:
-            for cmd in commands:
-                apply(cmd)
-    gc.collect()
-    cgmarks.mark(lambda: mode)
-    sys.call_tracing(run, ())
+        run_core(stream, frozen=False, check=False)
 
 
 def simulate(src: Path, mode: str, stream: str, ll: str, out: Path) -> Path:
