@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import ssl
@@ -142,12 +143,21 @@ class Listener:
         return f"{'tcp+ssl' if self.tls else 'tcp'}://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        """Bind (``OSError`` if the port is taken) and start the timer."""
+        """Bind and listen (``OSError`` if the port is taken) and start the timer."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
+        server = await loop.create_server(
             lambda: _Connection(self), self.host, self.port, ssl=self.tls,
             ssl_handshake_timeout=10.0 if self.tls else None)
-        self.port = self._server.sockets[0].getsockname()[1]
+        sockets = server.sockets
+        if not sockets or sockets[0] is None:
+            # uvloop's listen() can fail after its bind succeeded (another process's socket,
+            # bound with SO_REUSEADDR too, listening on the port in between): it hands that
+            # error to the loop's exception handler, not to this caller, and returns a server
+            # whose socket is closed; the port is taken as surely as a failed bind says
+            server.close()
+            raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE))
+        self._server = server
+        self.port = sockets[0].getsockname()[1]
         self._ticker = loop.create_task(self._tick())
 
     async def _tick(self) -> None:
