@@ -317,6 +317,49 @@ def test_signing_on_the_venue_clock_when_the_venue_checks_it(browser, request, t
         server.stop()
 
 
+def test_a_refusal_that_arrives_after_the_venue_time_was_fetched_is_signed_again(
+        browser, request, tmp_path):
+    """Sign-in sends three signed requests at once, and a venue on its own clock refuses
+    all three as expired. The one whose refusal arrives after another has already fetched
+    the venue's time (held back here, so the order is the same on every run) signs again on
+    it too, instead of showing `request timestamp expired` (it did once in CI, by chance)."""
+    scenario = tmp_path / "venue-clock.toml"
+    scenario.write_text(SCENARIO.read_text() + '\n[clock]\nmode = "virtual"\n'
+                        'start = "2024-01-01T00:00:00Z"\nrate = 0\nauth_window = "venue"\n')
+    server = start_server(scenario=scenario)
+    try:
+        with open_page(browser, request, server) as watched:
+            watched.allow(r"status of 401")  # the first, expired, signatures
+            view = watched.page
+            held: list[Any] = []
+            answered: list[tuple[str, int]] = []
+            view.on("response", lambda r: answered.append((r.url.split("/", 3)[3], r.status)))
+
+            def hold_the_first(route: Any) -> None:
+                if held:
+                    route.continue_()  # its second signing: through
+                else:
+                    held.append((route, route.fetch()))  # the venue's refusal, kept back
+
+            view.route("**/accounts", hold_the_first)
+            sign_in(view, ALICE)
+            signed_again = ("orders?status=open&status=pending&status=active", 200)
+            for _ in range(200):  # the other two: refused, the venue's time, signed again
+                if held and signed_again in answered and any(
+                        url.startswith("fills?") and status == 200 for url, status in answered):
+                    break
+                view.wait_for_timeout(50)
+            assert ("time", 200) in answered and signed_again in answered
+            route, refusal = held[0]
+            assert refusal.status == 401 and "expired" in refusal.text()
+            route.fulfill(response=refusal)  # arrives now, with the venue's time known
+            view.wait_for_selector("#account:not([hidden])")
+            assert answered.count(("accounts", 401)) == 1 and ("accounts", 200) in answered
+            assert view.locator("#signin-error").text_content() in ("", None)
+    finally:
+        server.stop()
+
+
 def test_desktop_fits_and_keyboard_reaches_every_control(page, venue):
     view = page.page
     for selector in ["#bids", "#asks", "#candles", "#depth", "#signin button", "#tape"]:
