@@ -287,14 +287,19 @@ def test_snapshot_saved_and_restored_from_the_page(page, venue):
     assert ["1111.11", "0.5"] not in ladder(view)["bids"]
 
 
+def venue_clock_server(tmp_path: Any) -> Server:
+    """A venue frozen at 2024-01-01 that checks signatures against its own clock."""
+    scenario = tmp_path / "venue-clock.toml"
+    scenario.write_text(SCENARIO.read_text() + '\n[clock]\nmode = "virtual"\n'
+                        'start = "2024-01-01T00:00:00Z"\nrate = 0\nauth_window = "venue"\n')
+    return start_server(scenario=scenario)
+
+
 def test_signing_on_the_venue_clock_when_the_venue_checks_it(browser, request, tmp_path):
     """A venue frozen in 2024 that checks signatures against its own clock: the page's first
     signature (browser time) is refused as expired, so it signs on `GET /time` from then on,
     the user feed's subscription too (the order's `done` refreshes the table)."""
-    scenario = tmp_path / "venue-clock.toml"
-    scenario.write_text(SCENARIO.read_text() + '\n[clock]\nmode = "virtual"\n'
-                        'start = "2024-01-01T00:00:00Z"\nrate = 0\nauth_window = "venue"\n')
-    server = start_server(scenario=scenario)
+    server = venue_clock_server(tmp_path)
     try:
         with open_page(browser, request, server) as watched:
             watched.allow(r"status of 401")  # the first, expired, signature
@@ -323,10 +328,7 @@ def test_a_refusal_that_arrives_after_the_venue_time_was_fetched_is_signed_again
     all three as expired. The one whose refusal arrives after another has already fetched
     the venue's time (held back here, so the order is the same on every run) signs again on
     it too, instead of showing `request timestamp expired` (it did once in CI, by chance)."""
-    scenario = tmp_path / "venue-clock.toml"
-    scenario.write_text(SCENARIO.read_text() + '\n[clock]\nmode = "virtual"\n'
-                        'start = "2024-01-01T00:00:00Z"\nrate = 0\nauth_window = "venue"\n')
-    server = start_server(scenario=scenario)
+    server = venue_clock_server(tmp_path)
     try:
         with open_page(browser, request, server) as watched:
             watched.allow(r"status of 401")  # the first, expired, signatures
